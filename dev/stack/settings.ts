@@ -9,6 +9,7 @@ const DEFAULT_PORTS = {
   TEMPORAL_METRICS: 7239,
   MYSQL_GRA: 13306,
   MYSQL_RBX: 13307,
+  WORKER_METRICS: 9464,
 } as const;
 
 export type PortName = keyof typeof DEFAULT_PORTS;

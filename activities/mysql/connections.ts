@@ -1,0 +1,50 @@
+import path from 'node:path';
+import mysql, { type Pool } from 'mysql2/promise';
+import { ApplicationFailure } from '@temporalio/common';
+import { durationMs } from '../../config/duration';
+import { resolveSecret } from '../../config/secrets';
+import type { MysqlServerConfig } from '../../config/schema';
+import type { RunbookRegistry } from '../runbooks';
+
+/** One connection pool per MySQL server, created on first use and shared by every activity of the worker. */
+export class MysqlConnections {
+  private readonly pools = new Map<string, Pool>();
+
+  constructor(private readonly runbooks: RunbookRegistry) {}
+
+  server(pair: string, name: string): MysqlServerConfig {
+    const server = this.runbooks.get(pair).runbook.mysql.servers.find((s) => s.name === name);
+    if (!server) throw ApplicationFailure.nonRetryable(`pair "${pair}" has no MySQL server "${name}"`, 'UnknownServer');
+    return server;
+  }
+
+  pool(pair: string, name: string): Pool {
+    const key = `${pair}/${name}`;
+    let pool = this.pools.get(key);
+    if (!pool) {
+      const loaded = this.runbooks.get(pair);
+      const { mysql: settings } = loaded.runbook;
+      const server = this.server(pair, name);
+      pool = mysql.createPool({
+        host: server.host,
+        port: server.port,
+        user: settings.user,
+        password: resolveSecret(settings.password, path.dirname(loaded.file)),
+        connectTimeout: durationMs(settings.connectTimeout),
+        connectionLimit: 4,
+        maxIdle: 1,
+        idleTimeout: 30_000,
+        enableKeepAlive: true,
+        supportBigNumbers: true,
+        dateStrings: true,
+      });
+      this.pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.pools.values()].map((p) => p.end()));
+    this.pools.clear();
+  }
+}

@@ -1,0 +1,29 @@
+import { log } from '@temporalio/activity';
+import type { RunbookRegistry } from '../runbooks';
+import type { MysqlConnections } from './connections';
+import { readServerStatus, type MysqlServerStatus } from './status';
+
+export type { MysqlServerStatus } from './status';
+
+export interface MysqlActivityDeps {
+  runbooks: RunbookRegistry;
+  connections: MysqlConnections;
+}
+
+export function createMysqlActivities({ runbooks, connections }: MysqlActivityDeps) {
+  return {
+    /** Reads, in parallel, the state of every MySQL server of the pair. Unreachable servers are reported, not thrown. */
+    async mysqlServerStatuses(input: { pair: string }): Promise<MysqlServerStatus[]> {
+      const { servers } = runbooks.get(input.pair).runbook.mysql;
+      const statuses = await Promise.all(
+        servers.map((s) => readServerStatus(connections.pool(input.pair, s.name), s.name, s.site)),
+      );
+      for (const s of statuses) {
+        log.info(s.reachable ? `${s.server}: ${s.dialect} ${s.version}, read_only=${s.readOnly}` : `${s.server}: unreachable`, {
+          server: s.server,
+        });
+      }
+      return statuses;
+    },
+  };
+}

@@ -1,0 +1,108 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { Client } from '@temporalio/client';
+import { connectClient, temporalSettings } from '../common/temporal-connection';
+import { loadRunbook, loadRunbooks, runbookFilesFromEnv, RunbookError } from '../config/load';
+import { formatStatus, stackDown, stackStatus, stackUp } from '../dev/stack/stack';
+import { stackPort } from '../dev/stack/settings';
+import { runDoctor } from './doctor';
+import { formatReadinessReport, startReadinessCheck } from './readiness';
+import type { ReadinessReport } from '../workflows/readiness';
+
+const program = new Command('drctl')
+  .description('Disaster-recovery orchestrator: failover, failback and drills of DR pairs on Temporal')
+  .showHelpAfterError()
+  .configureHelp({ showGlobalOptions: true });
+
+const print = (line: string) => console.log(line);
+
+const config = program.command('config').description('Runbook (DR pair configuration) commands');
+config
+  .command('validate')
+  .description('Validate runbook files; without arguments, those named by DR_RUNBOOKS or the local stack runbook')
+  .argument('[files...]', 'runbook YAML files')
+  .action((files: string[]) => {
+    const targets = files.length > 0 ? files : runbookFilesFromEnv();
+    let failed = 0;
+    for (const file of targets) {
+      try {
+        const { runbook } = loadRunbook(file);
+        print(`${file}: valid (pair "${runbook.pair}", ${runbook.mysql.servers.length} MySQL servers${runbook.traffic ? `, traffic via ${runbook.traffic.provider}` : ''})`);
+      } catch (err) {
+        failed++;
+        console.error(err instanceof RunbookError ? err.message : String(err));
+      }
+    }
+    process.exitCode = failed > 0 ? 1 : 0;
+  });
+
+const stack = program.command('stack').description('The local stack on loopback (Temporal dev server, MariaDB pair, worker)');
+stack
+  .command('up')
+  .description('Install what is missing and start every service; harmless when already up')
+  .action(async () => {
+    const statuses = await stackUp(print);
+    print(formatStatus(statuses));
+    print(`\nTemporal UI: http://localhost:${stackPort('TEMPORAL_UI')}`);
+  });
+stack
+  .command('status')
+  .description('Show which services run, their pids and endpoints')
+  .action(async () => {
+    const statuses = await stackStatus(print);
+    print(formatStatus(statuses));
+    process.exitCode = statuses.every((s) => s.running) ? 0 : 3;
+  });
+stack
+  .command('down')
+  .description('Stop every service the stack started (data is kept under .stack/)')
+  .action(async () => {
+    await stackDown(print);
+  });
+
+program
+  .command('doctor')
+  .description('Check Temporal (reachable, namespace, search attributes) and every endpoint of the runbooks')
+  .action(async () => {
+    const { address, namespace } = temporalSettings();
+    const results = await runDoctor(
+      { address, namespace, connect: async () => (await connectClient()).connection },
+      loadRunbooks(runbookFilesFromEnv()),
+    );
+    for (const r of results) print(`[${r.ok ? ' ok ' : 'FAIL'}] ${r.name}: ${r.detail}`);
+    process.exitCode = results.every((r) => r.ok) ? 0 : 1;
+  });
+
+function pairName(value: string): string {
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(value)) throw new InvalidArgumentError('a pair name is lower-case letters, digits and dashes');
+  return value;
+}
+
+program
+  .command('readiness')
+  .description('Run the non-destructive readiness check of a DR pair and print its report')
+  .argument('<pair>', 'DR pair name (the runbook\'s "pair")', pairName)
+  .option('--json', 'print the report as JSON')
+  .option('--no-wait', 'start the workflow and print its ID without waiting')
+  .action(async (pair: string, options: { json?: boolean; wait: boolean }) => {
+    const { connection, namespace } = await connectClient();
+    try {
+      const client = new Client({ connection, namespace });
+      const handle = await startReadinessCheck(client, pair, 'cli');
+      const link = `http://localhost:${stackPort('TEMPORAL_UI')}/namespaces/${namespace}/workflows/${handle.workflowId}`;
+      if (!options.wait) {
+        print(`started ${handle.workflowId}\n${link}`);
+        return;
+      }
+      const report = (await handle.result()) as ReadinessReport;
+      print(options.json ? JSON.stringify(report, null, 2) : formatReadinessReport(report));
+      if (!options.json) print(`\nTemporal UI: ${link}`);
+      process.exitCode = report.ready ? 0 : 2;
+    } finally {
+      await connection.close();
+    }
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  console.error(`drctl: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,76 @@
+/**
+ * GTID arithmetic without I/O, usable from workflow code.
+ * MySQL: GTID sets "uuid:1-5:7-9,uuid2:1-3". MariaDB: positions "domain-server-seq,…" (one per replication domain).
+ */
+
+type Intervals = [number, number][];
+
+export function parseMysqlGtidSet(set: string): Map<string, Intervals> {
+  const result = new Map<string, Intervals>();
+  for (const part of set.replace(/\s+/g, '').split(',').filter(Boolean)) {
+    const [uuid, ...ranges] = part.split(':');
+    if (!uuid || ranges.length === 0) throw new Error(`invalid GTID set element "${part}"`);
+    const intervals = result.get(uuid.toLowerCase()) ?? [];
+    for (const range of ranges) {
+      const bounds = range.split('-').map(Number);
+      const from = bounds[0] ?? NaN;
+      const to = bounds[1] ?? from;
+      if (bounds.length > 2 || !Number.isInteger(from) || !Number.isInteger(to)) throw new Error(`invalid GTID range "${range}"`);
+      intervals.push([from, to]);
+    }
+    result.set(uuid.toLowerCase(), intervals);
+  }
+  return result;
+}
+
+function countOutside(interval: [number, number], others: Intervals): number {
+  let [from] = interval;
+  const [, to] = interval;
+  let missing = 0;
+  for (const [oFrom, oTo] of [...others].sort((a, b) => a[0] - b[0])) {
+    if (oTo < from) continue;
+    if (oFrom > to) break;
+    if (oFrom > from) missing += oFrom - from;
+    from = Math.max(from, oTo + 1);
+    if (from > to) return missing;
+  }
+  return missing + (to - from + 1);
+}
+
+/** Number of transactions in MySQL GTID set `a` that are not in `b` (GTID_SUBTRACT(a, b), counted). */
+export function mysqlGtidsMissing(a: string, b: string): number {
+  const right = parseMysqlGtidSet(b);
+  let missing = 0;
+  for (const [uuid, intervals] of parseMysqlGtidSet(a)) {
+    for (const interval of intervals) missing += countOutside(interval, right.get(uuid) ?? []);
+  }
+  return missing;
+}
+
+export function parseMariadbGtidPos(pos: string): Map<number, { serverId: number; seq: number }> {
+  const result = new Map<number, { serverId: number; seq: number }>();
+  for (const part of pos.replace(/\s+/g, '').split(',').filter(Boolean)) {
+    const numbers = part.split('-').map(Number);
+    const [domain, serverId, seq] = numbers;
+    if (numbers.length !== 3 || domain === undefined || serverId === undefined || seq === undefined || numbers.some((n) => !Number.isInteger(n))) {
+      throw new Error(`invalid MariaDB GTID "${part}"`);
+    }
+    result.set(domain, { serverId, seq });
+  }
+  return result;
+}
+
+/** Per replication domain, how many sequence numbers position `a` is ahead of position `b` (summed). */
+export function mariadbGtidsAhead(a: string, b: string): number {
+  const right = parseMariadbGtidPos(b);
+  let ahead = 0;
+  for (const [domain, { seq }] of parseMariadbGtidPos(a)) {
+    ahead += Math.max(0, seq - (right.get(domain)?.seq ?? 0));
+  }
+  return ahead;
+}
+
+/** Transactions `a` has that `b` lacks, in the dialect's notation. */
+export function gtidsMissing(dialect: 'mysql' | 'mariadb', a: string, b: string): number {
+  return dialect === 'mysql' ? mysqlGtidsMissing(a, b) : mariadbGtidsAhead(a, b);
+}

@@ -1,0 +1,28 @@
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities, createClients, type ActivityClients } from '../activities';
+import type { LoadedRunbook } from '../config/load';
+
+export interface OrchestratorWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  runbooks: Map<string, LoadedRunbook>;
+  identity?: string;
+}
+
+/** A worker serving every workflow and activity of the orchestrator for the given runbooks. */
+export async function createOrchestratorWorker(
+  options: OrchestratorWorkerOptions,
+): Promise<{ worker: Worker; clients: ActivityClients }> {
+  const clients = createClients(options.runbooks);
+  const worker = await Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    identity: options.identity,
+    workflowsPath: require.resolve('../workflows'),
+    activities: createActivities(clients),
+    shutdownGraceTime: '20s',
+  });
+  return { worker, clients };
+}

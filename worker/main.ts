@@ -1,0 +1,44 @@
+import { Runtime } from '@temporalio/worker';
+import { createJsonLogger } from '../common/logger';
+import { connectWorker, temporalSettings } from '../common/temporal-connection';
+import { loadRunbooks, runbookFilesFromEnv } from '../config/load';
+import { TASK_QUEUE } from '../workflows/definitions';
+import { createOrchestratorWorker } from './create-worker';
+
+const logger = createJsonLogger('worker');
+
+async function main(): Promise<void> {
+  const files = runbookFilesFromEnv();
+  const runbooks = loadRunbooks(files);
+  const metricsPort = Number(process.env.DR_WORKER_METRICS_PORT ?? 9464);
+  Runtime.install({
+    logger,
+    telemetryOptions: { metrics: { prometheus: { bindAddress: `${process.env.DR_WORKER_METRICS_HOST ?? '127.0.0.1'}:${metricsPort}` } } },
+    // SIGINT and SIGTERM start a graceful shutdown: running activities get the grace time to finish.
+    shutdownSignals: ['SIGINT', 'SIGTERM'],
+  });
+  const { address, namespace } = temporalSettings();
+  const taskQueue = process.env.DR_TASK_QUEUE ?? TASK_QUEUE;
+  const { connection } = await connectWorker();
+  const { worker, clients } = await createOrchestratorWorker({ connection, namespace, taskQueue, runbooks });
+  logger.info('worker running', {
+    address,
+    namespace,
+    taskQueue,
+    pairs: [...runbooks.keys()],
+    runbooks: files,
+    metrics: `http://127.0.0.1:${metricsPort}/metrics`,
+  });
+  try {
+    await worker.run();
+  } finally {
+    await clients.close();
+    await connection.close();
+    logger.info('worker stopped');
+  }
+}
+
+main().catch((err: unknown) => {
+  logger.error('worker failed', { error: err instanceof Error ? err.message : String(err) });
+  process.exit(1);
+});

@@ -1,0 +1,100 @@
+import { gtidsMissing } from '../../common/gtid';
+import type { MysqlServerStatus } from '../../activities/mysql/status';
+import type { PairSettings } from '../../activities/pair-settings';
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  /** One plain sentence a human reads in the log, the UI and the report. */
+  sentence: string;
+}
+
+/** Judges the MySQL part of a pair from the servers' statuses: pure, so it runs inside the workflow. */
+export function evaluateMysqlReadiness(settings: PairSettings, statuses: MysqlServerStatus[]): Check[] {
+  const checks: Check[] = [];
+  const byName = new Map(statuses.map((s) => [s.server, s]));
+  const primaryConfig = settings.mysql.servers.find((s) => s.role === 'primary');
+  const primary = primaryConfig && byName.get(primaryConfig.name);
+
+  for (const status of statuses) {
+    checks.push(
+      status.reachable
+        ? { name: `${status.server}.reachable`, ok: true, sentence: `${status.server} answers (${status.dialect} ${status.version}).` }
+        : { name: `${status.server}.reachable`, ok: false, sentence: `${status.server} is unreachable: ${status.error?.type} ${status.error?.message}.` },
+    );
+  }
+  if (!primaryConfig || !primary?.reachable) return checks;
+
+  checks.push(
+    primary.readOnly || primary.superReadOnly
+      ? { name: `${primary.server}.writable`, ok: false, sentence: `primary ${primary.server} is read-only, so the application cannot write.` }
+      : { name: `${primary.server}.writable`, ok: true, sentence: `primary ${primary.server} is writable.` },
+  );
+  if (primary.replication) {
+    checks.push({
+      name: `${primary.server}.no-source`,
+      ok: false,
+      sentence: `primary ${primary.server} itself replicates from ${primary.replication.sourceHost}:${primary.replication.sourcePort}.`,
+    });
+  }
+
+  for (const config of settings.mysql.servers.filter((s) => s.role === 'replica')) {
+    const replica = byName.get(config.name);
+    if (!replica?.reachable) continue;
+    const name = replica.server;
+    checks.push(
+      replica.readOnly
+        ? { name: `${name}.read-only`, ok: true, sentence: `replica ${name} is read-only.` }
+        : { name: `${name}.read-only`, ok: false, sentence: `replica ${name} is writable: writes there would diverge from the primary.` },
+    );
+    const repl = replica.replication;
+    if (!repl) {
+      checks.push({ name: `${name}.replicating`, ok: false, sentence: `replica ${name} has no replication configured.` });
+      continue;
+    }
+    const threadsOk = repl.ioRunning === 'Yes' && repl.sqlRunning === 'Yes';
+    const threadErrors = [repl.lastIoError, repl.lastSqlError].filter(Boolean).join('; ');
+    checks.push({
+      name: `${name}.threads`,
+      ok: threadsOk,
+      sentence: threadsOk
+        ? `replica ${name} IO and SQL threads are running.`
+        : `replica ${name} is not replicating: IO thread ${repl.ioRunning}, SQL thread ${repl.sqlRunning}${threadErrors ? ` (${threadErrors})` : ''}.`,
+    });
+    const sourceOk = repl.sourcePort === primaryConfig.port && sameHost(repl.sourceHost, primaryConfig.host);
+    checks.push({
+      name: `${name}.source`,
+      ok: sourceOk,
+      sentence: sourceOk
+        ? `replica ${name} replicates from primary ${primary.server}.`
+        : `replica ${name} replicates from ${repl.sourceHost}:${repl.sourcePort}, not from primary ${primary.server} (${primaryConfig.host}:${primaryConfig.port}).`,
+    });
+    const lagOk = repl.lagSeconds !== null && repl.lagSeconds <= settings.mysql.maxLagSeconds;
+    checks.push({
+      name: `${name}.lag`,
+      ok: lagOk,
+      sentence:
+        repl.lagSeconds === null
+          ? `replica ${name} reports no lag figure because replication is not running.`
+          : `replica ${name} is ${repl.lagSeconds}s behind (limit ${settings.mysql.maxLagSeconds}s).`,
+    });
+    if (replica.dialect && primary.gtidExecuted !== undefined && replica.gtidExecuted !== undefined) {
+      const behind = gtidsMissing(replica.dialect, primary.gtidExecuted, replica.gtidExecuted);
+      const errant = gtidsMissing(replica.dialect, replica.gtidExecuted, primary.gtidExecuted);
+      checks.push({
+        name: `${name}.gtid`,
+        ok: errant === 0,
+        sentence:
+          errant > 0
+            ? `replica ${name} has ${errant} transaction(s) the primary lacks (errant): GTID ${replica.gtidExecuted} vs ${primary.gtidExecuted}.`
+            : `replica ${name} is at GTID ${replica.gtidExecuted || '(empty)'}, ${behind} transaction(s) behind the primary's ${primary.gtidExecuted || '(empty)'}.`,
+      });
+    }
+  }
+  return checks;
+}
+
+function sameHost(a: string, b: string): boolean {
+  const loopback = (h: string) => (h === 'localhost' || h.startsWith('127.') ? 'loopback' : h.toLowerCase());
+  return loopback(a) === loopback(b);
+}

@@ -1,0 +1,1 @@
+export { readinessCheck } from './readiness';
