@@ -19,7 +19,7 @@ export async function createOrchestratorWorker(
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    identity: options.identity,
+    ...(options.identity ? { identity: options.identity } : {}),
     workflowsPath: require.resolve('../workflows'),
     activities: createActivities(clients),
     shutdownGraceTime: '20s',
