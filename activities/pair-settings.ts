@@ -18,7 +18,13 @@ export function createPairSettingsActivities({ runbooks }: { runbooks: RunbookRe
         pair: runbook.pair,
         sites: { primary: runbook.sites.primary.name, standby: runbook.sites.standby.name },
         mysql: {
-          servers: runbook.mysql.servers.map(({ name, site, role, host, port }) => ({ name, site, role, host, port })),
+          servers: runbook.mysql.servers.map(({ name, site, role, host, port }) => ({
+            name,
+            site,
+            role,
+            host,
+            port,
+          })),
           maxLagSeconds: runbook.mysql.maxLagSeconds,
         },
       };

@@ -18,7 +18,9 @@ const print = (line: string) => console.log(line);
 const config = program.command('config').description('Runbook (DR pair configuration) commands');
 config
   .command('validate')
-  .description('Validate runbook files; without arguments, those named by DR_RUNBOOKS or the local stack runbook')
+  .description(
+    'Validate runbook files; without arguments, those named by DR_RUNBOOKS or the local stack runbook',
+  )
   .argument('[files...]', 'runbook YAML files')
   .action((files: string[]) => {
     const targets = files.length > 0 ? files : runbookFilesFromEnv();
@@ -26,7 +28,9 @@ config
     for (const file of targets) {
       try {
         const { runbook } = loadRunbook(file);
-        print(`${file}: valid (pair "${runbook.pair}", ${runbook.mysql.servers.length} MySQL servers${runbook.traffic ? `, traffic via ${runbook.traffic.provider}` : ''})`);
+        print(
+          `${file}: valid (pair "${runbook.pair}", ${runbook.mysql.servers.length} MySQL servers${runbook.traffic ? `, traffic via ${runbook.traffic.provider}` : ''})`,
+        );
       } catch (err) {
         failed++;
         console.error(err instanceof RunbookError ? err.message : String(err));
@@ -35,7 +39,9 @@ config
     process.exitCode = failed > 0 ? 1 : 0;
   });
 
-const stack = program.command('stack').description('The local stack on loopback (Temporal dev server, MariaDB pair, worker)');
+const stack = program
+  .command('stack')
+  .description('The local stack on loopback (Temporal dev server, MariaDB pair, worker)');
 stack
   .command('up')
   .description('Install what is missing and start every service; harmless when already up')
@@ -73,7 +79,8 @@ program
   });
 
 function pairName(value: string): string {
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(value)) throw new InvalidArgumentError('a pair name is lower-case letters, digits and dashes');
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(value))
+    throw new InvalidArgumentError('a pair name is lower-case letters, digits and dashes');
   return value;
 }
 

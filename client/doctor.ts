@@ -44,10 +44,14 @@ export async function runDoctor(
     );
     results.push(
       await attempt('search attributes', async () => {
-        const { customAttributes } = await conn.operatorService.listSearchAttributes({ namespace: temporal.namespace });
+        const { customAttributes } = await conn.operatorService.listSearchAttributes({
+          namespace: temporal.namespace,
+        });
         const missing = SEARCH_ATTRIBUTE_NAMES.filter((n) => !(customAttributes && n in customAttributes));
         if (missing.length > 0) {
-          throw new Error(`missing ${missing.join(', ')}: temporal operator search-attribute create --name <NAME> --type Keyword`);
+          throw new Error(
+            `missing ${missing.join(', ')}: temporal operator search-attribute create --name <NAME> --type Keyword`,
+          );
         }
         return SEARCH_ATTRIBUTE_NAMES.join(', ');
       }),

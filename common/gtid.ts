@@ -15,7 +15,8 @@ export function parseMysqlGtidSet(set: string): Map<string, Intervals> {
       const bounds = range.split('-').map(Number);
       const from = bounds[0] ?? NaN;
       const to = bounds[1] ?? from;
-      if (bounds.length > 2 || !Number.isInteger(from) || !Number.isInteger(to)) throw new Error(`invalid GTID range "${range}"`);
+      if (bounds.length > 2 || !Number.isInteger(from) || !Number.isInteger(to))
+        throw new Error(`invalid GTID range "${range}"`);
       intervals.push([from, to]);
     }
     result.set(uuid.toLowerCase(), intervals);
@@ -52,7 +53,13 @@ export function parseMariadbGtidPos(pos: string): Map<number, { serverId: number
   for (const part of pos.replace(/\s+/g, '').split(',').filter(Boolean)) {
     const numbers = part.split('-').map(Number);
     const [domain, serverId, seq] = numbers;
-    if (numbers.length !== 3 || domain === undefined || serverId === undefined || seq === undefined || numbers.some((n) => !Number.isInteger(n))) {
+    if (
+      numbers.length !== 3 ||
+      domain === undefined ||
+      serverId === undefined ||
+      seq === undefined ||
+      numbers.some((n) => !Number.isInteger(n))
+    ) {
       throw new Error(`invalid MariaDB GTID "${part}"`);
     }
     result.set(domain, { serverId, seq });

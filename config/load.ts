@@ -74,6 +74,8 @@ export const DEFAULT_LOCAL_RUNBOOK = path.resolve(__dirname, 'runbooks', 'local.
 
 /** Runbook files named by DR_RUNBOOKS (comma-separated), or the local stack's runbook. */
 export function runbookFilesFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
-  const list = env.DR_RUNBOOKS?.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = env.DR_RUNBOOKS?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return list && list.length > 0 ? list : [DEFAULT_LOCAL_RUNBOOK];
 }

@@ -11,7 +11,10 @@ export const duration = z
 
 const name = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes, starting with a letter or digit');
+  .regex(
+    /^[a-z0-9][a-z0-9-]*$/,
+    'must be lower-case letters, digits and dashes, starting with a letter or digit',
+  );
 
 const port = z.number().int().min(1).max(65535);
 const host = z.string().min(1);
@@ -132,7 +135,9 @@ const ovhIplbTraffic = z
     /** Switch by changing the frontend's default farm, or by flipping server status in one farm. */
     mode: z.enum(['frontend-farm', 'server-status']).default('frontend-farm'),
     farms: z.record(name, z.number().int()).optional(),
-    servers: z.record(name, z.object({ farmId: z.number().int(), serverId: z.number().int() }).strict()).optional(),
+    servers: z
+      .record(name, z.object({ farmId: z.number().int(), serverId: z.number().int() }).strict())
+      .optional(),
     refreshTimeout: duration.default('10m'),
   })
   .strict();
@@ -166,7 +171,11 @@ const approval = z
       ctx.addIssue({ code: 'custom', path: ['delay'], message: 'is required when policy is "auto-after"' });
     }
     if (value.policy === 'required' && value.approvers.length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['approvers'], message: 'must list at least one approver when policy is "required"' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['approvers'],
+        message: 'must list at least one approver when policy is "required"',
+      });
     }
   });
 
@@ -180,7 +189,9 @@ const probes = z
   .strict();
 
 const notifications = z
-  .object({ webhooks: z.array(z.object({ url: secretRef, name: z.string().optional() }).strict()).default([]) })
+  .object({
+    webhooks: z.array(z.object({ url: secretRef, name: z.string().optional() }).strict()).default([]),
+  })
   .strict();
 
 const timeouts = z
@@ -201,24 +212,44 @@ export const runbookSchema = z
     mysql,
     apps: apps.optional(),
     traffic: traffic.optional(),
-    approval: approval.default({ policy: 'required', approvers: ['oncall'], timeout: '30m', onTimeout: 'reject' }),
+    approval: approval.default({
+      policy: 'required',
+      approvers: ['oncall'],
+      timeout: '30m',
+      onTimeout: 'reject',
+    }),
     probes: probes.default({ interval: '5s', timeout: '2s', fall: 3, rise: 2 }),
     notifications: notifications.default({ webhooks: [] }),
-    timeouts: timeouts.default({ activity: '1m', replicaCatchUp: '5m', appStart: '5m', trafficSwitch: '10m' }),
+    timeouts: timeouts.default({
+      activity: '1m',
+      replicaCatchUp: '5m',
+      appStart: '5m',
+      trafficSwitch: '10m',
+    }),
   })
   .strict()
   .superRefine((runbook, ctx) => {
     const sites = new Set([runbook.sites.primary.name, runbook.sites.standby.name]);
     if (sites.size !== 2) {
-      ctx.addIssue({ code: 'custom', path: ['sites', 'standby', 'name'], message: 'must differ from the primary site' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sites', 'standby', 'name'],
+        message: 'must differ from the primary site',
+      });
     }
     const checkSite = (value: string, path: (string | number)[]) => {
       if (!sites.has(value)) {
-        ctx.addIssue({ code: 'custom', path, message: `names unknown site "${value}" (known: ${[...sites].join(', ')})` });
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `names unknown site "${value}" (known: ${[...sites].join(', ')})`,
+        });
       }
     };
     runbook.mysql.servers.forEach((s, i) => checkSite(s.site, ['mysql', 'servers', i, 'site']));
-    runbook.elasticsearch?.clusters.forEach((c, i) => checkSite(c.site, ['elasticsearch', 'clusters', i, 'site']));
+    runbook.elasticsearch?.clusters.forEach((c, i) =>
+      checkSite(c.site, ['elasticsearch', 'clusters', i, 'site']),
+    );
     runbook.apps?.hosts.forEach((h, i) => checkSite(h.site, ['apps', 'hosts', i, 'site']));
     const primary = runbook.mysql.servers.find((s) => s.role === 'primary');
     if (primary && primary.site !== runbook.sites.primary.name) {
@@ -230,12 +261,31 @@ export const runbookSchema = z
     }
     const t = runbook.traffic;
     const perSite =
-      t?.provider === 'haproxy' ? t.servers : t?.provider === 'ovh-dns' ? t.targets : t?.provider === 'ovh-iplb' ? (t.mode === 'frontend-farm' ? t.farms : t.servers) : undefined;
+      t?.provider === 'haproxy'
+        ? t.servers
+        : t?.provider === 'ovh-dns'
+          ? t.targets
+          : t?.provider === 'ovh-iplb'
+            ? t.mode === 'frontend-farm'
+              ? t.farms
+              : t.servers
+            : undefined;
     if (t) {
-      const key = t.provider === 'haproxy' ? 'servers' : t.provider === 'ovh-dns' ? 'targets' : t.mode === 'frontend-farm' ? 'farms' : 'servers';
+      const key =
+        t.provider === 'haproxy'
+          ? 'servers'
+          : t.provider === 'ovh-dns'
+            ? 'targets'
+            : t.mode === 'frontend-farm'
+              ? 'farms'
+              : 'servers';
       for (const s of sites) {
         if (!perSite || !(s in perSite)) {
-          ctx.addIssue({ code: 'custom', path: ['traffic', key], message: `must have an entry for site "${s}"` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['traffic', key],
+            message: `must have an entry for site "${s}"`,
+          });
         }
       }
     }
@@ -244,7 +294,8 @@ export const runbookSchema = z
 function duplicateNames(items: { name: string }[], ctx: z.RefinementCtx, path: string): void {
   const seen = new Set<string>();
   items.forEach((item, i) => {
-    if (seen.has(item.name)) ctx.addIssue({ code: 'custom', path: [path, i, 'name'], message: `duplicate name "${item.name}"` });
+    if (seen.has(item.name))
+      ctx.addIssue({ code: 'custom', path: [path, i, 'name'], message: `duplicate name "${item.name}"` });
     seen.add(item.name);
   });
 }

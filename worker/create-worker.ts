@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, createClients, type ActivityClients } from '../activities';
 import type { LoadedRunbook } from '../config/load';
@@ -20,7 +21,7 @@ export async function createOrchestratorWorker(
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     ...(options.identity ? { identity: options.identity } : {}),
-    workflowsPath: require.resolve('../workflows'),
+    workflowsPath: path.resolve(__dirname, '..', 'workflows', 'index.ts'),
     activities: createActivities(clients),
     shutdownGraceTime: '20s',
   });

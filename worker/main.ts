@@ -13,7 +13,11 @@ async function main(): Promise<void> {
   const metricsPort = Number(process.env.DR_WORKER_METRICS_PORT ?? 9464);
   Runtime.install({
     logger,
-    telemetryOptions: { metrics: { prometheus: { bindAddress: `${process.env.DR_WORKER_METRICS_HOST ?? '127.0.0.1'}:${metricsPort}` } } },
+    telemetryOptions: {
+      metrics: {
+        prometheus: { bindAddress: `${process.env.DR_WORKER_METRICS_HOST ?? '127.0.0.1'}:${metricsPort}` },
+      },
+    },
     // SIGINT and SIGTERM start a graceful shutdown: running activities get the grace time to finish.
     shutdownSignals: ['SIGINT', 'SIGTERM'],
   });

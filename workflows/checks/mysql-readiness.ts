@@ -19,15 +19,27 @@ export function evaluateMysqlReadiness(settings: PairSettings, statuses: MysqlSe
   for (const status of statuses) {
     checks.push(
       status.reachable
-        ? { name: `${status.server}.reachable`, ok: true, sentence: `${status.server} answers (${status.dialect} ${status.version}).` }
-        : { name: `${status.server}.reachable`, ok: false, sentence: `${status.server} is unreachable: ${status.error?.type} ${status.error?.message}.` },
+        ? {
+            name: `${status.server}.reachable`,
+            ok: true,
+            sentence: `${status.server} answers (${status.dialect} ${status.version}).`,
+          }
+        : {
+            name: `${status.server}.reachable`,
+            ok: false,
+            sentence: `${status.server} is unreachable: ${status.error?.type} ${status.error?.message}.`,
+          },
     );
   }
   if (!primaryConfig || !primary?.reachable) return checks;
 
   checks.push(
     primary.readOnly || primary.superReadOnly
-      ? { name: `${primary.server}.writable`, ok: false, sentence: `primary ${primary.server} is read-only, so the application cannot write.` }
+      ? {
+          name: `${primary.server}.writable`,
+          ok: false,
+          sentence: `primary ${primary.server} is read-only, so the application cannot write.`,
+        }
       : { name: `${primary.server}.writable`, ok: true, sentence: `primary ${primary.server} is writable.` },
   );
   if (primary.replication) {
@@ -45,11 +57,19 @@ export function evaluateMysqlReadiness(settings: PairSettings, statuses: MysqlSe
     checks.push(
       replica.readOnly
         ? { name: `${name}.read-only`, ok: true, sentence: `replica ${name} is read-only.` }
-        : { name: `${name}.read-only`, ok: false, sentence: `replica ${name} is writable: writes there would diverge from the primary.` },
+        : {
+            name: `${name}.read-only`,
+            ok: false,
+            sentence: `replica ${name} is writable: writes there would diverge from the primary.`,
+          },
     );
     const repl = replica.replication;
     if (!repl) {
-      checks.push({ name: `${name}.replicating`, ok: false, sentence: `replica ${name} has no replication configured.` });
+      checks.push({
+        name: `${name}.replicating`,
+        ok: false,
+        sentence: `replica ${name} has no replication configured.`,
+      });
       continue;
     }
     const threadsOk = repl.ioRunning === 'Yes' && repl.sqlRunning === 'Yes';

@@ -5,7 +5,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ensureDebianPackages, STACK_PACKAGES } from '../../tools/debian-packages';
-import { assertPortsFree, logFile, portOpen, runningPid, sleep, startDaemon, stopDaemon, waitFor } from '../daemon';
+import {
+  assertPortsFree,
+  logFile,
+  portOpen,
+  runningPid,
+  sleep,
+  startDaemon,
+  stopDaemon,
+  waitFor,
+} from '../daemon';
 import { stackDir, stackPort, type PortName } from '../settings';
 import type { ServiceStatus, StackService } from '../service';
 
@@ -52,7 +61,16 @@ function instanceDirs(name: string) {
 /** Runs SQL as the local administrator (unix-socket authentication of the OS user). */
 export async function adminSql(instance: string, sql: string): Promise<string[][]> {
   const user = process.getuid?.() === 0 ? 'root' : os.userInfo().username;
-  const { stdout } = await run('mariadb', ['--socket', instanceDirs(instance).socket, '-u', user, '--batch', '--skip-column-names', '-e', sql]);
+  const { stdout } = await run('mariadb', [
+    '--socket',
+    instanceDirs(instance).socket,
+    '-u',
+    user,
+    '--batch',
+    '--skip-column-names',
+    '-e',
+    sql,
+  ]);
   return stdout
     .split('\n')
     .filter((line) => line !== '')
@@ -88,7 +106,10 @@ function writeConfig(instance: (typeof MARIADB_INSTANCES)[number]): void {
   if (!existsSync(dirs.roleConfig)) writeFileSync(dirs.roleConfig, '[mariadbd]\n');
 }
 
-async function startInstance(instance: (typeof MARIADB_INSTANCES)[number], log: (line: string) => void): Promise<void> {
+async function startInstance(
+  instance: (typeof MARIADB_INSTANCES)[number],
+  log: (line: string) => void,
+): Promise<void> {
   const dirs = instanceDirs(instance.name);
   const spec = { name: 'mariadbd', runDir: dirs.base };
   if (runningPid(spec) !== undefined) return;
@@ -164,17 +185,25 @@ async function currentTopology(): Promise<{ primary?: string; replicas: string[]
 /** Writes a row on the primary and waits until every replica has it. */
 async function checkReplication(): Promise<string> {
   const { primary, replicas } = await currentTopology();
-  if (!primary) throw new Error('mariadb: no writable primary found among ' + MARIADB_INSTANCES.map((i) => i.name).join(', '));
+  if (!primary)
+    throw new Error(
+      'mariadb: no writable primary found among ' + MARIADB_INSTANCES.map((i) => i.name).join(', '),
+    );
   const token = randomBytes(8).toString('hex');
   await adminSql(primary, `INSERT INTO ${APP_DATABASE}.stack_check (token) VALUES ('${token}')`);
   for (const replica of replicas) {
     const deadline = Date.now() + 20_000;
     for (;;) {
-      const rows = await adminSql(replica, `SELECT COUNT(*) FROM ${APP_DATABASE}.stack_check WHERE token='${token}'`);
+      const rows = await adminSql(
+        replica,
+        `SELECT COUNT(*) FROM ${APP_DATABASE}.stack_check WHERE token='${token}'`,
+      );
       if (rows[0]?.[0] === '1') break;
       if (Date.now() > deadline) {
         const status = await adminSql(replica, 'SHOW SLAVE STATUS');
-        throw new Error(`mariadb: a row written on ${primary} did not reach ${replica} within 20s (${status.length ? 'replication configured' : 'no replication'})`);
+        throw new Error(
+          `mariadb: a row written on ${primary} did not reach ${replica} within 20s (${status.length ? 'replication configured' : 'no replication'})`,
+        );
       }
       await sleep(100);
     }
@@ -192,11 +221,16 @@ export function mariadbPair(log: (line: string) => void): StackService {
       log(`mariadb: replication check: ${await checkReplication()}`);
     },
     async status(): Promise<ServiceStatus> {
-      const pids = MARIADB_INSTANCES.map((i) => runningPid({ name: 'mariadbd', runDir: instanceDirs(i.name).base }));
+      const pids = MARIADB_INSTANCES.map((i) =>
+        runningPid({ name: 'mariadbd', runDir: instanceDirs(i.name).base }),
+      );
       const running = pids.every((p) => p !== undefined);
       let detail: string | undefined;
       if (running) {
-        const { primary, replicas } = await currentTopology().catch(() => ({ primary: undefined, replicas: [] as string[] }));
+        const { primary, replicas } = await currentTopology().catch(() => ({
+          primary: undefined,
+          replicas: [] as string[],
+        }));
         detail = `primary ${primary ?? 'none'}; replicas ${replicas.join(', ') || 'none'}`;
       } else {
         const down = MARIADB_INSTANCES.filter((_, i) => pids[i] === undefined).map((i) => i.name);

@@ -18,7 +18,9 @@ export function temporalServer(log: (line: string) => void): StackService {
   const searchAttributesRegistered = async (): Promise<string[]> => {
     const connection = await Connection.connect({ address: `127.0.0.1:${port}`, connectTimeout: 2000 });
     try {
-      const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
+      const { customAttributes } = await connection.operatorService.listSearchAttributes({
+        namespace: 'default',
+      });
       return SEARCH_ATTRIBUTE_NAMES.filter((name) => !(customAttributes && name in customAttributes));
     } finally {
       await connection.close();
@@ -41,15 +43,23 @@ export function temporalServer(log: (line: string) => void): StackService {
         ...spec,
         command: cli.path,
         args: [
-          'server', 'start-dev',
-          '--db-filename', path.join(runDir, 'temporal.db'),
-          '--ip', '127.0.0.1',
-          '--port', String(port),
-          '--ui-port', String(uiPort),
-          '--metrics-port', String(metricsPort),
+          'server',
+          'start-dev',
+          '--db-filename',
+          path.join(runDir, 'temporal.db'),
+          '--ip',
+          '127.0.0.1',
+          '--port',
+          String(port),
+          '--ui-port',
+          String(uiPort),
+          '--metrics-port',
+          String(metricsPort),
           ...SEARCH_ATTRIBUTE_NAMES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
-          '--log-format', 'json',
-          '--log-level', 'warn',
+          '--log-format',
+          'json',
+          '--log-level',
+          'warn',
         ],
       });
       await waitFor('temporal server', () => portOpen(port), 60_000, logFile(spec));
@@ -72,7 +82,10 @@ export function temporalServer(log: (line: string) => void): StackService {
       if (pid !== undefined) {
         try {
           const missing = await searchAttributesRegistered();
-          detail = missing.length === 0 ? 'search attributes registered' : `missing search attributes: ${missing.join(', ')}`;
+          detail =
+            missing.length === 0
+              ? 'search attributes registered'
+              : `missing search attributes: ${missing.join(', ')}`;
         } catch (err) {
           detail = `not answering: ${(err as Error).message}`;
         }

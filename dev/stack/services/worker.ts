@@ -15,7 +15,10 @@ export function orchestratorWorker(log: (line: string) => void): StackService {
       startDaemon({
         ...spec,
         command: process.execPath,
-        args: [path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(REPO_ROOT, 'worker', 'main.ts')],
+        args: [
+          path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
+          path.join(REPO_ROOT, 'worker', 'main.ts'),
+        ],
         cwd: REPO_ROOT,
         env: {
           ...process.env,
@@ -26,7 +29,8 @@ export function orchestratorWorker(log: (line: string) => void): StackService {
       await waitFor(
         'worker',
         async () => {
-          if (runningPid(spec) === undefined) throw new Error(`worker exited at start (see ${logFile(spec)})`);
+          if (runningPid(spec) === undefined)
+            throw new Error(`worker exited at start (see ${logFile(spec)})`);
           return readFileSync(logFile(spec)).subarray(offset).toString('utf8').includes('"worker running"');
         },
         120_000,

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The test command (`npm test`): static checks, then the whole vitest suite against the real local stack.
+# It starts the stack if it is not running and stops it again at the end in that case.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash dev/ensure-deps.sh
+
+echo "== type check, lint, format"
+npx tsc -p tsconfig.json --noEmit
+npx eslint .
+npx prettier --check . > /dev/null || { npx prettier --check .; exit 1; }
+
+started=0
+if ! bin/drctl stack status > /dev/null 2>&1; then
+  started=1
+  trap 'echo "== stopping the stack"; bin/drctl stack down' EXIT
+fi
+echo "== bringing the local stack up"
+bin/drctl stack up
+
+echo "== tests"
+npx vitest run "$@"

@@ -1,0 +1,189 @@
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { loadRunbook, loadRunbooks, parseRunbook, RunbookError } from '../config/load';
+import { durationMs } from '../config/duration';
+
+const RUNBOOKS = path.resolve(__dirname, '..', 'config', 'runbooks');
+
+const minimal = () => ({
+  pair: 'test-pair',
+  sites: { primary: { name: 'gra' }, standby: { name: 'rbx' } },
+  mysql: {
+    user: 'dr',
+    password: 'env:DR_MYSQL_PASSWORD',
+    replicationUser: 'repl',
+    replicationPassword: 'file:/run/secrets/repl',
+    servers: [
+      { name: 'db-gra-1', site: 'gra', host: '10.0.0.1', port: 3306, role: 'primary' },
+      { name: 'db-rbx-1', site: 'rbx', host: '10.0.0.2', port: 3306, role: 'replica' },
+    ],
+  },
+});
+
+type Doc = ReturnType<typeof minimal> & Record<string, unknown>;
+
+function problemsOf(mutate: (doc: Doc) => void): string[] {
+  const doc = minimal() as Doc;
+  mutate(doc);
+  try {
+    parseRunbook(stringify(doc), 'test.yaml');
+  } catch (err) {
+    expect(err).toBeInstanceOf(RunbookError);
+    return (err as RunbookError).problems;
+  }
+  throw new Error('the runbook was accepted');
+}
+
+describe('runbook validation', () => {
+  it('accepts every shipped runbook', () => {
+    const files = readdirSync(RUNBOOKS).filter((f) => f.endsWith('.yaml'));
+    expect(files).toEqual(expect.arrayContaining(['local.yaml', 'production-template.yaml']));
+    for (const file of files)
+      expect(loadRunbook(path.join(RUNBOOKS, file)).runbook.pair).toMatch(/^[a-z0-9-]+$/);
+  });
+
+  it('fills safe defaults: approval required, probe hysteresis', () => {
+    const { runbook } = parseRunbook(stringify(minimal()), 'test.yaml');
+    expect(runbook.approval.policy).toBe('required');
+    expect(runbook.approval.onTimeout).toBe('reject');
+    expect(runbook.probes).toEqual({ interval: '5s', timeout: '2s', fall: 3, rise: 2 });
+    expect(runbook.mysql.maxLagSeconds).toBe(10);
+  });
+
+  const cases: [string, (d: Doc) => void, RegExp][] = [
+    ['a missing section', (d) => delete (d as Partial<Doc>).mysql, /^mysql: /],
+    [
+      'a port that is a string',
+      (d) => ((d.mysql.servers[1] as Record<string, unknown>).port = '3306'),
+      /^mysql\.servers\[1\]\.port: /,
+    ],
+    ['a port out of range', (d) => (d.mysql.servers[0]!.port = 70000), /^mysql\.servers\[0\]\.port: /],
+    [
+      'a plain-text password',
+      (d) => (d.mysql.password = 'hunter2'),
+      /^mysql\.password: must be a secret reference/,
+    ],
+    ['an unknown field', (d) => ((d.mysql as Record<string, unknown>).passwd = 'x'), /^mysql: .*passwd/],
+    ['two primaries', (d) => (d.mysql.servers[1]!.role = 'primary'), /^mysql\.servers: exactly one server/],
+    [
+      'duplicate server names',
+      (d) => (d.mysql.servers[1]!.name = 'db-gra-1'),
+      /^mysql\.servers\[1\]\.name: duplicate/,
+    ],
+    [
+      'a server in an unknown site',
+      (d) => (d.mysql.servers[1]!.site = 'sbg'),
+      /^mysql\.servers\[1\]\.site: names unknown site "sbg"/,
+    ],
+    ['the same site twice', (d) => (d.sites.standby.name = 'gra'), /^sites\.standby\.name: must differ/],
+    ['a bad pair name', (d) => (d.pair = 'Shop Prod'), /^pair: must be lower-case/],
+    [
+      'a bad duration',
+      (d) => (d.probes = { interval: 'five seconds' }),
+      /^probes\.interval: must be a duration/,
+    ],
+    ['a zero fall count', (d) => (d.probes = { fall: 0 }), /^probes\.fall: /],
+    [
+      'auto-after without delay',
+      (d) => (d.approval = { policy: 'auto-after', approvers: ['a'] }),
+      /^approval\.delay: is required/,
+    ],
+    [
+      'required approval without approvers',
+      (d) => (d.approval = { policy: 'required', approvers: [] }),
+      /^approval\.approvers: /,
+    ],
+    ['an unknown traffic provider', (d) => (d.traffic = { provider: 'route53' }), /^traffic\.provider: /],
+    [
+      'a HAProxy switch without a server for the standby',
+      (d) =>
+        (d.traffic = {
+          provider: 'haproxy',
+          socket: '/run/haproxy.sock',
+          backend: 'app',
+          servers: { gra: 'gra' },
+        }),
+      /^traffic\.servers: must have an entry for site "rbx"/,
+    ],
+    [
+      'an OVH secret written in clear',
+      (d) =>
+        (d.traffic = {
+          provider: 'ovh-dns',
+          ovh: { applicationKey: 'AK', applicationSecret: 'env:S', consumerKey: 'env:C' },
+          zone: 'example.com',
+          subDomain: 'www',
+          fieldType: 'A',
+          targets: { gra: '1.2.3.4', rbx: '5.6.7.8' },
+        }),
+      /^traffic\.ovh\.applicationKey: must be a secret reference/,
+    ],
+    [
+      'an SSH host without a pinned host key',
+      (d) =>
+        (d.apps = {
+          hosts: [
+            {
+              name: 'app-1',
+              site: 'rbx',
+              ssh: { host: 'h', user: 'u', privateKey: 'file:/k', hostKey: 'anything' },
+              start: 'systemctl start app',
+              stop: 'systemctl stop app',
+              healthUrl: 'http://h/health',
+            },
+          ],
+        }),
+      /^apps\.hosts\[0\]\.ssh\.hostKey: must be an OpenSSH public host key/,
+    ],
+    [
+      'an Elasticsearch URL that is not http',
+      (d) =>
+        (d.elasticsearch = {
+          clusters: [
+            { site: 'gra', url: 'ftp://x', remoteAlias: 'rbx' },
+            { site: 'rbx', url: 'http://y', remoteAlias: 'gra' },
+          ],
+        }),
+      /^elasticsearch\.clusters\[0\]\.url: must be an http\(s\) URL/,
+    ],
+  ];
+
+  it.each(cases)('rejects %s and names the field', (_label, mutate, expected) => {
+    const problems = problemsOf(mutate);
+    expect(
+      problems.some((p) => expected.test(p)),
+      `problems were:\n${problems.join('\n')}`,
+    ).toBe(true);
+  });
+
+  it('reports every problem at once, not only the first', () => {
+    const problems = problemsOf((d) => {
+      d.mysql.servers[0]!.port = 0;
+      d.mysql.password = 'clear';
+    });
+    expect(problems.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('reports YAML syntax errors and unreadable files clearly', () => {
+    expect(() => parseRunbook('pair: [unclosed', 'broken.yaml')).toThrow(
+      /broken\.yaml: invalid runbook[\s\S]*YAML syntax/,
+    );
+    expect(() => parseRunbook('pair: a\npair: b\n', 'dup.yaml')).toThrow(/YAML syntax/);
+    expect(() => loadRunbook('/nonexistent/runbook.yaml')).toThrow(/cannot read file: ENOENT/);
+  });
+
+  it('refuses two runbooks for the same pair', () => {
+    const local = path.join(RUNBOOKS, 'local.yaml');
+    expect(() => loadRunbooks([local, local])).toThrow(/pair: "local" is already defined/);
+  });
+
+  it('converts durations', () => {
+    expect(durationMs('500ms')).toBe(500);
+    expect(durationMs('30s')).toBe(30_000);
+    expect(durationMs('5m')).toBe(300_000);
+    expect(durationMs('1h')).toBe(3_600_000);
+    expect(() => durationMs('5 minutes')).toThrow(/invalid duration/);
+  });
+});

@@ -1,0 +1,124 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Client, Connection } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import type { NativeConnection } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ActivityClients } from '../activities';
+import { startReadinessCheck } from '../client/readiness';
+import { createOrchestratorWorker } from '../worker/create-worker';
+import { DrMode, DrPair, DrPhase, DrTrigger } from '../workflows/definitions';
+import type { ReadinessReport } from '../workflows/readiness';
+import {
+  LOCAL_PAIR,
+  localRunbooks,
+  quietRuntime,
+  restoreLocalPair,
+  stackSql,
+  temporalClient,
+  testTaskQueue,
+  workerConnection,
+} from './helpers/local-stack';
+
+/**
+ * The readiness workflow on the real Temporal dev server, run by a real worker (in this process,
+ * on its own task queue) against the real MariaDB pair.
+ * DR_RECORD_HISTORIES=1 rewrites the histories that test/replay.test.ts replays.
+ */
+describe('readinessCheck workflow on the real dev server', () => {
+  let client: Client;
+  let clientConnection: Connection;
+  let nativeConnection: NativeConnection;
+  let clients: ActivityClients;
+  let run: Promise<void>;
+  let stopWorker: () => void;
+  const taskQueue = testTaskQueue('readiness');
+
+  beforeAll(async () => {
+    quietRuntime();
+    await restoreLocalPair();
+    ({ client, connection: clientConnection } = await temporalClient());
+    nativeConnection = await workerConnection();
+    const created = await createOrchestratorWorker({
+      connection: nativeConnection,
+      namespace: 'default',
+      taskQueue,
+      runbooks: localRunbooks(),
+    });
+    clients = created.clients;
+    run = created.worker.run();
+    stopWorker = () => created.worker.shutdown();
+  });
+
+  afterAll(async () => {
+    stopWorker?.();
+    await run;
+    await clients?.close();
+    await nativeConnection?.close();
+    await clientConnection?.close();
+    await restoreLocalPair();
+  });
+
+  async function record(name: string, handle: { fetchHistory(): Promise<unknown>; workflowId: string }) {
+    if (process.env.DR_RECORD_HISTORIES !== '1') return;
+    const history = await handle.fetchHistory();
+    writeFileSync(path.join(__dirname, 'histories', `${name}.json`), historyToJSON(history as never) + '\n');
+  }
+
+  it('returns a ready report and is findable by its search attributes', async () => {
+    const handle = await startReadinessCheck(client, LOCAL_PAIR, 'test', taskQueue);
+    const report = (await handle.result()) as ReadinessReport;
+    expect(report.ready).toBe(true);
+    expect(report.verdict).toMatch(/^ready: standby rbx could take over/);
+    expect(report.mysql.map((s) => s.server)).toEqual(['db-gra-1', 'db-rbx-1']);
+    expect(report.decisions.at(-1)).toEqual({ phase: 'report', sentence: report.verdict });
+
+    const description = await handle.describe();
+    expect(description.typedSearchAttributes.get(DrPair)).toBe(LOCAL_PAIR);
+    expect(description.typedSearchAttributes.get(DrTrigger)).toBe('test');
+    expect(description.typedSearchAttributes.get(DrMode)).toBe('readiness');
+    expect(description.typedSearchAttributes.get(DrPhase)).toBe('report');
+    expect(await description.staticSummary()).toBe(`Readiness check of DR pair ${LOCAL_PAIR}`);
+
+    // The search attributes are indexed: the run can be found the way the UI finds it.
+    const query = `DrPair = '${LOCAL_PAIR}' AND DrMode = 'readiness' AND WorkflowId = '${handle.workflowId}'`;
+    let found: string[] = [];
+    for (let i = 0; i < 50 && found.length === 0; i++) {
+      found = [];
+      for await (const wf of client.workflow.list({ query })) found.push(wf.workflowId);
+      if (found.length === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(found).toEqual([handle.workflowId]);
+    await record('readiness-ready', handle);
+  });
+
+  it('reports stopped replication as not ready, naming the replica and the threads', async () => {
+    await stackSql('db-rbx-1', 'STOP SLAVE');
+    try {
+      const handle = await startReadinessCheck(client, LOCAL_PAIR, 'test', taskQueue);
+      const report = (await handle.result()) as ReadinessReport;
+      expect(report.ready).toBe(false);
+      expect(report.verdict).toMatch(
+        /^not ready: \d+ of \d+ MySQL checks fail, first: replica db-rbx-1 is not replicating/,
+      );
+      expect(report.decisions.map((d) => d.sentence)).toContain(
+        'not ready: replica db-rbx-1 is not replicating: IO thread No, SQL thread No.',
+      );
+      await record('readiness-replication-stopped', handle);
+    } finally {
+      await restoreLocalPair();
+    }
+  });
+
+  it('fails with a clear non-retryable error for an unknown pair', async () => {
+    const handle = await startReadinessCheck(client, 'no-such-pair', 'test', taskQueue);
+    await expect(handle.result()).rejects.toMatchObject({
+      cause: {
+        cause: {
+          type: 'UnknownPair',
+          message: expect.stringMatching(/unknown DR pair "no-such-pair" \(this worker serves: local\)/),
+        },
+      },
+    });
+  });
+});

@@ -1,0 +1,51 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, it } from 'vitest';
+import { quietRuntime } from './helpers/local-stack';
+
+/**
+ * Replays recorded histories against the current workflow code. A change that would break a running
+ * workflow (different commands for the same history) fails here. Re-record after an intended,
+ * versioned change with: DR_RECORD_HISTORIES=1 npx vitest run test/readiness.workflow.test.ts
+ */
+const HISTORIES = path.join(__dirname, 'histories');
+const WORKFLOWS = path.resolve(__dirname, '..', 'workflows', 'index.ts');
+
+function histories() {
+  return readdirSync(HISTORIES)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => ({
+      workflowId: f.replace(/\.json$/, ''),
+      history: JSON.parse(readFileSync(path.join(HISTORIES, f), 'utf8')),
+    }));
+}
+
+describe('replay of recorded workflow histories', () => {
+  quietRuntime();
+
+  it('has recorded histories to replay', () => {
+    expect(histories().map((h) => h.workflowId)).toEqual(
+      expect.arrayContaining(['readiness-ready', 'readiness-replication-stopped']),
+    );
+  });
+
+  it('replays every recorded history with the current workflow code', async () => {
+    const results = [];
+    for await (const result of Worker.runReplayHistories({ workflowsPath: WORKFLOWS }, histories()))
+      results.push(result);
+    expect(results.length).toBe(histories().length);
+    expect(results.filter((r) => r.error).map((r) => `${r.workflowId}: ${r.error}`)).toEqual([]);
+  });
+
+  it('fails on a workflow change that reorders its activities', async () => {
+    const [first] = histories();
+    await expect(
+      Worker.runReplayHistory(
+        { workflowsPath: path.join(__dirname, 'fixtures', 'reordered-readiness-workflow.ts') },
+        first!.history,
+      ),
+    ).rejects.toBeInstanceOf(DeterminismViolationError);
+  });
+});
