@@ -36,7 +36,10 @@ export class OvhHttpError extends Error {
   ) {
     super(message);
     this.name = 'OvhHttpError';
-    const [reason, errorClass] = REASONS[status] ?? ['Error', status >= 500 ? 'Server::Error' : 'Client::Error'];
+    const [reason, errorClass] = REASONS[status] ?? [
+      'Error',
+      status >= 500 ? 'Server::Error' : 'Client::Error',
+    ];
     this.body = {
       class: errorClass,
       ...(errorCode === undefined ? {} : { errorCode }),
@@ -48,9 +51,12 @@ export class OvhHttpError extends Error {
 
 export const invalidSignature = () => new OvhHttpError(400, 'Invalid signature', 'INVALID_SIGNATURE');
 export const queryOutOfTime = () => new OvhHttpError(400, 'Query out of time', 'QUERY_TIME_OUT');
-export const invalidApplicationKey = () => new OvhHttpError(403, 'This application key is invalid', 'INVALID_KEY');
-export const unknownCredential = () => new OvhHttpError(403, 'This credential does not exist', 'INVALID_CREDENTIAL');
-export const invalidCredential = () => new OvhHttpError(403, 'This credential is not valid', 'INVALID_CREDENTIAL');
+export const invalidApplicationKey = () =>
+  new OvhHttpError(403, 'This application key is invalid', 'INVALID_KEY');
+export const unknownCredential = () =>
+  new OvhHttpError(403, 'This credential does not exist', 'INVALID_CREDENTIAL');
+export const invalidCredential = () =>
+  new OvhHttpError(403, 'This credential is not valid', 'INVALID_CREDENTIAL');
 export const notAuthenticated = () => new OvhHttpError(401, 'You must login first', 'NOT_AUTHENTICATED');
 export const badRequest = (message: string) => new OvhHttpError(400, message);
 export const conflict = (message: string) => new OvhHttpError(409, message);

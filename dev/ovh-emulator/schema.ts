@@ -37,10 +37,22 @@ export const SCHEMA_DIR = path.join(__dirname, 'schemas');
 export const SCHEMA_NAMES = ['auth', 'domain', 'ipLoadbalancing'] as const;
 
 export function loadSchemas(dir = SCHEMA_DIR): ApiSchema[] {
-  return SCHEMA_NAMES.map((name) => JSON.parse(readFileSync(path.join(dir, `${name}.json`), 'utf8')) as ApiSchema);
+  return SCHEMA_NAMES.map(
+    (name) => JSON.parse(readFileSync(path.join(dir, `${name}.json`), 'utf8')) as ApiSchema,
+  );
 }
 
-const STRING_TYPES = new Set(['string', 'text', 'password', 'ip', 'ipv6', 'ipBlock', 'uuid', 'datetime', 'date']);
+const STRING_TYPES = new Set([
+  'string',
+  'text',
+  'password',
+  'ip',
+  'ipv6',
+  'ipBlock',
+  'uuid',
+  'datetime',
+  'date',
+]);
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 
 /** Operation lookup and value validation against the shipped schemas, as OVH validates request input. */
@@ -84,7 +96,9 @@ export class OvhSchemas {
       return typeof value === 'boolean' ? [] : [`[${where}] Given data (${show(value)}) is not a boolean`];
     }
     if (type === 'ipv4') {
-      return typeof value === 'string' && IPV4.test(value) ? [] : [`[${where}] Given data (${show(value)}) is not an ipv4`];
+      return typeof value === 'string' && IPV4.test(value)
+        ? []
+        : [`[${where}] Given data (${show(value)}) is not an ipv4`];
     }
     if (STRING_TYPES.has(type)) {
       return typeof value === 'string' ? [] : [`[${where}] Given data (${show(value)}) is not a ${type}`];
@@ -99,7 +113,13 @@ export class OvhSchemas {
     return this.objectProblems(type, model, value, where, writable);
   }
 
-  private objectProblems(type: string, model: SchemaModel, value: unknown, where: string, writable: boolean): string[] {
+  private objectProblems(
+    type: string,
+    model: SchemaModel,
+    value: unknown,
+    where: string,
+    writable: boolean,
+  ): string[] {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       return [`[${where}] Given data (${show(value)}) is not a ${type}`];
     }

@@ -12,7 +12,14 @@ export interface SignatureInput {
 
 /** `"$1$" + sha1_hex(AS+"+"+CK+"+"+METHOD+"+"+URL+"+"+BODY+"+"+TIMESTAMP)`, as documented by OVH. */
 export function ovhSignature(input: SignatureInput): string {
-  const material = [input.applicationSecret, input.consumerKey, input.method, input.url, input.body, input.timestamp];
+  const material = [
+    input.applicationSecret,
+    input.consumerKey,
+    input.method,
+    input.url,
+    input.body,
+    input.timestamp,
+  ];
   return '$1$' + createHash('sha1').update(material.join('+')).digest('hex');
 }
 

@@ -1,0 +1,68 @@
+import type { IncomingMessage } from 'node:http';
+import { ZodError } from 'zod';
+import type { Fault, FaultSpec } from './faults';
+import type { EmulatorTiming } from './state';
+
+/** What the emulator lets its admin endpoint (and tests) do; implemented in server.ts. */
+export interface EmulatorControl {
+  addFault(spec: FaultSpec): Fault;
+  listFaults(): Fault[];
+  removeFault(id: number): boolean;
+  clearFaults(): void;
+  reset(): void;
+  setTiming(timing: Partial<EmulatorTiming>): EmulatorTiming;
+  snapshot(): unknown;
+}
+
+export interface AdminReply {
+  status: number;
+  body: unknown;
+}
+
+/**
+ * `/_emulator/*`, outside the OVH API (`/1.0`), without authentication (loopback, for tests and the local stack):
+ * - `GET /_emulator/state`: pending and applied configuration, tasks, DNS records and deployment, faults
+ * - `GET|POST|DELETE /_emulator/faults`, `DELETE /_emulator/faults/{id}`: list, add (one spec or an array), clear
+ * - `POST /_emulator/timing`: change task and DNS deployment durations
+ * - `POST /_emulator/reset`: back to the seed, no faults
+ */
+export function handleAdmin(
+  control: EmulatorControl,
+  req: IncomingMessage,
+  path: string,
+  rawBody: string,
+): AdminReply {
+  const method = req.method ?? 'GET';
+  try {
+    const body: unknown = rawBody === '' ? undefined : JSON.parse(rawBody);
+    if (path === '/_emulator/state' && method === 'GET') return { status: 200, body: control.snapshot() };
+    if (path === '/_emulator/faults' && method === 'GET') return { status: 200, body: control.listFaults() };
+    if (path === '/_emulator/faults' && method === 'POST') {
+      const specs = (Array.isArray(body) ? body : [body]) as FaultSpec[];
+      return { status: 200, body: specs.map((spec) => control.addFault(spec)) };
+    }
+    if (path === '/_emulator/faults' && method === 'DELETE') {
+      control.clearFaults();
+      return { status: 200, body: [] };
+    }
+    const faultId = /^\/_emulator\/faults\/(\d+)$/.exec(path)?.[1];
+    if (faultId !== undefined && method === 'DELETE') {
+      return control.removeFault(Number(faultId))
+        ? { status: 200, body: control.listFaults() }
+        : { status: 404, body: { message: `no fault ${faultId}` } };
+    }
+    if (path === '/_emulator/timing' && method === 'POST') {
+      return { status: 200, body: control.setTiming((body ?? {}) as Partial<EmulatorTiming>) };
+    }
+    if (path === '/_emulator/reset' && method === 'POST') {
+      control.reset();
+      return { status: 200, body: { reset: true } };
+    }
+    return { status: 404, body: { message: `unknown admin endpoint ${method} ${path}` } };
+  } catch (err) {
+    if (err instanceof ZodError)
+      return { status: 400, body: { message: 'invalid fault', issues: err.issues } };
+    if (err instanceof SyntaxError) return { status: 400, body: { message: `invalid JSON: ${err.message}` } };
+    throw err;
+  }
+}

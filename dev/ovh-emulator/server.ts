@@ -1,0 +1,258 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../../common/logger';
+import { handleAdmin, type EmulatorControl } from './admin';
+import { Authenticator, type OvhCredential } from './auth';
+import { DnsEmulator, type DnsZoneView } from './dns';
+import { badRequest, invalidUrl, OvhHttpError } from './errors';
+import { Faults, type Fault, type FaultSpec } from './faults';
+import { IplbEmulator, type IplbServiceView } from './iplb';
+import { matchRoute, type HttpMethod, type Route } from './router';
+import { OvhSchemas } from './schema';
+import { defaultSeed } from './seed';
+import { DEFAULT_TIMING, EmulatorClock, type EmulatorTiming, type OvhSeed } from './state';
+import { ensureTlsMaterial } from './tls';
+import { validateRequest } from './validate';
+
+export const API_BASE_PATH = '/1.0';
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface OvhEmulatorOptions {
+  /** TCP port on the loopback interface; 0 (the default) picks a free one. */
+  port?: number;
+  /** Where the CA and server certificate live (created on first use). */
+  stateDir: string;
+  /** Accepted credentials; a consumer key belongs to its application key. */
+  credentials: OvhCredential[];
+  /** Initial objects; `defaultSeed()` when omitted. `reset()` returns to it. */
+  seed?: OvhSeed;
+  timing?: Partial<EmulatorTiming>;
+  /** How far `X-Ovh-Timestamp` may be from the API clock (default 180 s; the real window is undocumented). */
+  timestampToleranceSeconds?: number;
+  /** Puts the API clock ahead (positive) or behind the local clock, as a drifting client would see it. */
+  clockSkewSeconds?: number;
+  /** Keep every API reply in `responses` (for the schema-conformance test). */
+  recordResponses?: boolean;
+  logger?: Logger;
+}
+
+export interface RecordedResponse {
+  method: string;
+  /** The schema path of the route that answered, when one did. */
+  route?: string;
+  path: string;
+  status: number;
+  body: unknown;
+}
+
+export interface EmulatorSnapshot {
+  iplb: IplbServiceView[];
+  dns: DnsZoneView[];
+  faults: Fault[];
+  timing: EmulatorTiming;
+}
+
+export interface OvhEmulator {
+  /** `https://localhost:<port>`; the API lives under `/1.0`. */
+  url: string;
+  /** The host name to give node-ovh (`host` option); the certificate also covers 127.0.0.1 and ::1. */
+  host: string;
+  port: number;
+  caCertPath: string;
+  caPem: string;
+  credentials: OvhCredential[];
+  /** The API routes served, by schema path. */
+  routes: { method: HttpMethod; path: string }[];
+  addFault(spec: FaultSpec): Fault;
+  listFaults(): Fault[];
+  removeFault(id: number): boolean;
+  clearFaults(): void;
+  /** Pending and applied configuration, pending changes and tasks of one IPLB service. */
+  iplb(serviceName: string): IplbServiceView | undefined;
+  /** Records as edited and as deployed, and the deployment status, of one DNS zone. */
+  dns(zone: string): DnsZoneView | undefined;
+  snapshot(): EmulatorSnapshot;
+  setTiming(timing: Partial<EmulatorTiming>): EmulatorTiming;
+  setClockSkew(seconds: number): void;
+  /** Back to the seed; faults cleared; recorded responses kept. */
+  reset(): void;
+  responses: RecordedResponse[];
+  stop(): Promise<void>;
+}
+
+interface World {
+  auth: Authenticator;
+  iplb: IplbEmulator;
+  dns: DnsEmulator;
+  routes: Route[];
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) req.destroy(new Error('request body too large'));
+      else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function checkTiming(timing: Partial<EmulatorTiming>): Partial<EmulatorTiming> {
+  for (const [key, value] of Object.entries(timing)) {
+    if (!(key in DEFAULT_TIMING)) throw new RangeError(`unknown timing ${key}`);
+    if (!Number.isInteger(value) || (value as number) < 0) throw new RangeError(`${key} must be a whole number of ms`);
+  }
+  return timing;
+}
+
+export async function startOvhEmulator(options: OvhEmulatorOptions): Promise<OvhEmulator> {
+  const tls = ensureTlsMaterial(options.stateDir);
+  const schemas = new OvhSchemas();
+  const seed = options.seed ?? defaultSeed();
+  const clock = new EmulatorClock((options.clockSkewSeconds ?? 0) * 1000);
+  const faults = new Faults();
+  let timing: EmulatorTiming = { ...DEFAULT_TIMING, ...checkTiming(options.timing ?? {}) };
+  const responses: RecordedResponse[] = [];
+  let queryCounter = 0;
+
+  const buildWorld = (): World => {
+    const auth = new Authenticator(options.credentials, clock, faults, options.timestampToleranceSeconds ?? 180);
+    const iplb = new IplbEmulator(seed.iplb, clock, () => timing, faults, schemas);
+    const dns = new DnsEmulator(seed.dns, clock, () => timing);
+    const routes = [...auth.routes(), ...iplb.routes(), ...dns.routes()];
+    for (const route of routes) {
+      if (!schemas.operation(route.method, route.path)) {
+        throw new Error(`emulator route ${route.method} ${route.path} is not in the OVH API schema`);
+      }
+    }
+    return { auth, iplb, dns, routes };
+  };
+  let world = buildWorld();
+
+  const snapshot = (): EmulatorSnapshot => ({
+    iplb: world.iplb.serviceNames().map((name) => world.iplb.view(name) as IplbServiceView),
+    dns: world.dns.zoneNames().map((name) => world.dns.view(name) as DnsZoneView),
+    faults: faults.list(),
+    timing: { ...timing },
+  });
+
+  const control: EmulatorControl = {
+    addFault: (spec) => faults.add(spec),
+    listFaults: () => faults.list(),
+    removeFault: (id) => faults.remove(id),
+    clearFaults: () => faults.clear(),
+    reset: () => {
+      faults.clear();
+      world = buildWorld();
+    },
+    setTiming: (partial) => {
+      timing = { ...timing, ...checkTiming(partial) };
+      return { ...timing };
+    },
+    snapshot,
+  };
+
+  const answerApi = async (req: IncomingMessage, rawUrl: string, rawBody: string): Promise<{ status: number; body: unknown; route?: Route }> => {
+    const method = (req.method ?? 'GET') as HttpMethod;
+    const [pathname = '', queryString = ''] = rawUrl.split(/\?(.*)/s);
+    const apiPath = pathname.slice(API_BASE_PATH.length);
+    const effect = faults.forRequest(method, apiPath);
+    if (effect.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, effect.delayMs));
+    if (effect.errorStatus !== undefined) {
+      throw new OvhHttpError(effect.errorStatus, 'Internal server error (injected by the emulator)');
+    }
+    const match = matchRoute(world.routes, method, apiPath);
+    if (match.kind !== 'found') throw invalidUrl();
+    const operation = schemas.operation(method, match.route.path);
+    if (!operation) throw invalidUrl();
+    const credential = operation.noAuthentication
+      ? undefined
+      : world.auth.authenticate({ method, url: rawUrl, headers: req.headers, rawBody });
+    let body: unknown;
+    try {
+      body = rawBody === '' ? undefined : JSON.parse(rawBody);
+    } catch {
+      throw badRequest('Invalid JSON received');
+    }
+    const query = new URLSearchParams(queryString);
+    validateRequest(schemas, operation, { params: match.params, query, body });
+    const result = match.route.handle({ method, path: apiPath, query, body, params: match.params, credential });
+    return { status: 200, body: result === undefined ? null : result, route: match.route };
+  };
+
+  const send = (res: ServerResponse, status: number, body: unknown) => {
+    const text = JSON.stringify(body);
+    res.writeHead(status, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': Buffer.byteLength(text),
+      'X-Ovh-QueryId': `EU.emulator.${Date.now()}.${++queryCounter}`,
+    });
+    res.end(text);
+  };
+
+  const onRequest = async (req: IncomingMessage, res: ServerResponse) => {
+    const started = Date.now();
+    const rawUrl = req.url ?? '/';
+    let reply: { status: number; body: unknown; route?: Route };
+    try {
+      const rawBody = await readBody(req);
+      if (rawUrl.startsWith('/_emulator/')) {
+        reply = handleAdmin(control, req, rawUrl.split('?')[0] ?? '', rawBody);
+      } else if (rawUrl.startsWith(`${API_BASE_PATH}/`)) {
+        reply = await answerApi(req, rawUrl, rawBody);
+      } else {
+        throw invalidUrl();
+      }
+    } catch (err) {
+      if (err instanceof OvhHttpError) reply = { status: err.status, body: err.body };
+      else if (err instanceof RangeError) reply = { status: 400, body: { message: err.message } };
+      else {
+        options.logger?.error('ovh emulator request failed', { url: rawUrl, error: err });
+        reply = { status: 500, body: { message: (err as Error).message } };
+      }
+    }
+    if (options.recordResponses && rawUrl.startsWith(`${API_BASE_PATH}/`)) {
+      responses.push({ method: req.method ?? 'GET', route: reply.route?.path, path: rawUrl, status: reply.status, body: structuredClone(reply.body) });
+    }
+    options.logger?.debug('ovh emulator request', { method: req.method, url: rawUrl, status: reply.status, ms: Date.now() - started });
+    if (!res.destroyed) send(res, reply.status, reply.body);
+  };
+
+  const server = https.createServer({ key: tls.keyPem, cert: tls.certPem }, (req, res) => void onRequest(req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    url: `https://localhost:${port}`,
+    host: 'localhost',
+    port,
+    caCertPath: tls.caCertPath,
+    caPem: tls.caPem,
+    credentials: options.credentials.map((c) => ({ ...c })),
+    routes: world.routes.map(({ method, path }) => ({ method, path })),
+    ...control,
+    snapshot,
+    iplb: (serviceName) => world.iplb.view(serviceName),
+    dns: (zone) => world.dns.view(zone),
+    setClockSkew: (seconds) => {
+      clock.skewMs = seconds * 1000;
+    },
+    responses,
+    stop: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
