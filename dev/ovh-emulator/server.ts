@@ -105,7 +105,8 @@ function readBody(req: IncomingMessage): Promise<string> {
 function checkTiming(timing: Partial<EmulatorTiming>): Partial<EmulatorTiming> {
   for (const [key, value] of Object.entries(timing)) {
     if (!(key in DEFAULT_TIMING)) throw new RangeError(`unknown timing ${key}`);
-    if (!Number.isInteger(value) || (value as number) < 0) throw new RangeError(`${key} must be a whole number of ms`);
+    if (!Number.isInteger(value) || (value as number) < 0)
+      throw new RangeError(`${key} must be a whole number of ms`);
   }
   return timing;
 }
@@ -121,7 +122,12 @@ export async function startOvhEmulator(options: OvhEmulatorOptions): Promise<Ovh
   let queryCounter = 0;
 
   const buildWorld = (): World => {
-    const auth = new Authenticator(options.credentials, clock, faults, options.timestampToleranceSeconds ?? 180);
+    const auth = new Authenticator(
+      options.credentials,
+      clock,
+      faults,
+      options.timestampToleranceSeconds ?? 180,
+    );
     const iplb = new IplbEmulator(seed.iplb, clock, () => timing, faults, schemas);
     const dns = new DnsEmulator(seed.dns, clock, () => timing);
     const routes = [...auth.routes(), ...iplb.routes(), ...dns.routes()];
@@ -157,7 +163,11 @@ export async function startOvhEmulator(options: OvhEmulatorOptions): Promise<Ovh
     snapshot,
   };
 
-  const answerApi = async (req: IncomingMessage, rawUrl: string, rawBody: string): Promise<{ status: number; body: unknown; route?: Route }> => {
+  const answerApi = async (
+    req: IncomingMessage,
+    rawUrl: string,
+    rawBody: string,
+  ): Promise<{ status: number; body: unknown; route?: Route }> => {
     const method = (req.method ?? 'GET') as HttpMethod;
     const [pathname = '', queryString = ''] = rawUrl.split(/\?(.*)/s);
     const apiPath = pathname.slice(API_BASE_PATH.length);
@@ -181,7 +191,14 @@ export async function startOvhEmulator(options: OvhEmulatorOptions): Promise<Ovh
     }
     const query = new URLSearchParams(queryString);
     validateRequest(schemas, operation, { params: match.params, query, body });
-    const result = match.route.handle({ method, path: apiPath, query, body, params: match.params, credential });
+    const result = match.route.handle({
+      method,
+      path: apiPath,
+      query,
+      body,
+      params: match.params,
+      credential,
+    });
     return { status: 200, body: result === undefined ? null : result, route: match.route };
   };
 
@@ -217,13 +234,27 @@ export async function startOvhEmulator(options: OvhEmulatorOptions): Promise<Ovh
       }
     }
     if (options.recordResponses && rawUrl.startsWith(`${API_BASE_PATH}/`)) {
-      responses.push({ method: req.method ?? 'GET', route: reply.route?.path, path: rawUrl, status: reply.status, body: structuredClone(reply.body) });
+      responses.push({
+        method: req.method ?? 'GET',
+        route: reply.route?.path,
+        path: rawUrl,
+        status: reply.status,
+        body: structuredClone(reply.body),
+      });
     }
-    options.logger?.debug('ovh emulator request', { method: req.method, url: rawUrl, status: reply.status, ms: Date.now() - started });
+    options.logger?.debug('ovh emulator request', {
+      method: req.method,
+      url: rawUrl,
+      status: reply.status,
+      ms: Date.now() - started,
+    });
     if (!res.destroyed) send(res, reply.status, reply.body);
   };
 
-  const server = https.createServer({ key: tls.keyPem, cert: tls.certPem }, (req, res) => void onRequest(req, res));
+  const server = https.createServer(
+    { key: tls.keyPem, cert: tls.certPem },
+    (req, res) => void onRequest(req, res),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => {

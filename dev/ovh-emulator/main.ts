@@ -1,0 +1,106 @@
+/**
+ * `npm run emulator:ovh`: the OVH API emulator for the local stack.
+ *
+ * Environment:
+ * - DR_STACK_PORT_OVH: loopback port (default 18443; 0 picks a free one, printed at start)
+ * - DR_STACK_DIR: stack folder (default <repo>/.stack); state goes to <DR_STACK_DIR>/ovh-emulator
+ * - DR_OVH_EMULATOR_TASK_TODO_MS, DR_OVH_EMULATOR_TASK_DOING_MS, DR_OVH_EMULATOR_DNS_DEPLOY_MS: emulated durations
+ */
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createJsonLogger } from '../../common/logger';
+import { stackDir } from '../stack/settings';
+import { ensureCredentialFiles } from './credentials';
+import { DEFAULT_SEED_IDS } from './seed';
+import { startOvhEmulator } from './server';
+import type { EmulatorTiming } from './state';
+
+const DEFAULT_PORT = 18443;
+
+function envInteger(
+  name: string,
+  fallback: number | undefined,
+  min: number,
+  max: number,
+): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name}="${raw}" must be a whole number between ${min} and ${max}`);
+  }
+  return value;
+}
+
+function timingFromEnv(): Partial<EmulatorTiming> {
+  const timing: Partial<EmulatorTiming> = {};
+  const entries: [keyof EmulatorTiming, string][] = [
+    ['iplbTaskTodoMs', 'DR_OVH_EMULATOR_TASK_TODO_MS'],
+    ['iplbTaskDoingMs', 'DR_OVH_EMULATOR_TASK_DOING_MS'],
+    ['dnsDeployMs', 'DR_OVH_EMULATOR_DNS_DEPLOY_MS'],
+  ];
+  for (const [key, name] of entries) {
+    const value = envInteger(name, undefined, 0, 3_600_000);
+    if (value !== undefined) timing[key] = value;
+  }
+  return timing;
+}
+
+async function main(): Promise<void> {
+  const logger = createJsonLogger('ovh-emulator');
+  const stateDir = path.join(stackDir(), 'ovh-emulator');
+  const port = envInteger('DR_STACK_PORT_OVH', DEFAULT_PORT, 0, 65535);
+  const { files, credential } = ensureCredentialFiles(path.join(stateDir, 'credentials'));
+  const emulator = await startOvhEmulator({
+    port,
+    stateDir,
+    credentials: [credential],
+    timing: timingFromEnv(),
+    logger,
+  });
+
+  const info = {
+    url: emulator.url,
+    apiBaseUrl: `${emulator.url}/1.0`,
+    host: emulator.host,
+    port: emulator.port,
+    caCertPath: emulator.caCertPath,
+    /** As runbook secret references (`ovh.applicationKey` etc.). */
+    credentials: {
+      applicationKey: `file:${files.applicationKey}`,
+      applicationSecret: `file:${files.applicationSecret}`,
+      consumerKey: `file:${files.consumerKey}`,
+    },
+    seed: DEFAULT_SEED_IDS,
+    admin: `${emulator.url}/_emulator/`,
+  };
+  const infoPath = path.join(stateDir, 'emulator.json');
+  writeFileSync(infoPath, JSON.stringify(info, null, 2) + '\n');
+  logger.info('OVH API emulator ready', {
+    ...info,
+    infoPath,
+    clientTrust: `NODE_EXTRA_CA_CERTS=${emulator.caCertPath}`,
+  });
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('OVH API emulator stopping', { signal });
+    rmSync(infoPath, { force: true });
+    emulator.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error('OVH API emulator did not stop cleanly', { error: err });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`ovh-emulator: ${(err as Error).message}\n`);
+  process.exit(1);
+});
