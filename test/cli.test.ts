@@ -1,0 +1,83 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const DRCTL = path.resolve(__dirname, '..', 'bin', 'drctl');
+const drctl = (...args: string[]) =>
+  spawnSync(DRCTL, args, { encoding: 'utf8', env: { ...process.env, DR_RUNBOOKS: '' } });
+
+describe('drctl', () => {
+  it('validates the shipped runbooks with exit code 0', () => {
+    const result = drctl(
+      'config',
+      'validate',
+      'config/runbooks/local.yaml',
+      'config/runbooks/production-template.yaml',
+    );
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/local\.yaml: valid \(pair "local"/);
+    expect(result.stdout).toMatch(/production-template\.yaml: valid \(pair "shop-prod"/);
+  });
+
+  it('exits non-zero and names the bad field of a broken runbook', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'drctl-'));
+    const file = path.join(dir, 'broken.yaml');
+    writeFileSync(
+      file,
+      [
+        'pair: broken',
+        'sites: { primary: { name: gra }, standby: { name: rbx } }',
+        'mysql:',
+        '  user: dr',
+        '  password: plain-text-password',
+        '  replicationUser: repl',
+        '  replicationPassword: env:REPL',
+        '  servers:',
+        '    - { name: db-1, site: gra, host: h1, port: 3306, role: primary }',
+        '    - { name: db-2, site: rbx, host: h2, port: "3306", role: replica }',
+      ].join('\n'),
+    );
+    const result = drctl('config', 'validate', file);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('mysql.password: must be a secret reference "env:NAME" or "file:PATH"');
+    expect(result.stderr).toMatch(/mysql\.servers\[1\]\.port: /);
+    expect(result.stderr).not.toContain('plain-text-password');
+  });
+
+  it('has --help on every command', () => {
+    for (const command of [
+      [],
+      ['config'],
+      ['config', 'validate'],
+      ['stack'],
+      ['stack', 'up'],
+      ['stack', 'status'],
+      ['stack', 'down'],
+      ['doctor'],
+      ['readiness'],
+    ]) {
+      const result = drctl(...command, '--help');
+      expect(result.status, command.join(' ')).toBe(0);
+      expect(result.stdout).toMatch(/^Usage: drctl/);
+    }
+  });
+
+  it('rejects a bad pair name before contacting anything', () => {
+    const result = drctl('readiness', 'Not A Pair');
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('a pair name is lower-case letters, digits and dashes');
+  });
+
+  it('doctor checks Temporal and every MySQL endpoint of the local runbook', () => {
+    const result = drctl('doctor');
+    expect(result.stdout).toMatch(/\[ ok \] temporal .*: reachable/);
+    expect(result.stdout).toMatch(/\[ ok \] search attributes: DrPair, DrPhase, DrTrigger, DrMode/);
+    expect(result.stdout).toMatch(
+      /\[ ok \] local: mysql db-gra-1 127\.0\.0\.1:13306: connected as dr_orchestrator/,
+    );
+    expect(result.status).toBe(0);
+  });
+});
