@@ -259,28 +259,10 @@ export const runbookSchema = z
         message: `the primary server must be in the primary site "${runbook.sites.primary.name}"`,
       });
     }
-    const t = runbook.traffic;
-    const perSite =
-      t?.provider === 'haproxy'
-        ? t.servers
-        : t?.provider === 'ovh-dns'
-          ? t.targets
-          : t?.provider === 'ovh-iplb'
-            ? t.mode === 'frontend-farm'
-              ? t.farms
-              : t.servers
-            : undefined;
-    if (t) {
-      const key =
-        t.provider === 'haproxy'
-          ? 'servers'
-          : t.provider === 'ovh-dns'
-            ? 'targets'
-            : t.mode === 'frontend-farm'
-              ? 'farms'
-              : 'servers';
+    if (runbook.traffic) {
+      const { key, entries } = perSiteTraffic(runbook.traffic);
       for (const s of sites) {
-        if (!perSite || !(s in perSite)) {
+        if (!entries || !(s in entries)) {
           ctx.addIssue({
             code: 'custom',
             path: ['traffic', key],
@@ -290,6 +272,23 @@ export const runbookSchema = z
       }
     }
   });
+
+/** The traffic section's per-site table: which field must name a target for every site. */
+function perSiteTraffic(t: z.infer<typeof traffic>): {
+  key: string;
+  entries: Record<string, unknown> | undefined;
+} {
+  switch (t.provider) {
+    case 'haproxy':
+      return { key: 'servers', entries: t.servers };
+    case 'ovh-dns':
+      return { key: 'targets', entries: t.targets };
+    case 'ovh-iplb':
+      return t.mode === 'frontend-farm'
+        ? { key: 'farms', entries: t.farms }
+        : { key: 'servers', entries: t.servers };
+  }
+}
 
 function duplicateNames(items: { name: string }[], ctx: z.RefinementCtx, path: string): void {
   const seen = new Set<string>();
