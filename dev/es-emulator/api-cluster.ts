@@ -1,0 +1,109 @@
+import type { EmulatedCluster } from './cluster';
+import { flattenSettings, settingsToObject, type FlatSettings, type SettingValue } from './cluster-settings';
+import { clusterHealth } from './health';
+import { ok, objectBody, type Route } from './http-types';
+import { parseBooleanParam } from './params';
+import { remoteClusterConfigs, remoteInfoEntry, validateRemoteSettings } from './remote';
+
+export const ES_VERSION = {
+  number: '9.0.0',
+  build_flavor: 'default',
+  build_type: 'docker',
+  build_hash: '0000000000000000000000000000000000000000',
+  build_date: '2025-04-08T00:00:00.000000000Z',
+  build_snapshot: false,
+  lucene_version: '10.1.0',
+  minimum_wire_compatibility_version: '8.18.0',
+  minimum_index_compatibility_version: '8.0.0',
+};
+
+export const clusterRoutes: Route[] = [
+  { method: 'GET', path: '/', handler: (cluster) => ok(rootInfo(cluster)) },
+  { method: 'HEAD', path: '/', handler: () => ok(undefined) },
+  {
+    method: 'GET',
+    path: '/_cluster/health',
+    handler: (cluster, req) => clusterHealth(cluster, undefined, req.query),
+  },
+  {
+    method: 'GET',
+    path: '/_cluster/health/{index}',
+    handler: (cluster, req) => clusterHealth(cluster, req.params.index, req.query),
+  },
+  {
+    method: 'GET',
+    path: '/_cluster/settings',
+    handler: (cluster, req) => {
+      const flat = parseBooleanParam(req.query.flat_settings, false);
+      const body: Record<string, unknown> = {
+        persistent: settingsToObject(cluster.settings.persistent, flat),
+        transient: settingsToObject(cluster.settings.transient, flat),
+      };
+      if (parseBooleanParam(req.query.include_defaults, false)) body.defaults = {};
+      return ok(body);
+    },
+  },
+  {
+    method: 'PUT',
+    path: '/_cluster/settings',
+    handler: (cluster, req) => {
+      const body = objectBody(req);
+      const persistent = flattenSettings(body.persistent);
+      const transient = flattenSettings(body.transient);
+      validateRemoteSettings(merged(merged(cluster.settings.effective(), persistent), transient));
+      const flat = parseBooleanParam(req.query.flat_settings, false);
+      return ok({
+        acknowledged: true,
+        persistent: settingsToObject(apply(cluster.settings.persistent, persistent), flat),
+        transient: settingsToObject(apply(cluster.settings.transient, transient), flat),
+      });
+    },
+  },
+  {
+    method: 'GET',
+    path: '/_remote/info',
+    handler: (cluster) => {
+      const info: Record<string, unknown> = {};
+      for (const [alias, config] of remoteClusterConfigs(cluster.settings.effective())) {
+        info[alias] = remoteInfoEntry(config, cluster.connectToRemote(alias).ok);
+      }
+      return ok(info);
+    },
+  },
+];
+
+function rootInfo(cluster: EmulatedCluster): Record<string, unknown> {
+  return {
+    name: cluster.nodeName,
+    cluster_name: cluster.name,
+    cluster_uuid: cluster.uuid,
+    version: ES_VERSION,
+    tagline: 'You Know, for Search',
+  };
+}
+
+/** Applies an update (null removes a key) and returns the values that were set, as the response echoes them. */
+function apply(target: FlatSettings, update: Map<string, SettingValue | null>): [string, SettingValue][] {
+  const set: [string, SettingValue][] = [];
+  for (const [key, value] of update) {
+    if (value === null) {
+      for (const existing of [...target.keys()])
+        if (existing === key || matchesWildcard(key, existing)) target.delete(existing);
+    } else {
+      target.set(key, value);
+      set.push([key, value]);
+    }
+  }
+  return set;
+}
+
+function merged(base: FlatSettings, update: Map<string, SettingValue | null>): FlatSettings {
+  const copy: FlatSettings = new Map(base);
+  apply(copy, update);
+  return copy;
+}
+
+/** Setting a key like `cluster.remote.a.*` to null resets every setting under it. */
+function matchesWildcard(pattern: string, key: string): boolean {
+  return pattern.endsWith('*') && key.startsWith(pattern.slice(0, -1));
+}

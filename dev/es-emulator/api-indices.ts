@@ -1,0 +1,223 @@
+import { resolveIndices } from './ccr';
+import type { EmulatedCluster } from './cluster';
+import { flattenSettings, settingsToObject } from './cluster-settings';
+import { EsError, illegalArgument, indexClosed, indexNotFound } from './errors';
+import { acknowledged, ok, objectBody, type EsRequest, type Route } from './http-types';
+import type { EmulatedIndex } from './index-state';
+import { parseBooleanParam, simpleMatch, splitIndexExpression } from './params';
+
+export const indexRoutes: Route[] = [
+  {
+    method: 'PUT',
+    path: '/{index}',
+    handler: (cluster, req) => {
+      const body = objectBody(req);
+      const index = cluster.createIndex(
+        req.params.index as string,
+        indexSettings(body.settings),
+        mappingsOf(body.mappings),
+      );
+      return ok({ acknowledged: true, shards_acknowledged: true, index: index.name });
+    },
+  },
+  {
+    method: 'DELETE',
+    path: '/{index}',
+    handler: (cluster, req) => {
+      const names = splitIndexExpression(req.params.index as string);
+      if (names.some((name) => name.includes('*') || name === '_all')) {
+        // action.destructive_requires_name defaults to true since 8.0.
+        throw illegalArgument('Wildcard expressions or all indices are not allowed');
+      }
+      for (const name of names) cluster.index(name);
+      for (const name of names) cluster.deleteIndex(name);
+      return acknowledged();
+    },
+  },
+  {
+    method: 'HEAD',
+    path: '/{index}',
+    handler: (cluster, req) => {
+      const exists = splitIndexExpression(req.params.index as string).every((name) =>
+        name.includes('*') ? true : cluster.indices.has(name),
+      );
+      return { status: exists ? 200 : 404 };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/{index}',
+    handler: (cluster, req) => {
+      const flat = parseBooleanParam(req.query.flat_settings, false);
+      const entries = resolveIndices(cluster, req.params.index as string).map((index) => [
+        index.name,
+        {
+          aliases: {},
+          mappings: index.mappings,
+          settings: settingsToObject(Object.entries(index.settings), flat),
+        },
+      ]);
+      return ok(Object.fromEntries(entries));
+    },
+  },
+  { method: 'GET', path: '/_settings', handler: (cluster, req) => getSettings(cluster, '_all', req) },
+  {
+    method: 'GET',
+    path: '/{index}/_settings',
+    handler: (cluster, req) => getSettings(cluster, req.params.index as string, req),
+  },
+  {
+    method: 'PUT',
+    path: '/{index}/_settings',
+    handler: (cluster, req) => {
+      const updates = indexSettings(objectBody(req).settings ?? objectBody(req));
+      const targets = resolveIndices(cluster, req.params.index as string);
+      for (const index of targets) {
+        if (index.isOpen && updates.has('index.number_of_shards')) {
+          throw illegalArgument(
+            `Can't update non dynamic settings [[index.number_of_shards]] for open indices [[${index.name}/${index.uuid}]]`,
+          );
+        }
+      }
+      for (const index of targets) for (const [key, value] of updates) index.settings[key] = value;
+      cluster.metadataVersion++;
+      return acknowledged();
+    },
+  },
+  {
+    method: 'POST',
+    path: '/{index}/_close',
+    handler: (cluster, req) => {
+      const closed: Record<string, unknown> = {};
+      for (const index of targetIndices(cluster, req.params.index as string, 'open')) {
+        if (index.isOpen) {
+          index.state = 'close';
+          index.primaryTerm++;
+          cluster.metadataVersion++;
+        }
+        closed[index.name] = { closed: true };
+      }
+      return ok({ acknowledged: true, shards_acknowledged: true, indices: closed });
+    },
+  },
+  {
+    method: 'POST',
+    path: '/{index}/_open',
+    handler: (cluster, req) => {
+      for (const index of targetIndices(cluster, req.params.index as string, 'close')) {
+        if (!index.isOpen) {
+          index.state = 'open';
+          index.primaryTerm++;
+          index.refresh();
+          cluster.metadataVersion++;
+        }
+      }
+      return ok({ acknowledged: true, shards_acknowledged: true });
+    },
+  },
+  { method: 'POST', path: '/_refresh', handler: (cluster) => refresh(cluster, openIndices(cluster)) },
+  { method: 'GET', path: '/_refresh', handler: (cluster) => refresh(cluster, openIndices(cluster)) },
+  {
+    method: 'POST',
+    path: '/{index}/_refresh',
+    handler: (cluster, req) => refresh(cluster, readableIndices(cluster, req.params.index as string)),
+  },
+  {
+    method: 'GET',
+    path: '/{index}/_refresh',
+    handler: (cluster, req) => refresh(cluster, readableIndices(cluster, req.params.index as string)),
+  },
+];
+
+/** `_shards` of a write or broadcast: every copy counts in total, assigned copies in successful. */
+export function shardsHeader(cluster: EmulatedCluster, indices: EmulatedIndex[]): Record<string, number> {
+  let total = 0;
+  let successful = 0;
+  for (const index of indices) {
+    total += index.numberOfShards * (1 + index.numberOfReplicas);
+    successful += index.numberOfShards * (1 + Math.min(index.numberOfReplicas, cluster.options.nodes - 1));
+  }
+  return { total, successful, failed: 0 };
+}
+
+/**
+ * Indices a read (search, count, refresh) targets: exact names must exist and be open; wildcards and `_all`
+ * expand to open indices only (expand_wildcards=open).
+ */
+export function readableIndices(cluster: EmulatedCluster, expression: string): EmulatedIndex[] {
+  const result = new Map<string, EmulatedIndex>();
+  for (const part of splitIndexExpression(expression)) {
+    if (part === '_all' || part.includes('*')) {
+      for (const index of openIndices(cluster))
+        if (simpleMatch(part === '_all' ? '*' : part, index.name)) result.set(index.name, index);
+    } else {
+      const index = cluster.indices.get(part);
+      if (!index) throw indexNotFound(part);
+      if (!index.isOpen) throw indexClosed(index.name, index.uuid);
+      result.set(index.name, index);
+    }
+  }
+  return [...result.values()];
+}
+
+export function openIndices(cluster: EmulatedCluster): EmulatedIndex[] {
+  return [...cluster.indices.values()].filter((index) => index.isOpen);
+}
+
+/** Flat `index.*` settings from a create-index or update-settings body (nested or dotted, with or without `index.`). */
+export function indexSettings(raw: unknown): Map<string, string> {
+  const settings = new Map<string, string>();
+  for (const [key, value] of flattenSettings(raw)) {
+    if (value === null) continue;
+    const name = key.startsWith('index.') ? key : `index.${key}`;
+    settings.set(name, Array.isArray(value) ? value.join(',') : value);
+  }
+  const shards = settings.get('index.number_of_shards');
+  if (shards !== undefined && !(Number(shards) >= 1)) {
+    throw illegalArgument(
+      `Failed to parse value [${shards}] for setting [index.number_of_shards] must be >= 1`,
+    );
+  }
+  return settings;
+}
+
+function getSettings(cluster: EmulatedCluster, expression: string, req: EsRequest) {
+  const flat = parseBooleanParam(req.query.flat_settings, false);
+  const entries = resolveIndices(cluster, expression).map((index) => [
+    index.name,
+    { settings: settingsToObject(Object.entries(index.settings), flat) },
+  ]);
+  return ok(Object.fromEntries(entries));
+}
+
+function targetIndices(
+  cluster: EmulatedCluster,
+  expression: string,
+  wildcardState: 'open' | 'close',
+): EmulatedIndex[] {
+  const result = new Map<string, EmulatedIndex>();
+  for (const part of splitIndexExpression(expression)) {
+    if (part === '_all' || part.includes('*')) {
+      for (const index of cluster.indices.values()) {
+        if (index.state === wildcardState && simpleMatch(part === '_all' ? '*' : part, index.name))
+          result.set(index.name, index);
+      }
+    } else {
+      result.set(part, cluster.index(part));
+    }
+  }
+  return [...result.values()];
+}
+
+function refresh(cluster: EmulatedCluster, indices: EmulatedIndex[]) {
+  for (const index of indices) index.refresh();
+  return ok({ _shards: shardsHeader(cluster, indices) });
+}
+
+function mappingsOf(raw: unknown): Record<string, unknown> {
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw))
+    return structuredClone(raw as Record<string, unknown>);
+  if (raw !== undefined)
+    throw new EsError(400, 'mapper_parsing_exception', 'Failed to parse mapping: mappings must be an object');
+  return {};
+}

@@ -1,0 +1,161 @@
+import { EsError, indexClosedBlock, indexNotFound } from './errors';
+import type { FollowParameters } from './follow-parameters';
+import type { EmulatedIndex } from './index-state';
+import { parseTimeValue } from './params';
+
+/** What a follow task needs to reach its leader index on one tick. */
+export type LeaderLookup = { ok: true; index: EmulatedIndex | undefined } | { ok: false; error: EsError };
+
+export interface ReadException {
+  retries: number;
+  error: EsError;
+}
+
+const RETRY_BASE_DELAY_MS = 50;
+
+/**
+ * The shard follow task of a follower index (one shard). It long-polls the leader shard's operation history
+ * like ShardFollowNodeTask: a read stays outstanding until new operations are available or `read_poll_timeout`
+ * passes; retryable failures go to `read_exceptions` and are retried with exponential backoff capped at
+ * `max_retry_delay`; non-retryable ones (the leader index is gone) set `fatal_exception` and stop the task.
+ */
+export class ShardFollowTask {
+  leaderGlobalCheckpoint: number;
+  leaderMaxSeqNo: number;
+  lastRequestedSeqNo: number;
+  successfulReadRequests = 0;
+  failedReadRequests = 0;
+  operationsRead = 0;
+  bytesRead = 0;
+  successfulWriteRequests = 0;
+  operationsWritten = 0;
+  totalReadTimeMillis = 0;
+  readonly readExceptions = new Map<number, ReadException>();
+  fatalException: EsError | undefined;
+  private readOutstanding = false;
+  /** -1 until the first read is sent, as ShardFollowNodeTask's lastFetchTime. */
+  private lastReadSentAt = -1;
+  private retries = 0;
+  private nextAttemptAt = 0;
+
+  constructor(
+    readonly remoteCluster: string,
+    readonly leaderIndex: string,
+    readonly leaderIndexUuid: string,
+    readonly followerIndex: string,
+    readonly followerIndexUuid: string,
+    readonly parameters: FollowParameters,
+    startingCheckpoint: number,
+  ) {
+    this.leaderGlobalCheckpoint = startingCheckpoint;
+    this.leaderMaxSeqNo = startingCheckpoint;
+    this.lastRequestedSeqNo = startingCheckpoint;
+  }
+
+  get id(): string {
+    return `${this.followerIndexUuid}-0`;
+  }
+
+  tick(
+    now: number,
+    follower: EmulatedIndex,
+    lookupLeader: () => LeaderLookup,
+    replicationDelayMs: number,
+  ): void {
+    if (this.fatalException || !follower.isOpen || now < this.nextAttemptAt) return;
+    if (!this.readOutstanding) this.sendRead(now);
+    const from = this.lastRequestedSeqNo + 1;
+    const lookup = lookupLeader();
+    if (!lookup.ok) return this.onReadFailure(now, from, lookup.error);
+    const leader = lookup.index;
+    if (!leader || leader.uuid !== this.leaderIndexUuid) {
+      this.fatalException = indexNotFound(this.leaderIndex);
+      this.readOutstanding = false;
+      return;
+    }
+    if (!leader.isOpen) return this.onReadFailure(now, from, indexClosedBlock(this.leaderIndex));
+
+    const readyBefore = now - replicationDelayMs;
+    const ops = [];
+    for (const op of leader.operationsAfter(
+      follower.maxSeqNo,
+      this.parameters.max_read_request_operation_count,
+    )) {
+      if (op.appliedAt > readyBefore) break;
+      ops.push(op);
+    }
+    const pollTimeoutMs = parseTimeValue(this.parameters.read_poll_timeout, 60_000, 'read_poll_timeout');
+    if (ops.length === 0 && now - this.lastReadSentAt < pollTimeoutMs) return;
+
+    this.successfulReadRequests++;
+    this.totalReadTimeMillis += now - this.lastReadSentAt;
+    this.leaderGlobalCheckpoint = leader.globalCheckpoint;
+    this.leaderMaxSeqNo = leader.maxSeqNo;
+    this.readExceptions.clear();
+    this.retries = 0;
+    if (ops.length > 0) {
+      for (const op of ops) follower.applyReplicated(op);
+      this.operationsRead += ops.length;
+      this.operationsWritten += ops.length;
+      this.bytesRead += ops.reduce((sum, op) => sum + Buffer.byteLength(JSON.stringify(op.source ?? {})), 0);
+      this.successfulWriteRequests++;
+    }
+    this.lastRequestedSeqNo = Math.max(this.lastRequestedSeqNo, follower.maxSeqNo);
+    this.sendRead(now);
+  }
+
+  /** One `shards[]` entry of the follow stats, in ShardFollowNodeTaskStatus field order. */
+  status(now: number, follower: EmulatedIndex | undefined): Record<string, unknown> {
+    const followerCheckpoint = follower?.globalCheckpoint ?? -1;
+    const status: Record<string, unknown> = {
+      remote_cluster: this.remoteCluster,
+      leader_index: this.leaderIndex,
+      follower_index: this.followerIndex,
+      shard_id: 0,
+      leader_global_checkpoint: this.leaderGlobalCheckpoint,
+      leader_max_seq_no: this.leaderMaxSeqNo,
+      follower_global_checkpoint: followerCheckpoint,
+      follower_max_seq_no: follower?.maxSeqNo ?? -1,
+      last_requested_seq_no: this.lastRequestedSeqNo,
+      outstanding_read_requests: this.readOutstanding ? 1 : 0,
+      outstanding_write_requests: 0,
+      write_buffer_operation_count: 0,
+      write_buffer_size_in_bytes: 0,
+      follower_mapping_version: 1,
+      follower_settings_version: 1,
+      follower_aliases_version: 1,
+      total_read_time_millis: this.totalReadTimeMillis,
+      total_read_remote_exec_time_millis: 0,
+      successful_read_requests: this.successfulReadRequests,
+      failed_read_requests: this.failedReadRequests,
+      operations_read: this.operationsRead,
+      bytes_read: this.bytesRead,
+      total_write_time_millis: 0,
+      successful_write_requests: this.successfulWriteRequests,
+      failed_write_requests: 0,
+      operations_written: this.operationsWritten,
+      read_exceptions: [...this.readExceptions].map(([fromSeqNo, { retries, error }]) => ({
+        from_seq_no: fromSeqNo,
+        retries,
+        exception: error.toCause(),
+      })),
+      time_since_last_read_millis: this.lastReadSentAt === -1 ? -1 : now - this.lastReadSentAt,
+    };
+    if (this.fatalException) status.fatal_exception = this.fatalException.toCause();
+    return status;
+  }
+
+  private sendRead(now: number): void {
+    this.readOutstanding = true;
+    this.lastReadSentAt = now;
+  }
+
+  private onReadFailure(now: number, from: number, error: EsError): void {
+    this.failedReadRequests++;
+    this.retries++;
+    this.readExceptions.set(from, { retries: this.retries, error });
+    this.readOutstanding = false;
+    const maxRetryDelayMs = parseTimeValue(this.parameters.max_retry_delay, 500, 'max_retry_delay');
+    this.nextAttemptAt = now + Math.min(RETRY_BASE_DELAY_MS * 2 ** (this.retries - 1), maxRetryDelayMs);
+  }
+}
