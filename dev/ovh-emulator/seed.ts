@@ -1,4 +1,13 @@
-import type { DnsRecord, Farm, FrontendHttp, FrontendTcp, OvhSeed, ServerHttp, ServerTcp } from './state';
+import type {
+  BackendProbe,
+  DnsRecord,
+  Farm,
+  FrontendHttp,
+  FrontendTcp,
+  OvhSeed,
+  ServerHttp,
+  ServerTcp,
+} from './state';
 
 export function frontendTcp(
   fields: Pick<FrontendTcp, 'frontendId' | 'port' | 'zone'> & Partial<FrontendTcp>,
@@ -61,6 +70,21 @@ export function serverHttp(
   return { ...serverTcp(fields), cookie: null, ...fields };
 }
 
+/** An HTTP health probe (`GET <url>`, expecting 200), every 30 s: the farm's view of a healthy application. */
+export function httpProbe(url = '/health'): BackendProbe {
+  return {
+    forceSsl: false,
+    interval: 30,
+    match: 'status',
+    method: 'GET',
+    negate: false,
+    pattern: '200',
+    port: null,
+    type: 'http',
+    url,
+  };
+}
+
 /** The IDs of the default seed, for runbooks and tests. */
 export const DEFAULT_SEED_IDS = {
   iplb: {
@@ -119,6 +143,7 @@ export function defaultSeed(): OvhSeed {
                 displayName: 'app-gra',
                 balance: 'roundrobin',
                 port: 8080,
+                probe: httpProbe(),
               }),
               farm({
                 farmId: ids.iplb.farms.rbx,
@@ -126,6 +151,7 @@ export function defaultSeed(): OvhSeed {
                 displayName: 'app-rbx',
                 balance: 'roundrobin',
                 port: 8080,
+                probe: httpProbe(),
               }),
             ],
             tcp: [],

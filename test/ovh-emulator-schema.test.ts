@@ -1,0 +1,364 @@
+/**
+ * Schema conformance of the OVH API emulator, checked with a walker written here (not the emulator's own validator):
+ * every route it serves is an operation of the shipped OVH schema with that HTTP method, and every reply it gives
+ * has exactly the fields of the schema model of the operation's response type, with the schema's types and
+ * nullability (nested models, arrays and enums included).
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import ovh from 'ovh';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  DEFAULT_SEED_IDS,
+  defaultSeed,
+  farm,
+  frontendTcp,
+  httpProbe,
+  serverTcp,
+} from '../dev/ovh-emulator/seed';
+import { startOvhEmulator, type OvhEmulator } from '../dev/ovh-emulator/server';
+import { rawHttpsRequest, trustCaInProcess } from '../dev/ovh-emulator/test-support';
+
+interface SchemaProperty {
+  type: string;
+  canBeNull: boolean;
+}
+interface SchemaModel {
+  enum?: string[];
+  properties?: Record<string, SchemaProperty>;
+}
+interface SchemaFile {
+  apis: { path: string; operations: { httpMethod: string; responseType: string }[] }[];
+  models: Record<string, SchemaModel>;
+}
+
+const SCHEMA_DIR = path.join(__dirname, '..', 'dev', 'ovh-emulator', 'schemas');
+const REFERENCE_DIR = '/work/shared/reference/ovh-api';
+const SCHEMA_FILES = ['auth', 'domain', 'ipLoadbalancing'];
+const schemas = SCHEMA_FILES.map(
+  (name) => JSON.parse(readFileSync(path.join(SCHEMA_DIR, `${name}.json`), 'utf8')) as SchemaFile,
+);
+const models = new Map<string, SchemaModel>(schemas.flatMap((schema) => Object.entries(schema.models)));
+const responseTypes = new Map<string, string>(
+  schemas.flatMap((schema) =>
+    schema.apis.flatMap((api) =>
+      api.operations.map((op) => [`${op.httpMethod} ${api.path}`, op.responseType] as const),
+    ),
+  ),
+);
+
+const IPV4 = /^(\d{1,3})(\.\d{1,3}){3}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Every way `value` departs from schema type `type`; an empty list means it conforms. */
+export function schemaProblems(type: string, value: unknown, at = '$'): string[] {
+  const fail = (what: string) => [`${at}: expected ${what}, got ${JSON.stringify(value)}`];
+  if (type === 'void') return value === null ? [] : fail('null (void)');
+  if (type.endsWith('[]')) {
+    if (!Array.isArray(value)) return fail(type);
+    return value.flatMap((item, i) => schemaProblems(type.slice(0, -2), item, `${at}[${i}]`));
+  }
+  switch (type) {
+    case 'long':
+      return Number.isInteger(value) ? [] : fail('long');
+    case 'double':
+      return typeof value === 'number' ? [] : fail('double');
+    case 'boolean':
+      return typeof value === 'boolean' ? [] : fail('boolean');
+    case 'string':
+    case 'text':
+    case 'ipBlock':
+    case 'ipv6':
+      return typeof value === 'string' ? [] : fail(type);
+    case 'ip':
+    case 'ipv4':
+      return typeof value === 'string' && IPV4.test(value) ? [] : fail(type);
+    case 'uuid':
+      return typeof value === 'string' && UUID.test(value) ? [] : fail('uuid');
+    case 'datetime':
+      return typeof value === 'string' && ISO_DATETIME.test(value) ? [] : fail('datetime');
+    case 'map[string]string':
+      return typeof value === 'object' &&
+        value !== null &&
+        Object.values(value).every((v) => typeof v === 'string')
+        ? []
+        : fail(type);
+  }
+  const model = models.get(type);
+  if (!model) return [`${at}: schema type ${type} is not handled by this checker`];
+  if (model.enum)
+    return typeof value === 'string' && model.enum.includes(value) ? [] : fail(`one of ${type}`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail(`a ${type} object`);
+  const properties = model.properties ?? {};
+  const problems: string[] = [];
+  for (const key of Object.keys(value))
+    if (!(key in properties)) problems.push(`${at}.${key}: not a field of ${type}`);
+  for (const [key, property] of Object.entries(properties)) {
+    const field = (value as Record<string, unknown>)[key];
+    if (!(key in value)) problems.push(`${at}.${key}: field of ${type} missing`);
+    else if (field === null) {
+      if (!property.canBeNull) problems.push(`${at}.${key}: null, but ${type}.${key} cannot be null`);
+    } else problems.push(...schemaProblems(property.type, field, `${at}.${key}`));
+  }
+  return problems;
+}
+
+const IPLB = DEFAULT_SEED_IDS.iplb;
+const DNS = DEFAULT_SEED_IDS.dns;
+const TCP = { frontendId: 4101, farmId: 5101, serverId: 6101 };
+const credential = {
+  applicationKey: 'schemaAppKey0001',
+  applicationSecret: 'schemaSecret'.padEnd(32, 'x'),
+  consumerKey: 'schemaConsumer'.padEnd(32, 'x'),
+};
+
+/** The default seed plus TCP objects, so the TCP routes answer with real objects too. */
+function seedWithTcp() {
+  const seed = defaultSeed();
+  const service = seed.iplb[0];
+  if (!service) throw new Error('default seed has no IPLB service');
+  service.config.frontends.tcp.push(
+    frontendTcp({ frontendId: TCP.frontendId, port: '3306', zone: 'gra', defaultFarmId: TCP.farmId }),
+  );
+  service.config.farms.tcp.push(
+    farm({
+      farmId: TCP.farmId,
+      zone: 'gra',
+      balance: 'leastconn',
+      stickiness: 'sourceIp',
+      probe: httpProbe(),
+    }),
+  );
+  service.config.servers.tcp.push(
+    serverTcp({ serverId: TCP.serverId, backendId: TCP.farmId, address: '127.0.0.1', port: 13306 }),
+  );
+  return seed;
+}
+
+let emulator: OvhEmulator;
+let stateDir: string;
+let restoreTrust: () => void = () => undefined;
+
+/** Fills a route's `{params}` with IDs from the seed (`{id}`: the refresh task, or the DNS record). */
+function concretePath(routePath: string, taskId: number): string {
+  const ids = routePath.includes('/tcp/')
+    ? TCP
+    : { frontendId: IPLB.frontendId, farmId: IPLB.farms.gra, serverId: IPLB.servers.gra.serverId };
+  const values: Record<string, number | string> = {
+    ...ids,
+    serviceName: IPLB.serviceName,
+    zoneName: DNS.zone,
+    id: routePath.startsWith('/domain') ? DNS.recordId : taskId,
+  };
+  return routePath.replace(/\{(\w+)\}/g, (_, name: string) => String(values[name]));
+}
+
+const WRITE_BODIES: Record<string, Record<string, unknown>> = {
+  'PUT /ipLoadbalancing/{serviceName}/http/frontend/{frontendId}': { defaultFarmId: IPLB.farms.rbx },
+  'PUT /ipLoadbalancing/{serviceName}/tcp/frontend/{frontendId}': {
+    defaultFarmId: TCP.farmId,
+    displayName: 'db',
+  },
+  'PUT /ipLoadbalancing/{serviceName}/http/farm/{farmId}/server/{serverId}': { status: 'inactive' },
+  'PUT /ipLoadbalancing/{serviceName}/tcp/farm/{farmId}/server/{serverId}': { status: 'inactive', weight: 2 },
+  'PUT /domain/zone/{zoneName}/record/{id}': { target: DNS.targets.rbx, ttl: 30 },
+};
+
+/** Calls every route of the emulator through node-ovh (currentCredential: signed by hand, node-ovh cannot). */
+async function exerciseEveryRoute(): Promise<void> {
+  const c = ovh({
+    appKey: credential.applicationKey,
+    appSecret: credential.applicationSecret,
+    consumerKey: credential.consumerKey,
+    host: emulator.host,
+    port: emulator.port,
+  });
+  const writes = emulator.routes.filter((r) => r.method !== 'GET');
+  for (const route of writes)
+    await c.requestPromised(route.method, concretePath(route.path, 0), {
+      ...WRITE_BODIES[`${route.method} ${route.path}`],
+    });
+  const [taskId] = await c.requestPromised<number[]>('GET', `/ipLoadbalancing/${IPLB.serviceName}/task`);
+  if (taskId === undefined) throw new Error('no refresh task was created');
+  const reads = emulator.routes.filter((r) => r.method === 'GET' && r.path !== '/auth/currentCredential');
+  for (const route of reads) await c.requestPromised('GET', concretePath(route.path, taskId));
+  await new Promise((resolve) => setTimeout(resolve, 80)); // the task is done now: read it again, doneDate set
+  await c.requestPromised('GET', concretePath('/ipLoadbalancing/{serviceName}/task/{id}', taskId));
+
+  const time = await rawHttpsRequest({
+    host: emulator.host,
+    port: emulator.port,
+    method: 'GET',
+    path: '/1.0/auth/time',
+  });
+  const fullPath = '/1.0/auth/currentCredential';
+  await rawHttpsRequest({
+    host: emulator.host,
+    port: emulator.port,
+    method: 'GET',
+    path: fullPath,
+    headers: {
+      'X-Ovh-Application': credential.applicationKey,
+      'X-Ovh-Consumer': credential.consumerKey,
+      'X-Ovh-Timestamp': time.text,
+      'X-Ovh-Signature': c.signRequest('GET', `https://${emulator.host}${fullPath}`, '', time.text),
+    },
+  });
+  // A few refusals, for the error shape check.
+  await c
+    .requestPromised('GET', `/ipLoadbalancing/${IPLB.serviceName}/http/frontend/999`)
+    .catch(() => undefined);
+  await ovh({
+    appKey: credential.applicationKey,
+    appSecret: 'wrong',
+    consumerKey: credential.consumerKey,
+    host: emulator.host,
+    port: emulator.port,
+  })
+    .requestPromised('GET', '/ipLoadbalancing')
+    .catch(() => undefined);
+  await c.requestPromised('GET', '/auth/currentCredential').catch(() => undefined);
+}
+
+beforeAll(async () => {
+  stateDir = mkdtempSync(path.join(os.tmpdir(), 'ovh-schema-'));
+  emulator = await startOvhEmulator({
+    stateDir,
+    credentials: [credential],
+    seed: seedWithTcp(),
+    recordResponses: true,
+    timing: { iplbTaskTodoMs: 10, iplbTaskDoingMs: 20, dnsDeployMs: 10 },
+  });
+  restoreTrust = trustCaInProcess(emulator.caPem);
+  await exerciseEveryRoute();
+});
+afterAll(async () => {
+  restoreTrust();
+  await emulator?.stop();
+  if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+});
+
+describe('OVH emulator vs the shipped OVH API schema', () => {
+  it('serves only paths that the schema has, with the same HTTP method', () => {
+    const served = emulator.routes.map((r) => `${r.method} ${r.path}`);
+    expect(served.length).toBeGreaterThanOrEqual(28);
+    expect(served.filter((key) => !responseTypes.has(key))).toEqual([]);
+  });
+
+  it('answered every route it serves with HTTP 200 in the scenario (so every route is checked below)', () => {
+    const answered = new Set(
+      emulator.responses.filter((r) => r.status === 200).map((r) => `${r.method} ${r.route}`),
+    );
+    expect(emulator.routes.map((r) => `${r.method} ${r.path}`).filter((key) => !answered.has(key))).toEqual(
+      [],
+    );
+  });
+
+  it("gives replies whose every field has the schema model's name, type and nullability", () => {
+    const replies = emulator.responses.filter((r) => r.status === 200);
+    expect(replies.length).toBeGreaterThan(emulator.routes.length);
+    const problems = replies.flatMap((reply) => {
+      const type = responseTypes.get(`${reply.method} ${reply.route}`);
+      if (type === undefined) return [`${reply.method} ${reply.path}: no schema operation`];
+      return schemaProblems(type, reply.body).map(
+        (problem) => `${reply.method} ${reply.path} (${type}) ${problem}`,
+      );
+    });
+    expect(problems).toEqual([]);
+  });
+
+  it('returns nested models too: a farm probe is an ipLoadbalancing.BackendProbe, a task is done with a doneDate', () => {
+    const farmReply = emulator.responses.find(
+      (r) =>
+        r.method === 'GET' &&
+        r.route === '/ipLoadbalancing/{serviceName}/tcp/farm/{farmId}' &&
+        r.status === 200,
+    );
+    expect(farmReply?.body).toMatchObject({ probe: { type: 'http', url: '/health' } });
+    const doneTask = emulator.responses.find(
+      (r) =>
+        r.route === '/ipLoadbalancing/{serviceName}/task/{id}' &&
+        (r.body as { status?: string }).status === 'done',
+    );
+    expect(doneTask?.body).toMatchObject({ doneDate: expect.any(String), progress: 100 });
+  });
+
+  it('answers refusals with the OVH error shape {class, errorCode?, httpCode, message}', () => {
+    const refusals = emulator.responses.filter((r) => r.status !== 200);
+    expect(refusals.map((r) => r.status).sort()).toEqual([400, 401, 404]);
+    for (const refusal of refusals) {
+      expect(refusal.body).toEqual({
+        class: expect.stringMatching(/^Client::/),
+        ...((refusal.body as { errorCode?: string }).errorCode === undefined
+          ? {}
+          : { errorCode: expect.any(String) }),
+        httpCode: expect.stringMatching(new RegExp(`^${refusal.status} `)),
+        message: expect.any(String),
+      });
+    }
+  });
+});
+
+describe('the schema checker itself', () => {
+  const frontend = () =>
+    structuredClone(
+      emulator.responses.find(
+        (r) =>
+          r.method === 'GET' &&
+          r.route === '/ipLoadbalancing/{serviceName}/http/frontend/{frontendId}' &&
+          r.status === 200,
+      )?.body,
+    ) as Record<string, unknown>;
+  const FRONTEND_TYPE = 'ipLoadbalancing.frontendHttp.FrontendHttp';
+
+  it('accepts a conforming reply', () => {
+    expect(schemaProblems(FRONTEND_TYPE, frontend())).toEqual([]);
+  });
+
+  it('flags a renamed field (as unknown and as missing)', () => {
+    const renamed = frontend();
+    renamed.defaultFarm = renamed.defaultFarmId;
+    delete renamed.defaultFarmId;
+    expect(schemaProblems(FRONTEND_TYPE, renamed)).toEqual([
+      '$.defaultFarm: not a field of ipLoadbalancing.frontendHttp.FrontendHttp',
+      '$.defaultFarmId: field of ipLoadbalancing.frontendHttp.FrontendHttp missing',
+    ]);
+  });
+
+  it('flags a wrong type, a forbidden null, a value outside an enum, and problems inside nested models and arrays', () => {
+    expect(schemaProblems(FRONTEND_TYPE, { ...frontend(), port: 80 })).toHaveLength(1);
+    expect(schemaProblems(FRONTEND_TYPE, { ...frontend(), frontendId: null })).toHaveLength(1);
+    expect(schemaProblems('ipLoadbalancing.BackendCustomerServerStatusEnum', 'enabled')).toHaveLength(1);
+    expect(
+      schemaProblems('ipLoadbalancing.ServerState[]', [
+        {
+          instanceId: 'one',
+          status: null,
+          checkCode: null,
+          checkStatus: null,
+          checkTime: null,
+          lastCheckContent: null,
+        },
+      ]),
+    ).toEqual(['$[0].instanceId: expected long, got "one"']);
+    expect(schemaProblems('ipLoadbalancing.Task.Task', { id: 1 }).length).toBeGreaterThan(3);
+    expect(schemaProblems('long[]', [1, 2.5])).toHaveLength(1);
+    expect(schemaProblems('void', {})).toHaveLength(1);
+  });
+});
+
+describe('the shipped schema files', () => {
+  it.skipIf(!existsSync(REFERENCE_DIR))(
+    'are the reference schemas (same JSON as the team reference copy)',
+    () => {
+      for (const name of SCHEMA_FILES) {
+        const reference: unknown = JSON.parse(readFileSync(path.join(REFERENCE_DIR, `${name}.json`), 'utf8'));
+        expect(schemas[SCHEMA_FILES.indexOf(name)], name).toEqual(reference);
+      }
+    },
+  );
+  if (!existsSync(REFERENCE_DIR))
+    console.info(`[ovh schema] reference copy check skipped: ${REFERENCE_DIR} not found`);
+});
