@@ -1,0 +1,590 @@
+/**
+ * Black-box contract of the Elasticsearch APIs the orchestrator uses, checked with the real
+ * @elastic/elasticsearch client. It runs against the in-process emulator by default, and the same
+ * assertions run against two real clusters when ES_LEADER_URL and ES_FOLLOWER_URL are set (see es-target.ts).
+ */
+import type { Client } from '@elastic/elasticsearch';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createIndex,
+  expectEsError,
+  followerCheckpoints,
+  IndexJanitor,
+  refreshedCount,
+  uniqueName,
+  waitFor,
+  waitForCheckpoint,
+} from './es-helpers';
+import { chooseTarget, type EsContractTarget } from './es-target';
+
+const REMOTE = 'contract_leader';
+const FOLLOWING_ENGINE_REJECTION =
+  'a following engine does not accept operations without an assigned sequence number';
+const choice = chooseTarget();
+if (!choice.ok) console.log(`[contract] Elasticsearch contract suite skipped: ${choice.reason}`);
+
+describe.skipIf(!choice.ok)('Elasticsearch contract', () => {
+  let target: EsContractTarget;
+  let leader: Client;
+  let follower: Client;
+  const janitor = new IndexJanitor();
+
+  beforeAll(async () => {
+    if (!choice.ok) return;
+    target = await choice.open();
+    console.log(`[contract] Elasticsearch contract suite runs against ${target.description}`);
+    leader = target.leader;
+    follower = target.follower;
+    await follower.cluster.putSettings({
+      persistent: { cluster: { remote: { [REMOTE]: { seeds: target.leaderRemoteSeeds } } } },
+    });
+    await waitFor(`remote cluster ${REMOTE} to connect`, async () => {
+      const info = (await follower.cluster.remoteInfo()) as Record<string, { connected?: boolean }>;
+      return info[REMOTE]?.connected === true;
+    });
+  });
+
+  afterEach(() => janitor.cleanUp());
+
+  afterAll(async () => {
+    if (!target) return;
+    await follower.cluster
+      .putSettings({ persistent: { cluster: { remote: { [REMOTE]: { seeds: null } } } } })
+      .catch(() => undefined);
+    await target.close();
+  });
+
+  /** A leader index with `docs` documents and its follower, created with wait_for_active_shards=1. */
+  async function followedIndex(
+    label: string,
+    docs = 0,
+  ): Promise<{ leaderIndex: string; followerIndex: string }> {
+    const leaderIndex = await createIndex(leader, janitor, uniqueName(label));
+    for (let i = 0; i < docs; i++)
+      await leader.index({ index: leaderIndex, id: `doc-${i}`, document: { n: i } });
+    const followerIndex = janitor.track(follower, `${leaderIndex}-follower`);
+    await follower.ccr.follow({
+      index: followerIndex,
+      remote_cluster: REMOTE,
+      leader_index: leaderIndex,
+      wait_for_active_shards: 1,
+    });
+    return { leaderIndex, followerIndex };
+  }
+
+  describe('transport basics', () => {
+    it('identifies itself as Elasticsearch 9 and answers in the compatible-with media type the client asks for', async () => {
+      const response = await leader.transport.request({ method: 'GET', path: '/' }, { meta: true });
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['x-elastic-product']).toBe('Elasticsearch');
+      expect(response.headers['content-type']).toMatch(
+        /^application\/vnd\.elasticsearch\+json;\s*compatible-with=9/,
+      );
+      const info = response.body as { version: { number: string }; tagline: string; cluster_name: string };
+      expect(info.version.number).toMatch(/^9\./);
+      expect(info.tagline).toBe('You Know, for Search');
+    });
+
+    it('answers a missing index with a complete index_not_found_exception body', async () => {
+      const missing = uniqueName('missing');
+      const body = await expectEsError(leader.get({ index: missing, id: '1' }), {
+        status: 404,
+        type: 'index_not_found_exception',
+        reason: `no such index [${missing}]`,
+      });
+      expect(body.error.root_cause[0]).toMatchObject({ type: 'index_not_found_exception', index: missing });
+      expect(body.error.index).toBe(missing);
+      expect(body.error['resource.id']).toBe(missing);
+    });
+
+    it('refuses to create an index twice with resource_already_exists_exception', async () => {
+      const index = await createIndex(leader, janitor, uniqueName('twice'));
+      const body = await expectEsError(leader.indices.create({ index }), {
+        status: 400,
+        type: 'resource_already_exists_exception',
+        reason: new RegExp(`^index \\[${index}/[^\\]]+\\] already exists$`),
+      });
+      expect(body.error.index).toBe(index);
+    });
+  });
+
+  describe('cluster health', () => {
+    it('reaches green for an index without replicas', async () => {
+      const index = await createIndex(leader, janitor, uniqueName('green'));
+      const health = await leader.cluster.health({ index, wait_for_status: 'green', timeout: '10s' });
+      expect(health.status).toBe('green');
+      expect(health.timed_out).toBe(false);
+      expect(health.active_primary_shards).toBe(1);
+    });
+
+    it('answers 408 with timed_out and status red when the index does not exist', async () => {
+      const response = await leader.cluster.health(
+        { index: uniqueName('absent'), wait_for_status: 'yellow', timeout: '200ms' },
+        { ignore: [408], meta: true },
+      );
+      expect(response.statusCode).toBe(408);
+      expect(response.body.timed_out).toBe(true);
+      expect(response.body.status).toBe('red');
+    });
+
+    it('times out with 408 and status yellow while replicas cannot be assigned', async () => {
+      const index = janitor.track(leader, uniqueName('yellow'));
+      await leader.indices.create({ index, settings: { number_of_shards: 1, number_of_replicas: 20 } });
+      const response = await leader.cluster.health(
+        { index, wait_for_status: 'green', timeout: '300ms' },
+        { ignore: [408], meta: true },
+      );
+      expect(response.statusCode).toBe(408);
+      expect(response.body).toMatchObject({ status: 'yellow', timed_out: true });
+      expect(response.body.unassigned_shards).toBeGreaterThan(0);
+    });
+  });
+
+  describe('remote cluster settings', () => {
+    it('stores the remote seeds in the persistent cluster settings', async () => {
+      const settings = await follower.cluster.getSettings();
+      const remote = (settings.persistent as { cluster?: { remote?: Record<string, { seeds?: string[] }> } })
+        .cluster?.remote;
+      expect(remote?.[REMOTE]?.seeds).toEqual(target.leaderRemoteSeeds);
+    });
+
+    it('reports the remote as connected in sniff mode', async () => {
+      const info = (await follower.cluster.remoteInfo()) as unknown as Record<
+        string,
+        Record<string, unknown>
+      >;
+      expect(info[REMOTE]).toMatchObject({ connected: true, mode: 'sniff', seeds: target.leaderRemoteSeeds });
+      expect(typeof info[REMOTE]?.skip_unavailable).toBe('boolean');
+    });
+
+    it('rejects a proxy address on a remote in sniff mode', async () => {
+      const alias = `contract_bad_${Date.now().toString(36)}`;
+      await expectEsError(
+        follower.cluster.putSettings({
+          persistent: { [`cluster.remote.${alias}.proxy_address`]: '127.0.0.1:9400' },
+        }),
+        { status: 400, type: 'illegal_argument_exception', reason: /cannot be used with the configured/ },
+      );
+    });
+  });
+
+  describe('index lifecycle', () => {
+    it('creates, reports, reads settings of and deletes an index', async () => {
+      const index = await createIndex(leader, janitor, uniqueName('life'));
+      expect(await leader.indices.exists({ index })).toBe(true);
+      const settings = await leader.indices.getSettings({ index });
+      expect(settings[index]?.settings?.index?.number_of_replicas).toBe('0');
+      expect(settings[index]?.settings?.index?.uuid).toEqual(expect.any(String));
+      expect(await leader.indices.delete({ index })).toEqual({ acknowledged: true });
+      expect(await leader.indices.exists({ index })).toBe(false);
+      await expectEsError(leader.indices.delete({ index }), {
+        status: 404,
+        type: 'index_not_found_exception',
+      });
+    });
+
+    it('closes and opens an index; a closed index refuses writes and searches', async () => {
+      const index = await createIndex(leader, janitor, uniqueName('closed'));
+      const closed = await leader.indices.close({ index });
+      expect(closed).toMatchObject({
+        acknowledged: true,
+        shards_acknowledged: true,
+        indices: { [index]: { closed: true } },
+      });
+      await expectEsError(leader.index({ index, document: { a: 1 } }), {
+        status: 400,
+        type: 'index_closed_exception',
+        reason: 'closed',
+      });
+      await expectEsError(leader.search({ index }), { status: 400, type: 'index_closed_exception' });
+      expect(await leader.indices.open({ index })).toEqual({ acknowledged: true, shards_acknowledged: true });
+      const written = await leader.index({ index, document: { a: 1 } });
+      expect(written.result).toBe('created');
+    });
+  });
+
+  describe('documents and search', () => {
+    it('assigns sequence numbers, versions and primary terms to writes', async () => {
+      const index = await createIndex(leader, janitor, uniqueName('docs'));
+      const first = await leader.index({ index, id: 'a', document: { user: 'kimchy' } }, { meta: true });
+      expect(first.statusCode).toBe(201);
+      expect(first.body).toMatchObject({
+        _index: index,
+        _id: 'a',
+        result: 'created',
+        _version: 1,
+        _seq_no: 0,
+        _primary_term: 1,
+      });
+      const second = await leader.index(
+        { index, id: 'a', document: { user: 'kimchy', n: 2 } },
+        { meta: true },
+      );
+      expect(second.statusCode).toBe(200);
+      expect(second.body).toMatchObject({ result: 'updated', _version: 2, _seq_no: 1 });
+      const doc = await leader.get({ index, id: 'a' });
+      expect(doc).toMatchObject({
+        found: true,
+        _version: 2,
+        _seq_no: 1,
+        _primary_term: 1,
+        _source: { user: 'kimchy', n: 2 },
+      });
+      const missing = await leader.get({ index, id: 'nope' }, { ignore: [404], meta: true });
+      expect(missing.statusCode).toBe(404);
+      expect(missing.body).toMatchObject({ _index: index, _id: 'nope', found: false });
+      const deleted = await leader.delete({ index, id: 'a' });
+      expect(deleted).toMatchObject({ result: 'deleted', _seq_no: 2, _version: 3 });
+    });
+
+    it('reports per-item results of a bulk request, including conflicts', async () => {
+      const index = await createIndex(leader, janitor, uniqueName('bulk'));
+      const ok = await leader.bulk({
+        operations: [
+          { index: { _index: index, _id: '1' } },
+          { n: 1 },
+          { create: { _index: index, _id: '2' } },
+          { n: 2 },
+        ],
+      });
+      expect(ok.errors).toBe(false);
+      expect(ok.items.map((item) => Object.values(item)[0]?.status)).toEqual([201, 201]);
+      const conflict = await leader.bulk({ operations: [{ create: { _index: index, _id: '1' } }, { n: 3 }] });
+      expect(conflict.errors).toBe(true);
+      expect(conflict.items[0]?.create?.status).toBe(409);
+      expect(conflict.items[0]?.create?.error?.type).toBe('version_conflict_engine_exception');
+    });
+
+    it('counts and searches refreshed documents with match_all and term queries', async () => {
+      const index = await createIndex(leader, janitor, uniqueName('search'));
+      await leader.bulk({
+        operations: [
+          { index: { _index: index, _id: '1' } },
+          { user: 'kimchy', tag: 'blue' },
+          { index: { _index: index, _id: '2' } },
+          { user: 'bob', tag: 'green' },
+        ],
+      });
+      const refreshed = await leader.indices.refresh({ index });
+      expect(refreshed._shards?.failed).toBe(0);
+      expect((await leader.count({ index })).count).toBe(2);
+      const all = await leader.search({ index, query: { match_all: {} } });
+      expect(all.hits.total).toEqual({ value: 2, relation: 'eq' });
+      const term = await leader.search({ index, query: { term: { 'user.keyword': 'kimchy' } } });
+      expect(term.hits.hits.map((hit) => hit._id)).toEqual(['1']);
+      expect(term.hits.hits[0]?._source).toEqual({ user: 'kimchy', tag: 'blue' });
+    });
+  });
+
+  describe('following an index', () => {
+    it('creates a follower with wait_for_active_shards and copies the leader documents', async () => {
+      const leaderIndex = await createIndex(leader, janitor, uniqueName('follow'));
+      await leader.index({ index: leaderIndex, id: '1', document: { n: 1 } });
+      const followerIndex = janitor.track(follower, `${leaderIndex}-follower`);
+      const response = await follower.ccr.follow({
+        index: followerIndex,
+        remote_cluster: REMOTE,
+        leader_index: leaderIndex,
+        wait_for_active_shards: 1,
+      });
+      expect(response).toEqual({
+        follow_index_created: true,
+        follow_index_shards_acked: true,
+        index_following_started: true,
+      });
+      const info = await follower.ccr.followInfo({ index: followerIndex });
+      expect(info.follower_indices).toHaveLength(1);
+      expect(info.follower_indices[0]).toMatchObject({
+        follower_index: followerIndex,
+        remote_cluster: REMOTE,
+        leader_index: leaderIndex,
+        status: 'active',
+        parameters: {
+          max_read_request_operation_count: 5120,
+          max_outstanding_read_requests: 12,
+          max_retry_delay: '500ms',
+          read_poll_timeout: '1m',
+        },
+      });
+      await waitFor(
+        'the follower to hold the leader document',
+        async () => (await refreshedCount(follower, followerIndex)) === 1,
+      );
+      const settings = await follower.indices.getSettings({ index: followerIndex, flat_settings: true });
+      expect(settings[followerIndex]?.settings?.['index.xpack.ccr.following_index']).toBe('true');
+    });
+
+    it('answers before the restore completes when wait_for_active_shards is not given', async () => {
+      const leaderIndex = await createIndex(leader, janitor, uniqueName('nowait'));
+      const followerIndex = janitor.track(follower, `${leaderIndex}-follower`);
+      const response = await follower.ccr.follow({
+        index: followerIndex,
+        remote_cluster: REMOTE,
+        leader_index: leaderIndex,
+      });
+      expect(response).toEqual({
+        follow_index_created: true,
+        follow_index_shards_acked: false,
+        index_following_started: false,
+      });
+      await waitFor('the follower to become active', async () => {
+        const info = await follower.ccr.followInfo({ index: followerIndex });
+        return info.follower_indices[0]?.status === 'active';
+      });
+    });
+
+    it('refuses writes to a follower index with a 403 status_exception, alone and in bulk', async () => {
+      const { followerIndex } = await followedIndex('nowrite');
+      await expectEsError(follower.index({ index: followerIndex, id: 'x', document: { a: 1 } }), {
+        status: 403,
+        type: 'status_exception',
+        reason: FOLLOWING_ENGINE_REJECTION,
+      });
+      const bulk = await follower.bulk({
+        operations: [{ index: { _index: followerIndex, _id: 'y' } }, { a: 1 }],
+      });
+      expect(bulk.errors).toBe(true);
+      expect(bulk.items[0]?.index?.status).toBe(403);
+      expect(bulk.items[0]?.index?.error).toMatchObject({
+        type: 'status_exception',
+        reason: FOLLOWING_ENGINE_REJECTION,
+      });
+    });
+
+    it('cannot follow onto an existing open index (snapshot_restore_exception)', async () => {
+      const leaderIndex = await createIndex(leader, janitor, uniqueName('occupied'));
+      const existing = await createIndex(follower, janitor, `${leaderIndex}-follower`);
+      await expectEsError(
+        follower.ccr.follow({ index: existing, remote_cluster: REMOTE, leader_index: leaderIndex }),
+        {
+          status: 500,
+          type: 'snapshot_restore_exception',
+          reason: /because an open index with same name already exists in the cluster/,
+        },
+      );
+    });
+
+    it('reports a missing leader index, an unknown remote and a missing field', async () => {
+      const missingLeader = uniqueName('noleader');
+      const followerIndex = janitor.track(follower, uniqueName('orphan'));
+      const body = await expectEsError(
+        follower.ccr.follow({ index: followerIndex, remote_cluster: REMOTE, leader_index: missingLeader }),
+        { status: 404, type: 'index_not_found_exception', reason: `no such index [${missingLeader}]` },
+      );
+      expect(body.error.index).toBe(missingLeader);
+      await expectEsError(
+        follower.ccr.follow({
+          index: followerIndex,
+          remote_cluster: 'contract_no_such_remote',
+          leader_index: missingLeader,
+        }),
+        {
+          status: 404,
+          type: 'no_such_remote_cluster_exception',
+          reason: 'no such remote cluster: [contract_no_such_remote]',
+        },
+      );
+      await expectEsError(
+        follower.transport.request({
+          method: 'PUT',
+          path: `/${followerIndex}/_ccr/follow`,
+          body: { remote_cluster: REMOTE },
+        }),
+        { status: 400, type: 'action_request_validation_exception', reason: /leader_index\]? is missing/ },
+      );
+    });
+  });
+
+  describe('pause and resume', () => {
+    it('pauses a follower, reports it paused, and catches up after resume', async () => {
+      const { leaderIndex, followerIndex } = await followedIndex('pause', 2);
+      await waitForCheckpoint(follower, followerIndex, 1);
+      expect(await follower.ccr.pauseFollow({ index: followerIndex })).toEqual({ acknowledged: true });
+
+      const paused = await follower.ccr.followInfo({ index: followerIndex });
+      expect(paused.follower_indices[0]?.status).toBe('paused');
+      expect(paused.follower_indices[0]?.parameters).toBeUndefined();
+      await expectEsError(follower.ccr.followStats({ index: followerIndex }), {
+        status: 404,
+        type: 'resource_not_found_exception',
+        reason: `No shard follow tasks for follower indices [${followerIndex}]`,
+      });
+      await expectEsError(follower.ccr.pauseFollow({ index: followerIndex }), {
+        status: 400,
+        type: 'illegal_argument_exception',
+        reason: `no shard follow tasks for [${followerIndex}]`,
+      });
+
+      await leader.index({ index: leaderIndex, id: 'while-paused', document: { n: 99 } });
+      expect(await follower.ccr.resumeFollow({ index: followerIndex })).toEqual({ acknowledged: true });
+      await waitForCheckpoint(follower, followerIndex, 2);
+      expect((await follower.get({ index: followerIndex, id: 'while-paused' }))._source).toEqual({ n: 99 });
+      await expectEsError(follower.ccr.resumeFollow({ index: followerIndex }), {
+        status: 400,
+        type: 'resource_already_exists_exception',
+        reason: /^task with id \{.+-0\} already exist$/,
+      });
+    });
+  });
+
+  describe('unfollow preconditions', () => {
+    it('reports a missing index, a regular index, an open follower and a closed but active follower', async () => {
+      const missing = uniqueName('gone');
+      await expectEsError(follower.ccr.unfollow({ index: missing }), {
+        status: 404,
+        type: 'index_not_found_exception',
+      });
+      await expectEsError(follower.ccr.pauseFollow({ index: missing }), {
+        status: 404,
+        type: 'index_not_found_exception',
+      });
+
+      const regular = await createIndex(follower, janitor, uniqueName('regular'));
+      await expectEsError(follower.ccr.unfollow({ index: regular }), {
+        status: 400,
+        type: 'illegal_argument_exception',
+        reason: `index [${regular}] is not a follower index`,
+      });
+      await expectEsError(follower.ccr.pauseFollow({ index: regular }), {
+        status: 400,
+        type: 'illegal_argument_exception',
+        reason: `index [${regular}] is not a follower index`,
+      });
+      expect((await follower.ccr.followInfo({ index: regular })).follower_indices).toEqual([]);
+
+      const { followerIndex } = await followedIndex('preconditions');
+      await expectEsError(follower.ccr.unfollow({ index: followerIndex }), {
+        status: 400,
+        type: 'illegal_argument_exception',
+        reason: `cannot convert the follower index [${followerIndex}] to a non-follower, because it has not been closed`,
+      });
+      await follower.indices.close({ index: followerIndex });
+      await expectEsError(follower.ccr.unfollow({ index: followerIndex }), {
+        status: 400,
+        type: 'illegal_argument_exception',
+        reason: `cannot convert the follower index [${followerIndex}] to a non-follower, because it has not been paused`,
+      });
+    });
+  });
+
+  describe('promotion', () => {
+    it('turns a follower into a writable index: pause, close, unfollow, open, write', async () => {
+      const { followerIndex } = await followedIndex('promote', 3);
+      await waitForCheckpoint(follower, followerIndex, 2);
+      expect(await follower.ccr.pauseFollow({ index: followerIndex })).toEqual({ acknowledged: true });
+      expect((await follower.indices.close({ index: followerIndex })).acknowledged).toBe(true);
+      expect(await follower.ccr.unfollow({ index: followerIndex })).toEqual({ acknowledged: true });
+      await expectEsError(follower.index({ index: followerIndex, document: { a: 1 } }), {
+        status: 400,
+        type: 'index_closed_exception',
+      });
+      expect((await follower.indices.open({ index: followerIndex })).acknowledged).toBe(true);
+
+      const written = await follower.index(
+        { index: followerIndex, id: 'after-promotion', document: { a: 1 } },
+        { meta: true },
+      );
+      expect(written.statusCode).toBe(201);
+      expect(written.body._seq_no).toBe(3);
+      expect((await follower.ccr.followInfo({ index: followerIndex })).follower_indices).toEqual([]);
+      const settings = await follower.indices.getSettings({ index: followerIndex, flat_settings: true });
+      expect(settings[followerIndex]?.settings?.['index.xpack.ccr.following_index']).toBeUndefined();
+      expect(await refreshedCount(follower, followerIndex)).toBe(4);
+    });
+  });
+
+  describe('replication', () => {
+    it('catches up with a burst of leader writes and deletes, with consistent checkpoints', async () => {
+      const { leaderIndex, followerIndex } = await followedIndex('burst');
+      const operations = Array.from({ length: 200 }, (_, i) => [
+        { index: { _index: leaderIndex, _id: `d${i}` } },
+        { n: i },
+      ]).flat();
+      const bulk = await leader.bulk({ operations });
+      expect(bulk.errors).toBe(false);
+      await leader.delete({ index: leaderIndex, id: 'd0' });
+      await waitForCheckpoint(follower, followerIndex, 200);
+
+      const { shard } = await followerCheckpoints(follower, followerIndex);
+      expect(shard).toMatchObject({
+        remote_cluster: REMOTE,
+        leader_index: leaderIndex,
+        follower_index: followerIndex,
+        shard_id: 0,
+        leader_max_seq_no: 200,
+        follower_max_seq_no: 200,
+        read_exceptions: [],
+      });
+      expect(shard.operations_written).toBe(201);
+      expect(shard.fatal_exception).toBeUndefined();
+      expect(typeof shard.time_since_last_read_millis).toBe('number');
+      expect(await refreshedCount(follower, followerIndex)).toBe(199);
+
+      const all = await follower.ccr.stats();
+      expect(all.auto_follow_stats).toMatchObject({ recent_auto_follow_errors: expect.any(Array) });
+      expect(all.follow_stats.indices.map((index) => index.index)).toContain(followerIndex);
+    });
+  });
+
+  describe('auto-follow patterns', () => {
+    it('follows leader indices created after the pattern, and manages the pattern', async () => {
+      const prefix = uniqueName('af');
+      const pattern = `${prefix}-pattern`;
+      const before = await createIndex(leader, janitor, `${prefix}-before`);
+      janitor.track(follower, `${before}-copy`);
+      try {
+        const put = await follower.ccr.putAutoFollowPattern({
+          name: pattern,
+          remote_cluster: REMOTE,
+          leader_index_patterns: [`${prefix}-*`],
+          follow_index_pattern: '{{leader_index}}-copy',
+        });
+        expect(put).toEqual({ acknowledged: true });
+        const got = await follower.ccr.getAutoFollowPattern({ name: pattern });
+        expect(got.patterns).toEqual([
+          {
+            name: pattern,
+            pattern: expect.objectContaining({
+              active: true,
+              remote_cluster: REMOTE,
+              leader_index_patterns: [`${prefix}-*`],
+              follow_index_pattern: '{{leader_index}}-copy',
+            }),
+          },
+        ]);
+
+        const after = await createIndex(leader, janitor, `${prefix}-after`);
+        await leader.index({ index: after, id: '1', document: { n: 1 } });
+        const copy = janitor.track(follower, `${after}-copy`);
+        await waitFor(`auto-follower ${copy}`, async () => {
+          const info = await follower.ccr.followInfo({ index: copy });
+          return info.follower_indices[0]?.leader_index === after;
+        });
+        await waitFor(`${copy} to replicate`, async () => (await refreshedCount(follower, copy)) === 1);
+        expect(await follower.indices.exists({ index: `${before}-copy` })).toBe(false);
+        const stats = await follower.ccr.stats();
+        expect(stats.auto_follow_stats.number_of_successful_follow_indices).toBeGreaterThanOrEqual(1);
+
+        await follower.ccr.pauseAutoFollowPattern({ name: pattern });
+        expect((await follower.ccr.getAutoFollowPattern({ name: pattern })).patterns[0]?.pattern.active).toBe(
+          false,
+        );
+        await follower.ccr.resumeAutoFollowPattern({ name: pattern });
+        expect((await follower.ccr.getAutoFollowPattern({ name: pattern })).patterns[0]?.pattern.active).toBe(
+          true,
+        );
+      } finally {
+        await follower.ccr.deleteAutoFollowPattern({ name: pattern }, { ignore: [404] });
+      }
+      await expectEsError(follower.ccr.getAutoFollowPattern({ name: pattern }), {
+        status: 404,
+        type: 'resource_not_found_exception',
+        reason: `auto-follow pattern [${pattern}] is missing`,
+      });
+      await expectEsError(follower.ccr.pauseAutoFollowPattern({ name: pattern }), {
+        status: 404,
+        type: 'resource_not_found_exception',
+      });
+    });
+  });
+});
