@@ -5,17 +5,17 @@ import type { Logger } from '../../common/logger';
 import { handleAdmin, type EmulatorControl } from './admin';
 import { Authenticator, type OvhCredential } from './auth';
 import { DnsEmulator, type DnsZoneView } from './dns';
-import { badRequest, invalidUrl, OvhHttpError } from './errors';
+import { API_BASE_PATH, dispatchApiRequest, type ApiReply } from './dispatch';
+export { API_BASE_PATH } from './dispatch';
+import { invalidUrl, OvhHttpError } from './errors';
 import { Faults, type Fault, type FaultSpec } from './faults';
 import { IplbEmulator, type IplbServiceView } from './iplb';
-import { matchRoute, type HttpMethod, type Route } from './router';
+import type { HttpMethod, Route } from './router';
 import { OvhSchemas } from './schema';
 import { defaultSeed } from './seed';
 import { DEFAULT_TIMING, EmulatorClock, type EmulatorTiming, type OvhSeed } from './state';
 import { ensureTlsMaterial } from './tls';
-import { validateRequest } from './validate';
 
-export const API_BASE_PATH = '/1.0';
 const MAX_BODY_BYTES = 1024 * 1024;
 
 export interface OvhEmulatorOptions {
@@ -163,45 +163,6 @@ export async function startOvhEmulator(options: OvhEmulatorOptions): Promise<Ovh
     snapshot,
   };
 
-  const answerApi = async (
-    req: IncomingMessage,
-    rawUrl: string,
-    rawBody: string,
-  ): Promise<{ status: number; body: unknown; route?: Route }> => {
-    const method = (req.method ?? 'GET') as HttpMethod;
-    const [pathname = '', queryString = ''] = rawUrl.split(/\?(.*)/s);
-    const apiPath = pathname.slice(API_BASE_PATH.length);
-    const effect = faults.forRequest(method, apiPath);
-    if (effect.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, effect.delayMs));
-    if (effect.errorStatus !== undefined) {
-      throw new OvhHttpError(effect.errorStatus, 'Internal server error (injected by the emulator)');
-    }
-    const match = matchRoute(world.routes, method, apiPath);
-    if (match.kind !== 'found') throw invalidUrl();
-    const operation = schemas.operation(method, match.route.path);
-    if (!operation) throw invalidUrl();
-    const credential = operation.noAuthentication
-      ? undefined
-      : world.auth.authenticate({ method, url: rawUrl, headers: req.headers, rawBody });
-    let body: unknown;
-    try {
-      body = rawBody === '' ? undefined : JSON.parse(rawBody);
-    } catch {
-      throw badRequest('Invalid JSON received');
-    }
-    const query = new URLSearchParams(queryString);
-    validateRequest(schemas, operation, { params: match.params, query, body });
-    const result = match.route.handle({
-      method,
-      path: apiPath,
-      query,
-      body,
-      params: match.params,
-      credential,
-    });
-    return { status: 200, body: result === undefined ? null : result, route: match.route };
-  };
-
   const send = (res: ServerResponse, status: number, body: unknown) => {
     const text = JSON.stringify(body);
     res.writeHead(status, {
@@ -215,13 +176,18 @@ export async function startOvhEmulator(options: OvhEmulatorOptions): Promise<Ovh
   const onRequest = async (req: IncomingMessage, res: ServerResponse) => {
     const started = Date.now();
     const rawUrl = req.url ?? '/';
-    let reply: { status: number; body: unknown; route?: Route };
+    let reply: ApiReply;
     try {
       const rawBody = await readBody(req);
       if (rawUrl.startsWith('/_emulator/')) {
         reply = handleAdmin(control, req, rawUrl.split('?')[0] ?? '', rawBody);
       } else if (rawUrl.startsWith(`${API_BASE_PATH}/`)) {
-        reply = await answerApi(req, rawUrl, rawBody);
+        reply = await dispatchApiRequest(
+          { schemas, faults, routes: world.routes, auth: world.auth },
+          req,
+          rawUrl,
+          rawBody,
+        );
       } else {
         throw invalidUrl();
       }
