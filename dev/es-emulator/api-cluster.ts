@@ -65,7 +65,8 @@ export const clusterRoutes: Route[] = [
     handler: (cluster) => {
       const info: Record<string, unknown> = {};
       for (const [alias, config] of remoteClusterConfigs(cluster.settings.effective())) {
-        info[alias] = remoteInfoEntry(config, cluster.connectToRemote(alias).ok);
+        const connection = cluster.connectToRemote(alias);
+        info[alias] = remoteInfoEntry(config, connection.ok ? connection.cluster.nodeCount : 0);
       }
       return ok(info);
     },

@@ -121,7 +121,8 @@ function bulk(cluster: EmulatedCluster, req: EsRequest, defaultIndex: string | u
 function write(cluster: EmulatedCluster, item: WriteItem): { index: EmulatedIndex; result: WriteResult } {
   let index = cluster.indices.get(item.index);
   if (!index) {
-    if (item.action === 'delete' || item.action === 'update') throw indexNotFound(item.index);
+    // Delete requests do not auto-create the index; index, create and update requests do.
+    if (item.action === 'delete') throw indexNotFound(item.index);
     index = cluster.createIndex(item.index, new Map());
   }
   if (!index.isOpen) throw indexClosed(index.name, index.uuid);

@@ -39,7 +39,11 @@ export const indexRoutes: Route[] = [
     path: '/{index}',
     handler: (cluster, req) => {
       const exists = splitIndexExpression(req.params.index as string).every((name) =>
-        name.includes('*') ? true : cluster.indices.has(name),
+        name.includes('*') || name === '_all'
+          ? [...cluster.indices.keys()].some((existing) =>
+              simpleMatch(name === '_all' ? '*' : name, existing),
+            )
+          : cluster.indices.has(name),
       );
       return { status: exists ? 200 : 404 };
     },

@@ -1,13 +1,6 @@
 import { putFollow } from './ccr';
 import type { EmulatedCluster } from './cluster';
-import {
-  EsError,
-  illegalArgument,
-  resourceNotFound,
-  statusException,
-  validationFailed,
-  wrappedException,
-} from './errors';
+import { EsError, resourceNotFound, statusException, validationFailed, wrappedException } from './errors';
 import { explicitFollowParameters, type FollowParameters } from './follow-parameters';
 import { simpleMatch } from './params';
 
@@ -61,9 +54,6 @@ export class AutoFollowCoordinator {
     const remoteCluster = body.remote_cluster as string;
     const followIndexPattern =
       typeof body.follow_index_pattern === 'string' ? body.follow_index_pattern : undefined;
-    if (followIndexPattern !== undefined && followIndexPattern !== followIndexPattern.toLowerCase()) {
-      throw illegalArgument(`follow_index_pattern [${followIndexPattern}] must be lowercase`);
-    }
     const parameters = explicitFollowParameters(body);
 
     const connection = cluster.connectToRemote(remoteCluster);
@@ -163,8 +153,10 @@ export class AutoFollowCoordinator {
     let connection;
     try {
       connection = cluster.connectToRemote(alias);
-    } catch {
-      return; // NoSuchRemoteClusterException: the auto-follower stops until the remote comes back.
+    } catch (error) {
+      // NoSuchRemoteClusterException: the auto-follower stops until the remote is configured again.
+      if (error instanceof EsError) return;
+      throw error;
     }
     if (!connection.ok) {
       tracking.lastFailureAt = now;

@@ -51,6 +51,10 @@ export class EmulatedCluster {
     return `${this.options.name}-node-0`;
   }
 
+  get nodeCount(): number {
+    return this.options.nodes;
+  }
+
   get isDown(): boolean {
     return this.faults.down;
   }

@@ -1,4 +1,4 @@
-import { illegalArgument } from './errors';
+import { validationFailed, xContentParseException } from './errors';
 import { parseTimeValue } from './params';
 
 /** Follow parameters with the defaults GET /<index>/_ccr/info shows (ES docs, get-follow-info). */
@@ -48,10 +48,13 @@ export function explicitFollowParameters(body: Record<string, unknown>): Partial
   const explicit: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(body)) {
     if (NUMERIC.has(key)) {
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-        throw illegalArgument(`[${key}] must be larger than 0`);
+      // XContent number parsing coerces numeric strings, as ObjectParser.declareInt does.
+      const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+      if (typeof number !== 'number' || !Number.isInteger(number)) {
+        throw xContentParseException(`[1:1] [${key}] failed to parse field [${key}]`);
       }
-      explicit[key] = value;
+      if (number < 1) throw validationFailed([`[${key}] must be larger than 0`]);
+      explicit[key] = number;
     } else if (TEXT.has(key)) {
       explicit[key] = String(value);
     }

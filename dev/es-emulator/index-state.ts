@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { parseTimeValue } from './params';
 
 export type Source = Record<string, unknown>;
 
@@ -98,12 +99,11 @@ export class EmulatedIndex {
   }
 
   get refreshIntervalMs(): number {
-    const raw = this.settings['index.refresh_interval'] ?? '1s';
-    if (raw === '-1') return Number.POSITIVE_INFINITY;
-    const match = /^(\d+)(ms|s|m)$/.exec(raw);
-    if (!match) return 1000;
-    const unit = match[2] === 'ms' ? 1 : match[2] === 's' ? 1000 : 60_000;
-    return Number(match[1]) * unit;
+    try {
+      return parseTimeValue(this.settings['index.refresh_interval'], 1000, 'index.refresh_interval');
+    } catch {
+      return 1000;
+    }
   }
 
   /** A write on the primary: assigns the next sequence number. */

@@ -33,20 +33,13 @@ export function matches(query: Query | undefined, id: string, source: Source): b
   }
 }
 
-/** Parses the `q` URI parameter in its simplest forms: `field:value` or a bare word searched in all fields. */
-export function queryFromQueryString(q: string): Query {
-  const separator = q.indexOf(':');
-  if (separator > 0) return { match: { [q.slice(0, separator)]: q.slice(separator + 1) } };
-  return { multi_match_all_fields: q };
-}
-
+/** The `q` URI parameter in its simplest forms: `field:value`, or words searched in every field. */
 export function matchesQueryString(q: string, id: string, source: Source): boolean {
-  const query = queryFromQueryString(q);
-  if ('multi_match_all_fields' in query) {
-    const words = analyze(q);
-    return leafValues(source).some((value) => analyze(String(value)).some((token) => words.includes(token)));
-  }
-  return matches(query, id, source);
+  const separator = q.indexOf(':');
+  if (separator > 0)
+    return matches({ match: { [q.slice(0, separator)]: q.slice(separator + 1) } }, id, source);
+  const words = analyze(q);
+  return leafValues(source).some((value) => analyze(String(value)).some((token) => words.includes(token)));
 }
 
 function fieldQuery(body: unknown, test: (field: string, value: unknown) => boolean): boolean {

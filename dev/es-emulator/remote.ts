@@ -25,6 +25,7 @@ export interface Network {
 export interface RemoteEndpoint {
   readonly name: string;
   readonly isDown: boolean;
+  readonly nodeCount: number;
 }
 
 export type RemoteConnection<T extends RemoteEndpoint> =
@@ -33,14 +34,7 @@ export type RemoteConnection<T extends RemoteEndpoint> =
 const REMOTE_KEY = /^cluster\.remote\.([^.]+)\.(.+)$/;
 
 export function remoteClusterConfigs(settings: FlatSettings): Map<string, RemoteClusterConfig> {
-  const byAlias = new Map<string, Map<string, SettingValue>>();
-  for (const [key, value] of settings) {
-    const match = REMOTE_KEY.exec(key);
-    if (!match) continue;
-    const [, alias, property] = match as unknown as [string, string, string];
-    if (!byAlias.has(alias)) byAlias.set(alias, new Map());
-    byAlias.get(alias)?.set(property, value);
-  }
+  const byAlias = settingsByAlias(settings);
   const configs = new Map<string, RemoteClusterConfig>();
   for (const [alias, props] of byAlias) {
     const config = toConfig(alias, props);
@@ -52,14 +46,7 @@ export function remoteClusterConfigs(settings: FlatSettings): Map<string, Remote
 
 /** RemoteConnectionStrategy validation: each mode's settings require that mode. */
 export function validateRemoteSettings(settings: FlatSettings): void {
-  const byAlias = new Map<string, Map<string, SettingValue>>();
-  for (const [key, value] of settings) {
-    const match = REMOTE_KEY.exec(key);
-    if (!match) continue;
-    const [, alias, property] = match as unknown as [string, string, string];
-    if (!byAlias.has(alias)) byAlias.set(alias, new Map());
-    byAlias.get(alias)?.set(property, value);
-  }
+  const byAlias = settingsByAlias(settings);
   const sniffOnly = ['seeds', 'node_connections'];
   const proxyOnly = ['proxy_address', 'proxy_socket_connections', 'server_name'];
   for (const [alias, props] of byAlias) {
@@ -105,7 +92,11 @@ export function connectToRemote<T extends RemoteEndpoint>(
 }
 
 /** One entry of `GET /_remote/info`, following RemoteConnectionInfo and the mode infos' toXContent. */
-export function remoteInfoEntry(config: RemoteClusterConfig, connected: boolean): Record<string, unknown> {
+export function remoteInfoEntry(
+  config: RemoteClusterConfig,
+  connectedNodes: number,
+): Record<string, unknown> {
+  const connected = connectedNodes > 0;
   const common = { connected, mode: config.mode };
   const tail = { initial_connect_timeout: '30s', skip_unavailable: config.skipUnavailable };
   if (config.mode === 'proxy') {
@@ -121,10 +112,24 @@ export function remoteInfoEntry(config: RemoteClusterConfig, connected: boolean)
   return {
     ...common,
     seeds: config.seeds,
-    num_nodes_connected: connected ? 1 : 0,
+    // Sniff mode connects to at most max_connections_per_cluster gateway nodes.
+    num_nodes_connected: Math.min(connectedNodes, 3),
     max_connections_per_cluster: 3,
     ...tail,
   };
+}
+
+function settingsByAlias(settings: FlatSettings): Map<string, Map<string, SettingValue>> {
+  const byAlias = new Map<string, Map<string, SettingValue>>();
+  for (const [key, value] of settings) {
+    const match = REMOTE_KEY.exec(key);
+    if (!match) continue;
+    const [, alias, property] = match as unknown as [string, string, string];
+    const props = byAlias.get(alias) ?? new Map<string, SettingValue>();
+    props.set(property, value);
+    byAlias.set(alias, props);
+  }
+  return byAlias;
 }
 
 function toConfig(alias: string, props: Map<string, SettingValue>): RemoteClusterConfig {

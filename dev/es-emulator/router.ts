@@ -41,7 +41,7 @@ export function matchRoute(method: string, path: string): RouteMatch {
   if (found) return { kind: 'found', handler: found.route.handler, params: found.params };
   const fallback = candidates.find((c) => c.route.method === method);
   if (fallback) return { kind: 'found', handler: fallback.route.handler, params: fallback.params };
-  return { kind: 'method-not-allowed', allowed: [...new Set(preferred.map((c) => c.route.method))] };
+  return { kind: 'method-not-allowed', allowed: [...new Set(candidates.map((c) => c.route.method))] };
 }
 
 function matchSegments(pattern: string[], actual: string[]): Record<string, string> | undefined {
