@@ -48,9 +48,9 @@ export function parseIntParam(raw: string | undefined, defaultValue: number, nam
   return value;
 }
 
-/** ActiveShardCount: "all", a number, or absent. Returns 'all', a count, or undefined when absent. */
+/** ActiveShardCount: "all", a number, "index-setting" or absent (the last two mean the API's default: undefined). */
 export function parseActiveShardCount(raw: string | undefined): number | 'all' | undefined {
-  if (raw === undefined || raw === '') return undefined;
+  if (raw === undefined || raw === '' || raw === 'index-setting') return undefined;
   if (raw === 'all') return 'all';
   const count = Number(raw);
   if (!Number.isInteger(count) || count < 0) {
