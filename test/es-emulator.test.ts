@@ -240,7 +240,12 @@ describe('ES emulator options', () => {
       });
       const written = Date.now();
       await a.index({ index: 'src', id: '1', document: { n: 1 } });
-      expect((await followerCheckpoints(b, 'dst')).follower).toBe(-1);
+      const lagging = await waitFor('the follower to read the operation', async () => {
+        const checkpoints = await followerCheckpoints(b, 'dst');
+        return checkpoints.leader === 0 ? checkpoints : undefined;
+      });
+      expect(lagging.follower).toBe(-1);
+      expect(lagging.shard.write_buffer_operation_count).toBe(1);
       await waitForCheckpoint(b, 'dst', 0);
       expect(Date.now() - written).toBeGreaterThanOrEqual(290);
     } finally {

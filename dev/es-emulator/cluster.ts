@@ -17,6 +17,7 @@ export interface ClusterOptions {
   name: string;
   /** Number of data nodes; replicas beyond `nodes - 1` stay unassigned (yellow), as on a real cluster. */
   nodes: number;
+  /** Time between a follower reading leader operations and writing them to its shard. */
   replicationDelayMs: number;
 }
 

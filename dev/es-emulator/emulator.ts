@@ -24,7 +24,7 @@ export interface EsEmulatorOptions {
   clusters: EsEmulatorClusterOptions[];
   /** Loopback address to listen on (default 127.0.0.1). */
   host?: string;
-  /** How old a leader operation must be before a follower can read it (default 0). */
+  /** Time between a follower reading leader operations and writing them to its shard (default 0). */
   replicationDelayMs?: number;
   /** Period of the background work: refreshes, shard follow tasks, auto-follow (default 10 ms). */
   tickIntervalMs?: number;

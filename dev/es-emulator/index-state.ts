@@ -19,8 +19,6 @@ export interface Operation {
   id: string;
   version: number;
   source?: Source;
-  /** Wall-clock time the leader applied it, used to emulate replication delay. */
-  appliedAt: number;
 }
 
 /** The "ccr" custom metadata of a follower index. */
@@ -118,7 +116,6 @@ export class EmulatedIndex {
       id,
       version,
       source,
-      appliedAt: Date.now(),
     });
     return { id, seqNo, primaryTerm: this.primaryTerm, version, result: previous ? 'updated' : 'created' };
   }
@@ -133,7 +130,6 @@ export class EmulatedIndex {
       opType: 'delete',
       id,
       version,
-      appliedAt: Date.now(),
     });
     return {
       id,
@@ -146,7 +142,7 @@ export class EmulatedIndex {
 
   /** A leader operation replayed on a follower: same sequence number, rewritten with the follower's primary term. */
   applyReplicated(op: Operation): void {
-    this.apply({ ...op, primaryTerm: this.primaryTerm, appliedAt: Date.now() });
+    this.apply({ ...op, primaryTerm: this.primaryTerm });
   }
 
   /** Operations with a sequence number above `afterSeqNo`, oldest first. */

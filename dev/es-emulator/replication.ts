@@ -1,6 +1,6 @@
 import { EsError, indexClosedBlock, indexNotFound } from './errors';
 import type { FollowParameters } from './follow-parameters';
-import type { EmulatedIndex } from './index-state';
+import type { EmulatedIndex, Operation } from './index-state';
 import { parseTimeValue } from './params';
 
 /** What a follow task needs to reach its leader index on one tick. */
@@ -13,11 +13,20 @@ export interface ReadException {
 
 const RETRY_BASE_DELAY_MS = 50;
 
+interface BufferedOperation {
+  op: Operation;
+  bytes: number;
+  /** When the write to the follower shard completes (now + replication delay). */
+  writtenAt: number;
+}
+
 /**
- * The shard follow task of a follower index (one shard). It long-polls the leader shard's operation history
- * like ShardFollowNodeTask: a read stays outstanding until new operations are available or `read_poll_timeout`
- * passes; retryable failures go to `read_exceptions` and are retried with exponential backoff capped at
- * `max_retry_delay`; non-retryable ones (the leader index is gone) set `fatal_exception` and stop the task.
+ * The shard follow task of a follower index (one shard), after ShardFollowNodeTask: a read long-polls the
+ * leader shard's operation history and stays outstanding until operations above `last_requested_seq_no`
+ * exist or `read_poll_timeout` passes. Read operations go to the write buffer and reach the follower shard
+ * after the emulator's replication delay, so the lag is visible in the stats meanwhile. Retryable read
+ * failures go to `read_exceptions` and are retried with exponential backoff capped at `max_retry_delay`;
+ * a non-retryable one (the leader index is gone) sets `fatal_exception` and stops reading.
  */
 export class ShardFollowTask {
   leaderGlobalCheckpoint: number;
@@ -32,6 +41,7 @@ export class ShardFollowTask {
   totalReadTimeMillis = 0;
   readonly readExceptions = new Map<number, ReadException>();
   fatalException: EsError | undefined;
+  private readonly writeBuffer: BufferedOperation[] = [];
   private readOutstanding = false;
   /** -1 until the first read is sent, as ShardFollowNodeTask's lastFetchTime. */
   private lastReadSentAt = -1;
@@ -62,7 +72,13 @@ export class ShardFollowTask {
     lookupLeader: () => LeaderLookup,
     replicationDelayMs: number,
   ): void {
-    if (this.fatalException || !follower.isOpen || now < this.nextAttemptAt) return;
+    if (!follower.isOpen) return;
+    this.read(now, lookupLeader, replicationDelayMs);
+    this.write(now, follower);
+  }
+
+  private read(now: number, lookupLeader: () => LeaderLookup, replicationDelayMs: number): void {
+    if (this.fatalException || now < this.nextAttemptAt) return;
     if (!this.readOutstanding) this.sendRead(now);
     const from = this.lastRequestedSeqNo + 1;
     const lookup = lookupLeader();
@@ -75,15 +91,10 @@ export class ShardFollowTask {
     }
     if (!leader.isOpen) return this.onReadFailure(now, from, indexClosedBlock(this.leaderIndex));
 
-    const readyBefore = now - replicationDelayMs;
-    const ops = [];
-    for (const op of leader.operationsAfter(
-      follower.maxSeqNo,
+    const ops = leader.operationsAfter(
+      this.lastRequestedSeqNo,
       this.parameters.max_read_request_operation_count,
-    )) {
-      if (op.appliedAt > readyBefore) break;
-      ops.push(op);
-    }
+    );
     const pollTimeoutMs = parseTimeValue(this.parameters.read_poll_timeout, 60_000, 'read_poll_timeout');
     if (ops.length === 0 && now - this.lastReadSentAt < pollTimeoutMs) return;
 
@@ -93,15 +104,25 @@ export class ShardFollowTask {
     this.leaderMaxSeqNo = leader.maxSeqNo;
     this.readExceptions.clear();
     this.retries = 0;
-    if (ops.length > 0) {
-      for (const op of ops) follower.applyReplicated(op);
-      this.operationsRead += ops.length;
-      this.operationsWritten += ops.length;
-      this.bytesRead += ops.reduce((sum, op) => sum + Buffer.byteLength(JSON.stringify(op.source ?? {})), 0);
-      this.successfulWriteRequests++;
+    for (const op of ops) {
+      const bytes = Buffer.byteLength(JSON.stringify(op.source ?? {}));
+      this.writeBuffer.push({ op, bytes, writtenAt: now + replicationDelayMs });
+      this.operationsRead++;
+      this.bytesRead += bytes;
+      this.lastRequestedSeqNo = Math.max(this.lastRequestedSeqNo, op.seqNo);
     }
-    this.lastRequestedSeqNo = Math.max(this.lastRequestedSeqNo, follower.maxSeqNo);
     this.sendRead(now);
+  }
+
+  private write(now: number, follower: EmulatedIndex): void {
+    let written = 0;
+    while (this.writeBuffer.length > 0 && (this.writeBuffer[0] as BufferedOperation).writtenAt <= now) {
+      follower.applyReplicated((this.writeBuffer.shift() as BufferedOperation).op);
+      written++;
+    }
+    if (written === 0) return;
+    this.operationsWritten += written;
+    this.successfulWriteRequests++;
   }
 
   /** One `shards[]` entry of the follow stats, in ShardFollowNodeTaskStatus field order. */
@@ -118,9 +139,9 @@ export class ShardFollowTask {
       follower_max_seq_no: follower?.maxSeqNo ?? -1,
       last_requested_seq_no: this.lastRequestedSeqNo,
       outstanding_read_requests: this.readOutstanding ? 1 : 0,
-      outstanding_write_requests: 0,
-      write_buffer_operation_count: 0,
-      write_buffer_size_in_bytes: 0,
+      outstanding_write_requests: this.writeBuffer.length > 0 ? 1 : 0,
+      write_buffer_operation_count: this.writeBuffer.length,
+      write_buffer_size_in_bytes: this.writeBuffer.reduce((sum, entry) => sum + entry.bytes, 0),
       follower_mapping_version: 1,
       follower_settings_version: 1,
       follower_aliases_version: 1,
