@@ -1,26 +1,43 @@
 import type { LoadedRunbook } from '../config/load';
+import { createAppActivities } from './apps';
+import { SshClient } from './apps/ssh';
 import { MysqlConnections } from './mysql/connections';
 import { createMysqlActivities } from './mysql';
 import { createPairSettingsActivities } from './pair-settings';
 import { RunbookRegistry } from './runbooks';
+import { createTrafficActivities } from './traffic';
+import { TrafficProviders } from './traffic/providers';
 
 /** Clients shared by all activities of one worker; created once, closed at shutdown. */
 export interface ActivityClients {
   runbooks: RunbookRegistry;
   mysql: MysqlConnections;
+  traffic: TrafficProviders;
+  ssh: SshClient;
   close(): Promise<void>;
 }
 
 export function createClients(runbooks: Map<string, LoadedRunbook>): ActivityClients {
   const registry = new RunbookRegistry(runbooks);
   const mysql = new MysqlConnections(registry);
-  return { runbooks: registry, mysql, close: () => mysql.close() };
+  const traffic = new TrafficProviders(registry);
+  return {
+    runbooks: registry,
+    mysql,
+    traffic,
+    ssh: new SshClient(),
+    close: async () => {
+      await Promise.all([mysql.close(), traffic.close()]);
+    },
+  };
 }
 
 export function createActivities(clients: ActivityClients) {
   return {
     ...createPairSettingsActivities({ runbooks: clients.runbooks }),
     ...createMysqlActivities({ runbooks: clients.runbooks, connections: clients.mysql }),
+    ...createTrafficActivities({ runbooks: clients.runbooks, providers: clients.traffic }),
+    ...createAppActivities({ runbooks: clients.runbooks, ssh: clients.ssh }),
   };
 }
 

@@ -83,10 +83,16 @@ const sshTarget = z
     port: port.default(22),
     user: z.string().min(1),
     privateKey: secretRef,
-    /** The server's public host key ("ssh-ed25519 AAAA…"); connections to any other key are refused. */
-    hostKey: z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+/, {
-      message: 'must be an OpenSSH public host key such as "ssh-ed25519 AAAA…"',
-    }),
+    /**
+     * The server's public host key ("ssh-ed25519 AAAA…"), or "file:PATH" naming a file that holds it (read
+     * when the activity connects; relative to the runbook's folder). Connections to any other key are refused.
+     */
+    hostKey: z
+      .string()
+      .regex(/^((ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+|file:.+)/, {
+        message:
+          'must be an OpenSSH public host key such as "ssh-ed25519 AAAA…" or "file:PATH" naming a file holding one',
+      }),
   })
   .strict();
 
@@ -115,13 +121,28 @@ const ovhCredentials = z
   })
   .strict();
 
+/** A proxy or server name as HAProxy accepts it, safe to put in a runtime API command. */
+const haproxyName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:-]+$/, 'must be an HAProxy name: letters, digits and "_", ".", ":", "-"');
+
+/**
+ * The public entry point, e.g. "https://shop.example.com/health". The traffic verification GETs it and
+ * expects a 2xx answer; when the answer is JSON with a string field "site", it must name the target site.
+ */
+const entryUrl = httpUrl.optional();
+
 const haproxyTraffic = z
   .object({
     provider: z.literal('haproxy'),
+    /** The runtime API socket (`stats socket … level admin`); a relative path is relative to the runbook's folder. */
     socket: z.string().min(1),
-    backend: z.string().min(1),
-    /** HAProxy server name for each site, in the backend above. */
-    servers: z.record(name, z.string().min(1)),
+    backend: haproxyName,
+    /** HAProxy server name(s) for each site, in the backend above. */
+    servers: z.record(name, z.union([haproxyName, z.array(haproxyName).min(1)])),
+    /** The state given to the servers of the sites not receiving traffic: drain keeps them health-checked. */
+    inactiveState: z.enum(['drain', 'maint']).default('drain'),
+    entryUrl,
   })
   .strict();
 
@@ -139,6 +160,7 @@ const ovhIplbTraffic = z
       .record(name, z.object({ farmId: z.number().int(), serverId: z.number().int() }).strict())
       .optional(),
     refreshTimeout: duration.default('10m'),
+    entryUrl,
   })
   .strict();
 
@@ -152,6 +174,7 @@ const ovhDnsTraffic = z
     /** Record target for each site. */
     targets: z.record(name, z.string().min(1)),
     ttl: z.number().int().min(0).default(60),
+    entryUrl,
   })
   .strict();
 

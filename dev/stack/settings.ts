@@ -10,6 +10,10 @@ const DEFAULT_PORTS = {
   MYSQL_GRA: 13306,
   MYSQL_RBX: 13307,
   WORKER_METRICS: 9464,
+  APP_GRA: 18080,
+  APP_RBX: 18081,
+  HAPROXY: 18000,
+  SSH: 12222,
 } as const;
 
 export type PortName = keyof typeof DEFAULT_PORTS;

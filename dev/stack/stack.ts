@@ -1,4 +1,7 @@
 import { mariadbPair } from './services/mariadb';
+import { haproxy } from './services/haproxy';
+import { perlApps } from './services/perl-app';
+import { sshServer } from './services/sshd';
 import { temporalServer } from './services/temporal-server';
 import { orchestratorWorker } from './services/worker';
 import type { ServiceStatus, StackService } from './service';
@@ -7,7 +10,14 @@ export type Log = (line: string) => void;
 
 /** The services of the local stack, in start order. */
 export function stackServices(log: Log): StackService[] {
-  return [temporalServer(log), mariadbPair(log), orchestratorWorker(log)];
+  return [
+    temporalServer(log),
+    mariadbPair(log),
+    perlApps(log),
+    haproxy(log),
+    sshServer(log),
+    orchestratorWorker(log),
+  ];
 }
 
 export async function stackUp(log: Log): Promise<ServiceStatus[]> {

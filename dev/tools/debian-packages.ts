@@ -5,11 +5,19 @@ import { accessSync, constants } from 'node:fs';
 export interface DebianTool {
   binary: string;
   pkg: string;
+  /** For a Perl library package: the module that must load (`perl -M<module>`), besides the binary. */
+  perlModule?: string;
 }
 
 export const STACK_PACKAGES: DebianTool[] = [
   { binary: '/usr/sbin/mariadbd', pkg: 'mariadb-server' },
   { binary: '/usr/bin/mariadb', pkg: 'mariadb-client' },
+  // The sample Perl application, HAProxy in front of it, and the SSH server for the standby-start step.
+  { binary: '/usr/bin/mojo', pkg: 'libmojolicious-perl' },
+  { binary: '/usr/bin/perl', pkg: 'libdbd-mariadb-perl', perlModule: 'DBD::MariaDB' },
+  { binary: '/usr/sbin/haproxy', pkg: 'haproxy' },
+  { binary: '/usr/sbin/sshd', pkg: 'openssh-server' },
+  { binary: '/usr/bin/ssh-keygen', pkg: 'openssh-client' },
 ];
 
 function present(file: string): boolean {
@@ -21,9 +29,16 @@ function present(file: string): boolean {
   }
 }
 
+function installed(tool: DebianTool): boolean {
+  if (!present(tool.binary)) return false;
+  return (
+    !tool.perlModule || spawnSync('perl', [`-M${tool.perlModule}`, '-e1'], { stdio: 'ignore' }).status === 0
+  );
+}
+
 /** Installs, with apt-get, the packages whose programs are missing. Needs root (or says what to run). */
 export function ensureDebianPackages(tools: DebianTool[], log: (line: string) => void = console.log): void {
-  const missing = [...new Set(tools.filter((t) => !present(t.binary)).map((t) => t.pkg))];
+  const missing = [...new Set(tools.filter((t) => !installed(t)).map((t) => t.pkg))];
   if (missing.length === 0) return;
   const command = `apt-get install -y --no-install-recommends ${missing.join(' ')}`;
   if (process.getuid?.() !== 0) {
@@ -35,7 +50,7 @@ export function ensureDebianPackages(tools: DebianTool[], log: (line: string) =>
   if (update.status !== 0) throw new Error('apt-get update failed');
   const install = spawnSync('sh', ['-c', command], { env, stdio: 'inherit' });
   if (install.status !== 0) throw new Error(`${command} failed`);
-  const still = tools.filter((t) => !present(t.binary));
+  const still = tools.filter((t) => !installed(t));
   if (still.length > 0)
     throw new Error(`after installing, still missing: ${still.map((t) => t.binary).join(', ')}`);
 }

@@ -1,0 +1,290 @@
+import path from 'node:path';
+import { Context, log } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { durationMs } from '../../config/duration';
+import { resolveSecret, SecretUnavailableError } from '../../config/secrets';
+import { httpProbe, type HttpProbe } from '../http-probe';
+import type { RunbookRegistry } from '../runbooks';
+import { resolveHostKey, SshError, type SshClient, type SshFailureType, type SshTarget } from './ssh';
+
+/**
+ * Failure types of the application activities:
+ * - AppsNotConfigured, UnknownAppHost (non-retryable): the runbook has no such host.
+ * - HostKeyMismatch (non-retryable): the server presented another host key than the pinned one.
+ * - HostKeyInvalid, SecretUnavailable, SshAuthenticationFailed (non-retryable): the runbook's key settings.
+ * - SshUnreachable, SshTimeout, SshError (retryable): network and transport.
+ * - AppCommandFailed (retryable): the start/stop command exited non-zero.
+ * - AppNotHealthy (non-retryable): started, but the health check did not pass `rise` times in a row in time.
+ * - AppStillHealthy (non-retryable): stopped, but the health check still passes.
+ */
+export type AppFailureType =
+  | 'AppsNotConfigured'
+  | 'UnknownAppHost'
+  | 'SecretUnavailable'
+  | SshFailureType
+  | 'AppCommandFailed'
+  | 'AppNotHealthy'
+  | 'AppStillHealthy';
+
+const NON_RETRYABLE = new Set<AppFailureType>([
+  'AppsNotConfigured',
+  'UnknownAppHost',
+  'SecretUnavailable',
+  'HostKeyMismatch',
+  'HostKeyInvalid',
+  'SshAuthenticationFailed',
+  'AppNotHealthy',
+  'AppStillHealthy',
+]);
+
+function appFailure(type: AppFailureType, message: string, details?: unknown): ApplicationFailure {
+  return ApplicationFailure.create({
+    type,
+    message,
+    nonRetryable: NON_RETRYABLE.has(type),
+    details: details === undefined ? undefined : [details],
+  });
+}
+
+export interface AppCommandRun {
+  command: string;
+  exitCode: number | null;
+  signal?: string;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+export interface AppActionResult {
+  host: string;
+  site: string;
+  action: 'start' | 'stop';
+  /** Whether the start/stop command ran (start skips it when the app is already healthy). */
+  commandRun: boolean;
+  command?: AppCommandRun;
+  healthUrl: string;
+  /** The last probes (at most 20), oldest first. */
+  probes: HttpProbe[];
+  probeCount: number;
+  /** Passing (start) or failing (stop) probes in a row at the end, and how many were required (rise / fall). */
+  streak: number;
+  required: number;
+  durationMs: number;
+  description: string;
+}
+
+export interface AppHealthResult extends HttpProbe {
+  host: string;
+  site: string;
+  healthUrl: string;
+}
+
+export interface AppActivityDeps {
+  runbooks: RunbookRegistry;
+  ssh: SshClient;
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+const firstLine = (s: string) => s.trim().split('\n').pop()?.slice(0, 200) ?? '';
+
+export function createAppActivities({ runbooks, ssh }: AppActivityDeps) {
+  function hostOf(pair: string, name: string) {
+    const loaded = runbooks.get(pair);
+    const hosts = loaded.runbook.apps?.hosts;
+    if (!hosts) throw appFailure('AppsNotConfigured', `pair "${pair}" has no apps section in its runbook`);
+    const host = hosts.find((h) => h.name === name);
+    if (!host) {
+      throw appFailure(
+        'UnknownAppHost',
+        `pair "${pair}" has no application host "${name}" (hosts: ${hosts.map((h) => h.name).join(', ')})`,
+      );
+    }
+    const { probes, timeouts } = loaded.runbook;
+    return {
+      host,
+      baseDir: path.dirname(loaded.file),
+      interval: durationMs(probes.interval),
+      probeTimeout: durationMs(probes.timeout),
+      rise: probes.rise,
+      fall: probes.fall,
+      deadlineMs: durationMs(timeouts.appStart),
+    };
+  }
+
+  function sshTarget(h: ReturnType<typeof hostOf>): SshTarget {
+    const { ssh: s } = h.host;
+    const label = `${h.host.name} (${s.user}@${s.host}:${s.port})`;
+    try {
+      return {
+        label,
+        host: s.host,
+        port: s.port,
+        user: s.user,
+        privateKey: resolveSecret(s.privateKey, h.baseDir),
+        hostKey: resolveHostKey(s.hostKey, h.baseDir),
+      };
+    } catch (err) {
+      if (err instanceof SecretUnavailableError)
+        throw appFailure('SecretUnavailable', `${label}: ${err.message}`);
+      if (err instanceof SshError) throw appFailure(err.type, err.message);
+      throw err;
+    }
+  }
+
+  async function runCommand(
+    h: ReturnType<typeof hostOf>,
+    command: string,
+    timeoutMs: number,
+  ): Promise<AppCommandRun> {
+    const target = sshTarget(h);
+    let result;
+    try {
+      result = await ssh.exec(target, command, {
+        timeoutMs: Math.max(timeoutMs, 1000),
+        signal: Context.current().cancellationSignal,
+      });
+    } catch (err) {
+      if (err instanceof SshError) throw appFailure(err.type, err.message);
+      throw err;
+    }
+    const run: AppCommandRun = { command, ...result };
+    if (result.exitCode !== 0) {
+      const why = result.signal ? `was killed by ${result.signal}` : `exited ${result.exitCode}`;
+      throw appFailure(
+        'AppCommandFailed',
+        `${target.label}: "${command}" ${why}: ${firstLine(result.stderr) || firstLine(result.stdout) || 'no output'}`,
+        run,
+      );
+    }
+    log.info(
+      `${h.host.name}: "${command}" exited 0 in ${seconds(result.durationMs)}: ${firstLine(result.stdout)}`,
+      {
+        host: h.host.name,
+      },
+    );
+    return run;
+  }
+
+  /**
+   * Probes the health URL every `interval` until `required` probes in a row have the wanted outcome, or the
+   * deadline passes. `onFailure` runs when a start needs its command after all (an app that was up went down).
+   */
+  async function pollHealth(
+    h: ReturnType<typeof hostOf>,
+    want: 'pass' | 'fail',
+    required: number,
+    started: number,
+    onMiss?: () => Promise<void>,
+  ): Promise<{ probes: HttpProbe[]; count: number; streak: number; reached: boolean }> {
+    const ctx = Context.current();
+    const probes: HttpProbe[] = [];
+    let count = 0;
+    let streak = 0;
+    for (;;) {
+      const probe = await httpProbe(h.host.healthUrl, h.probeTimeout, ctx.cancellationSignal);
+      count += 1;
+      probes.push(probe);
+      if (probes.length > 20) probes.shift();
+      const hit = want === 'pass' ? probe.ok : !probe.ok;
+      streak = hit ? streak + 1 : 0;
+      ctx.heartbeat({ probes: count, streak, required, last: probe.detail });
+      if (streak >= required) return { probes, count, streak, reached: true };
+      if (!hit && onMiss) await onMiss();
+      if (Date.now() + h.interval > started + h.deadlineMs) return { probes, count, streak, reached: false };
+      await ctx.sleep(h.interval);
+    }
+  }
+
+  return {
+    /** One probe of a host's health URL. Never throws for an unhealthy app: `ok` says. */
+    async appHealth(input: { pair: string; host: string }): Promise<AppHealthResult> {
+      const h = hostOf(input.pair, input.host);
+      const probe = await httpProbe(h.host.healthUrl, h.probeTimeout, Context.current().cancellationSignal);
+      return { host: h.host.name, site: h.host.site, healthUrl: h.host.healthUrl, ...probe };
+    },
+
+    /**
+     * Starts the application on one host: runs the runbook's `start` command over SSH (host key pinned), then
+     * probes its health URL every `probes.interval` until it passes `probes.rise` times in a row, within
+     * `timeouts.appStart`, heartbeating at every probe. Idempotent: when the app already passes its health
+     * check, the command is not run (it is run as soon as a probe fails).
+     */
+    async appStart(input: { pair: string; host: string }): Promise<AppActionResult> {
+      const h = hostOf(input.pair, input.host);
+      const started = Date.now();
+      let command: AppCommandRun | undefined;
+      const poll = await pollHealth(h, 'pass', h.rise, started, async () => {
+        if (!command) command = await runCommand(h, h.host.start, started + h.deadlineMs - Date.now());
+      });
+      const elapsed = Date.now() - started;
+      const base = {
+        host: h.host.name,
+        site: h.host.site,
+        action: 'start' as const,
+        commandRun: command !== undefined,
+        command,
+        healthUrl: h.host.healthUrl,
+        probes: poll.probes,
+        probeCount: poll.count,
+        streak: poll.streak,
+        required: h.rise,
+        durationMs: elapsed,
+      };
+      if (!poll.reached) {
+        const last = poll.probes[poll.probes.length - 1];
+        throw appFailure(
+          'AppNotHealthy',
+          `${h.host.name} (${h.host.site}) is not healthy ${seconds(elapsed)} after ${
+            command ? 'its start command' : 'the start'
+          }: ${poll.count} probes of ${h.host.healthUrl}, ${poll.streak} passing in a row of ${h.rise} required; last: ${last?.detail}.`,
+          base,
+        );
+      }
+      const description = command
+        ? `${h.host.name} (${h.host.site}) started over SSH ("${h.host.start}" exited 0 in ${seconds(
+            command.durationMs,
+          )}) and passed ${h.rise} health checks in a row at ${h.host.healthUrl} after ${poll.count} probes, in ${seconds(elapsed)}.`
+        : `${h.host.name} (${h.host.site}) was already running: it passed ${h.rise} health checks in a row at ${h.host.healthUrl}; the start command was not needed.`;
+      log.info(description, { host: h.host.name });
+      return { ...base, description };
+    },
+
+    /**
+     * Stops the application on one host (compensation of appStart): runs the runbook's `stop` command over
+     * SSH, always (a failing health check does not prove the processes are gone; stop commands are
+     * idempotent), then probes until the health check fails `probes.fall` times in a row.
+     */
+    async appStop(input: { pair: string; host: string }): Promise<AppActionResult> {
+      const h = hostOf(input.pair, input.host);
+      const started = Date.now();
+      const command = await runCommand(h, h.host.stop, h.deadlineMs);
+      const poll = await pollHealth(h, 'fail', h.fall, started);
+      const elapsed = Date.now() - started;
+      const base = {
+        host: h.host.name,
+        site: h.host.site,
+        action: 'stop' as const,
+        commandRun: true,
+        command,
+        healthUrl: h.host.healthUrl,
+        probes: poll.probes,
+        probeCount: poll.count,
+        streak: poll.streak,
+        required: h.fall,
+        durationMs: elapsed,
+      };
+      if (!poll.reached) {
+        throw appFailure(
+          'AppStillHealthy',
+          `${h.host.name} (${h.host.site}) still answers its health check ${seconds(elapsed)} after "${h.host.stop}" exited 0.`,
+          base,
+        );
+      }
+      const description = `${h.host.name} (${h.host.site}) stopped over SSH ("${h.host.stop}" exited 0: ${
+        firstLine(command.stdout) || 'no output'
+      }); its health check failed ${h.fall} times in a row, in ${seconds(elapsed)}.`;
+      log.info(description, { host: h.host.name });
+      return { ...base, description };
+    },
+  };
+}

@@ -1,0 +1,244 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Client, type ConnectConfig } from 'ssh2';
+
+/**
+ * SSH command execution for the application hosts, with the server's host key pinned from the runbook.
+ * Free of Temporal imports; the activities turn SshError into typed failures.
+ */
+export type SshFailureType =
+  | 'HostKeyMismatch'
+  | 'HostKeyInvalid'
+  | 'SshAuthenticationFailed'
+  | 'SshUnreachable'
+  | 'SshTimeout'
+  | 'SshError';
+
+export class SshError extends Error {
+  constructor(
+    message: string,
+    readonly type: SshFailureType,
+  ) {
+    super(message);
+    this.name = 'SshError';
+  }
+}
+
+export interface PinnedHostKey {
+  /** Key type as written in the public key, e.g. "ssh-ed25519". */
+  type: string;
+  /** The raw public key blob (what the server sends during key exchange). */
+  blob: Buffer;
+  /** OpenSSH-style fingerprint, "SHA256:…". */
+  fingerprint: string;
+}
+
+const KEY_TYPES = [
+  'ssh-ed25519',
+  'ssh-rsa',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+];
+
+export const fingerprintOf = (blob: Buffer) =>
+  `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+
+/** Parses an OpenSSH public key line ("ssh-ed25519 AAAA… comment"); `source` names it in errors. */
+export function parseHostKey(text: string, source: string): PinnedHostKey {
+  const line = text
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l !== '' && !l.startsWith('#'));
+  const [type, base64] = line?.split(/\s+/) ?? [];
+  const invalid = (why: string) => new SshError(`host key ${source} is not usable: ${why}`, 'HostKeyInvalid');
+  if (!type || !KEY_TYPES.includes(type) || !base64) throw invalid('expected "<type> <base64 key>"');
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(base64) || base64.length % 4 !== 0) {
+    throw invalid(`the base64 data is not a ${type} key`);
+  }
+  const blob = Buffer.from(base64, 'base64');
+  // The blob is a sequence of SSH strings (uint32 length + bytes), the first being the key type: a pasted
+  // placeholder or a truncated key fails here rather than at connection time.
+  const fields: Buffer[] = [];
+  for (let at = 0; at < blob.length;) {
+    const length = at + 4 <= blob.length ? blob.readUInt32BE(at) : -1;
+    if (length < 0 || at + 4 + length > blob.length) throw invalid(`the base64 data is not a ${type} key`);
+    fields.push(blob.subarray(at + 4, at + 4 + length));
+    at += 4 + length;
+  }
+  const wellFormed =
+    fields[0]?.toString('latin1') === type &&
+    (type === 'ssh-ed25519' ? fields.length === 2 && fields[1]!.length === 32 : fields.length >= 3);
+  if (!wellFormed) throw invalid(`the base64 data is not a ${type} key`);
+  return { type, blob, fingerprint: fingerprintOf(blob) };
+}
+
+/** A literal key, or `file:PATH` (relative to `baseDir`, the runbook's folder) read now. */
+export function resolveHostKey(reference: string, baseDir: string): PinnedHostKey {
+  if (!reference.startsWith('file:')) return parseHostKey(reference, 'in the runbook');
+  const file = path.resolve(baseDir, reference.slice(5));
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new SshError(
+      `host key ${reference} is not usable: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? err})`,
+      'HostKeyInvalid',
+    );
+  }
+  return parseHostKey(text, reference);
+}
+
+/** Host key algorithms to offer so that the server presents a key of the pinned type. */
+function hostKeyAlgorithms(type: string): string[] {
+  return type === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [type];
+}
+
+export interface SshTarget {
+  /** For messages, e.g. "app-rbx-1 (root@10.2.0.21:22)". */
+  label: string;
+  host: string;
+  port: number;
+  user: string;
+  privateKey: string;
+  hostKey: PinnedHostKey;
+}
+
+export interface SshExecResult {
+  exitCode: number | null;
+  signal?: string;
+  /** The last 4 KiB of each stream. */
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+const TAIL = 4096;
+const tail = (s: string) => (s.length > TAIL ? s.slice(-TAIL) : s);
+
+/** Runs commands on hosts over SSH, one connection per command. Created once per worker. */
+export class SshClient {
+  exec(
+    target: SshTarget,
+    command: string,
+    options: { timeoutMs: number; signal?: AbortSignal },
+  ): Promise<SshExecResult> {
+    const started = Date.now();
+    return new Promise((resolve, reject) => {
+      const conn = new Client();
+      let stdout = '';
+      let stderr = '';
+      let exitCode: number | null = null;
+      let exitSignal: string | undefined;
+      let presented: Buffer | undefined;
+      let settled = false;
+      const finish = (err?: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+        conn.end();
+        if (err) reject(err);
+        else
+          resolve({
+            exitCode,
+            signal: exitSignal,
+            stdout: tail(stdout),
+            stderr: tail(stderr),
+            durationMs: Date.now() - started,
+          });
+      };
+      const onAbort = () => finish(options.signal?.reason ?? new SshError('cancelled', 'SshError'));
+      const timer = setTimeout(
+        () =>
+          finish(
+            new SshError(
+              `${target.label}: "${command}" did not finish within ${Math.round(options.timeoutMs / 1000)}s`,
+              'SshTimeout',
+            ),
+          ),
+        options.timeoutMs,
+      );
+      if (options.signal?.aborted) return onAbort();
+      options.signal?.addEventListener('abort', onAbort);
+
+      conn.on('ready', () => {
+        conn.exec(command, (err, stream) => {
+          if (err)
+            return finish(new SshError(`${target.label}: cannot run a command: ${err.message}`, 'SshError'));
+          stream.on('data', (d: Buffer) => (stdout = tail(stdout + d.toString('utf8'))));
+          stream.stderr.on('data', (d: Buffer) => (stderr = tail(stderr + d.toString('utf8'))));
+          stream.on('exit', (code: number | null, signalName?: string) => {
+            exitCode = code;
+            exitSignal = signalName ?? undefined;
+          });
+          stream.on('close', () => finish());
+        });
+      });
+      conn.on('error', (err: Error & { level?: string; code?: string }) => {
+        const pinned = `${target.hostKey.type} ${target.hostKey.fingerprint}`;
+        if (presented) {
+          return finish(
+            new SshError(
+              `${target.label}: refused the server's host key ${fingerprintOf(presented)}; the runbook pins ${pinned}`,
+              'HostKeyMismatch',
+            ),
+          );
+        }
+        if (/host key|no matching/i.test(err.message) && err.level === 'client-socket') {
+          return finish(
+            new SshError(
+              `${target.label}: the server offers no host key matching the pinned ${pinned} (${err.message})`,
+              'HostKeyMismatch',
+            ),
+          );
+        }
+        if (err.level === 'client-authentication') {
+          return finish(
+            new SshError(
+              `${target.label}: the server refused the private key for user ${target.user}`,
+              'SshAuthenticationFailed',
+            ),
+          );
+        }
+        if (err.level === 'client-timeout') {
+          return finish(new SshError(`${target.label}: no SSH handshake: ${err.message}`, 'SshTimeout'));
+        }
+        if (err.level === 'client-socket' || err.code) {
+          return finish(
+            new SshError(`${target.label}: cannot connect: ${err.code ?? err.message}`, 'SshUnreachable'),
+          );
+        }
+        finish(new SshError(`${target.label}: ${err.message}`, 'SshError'));
+      });
+      const config: ConnectConfig = {
+        host: target.host,
+        port: target.port,
+        username: target.user,
+        privateKey: target.privateKey,
+        readyTimeout: Math.min(options.timeoutMs, 20_000),
+        algorithms: { serverHostKey: hostKeyAlgorithms(target.hostKey.type) as never },
+        // Never accept a key blindly: only the pinned one.
+        hostVerifier: (key: Buffer) => {
+          if (key.equals(target.hostKey.blob)) return true;
+          presented = Buffer.from(key);
+          return false;
+        },
+      };
+      try {
+        conn.connect(config);
+      } catch (err) {
+        const message = (err as Error).message;
+        finish(
+          /privateKey/i.test(message)
+            ? new SshError(
+                `${target.label}: the private key cannot be used: ${message}`,
+                'SshAuthenticationFailed',
+              )
+            : new SshError(`${target.label}: ${message}`, 'SshError'),
+        );
+      }
+    });
+  }
+}

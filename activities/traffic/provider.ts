@@ -1,0 +1,94 @@
+/**
+ * The traffic switch of a DR pair, whatever carries it: HAProxy (runtime API), an OVH IP Load Balancer
+ * frontend or farm, or an OVH DNS record. One provider object per pair, built from its runbook's
+ * `traffic` section and the clients of the worker; the activities in ./index.ts call it.
+ *
+ * Every method reports in plain sentences (`description`) fit for the log, the Temporal UI and the
+ * report. Providers throw `ApplicationFailure`s with a type name (see ./errors.ts), never raw errors.
+ */
+export type TrafficProviderKind = 'haproxy' | 'ovh-iplb' | 'ovh-dns';
+
+/** One thing that can carry traffic for a site: an HAProxy server, an IPLB farm or server, a DNS target. */
+export interface TrafficMember {
+  site: string;
+  /** Provider's name for it: HAProxy server name, "farm 201", "A 203.0.113.10"… */
+  name: string;
+  /** Whether the provider sends it traffic now. */
+  receivesTraffic: boolean;
+  /** Provider-specific state word, e.g. "ready", "drain", "maint", "active", "inactive". */
+  state: string;
+  /** What the provider's own health check says, when it has one and it is running. */
+  healthy?: boolean;
+  /** One sentence about this member. */
+  description: string;
+}
+
+export interface TrafficState {
+  provider: TrafficProviderKind;
+  /** The one site receiving traffic; absent when none or several do. */
+  site?: string;
+  /** Every site receiving traffic now (none, one, or several during a broken switch). */
+  sites: string[];
+  members: TrafficMember[];
+  /** One sentence, e.g. "HAProxy backend app sends traffic to gra (app-gra ready, UP); rbx gets none (app-rbx drain, UP)." */
+  description: string;
+}
+
+export interface TrafficSwitchResult {
+  provider: TrafficProviderKind;
+  site: string;
+  /** False when the site already received all the traffic: nothing was changed. */
+  changed: boolean;
+  /** Sites that received traffic before the switch. */
+  before: string[];
+  /** The provider operations performed, in order (runtime API commands, API calls). */
+  actions: string[];
+  /**
+   * Seconds after the switch before every client follows it: 0 for a load balancer, the record's TTL for
+   * DNS (resolvers may serve the old answer that long). Part of the expected RTO.
+   */
+  propagationSeconds: number;
+  description: string;
+  state: TrafficState;
+}
+
+export interface TrafficCheck {
+  name: string;
+  ok: boolean;
+  sentence: string;
+}
+
+export interface TrafficVerifyResult {
+  provider: TrafficProviderKind;
+  site: string;
+  ok: boolean;
+  checks: TrafficCheck[];
+  propagationSeconds: number;
+  description: string;
+  state: TrafficState;
+}
+
+/** What a provider may use while it works: a heartbeat for long waits (IPLB refresh tasks) and cancellation. */
+export interface ProviderContext {
+  heartbeat(details?: unknown): void;
+  signal?: AbortSignal;
+}
+
+export const NO_CONTEXT: ProviderContext = { heartbeat: () => undefined };
+
+export interface TrafficProvider {
+  readonly kind: TrafficProviderKind;
+  /** The sites of the pair this provider can send traffic to. */
+  readonly sites: string[];
+  /** Reads which site receives traffic. Never changes anything. */
+  currentTarget(ctx?: ProviderContext): Promise<TrafficState>;
+  /**
+   * Sends all traffic to `site` and away from the others. Idempotent: when `site` already receives all the
+   * traffic it changes nothing and says so (`changed: false`); after a partial failure, calling it again
+   * finishes the job.
+   */
+  switchTo(site: string, ctx?: ProviderContext): Promise<TrafficSwitchResult>;
+  /** Checks, without changing anything, that `site` receives all the traffic and is healthy by the provider's view. */
+  verify(site: string, ctx?: ProviderContext): Promise<TrafficVerifyResult>;
+  close?(): Promise<void>;
+}

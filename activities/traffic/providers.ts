@@ -1,0 +1,73 @@
+import path from 'node:path';
+import type { LoadedRunbook } from '../../config/load';
+import type { TrafficConfig } from '../../config/schema';
+import type { RunbookRegistry } from '../runbooks';
+import { trafficFailure } from './errors';
+import { HaproxyTrafficProvider } from './haproxy';
+import { HaproxySocketClient, type HaproxyRuntime } from './haproxy-runtime';
+import type { TrafficProvider, TrafficProviderKind } from './provider';
+
+/** Builds the provider of one pair from its runbook's traffic section. */
+export type TrafficProviderFactory<K extends TrafficProviderKind = TrafficProviderKind> = (
+  config: Extract<TrafficConfig, { provider: K }>,
+  loaded: LoadedRunbook,
+) => TrafficProvider;
+
+export type TrafficProviderFactories = { [K in TrafficProviderKind]?: TrafficProviderFactory<K> };
+
+/** The HAProxy provider over its runtime API socket; `runtime` replaces the socket client (tests inject faults). */
+export function haproxyProvider(
+  config: Extract<TrafficConfig, { provider: 'haproxy' }>,
+  loaded: LoadedRunbook,
+  runtime?: HaproxyRuntime,
+): HaproxyTrafficProvider {
+  const socket = path.resolve(path.dirname(loaded.file), config.socket);
+  const servers = Object.fromEntries(
+    Object.entries(config.servers).map(([site, s]) => [site, typeof s === 'string' ? [s] : s]),
+  );
+  return new HaproxyTrafficProvider(
+    { backend: config.backend, servers, inactiveState: config.inactiveState, socket },
+    runtime ?? new HaproxySocketClient(socket),
+  );
+}
+
+/** Providers available in this worker. The OVH IPLB and OVH DNS providers plug in here. */
+export const DEFAULT_TRAFFIC_FACTORIES: TrafficProviderFactories = {
+  haproxy: (config, loaded) => haproxyProvider(config, loaded),
+};
+
+/** One traffic provider per DR pair, built on first use from the runbook and shared by the worker's activities. */
+export class TrafficProviders {
+  private readonly byPair = new Map<string, TrafficProvider>();
+
+  constructor(
+    private readonly runbooks: RunbookRegistry,
+    private readonly factories: TrafficProviderFactories = DEFAULT_TRAFFIC_FACTORIES,
+  ) {}
+
+  get(pair: string): TrafficProvider {
+    let provider = this.byPair.get(pair);
+    if (provider) return provider;
+    const loaded = this.runbooks.get(pair);
+    const config = loaded.runbook.traffic;
+    if (!config)
+      throw trafficFailure('TrafficNotConfigured', `pair "${pair}" has no traffic section in its runbook`);
+    const factory = this.factories[config.provider] as TrafficProviderFactory | undefined;
+    if (!factory) {
+      throw trafficFailure(
+        'TrafficProviderNotImplemented',
+        `pair "${pair}": traffic provider "${config.provider}" is not available in this worker (available: ${
+          Object.keys(this.factories).join(', ') || 'none'
+        })`,
+      );
+    }
+    provider = factory(config, loaded);
+    this.byPair.set(pair, provider);
+    return provider;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.byPair.values()].map((p) => p.close?.()));
+    this.byPair.clear();
+  }
+}

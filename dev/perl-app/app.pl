@@ -1,0 +1,147 @@
+#!/usr/bin/env perl
+# Sample application of the local DR stack: one instance per site, each talking to its site's database.
+# Every response names the site that served it, so a client can tell where its requests and writes went.
+#
+# Settings come from the environment (written by the stack manager into .stack/perl-app/<site>/app.env):
+#   DR_APP_SITE              site name reported in every response (e.g. gra, rbx)
+#   DR_APP_LISTEN            listen URL, e.g. http://127.0.0.1:18080
+#   DR_APP_DB_HOST / _PORT   the site's MySQL/MariaDB server
+#   DR_APP_DB_NAME           database (app)
+#   DR_APP_DB_USER           database user
+#   DR_APP_DB_PASSWORD_FILE  file holding the password (never passed on the command line)
+use Mojolicious::Lite -signatures;
+use DBI;
+use Scalar::Util qw(looks_like_number);
+
+my %cfg;
+for my $key (qw(SITE DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD_FILE)) {
+  my $value = $ENV{"DR_APP_$key"};
+  die "DR_APP_$key is not set\n" unless defined $value && length $value;
+  $cfg{$key} = $value;
+}
+my $site = $cfg{SITE};
+
+sub db_password {
+  open my $fh, '<', $cfg{DB_PASSWORD_FILE} or die "cannot read the database password file: $!\n";
+  my $password = <$fh>;
+  close $fh;
+  $password //= '';
+  $password =~ s/\r?\n\z//;
+  return $password;
+}
+
+my $dbh;
+my $schema_ready = 0;
+
+# A connected handle, reconnecting when the server went away (restart, failover, network).
+sub db {
+  return $dbh if $dbh && $dbh->ping;
+  $dbh = undef;
+  $dbh = DBI->connect(
+    "DBI:MariaDB:database=$cfg{DB_NAME};host=$cfg{DB_HOST};port=$cfg{DB_PORT}",
+    $cfg{DB_USER}, db_password(),
+    {RaiseError => 1, PrintError => 0, AutoCommit => 1, mariadb_connect_timeout => 2,
+     mariadb_read_timeout => 5, mariadb_write_timeout => 5},
+  );
+  return $dbh;
+}
+
+sub read_only ($h) { return $h->selectrow_array('SELECT @@global.read_only') ? 1 : 0 }
+
+# Creates the orders table, but only on a writable server: on a read-only replica the table arrives
+# by replication, and creating it there would add a transaction the primary never had.
+sub ensure_schema {
+  return 1 if $schema_ready;
+  my $h = db();
+  return 0 if read_only($h);
+  $h->do(<<~'SQL');
+    CREATE TABLE IF NOT EXISTS orders (
+      id BIGINT AUTO_INCREMENT PRIMARY KEY,
+      item VARCHAR(200) NOT NULL,
+      quantity INT NOT NULL DEFAULT 1,
+      client_ref VARCHAR(64) NULL,
+      site VARCHAR(32) NOT NULL,
+      created_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+      UNIQUE KEY orders_client_ref (client_ref)
+    )
+    SQL
+  $schema_ready = 1;
+  return 1;
+}
+
+sub short_error ($err) {
+  my $text = "$err";
+  $text =~ s/\s+at \S+ line \d+\.?\s*\z//;
+  $text =~ s/\s+/ /g;
+  return $text;
+}
+
+sub order_json ($row) {
+  return {
+    id => 0 + $row->{id}, item => $row->{item}, quantity => 0 + $row->{quantity},
+    client_ref => $row->{client_ref}, written_at_site => $row->{site}, created_at => $row->{created_at},
+    site => $site,
+  };
+}
+
+sub find_order ($h, $column, $value) {
+  return $h->selectrow_hashref(
+    "SELECT id, item, quantity, client_ref, site, created_at FROM orders WHERE $column = ?", undef, $value);
+}
+
+eval { ensure_schema(); 1 } or app->log->warn('orders table not checked at start: ' . short_error($@));
+
+get '/health' => sub ($c) {
+  my $result = eval {
+    my $h = db();
+    $h->selectrow_array('SELECT 1');
+    {status => 'ok', site => $site, db => 'ok', db_read_only => read_only($h) ? \1 : \0};
+  };
+  return $c->render(json => $result, status => 200) if $result;
+  $c->render(json => {status => 'fail', site => $site, db => 'error: ' . short_error($@)}, status => 503);
+};
+
+post '/orders' => sub ($c) {
+  my $body = $c->req->json // {};
+  my $item = ref $body eq 'HASH' ? $body->{item} : undef;
+  my $quantity = ref $body eq 'HASH' ? $body->{quantity} // 1 : 1;
+  my $client_ref = ref $body eq 'HASH' ? $body->{client_ref} : undef;
+  return $c->render(json => {error => 'a JSON body with a non-empty "item" is required', site => $site},
+    status => 400)
+    unless defined $item && !ref $item && length $item;
+  return $c->render(json => {error => '"quantity" must be a positive integer', site => $site}, status => 400)
+    unless looks_like_number($quantity) && $quantity == int($quantity) && $quantity > 0;
+  my ($status, $json) = eval {
+    my $h = db();
+    return (503, {error => 'database is read-only', site => $site}) if read_only($h);
+    ensure_schema();
+    if (defined $client_ref) {
+      # A retried request with the same client_ref gets the order it already created.
+      my $existing = find_order($h, 'client_ref', $client_ref);
+      return (200, order_json($existing)) if $existing;
+    }
+    $h->do('INSERT INTO orders (item, quantity, client_ref, site) VALUES (?, ?, ?, ?)',
+      undef, $item, $quantity, $client_ref, $site);
+    my $id = $h->last_insert_id(undef, undef, 'orders', 'id');
+    return (201, order_json(find_order($h, 'id', $id)));
+  };
+  return $c->render(json => $json, status => $status) if defined $status;
+  $c->render(json => {error => 'database error: ' . short_error($@), site => $site}, status => 503);
+};
+
+get '/orders/:id' => [id => qr/\d+/] => sub ($c) {
+  my $row = eval { find_order(db(), 'id', $c->param('id')) // 0 };
+  return $c->render(json => {error => 'database error: ' . short_error($@), site => $site}, status => 503)
+    unless defined $row;
+  return $c->render(json => {error => 'order not found', id => 0 + $c->param('id'), site => $site},
+    status => 404)
+    unless $row;
+  $c->render(json => order_json($row));
+};
+
+any '/*whatever' => {whatever => ''} => sub ($c) {
+  $c->render(json => {error => 'not found', site => $site}, status => 404);
+};
+
+app->secrets([join '', map { ('a' .. 'z')[rand 26] } 1 .. 32]);
+app->start;

@@ -1,0 +1,244 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities, createClients, type ActivityClients } from '../activities';
+import { parseHostKey, SshError } from '../activities/apps/ssh';
+import { durationMs } from '../config/duration';
+import { appctl } from '../dev/stack/services/perl-app';
+import { sshPaths } from '../dev/stack/services/sshd';
+import { appHealthy, appUrl, getJson, localRunbookCopy, restoreAppsAndTraffic } from './helpers/apps-traffic';
+import { activityEnvironment, LOCAL_PAIR, localRunbooks, runActivity } from './helpers/local-stack';
+
+async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ApplicationFailure);
+  return err as ApplicationFailure;
+}
+
+/** An HTTP health endpoint answering a scripted sequence of status codes (the last one repeats). */
+async function scriptedHealth(
+  statuses: number[],
+): Promise<{ url: string; hits: () => number; close: () => void }> {
+  let hits = 0;
+  const server = http.createServer((_req, res) => {
+    const status = statuses[Math.min(hits, statuses.length - 1)]!;
+    hits += 1;
+    res
+      .writeHead(status, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ site: 'rbx', status }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/health`, hits: () => hits, close: () => server.close() };
+}
+
+function newKeyPair(dir: string, name: string): { priv: string; pub: string } {
+  const file = path.join(dir, name);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'test', '-f', file]);
+  return { priv: file, pub: readFileSync(`${file}.pub`, 'utf8').trim() };
+}
+
+/** Starting and stopping the standby app over real SSH (the stack's sshd), host key pinned from the runbook. */
+describe('application start/stop over SSH on the local stack', () => {
+  let clients: ActivityClients;
+  let activities: ReturnType<typeof createActivities>;
+  const env = activityEnvironment();
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'apps-ssh-'));
+  const rbx = { pair: LOCAL_PAIR, host: 'app-rbx-1' };
+  const { probes } = localRunbooks().get(LOCAL_PAIR)!.runbook;
+
+  /** Runs an activity of a changed copy of the local runbook. */
+  async function withRunbook<R>(
+    edit: Parameters<typeof localRunbookCopy>[0],
+    fn: (a: ReturnType<typeof createActivities>) => Promise<R>,
+  ): Promise<R> {
+    const other = createClients(localRunbookCopy(edit));
+    try {
+      return await fn(createActivities(other));
+    } finally {
+      await other.close();
+    }
+  }
+
+  beforeAll(async () => {
+    clients = createClients(localRunbooks());
+    activities = createActivities(clients);
+  });
+  afterEach(restoreAppsAndTraffic);
+  afterAll(async () => clients.close());
+
+  it('starts a stopped standby app over SSH and reports it healthy only after `rise` passing checks in a row', async () => {
+    await appctl('stop', 'rbx');
+    expect(await appHealthy('rbx')).toBe(false);
+    const heartbeats: unknown[] = [];
+    env.on('heartbeat', (d: unknown) => heartbeats.push(d));
+    const started = Date.now();
+    const result = await runActivity(env, activities.appStart, rbx);
+    const elapsed = Date.now() - started;
+    env.removeAllListeners('heartbeat');
+
+    expect(result).toMatchObject({ host: 'app-rbx-1', site: 'rbx', action: 'start', commandRun: true });
+    expect(result.command).toMatchObject({
+      command: '"$DR_REPO_ROOT/dev/perl-app/appctl" start rbx',
+      exitCode: 0,
+    });
+    expect(result.command?.stdout).toMatch(/^app rbx started \(pid \d+, http:\/\/127\.0\.0\.1:18081\)/);
+    // The first probe saw the app down (so the command ran), then exactly `rise` passes in a row.
+    expect(probes.rise).toBeGreaterThanOrEqual(2);
+    expect(result.probes[0]?.ok).toBe(false);
+    expect(result.probes.slice(1).map((p) => p.ok)).toEqual(Array(probes.rise).fill(true));
+    expect(result).toMatchObject({ probeCount: probes.rise + 1, streak: probes.rise, required: probes.rise });
+    // `rise` passes are `interval` apart, after the first probe and the start: it cannot be quicker than that.
+    expect(elapsed).toBeGreaterThanOrEqual(probes.rise * durationMs(probes.interval));
+    expect(heartbeats).toHaveLength(result.probeCount);
+    expect(heartbeats.at(-1)).toMatchObject({ probes: probes.rise + 1, streak: probes.rise });
+    expect(result.description).toMatch(
+      /^app-rbx-1 \(rbx\) started over SSH \(".*appctl" start rbx" exited 0 in [\d.]+s\) and passed 2 health checks in a row at http:\/\/127\.0\.0\.1:18081\/health after 3 probes/,
+    );
+    expect((await getJson(appUrl('rbx'))).body).toMatchObject({ status: 'ok', site: 'rbx', db: 'ok' });
+  });
+
+  it('does not run the start command when the app already passes its health check', async () => {
+    const pid = await appctl('status', 'rbx');
+    const result = await runActivity(env, activities.appStart, rbx);
+    expect(result).toMatchObject({ commandRun: false, streak: probes.rise, probeCount: probes.rise });
+    expect(result.command).toBeUndefined();
+    expect(result.description).toMatch(/was already running/);
+    expect(await appctl('status', 'rbx')).toBe(pid);
+  });
+
+  it('stops the app over SSH (compensation) and waits for `fall` failing checks in a row', async () => {
+    const result = await runActivity(env, activities.appStop, rbx);
+    expect(result).toMatchObject({
+      action: 'stop',
+      commandRun: true,
+      streak: probes.fall,
+      required: probes.fall,
+    });
+    expect(result.command?.stdout).toMatch(/^app rbx stopped \(was pid \d+\)/);
+    expect(result.probes.every((p) => !p.ok)).toBe(true);
+    expect(await appHealthy('rbx')).toBe(false);
+    await expect(appctl('status', 'rbx')).rejects.toThrow(/app rbx stopped/);
+  });
+
+  it('counts only consecutive passes: pass, fail, pass, pass ends after the 5th probe', async () => {
+    const health = await scriptedHealth([503, 200, 503, 200, 200]);
+    const hostKey = readFileSync(sshPaths().hostKeyPub, 'utf8').trim(); // a literal pinned key works too
+    try {
+      const result = await withRunbook(
+        (doc) => {
+          doc.probes = { interval: '100ms', timeout: '1s', fall: 2, rise: 2 };
+          Object.assign(doc.apps.hosts[1], { start: 'true', healthUrl: health.url });
+          doc.apps.hosts[1].ssh.hostKey = hostKey;
+        },
+        (a) => runActivity(env, a.appStart, rbx),
+      );
+      expect(result.probes.map((p) => p.status)).toEqual([503, 200, 503, 200, 200]);
+      expect(result).toMatchObject({ commandRun: true, probeCount: 5, streak: 2 });
+      expect(result.command).toMatchObject({ command: 'true', exitCode: 0 });
+      expect(health.hits()).toBe(5);
+    } finally {
+      health.close();
+    }
+  });
+
+  it('fails with AppNotHealthy (non-retryable) when the checks do not pass within timeouts.appStart', async () => {
+    const health = await scriptedHealth([503]);
+    const started = Date.now();
+    try {
+      const failure = await failureOf(
+        withRunbook(
+          (doc) => {
+            doc.probes = { interval: '200ms', timeout: '1s', fall: 2, rise: 2 };
+            doc.timeouts = { appStart: '1s' };
+            Object.assign(doc.apps.hosts[1], { start: 'true', healthUrl: health.url });
+          },
+          (a) => runActivity(env, a.appStart, rbx),
+        ),
+      );
+      expect(failure).toMatchObject({ type: 'AppNotHealthy', nonRetryable: true });
+      expect(failure.message).toMatch(
+        /^app-rbx-1 \(rbx\) is not healthy [\d.]+s after its start command: \d+ probes/,
+      );
+      // It kept probing until the 1s deadline (minus at most one interval), and not much longer.
+      const elapsed = Date.now() - started;
+      expect(elapsed).toBeGreaterThanOrEqual(800);
+      expect(elapsed).toBeLessThan(5000);
+      expect(health.hits()).toBeGreaterThanOrEqual(2);
+    } finally {
+      health.close();
+    }
+  });
+
+  it('refuses a server whose host key is not the pinned one (HostKeyMismatch), before running anything', async () => {
+    const marker = path.join(tmp, 'ran');
+    const other = newKeyPair(tmp, 'other_host_key');
+    const failure = await failureOf(
+      withRunbook(
+        (doc) => {
+          Object.assign(doc.apps.hosts[1], {
+            start: `touch ${marker}`,
+            healthUrl: 'http://127.0.0.1:1/health',
+          });
+          doc.apps.hosts[1].ssh.hostKey = other.pub;
+        },
+        (a) => runActivity(env, a.appStart, rbx),
+      ),
+    );
+    expect(failure).toMatchObject({ type: 'HostKeyMismatch', nonRetryable: true });
+    const served = parseHostKey(readFileSync(sshPaths().hostKeyPub, 'utf8'), 'stack');
+    const pinned = parseHostKey(other.pub, 'test');
+    expect(failure.message).toBe(
+      `app-rbx-1 (root@127.0.0.1:12222): refused the server's host key ${served.fingerprint}; the runbook pins ssh-ed25519 ${pinned.fingerprint}`,
+    );
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('reports a client key the server does not accept, and an unusable pinned key, as non-retryable', async () => {
+    const stranger = newKeyPair(tmp, 'stranger');
+    const auth = await failureOf(
+      withRunbook(
+        (doc) => {
+          Object.assign(doc.apps.hosts[1], { start: 'true', healthUrl: 'http://127.0.0.1:1/health' });
+          doc.apps.hosts[1].ssh.privateKey = `file:${stranger.priv}`;
+        },
+        (a) => runActivity(env, a.appStart, rbx),
+      ),
+    );
+    expect(auth).toMatchObject({ type: 'SshAuthenticationFailed', nonRetryable: true });
+
+    const placeholder = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIReplaceWithTheHostKeyOfApp-rbx-1';
+    expect(() => parseHostKey(placeholder, 'in the runbook')).toThrow(SshError);
+    const invalid = await failureOf(
+      withRunbook(
+        (doc) => {
+          Object.assign(doc.apps.hosts[1], { start: 'true', healthUrl: 'http://127.0.0.1:1/health' });
+          doc.apps.hosts[1].ssh.hostKey = placeholder;
+        },
+        (a) => runActivity(env, a.appStart, rbx),
+      ),
+    );
+    expect(invalid).toMatchObject({ type: 'HostKeyInvalid', nonRetryable: true });
+    expect(invalid.message).toBe(
+      'host key in the runbook is not usable: the base64 data is not a ssh-ed25519 key',
+    );
+  });
+
+  it('names an unknown host', async () => {
+    const failure = await failureOf(
+      runActivity(env, activities.appStart, { pair: LOCAL_PAIR, host: 'app-sbg-1' }),
+    );
+    expect(failure).toMatchObject({ type: 'UnknownAppHost', nonRetryable: true });
+    expect(failure.message).toBe(
+      'pair "local" has no application host "app-sbg-1" (hosts: app-gra-1, app-rbx-1)',
+    );
+  });
+});

@@ -1,0 +1,107 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { APPCTL } from '../dev/stack/services/perl-app';
+import { stackDir } from '../dev/stack/settings';
+import { appUrl, getJson } from './helpers/apps-traffic';
+
+const run = promisify(execFile);
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The sample Perl app (dev/perl-app) as the stack runs it: gra on the primary, rbx on the read-only replica. */
+describe('sample Perl app', () => {
+  it('writes and reads orders on the primary site, naming the site in every answer', async () => {
+    const ref = randomUUID();
+    const created = await getJson(appUrl('gra', '/orders'), {
+      method: 'POST',
+      body: JSON.stringify({ item: 'book', quantity: 2, client_ref: ref }),
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({
+      item: 'book',
+      quantity: 2,
+      client_ref: ref,
+      site: 'gra',
+      written_at_site: 'gra',
+    });
+    const id = created.body.id as number;
+    expect(await getJson(appUrl('gra', `/orders/${id}`))).toEqual({ status: 200, body: created.body });
+    // A retried POST with the same client_ref returns the order it created, not a second one.
+    const retried = await getJson(appUrl('gra', '/orders'), {
+      method: 'POST',
+      body: JSON.stringify({ item: 'book', quantity: 2, client_ref: ref }),
+    });
+    expect(retried).toEqual({ status: 200, body: created.body });
+    expect(await getJson(appUrl('gra', '/orders/999999999'))).toEqual({
+      status: 404,
+      body: { error: 'order not found', id: 999999999, site: 'gra' },
+    });
+    expect(await getJson(appUrl('gra', '/orders'), { method: 'POST', body: '{"quantity":1}' })).toEqual({
+      status: 400,
+      body: { error: 'a JSON body with a non-empty "item" is required', site: 'gra' },
+    });
+  });
+
+  it('is healthy on the read-only replica but refuses writes there', async () => {
+    expect(await getJson(appUrl('rbx'))).toEqual({
+      status: 200,
+      body: { status: 'ok', site: 'rbx', db: 'ok', db_read_only: true },
+    });
+    expect(await getJson(appUrl('rbx', '/orders'), { method: 'POST', body: '{"item":"x"}' })).toEqual({
+      status: 503,
+      body: { error: 'database is read-only', site: 'rbx' },
+    });
+  });
+
+  it('answers 503 naming its site when its database is unreachable; appctl start/stop are idempotent', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'perl-app-'));
+    const port = await freePort();
+    mkdirSync(path.join(dir, 'perl-app', 'sbg'), { recursive: true });
+    writeFileSync(
+      path.join(dir, 'perl-app', 'sbg', 'app.env'),
+      [
+        'DR_APP_SITE=sbg',
+        `DR_APP_LISTEN=http://127.0.0.1:${port}`,
+        'DR_APP_DB_HOST=127.0.0.1',
+        'DR_APP_DB_PORT=1',
+        'DR_APP_DB_NAME=app',
+        'DR_APP_DB_USER=app',
+        `DR_APP_DB_PASSWORD_FILE=${path.join(stackDir(), 'secrets', 'mysql-app.password')}`,
+      ].join('\n'),
+    );
+    const appctl = async (action: string) =>
+      (await run(APPCTL, [action, 'sbg'], { env: { ...process.env, DR_STACK_DIR: dir } })).stdout.trim();
+    try {
+      expect(await appctl('start')).toMatch(
+        new RegExp(`^app sbg started \\(pid \\d+, http://127.0.0.1:${port}\\)$`),
+      );
+      expect(await appctl('start')).toMatch(/^app sbg already running \(pid \d+\)$/);
+      const health = await getJson(`http://127.0.0.1:${port}/health`);
+      expect(health.status).toBe(503);
+      expect(health.body).toMatchObject({ status: 'fail', site: 'sbg' });
+      expect(String(health.body.db)).toMatch(/^error: .*Can't connect/);
+      const write = await getJson(`http://127.0.0.1:${port}/orders`, {
+        method: 'POST',
+        body: '{"item":"x"}',
+      });
+      expect(write.status).toBe(503);
+      expect(write.body.site).toBe('sbg');
+    } finally {
+      expect(await appctl('stop')).toMatch(/^app sbg stopped \(was pid \d+\)$/);
+    }
+    expect(await appctl('stop')).toBe('app sbg already stopped');
+    await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
+  });
+});

@@ -1,0 +1,116 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { resolveHostKey, SshClient } from '../activities/apps/ssh';
+import { HaproxySocketClient, setServerState, showServersState } from '../activities/traffic/haproxy-runtime';
+import { portOpen } from '../dev/stack/daemon';
+import { haproxy, haproxyPaths } from '../dev/stack/services/haproxy';
+import { sshPaths, sshServer, sshUser } from '../dev/stack/services/sshd';
+
+const quiet = () => undefined;
+
+/** The process has exited (a zombie this test process has not reaped yet counts as exited). */
+function exited(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return true;
+  }
+  try {
+    return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Sets environment variables for the rest of the test; afterEach restores them. */
+const saved: Record<string, string | undefined> = {};
+function setEnv(vars: Record<string, string>): void {
+  for (const [k, v] of Object.entries(vars)) {
+    if (!(k in saved)) saved[k] = process.env[k];
+    process.env[k] = v;
+  }
+}
+
+/**
+ * The stack's HAProxy and sshd services, started a second time in a folder of their own on other ports
+ * (the second HAProxy fronts the stack's two app instances), so the shared stack is left alone.
+ */
+describe('stack services: HAProxy and sshd', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    while (cleanups.length > 0) await cleanups.pop()!();
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+      delete saved[k];
+    }
+  });
+
+  it('HAProxy starts with the standby drained, keeps a switch across down/up, and stops cleanly', async () => {
+    const frontend = await freePort();
+    setEnv({
+      DR_STACK_DIR: mkdtempSync(path.join(os.tmpdir(), 'stack-')),
+      DR_STACK_PORT_HAPROXY: String(frontend),
+    });
+    const service = haproxy(quiet);
+    cleanups.push(() => service.down());
+    const runtime = () => new HaproxySocketClient(haproxyPaths().socket);
+    const states = async () =>
+      Object.fromEntries((await showServersState(runtime(), 'app')).map((s) => [s.server, s.admin]));
+
+    await service.up();
+    expect(await states()).toEqual({ 'app-gra': 'ready', 'app-rbx': 'drain' });
+    const [pid] = (await service.status()).pids;
+    await service.up(); // harmless when running
+    expect((await service.status()).pids).toEqual([pid]);
+
+    await setServerState(runtime(), 'app', 'app-rbx', 'ready');
+    await setServerState(runtime(), 'app', 'app-gra', 'maint');
+    await service.down();
+    expect(await portOpen(frontend)).toBe(false);
+    expect(exited(pid!)).toBe(true);
+
+    await service.up();
+    expect(await states()).toEqual({ 'app-gra': 'maint', 'app-rbx': 'ready' });
+    const res = await fetch(`http://127.0.0.1:${frontend}/health`);
+    expect(((await res.json()) as { site: string }).site).toBe('rbx');
+  });
+
+  it('sshd serves its generated host key on loopback, runs a command for the generated client key, and stops', async () => {
+    const port = await freePort();
+    setEnv({ DR_STACK_DIR: mkdtempSync(path.join(os.tmpdir(), 'stack-')), DR_STACK_PORT_SSH: String(port) });
+    const service = sshServer(quiet);
+    cleanups.push(() => service.down());
+    await service.up();
+    const p = sshPaths();
+    expect(readFileSync(p.config, 'utf8')).toMatch(/^PasswordAuthentication no$/m);
+    const result = await new SshClient().exec(
+      {
+        label: 'test',
+        host: '127.0.0.1',
+        port,
+        user: sshUser(),
+        privateKey: readFileSync(p.clientKey, 'utf8'),
+        hostKey: resolveHostKey(`file:${p.hostKeyPub}`, '/'),
+      },
+      'echo "$DR_STACK_DIR"; exit 3',
+      { timeoutMs: 10_000 },
+    );
+    expect(result).toMatchObject({ exitCode: 3, stdout: `${process.env.DR_STACK_DIR}\n` });
+    const [pid] = (await service.status()).pids;
+    await service.down();
+    expect(await portOpen(port)).toBe(false);
+    expect(exited(pid!)).toBe(true);
+  });
+});
