@@ -11,7 +11,14 @@ import { parseHostKey, SshError } from '../activities/apps/ssh';
 import { durationMs } from '../config/duration';
 import { appctl } from '../dev/stack/services/perl-app';
 import { sshPaths } from '../dev/stack/services/sshd';
-import { appHealthy, appUrl, getJson, localRunbookCopy, restoreAppsAndTraffic } from './helpers/apps-traffic';
+import {
+  appHealthy,
+  appUrl,
+  getJson,
+  localRunbookCopy,
+  restoreAppsAndTraffic,
+  scratchApp,
+} from './helpers/apps-traffic';
 import { activityEnvironment, LOCAL_PAIR, localRunbooks, runActivity } from './helpers/local-stack';
 
 async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
@@ -115,18 +122,32 @@ describe('application start/stop over SSH on the local stack', () => {
     expect(await appctl('status', 'rbx')).toBe(pid);
   });
 
-  it('stops the app over SSH (compensation) and waits for `fall` failing checks in a row', async () => {
-    const result = await runActivity(env, activities.appStop, rbx);
-    expect(result).toMatchObject({
-      action: 'stop',
-      commandRun: true,
-      streak: probes.fall,
-      required: probes.fall,
-    });
-    expect(result.command?.stdout).toMatch(/^app rbx stopped \(was pid \d+\)/);
-    expect(result.probes.every((p) => !p.ok)).toBe(true);
-    expect(await appHealthy('rbx')).toBe(false);
-    await expect(appctl('status', 'rbx')).rejects.toThrow(/app rbx stopped/);
+  it('stops an app over SSH (compensation) and waits for `fall` failing checks in a row', async () => {
+    // A throw-away instance, so that a `stack up` run meanwhile by someone else cannot restart it.
+    const app = await scratchApp('sbg');
+    await app.appctl('start');
+    try {
+      const result = await withRunbook(
+        (doc) => {
+          Object.assign(doc.apps.hosts[1], {
+            stop: `DR_STACK_DIR=${app.dir} "$DR_REPO_ROOT/dev/perl-app/appctl" stop sbg`,
+            healthUrl: app.url,
+          });
+        },
+        (a) => runActivity(env, a.appStop, rbx),
+      );
+      expect(result).toMatchObject({
+        action: 'stop',
+        commandRun: true,
+        streak: probes.fall,
+        required: probes.fall,
+      });
+      expect(result.command?.stdout).toMatch(/^app sbg stopped \(was pid \d+\)/);
+      expect(result.probes.map((p) => p.ok)).toEqual(Array(probes.fall).fill(false));
+      await expect(app.appctl('status')).rejects.toMatchObject({ code: 3, stdout: 'app sbg stopped\n' });
+    } finally {
+      await app.appctl('stop');
+    }
   });
 
   it('counts only consecutive passes: pass, fail, pass, pass ends after the 5th probe', async () => {

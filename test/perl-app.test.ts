@@ -1,24 +1,6 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { APPCTL } from '../dev/stack/services/perl-app';
-import { stackDir } from '../dev/stack/settings';
-import { appUrl, getJson } from './helpers/apps-traffic';
-
-const run = promisify(execFile);
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { appUrl, getJson, scratchApp } from './helpers/apps-traffic';
 
 /** The sample Perl app (dev/perl-app) as the stack runs it: gra on the primary, rbx on the read-only replica. */
 describe('sample Perl app', () => {
@@ -66,23 +48,7 @@ describe('sample Perl app', () => {
   });
 
   it('answers 503 naming its site when its database is unreachable; appctl start/stop are idempotent', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'perl-app-'));
-    const port = await freePort();
-    mkdirSync(path.join(dir, 'perl-app', 'sbg'), { recursive: true });
-    writeFileSync(
-      path.join(dir, 'perl-app', 'sbg', 'app.env'),
-      [
-        'DR_APP_SITE=sbg',
-        `DR_APP_LISTEN=http://127.0.0.1:${port}`,
-        'DR_APP_DB_HOST=127.0.0.1',
-        'DR_APP_DB_PORT=1',
-        'DR_APP_DB_NAME=app',
-        'DR_APP_DB_USER=app',
-        `DR_APP_DB_PASSWORD_FILE=${path.join(stackDir(), 'secrets', 'mysql-app.password')}`,
-      ].join('\n'),
-    );
-    const appctl = async (action: string) =>
-      (await run(APPCTL, [action, 'sbg'], { env: { ...process.env, DR_STACK_DIR: dir } })).stdout.trim();
+    const { appctl, port } = await scratchApp('sbg', 1);
     try {
       expect(await appctl('start')).toMatch(
         new RegExp(`^app sbg started \\(pid \\d+, http://127.0.0.1:${port}\\)$`),

@@ -1,6 +1,9 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { DEFAULT_LOCAL_RUNBOOK, loadRunbooks, type LoadedRunbook } from '../../config/load';
 import {
@@ -10,8 +13,8 @@ import {
 } from '../../activities/traffic/haproxy-runtime';
 import { sleep } from '../../dev/stack/daemon';
 import { HAPROXY_BACKEND, HAPROXY_SERVERS, haproxyPaths } from '../../dev/stack/services/haproxy';
-import { appctl } from '../../dev/stack/services/perl-app';
-import { stackPort } from '../../dev/stack/settings';
+import { APPCTL, appctl } from '../../dev/stack/services/perl-app';
+import { stackDir, stackPort } from '../../dev/stack/settings';
 
 export const frontendUrl = (p = '/health') => `http://127.0.0.1:${stackPort('HAPROXY')}${p}`;
 export const appUrl = (site: 'gra' | 'rbx', p = '/health') =>
@@ -95,4 +98,42 @@ export function localRunbookCopy(edit: (doc: ReturnType<typeof parse>) => void):
   const file = path.join(dir, 'local.yaml');
   writeFileSync(file, stringify(doc));
   return loadRunbooks([file]);
+}
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * A throw-away instance of the sample app, in a stack folder of its own (`dir`) on a free port, so a test
+ * can stop it without touching the shared stack's instances. Its database defaults to db-gra-1.
+ */
+export async function scratchApp(site: string, dbPort = stackPort('MYSQL_GRA')) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'perl-app-'));
+  const port = await freePort();
+  mkdirSync(path.join(dir, 'perl-app', site), { recursive: true });
+  writeFileSync(
+    path.join(dir, 'perl-app', site, 'app.env'),
+    [
+      `DR_APP_SITE=${site}`,
+      `DR_APP_LISTEN=http://127.0.0.1:${port}`,
+      'DR_APP_DB_HOST=127.0.0.1',
+      `DR_APP_DB_PORT=${dbPort}`,
+      'DR_APP_DB_NAME=app',
+      'DR_APP_DB_USER=app',
+      `DR_APP_DB_PASSWORD_FILE=${path.join(stackDir(), 'secrets', 'mysql-app.password')}`,
+    ].join('\n'),
+  );
+  const run = promisify(execFile);
+  return {
+    dir,
+    port,
+    url: `http://127.0.0.1:${port}/health`,
+    appctl: async (action: 'start' | 'stop' | 'status') =>
+      (await run(APPCTL, [action, site], { env: { ...process.env, DR_STACK_DIR: dir } })).stdout.trim(),
+  };
 }
