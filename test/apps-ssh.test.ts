@@ -253,6 +253,15 @@ describe('application start/stop over SSH on the local stack', () => {
     );
   });
 
+  it('lists the hosts of a site, and probes one', async () => {
+    expect(await runActivity(env, activities.appHosts, { pair: LOCAL_PAIR, site: 'rbx' })).toEqual([
+      { name: 'app-rbx-1', site: 'rbx', healthUrl: 'http://127.0.0.1:18081/health' },
+    ]);
+    const health = await runActivity(env, activities.appHealth, rbx);
+    expect(health).toMatchObject({ host: 'app-rbx-1', site: 'rbx', ok: true, status: 200 });
+    expect(health.servedBy).toBe('rbx');
+  });
+
   it('names an unknown host', async () => {
     const failure = await failureOf(
       runActivity(env, activities.appStart, { pair: LOCAL_PAIR, host: 'app-sbg-1' }),

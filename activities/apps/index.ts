@@ -73,10 +73,13 @@ export interface AppActionResult {
   description: string;
 }
 
-export interface AppHealthResult extends HttpProbe {
+export interface AppHealthResult extends Omit<HttpProbe, 'site'> {
   host: string;
+  /** The host's site in the runbook. */
   site: string;
   healthUrl: string;
+  /** The site the answer names (its JSON `site` field), when it names one. */
+  servedBy?: string;
 }
 
 export interface AppActivityDeps {
@@ -196,11 +199,23 @@ export function createAppActivities({ runbooks, ssh }: AppActivityDeps) {
   }
 
   return {
+    /** The pair's application hosts (names, sites, health URLs; no SSH settings), optionally of one site. */
+    async appHosts(input: {
+      pair: string;
+      site?: string;
+    }): Promise<{ name: string; site: string; healthUrl: string }[]> {
+      const hosts = runbooks.get(input.pair).runbook.apps?.hosts ?? [];
+      return hosts
+        .filter((h) => input.site === undefined || h.site === input.site)
+        .map(({ name, site, healthUrl }) => ({ name, site, healthUrl }));
+    },
+
     /** One probe of a host's health URL. Never throws for an unhealthy app: `ok` says. */
     async appHealth(input: { pair: string; host: string }): Promise<AppHealthResult> {
       const h = hostOf(input.pair, input.host);
       const probe = await httpProbe(h.host.healthUrl, h.probeTimeout, Context.current().cancellationSignal);
-      return { host: h.host.name, site: h.host.site, healthUrl: h.host.healthUrl, ...probe };
+      const { site: servedBy, ...rest } = probe;
+      return { host: h.host.name, site: h.host.site, healthUrl: h.host.healthUrl, ...rest, servedBy };
     },
 
     /**
