@@ -81,3 +81,93 @@ export function mariadbGtidsAhead(a: string, b: string): number {
 export function gtidsMissing(dialect: 'mysql' | 'mariadb', a: string, b: string): number {
   return dialect === 'mysql' ? mysqlGtidsMissing(a, b) : mariadbGtidsAhead(a, b);
 }
+
+/** The union of MySQL GTID sets, as a set string (the manual's GTID_UNION: the sets joined with commas). */
+export function mysqlGtidUnion(...sets: string[]): string {
+  return sets
+    .map((s) => s.replace(/\s+/g, ''))
+    .filter(Boolean)
+    .join(',');
+}
+
+/** Per replication domain, the most advanced of several MariaDB positions ("0-1-10,1-2-5"). */
+export function mariadbMaxPos(...positions: string[]): string {
+  const best = new Map<number, { serverId: number; seq: number }>();
+  for (const pos of positions) {
+    for (const [domain, gtid] of parseMariadbGtidPos(pos)) {
+      const current = best.get(domain);
+      if (!current || gtid.seq > current.seq) best.set(domain, gtid);
+    }
+  }
+  return [...best.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([domain, { serverId, seq }]) => `${domain}-${serverId}-${seq}`)
+    .join(',');
+}
+
+/** Everything in any of the positions/sets, in the dialect's notation. */
+export function gtidUnion(dialect: 'mysql' | 'mariadb', ...values: string[]): string {
+  return dialect === 'mysql' ? mysqlGtidUnion(...values) : mariadbMaxPos(...values);
+}
+
+export interface MariadbStateEntry {
+  domain: number;
+  serverId: number;
+  seq: number;
+}
+
+/** MariaDB gtid_binlog_state: the last GTID of every (domain, server_id) pair in the binlog. */
+export function parseMariadbBinlogState(state: string): MariadbStateEntry[] {
+  return state
+    .replace(/\s+/g, '')
+    .split(',')
+    .filter(Boolean)
+    .map((part) => {
+      const numbers = part.split('-').map(Number);
+      const [domain, serverId, seq] = numbers;
+      if (
+        numbers.length !== 3 ||
+        domain === undefined ||
+        serverId === undefined ||
+        seq === undefined ||
+        numbers.some((n) => !Number.isInteger(n))
+      )
+        throw new Error(`invalid MariaDB GTID "${part}"`);
+      return { domain, serverId, seq };
+    });
+}
+
+/** Transactions of one originating server that a MariaDB server has and a reference lacks. */
+export interface MariadbErrantRange {
+  domain: number;
+  serverId: number;
+  /** The reference's last GTID from that server in that domain (0: none). */
+  referenceSeq: number;
+  /** The server's last GTID from that server in that domain. */
+  lastSeq: number;
+}
+
+/**
+ * Errant transactions on a MariaDB server relative to a reference (e.g. the new primary), from both
+ * servers' gtid_binlog_state. Sequence numbers are shared by a whole domain, so per (domain, server_id)
+ * the server's last GTID must not be beyond the reference's; with gtid_strict_mode the binlogs are
+ * ordered, so a later GTID of that origin on the server is one the reference never received.
+ */
+export function mariadbErrantRanges(serverState: string, referenceState: string): MariadbErrantRange[] {
+  const reference = new Map(
+    parseMariadbBinlogState(referenceState).map((e) => [`${e.domain}-${e.serverId}`, e.seq]),
+  );
+  return parseMariadbBinlogState(serverState)
+    .map((e) => ({
+      domain: e.domain,
+      serverId: e.serverId,
+      referenceSeq: reference.get(`${e.domain}-${e.serverId}`) ?? 0,
+      lastSeq: e.seq,
+    }))
+    .filter((r) => r.lastSeq > r.referenceSeq);
+}
+
+/** Splits a MySQL GTID set into its elements ("uuid:1-5:7", one per source uuid), for listing. */
+export function mysqlGtidElements(set: string): string[] {
+  return set.replace(/\s+/g, '').split(',').filter(Boolean);
+}

@@ -70,7 +70,7 @@ describe('readinessCheck workflow on the real dev server', () => {
     const report = (await handle.result()) as ReadinessReport;
     expect(report.ready).toBe(true);
     expect(report.verdict).toMatch(/^ready: standby rbx could take over/);
-    expect(report.mysql.map((s) => s.server)).toEqual(['db-gra-1', 'db-rbx-1']);
+    expect(report.mysql.map((s) => s.server)).toEqual(['db-gra-1', 'db-rbx-1', 'db-rbx-2']);
     expect(report.decisions.at(-1)).toEqual({ phase: 'report', sentence: report.verdict });
 
     const description = await handle.describe();

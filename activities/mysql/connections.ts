@@ -44,6 +44,31 @@ export class MysqlConnections {
     return pool;
   }
 
+  /** The pair's MySQL settings (non-secret parts and secret references). */
+  settings(pair: string) {
+    return this.runbooks.get(pair).runbook.mysql;
+  }
+
+  /** The replication account, resolved here (inside the activity) and never returned to a workflow. */
+  replicationCredentials(pair: string): { user: string; password: string } {
+    const loaded = this.runbooks.get(pair);
+    const { replicationUser, replicationPassword } = loaded.runbook.mysql;
+    return { user: replicationUser, password: resolveSecret(replicationPassword, path.dirname(loaded.file)) };
+  }
+
+  /** Every secret of the pair's MySQL settings that resolves, to scrub them from error messages. */
+  secrets(pair: string): string[] {
+    const loaded = this.runbooks.get(pair);
+    const { password, replicationPassword } = loaded.runbook.mysql;
+    return [password, replicationPassword].flatMap((ref) => {
+      try {
+        return [resolveSecret(ref, path.dirname(loaded.file))];
+      } catch {
+        return [];
+      }
+    });
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.pools.values()].map((p) => p.end()));
     this.pools.clear();

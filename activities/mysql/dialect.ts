@@ -1,6 +1,11 @@
 /**
  * Every statement the orchestrator sends to MySQL 8 or MariaDB, per dialect, in one place.
- * Checked against the MySQL 8.0 reference manual and the MariaDB knowledge base.
+ *
+ * Checked against the MySQL 8.0 reference manual (SHOW REPLICA STATUS, STOP/START/RESET REPLICA and
+ * CHANGE REPLICATION SOURCE TO from 8.0.22/8.0.23; super_read_only; WAIT_FOR_EXECUTED_GTID_SET and
+ * GTID_SUBTRACT in "Functions Used with Global Transaction Identifiers") and the MariaDB knowledge base
+ * (SHOW SLAVE STATUS; STOP/START/RESET SLAVE; CHANGE MASTER TO with MASTER_USE_GTID and, from 10.10,
+ * MASTER_DEMOTE_TO_SLAVE; MASTER_GTID_WAIT; the gtid_* system variables; read_only).
  */
 export type Dialect = 'mysql' | 'mariadb';
 
@@ -8,11 +13,43 @@ export function detectDialect(version: string): Dialect {
   return /mariadb/i.test(version) ? 'mariadb' : 'mysql';
 }
 
+/** "10.11.19-MariaDB-0+deb12u1-log" → [10, 11, 19]; unknown parts are 0. */
+export function parseVersion(version: string): [number, number, number] {
+  const [major = 0, minor = 0, patch = 0] = (version.match(/^(\d+)\.(\d+)\.(\d+)/) ?? [])
+    .slice(1)
+    .map(Number);
+  return [major, minor, patch];
+}
+
+/**
+ * MariaDB 10.10 added `CHANGE MASTER TO … MASTER_DEMOTE_TO_SLAVE=1`, the knowledge base's recommended way
+ * to turn a former primary into a replica (it merges gtid_binlog_pos into gtid_slave_pos once and then
+ * uses slave_pos). Before 10.10 the only GTID-aware way is `MASTER_USE_GTID=current_pos`.
+ */
+export function mariadbSupportsDemote(version: string): boolean {
+  const [major, minor] = parseVersion(version);
+  return major > 10 || (major === 10 && minor >= 10);
+}
+
 export interface DialectSql {
   /** Global variables read for the server's own state. */
   serverState: string;
   /** Replication status of this server as a replica (no rows when it replicates from nobody). */
   replicaStatus: string;
+  /** Stops both replication threads (a no-op with a warning when they are stopped). */
+  stopReplica: string;
+  /** Starts both replication threads. */
+  startReplica: string;
+  /** Starts only the applier (SQL) thread, e.g. to apply what was received. */
+  startSqlThread: string;
+  /** Forgets the replication source and its connection settings: the server replicates from nobody. */
+  resetReplicaAll: string;
+  /** Makes the server refuse client writes (fence). */
+  fence: string[];
+  /** Makes the server writable (promotion). */
+  unfence: string[];
+  /** Client sessions, for killing them on fence (filtered in code). */
+  processList: string;
 }
 
 export const SQL: Record<Dialect, DialectSql> = {
@@ -21,14 +58,34 @@ export const SQL: Record<Dialect, DialectSql> = {
       'SELECT @@global.read_only AS read_only, @@global.super_read_only AS super_read_only, ' +
       '@@global.gtid_executed AS gtid_executed, @@global.gtid_mode AS gtid_mode, @@global.server_uuid AS server_id',
     replicaStatus: 'SHOW REPLICA STATUS',
+    stopReplica: 'STOP REPLICA',
+    startReplica: 'START REPLICA',
+    startSqlThread: 'START REPLICA SQL_THREAD',
+    resetReplicaAll: 'RESET REPLICA ALL',
+    // super_read_only=ON also sets read_only=ON and blocks accounts with SUPER/CONNECTION_ADMIN too.
+    fence: ['SET GLOBAL super_read_only=ON'],
+    // read_only=OFF also turns super_read_only off; both are named so the intent is explicit.
+    unfence: ['SET GLOBAL super_read_only=OFF', 'SET GLOBAL read_only=OFF'],
+    processList:
+      'SELECT ID AS id, USER AS user, COMMAND AS command FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()',
   },
   mariadb: {
     serverState:
       'SELECT @@global.read_only AS read_only, 0 AS super_read_only, ' +
       '@@global.gtid_current_pos AS gtid_executed, @@global.gtid_strict_mode AS gtid_mode, @@global.server_id AS server_id, ' +
-      '@@global.gtid_slave_pos AS gtid_slave_pos, @@global.gtid_binlog_pos AS gtid_binlog_pos',
+      '@@global.gtid_slave_pos AS gtid_slave_pos, @@global.gtid_binlog_pos AS gtid_binlog_pos, ' +
+      '@@global.gtid_binlog_state AS gtid_binlog_state',
     // MariaDB 10.5.1+ accepts SHOW REPLICA STATUS as an alias and keeps the Slave_/Master_ column names.
     replicaStatus: 'SHOW SLAVE STATUS',
+    stopReplica: 'STOP SLAVE',
+    startReplica: 'START SLAVE',
+    startSqlThread: 'START SLAVE SQL_THREAD',
+    resetReplicaAll: 'RESET SLAVE ALL',
+    // MariaDB has no super_read_only: accounts with READ_ONLY ADMIN (or SUPER before 10.11) still write.
+    fence: ['SET GLOBAL read_only=ON'],
+    unfence: ['SET GLOBAL read_only=OFF'],
+    processList:
+      'SELECT ID AS id, USER AS user, COMMAND AS command FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()',
   },
 };
 
@@ -44,6 +101,15 @@ export const REPLICA_COLUMNS: Record<
     retrievedGtid: string;
     lastIoError: string;
     lastSqlError: string;
+    lastIoErrno: string;
+    lastSqlErrno: string;
+    sourceServerId: string;
+    sqlState: string;
+    sqlDelay: string;
+    /** MariaDB Using_Gtid (Slave_Pos, Current_Pos, No); MySQL Auto_Position (1, 0). */
+    gtidMode: string;
+    /** MySQL only: Executed_Gtid_Set (MariaDB: gtid_slave_pos, read separately). */
+    executedGtid?: string;
   }
 > = {
   mysql: {
@@ -55,6 +121,13 @@ export const REPLICA_COLUMNS: Record<
     retrievedGtid: 'Retrieved_Gtid_Set',
     lastIoError: 'Last_IO_Error',
     lastSqlError: 'Last_SQL_Error',
+    lastIoErrno: 'Last_IO_Errno',
+    lastSqlErrno: 'Last_SQL_Errno',
+    sourceServerId: 'Source_Server_Id',
+    sqlState: 'Replica_SQL_Running_State',
+    sqlDelay: 'SQL_Delay',
+    gtidMode: 'Auto_Position',
+    executedGtid: 'Executed_Gtid_Set',
   },
   mariadb: {
     ioRunning: 'Slave_IO_Running',
@@ -65,5 +138,137 @@ export const REPLICA_COLUMNS: Record<
     retrievedGtid: 'Gtid_IO_Pos',
     lastIoError: 'Last_IO_Error',
     lastSqlError: 'Last_SQL_Error',
+    lastIoErrno: 'Last_IO_Errno',
+    lastSqlErrno: 'Last_SQL_Errno',
+    sourceServerId: 'Master_Server_Id',
+    sqlState: 'Slave_SQL_Running_State',
+    sqlDelay: 'SQL_Delay',
+    gtidMode: 'Using_Gtid',
   },
 };
+
+/** What the applier reports when it has applied its whole relay log (both dialects, per their manuals). */
+export const SQL_THREAD_IDLE = /has read all relay log/i;
+
+/**
+ * A statement with `?` placeholders and its values; mysql2 escapes the values client-side
+ * (CHANGE MASTER and friends are not preparable server-side). Use `redactedSql` to show one.
+ */
+export interface Statement {
+  sql: string;
+  values: (string | number)[];
+  /** Indices in `values` that are secrets. */
+  secretValues?: number[];
+}
+
+/** The statement as text with every secret value replaced by "***", for plans, logs and tests. */
+export function redactedSql(statement: Statement): string {
+  let i = 0;
+  return statement.sql.replace(/\?/g, () => {
+    const index = i++;
+    const value = statement.values[index];
+    if (statement.secretValues?.includes(index)) return "'***'";
+    return typeof value === 'number' ? String(value) : `'${String(value).replace(/'/g, "''")}'`;
+  });
+}
+
+/** How a repointed server finds its place in the new source's binlogs. */
+export type RepointMode =
+  /** MariaDB replica: start after the last GTID it applied (gtid_slave_pos). */
+  | 'slave_pos'
+  /** MariaDB ≥ 10.10 former primary: merge its own binlog position into gtid_slave_pos, then slave_pos. */
+  | 'demote'
+  /** MariaDB < 10.10 former primary: start after gtid_current_pos (includes its own binlog). */
+  | 'current_pos'
+  /** MySQL: GTID auto-positioning (the replica sends its gtid_executed). */
+  | 'auto_position';
+
+export function repointMode(dialect: Dialect, version: string, formerPrimary: boolean): RepointMode {
+  if (dialect === 'mysql') return 'auto_position';
+  if (!formerPrimary) return 'slave_pos';
+  return mariadbSupportsDemote(version) ? 'demote' : 'current_pos';
+}
+
+export interface SourceSettings {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  /** Seconds between reconnection attempts of the IO thread. */
+  connectRetry: number;
+}
+
+/** The statement that points a server at a new source with GTID positioning. The password is a secret value. */
+export function changeSourceStatement(
+  dialect: Dialect,
+  mode: RepointMode,
+  source: SourceSettings,
+): Statement {
+  if (dialect === 'mysql') {
+    return {
+      // GET_SOURCE_PUBLIC_KEY lets caching_sha2_password (the 8.0 default) authenticate without TLS.
+      sql:
+        'CHANGE REPLICATION SOURCE TO SOURCE_HOST=?, SOURCE_PORT=?, SOURCE_USER=?, SOURCE_PASSWORD=?, ' +
+        'SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=?, GET_SOURCE_PUBLIC_KEY=1',
+      values: [source.host, source.port, source.user, source.password, source.connectRetry],
+      secretValues: [3],
+    };
+  }
+  const gtid =
+    mode === 'demote'
+      ? 'MASTER_USE_GTID=slave_pos, MASTER_DEMOTE_TO_SLAVE=1'
+      : mode === 'current_pos'
+        ? 'MASTER_USE_GTID=current_pos'
+        : 'MASTER_USE_GTID=slave_pos';
+  return {
+    sql: `CHANGE MASTER TO MASTER_HOST=?, MASTER_PORT=?, MASTER_USER=?, MASTER_PASSWORD=?, ${gtid}, MASTER_CONNECT_RETRY=?`,
+    values: [source.host, source.port, source.user, source.password, source.connectRetry],
+    secretValues: [3],
+  };
+}
+
+/**
+ * Waits at most `timeoutSeconds` for the server to have applied `gtids`.
+ * MariaDB MASTER_GTID_WAIT: 0 = reached, -1 = timed out (waits on gtid_slave_pos).
+ * MySQL WAIT_FOR_EXECUTED_GTID_SET: 0 = reached, 1 = timed out (waits on gtid_executed).
+ */
+export function waitForGtidStatement(dialect: Dialect, gtids: string, timeoutSeconds: number): Statement {
+  return dialect === 'mysql'
+    ? { sql: 'SELECT WAIT_FOR_EXECUTED_GTID_SET(?, ?) AS result', values: [gtids, timeoutSeconds] }
+    : { sql: 'SELECT MASTER_GTID_WAIT(?, ?) AS result', values: [gtids, timeoutSeconds] };
+}
+
+/** Whether a wait statement's result means the GTIDs were reached. */
+export const waitReached = (result: unknown) => result !== null && Number(result) === 0;
+
+/** MySQL: the GTIDs of `set` that are not in `subset` (errant transactions). MariaDB compares positions in code. */
+export function gtidSubtractStatement(set: string, subset: string): Statement {
+  return { sql: 'SELECT GTID_SUBTRACT(?, ?) AS errant', values: [set, subset] };
+}
+
+/** Ends a client session (both dialects). The id comes from the process list, never from input. */
+export function killConnectionSql(id: number): string {
+  if (!Number.isSafeInteger(id) || id < 0) throw new Error(`invalid connection id ${id}`);
+  return `KILL CONNECTION ${id}`;
+}
+
+/** MariaDB: the binlog files (newest last) and the GTID events of one of them, to list errant GTIDs. */
+export const MARIADB_BINLOG = {
+  files: 'SHOW BINARY LOGS',
+  /** `SHOW BINLOG EVENTS IN 'file' LIMIT offset, count`; only Gtid events' Info ("BEGIN GTID 0-1-5") is read. */
+  events: (file: string, offset: number, count: number): Statement => ({
+    sql: `SHOW BINLOG EVENTS IN ? LIMIT ${Math.trunc(offset)}, ${Math.trunc(count)}`,
+    values: [file],
+  }),
+};
+
+/** Sessions a fence never kills: replication (dump threads on a source, applier threads on a replica) and daemons. */
+export const PROTECTED_COMMANDS = new Set([
+  'Binlog Dump',
+  'Binlog Dump GTID',
+  'Daemon',
+  'Slave_IO',
+  'Slave_SQL',
+  'Slave_worker',
+]);
+export const PROTECTED_USERS = new Set(['system user', 'event_scheduler']);

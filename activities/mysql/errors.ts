@@ -1,7 +1,37 @@
 import { ApplicationFailure } from '@temporalio/common';
 
-/** Failure types a caller can match on (nonRetryableErrorTypes, reports). */
-export type MysqlFailureType = 'MysqlUnreachable' | 'MysqlTimeout' | 'InvalidCredentials' | 'MysqlError';
+/**
+ * Failure types a caller can match on (nonRetryableErrorTypes, reports).
+ *
+ * Connection problems (retryable: the next attempt may succeed):
+ * - `MysqlUnreachable`: nothing answers (refused, reset, host unknown) — e.g. a dead primary.
+ * - `MysqlTimeout`: connecting or a statement took too long.
+ * - `MysqlError`: any other server error.
+ *
+ * Decisions for a human (non-retryable: retrying cannot change the answer):
+ * - `InvalidCredentials`, `SecretUnavailable`: fix the account or the secret reference.
+ * - `NoCandidate`: no replica can be promoted. `CandidateTooFarBehind`: the best one lags more than allowed.
+ * - `ReplicaNotCaughtUp`: the replica did not apply what it must within the time allowed.
+ * - `ReplicationBroken`: the applier stopped on an error. `ReplicationNotRunning`: repointed replication
+ *   did not come up (both threads Yes).
+ * - `ErrantTransactions`: a server has transactions the new primary lacks; they are listed in the details.
+ * - `SplitBrainRisk`: another server of the pair is writable. `NotAReplica`, `UnknownServer`: wrong target.
+ */
+export type MysqlFailureType =
+  | 'MysqlUnreachable'
+  | 'MysqlTimeout'
+  | 'InvalidCredentials'
+  | 'SecretUnavailable'
+  | 'MysqlError'
+  | 'NoCandidate'
+  | 'CandidateTooFarBehind'
+  | 'ReplicaNotCaughtUp'
+  | 'ReplicationBroken'
+  | 'ReplicationNotRunning'
+  | 'ErrantTransactions'
+  | 'SplitBrainRisk'
+  | 'NotAReplica'
+  | 'UnknownServer';
 
 const AUTH_CODES = new Set([
   'ER_ACCESS_DENIED_ERROR',
@@ -13,12 +43,14 @@ const NETWORK_CODES = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
   'ENOTFOUND',
+  'EAI_AGAIN',
   'ECONNRESET',
   'EPIPE',
   'PROTOCOL_CONNECTION_LOST',
 ]);
 
 export function classifyMysqlError(err: unknown): MysqlFailureType {
+  if ((err as Error)?.name === 'SecretUnavailableError') return 'SecretUnavailable';
   const code = (err as { code?: string }).code ?? '';
   if (AUTH_CODES.has(code)) return 'InvalidCredentials';
   if (code === 'ETIMEDOUT' || code === 'PROTOCOL_SEQUENCE_TIMEOUT') return 'MysqlTimeout';
@@ -26,13 +58,49 @@ export function classifyMysqlError(err: unknown): MysqlFailureType {
   return 'MysqlError';
 }
 
+const NON_RETRYABLE = new Set<MysqlFailureType>(['InvalidCredentials', 'SecretUnavailable']);
+
+/** Replaces every occurrence of each secret (and its SQL-escaped form) by "***". */
+export function redact(text: string, secrets: readonly string[] = []): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (!secret) continue;
+    for (const form of new Set([secret, secret.replace(/\\/g, '\\\\').replace(/'/g, "\\'")])) {
+      out = out.split(form).join('***');
+    }
+  }
+  return out;
+}
+
 /**
- * A typed Temporal failure for a MySQL error. The message names the server and the error code,
- * never the password (mysql2 messages carry the user name at most).
+ * A typed Temporal failure for a MySQL error. The message names the server and the error code, never the
+ * statement text (mysql2 keeps it in `err.sql`, which is dropped) nor any of `secrets`.
  */
-export function mysqlFailure(server: string, err: unknown): ApplicationFailure {
+export function mysqlFailure(
+  server: string,
+  err: unknown,
+  secrets: readonly string[] = [],
+  context?: string,
+): ApplicationFailure {
+  if (err instanceof ApplicationFailure) return err;
   const type = classifyMysqlError(err);
-  const code = (err as { code?: string }).code ?? 'unknown';
-  const message = `${server}: ${(err as Error).message ?? String(err)} (${code})`;
-  return ApplicationFailure.create({ message, type, nonRetryable: type === 'InvalidCredentials' });
+  const code = (err as { code?: string }).code ?? (type === 'SecretUnavailable' ? 'secret' : 'unknown');
+  const text = redact((err as Error)?.message ?? String(err), secrets);
+  const message = `${server}: ${context ? `${context}: ` : ''}${text} (${code})`;
+  return ApplicationFailure.create({ message, type, nonRetryable: NON_RETRYABLE.has(type) });
+}
+
+/** A typed failure raised by an activity's own judgement (not a MySQL error). */
+export function mysqlDecision(
+  type: MysqlFailureType,
+  message: string,
+  details?: Record<string, unknown>,
+  nonRetryable = true,
+): ApplicationFailure {
+  return ApplicationFailure.create({
+    message,
+    type,
+    nonRetryable,
+    details: details === undefined ? undefined : [details],
+  });
 }

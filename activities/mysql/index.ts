@@ -1,9 +1,18 @@
 import { log } from '@temporalio/activity';
 import type { RunbookRegistry } from '../runbooks';
 import type { MysqlConnections } from './connections';
+import { createMysqlFailoverActivities } from './failover';
 import { readServerStatus, type MysqlServerStatus } from './status';
 
 export type { MysqlServerStatus } from './status';
+export type {
+  CatchUpResult,
+  ErrantTransactionsReport,
+  FenceResult,
+  PromoteResult,
+  RepointResult,
+} from './failover';
+export type { CandidateChoice, CandidateAssessment } from '../../common/mysql-candidates';
 
 export interface MysqlActivityDeps {
   runbooks: RunbookRegistry;
@@ -15,8 +24,11 @@ export function createMysqlActivities({ runbooks, connections }: MysqlActivityDe
     /** Reads, in parallel, the state of every MySQL server of the pair. Unreachable servers are reported, not thrown. */
     async mysqlServerStatuses(input: { pair: string }): Promise<MysqlServerStatus[]> {
       const { servers } = runbooks.get(input.pair).runbook.mysql;
+      const secrets = connections.secrets(input.pair);
       const statuses = await Promise.all(
-        servers.map((s) => readServerStatus(connections.pool(input.pair, s.name), s.name, s.site)),
+        servers.map((s) =>
+          readServerStatus(() => connections.pool(input.pair, s.name), s.name, s.site, secrets),
+        ),
       );
       for (const s of statuses) {
         log.info(
@@ -30,5 +42,6 @@ export function createMysqlActivities({ runbooks, connections }: MysqlActivityDe
       }
       return statuses;
     },
+    ...createMysqlFailoverActivities({ runbooks, connections }),
   };
 }

@@ -30,10 +30,11 @@ export const testTaskQueue = (name: string) => `test-${name}-${randomUUID().slic
 /** SQL as the local administrator on one MariaDB instance of the stack (for setting up faults). */
 export const stackSql = adminSql;
 
-/** Puts the local pair back in its normal state: primary writable, replica read-only and replicating. */
+/** Puts the local pair back in its normal state: primary writable, replicas read-only and replicating. */
 export async function restoreLocalPair(): Promise<void> {
   await stackSql('db-gra-1', 'SET GLOBAL read_only=OFF');
   await stackSql('db-rbx-1', 'SET GLOBAL read_only=ON; START SLAVE');
+  await stackSql('db-rbx-2', 'SET GLOBAL read_only=ON; START SLAVE');
 }
 
 /** An activity context for calling activities directly; logs only warnings so test output stays readable. */

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -24,6 +25,7 @@ const run = promisify(execFile);
 export const MARIADB_INSTANCES: { name: string; port: PortName; serverId: number }[] = [
   { name: 'db-gra-1', port: 'MYSQL_GRA', serverId: 1 },
   { name: 'db-rbx-1', port: 'MYSQL_RBX', serverId: 2 },
+  { name: 'db-rbx-2', port: 'MYSQL_RBX2', serverId: 3 },
 ];
 
 /** Accounts the stack creates; their passwords are generated into `.stack/secrets/<file>`. */
@@ -35,219 +37,453 @@ export const MARIADB_ACCOUNTS = {
 
 export const APP_DATABASE = 'app';
 
-function secret(file: string): string {
-  const dir = path.join(stackDir(), 'secrets');
-  const full = path.join(dir, file);
-  if (!existsSync(full)) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileSync(full, randomBytes(18).toString('base64url') + '\n', { mode: 0o600 });
-  }
-  return readFileSync(full, 'utf8').trim();
+/** Only the MariaDB programs (scratch clusters need nothing else of the stack). */
+const MARIADB_PACKAGES = STACK_PACKAGES.filter((t) => t.pkg.startsWith('mariadb-'));
+
+/** One server of a MariaDB GTID cluster. */
+export interface MariadbInstanceSpec {
+  name: string;
+  port: number;
+  serverId: number;
+  /** The DR_STACK_PORT_<name> variable that moves this port, named when the port is taken. */
+  portVariable?: string;
+}
+
+/** Everything needed to build a MariaDB GTID cluster: where it lives, its servers, where the passwords are. */
+export interface MariadbClusterSpec {
+  /** Shown in logs and errors, e.g. "mariadb" or "scratch mariadb 1a2b". */
+  label: string;
+  /** Holds one folder per instance (data, socket, config, logs, pid) and the bootstrap marker. */
+  dir: string;
+  /** Folder of the generated account passwords, `<secretsDir>/<MARIADB_ACCOUNTS[*].secretFile>`. */
+  secretsDir: string;
+  /** The first is the initial primary; the others become read-only GTID replicas of it. */
+  instances: MariadbInstanceSpec[];
+  /** Extra `[mariadbd]` lines, e.g. a smaller InnoDB log for throw-away clusters. */
+  extraConfig?: string[];
 }
 
 const sqlString = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
-function instanceDirs(name: string) {
-  const base = path.join(stackDir(), 'mariadb', name);
-  return {
-    base,
-    data: path.join(base, 'data'),
-    socket: path.join(base, 'mariadbd.sock'),
-    config: path.join(base, 'my.cnf'),
-    roleConfig: path.join(base, 'role.cnf'),
-  };
-}
+/**
+ * A MariaDB GTID cluster built from a parameter set. The stack uses one for its trio; destructive tests
+ * build their own scratch clusters (see `createScratchCluster`) so they never break the shared one.
+ */
+export class MariadbCluster {
+  constructor(
+    readonly spec: MariadbClusterSpec,
+    private readonly log: (line: string) => void = () => undefined,
+  ) {}
 
-/** Runs SQL as the local administrator (unix-socket authentication of the OS user). */
-export async function adminSql(instance: string, sql: string): Promise<string[][]> {
-  const user = process.getuid?.() === 0 ? 'root' : os.userInfo().username;
-  const { stdout } = await run('mariadb', [
-    '--socket',
-    instanceDirs(instance).socket,
-    '-u',
-    user,
-    '--batch',
-    '--skip-column-names',
-    '-e',
-    sql,
-  ]);
-  return stdout
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => line.split('\t'));
-}
+  get names(): string[] {
+    return this.spec.instances.map((i) => i.name);
+  }
 
-function writeConfig(instance: (typeof MARIADB_INSTANCES)[number]): void {
-  const dirs = instanceDirs(instance.name);
-  writeFileSync(
-    dirs.config,
-    [
-      '[mariadbd]',
-      `datadir=${dirs.data}`,
-      `socket=${dirs.socket}`,
-      `pid-file=${path.join(dirs.base, 'mariadbd.pid')}`,
-      `log-error=${path.join(dirs.base, 'error.log')}`,
-      `port=${stackPort(instance.port)}`,
-      'bind-address=127.0.0.1',
-      'skip-name-resolve',
-      `server_id=${instance.serverId}`,
-      'log_bin=mariadb-bin',
-      'binlog_format=ROW',
-      'log_slave_updates=ON',
-      'gtid_strict_mode=ON',
-      'relay_log=relay-bin',
-      'innodb_buffer_pool_size=64M',
-      'max_connections=200',
-      // Written once at bootstrap: replicas come back read-only after a restart.
-      `!include ${dirs.roleConfig}`,
-      '',
-    ].join('\n'),
-  );
-  if (!existsSync(dirs.roleConfig)) writeFileSync(dirs.roleConfig, '[mariadbd]\n');
-}
+  instance(name: string): MariadbInstanceSpec {
+    const found = this.spec.instances.find((i) => i.name === name);
+    if (!found) throw new Error(`${this.spec.label}: no instance "${name}" (have ${this.names.join(', ')})`);
+    return found;
+  }
 
-async function startInstance(
-  instance: (typeof MARIADB_INSTANCES)[number],
-  log: (line: string) => void,
-): Promise<void> {
-  const dirs = instanceDirs(instance.name);
-  const spec = { name: 'mariadbd', runDir: dirs.base };
-  if (runningPid(spec) !== undefined) return;
-  const port = stackPort(instance.port);
-  await assertPortsFree(`mariadb ${instance.name}`, [{ name: instance.port, port }]);
-  mkdirSync(dirs.base, { recursive: true });
-  writeConfig(instance);
-  const asRoot = process.getuid?.() === 0 ? ['--user=root'] : [];
-  if (!existsSync(path.join(dirs.data, 'mysql'))) {
-    log(`mariadb ${instance.name}: initialising ${dirs.data}`);
-    await run('mariadb-install-db', [
-      `--defaults-file=${dirs.config}`,
-      ...asRoot,
-      '--auth-root-authentication-method=socket',
-      '--skip-test-db',
+  dirs(name: string) {
+    const base = path.join(this.spec.dir, name);
+    return {
+      base,
+      data: path.join(base, 'data'),
+      socket: path.join(base, 'mariadbd.sock'),
+      config: path.join(base, 'my.cnf'),
+      roleConfig: path.join(base, 'role.cnf'),
+      errorLog: path.join(base, 'error.log'),
+      tmp: path.join(base, 'tmp'),
+      replicationMarker: path.join(base, 'replication.configured'),
+    };
+  }
+
+  private daemon(name: string) {
+    return { name: 'mariadbd', runDir: this.dirs(name).base };
+  }
+
+  secret(file: string): string {
+    const full = path.join(this.spec.secretsDir, file);
+    if (!existsSync(full)) {
+      mkdirSync(this.spec.secretsDir, { recursive: true, mode: 0o700 });
+      writeFileSync(full, randomBytes(18).toString('base64url') + '\n', { mode: 0o600 });
+    }
+    return readFileSync(full, 'utf8').trim();
+  }
+
+  pid(name: string): number | undefined {
+    return runningPid(this.daemon(name));
+  }
+
+  /** Runs SQL as the local administrator (unix-socket authentication of the OS user). */
+  async sql(name: string, sql: string): Promise<string[][]> {
+    const user = process.getuid?.() === 0 ? 'root' : os.userInfo().username;
+    const { stdout } = await run('mariadb', [
+      '--socket',
+      this.dirs(name).socket,
+      '-u',
+      user,
+      '--batch',
+      '--skip-column-names',
+      '-e',
+      sql,
     ]);
+    return stdout
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => line.split('\t'));
   }
-  startDaemon({ ...spec, command: 'mariadbd', args: [`--defaults-file=${dirs.config}`, ...asRoot] });
-  await waitFor(`mariadb ${instance.name}`, () => portOpen(port), 60_000, path.join(dirs.base, 'error.log'));
-}
 
-async function bootstrapReplication(log: (line: string) => void): Promise<void> {
-  const marker = path.join(stackDir(), 'mariadb', 'bootstrapped');
-  if (existsSync(marker)) return;
-  const [primary, ...replicas] = MARIADB_INSTANCES;
-  if (!primary) throw new Error('no MariaDB instance defined');
-  const { orchestrator, replication, app } = MARIADB_ACCOUNTS;
-  log(`mariadb: creating accounts and the ${APP_DATABASE} database on ${primary.name}`);
-  await adminSql(
-    primary.name,
-    [
-      `CREATE USER IF NOT EXISTS ${sqlString(replication.user)}@'%' IDENTIFIED BY ${sqlString(secret(replication.secretFile))}`,
-      `GRANT REPLICATION SLAVE ON *.* TO ${sqlString(replication.user)}@'%'`,
-      `CREATE USER IF NOT EXISTS ${sqlString(orchestrator.user)}@'%' IDENTIFIED BY ${sqlString(secret(orchestrator.secretFile))}`,
-      `GRANT ALL PRIVILEGES ON *.* TO ${sqlString(orchestrator.user)}@'%' WITH GRANT OPTION`,
-      `CREATE DATABASE IF NOT EXISTS ${APP_DATABASE}`,
-      `CREATE USER IF NOT EXISTS ${sqlString(app.user)}@'%' IDENTIFIED BY ${sqlString(secret(app.secretFile))}`,
-      `GRANT ALL PRIVILEGES ON ${APP_DATABASE}.* TO ${sqlString(app.user)}@'%'`,
-      `CREATE TABLE IF NOT EXISTS ${APP_DATABASE}.stack_check (id INT AUTO_INCREMENT PRIMARY KEY, token VARCHAR(64) NOT NULL, at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6))`,
-    ].join(';\n'),
-  );
-  for (const replica of replicas) {
-    log(`mariadb: ${replica.name} replicates from ${primary.name} with GTID (read-only)`);
-    writeFileSync(instanceDirs(replica.name).roleConfig, '[mariadbd]\nread_only=ON\n');
-    await adminSql(
-      replica.name,
+  private writeConfig(instance: MariadbInstanceSpec): void {
+    const dirs = this.dirs(instance.name);
+    mkdirSync(dirs.tmp, { recursive: true });
+    writeFileSync(
+      dirs.config,
       [
-        'STOP SLAVE',
-        `CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${stackPort(primary.port)}, ` +
-          `MASTER_USER=${sqlString(replication.user)}, MASTER_PASSWORD=${sqlString(secret(replication.secretFile))}, ` +
-          'MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1',
-        'SET GLOBAL read_only=ON',
-        'START SLAVE',
-      ].join(';\n'),
+        '[mariadbd]',
+        `datadir=${dirs.data}`,
+        `socket=${dirs.socket}`,
+        `pid-file=${path.join(dirs.base, 'mariadbd.pid')}`,
+        `log-error=${dirs.errorLog}`,
+        // Its own temporary folder: concurrent bootstraps sharing /tmp were seen to lose their temporary tables.
+        `tmpdir=${dirs.tmp}`,
+        `port=${instance.port}`,
+        'bind-address=127.0.0.1',
+        'skip-name-resolve',
+        `server_id=${instance.serverId}`,
+        'log_bin=mariadb-bin',
+        'binlog_format=ROW',
+        'log_slave_updates=ON',
+        'gtid_strict_mode=ON',
+        'relay_log=relay-bin',
+        'innodb_buffer_pool_size=64M',
+        'max_connections=200',
+        ...(this.spec.extraConfig ?? []),
+        // Written when the role is set: replicas come back read-only after a restart.
+        `!include ${dirs.roleConfig}`,
+        '',
+      ].join('\n'),
     );
+    if (!existsSync(dirs.roleConfig)) writeFileSync(dirs.roleConfig, '[mariadbd]\n');
   }
-  writeFileSync(marker, new Date().toISOString() + '\n');
-}
 
-/** The writable server without a replication source, and the servers replicating. */
-async function currentTopology(): Promise<{ primary?: string; replicas: string[] }> {
-  const replicas: string[] = [];
-  let primary: string | undefined;
-  for (const { name } of MARIADB_INSTANCES) {
-    const [[readOnly] = []] = await adminSql(name, 'SELECT @@global.read_only');
-    const slave = await adminSql(name, 'SHOW SLAVE STATUS');
-    if (slave.length > 0) replicas.push(name);
-    else if (readOnly === '0') primary = name;
+  /** Whether the instance comes back read-only after a (re)start. */
+  setStartReadOnly(name: string, readOnly: boolean): void {
+    mkdirSync(this.dirs(name).base, { recursive: true });
+    writeFileSync(this.dirs(name).roleConfig, `[mariadbd]\n${readOnly ? 'read_only=ON\n' : ''}`);
   }
-  return { primary, replicas };
-}
 
-/** Writes a row on the primary and waits until every replica has it. */
-async function checkReplication(): Promise<string> {
-  const { primary, replicas } = await currentTopology();
-  if (!primary)
-    throw new Error(
-      'mariadb: no writable primary found among ' + MARIADB_INSTANCES.map((i) => i.name).join(', '),
-    );
-  const token = randomBytes(8).toString('hex');
-  await adminSql(primary, `INSERT INTO ${APP_DATABASE}.stack_check (token) VALUES ('${token}')`);
-  for (const replica of replicas) {
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const rows = await adminSql(
-        replica,
-        `SELECT COUNT(*) FROM ${APP_DATABASE}.stack_check WHERE token='${token}'`,
-      );
-      if (rows[0]?.[0] === '1') break;
-      if (Date.now() > deadline) {
-        const status = await adminSql(replica, 'SHOW SLAVE STATUS');
+  /** Initialises (first time) and starts one instance; harmless when it already runs. */
+  async start(name: string, options: { readOnly?: boolean } = {}): Promise<void> {
+    const instance = this.instance(name);
+    const dirs = this.dirs(name);
+    if (this.pid(name) !== undefined) return;
+    if (instance.portVariable) {
+      await assertPortsFree(`${this.spec.label} ${name}`, [
+        { name: instance.portVariable, port: instance.port },
+      ]);
+    } else if (await portOpen(instance.port)) {
+      throw new Error(`${this.spec.label} ${name}: port ${instance.port} is already in use`);
+    }
+    mkdirSync(dirs.base, { recursive: true });
+    if (options.readOnly !== undefined) this.setStartReadOnly(name, options.readOnly);
+    this.writeConfig(instance);
+    const asRoot = process.getuid?.() === 0 ? ['--user=root'] : [];
+    if (!existsSync(path.join(dirs.data, 'mysql'))) {
+      this.log(`${this.spec.label} ${name}: initialising ${dirs.data}`);
+      await run('mariadb-install-db', [
+        `--defaults-file=${dirs.config}`,
+        ...asRoot,
+        '--auth-root-authentication-method=socket',
+        '--skip-test-db',
+      ]).catch((err: { stderr?: string; stdout?: string; message: string }) => {
+        const output = `${err.stdout ?? ''}\n${err.stderr ?? ''}`;
+        const log = path.join(dirs.base, 'install-db.log');
+        writeFileSync(log, output);
+        const errors = output.split('\n').filter((l) => /\[ERROR\]|error/i.test(l));
         throw new Error(
-          `mariadb: a row written on ${primary} did not reach ${replica} within 20s (${status.length ? 'replication configured' : 'no replication'})`,
+          `${this.spec.label} ${name}: mariadb-install-db failed: ${errors.slice(0, 5).join(' | ') || err.message} (see ${log})`,
         );
+      });
+    }
+    startDaemon({
+      ...this.daemon(name),
+      command: 'mariadbd',
+      args: [`--defaults-file=${dirs.config}`, ...asRoot],
+    });
+    await waitFor(`${this.spec.label} ${name}`, () => portOpen(instance.port), 60_000, dirs.errorLog);
+  }
+
+  /** Stops one instance: SIGTERM (clean shutdown), SIGKILL after the grace period. */
+  async stop(name: string, graceMs = 60_000): Promise<void> {
+    await stopDaemon(this.daemon(name), graceMs);
+  }
+
+  /** Kills one instance at once (a crash: no clean shutdown) and waits until the process is gone. */
+  async kill(name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const pid = this.pid(name);
+    if (pid === undefined) return;
+    process.kill(pid, signal);
+    const deadline = Date.now() + 30_000;
+    while (this.pid(name) !== undefined) {
+      if (Date.now() > deadline) throw new Error(`${this.spec.label} ${name}: pid ${pid} survived ${signal}`);
+      await sleep(20);
+    }
+    rmSync(path.join(this.dirs(name).base, 'mariadbd.pid'), { force: true });
+  }
+
+  /** Accounts and the app database on the primary (once), then every replica not yet configured. */
+  private async bootstrap(): Promise<void> {
+    const [first] = this.spec.instances;
+    if (!first) throw new Error(`${this.spec.label}: no instance defined`);
+    const { orchestrator, replication, app } = MARIADB_ACCOUNTS;
+    const marker = path.join(this.spec.dir, 'bootstrapped');
+    if (!existsSync(marker)) {
+      this.log(`${this.spec.label}: creating accounts and the ${APP_DATABASE} database on ${first.name}`);
+      await this.sql(
+        first.name,
+        [
+          `CREATE USER IF NOT EXISTS ${sqlString(replication.user)}@'%' IDENTIFIED BY ${sqlString(this.secret(replication.secretFile))}`,
+          `GRANT REPLICATION SLAVE ON *.* TO ${sqlString(replication.user)}@'%'`,
+          `CREATE USER IF NOT EXISTS ${sqlString(orchestrator.user)}@'%' IDENTIFIED BY ${sqlString(this.secret(orchestrator.secretFile))}`,
+          `GRANT ALL PRIVILEGES ON *.* TO ${sqlString(orchestrator.user)}@'%' WITH GRANT OPTION`,
+          `CREATE DATABASE IF NOT EXISTS ${APP_DATABASE}`,
+          `CREATE USER IF NOT EXISTS ${sqlString(app.user)}@'%' IDENTIFIED BY ${sqlString(this.secret(app.secretFile))}`,
+          `GRANT ALL PRIVILEGES ON ${APP_DATABASE}.* TO ${sqlString(app.user)}@'%'`,
+          `CREATE TABLE IF NOT EXISTS ${APP_DATABASE}.stack_check (id INT AUTO_INCREMENT PRIMARY KEY, token VARCHAR(64) NOT NULL, at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6))`,
+        ].join(';\n'),
+      );
+      writeFileSync(marker, new Date().toISOString() + '\n');
+    }
+    const pending = this.spec.instances
+      .slice(1)
+      .filter((i) => !existsSync(this.dirs(i.name).replicationMarker));
+    if (pending.length === 0) return;
+    // A replica added later (e.g. db-rbx-2 on an existing stack) follows whoever is the primary now.
+    const settled = this.names.filter((name) => !pending.some((p) => p.name === name));
+    const primaryName = (await this.topology(settled)).primary ?? first.name;
+    const primary = this.instance(primaryName);
+    for (const replica of pending) {
+      const dirs = this.dirs(replica.name);
+      if ((await this.sql(replica.name, 'SHOW SLAVE STATUS')).length > 0) {
+        // Configured by an earlier version of the stack manager (one marker for the whole cluster).
+        writeFileSync(dirs.replicationMarker, new Date().toISOString() + '\n');
+        continue;
       }
-      await sleep(100);
+      this.log(`${this.spec.label}: ${replica.name} replicates from ${primary.name} with GTID (read-only)`);
+      this.setStartReadOnly(replica.name, true);
+      await this.sql(
+        replica.name,
+        [
+          'STOP SLAVE',
+          `CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${primary.port}, ` +
+            `MASTER_USER=${sqlString(replication.user)}, MASTER_PASSWORD=${sqlString(this.secret(replication.secretFile))}, ` +
+            'MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1',
+          'SET GLOBAL read_only=ON',
+          'START SLAVE',
+        ].join(';\n'),
+      );
+      writeFileSync(dirs.replicationMarker, new Date().toISOString() + '\n');
     }
   }
-  return `row written on ${primary} read on ${replicas.join(', ') || 'no replica'}`;
+
+  /** The writable server without a replication source, and the servers replicating (running instances only). */
+  async topology(names = this.names): Promise<{ primary?: string; replicas: string[] }> {
+    const replicas: string[] = [];
+    let primary: string | undefined;
+    for (const name of names) {
+      if (this.pid(name) === undefined) continue;
+      const [[readOnly] = []] = await this.sql(name, 'SELECT @@global.read_only');
+      const slave = await this.sql(name, 'SHOW SLAVE STATUS');
+      if (slave.length > 0) replicas.push(name);
+      else if (readOnly === '0') primary = name;
+    }
+    return { primary, replicas };
+  }
+
+  /** Writes a row on the primary and waits until every replica has it. */
+  async checkReplication(timeoutMs = 20_000): Promise<string> {
+    const { primary, replicas } = await this.topology();
+    if (!primary)
+      throw new Error(`${this.spec.label}: no writable primary found among ${this.names.join(', ')}`);
+    const token = randomBytes(8).toString('hex');
+    await this.sql(primary, `INSERT INTO ${APP_DATABASE}.stack_check (token) VALUES ('${token}')`);
+    for (const replica of replicas) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const rows = await this.sql(
+          replica,
+          `SELECT COUNT(*) FROM ${APP_DATABASE}.stack_check WHERE token='${token}'`,
+        );
+        if (rows[0]?.[0] === '1') break;
+        if (Date.now() > deadline) {
+          const status = await this.sql(replica, 'SHOW SLAVE STATUS');
+          throw new Error(
+            `${this.spec.label}: a row written on ${primary} did not reach ${replica} within ${timeoutMs / 1000}s ` +
+              `(${status.length ? 'replication configured' : 'no replication'})`,
+          );
+        }
+        await sleep(50);
+      }
+    }
+    return `row written on ${primary} read on ${replicas.join(', ') || 'no replica'}`;
+  }
+
+  /** Starts every instance (initialising the missing ones), sets up replication, checks it. Idempotent. */
+  async up(): Promise<void> {
+    ensureDebianPackages(MARIADB_PACKAGES, this.log);
+    const started = await Promise.allSettled(this.names.map((name) => this.start(name)));
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    await this.bootstrap();
+    this.log(`${this.spec.label}: replication check: ${await this.checkReplication()}`);
+  }
+
+  async status(): Promise<ServiceStatus> {
+    const pids = this.names.map((name) => this.pid(name));
+    const running = pids.every((p) => p !== undefined);
+    let detail: string | undefined;
+    if (running) {
+      const { primary, replicas } = await this.topology().catch(() => ({
+        primary: undefined,
+        replicas: [] as string[],
+      }));
+      detail = `primary ${primary ?? 'none'}; replicas ${replicas.join(', ') || 'none'}`;
+    } else {
+      detail = `not running: ${this.names.filter((_, i) => pids[i] === undefined).join(', ')}`;
+    }
+    return {
+      name: 'mariadb',
+      running,
+      pids: pids.filter((p): p is number => p !== undefined),
+      endpoints: this.spec.instances.map((i) => `${i.name} 127.0.0.1:${i.port}`),
+      detail,
+    };
+  }
+
+  /** Stops every instance cleanly; harmless when nothing runs. */
+  async down(): Promise<void> {
+    for (const name of [...this.names].reverse()) await this.stop(name);
+  }
+
+  /** Kills every instance and deletes the cluster's folder (scratch clusters only). */
+  async destroy(): Promise<void> {
+    await Promise.all(this.names.map((name) => this.kill(name)));
+    rmSync(this.spec.dir, { recursive: true, force: true });
+  }
+}
+
+/** The stack's own cluster: db-gra-1 primary, db-rbx-1 and db-rbx-2 replicas, under `.stack/mariadb`. */
+export function stackMariadbCluster(log?: (line: string) => void): MariadbCluster {
+  return new MariadbCluster(
+    {
+      label: 'mariadb',
+      dir: path.join(stackDir(), 'mariadb'),
+      secretsDir: path.join(stackDir(), 'secrets'),
+      instances: MARIADB_INSTANCES.map((i) => ({
+        name: i.name,
+        port: stackPort(i.port),
+        serverId: i.serverId,
+        portVariable: i.port,
+      })),
+    },
+    log,
+  );
+}
+
+/** Runs SQL as the local administrator on one instance of the stack's cluster. */
+export function adminSql(instance: string, sql: string): Promise<string[][]> {
+  return stackMariadbCluster().sql(instance, sql);
+}
+
+export const scratchRoot = () => path.join(stackDir(), 'scratch');
+
+/** A TCP port nothing listens on now (the kernel's choice), on loopback. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
+    });
+  });
+}
+
+/**
+ * Builds (does not start) a throw-away cluster under `.stack/scratch/<id>` on free ports, with the stack's
+ * account passwords, for tests that kill or promote servers. Call `up()`, then `destroy()` when done.
+ */
+export async function createScratchCluster(
+  options: { names?: string[]; id?: string; log?: (line: string) => void } = {},
+): Promise<MariadbCluster> {
+  const names = options.names ?? MARIADB_INSTANCES.map((i) => i.name);
+  const id = options.id ?? `mariadb-${randomBytes(4).toString('hex')}`;
+  await cleanScratchLeftovers({ olderThanMs: 60 * 60_000 });
+  const ports: number[] = [];
+  while (ports.length < names.length) {
+    const port = await freePort();
+    if (!ports.includes(port)) ports.push(port);
+  }
+  return new MariadbCluster(
+    {
+      label: `scratch ${id}`,
+      dir: path.join(scratchRoot(), id),
+      secretsDir: path.join(stackDir(), 'secrets'),
+      instances: names.map((name, i) => ({ name, port: ports[i] as number, serverId: i + 1 })),
+      extraConfig: ['innodb_log_file_size=8M', 'innodb_buffer_pool_size=32M'],
+    },
+    options.log,
+  );
+}
+
+/** Kills the mariadbd processes of scratch clusters left behind (e.g. by an interrupted test) and deletes them. */
+export async function cleanScratchLeftovers(
+  options: { olderThanMs?: number; ids?: string[] } = {},
+): Promise<string[]> {
+  const root = scratchRoot();
+  if (!existsSync(root)) return [];
+  const removed: string[] = [];
+  for (const entry of readdirSync(root)) {
+    if (options.ids && !options.ids.includes(entry)) continue;
+    const dir = path.join(root, entry);
+    if (options.olderThanMs !== undefined && Date.now() - statSync(dir).mtimeMs < options.olderThanMs)
+      continue;
+    const daemons = readdirSync(dir).map((instance) => ({
+      name: 'mariadbd',
+      runDir: path.join(dir, instance),
+    }));
+    for (const daemon of daemons) {
+      const pid = runningPid(daemon);
+      if (pid === undefined) continue;
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+      const deadline = Date.now() + 10_000;
+      while (runningPid(daemon) !== undefined && Date.now() < deadline) await sleep(20);
+    }
+    rmSync(dir, { recursive: true, force: true });
+    removed.push(entry);
+  }
+  return removed;
 }
 
 export function mariadbPair(log: (line: string) => void): StackService {
+  const cluster = stackMariadbCluster(log);
   return {
     name: 'mariadb',
     async up() {
       ensureDebianPackages(STACK_PACKAGES, log);
-      for (const instance of MARIADB_INSTANCES) await startInstance(instance, log);
-      await bootstrapReplication(log);
-      log(`mariadb: replication check: ${await checkReplication()}`);
+      await cluster.up();
     },
-    async status(): Promise<ServiceStatus> {
-      const pids = MARIADB_INSTANCES.map((i) =>
-        runningPid({ name: 'mariadbd', runDir: instanceDirs(i.name).base }),
-      );
-      const running = pids.every((p) => p !== undefined);
-      let detail: string | undefined;
-      if (running) {
-        const { primary, replicas } = await currentTopology().catch(() => ({
-          primary: undefined,
-          replicas: [] as string[],
-        }));
-        detail = `primary ${primary ?? 'none'}; replicas ${replicas.join(', ') || 'none'}`;
-      } else {
-        const down = MARIADB_INSTANCES.filter((_, i) => pids[i] === undefined).map((i) => i.name);
-        detail = `not running: ${down.join(', ')}`;
-      }
-      return {
-        name: 'mariadb',
-        running,
-        pids: pids.filter((p): p is number => p !== undefined),
-        endpoints: MARIADB_INSTANCES.map((i) => `${i.name} 127.0.0.1:${stackPort(i.port)}`),
-        detail,
-      };
-    },
+    status: () => cluster.status(),
     async down() {
-      for (const instance of [...MARIADB_INSTANCES].reverse()) {
-        await stopDaemon({ name: 'mariadbd', runDir: instanceDirs(instance.name).base }, 60_000);
-      }
+      await cluster.down();
+      const removed = await cleanScratchLeftovers();
+      if (removed.length > 0) log(`mariadb: removed scratch clusters ${removed.join(', ')}`);
     },
   };
 }

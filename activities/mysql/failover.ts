@@ -1,0 +1,625 @@
+import { Context, heartbeat, log } from '@temporalio/activity';
+import { CancelledFailure } from '@temporalio/common';
+import { chooseCandidate, type CandidateChoice } from '../../common/mysql-candidates';
+import {
+  gtidsMissing,
+  mariadbErrantRanges,
+  mariadbMaxPos,
+  mysqlGtidElements,
+  mysqlGtidsMissing,
+  type MariadbErrantRange,
+} from '../../common/gtid';
+import { durationMs } from '../../config/duration';
+import type { RunbookRegistry } from '../runbooks';
+import type { MysqlConnections } from './connections';
+import {
+  changeSourceStatement,
+  gtidSubtractStatement,
+  killConnectionSql,
+  MARIADB_BINLOG,
+  PROTECTED_COMMANDS,
+  PROTECTED_USERS,
+  repointMode,
+  SQL,
+  SQL_THREAD_IDLE,
+  waitForGtidStatement,
+  waitReached,
+  type Dialect,
+  type RepointMode,
+} from './dialect';
+import { mysqlDecision, mysqlFailure } from './errors';
+import { MysqlSession } from './session';
+import { readServerStatus, type MysqlServerStatus } from './status';
+
+/** Seconds a repointed replica waits between attempts to connect to its new source (MASTER_CONNECT_RETRY). */
+export const REPLICATION_CONNECT_RETRY_SECONDS = 5;
+
+export interface CatchUpResult {
+  server: string;
+  /** The GTIDs it had to apply. */
+  target: string;
+  /** Where the target came from: a server name, "input", or "relay log" (what it had received). */
+  targetFrom: string;
+  /** The GTIDs it has applied now. */
+  applied: string;
+  alreadyCaughtUp: boolean;
+  waitedMs: number;
+  /** Set when the source is gone and the relay log ends in a transaction that will never complete. */
+  incompleteTail?: boolean;
+}
+
+export interface FenceResult {
+  server: string;
+  alreadyFenced: boolean;
+  readOnly: true;
+  killedConnections: number;
+  /** What its binlog holds once fenced: every acknowledged write is in here (wait for it before promoting). */
+  gtidBinlogPos: string;
+}
+
+export interface PromoteResult {
+  server: string;
+  alreadyPromoted: boolean;
+  /** Statements run, in order (none when it was already promoted). */
+  steps: string[];
+  gtidBinlogPos: string;
+  /** Other servers of the pair that could not be checked for writability. */
+  unreachableOthers: string[];
+}
+
+export interface ErrantTransactionsReport {
+  server: string;
+  reference: string;
+  dialect: Dialect;
+  /** GTIDs the server has and the reference lacks (MySQL: GTID set elements; MariaDB: single GTIDs). */
+  gtids: string[];
+  /** How many transactions; a lower bound when `truncated`. */
+  count: number;
+  /** MariaDB: per originating server, the last GTID the reference has and the server's last one. */
+  ranges?: MariadbErrantRange[];
+  /** MariaDB: the binlog scan that lists them stopped at its limit. */
+  truncated?: boolean;
+  sentence: string;
+}
+
+export interface RepointResult {
+  server: string;
+  source: string;
+  alreadyReplicating: boolean;
+  mode: RepointMode;
+  steps: string[];
+  ioRunning: string;
+  sqlRunning: string;
+}
+
+export interface FailoverActivityDeps {
+  runbooks: RunbookRegistry;
+  connections: MysqlConnections;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function throwIfCancelled(): void {
+  let signal: AbortSignal | undefined;
+  try {
+    signal = Context.current().cancellationSignal;
+  } catch {
+    return; // not inside an activity (direct call)
+  }
+  if (signal.aborted)
+    throw signal.reason instanceof Error ? signal.reason : new CancelledFailure('cancelled');
+}
+
+/** GTIDs a server has applied, in the form its wait function compares against. */
+function appliedOf(status: MysqlServerStatus): string {
+  if (status.dialect === 'mysql') return status.gtidExecuted ?? '';
+  return mariadbMaxPos(status.gtidSlavePos ?? '', status.gtidExecuted ?? '');
+}
+
+const writable = (s: MysqlServerStatus) => s.reachable && !s.readOnly && !s.superReadOnly;
+
+export function createMysqlFailoverActivities({ runbooks, connections }: FailoverActivityDeps) {
+  const open = (pair: string, server: string) => MysqlSession.open(connections, pair, server);
+
+  async function statuses(pair: string, except?: string): Promise<MysqlServerStatus[]> {
+    const secrets = connections.secrets(pair);
+    return Promise.all(
+      runbooks
+        .get(pair)
+        .runbook.mysql.servers.filter((s) => s.name !== except)
+        .map((s) => readServerStatus(() => connections.pool(pair, s.name), s.name, s.site, secrets)),
+    );
+  }
+
+  async function errantTransactions(
+    server: MysqlSession,
+    status: MysqlServerStatus,
+    reference: MysqlSession,
+    referenceStatus: MysqlServerStatus,
+  ): Promise<ErrantTransactionsReport> {
+    const base = { server: server.name, reference: reference.name, dialect: server.dialect };
+    if (server.dialect === 'mysql') {
+      const executed = status.gtidExecuted ?? '';
+      const [row] = await server.rows(gtidSubtractStatement(executed, referenceStatus.gtidExecuted ?? ''));
+      const gtids = mysqlGtidElements(String(row?.errant ?? ''));
+      const count = mysqlGtidsMissing(executed, referenceStatus.gtidExecuted ?? '');
+      return {
+        ...base,
+        gtids,
+        count,
+        sentence: count
+          ? `${server.name} has ${count} transaction(s) that ${reference.name} lacks: ${gtids.join(', ')}.`
+          : `${server.name} has no transaction that ${reference.name} lacks.`,
+      };
+    }
+    const ranges = mariadbErrantRanges(status.gtidBinlogState ?? '', referenceStatus.gtidBinlogState ?? '');
+    if (ranges.length === 0)
+      return {
+        ...base,
+        gtids: [],
+        count: 0,
+        ranges,
+        sentence: `${server.name} has no transaction that ${reference.name} lacks.`,
+      };
+    const { gtids, truncated } = await listMariadbErrant(server, ranges);
+    const count = Math.max(gtids.length, ranges.length);
+    return {
+      ...base,
+      gtids,
+      count,
+      ranges,
+      truncated,
+      sentence:
+        `${server.name} has ${truncated ? 'at least ' : ''}${count} transaction(s) that ${reference.name} lacks: ` +
+        `${gtids.slice(0, 20).join(', ')}${gtids.length > 20 ? ', …' : ''}.`,
+    };
+  }
+
+  return {
+    /** The state of one server of the pair; an unreachable server is reported, not thrown. */
+    async mysqlServerStatus(input: { pair: string; server: string }): Promise<MysqlServerStatus> {
+      const config = connections.server(input.pair, input.server);
+      return readServerStatus(
+        () => connections.pool(input.pair, config.name),
+        config.name,
+        config.site,
+        connections.secrets(input.pair),
+      );
+    },
+
+    /**
+     * Chooses the replica to promote: the most advanced eligible one GTID-wise. Fails with `NoCandidate`
+     * or, when its lag exceeds `maxLagSeconds` (default: the runbook's), `CandidateTooFarBehind`.
+     */
+    async mysqlSelectCandidate(input: {
+      pair: string;
+      exclude?: string[];
+      site?: string;
+      maxLagSeconds?: number;
+    }): Promise<CandidateChoice> {
+      const all = await statuses(input.pair);
+      const choice = chooseCandidate(all, {
+        exclude: input.exclude,
+        site: input.site,
+        maxLagSeconds: input.maxLagSeconds ?? runbooks.get(input.pair).runbook.mysql.maxLagSeconds,
+      });
+      log.info(choice.sentence, { pair: input.pair, candidate: choice.candidate });
+      if (!choice.candidate) throw mysqlDecision('NoCandidate', choice.sentence, { ranking: choice.ranking });
+      if (choice.tooFarBehind)
+        throw mysqlDecision('CandidateTooFarBehind', choice.sentence, {
+          candidate: choice.candidate,
+          ranking: choice.ranking,
+        });
+      return choice;
+    },
+
+    /**
+     * Waits until `server` has applied everything it must: the GTIDs of `untilServer`'s binlog (planned
+     * switchover: call after fencing it), or `untilGtid`, or by default everything it has received.
+     * Waits in slices of `sliceSeconds`, heartbeating between them; `ReplicaNotCaughtUp` after
+     * `timeoutSeconds` (default: the runbook's timeouts.replicaCatchUp), `ReplicationBroken` if its
+     * applier stops on an error.
+     */
+    async mysqlCatchUp(input: {
+      pair: string;
+      server: string;
+      untilServer?: string;
+      untilGtid?: string;
+      timeoutSeconds?: number;
+      sliceSeconds?: number;
+    }): Promise<CatchUpResult> {
+      const started = Date.now();
+      const timeoutMs =
+        (input.timeoutSeconds ??
+          durationMs(runbooks.get(input.pair).runbook.timeouts.replicaCatchUp) / 1000) * 1000;
+      const sliceSeconds = Math.max(1, Math.round(input.sliceSeconds ?? 2));
+      const session = await open(input.pair, input.server);
+      let status = await session.status();
+
+      let target: string;
+      let targetFrom: string;
+      if (input.untilGtid !== undefined) {
+        target = input.untilGtid;
+        targetFrom = 'input';
+      } else if (input.untilServer) {
+        const other = await open(input.pair, input.untilServer);
+        target = (await other.status()).gtidBinlogPos ?? '';
+        targetFrom = input.untilServer;
+      } else {
+        if (!status.replication)
+          throw mysqlDecision(
+            'NotAReplica',
+            `${input.server} is not a replica: it has nothing to catch up on.`,
+          );
+        target = status.replication.retrievedGtid;
+        targetFrom = 'relay log';
+      }
+
+      const missing = () => gtidsMissing(session.dialect, target, appliedOf(status));
+      if (missing() === 0) {
+        log.info(`${input.server} has already applied ${target || 'everything'} (from ${targetFrom}).`);
+        return {
+          server: input.server,
+          target,
+          targetFrom,
+          applied: appliedOf(status),
+          alreadyCaughtUp: true,
+          waitedMs: 0,
+        };
+      }
+      if (!status.replication)
+        throw mysqlDecision(
+          'NotAReplica',
+          `${input.server} lacks ${missing()} transaction(s) of ${targetFrom} and is not a replica, so it cannot get them.`,
+          { target, applied: appliedOf(status) },
+        );
+
+      let idleChecks = 0;
+      let lastApplied = appliedOf(status);
+      for (;;) {
+        const repl = status.replication;
+        if (!repl)
+          throw mysqlDecision('NotAReplica', `${input.server} stopped being a replica while catching up.`);
+        if (repl.lastSqlErrno)
+          throw mysqlDecision(
+            'ReplicationBroken',
+            `${input.server}: the applier stopped on error ${repl.lastSqlErrno}: ${repl.lastSqlError}`,
+            { target, applied: appliedOf(status) },
+          );
+        if (repl.sqlRunning !== 'Yes') {
+          log.info(`${input.server}: starting the applier to catch up.`);
+          await session.exec(SQL[session.dialect].startSqlThread);
+        }
+        // Source gone and nothing left to apply: the rest of the relay log is an incomplete transaction.
+        if (!input.untilServer && input.untilGtid === undefined && repl.ioRunning !== 'Yes') {
+          idleChecks =
+            SQL_THREAD_IDLE.test(repl.sqlState ?? '') && appliedOf(status) === lastApplied
+              ? idleChecks + 1
+              : 0;
+          if (idleChecks >= 2) {
+            log.warn(
+              `${input.server}: applied all complete transactions it received (${appliedOf(status)}); the relay log ends in an incomplete one.`,
+            );
+            return {
+              server: input.server,
+              target,
+              targetFrom,
+              applied: appliedOf(status),
+              alreadyCaughtUp: false,
+              waitedMs: Date.now() - started,
+              incompleteTail: true,
+            };
+          }
+        }
+        lastApplied = appliedOf(status);
+        const remainingMs = timeoutMs - (Date.now() - started);
+        if (remainingMs <= 0)
+          throw mysqlDecision(
+            'ReplicaNotCaughtUp',
+            `${input.server} still lacks ${missing()} transaction(s) of ${targetFrom} after ${Math.round(timeoutMs / 1000)}s.`,
+            { target, applied: appliedOf(status) },
+          );
+        const slice = Math.max(1, Math.min(sliceSeconds, Math.ceil(remainingMs / 1000)));
+        const [row] = await session.rows(
+          waitForGtidStatement(session.dialect, target, slice),
+          slice * 1000 + 15_000,
+        );
+        heartbeat({ server: input.server, target, waitedMs: Date.now() - started });
+        throwIfCancelled();
+        status = await session.status();
+        if (waitReached(row?.result) || missing() === 0) {
+          const waitedMs = Date.now() - started;
+          log.info(`${input.server} applied ${target} (from ${targetFrom}) in ${waitedMs} ms.`);
+          return {
+            server: input.server,
+            target,
+            targetFrom,
+            applied: appliedOf(status),
+            alreadyCaughtUp: false,
+            waitedMs,
+          };
+        }
+      }
+    },
+
+    /**
+     * Fences a server: read-only (MySQL super_read_only, MariaDB read_only), and, when the runbook's
+     * `killClientConnectionsOnFence` says so, ends every client session except replication and the
+     * orchestrator's own. An unreachable server fails with `MysqlUnreachable`.
+     */
+    async mysqlFence(input: { pair: string; server: string }): Promise<FenceResult> {
+      const settings = connections.settings(input.pair);
+      const session = await open(input.pair, input.server);
+      const before = await session.status();
+      const alreadyFenced = session.dialect === 'mysql' ? !!before.superReadOnly : !!before.readOnly;
+      let killed = 0;
+      const killClients = async () => {
+        const rows = await session.rows(SQL[session.dialect].processList);
+        for (const row of rows) {
+          const user = String(row.user ?? '');
+          const command = String(row.command ?? '');
+          if (PROTECTED_USERS.has(user) || PROTECTED_COMMANDS.has(command)) continue;
+          if (user === settings.user || user === settings.replicationUser) continue;
+          try {
+            await session.exec(killConnectionSql(Number(row.id)));
+            killed++;
+          } catch (err) {
+            // ER_NO_SUCH_THREAD: it ended by itself meanwhile.
+            if (!/Unknown thread id|1094/.test((err as Error).message)) throw err;
+          }
+        }
+      };
+      if (settings.killClientConnectionsOnFence) await killClients();
+      if (!alreadyFenced) for (const statement of SQL[session.dialect].fence) await session.exec(statement);
+      if (settings.killClientConnectionsOnFence) await killClients();
+      const after = await session.status();
+      if (!after.readOnly || (session.dialect === 'mysql' && !after.superReadOnly))
+        throw mysqlFailure(input.server, new Error('still writable after fencing'));
+      log.info(
+        `${input.server} is fenced (read-only${alreadyFenced ? ', already' : ''}); ${killed} client session(s) ended; binlog at ${after.gtidBinlogPos}.`,
+      );
+      return {
+        server: input.server,
+        alreadyFenced,
+        readOnly: true,
+        killedConnections: killed,
+        gtidBinlogPos: after.gtidBinlogPos ?? '',
+      };
+    },
+
+    /**
+     * Promotes a replica: stop replication, forget the source (RESET SLAVE ALL / RESET REPLICA ALL), writable.
+     * Checks first and does only what is left, so a retry after a crash between statements finishes the job
+     * and a second call succeeds with `alreadyPromoted`. Refuses with `SplitBrainRisk` while another server
+     * of the pair is writable, and with `ReplicaNotCaughtUp` while it holds received but unapplied
+     * transactions (unless `allowUnappliedTransactions`).
+     */
+    async mysqlPromote(input: {
+      pair: string;
+      server: string;
+      allowUnappliedTransactions?: boolean;
+    }): Promise<PromoteResult> {
+      const session = await open(input.pair, input.server);
+      const status = await session.status();
+      const others = await statuses(input.pair, input.server);
+      const writableOthers = others.filter(writable).map((s) => s.server);
+      if (writableOthers.length > 0)
+        throw mysqlDecision(
+          'SplitBrainRisk',
+          `refusing to promote ${input.server}: ${writableOthers.join(', ')} ${writableOthers.length > 1 ? 'are' : 'is'} writable; fence ${writableOthers.length > 1 ? 'them' : 'it'} first.`,
+          { writable: writableOthers },
+        );
+      const steps: string[] = [];
+      const dialect = session.dialect;
+      const repl = status.replication;
+      if (repl) {
+        if (repl.pendingTransactions && !input.allowUnappliedTransactions)
+          throw mysqlDecision(
+            'ReplicaNotCaughtUp',
+            `refusing to promote ${input.server}: ${repl.pendingTransactions} received transaction(s) are not applied yet (catch up first).`,
+            { received: repl.retrievedGtid, applied: repl.appliedGtid },
+          );
+        if (repl.ioRunning !== 'No' || repl.sqlRunning !== 'No') {
+          await session.exec(SQL[dialect].stopReplica);
+          steps.push(SQL[dialect].stopReplica);
+        }
+        await session.exec(SQL[dialect].resetReplicaAll);
+        steps.push(SQL[dialect].resetReplicaAll);
+      }
+      if (status.readOnly || status.superReadOnly) {
+        for (const statement of SQL[dialect].unfence) {
+          await session.exec(statement);
+          steps.push(statement);
+        }
+      }
+      const after = await session.status();
+      if (after.replication || !writable(after))
+        throw mysqlFailure(input.server, new Error('promotion did not take effect'));
+      const unreachableOthers = others.filter((s) => !s.reachable).map((s) => s.server);
+      log.info(
+        steps.length
+          ? `${input.server} is promoted (${steps.join('; ')}); binlog at ${after.gtidBinlogPos}.`
+          : `${input.server} was already promoted.`,
+      );
+      return {
+        server: input.server,
+        alreadyPromoted: steps.length === 0,
+        steps,
+        gtidBinlogPos: after.gtidBinlogPos ?? '',
+        unreachableOthers,
+      };
+    },
+
+    /**
+     * Lists the transactions `server` has and `reference` (e.g. the new primary) lacks. Read-only: it
+     * reports them; `mysqlRepoint` is what refuses (`ErrantTransactions`) while there are any.
+     */
+    async mysqlFindErrantTransactions(input: {
+      pair: string;
+      server: string;
+      reference: string;
+    }): Promise<ErrantTransactionsReport> {
+      const server = await open(input.pair, input.server);
+      const reference = await open(input.pair, input.reference);
+      const report = await errantTransactions(
+        server,
+        await server.status(),
+        reference,
+        await reference.status(),
+      );
+      log.info(report.sentence);
+      return report;
+    },
+
+    /**
+     * Makes `server` replicate from `source` with GTID positioning (MariaDB: slave_pos for a replica;
+     * a former primary — no replication configured — is demoted with MASTER_DEMOTE_TO_SLAVE=1 from 10.10,
+     * current_pos before; MySQL: SOURCE_AUTO_POSITION=1), read-only, with the runbook's replication account.
+     * Refuses with `ErrantTransactions` while `server` has transactions `source` lacks; succeeds only once
+     * both threads run (`ReplicationNotRunning` otherwise). Already replicating from `source` → no change.
+     */
+    async mysqlRepoint(input: {
+      pair: string;
+      server: string;
+      source: string;
+      verifyTimeoutSeconds?: number;
+    }): Promise<RepointResult> {
+      if (input.server === input.source)
+        throw mysqlDecision('UnknownServer', `${input.server} cannot replicate from itself.`);
+      const session = await open(input.pair, input.server);
+      const sourceSession = await open(input.pair, input.source);
+      const status = await session.status();
+      const sourceStatus = await sourceSession.status();
+      const errant = await errantTransactions(session, status, sourceSession, sourceStatus);
+      if (errant.count > 0)
+        throw mysqlDecision(
+          'ErrantTransactions',
+          `refusing to repoint ${input.server} to ${input.source}: ${errant.sentence} A human must decide (discard them, or replay them on ${input.source}).`,
+          { ...errant },
+        );
+
+      const dialect = session.dialect;
+      const repl = status.replication;
+      const sourceConfig = sourceSession.config;
+      const sameSource =
+        !!repl && repl.sourceHost === sourceConfig.host && repl.sourcePort === sourceConfig.port;
+      const gtidPositioned = !!repl && repl.gtidPositioning !== 'No' && repl.gtidPositioning !== 'no';
+      const formerPrimary = !repl || repl.gtidPositioning === 'Current_Pos';
+      const mode = repointMode(dialect, session.version, formerPrimary);
+      const fenced = dialect === 'mysql' ? !!status.superReadOnly : !!status.readOnly;
+      if (
+        repl &&
+        sameSource &&
+        gtidPositioned &&
+        fenced &&
+        repl.ioRunning === 'Yes' &&
+        repl.sqlRunning === 'Yes'
+      ) {
+        log.info(`${input.server} already replicates from ${input.source}.`);
+        return {
+          server: input.server,
+          source: input.source,
+          alreadyReplicating: true,
+          mode,
+          steps: [],
+          ioRunning: repl.ioRunning,
+          sqlRunning: repl.sqlRunning,
+        };
+      }
+
+      const steps: string[] = [];
+      const run = async (statement: Parameters<MysqlSession['exec']>[0]) => {
+        await session.exec(statement);
+        steps.push(MysqlSession.show(statement));
+      };
+      if (!fenced) for (const statement of SQL[dialect].fence) await run(statement);
+      if (repl && (repl.ioRunning !== 'No' || repl.sqlRunning !== 'No')) await run(SQL[dialect].stopReplica);
+      const credentials = connections.replicationCredentials(input.pair);
+      await run(
+        changeSourceStatement(dialect, mode, {
+          host: sourceConfig.host,
+          port: sourceConfig.port,
+          user: credentials.user,
+          password: credentials.password,
+          connectRetry: REPLICATION_CONNECT_RETRY_SECONDS,
+        }),
+      );
+      await run(SQL[dialect].startReplica);
+
+      const deadline = Date.now() + (input.verifyTimeoutSeconds ?? 30) * 1000;
+      for (;;) {
+        const now = await session.status();
+        const r = now.replication;
+        if (r?.ioRunning === 'Yes' && r.sqlRunning === 'Yes') {
+          log.info(`${input.server} replicates from ${input.source} (${mode}); both threads run.`);
+          return {
+            server: input.server,
+            source: input.source,
+            alreadyReplicating: false,
+            mode,
+            steps,
+            ioRunning: r.ioRunning,
+            sqlRunning: r.sqlRunning,
+          };
+        }
+        const errors = [
+          r?.lastIoErrno ? `IO ${r.lastIoErrno}: ${r.lastIoError}` : '',
+          r?.lastSqlErrno ? `SQL ${r.lastSqlErrno}: ${r.lastSqlError}` : '',
+        ]
+          .filter(Boolean)
+          .join('; ');
+        const stopped = r?.ioRunning === 'No' || r?.sqlRunning === 'No';
+        if ((errors && stopped) || Date.now() > deadline)
+          throw mysqlDecision(
+            'ReplicationNotRunning',
+            `${input.server} does not replicate from ${input.source}: IO thread ${r?.ioRunning ?? '-'}, SQL thread ${r?.sqlRunning ?? '-'}${errors ? ` (${errors})` : ''}.`,
+            { ioRunning: r?.ioRunning, sqlRunning: r?.sqlRunning, errors },
+          );
+        heartbeat({ server: input.server, source: input.source });
+        throwIfCancelled();
+        await sleep(200);
+      }
+    },
+  };
+}
+
+/** MariaDB: the exact errant GTIDs, read from the server's binlog (newest file first, bounded). */
+async function listMariadbErrant(
+  session: MysqlSession,
+  ranges: MariadbErrantRange[],
+  limits = { maxEvents: 200_000, maxGtids: 10_000, pageSize: 5_000 },
+): Promise<{ gtids: string[]; truncated: boolean }> {
+  const isErrant = (domain: number, serverId: number, seq: number) =>
+    ranges.some((r) => r.domain === domain && r.serverId === serverId && seq > r.referenceSeq);
+  const files = (await session.rows(MARIADB_BINLOG.files)).map((r) => String(r.Log_name)).reverse();
+  const found: string[] = [];
+  let events = 0;
+  for (const file of files) {
+    const inFile: string[] = [];
+    // A file is old enough to stop at when, in every errant range's domain, it starts at or below the
+    // reference's last GTID of that origin (sequence numbers grow within a domain under gtid_strict_mode).
+    const lowest = new Map<number, number>();
+    for (let offset = 0; ; offset += limits.pageSize) {
+      const rows = await session.rows(MARIADB_BINLOG.events(file, offset, limits.pageSize));
+      events += rows.length;
+      for (const row of rows) {
+        if (row.Event_type !== 'Gtid') continue;
+        const match = /GTID (\d+)-(\d+)-(\d+)/.exec(String(row.Info ?? ''));
+        if (!match) continue;
+        const [domain, serverId, seq] = match.slice(1).map(Number) as [number, number, number];
+        if (!lowest.has(domain)) lowest.set(domain, seq);
+        if (isErrant(domain, serverId, seq)) inFile.push(`${domain}-${serverId}-${seq}`);
+      }
+      if (rows.length < limits.pageSize || events >= limits.maxEvents) break;
+    }
+    found.unshift(...inFile);
+    if (found.length >= limits.maxGtids || events >= limits.maxEvents)
+      return { gtids: found.slice(-limits.maxGtids), truncated: true };
+    const olderFilesIrrelevant = ranges.every((r) => {
+      const first = lowest.get(r.domain);
+      return first !== undefined && first <= r.referenceSeq;
+    });
+    if (olderFilesIrrelevant) break;
+  }
+  return { gtids: found, truncated: false };
+}
