@@ -1,3 +1,4 @@
+import { catRoutes } from './api-cat';
 import { ccrRoutes } from './api-ccr';
 import { clusterRoutes } from './api-cluster';
 import { documentRoutes } from './api-documents';
@@ -21,6 +22,7 @@ const ROUTES: CompiledRoute[] = [
   ...documentRoutes,
   ...searchRoutes,
   ...ccrRoutes,
+  ...catRoutes,
 ].map((route) => {
   const segments = splitPath(route.path);
   return { ...route, segments, literalCount: segments.filter((s) => !s.startsWith('{')).length };

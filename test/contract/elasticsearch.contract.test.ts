@@ -201,6 +201,28 @@ describe.skipIf(!choice.ok)('Elasticsearch contract', () => {
       const written = await leader.index({ index, document: { a: 1 } });
       expect(written.result).toBe('created');
     });
+
+    it('lists open and closed indices with their status in _cat/indices (format=json)', async () => {
+      const open = await createIndex(leader, janitor, uniqueName('cat-open'));
+      const closed = await createIndex(leader, janitor, uniqueName('cat-closed'));
+      await leader.indices.close({ index: closed });
+      const rows = (await leader.cat.indices({
+        index: [open, closed],
+        h: 'index,status',
+        format: 'json',
+        expand_wildcards: 'all',
+      })) as unknown as { index: string; status: string }[];
+      expect([...rows].sort((a, b) => a.index.localeCompare(b.index))).toEqual(
+        [
+          { index: open, status: 'open' },
+          { index: closed, status: 'close' },
+        ].sort((a, b) => a.index.localeCompare(b.index)),
+      );
+      await expectEsError(leader.cat.indices({ index: uniqueName('cat-missing'), format: 'json' }), {
+        status: 404,
+        type: 'index_not_found_exception',
+      });
+    });
   });
 
   describe('documents and search', () => {
