@@ -1,6 +1,8 @@
 import type { LoadedRunbook } from '../config/load';
 import { createAppActivities } from './apps';
 import { SshClient } from './apps/ssh';
+import { createElasticsearchActivities } from './elasticsearch';
+import { EsClients } from './elasticsearch/clients';
 import { MysqlConnections } from './mysql/connections';
 import { createMysqlActivities } from './mysql';
 import { createPairSettingsActivities } from './pair-settings';
@@ -14,6 +16,7 @@ export interface ActivityClients {
   mysql: MysqlConnections;
   traffic: TrafficProviders;
   ssh: SshClient;
+  es: EsClients;
   close(): Promise<void>;
 }
 
@@ -21,13 +24,15 @@ export function createClients(runbooks: Map<string, LoadedRunbook>): ActivityCli
   const registry = new RunbookRegistry(runbooks);
   const mysql = new MysqlConnections(registry);
   const traffic = new TrafficProviders(registry);
+  const es = new EsClients(registry);
   return {
     runbooks: registry,
     mysql,
     traffic,
     ssh: new SshClient(),
+    es,
     close: async () => {
-      await Promise.all([mysql.close(), traffic.close()]);
+      await Promise.all([mysql.close(), traffic.close(), es.close()]);
     },
   };
 }
@@ -38,6 +43,7 @@ export function createActivities(clients: ActivityClients) {
     ...createMysqlActivities({ runbooks: clients.runbooks, connections: clients.mysql }),
     ...createTrafficActivities({ runbooks: clients.runbooks, providers: clients.traffic }),
     ...createAppActivities({ runbooks: clients.runbooks, ssh: clients.ssh }),
+    ...createElasticsearchActivities({ es: clients.es }),
   };
 }
 

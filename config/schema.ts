@@ -29,6 +29,18 @@ const esCluster = z
     apiKey: secretRef.optional(),
     /** The alias under which the follower cluster knows the other cluster (remote cluster name). */
     remoteAlias: z.string().min(1),
+    /**
+     * How the other cluster reaches this one for CCR (written into its `cluster.remote.<alias>` settings):
+     * `sniff` seeds on the transport port, or `proxy` through one address. Default: sniff, `<url host>:9300`.
+     */
+    transport: z
+      .object({
+        mode: z.enum(['sniff', 'proxy']).default('sniff'),
+        address: z.string().regex(/^[^\s:]+:\d+$|^\[[0-9a-fA-F:]+\]:\d+$/, 'must be "host:port"'),
+        serverName: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -39,8 +51,22 @@ const elasticsearch = z
     autoFollowPatterns: z.array(z.string().min(1)).default([]),
     maxLagOperations: z.number().int().min(0).default(1000),
     promoteConcurrency: z.number().int().min(1).max(64).default(8),
+    /** Client-side limit of one Elasticsearch request (a cluster-health wait adds its own timeout to it). */
+    requestTimeout: duration.default('30s'),
   })
-  .strict();
+  .strict()
+  .superRefine((value, ctx) => {
+    const seen = new Set<string>();
+    value.clusters.forEach((c, i) => {
+      if (seen.has(c.site))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['clusters', i, 'site'],
+          message: `duplicate site "${c.site}"`,
+        });
+      seen.add(c.site);
+    });
+  });
 
 const mysqlServer = z
   .object({
@@ -174,6 +200,8 @@ const ovhDnsTraffic = z
     /** Record target for each site. */
     targets: z.record(name, z.string().min(1)),
     ttl: z.number().int().min(0).default(60),
+    /** How long a switch waits for the zone to be deployed after its refresh. */
+    refreshTimeout: duration.default('5m'),
     entryUrl,
   })
   .strict();

@@ -1,0 +1,181 @@
+import { errors } from '@elastic/elasticsearch';
+import { ApplicationFailure } from '@temporalio/common';
+
+/**
+ * Failure types a caller can match on (nonRetryableErrorTypes, reports).
+ *
+ * Retryable (the next attempt may succeed):
+ * - `EsUnreachable`: nothing answers at the cluster's URL (refused, reset, no living node) — e.g. a dead site.
+ * - `EsTimeout`: the request took longer than allowed (a slow or overloaded cluster).
+ * - `EsRemoteUnreachable`: the cluster answers but cannot reach its remote cluster (link cut, leader down).
+ * - `EsUnavailable`: 429 or 5xx from Elasticsearch.
+ *
+ * Decisions for a human (non-retryable: retrying cannot change the answer):
+ * - `InvalidCredentials` (401), `EsForbidden` (403: privileges or license), `SecretUnavailable`.
+ * - `EsIndexNotFound`: the index the runbook names does not exist on that cluster.
+ * - `IndexNotFollower`: the index is not a CCR follower (pause/resume on a regular index).
+ * - `LeaderIndexMissing`: the leader index of a follower (or of a follow request) does not exist.
+ * - `FollowerIndexExists`: following onto an existing open index that `replaceExisting` did not name.
+ * - `IndexFollowsOtherLeader`: the index already follows another leader.
+ * - `RemoteClusterNotConfigured`: the remote alias is not in the cluster settings.
+ * - `AutoFollowPatternNotFound`: no auto-follow pattern of that name.
+ * - `IndexClosed`: the operation needs an open index.
+ * - `EsRequestRejected`: any other 4xx (a request Elasticsearch refuses as such).
+ * - `EsNotElasticsearch`: the URL answers but is not Elasticsearch.
+ * - `ElasticsearchNotConfigured`, `UnknownSite`: the runbook has no such cluster.
+ * - `PromotionIncomplete`: some follower indices could not be promoted (mixed causes, listed in the details).
+ */
+export type EsFailureType =
+  | 'EsUnreachable'
+  | 'EsTimeout'
+  | 'EsRemoteUnreachable'
+  | 'EsUnavailable'
+  | 'InvalidCredentials'
+  | 'EsForbidden'
+  | 'SecretUnavailable'
+  | 'EsIndexNotFound'
+  | 'IndexNotFollower'
+  | 'LeaderIndexMissing'
+  | 'FollowerIndexExists'
+  | 'IndexFollowsOtherLeader'
+  | 'RemoteClusterNotConfigured'
+  | 'AutoFollowPatternNotFound'
+  | 'IndexClosed'
+  | 'EsRequestRejected'
+  | 'EsNotElasticsearch'
+  | 'ElasticsearchNotConfigured'
+  | 'UnknownSite'
+  | 'PromotionIncomplete';
+
+const RETRYABLE = new Set<EsFailureType>([
+  'EsUnreachable',
+  'EsTimeout',
+  'EsRemoteUnreachable',
+  'EsUnavailable',
+]);
+
+/** Failures that concern the whole cluster (not one index): a batch stops at the first one. */
+export const CLUSTER_LEVEL_FAILURES = new Set<string>([
+  'EsUnreachable',
+  'EsTimeout',
+  'InvalidCredentials',
+  'EsForbidden',
+  'SecretUnavailable',
+  'EsNotElasticsearch',
+]);
+
+export function isRetryableEsFailure(type: string): boolean {
+  return RETRYABLE.has(type as EsFailureType);
+}
+
+/** The `error` object of an Elasticsearch error response, when there is one. */
+export interface EsErrorCause {
+  type?: string;
+  reason?: string;
+  index?: string;
+  caused_by?: EsErrorCause;
+  root_cause?: EsErrorCause[];
+  [key: string]: unknown;
+}
+
+export function esErrorCause(err: unknown): EsErrorCause | undefined {
+  if (!(err instanceof errors.ResponseError)) return undefined;
+  const body = err.body as { error?: unknown } | undefined;
+  return body && typeof body.error === 'object' && body.error !== null
+    ? (body.error as EsErrorCause)
+    : undefined;
+}
+
+export function esStatus(err: unknown): number | undefined {
+  return err instanceof errors.ResponseError ? err.statusCode : undefined;
+}
+
+/** True when the error (or one of its causes) has this Elasticsearch exception type. */
+export function hasEsType(err: unknown, type: string): boolean {
+  for (let cause = esErrorCause(err); cause; cause = cause.caused_by) {
+    if (cause.type === type) return true;
+  }
+  return false;
+}
+
+const REMOTE_TYPES = [
+  'connect_transport_exception',
+  'node_disconnected_exception',
+  'node_not_connected_exception',
+];
+
+export function classifyEsError(err: unknown): EsFailureType {
+  if ((err as Error)?.name === 'SecretUnavailableError') return 'SecretUnavailable';
+  if (err instanceof errors.TimeoutError) return 'EsTimeout';
+  if (err instanceof errors.ConnectionError || err instanceof errors.NoLivingConnectionsError)
+    return 'EsUnreachable';
+  if (err instanceof errors.ProductNotSupportedError) return 'EsNotElasticsearch';
+  if (!(err instanceof errors.ResponseError)) return 'EsUnavailable';
+  const status = err.statusCode ?? 0;
+  const cause = esErrorCause(err);
+  const reason = cause?.reason ?? '';
+  if (status === 401) return 'InvalidCredentials';
+  if (REMOTE_TYPES.some((t) => hasEsType(err, t))) return 'EsRemoteUnreachable';
+  if (cause?.type === 'status_exception' && /could not be determined/.test(reason))
+    return 'EsRemoteUnreachable';
+  if (cause?.type === 'no_such_remote_cluster_exception') return 'RemoteClusterNotConfigured';
+  if (cause?.type === 'index_not_found_exception') return 'EsIndexNotFound';
+  if (cause?.type === 'index_closed_exception') return 'IndexClosed';
+  if (/is not a follower index/.test(reason)) return 'IndexNotFollower';
+  if (status === 403) return 'EsForbidden';
+  if (status === 408) return 'EsTimeout';
+  if (status === 429 || status >= 500) return 'EsUnavailable';
+  return 'EsRequestRejected';
+}
+
+/** Replaces every occurrence of each secret by "***". */
+export function redact(text: string, secrets: readonly string[] = []): string {
+  let out = text;
+  for (const secret of secrets) if (secret) out = out.split(secret).join('***');
+  return out;
+}
+
+/** A short description of an error: the Elasticsearch exception type and reason, or the transport error. */
+export function describeEsError(err: unknown): string {
+  const cause = esErrorCause(err);
+  if (cause) {
+    const root = cause.caused_by?.type
+      ? ` (caused by ${cause.caused_by.type}: ${cause.caused_by.reason ?? ''})`
+      : '';
+    return `${cause.type ?? 'error'}: ${cause.reason ?? ''}${root} [HTTP ${esStatus(err) ?? '?'}]`;
+  }
+  if (err instanceof errors.ResponseError) return `HTTP ${err.statusCode ?? '?'}`;
+  return (err as Error)?.message ?? String(err);
+}
+
+/**
+ * A typed Temporal failure for an Elasticsearch error. The message names the site, the operation and the
+ * Elasticsearch error (type and reason), never request headers (the API key) nor any of `secrets`.
+ */
+export function esFailure(
+  site: string,
+  operation: string,
+  err: unknown,
+  secrets: readonly string[] = [],
+  override?: EsFailureType,
+): ApplicationFailure {
+  if (err instanceof ApplicationFailure) return err;
+  const type = override ?? classifyEsError(err);
+  const message = redact(`${site}: ${operation}: ${describeEsError(err)}`, secrets);
+  return ApplicationFailure.create({ message, type, nonRetryable: !RETRYABLE.has(type) });
+}
+
+/** A typed failure raised by an activity's own judgement (not an Elasticsearch error). */
+export function esDecision(
+  type: EsFailureType,
+  message: string,
+  details?: Record<string, unknown>,
+  nonRetryable = !RETRYABLE.has(type),
+): ApplicationFailure {
+  return ApplicationFailure.create({
+    message,
+    type,
+    nonRetryable,
+    details: details === undefined ? undefined : [details],
+  });
+}

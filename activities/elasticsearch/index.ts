@@ -1,0 +1,53 @@
+import type { EsClients } from './clients';
+import {
+  configureRemoteCluster,
+  pauseFollowers,
+  remoteClusterStatus,
+  resumeFollowers,
+  setAutoFollowActive,
+  type EsAutoFollowInput,
+  type EsIndicesInput,
+  type EsRemoteClusterInput,
+} from './control';
+import { followIndices, type EsFollowInput } from './follow';
+import { promoteFollowers, type EsPromoteInput } from './promote';
+import { followerStatus, observeHealth, type EsFollowerStatusInput, type EsHealthInput } from './status';
+
+export type {
+  EsHealthInput,
+  EsHealthObservation,
+  EsFollowerStatusReport,
+  FollowerIndexStatus,
+} from './status';
+export type { EsRemoteClusterResult } from './control';
+export type { EsPromoteResult, PromotedIndex, PromoteProgress, PromoteStep } from './promote';
+export type { EsFollowResult, FollowedIndex, FollowOutcome } from './follow';
+export type { EsFailureType } from './errors';
+
+export interface ElasticsearchActivityDeps {
+  es: EsClients;
+}
+
+/**
+ * Elasticsearch CCR activities (DESIGN §5). Each reads the current state first and succeeds when the goal
+ * already holds, so any of them can be retried; failures are typed (see ./errors.ts).
+ */
+export function createElasticsearchActivities({ es }: ElasticsearchActivityDeps) {
+  return {
+    /** One health observation of a site's cluster; an unreachable cluster is an observation, not an error. */
+    esClusterHealth: (input: EsHealthInput) => observeHealth(es, input),
+    /** Follower status and lag of the follower indices (default on the standby site). */
+    esFollowerStatus: (input: EsFollowerStatusInput) => followerStatus(es, input),
+    esPauseFollow: (input: EsIndicesInput) => pauseFollowers(es, input),
+    esResumeFollow: (input: EsIndicesInput) => resumeFollowers(es, input),
+    esPauseAutoFollow: (input: EsAutoFollowInput) => setAutoFollowActive(es, input, false),
+    esResumeAutoFollow: (input: EsAutoFollowInput) => setAutoFollowActive(es, input, true),
+    /** Points `site`'s remote alias at the other site's cluster (the follower holds the connection). */
+    esConfigureRemoteCluster: (input: EsRemoteClusterInput) => configureRemoteCluster(es, input),
+    esRemoteClusterStatus: (input: { pair: string; site: string }) => remoteClusterStatus(es, input),
+    /** Point of no return: pause → close → unfollow → open each follower index (heartbeats progress). */
+    esPromoteFollowers: (input: EsPromoteInput) => promoteFollowers(es, input),
+    /** Failback: make `site`'s indices followers of the other site's, refusing to destroy open indices unasked. */
+    esFollowIndices: (input: EsFollowInput) => followIndices(es, input),
+  };
+}

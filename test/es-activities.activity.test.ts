@@ -1,0 +1,401 @@
+/**
+ * Elasticsearch activities against the in-process ES emulator: each fault the emulator injects (cluster down,
+ * red/yellow health, slow responses, link cut, leader index deleted) and the activity's outcome; pause/resume,
+ * auto-follow, remote cluster configuration and follow (failback) with their idempotence and refusals.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  canWrite,
+  ES_TEST_API_KEY,
+  ES_TEST_PAIR,
+  esActivityEnv,
+  failureOf,
+  isFollower,
+  runIn,
+  startEsTestPair,
+  type EsTestPair,
+} from './helpers/es';
+import { waitFor } from './contract/es-helpers';
+
+const pairInput = { pair: ES_TEST_PAIR };
+
+describe('Elasticsearch activities', () => {
+  let t: EsTestPair;
+  const env = esActivityEnv();
+  const act = () => t.activities;
+
+  beforeEach(async () => {
+    t = await startEsTestPair({ requestTimeout: '1s', maxLagOperations: 10 });
+    await t.followed(['orders', 'customers'], 3);
+  });
+  afterEach(async () => {
+    await t.stop();
+  });
+
+  describe('cluster health (one observation per call)', () => {
+    it('observes green, then yellow and red when the emulator forces them', async () => {
+      const green = await runIn(env, act().esClusterHealth, { ...pairInput, site: 'gra' });
+      expect(green).toMatchObject({
+        site: 'gra',
+        reachable: true,
+        status: 'green',
+        satisfied: true,
+        timedOut: false,
+      });
+
+      t.emulator.faults.setHealth('gra', 'yellow');
+      const yellow = await runIn(env, act().esClusterHealth, {
+        ...pairInput,
+        site: 'gra',
+        waitForStatus: 'green',
+        timeout: '200ms',
+      });
+      expect(yellow).toMatchObject({ reachable: true, status: 'yellow', timedOut: true, satisfied: false });
+      expect(yellow.tookMs).toBeGreaterThanOrEqual(150);
+
+      t.emulator.faults.setHealth('gra', 'red');
+      const red = await runIn(env, act().esClusterHealth, { ...pairInput, site: 'gra' });
+      expect(red).toMatchObject({ reachable: true, status: 'red', satisfied: false });
+    });
+
+    it('reports a down cluster as unreachable (an observation, not an error), without the API key', async () => {
+      await t.emulator.faults.setClusterDown('rbx', true);
+      const down = await runIn(env, act().esClusterHealth, { ...pairInput, site: 'rbx' });
+      expect(down).toMatchObject({ site: 'rbx', reachable: false, status: 'unreachable', satisfied: false });
+      expect(down.failure?.type).toBe('EsUnreachable');
+      expect(JSON.stringify(down)).not.toContain(ES_TEST_API_KEY);
+      await t.emulator.faults.setClusterDown('rbx', false);
+      const back = await runIn(env, act().esClusterHealth, { ...pairInput, site: 'rbx' });
+      expect(back.reachable).toBe(true);
+    });
+
+    it('reports a response slower than the request timeout as unreachable with EsTimeout', async () => {
+      t.emulator.faults.setDelay('gra', 600);
+      const slow = await runIn(env, act().esClusterHealth, {
+        ...pairInput,
+        site: 'gra',
+        requestTimeout: '200ms',
+      });
+      expect(slow).toMatchObject({ reachable: false, status: 'unreachable' });
+      expect(slow.failure?.type).toBe('EsTimeout');
+      const patient = await runIn(env, act().esClusterHealth, {
+        ...pairInput,
+        site: 'gra',
+        requestTimeout: '2s',
+      });
+      expect(patient).toMatchObject({ reachable: true, status: 'green' });
+      expect(patient.tookMs).toBeGreaterThanOrEqual(550);
+    });
+
+    it('fails non-retryably when the API key secret cannot be resolved, naming the reference only', async () => {
+      delete process.env.DR_TEST_ES_API_KEY;
+      const failure = await failureOf(runIn(env, act().esClusterHealth, { ...pairInput, site: 'rbx' }));
+      expect(failure.type).toBe('SecretUnavailable');
+      expect(failure.nonRetryable).toBe(true);
+      expect(failure.message).toContain('env:DR_TEST_ES_API_KEY');
+    });
+  });
+
+  describe('follower status and lag', () => {
+    it('reports active followers caught up, within the allowed lag', async () => {
+      const report = await runIn(env, act().esFollowerStatus, pairInput);
+      expect(report.site).toBe('rbx');
+      expect(report.summary).toMatchObject({ total: 2, active: 2, healthy: true, maxLagOperations: 0 });
+      expect(report.indices[0]).toMatchObject({
+        index: 'orders',
+        state: 'active',
+        open: true,
+        remoteCluster: 'gra',
+        leaderIndex: 'orders',
+        lagOperations: 0,
+        leaderGlobalCheckpoint: 2,
+        followerGlobalCheckpoint: 2,
+        readExceptions: [],
+        leaderIndexMissing: false,
+      });
+    });
+
+    it('reports the lag while the follower is behind, then healthy once caught up', async () => {
+      await t.stop();
+      t = await startEsTestPair({ replicationDelayMs: 2000, maxLagOperations: 10 });
+      await t.followed(['orders', 'customers'], 1);
+      // One bulk request, so the follower reads the 25 operations at once and holds them for the delay.
+      await t.gra.bulk({
+        operations: Array.from({ length: 25 }, (_, i) => [
+          { index: { _index: 'orders' } },
+          { burst: i },
+        ]).flat(),
+      });
+      const behind = await waitFor('the lag to show', async () => {
+        const r = await runIn(env, act().esFollowerStatus, pairInput);
+        return (r.indices[0]?.lagOperations ?? 0) >= 25 ? r : undefined;
+      });
+      expect(behind.indices[0]).toMatchObject({
+        index: 'orders',
+        state: 'active',
+        lagOperations: 25,
+        healthy: false,
+      });
+      expect(behind.summary).toMatchObject({ healthy: false, unhealthy: ['orders'], maxLagOperations: 25 });
+      const caughtUp = await waitFor('the follower to catch up', async () => {
+        const r = await runIn(env, act().esFollowerStatus, pairInput);
+        return r.summary.healthy ? r : undefined;
+      });
+      expect(caughtUp.indices[0]?.lagOperations).toBe(0);
+    });
+
+    it('reports read exceptions when the link between the clusters is cut', async () => {
+      t.emulator.faults.cutLink('gra', 'rbx');
+      const report = await waitFor('a read exception', async () => {
+        const r = await runIn(env, act().esFollowerStatus, pairInput);
+        return (r.indices[0]?.readExceptions.length ?? 0) > 0 ? r : undefined;
+      });
+      expect(report.indices[0]?.state).toBe('active');
+      expect(report.indices[0]?.readExceptions[0]?.type).toBe('connect_transport_exception');
+      expect(report.indices[0]?.healthy).toBe(true); // lag is still within bounds: the caller weighs exceptions
+      t.emulator.faults.restoreLink('gra', 'rbx');
+    });
+
+    it('reports a deleted leader index as a fatal exception with leaderIndexMissing', async () => {
+      t.emulator.faults.deleteIndex('gra', 'customers');
+      const report = await waitFor('the fatal exception', async () => {
+        const r = await runIn(env, act().esFollowerStatus, pairInput);
+        return r.indices[1]?.fatalException ? r : undefined;
+      });
+      expect(report.indices[1]).toMatchObject({
+        index: 'customers',
+        leaderIndexMissing: true,
+        healthy: false,
+        fatalException: { type: 'index_not_found_exception' },
+      });
+      expect(report.indices[0]?.healthy).toBe(true);
+    });
+
+    it('tells paused, regular and missing indices apart, and lists every follower with "all"', async () => {
+      await t.rbx.ccr.pauseFollow({ index: 'customers' });
+      await t.rbx.indices.create({ index: 'plain' });
+      const report = await runIn(env, act().esFollowerStatus, {
+        ...pairInput,
+        indices: ['orders', 'customers', 'plain', 'ghost'],
+      });
+      expect(report.indices.map((i) => i.state)).toEqual(['active', 'paused', 'not-follower', 'missing']);
+      expect(report.indices[1]?.lagOperations).toBeUndefined();
+      expect(report.summary).toMatchObject({
+        active: 1,
+        paused: 1,
+        notFollower: 1,
+        missing: 1,
+        healthy: false,
+      });
+      const all = await runIn(env, act().esFollowerStatus, { ...pairInput, indices: 'all' });
+      expect(all.indices.map((i) => i.index)).toEqual(['customers', 'orders']);
+    });
+
+    it('fails with retryable EsUnreachable when the follower cluster is down, and EsTimeout when it is slow', async () => {
+      await t.emulator.faults.setClusterDown('rbx', true);
+      const down = await failureOf(runIn(env, act().esFollowerStatus, pairInput));
+      expect(down.type).toBe('EsUnreachable');
+      expect(down.nonRetryable).toBe(false);
+      expect(down.message).not.toContain(ES_TEST_API_KEY);
+      await t.emulator.faults.setClusterDown('rbx', false);
+      t.emulator.faults.setDelay('rbx', 1500);
+      const slow = await failureOf(runIn(env, act().esFollowerStatus, pairInput));
+      expect(slow.type).toBe('EsTimeout');
+      expect(slow.nonRetryable).toBe(false);
+    });
+  });
+
+  describe('pause and resume follow', () => {
+    it('is idempotent both ways', async () => {
+      const paused = await runIn(env, act().esPauseFollow, pairInput);
+      expect(paused.indices.map((i) => i.outcome)).toEqual(['paused', 'paused']);
+      const again = await runIn(env, act().esPauseFollow, pairInput);
+      expect(again.indices.map((i) => i.outcome)).toEqual(['already-paused', 'already-paused']);
+      expect((await t.rbx.ccr.followInfo({ index: 'orders' })).follower_indices[0]?.status).toBe('paused');
+      const resumed = await runIn(env, act().esResumeFollow, pairInput);
+      expect(resumed.indices.map((i) => i.outcome)).toEqual(['resumed', 'resumed']);
+      const resumedAgain = await runIn(env, act().esResumeFollow, pairInput);
+      expect(resumedAgain.indices.map((i) => i.outcome)).toEqual(['already-active', 'already-active']);
+    });
+
+    it('refuses a regular index (IndexNotFollower) and a missing one (EsIndexNotFound), non-retryably', async () => {
+      await t.rbx.indices.create({ index: 'plain' });
+      const notFollower = await failureOf(
+        runIn(env, act().esPauseFollow, { ...pairInput, indices: ['plain'] }),
+      );
+      expect(notFollower).toMatchObject({ type: 'IndexNotFollower', nonRetryable: true });
+      const missing = await failureOf(runIn(env, act().esResumeFollow, { ...pairInput, indices: ['ghost'] }));
+      expect(missing).toMatchObject({ type: 'EsIndexNotFound', nonRetryable: true });
+    });
+
+    it('cannot resume while the link is cut (retryable EsRemoteUnreachable) nor once the leader is gone', async () => {
+      await runIn(env, act().esPauseFollow, pairInput);
+      t.emulator.faults.cutLink('gra', 'rbx');
+      const cut = await failureOf(runIn(env, act().esResumeFollow, { ...pairInput, indices: ['orders'] }));
+      expect(cut).toMatchObject({ type: 'EsRemoteUnreachable', nonRetryable: false });
+      t.emulator.faults.restoreLink('gra', 'rbx');
+      t.emulator.faults.deleteIndex('gra', 'orders');
+      const gone = await failureOf(runIn(env, act().esResumeFollow, { ...pairInput, indices: ['orders'] }));
+      expect(gone).toMatchObject({ type: 'LeaderIndexMissing', nonRetryable: true });
+    });
+  });
+
+  describe('auto-follow patterns', () => {
+    beforeEach(async () => {
+      await t.rbx.ccr.putAutoFollowPattern({
+        name: 'logs-from-gra',
+        remote_cluster: 'gra',
+        leader_index_patterns: ['logs-*'],
+        follow_index_pattern: '{{leader_index}}',
+      });
+    });
+
+    it('pauses and resumes idempotently', async () => {
+      const input = { ...pairInput, patterns: ['logs-from-gra'] };
+      expect((await runIn(env, act().esPauseAutoFollow, input)).patterns).toEqual([
+        { name: 'logs-from-gra', outcome: 'paused' },
+      ]);
+      expect((await runIn(env, act().esPauseAutoFollow, input)).patterns[0]?.outcome).toBe('already-paused');
+      const stored = await t.rbx.ccr.getAutoFollowPattern({ name: 'logs-from-gra' });
+      expect(stored.patterns[0]?.pattern.active).toBe(false);
+      expect((await runIn(env, act().esResumeAutoFollow, input)).patterns[0]?.outcome).toBe('resumed');
+      expect((await runIn(env, act().esResumeAutoFollow, input)).patterns[0]?.outcome).toBe('already-active');
+    });
+
+    it('refuses an unknown pattern non-retryably', async () => {
+      const failure = await failureOf(
+        runIn(env, act().esPauseAutoFollow, { ...pairInput, patterns: ['nope'] }),
+      );
+      expect(failure).toMatchObject({ type: 'AutoFollowPatternNotFound', nonRetryable: true });
+    });
+  });
+
+  describe('remote cluster configuration', () => {
+    it('configures the remote on the old primary for failback, idempotently, and waits until connected', async () => {
+      const first = await runIn(env, act().esConfigureRemoteCluster, { ...pairInput, site: 'gra' });
+      expect(first).toMatchObject({
+        site: 'gra',
+        alias: 'rbx',
+        remoteSite: 'rbx',
+        mode: 'sniff',
+        addresses: [t.emulator.cluster('rbx').address],
+        changed: true,
+        connected: true,
+      });
+      const settings = await t.gra.cluster.getSettings({ flat_settings: true });
+      expect(settings.persistent?.['cluster.remote.rbx.seeds']).toEqual([t.emulator.cluster('rbx').address]);
+      const second = await runIn(env, act().esConfigureRemoteCluster, { ...pairInput, site: 'gra' });
+      expect(second).toMatchObject({ changed: false, connected: true });
+      // rbx was configured by hand (seeds only, sniff by default): nothing to change either.
+      const rbx = await runIn(env, act().esConfigureRemoteCluster, { ...pairInput, site: 'rbx' });
+      expect(rbx).toMatchObject({ alias: 'gra', changed: false, connected: true });
+      const status = await runIn(env, act().esRemoteClusterStatus, { ...pairInput, site: 'gra' });
+      expect(status).toMatchObject({ configured: true, connected: true });
+    });
+
+    it('repairs a remote pointing elsewhere, and reports it not connected while the other cluster is down', async () => {
+      await t.rbx.cluster.putSettings({
+        persistent: { cluster: { remote: { gra: { seeds: ['127.0.0.1:1'] } } } },
+      });
+      const wrong = await runIn(env, act().esRemoteClusterStatus, { ...pairInput, site: 'rbx' });
+      expect(wrong).toMatchObject({ configured: false, connected: false });
+      await t.emulator.faults.setClusterDown('gra', true);
+      const fixed = await runIn(env, act().esConfigureRemoteCluster, {
+        ...pairInput,
+        site: 'rbx',
+        connectTimeout: '300ms',
+      });
+      expect(fixed).toMatchObject({ changed: true, connected: false });
+      await t.emulator.faults.setClusterDown('gra', false);
+      const status = await runIn(env, act().esRemoteClusterStatus, { ...pairInput, site: 'rbx' });
+      expect(status).toMatchObject({ configured: true, connected: true });
+    });
+  });
+
+  describe('promotion under faults', () => {
+    it('promotes while the leader cluster is down, warning about the retention lease it could not remove', async () => {
+      await t.emulator.faults.setClusterDown('gra', true);
+      const result = await runIn(env, act().esPromoteFollowers, pairInput);
+      expect(result.promoted).toBe(2);
+      expect(result.indices[0]?.warnings[0]).toMatch(/retention lease/);
+      expect(await isFollower(t.rbx, 'orders')).toBe(false);
+      expect(await canWrite(t.rbx, 'orders')).toBe(true);
+    });
+
+    it('promotes a follower whose leader index was deleted', async () => {
+      t.emulator.faults.deleteIndex('gra', 'orders');
+      const result = await runIn(env, act().esPromoteFollowers, pairInput);
+      expect(result.indices.map((i) => i.performed.length)).toEqual([4, 4]);
+      expect(await canWrite(t.rbx, 'orders')).toBe(true);
+    });
+
+    it('fails with retryable EsUnreachable when the follower cluster itself is down', async () => {
+      await t.emulator.faults.setClusterDown('rbx', true);
+      const failure = await failureOf(runIn(env, act().esPromoteFollowers, pairInput));
+      expect(failure).toMatchObject({ type: 'EsUnreachable', nonRetryable: false });
+    });
+  });
+
+  describe('follow (failback)', () => {
+    /** Failover happened: rbx's followers are promoted, rbx took a write, gra (the old primary) is back. */
+    async function afterFailover(): Promise<void> {
+      await runIn(env, act().esPromoteFollowers, pairInput);
+      await t.rbx.index({ index: 'orders', id: 'after-failover', document: { on: 'rbx' }, refresh: true });
+      await runIn(env, act().esConfigureRemoteCluster, { ...pairInput, site: 'gra' });
+    }
+
+    it('refuses to follow onto an existing open index, naming its document count', async () => {
+      await afterFailover();
+      const failure = await failureOf(runIn(env, act().esFollowIndices, { ...pairInput, site: 'gra' }));
+      expect(failure).toMatchObject({ type: 'FollowerIndexExists', nonRetryable: true });
+      expect(failure.message).toMatch(/an open index orders already exists with 3 documents/);
+      expect(await isFollower(t.gra, 'orders')).toBe(false);
+      expect((await t.gra.count({ index: 'orders' })).count).toBe(3);
+    });
+
+    it('replaces the named open indices when asked, warning that their writes are lost; then is idempotent', async () => {
+      await afterFailover();
+      // A write the old primary took after the failover: replacing the index discards it.
+      await t.gra.index({ index: 'orders', id: 'stray', document: { on: 'gra' }, refresh: true });
+      const result = await runIn(env, act().esFollowIndices, {
+        ...pairInput,
+        site: 'gra',
+        replaceExisting: ['orders', 'customers'],
+      });
+      expect(result).toMatchObject({ site: 'gra', leaderSite: 'rbx', remoteCluster: 'rbx' });
+      expect(result.indices[0]).toMatchObject({ index: 'orders', outcome: 'replaced', discardedDocs: 4 });
+      expect(result.warnings[0]).toMatch(/writes it received since the failover are LOST/);
+      expect(await isFollower(t.gra, 'orders')).toBe(true);
+      const ids = (await t.gra.search({ index: 'orders', size: 20 })).hits.hits.map((h) => h._id).sort();
+      expect(ids).toEqual(['after-failover', 'd0', 'd1', 'd2']);
+      const again = await runIn(env, act().esFollowIndices, { ...pairInput, site: 'gra' });
+      expect(again.indices.map((i) => i.outcome)).toEqual(['already-following', 'already-following']);
+    });
+
+    it('re-follows a closed index (recreate-a-follower procedure) and creates missing followers', async () => {
+      await afterFailover();
+      await t.gra.indices.close({ index: 'orders' });
+      await t.gra.indices.delete({ index: 'customers' });
+      const result = await runIn(env, act().esFollowIndices, { ...pairInput, site: 'gra' });
+      expect(result.indices.map((i) => i.outcome)).toEqual(['recreated-from-closed', 'created']);
+      expect(result.warnings).toHaveLength(1);
+      expect(await isFollower(t.gra, 'orders')).toBe(true);
+      expect(await isFollower(t.gra, 'customers')).toBe(true);
+      expect((await t.gra.count({ index: 'orders' })).count).toBe(4);
+    });
+
+    it('refuses a missing leader index non-retryably and a cut link retryably', async () => {
+      await afterFailover();
+      const missing = await failureOf(
+        runIn(env, act().esFollowIndices, { ...pairInput, site: 'gra', indices: ['not-on-rbx'] }),
+      );
+      expect(missing).toMatchObject({ type: 'LeaderIndexMissing', nonRetryable: true });
+      await t.gra.indices.delete({ index: 'orders' });
+      t.emulator.faults.cutLink('gra', 'rbx');
+      const cut = await failureOf(
+        runIn(env, act().esFollowIndices, { ...pairInput, site: 'gra', indices: ['orders'] }),
+      );
+      expect(cut).toMatchObject({ type: 'EsRemoteUnreachable', nonRetryable: false });
+    });
+  });
+});

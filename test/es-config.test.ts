@@ -1,0 +1,84 @@
+/** The runbook's elasticsearch section: what the activities rely on is validated at load, naming the field. */
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { desiredRemoteSettings } from '../activities/elasticsearch/control';
+import { parseRunbook, RunbookError } from '../config/load';
+
+const runbook = (elasticsearch: Record<string, unknown>) => ({
+  pair: 'es-config',
+  sites: { primary: { name: 'gra' }, standby: { name: 'rbx' } },
+  elasticsearch,
+  mysql: {
+    user: 'dr',
+    password: 'env:X',
+    replicationUser: 'repl',
+    replicationPassword: 'env:X',
+    servers: [
+      { name: 'db-gra-1', site: 'gra', host: '10.0.0.1', port: 3306, role: 'primary' },
+      { name: 'db-rbx-1', site: 'rbx', host: '10.0.0.2', port: 3306, role: 'replica' },
+    ],
+  },
+});
+
+const gra = { site: 'gra', url: 'https://es-gra:9200', remoteAlias: 'rbx' };
+const rbx = { site: 'rbx', url: 'https://es-rbx:9200', remoteAlias: 'gra' };
+
+function problems(elasticsearch: Record<string, unknown>): string[] {
+  try {
+    parseRunbook(stringify(runbook(elasticsearch)), 'es.yaml');
+  } catch (err) {
+    expect(err).toBeInstanceOf(RunbookError);
+    return (err as RunbookError).problems;
+  }
+  throw new Error('the runbook was accepted');
+}
+
+describe('elasticsearch runbook section', () => {
+  it('applies defaults: concurrency 8, request timeout 30s, sniff on <host>:9300', () => {
+    const { runbook: parsed } = parseRunbook(stringify(runbook({ clusters: [gra, rbx] })), 'es.yaml');
+    expect(parsed.elasticsearch).toMatchObject({
+      promoteConcurrency: 8,
+      requestTimeout: '30s',
+      maxLagOperations: 1000,
+    });
+    expect(desiredRemoteSettings('gra', parsed.elasticsearch!.clusters[0]!)).toEqual({
+      'cluster.remote.gra.mode': 'sniff',
+      'cluster.remote.gra.seeds': ['es-gra:9300'],
+    });
+  });
+
+  it('writes proxy-mode remote settings from the transport section', () => {
+    const { runbook: parsed } = parseRunbook(
+      stringify(
+        runbook({
+          clusters: [
+            {
+              ...gra,
+              transport: { mode: 'proxy', address: 'gra.proxy:9400', serverName: 'es-gra.example.com' },
+            },
+            rbx,
+          ],
+        }),
+      ),
+      'es.yaml',
+    );
+    expect(desiredRemoteSettings('gra', parsed.elasticsearch!.clusters[0]!)).toEqual({
+      'cluster.remote.gra.mode': 'proxy',
+      'cluster.remote.gra.proxy_address': 'gra.proxy:9400',
+      'cluster.remote.gra.server_name': 'es-gra.example.com',
+    });
+  });
+
+  it('names a bad transport address, a duplicate site and a concurrency out of range', () => {
+    expect(problems({ clusters: [{ ...gra, transport: { address: 'no-port' } }, rbx] })).toEqual([
+      'elasticsearch.clusters[0].transport.address: must be "host:port"',
+    ]);
+    expect(problems({ clusters: [gra, { ...rbx, site: 'gra' }] })).toEqual([
+      'elasticsearch.clusters[1].site: duplicate site "gra"',
+    ]);
+    expect(problems({ clusters: [gra, rbx], promoteConcurrency: 0 })[0]).toMatch(
+      /^elasticsearch\.promoteConcurrency: /,
+    );
+    expect(problems({ clusters: [gra, rbx], apiKey: 'x' })[0]).toMatch(/^elasticsearch: Unrecognized key/);
+  });
+});

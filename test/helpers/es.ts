@@ -1,0 +1,162 @@
+import { Client } from '@elastic/elasticsearch';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import type { Info } from '@temporalio/activity';
+import type { LoadedRunbook } from '../../config/load';
+import { runbookSchema } from '../../config/schema';
+import { startEsEmulator, type RunningEsEmulator } from '../../dev/es-emulator/emulator';
+import { createElasticsearchActivities } from '../../activities/elasticsearch';
+import { EsClients, type EsCluster, type EsClientsOptions } from '../../activities/elasticsearch/clients';
+import { RunbookRegistry } from '../../activities/runbooks';
+
+export const ES_TEST_PAIR = 'es-test';
+/** The API key the test runbook references (`env:DR_TEST_ES_API_KEY`); the emulator ignores it. */
+export const ES_TEST_API_KEY = 'test-api-key-Zq81xKd0sEcReT';
+
+export interface EsTestPair {
+  emulator: RunningEsEmulator;
+  /** Raw clients for setting up and checking (gra is the leader, rbx the follower). */
+  gra: Client;
+  rbx: Client;
+  clients: EsClients;
+  activities: ReturnType<typeof createElasticsearchActivities>;
+  runbooks: Map<string, LoadedRunbook>;
+  /** Creates leader indices on gra (with `docs` documents each) and their followers on rbx. */
+  followed(names: string[], docs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface EsTestPairOptions {
+  replicationDelayMs?: number;
+  maxLagOperations?: number;
+  promoteConcurrency?: number;
+  followerIndices?: string[];
+  autoFollowPatterns?: string[];
+  requestTimeout?: string;
+  clusterFactory?: EsClientsOptions['clusterFactory'];
+}
+
+/** A DR pair on an in-process ES emulator (gra leader, rbx follower with remote `gra` configured). */
+export async function startEsTestPair(options: EsTestPairOptions = {}): Promise<EsTestPair> {
+  process.env.DR_TEST_ES_API_KEY = ES_TEST_API_KEY;
+  const emulator = await startEsEmulator({
+    clusters: [{ name: 'gra' }, { name: 'rbx' }],
+    replicationDelayMs: options.replicationDelayMs ?? 0,
+  });
+  const gra = new Client({ node: emulator.cluster('gra').url, maxRetries: 0 });
+  const rbx = new Client({ node: emulator.cluster('rbx').url, maxRetries: 0 });
+  const runbook = runbookSchema.parse({
+    pair: ES_TEST_PAIR,
+    sites: { primary: { name: 'gra' }, standby: { name: 'rbx' } },
+    elasticsearch: {
+      clusters: [
+        {
+          site: 'gra',
+          url: emulator.cluster('gra').url,
+          remoteAlias: 'rbx',
+          transport: { address: emulator.cluster('gra').address },
+        },
+        {
+          site: 'rbx',
+          url: emulator.cluster('rbx').url,
+          apiKey: 'env:DR_TEST_ES_API_KEY',
+          remoteAlias: 'gra',
+          transport: { address: emulator.cluster('rbx').address },
+        },
+      ],
+      followerIndices: options.followerIndices ?? ['orders', 'customers'],
+      autoFollowPatterns: options.autoFollowPatterns ?? [],
+      maxLagOperations: options.maxLagOperations ?? 10,
+      promoteConcurrency: options.promoteConcurrency ?? 4,
+      requestTimeout: options.requestTimeout ?? '5s',
+    },
+    mysql: {
+      user: 'unused',
+      password: 'env:UNUSED_MYSQL_PASSWORD',
+      replicationUser: 'unused',
+      replicationPassword: 'env:UNUSED_MYSQL_PASSWORD',
+      servers: [
+        { name: 'db-gra-1', site: 'gra', host: '127.0.0.1', port: 1, role: 'primary' },
+        { name: 'db-rbx-1', site: 'rbx', host: '127.0.0.1', port: 2, role: 'replica' },
+      ],
+    },
+  });
+  const runbooks = new Map<string, LoadedRunbook>([
+    [ES_TEST_PAIR, { runbook, file: '/nonexistent/es-test.yaml' }],
+  ]);
+  const clients = new EsClients(new RunbookRegistry(runbooks), { clusterFactory: options.clusterFactory });
+  const activities = createElasticsearchActivities({ es: clients });
+  await rbx.cluster.putSettings({
+    persistent: { cluster: { remote: { gra: { seeds: [emulator.cluster('gra').address] } } } },
+  });
+
+  return {
+    emulator,
+    gra,
+    rbx,
+    clients,
+    activities,
+    runbooks,
+    async followed(names, docs = 2) {
+      for (const name of names) {
+        await gra.indices.create({ index: name, settings: { number_of_replicas: 0 } });
+        for (let i = 0; i < docs; i++) await gra.index({ index: name, id: `d${i}`, document: { n: i } });
+      }
+      for (const name of names) {
+        await rbx.ccr.follow({
+          index: name,
+          remote_cluster: 'gra',
+          leader_index: name,
+          wait_for_active_shards: 1,
+        });
+      }
+    },
+    async stop() {
+      await clients.close();
+      await Promise.all([gra.close(), rbx.close()]);
+      await emulator.stop();
+    },
+  };
+}
+
+/**
+ * An activity context; `info` sets e.g. the heartbeat details of a retry. Logs only errors: the failures the
+ * tests provoke on purpose would otherwise fill the output (the tests assert them).
+ */
+export function esActivityEnv(info?: Partial<Info>): MockActivityEnvironment {
+  return new MockActivityEnvironment(info, { logger: new DefaultLogger('ERROR') });
+}
+
+/** Runs an activity in a mock context, keeping its argument and result types. */
+export function runIn<A, R>(
+  env: MockActivityEnvironment,
+  fn: (input: A) => Promise<R>,
+  input: A,
+): Promise<R> {
+  return env.run(fn as never, input as never) as Promise<R>;
+}
+
+/** Awaits a call that must fail; returns the error. */
+export async function failureOf(
+  call: Promise<unknown>,
+): Promise<Error & { type?: string; nonRetryable?: boolean }> {
+  const error = await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!error) throw new Error('expected the call to fail, but it succeeded');
+  return error as Error & { type?: string; nonRetryable?: boolean };
+}
+
+/** State checks on the follower cluster after a promotion. */
+export async function isFollower(client: Client, index: string): Promise<boolean> {
+  const info = await client.ccr.followInfo({ index });
+  return info.follower_indices.some((f) => f.follower_index === index);
+}
+
+export async function canWrite(client: Client, index: string): Promise<boolean> {
+  const written = await client.index({ index, document: { written: 'after promotion' }, refresh: true });
+  return written.result === 'created';
+}
+
+export type { EsCluster };
