@@ -448,12 +448,14 @@ export async function cleanScratchLeftovers(
   for (const entry of readdirSync(root)) {
     if (options.ids && !options.ids.includes(entry)) continue;
     const dir = path.join(root, entry);
-    if (options.olderThanMs !== undefined && Date.now() - statSync(dir).mtimeMs < options.olderThanMs)
-      continue;
-    const daemons = readdirSync(dir).map((instance) => ({
-      name: 'mariadbd',
-      runDir: path.join(dir, instance),
-    }));
+    let daemons: { name: string; runDir: string }[];
+    try {
+      if (options.olderThanMs !== undefined && Date.now() - statSync(dir).mtimeMs < options.olderThanMs)
+        continue;
+      daemons = readdirSync(dir).map((instance) => ({ name: 'mariadbd', runDir: path.join(dir, instance) }));
+    } catch {
+      continue; // removed meanwhile (e.g. by the test that owned it)
+    }
     for (const daemon of daemons) {
       const pid = runningPid(daemon);
       if (pid === undefined) continue;
