@@ -1,3 +1,4 @@
+import { esEmulator } from './services/es-emulator';
 import { mariadbPair } from './services/mariadb';
 import { haproxy } from './services/haproxy';
 import { perlApps } from './services/perl-app';
@@ -13,6 +14,7 @@ export function stackServices(log: Log): StackService[] {
   return [
     temporalServer(log),
     mariadbPair(log),
+    esEmulator(log),
     perlApps(log),
     haproxy(log),
     sshServer(log),

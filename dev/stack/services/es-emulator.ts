@@ -1,0 +1,217 @@
+import path from 'node:path';
+import { Client, errors } from '@elastic/elasticsearch';
+import { assertPortsFree, logFile, runningPid, startDaemon, stopDaemon, waitFor } from '../daemon';
+import { REPO_ROOT, stackDir, stackPort } from '../settings';
+import type { ServiceStatus, StackService } from '../service';
+
+/**
+ * The local DR pair's Elasticsearch side (config/runbooks/local.yaml refers to these names): gra is the leader,
+ * rbx follows it. The follower holds the remote connection (`cluster.remote.gra` on rbx).
+ */
+export const ES_SEED = {
+  leaderSite: 'gra',
+  followerSite: 'rbx',
+  /** The alias under which rbx knows gra. */
+  remoteAlias: 'gra',
+  /** Leader indices on gra, followed by same-named indices on rbx, with their seed documents. */
+  indices: {
+    orders: [
+      { id: 'o-1001', doc: { customer: 'c-1', total: 42.5, status: 'paid' } },
+      { id: 'o-1002', doc: { customer: 'c-2', total: 17.0, status: 'shipped' } },
+      { id: 'o-1003', doc: { customer: 'c-1', total: 99.9, status: 'new' } },
+    ],
+    customers: [
+      { id: 'c-1', doc: { name: 'Ada', country: 'FR' } },
+      { id: 'c-2', doc: { name: 'Linus', country: 'FI' } },
+    ],
+  } as Record<string, { id: string; doc: Record<string, unknown> }[]>,
+  /** Auto-follow pattern on rbx, and a leader index created after it (so that it is auto-followed). */
+  autoFollow: { name: 'logs-from-gra', leaderPatterns: ['logs-*'], followIndexPattern: '{{leader_index}}' },
+  autoFollowedIndex: 'logs-app-000001',
+} as const;
+
+const url = (port: number) => `http://127.0.0.1:${port}`;
+
+/** Where the service lives and listens, read from the environment once, when the service is built. */
+interface EsEmulatorPlace {
+  spec: { name: string; runDir: string };
+  graPort: number;
+  rbxPort: number;
+}
+
+function place(): EsEmulatorPlace {
+  return {
+    spec: { name: 'es-emulator', runDir: path.join(stackDir(), 'es-emulator') },
+    graPort: stackPort('ES_GRA'),
+    rbxPort: stackPort('ES_RBX'),
+  };
+}
+
+function clients(at: EsEmulatorPlace): { gra: Client; rbx: Client; close: () => Promise<void> } {
+  const gra = new Client({ node: url(at.graPort), maxRetries: 0, requestTimeout: 5000 });
+  const rbx = new Client({ node: url(at.rbxPort), maxRetries: 0, requestTimeout: 5000 });
+  return { gra, rbx, close: async () => void (await Promise.all([gra.close(), rbx.close()])) };
+}
+
+async function answers(client: Client): Promise<boolean> {
+  try {
+    await client.info();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const notFound = (err: unknown) => err instanceof errors.ResponseError && err.statusCode === 404;
+
+/**
+ * Seeds the pair; creates only what is missing, so it is harmless to run again — and it never touches an index
+ * that exists, e.g. one promoted by a failover test or demo.
+ */
+export async function seedEsPair(log: (line: string) => void, at: EsEmulatorPlace = place()): Promise<void> {
+  const { gra, rbx, close } = clients(at);
+  const created: string[] = [];
+  try {
+    const graAddress = `127.0.0.1:${at.graPort}`;
+    const settings = await rbx.cluster.getSettings({ flat_settings: true });
+    const seedsKey = `cluster.remote.${ES_SEED.remoteAlias}.seeds`;
+    const seeds = settings.persistent?.[seedsKey] as unknown;
+    if (!(Array.isArray(seeds) && seeds.length === 1 && seeds[0] === graAddress)) {
+      await rbx.cluster.putSettings({ persistent: { [seedsKey]: [graAddress] }, flat_settings: true });
+      created.push(`rbx remote ${ES_SEED.remoteAlias} → ${graAddress}`);
+    }
+    for (const [index, docs] of Object.entries(ES_SEED.indices)) {
+      if (!(await gra.indices.exists({ index }))) {
+        await gra.indices.create({ index, settings: { number_of_replicas: 0 } });
+        for (const { id, doc } of docs) await gra.index({ index, id, document: doc });
+        await gra.indices.refresh({ index });
+        created.push(`gra/${index} (${docs.length} documents)`);
+      }
+    }
+    for (const index of Object.keys(ES_SEED.indices)) {
+      if (!(await rbx.indices.exists({ index }))) {
+        await rbx.ccr.follow({
+          index,
+          remote_cluster: ES_SEED.remoteAlias,
+          leader_index: index,
+          wait_for_active_shards: 1,
+        });
+        created.push(`rbx/${index} following gra/${index}`);
+      }
+    }
+    const { name, leaderPatterns, followIndexPattern } = ES_SEED.autoFollow;
+    const hasPattern = await rbx.ccr.getAutoFollowPattern({ name }).then(
+      () => true,
+      (err: unknown) => {
+        if (notFound(err)) return false;
+        throw err;
+      },
+    );
+    if (!hasPattern) {
+      await rbx.ccr.putAutoFollowPattern({
+        name,
+        remote_cluster: ES_SEED.remoteAlias,
+        leader_index_patterns: [...leaderPatterns],
+        follow_index_pattern: followIndexPattern,
+      });
+      created.push(`rbx auto-follow pattern ${name} (${leaderPatterns.join(', ')})`);
+    }
+    if (!(await gra.indices.exists({ index: ES_SEED.autoFollowedIndex }))) {
+      await gra.indices.create({ index: ES_SEED.autoFollowedIndex, settings: { number_of_replicas: 0 } });
+      await gra.index({
+        index: ES_SEED.autoFollowedIndex,
+        document: { message: 'stack started', level: 'info' },
+      });
+      created.push(`gra/${ES_SEED.autoFollowedIndex} (auto-followed by rbx)`);
+    }
+  } finally {
+    await close();
+  }
+  log(
+    created.length > 0 ? `es-emulator: seeded ${created.join('; ')}` : 'es-emulator: DR pair already seeded',
+  );
+}
+
+/** A one-line account of both clusters for `stack status`. */
+async function describePair(at: EsEmulatorPlace): Promise<string> {
+  const { gra, rbx, close } = clients(at);
+  try {
+    const [graHealth, rbxHealth] = await Promise.all([gra.cluster.health(), rbx.cluster.health()]);
+    const remote = (await rbx.cluster.remoteInfo()) as unknown as Record<string, { connected?: boolean }>;
+    const followers = (await rbx.ccr.followInfo({ index: '_all' })).follower_indices;
+    const stats = (await rbx.ccr.stats()).follow_stats.indices;
+    const lag = stats
+      .flatMap((s) => s.shards)
+      .reduce((sum, s) => sum + Math.max(0, s.leader_global_checkpoint - s.follower_global_checkpoint), 0);
+    const active = followers.filter((f) => f.status === 'active').length;
+    return (
+      `gra ${graHealth.status.toLowerCase()}, rbx ${rbxHealth.status.toLowerCase()}; ` +
+      `rbx remote ${ES_SEED.remoteAlias} ${remote[ES_SEED.remoteAlias]?.connected ? 'connected' : 'NOT connected'}; ` +
+      `${active}/${followers.length} followers active, lag ${lag} operations`
+    );
+  } catch (err) {
+    return `not answering: ${(err as Error).message}`;
+  } finally {
+    await close();
+  }
+}
+
+/** The ES CCR emulator (dev/es-emulator): one process hosting clusters gra and rbx, seeded as a DR pair. */
+export function esEmulator(log: (line: string) => void): StackService {
+  const at = place();
+  const spec = () => at.spec;
+  return {
+    name: 'es-emulator',
+    async up() {
+      if (runningPid(spec()) === undefined) {
+        await assertPortsFree('es-emulator', [
+          { name: 'ES_GRA', port: at.graPort },
+          { name: 'ES_RBX', port: at.rbxPort },
+        ]);
+        startDaemon({
+          ...spec(),
+          command: process.execPath,
+          args: [
+            path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
+            path.join(REPO_ROOT, 'dev', 'es-emulator', 'main.ts'),
+          ],
+          cwd: REPO_ROOT,
+          env: {
+            ...process.env,
+            DR_STACK_PORT_ES_GRA: String(at.graPort),
+            DR_STACK_PORT_ES_RBX: String(at.rbxPort),
+          },
+        });
+      }
+      const { gra, rbx, close } = clients(at);
+      try {
+        await waitFor(
+          'es-emulator',
+          async () => {
+            if (runningPid(spec()) === undefined)
+              throw new Error(`es-emulator exited at start (see ${logFile(spec())})`);
+            return (await answers(gra)) && (await answers(rbx));
+          },
+          30_000,
+          logFile(spec()),
+        );
+      } finally {
+        await close();
+      }
+      await seedEsPair(log, at);
+    },
+    async status(): Promise<ServiceStatus> {
+      const pid = runningPid(spec());
+      return {
+        name: 'es-emulator',
+        running: pid !== undefined,
+        pids: pid === undefined ? [] : [pid],
+        endpoints: [`gra ${url(at.graPort)}`, `rbx ${url(at.rbxPort)}`],
+        detail: pid === undefined ? `log ${logFile(spec())}` : await describePair(at),
+      };
+    },
+    async down() {
+      await stopDaemon(spec());
+    },
+  };
+}
