@@ -14,6 +14,11 @@ const program = new Command('drctl')
   .configureHelp({ showGlobalOptions: true });
 
 const print = (line: string) => console.log(line);
+// `drctl … | head` closes the pipe early: that is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
 
 const config = program.command('config').description('Runbook (DR pair configuration) commands');
 config
