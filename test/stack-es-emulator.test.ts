@@ -8,29 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@elastic/elasticsearch';
 import { afterEach, describe, expect, it } from 'vitest';
-import { portOpen } from '../dev/stack/daemon';
+import { freePort, portOpen } from '../dev/stack/daemon';
+import { withEnv } from './helpers/env';
 import { esEmulator } from '../dev/stack/services/es-emulator';
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function withEnv<T>(vars: Record<string, string>, fn: () => Promise<T>): Promise<T> {
-  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, vars);
-  try {
-    return await fn();
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
-}
 
 describe('stack service es-emulator', () => {
   const cleanups: (() => Promise<void>)[] = [];

@@ -1,11 +1,10 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveHostKey, SshClient } from '../activities/apps/ssh';
 import { HaproxySocketClient, setServerState, showServersState } from '../activities/traffic/haproxy-runtime';
-import { portOpen } from '../dev/stack/daemon';
+import { freePort, portOpen } from '../dev/stack/daemon';
 import { haproxy, haproxyPaths } from '../dev/stack/services/haproxy';
 import { sshPaths, sshServer, sshUser } from '../dev/stack/services/sshd';
 
@@ -23,14 +22,6 @@ function exited(pid: number): boolean {
   } catch {
     return true;
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Sets environment variables for the rest of the test; afterEach restores them. */

@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -11,7 +10,7 @@ import {
   setServerState,
   showServersState,
 } from '../../activities/traffic/haproxy-runtime';
-import { sleep } from '../../dev/stack/daemon';
+import { freePort, sleep } from '../../dev/stack/daemon';
 import { HAPROXY_BACKEND, HAPROXY_SERVERS, haproxyPaths } from '../../dev/stack/services/haproxy';
 import { APPCTL, appctl } from '../../dev/stack/services/perl-app';
 import { stackDir, stackPort } from '../../dev/stack/settings';
@@ -98,14 +97,6 @@ export function localRunbookCopy(edit: (doc: ReturnType<typeof parse>) => void):
   const file = path.join(dir, 'local.yaml');
   writeFileSync(file, stringify(doc));
   return loadRunbooks([file]);
-}
-
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /**

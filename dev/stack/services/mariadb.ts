@@ -1,13 +1,13 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ensureDebianPackages, STACK_PACKAGES } from '../../tools/debian-packages';
 import {
   assertPortsFree,
+  freePort,
   logFile,
   portOpen,
   runningPid,
@@ -398,18 +398,6 @@ export function adminSql(instance: string, sql: string): Promise<string[][]> {
 }
 
 export const scratchRoot = () => path.join(stackDir(), 'scratch');
-
-/** A TCP port nothing listens on now (the kernel's choice), on loopback. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
-    });
-  });
-}
 
 /**
  * Builds (does not start) a throw-away cluster under `.stack/scratch/<id>` on free ports, with the stack's
