@@ -1,4 +1,3 @@
-import { ApplicationFailure } from '@temporalio/common';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -20,15 +19,7 @@ import {
   scratchApp,
 } from './helpers/apps-traffic';
 import { activityEnvironment, LOCAL_PAIR, localRunbooks, runActivity } from './helpers/local-stack';
-
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  return err as ApplicationFailure;
-}
+import { failureOf } from './helpers/failures';
 
 /** An HTTP health endpoint answering a scripted sequence of status codes (the last one repeats). */
 async function scriptedHealth(

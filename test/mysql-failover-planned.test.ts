@@ -1,4 +1,3 @@
-import { ApplicationFailure } from '@temporalio/common';
 import mysql from 'mysql2/promise';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -7,6 +6,7 @@ import type { MysqlServerStatus } from '../activities/mysql/status';
 import { MARIADB_ACCOUNTS } from '../dev/stack/services/mariadb';
 import { stackDir } from '../dev/stack/settings';
 import { startScratchPair, topologySnapshot, type ScratchPair } from './helpers/scratch-cluster';
+import { failureOf } from './helpers/failures';
 
 const GRA = 'db-gra-1';
 const RBX1 = 'db-rbx-1';
@@ -15,17 +15,6 @@ const RBX2 = 'db-rbx-2';
 const secretOf = (file: string) => readFileSync(path.join(stackDir(), 'secrets', file), 'utf8').trim();
 const orchestratorPassword = () => secretOf(MARIADB_ACCOUNTS.orchestrator.secretFile);
 const replicationPassword = () => secretOf(MARIADB_ACCOUNTS.replication.secretFile);
-
-/** The failure an activity rejected with (a typed ApplicationFailure). */
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(ApplicationFailure);
-    return err as ApplicationFailure;
-  }
-  throw new Error('expected the activity to fail');
-}
 
 /**
  * Planned switchover on a scratch MariaDB GTID cluster of its own (db-gra-1 → db-rbx-1, db-rbx-2 a second

@@ -1,21 +1,11 @@
-import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MysqlServerStatus } from '../activities/mysql/status';
 import { startScratchPair, type ScratchPair } from './helpers/scratch-cluster';
+import { failureOf } from './helpers/failures';
 
 const GRA = 'db-gra-1';
 const RBX1 = 'db-rbx-1';
 const RBX2 = 'db-rbx-2';
-
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(ApplicationFailure);
-    return err as ApplicationFailure;
-  }
-  throw new Error('expected the activity to fail');
-}
 
 /**
  * Unplanned failover on a scratch MariaDB GTID cluster of its own: the primary's process is killed with

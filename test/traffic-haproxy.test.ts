@@ -1,4 +1,3 @@
-import { ApplicationFailure } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createActivities, createClients, type ActivityClients } from '../activities';
@@ -16,6 +15,7 @@ import {
   waitUntil,
 } from './helpers/apps-traffic';
 import { activityEnvironment, LOCAL_PAIR, localRunbooks, runActivity } from './helpers/local-stack';
+import { failureOf } from './helpers/failures';
 
 /** A runtime API client that fails the n-th `set server` command, as a crash or a lost socket would. */
 class FailingRuntime implements HaproxyRuntime {
@@ -32,15 +32,6 @@ class FailingRuntime implements HaproxyRuntime {
     this.sent.push(command);
     return this.inner.command(command);
   }
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  return err as ApplicationFailure;
 }
 
 /** Traffic switching through the stack's real HAProxy, in front of the two real Perl app instances. */
