@@ -48,20 +48,26 @@ export function mysqlGtidsMissing(a: string, b: string): number {
   return missing;
 }
 
+/** One MariaDB GTID "domain-server-seq". */
+function parseMariadbGtid(part: string): MariadbStateEntry {
+  const numbers = part.split('-').map(Number);
+  const [domain, serverId, seq] = numbers;
+  if (
+    numbers.length !== 3 ||
+    domain === undefined ||
+    serverId === undefined ||
+    seq === undefined ||
+    numbers.some((n) => !Number.isInteger(n))
+  ) {
+    throw new Error(`invalid MariaDB GTID "${part}"`);
+  }
+  return { domain, serverId, seq };
+}
+
 export function parseMariadbGtidPos(pos: string): Map<number, { serverId: number; seq: number }> {
   const result = new Map<number, { serverId: number; seq: number }>();
   for (const part of pos.replace(/\s+/g, '').split(',').filter(Boolean)) {
-    const numbers = part.split('-').map(Number);
-    const [domain, serverId, seq] = numbers;
-    if (
-      numbers.length !== 3 ||
-      domain === undefined ||
-      serverId === undefined ||
-      seq === undefined ||
-      numbers.some((n) => !Number.isInteger(n))
-    ) {
-      throw new Error(`invalid MariaDB GTID "${part}"`);
-    }
+    const { domain, serverId, seq } = parseMariadbGtid(part);
     result.set(domain, { serverId, seq });
   }
   return result;
@@ -118,23 +124,7 @@ export interface MariadbStateEntry {
 
 /** MariaDB gtid_binlog_state: the last GTID of every (domain, server_id) pair in the binlog. */
 export function parseMariadbBinlogState(state: string): MariadbStateEntry[] {
-  return state
-    .replace(/\s+/g, '')
-    .split(',')
-    .filter(Boolean)
-    .map((part) => {
-      const numbers = part.split('-').map(Number);
-      const [domain, serverId, seq] = numbers;
-      if (
-        numbers.length !== 3 ||
-        domain === undefined ||
-        serverId === undefined ||
-        seq === undefined ||
-        numbers.some((n) => !Number.isInteger(n))
-      )
-        throw new Error(`invalid MariaDB GTID "${part}"`);
-      return { domain, serverId, seq };
-    });
+  return state.replace(/\s+/g, '').split(',').filter(Boolean).map(parseMariadbGtid);
 }
 
 /** Transactions of one originating server that a MariaDB server has and a reference lacks. */
