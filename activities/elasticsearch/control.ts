@@ -99,81 +99,79 @@ export function batchFailure(
   });
 }
 
-export async function pauseFollowers(
+/** Runs one action on each follower index of the input (default: the runbook's), heartbeating progress. */
+async function forEachFollower<O extends string>(
   es: EsClients,
   input: EsIndicesInput,
-): Promise<{ site: string; indices: EsIndexOutcome<'paused' | 'already-paused'>[] }> {
+  action: string,
+  act: (cluster: ReturnType<EsClients['cluster']>, index: string) => Promise<EsIndexOutcome<O>>,
+): Promise<{ site: string; indices: EsIndexOutcome<O>[] }> {
   const cluster = es.cluster(input.pair, input.site);
   const settings = es.settings(input.pair);
   const indices = input.indices ?? settings.followerIndices;
   let done = 0;
   const outcomes = await runBatch(
     cluster.site,
-    'pause follow',
+    action,
     indices,
     settings.promoteConcurrency,
-    async (index) => {
-      const state = await requireIndex(cluster, index, 'pause follow');
-      if (!state.follower) throw notFollower(cluster.site, index, 'pause follow');
-      if (state.follower.status === 'paused') return { index, outcome: 'already-paused' as const };
-      try {
-        await cluster.pauseFollow(index);
-      } catch (err) {
-        // Paused concurrently between the read and the call: the goal holds.
-        if (!/no shard follow tasks/.test(String(errorReason(err))))
-          throw esFailure(cluster.site, `pause follow ${index}`, err, cluster.secrets);
-        return { index, outcome: 'already-paused' as const };
-      }
-      log.info(`${cluster.site}: paused following of ${index}`, { site: cluster.site, index });
-      return { index, outcome: 'paused' as const };
-    },
+    (index) => act(cluster, index),
     () => heartbeat({ done: ++done, total: indices.length }),
   );
   return { site: cluster.site, indices: outcomes };
 }
 
-export async function resumeFollowers(
+export function pauseFollowers(
+  es: EsClients,
+  input: EsIndicesInput,
+): Promise<{ site: string; indices: EsIndexOutcome<'paused' | 'already-paused'>[] }> {
+  return forEachFollower(es, input, 'pause follow', async (cluster, index) => {
+    const state = await requireIndex(cluster, index, 'pause follow');
+    if (!state.follower) throw notFollower(cluster.site, index, 'pause follow');
+    if (state.follower.status === 'paused') return { index, outcome: 'already-paused' as const };
+    try {
+      await cluster.pauseFollow(index);
+    } catch (err) {
+      // Paused concurrently between the read and the call: the goal holds.
+      if (!/no shard follow tasks/.test(String(errorReason(err))))
+        throw esFailure(cluster.site, `pause follow ${index}`, err, cluster.secrets);
+      return { index, outcome: 'already-paused' as const };
+    }
+    log.info(`${cluster.site}: paused following of ${index}`, { site: cluster.site, index });
+    return { index, outcome: 'paused' as const };
+  });
+}
+
+export function resumeFollowers(
   es: EsClients,
   input: EsIndicesInput,
 ): Promise<{ site: string; indices: EsIndexOutcome<'resumed' | 'already-active'>[] }> {
-  const cluster = es.cluster(input.pair, input.site);
-  const settings = es.settings(input.pair);
-  const indices = input.indices ?? settings.followerIndices;
-  let done = 0;
-  const outcomes = await runBatch(
-    cluster.site,
-    'resume follow',
-    indices,
-    settings.promoteConcurrency,
-    async (index) => {
-      const state = await requireIndex(cluster, index, 'resume follow');
-      if (!state.follower) throw notFollower(cluster.site, index, 'resume follow');
-      if (state.follower.status === 'active') return { index, outcome: 'already-active' as const };
-      if (!state.open)
+  return forEachFollower(es, input, 'resume follow', async (cluster, index) => {
+    const state = await requireIndex(cluster, index, 'resume follow');
+    if (!state.follower) throw notFollower(cluster.site, index, 'resume follow');
+    if (state.follower.status === 'active') return { index, outcome: 'already-active' as const };
+    if (!state.open)
+      throw esDecision(
+        'IndexClosed',
+        `${cluster.site}: resume follow ${index}: the follower index is closed`,
+      );
+    try {
+      await cluster.resumeFollow(index);
+    } catch (err) {
+      if (hasEsType(err, 'resource_already_exists_exception'))
+        return { index, outcome: 'already-active' as const };
+      // The follower exists (read above), so a missing index here is the leader.
+      if (hasEsType(err, 'index_not_found_exception')) {
         throw esDecision(
-          'IndexClosed',
-          `${cluster.site}: resume follow ${index}: the follower index is closed`,
+          'LeaderIndexMissing',
+          `${cluster.site}: resume follow ${index}: leader index ${state.follower.remoteCluster}:${state.follower.leaderIndex} does not exist`,
         );
-      try {
-        await cluster.resumeFollow(index);
-      } catch (err) {
-        if (hasEsType(err, 'resource_already_exists_exception'))
-          return { index, outcome: 'already-active' as const };
-        // The follower exists (read above), so a missing index here is the leader.
-        if (hasEsType(err, 'index_not_found_exception')) {
-          throw esDecision(
-            'LeaderIndexMissing',
-            `${cluster.site}: resume follow ${index}: leader index ${state.follower.remoteCluster}:${state.follower.leaderIndex} does not exist`,
-          );
-        }
-        throw esFailure(cluster.site, `resume follow ${index}`, err, cluster.secrets);
       }
-      log.info(`${cluster.site}: resumed following of ${index}`, { site: cluster.site, index });
-      return { index, outcome: 'resumed' as const };
-    },
-    () => heartbeat({ done: ++done, total: indices.length }),
-  );
-  return { site: cluster.site, indices: outcomes };
+      throw esFailure(cluster.site, `resume follow ${index}`, err, cluster.secrets);
+    }
+    log.info(`${cluster.site}: resumed following of ${index}`, { site: cluster.site, index });
+    return { index, outcome: 'resumed' as const };
+  });
 }
 
 export interface EsAutoFollowInput {
