@@ -21,7 +21,8 @@ import {
   waitForGtidStatement,
   waitReached,
 } from '../activities/mysql/dialect';
-import { classifyMysqlError, mysqlFailure, redact } from '../activities/mysql/errors';
+import { classifyMysqlError, mysqlFailure } from '../activities/mysql/errors';
+import { redact } from '../common/redact';
 import type { MysqlServerStatus } from '../activities/mysql/status';
 import { mariadbErrantRanges, mariadbMaxPos, mysqlGtidUnion } from '../common/gtid';
 import { chooseCandidate } from '../common/mysql-candidates';

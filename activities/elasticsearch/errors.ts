@@ -1,5 +1,6 @@
 import { errors } from '@elastic/elasticsearch';
 import { ApplicationFailure } from '@temporalio/common';
+import { redact } from '../../common/redact';
 
 /**
  * Failure types a caller can match on (nonRetryableErrorTypes, reports).
@@ -126,13 +127,6 @@ export function classifyEsError(err: unknown): EsFailureType {
   if (status === 408) return 'EsTimeout';
   if (status === 429 || status >= 500) return 'EsUnavailable';
   return 'EsRequestRejected';
-}
-
-/** Replaces every occurrence of each secret by "***". */
-export function redact(text: string, secrets: readonly string[] = []): string {
-  let out = text;
-  for (const secret of secrets) if (secret) out = out.split(secret).join('***');
-  return out;
 }
 
 /** A short description of an error: the Elasticsearch exception type and reason, or the transport error. */

@@ -1,7 +1,8 @@
 import { activityInfo, Context, heartbeat, log } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { EsClients, EsCluster, IndexState } from './clients';
-import { CLUSTER_LEVEL_FAILURES, describeEsError, esFailure, redact } from './errors';
+import { redact } from '../../common/redact';
+import { CLUSTER_LEVEL_FAILURES, describeEsError, esFailure } from './errors';
 import { batchFailure, requireIndex } from './control';
 import { forEachBounded } from './pool';
 

@@ -1,7 +1,8 @@
 import type { estypes } from '@elastic/elasticsearch';
 import { durationMs } from '../../config/duration';
 import type { EsClients } from './clients';
-import { classifyEsError, describeEsError, esDecision, esFailure, redact } from './errors';
+import { redact } from '../../common/redact';
+import { classifyEsError, describeEsError, esDecision, esFailure } from './errors';
 
 export type HealthStatus = 'green' | 'yellow' | 'red';
 

@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { redact } from '../../common/redact';
 
 /**
  * Failure types a caller can match on (nonRetryableErrorTypes, reports).
@@ -59,18 +60,6 @@ export function classifyMysqlError(err: unknown): MysqlFailureType {
 }
 
 const NON_RETRYABLE = new Set<MysqlFailureType>(['InvalidCredentials', 'SecretUnavailable']);
-
-/** Replaces every occurrence of each secret (and its SQL-escaped form) by "***". */
-export function redact(text: string, secrets: readonly string[] = []): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (!secret) continue;
-    for (const form of new Set([secret, secret.replace(/\\/g, '\\\\').replace(/'/g, "\\'")])) {
-      out = out.split(form).join('***');
-    }
-  }
-  return out;
-}
 
 /**
  * A typed Temporal failure for a MySQL error. The message names the server and the error code, never the

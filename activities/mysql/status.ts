@@ -1,6 +1,7 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { gtidsMissing, gtidUnion } from '../../common/gtid';
-import { classifyMysqlError, redact, type MysqlFailureType } from './errors';
+import { redact } from '../../common/redact';
+import { classifyMysqlError, type MysqlFailureType } from './errors';
 import { detectDialect, REPLICA_COLUMNS, SQL, type Dialect } from './dialect';
 
 export interface ReplicationStatus {
