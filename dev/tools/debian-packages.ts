@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { isExecutable } from './executable';
 
 /** A program the stack runs and the Debian package that provides it. */
 export interface DebianTool {
@@ -20,17 +20,8 @@ export const STACK_PACKAGES: DebianTool[] = [
   { binary: '/usr/bin/ssh-keygen', pkg: 'openssh-client' },
 ];
 
-function present(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function installed(tool: DebianTool): boolean {
-  if (!present(tool.binary)) return false;
+  if (!isExecutable(tool.binary)) return false;
   return (
     !tool.perlModule || spawnSync('perl', [`-M${tool.perlModule}`, '-e1'], { stdio: 'ignore' }).status === 0
   );

