@@ -9,7 +9,14 @@ import { ApplicationFailure } from '@temporalio/common';
  * - TrafficMisconfigured (non-retryable): the provider does not know a backend/server/farm the runbook names.
  * - TrafficCommandRejected (retryable): the provider refused an operation.
  * - TrafficTargetUnhealthy (retryable): the provider's own health check says the target is down; not switching.
- * - TrafficSwitchIncomplete (retryable): after the operations, the target still is not the only site with traffic.
+ * - TrafficSwitchIncomplete (retryable): after the operations, the target still is not the only site with traffic
+ *   (or, for OVH DNS, the zone was not deployed within the runbook's refreshTimeout).
+ * - IplbRefreshFailed (retryable): an OVH IP Load Balancer refresh task ended in `error`; the change is still
+ *   pending, and a retry asks for a new refresh.
+ * - IplbRefreshTimeout (retryable): the refresh (waiting for running tasks, then ours) outlasted `refreshTimeout`.
+ * - SecretUnavailable (non-retryable): a secret reference of the runbook cannot be read.
+ * OVH API failures (./ovh-client.ts): OvhInvalidCredentials (non-retryable), OvhUnavailable (retryable),
+ * OvhApiError (non-retryable for 400/404/405, retryable otherwise).
  */
 export type TrafficFailureType =
   | 'TrafficNotConfigured'
@@ -19,13 +26,17 @@ export type TrafficFailureType =
   | 'TrafficMisconfigured'
   | 'TrafficCommandRejected'
   | 'TrafficTargetUnhealthy'
-  | 'TrafficSwitchIncomplete';
+  | 'TrafficSwitchIncomplete'
+  | 'IplbRefreshFailed'
+  | 'IplbRefreshTimeout'
+  | 'SecretUnavailable';
 
 const NON_RETRYABLE = new Set<TrafficFailureType>([
   'TrafficNotConfigured',
   'TrafficProviderNotImplemented',
   'UnknownSite',
   'TrafficMisconfigured',
+  'SecretUnavailable',
 ]);
 
 export function trafficFailure(

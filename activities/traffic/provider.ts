@@ -30,6 +30,13 @@ export interface TrafficState {
   /** Every site receiving traffic now (none, one, or several during a broken switch). */
   sites: string[];
   members: TrafficMember[];
+  /**
+   * Whether the configuration read is the one serving clients. False while a change waits to be applied (OVH IP
+   * Load Balancer pending changes or a running refresh task; an OVH DNS zone not deployed yet): `site`/`sites` then
+   * describe the configuration about to apply, not necessarily where clients go. Absent for providers whose
+   * changes apply at once (HAProxy).
+   */
+  live?: boolean;
   /** One sentence, e.g. "HAProxy backend app sends traffic to gra (app-gra ready, UP); rbx gets none (app-rbx drain, UP)." */
   description: string;
 }

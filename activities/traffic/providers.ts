@@ -1,10 +1,14 @@
 import path from 'node:path';
+import { durationMs } from '../../config/duration';
 import type { LoadedRunbook } from '../../config/load';
 import type { TrafficConfig } from '../../config/schema';
 import type { RunbookRegistry } from '../runbooks';
 import { trafficFailure } from './errors';
 import { HaproxyTrafficProvider } from './haproxy';
 import { HaproxySocketClient, type HaproxyRuntime } from './haproxy-runtime';
+import { OvhClient, type OvhClientOptions, type PollSettings } from './ovh-client';
+import { OvhDnsTrafficProvider } from './ovh-dns';
+import { OvhIplbTrafficProvider } from './ovh-iplb';
 import type { TrafficProvider, TrafficProviderKind } from './provider';
 
 /** Builds the provider of one pair from its runbook's traffic section. */
@@ -31,9 +35,60 @@ export function haproxyProvider(
   );
 }
 
-/** Providers available in this worker. The OVH IPLB and OVH DNS providers plug in here. */
+/** Knobs of the OVH providers that are not in the runbook (tests shorten them). */
+export interface OvhProviderOptions extends OvhClientOptions {
+  poll?: PollSettings;
+}
+
+/**
+ * The OVH IP Load Balancer provider, with its own node-ovh client (one per pair; credentials read from the runbook's
+ * secret references at the first call).
+ */
+export function ovhIplbProvider(
+  config: Extract<TrafficConfig, { provider: 'ovh-iplb' }>,
+  loaded: LoadedRunbook,
+  options: OvhProviderOptions = {},
+): OvhIplbTrafficProvider {
+  return new OvhIplbTrafficProvider(
+    {
+      serviceName: config.serviceName,
+      protocol: config.protocol,
+      frontendId: config.frontendId,
+      mode: config.mode,
+      farms: config.farms,
+      servers: config.servers,
+      refreshTimeoutMs: durationMs(config.refreshTimeout),
+      poll: options.poll,
+    },
+    new OvhClient(config.ovh, path.dirname(loaded.file), options),
+  );
+}
+
+/** The OVH DNS provider, with its own node-ovh client (one per pair). */
+export function ovhDnsProvider(
+  config: Extract<TrafficConfig, { provider: 'ovh-dns' }>,
+  loaded: LoadedRunbook,
+  options: OvhProviderOptions = {},
+): OvhDnsTrafficProvider {
+  return new OvhDnsTrafficProvider(
+    {
+      zone: config.zone,
+      subDomain: config.subDomain,
+      fieldType: config.fieldType,
+      targets: config.targets,
+      ttl: config.ttl,
+      refreshTimeoutMs: durationMs(config.refreshTimeout),
+      poll: options.poll,
+    },
+    new OvhClient(config.ovh, path.dirname(loaded.file), options),
+  );
+}
+
+/** Providers available in this worker. */
 export const DEFAULT_TRAFFIC_FACTORIES: TrafficProviderFactories = {
   haproxy: (config, loaded) => haproxyProvider(config, loaded),
+  'ovh-iplb': (config, loaded) => ovhIplbProvider(config, loaded),
+  'ovh-dns': (config, loaded) => ovhDnsProvider(config, loaded),
 };
 
 /** One traffic provider per DR pair, built on first use from the runbook and shared by the worker's activities. */

@@ -15,6 +15,7 @@ const DEFAULT_PORTS = {
   APP_RBX: 18081,
   HAPROXY: 18000,
   SSH: 12222,
+  OVH: 18443,
   ES_GRA: 19200,
   ES_RBX: 19201,
 } as const;

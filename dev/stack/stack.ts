@@ -1,5 +1,6 @@
 import { esEmulator } from './services/es-emulator';
 import { mariadbPair } from './services/mariadb';
+import { ovhEmulator } from './services/ovh-emulator';
 import { haproxy } from './services/haproxy';
 import { perlApps } from './services/perl-app';
 import { sshServer } from './services/sshd';
@@ -18,6 +19,8 @@ export function stackServices(log: Log): StackService[] {
     perlApps(log),
     haproxy(log),
     sshServer(log),
+    // Before the worker, which trusts its CA (created at its first start).
+    ovhEmulator(log),
     orchestratorWorker(log),
   ];
 }
@@ -46,7 +49,7 @@ export function formatStatus(statuses: ServiceStatus[]): string {
   return statuses
     .map((s) => {
       const state = s.running ? `up (pid ${s.pids.join(', ')})` : 'down';
-      return `${s.name.padEnd(10)} ${state.padEnd(24)} ${s.endpoints.join('  ')}${s.detail ? `\n${' '.repeat(11)}${s.detail}` : ''}`;
+      return `${s.name.padEnd(12)} ${state.padEnd(24)} ${s.endpoints.join('  ')}${s.detail ? `\n${' '.repeat(13)}${s.detail}` : ''}`;
     })
     .join('\n');
 }

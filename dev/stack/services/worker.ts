@@ -2,7 +2,53 @@ import path from 'node:path';
 import { logFile, runningPid, startDaemon, stopDaemon, waitFor } from '../daemon';
 import { REPO_ROOT, stackDir, stackPort } from '../settings';
 import type { StackService } from '../service';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { ovhEmulatorPaths } from './ovh-emulator';
+
+/** The runbooks the stack's worker serves unless DR_RUNBOOKS says otherwise: HAProxy, OVH IPLB and OVH DNS pairs. */
+export const STACK_RUNBOOKS = ['local.yaml', 'local-ovh-iplb.yaml', 'local-ovh-dns.yaml'].map((f) =>
+  path.join(REPO_ROOT, 'config', 'runbooks', f),
+);
+
+/**
+ * What the stack sets for the worker beyond its inherited environment: the runbooks, and trust in the OVH
+ * emulator's CA (NODE_EXTRA_CA_CERTS, read by Node at start only; one file, so an inherited one is bundled with
+ * the emulator's CA into `<stack>/worker/extra-ca.pem`). The CA exists once the emulator has run.
+ */
+export function orchestratorWorkerEnv(): { DR_RUNBOOKS: string; NODE_EXTRA_CA_CERTS?: string } {
+  const runbooks = process.env.DR_RUNBOOKS || STACK_RUNBOOKS.join(',');
+  const ca = ovhEmulatorPaths().caCert;
+  const inherited = process.env.NODE_EXTRA_CA_CERTS;
+  if (!existsSync(ca))
+    return inherited ? { DR_RUNBOOKS: runbooks, NODE_EXTRA_CA_CERTS: inherited } : { DR_RUNBOOKS: runbooks };
+  if (!inherited || path.resolve(inherited) === ca) return { DR_RUNBOOKS: runbooks, NODE_EXTRA_CA_CERTS: ca };
+  const bundle = path.join(stackDir(), 'worker', 'extra-ca.pem');
+  let extra = '';
+  try {
+    extra = readFileSync(inherited, 'utf8');
+  } catch {
+    /* an unreadable inherited file: Node would only warn about it; keep the emulator's CA */
+  }
+  mkdirSync(path.dirname(bundle), { recursive: true });
+  writeFileSync(bundle, `${extra.trimEnd()}\n${readFileSync(ca, 'utf8')}`);
+  return { DR_RUNBOOKS: runbooks, NODE_EXTRA_CA_CERTS: bundle };
+}
+
+/** The settings a running worker was started with (absent for one started by an older stack). */
+const startedWithFile = () => path.join(stackDir(), 'worker', 'started-with.json');
+
+function staleWorker(): string | undefined {
+  const wanted = orchestratorWorkerEnv();
+  let had: Record<string, unknown> = {};
+  try {
+    had = JSON.parse(readFileSync(startedWithFile(), 'utf8')) as Record<string, unknown>;
+  } catch {
+    /* started by an older stack */
+  }
+  if (had.DR_RUNBOOKS === wanted.DR_RUNBOOKS && had.NODE_EXTRA_CA_CERTS === wanted.NODE_EXTRA_CA_CERTS)
+    return undefined;
+  return 'started without the current runbooks or OVH emulator CA trust; restart it (stack down, then up) to use the OVH runbooks';
+}
 
 /** The orchestrator's worker, run from source against the local stack's Temporal server and runbook. */
 export function orchestratorWorker(log: (line: string) => void): StackService {
@@ -10,8 +56,13 @@ export function orchestratorWorker(log: (line: string) => void): StackService {
   return {
     name: 'worker',
     async up() {
-      if (runningPid(spec) !== undefined) return;
+      if (runningPid(spec) !== undefined) {
+        const stale = staleWorker();
+        if (stale) log(`worker: running, but ${stale}`);
+        return;
+      }
       const offset = existsSync(logFile(spec)) ? statSync(logFile(spec)).size : 0;
+      const extraEnv = orchestratorWorkerEnv();
       startDaemon({
         ...spec,
         command: process.execPath,
@@ -24,8 +75,10 @@ export function orchestratorWorker(log: (line: string) => void): StackService {
           ...process.env,
           TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS ?? `127.0.0.1:${stackPort('TEMPORAL')}`,
           DR_WORKER_METRICS_PORT: process.env.DR_WORKER_METRICS_PORT ?? String(stackPort('WORKER_METRICS')),
+          ...extraEnv,
         },
       });
+      writeFileSync(startedWithFile(), JSON.stringify(extraEnv) + '\n');
       await waitFor(
         'worker',
         async () => {
@@ -45,7 +98,7 @@ export function orchestratorWorker(log: (line: string) => void): StackService {
         running: pid !== undefined,
         pids: pid === undefined ? [] : [pid],
         endpoints: [`metrics http://127.0.0.1:${stackPort('WORKER_METRICS')}/metrics`],
-        detail: `log ${logFile(spec)}`,
+        detail: `log ${logFile(spec)}${pid !== undefined && staleWorker() ? `; ${staleWorker()}` : ''}`,
       };
     },
     async down() {

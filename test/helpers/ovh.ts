@@ -1,0 +1,142 @@
+/**
+ * Helpers for the OVH traffic provider tests: an OVH API emulator started in-process (CA trusted through
+ * https.globalAgent), credential files usable as `file:` secret references, runbooks built from the shipped local
+ * OVH runbooks but pointing at that emulator, a log capture, and the secret check.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger, type LogEntry } from '@temporalio/worker';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { vi } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { createJsonLogger } from '../../common/logger';
+import { parseRunbook, type LoadedRunbook } from '../../config/load';
+import type { OvhCredential } from '../../dev/ovh-emulator/auth';
+import { ensureCredentialFiles } from '../../dev/ovh-emulator/credentials';
+import { startOvhEmulator, type OvhEmulator, type OvhEmulatorOptions } from '../../dev/ovh-emulator/server';
+import { trustCaInProcess } from '../../dev/ovh-emulator/test-support';
+import type { EmulatorTiming } from '../../dev/ovh-emulator/state';
+
+const RUNBOOKS = path.resolve(__dirname, '..', '..', 'config', 'runbooks');
+
+/** Short emulated task durations, so a refresh takes ~100 ms. */
+export const FAST_TIMING: EmulatorTiming = { iplbTaskTodoMs: 40, iplbTaskDoingMs: 60, dnsDeployMs: 60 };
+
+/** Every line logged while the tests run: the activities' logger, console, and the emulator's own log. */
+export class LogCapture {
+  readonly lines: string[] = [];
+  private readonly spies: { mockRestore(): void }[] = [];
+
+  logger(): DefaultLogger {
+    return new DefaultLogger('TRACE', (entry: LogEntry) => {
+      this.lines.push(`${entry.level} ${entry.message} ${JSON.stringify(entry.meta ?? {})}`);
+    });
+  }
+
+  start(): void {
+    for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
+      this.spies.push(
+        vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
+          this.lines.push(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' '));
+        }),
+      );
+    }
+  }
+
+  stop(): void {
+    for (const spy of this.spies.splice(0)) spy.mockRestore();
+  }
+}
+
+export interface TestEmulator {
+  emulator: OvhEmulator;
+  dir: string;
+  credential: OvhCredential;
+  /** The emulator's own log lines (JSON), part of what must hold no secret. */
+  emulatorLog: string[];
+  stop(): Promise<void>;
+}
+
+/** An emulator with one generated credential written as files under `<dir>/credentials`. */
+export async function startTestEmulator(
+  options: Partial<Pick<OvhEmulatorOptions, 'seed' | 'timing'>> = {},
+): Promise<TestEmulator> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ovh-traffic-'));
+  const { credential } = ensureCredentialFiles(path.join(dir, 'credentials'));
+  const emulatorLog: string[] = [];
+  const emulator = await startOvhEmulator({
+    stateDir: path.join(dir, 'emulator'),
+    credentials: [credential],
+    timing: options.timing ?? FAST_TIMING,
+    seed: options.seed,
+    logger: createJsonLogger('ovh-emulator', (line) => emulatorLog.push(line), 'DEBUG'),
+  });
+  const restoreTrust = trustCaInProcess(emulator.caPem);
+  return {
+    emulator,
+    dir,
+    credential,
+    emulatorLog,
+    stop: async () => {
+      restoreTrust();
+      await emulator.stop().catch(() => undefined); // already stopped by the test
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+type Doc = Record<string, unknown> & { pair: string; traffic: Record<string, unknown> };
+
+/**
+ * The shipped local OVH runbook (`local-ovh-iplb.yaml` or `local-ovh-dns.yaml`) pointed at the test emulator and
+ * its credential files, with `traffic` fields overridden; saved as `<dir>/<name>.yaml` (relative `file:` references
+ * resolve against `dir`).
+ */
+export function ovhRunbook(
+  test: TestEmulator,
+  base: 'local-ovh-iplb.yaml' | 'local-ovh-dns.yaml',
+  traffic: Record<string, unknown> = {},
+  name = 'runbook',
+): LoadedRunbook {
+  const doc = parse(readFileSync(path.join(RUNBOOKS, base), 'utf8')) as Doc;
+  doc.traffic = {
+    ...doc.traffic,
+    ovh: {
+      host: test.emulator.host,
+      port: test.emulator.port,
+      applicationKey: 'file:credentials/application-key',
+      applicationSecret: 'file:credentials/application-secret',
+      consumerKey: 'file:credentials/consumer-key',
+    },
+    ...traffic,
+  };
+  return parseRunbook(stringify(doc), path.join(test.dir, `${name}.yaml`));
+}
+
+export function activityEnv(capture: LogCapture): MockActivityEnvironment {
+  return new MockActivityEnvironment(undefined, { logger: capture.logger() });
+}
+
+export async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(err instanceof ApplicationFailure))
+    throw new Error(`expected an ApplicationFailure, got ${String(err)}`, { cause: err });
+  return err;
+}
+
+/** Everything a failure carries that could end up in a log, the Temporal UI or a report. */
+export function failureText(failure: ApplicationFailure): string {
+  return `${failure.type} ${failure.message} ${JSON.stringify(failure.details ?? [])} ${failure.stack ?? ''}`;
+}
+
+/** The secret values of a credential (the application key is not secret, but is not expected in text either). */
+export function secretsOf(credential: OvhCredential): string[] {
+  return [credential.applicationSecret, credential.consumerKey];
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
