@@ -19,4 +19,13 @@ echo "== bringing the local stack up"
 bin/drctl stack up
 
 echo "== tests"
-npx vitest run "$@"
+report=".stack/vitest-report.json"
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+# One plain closing line for tools that read the result: "tests: N passed, N failed, N skipped".
+node -e '
+  const r = require(process.argv[1]);
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
+' "$(pwd)/$report" || true
+exit "$status"
