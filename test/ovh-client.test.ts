@@ -163,7 +163,7 @@ describe('node-ovh rejections become typed errors and failures', () => {
     });
     const err = await errorOf(new OvhClient(config(), t.dir, { factory }).get(PATH));
     expect(err.message).toBe(
-      `OVH API GET ${PATH} answered 400: bad header [redacted] signed with [redacted]`,
+      `OVH API GET ${PATH} answered 400: bad header *** signed with ***`,
     );
   });
 });

@@ -4,6 +4,7 @@ import ovh from 'ovh';
 import { resolveSecret, SecretUnavailableError } from '../../config/secrets';
 import type { TrafficConfig } from '../../config/schema';
 import { trafficFailure } from './errors';
+import { redact } from '../../common/redact';
 
 /**
  * A thin typed wrapper around node-ovh 2.0.3 for the OVH traffic providers: one client per DR pair, created at
@@ -260,9 +261,7 @@ export class OvhClient {
 
   /** Removes any secret value from a text that came from outside (error messages). */
   private redact(text: string): string {
-    let out = text;
-    for (const secret of this.secrets) out = out.split(secret).join('[redacted]');
-    return out;
+    return redact(text, this.secrets);
   }
 
   private convert(call: OvhCall, rejection: unknown): Error {

@@ -18,6 +18,8 @@ export const STACK_PACKAGES: DebianTool[] = [
   { binary: '/usr/sbin/haproxy', pkg: 'haproxy' },
   { binary: '/usr/sbin/sshd', pkg: 'openssh-server' },
   { binary: '/usr/bin/ssh-keygen', pkg: 'openssh-client' },
+  // The OVH API emulator generates its CA and server certificate with the openssl CLI.
+  { binary: '/usr/bin/openssl', pkg: 'openssl' },
 ];
 
 function installed(tool: DebianTool): boolean {
