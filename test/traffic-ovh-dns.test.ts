@@ -6,7 +6,6 @@
  * and retried ends in the same state as a clean one; a revoked credential is a non-retryable
  * `OvhInvalidCredentials`; no secret appears in any error or log line.
  */
-import ovh from 'ovh';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities, createClients, type ActivityClients } from '../activities';
 import { ovhDnsProvider, type OvhProviderOptions } from '../activities/traffic/providers';
@@ -23,6 +22,7 @@ import {
   ovhRunbook,
   secretsOf,
   sleep,
+  operatorClient,
   startTestEmulator,
   type TestEmulator,
 } from './helpers/ovh';
@@ -59,14 +59,7 @@ describe('OVH DNS provider (seed: app.dr.example.test A 127.0.0.1 = gra, TTL 60)
     if (config?.provider !== 'ovh-dns') throw new Error('not an ovh-dns runbook');
     return ovhDnsProvider(config, loaded, options);
   };
-  const operator = () =>
-    ovh({
-      appKey: t.credential.applicationKey,
-      appSecret: t.credential.applicationSecret,
-      consumerKey: t.credential.consumerKey,
-      host: t.emulator.host,
-      port: t.emulator.port,
-    });
+  const operator = () => operatorClient(t);
   const view = () => t.emulator.dns(IDS.zone);
 
   beforeAll(async () => {

@@ -5,7 +5,6 @@
  * task in error, slowness past the client's timeout, refresh timeout) and retried ends in the same state as a clean
  * one; a revoked credential is a non-retryable `OvhInvalidCredentials`; no secret appears in any error or log line.
  */
-import ovh from 'ovh';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities, createClients, type ActivityClients } from '../activities';
 import { ovhIplbProvider, type OvhProviderOptions } from '../activities/traffic/providers';
@@ -23,6 +22,7 @@ import {
   ovhRunbook,
   secretsOf,
   sleep,
+  operatorClient,
   startTestEmulator,
   type TestEmulator,
 } from './helpers/ovh';
@@ -69,15 +69,7 @@ describe('OVH IPLB provider, frontend-farm mode (seed: frontend 4001 on farm 500
     if (config?.provider !== 'ovh-iplb') throw new Error('not an ovh-iplb runbook');
     return ovhIplbProvider(config, loaded, options);
   };
-  /** A second, independent API user (the emulator's CLI-style credential), to set up states. */
-  const operator = () =>
-    ovh({
-      appKey: t.credential.applicationKey,
-      appSecret: t.credential.applicationSecret,
-      consumerKey: t.credential.consumerKey,
-      host: t.emulator.host,
-      port: t.emulator.port,
-    });
+  const operator = () => operatorClient(t);
   const view = () => t.emulator.iplb(SERVICE);
 
   beforeAll(async () => {

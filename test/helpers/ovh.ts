@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { vi } from 'vitest';
 import { parse, stringify } from 'yaml';
+import ovh from 'ovh';
 import { createJsonLogger } from '../../common/logger';
 import { parseRunbook, type LoadedRunbook } from '../../config/load';
 import type { OvhCredential } from '../../dev/ovh-emulator/auth';
@@ -119,15 +120,7 @@ export function activityEnv(capture: LogCapture): MockActivityEnvironment {
   return new MockActivityEnvironment(undefined, { logger: capture.logger() });
 }
 
-export async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof ApplicationFailure))
-    throw new Error(`expected an ApplicationFailure, got ${String(err)}`, { cause: err });
-  return err;
-}
+export { failureOf } from './failures';
 
 /** Everything a failure carries that could end up in a log, the Temporal UI or a report. */
 export function failureText(failure: ApplicationFailure): string {
@@ -139,4 +132,15 @@ export function secretsOf(credential: OvhCredential): string[] {
   return [credential.applicationSecret, credential.consumerKey];
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export { sleep } from '../../dev/stack/daemon';
+
+/** A second, independent API user (the emulator's own credential), for setting up states behind a provider's back. */
+export function operatorClient(t: TestEmulator) {
+  return ovh({
+    appKey: t.credential.applicationKey,
+    appSecret: t.credential.applicationSecret,
+    consumerKey: t.credential.consumerKey,
+    host: t.emulator.host,
+    port: t.emulator.port,
+  });
+}
