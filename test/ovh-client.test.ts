@@ -162,9 +162,7 @@ describe('node-ovh rejections become typed errors and failures', () => {
       rejection: { error: 400, message: `bad header ${consumerKey} signed with ${applicationSecret}` },
     });
     const err = await errorOf(new OvhClient(config(), t.dir, { factory }).get(PATH));
-    expect(err.message).toBe(
-      `OVH API GET ${PATH} answered 400: bad header *** signed with ***`,
-    );
+    expect(err.message).toBe(`OVH API GET ${PATH} answered 400: bad header *** signed with ***`);
   });
 });
 
