@@ -16,6 +16,7 @@ import type {
   TrafficSwitchResult,
   TrafficVerifyResult,
 } from './provider';
+import { summariseMembers } from './provider';
 
 export interface HaproxyProviderSettings {
   backend: string;
@@ -63,24 +64,13 @@ export class HaproxyTrafficProvider implements TrafficProvider {
         });
       }
     }
-    const sites = this.sites.filter((site) => members.some((m) => m.site === site && m.receivesTraffic));
-    const list = (site: string) =>
-      members
-        .filter((m) => m.site === site)
-        .map((m) => m.description)
-        .join(', ');
-    const idle = this.sites.filter((s) => !sites.includes(s));
-    const sending =
-      sites.length === 0
-        ? 'sends traffic to no site'
-        : `sends traffic to ${sites.map((s) => `${s} (${list(s)})`).join(' and ')}`;
-    const rest = idle.length === 0 ? '' : `; ${idle.map((s) => `${s} gets none (${list(s)})`).join('; ')}`;
+    const { sites, sentence } = summariseMembers(this.sites, members);
     return {
       provider: 'haproxy',
       site: sites.length === 1 ? sites[0] : undefined,
       sites,
       members,
-      description: `HAProxy backend ${backend} ${sending}${rest}.`,
+      description: `HAProxy backend ${backend} ${sentence}.`,
     };
   }
 

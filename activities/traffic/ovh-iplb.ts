@@ -18,7 +18,7 @@ import type {
   TrafficSwitchResult,
   TrafficVerifyResult,
 } from './provider';
-import { NO_CONTEXT } from './provider';
+import { NO_CONTEXT, summariseMembers } from './provider';
 
 export interface OvhIplbSettings {
   serviceName: string;
@@ -297,18 +297,7 @@ export class OvhIplbTrafficProvider implements TrafficProvider {
         });
       }
     }
-    const sites = this.sites.filter((site) => members.some((m) => m.site === site && m.receivesTraffic));
-    const list = (site: string) =>
-      members
-        .filter((m) => m.site === site)
-        .map((m) => m.description)
-        .join(', ');
-    const idle = this.sites.filter((s) => !sites.includes(s));
-    const sending =
-      sites.length === 0
-        ? `sends traffic to no site${extra}`
-        : `sends traffic to ${sites.map((s) => `${s} (${list(s)})`).join(' and ')}`;
-    const rest = idle.length === 0 ? '' : `; ${idle.map((s) => `${s} gets none (${list(s)})`).join('; ')}`;
+    const { sites, sentence } = summariseMembers(this.sites, members, extra);
     const read: IplbRead = {
       frontend,
       servers,
@@ -320,7 +309,7 @@ export class OvhIplbTrafficProvider implements TrafficProvider {
       ? 'live: no pending change, no refresh running'
       : `NOT live yet (the running configuration may differ): ${this.pendingWords(read)}`;
     read.state.site = sites.length === 1 ? sites[0] : undefined;
-    read.state.description = `${this.label} ${sending}${rest}; ${liveness}.`;
+    read.state.description = `${this.label} ${sentence}; ${liveness}.`;
     return read;
   }
 

@@ -99,3 +99,27 @@ export interface TrafficProvider {
   verify(site: string, ctx?: ProviderContext): Promise<TrafficVerifyResult>;
   close?(): Promise<void>;
 }
+
+/**
+ * The sites whose members receive traffic, and the sentence part that says so for every site, e.g.
+ * "sends traffic to gra (server a ready, UP); rbx gets none (server b drain, UP)".
+ */
+export function summariseMembers(
+  allSites: readonly string[],
+  members: readonly TrafficMember[],
+  noSiteNote = '',
+): { sites: string[]; sentence: string } {
+  const sites = allSites.filter((site) => members.some((m) => m.site === site && m.receivesTraffic));
+  const list = (site: string) =>
+    members
+      .filter((m) => m.site === site)
+      .map((m) => m.description)
+      .join(', ');
+  const idle = allSites.filter((s) => !sites.includes(s));
+  const sending =
+    sites.length === 0
+      ? `sends traffic to no site${noSiteNote}`
+      : `sends traffic to ${sites.map((s) => `${s} (${list(s)})`).join(' and ')}`;
+  const rest = idle.length === 0 ? '' : `; ${idle.map((s) => `${s} gets none (${list(s)})`).join('; ')}`;
+  return { sites, sentence: `${sending}${rest}` };
+}
