@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { REPO_ROOT } from './settings';
 
 export interface DaemonSpec {
   name: string;
@@ -151,4 +152,31 @@ export async function assertPortsFree(
       );
     }
   }
+}
+
+/** The command that runs a TypeScript entry point of this repository (tsx from node_modules), e.g. `worker/main.ts`. */
+export function tsEntry(entry: string): Pick<DaemonSpec, 'command' | 'args' | 'cwd'> {
+  return {
+    command: process.execPath,
+    args: [path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(REPO_ROOT, entry)],
+    cwd: REPO_ROOT,
+  };
+}
+
+/** Waits until `ready` holds; fails at once, naming its log, if the daemon exits first. */
+export async function waitForDaemon(
+  spec: Pick<DaemonSpec, 'name' | 'runDir'>,
+  what: string,
+  ready: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
+  await waitFor(
+    what,
+    async () => {
+      if (runningPid(spec) === undefined) throw new Error(`${what} exited at start (see ${logFile(spec)})`);
+      return ready();
+    },
+    timeoutMs,
+    logFile(spec),
+  );
 }

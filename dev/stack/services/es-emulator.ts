@@ -1,7 +1,15 @@
 import path from 'node:path';
 import { Client, errors } from '@elastic/elasticsearch';
-import { assertPortsFree, logFile, runningPid, startDaemon, stopDaemon, waitFor } from '../daemon';
-import { REPO_ROOT, stackDir, stackPort } from '../settings';
+import {
+  assertPortsFree,
+  logFile,
+  runningPid,
+  startDaemon,
+  stopDaemon,
+  tsEntry,
+  waitForDaemon,
+} from '../daemon';
+import { stackDir, stackPort } from '../settings';
 import type { ServiceStatus, StackService } from '../service';
 
 /**
@@ -170,12 +178,7 @@ export function esEmulator(log: (line: string) => void): StackService {
         ]);
         startDaemon({
           ...spec(),
-          command: process.execPath,
-          args: [
-            path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
-            path.join(REPO_ROOT, 'dev', 'es-emulator', 'main.ts'),
-          ],
-          cwd: REPO_ROOT,
+          ...tsEntry('dev/es-emulator/main.ts'),
           env: {
             ...process.env,
             DR_STACK_PORT_ES_GRA: String(at.graPort),
@@ -185,15 +188,11 @@ export function esEmulator(log: (line: string) => void): StackService {
       }
       const { gra, rbx, close } = clients(at);
       try {
-        await waitFor(
+        await waitForDaemon(
+          spec(),
           'es-emulator',
-          async () => {
-            if (runningPid(spec()) === undefined)
-              throw new Error(`es-emulator exited at start (see ${logFile(spec())})`);
-            return (await answers(gra)) && (await answers(rbx));
-          },
+          async () => (await answers(gra)) && (await answers(rbx)),
           30_000,
-          logFile(spec()),
         );
       } finally {
         await close();

@@ -9,7 +9,7 @@ import {
   type HaproxyServerState,
 } from '../../../activities/traffic/haproxy-runtime';
 import { ensureDebianPackages, STACK_PACKAGES } from '../../tools/debian-packages';
-import { assertPortsFree, logFile, runningPid, startDaemon, stopDaemon, waitFor } from '../daemon';
+import { assertPortsFree, logFile, runningPid, startDaemon, stopDaemon, waitForDaemon } from '../daemon';
 import { stackDir, stackPort } from '../settings';
 import type { ServiceStatus, StackService } from '../service';
 
@@ -111,18 +111,15 @@ export function haproxy(log: (line: string) => void): StackService {
       }
       const restoring = existsSync(p.stateFile);
       startDaemon({ ...spec(), command: 'haproxy', args: ['-f', p.config, '-db'] });
-      await waitFor(
+      await waitForDaemon(
+        spec(),
         'haproxy',
-        async () => {
-          if (runningPid(spec()) === undefined)
-            throw new Error(`haproxy exited at start (see ${logFile(spec())})`);
-          return showServersState(client(), HAPROXY_BACKEND).then(
+        () =>
+          showServersState(client(), HAPROXY_BACKEND).then(
             () => true,
             () => false,
-          );
-        },
+          ),
         15_000,
-        logFile(spec()),
       );
       const [, standby] = HAPROXY_SERVERS;
       if (!restoring && standby) await setServerState(client(), HAPROXY_BACKEND, standby.server, 'drain');

@@ -3,8 +3,16 @@ import https from 'node:https';
 import path from 'node:path';
 import { credentialFiles, type CredentialFiles } from '../../ovh-emulator/credentials';
 import type { EmulatorSnapshot } from '../../ovh-emulator/server';
-import { assertPortsFree, logFile, runningPid, startDaemon, stopDaemon, waitFor } from '../daemon';
-import { REPO_ROOT, stackDir, stackPort } from '../settings';
+import {
+  assertPortsFree,
+  logFile,
+  runningPid,
+  startDaemon,
+  stopDaemon,
+  tsEntry,
+  waitForDaemon,
+} from '../daemon';
+import { stackDir, stackPort } from '../settings';
 import type { ServiceStatus, StackService } from '../service';
 
 /** Where the OVH API emulator keeps its CA, certificate, credential files and `emulator.json` in the stack. */
@@ -130,12 +138,7 @@ export function ovhEmulator(log: (line: string) => void): StackService {
         await assertPortsFree('ovh-emulator', [{ name: 'OVH', port: where.port }]);
         startDaemon({
           ...spec(),
-          command: process.execPath,
-          args: [
-            path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
-            path.join(REPO_ROOT, 'dev', 'ovh-emulator', 'main.ts'),
-          ],
-          cwd: REPO_ROOT,
+          ...tsEntry('dev/ovh-emulator/main.ts'),
           env: {
             ...process.env,
             DR_STACK_DIR: stack,
@@ -143,16 +146,7 @@ export function ovhEmulator(log: (line: string) => void): StackService {
           },
         });
       }
-      await waitFor(
-        'ovh-emulator',
-        async () => {
-          if (runningPid(spec()) === undefined)
-            throw new Error(`ovh-emulator exited at start (see ${logFile(spec())})`);
-          return answers(where);
-        },
-        30_000,
-        logFile(spec()),
-      );
+      await waitForDaemon(spec(), 'ovh-emulator', () => answers(where), 30_000);
       log(`ovh-emulator: ${apiUrl()} (CA ${paths.caCert})`);
     },
     async status(): Promise<ServiceStatus> {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ensureDebianPackages, STACK_PACKAGES } from '../../tools/debian-packages';
-import { assertPortsFree, logFile, portOpen, runningPid, startDaemon, stopDaemon, waitFor } from '../daemon';
+import { assertPortsFree, portOpen, runningPid, startDaemon, stopDaemon, waitForDaemon } from '../daemon';
 import { REPO_ROOT, stackDir, stackPort } from '../settings';
 import type { ServiceStatus, StackService } from '../service';
 
@@ -115,16 +115,7 @@ export function sshServer(log: (line: string) => void): StackService {
       }
       // sshd re-executes itself, so it needs its absolute path; -D stays in the foreground, -e logs to stderr.
       startDaemon({ ...spec(), command: '/usr/sbin/sshd', args: ['-D', '-e', '-f', p.config] });
-      await waitFor(
-        'sshd',
-        async () => {
-          if (runningPid(spec()) === undefined)
-            throw new Error(`sshd exited at start (see ${logFile(spec())})`);
-          return portOpen(port);
-        },
-        15_000,
-        logFile(spec()),
-      );
+      await waitForDaemon(spec(), 'sshd', () => portOpen(port), 15_000);
       log(`sshd: ${sshUser()}@127.0.0.1:${port}, host key ${await fingerprint(p.hostKeyPub)}`);
     },
     async status(): Promise<ServiceStatus> {

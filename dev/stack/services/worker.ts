@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { logFile, runningPid, startDaemon, stopDaemon, waitFor } from '../daemon';
+import { logFile, runningPid, startDaemon, stopDaemon, tsEntry, waitForDaemon } from '../daemon';
 import { REPO_ROOT, stackDir, stackPort } from '../settings';
 import type { StackService } from '../service';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -65,12 +65,7 @@ export function orchestratorWorker(log: (line: string) => void): StackService {
       const extraEnv = orchestratorWorkerEnv();
       startDaemon({
         ...spec,
-        command: process.execPath,
-        args: [
-          path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
-          path.join(REPO_ROOT, 'worker', 'main.ts'),
-        ],
-        cwd: REPO_ROOT,
+        ...tsEntry('worker/main.ts'),
         env: {
           ...process.env,
           TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS ?? `127.0.0.1:${stackPort('TEMPORAL')}`,
@@ -79,15 +74,12 @@ export function orchestratorWorker(log: (line: string) => void): StackService {
         },
       });
       writeFileSync(startedWithFile(), JSON.stringify(extraEnv) + '\n');
-      await waitFor(
+      await waitForDaemon(
+        spec,
         'worker',
-        async () => {
-          if (runningPid(spec) === undefined)
-            throw new Error(`worker exited at start (see ${logFile(spec)})`);
-          return readFileSync(logFile(spec)).subarray(offset).toString('utf8').includes('"worker running"');
-        },
+        async () =>
+          readFileSync(logFile(spec)).subarray(offset).toString('utf8').includes('"worker running"'),
         120_000,
-        logFile(spec),
       );
       log(`worker: running (log ${logFile(spec)})`);
     },
