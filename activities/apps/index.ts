@@ -6,6 +6,7 @@ import { resolveSecret, SecretUnavailableError } from '../../config/secrets';
 import { httpProbe, type HttpProbe } from '../http-probe';
 import type { RunbookRegistry } from '../runbooks';
 import { resolveHostKey, SshError, type SshClient, type SshFailureType, type SshTarget } from './ssh';
+import { typedFailure } from '../failure';
 
 /**
  * Failure types of the application activities:
@@ -38,12 +39,7 @@ const NON_RETRYABLE = new Set<AppFailureType>([
 ]);
 
 function appFailure(type: AppFailureType, message: string, details?: unknown): ApplicationFailure {
-  return ApplicationFailure.create({
-    type,
-    message,
-    nonRetryable: NON_RETRYABLE.has(type),
-    details: details === undefined ? undefined : [details],
-  });
+  return typedFailure(type, message, NON_RETRYABLE.has(type), details);
 }
 
 export interface AppCommandRun {

@@ -1,6 +1,7 @@
 import { errors } from '@elastic/elasticsearch';
 import { ApplicationFailure } from '@temporalio/common';
 import { redact } from '../../common/redact';
+import { typedFailure } from '../failure';
 
 /**
  * Failure types a caller can match on (nonRetryableErrorTypes, reports).
@@ -166,10 +167,5 @@ export function esDecision(
   details?: Record<string, unknown>,
   nonRetryable = !RETRYABLE.has(type),
 ): ApplicationFailure {
-  return ApplicationFailure.create({
-    message,
-    type,
-    nonRetryable,
-    details: details === undefined ? undefined : [details],
-  });
+  return typedFailure(type, message, nonRetryable, details);
 }

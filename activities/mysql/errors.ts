@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { redact } from '../../common/redact';
+import { typedFailure } from '../failure';
 
 /**
  * Failure types a caller can match on (nonRetryableErrorTypes, reports).
@@ -86,10 +87,5 @@ export function mysqlDecision(
   details?: Record<string, unknown>,
   nonRetryable = true,
 ): ApplicationFailure {
-  return ApplicationFailure.create({
-    message,
-    type,
-    nonRetryable,
-    details: details === undefined ? undefined : [details],
-  });
+  return typedFailure(type, message, nonRetryable, details);
 }

@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { typedFailure } from '../failure';
 
 /**
  * Failure types of the traffic activities (match them in nonRetryableErrorTypes and reports).
@@ -44,10 +45,5 @@ export function trafficFailure(
   message: string,
   details?: unknown,
 ): ApplicationFailure {
-  return ApplicationFailure.create({
-    type,
-    message,
-    nonRetryable: NON_RETRYABLE.has(type),
-    details: details === undefined ? undefined : [details],
-  });
+  return typedFailure(type, message, NON_RETRYABLE.has(type), details);
 }
