@@ -17,26 +17,10 @@ import { trustCaInProcess } from '../dev/ovh-emulator/test-support';
 import { freePort, portOpen } from '../dev/stack/daemon';
 import { ovhEmulator, ovhEmulatorPaths } from '../dev/stack/services/ovh-emulator';
 import { orchestratorWorkerEnv, STACK_RUNBOOKS } from '../dev/stack/services/worker';
+import { withEnv } from './helpers/env';
 import { activityEnvironment, runActivity } from './helpers/local-stack';
 
 const REPO = path.resolve(__dirname, '..');
-
-/** Like helpers/env's withEnv, but `undefined` unsets a variable. */
-async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
-  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
-  for (const [k, v] of Object.entries(vars)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-  try {
-    return await fn();
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
-}
 
 /** node-ovh in a child process: GET one path with the credential files of `dir`; prints the result or the error. */
 const CHILD = `

@@ -1,13 +1,16 @@
-/** Runs fn with some environment variables set, restoring them afterwards. */
-export async function withEnv<T>(vars: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+/** Runs fn with some environment variables set (`undefined` unsets one), restoring them all afterwards. */
+export async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
   const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, vars);
-  try {
-    return await fn();
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
+  const apply = (values: Record<string, string | undefined>) => {
+    for (const [k, v] of Object.entries(values)) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
+  };
+  apply(vars);
+  try {
+    return await fn();
+  } finally {
+    apply(saved);
   }
 }
