@@ -1,21 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { processAlive } from '../dev/stack/daemon';
 import { cleanScratchLeftovers, createScratchCluster } from '../dev/stack/services/mariadb';
 
-/** Whether a process still runs (an exited child not yet reaped by Node, a zombie, does not). */
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-};
+const alive = processAlive;
 
 /** The MariaDB GTID cluster the stack manager builds from a parameter set (here a scratch one, never the stack's). */
 describe('MariaDB GTID cluster lifecycle', () => {

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@elastic/elasticsearch';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, portOpen } from '../dev/stack/daemon';
+import { freePort, portOpen, processAlive } from '../dev/stack/daemon';
 import { withEnv } from './helpers/env';
 import { esEmulator } from '../dev/stack/services/es-emulator';
 
@@ -57,7 +57,7 @@ describe('stack service es-emulator', () => {
 
         await service.down();
         expect((await service.status()).running).toBe(false);
-        expect(() => process.kill(pid!, 0)).toThrow();
+        expect(processAlive(pid!)).toBe(false);
         expect(await portOpen(ports.gra)).toBe(false);
         expect(await portOpen(ports.rbx)).toBe(false);
       },

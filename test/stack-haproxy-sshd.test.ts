@@ -4,25 +4,13 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveHostKey, SshClient } from '../activities/apps/ssh';
 import { HaproxySocketClient, setServerState, showServersState } from '../activities/traffic/haproxy-runtime';
-import { freePort, portOpen } from '../dev/stack/daemon';
+import { freePort, portOpen, processAlive } from '../dev/stack/daemon';
 import { haproxy, haproxyPaths } from '../dev/stack/services/haproxy';
 import { sshPaths, sshServer, sshUser } from '../dev/stack/services/sshd';
 
 const quiet = () => undefined;
 
-/** The process has exited (a zombie this test process has not reaped yet counts as exited). */
-function exited(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return true;
-  }
-  try {
-    return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return true;
-  }
-}
+const exited = (pid: number) => !processAlive(pid);
 
 /** Sets environment variables for the rest of the test; afterEach restores them. */
 const saved: Record<string, string | undefined> = {};

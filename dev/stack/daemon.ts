@@ -18,12 +18,17 @@ const pidFile = (spec: Pick<DaemonSpec, 'name' | 'runDir'>) => path.join(spec.ru
 export const logFile = (spec: Pick<DaemonSpec, 'name' | 'runDir'>) =>
   path.join(spec.runDir, `${spec.name}.log`);
 
-function alive(pid: number): boolean {
+/** Whether a process runs; an exited child not yet reaped by its parent (a zombie) counts as exited. */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true; // no /proc: trust kill(0)
   }
 }
 
@@ -35,16 +40,7 @@ export function runningPid(spec: Pick<DaemonSpec, 'name' | 'runDir'>): number | 
   } catch {
     return undefined;
   }
-  if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
-    try {
-      // A zombie (exited child not yet reaped) counts as stopped.
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (/^\d+ \(.*\) Z/.test(stat)) return undefined;
-    } catch {
-      /* no /proc: trust kill(0) */
-    }
-    return pid;
-  }
+  if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) return pid;
   rmSync(pidFile(spec), { force: true });
   return undefined;
 }
