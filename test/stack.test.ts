@@ -60,7 +60,7 @@ describe('local stack manager', () => {
         await service.up();
         const status = await service.status();
         expect(status.running).toBe(true);
-        expect(status.detail).toBe('search attributes registered');
+        expect(status.detail).toMatch(/^Temporal server \d+\.\d+\.\d+; search attributes registered$/);
         const [pid] = status.pids;
         await service.up(); // a second up is harmless
         expect((await service.status()).pids).toEqual([pid]);

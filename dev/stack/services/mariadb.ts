@@ -349,7 +349,10 @@ export class MariadbCluster {
         primary: undefined,
         replicas: [] as string[],
       }));
-      detail = `primary ${primary ?? 'none'}; replicas ${replicas.join(', ') || 'none'}`;
+      const [[version] = []] = await this.sql(this.names[0]!, 'SELECT VERSION()').catch(() => [
+        ['version unknown'],
+      ]);
+      detail = `${version}; primary ${primary ?? 'none'}; replicas ${replicas.join(', ') || 'none'}`;
     } else {
       detail = `not running: ${this.names.filter((_, i) => pids[i] === undefined).join(', ')}`;
     }

@@ -15,13 +15,18 @@ export function temporalServer(log: (line: string) => void): StackService {
   const uiPort = stackPort('TEMPORAL_UI');
   const metricsPort = stackPort('TEMPORAL_METRICS');
 
-  const searchAttributesRegistered = async (): Promise<string[]> => {
+  /** The server's version and the search attributes it still lacks. */
+  const serverState = async (): Promise<{ version: string; missing: string[] }> => {
     const connection = await Connection.connect({ address: `127.0.0.1:${port}`, connectTimeout: 2000 });
     try {
+      const { serverVersion } = await connection.workflowService.getSystemInfo({});
       const { customAttributes } = await connection.operatorService.listSearchAttributes({
         namespace: 'default',
       });
-      return SEARCH_ATTRIBUTE_NAMES.filter((name) => !(customAttributes && name in customAttributes));
+      const missing = SEARCH_ATTRIBUTE_NAMES.filter(
+        (name) => !(customAttributes && name in customAttributes),
+      );
+      return { version: serverVersion || 'unknown', missing };
     } finally {
       await connection.close();
     }
@@ -67,7 +72,7 @@ export function temporalServer(log: (line: string) => void): StackService {
         'temporal search attributes',
         async () => {
           try {
-            return (await searchAttributesRegistered()).length === 0;
+            return (await serverState()).missing.length === 0;
           } catch {
             return false;
           }
@@ -81,11 +86,12 @@ export function temporalServer(log: (line: string) => void): StackService {
       let detail: string | undefined;
       if (pid !== undefined) {
         try {
-          const missing = await searchAttributesRegistered();
-          detail =
+          const { version, missing } = await serverState();
+          detail = `Temporal server ${version}; ${
             missing.length === 0
               ? 'search attributes registered'
-              : `missing search attributes: ${missing.join(', ')}`;
+              : `missing search attributes: ${missing.join(', ')}`
+          }`;
         } catch (err) {
           detail = `not answering: ${(err as Error).message}`;
         }
