@@ -1,7 +1,11 @@
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import mysql from 'mysql2/promise';
+import { createClients, type ActivityClients } from '../activities';
+import { sshTargetOf } from '../activities/apps';
+import { httpProbe } from '../activities/http-probe';
 import type { LoadedRunbook } from '../config/load';
+import type { Runbook } from '../config/schema';
 import { resolveSecret } from '../config/secrets';
 import { durationMs } from '../config/duration';
 import { SEARCH_ATTRIBUTE_NAMES } from '../workflows/definitions';
@@ -58,26 +62,74 @@ export async function runDoctor(
     );
     await conn.close();
   }
-  for (const { runbook, file } of runbooks.values()) {
-    for (const server of runbook.mysql.servers) {
-      results.push(
-        await attempt(`${runbook.pair}: mysql ${server.name} ${server.host}:${server.port}`, async () => {
-          const connection = await mysql.createConnection({
-            host: server.host,
-            port: server.port,
-            user: runbook.mysql.user,
-            password: resolveSecret(runbook.mysql.password, path.dirname(file)),
-            connectTimeout: durationMs(runbook.mysql.connectTimeout),
-          });
-          try {
-            const [rows] = await connection.query('SELECT VERSION() AS v');
-            return `connected as ${runbook.mysql.user} (${(rows as { v: string }[])[0]?.v})`;
-          } finally {
-            await connection.end();
-          }
-        }),
-      );
+  const clients = createClients(runbooks);
+  try {
+    for (const { runbook, file } of runbooks.values()) {
+      results.push(...(await checkPair(runbook, file, clients)));
     }
+  } finally {
+    await clients.close();
   }
   return results;
+}
+
+/** Every endpoint one runbook names, read-only: MySQL servers, Elasticsearch clusters, the traffic switch, app hosts. */
+async function checkPair(runbook: Runbook, file: string, clients: ActivityClients): Promise<DoctorResult[]> {
+  const pair = runbook.pair;
+  const baseDir = path.dirname(file);
+  const checks: Promise<DoctorResult>[] = [];
+  for (const server of runbook.mysql.servers) {
+    checks.push(
+      attempt(`${pair}: mysql ${server.name} ${server.host}:${server.port}`, async () => {
+        const connection = await mysql.createConnection({
+          host: server.host,
+          port: server.port,
+          user: runbook.mysql.user,
+          password: resolveSecret(runbook.mysql.password, baseDir),
+          connectTimeout: durationMs(runbook.mysql.connectTimeout),
+        });
+        try {
+          const [rows] = await connection.query('SELECT VERSION() AS v');
+          return `connected as ${runbook.mysql.user} (${(rows as { v: string }[])[0]?.v})`;
+        } finally {
+          await connection.end();
+        }
+      }),
+    );
+  }
+  for (const cluster of runbook.elasticsearch?.clusters ?? []) {
+    checks.push(
+      attempt(`${pair}: elasticsearch ${cluster.site} ${cluster.url}`, async () => {
+        const health = await clients.es.cluster(pair, cluster.site).health({}, 5_000);
+        return `reachable, cluster ${health.cluster_name} is ${health.status}`;
+      }),
+    );
+  }
+  if (runbook.traffic) {
+    checks.push(
+      attempt(`${pair}: traffic via ${runbook.traffic.provider}`, async () => {
+        const state = await clients.traffic.get(pair).currentTarget();
+        return state.description;
+      }),
+    );
+  }
+  const probeTimeout = durationMs(runbook.probes.timeout);
+  for (const host of runbook.apps?.hosts ?? []) {
+    checks.push(
+      attempt(
+        `${pair}: app ${host.name} ssh ${host.ssh.user}@${host.ssh.host}:${host.ssh.port}`,
+        async () => {
+          const run = await clients.ssh.exec(sshTargetOf(host, baseDir), 'true', { timeoutMs: 10_000 });
+          if (run.exitCode !== 0) throw new Error(`"true" exited with ${run.exitCode}`);
+          return 'logged in with the runbook key; host key matches the pinned one';
+        },
+      ),
+      attempt(`${pair}: app ${host.name} health ${host.healthUrl}`, async () => {
+        const probe = await httpProbe(host.healthUrl, probeTimeout);
+        // A stopped standby answers nothing: that is its normal state, so the probe is reported, not judged.
+        return `${probe.ok ? 'healthy' : 'not healthy'} (${probe.detail})`;
+      }),
+    );
+  }
+  return Promise.all(checks);
 }

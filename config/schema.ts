@@ -353,3 +353,4 @@ function duplicateNames(items: { name: string }[], ctx: z.RefinementCtx, path: s
 export type Runbook = z.infer<typeof runbookSchema>;
 export type MysqlServerConfig = Runbook['mysql']['servers'][number];
 export type TrafficConfig = NonNullable<Runbook['traffic']>;
+export type AppHostConfig = NonNullable<Runbook['apps']>['hosts'][number];

@@ -71,12 +71,21 @@ describe('drctl', () => {
     expect(result.stderr).toContain('a pair name is lower-case letters, digits and dashes');
   });
 
-  it('doctor checks Temporal and every MySQL endpoint of the local runbook', () => {
+  it('doctor checks Temporal and every endpoint of the local runbook (MySQL, Elasticsearch, traffic, app hosts)', () => {
     const result = drctl('doctor');
     expect(result.stdout).toMatch(/\[ ok \] temporal .*: reachable/);
     expect(result.stdout).toMatch(/\[ ok \] search attributes: DrPair, DrPhase, DrTrigger, DrMode/);
     expect(result.stdout).toMatch(
       /\[ ok \] local: mysql db-gra-1 127\.0\.0\.1:13306: connected as dr_orchestrator/,
+    );
+    expect(result.stdout).toMatch(
+      /\[ ok \] local: elasticsearch rbx http:\/\/127\.0\.0\.1:19201: reachable, cluster rbx is (green|yellow)/,
+    );
+    expect(result.stdout).toMatch(
+      /\[ ok \] local: traffic via haproxy: HAProxy backend app sends traffic to /,
+    );
+    expect(result.stdout).toMatch(
+      /\[ ok \] local: app app-rbx-1 ssh root@127\.0\.0\.1:12222: logged in with the runbook key; host key matches the pinned one/,
     );
     expect(result.status).toBe(0);
   });

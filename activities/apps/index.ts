@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { durationMs } from '../../config/duration';
+import type { AppHostConfig } from '../../config/schema';
 import { resolveSecret, SecretUnavailableError } from '../../config/secrets';
 import { httpProbe, type HttpProbe } from '../http-probe';
 import type { RunbookRegistry } from '../runbooks';
@@ -86,6 +87,27 @@ export interface AppActivityDeps {
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 const firstLine = (s: string) => s.trim().split('\n').pop()?.slice(0, 200) ?? '';
 
+/** How to reach an application host over SSH: its key resolved from its secret reference, its host key pinned. */
+export function sshTargetOf(host: AppHostConfig, baseDir: string): SshTarget {
+  const { ssh: s } = host;
+  const label = `${host.name} (${s.user}@${s.host}:${s.port})`;
+  try {
+    return {
+      label,
+      host: s.host,
+      port: s.port,
+      user: s.user,
+      privateKey: resolveSecret(s.privateKey, baseDir),
+      hostKey: resolveHostKey(s.hostKey, baseDir),
+    };
+  } catch (err) {
+    if (err instanceof SecretUnavailableError)
+      throw appFailure('SecretUnavailable', `${label}: ${err.message}`);
+    if (err instanceof SshError) throw appFailure(err.type, err.message);
+    throw err;
+  }
+}
+
 export function createAppActivities({ runbooks, ssh }: AppActivityDeps) {
   function hostOf(pair: string, name: string) {
     const loaded = runbooks.get(pair);
@@ -110,25 +132,7 @@ export function createAppActivities({ runbooks, ssh }: AppActivityDeps) {
     };
   }
 
-  function sshTarget(h: ReturnType<typeof hostOf>): SshTarget {
-    const { ssh: s } = h.host;
-    const label = `${h.host.name} (${s.user}@${s.host}:${s.port})`;
-    try {
-      return {
-        label,
-        host: s.host,
-        port: s.port,
-        user: s.user,
-        privateKey: resolveSecret(s.privateKey, h.baseDir),
-        hostKey: resolveHostKey(s.hostKey, h.baseDir),
-      };
-    } catch (err) {
-      if (err instanceof SecretUnavailableError)
-        throw appFailure('SecretUnavailable', `${label}: ${err.message}`);
-      if (err instanceof SshError) throw appFailure(err.type, err.message);
-      throw err;
-    }
-  }
+  const sshTarget = (h: ReturnType<typeof hostOf>) => sshTargetOf(h.host, h.baseDir);
 
   async function runCommand(
     h: ReturnType<typeof hostOf>,
