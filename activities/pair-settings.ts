@@ -8,6 +8,10 @@ export interface PairSettings {
     servers: { name: string; site: string; role: 'primary' | 'replica'; host: string; port: number }[];
     maxLagSeconds: number;
   };
+  /** Present when the runbook has an elasticsearch section. */
+  elasticsearch?: { followerIndices: string[]; autoFollowPatterns: string[]; maxLagOperations: number };
+  /** Present when the runbook has a traffic section. */
+  traffic?: { provider: string };
 }
 
 export function createPairSettingsActivities({ runbooks }: { runbooks: RunbookRegistry }) {
@@ -27,6 +31,12 @@ export function createPairSettingsActivities({ runbooks }: { runbooks: RunbookRe
           })),
           maxLagSeconds: runbook.mysql.maxLagSeconds,
         },
+        elasticsearch: runbook.elasticsearch && {
+          followerIndices: runbook.elasticsearch.followerIndices,
+          autoFollowPatterns: runbook.elasticsearch.autoFollowPatterns,
+          maxLagOperations: runbook.elasticsearch.maxLagOperations,
+        },
+        traffic: runbook.traffic && { provider: runbook.traffic.provider },
       };
     },
   };

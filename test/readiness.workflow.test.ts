@@ -3,6 +3,8 @@ import path from 'node:path';
 import type { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { NativeConnection } from '@temporalio/worker';
+import { Client as EsClient } from '@elastic/elasticsearch';
+import { stackPort } from '../dev/stack/settings';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ActivityClients } from '../activities';
 import { startReadinessCheck } from '../client/readiness';
@@ -71,6 +73,15 @@ describe('readinessCheck workflow on the real dev server', () => {
     expect(report.ready).toBe(true);
     expect(report.verdict).toMatch(/^ready: standby rbx could take over/);
     expect(report.mysql.map((s) => s.server)).toEqual(['db-gra-1', 'db-rbx-1', 'db-rbx-2']);
+    expect(report.elasticsearch?.health).toMatchObject({ site: 'rbx', reachable: true });
+    expect(report.elasticsearch?.followers?.indices.map((i) => [i.index, i.state])).toEqual([
+      ['orders', 'active'],
+      ['customers', 'active'],
+    ]);
+    expect(report.traffic).toMatchObject({ provider: 'haproxy', site: 'gra' });
+    expect(report.checks.map((c) => c.name)).toEqual(
+      expect.arrayContaining(['es-rbx.health', 'es-rbx.orders', 'es-rbx.customers', 'traffic.target']),
+    );
     expect(report.decisions.at(-1)).toEqual({ phase: 'report', sentence: report.verdict });
 
     const description = await handle.describe();
@@ -99,7 +110,7 @@ describe('readinessCheck workflow on the real dev server', () => {
       const report = (await handle.result()) as ReadinessReport;
       expect(report.ready).toBe(false);
       expect(report.verdict).toMatch(
-        /^not ready: \d+ of \d+ MySQL checks fail, first: replica db-rbx-1 is not replicating/,
+        /^not ready: \d+ of \d+ checks fail, first: replica db-rbx-1 is not replicating/,
       );
       expect(report.decisions.map((d) => d.sentence)).toContain(
         'not ready: replica db-rbx-1 is not replicating: IO thread No, SQL thread No.',
@@ -107,6 +118,51 @@ describe('readinessCheck workflow on the real dev server', () => {
       await record('readiness-replication-stopped', handle);
     } finally {
       await restoreLocalPair();
+    }
+  });
+
+  it('reports a paused follower index as not ready, naming it', async () => {
+    const rbx = new EsClient({ node: `http://127.0.0.1:${stackPort('ES_RBX')}` });
+    await rbx.ccr.pauseFollow({ index: 'orders' });
+    try {
+      const report = (await (
+        await startReadinessCheck(client, LOCAL_PAIR, 'test', taskQueue)
+      ).result()) as ReadinessReport;
+      expect(report.ready).toBe(false);
+      expect(report.checks.filter((c) => !c.ok)).toEqual([
+        {
+          name: 'es-rbx.orders',
+          ok: false,
+          sentence: "follower index orders on rbx is paused: it does not receive the leader's writes.",
+        },
+      ]);
+    } finally {
+      await rbx.ccr.resumeFollow({ index: 'orders' });
+      await rbx.close();
+    }
+  });
+
+  it('reports an Elasticsearch cluster that does not answer as a failed check, not an error', async () => {
+    const admin = `http://127.0.0.1:${stackPort('ES_GRA')}/_emulator/faults`;
+    const fault = (down: boolean) =>
+      fetch(admin, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ cluster: 'rbx', down }),
+      });
+    expect((await fault(true)).ok).toBe(true);
+    try {
+      const report = (await (
+        await startReadinessCheck(client, LOCAL_PAIR, 'test', taskQueue)
+      ).result()) as ReadinessReport;
+      expect(report.ready).toBe(false);
+      expect(report.elasticsearch?.health).toMatchObject({ reachable: false, status: 'unreachable' });
+      expect(report.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['es-rbx.health']);
+      expect(report.verdict).toMatch(
+        /^not ready: 1 of \d+ checks fail, first: Elasticsearch rbx does not answer: EsUnreachable/,
+      );
+    } finally {
+      expect((await fault(false)).ok).toBe(true);
     }
   });
 

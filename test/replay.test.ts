@@ -27,7 +27,13 @@ describe('replay of recorded workflow histories', () => {
 
   it('has recorded histories to replay', () => {
     expect(histories().map((h) => h.workflowId)).toEqual(
-      expect.arrayContaining(['readiness-ready', 'readiness-replication-stopped']),
+      expect.arrayContaining([
+        // Recorded before the readiness-es-traffic patch: they must keep replaying.
+        'readiness-mysql-only-ready',
+        'readiness-mysql-only-replication-stopped',
+        'readiness-ready',
+        'readiness-replication-stopped',
+      ]),
     );
   });
 

@@ -1,7 +1,13 @@
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { EsFollowerStatusReport, EsHealthObservation } from '../activities/elasticsearch';
 import type { MysqlServerStatus } from '../activities/mysql/status';
-import { evaluateMysqlReadiness, type Check } from './checks/mysql-readiness';
+import type { PairSettings } from '../activities/pair-settings';
+import type { TrafficState } from '../activities/traffic';
+import type { Check } from './checks/check';
+import { evaluateEsReadiness } from './checks/es-readiness';
+import { evaluateMysqlReadiness } from './checks/mysql-readiness';
+import { evaluateTrafficReadiness } from './checks/traffic-readiness';
 import type { Trigger } from './definitions';
 import { Narrator } from './narrate';
 
@@ -20,8 +26,15 @@ export interface ReadinessReport {
   verdict: string;
   checks: Check[];
   mysql: MysqlServerStatus[];
+  /** The standby cluster's health and its followers (runbooks with an elasticsearch section). */
+  elasticsearch?: { health: EsHealthObservation; followers?: EsFollowerStatusReport };
+  /** Where traffic goes now (runbooks with a traffic section). */
+  traffic?: TrafficState;
   decisions: { phase: string; sentence: string }[];
 }
+
+/** Runs recorded before this patch read MySQL only; it keeps them replaying. */
+export const READINESS_ES_TRAFFIC_PATCH = 'readiness-es-traffic';
 
 const { pairSettings, mysqlServerStatuses } = proxyActivities<Activities>({
   startToCloseTimeout: '1m',
@@ -32,9 +45,16 @@ const { pairSettings, mysqlServerStatuses } = proxyActivities<Activities>({
   },
 });
 
+/** A readiness check reports what does not answer rather than waiting long for it: few, short retries. */
+const { esClusterHealth, esFollowerStatus, trafficCurrentTarget } = proxyActivities<Activities>({
+  startToCloseTimeout: '1m',
+  retry: { initialInterval: '1s', maximumAttempts: 2 },
+});
+
 /**
- * Non-destructive readiness check of a DR pair (the seed of the readiness drill): reads the state
- * of every MySQL server and says whether the standby could take over now, and if not, why.
+ * Non-destructive readiness check of a DR pair (the seed of the readiness drill): reads the state of every
+ * MySQL server, the standby Elasticsearch followers and the traffic switch, and says whether the standby could
+ * take over now, and if not, why.
  */
 export async function readinessCheck(input: ReadinessInput): Promise<ReadinessReport> {
   const narrator = new Narrator();
@@ -45,13 +65,22 @@ export async function readinessCheck(input: ReadinessInput): Promise<ReadinessRe
   const settings = await pairSettings({ pair: input.pair });
   const mysql = await mysqlServerStatuses({ pair: input.pair });
   const checks = evaluateMysqlReadiness(settings, mysql);
+  const report: Pick<ReadinessReport, 'elasticsearch' | 'traffic'> = {};
+  if (patched(READINESS_ES_TRAFFIC_PATCH)) {
+    if (settings.elasticsearch) {
+      report.elasticsearch = await assessElasticsearch(settings, checks);
+    }
+    if (settings.traffic) {
+      report.traffic = await assessTraffic(settings, checks);
+    }
+  }
   for (const check of checks.filter((c) => !c.ok)) narrator.say(`not ready: ${check.sentence}`);
 
   const failed = checks.filter((c) => !c.ok);
   const ready = failed.length === 0;
   const verdict = ready
-    ? `ready: standby ${settings.sites.standby} could take over; all ${checks.length} MySQL checks pass.`
-    : `not ready: ${failed.length} of ${checks.length} MySQL checks fail, first: ${failed[0]?.sentence}`;
+    ? `ready: standby ${settings.sites.standby} could take over; all ${checks.length} checks pass.`
+    : `not ready: ${failed.length} of ${checks.length} checks fail, first: ${failed[0]?.sentence}`;
   narrator.enterPhase('report');
   narrator.say(verdict);
 
@@ -64,6 +93,52 @@ export async function readinessCheck(input: ReadinessInput): Promise<ReadinessRe
     verdict,
     checks,
     mysql,
+    ...report,
     decisions: narrator.decisions,
   };
+}
+
+/** The standby cluster's health and followers; a cluster that does not answer is a failed check, not an error. */
+async function assessElasticsearch(
+  settings: PairSettings,
+  checks: Check[],
+): Promise<ReadinessReport['elasticsearch']> {
+  const site = settings.sites.standby;
+  const health = await esClusterHealth({ pair: settings.pair, site });
+  if (!health.reachable) {
+    checks.push(...evaluateEsReadiness(health));
+    return { health };
+  }
+  try {
+    const followers = await esFollowerStatus({ pair: settings.pair, site });
+    checks.push(...evaluateEsReadiness(health, followers));
+    return { health, followers };
+  } catch (err) {
+    checks.push({
+      name: `es-${site}.followers`,
+      ok: false,
+      sentence: `cannot read the followers on ${site}: ${failureText(err)}.`,
+    });
+    return { health };
+  }
+}
+
+async function assessTraffic(settings: PairSettings, checks: Check[]): Promise<TrafficState | undefined> {
+  try {
+    const state = await trafficCurrentTarget({ pair: settings.pair });
+    checks.push(...evaluateTrafficReadiness(settings.sites.primary, state));
+    return state;
+  } catch (err) {
+    checks.push({
+      name: 'traffic.target',
+      ok: false,
+      sentence: `the traffic switch does not answer: ${failureText(err)}.`,
+    });
+    return undefined;
+  }
+}
+
+function failureText(err: unknown): string {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  return cause instanceof Error ? cause.message : String(cause);
 }

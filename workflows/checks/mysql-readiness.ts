@@ -1,13 +1,9 @@
 import { gtidsMissing } from '../../common/gtid';
 import type { MysqlServerStatus } from '../../activities/mysql/status';
 import type { PairSettings } from '../../activities/pair-settings';
+import type { Check } from './check';
 
-export interface Check {
-  name: string;
-  ok: boolean;
-  /** One plain sentence a human reads in the log, the UI and the report. */
-  sentence: string;
-}
+export type { Check } from './check';
 
 /** Judges the MySQL part of a pair from the servers' statuses: pure, so it runs inside the workflow. */
 export function evaluateMysqlReadiness(settings: PairSettings, statuses: MysqlServerStatus[]): Check[] {
