@@ -14,7 +14,7 @@ export async function startReadinessCheck(
     taskQueue,
     args: [{ pair, trigger }],
     staticSummary: `Readiness check of DR pair ${pair}`,
-    staticDetails: `Non-destructive: reads replication state of every MySQL server of **${pair}** and reports whether the standby could take over.`,
+    staticDetails: `Non-destructive: reads every MySQL server's replication state, the standby Elasticsearch followers and the traffic switch of **${pair}**, and reports whether the standby could take over.`,
     typedSearchAttributes: [
       { key: DrPair, value: pair },
       { key: DrTrigger, value: trigger },
