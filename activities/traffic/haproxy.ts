@@ -16,7 +16,7 @@ import type {
   TrafficSwitchResult,
   TrafficVerifyResult,
 } from './provider';
-import { summariseMembers } from './provider';
+import { summariseMembers, verifyResult } from './provider';
 
 export interface HaproxyProviderSettings {
   backend: string;
@@ -164,21 +164,12 @@ export class HaproxyTrafficProvider implements TrafficProvider {
           : `other sites still get traffic (${names(others.filter((m) => m.receivesTraffic))}).`,
       },
     ];
-    const ok = checks.every((c) => c.ok);
-    return {
-      provider: 'haproxy',
-      site,
-      ok,
+    return verifyResult(
+      { provider: 'haproxy', site, propagationSeconds: 0, state },
       checks,
-      propagationSeconds: 0,
-      description: ok
-        ? `HAProxy backend ${backend} sends all traffic to ${site}, whose servers pass the health check.`
-        : `HAProxy backend ${backend} is not verified for ${site}: ${checks
-            .filter((c) => !c.ok)
-            .map((c) => c.sentence)
-            .join(' ')}`,
-      state,
-    };
+      `HAProxy backend ${backend}`,
+      `HAProxy backend ${backend} sends all traffic to ${site}, whose servers pass the health check.`,
+    );
   }
 
   private serversOf(site: string): string[] {

@@ -351,3 +351,19 @@ export interface PollSettings {
 }
 
 export const DEFAULT_POLL: PollSettings = { initialMs: 250, maxMs: 5_000 };
+
+/**
+ * Runs a provider operation with typed failures for everything the OVH API throws: a 404 means the runbook names
+ * something that is not there (`hint` says which fields to check); anything else goes through ovhFailure.
+ */
+export async function guardOvh<T>(label: string, hint: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof ApplicationFailure) throw err;
+    if (err instanceof OvhApiError && err.status === 404) {
+      throw trafficFailure('TrafficMisconfigured', `${label}: ${err.message}; ${hint}`);
+    }
+    throw ovhFailure(err);
+  }
+}

@@ -1,14 +1,5 @@
-import { ApplicationFailure } from '@temporalio/common';
 import { trafficFailure } from './errors';
-import {
-  DEFAULT_POLL,
-  formatMs,
-  OvhApiError,
-  ovhFailure,
-  sleep,
-  type OvhClient,
-  type PollSettings,
-} from './ovh-client';
+import { DEFAULT_POLL, guardOvh, formatMs, sleep, type OvhClient, type PollSettings } from './ovh-client';
 import type {
   ProviderContext,
   TrafficCheck,
@@ -18,7 +9,7 @@ import type {
   TrafficSwitchResult,
   TrafficVerifyResult,
 } from './provider';
-import { NO_CONTEXT } from './provider';
+import { NO_CONTEXT, verifyResult } from './provider';
 
 export interface OvhDnsSettings {
   zone: string;
@@ -184,21 +175,12 @@ export class OvhDnsTrafficProvider implements TrafficProvider {
               : `zone ${this.settings.zone} is deployed.`,
         },
       ];
-      const ok = checks.every((c) => c.ok);
-      return {
-        provider: this.kind,
-        site,
-        ok,
+      return verifyResult(
+        { provider: this.kind, site, propagationSeconds: read.record.ttl ?? 0, state: read.state },
         checks,
-        propagationSeconds: read.record.ttl ?? 0,
-        description: ok
-          ? `${this.label} points at ${site} (${target}) and the zone is deployed; resolvers follow within ${read.record.ttl ?? 0} s.`
-          : `${this.label} is not verified for ${site}: ${checks
-              .filter((c) => !c.ok)
-              .map((c) => c.sentence)
-              .join(' ')}`,
-        state: read.state,
-      };
+        this.label,
+        `${this.label} points at ${site} (${target}) and the zone is deployed; resolvers follow within ${read.record.ttl ?? 0} s.`,
+      );
     });
   }
 
@@ -292,18 +274,7 @@ export class OvhDnsTrafficProvider implements TrafficProvider {
     return target;
   }
 
-  private async guard<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof ApplicationFailure) throw err;
-      if (err instanceof OvhApiError && err.status === 404) {
-        throw trafficFailure(
-          'TrafficMisconfigured',
-          `${this.label}: ${err.message}; check the runbook's zone and record.`,
-        );
-      }
-      throw ovhFailure(err);
-    }
+  private guard<T>(fn: () => Promise<T>): Promise<T> {
+    return guardOvh(this.label, "check the runbook's zone and record.", fn);
   }
 }

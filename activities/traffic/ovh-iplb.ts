@@ -1,10 +1,9 @@
-import { ApplicationFailure } from '@temporalio/common';
 import { trafficFailure } from './errors';
 import {
   DEFAULT_POLL,
+  guardOvh,
   formatMs,
   OvhApiError,
-  ovhFailure,
   sleep,
   type OvhClient,
   type PollSettings,
@@ -18,7 +17,7 @@ import type {
   TrafficSwitchResult,
   TrafficVerifyResult,
 } from './provider';
-import { NO_CONTEXT, summariseMembers } from './provider';
+import { NO_CONTEXT, summariseMembers, verifyResult } from './provider';
 
 export interface OvhIplbSettings {
   serviceName: string;
@@ -227,21 +226,12 @@ export class OvhIplbTrafficProvider implements TrafficProvider {
           ? 'the configuration is live (no pending change, no refresh running).'
           : `the configuration is not live yet: ${this.pendingWords(read)}.`,
       });
-      const ok = checks.every((c) => c.ok);
-      return {
-        provider: this.kind,
-        site,
-        ok,
+      return verifyResult(
+        { provider: this.kind, site, propagationSeconds: 0, state: read.state },
         checks,
-        propagationSeconds: 0,
-        description: ok
-          ? `${this.label} sends all traffic to ${site} (${this.targetWords(site)}), live.`
-          : `${this.label} is not verified for ${site}: ${checks
-              .filter((c) => !c.ok)
-              .map((c) => c.sentence)
-              .join(' ')}`,
-        state: read.state,
-      };
+        this.label,
+        `${this.label} sends all traffic to ${site} (${this.targetWords(site)}), live.`,
+      );
     });
   }
 
@@ -460,20 +450,12 @@ export class OvhIplbTrafficProvider implements TrafficProvider {
     }
   }
 
-  /** Typed failures for everything the API throws; a 404 means the runbook names something that is not there. */
-  private async guard<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof ApplicationFailure) throw err;
-      if (err instanceof OvhApiError && err.status === 404) {
-        throw trafficFailure(
-          'TrafficMisconfigured',
-          `${this.label}: ${err.message}; check the runbook's serviceName, protocol, frontendId, farms and servers.`,
-        );
-      }
-      throw ovhFailure(err);
-    }
+  private guard<T>(fn: () => Promise<T>): Promise<T> {
+    return guardOvh(
+      this.label,
+      "check the runbook's serviceName, protocol, frontendId, farms and servers.",
+      fn,
+    );
   }
 }
 

@@ -123,3 +123,23 @@ export function summariseMembers(
   const rest = idle.length === 0 ? '' : `; ${idle.map((s) => `${s} gets none (${list(s)})`).join('; ')}`;
   return { sites, sentence: `${sending}${rest}` };
 }
+
+/**
+ * A verify result from its checks: verified when every check passes (then `verified` is the description),
+ * otherwise the description names the site and repeats the failing checks' sentences.
+ */
+export function verifyResult(
+  fields: Pick<TrafficVerifyResult, 'provider' | 'site' | 'propagationSeconds' | 'state'>,
+  checks: TrafficCheck[],
+  label: string,
+  verified: string,
+): TrafficVerifyResult {
+  const ok = checks.every((c) => c.ok);
+  const failing = checks.filter((c) => !c.ok).map((c) => c.sentence);
+  return {
+    ...fields,
+    ok,
+    checks,
+    description: ok ? verified : `${label} is not verified for ${fields.site}: ${failing.join(' ')}`,
+  };
+}
