@@ -8,7 +8,6 @@ import { ensureDebianPackages, STACK_PACKAGES } from '../../tools/debian-package
 import {
   assertPortsFree,
   freePort,
-  logFile,
   portOpen,
   runningPid,
   sleep,
@@ -481,4 +480,3 @@ export function mariadbPair(log: (line: string) => void): StackService {
   };
 }
 
-export { logFile };
