@@ -479,4 +479,3 @@ export function mariadbPair(log: (line: string) => void): StackService {
     },
   };
 }
-
