@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { REPO_ROOT } from './settings';
@@ -18,18 +18,27 @@ const pidFile = (spec: Pick<DaemonSpec, 'name' | 'runDir'>) => path.join(spec.ru
 export const logFile = (spec: Pick<DaemonSpec, 'name' | 'runDir'>) =>
   path.join(spec.runDir, `${spec.name}.log`);
 
-/** Whether a process runs; an exited child not yet reaped by its parent (a zombie) counts as exited. */
+/**
+ * Whether a process runs. An exited child not yet reaped by its parent (a zombie) counts as exited, but only
+ * once all its threads are gone: a multi-threaded daemon (HAProxy) shows its main thread as a zombie while its
+ * other threads still run and hold its sockets.
+ */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  let status: string;
   try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return true; // no /proc: trust kill(0)
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch (err) {
+    // Gone between kill(0) and the read; without /proc, trust kill(0).
+    return (err as NodeJS.ErrnoException).code !== 'ENOENT' || !existsSync('/proc/self');
   }
+  const zombie = /^State:\s+Z/m.test(status);
+  const threads = Number(/^Threads:\s+(\d+)/m.exec(status)?.[1] ?? '1');
+  return !zombie || threads > 1;
 }
 
 /** The pid of the daemon if its pid file names a live process (a stale pid file is removed). */

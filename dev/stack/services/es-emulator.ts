@@ -7,6 +7,7 @@ import {
   startDaemon,
   stopDaemon,
   tsEntry,
+  waitFor,
   waitForDaemon,
 } from '../daemon';
 import { stackDir, stackPort } from '../settings';
@@ -76,6 +77,14 @@ const notFound = (err: unknown) => err instanceof errors.ResponseError && err.st
  * Seeds the pair; creates only what is missing, so it is harmless to run again — and it never touches an index
  * that exists, e.g. one promoted by a failover test or demo.
  */
+async function followerActive(client: Client, index: string): Promise<boolean> {
+  const info = await client.ccr.followInfo({ index }).catch((err: unknown) => {
+    if (notFound(err)) return undefined;
+    throw err;
+  });
+  return info?.follower_indices.some((f) => f.follower_index === index && f.status === 'active') ?? false;
+}
+
 export async function seedEsPair(log: (line: string) => void, at: EsEmulatorPlace = place()): Promise<void> {
   const { gra, rbx, close } = clients(at);
   const created: string[] = [];
@@ -132,6 +141,13 @@ export async function seedEsPair(log: (line: string) => void, at: EsEmulatorPlac
       });
       created.push(`gra/${ES_SEED.autoFollowedIndex} (auto-followed by rbx)`);
     }
+    // Auto-follow creates the follower asynchronously (it polls the leader's cluster state): the pair is seeded
+    // only once that follower is there and active, so whoever reads the pair right after `up` sees all of it.
+    await waitFor(
+      `rbx auto-follow of gra/${ES_SEED.autoFollowedIndex}`,
+      () => followerActive(rbx, ES_SEED.autoFollowedIndex),
+      30_000,
+    );
   } finally {
     await close();
   }

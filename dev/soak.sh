@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Runs the whole test suite N times to find flaky tests (`npm run test:soak -- N [--clean-clone] [vitest args…]`).
+# Each run prints its wall time, its closing summary line and the names of the tests that failed in it.
+#   --clean-clone   each run is `CI=true bash .ci/run` in a fresh clone of HEAD, as CI does (commit first);
+#                   otherwise each run is `npm test` in this checkout.
+# Extra arguments go to vitest (in this checkout only), e.g. `--sequence.shuffle`.
+# Exit status: 0 when every run passed. Full logs stay in .stack/soak/.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+runs="${1:-}"
+if ! [[ "$runs" =~ ^[1-9][0-9]*$ ]]; then
+  echo "usage: npm run test:soak -- N [--clean-clone] [vitest args…]  (N: how many runs, a whole number ≥ 1)" >&2
+  exit 2
+fi
+shift
+clean=0
+if [ "${1:-}" = "--clean-clone" ]; then
+  clean=1
+  shift
+fi
+if [ "$clean" = 1 ] && bin/drctl stack status > /dev/null 2>&1; then
+  echo "soak: the local stack of this checkout is running and holds the ports a clean clone needs; stop it first (bin/drctl stack down)" >&2
+  exit 2
+fi
+logs="$(pwd)/.stack/soak/$(date +%Y%m%d-%H%M%S)"
+mkdir -p "$logs"
+failures=0
+for i in $(seq 1 "$runs"); do
+  log="$logs/run-$i.log"
+  start=$(date +%s)
+  if [ "$clean" = 1 ]; then
+    clone=$(mktemp -d /tmp/dr-soak-XXXXXX)
+    git clone -q . "$clone"
+    (cd "$clone" && CI=true bash .ci/run) > "$log" 2>&1
+    status=$?
+    report="$clone/.stack/vitest-report.json"
+  else
+    bash dev/test.sh "$@" > "$log" 2>&1
+    status=$?
+    report=".stack/vitest-report.json"
+  fi
+  seconds=$(($(date +%s) - start))
+  summary=$(grep -E '^tests: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$log" | tail -n 1)
+  echo "run $i/$runs: exit $status in ${seconds}s: ${summary:-no summary line (see $log)}"
+  if [ "$status" != 0 ]; then
+    failures=$((failures + 1))
+    [ -f "$report" ] && node -e '
+      const r = require(process.argv[1]);
+      for (const file of r.testResults)
+        for (const t of file.assertionResults)
+          if (t.status === "failed") console.log(`  failed: ${file.name.replace(/^.*\/test\//, "test/")} › ${t.fullName}`);
+    ' "$(cd "$(dirname "$report")" && pwd)/$(basename "$report")"
+  fi
+  [ "$clean" = 1 ] && rm -rf "$clone"
+done
+echo "soak: $((runs - failures)) of $runs runs passed; logs in $logs"
+[ "$failures" = 0 ]
