@@ -1,5 +1,10 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { freePort, portOpen, processAlive, tsEntry, waitFor } from '../dev/stack/daemon';
+import { orchestratorWorker } from '../dev/stack/services/worker';
+import { withEnv } from './helpers/env';
 import { describe, expect, it } from 'vitest';
 import { temporalAddress, testTaskQueue } from './helpers/local-stack';
 
@@ -8,21 +13,18 @@ const ROOT = path.resolve(__dirname, '..');
 /** The worker entry point as operators run it: JSON logs, Prometheus metrics, graceful SIGTERM. */
 describe('worker process', () => {
   it('logs JSON lines, serves Prometheus metrics and stops gracefully on SIGTERM', async () => {
-    const metricsPort = 19464;
-    const child = spawn(
-      process.execPath,
-      [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'worker/main.ts')],
-      {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          TEMPORAL_ADDRESS: temporalAddress(),
-          DR_TASK_QUEUE: testTaskQueue('process'),
-          DR_WORKER_METRICS_PORT: String(metricsPort),
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
+    const metricsPort = await freePort();
+    const { command, args } = tsEntry('worker/main.ts');
+    const child = spawn(command, args, {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: temporalAddress(),
+        DR_TASK_QUEUE: testTaskQueue('process'),
+        DR_WORKER_METRICS_PORT: String(metricsPort),
       },
-    );
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -48,19 +50,69 @@ describe('worker process', () => {
   });
 
   it('refuses to start with an invalid runbook and names the field', async () => {
-    const child = spawn(
-      process.execPath,
-      [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'worker/main.ts')],
-      {
-        cwd: ROOT,
-        env: { ...process.env, DR_RUNBOOKS: path.join(ROOT, 'package.json') },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const { command, args } = tsEntry('worker/main.ts');
+    const child = spawn(command, args, {
+      cwd: ROOT,
+      env: { ...process.env, DR_RUNBOOKS: path.join(ROOT, 'package.json') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code).toBe(1);
     expect(output).toMatch(/"worker failed".*invalid runbook.*pair: /);
   });
+
+  it("the stack records the worker's own pid: SIGKILL of it frees its port, and up starts it again", async () => {
+    const metricsPort = await freePort();
+    await withEnv(
+      {
+        DR_STACK_DIR: mkdtempSync(path.join(os.tmpdir(), 'stack-worker-')),
+        DR_STACK_PORT_WORKER_METRICS: String(metricsPort),
+        DR_WORKER_METRICS_PORT: undefined,
+        DR_TASK_QUEUE: testTaskQueue('kill'),
+        DR_RUNBOOKS: path.join(ROOT, 'config/runbooks/local.yaml'),
+      },
+      async () => {
+        const service = orchestratorWorker(() => undefined);
+        try {
+          await service.up();
+          const [pid] = (await service.status()).pids;
+          expect(workerProcesses()).toEqual([pid]);
+          process.kill(pid!, 'SIGKILL');
+          await waitFor('the killed worker to be gone', async () => !processAlive(pid!), 10_000);
+          expect(workerProcesses()).toEqual([]);
+          expect(await portOpen(metricsPort)).toBe(false);
+          await service.up();
+          const [again] = (await service.status()).pids;
+          expect(again).not.toBe(pid);
+          expect(workerProcesses()).toEqual([again]);
+        } finally {
+          await service.down();
+        }
+        expect(workerProcesses()).toEqual([]);
+      },
+    );
+  });
 });
+
+/** Pids of the processes running this checkout's worker with the current test's metrics port. */
+function workerProcesses(): number[] {
+  const port = process.env.DR_STACK_PORT_WORKER_METRICS;
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+        const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        return (
+          cmdline.includes(path.join(ROOT, 'worker/main.ts')) &&
+          environ.includes(`DR_WORKER_METRICS_PORT=${port}`)
+        );
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map(Number)
+    .filter((pid) => processAlive(pid));
+}

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { REPO_ROOT } from './settings';
 
 export interface DaemonSpec {
@@ -159,11 +160,19 @@ export async function assertPortsFree(
   }
 }
 
-/** The command that runs a TypeScript entry point of this repository (tsx from node_modules), e.g. `worker/main.ts`. */
+/**
+ * The command that runs a TypeScript entry point of this repository, e.g. `worker/main.ts`: node itself with
+ * tsx's loader, so the pid recorded is the process that runs the code (tsx's own CLI would run it in a child,
+ * leaving that child untracked when its parent is killed).
+ */
 export function tsEntry(entry: string): Pick<DaemonSpec, 'command' | 'args' | 'cwd'> {
   return {
     command: process.execPath,
-    args: [path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(REPO_ROOT, entry)],
+    args: [
+      '--import',
+      pathToFileURL(path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href,
+      path.join(REPO_ROOT, entry),
+    ],
     cwd: REPO_ROOT,
   };
 }
