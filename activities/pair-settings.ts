@@ -1,3 +1,4 @@
+import { durationMs } from '../config/duration';
 import type { RunbookRegistry } from './runbooks';
 
 /** What a workflow may know of a pair: names, roles and thresholds, never addresses of secrets or secrets. */
@@ -12,6 +13,24 @@ export interface PairSettings {
   elasticsearch?: { followerIndices: string[]; autoFollowPatterns: string[]; maxLagOperations: number };
   /** Present when the runbook has a traffic section. */
   traffic?: { provider: string };
+  /** The runbook's application hosts (no SSH settings). */
+  apps: { name: string; site: string }[];
+  approval: {
+    policy: 'required' | 'auto' | 'auto-after';
+    approvers: string[];
+    timeoutMs: number;
+    onTimeout: 'reject' | 'approve';
+    /** auto-after: how long a run waits for a rejection before it proceeds. */
+    delayMs?: number;
+  };
+  probes: { intervalMs: number; timeoutMs: number; fall: number; rise: number };
+  timeouts: {
+    activityMs: number;
+    replicaCatchUpMs: number;
+    appStartMs: number;
+    trafficSwitchMs: number;
+    runMs: number;
+  };
 }
 
 export function createPairSettingsActivities({ runbooks }: { runbooks: RunbookRegistry }) {
@@ -37,6 +56,27 @@ export function createPairSettingsActivities({ runbooks }: { runbooks: RunbookRe
           maxLagOperations: runbook.elasticsearch.maxLagOperations,
         },
         traffic: runbook.traffic && { provider: runbook.traffic.provider },
+        apps: (runbook.apps?.hosts ?? []).map(({ name, site }) => ({ name, site })),
+        approval: {
+          policy: runbook.approval.policy,
+          approvers: runbook.approval.approvers,
+          timeoutMs: durationMs(runbook.approval.timeout),
+          onTimeout: runbook.approval.onTimeout,
+          ...(runbook.approval.delay ? { delayMs: durationMs(runbook.approval.delay) } : {}),
+        },
+        probes: {
+          intervalMs: durationMs(runbook.probes.interval),
+          timeoutMs: durationMs(runbook.probes.timeout),
+          fall: runbook.probes.fall,
+          rise: runbook.probes.rise,
+        },
+        timeouts: {
+          activityMs: durationMs(runbook.timeouts.activity),
+          replicaCatchUpMs: durationMs(runbook.timeouts.replicaCatchUp),
+          appStartMs: durationMs(runbook.timeouts.appStart),
+          trafficSwitchMs: durationMs(runbook.timeouts.trafficSwitch),
+          runMs: durationMs(runbook.timeouts.run),
+        },
       };
     },
   };

@@ -251,6 +251,8 @@ const timeouts = z
     replicaCatchUp: duration.default('5m'),
     appStart: duration.default('5m'),
     trafficSwitch: duration.default('10m'),
+    /** The whole failover or failback run (its workflow execution timeout). */
+    run: duration.default('4h'),
   })
   .strict();
 
@@ -276,6 +278,7 @@ export const runbookSchema = z
       replicaCatchUp: '5m',
       appStart: '5m',
       trafficSwitch: '10m',
+      run: '4h',
     }),
   })
   .strict()

@@ -1,4 +1,5 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
 /** Custom search attributes (Keyword) that make runs findable in the Temporal UI. */
 export const DrPair = defineSearchAttributeKey('DrPair', SearchAttributeType.KEYWORD);
@@ -10,3 +11,124 @@ export const SEARCH_ATTRIBUTE_NAMES = [DrPair.name, DrPhase.name, DrTrigger.name
 export const TASK_QUEUE = 'dr-orchestrator';
 
 export type Trigger = 'cli' | 'ui' | 'alertmanager' | 'schedule' | 'test';
+
+/**
+ * One workflow ID per pair for every run that moves it (failover and failback alike): Temporal keeps at most one
+ * open run per ID, so two moves of one pair can never run at once, and a second start of the same kind joins the
+ * running one (conflict policy USE_EXISTING). Readiness checks do not move anything and use IDs of their own.
+ */
+export const pairMoveWorkflowId = (pair: string) => `dr-move-${pair}`;
+
+export type FailoverMode = 'planned' | 'unplanned' | 'dry-run';
+
+/** What starts a failover: from the CLI, an alert, the Temporal UI's start form (JSON), or a test. */
+export interface FailoverInput {
+  pair: string;
+  mode: FailoverMode;
+  trigger: Trigger;
+  /** Why: an alert's summary, an operator's words. */
+  reason: string;
+  /** Who asked: an operator's name, "alertmanager", "schedule". */
+  requestedBy: string;
+}
+
+/** An approver's answer to a pending approval. */
+export interface ApprovalDecision {
+  approver: string;
+  reason: string;
+}
+
+/** An operator's answer where the run waits for a human (a failed step after the point of no return, a failed compensation). */
+export interface OperatorDecision {
+  operator: string;
+  reason: string;
+}
+
+export const approveUpdate = defineUpdate<string, [ApprovalDecision]>('approve');
+export const rejectUpdate = defineUpdate<string, [ApprovalDecision]>('reject');
+export const retryUpdate = defineUpdate<string, [OperatorDecision]>('retry');
+export const abortUpdate = defineUpdate<string, [OperatorDecision]>('abort');
+/** The same answers as signals, for tools that can only signal (they get no answer; a refused one is logged). */
+export const approveSignal = defineSignal<[ApprovalDecision]>('approve-signal');
+export const rejectSignal = defineSignal<[ApprovalDecision]>('reject-signal');
+export const retrySignal = defineSignal<[OperatorDecision]>('retry-signal');
+export const abortSignal = defineSignal<[OperatorDecision]>('abort-signal');
+
+export const planQuery = defineQuery<RunPlan | undefined>('plan');
+export const statusQuery = defineQuery<RunStatus>('status');
+
+export type Phase =
+  | 'assess'
+  | 'plan'
+  | 'approve'
+  | 'fence'
+  | 'prepare'
+  | 'promote'
+  | 'switch'
+  | 'verify'
+  | 'compensate'
+  | 'report';
+
+export type System = 'mysql' | 'elasticsearch' | 'apps' | 'traffic';
+
+/** One step of a plan, as shown to humans: what it does, to what, and how it is undone. */
+export interface PlannedStepView {
+  id: string;
+  phase: Phase;
+  system: System;
+  title: string;
+  target: string;
+  /** How the step is undone before the point of no return; absent when nothing needs undoing. */
+  compensation?: string;
+}
+
+export interface DataLossEstimate {
+  system: System;
+  /** How many transactions / operations the standby lacks; absent when unknown. */
+  count?: number;
+  unit: 'transactions' | 'operations';
+  sentence: string;
+}
+
+export interface RunPlan {
+  pair: string;
+  mode: FailoverMode;
+  from: string;
+  to: string;
+  steps: PlannedStepView[];
+  dataLoss: DataLossEstimate[];
+  sentence: string;
+}
+
+export type StepState =
+  'pending' | 'running' | 'done' | 'failed' | 'compensating' | 'compensated' | 'skipped';
+
+export interface StepRecord extends PlannedStepView {
+  state: StepState;
+  attempts: number;
+  startedAt?: string;
+  endedAt?: string;
+  durationMs?: number;
+  lastError?: string;
+  sentence?: string;
+}
+
+export interface PendingDecision {
+  kind: 'approval' | 'operator';
+  /** What is asked, in one sentence. */
+  question: string;
+  /** The updates (and signals) that answer it. */
+  answers: string[];
+  since: string;
+  /** When an approval times out (and what happens then is in the question). */
+  deadline?: string;
+}
+
+export interface RunStatus {
+  phase: Phase | 'start' | 'done';
+  /** The last decision, in one sentence. */
+  sentence: string;
+  pastPointOfNoReturn: boolean;
+  steps: StepRecord[];
+  pending?: PendingDecision;
+}

@@ -1,1 +1,2 @@
 export { readinessCheck } from './readiness';
+export { failover, type FailoverReport } from './failover';

@@ -3,6 +3,7 @@ import type { RunbookRegistry } from '../runbooks';
 import type { MysqlConnections } from './connections';
 import { createMysqlFailoverActivities } from './failover';
 import { readServerStatus, type MysqlServerStatus } from './status';
+import { createMysqlUnfenceActivities } from './unfence';
 
 export type { MysqlServerStatus } from './status';
 export type {
@@ -43,5 +44,6 @@ export function createMysqlActivities({ runbooks, connections }: MysqlActivityDe
       return statuses;
     },
     ...createMysqlFailoverActivities({ runbooks, connections }),
+    ...createMysqlUnfenceActivities({ connections }),
   };
 }

@@ -1,0 +1,475 @@
+/**
+ * Every branch of the failover workflow's logic, on the time-skipping test server with the activities replaced by
+ * an in-memory pair (test/helpers/fake-pair.ts): no stack, and hours of approval timeouts pass at once.
+ */
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Activities } from '../activities';
+import { ensureTemporalTestServer } from '../dev/tools/temporal-test-server';
+import { failover } from '../workflows';
+import {
+  abortUpdate,
+  approveSignal,
+  approveUpdate,
+  rejectUpdate,
+  retryUpdate,
+  SEARCH_ATTRIBUTE_NAMES,
+  statusQuery,
+  type FailoverInput,
+} from '../workflows/definitions';
+import { FakePair, fakeSettings, initialState } from './helpers/fake-pair';
+import { quietRuntime } from './helpers/local-stack';
+
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+let pair: FakePair;
+const taskQueue = `failover-wf-${randomUUID().slice(0, 8)}`;
+
+/** The worker's activities call into the pair of the current test. */
+function delegatingActivities(): Partial<Activities> {
+  const names = Object.keys(new FakePair().activities()) as (keyof Activities)[];
+  return Object.fromEntries(
+    names.map((name) => [
+      name,
+      (...args: unknown[]) => (pair.activities()[name] as (...a: unknown[]) => unknown)(...args),
+    ]),
+  ) as Partial<Activities>;
+}
+
+beforeAll(async () => {
+  quietRuntime();
+  env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: ensureTemporalTestServer(() => undefined) } },
+  });
+  // The test server knows no custom search attribute until told (the dev server gets them from the stack).
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: 'default',
+    searchAttributes: Object.fromEntries(
+      SEARCH_ATTRIBUTE_NAMES.map((name) => [
+        name,
+        temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+      ]),
+    ),
+  });
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowsPath: path.resolve(__dirname, '..', 'workflows', 'index.ts'),
+    activities: delegatingActivities(),
+  });
+  running = worker.run();
+}, 120_000);
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+});
+
+const input = (overrides: Partial<FailoverInput> = {}): FailoverInput => ({
+  pair: 'fake',
+  mode: 'planned',
+  trigger: 'test',
+  reason: 'test run',
+  requestedBy: 'tester',
+  ...overrides,
+});
+
+const start = (i: FailoverInput = input()) =>
+  env.client.workflow.start(failover, { args: [i], taskQueue, workflowId: `failover-${randomUUID()}` });
+
+/** Waits (in workflow time, which the test server skips) until the run waits for the given kind of answer. */
+async function pendingOf(handle: Awaited<ReturnType<typeof start>>, kind: 'approval' | 'operator') {
+  for (let i = 0; i < 200; i++) {
+    const status = await handle.query(statusQuery);
+    if (status.pending?.kind === kind) return status.pending;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`the run never waited for ${kind}`);
+}
+
+const failedOverState = () => {
+  const s = initialState();
+  s.mysql['db-gra-1'] = { reachable: true, readOnly: true, source: 'db-rbx-1', ioRunning: true };
+  s.mysql['db-rbx-1'] = { reachable: true, readOnly: false, source: undefined, ioRunning: false };
+  s.mysql['db-rbx-2'] = { reachable: true, readOnly: true, source: 'db-rbx-1', ioRunning: true };
+  s.es.followers = { orders: 'regular', customers: 'regular' };
+  s.es.autoFollow = { 'logs-from-gra': false };
+  s.apps['app-rbx-1'] = true;
+  s.traffic = 'rbx';
+  return s;
+};
+
+describe('failover workflow (time-skipping, in-memory pair)', () => {
+  it('planned, auto-approved: runs every phase in order and leaves the pair on rbx', async () => {
+    pair = new FakePair();
+    const report = await (await start()).result();
+    expect(report.outcome).toBe('completed');
+    expect(pair.state).toEqual(failedOverState());
+    // Phases in order; the steps of one phase run in parallel.
+    const changes = pair.changes();
+    expect(changes[0]).toBe('mysqlFence db-gra-1');
+    expect(changes.slice(1, 4).sort()).toEqual(['appStart app-rbx-1', 'esPauseAutoFollow', 'esPauseFollow']);
+    expect(changes.slice(4, 6).sort()).toEqual(['esPromoteFollowers', 'mysqlPromote db-rbx-1']);
+    expect(changes[6]).toBe('trafficSwitch rbx');
+    expect(changes.slice(7).sort()).toEqual(['mysqlRepoint db-gra-1', 'mysqlRepoint db-rbx-2']);
+    expect(report.steps.every((s) => s.state === 'done' && s.attempts === 1)).toBe(true);
+    expect(report.dataLoss.map((d) => d.count)).toEqual([0, 0]);
+    expect(report.topology?.traffic?.site).toBe('rbx');
+    expect(report.decisions.map((d) => d.phase)).toEqual(
+      expect.arrayContaining([
+        'assess',
+        'plan',
+        'approve',
+        'fence',
+        'prepare',
+        'promote',
+        'switch',
+        'verify',
+        'report',
+      ]),
+    );
+  });
+
+  it('dry run: returns the plan and its data-loss estimate, changes nothing', async () => {
+    pair = new FakePair();
+    const report = await (await start(input({ mode: 'dry-run' }))).result();
+    expect(report.outcome).toBe('dry-run');
+    expect(report.plan?.steps.map((s) => s.id)).toEqual([
+      'mysql.fence',
+      'mysql.catch-up',
+      'es.pause-follow',
+      'es.pause-auto-follow',
+      'apps.start.app-rbx-1',
+      'mysql.promote',
+      'es.promote',
+      'traffic.switch',
+      'mysql.repoint.db-gra-1',
+      'mysql.repoint.db-rbx-2',
+      'traffic.verify',
+    ]);
+    expect(report.plan?.steps.find((s) => s.id === 'mysql.fence')?.compensation).toBe(
+      'make db-gra-1 writable again',
+    );
+    expect(pair.changes()).toEqual([]);
+    expect(pair.state).toEqual(initialState());
+  });
+
+  it('required approval: an update from an approver with a reason starts the move; others are refused at once', async () => {
+    pair = new FakePair(
+      fakeSettings({
+        approval: { policy: 'required', approvers: ['alice'], timeoutMs: 1_800_000, onTimeout: 'reject' },
+      }),
+    );
+    const handle = await start();
+    const pending = await pendingOf(handle, 'approval');
+    expect(pending.answers).toEqual(['approve', 'reject']);
+    await expect(
+      handle.executeUpdate(approveUpdate, { args: [{ approver: 'mallory', reason: 'go' }] }),
+    ).rejects.toThrow(WorkflowUpdateFailedError);
+    await expect(
+      handle.executeUpdate(approveUpdate, { args: [{ approver: 'alice', reason: ' ' }] }),
+    ).rejects.toThrow(WorkflowUpdateFailedError);
+    await expect(
+      handle.executeUpdate(retryUpdate, { args: [{ operator: 'alice', reason: 'x' }] }),
+    ).rejects.toThrow(WorkflowUpdateFailedError);
+    expect(pair.changes()).toEqual([]);
+    expect(
+      await handle.executeUpdate(approveUpdate, {
+        args: [{ approver: 'alice', reason: 'planned maintenance' }],
+      }),
+    ).toBe('approve accepted from alice');
+    const report = await handle.result();
+    expect(report.outcome).toBe('completed');
+    expect(report.approvals).toEqual([
+      expect.objectContaining({
+        approved: true,
+        how: 'approver',
+        by: 'alice',
+        reason: 'planned maintenance',
+      }),
+    ]);
+    expect(report.rto.fromApprovalMs).toBeLessThanOrEqual(report.rto.fromStartMs);
+  });
+
+  it('required approval: a signal from an approver works too', async () => {
+    pair = new FakePair(
+      fakeSettings({
+        approval: { policy: 'required', approvers: ['alice'], timeoutMs: 1_800_000, onTimeout: 'reject' },
+      }),
+    );
+    const handle = await start();
+    await pendingOf(handle, 'approval');
+    await handle.signal(approveSignal, { approver: 'alice', reason: 'from a tool that can only signal' });
+    expect((await handle.result()).outcome).toBe('completed');
+  });
+
+  it('a rejection changes nothing', async () => {
+    pair = new FakePair(
+      fakeSettings({
+        approval: { policy: 'required', approvers: ['alice'], timeoutMs: 1_800_000, onTimeout: 'reject' },
+      }),
+    );
+    const handle = await start();
+    await pendingOf(handle, 'approval');
+    await handle.executeUpdate(rejectUpdate, { args: [{ approver: 'alice', reason: 'not now' }] });
+    const report = await handle.result();
+    expect(report.outcome).toBe('rejected');
+    expect(report.sentence).toContain('not now');
+    expect(pair.changes()).toEqual([]);
+    expect(pair.state).toEqual(initialState());
+  });
+
+  it('an approval timeout applies the runbook onTimeout: reject changes nothing, approve proceeds', async () => {
+    pair = new FakePair(
+      fakeSettings({
+        approval: { policy: 'required', approvers: ['alice'], timeoutMs: 3_600_000, onTimeout: 'reject' },
+      }),
+    );
+    const rejected = await (await start()).result();
+    expect(rejected.outcome).toBe('rejected');
+    expect(rejected.approvals[0]).toMatchObject({ approved: false, how: 'timeout' });
+    expect(pair.changes()).toEqual([]);
+
+    pair = new FakePair(
+      fakeSettings({
+        approval: { policy: 'required', approvers: ['alice'], timeoutMs: 3_600_000, onTimeout: 'approve' },
+      }),
+    );
+    const approved = await (await start()).result();
+    expect(approved.outcome).toBe('completed');
+    expect(approved.approvals[0]).toMatchObject({ approved: true, how: 'timeout' });
+  });
+
+  it('auto-after: proceeds after the delay, unless rejected within it', async () => {
+    const policy = {
+      policy: 'auto-after' as const,
+      approvers: ['alice'],
+      timeoutMs: 1_800_000,
+      onTimeout: 'reject' as const,
+      delayMs: 600_000,
+    };
+    pair = new FakePair(fakeSettings({ approval: policy }));
+    const report = await (await start()).result();
+    expect(report.outcome).toBe('completed');
+    expect(report.approvals[0]).toMatchObject({ approved: true, how: 'auto-after' });
+
+    pair = new FakePair(fakeSettings({ approval: policy }));
+    const handle = await start();
+    await pendingOf(handle, 'approval');
+    await handle.executeUpdate(rejectUpdate, { args: [{ approver: 'alice', reason: 'hold on' }] });
+    expect((await handle.result()).outcome).toBe('rejected');
+    expect(pair.changes()).toEqual([]);
+  });
+
+  for (const [activity, compensations] of [
+    ['mysqlFence', ['mysqlUnfence db-gra-1']],
+    [
+      'mysqlCatchUp',
+      [
+        'appStop app-rbx-1',
+        'esResumeAutoFollow logs-from-gra',
+        'esResumeFollow orders,customers',
+        'mysqlUnfence db-gra-1',
+      ],
+    ],
+    [
+      'esPauseFollow',
+      [
+        'appStop app-rbx-1',
+        'esResumeAutoFollow logs-from-gra',
+        'esResumeFollow orders,customers',
+        'mysqlUnfence db-gra-1',
+      ],
+    ],
+    [
+      'esPauseAutoFollow',
+      [
+        'appStop app-rbx-1',
+        'esResumeAutoFollow logs-from-gra',
+        'esResumeFollow orders,customers',
+        'mysqlUnfence db-gra-1',
+      ],
+    ],
+    [
+      'appStart',
+      [
+        'appStop app-rbx-1',
+        'esResumeAutoFollow logs-from-gra',
+        'esResumeFollow orders,customers',
+        'mysqlUnfence db-gra-1',
+      ],
+    ],
+  ] as const) {
+    it(`a failure in ${activity} undoes every compensable step, newest first, and leaves the pair as it was`, async () => {
+      pair = new FakePair();
+      pair.fail(activity);
+      const report = await (await start()).result();
+      expect(report.outcome).toBe('rolled-back');
+      expect(report.sentence).toContain(`injected fault in ${activity}`);
+      const changes = pair.changes();
+      const undo = changes.slice(changes.findIndex((c) => /Unfence|Resume|appStop/.test(c)));
+      expect(undo).toEqual(compensations);
+      expect(pair.state).toEqual(initialState());
+      expect(changes).not.toContain('mysqlPromote db-rbx-1');
+      expect(report.compensation?.leftInPlace).toEqual([]);
+    });
+  }
+
+  it('a failed compensation waits for a human: retry runs it again, and the pair ends as it was', async () => {
+    pair = new FakePair(
+      fakeSettings({ approval: { policy: 'auto', approvers: ['alice'], timeoutMs: 1, onTimeout: 'reject' } }),
+    );
+    pair.fail('appStart');
+    pair.fail('esResumeFollow', { times: 1 });
+    const handle = await start();
+    const pending = await pendingOf(handle, 'operator');
+    expect(pending.question).toMatch(
+      /undoing "let the followers on rbx read everything, then pause them" failed/,
+    );
+    expect((await handle.query(statusQuery)).phase).toBe('compensate');
+    await handle.executeUpdate(retryUpdate, { args: [{ operator: 'alice', reason: 'ES is back' }] });
+    const report = await handle.result();
+    expect(report.outcome).toBe('rolled-back');
+    expect(pair.state).toEqual(initialState());
+    expect(report.operatorDecisions).toEqual([expect.objectContaining({ action: 'retry', by: 'alice' })]);
+  });
+
+  it('a failed compensation aborted by a human is reported as left in place', async () => {
+    pair = new FakePair(
+      fakeSettings({ approval: { policy: 'auto', approvers: ['alice'], timeoutMs: 1, onTimeout: 'reject' } }),
+    );
+    pair.fail('appStart');
+    pair.fail('esResumeFollow');
+    const handle = await start();
+    await pendingOf(handle, 'operator');
+    await handle.executeUpdate(abortUpdate, { args: [{ operator: 'alice', reason: 'will fix by hand' }] });
+    const report = await handle.result();
+    expect(report.compensation?.leftInPlace).toEqual(['es.pause-follow', 'mysql.fence']);
+    expect(pair.state.mysql['db-gra-1']!.readOnly).toBe(true);
+    expect(report.decisions.at(-2)?.sentence).toContain('left in effect for hand work');
+  });
+
+  it('past the point of no return a failure is never compensated: it waits for retry and then completes', async () => {
+    pair = new FakePair(
+      fakeSettings({ approval: { policy: 'auto', approvers: ['alice'], timeoutMs: 1, onTimeout: 'reject' } }),
+    );
+    pair.fail('trafficSwitch', { type: 'TrafficCommandRejected', nonRetryable: true });
+    const handle = await start();
+    const pending = await pendingOf(handle, 'operator');
+    expect(pending.question).toMatch(/switch traffic to rbx failed past the point of no return/);
+    const status = await handle.query(statusQuery);
+    expect(status.pastPointOfNoReturn).toBe(true);
+    expect(status.steps.find((s) => s.id === 'traffic.switch')).toMatchObject({
+      state: 'failed',
+      attempts: 1,
+    });
+    pair.heal('trafficSwitch');
+    await handle.executeUpdate(retryUpdate, { args: [{ operator: 'alice', reason: 'HAProxy fixed' }] });
+    const report = await handle.result();
+    expect(report.outcome).toBe('completed');
+    expect(pair.changes().filter((c) => /Unfence|Resume|appStop/.test(c))).toEqual([]);
+    expect(report.steps.find((s) => s.id === 'traffic.switch')).toMatchObject({ state: 'done', attempts: 2 });
+    expect(pair.state).toEqual(failedOverState());
+  });
+
+  it('past the point of no return, abort ends the run as aborted without undoing the promotion', async () => {
+    pair = new FakePair(
+      fakeSettings({ approval: { policy: 'auto', approvers: ['alice'], timeoutMs: 1, onTimeout: 'reject' } }),
+    );
+    pair.fail('mysqlPromote');
+    const handle = await start();
+    await pendingOf(handle, 'operator');
+    await handle.executeUpdate(abortUpdate, { args: [{ operator: 'alice', reason: 'taking over by hand' }] });
+    const report = await handle.result();
+    expect(report.outcome).toBe('aborted');
+    expect(report.sentence).toContain('taking over by hand');
+    expect(pair.state.es.followers).toEqual({ orders: 'regular', customers: 'regular' });
+    expect(pair.changes().filter((c) => /Unfence|Resume|appStop/.test(c))).toEqual([]);
+  });
+
+  it('unplanned: fails over when every vantage sees the primary down for `fall` rounds; the missing fence needs approval', async () => {
+    pair = new FakePair(
+      fakeSettings({
+        approval: { policy: 'required', approvers: ['alice'], timeoutMs: 1_800_000, onTimeout: 'reject' },
+      }),
+    );
+    pair.state.mysql['db-gra-1']!.reachable = false;
+    pair.state.mysql['db-rbx-1']!.ioRunning = false;
+    pair.state.mysql['db-rbx-2']!.ioRunning = false;
+    pair.state.es.graReachable = false;
+    pair.state.es.rbxConnectedToGra = false;
+    pair.state.apps['app-gra-1'] = false;
+    const handle = await start(input({ mode: 'unplanned' }));
+    await pendingOf(handle, 'approval');
+    await handle.executeUpdate(approveUpdate, { args: [{ approver: 'alice', reason: 'gra is gone' }] });
+    const fencePending = await pendingOf(handle, 'approval');
+    expect(fencePending.question).toMatch(/fence MySQL primary db-gra-1 failed .*go on without this fence/);
+    await handle.executeUpdate(approveUpdate, {
+      args: [{ approver: 'alice', reason: 'gra is powered off' }],
+    });
+    const report = await handle.result();
+    expect(report.outcome).toBe('completed');
+    expect(report.detection).toHaveLength(3);
+    expect(report.dataLoss[0]!.sentence).toMatch(/^unknown: db-gra-1 cannot be read/);
+    expect(pair.changes()).not.toContain('mysqlRepoint db-gra-1');
+    expect(pair.state.traffic).toBe('rbx');
+  });
+
+  it('unplanned: the worker alone cannot reach the primary while its replicas still replicate: no failover', async () => {
+    pair = new FakePair();
+    pair.state.mysql['db-gra-1']!.reachable = false;
+    pair.state.es.graReachable = false;
+    const report = await (await start(input({ mode: 'unplanned' }))).result();
+    expect(report.outcome).toBe('not-needed');
+    expect(report.sentence).toMatch(
+      /the worker cannot reach the primary \(worker → db-gra-1, worker → ES gra\), but the standby still does/,
+    );
+    expect(pair.changes()).toEqual([]);
+  });
+
+  it('refuses a planned failover when the standby is not ready, and says why', async () => {
+    pair = new FakePair();
+    pair.state.es.followers.orders = 'paused';
+    const report = await (await start()).result();
+    expect(report.outcome).toBe('refused');
+    expect(report.sentence).toMatch(/orders on rbx is paused/);
+    expect(pair.changes()).toEqual([]);
+  });
+
+  it('a cancelled run before the point of no return undoes what it did', async () => {
+    pair = new FakePair(
+      fakeSettings({ approval: { policy: 'auto', approvers: ['alice'], timeoutMs: 1, onTimeout: 'reject' } }),
+    );
+    pair.fail('appStart', { times: 1000, type: 'AppCommandFailed', nonRetryable: false });
+    const handle = await start();
+    for (let i = 0; i < 200 && !pair.calls.includes('appStart app-rbx-1'); i++)
+      await new Promise((r) => setTimeout(r, 25));
+    await handle.cancel();
+    await expect(handle.result()).rejects.toThrow(WorkflowFailedError);
+    expect(pair.state).toEqual({ ...initialState() });
+  });
+
+  it('refuses bad input with a sentence naming each field', async () => {
+    pair = new FakePair();
+    const handle = await start({
+      pair: '',
+      mode: 'sideways',
+      trigger: 'test',
+      reason: '',
+      requestedBy: 'x',
+    } as unknown as FailoverInput);
+    await expect(handle.result()).rejects.toThrow(WorkflowFailedError);
+    const error = await handle.result().catch((e: WorkflowFailedError) => e.cause?.message);
+    expect(error).toMatch(
+      /pair: a pair name is required; mode: must be "planned", "unplanned" or "dry-run".*reason: say why/,
+    );
+    expect(pair.calls).toEqual([]);
+  });
+});

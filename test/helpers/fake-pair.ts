@@ -1,0 +1,429 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type { Activities } from '../../activities';
+import type { PairSettings } from '../../activities/pair-settings';
+
+/**
+ * A DR pair in memory for the workflow tests (TestWorkflowEnvironment, no stack): the activities the failover
+ * calls, each changing or reading this state, so a test compares the state before and after a run and sees
+ * which activities ran in which order. Faults are injected per activity name.
+ */
+export interface FakePairState {
+  mysql: Record<string, { reachable: boolean; readOnly: boolean; source?: string; ioRunning: boolean }>;
+  es: {
+    graReachable: boolean;
+    rbxConnectedToGra: boolean;
+    followers: Record<string, 'active' | 'paused' | 'regular'>;
+    autoFollow: Record<string, boolean>;
+    lag: number;
+  };
+  apps: Record<string, boolean>;
+  traffic: string;
+}
+
+export const initialState = (): FakePairState => ({
+  mysql: {
+    'db-gra-1': { reachable: true, readOnly: false, ioRunning: false },
+    'db-rbx-1': { reachable: true, readOnly: true, source: 'db-gra-1', ioRunning: true },
+    'db-rbx-2': { reachable: true, readOnly: true, source: 'db-gra-1', ioRunning: true },
+  },
+  es: {
+    graReachable: true,
+    rbxConnectedToGra: true,
+    followers: { orders: 'active', customers: 'active' },
+    autoFollow: { 'logs-from-gra': true },
+    lag: 0,
+  },
+  apps: { 'app-gra-1': true, 'app-rbx-1': false },
+  traffic: 'gra',
+});
+
+export const fakeSettings = (overrides: Partial<PairSettings> = {}): PairSettings => ({
+  pair: 'fake',
+  sites: { primary: 'gra', standby: 'rbx' },
+  mysql: {
+    servers: [
+      { name: 'db-gra-1', site: 'gra', role: 'primary', host: '10.0.0.1', port: 3306 },
+      { name: 'db-rbx-1', site: 'rbx', role: 'replica', host: '10.0.0.2', port: 3306 },
+      { name: 'db-rbx-2', site: 'rbx', role: 'replica', host: '10.0.0.3', port: 3306 },
+    ],
+    maxLagSeconds: 5,
+  },
+  elasticsearch: {
+    followerIndices: ['orders', 'customers'],
+    autoFollowPatterns: ['logs-from-gra'],
+    maxLagOperations: 100,
+  },
+  traffic: { provider: 'haproxy' },
+  apps: [
+    { name: 'app-gra-1', site: 'gra' },
+    { name: 'app-rbx-1', site: 'rbx' },
+  ],
+  approval: { policy: 'auto', approvers: ['oncall'], timeoutMs: 1_800_000, onTimeout: 'reject' },
+  probes: { intervalMs: 2000, timeoutMs: 1000, fall: 3, rise: 2 },
+  timeouts: {
+    activityMs: 60_000,
+    replicaCatchUpMs: 300_000,
+    appStartMs: 30_000,
+    trafficSwitchMs: 600_000,
+    runMs: 14_400_000,
+  },
+  ...overrides,
+});
+
+/** How an activity misbehaves: fail its next `times` calls (default: always) with a typed failure. */
+export interface Fault {
+  times?: number;
+  type?: string;
+  nonRetryable?: boolean;
+  message?: string;
+}
+
+export class FakePair {
+  state = initialState();
+  readonly calls: string[] = [];
+  private readonly faults = new Map<string, Fault & { left: number }>();
+
+  constructor(public settings: PairSettings = fakeSettings()) {}
+
+  fail(activity: keyof Activities, fault: Fault = {}): void {
+    this.faults.set(activity, { ...fault, left: fault.times ?? Number.POSITIVE_INFINITY });
+  }
+
+  heal(activity: keyof Activities): void {
+    this.faults.delete(activity);
+  }
+
+  /** The calls that change something (everything but reads). */
+  changes(): string[] {
+    return this.calls.filter((c) => !READS.has(c.split(' ')[0]!));
+  }
+
+  private enter(name: string, detail = ''): void {
+    this.calls.push(detail ? `${name} ${detail}` : name);
+    const fault = this.faults.get(name);
+    if (fault && fault.left > 0) {
+      fault.left--;
+      throw ApplicationFailure.create({
+        type: fault.type ?? 'InjectedFault',
+        message: fault.message ?? `injected fault in ${name}`,
+        nonRetryable: fault.nonRetryable ?? true,
+      });
+    }
+  }
+
+  activities(): Partial<Activities> {
+    const s = () => this.state;
+    const mysqlStatus = (name: string) => {
+      const m = s().mysql[name]!;
+      const server = this.settings.mysql.servers.find((x) => x.name === name)!;
+      if (!m.reachable)
+        return {
+          server: name,
+          site: server.site,
+          reachable: false,
+          error: { type: 'MysqlUnreachable' as const, message: 'connect ECONNREFUSED' },
+        };
+      return {
+        server: name,
+        site: server.site,
+        reachable: true,
+        dialect: 'mariadb' as const,
+        version: '10.11.19-MariaDB',
+        readOnly: m.readOnly,
+        superReadOnly: false,
+        gtidExecuted: '0-1-100',
+        gtidBinlogPos: '0-1-100',
+        ...(m.source
+          ? {
+              replication: {
+                ioRunning: m.ioRunning ? 'Yes' : 'Connecting',
+                sqlRunning: 'Yes',
+                lagSeconds: 0,
+                sourceHost: this.settings.mysql.servers.find((x) => x.name === m.source)!.host,
+                sourcePort: 3306,
+                retrievedGtid: '0-1-100',
+                lastIoError: '',
+                lastSqlError: '',
+                gtidPositioning: 'Slave_Pos',
+                appliedGtid: '0-1-100',
+                pendingTransactions: 0,
+              },
+            }
+          : {}),
+      };
+    };
+    const acts = {
+      pairSettings: async () => {
+        this.enter('pairSettings');
+        return this.settings;
+      },
+      mysqlServerStatuses: async () => {
+        this.enter('mysqlServerStatuses');
+        return this.settings.mysql.servers.map((x) => mysqlStatus(x.name));
+      },
+      mysqlSelectCandidate: async (input: { site?: string }) => {
+        this.enter('mysqlSelectCandidate');
+        const candidates = this.settings.mysql.servers.filter(
+          (x) => x.site === input.site && s().mysql[x.name]!.reachable && s().mysql[x.name]!.source,
+        );
+        if (candidates.length === 0)
+          throw ApplicationFailure.create({
+            type: 'NoCandidate',
+            message: 'no replica can be promoted',
+            nonRetryable: true,
+          });
+        return {
+          candidate: candidates[0]!.name,
+          ranking: [],
+          tooFarBehind: false,
+          maxLagSeconds: 5,
+          sentence: `${candidates[0]!.name} is the most advanced replica.`,
+        };
+      },
+      mysqlFence: async ({ server }: { server: string }) => {
+        this.enter('mysqlFence', server);
+        const m = s().mysql[server]!;
+        if (!m.reachable)
+          throw ApplicationFailure.create({
+            type: 'MysqlUnreachable',
+            message: `${server}: connect ECONNREFUSED`,
+          });
+        const already = m.readOnly;
+        m.readOnly = true;
+        return {
+          server,
+          alreadyFenced: already,
+          readOnly: true as const,
+          killedConnections: 0,
+          gtidBinlogPos: '0-1-100',
+        };
+      },
+      mysqlUnfence: async ({ server }: { server: string }) => {
+        this.enter('mysqlUnfence', server);
+        s().mysql[server]!.readOnly = false;
+        return {
+          server,
+          alreadyWritable: false,
+          steps: ['SET GLOBAL read_only=OFF'],
+          description: `${server} is writable again.`,
+        };
+      },
+      mysqlCatchUp: async ({ server }: { server: string }) => {
+        this.enter('mysqlCatchUp', server);
+        return {
+          server,
+          target: '0-1-100',
+          targetFrom: 'db-gra-1',
+          applied: '0-1-100',
+          alreadyCaughtUp: true,
+          waitedMs: 0,
+        };
+      },
+      mysqlPromote: async ({ server }: { server: string }) => {
+        this.enter('mysqlPromote', server);
+        const m = s().mysql[server]!;
+        m.source = undefined;
+        m.ioRunning = false;
+        m.readOnly = false;
+        return {
+          server,
+          alreadyPromoted: false,
+          steps: ['STOP SLAVE', 'RESET SLAVE ALL', 'SET GLOBAL read_only=OFF'],
+          gtidBinlogPos: '0-1-100',
+          unreachableOthers: [],
+        };
+      },
+      mysqlRepoint: async ({ server, source }: { server: string; source: string }) => {
+        this.enter('mysqlRepoint', server);
+        const m = s().mysql[server]!;
+        m.source = source;
+        m.readOnly = true;
+        m.ioRunning = true;
+        return {
+          server,
+          source,
+          alreadyReplicating: false,
+          mode: 'slave_pos' as const,
+          steps: [],
+          ioRunning: 'Yes',
+          sqlRunning: 'Yes',
+        };
+      },
+      esClusterHealth: async ({ site }: { site: string }) => {
+        this.enter('esClusterHealth', site);
+        const reachable = site === 'rbx' || s().es.graReachable;
+        return {
+          site,
+          reachable,
+          status: reachable ? ('green' as const) : ('unreachable' as const),
+          timedOut: false,
+          satisfied: reachable,
+        };
+      },
+      esRemoteClusterStatus: async ({ site }: { site: string }) => {
+        this.enter('esRemoteClusterStatus', site);
+        return {
+          site,
+          alias: 'gra',
+          remoteSite: 'gra',
+          mode: 'sniff' as const,
+          addresses: [],
+          configured: true,
+          connected: s().es.rbxConnectedToGra,
+        };
+      },
+      esFollowerStatus: async ({ site }: { site?: string }) => {
+        this.enter('esFollowerStatus', site);
+        const indices = Object.entries(s().es.followers).map(([index, st]) => ({
+          index,
+          state: st === 'regular' ? ('not-follower' as const) : st,
+          lagOperations: s().es.lag,
+          readExceptions: [],
+          leaderIndexMissing: false,
+          healthy: st === 'active',
+        }));
+        return {
+          site: site ?? 'rbx',
+          maxLagOperations: 100,
+          indices,
+          summary: {
+            total: indices.length,
+            active: indices.filter((i) => i.state === 'active').length,
+            paused: indices.filter((i) => i.state === 'paused').length,
+            notFollower: indices.filter((i) => i.state === 'not-follower').length,
+            missing: 0,
+            maxLagOperations: s().es.lag,
+            unhealthy: indices.filter((i) => !i.healthy).map((i) => i.index),
+            healthy: indices.every((i) => i.healthy),
+          },
+        };
+      },
+      esPauseFollow: async () => {
+        this.enter('esPauseFollow');
+        const out = Object.keys(s().es.followers).map((index) => {
+          const was = s().es.followers[index];
+          s().es.followers[index] = 'paused';
+          return { index, outcome: was === 'paused' ? ('already-paused' as const) : ('paused' as const) };
+        });
+        return { site: 'rbx', indices: out };
+      },
+      esResumeFollow: async ({ indices }: { indices?: string[] }) => {
+        this.enter('esResumeFollow', (indices ?? []).join(','));
+        const out = (indices ?? Object.keys(s().es.followers)).map((index) => {
+          s().es.followers[index] = 'active';
+          return { index, outcome: 'resumed' as const };
+        });
+        return { site: 'rbx', indices: out };
+      },
+      esPauseAutoFollow: async () => {
+        this.enter('esPauseAutoFollow');
+        return {
+          site: 'rbx',
+          patterns: Object.keys(s().es.autoFollow).map((name) => {
+            const was = s().es.autoFollow[name];
+            s().es.autoFollow[name] = false;
+            return { name, outcome: was ? ('paused' as const) : ('already-paused' as const) };
+          }),
+        };
+      },
+      esResumeAutoFollow: async ({ patterns }: { patterns?: string[] }) => {
+        this.enter('esResumeAutoFollow', (patterns ?? []).join(','));
+        return {
+          site: 'rbx',
+          patterns: (patterns ?? []).map((name) => {
+            s().es.autoFollow[name] = true;
+            return { name, outcome: 'resumed' as const };
+          }),
+        };
+      },
+      esPromoteFollowers: async () => {
+        this.enter('esPromoteFollowers');
+        for (const index of Object.keys(s().es.followers)) s().es.followers[index] = 'regular';
+        const total = Object.keys(s().es.followers).length;
+        return {
+          site: 'rbx',
+          total,
+          promoted: total,
+          alreadyPromoted: 0,
+          fromEarlierAttempts: 0,
+          concurrency: 8,
+          wallMs: 5,
+          indices: [],
+        };
+      },
+      appHealth: async ({ host }: { host: string }) => {
+        this.enter('appHealth', host);
+        const ok = s().apps[host]!;
+        return {
+          host,
+          site: host.includes('gra') ? 'gra' : 'rbx',
+          healthUrl: 'http://x/health',
+          at: new Date().toISOString(),
+          ok,
+          durationMs: 1,
+          detail: ok ? '200' : 'connect ECONNREFUSED',
+        };
+      },
+      appStart: async ({ host }: { host: string }) => {
+        this.enter('appStart', host);
+        s().apps[host] = true;
+        return { host, description: `${host} started and healthy.` };
+      },
+      appStop: async ({ host }: { host: string }) => {
+        this.enter('appStop', host);
+        s().apps[host] = false;
+        return { host, description: `${host} stopped.` };
+      },
+      trafficCurrentTarget: async () => {
+        this.enter('trafficCurrentTarget');
+        return {
+          provider: 'haproxy' as const,
+          site: s().traffic,
+          sites: [s().traffic],
+          members: [],
+          description: `traffic goes to ${s().traffic}.`,
+        };
+      },
+      trafficSwitch: async ({ site }: { site: string }) => {
+        this.enter('trafficSwitch', site);
+        const before = [s().traffic];
+        s().traffic = site;
+        return {
+          provider: 'haproxy' as const,
+          site,
+          changed: true,
+          before,
+          actions: [],
+          propagationSeconds: 0,
+          description: `traffic switched to ${site}.`,
+        };
+      },
+      trafficVerify: async ({ site }: { site: string }) => {
+        this.enter('trafficVerify', site);
+        const ok = s().traffic === site;
+        return {
+          provider: 'haproxy' as const,
+          site,
+          ok,
+          checks: [],
+          propagationSeconds: 0,
+          description: ok ? `${site} serves the traffic.` : `${site} does not serve the traffic.`,
+        };
+      },
+    };
+    return acts as unknown as Partial<Activities>;
+  }
+}
+
+const READS = new Set([
+  'pairSettings',
+  'mysqlServerStatuses',
+  'mysqlSelectCandidate',
+  'mysqlCatchUp',
+  'esClusterHealth',
+  'esRemoteClusterStatus',
+  'esFollowerStatus',
+  'appHealth',
+  'trafficCurrentTarget',
+  'trafficVerify',
+]);

@@ -1,0 +1,78 @@
+import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { FAILURE_TYPES, nonRetryableTypes, type FailureSystem } from '../common/failure-types';
+import type { PairSettings } from '../activities/pair-settings';
+
+/** Every failure type a retry cannot fix, of every system: the retry policies below never retry them. */
+const NON_RETRYABLE = [
+  ...new Set((Object.keys(FAILURE_TYPES) as FailureSystem[]).flatMap((s) => nonRetryableTypes(s))),
+  'AbortedByOperator',
+];
+
+const seconds = (ms: number) => `${Math.max(1, Math.ceil(ms / 1000))}s`;
+
+/**
+ * The named sets of activity options of the failover and failback workflows. Every activity has a
+ * start-to-close timeout and a bounded retry policy; the ones that wait heartbeat. Only idempotent
+ * activities are retried (every activity of this project reads the state first and does what is left).
+ */
+export function activityPresets(timeouts: PairSettings['timeouts']): Record<Preset, ActivityOptions> {
+  const retry = (maximumAttempts: number) => ({
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    maximumAttempts,
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  });
+  return {
+    /** Reads: a few quick tries; what does not answer is reported, not waited for. */
+    read: { startToCloseTimeout: seconds(timeouts.activityMs), retry: retry(3) },
+    /** Changes of one system: idempotent, retried with backoff a bounded number of times. */
+    change: { startToCloseTimeout: seconds(timeouts.activityMs), retry: retry(5) },
+    /** A replica applying its relay log: bounded by the runbook's catch-up timeout, heartbeating. */
+    catchUp: {
+      startToCloseTimeout: seconds(timeouts.replicaCatchUpMs + 60_000),
+      heartbeatTimeout: '30s',
+      retry: retry(3),
+    },
+    /** Application start/stop over SSH with health polling, heartbeating at each probe. */
+    apps: {
+      startToCloseTimeout: seconds(timeouts.appStartMs + 30_000),
+      heartbeatTimeout: '60s',
+      retry: retry(3),
+    },
+    /** Follower promotion and traffic switches: long, heartbeating, resumable from their heartbeat details. */
+    long: {
+      startToCloseTimeout: seconds(Math.max(timeouts.trafficSwitchMs, timeouts.activityMs) + 60_000),
+      heartbeatTimeout: '60s',
+      retry: retry(5),
+    },
+  };
+}
+
+export type Preset = 'read' | 'change' | 'catchUp' | 'apps' | 'long';
+
+/**
+ * Calls activities by name with one of the presets and a one-line summary, so the Temporal UI's timeline reads
+ * as the runbook ("fence db-gra-1", "promote db-rbx-1").
+ */
+export function activityCaller(timeouts: PairSettings['timeouts']) {
+  const presets = activityPresets(timeouts);
+  const proxy = proxyActivities<Activities>(presets.read);
+  return function call<K extends keyof Activities>(
+    preset: Preset,
+    name: K,
+    input: Parameters<Activities[K]>[0],
+    summary: string,
+  ): Promise<Awaited<ReturnType<Activities[K]>>> {
+    const fn = proxy[name] as unknown as {
+      executeWithOptions(
+        options: ActivityOptions,
+        args: unknown[],
+      ): Promise<Awaited<ReturnType<Activities[K]>>>;
+    };
+    return fn.executeWithOptions({ ...presets[preset], summary }, [input]);
+  };
+}
+
+export type ActivityCall = ReturnType<typeof activityCaller>;

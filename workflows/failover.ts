@@ -1,0 +1,109 @@
+import {
+  ApplicationFailure,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { DrMode, DrPair, DrTrigger, type FailoverInput } from './definitions';
+import { approve } from './failover/approve';
+import { assess } from './failover/assess';
+import { compensate, fence, prepare, promote, rollForwardPhase } from './failover/execute';
+import { makePlan } from './failover/plan';
+import { report, type FailoverReport } from './failover/report';
+import { FailoverRun } from './failover/run';
+import { errorText, errorType } from './steps';
+
+export type { FailoverReport } from './failover/report';
+
+const { pairSettings } = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['UnknownPair'] },
+});
+
+/**
+ * Failover of a DR pair from its primary site to its standby, as the runbook reads:
+ * assess → plan (a dry run stops here) → approve → fence → prepare → promote (point of no return) → switch →
+ * verify → report. Before the promotion, a failure, a rejection or a cancellation undoes what was done; after
+ * it, the run only rolls forward and asks an operator when a step keeps failing.
+ */
+export async function failover(input: FailoverInput): Promise<FailoverReport> {
+  validateInput(input);
+  const run = new FailoverRun(input);
+  upsertSearchAttributes([
+    { key: DrPair, value: input.pair },
+    { key: DrMode, value: input.mode },
+    { key: DrTrigger, value: input.trigger },
+  ]);
+  setCurrentDetails(
+    `**start**: ${input.mode} failover of ${input.pair} asked by ${input.requestedBy}: ${input.reason}`,
+  );
+  const settings = await pairSettings({ pair: input.pair });
+  run.setContext(settings, settings.sites.primary, settings.sites.standby);
+
+  const assessment = await assess(run);
+  if (!assessment.go) return report(run, assessment.outcome, assessment.sentence);
+  try {
+    await makePlan(run);
+  } catch (err) {
+    return report(run, 'refused', `refusing to fail over: no plan can be made: ${errorText(err)}`);
+  }
+  if (input.mode === 'dry-run') return report(run, 'dry-run', `dry run: ${run.plan!.sentence}`);
+
+  const approval = await approve(
+    run,
+    `${input.mode} failover of ${input.pair} from ${run.ctx.from} to ${run.ctx.to}`,
+  );
+  if (!approval.approved)
+    return report(
+      run,
+      'rejected',
+      `nothing was changed: the failover was not approved (${approval.reason}).`,
+    );
+  run.approvedAt = new Date();
+
+  try {
+    await fence(run);
+    await prepare(run);
+  } catch (err) {
+    const cause = isCancellation(err) ? 'the run was cancelled' : errorText(err);
+    const undone = await compensate(run, cause);
+    if (isCancellation(err)) throw err;
+    return report(run, 'rolled-back', `failover rolled back before the point of no return: ${cause}`, undone);
+  }
+  try {
+    await promote(run);
+    await rollForwardPhase(run, 'switch');
+    await rollForwardPhase(run, 'verify');
+  } catch (err) {
+    if (errorType(err) !== 'AbortedByOperator') throw err;
+    return report(run, 'aborted', `${errorText(err)}; the pair needs hand work (see the steps).`);
+  }
+  return report(
+    run,
+    'completed',
+    `failover of ${input.pair} completed: ${run.ctx.to} is the primary site and serves the traffic.`,
+  );
+}
+
+function validateInput(input: FailoverInput): void {
+  const problems: string[] = [];
+  if (typeof input !== 'object' || input === null)
+    throw ApplicationFailure.nonRetryable(
+      'the input must be an object {pair, mode, trigger, reason, requestedBy}',
+      'InvalidInput',
+    );
+  if (typeof input.pair !== 'string' || input.pair === '') problems.push('pair: a pair name is required');
+  if (!['planned', 'unplanned', 'dry-run'].includes(input.mode))
+    problems.push(`mode: must be "planned", "unplanned" or "dry-run" (got ${JSON.stringify(input.mode)})`);
+  if (!['cli', 'ui', 'alertmanager', 'schedule', 'test'].includes(input.trigger))
+    problems.push(
+      `trigger: must be one of cli, ui, alertmanager, schedule, test (got ${JSON.stringify(input.trigger)})`,
+    );
+  if (typeof input.reason !== 'string' || input.reason.trim() === '') problems.push('reason: say why');
+  if (typeof input.requestedBy !== 'string' || input.requestedBy.trim() === '')
+    problems.push('requestedBy: say who asks');
+  if (problems.length > 0)
+    throw ApplicationFailure.nonRetryable(`invalid failover input: ${problems.join('; ')}`, 'InvalidInput');
+}

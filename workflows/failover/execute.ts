@@ -1,0 +1,112 @@
+import { ApplicationFailure } from '@temporalio/workflow';
+import type { Phase } from '../definitions';
+import type { UnwindResult } from '../saga';
+import { errorText, view, type PlanStep } from '../steps';
+import { approve } from './approve';
+import type { FailoverRun } from './run';
+
+/** A step before the point of no return: its compensation is registered first, so a half-done step is undone too. */
+async function compensable(run: FailoverRun, step: PlanStep): Promise<void> {
+  if (step.undo) run.saga.register(view(step), step.undo);
+  await run.book.run(step);
+}
+
+/**
+ * Fence the old primary where reachable. Planned: every fence must hold. Unplanned: a fence that fails (the
+ * primary is gone) needs an approval to go on without it, stated as such.
+ */
+export async function fence(run: FailoverRun): Promise<void> {
+  run.enter('fence');
+  for (const step of run.stepsOf('fence')) {
+    try {
+      await compensable(run, step);
+    } catch (err) {
+      if (run.ctx.planned) throw err;
+      const record = await approve(
+        run,
+        `${step.title} failed (${errorText(err)}); go on without this fence, accepting that ${step.target} could take writes if it comes back?`,
+      );
+      run.enter('fence');
+      if (!record.approved)
+        throw ApplicationFailure.nonRetryable(
+          `going on without fencing ${step.target} was not approved`,
+          'FenceNotApproved',
+        );
+    }
+  }
+}
+
+/** Prepare the standby, independent steps in parallel; all of them settle before a failure is raised. */
+export async function prepare(run: FailoverRun): Promise<void> {
+  run.enter('prepare');
+  const results = await Promise.allSettled(run.stepsOf('prepare').map((step) => compensable(run, step)));
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
+}
+
+/**
+ * A step past the point of no return rolls forward: its activity retries, then on a lasting failure the run
+ * waits for an operator's `retry` or `abort`. It is never compensated.
+ */
+async function rollForward(run: FailoverRun, step: PlanStep): Promise<void> {
+  for (;;) {
+    try {
+      await run.book.run(step);
+      return;
+    } catch (err) {
+      const phase = run.phase;
+      const decision = await run.desk.operator(
+        `${step.title} failed past the point of no return: ${errorText(err)}. Fix the cause and retry, or abort (the pair is then half-moved and needs hand work).`,
+        run.ctx.settings.approval.approvers,
+      );
+      run.say(`${decision.action} asked by ${decision.by}: ${decision.reason}.`);
+      if (decision.action === 'abort')
+        throw ApplicationFailure.nonRetryable(
+          `aborted by ${decision.by} after "${step.title}" failed past the point of no return: ${decision.reason}`,
+          'AbortedByOperator',
+        );
+      run.phase = phase;
+    }
+  }
+}
+
+/** Runs a phase past the point of no return; its steps are independent and run in parallel. */
+export async function rollForwardPhase(run: FailoverRun, phase: Phase): Promise<void> {
+  run.enter(phase);
+  const results = await Promise.allSettled(run.stepsOf(phase).map((step) => rollForward(run, step)));
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
+}
+
+/** Promote: the point of no return. From here nothing is undone. */
+export async function promote(run: FailoverRun): Promise<void> {
+  run.saga.passPointOfNoReturn();
+  run.enter('promote');
+  run.say(`point of no return: promoting ${run.ctx.to}; from here the run only rolls forward.`);
+  await rollForwardPhase(run, 'promote');
+}
+
+/** Undo what was done before the point of no return, newest first; a failed undo waits for a human. */
+export async function compensate(run: FailoverRun, cause: string): Promise<UnwindResult> {
+  run.enter('compensate');
+  run.say(`undoing ${run.saga.pending} step(s) because ${cause}.`);
+  const result = await run.saga.unwind(
+    (c, sentence) => {
+      run.book.compensated(c.step.id, sentence);
+    },
+    async (c, err) => {
+      const decision = await run.desk.operator(
+        `undoing "${c.step.title}" failed: ${errorText(err)}. Fix the cause and retry, or abort (the step stays in effect).`,
+        run.ctx.settings.approval.approvers,
+      );
+      run.say(`${decision.action} of the compensation asked by ${decision.by}: ${decision.reason}.`);
+      return decision.action;
+    },
+  );
+  run.say(
+    result.leftInPlace.length > 0
+      ? `compensation aborted: ${result.leftInPlace.join(', ')} left in effect for hand work.`
+      : `every step before the point of no return is undone (${result.undone.length} compensation(s)).`,
+  );
+  return result;
+}

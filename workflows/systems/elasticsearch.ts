@@ -1,0 +1,217 @@
+import { ApplicationFailure, sleep } from '@temporalio/workflow';
+import type { EsFollowerStatusReport } from '../../activities/elasticsearch';
+import type { Check } from '../checks/check';
+import { evaluateEsReadiness } from '../checks/es-readiness';
+import type { DataLossEstimate } from '../definitions';
+import type { PlanStep } from '../steps';
+import type { Observation, RunContext, SystemContribution, SystemPlan } from './system';
+
+const outcomes = (r: { indices: { index: string; outcome: string }[] }) =>
+  r.indices.map((i) => `${i.index} ${i.outcome}`).join(', ') || 'none';
+
+/**
+ * Elasticsearch CCR: the standby's followers (planned: once they have read everything) and auto-follow patterns
+ * are paused, then promoted (close, unfollow, open). Paused followers and patterns are resumed if the run is
+ * undone before the point of no return.
+ */
+export function elasticsearchContribution(): SystemContribution {
+  let followers: EsFollowerStatusReport | undefined;
+  const readFollowers = async (ctx: RunContext) => {
+    followers = await ctx.call(
+      'read',
+      'esFollowerStatus',
+      { pair: ctx.settings.pair, site: ctx.to },
+      `read the followers on ${ctx.to}`,
+    );
+    return followers;
+  };
+
+  return {
+    system: 'elasticsearch',
+
+    async observe(ctx): Promise<Observation[]> {
+      const pair = ctx.settings.pair;
+      const [health, remote] = await Promise.all([
+        ctx.call('read', 'esClusterHealth', { pair, site: ctx.from }, `health of ES ${ctx.from}`),
+        ctx
+          .call(
+            'read',
+            'esRemoteClusterStatus',
+            { pair, site: ctx.to },
+            `ES ${ctx.to}'s connection to ${ctx.from}`,
+          )
+          .catch(() => undefined),
+      ]);
+      return [
+        {
+          vantage: `worker → ES ${ctx.from}`,
+          kind: 'worker',
+          down: !health.reachable,
+          sentence: health.reachable
+            ? `the worker reaches ES ${ctx.from} (${health.status}).`
+            : `the worker cannot reach ES ${ctx.from}.`,
+        },
+        {
+          vantage: `ES ${ctx.to} → ${ctx.from}`,
+          kind: 'peer',
+          down: remote ? !remote.connected : undefined,
+          sentence: !remote
+            ? `ES ${ctx.to} does not answer, so it cannot tell.`
+            : remote.connected
+              ? `ES ${ctx.to} is still connected to ${ctx.from}.`
+              : `ES ${ctx.to} has lost its connection to ${ctx.from}.`,
+        },
+      ];
+    },
+
+    async assess(ctx): Promise<Check[]> {
+      const pair = ctx.settings.pair;
+      const health = await ctx.call(
+        'read',
+        'esClusterHealth',
+        { pair, site: ctx.to },
+        `health of ES ${ctx.to}`,
+      );
+      if (!health.reachable) return evaluateEsReadiness(health);
+      const report = await readFollowers(ctx);
+      const checks = evaluateEsReadiness(health, report);
+      if (ctx.planned) return checks;
+      // Unplanned: the leader is gone, so lag and read errors are expected; each follower must only exist.
+      return [
+        ...checks.filter((c) => c.name === `es-${ctx.to}.health`),
+        ...report.indices.map((i) => ({
+          name: `es-${ctx.to}.${i.index}`,
+          ok: i.state === 'active' || i.state === 'paused',
+          sentence:
+            i.state === 'active' || i.state === 'paused'
+              ? `follower index ${i.index} on ${ctx.to} is there to be promoted (${i.state}).`
+              : `follower index ${i.index} on ${ctx.to} cannot be promoted: it is ${i.state}.`,
+        })),
+      ];
+    },
+
+    async plan(ctx): Promise<SystemPlan> {
+      const pair = ctx.settings.pair;
+      const site = ctx.to;
+      const es = ctx.settings.elasticsearch!;
+      const activeBefore = (followers?.indices ?? []).filter((i) => i.state === 'active').map((i) => i.index);
+      let pausedPatterns: string[] | undefined;
+      const steps: PlanStep[] = [
+        {
+          id: 'es.pause-follow',
+          phase: 'prepare',
+          system: 'elasticsearch',
+          title: ctx.planned
+            ? `let the followers on ${site} read everything, then pause them`
+            : `pause the followers on ${site}`,
+          target: es.followerIndices.join(', '),
+          compensation: `resume the followers that were active (${activeBefore.join(', ') || 'none'})`,
+          run: async () => {
+            const caughtUp = ctx.planned ? await waitForZeroLag(ctx) : '';
+            const r = await ctx.call('change', 'esPauseFollow', { pair, site }, `pause followers on ${site}`);
+            return `${caughtUp}followers on ${site} paused: ${outcomes(r)}.`;
+          },
+          undo: async () => {
+            if (activeBefore.length === 0) return `no follower on ${site} was active before the run.`;
+            const r = await ctx.call(
+              'change',
+              'esResumeFollow',
+              { pair, site, indices: activeBefore },
+              `resume followers on ${site}`,
+            );
+            return `followers on ${site} resumed: ${outcomes(r)}.`;
+          },
+        },
+        {
+          id: 'es.promote',
+          phase: 'promote',
+          system: 'elasticsearch',
+          title: `promote the followers on ${site} (close, unfollow, open)`,
+          target: es.followerIndices.join(', '),
+          run: async () => {
+            const r = await ctx.call(
+              'long',
+              'esPromoteFollowers',
+              { pair, site },
+              `promote followers on ${site}`,
+            );
+            return `${r.total} follower index(es) on ${site} are regular writable indices (${r.promoted} promoted now, ${r.alreadyPromoted} already) in ${r.wallMs} ms.`;
+          },
+        },
+      ];
+      if (es.autoFollowPatterns.length > 0)
+        steps.splice(1, 0, {
+          id: 'es.pause-auto-follow',
+          phase: 'prepare',
+          system: 'elasticsearch',
+          title: `pause auto-follow on ${site}`,
+          target: es.autoFollowPatterns.join(', '),
+          compensation: 'resume the auto-follow patterns it paused',
+          run: async () => {
+            const r = await ctx.call(
+              'change',
+              'esPauseAutoFollow',
+              { pair, site },
+              `pause auto-follow on ${site}`,
+            );
+            pausedPatterns = r.patterns.filter((p) => p.outcome === 'paused').map((p) => p.name);
+            return `auto-follow on ${site}: ${r.patterns.map((p) => `${p.name} ${p.outcome}`).join(', ')}.`;
+          },
+          undo: async () => {
+            const patterns = pausedPatterns ?? es.autoFollowPatterns;
+            if (patterns.length === 0) return `no auto-follow pattern on ${site} was paused by the run.`;
+            const r = await ctx.call(
+              'change',
+              'esResumeAutoFollow',
+              { pair, site, patterns },
+              `resume auto-follow on ${site}`,
+            );
+            return `auto-follow on ${site}: ${r.patterns.map((p) => `${p.name} ${p.outcome}`).join(', ')}.`;
+          },
+        });
+      return { steps, dataLoss: esDataLoss(ctx, followers) };
+    },
+  };
+}
+
+/** Planned: the old site takes no more writes (fenced); wait until every follower has read all of its leader. */
+async function waitForZeroLag(ctx: RunContext): Promise<string> {
+  const deadline = Date.now() + ctx.settings.timeouts.replicaCatchUpMs;
+  for (;;) {
+    const r = await ctx.call(
+      'read',
+      'esFollowerStatus',
+      { pair: ctx.settings.pair, site: ctx.to },
+      `lag of the followers on ${ctx.to}`,
+    );
+    const lag = r.summary.maxLagOperations;
+    if (r.summary.active === r.summary.total && lag === 0)
+      return `every follower on ${ctx.to} has read all of its leader; `;
+    if (Date.now() > deadline)
+      throw ApplicationFailure.nonRetryable(
+        `the followers on ${ctx.to} did not catch up within ${ctx.settings.timeouts.replicaCatchUpMs / 1000}s (lag ${lag} operations, ${r.summary.active} of ${r.summary.total} active)`,
+        'FollowersNotCaughtUp',
+      );
+    await sleep(1000);
+  }
+}
+
+function esDataLoss(ctx: RunContext, report: EsFollowerStatusReport | undefined): DataLossEstimate {
+  if (ctx.planned)
+    return {
+      system: 'elasticsearch',
+      count: 0,
+      unit: 'operations',
+      sentence: 'none: the followers are paused only once they have read everything their leaders hold.',
+    };
+  const lag = report?.summary.maxLagOperations;
+  return {
+    system: 'elasticsearch',
+    ...(lag !== undefined ? { count: lag } : {}),
+    unit: 'operations',
+    sentence:
+      lag === undefined
+        ? 'unknown: the followers could not be read.'
+        : `at least ${lag} operation(s) (the lag last measured); writes the leader took after its last successful read are not known.`,
+  };
+}

@@ -1,0 +1,191 @@
+import type { MysqlServerStatus } from '../../activities/mysql/status';
+import type { Check } from '../checks/check';
+import { evaluateMysqlReadiness } from '../checks/mysql-readiness';
+import type { DataLossEstimate } from '../definitions';
+import type { PlanStep } from '../steps';
+import type { Observation, RunContext, SystemContribution, SystemPlan } from './system';
+
+/**
+ * MySQL: the primary is fenced (read-only, client sessions ended), the most advanced replica of the standby site
+ * applies everything it has (planned: everything the fenced primary's binlog holds), is promoted, and the other
+ * servers are repointed to it.
+ */
+export function mysqlContribution(): SystemContribution {
+  let statuses: MysqlServerStatus[] = [];
+  const read = async (ctx: RunContext) => {
+    statuses = await ctx.call(
+      'read',
+      'mysqlServerStatuses',
+      { pair: ctx.settings.pair },
+      'read every MySQL server',
+    );
+    return statuses;
+  };
+  const primaryName = (ctx: RunContext) =>
+    ctx.settings.mysql.servers.find((s) => s.site === ctx.from && s.role === 'primary')?.name ??
+    ctx.settings.mysql.servers.find((s) => s.site === ctx.from)!.name;
+
+  return {
+    system: 'mysql',
+
+    async observe(ctx): Promise<Observation[]> {
+      const all = await read(ctx);
+      const primary = primaryName(ctx);
+      const p = all.find((s) => s.server === primary);
+      const observations: Observation[] = [
+        {
+          vantage: `worker → ${primary}`,
+          kind: 'worker',
+          down: !p?.reachable,
+          sentence: p?.reachable
+            ? `the worker reaches ${primary}.`
+            : `the worker cannot reach ${primary} (${p?.error?.type ?? 'no answer'}).`,
+        },
+      ];
+      for (const r of all.filter((s) => s.server !== primary && s.site === ctx.to)) {
+        const io = r.replication?.ioRunning;
+        observations.push({
+          vantage: `${r.server} IO thread`,
+          kind: 'peer',
+          down: r.reachable && r.replication ? io !== 'Yes' : undefined,
+          sentence: !r.reachable
+            ? `${r.server} does not answer, so it cannot tell.`
+            : !r.replication
+              ? `${r.server} replicates from nothing, so it cannot tell.`
+              : io === 'Yes'
+                ? `${r.server} still receives from its source.`
+                : `${r.server} has lost its source (IO thread ${io}${r.replication.lastIoErrno ? `, error ${r.replication.lastIoErrno}` : ''}).`,
+        });
+      }
+      return observations;
+    },
+
+    async assess(ctx): Promise<Check[]> {
+      const all = await read(ctx);
+      const checks = evaluateMysqlReadiness(ctx.settings, all);
+      if (ctx.planned) return checks;
+      // Unplanned: the primary is gone by definition; only the standby site's servers must be fit.
+      const standby = new Set(ctx.settings.mysql.servers.filter((s) => s.site === ctx.to).map((s) => s.name));
+      return checks.filter(
+        (c) => standby.has(c.name.split('.')[0]!) && !/\.(threads|lag|source|gtid)$/.test(c.name),
+      );
+    },
+
+    async plan(ctx): Promise<SystemPlan> {
+      const pair = ctx.settings.pair;
+      const primary = primaryName(ctx);
+      const choice = await ctx.call(
+        'read',
+        'mysqlSelectCandidate',
+        { pair, site: ctx.to, exclude: [primary] },
+        `choose the MySQL replica to promote in ${ctx.to}`,
+      );
+      const candidate = choice.candidate!;
+      const primaryStatus = statuses.find((s) => s.server === primary);
+      const wasWritable =
+        !!primaryStatus?.reachable && !primaryStatus.readOnly && !primaryStatus.superReadOnly;
+      const others = ctx.settings.mysql.servers
+        .map((s) => s.name)
+        .filter((name) => name !== candidate && (ctx.planned || name !== primary));
+      const steps: PlanStep[] = [
+        {
+          id: 'mysql.fence',
+          phase: 'fence',
+          system: 'mysql',
+          title: `fence MySQL primary ${primary}`,
+          target: primary,
+          compensation: wasWritable ? `make ${primary} writable again` : undefined,
+          run: async () => {
+            const r = await ctx.call(
+              ctx.planned ? 'change' : 'read',
+              'mysqlFence',
+              { pair, server: primary },
+              `fence ${primary}`,
+            );
+            return `${primary} is fenced (read-only${r.alreadyFenced ? ', already' : ''}; ${r.killedConnections} client session(s) ended; binlog at ${r.gtidBinlogPos}).`;
+          },
+          undo: wasWritable
+            ? async () =>
+                (await ctx.call('change', 'mysqlUnfence', { pair, server: primary }, `unfence ${primary}`))
+                  .description
+            : undefined,
+        },
+        {
+          id: 'mysql.catch-up',
+          phase: 'prepare',
+          system: 'mysql',
+          title: `let ${candidate} apply ${ctx.planned ? `everything ${primary} wrote` : 'everything it received'}`,
+          target: candidate,
+          run: async () => {
+            const r = await ctx.call(
+              'catchUp',
+              'mysqlCatchUp',
+              { pair, server: candidate, ...(ctx.planned ? { untilServer: primary } : {}) },
+              `catch up ${candidate}`,
+            );
+            return `${candidate} has applied ${r.alreadyCaughtUp ? 'everything already' : `everything in ${r.waitedMs} ms`} (target from ${r.targetFrom}: ${r.target || 'nothing'}).`;
+          },
+        },
+        {
+          id: 'mysql.promote',
+          phase: 'promote',
+          system: 'mysql',
+          title: `promote MySQL replica ${candidate}`,
+          target: candidate,
+          run: async () => {
+            const r = await ctx.call(
+              'change',
+              'mysqlPromote',
+              { pair, server: candidate },
+              `promote ${candidate}`,
+            );
+            return r.alreadyPromoted
+              ? `${candidate} was already the writable primary.`
+              : `${candidate} is the writable primary (${r.steps.join('; ')}); binlog at ${r.gtidBinlogPos}.`;
+          },
+        },
+        ...others.map((server): PlanStep => ({
+          id: `mysql.repoint.${server}`,
+          phase: 'verify',
+          system: 'mysql',
+          title: `repoint ${server} to ${candidate}`,
+          target: server,
+          run: async () => {
+            const r = await ctx.call(
+              'change',
+              'mysqlRepoint',
+              { pair, server, source: candidate },
+              `repoint ${server}`,
+            );
+            return r.alreadyReplicating
+              ? `${server} already replicates from ${candidate}.`
+              : `${server} replicates from ${candidate} (${r.mode}; IO ${r.ioRunning}, SQL ${r.sqlRunning}).`;
+          },
+        })),
+      ];
+      return { steps, dataLoss: mysqlDataLoss(ctx, primaryStatus, candidate, choice.sentence) };
+    },
+  };
+}
+
+function mysqlDataLoss(
+  ctx: RunContext,
+  primary: MysqlServerStatus | undefined,
+  candidate: string,
+  choice: string,
+): DataLossEstimate {
+  if (ctx.planned)
+    return {
+      system: 'mysql',
+      count: 0,
+      unit: 'transactions',
+      sentence: `none: ${primary?.server} is fenced first and ${candidate} applies everything its binlog holds before it is promoted.`,
+    };
+  if (!primary?.reachable)
+    return {
+      system: 'mysql',
+      unit: 'transactions',
+      sentence: `unknown: ${primary?.server ?? 'the primary'} cannot be read, so what it wrote after ${candidate} last received is not known (${choice})`,
+    };
+  return { system: 'mysql', unit: 'transactions', sentence: `the primary answers; ${choice}` };
+}

@@ -1,0 +1,78 @@
+import { ApplicationFailure } from '@temporalio/workflow';
+import type { Check } from '../checks/check';
+import type { PlanStep } from '../steps';
+import type { RunContext, SystemContribution, SystemPlan } from './system';
+
+/** The traffic switch: all traffic to the new site once it is promoted, then verified through the entry point. */
+export function trafficContribution(): SystemContribution {
+  return {
+    system: 'traffic',
+
+    async observe() {
+      return [];
+    },
+
+    async assess(ctx: RunContext): Promise<Check[]> {
+      try {
+        const state = await ctx.call(
+          'read',
+          'trafficCurrentTarget',
+          { pair: ctx.settings.pair },
+          'where traffic goes',
+        );
+        const onFrom = state.sites.length === 1 && state.sites[0] === ctx.from;
+        return [
+          {
+            name: 'traffic.target',
+            ok: onFrom || !ctx.planned,
+            sentence: onFrom
+              ? `traffic goes to ${ctx.from}, as expected before the move: ${state.description}`
+              : `traffic does not go to ${ctx.from} alone: ${state.description}`,
+          },
+        ];
+      } catch (err) {
+        return [
+          {
+            name: 'traffic.target',
+            ok: false,
+            sentence: `the traffic switch does not answer: ${String((err as Error).message)}.`,
+          },
+        ];
+      }
+    },
+
+    async plan(ctx: RunContext): Promise<SystemPlan> {
+      const pair = ctx.settings.pair;
+      const steps: PlanStep[] = [
+        {
+          id: 'traffic.switch',
+          phase: 'switch',
+          system: 'traffic',
+          title: `switch traffic to ${ctx.to}`,
+          target: ctx.settings.traffic!.provider,
+          run: async () =>
+            (await ctx.call('long', 'trafficSwitch', { pair, site: ctx.to }, `switch traffic to ${ctx.to}`))
+              .description,
+        },
+        {
+          id: 'traffic.verify',
+          phase: 'verify',
+          system: 'traffic',
+          title: `verify that ${ctx.to} serves the traffic through the public entry point`,
+          target: ctx.settings.traffic!.provider,
+          run: async () => {
+            const r = await ctx.call(
+              'read',
+              'trafficVerify',
+              { pair, site: ctx.to },
+              `verify traffic on ${ctx.to}`,
+            );
+            if (!r.ok) throw ApplicationFailure.nonRetryable(r.description, 'TrafficNotVerified');
+            return r.description;
+          },
+        },
+      ];
+      return { steps };
+    },
+  };
+}
