@@ -1,13 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { MockActivityEnvironment } from '@temporalio/testing';
-import { DefaultLogger } from '@temporalio/worker';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { createActivities, createClients } from '../activities';
-import { MysqlConnections } from '../activities/mysql/connections';
 import {
   changeSourceStatement,
   detectDialect,
@@ -26,10 +18,8 @@ import { redact } from '../common/redact';
 import type { MysqlServerStatus } from '../activities/mysql/status';
 import { mariadbErrantRanges, mariadbMaxPos, mysqlGtidUnion } from '../common/gtid';
 import { chooseCandidate } from '../common/mysql-candidates';
-import { loadRunbooks } from '../config/load';
 import { SecretUnavailableError } from '../config/secrets';
-import { FakeMysql8 } from './helpers/fake-mysql8';
-import { runActivity } from './helpers/local-stack';
+import { FAKE_UUIDS, fakeMysql8Pair, type FakeMysql8 } from './helpers/fake-mysql8';
 
 const SOURCE = { host: '10.0.0.5', port: 3306, user: 'repl', password: "s3cr'et", connectRetry: 5 };
 
@@ -251,61 +241,18 @@ describe('candidate selection (pure)', () => {
  * must send exactly the MySQL statements, and never a MariaDB one (the stand-in rejects unknown statements).
  */
 describe('the failover activities speak MySQL 8 (scripted stand-in)', () => {
-  const A = '3e11fa47-71ca-11e1-9e33-c80aa9429562';
-  const B = '4f22ab58-82db-22f2-af44-d91bb0530673';
-  const C = '5a33bc69-93ec-33a3-b055-e02cc1641784';
-  const fake = new FakeMysql8();
-  const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
-  let activities: ReturnType<typeof createActivities>;
-  const act = <K extends keyof typeof activities>(name: K, ...args: Parameters<(typeof activities)[K]>) =>
-    runActivity(env, activities[name] as (...a: unknown[]) => Promise<unknown>, ...args) as ReturnType<
-      (typeof activities)[K]
-    >;
+  const { A, C } = FAKE_UUIDS;
+  let stand: ReturnType<typeof fakeMysql8Pair>;
+  let fake: FakeMysql8;
+  let act: ReturnType<typeof fakeMysql8Pair>['act'];
+  let taken: ReturnType<typeof fakeMysql8Pair>['taken'];
+  const pair = 'fake-mysql8';
 
   beforeAll(() => {
-    process.env.DR_FAKE_MYSQL_PASSWORD = 'orchestrator-pw';
-    process.env.DR_FAKE_REPL_PASSWORD = 'repl-pw-42';
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'fake-mysql8-'));
-    const file = path.join(dir, 'runbook.yaml');
-    writeFileSync(
-      file,
-      stringify({
-        pair: 'fake-mysql8',
-        sites: { primary: { name: 'gra' }, standby: { name: 'rbx' } },
-        mysql: {
-          user: 'dr_orchestrator',
-          password: 'env:DR_FAKE_MYSQL_PASSWORD',
-          replicationUser: 'repl',
-          replicationPassword: 'env:DR_FAKE_REPL_PASSWORD',
-          servers: [
-            { name: 'db-a', site: 'gra', host: '127.0.0.1', port: 3301, role: 'primary' },
-            { name: 'db-b', site: 'rbx', host: '127.0.0.1', port: 3302, role: 'replica' },
-            { name: 'db-c', site: 'rbx', host: '127.0.0.1', port: 3303, role: 'replica' },
-          ],
-          killClientConnectionsOnFence: true,
-        },
-        approval: { policy: 'auto' },
-      }),
-    );
-    fake.add('db-a', 3301, A, 'primary');
-    fake.add('db-b', 3302, B, 'replica', 3301);
-    fake.add('db-c', 3303, C, 'replica', 3301);
-    fake.write('db-a', 5);
-    class FakeConnections extends MysqlConnections {
-      override pool(_pair: string, name: string) {
-        return fake.pool(name);
-      }
-    }
-    const clients = createClients(loadRunbooks([file]));
-    activities = createActivities({ ...clients, mysql: new FakeConnections(clients.runbooks) });
+    stand = fakeMysql8Pair();
+    ({ fake, act, taken } = stand);
   });
-  afterAll(() => {
-    delete process.env.DR_FAKE_MYSQL_PASSWORD;
-    delete process.env.DR_FAKE_REPL_PASSWORD;
-  });
-
-  const taken = (name: string) => fake.get(name).statements.splice(0);
-  const pair = 'fake-mysql8';
+  afterAll(() => stand.close());
 
   it('reads status with SHOW REPLICA STATUS and gtid_executed', async () => {
     const all = await act('mysqlServerStatuses', { pair });

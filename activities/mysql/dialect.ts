@@ -159,6 +159,8 @@ export interface Statement {
   values: (string | number)[];
   /** Indices in `values` that are secrets. */
   secretValues?: number[];
+  /** What to call it in a failure, e.g. "CHANGE MASTER TO" (a statement with secrets is never shown). */
+  name?: string;
 }
 
 /** The statement as text with every secret value replaced by "***", for plans, logs and tests. */
@@ -212,6 +214,7 @@ export function changeSourceStatement(
         'SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=?, GET_SOURCE_PUBLIC_KEY=1',
       values: [source.host, source.port, source.user, source.password, source.connectRetry],
       secretValues: [3],
+      name: 'CHANGE REPLICATION SOURCE TO',
     };
   }
   const gtid =
@@ -224,6 +227,7 @@ export function changeSourceStatement(
     sql: `CHANGE MASTER TO MASTER_HOST=?, MASTER_PORT=?, MASTER_USER=?, MASTER_PASSWORD=?, ${gtid}, MASTER_CONNECT_RETRY=?`,
     values: [source.host, source.port, source.user, source.password, source.connectRetry],
     secretValues: [3],
+    name: 'CHANGE MASTER TO',
   };
 }
 

@@ -3,6 +3,7 @@ import { CancelledFailure } from '@temporalio/common';
 import { chooseCandidate, type CandidateChoice } from '../../common/mysql-candidates';
 import {
   gtidsMissing,
+  tryGtidsMissing,
   mariadbErrantRanges,
   mariadbMaxPos,
   mysqlGtidElements,
@@ -27,7 +28,19 @@ import {
   type Dialect,
   type RepointMode,
 } from './dialect';
-import { mysqlDecision, mysqlFailure } from './errors';
+import { mysqlDecision } from './errors';
+import {
+  catchUpInput,
+  checkedInput,
+  fenceInput,
+  invalidInput,
+  promoteInput,
+  repointInput,
+  type CatchUpInput,
+  type FenceInput,
+  type PromoteInput,
+  type RepointInput,
+} from './inputs';
 import { MysqlSession } from './session';
 import { readServerStatus, type MysqlServerStatus } from './status';
 
@@ -220,14 +233,8 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
      * `timeoutSeconds` (default: the runbook's timeouts.replicaCatchUp), `ReplicationBroken` if its
      * applier stops on an error.
      */
-    async mysqlCatchUp(input: {
-      pair: string;
-      server: string;
-      untilServer?: string;
-      untilGtid?: string;
-      timeoutSeconds?: number;
-      sliceSeconds?: number;
-    }): Promise<CatchUpResult> {
+    async mysqlCatchUp(unchecked: CatchUpInput): Promise<CatchUpResult> {
+      const input = checkedInput('mysqlCatchUp', catchUpInput, unchecked);
       const started = Date.now();
       const timeoutMs =
         (input.timeoutSeconds ??
@@ -239,6 +246,8 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
       let target: string;
       let targetFrom: string;
       if (input.untilGtid !== undefined) {
+        const readable = tryGtidsMissing(session.dialect, input.untilGtid, '');
+        if ('error' in readable) throw invalidInput('mysqlCatchUp', [`untilGtid: ${readable.error}`]);
         target = input.untilGtid;
         targetFrom = 'input';
       } else if (input.untilServer) {
@@ -347,7 +356,8 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
      * `killClientConnectionsOnFence` says so, ends every client session except replication and the
      * orchestrator's own. An unreachable server fails with `MysqlUnreachable`.
      */
-    async mysqlFence(input: { pair: string; server: string }): Promise<FenceResult> {
+    async mysqlFence(unchecked: FenceInput): Promise<FenceResult> {
+      const input = checkedInput('mysqlFence', fenceInput, unchecked);
       const settings = connections.settings(input.pair);
       const session = await open(input.pair, input.server);
       const before = await session.status();
@@ -374,7 +384,7 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
       if (settings.killClientConnectionsOnFence) await killClients();
       const after = await session.status();
       if (!after.readOnly || (session.dialect === 'mysql' && !after.superReadOnly))
-        throw mysqlFailure(input.server, new Error('still writable after fencing'));
+        throw stillWritable(session, after);
       log.info(
         `${input.server} is fenced (read-only${alreadyFenced ? ', already' : ''}); ${killed} client session(s) ended; binlog at ${after.gtidBinlogPos}.`,
       );
@@ -394,11 +404,8 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
      * of the pair is writable, and with `ReplicaNotCaughtUp` while it holds received but unapplied
      * transactions (unless `allowUnappliedTransactions`).
      */
-    async mysqlPromote(input: {
-      pair: string;
-      server: string;
-      allowUnappliedTransactions?: boolean;
-    }): Promise<PromoteResult> {
+    async mysqlPromote(unchecked: PromoteInput): Promise<PromoteResult> {
+      const input = checkedInput('mysqlPromote', promoteInput, unchecked);
       const session = await open(input.pair, input.server);
       const status = await session.status();
       const others = await statuses(input.pair, input.server);
@@ -433,8 +440,7 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
         }
       }
       const after = await session.status();
-      if (after.replication || !writable(after))
-        throw mysqlFailure(input.server, new Error('promotion did not take effect'));
+      if (after.replication || !writable(after)) throw notPromoted(session, after, steps);
       const unreachableOthers = others.filter((s) => !s.reachable).map((s) => s.server);
       log.info(
         steps.length
@@ -478,12 +484,8 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
      * Refuses with `ErrantTransactions` while `server` has transactions `source` lacks; succeeds only once
      * both threads run (`ReplicationNotRunning` otherwise). Already replicating from `source` → no change.
      */
-    async mysqlRepoint(input: {
-      pair: string;
-      server: string;
-      source: string;
-      verifyTimeoutSeconds?: number;
-    }): Promise<RepointResult> {
+    async mysqlRepoint(unchecked: RepointInput): Promise<RepointResult> {
+      const input = checkedInput('mysqlRepoint', repointInput, unchecked);
       if (input.server === input.source)
         throw mysqlDecision('UnknownServer', `${input.server} cannot replicate from itself.`);
       const session = await open(input.pair, input.server);
@@ -582,6 +584,39 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
     },
   };
 }
+
+/** The fence's statements were acknowledged, yet the server accepts writes: a human must find out why. */
+function stillWritable(session: MysqlSession, after: MysqlServerStatus) {
+  const flags =
+    session.dialect === 'mysql'
+      ? `read_only=${onOff(after.readOnly)}, super_read_only=${onOff(after.superReadOnly)}`
+      : `read_only=${onOff(after.readOnly)}`;
+  return mysqlDecision(
+    'StillWritableAfterFence',
+    `${session.name} is still writable after ${SQL[session.dialect].fence.join('; ')} (${flags}): ` +
+      `something turned it back or refused it; a human must find what changes read_only on ${session.name} ` +
+      '(another orchestrator, a configuration manager, a person) before any promotion.',
+    { server: session.name, readOnly: after.readOnly, superReadOnly: after.superReadOnly },
+  );
+}
+
+/** The promotion's statements ran, yet the server still replicates or refuses writes. */
+function notPromoted(session: MysqlSession, after: MysqlServerStatus, steps: string[]) {
+  const repl = after.replication;
+  const why = repl
+    ? `it still has a replication source (${repl.sourceHost}:${repl.sourcePort})`
+    : 'it is still read-only';
+  const flags = session.dialect === 'mysql' ? 'read_only, super_read_only' : 'read_only';
+  return mysqlDecision(
+    'PromotionNotEffective',
+    `${session.name} is not promoted after ${steps.length ? steps.join('; ') : 'checking it'}: ${why}; ` +
+      `a human must look at ${session.name} (${SQL[session.dialect].replicaStatus}, ${flags}, its error log) ` +
+      'before sending writes to it.',
+    { server: session.name, steps, readOnly: after.readOnly, replicating: !!repl },
+  );
+}
+
+const onOff = (flag: boolean | undefined) => (flag ? 'ON' : 'OFF');
 
 /** MariaDB: the exact errant GTIDs, read from the server's binlog (newest file first, bounded). */
 async function listMariadbErrant(

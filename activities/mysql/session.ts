@@ -85,7 +85,8 @@ async function query(
     } catch (err) {
       // A pooled connection that died with its server (restart, failover) is retried once on a fresh one.
       if (attempt === 1 && isStale(err)) continue;
-      throw mysqlFailure(server, err, secrets);
+      const carriesSecret = typeof statement !== 'string' && !!statement.secretValues?.length;
+      throw mysqlFailure(server, err, secrets, carriesSecret ? (statement.name ?? 'a statement') : undefined);
     }
   }
 }
