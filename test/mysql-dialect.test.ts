@@ -55,6 +55,19 @@ describe('MySQL 8 statements (generated SQL)', () => {
     expect(repointMode('mysql', '8.0.36', false)).toBe('auto_position');
   });
 
+  it('requires TLS for replication when the runbook says so: SOURCE_SSL=1 with the CA, server certificate verified', () => {
+    const statement = changeSourceStatement('mysql', 'auto_position', {
+      ...SOURCE,
+      tlsCa: '/etc/mysql/ca.pem',
+    });
+    expect(redactedSql(statement)).toBe(
+      "CHANGE REPLICATION SOURCE TO SOURCE_HOST='10.0.0.5', SOURCE_PORT=3306, SOURCE_USER='repl', " +
+        "SOURCE_PASSWORD='***', SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=5, GET_SOURCE_PUBLIC_KEY=1, " +
+        "SOURCE_SSL=1, SOURCE_SSL_CA='/etc/mysql/ca.pem', SOURCE_SSL_VERIFY_SERVER_CERT=1",
+    );
+    expect(statement.secretValues).toEqual([3]);
+  });
+
   it('waits with WAIT_FOR_EXECUTED_GTID_SET (0 = reached, 1 = timeout) and finds errant GTIDs with GTID_SUBTRACT', () => {
     expect(waitForGtidStatement('mysql', 'uuid:1-5', 2)).toEqual({
       sql: 'SELECT WAIT_FOR_EXECUTED_GTID_SET(?, ?) AS result',
@@ -102,6 +115,15 @@ describe('MariaDB statements (generated SQL)', () => {
     );
     expect(show('demote')).toContain('MASTER_USE_GTID=slave_pos, MASTER_DEMOTE_TO_SLAVE=1');
     expect(show('current_pos')).toContain('MASTER_USE_GTID=current_pos,');
+  });
+
+  it('requires TLS for replication when the runbook says so: MASTER_SSL=1 with the CA, server certificate verified', () => {
+    for (const mode of ['slave_pos', 'demote', 'current_pos'] as const) {
+      const statement = changeSourceStatement('mariadb', mode, { ...SOURCE, tlsCa: '/etc/mysql/ca.pem' });
+      expect(redactedSql(statement)).toMatch(
+        /^CHANGE MASTER TO MASTER_HOST='10\.0\.0\.5', .*, MASTER_CONNECT_RETRY=5, MASTER_SSL=1, MASTER_SSL_CA='\/etc\/mysql\/ca\.pem', MASTER_SSL_VERIFY_SERVER_CERT=1$/,
+      );
+    }
   });
 
   it('detects the dialect and version from SELECT VERSION()', () => {

@@ -26,11 +26,18 @@ export class MysqlConnections {
       const loaded = this.runbooks.get(pair);
       const { mysql: settings } = loaded.runbook;
       const server = this.server(pair, name);
+      const baseDir = path.dirname(loaded.file);
       pool = mysql.createPool({
         host: server.host,
         port: server.port,
         user: settings.user,
-        password: resolveSecret(settings.password, path.dirname(loaded.file)),
+        password: resolveSecret(settings.password, baseDir),
+        // With a CA in the runbook the connection must be TLS, the certificate signed by it and naming the host.
+        ssl: settings.tls && {
+          ca: resolveSecret(settings.tls.ca, baseDir),
+          rejectUnauthorized: true,
+          verifyIdentity: true,
+        },
         connectTimeout: durationMs(settings.connectTimeout),
         connectionLimit: 4,
         maxIdle: 1,

@@ -503,8 +503,12 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
       const dialect = session.dialect;
       const repl = status.replication;
       const sourceConfig = sourceSession.config;
+      const tlsCa = connections.settings(input.pair).replicationTls?.ca;
       const sameSource =
-        !!repl && repl.sourceHost === sourceConfig.host && repl.sourcePort === sourceConfig.port;
+        !!repl &&
+        repl.sourceHost === sourceConfig.host &&
+        repl.sourcePort === sourceConfig.port &&
+        (tlsCa === undefined || repl.tls === true);
       const gtidPositioned = !!repl && repl.gtidPositioning !== 'No' && repl.gtidPositioning !== 'no';
       const formerPrimary = !repl || repl.gtidPositioning === 'Current_Pos';
       const mode = repointMode(dialect, session.version, formerPrimary);
@@ -544,6 +548,7 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
           user: credentials.user,
           password: credentials.password,
           connectRetry: REPLICATION_CONNECT_RETRY_SECONDS,
+          tlsCa,
         }),
       );
       await run(SQL[dialect].startReplica);

@@ -31,6 +31,8 @@ export interface ReplicationStatus {
   receivedOrApplied?: string;
   /** Transactions received but not applied yet; null when the positions cannot be compared. */
   pendingTransactions?: number | null;
+  /** Whether the replica connects to its source over TLS (Master_SSL_Allowed / Source_SSL_Allowed = Yes). */
+  tls?: boolean;
 }
 
 export interface MysqlServerStatus {
@@ -113,6 +115,7 @@ export async function fetchServerStatus(
       appliedGtid,
       receivedOrApplied,
       pendingTransactions,
+      tls: String(row[columns.sslAllowed] ?? '') === 'Yes',
     };
   }
   return {

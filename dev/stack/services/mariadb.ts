@@ -46,6 +46,8 @@ export interface MariadbInstanceSpec {
   serverId: number;
   /** The DR_STACK_PORT_<name> variable that moves this port, named when the port is taken. */
   portVariable?: string;
+  /** Extra `[mariadbd]` lines of this server only (after the cluster's), e.g. `log_slave_updates=OFF`. */
+  extraConfig?: string[];
 }
 
 /** Everything needed to build a MariaDB GTID cluster: where it lives, its servers, where the passwords are. */
@@ -159,6 +161,7 @@ export class MariadbCluster {
         'innodb_buffer_pool_size=64M',
         'max_connections=200',
         ...(this.spec.extraConfig ?? []),
+        ...(instance.extraConfig ?? []),
         // Written when the role is set: replicas come back read-only after a restart.
         `!include ${dirs.roleConfig}`,
         '',
@@ -406,7 +409,15 @@ export const scratchRoot = () => path.join(stackDir(), 'scratch');
  * account passwords, for tests that kill or promote servers. Call `up()`, then `destroy()` when done.
  */
 export async function createScratchCluster(
-  options: { names?: string[]; id?: string; log?: (line: string) => void } = {},
+  options: {
+    names?: string[];
+    id?: string;
+    log?: (line: string) => void;
+    /** Extra `[mariadbd]` lines for every server (e.g. TLS certificates). */
+    extraConfig?: string[];
+    /** Extra `[mariadbd]` lines per server name. */
+    instanceConfig?: Record<string, string[]>;
+  } = {},
 ): Promise<MariadbCluster> {
   const names = options.names ?? MARIADB_INSTANCES.map((i) => i.name);
   const id = options.id ?? `mariadb-${randomBytes(4).toString('hex')}`;
@@ -421,8 +432,13 @@ export async function createScratchCluster(
       label: `scratch ${id}`,
       dir: path.join(scratchRoot(), id),
       secretsDir: path.join(stackDir(), 'secrets'),
-      instances: names.map((name, i) => ({ name, port: ports[i] as number, serverId: i + 1 })),
-      extraConfig: ['innodb_log_file_size=8M', 'innodb_buffer_pool_size=32M'],
+      instances: names.map((name, i) => ({
+        name,
+        port: ports[i] as number,
+        serverId: i + 1,
+        extraConfig: options.instanceConfig?.[name],
+      })),
+      extraConfig: ['innodb_log_file_size=8M', 'innodb_buffer_pool_size=32M', ...(options.extraConfig ?? [])],
     },
     options.log,
   );
