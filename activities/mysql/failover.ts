@@ -140,7 +140,7 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
       runbooks
         .get(pair)
         .runbook.mysql.servers.filter((s) => s.name !== except)
-        .map((s) => readServerStatus(() => connections.pool(pair, s.name), s.name, s.site, secrets)),
+        .map((s) => readServerStatus((sql) => connections.query(pair, s.name, sql), s.name, s.site, secrets)),
     );
   }
 
@@ -193,7 +193,7 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
     async mysqlServerStatus(input: { pair: string; server: string }): Promise<MysqlServerStatus> {
       const config = connections.server(input.pair, input.server);
       return readServerStatus(
-        () => connections.pool(input.pair, config.name),
+        (sql) => connections.query(input.pair, config.name, sql),
         config.name,
         config.site,
         connections.secrets(input.pair),
@@ -331,7 +331,7 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
         const slice = Math.max(1, Math.min(sliceSeconds, Math.ceil(remainingMs / 1000)));
         const [row] = await session.rows(
           waitForGtidStatement(session.dialect, target, slice),
-          slice * 1000 + 15_000,
+          slice * 1000 + session.statementTimeoutMs,
         );
         heartbeat({ server: input.server, target, waitedMs: Date.now() - started });
         throwIfCancelled();

@@ -1,4 +1,4 @@
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { RowDataPacket } from 'mysql2/promise';
 import { gtidsMissing, gtidUnion } from '../../common/gtid';
 import { redact } from '../../common/redact';
 import { classifyMysqlError, type MysqlFailureType } from './errors';
@@ -137,18 +137,13 @@ export async function fetchServerStatus(
 
 /** The state of one server; an unreachable server is reported (typed, without secrets), not thrown. */
 export async function readServerStatus(
-  pool: Pool | (() => Pool),
+  query: Query,
   server: string,
   site: string,
   secrets: readonly string[] = [],
 ): Promise<MysqlServerStatus> {
   try {
-    const resolved = typeof pool === 'function' ? pool() : pool;
-    return await fetchServerStatus(
-      async (sql) => (await resolved.query<RowDataPacket[]>(sql))[0],
-      server,
-      site,
-    );
+    return await fetchServerStatus(query, server, site);
   } catch (err) {
     return {
       server,
