@@ -7,6 +7,7 @@ import {
   killConnectionSql,
   MARIADB_BINLOG,
   parseVersion,
+  readOnlyBypassPrivileges,
   redactedSql,
   repointMode,
   SQL,
@@ -14,6 +15,7 @@ import {
   waitReached,
 } from '../activities/mysql/dialect';
 import { classifyMysqlError, mysqlFailure } from '../activities/mysql/errors';
+import { grantsGlobally } from '../activities/mysql/read-only-bypass';
 import { redact } from '../common/redact';
 import type { MysqlServerStatus } from '../activities/mysql/status';
 import { mariadbErrantRanges, mariadbMaxPos, mysqlGtidUnion } from '../common/gtid';
@@ -124,6 +126,20 @@ describe('MariaDB statements (generated SQL)', () => {
         /^CHANGE MASTER TO MASTER_HOST='10\.0\.0\.5', .*, MASTER_CONNECT_RETRY=5, MASTER_SSL=1, MASTER_SSL_CA='\/etc\/mysql\/ca\.pem', MASTER_SSL_VERIFY_SERVER_CERT=1$/,
       );
     }
+  });
+
+  it('knows which privileges pass read_only: READ ONLY ADMIN, and SUPER before 10.11', () => {
+    expect(readOnlyBypassPrivileges(parseVersion('10.11.19-MariaDB-0+deb12u1-log'))).toEqual([
+      'READ_ONLY ADMIN',
+    ]);
+    expect(readOnlyBypassPrivileges(parseVersion('11.4.2-MariaDB'))).toEqual(['READ_ONLY ADMIN']);
+    expect(readOnlyBypassPrivileges(parseVersion('10.6.18-MariaDB'))).toEqual(['READ_ONLY ADMIN', 'SUPER']);
+    const only = ['READ_ONLY ADMIN'];
+    expect(grantsGlobally('GRANT INSERT, READ_ONLY ADMIN ON *.* TO `dba_role`', only)).toBe(true);
+    expect(grantsGlobally('GRANT ALL PRIVILEGES ON *.* TO `allr`', only)).toBe(true);
+    expect(grantsGlobally('GRANT ALL PRIVILEGES ON `app`.* TO `app`@`%`', only)).toBe(false);
+    expect(grantsGlobally('GRANT SUPER ON *.* TO `sup`@`%`', only)).toBe(false);
+    expect(grantsGlobally('GRANT `dba_role` TO `outer_role`', only)).toBe(false);
   });
 
   it('detects the dialect and version from SELECT VERSION()', () => {
@@ -304,11 +320,18 @@ describe('the failover activities speak MySQL 8 (scripted stand-in)', () => {
     fake.get('db-b').replica!.sql = 'No';
     fake.write('db-a', 3);
 
-    expect(await act('mysqlFence', { pair, server: 'db-a' })).toMatchObject({
+    const fence = await act('mysqlFence', { pair, server: 'db-a' });
+    expect(fence).toMatchObject({
       alreadyFenced: false,
       killedConnections: 1,
       gtidBinlogPos: `${A}:1-8`,
+      writersDespiteReadOnly: [],
+      notGuaranteed: [],
     });
+    expect(fence.description).toBe(
+      `db-a is fenced (super_read_only=ON); 1 client session(s) ended; binlog at ${A}:1-8. ` +
+        'super_read_only stops every client account, SUPER holders included.',
+    );
     expect(taken('db-a').filter((s) => !s.startsWith('SELECT') && !s.startsWith('SHOW'))).toEqual([
       expect.stringMatching(/^KILL CONNECTION \d+$/),
       'SET GLOBAL super_read_only=ON',

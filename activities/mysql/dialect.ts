@@ -280,6 +280,29 @@ export const MARIADB_BINLOG = {
   }),
 };
 
+/**
+ * MariaDB: the global privileges that let an account write despite read_only=ON. READ ONLY ADMIN from 10.5.2;
+ * SUPER implied it until 10.11 (MDEV-29596 separated them; MariaDB/server sql/privilege.h).
+ */
+export function readOnlyBypassPrivileges([major, minor]: [number, number, number]): string[] {
+  return major > 10 || (major === 10 && minor >= 11) ? ['READ_ONLY ADMIN'] : ['READ_ONLY ADMIN', 'SUPER'];
+}
+
+/** MariaDB grant tables, read to find who can write despite read_only. */
+export const MARIADB_GRANTS = {
+  /** Accounts holding one of `privileges` on *.* directly (every account when it may read mysql.*). */
+  globalPrivilegeHolders: (privileges: string[]): Statement => ({
+    sql:
+      'SELECT DISTINCT GRANTEE AS grantee FROM information_schema.USER_PRIVILEGES ' +
+      `WHERE PRIVILEGE_TYPE IN (${privileges.map(() => '?').join(', ')})`,
+    values: privileges,
+  }),
+  /** Which account (or role: empty host) was granted which role. */
+  rolesMapping: 'SELECT User AS user, Host AS host, Role AS role FROM mysql.roles_mapping',
+  /** A role's grants, those of the roles granted to it included. */
+  grantsFor: (role: string): Statement => ({ sql: 'SHOW GRANTS FOR ?', values: [role] }),
+};
+
 /** Sessions a fence never kills: replication (dump threads on a source, applier threads on a replica) and daemons. */
 export const PROTECTED_COMMANDS = new Set([
   'Binlog Dump',

@@ -41,6 +41,7 @@ import {
   type PromoteInput,
   type RepointInput,
 } from './inputs';
+import { findReadOnlyBypass, type ReadOnlyBypass } from './read-only-bypass';
 import { MysqlSession } from './session';
 import { readServerStatus, type MysqlServerStatus } from './status';
 
@@ -68,6 +69,17 @@ export interface FenceResult {
   killedConnections: number;
   /** What its binlog holds once fenced: every acknowledged write is in here (wait for it before promoting). */
   gtidBinlogPos: string;
+  /** Statements run, in order (client sessions ended, then read-only set). */
+  steps: string[];
+  /**
+   * MariaDB: accounts read_only does not stop (READ ONLY ADMIN, directly or through a role), "'user'@'host'".
+   * MySQL: none (super_read_only stops every client account).
+   */
+  writersDespiteReadOnly: string[];
+  /** What the fence could not make sure of, one plain sentence each (empty when nothing). */
+  notGuaranteed: string[];
+  /** The outcome in plain sentences: what was done, who can still write, what is not guaranteed. */
+  description: string;
 }
 
 export interface PromoteResult {
@@ -362,17 +374,26 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
       const session = await open(input.pair, input.server);
       const before = await session.status();
       const alreadyFenced = session.dialect === 'mysql' ? !!before.superReadOnly : !!before.readOnly;
-      let killed = 0;
+      const steps: string[] = [];
+      const clientSessions = async () =>
+        (await session.rows(SQL[session.dialect].processList))
+          .map((row) => ({
+            id: Number(row.id),
+            user: String(row.user ?? ''),
+            command: String(row.command ?? ''),
+          }))
+          .filter(
+            (c) =>
+              !PROTECTED_USERS.has(c.user) &&
+              !PROTECTED_COMMANDS.has(c.command) &&
+              c.user !== settings.user &&
+              c.user !== settings.replicationUser,
+          );
       const killClients = async () => {
-        const rows = await session.rows(SQL[session.dialect].processList);
-        for (const row of rows) {
-          const user = String(row.user ?? '');
-          const command = String(row.command ?? '');
-          if (PROTECTED_USERS.has(user) || PROTECTED_COMMANDS.has(command)) continue;
-          if (user === settings.user || user === settings.replicationUser) continue;
+        for (const client of await clientSessions()) {
           try {
-            await session.exec(killConnectionSql(Number(row.id)));
-            killed++;
+            await session.exec(killConnectionSql(client.id));
+            steps.push(killConnectionSql(client.id));
           } catch (err) {
             // ER_NO_SUCH_THREAD: it ended by itself meanwhile.
             if (!/Unknown thread id|1094/.test((err as Error).message)) throw err;
@@ -380,20 +401,34 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
         }
       };
       if (settings.killClientConnectionsOnFence) await killClients();
-      if (!alreadyFenced) for (const statement of SQL[session.dialect].fence) await session.exec(statement);
+      if (!alreadyFenced)
+        for (const statement of SQL[session.dialect].fence) {
+          await session.exec(statement);
+          steps.push(statement);
+        }
       if (settings.killClientConnectionsOnFence) await killClients();
       const after = await session.status();
       if (!after.readOnly || (session.dialect === 'mysql' && !after.superReadOnly))
         throw stillWritable(session, after);
-      log.info(
-        `${input.server} is fenced (read-only${alreadyFenced ? ', already' : ''}); ${killed} client session(s) ended; binlog at ${after.gtidBinlogPos}.`,
-      );
+      const bypass = await findReadOnlyBypass(session);
+      const openWriterSessions = (await clientSessions()).filter((c) => bypass.users.has(c.user));
+      const killed = steps.filter((x) => x.startsWith('KILL')).length;
+      const notGuaranteed = fenceLimits(session, bypass, openWriterSessions, {
+        killClients: settings.killClientConnectionsOnFence,
+        orchestratorUser: settings.user,
+      });
+      const description = fenceSentence(session, after, { alreadyFenced, killed, bypass, notGuaranteed });
+      log.info(description);
       return {
         server: input.server,
         alreadyFenced,
         readOnly: true,
         killedConnections: killed,
         gtidBinlogPos: after.gtidBinlogPos ?? '',
+        steps,
+        writersDespiteReadOnly: bypass.accounts,
+        notGuaranteed,
+        description,
       };
     },
 
@@ -622,6 +657,61 @@ function notPromoted(session: MysqlSession, after: MysqlServerStatus, steps: str
 }
 
 const onOff = (flag: boolean | undefined) => (flag ? 'ON' : 'OFF');
+
+/** What a fence leaves open, in plain sentences (MySQL's super_read_only leaves nothing to clients). */
+function fenceLimits(
+  session: MysqlSession,
+  bypass: ReadOnlyBypass,
+  openWriterSessions: { user: string }[],
+  settings: { killClients: boolean; orchestratorUser: string },
+): string[] {
+  const limits: string[] = [];
+  const others = bypass.accounts.filter((a) => !a.startsWith(`'${settings.orchestratorUser}'@`));
+  if (others.length > 0)
+    limits.push(
+      `no write from ${others.join(', ')}: only revoking READ ONLY ADMIN from them (or stopping ${session.name}) ` +
+        `prevents it, MariaDB ${session.version} having no super_read_only`,
+    );
+  if (openWriterSessions.length > 0) {
+    const users = [...new Set(openWriterSessions.map((c) => c.user))].sort().join(', ');
+    limits.push(
+      settings.killClients
+        ? `the end of ${openWriterSessions.length} session(s) of these accounts opened during the fence (${users})`
+        : `the end of ${openWriterSessions.length} open session(s) of these accounts (${users}): killClientConnectionsOnFence is off`,
+    );
+  }
+  if (others.length > 0 && settings.killClients)
+    limits.push(
+      'no write from a new session: an account holding READ ONLY ADMIN that reconnects can write again',
+    );
+  if (bypass.accounts.some((a) => a.startsWith(`'${settings.orchestratorUser}'@`)))
+    limits.push(
+      `the end of the sessions of the orchestrator's own account ${settings.orchestratorUser}: it needs ` +
+        'READ ONLY ADMIN to set read_only, and the fence never ends its sessions',
+    );
+  if (bypass.incomplete) limits.push(`a complete list: ${bypass.incomplete}`);
+  return limits;
+}
+
+function fenceSentence(
+  session: MysqlSession,
+  after: MysqlServerStatus,
+  outcome: { alreadyFenced: boolean; killed: number; bypass: ReadOnlyBypass; notGuaranteed: string[] },
+): string {
+  const flag = session.dialect === 'mysql' ? 'super_read_only=ON' : 'read_only=ON';
+  const parts = [
+    `${session.name} is fenced (${flag}${outcome.alreadyFenced ? ', already' : ''}); ` +
+      `${outcome.killed} client session(s) ended; binlog at ${after.gtidBinlogPos || '(empty)'}.`,
+  ];
+  if (session.dialect === 'mysql')
+    parts.push('super_read_only stops every client account, SUPER holders included.');
+  else if (outcome.bypass.accounts.length > 0)
+    parts.push(
+      `MariaDB read_only does not stop accounts holding READ ONLY ADMIN: ${outcome.bypass.accounts.join(', ')} can still write.`,
+    );
+  if (outcome.notGuaranteed.length > 0) parts.push(`Not guaranteed: ${outcome.notGuaranteed.join('; ')}.`);
+  return parts.join(' ');
+}
 
 /** MariaDB: the exact errant GTIDs, read from the server's binlog (newest file first, bounded). */
 async function listMariadbErrant(
