@@ -76,7 +76,7 @@ export const SQL: Record<Dialect, DialectSql> = {
       'SELECT @@global.read_only AS read_only, 0 AS super_read_only, ' +
       '@@global.gtid_current_pos AS gtid_executed, @@global.gtid_strict_mode AS gtid_mode, @@global.server_id AS server_id, ' +
       '@@global.gtid_slave_pos AS gtid_slave_pos, @@global.gtid_binlog_pos AS gtid_binlog_pos, ' +
-      '@@global.gtid_binlog_state AS gtid_binlog_state',
+      '@@global.gtid_binlog_state AS gtid_binlog_state, @@global.log_slave_updates AS log_slave_updates',
     // MariaDB 10.5.1+ accepts SHOW REPLICA STATUS as an alias and keeps the Slave_/Master_ column names.
     replicaStatus: 'SHOW SLAVE STATUS',
     stopReplica: 'STOP SLAVE',

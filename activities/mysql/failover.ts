@@ -177,6 +177,16 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
           : `${server.name} has no transaction that ${reference.name} lacks.`,
       };
     }
+    const notLogging = [status, referenceStatus].find((x) => x.logSlaveUpdates === false);
+    if (notLogging)
+      throw mysqlDecision(
+        'LogSlaveUpdatesOff',
+        `cannot compare the binlogs of ${server.name} and ${reference.name}: ${notLogging.server} has ` +
+          'log_slave_updates=OFF, so its binlog lacks the transactions it replicated and the comparison would ' +
+          `report false errant transactions; a human must set log_slave_updates=ON in ${notLogging.server}'s ` +
+          'configuration and restart it.',
+        { server: notLogging.server },
+      );
     const ranges = mariadbErrantRanges(status.gtidBinlogState ?? '', referenceStatus.gtidBinlogState ?? '');
     if (ranges.length === 0)
       return {

@@ -52,6 +52,11 @@ export interface MysqlServerStatus {
   gtidSlavePos?: string;
   /** MariaDB gtid_binlog_state: the last GTID per (domain, server_id) in its binlog. */
   gtidBinlogState?: string;
+  /**
+   * MariaDB log_slave_updates: whether its binlog also holds what it replicates. Off (the default), its
+   * gtid_binlog_state lacks those transactions and cannot be compared for errant ones.
+   */
+  logSlaveUpdates?: boolean;
   /** server_id (MariaDB) or server_uuid (MySQL). */
   serverId?: string;
   replication?: ReplicationStatus;
@@ -130,6 +135,7 @@ export async function fetchServerStatus(
     gtidBinlogPos: dialect === 'mysql' ? gtidExecuted : String(state.gtid_binlog_pos ?? ''),
     gtidSlavePos: dialect === 'mariadb' ? String(state.gtid_slave_pos ?? '') : undefined,
     gtidBinlogState: dialect === 'mariadb' ? String(state.gtid_binlog_state ?? '') : undefined,
+    logSlaveUpdates: dialect === 'mariadb' ? asBool(state.log_slave_updates) : undefined,
     serverId: state.server_id === undefined ? undefined : String(state.server_id),
     replication,
   };

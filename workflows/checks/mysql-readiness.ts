@@ -27,6 +27,25 @@ export function evaluateMysqlReadiness(settings: PairSettings, statuses: MysqlSe
           },
     );
   }
+  for (const status of statuses) {
+    if (status.logSlaveUpdates === undefined) continue; // MySQL: gtid_executed holds replicated GTIDs anyway
+    checks.push(
+      status.logSlaveUpdates
+        ? {
+            name: `${status.server}.log-slave-updates`,
+            ok: true,
+            sentence: `${status.server} writes the transactions it replicates to its binlog (log_slave_updates=ON).`,
+          }
+        : {
+            name: `${status.server}.log-slave-updates`,
+            ok: false,
+            sentence:
+              `${status.server} has log_slave_updates=OFF: its binlog lacks the transactions it replicates, so ` +
+              'errant transactions cannot be checked against it; set log_slave_updates=ON in its configuration ' +
+              'and restart it.',
+          },
+    );
+  }
   if (!primaryConfig || !primary?.reachable) return checks;
 
   checks.push(
