@@ -51,12 +51,14 @@ describe('fencing MariaDB with accounts that read_only does not stop', () => {
   it('names the accounts that can still write, and says what it could not guarantee', async () => {
     const ops = await connect('ops', 'ops-pw');
     const app = await connect(MARIADB_ACCOUNTS.app.user, s.cluster.secret(MARIADB_ACCOUNTS.app.secretFile));
+    const sup = await connect('sup', 'sup-pw');
 
     const fence = await s.act('mysqlFence', { pair: s.pair, server: GRA });
     expect(fence).toMatchObject({ alreadyFenced: false, readOnly: true, killedConnections: 0 });
 
     // What the fence reports is what the server does: the application is stopped, ops is not.
     await expect(app.query('INSERT INTO app.fence_probe VALUES (1)')).rejects.toMatchObject({ errno: 1290 });
+    await expect(sup.query('INSERT INTO app.fence_probe VALUES (4)')).rejects.toMatchObject({ errno: 1290 });
     await ops.query('INSERT INTO app.fence_probe VALUES (2)');
 
     expect(fence.writersDespiteReadOnly).toEqual([
