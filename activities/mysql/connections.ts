@@ -72,7 +72,8 @@ export class MysqlConnections {
 
   /**
    * Runs one statement on a pooled connection and returns its rows; the driver's error is thrown as is. Each part
-   * is bounded: getting a connection (connect timeout), the statement (`timeoutMs`, default the runbook's). A
+   * is bounded: getting a connection (connect timeout plus `timeoutMs`, also when waiting for a busy pool), the
+   * statement (`timeoutMs`, default the runbook's statementTimeout). A
    * connection whose statement timed out or broke is destroyed, never reused: the server may still be running
    * the statement, or be gone. A pooled connection that died with its server is retried once on a fresh one.
    */
