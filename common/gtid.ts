@@ -1,25 +1,54 @@
 /**
  * GTID arithmetic without I/O, usable from workflow code.
- * MySQL: GTID sets "uuid:1-5:7-9,uuid2:1-3". MariaDB: positions "domain-server-seq,…" (one per replication domain).
+ * MySQL: GTID sets "uuid:1-5:7-9,uuid2:1-3"; from 8.3 a GTID may carry a tag ("uuid:tag:7"), and a set lists a
+ * uuid's untagged intervals first, then each tag followed by its intervals ("uuid:1-5:batch:1-3:11"). MariaDB:
+ * positions "domain-server-seq,…" (one per replication domain).
+ * Malformed input raises a `GtidParseError`; workflow code uses `tryGtidsMissing`, which never throws.
  */
 
 type Intervals = [number, number][];
 
+/** A GTID set or position that is not in the server's notation. */
+export class GtidParseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GtidParseError';
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** MySQL 8.3+: a letter or underscore, then letters, digits and underscores; 32 characters at most. */
+const TAG = /^[a-z_][a-z0-9_]{0,31}$/i;
+const INTERVAL = /^(\d+)(?:-(\d+))?$/;
+
+/**
+ * A MySQL GTID set as intervals per source: the key is the uuid, or "uuid:tag" for tagged GTIDs (lower case,
+ * as the server compares them). Accepts the server's notation and one element per tag ("uuid:tag:1-3,uuid:t2:5").
+ */
 export function parseMysqlGtidSet(set: string): Map<string, Intervals> {
   const result = new Map<string, Intervals>();
   for (const part of set.replace(/\s+/g, '').split(',').filter(Boolean)) {
-    const [uuid, ...ranges] = part.split(':');
-    if (!uuid || ranges.length === 0) throw new Error(`invalid GTID set element "${part}"`);
-    const intervals = result.get(uuid.toLowerCase()) ?? [];
-    for (const range of ranges) {
-      const bounds = range.split('-').map(Number);
-      const from = bounds[0] ?? NaN;
-      const to = bounds[1] ?? from;
-      if (bounds.length > 2 || !Number.isInteger(from) || !Number.isInteger(to))
-        throw new Error(`invalid GTID range "${range}"`);
-      intervals.push([from, to]);
+    const [uuid = '', ...tokens] = part.split(':');
+    if (!UUID.test(uuid) || tokens.length === 0)
+      throw new GtidParseError(`invalid GTID set element "${part}"`);
+    let key = uuid.toLowerCase();
+    let tagWithoutInterval = false;
+    for (const token of tokens) {
+      const interval = INTERVAL.exec(token);
+      if (interval) {
+        const from = Number(interval[1]);
+        const to = interval[2] === undefined ? from : Number(interval[2]);
+        if (from < 1 || to < from) throw new GtidParseError(`invalid GTID range "${token}" in "${part}"`);
+        result.set(key, [...(result.get(key) ?? []), [from, to]]);
+        tagWithoutInterval = false;
+      } else if (TAG.test(token) && !tagWithoutInterval) {
+        key = `${uuid.toLowerCase()}:${token.toLowerCase()}`;
+        tagWithoutInterval = true;
+      } else {
+        throw new GtidParseError(`invalid GTID range "${token}" in "${part}"`);
+      }
     }
-    result.set(uuid.toLowerCase(), intervals);
+    if (tagWithoutInterval) throw new GtidParseError(`GTID tag without transactions in "${part}"`);
   }
   return result;
 }
@@ -59,7 +88,7 @@ function parseMariadbGtid(part: string): MariadbStateEntry {
     seq === undefined ||
     numbers.some((n) => !Number.isInteger(n))
   ) {
-    throw new Error(`invalid MariaDB GTID "${part}"`);
+    throw new GtidParseError(`invalid MariaDB GTID "${part}"`);
   }
   return { domain, serverId, seq };
 }
@@ -86,6 +115,20 @@ export function mariadbGtidsAhead(a: string, b: string): number {
 /** Transactions `a` has that `b` lacks, in the dialect's notation. */
 export function gtidsMissing(dialect: 'mysql' | 'mariadb', a: string, b: string): number {
   return dialect === 'mysql' ? mysqlGtidsMissing(a, b) : mariadbGtidsAhead(a, b);
+}
+
+/** `gtidsMissing` for workflow code: a malformed GTID becomes a reason to state, never an exception. */
+export function tryGtidsMissing(
+  dialect: 'mysql' | 'mariadb',
+  a: string,
+  b: string,
+): { count: number } | { error: string } {
+  try {
+    return { count: gtidsMissing(dialect, a, b) };
+  } catch (err) {
+    if (err instanceof GtidParseError) return { error: err.message };
+    throw err;
+  }
 }
 
 /** The union of MySQL GTID sets, as a set string (the manual's GTID_UNION: the sets joined with commas). */

@@ -79,6 +79,24 @@ const mysqlServer = z
   })
   .strict();
 
+/** TLS for the orchestrator's own connections: the servers' certificates must be signed by this CA and name their host. */
+const mysqlTls = z
+  .object({
+    /** The CA certificate (PEM), read by the worker: "file:PATH", relative to the runbook's folder. */
+    ca: z.string().regex(/^file:.+/, 'must be a file reference "file:PATH" naming the CA certificate (PEM)'),
+  })
+  .strict();
+
+/** TLS for replication (MASTER_SSL / SOURCE_SSL), the source's certificate verified against this CA. */
+const replicationTls = z
+  .object({
+    /** Path of the CA certificate on the database servers' own hosts: each replica reads it, not the worker. */
+    ca: z
+      .string()
+      .regex(/^\/\S*$/, 'must be an absolute path on the database servers, e.g. "/etc/mysql/ssl/ca.pem"'),
+  })
+  .strict();
+
 const mysql = z
   .object({
     user: z.string().min(1),
@@ -88,7 +106,11 @@ const mysql = z
     servers: z.array(mysqlServer).min(2),
     maxLagSeconds: z.number().min(0).default(10),
     connectTimeout: duration.default('5s'),
+    /** Client-side limit of one statement; a server that stops answering fails the step after it (waits add their own). */
+    statementTimeout: duration.default('30s'),
     killClientConnectionsOnFence: z.boolean().default(false),
+    tls: mysqlTls.optional(),
+    replicationTls: replicationTls.optional(),
   })
   .strict()
   .superRefine((value, ctx) => {

@@ -50,6 +50,19 @@ describe('runbook validation', () => {
     expect(runbook.approval.onTimeout).toBe('reject');
     expect(runbook.probes).toEqual({ interval: '5s', timeout: '2s', fall: 3, rise: 2 });
     expect(runbook.mysql.maxLagSeconds).toBe(10);
+    expect(runbook.mysql.statementTimeout).toBe('30s');
+    expect(runbook.mysql.tls).toBeUndefined();
+  });
+
+  it('accepts TLS for the MySQL connections (CA file) and for replication (CA path on the servers)', () => {
+    const doc = minimal() as Doc;
+    Object.assign(doc.mysql, {
+      tls: { ca: 'file:certs/mysql-ca.pem' },
+      replicationTls: { ca: '/etc/mysql/ssl/ca.pem' },
+    });
+    const { runbook } = parseRunbook(stringify(doc), 'test.yaml');
+    expect(runbook.mysql.tls).toEqual({ ca: 'file:certs/mysql-ca.pem' });
+    expect(runbook.mysql.replicationTls).toEqual({ ca: '/etc/mysql/ssl/ca.pem' });
   });
 
   const cases: [string, (d: Doc) => void, RegExp][] = [
@@ -66,6 +79,21 @@ describe('runbook validation', () => {
       /^mysql\.password: must be a secret reference/,
     ],
     ['an unknown field', (d) => ((d.mysql as Record<string, unknown>).passwd = 'x'), /^mysql: .*passwd/],
+    [
+      'a MySQL CA given as a plain path',
+      (d) => ((d.mysql as Record<string, unknown>).tls = { ca: '/etc/mysql/ca.pem' }),
+      /^mysql\.tls\.ca: must be a file reference "file:PATH"/,
+    ],
+    [
+      'a replication CA given as a relative path',
+      (d) => ((d.mysql as Record<string, unknown>).replicationTls = { ca: 'ca.pem' }),
+      /^mysql\.replicationTls\.ca: must be an absolute path on the database servers/,
+    ],
+    [
+      'a MySQL statement timeout that is not a duration',
+      (d) => ((d.mysql as Record<string, unknown>).statementTimeout = 30),
+      /^mysql\.statementTimeout: /,
+    ],
     ['two primaries', (d) => (d.mysql.servers[1]!.role = 'primary'), /^mysql\.servers: exactly one server/],
     [
       'duplicate server names',

@@ -1,13 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { MockActivityEnvironment } from '@temporalio/testing';
-import { DefaultLogger } from '@temporalio/worker';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { createActivities, createClients } from '../activities';
-import { MysqlConnections } from '../activities/mysql/connections';
 import {
   changeSourceStatement,
   detectDialect,
@@ -15,6 +7,7 @@ import {
   killConnectionSql,
   MARIADB_BINLOG,
   parseVersion,
+  readOnlyBypassPrivileges,
   redactedSql,
   repointMode,
   SQL,
@@ -22,14 +15,13 @@ import {
   waitReached,
 } from '../activities/mysql/dialect';
 import { classifyMysqlError, mysqlFailure } from '../activities/mysql/errors';
+import { grantsGlobally } from '../activities/mysql/read-only-bypass';
 import { redact } from '../common/redact';
 import type { MysqlServerStatus } from '../activities/mysql/status';
 import { mariadbErrantRanges, mariadbMaxPos, mysqlGtidUnion } from '../common/gtid';
 import { chooseCandidate } from '../common/mysql-candidates';
-import { loadRunbooks } from '../config/load';
 import { SecretUnavailableError } from '../config/secrets';
-import { FakeMysql8 } from './helpers/fake-mysql8';
-import { runActivity } from './helpers/local-stack';
+import { FAKE_UUIDS, fakeMysql8Pair, type FakeMysql8 } from './helpers/fake-mysql8';
 
 const SOURCE = { host: '10.0.0.5', port: 3306, user: 'repl', password: "s3cr'et", connectRetry: 5 };
 
@@ -63,6 +55,19 @@ describe('MySQL 8 statements (generated SQL)', () => {
     );
     expect(repointMode('mysql', '8.0.36', true)).toBe('auto_position');
     expect(repointMode('mysql', '8.0.36', false)).toBe('auto_position');
+  });
+
+  it('requires TLS for replication when the runbook says so: SOURCE_SSL=1 with the CA, server certificate verified', () => {
+    const statement = changeSourceStatement('mysql', 'auto_position', {
+      ...SOURCE,
+      tlsCa: '/etc/mysql/ca.pem',
+    });
+    expect(redactedSql(statement)).toBe(
+      "CHANGE REPLICATION SOURCE TO SOURCE_HOST='10.0.0.5', SOURCE_PORT=3306, SOURCE_USER='repl', " +
+        "SOURCE_PASSWORD='***', SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=5, GET_SOURCE_PUBLIC_KEY=1, " +
+        "SOURCE_SSL=1, SOURCE_SSL_CA='/etc/mysql/ca.pem', SOURCE_SSL_VERIFY_SERVER_CERT=1",
+    );
+    expect(statement.secretValues).toEqual([3]);
   });
 
   it('waits with WAIT_FOR_EXECUTED_GTID_SET (0 = reached, 1 = timeout) and finds errant GTIDs with GTID_SUBTRACT', () => {
@@ -112,6 +117,29 @@ describe('MariaDB statements (generated SQL)', () => {
     );
     expect(show('demote')).toContain('MASTER_USE_GTID=slave_pos, MASTER_DEMOTE_TO_SLAVE=1');
     expect(show('current_pos')).toContain('MASTER_USE_GTID=current_pos,');
+  });
+
+  it('requires TLS for replication when the runbook says so: MASTER_SSL=1 with the CA, server certificate verified', () => {
+    for (const mode of ['slave_pos', 'demote', 'current_pos'] as const) {
+      const statement = changeSourceStatement('mariadb', mode, { ...SOURCE, tlsCa: '/etc/mysql/ca.pem' });
+      expect(redactedSql(statement)).toMatch(
+        /^CHANGE MASTER TO MASTER_HOST='10\.0\.0\.5', .*, MASTER_CONNECT_RETRY=5, MASTER_SSL=1, MASTER_SSL_CA='\/etc\/mysql\/ca\.pem', MASTER_SSL_VERIFY_SERVER_CERT=1$/,
+      );
+    }
+  });
+
+  it('knows which privileges pass read_only: READ ONLY ADMIN, and SUPER before 10.11', () => {
+    expect(readOnlyBypassPrivileges(parseVersion('10.11.19-MariaDB-0+deb12u1-log'))).toEqual([
+      'READ_ONLY ADMIN',
+    ]);
+    expect(readOnlyBypassPrivileges(parseVersion('11.4.2-MariaDB'))).toEqual(['READ_ONLY ADMIN']);
+    expect(readOnlyBypassPrivileges(parseVersion('10.6.18-MariaDB'))).toEqual(['READ_ONLY ADMIN', 'SUPER']);
+    const only = ['READ_ONLY ADMIN'];
+    expect(grantsGlobally('GRANT INSERT, READ_ONLY ADMIN ON *.* TO `dba_role`', only)).toBe(true);
+    expect(grantsGlobally('GRANT ALL PRIVILEGES ON *.* TO `allr`', only)).toBe(true);
+    expect(grantsGlobally('GRANT ALL PRIVILEGES ON `app`.* TO `app`@`%`', only)).toBe(false);
+    expect(grantsGlobally('GRANT SUPER ON *.* TO `sup`@`%`', only)).toBe(false);
+    expect(grantsGlobally('GRANT `dba_role` TO `outer_role`', only)).toBe(false);
   });
 
   it('detects the dialect and version from SELECT VERSION()', () => {
@@ -251,61 +279,18 @@ describe('candidate selection (pure)', () => {
  * must send exactly the MySQL statements, and never a MariaDB one (the stand-in rejects unknown statements).
  */
 describe('the failover activities speak MySQL 8 (scripted stand-in)', () => {
-  const A = '3e11fa47-71ca-11e1-9e33-c80aa9429562';
-  const B = '4f22ab58-82db-22f2-af44-d91bb0530673';
-  const C = '5a33bc69-93ec-33a3-b055-e02cc1641784';
-  const fake = new FakeMysql8();
-  const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
-  let activities: ReturnType<typeof createActivities>;
-  const act = <K extends keyof typeof activities>(name: K, ...args: Parameters<(typeof activities)[K]>) =>
-    runActivity(env, activities[name] as (...a: unknown[]) => Promise<unknown>, ...args) as ReturnType<
-      (typeof activities)[K]
-    >;
+  const { A, C } = FAKE_UUIDS;
+  let stand: ReturnType<typeof fakeMysql8Pair>;
+  let fake: FakeMysql8;
+  let act: ReturnType<typeof fakeMysql8Pair>['act'];
+  let taken: ReturnType<typeof fakeMysql8Pair>['taken'];
+  const pair = 'fake-mysql8';
 
   beforeAll(() => {
-    process.env.DR_FAKE_MYSQL_PASSWORD = 'orchestrator-pw';
-    process.env.DR_FAKE_REPL_PASSWORD = 'repl-pw-42';
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'fake-mysql8-'));
-    const file = path.join(dir, 'runbook.yaml');
-    writeFileSync(
-      file,
-      stringify({
-        pair: 'fake-mysql8',
-        sites: { primary: { name: 'gra' }, standby: { name: 'rbx' } },
-        mysql: {
-          user: 'dr_orchestrator',
-          password: 'env:DR_FAKE_MYSQL_PASSWORD',
-          replicationUser: 'repl',
-          replicationPassword: 'env:DR_FAKE_REPL_PASSWORD',
-          servers: [
-            { name: 'db-a', site: 'gra', host: '127.0.0.1', port: 3301, role: 'primary' },
-            { name: 'db-b', site: 'rbx', host: '127.0.0.1', port: 3302, role: 'replica' },
-            { name: 'db-c', site: 'rbx', host: '127.0.0.1', port: 3303, role: 'replica' },
-          ],
-          killClientConnectionsOnFence: true,
-        },
-        approval: { policy: 'auto' },
-      }),
-    );
-    fake.add('db-a', 3301, A, 'primary');
-    fake.add('db-b', 3302, B, 'replica', 3301);
-    fake.add('db-c', 3303, C, 'replica', 3301);
-    fake.write('db-a', 5);
-    class FakeConnections extends MysqlConnections {
-      override pool(_pair: string, name: string) {
-        return fake.pool(name);
-      }
-    }
-    const clients = createClients(loadRunbooks([file]));
-    activities = createActivities({ ...clients, mysql: new FakeConnections(clients.runbooks) });
+    stand = fakeMysql8Pair();
+    ({ fake, act, taken } = stand);
   });
-  afterAll(() => {
-    delete process.env.DR_FAKE_MYSQL_PASSWORD;
-    delete process.env.DR_FAKE_REPL_PASSWORD;
-  });
-
-  const taken = (name: string) => fake.get(name).statements.splice(0);
-  const pair = 'fake-mysql8';
+  afterAll(() => stand.close());
 
   it('reads status with SHOW REPLICA STATUS and gtid_executed', async () => {
     const all = await act('mysqlServerStatuses', { pair });
@@ -335,11 +320,18 @@ describe('the failover activities speak MySQL 8 (scripted stand-in)', () => {
     fake.get('db-b').replica!.sql = 'No';
     fake.write('db-a', 3);
 
-    expect(await act('mysqlFence', { pair, server: 'db-a' })).toMatchObject({
+    const fence = await act('mysqlFence', { pair, server: 'db-a' });
+    expect(fence).toMatchObject({
       alreadyFenced: false,
       killedConnections: 1,
       gtidBinlogPos: `${A}:1-8`,
+      writersDespiteReadOnly: [],
+      notGuaranteed: [],
     });
+    expect(fence.description).toBe(
+      `db-a is fenced (super_read_only=ON); 1 client session(s) ended; binlog at ${A}:1-8. ` +
+        'super_read_only stops every client account, SUPER holders included.',
+    );
     expect(taken('db-a').filter((s) => !s.startsWith('SELECT') && !s.startsWith('SHOW'))).toEqual([
       expect.stringMatching(/^KILL CONNECTION \d+$/),
       'SET GLOBAL super_read_only=ON',

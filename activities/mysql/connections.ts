@@ -1,10 +1,21 @@
 import path from 'node:path';
-import mysql, { type Pool } from 'mysql2/promise';
+import mysql, { type Pool, type PoolConnection, type RowDataPacket } from 'mysql2/promise';
 import { ApplicationFailure } from '@temporalio/common';
 import { durationMs } from '../../config/duration';
 import { resolveSecret } from '../../config/secrets';
 import type { MysqlServerConfig } from '../../config/schema';
 import type { RunbookRegistry } from '../runbooks';
+import type { Statement } from './dialect';
+
+/** Requests waiting for one of a server's pooled connections beyond this fail at once instead of piling up. */
+const POOL_QUEUE_LIMIT = 32;
+/** TCP keep-alive probes start after this much silence: a peer gone without a word is noticed by the kernel. */
+const KEEPALIVE_INITIAL_DELAY_MS = 10_000;
+
+const STALE_CODES = new Set(['PROTOCOL_CONNECTION_LOST', 'ECONNRESET', 'EPIPE']);
+const isStale = (err: unknown) =>
+  STALE_CODES.has((err as { code?: string }).code ?? '') ||
+  /closed state/i.test((err as Error)?.message ?? '');
 
 /** One connection pool per MySQL server, created on first use and shared by every activity of the worker. */
 export class MysqlConnections {
@@ -26,22 +37,70 @@ export class MysqlConnections {
       const loaded = this.runbooks.get(pair);
       const { mysql: settings } = loaded.runbook;
       const server = this.server(pair, name);
+      const baseDir = path.dirname(loaded.file);
       pool = mysql.createPool({
         host: server.host,
         port: server.port,
         user: settings.user,
-        password: resolveSecret(settings.password, path.dirname(loaded.file)),
+        password: resolveSecret(settings.password, baseDir),
+        // With a CA in the runbook the connection must be TLS, the certificate signed by it and naming the host.
+        ssl: settings.tls && {
+          ca: resolveSecret(settings.tls.ca, baseDir),
+          rejectUnauthorized: true,
+          verifyIdentity: true,
+        },
         connectTimeout: durationMs(settings.connectTimeout),
         connectionLimit: 4,
         maxIdle: 1,
         idleTimeout: 30_000,
+        queueLimit: POOL_QUEUE_LIMIT,
         enableKeepAlive: true,
+        keepAliveInitialDelay: KEEPALIVE_INITIAL_DELAY_MS,
         supportBigNumbers: true,
         dateStrings: true,
       });
       this.pools.set(key, pool);
     }
     return pool;
+  }
+
+  /** The runbook's limits for one statement and for connecting, in milliseconds. */
+  timeouts(pair: string): { statementMs: number; connectMs: number } {
+    const { statementTimeout, connectTimeout } = this.settings(pair);
+    return { statementMs: durationMs(statementTimeout), connectMs: durationMs(connectTimeout) };
+  }
+
+  /**
+   * Runs one statement on a pooled connection and returns its rows; the driver's error is thrown as is. Each part
+   * is bounded: getting a connection (connect timeout plus `timeoutMs`, also when waiting for a busy pool), the
+   * statement (`timeoutMs`, default the runbook's statementTimeout). A
+   * connection whose statement timed out or broke is destroyed, never reused: the server may still be running
+   * the statement, or be gone. A pooled connection that died with its server is retried once on a fresh one.
+   */
+  async query(
+    pair: string,
+    name: string,
+    statement: string | Statement,
+    timeoutMs = this.timeouts(pair).statementMs,
+  ): Promise<RowDataPacket[]> {
+    const options =
+      typeof statement === 'string'
+        ? { sql: statement, timeout: timeoutMs }
+        : { sql: statement.sql, values: statement.values, timeout: timeoutMs };
+    for (let attempt = 1; ; attempt++) {
+      const connection = await acquire(this.pool(pair, name), this.timeouts(pair).connectMs + timeoutMs);
+      try {
+        const [rows] = await connection.query<RowDataPacket[]>(options);
+        connection.release();
+        return Array.isArray(rows) ? rows : [];
+      } catch (err) {
+        const broken = (err as { fatal?: boolean }).fatal || isTimeout(err) || isStale(err);
+        if (broken) connection.destroy();
+        else connection.release();
+        if (attempt === 1 && isStale(err)) continue;
+        throw err;
+      }
+    }
   }
 
   /** The pair's MySQL settings (non-secret parts and secret references). */
@@ -73,4 +132,31 @@ export class MysqlConnections {
     await Promise.all([...this.pools.values()].map((p) => p.end()));
     this.pools.clear();
   }
+}
+
+const isTimeout = (err: unknown) => (err as { code?: string }).code === 'PROTOCOL_SEQUENCE_TIMEOUT';
+
+/** A pooled connection within `timeoutMs` (mysql2 has no limit on waiting for one); a late one goes back. */
+function acquire(pool: Pool, timeoutMs: number): Promise<PoolConnection> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const timer = setTimeout(() => {
+      settled = true;
+      reject(Object.assign(new Error(`no connection within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
+    }, timeoutMs);
+    pool.getConnection().then(
+      (connection) => {
+        if (settled) return connection.release();
+        settled = true;
+        clearTimeout(timer);
+        resolve(connection);
+      },
+      (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
 }

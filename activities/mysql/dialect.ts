@@ -5,7 +5,9 @@
  * CHANGE REPLICATION SOURCE TO from 8.0.22/8.0.23; super_read_only; WAIT_FOR_EXECUTED_GTID_SET and
  * GTID_SUBTRACT in "Functions Used with Global Transaction Identifiers") and the MariaDB knowledge base
  * (SHOW SLAVE STATUS; STOP/START/RESET SLAVE; CHANGE MASTER TO with MASTER_USE_GTID and, from 10.10,
- * MASTER_DEMOTE_TO_SLAVE; MASTER_GTID_WAIT; the gtid_* system variables; read_only).
+ * MASTER_DEMOTE_TO_SLAVE; MASTER_GTID_WAIT; the gtid_* system variables; read_only). TLS for replication:
+ * SOURCE_SSL / SOURCE_SSL_CA / SOURCE_SSL_VERIFY_SERVER_CERT (MySQL "CHANGE REPLICATION SOURCE TO Statement") and
+ * MASTER_SSL / MASTER_SSL_CA / MASTER_SSL_VERIFY_SERVER_CERT (MariaDB "CHANGE MASTER TO").
  */
 export type Dialect = 'mysql' | 'mariadb';
 
@@ -74,7 +76,7 @@ export const SQL: Record<Dialect, DialectSql> = {
       'SELECT @@global.read_only AS read_only, 0 AS super_read_only, ' +
       '@@global.gtid_current_pos AS gtid_executed, @@global.gtid_strict_mode AS gtid_mode, @@global.server_id AS server_id, ' +
       '@@global.gtid_slave_pos AS gtid_slave_pos, @@global.gtid_binlog_pos AS gtid_binlog_pos, ' +
-      '@@global.gtid_binlog_state AS gtid_binlog_state',
+      '@@global.gtid_binlog_state AS gtid_binlog_state, @@global.log_slave_updates AS log_slave_updates',
     // MariaDB 10.5.1+ accepts SHOW REPLICA STATUS as an alias and keeps the Slave_/Master_ column names.
     replicaStatus: 'SHOW SLAVE STATUS',
     stopReplica: 'STOP SLAVE',
@@ -110,6 +112,8 @@ export const REPLICA_COLUMNS: Record<
     gtidMode: string;
     /** MySQL only: Executed_Gtid_Set (MariaDB: gtid_slave_pos, read separately). */
     executedGtid?: string;
+    /** Whether the connection to the source uses TLS (Yes, No, Ignored). */
+    sslAllowed: string;
   }
 > = {
   mysql: {
@@ -128,6 +132,7 @@ export const REPLICA_COLUMNS: Record<
     sqlDelay: 'SQL_Delay',
     gtidMode: 'Auto_Position',
     executedGtid: 'Executed_Gtid_Set',
+    sslAllowed: 'Source_SSL_Allowed',
   },
   mariadb: {
     ioRunning: 'Slave_IO_Running',
@@ -144,6 +149,7 @@ export const REPLICA_COLUMNS: Record<
     sqlState: 'Slave_SQL_Running_State',
     sqlDelay: 'SQL_Delay',
     gtidMode: 'Using_Gtid',
+    sslAllowed: 'Master_SSL_Allowed',
   },
 };
 
@@ -159,6 +165,8 @@ export interface Statement {
   values: (string | number)[];
   /** Indices in `values` that are secrets. */
   secretValues?: number[];
+  /** What to call it in a failure, e.g. "CHANGE MASTER TO" (a statement with secrets is never shown). */
+  name?: string;
 }
 
 /** The statement as text with every secret value replaced by "***", for plans, logs and tests. */
@@ -196,6 +204,8 @@ export interface SourceSettings {
   password: string;
   /** Seconds between reconnection attempts of the IO thread. */
   connectRetry: number;
+  /** Replicate over TLS, verifying the source's certificate against this CA (a path on the replica's host). */
+  tlsCa?: string;
 }
 
 /** The statement that points a server at a new source with GTID positioning. The password is a secret value. */
@@ -204,14 +214,19 @@ export function changeSourceStatement(
   mode: RepointMode,
   source: SourceSettings,
 ): Statement {
+  const tlsValues = source.tlsCa === undefined ? [] : [source.tlsCa];
   if (dialect === 'mysql') {
     return {
       // GET_SOURCE_PUBLIC_KEY lets caching_sha2_password (the 8.0 default) authenticate without TLS.
       sql:
         'CHANGE REPLICATION SOURCE TO SOURCE_HOST=?, SOURCE_PORT=?, SOURCE_USER=?, SOURCE_PASSWORD=?, ' +
-        'SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=?, GET_SOURCE_PUBLIC_KEY=1',
-      values: [source.host, source.port, source.user, source.password, source.connectRetry],
+        'SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=?, GET_SOURCE_PUBLIC_KEY=1' +
+        (source.tlsCa === undefined
+          ? ''
+          : ', SOURCE_SSL=1, SOURCE_SSL_CA=?, SOURCE_SSL_VERIFY_SERVER_CERT=1'),
+      values: [source.host, source.port, source.user, source.password, source.connectRetry, ...tlsValues],
       secretValues: [3],
+      name: 'CHANGE REPLICATION SOURCE TO',
     };
   }
   const gtid =
@@ -220,10 +235,13 @@ export function changeSourceStatement(
       : mode === 'current_pos'
         ? 'MASTER_USE_GTID=current_pos'
         : 'MASTER_USE_GTID=slave_pos';
+  const tls =
+    source.tlsCa === undefined ? '' : ', MASTER_SSL=1, MASTER_SSL_CA=?, MASTER_SSL_VERIFY_SERVER_CERT=1';
   return {
-    sql: `CHANGE MASTER TO MASTER_HOST=?, MASTER_PORT=?, MASTER_USER=?, MASTER_PASSWORD=?, ${gtid}, MASTER_CONNECT_RETRY=?`,
-    values: [source.host, source.port, source.user, source.password, source.connectRetry],
+    sql: `CHANGE MASTER TO MASTER_HOST=?, MASTER_PORT=?, MASTER_USER=?, MASTER_PASSWORD=?, ${gtid}, MASTER_CONNECT_RETRY=?${tls}`,
+    values: [source.host, source.port, source.user, source.password, source.connectRetry, ...tlsValues],
     secretValues: [3],
+    name: 'CHANGE MASTER TO',
   };
 }
 
@@ -260,6 +278,29 @@ export const MARIADB_BINLOG = {
     sql: `SHOW BINLOG EVENTS IN ? LIMIT ${Math.trunc(offset)}, ${Math.trunc(count)}`,
     values: [file],
   }),
+};
+
+/**
+ * MariaDB: the global privileges that let an account write despite read_only=ON. READ ONLY ADMIN from 10.5.2;
+ * SUPER implied it until 10.11 (MDEV-29596 separated them; MariaDB/server sql/privilege.h).
+ */
+export function readOnlyBypassPrivileges([major, minor]: [number, number, number]): string[] {
+  return major > 10 || (major === 10 && minor >= 11) ? ['READ_ONLY ADMIN'] : ['READ_ONLY ADMIN', 'SUPER'];
+}
+
+/** MariaDB grant tables, read to find who can write despite read_only. */
+export const MARIADB_GRANTS = {
+  /** Accounts holding one of `privileges` on *.* directly (every account when it may read mysql.*). */
+  globalPrivilegeHolders: (privileges: string[]): Statement => ({
+    sql:
+      'SELECT DISTINCT GRANTEE AS grantee FROM information_schema.USER_PRIVILEGES ' +
+      `WHERE PRIVILEGE_TYPE IN (${privileges.map(() => '?').join(', ')})`,
+    values: privileges,
+  }),
+  /** Which account (or role: empty host) was granted which role. */
+  rolesMapping: 'SELECT User AS user, Host AS host, Role AS role FROM mysql.roles_mapping',
+  /** A role's grants, those of the roles granted to it included. */
+  grantsFor: (role: string): Statement => ({ sql: 'SHOW GRANTS FOR ?', values: [role] }),
 };
 
 /** Sessions a fence never kills: replication (dump threads on a source, applier threads on a replica) and daemons. */

@@ -3,6 +3,7 @@ import { CancelledFailure } from '@temporalio/common';
 import { chooseCandidate, type CandidateChoice } from '../../common/mysql-candidates';
 import {
   gtidsMissing,
+  tryGtidsMissing,
   mariadbErrantRanges,
   mariadbMaxPos,
   mysqlGtidElements,
@@ -27,7 +28,20 @@ import {
   type Dialect,
   type RepointMode,
 } from './dialect';
-import { mysqlDecision, mysqlFailure } from './errors';
+import { mysqlDecision } from './errors';
+import {
+  catchUpInput,
+  checkedInput,
+  fenceInput,
+  invalidInput,
+  promoteInput,
+  repointInput,
+  type CatchUpInput,
+  type FenceInput,
+  type PromoteInput,
+  type RepointInput,
+} from './inputs';
+import { findReadOnlyBypass, type ReadOnlyBypass } from './read-only-bypass';
 import { MysqlSession } from './session';
 import { readServerStatus, type MysqlServerStatus } from './status';
 
@@ -55,6 +69,17 @@ export interface FenceResult {
   killedConnections: number;
   /** What its binlog holds once fenced: every acknowledged write is in here (wait for it before promoting). */
   gtidBinlogPos: string;
+  /** Statements run, in order (client sessions ended, then read-only set). */
+  steps: string[];
+  /**
+   * MariaDB: accounts read_only does not stop (READ ONLY ADMIN, directly or through a role), "'user'@'host'".
+   * MySQL: none (super_read_only stops every client account).
+   */
+  writersDespiteReadOnly: string[];
+  /** What the fence could not make sure of, one plain sentence each (empty when nothing). */
+  notGuaranteed: string[];
+  /** The outcome in plain sentences: what was done, who can still write, what is not guaranteed. */
+  description: string;
 }
 
 export interface PromoteResult {
@@ -127,7 +152,7 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
       runbooks
         .get(pair)
         .runbook.mysql.servers.filter((s) => s.name !== except)
-        .map((s) => readServerStatus(() => connections.pool(pair, s.name), s.name, s.site, secrets)),
+        .map((s) => readServerStatus((sql) => connections.query(pair, s.name, sql), s.name, s.site, secrets)),
     );
   }
 
@@ -152,6 +177,16 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
           : `${server.name} has no transaction that ${reference.name} lacks.`,
       };
     }
+    const notLogging = [status, referenceStatus].find((x) => x.logSlaveUpdates === false);
+    if (notLogging)
+      throw mysqlDecision(
+        'LogSlaveUpdatesOff',
+        `cannot compare the binlogs of ${server.name} and ${reference.name}: ${notLogging.server} has ` +
+          'log_slave_updates=OFF, so its binlog lacks the transactions it replicated and the comparison would ' +
+          `report false errant transactions; a human must set log_slave_updates=ON in ${notLogging.server}'s ` +
+          'configuration and restart it.',
+        { server: notLogging.server },
+      );
     const ranges = mariadbErrantRanges(status.gtidBinlogState ?? '', referenceStatus.gtidBinlogState ?? '');
     if (ranges.length === 0)
       return {
@@ -180,7 +215,7 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
     async mysqlServerStatus(input: { pair: string; server: string }): Promise<MysqlServerStatus> {
       const config = connections.server(input.pair, input.server);
       return readServerStatus(
-        () => connections.pool(input.pair, config.name),
+        (sql) => connections.query(input.pair, config.name, sql),
         config.name,
         config.site,
         connections.secrets(input.pair),
@@ -220,14 +255,8 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
      * `timeoutSeconds` (default: the runbook's timeouts.replicaCatchUp), `ReplicationBroken` if its
      * applier stops on an error.
      */
-    async mysqlCatchUp(input: {
-      pair: string;
-      server: string;
-      untilServer?: string;
-      untilGtid?: string;
-      timeoutSeconds?: number;
-      sliceSeconds?: number;
-    }): Promise<CatchUpResult> {
+    async mysqlCatchUp(unchecked: CatchUpInput): Promise<CatchUpResult> {
+      const input = checkedInput('mysqlCatchUp', catchUpInput, unchecked);
       const started = Date.now();
       const timeoutMs =
         (input.timeoutSeconds ??
@@ -239,6 +268,8 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
       let target: string;
       let targetFrom: string;
       if (input.untilGtid !== undefined) {
+        const readable = tryGtidsMissing(session.dialect, input.untilGtid, '');
+        if ('error' in readable) throw invalidInput('mysqlCatchUp', [`untilGtid: ${readable.error}`]);
         target = input.untilGtid;
         targetFrom = 'input';
       } else if (input.untilServer) {
@@ -322,7 +353,7 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
         const slice = Math.max(1, Math.min(sliceSeconds, Math.ceil(remainingMs / 1000)));
         const [row] = await session.rows(
           waitForGtidStatement(session.dialect, target, slice),
-          slice * 1000 + 15_000,
+          slice * 1000 + session.statementTimeoutMs,
         );
         heartbeat({ server: input.server, target, waitedMs: Date.now() - started });
         throwIfCancelled();
@@ -347,22 +378,32 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
      * `killClientConnectionsOnFence` says so, ends every client session except replication and the
      * orchestrator's own. An unreachable server fails with `MysqlUnreachable`.
      */
-    async mysqlFence(input: { pair: string; server: string }): Promise<FenceResult> {
+    async mysqlFence(unchecked: FenceInput): Promise<FenceResult> {
+      const input = checkedInput('mysqlFence', fenceInput, unchecked);
       const settings = connections.settings(input.pair);
       const session = await open(input.pair, input.server);
       const before = await session.status();
       const alreadyFenced = session.dialect === 'mysql' ? !!before.superReadOnly : !!before.readOnly;
-      let killed = 0;
+      const steps: string[] = [];
+      const clientSessions = async () =>
+        (await session.rows(SQL[session.dialect].processList))
+          .map((row) => ({
+            id: Number(row.id),
+            user: String(row.user ?? ''),
+            command: String(row.command ?? ''),
+          }))
+          .filter(
+            (c) =>
+              !PROTECTED_USERS.has(c.user) &&
+              !PROTECTED_COMMANDS.has(c.command) &&
+              c.user !== settings.user &&
+              c.user !== settings.replicationUser,
+          );
       const killClients = async () => {
-        const rows = await session.rows(SQL[session.dialect].processList);
-        for (const row of rows) {
-          const user = String(row.user ?? '');
-          const command = String(row.command ?? '');
-          if (PROTECTED_USERS.has(user) || PROTECTED_COMMANDS.has(command)) continue;
-          if (user === settings.user || user === settings.replicationUser) continue;
+        for (const client of await clientSessions()) {
           try {
-            await session.exec(killConnectionSql(Number(row.id)));
-            killed++;
+            await session.exec(killConnectionSql(client.id));
+            steps.push(killConnectionSql(client.id));
           } catch (err) {
             // ER_NO_SUCH_THREAD: it ended by itself meanwhile.
             if (!/Unknown thread id|1094/.test((err as Error).message)) throw err;
@@ -370,20 +411,34 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
         }
       };
       if (settings.killClientConnectionsOnFence) await killClients();
-      if (!alreadyFenced) for (const statement of SQL[session.dialect].fence) await session.exec(statement);
+      if (!alreadyFenced)
+        for (const statement of SQL[session.dialect].fence) {
+          await session.exec(statement);
+          steps.push(statement);
+        }
       if (settings.killClientConnectionsOnFence) await killClients();
       const after = await session.status();
       if (!after.readOnly || (session.dialect === 'mysql' && !after.superReadOnly))
-        throw mysqlFailure(input.server, new Error('still writable after fencing'));
-      log.info(
-        `${input.server} is fenced (read-only${alreadyFenced ? ', already' : ''}); ${killed} client session(s) ended; binlog at ${after.gtidBinlogPos}.`,
-      );
+        throw stillWritable(session, after);
+      const bypass = await findReadOnlyBypass(session);
+      const openWriterSessions = (await clientSessions()).filter((c) => bypass.users.has(c.user));
+      const killed = steps.filter((x) => x.startsWith('KILL')).length;
+      const notGuaranteed = fenceLimits(session, bypass, openWriterSessions, {
+        killClients: settings.killClientConnectionsOnFence,
+        orchestratorUser: settings.user,
+      });
+      const description = fenceSentence(session, after, { alreadyFenced, killed, bypass, notGuaranteed });
+      log.info(description);
       return {
         server: input.server,
         alreadyFenced,
         readOnly: true,
         killedConnections: killed,
         gtidBinlogPos: after.gtidBinlogPos ?? '',
+        steps,
+        writersDespiteReadOnly: bypass.accounts,
+        notGuaranteed,
+        description,
       };
     },
 
@@ -394,11 +449,8 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
      * of the pair is writable, and with `ReplicaNotCaughtUp` while it holds received but unapplied
      * transactions (unless `allowUnappliedTransactions`).
      */
-    async mysqlPromote(input: {
-      pair: string;
-      server: string;
-      allowUnappliedTransactions?: boolean;
-    }): Promise<PromoteResult> {
+    async mysqlPromote(unchecked: PromoteInput): Promise<PromoteResult> {
+      const input = checkedInput('mysqlPromote', promoteInput, unchecked);
       const session = await open(input.pair, input.server);
       const status = await session.status();
       const others = await statuses(input.pair, input.server);
@@ -433,8 +485,7 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
         }
       }
       const after = await session.status();
-      if (after.replication || !writable(after))
-        throw mysqlFailure(input.server, new Error('promotion did not take effect'));
+      if (after.replication || !writable(after)) throw notPromoted(session, after, steps);
       const unreachableOthers = others.filter((s) => !s.reachable).map((s) => s.server);
       log.info(
         steps.length
@@ -478,12 +529,8 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
      * Refuses with `ErrantTransactions` while `server` has transactions `source` lacks; succeeds only once
      * both threads run (`ReplicationNotRunning` otherwise). Already replicating from `source` → no change.
      */
-    async mysqlRepoint(input: {
-      pair: string;
-      server: string;
-      source: string;
-      verifyTimeoutSeconds?: number;
-    }): Promise<RepointResult> {
+    async mysqlRepoint(unchecked: RepointInput): Promise<RepointResult> {
+      const input = checkedInput('mysqlRepoint', repointInput, unchecked);
       if (input.server === input.source)
         throw mysqlDecision('UnknownServer', `${input.server} cannot replicate from itself.`);
       const session = await open(input.pair, input.server);
@@ -501,8 +548,12 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
       const dialect = session.dialect;
       const repl = status.replication;
       const sourceConfig = sourceSession.config;
+      const tlsCa = connections.settings(input.pair).replicationTls?.ca;
       const sameSource =
-        !!repl && repl.sourceHost === sourceConfig.host && repl.sourcePort === sourceConfig.port;
+        !!repl &&
+        repl.sourceHost === sourceConfig.host &&
+        repl.sourcePort === sourceConfig.port &&
+        (tlsCa === undefined || repl.tls === true);
       const gtidPositioned = !!repl && repl.gtidPositioning !== 'No' && repl.gtidPositioning !== 'no';
       const formerPrimary = !repl || repl.gtidPositioning === 'Current_Pos';
       const mode = repointMode(dialect, session.version, formerPrimary);
@@ -542,6 +593,7 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
           user: credentials.user,
           password: credentials.password,
           connectRetry: REPLICATION_CONNECT_RETRY_SECONDS,
+          tlsCa,
         }),
       );
       await run(SQL[dialect].startReplica);
@@ -581,6 +633,94 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
       }
     },
   };
+}
+
+/** The fence's statements were acknowledged, yet the server accepts writes: a human must find out why. */
+function stillWritable(session: MysqlSession, after: MysqlServerStatus) {
+  const flags =
+    session.dialect === 'mysql'
+      ? `read_only=${onOff(after.readOnly)}, super_read_only=${onOff(after.superReadOnly)}`
+      : `read_only=${onOff(after.readOnly)}`;
+  return mysqlDecision(
+    'StillWritableAfterFence',
+    `${session.name} is still writable after ${SQL[session.dialect].fence.join('; ')} (${flags}): ` +
+      `something turned it back or refused it; a human must find what changes read_only on ${session.name} ` +
+      '(another orchestrator, a configuration manager, a person) before any promotion.',
+    { server: session.name, readOnly: after.readOnly, superReadOnly: after.superReadOnly },
+  );
+}
+
+/** The promotion's statements ran, yet the server still replicates or refuses writes. */
+function notPromoted(session: MysqlSession, after: MysqlServerStatus, steps: string[]) {
+  const repl = after.replication;
+  const why = repl
+    ? `it still has a replication source (${repl.sourceHost}:${repl.sourcePort})`
+    : 'it is still read-only';
+  const flags = session.dialect === 'mysql' ? 'read_only, super_read_only' : 'read_only';
+  return mysqlDecision(
+    'PromotionNotEffective',
+    `${session.name} is not promoted after ${steps.length ? steps.join('; ') : 'checking it'}: ${why}; ` +
+      `a human must look at ${session.name} (${SQL[session.dialect].replicaStatus}, ${flags}, its error log) ` +
+      'before sending writes to it.',
+    { server: session.name, steps, readOnly: after.readOnly, replicating: !!repl },
+  );
+}
+
+const onOff = (flag: boolean | undefined) => (flag ? 'ON' : 'OFF');
+
+/** What a fence leaves open, in plain sentences (MySQL's super_read_only leaves nothing to clients). */
+function fenceLimits(
+  session: MysqlSession,
+  bypass: ReadOnlyBypass,
+  openWriterSessions: { user: string }[],
+  settings: { killClients: boolean; orchestratorUser: string },
+): string[] {
+  const limits: string[] = [];
+  const others = bypass.accounts.filter((a) => !a.startsWith(`'${settings.orchestratorUser}'@`));
+  if (others.length > 0)
+    limits.push(
+      `no write from ${others.join(', ')}: only revoking READ ONLY ADMIN from them (or stopping ${session.name}) ` +
+        `prevents it, MariaDB ${session.version} having no super_read_only`,
+    );
+  if (openWriterSessions.length > 0) {
+    const users = [...new Set(openWriterSessions.map((c) => c.user))].sort().join(', ');
+    limits.push(
+      settings.killClients
+        ? `the end of ${openWriterSessions.length} session(s) of these accounts opened during the fence (${users})`
+        : `the end of ${openWriterSessions.length} open session(s) of these accounts (${users}): killClientConnectionsOnFence is off`,
+    );
+  }
+  if (others.length > 0 && settings.killClients)
+    limits.push(
+      'no write from a new session: an account holding READ ONLY ADMIN that reconnects can write again',
+    );
+  if (bypass.accounts.some((a) => a.startsWith(`'${settings.orchestratorUser}'@`)))
+    limits.push(
+      `the end of the sessions of the orchestrator's own account ${settings.orchestratorUser}: it needs ` +
+        'READ ONLY ADMIN to set read_only, and the fence never ends its sessions',
+    );
+  if (bypass.incomplete) limits.push(`a complete list: ${bypass.incomplete}`);
+  return limits;
+}
+
+function fenceSentence(
+  session: MysqlSession,
+  after: MysqlServerStatus,
+  outcome: { alreadyFenced: boolean; killed: number; bypass: ReadOnlyBypass; notGuaranteed: string[] },
+): string {
+  const flag = session.dialect === 'mysql' ? 'super_read_only=ON' : 'read_only=ON';
+  const parts = [
+    `${session.name} is fenced (${flag}${outcome.alreadyFenced ? ', already' : ''}); ` +
+      `${outcome.killed} client session(s) ended; binlog at ${after.gtidBinlogPos || '(empty)'}.`,
+  ];
+  if (session.dialect === 'mysql')
+    parts.push('super_read_only stops every client account, SUPER holders included.');
+  else if (outcome.bypass.accounts.length > 0)
+    parts.push(
+      `MariaDB read_only does not stop accounts holding READ ONLY ADMIN: ${outcome.bypass.accounts.join(', ')} can still write.`,
+    );
+  if (outcome.notGuaranteed.length > 0) parts.push(`Not guaranteed: ${outcome.notGuaranteed.join('; ')}.`);
+  return parts.join(' ');
 }
 
 /** MariaDB: the exact errant GTIDs, read from the server's binlog (newest file first, bounded). */

@@ -28,7 +28,7 @@ export function createMysqlActivities({ runbooks, connections }: MysqlActivityDe
       const secrets = connections.secrets(input.pair);
       const statuses = await Promise.all(
         servers.map((s) =>
-          readServerStatus(() => connections.pool(input.pair, s.name), s.name, s.site, secrets),
+          readServerStatus((sql) => connections.query(input.pair, s.name, sql), s.name, s.site, secrets),
         ),
       );
       for (const s of statuses) {

@@ -1,4 +1,4 @@
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { RowDataPacket } from 'mysql2/promise';
 import { gtidsMissing, gtidUnion } from '../../common/gtid';
 import { redact } from '../../common/redact';
 import { classifyMysqlError, type MysqlFailureType } from './errors';
@@ -31,6 +31,8 @@ export interface ReplicationStatus {
   receivedOrApplied?: string;
   /** Transactions received but not applied yet; null when the positions cannot be compared. */
   pendingTransactions?: number | null;
+  /** Whether the replica connects to its source over TLS (Master_SSL_Allowed / Source_SSL_Allowed = Yes). */
+  tls?: boolean;
 }
 
 export interface MysqlServerStatus {
@@ -50,6 +52,11 @@ export interface MysqlServerStatus {
   gtidSlavePos?: string;
   /** MariaDB gtid_binlog_state: the last GTID per (domain, server_id) in its binlog. */
   gtidBinlogState?: string;
+  /**
+   * MariaDB log_slave_updates: whether its binlog also holds what it replicates. Off (the default), its
+   * gtid_binlog_state lacks those transactions and cannot be compared for errant ones.
+   */
+  logSlaveUpdates?: boolean;
   /** server_id (MariaDB) or server_uuid (MySQL). */
   serverId?: string;
   replication?: ReplicationStatus;
@@ -113,6 +120,7 @@ export async function fetchServerStatus(
       appliedGtid,
       receivedOrApplied,
       pendingTransactions,
+      tls: String(row[columns.sslAllowed] ?? '') === 'Yes',
     };
   }
   return {
@@ -127,6 +135,7 @@ export async function fetchServerStatus(
     gtidBinlogPos: dialect === 'mysql' ? gtidExecuted : String(state.gtid_binlog_pos ?? ''),
     gtidSlavePos: dialect === 'mariadb' ? String(state.gtid_slave_pos ?? '') : undefined,
     gtidBinlogState: dialect === 'mariadb' ? String(state.gtid_binlog_state ?? '') : undefined,
+    logSlaveUpdates: dialect === 'mariadb' ? asBool(state.log_slave_updates) : undefined,
     serverId: state.server_id === undefined ? undefined : String(state.server_id),
     replication,
   };
@@ -134,18 +143,13 @@ export async function fetchServerStatus(
 
 /** The state of one server; an unreachable server is reported (typed, without secrets), not thrown. */
 export async function readServerStatus(
-  pool: Pool | (() => Pool),
+  query: Query,
   server: string,
   site: string,
   secrets: readonly string[] = [],
 ): Promise<MysqlServerStatus> {
   try {
-    const resolved = typeof pool === 'function' ? pool() : pool;
-    return await fetchServerStatus(
-      async (sql) => (await resolved.query<RowDataPacket[]>(sql))[0],
-      server,
-      site,
-    );
+    return await fetchServerStatus(query, server, site);
   } catch (err) {
     return {
       server,

@@ -1,5 +1,15 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
 import mysql, { type Pool } from 'mysql2/promise';
+import { stringify } from 'yaml';
+import { createActivities, createClients } from '../../activities';
+import { MysqlConnections } from '../../activities/mysql/connections';
 import { parseMysqlGtidSet } from '../../common/gtid';
+import { loadRunbooks } from '../../config/load';
+import { runActivity } from './local-stack';
 
 /**
  * A scripted stand-in for MySQL 8.0 servers that accepts only the statements of activities/mysql/dialect.ts
@@ -29,6 +39,8 @@ export interface FakeServer {
   replica?: FakeReplica;
   sessions: { id: number; user: string; command: string }[];
   statements: string[];
+  /** Answers a statement in place of the stand-in when it returns something (or throws), e.g. to inject a fault. */
+  intercept?: (statement: string) => unknown;
 }
 
 const toSet = (text: string) => {
@@ -144,13 +156,12 @@ export class FakeMysql8 {
   }
 
   pool(name: string): Pool {
-    const fake = {
-      query: async (options: string | { sql: string; values?: unknown[] }) => [
-        this.answer(name, typeof options === 'string' ? { sql: options } : options),
-        [],
-      ],
-    };
-    return fake as unknown as Pool;
+    const query = async (options: string | { sql: string; values?: unknown[] }) => [
+      this.answer(name, typeof options === 'string' ? { sql: options } : options),
+      [],
+    ];
+    const connection = { query, release: () => undefined, destroy: () => undefined };
+    return { query, getConnection: async () => connection } as unknown as Pool;
   }
 
   private answer(name: string, options: { sql: string; values?: unknown[] }): unknown {
@@ -158,6 +169,8 @@ export class FakeMysql8 {
     const text = mysql.format(options.sql, (options.values ?? []) as never[]);
     server.statements.push(text);
     this.sync();
+    const intercepted = server.intercept?.(text);
+    if (intercepted !== undefined) return intercepted;
     const syntax = () =>
       Object.assign(new Error(`You have an error in your SQL syntax near '${text.slice(0, 40)}'`), {
         code: 'ER_PARSE_ERROR',
@@ -272,4 +285,75 @@ export class FakeMysql8 {
     }
     throw syntax();
   }
+}
+
+export const FAKE_UUIDS = {
+  A: '3e11fa47-71ca-11e1-9e33-c80aa9429562',
+  B: '4f22ab58-82db-22f2-af44-d91bb0530673',
+  C: '5a33bc69-93ec-33a3-b055-e02cc1641784',
+} as const;
+
+/** Passwords of the stand-in pair's runbook (read from the environment, as `env:` secret references). */
+export const FAKE_PASSWORDS = { orchestrator: 'orchestrator-pw', replication: 'repl-pw-42' } as const;
+
+/**
+ * A runbook (pair "fake-mysql8": db-a primary with 5 transactions, db-b and db-c replicas) whose servers are
+ * MySQL 8.0 stand-ins, and the worker's activities over it. `mysql` overrides settings of the runbook's mysql section.
+ */
+export function fakeMysql8Pair(mysqlSettings: Record<string, unknown> = {}) {
+  process.env.DR_FAKE_MYSQL_PASSWORD = FAKE_PASSWORDS.orchestrator;
+  process.env.DR_FAKE_REPL_PASSWORD = FAKE_PASSWORDS.replication;
+  const pair = 'fake-mysql8';
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'fake-mysql8-')), 'runbook.yaml');
+  writeFileSync(
+    file,
+    stringify({
+      pair,
+      sites: { primary: { name: 'gra' }, standby: { name: 'rbx' } },
+      mysql: {
+        user: 'dr_orchestrator',
+        password: 'env:DR_FAKE_MYSQL_PASSWORD',
+        replicationUser: 'repl',
+        replicationPassword: 'env:DR_FAKE_REPL_PASSWORD',
+        servers: [
+          { name: 'db-a', site: 'gra', host: '127.0.0.1', port: 3301, role: 'primary' },
+          { name: 'db-b', site: 'rbx', host: '127.0.0.1', port: 3302, role: 'replica' },
+          { name: 'db-c', site: 'rbx', host: '127.0.0.1', port: 3303, role: 'replica' },
+        ],
+        killClientConnectionsOnFence: true,
+        ...mysqlSettings,
+      },
+      approval: { policy: 'auto' },
+    }),
+  );
+  const fake = new FakeMysql8();
+  fake.add('db-a', 3301, FAKE_UUIDS.A, 'primary');
+  fake.add('db-b', 3302, FAKE_UUIDS.B, 'replica', 3301);
+  fake.add('db-c', 3303, FAKE_UUIDS.C, 'replica', 3301);
+  fake.write('db-a', 5);
+  class FakeConnections extends MysqlConnections {
+    override pool(_pair: string, name: string) {
+      return fake.pool(name);
+    }
+  }
+  const clients = createClients(loadRunbooks([file]));
+  const activities = createActivities({ ...clients, mysql: new FakeConnections(clients.runbooks) });
+  const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
+  const act = <K extends keyof typeof activities>(name: K, ...args: Parameters<(typeof activities)[K]>) =>
+    runActivity(env, activities[name] as (...a: unknown[]) => Promise<unknown>, ...args) as ReturnType<
+      (typeof activities)[K]
+    >;
+  /** Statements a server received since the last call. */
+  const taken = (name: string) => fake.get(name).statements.splice(0);
+  return {
+    fake,
+    pair,
+    act,
+    taken,
+    close: async () => {
+      delete process.env.DR_FAKE_MYSQL_PASSWORD;
+      delete process.env.DR_FAKE_REPL_PASSWORD;
+      await clients.close();
+    },
+  };
 }

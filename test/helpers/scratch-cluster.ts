@@ -31,6 +31,8 @@ export interface ScratchPair {
   ): ReturnType<ReturnType<typeof createActivities>[K]>;
   /** A write load through the application account on this cluster's servers. */
   writeLoad(ratePerSecond: number): WriteLoad;
+  /** The activities over a variant of the runbook (same pair, other mysql settings), e.g. another fence option. */
+  variant(mysql: Record<string, unknown>): Promise<{ act: ScratchPair['act']; close(): Promise<void> }>;
   destroy(): Promise<void>;
 }
 
@@ -40,9 +42,21 @@ export interface ScratchPair {
  * tests kill and promote its servers; the shared stack is never touched.
  */
 export async function startScratchPair(
-  options: { maxLagSeconds?: number; killClientConnectionsOnFence?: boolean; catchUpTimeout?: string } = {},
+  options: {
+    maxLagSeconds?: number;
+    killClientConnectionsOnFence?: boolean;
+    catchUpTimeout?: string;
+    /** More settings of the runbook's mysql section. */
+    mysql?: Record<string, unknown>;
+    /** Extra `[mariadbd]` lines, for every server and per server name. */
+    extraConfig?: string[];
+    instanceConfig?: Record<string, string[]>;
+  } = {},
 ): Promise<ScratchPair> {
-  const cluster = await createScratchCluster();
+  const cluster = await createScratchCluster({
+    extraConfig: options.extraConfig,
+    instanceConfig: options.instanceConfig,
+  });
   try {
     await cluster.up();
   } catch (err) {
@@ -71,6 +85,7 @@ export async function startScratchPair(
       maxLagSeconds: options.maxLagSeconds ?? 2,
       connectTimeout: '2s',
       killClientConnectionsOnFence: options.killClientConnectionsOnFence ?? true,
+      ...options.mysql,
     },
     approval: { policy: 'auto' },
     timeouts: { replicaCatchUp: options.catchUpTimeout ?? '30s' },
@@ -82,6 +97,10 @@ export async function startScratchPair(
   // Errors only: the tests provoke typed failures on purpose, the SDK would log each as a warning.
   const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
   const loads: WriteLoad[] = [];
+  const variants: ActivityClients[] = [];
+  const actOn = (over: ReturnType<typeof createActivities>): ScratchPair['act'] =>
+    ((name: keyof typeof over, ...args: unknown[]) =>
+      runActivity(env, over[name] as (...a: unknown[]) => Promise<unknown>, ...args)) as ScratchPair['act'];
   return {
     cluster,
     pair,
@@ -89,12 +108,14 @@ export async function startScratchPair(
     clients,
     activities,
     env,
-    act: ((name: keyof typeof activities, ...args: unknown[]) =>
-      runActivity(
-        env,
-        activities[name] as (...a: unknown[]) => Promise<unknown>,
-        ...args,
-      )) as ScratchPair['act'],
+    act: actOn(activities),
+    async variant(mysql: Record<string, unknown>) {
+      const file = path.join(cluster.spec.dir, `runbook-variant-${variants.length + 1}.yaml`);
+      writeFileSync(file, stringify({ ...runbook, mysql: { ...runbook.mysql, ...mysql } }));
+      const variantClients = createClients(loadRunbooks([file]));
+      variants.push(variantClients);
+      return { act: actOn(createActivities(variantClients)), close: () => variantClients.close() };
+    },
     writeLoad(ratePerSecond: number) {
       const load = new WriteLoad({
         targets: cluster.spec.instances.map((i) => ({ name: i.name, host: '127.0.0.1', port: i.port })),
@@ -112,6 +133,7 @@ export async function startScratchPair(
     async destroy() {
       for (const load of loads) await load.stop().catch(() => undefined);
       await Promise.all(loads.map((l) => l.close()));
+      await Promise.all(variants.map((v) => v.close()));
       await clients.close();
       await cluster.destroy();
     },

@@ -1,4 +1,4 @@
-import { gtidsMissing } from '../../common/gtid';
+import { tryGtidsMissing } from '../../common/gtid';
 import type { MysqlServerStatus } from '../../activities/mysql/status';
 import type { PairSettings } from '../../activities/pair-settings';
 import type { Check } from './check';
@@ -24,6 +24,25 @@ export function evaluateMysqlReadiness(settings: PairSettings, statuses: MysqlSe
             name: `${status.server}.reachable`,
             ok: false,
             sentence: `${status.server} is unreachable: ${status.error?.type} ${status.error?.message}.`,
+          },
+    );
+  }
+  for (const status of statuses) {
+    if (status.logSlaveUpdates === undefined) continue; // MySQL: gtid_executed holds replicated GTIDs anyway
+    checks.push(
+      status.logSlaveUpdates
+        ? {
+            name: `${status.server}.log-slave-updates`,
+            ok: true,
+            sentence: `${status.server} writes the transactions it replicates to its binlog (log_slave_updates=ON).`,
+          }
+        : {
+            name: `${status.server}.log-slave-updates`,
+            ok: false,
+            sentence:
+              `${status.server} has log_slave_updates=OFF: its binlog lacks the transactions it replicates, so ` +
+              'errant transactions cannot be checked against it; set log_slave_updates=ON in its configuration ' +
+              'and restart it.',
           },
     );
   }
@@ -95,19 +114,37 @@ export function evaluateMysqlReadiness(settings: PairSettings, statuses: MysqlSe
           : `replica ${name} is ${repl.lagSeconds}s behind (limit ${settings.mysql.maxLagSeconds}s).`,
     });
     if (replica.dialect && primary.gtidExecuted !== undefined && replica.gtidExecuted !== undefined) {
-      const behind = gtidsMissing(replica.dialect, primary.gtidExecuted, replica.gtidExecuted);
-      const errant = gtidsMissing(replica.dialect, replica.gtidExecuted, primary.gtidExecuted);
-      checks.push({
-        name: `${name}.gtid`,
-        ok: errant === 0,
-        sentence:
-          errant > 0
-            ? `replica ${name} has ${errant} transaction(s) the primary lacks (errant): GTID ${replica.gtidExecuted} vs ${primary.gtidExecuted}.`
-            : `replica ${name} is at GTID ${replica.gtidExecuted || '(empty)'}, ${behind} transaction(s) behind the primary's ${primary.gtidExecuted || '(empty)'}.`,
-      });
+      checks.push(gtidCheck(replica.dialect, name, replica.gtidExecuted, primary.gtidExecuted));
     }
   }
   return checks;
+}
+
+/** The replica's GTIDs against the primary's; a GTID set it cannot read is a failed check, never an exception. */
+function gtidCheck(
+  dialect: 'mysql' | 'mariadb',
+  name: string,
+  replicaGtid: string,
+  primaryGtid: string,
+): Check {
+  const behind = tryGtidsMissing(dialect, primaryGtid, replicaGtid);
+  const errant = tryGtidsMissing(dialect, replicaGtid, primaryGtid);
+  if ('error' in behind || 'error' in errant) {
+    const why = 'error' in errant ? errant.error : 'error' in behind ? behind.error : '';
+    return {
+      name: `${name}.gtid`,
+      ok: false,
+      sentence: `cannot compare the GTIDs of replica ${name} with the primary's: ${why}.`,
+    };
+  }
+  return {
+    name: `${name}.gtid`,
+    ok: errant.count === 0,
+    sentence:
+      errant.count > 0
+        ? `replica ${name} has ${errant.count} transaction(s) the primary lacks (errant): GTID ${replicaGtid} vs ${primaryGtid}.`
+        : `replica ${name} is at GTID ${replicaGtid || '(empty)'}, ${behind.count} transaction(s) behind the primary's ${primaryGtid || '(empty)'}.`,
+  };
 }
 
 function sameHost(a: string, b: string): boolean {

@@ -46,6 +46,8 @@ export interface MariadbInstanceSpec {
   serverId: number;
   /** The DR_STACK_PORT_<name> variable that moves this port, named when the port is taken. */
   portVariable?: string;
+  /** Extra `[mariadbd]` lines of this server only (after the cluster's), e.g. `log_slave_updates=OFF`. */
+  extraConfig?: string[];
 }
 
 /** Everything needed to build a MariaDB GTID cluster: where it lives, its servers, where the passwords are. */
@@ -115,19 +117,22 @@ export class MariadbCluster {
     return runningPid(this.daemon(name));
   }
 
-  /** Runs SQL as the local administrator (unix-socket authentication of the OS user). */
+  /**
+   * Runs SQL as the local administrator (unix-socket authentication of the OS user). The SQL goes through the
+   * client's stdin, never its command line, which any local user can read (ps, /proc/<pid>/cmdline).
+   */
   async sql(name: string, sql: string): Promise<string[][]> {
     const user = process.getuid?.() === 0 ? 'root' : os.userInfo().username;
-    const { stdout } = await run('mariadb', [
+    const pending = run('mariadb', [
       '--socket',
       this.dirs(name).socket,
       '-u',
       user,
       '--batch',
       '--skip-column-names',
-      '-e',
-      sql,
     ]);
+    pending.child.stdin?.end(sql);
+    const { stdout } = await pending;
     return stdout
       .split('\n')
       .filter((line) => line !== '')
@@ -159,6 +164,7 @@ export class MariadbCluster {
         'innodb_buffer_pool_size=64M',
         'max_connections=200',
         ...(this.spec.extraConfig ?? []),
+        ...(instance.extraConfig ?? []),
         // Written when the role is set: replicas come back read-only after a restart.
         `!include ${dirs.roleConfig}`,
         '',
@@ -232,24 +238,40 @@ export class MariadbCluster {
     rmSync(path.join(this.dirs(name).base, 'mariadbd.pid'), { force: true });
   }
 
-  /** Accounts and the app database on the primary (once), then every replica not yet configured. */
+  /**
+   * The accounts on every server, out of the binlog (sql_log_bin=0: a password never travels in replication and
+   * no server gets a transaction of its own), then the app database on the primary (once, replicated), then
+   * replication on every replica not yet configured.
+   */
   private async bootstrap(): Promise<void> {
     const [first] = this.spec.instances;
     if (!first) throw new Error(`${this.spec.label}: no instance defined`);
     const { orchestrator, replication, app } = MARIADB_ACCOUNTS;
-    const marker = path.join(this.spec.dir, 'bootstrapped');
-    if (!existsSync(marker)) {
-      this.log(`${this.spec.label}: creating accounts and the ${APP_DATABASE} database on ${first.name}`);
+    for (const instance of this.spec.instances) {
+      const marker = path.join(this.dirs(instance.name).base, 'accounts.created');
+      if (existsSync(marker)) continue;
+      this.log(`${this.spec.label}: creating accounts on ${instance.name}`);
       await this.sql(
-        first.name,
+        instance.name,
         [
+          'SET SESSION sql_log_bin=0',
           `CREATE USER IF NOT EXISTS ${sqlString(replication.user)}@'%' IDENTIFIED BY ${sqlString(this.secret(replication.secretFile))}`,
           `GRANT REPLICATION SLAVE ON *.* TO ${sqlString(replication.user)}@'%'`,
           `CREATE USER IF NOT EXISTS ${sqlString(orchestrator.user)}@'%' IDENTIFIED BY ${sqlString(this.secret(orchestrator.secretFile))}`,
           `GRANT ALL PRIVILEGES ON *.* TO ${sqlString(orchestrator.user)}@'%' WITH GRANT OPTION`,
-          `CREATE DATABASE IF NOT EXISTS ${APP_DATABASE}`,
           `CREATE USER IF NOT EXISTS ${sqlString(app.user)}@'%' IDENTIFIED BY ${sqlString(this.secret(app.secretFile))}`,
           `GRANT ALL PRIVILEGES ON ${APP_DATABASE}.* TO ${sqlString(app.user)}@'%'`,
+        ].join(';\n'),
+      );
+      writeFileSync(marker, new Date().toISOString() + '\n');
+    }
+    const marker = path.join(this.spec.dir, 'bootstrapped');
+    if (!existsSync(marker)) {
+      this.log(`${this.spec.label}: creating the ${APP_DATABASE} database on ${first.name}`);
+      await this.sql(
+        first.name,
+        [
+          `CREATE DATABASE IF NOT EXISTS ${APP_DATABASE}`,
           `CREATE TABLE IF NOT EXISTS ${APP_DATABASE}.stack_check (id INT AUTO_INCREMENT PRIMARY KEY, token VARCHAR(64) NOT NULL, at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6))`,
         ].join(';\n'),
       );
@@ -406,7 +428,15 @@ export const scratchRoot = () => path.join(stackDir(), 'scratch');
  * account passwords, for tests that kill or promote servers. Call `up()`, then `destroy()` when done.
  */
 export async function createScratchCluster(
-  options: { names?: string[]; id?: string; log?: (line: string) => void } = {},
+  options: {
+    names?: string[];
+    id?: string;
+    log?: (line: string) => void;
+    /** Extra `[mariadbd]` lines for every server (e.g. TLS certificates). */
+    extraConfig?: string[];
+    /** Extra `[mariadbd]` lines per server name. */
+    instanceConfig?: Record<string, string[]>;
+  } = {},
 ): Promise<MariadbCluster> {
   const names = options.names ?? MARIADB_INSTANCES.map((i) => i.name);
   const id = options.id ?? `mariadb-${randomBytes(4).toString('hex')}`;
@@ -421,8 +451,13 @@ export async function createScratchCluster(
       label: `scratch ${id}`,
       dir: path.join(scratchRoot(), id),
       secretsDir: path.join(stackDir(), 'secrets'),
-      instances: names.map((name, i) => ({ name, port: ports[i] as number, serverId: i + 1 })),
-      extraConfig: ['innodb_log_file_size=8M', 'innodb_buffer_pool_size=32M'],
+      instances: names.map((name, i) => ({
+        name,
+        port: ports[i] as number,
+        serverId: i + 1,
+        extraConfig: options.instanceConfig?.[name],
+      })),
+      extraConfig: ['innodb_log_file_size=8M', 'innodb_buffer_pool_size=32M', ...(options.extraConfig ?? [])],
     },
     options.log,
   );

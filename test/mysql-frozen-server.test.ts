@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startScratchPair, type ScratchPair } from './helpers/scratch-cluster';
+
+const GRA = 'db-gra-1';
+const RBX1 = 'db-rbx-1';
+const RBX2 = 'db-rbx-2';
+
+/** The runbook's limits for this suite: a step against a frozen server must end within a few of them. */
+const CONNECT_TIMEOUT_MS = 2_000;
+const STATEMENT_TIMEOUT_MS = 3_000;
+/** The longest a step may take against a frozen server: connecting, one statement, and slack for a busy machine. */
+const STEP_BOUND_MS = CONNECT_TIMEOUT_MS + STATEMENT_TIMEOUT_MS + 3_000;
+
+/** How a call ended and how long it took; a call still running after `boundMs` counts as hung (it is left to end). */
+async function timed<T>(call: Promise<T>, boundMs: number) {
+  const started = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([
+    call.then(
+      (value: T) => ({ ended: 'resolved' as const, value }),
+      (error: unknown) => ({
+        ended: 'rejected' as const,
+        error: error as { type?: string; message?: string },
+      }),
+    ),
+    new Promise<{ ended: 'hung' }>((resolve) => {
+      timer = setTimeout(() => resolve({ ended: 'hung' }), boundMs * 2);
+    }),
+  ]);
+  clearTimeout(timer);
+  return { ...outcome, ms: Date.now() - started };
+}
+
+/**
+ * A server that stops answering in the middle of the conversation (its process frozen with SIGSTOP: the kernel
+ * still accepts connections and acknowledges packets, nothing answers) must make every MySQL step fail within
+ * the runbook's timeouts, never hang. Scratch MariaDB cluster of its own.
+ */
+describe('a MySQL server that stops answering', () => {
+  let s: ScratchPair;
+  const frozen: string[] = [];
+  const freeze = (name: string) => {
+    process.kill(s.cluster.pid(name) as number, 'SIGSTOP');
+    frozen.push(name);
+  };
+  const thaw = () => {
+    for (const name of frozen.splice(0)) process.kill(s.cluster.pid(name) as number, 'SIGCONT');
+  };
+
+  beforeAll(async () => {
+    s = await startScratchPair({ mysql: { connectTimeout: '2s', statementTimeout: '3s' } });
+  });
+  afterAll(async () => {
+    if (s) thaw();
+    await s?.destroy();
+  });
+
+  it('status reads, fence, promote and catch-up fail within their timeouts; all works again once it answers', async () => {
+    // Every server has pooled connections: the frozen one is met mid-conversation, not only at connect.
+    expect((await s.act('mysqlServerStatuses', { pair: s.pair })).every((x) => x.reachable)).toBe(true);
+    try {
+      freeze(RBX1);
+
+      const all = await timed(s.act('mysqlServerStatuses', { pair: s.pair }), STEP_BOUND_MS);
+      expect(all).toMatchObject({ ended: 'resolved' });
+      expect(all.ms).toBeLessThan(STEP_BOUND_MS);
+      const statuses = all.ended === 'resolved' ? all.value : [];
+      expect(statuses.find((x) => x.server === RBX1)).toMatchObject({
+        reachable: false,
+        error: { type: 'MysqlTimeout' },
+      });
+      expect(statuses.filter((x) => x.server !== RBX1).every((x) => x.reachable)).toBe(true);
+
+      const one = await timed(s.act('mysqlServerStatus', { pair: s.pair, server: RBX1 }), STEP_BOUND_MS);
+      expect(one).toMatchObject({
+        ended: 'resolved',
+        value: { reachable: false, error: { type: 'MysqlTimeout' } },
+      });
+      expect(one.ms).toBeLessThan(STEP_BOUND_MS);
+
+      const steps: Record<string, Promise<unknown>> = {
+        catchUp: s.act('mysqlCatchUp', { pair: s.pair, server: RBX1, untilServer: GRA }),
+        promote: s.act('mysqlPromote', { pair: s.pair, server: RBX1 }),
+        fence: s.act('mysqlFence', { pair: s.pair, server: RBX1 }),
+        catchUpFromFrozen: s.act('mysqlCatchUp', { pair: s.pair, server: RBX2, untilServer: RBX1 }),
+      };
+      for (const [step, call] of Object.entries(steps)) {
+        const ended = await timed(call, STEP_BOUND_MS);
+        expect(ended, step).toMatchObject({ ended: 'rejected', error: { type: 'MysqlTimeout' } });
+        expect(ended.ms, step).toBeLessThan(STEP_BOUND_MS);
+      }
+
+      // The primary frozen in the middle of a fence: the fence fails (typed, in time); it is not fenced.
+      freeze(GRA);
+      const fence = await timed(s.act('mysqlFence', { pair: s.pair, server: GRA }), STEP_BOUND_MS);
+      expect(fence).toMatchObject({ ended: 'rejected', error: { type: 'MysqlTimeout' } });
+      expect(fence.ms).toBeLessThan(STEP_BOUND_MS);
+    } finally {
+      thaw();
+    }
+
+    const deadline = Date.now() + 20_000;
+    let back: { reachable: boolean }[] = [];
+    while (Date.now() < deadline) {
+      back = await s.act('mysqlServerStatuses', { pair: s.pair });
+      if (back.every((x) => x.reachable)) break;
+    }
+    expect(back.every((x) => x.reachable)).toBe(true);
+    expect(await s.cluster.checkReplication()).toBe('row written on db-gra-1 read on db-rbx-1, db-rbx-2');
+  });
+});

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import type { MysqlServerStatus } from '../activities/mysql/status';
+import type { PairSettings } from '../activities/pair-settings';
+import { evaluateMysqlReadiness } from '../workflows/checks/mysql-readiness';
+
+const A = '3e11fa47-71ca-11e1-9e33-c80aa9429562';
+
+const settings: PairSettings = {
+  pair: 'p',
+  sites: { primary: 'gra', standby: 'rbx' },
+  mysql: {
+    servers: [
+      { name: 'db-gra-1', site: 'gra', role: 'primary', host: '10.0.0.1', port: 3306 },
+      { name: 'db-rbx-1', site: 'rbx', role: 'replica', host: '10.0.0.2', port: 3306 },
+    ],
+    maxLagSeconds: 10,
+  },
+};
+
+const primary = (extra: Partial<MysqlServerStatus> = {}): MysqlServerStatus => ({
+  server: 'db-gra-1',
+  site: 'gra',
+  reachable: true,
+  dialect: 'mysql',
+  version: '8.4.2',
+  readOnly: false,
+  superReadOnly: false,
+  gtidExecuted: `${A}:1-10:batch:1-3`,
+  ...extra,
+});
+
+const replica = (extra: Partial<MysqlServerStatus> = {}): MysqlServerStatus => ({
+  server: 'db-rbx-1',
+  site: 'rbx',
+  reachable: true,
+  dialect: 'mysql',
+  version: '8.4.2',
+  readOnly: true,
+  superReadOnly: true,
+  gtidExecuted: `${A}:1-8:batch:1-3`,
+  replication: {
+    ioRunning: 'Yes',
+    sqlRunning: 'Yes',
+    lagSeconds: 0,
+    sourceHost: '10.0.0.1',
+    sourcePort: 3306,
+    retrievedGtid: `${A}:1-10:batch:1-3`,
+    lastIoError: '',
+    lastSqlError: '',
+  },
+  ...extra,
+});
+
+/** The readiness judgement runs inside the workflow: it must never throw on data it cannot read. */
+describe('MySQL readiness checks (pure, workflow code)', () => {
+  it('compares MySQL 8.3+ tagged GTID sets', () => {
+    const checks = evaluateMysqlReadiness(settings, [primary(), replica()]);
+    expect(checks.find((c) => c.name === 'db-rbx-1.gtid')).toMatchObject({
+      ok: true,
+      sentence: expect.stringContaining('2 transaction(s) behind'),
+    });
+  });
+
+  it('turns an unparsable GTID set into a failed check with its sentence, not an exception', () => {
+    const checks = evaluateMysqlReadiness(settings, [primary(), replica({ gtidExecuted: `${A}:1-8:7x:1` })]);
+    expect(checks.find((c) => c.name === 'db-rbx-1.gtid')).toEqual({
+      name: 'db-rbx-1.gtid',
+      ok: false,
+      sentence: `cannot compare the GTIDs of replica db-rbx-1 with the primary's: invalid GTID range "7x" in "${A}:1-8:7x:1".`,
+    });
+  });
+});
