@@ -154,6 +154,8 @@ export function validateIndexName(name: string): void {
   if (name.includes('#')) throw invalidIndexName(name, "must not contain '#'");
   if (name.includes(':')) throw invalidIndexName(name, "must not contain ':'");
   if (/^[-_+]/.test(name)) throw invalidIndexName(name, "must not start with '_', '-', or '+'");
+  const bytes = Buffer.byteLength(name);
+  if (bytes > 255) throw invalidIndexName(name, `index name is too long, (${bytes} > 255)`);
   if (name === '.' || name === '..') throw invalidIndexName(name, "must not be '.' or '..'");
 }
 

@@ -97,6 +97,15 @@ describe.skipIf(!choice.ok)('Elasticsearch contract', () => {
       expect(body.error['resource.id']).toBe(missing);
     });
 
+    it('refuses an index name longer than 255 bytes with invalid_index_name_exception', async () => {
+      const name = `ct-${'é'.repeat(127)}`;
+      await expectEsError(leader.indices.create({ index: name }), {
+        status: 400,
+        type: 'invalid_index_name_exception',
+        reason: `Invalid index name [${name}], index name is too long, (257 > 255)`,
+      });
+    });
+
     it('refuses to create an index twice with resource_already_exists_exception', async () => {
       const index = await createIndex(leader, janitor, uniqueName('twice'));
       const body = await expectEsError(leader.indices.create({ index }), {
