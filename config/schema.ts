@@ -16,6 +16,27 @@ const name = z
     'must be lower-case letters, digits and dashes, starting with a letter or digit',
   );
 
+/**
+ * An exact Elasticsearch index name, as the create-index API's naming rules allow (lowercase; none of
+ * \ / * ? " < > | space , # :; not starting with - _ +; not . or ..; at most 255 bytes): no wildcard, list or
+ * `_all`, so an operation on it can never reach another index.
+ */
+export const esIndexName = z.string().superRefine((value, ctx) => {
+  const why = indexNameProblem(value);
+  if (why) ctx.addIssue({ code: 'custom', message: `must be an exact index name: ${why}` });
+});
+
+function indexNameProblem(name: string): string | undefined {
+  if (name === '') return 'it is empty';
+  if (Buffer.byteLength(name) > 255) return 'it is longer than 255 bytes';
+  if (name !== name.toLowerCase()) return 'it must be lowercase';
+  const forbidden = [...name].find((c) => '\\/*?"<>| ,#:'.includes(c));
+  if (forbidden) return `"${forbidden}" is not allowed (no wildcards, lists or special characters)`;
+  if (/^[-_+]/.test(name)) return 'it must not start with "-", "_" or "+"';
+  if (name === '.' || name === '..') return 'it must not be "." or ".."';
+  return undefined;
+}
+
 const port = z.number().int().min(1).max(65535);
 const host = z.string().min(1);
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
@@ -47,9 +68,17 @@ const esCluster = z
 const elasticsearch = z
   .object({
     clusters: z.array(esCluster).min(2),
-    followerIndices: z.array(z.string().min(1)).default([]),
+    followerIndices: z.array(esIndexName).default([]),
     autoFollowPatterns: z.array(z.string().min(1)).default([]),
     maxLagOperations: z.number().int().min(0).default(1000),
+    /**
+     * A follower whose shards have not sent a read to the leader for longer than this is unhealthy (a read
+     * stuck on a silent link). Keep it above the followers' read_poll_timeout (1m by default): a caught-up
+     * follower's time since its last read climbs to that before the next poll.
+     */
+    maxTimeSinceLastRead: duration.default('90s'),
+    /** How long following an index waits for its restore from the leader (the copy of all its data). */
+    followRestoreTimeout: duration.default('30m'),
     promoteConcurrency: z.number().int().min(1).max(64).default(8),
     /** Client-side limit of one Elasticsearch request (a cluster-health wait adds its own timeout to it). */
     requestTimeout: duration.default('30s'),
@@ -58,6 +87,9 @@ const elasticsearch = z
   .superRefine((value, ctx) => {
     const seen = new Set<string>();
     value.clusters.forEach((c, i) => {
+      clearTextCredentials(c).forEach((issue) =>
+        ctx.addIssue({ code: 'custom', path: ['clusters', i, ...issue.path], message: issue.message }),
+      );
       if (seen.has(c.site))
         ctx.addIssue({
           code: 'custom',
@@ -67,6 +99,40 @@ const elasticsearch = z
       seen.add(c.site);
     });
   });
+
+const LOOPBACK_HOSTS = new Set(['localhost', '[::1]']);
+
+/**
+ * Credentials must not cross a network in clear: an API key over http:// is refused unless the host is the
+ * loopback interface, and a URL never carries user:password (a secret outside a secret reference).
+ */
+function clearTextCredentials(cluster: {
+  url: string;
+  apiKey?: string;
+}): { path: string[]; message: string }[] {
+  let url: URL;
+  try {
+    url = new URL(cluster.url);
+  } catch {
+    return []; // the url field reports its own problem
+  }
+  if (url.username !== '' || url.password !== '')
+    return [
+      {
+        path: ['url'],
+        message: 'must not carry credentials (user:password@): give an apiKey secret reference instead',
+      },
+    ];
+  const loopback = LOOPBACK_HOSTS.has(url.hostname) || /^127\./.test(url.hostname);
+  if (cluster.apiKey && url.protocol === 'http:' && !loopback)
+    return [
+      {
+        path: ['apiKey'],
+        message: `would travel in clear over ${cluster.url}: use an https:// url (http is accepted with credentials only for a loopback host)`,
+      },
+    ];
+  return [];
+}
 
 const mysqlServer = z
   .object({

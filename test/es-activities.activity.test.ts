@@ -15,7 +15,7 @@ import {
   startEsTestPair,
   type EsTestPair,
 } from './helpers/es';
-import { waitFor } from './contract/es-helpers';
+import { refreshedCount as refreshed, waitFor } from './contract/es-helpers';
 
 const pairInput = { pair: ES_TEST_PAIR };
 
@@ -113,6 +113,9 @@ describe('Elasticsearch activities', () => {
         readExceptions: [],
         leaderIndexMissing: false,
       });
+      expect(report.indices[0]?.description).toMatch(
+        /^follower index orders on rbx follows gra:orders, 0 operation\(s\) behind \(limit 10\), last read \d+(\.\d)? s ago \(limit 90 s\)\.$/,
+      );
     });
 
     it('reports the lag while the follower is behind, then healthy once caught up', async () => {
@@ -144,16 +147,36 @@ describe('Elasticsearch activities', () => {
       expect(caughtUp.indices[0]?.lagOperations).toBe(0);
     });
 
-    it('reports read exceptions when the link between the clusters is cut', async () => {
+    it('reports a follower whose link is cut as unhealthy: the frozen lag of 0 hides writes it cannot read', async () => {
       t.emulator.faults.cutLink('gra', 'rbx');
+      await t.gra.index({ index: 'orders', id: 'unseen', document: { n: 9 } });
       const report = await waitFor('a read exception', async () => {
         const r = await runIn(env, act().esFollowerStatus, pairInput);
         return (r.indices[0]?.readExceptions.length ?? 0) > 0 ? r : undefined;
       });
-      expect(report.indices[0]?.state).toBe('active');
-      expect(report.indices[0]?.readExceptions[0]?.type).toBe('connect_transport_exception');
-      expect(report.indices[0]?.healthy).toBe(true); // lag is still within bounds: the caller weighs exceptions
+      const orders = report.indices[0];
+      expect(orders).toMatchObject({ state: 'active', lagOperations: 0, healthy: false });
+      expect(orders?.readExceptions[0]?.type).toBe('connect_transport_exception');
+      expect(orders?.description).toMatch(
+        /^follower index orders on rbx cannot read from gra:orders: 1 read exception\(s\), the last connect_transport_exception/,
+      );
+      expect(report.summary.healthy).toBe(false);
       t.emulator.faults.restoreLink('gra', 'rbx');
+    });
+
+    it('reports a follower that has not read from its leader for longer than maxTimeSinceLastRead as unhealthy', async () => {
+      await t.stop();
+      t = await startEsTestPair({ maxTimeSinceLastRead: '300ms' });
+      await t.followed(['orders', 'customers'], 1);
+      const report = await waitFor('the silence to exceed the limit', async () => {
+        const r = await runIn(env, act().esFollowerStatus, pairInput);
+        return r.indices[0]?.healthy === false ? r : undefined;
+      });
+      expect(report.maxTimeSinceLastReadMs).toBe(300);
+      expect(report.indices[0]?.timeSinceLastReadMs).toBeGreaterThan(300);
+      expect(report.indices[0]?.description).toMatch(
+        /^follower index orders on rbx has not read from gra:orders for \d+(\.\d)? s \(limit 0\.3 s\)/,
+      );
     });
 
     it('reports a deleted leader index as a fatal exception with leaderIndexMissing', async () => {
@@ -372,16 +395,87 @@ describe('Elasticsearch activities', () => {
       expect(again.indices.map((i) => i.outcome)).toEqual(['already-following', 'already-following']);
     });
 
-    it('re-follows a closed index (recreate-a-follower procedure) and creates missing followers', async () => {
+    it('refuses to replace a closed regular index unless named in replaceExisting, and creates missing followers', async () => {
       await afterFailover();
       await t.gra.indices.close({ index: 'orders' });
       await t.gra.indices.delete({ index: 'customers' });
-      const result = await runIn(env, act().esFollowIndices, { ...pairInput, site: 'gra' });
-      expect(result.indices.map((i) => i.outcome)).toEqual(['recreated-from-closed', 'created']);
+      const refused = await failureOf(runIn(env, act().esFollowIndices, { ...pairInput, site: 'gra' }));
+      expect(refused).toMatchObject({ type: 'FollowerIndexExists', nonRetryable: true });
+      expect(refused.message).toMatch(/a closed index orders already exists/);
+      expect(await isFollower(t.gra, 'orders')).toBe(false);
+      const result = await runIn(env, act().esFollowIndices, {
+        ...pairInput,
+        site: 'gra',
+        replaceExisting: ['orders'],
+      });
+      // The refusal of one index does not stop the batch: customers was created by the first call.
+      expect(result.indices.map((i) => i.outcome)).toEqual(['replaced', 'already-following']);
       expect(result.warnings).toHaveLength(1);
       expect(await isFollower(t.gra, 'orders')).toBe(true);
       expect(await isFollower(t.gra, 'customers')).toBe(true);
       expect((await t.gra.count({ index: 'orders' })).count).toBe(4);
+    });
+
+    it('recreates a closed follower whose follow task still runs by pausing it first', async () => {
+      // rbx's orders follows gra's; closed without pausing, its shard follow task survives.
+      await t.rbx.indices.close({ index: 'orders' });
+      await t.gra.index({ index: 'orders', id: 'while-closed', document: { n: 7 } });
+      const result = await runIn(env, act().esFollowIndices, {
+        ...pairInput,
+        site: 'rbx',
+        indices: ['orders'],
+      });
+      expect(result.indices[0]).toMatchObject({
+        index: 'orders',
+        outcome: 'recreated-from-closed',
+        followingStarted: true,
+      });
+      await t.gra.index({ index: 'orders', id: 'after-recreate', document: { n: 8 } });
+      await waitFor('the recreated follower to follow', async () => (await refreshed(t.rbx, 'orders')) === 5);
+      const status = await runIn(env, act().esFollowerStatus, { ...pairInput, indices: ['orders'] });
+      expect(status.indices[0]).toMatchObject({ state: 'active', healthy: true });
+    });
+
+    it('follows a large index without waiting on the restore in one request, heartbeating until it is active', async () => {
+      await t.stop();
+      t = await startEsTestPair({ requestTimeout: '1s' });
+      await t.followed(['orders', 'customers'], 3);
+      await afterFailover();
+      await t.gra.indices.delete({ index: 'customers' });
+      // 3 documents of 7 bytes at 8 bytes/s: a restore of about 2.6 s, longer than the 1 s request timeout.
+      await t.gra.cluster.putSettings({ persistent: { 'ccr.indices.recovery.max_bytes_per_sec': '8b' } });
+      const beats: unknown[] = [];
+      const watched = esActivityEnv();
+      watched.on('heartbeat', (d: unknown) => beats.push(d));
+      const result = await runIn(watched, act().esFollowIndices, {
+        ...pairInput,
+        site: 'gra',
+        indices: ['customers'],
+      });
+      expect(result.indices[0]).toMatchObject({
+        index: 'customers',
+        outcome: 'created',
+        followingStarted: true,
+      });
+      expect(beats).toContainEqual(expect.objectContaining({ index: 'customers', waiting: 'restore' }));
+      expect((await t.gra.ccr.followInfo({ index: 'customers' })).follower_indices[0]?.status).toBe('active');
+      expect(await refreshed(t.gra, 'customers')).toBe(3);
+    });
+
+    it('gives up waiting for a restore after restoreTimeout with a retryable FollowerNotReady', async () => {
+      await afterFailover();
+      await t.gra.indices.delete({ index: 'customers' });
+      await t.gra.cluster.putSettings({ persistent: { 'ccr.indices.recovery.max_bytes_per_sec': '1b' } });
+      const failure = await failureOf(
+        runIn(env, act().esFollowIndices, {
+          ...pairInput,
+          site: 'gra',
+          indices: ['customers'],
+          restoreTimeout: '500ms',
+        }),
+      );
+      expect(failure).toMatchObject({ type: 'FollowerNotReady', nonRetryable: false });
+      expect(failure.message).toMatch(/customers is still restoring from rbx:customers after 0\.5 s/);
     });
 
     it('refuses a missing leader index non-retryably and a cut link retryably', async () => {
@@ -396,6 +490,57 @@ describe('Elasticsearch activities', () => {
         runIn(env, act().esFollowIndices, { ...pairInput, site: 'gra', indices: ['orders'] }),
       );
       expect(cut).toMatchObject({ type: 'EsRemoteUnreachable', nonRetryable: false });
+    });
+  });
+
+  describe('run-time input validation', () => {
+    it('refuses bad inputs of the destructive activities non-retryably, naming the field, changing nothing', async () => {
+      const cases: [string, Promise<unknown>, RegExp][] = [
+        [
+          'esFollowIndices',
+          runIn(env, act().esFollowIndices, { ...pairInput, site: 'gra', indices: ['orders', 'logs-*'] }),
+          /indices\[1\]: must be an exact index name/,
+        ],
+        [
+          'esFollowIndices',
+          runIn(env, act().esFollowIndices, {
+            ...pairInput,
+            site: 'gra',
+            replaceExisting: 'yes',
+          } as never),
+          /replaceExisting: /,
+        ],
+        [
+          'esFollowIndices',
+          runIn(env, act().esFollowIndices, { ...pairInput, site: 'gra', replaceExisitng: true } as never),
+          /replaceExisitng/,
+        ],
+        [
+          'esPromoteFollowers',
+          runIn(env, act().esPromoteFollowers, { ...pairInput, concurrency: 0 }),
+          /concurrency: /,
+        ],
+        [
+          'esPromoteFollowers',
+          runIn(env, act().esPromoteFollowers, { ...pairInput, indices: ['_all'] }),
+          /indices\[0\]: must be an exact index name/,
+        ],
+        [
+          'esPauseFollow',
+          runIn(env, act().esPauseFollow, { ...pairInput, indices: ['Orders'] }),
+          /indices\[0\]/,
+        ],
+        ['esResumeFollow', runIn(env, act().esResumeFollow, { pair: 42 } as never), /pair: /],
+      ];
+      for (const [name, call, field] of cases) {
+        const failure = await failureOf(call);
+        expect(failure, name).toMatchObject({ type: 'InvalidInput', nonRetryable: true });
+        expect(failure.message, name).toMatch(new RegExp(`^${name}: invalid input: `));
+        expect(failure.message, name).toMatch(field);
+      }
+      const status = await runIn(env, act().esFollowerStatus, pairInput);
+      expect(status.indices.map((i) => i.state)).toEqual(['active', 'active']);
+      expect(await isFollower(t.gra, 'orders')).toBe(false);
     });
   });
 });

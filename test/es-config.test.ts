@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { desiredRemoteSettings } from '../activities/elasticsearch/control';
-import { parseRunbook, RunbookError } from '../config/load';
+import { loadRunbook, parseRunbook, RunbookError } from '../config/load';
 
 const runbook = (elasticsearch: Record<string, unknown>) => ({
   pair: 'es-config',
@@ -80,5 +80,37 @@ describe('elasticsearch runbook section', () => {
       /^elasticsearch\.promoteConcurrency: /,
     );
     expect(problems({ clusters: [gra, rbx], apiKey: 'x' })[0]).toMatch(/^elasticsearch: Unrecognized key/);
+  });
+
+  it('refuses an API key or URL credentials sent over http:// to a remote host, naming the field', () => {
+    expect(problems({ clusters: [{ ...gra, url: 'http://es-gra:9200', apiKey: 'env:K' }, rbx] })).toEqual([
+      'elasticsearch.clusters[0].apiKey: would travel in clear over http://es-gra:9200: use an https:// url (http is accepted with credentials only for a loopback host)',
+    ]);
+    expect(problems({ clusters: [gra, { ...rbx, url: 'http://elastic:secret@es-rbx:9200' }] })).toEqual([
+      'elasticsearch.clusters[1].url: must not carry credentials (user:password@): give an apiKey secret reference instead',
+    ]);
+    const loopback = runbook({
+      clusters: [
+        { ...gra, url: 'http://127.0.0.1:9200', apiKey: 'env:K' },
+        { ...rbx, apiKey: 'env:K' },
+      ],
+    });
+    expect(parseRunbook(stringify(loopback), 'es.yaml').runbook.elasticsearch?.clusters[0]?.apiKey).toBe(
+      'env:K',
+    );
+  });
+
+  it('keeps the local stack runbook valid (http without a key)', () => {
+    const { runbook: local } = loadRunbook('config/runbooks/local.yaml');
+    expect(local.elasticsearch?.clusters.every((c) => c.url.startsWith('http://') && !c.apiKey)).toBe(true);
+  });
+
+  it('refuses follower index names that are not exact Elasticsearch index names', () => {
+    const bad = ['logs-*', 'a,b', '_all', '-x', '+x', '_x', 'Orders', '..', 'a b', 'x'.repeat(256)];
+    for (const name of bad) {
+      const found = problems({ clusters: [gra, rbx], followerIndices: ['orders', name] });
+      expect(found, name).toHaveLength(1);
+      expect(found[0], name).toMatch(/^elasticsearch\.followerIndices\[1\]: must be an exact index name/);
+    }
   });
 });

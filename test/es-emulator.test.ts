@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Client, errors } from '@elastic/elasticsearch';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startEsEmulator, type RunningEsEmulator } from '../dev/es-emulator/emulator';
+import { retryDelayMs } from '../dev/es-emulator/replication';
 import { expectEsError, followerCheckpoints, waitFor, waitForCheckpoint } from './contract/es-helpers';
 
 const REMOTE = 'gra';
@@ -107,6 +108,8 @@ describe('ES emulator fault injection', () => {
       return (shard.failed_read_requests as number) > 0 ? shard : undefined;
     });
     expect(behind.follower_global_checkpoint).toBe(1);
+    // The leader checkpoint is the one of the last successful read: the leader's write at seq_no 2 is unseen.
+    expect(behind.leader_global_checkpoint).toBe(1);
     expect((behind.read_exceptions as { exception: { type: string } }[])[0]?.exception.type).toBe(
       'connect_transport_exception',
     );
@@ -312,5 +315,17 @@ describe('ES emulator CLI (npm run emulator:es)', () => {
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
+  });
+});
+
+describe('ES emulator follow task retry backoff (ShardFollowNodeTask.computeDelay)', () => {
+  it('waits a random multiple of 50 ms up to 2^(retry-1) of them, capped at read_poll_timeout', () => {
+    const highest = () => 0.999;
+    expect(retryDelayMs(1, 60_000, () => 0)).toBe(0);
+    expect(retryDelayMs(1, 60_000, highest)).toBe(50);
+    // Past max_retry_delay's default of 500 ms: the cap is read_poll_timeout.
+    expect(retryDelayMs(5, 60_000, highest)).toBe(800);
+    expect(retryDelayMs(30, 60_000, highest)).toBe(60_000);
+    expect(retryDelayMs(30, 1_000, highest)).toBe(1_000);
   });
 });

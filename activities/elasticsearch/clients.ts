@@ -21,6 +21,7 @@ export interface IndexState {
 }
 
 const widened = new WeakSet<AbortSignal>();
+const CONNECTION_TIMEOUT_MS = 60 * 60_000;
 
 /**
  * The cancellation signal of the running activity, when there is one (not in plain scripts). Every request
@@ -290,7 +291,9 @@ export class EsClients {
         node: config.url,
         auth: apiKey ? { apiKey } : undefined,
         maxRetries: 0,
-        requestTimeout: durationMs(es.requestTimeout),
+        // The connection pool's own header/body timeouts come from this value and would cut short a request
+        // allowed longer (a health wait); every request sets its precise limit itself (EsCluster.options).
+        requestTimeout: CONNECTION_TIMEOUT_MS,
         sniffOnStart: false,
       });
       const args: ConstructorParameters<typeof EsCluster> = [

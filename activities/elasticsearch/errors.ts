@@ -2,59 +2,9 @@ import { errors } from '@elastic/elasticsearch';
 import { ApplicationFailure } from '@temporalio/common';
 import { redact } from '../../common/redact';
 import { typedFailure } from '../failure';
+import { isRetryableEsFailureType, type EsFailureType } from './failure-types';
 
-/**
- * Failure types a caller can match on (nonRetryableErrorTypes, reports).
- *
- * Retryable (the next attempt may succeed):
- * - `EsUnreachable`: nothing answers at the cluster's URL (refused, reset, no living node) — e.g. a dead site.
- * - `EsTimeout`: the request took longer than allowed (a slow or overloaded cluster).
- * - `EsRemoteUnreachable`: the cluster answers but cannot reach its remote cluster (link cut, leader down).
- * - `EsUnavailable`: 429 or 5xx from Elasticsearch.
- *
- * Decisions for a human (non-retryable: retrying cannot change the answer):
- * - `InvalidCredentials` (401), `EsForbidden` (403: privileges or license), `SecretUnavailable`.
- * - `EsIndexNotFound`: the index the runbook names does not exist on that cluster.
- * - `IndexNotFollower`: the index is not a CCR follower (pause/resume on a regular index).
- * - `LeaderIndexMissing`: the leader index of a follower (or of a follow request) does not exist.
- * - `FollowerIndexExists`: following onto an existing open index that `replaceExisting` did not name.
- * - `IndexFollowsOtherLeader`: the index already follows another leader.
- * - `RemoteClusterNotConfigured`: the remote alias is not in the cluster settings.
- * - `AutoFollowPatternNotFound`: no auto-follow pattern of that name.
- * - `IndexClosed`: the operation needs an open index.
- * - `EsRequestRejected`: any other 4xx (a request Elasticsearch refuses as such).
- * - `EsNotElasticsearch`: the URL answers but is not Elasticsearch.
- * - `ElasticsearchNotConfigured`, `UnknownSite`: the runbook has no such cluster.
- * - `PromotionIncomplete`: some follower indices could not be promoted (mixed causes, listed in the details).
- */
-export type EsFailureType =
-  | 'EsUnreachable'
-  | 'EsTimeout'
-  | 'EsRemoteUnreachable'
-  | 'EsUnavailable'
-  | 'InvalidCredentials'
-  | 'EsForbidden'
-  | 'SecretUnavailable'
-  | 'EsIndexNotFound'
-  | 'IndexNotFollower'
-  | 'LeaderIndexMissing'
-  | 'FollowerIndexExists'
-  | 'IndexFollowsOtherLeader'
-  | 'RemoteClusterNotConfigured'
-  | 'AutoFollowPatternNotFound'
-  | 'IndexClosed'
-  | 'EsRequestRejected'
-  | 'EsNotElasticsearch'
-  | 'ElasticsearchNotConfigured'
-  | 'UnknownSite'
-  | 'PromotionIncomplete';
-
-const RETRYABLE = new Set<EsFailureType>([
-  'EsUnreachable',
-  'EsTimeout',
-  'EsRemoteUnreachable',
-  'EsUnavailable',
-]);
+export type { EsFailureType } from './failure-types';
 
 /** Failures that concern the whole cluster (not one index): a batch stops at the first one. */
 export const CLUSTER_LEVEL_FAILURES = new Set<string>([
@@ -65,10 +15,6 @@ export const CLUSTER_LEVEL_FAILURES = new Set<string>([
   'SecretUnavailable',
   'EsNotElasticsearch',
 ]);
-
-export function isRetryableEsFailure(type: string): boolean {
-  return RETRYABLE.has(type as EsFailureType);
-}
 
 /** The `error` object of an Elasticsearch error response, when there is one. */
 export interface EsErrorCause {
@@ -157,7 +103,7 @@ export function esFailure(
   if (err instanceof ApplicationFailure) return err;
   const type = override ?? classifyEsError(err);
   const message = redact(`${site}: ${operation}: ${describeEsError(err)}`, secrets);
-  return ApplicationFailure.create({ message, type, nonRetryable: !RETRYABLE.has(type) });
+  return ApplicationFailure.create({ message, type, nonRetryable: !isRetryableEsFailureType(type) });
 }
 
 /** A typed failure raised by an activity's own judgement (not an Elasticsearch error). */
@@ -165,7 +111,7 @@ export function esDecision(
   type: EsFailureType,
   message: string,
   details?: Record<string, unknown>,
-  nonRetryable = !RETRYABLE.has(type),
+  nonRetryable = !isRetryableEsFailureType(type),
 ): ApplicationFailure {
   return typedFailure(type, message, nonRetryable, details);
 }

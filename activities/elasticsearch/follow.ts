@@ -1,5 +1,7 @@
 import { heartbeat, log } from '@temporalio/activity';
-import type { EsClients, EsCluster } from './clients';
+import type { ApplicationFailure } from '@temporalio/common';
+import type { EsClients, EsCluster, IndexState } from './clients';
+import { durationMs } from '../../config/duration';
 import { esDecision, esFailure, hasEsType } from './errors';
 import { runBatch } from './control';
 
@@ -10,22 +12,22 @@ export interface EsFollowInput {
   /** Follower indices, each following the leader index of the same name; default the runbook's `followerIndices`. */
   indices?: string[];
   /**
-   * Existing open regular indices that may be replaced by followers: `true` for all, or their names. Their
-   * documents (e.g. writes the old primary received after the failover) are LOST. Without it such an index is
-   * refused with `FollowerIndexExists`.
+   * Existing regular indices (open or closed) that may be replaced by followers: `true` for all, or their names.
+   * Their documents (e.g. writes the old primary received after the failover) are LOST. Without it such an index
+   * is refused with `FollowerIndexExists`.
    */
   replaceExisting?: boolean | string[];
-  /** Passed to put-follow (default 1: answer once the primary shard is restored). */
-  waitForActiveShards?: number | 'all';
+  /** How long to wait for each follower's restore from the leader, e.g. "2h"; default the runbook's `followRestoreTimeout`. */
+  restoreTimeout?: string;
 }
 
 export type FollowOutcome =
   | 'created'
   | 'already-following'
   | 'resumed'
-  /** A closed index (or closed follower) re-followed by the "recreate a follower" procedure. */
+  /** A closed follower of the same leader re-followed by the "recreate a follower" procedure. */
   | 'recreated-from-closed'
-  /** An open regular index closed and re-followed because the caller asked to replace it. */
+  /** A regular index (open or closed) or a follower of another leader, replaced because the caller named it. */
   | 'replaced';
 
 export interface FollowedIndex {
@@ -54,50 +56,139 @@ function mayReplace(input: EsFollowInput, index: string): boolean {
   );
 }
 
-async function putFollow(
-  cluster: EsCluster,
-  index: string,
-  remoteCluster: string,
-  waitForActiveShards: number | 'all',
-): Promise<boolean> {
+/** What following needs to know about the cluster and the wait, for every index of the batch. */
+interface FollowContext {
+  cluster: EsCluster;
+  remoteCluster: string;
+  restoreTimeoutMs: number;
+}
+
+function leaderMissing(c: FollowContext, index: string): ApplicationFailure {
+  return esDecision(
+    'LeaderIndexMissing',
+    `${c.cluster.site}: follow ${index}: leader index ${c.remoteCluster}:${index} does not exist`,
+  );
+}
+
+/**
+ * Put-follow without waiting for the restore (wait_for_active_shards 0: a large index takes longer to copy than
+ * any request timeout), then waits for the follower to be active.
+ */
+async function putFollowAndWait(c: FollowContext, index: string): Promise<boolean> {
   try {
-    const response = await cluster.putFollow({
+    await c.cluster.putFollow({
       index,
-      remoteCluster,
+      remoteCluster: c.remoteCluster,
       leaderIndex: index,
-      waitForActiveShards,
+      waitForActiveShards: 0,
     });
-    return response.index_following_started;
   } catch (err) {
     // put-follow creates the follower, so a missing index here is the leader.
-    if (hasEsType(err, 'index_not_found_exception')) {
+    if (hasEsType(err, 'index_not_found_exception')) throw leaderMissing(c, index);
+    throw esFailure(c.cluster.site, `follow ${index}`, err, c.cluster.secrets);
+  }
+  return waitUntilFollowing(c, index);
+}
+
+/** One server-side health wait: short enough to heartbeat often. */
+const HEALTH_WAIT_MS = 5_000;
+
+/**
+ * Waits, heartbeating, until the follower's primary shard is restored (its health is no longer red) and its
+ * shard follow task runs. ES starts the task itself after the restore; when it has not (a put-follow answered
+ * before the restore logs that failure only), the follower is resumed. Bounded by `restoreTimeoutMs`.
+ */
+async function waitUntilFollowing(c: FollowContext, index: string): Promise<boolean> {
+  const { cluster } = c;
+  const started = Date.now();
+  const deadline = started + c.restoreTimeoutMs;
+  for (;;) {
+    const waitMs = Math.max(1, Math.min(HEALTH_WAIT_MS, deadline - Date.now()));
+    heartbeat({ index, waiting: 'restore', elapsedMs: Date.now() - started });
+    const health = await cluster.call(`follow ${index}: wait for the restore`, () =>
+      cluster.health(
+        { index, waitForStatus: 'yellow', timeout: `${waitMs}ms` },
+        waitMs + cluster.requestTimeoutMs,
+      ),
+    );
+    const restored = health.status !== 'red';
+    if (restored) {
+      const state = await cluster.call(`follow ${index}: read state`, () => cluster.indexState(index));
+      if (state.follower?.status === 'active') return true;
+      if (state.follower) {
+        await resumeFollowing(c, index);
+        return true;
+      }
+    }
+    if (Date.now() >= deadline) {
       throw esDecision(
-        'LeaderIndexMissing',
-        `${cluster.site}: follow ${index}: leader index ${remoteCluster}:${index} does not exist`,
+        'FollowerNotReady',
+        `${cluster.site}: follow ${index}: ${index} is still ${restored ? 'not following' : 'restoring from'} ` +
+          `${c.remoteCluster}:${index} after ${Math.round((Date.now() - started) / 100) / 10} s (restoreTimeout); ` +
+          'a retry waits for it again',
+        { index, health: health.status },
       );
     }
-    throw esFailure(cluster.site, `follow ${index}`, err, cluster.secrets);
+  }
+}
+
+/** Resumes a paused follower of the right leader; already following is success. */
+async function resumeFollowing(c: FollowContext, index: string): Promise<void> {
+  try {
+    await c.cluster.resumeFollow(index);
+  } catch (err) {
+    if (hasEsType(err, 'resource_already_exists_exception')) return;
+    if (hasEsType(err, 'index_not_found_exception')) throw leaderMissing(c, index);
+    throw esFailure(c.cluster.site, `follow ${index}: resume`, err, c.cluster.secrets);
+  }
+}
+
+/**
+ * Clears what a restore over the closed index would trip on: a shard follow task still running (a follower
+ * closed without pausing keeps its task; it survives the restore, which keeps the index UUID, and following
+ * then fails after the data was replaced), and the CCR metadata of another leader (unfollow also releases that
+ * leader's retention lease; when the lease cannot be removed the index is unfollowed all the same).
+ */
+async function prepareClosedIndex(c: FollowContext, state: IndexState, sameLeader: boolean): Promise<void> {
+  const { cluster } = c;
+  const index = state.index;
+  if (state.follower?.status === 'active') {
+    await cluster.call(`follow ${index}: pause the closed follower`, () => cluster.pauseFollow(index));
+  }
+  if (state.follower && !sameLeader) {
+    try {
+      await cluster.unfollow(index);
+    } catch (err) {
+      const after = await cluster.call(`follow ${index}: read state`, () => cluster.indexState(index));
+      if (after.follower) throw esFailure(cluster.site, `follow ${index}: unfollow`, err, cluster.secrets);
+    }
   }
 }
 
 /**
  * Makes each index of `site` a follower of the same-named index on the other site (failback rebuilds
  * replication in reverse). Safe for an index that already exists:
- * - already a follower of that leader: nothing (or resume when paused and open);
- * - closed (a follower or not): re-followed by the documented "recreate a follower" procedure
- *   (put-follow over the closed index), with a warning;
- * - open regular index: refused (`FollowerIndexExists`, non-retryable) unless `replaceExisting` names it; then
- *   it is closed and re-followed, with a warning that its writes since the failover are lost.
+ * - already a follower of that leader: nothing (or resume when paused and open; wait when still restoring);
+ * - a closed follower of that leader: re-followed by the documented "recreate a follower" procedure (paused
+ *   first when its follow task still runs), with a warning;
+ * - any regular index, open or closed, or a follower of another leader: refused (`FollowerIndexExists` /
+ *   `IndexFollowsOtherLeader`, non-retryable) unless `replaceExisting` names it; then it is closed and
+ *   re-followed, with a warning that its writes since the failover are lost.
  * Closing rather than deleting never leaves a moment without the index, in which a client write would
- * auto-create it with the wrong mappings.
+ * auto-create it with the wrong mappings. Each put-follow answers at once; the activity then waits for the
+ * restore, heartbeating.
  */
 export async function followIndices(es: EsClients, input: EsFollowInput): Promise<EsFollowResult> {
   const cluster = es.cluster(input.pair, input.site);
   const settings = es.settings(input.pair);
   const leaderSite = es.otherSite(input.pair, cluster.site);
   const remoteCluster = es.clusterConfig(input.pair, cluster.site).remoteAlias;
+  const c: FollowContext = {
+    cluster,
+    remoteCluster,
+    restoreTimeoutMs: durationMs(input.restoreTimeout ?? settings.followRestoreTimeout),
+  };
   const indices = [...new Set(input.indices ?? settings.followerIndices)];
-  const wait = input.waitForActiveShards ?? 1;
   const warnings: string[] = [];
   const warn = (message: string, index: string) => {
     warnings.push(message);
@@ -114,7 +205,7 @@ export async function followIndices(es: EsClients, input: EsFollowInput): Promis
       const state = await cluster.call(`follow ${index}: read state`, () => cluster.indexState(index));
       const base = { index, leaderIndex: index };
       if (!state.exists) {
-        const started = await putFollow(cluster, index, remoteCluster, wait);
+        const started = await putFollowAndWait(c, index);
         log.info(`${cluster.site}: ${index} now follows ${remoteCluster}:${index}`, {
           site: cluster.site,
           index,
@@ -133,56 +224,57 @@ export async function followIndices(es: EsClients, input: EsFollowInput): Promis
       }
       if (sameLeader && state.open) {
         if (f.status === 'active') return { ...base, outcome: 'already-following' };
-        try {
-          await cluster.resumeFollow(index);
-        } catch (err) {
-          if (!hasEsType(err, 'resource_already_exists_exception')) {
-            if (hasEsType(err, 'index_not_found_exception'))
-              throw esDecision(
-                'LeaderIndexMissing',
-                `${cluster.site}: follow ${index}: leader index ${remoteCluster}:${index} does not exist`,
-              );
-            throw esFailure(cluster.site, `follow ${index}: resume`, err, cluster.secrets);
-          }
-        }
-        log.info(`${cluster.site}: resumed following of ${index}`, { site: cluster.site, index });
-        return { ...base, outcome: 'resumed' };
+        // Paused and open: restored by an earlier put-follow (waited for here) or paused by someone (resumed).
+        const started = await waitUntilFollowing(c, index);
+        log.info(`${cluster.site}: ${index} follows ${remoteCluster}:${index} again`, {
+          site: cluster.site,
+          index,
+        });
+        return { ...base, outcome: 'resumed', followingStarted: started };
       }
-      if (!state.open) {
+      if (!state.open && sameLeader) {
         const warning =
-          `${cluster.site}: ${index} was closed; it is re-followed from ${remoteCluster}:${index} ` +
+          `${cluster.site}: ${index} was a closed follower; it is re-followed from ${remoteCluster}:${index} ` +
           `(recreate-a-follower procedure): its previous contents are replaced by the leader's`;
-        const started = await putFollow(cluster, index, remoteCluster, wait);
+        await prepareClosedIndex(c, state, true);
+        const started = await putFollowAndWait(c, index);
         warn(warning, index);
         return { ...base, outcome: 'recreated-from-closed', followingStarted: started, warning };
       }
-      // An open index that is not (or not this leader's) follower.
+      // A regular index (open or closed), or a follower of another leader: replaced only when named.
       let discardedDocs: number | undefined;
-      try {
-        discardedDocs = await cluster.countDocs(index);
-      } catch {
-        discardedDocs = undefined;
+      if (state.open) {
+        try {
+          discardedDocs = await cluster.countDocs(index);
+        } catch {
+          discardedDocs = undefined;
+        }
       }
+      const docs = discardedDocs === undefined ? '' : ` with ${discardedDocs} documents`;
       if (!mayReplace(input, index)) {
         throw esDecision(
           'FollowerIndexExists',
-          `${cluster.site}: follow ${index}: an open index ${index} already exists` +
-            `${discardedDocs === undefined ? '' : ` with ${discardedDocs} documents`}; following would discard it ` +
-            `(writes it received since the failover are lost). Name it in replaceExisting to replace it, ` +
-            `after copying aside what must be kept`,
-          { index, documents: discardedDocs },
+          `${cluster.site}: follow ${index}: ${state.open ? 'an open' : 'a closed'} index ${index} already exists${docs}; ` +
+            `following would discard it (writes it received since the failover are lost). Name it in ` +
+            `replaceExisting to replace it, after copying aside what must be kept`,
+          { index, open: state.open, documents: discardedDocs },
         );
       }
       const warning =
-        `${cluster.site}: replacing open index ${index}` +
+        `${cluster.site}: replacing ${state.open ? 'open' : 'closed'} index ${index}` +
         `${discardedDocs === undefined ? '' : ` (${discardedDocs} documents)`} by a follower of ` +
         `${remoteCluster}:${index}: the writes it received since the failover are LOST`;
       warn(warning, index);
-      if (f?.status === 'active') {
-        await cluster.call(`replace ${index}: pause follow`, () => cluster.pauseFollow(index));
+      let closed = state;
+      if (state.open) {
+        if (f?.status === 'active') {
+          await cluster.call(`replace ${index}: pause follow`, () => cluster.pauseFollow(index));
+        }
+        await cluster.call(`replace ${index}: close`, () => cluster.closeIndex(index));
+        closed = { ...state, open: false, follower: f && { ...f, status: 'paused' } };
       }
-      await cluster.call(`replace ${index}: close`, () => cluster.closeIndex(index));
-      const started = await putFollow(cluster, index, remoteCluster, wait);
+      await prepareClosedIndex(c, closed, false);
+      const started = await putFollowAndWait(c, index);
       return { ...base, outcome: 'replaced', discardedDocs, followingStarted: started, warning };
     },
     () => heartbeat({ done: ++done, total: indices.length }),

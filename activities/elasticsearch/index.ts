@@ -10,6 +10,7 @@ import {
   type EsRemoteClusterInput,
 } from './control';
 import { followIndices, type EsFollowInput } from './follow';
+import { autoFollowInput, followInput, indicesInput, promoteInput, validated } from './inputs';
 import { promoteFollowers, type EsPromoteInput } from './promote';
 import { followerStatus, observeHealth, type EsFollowerStatusInput, type EsHealthInput } from './status';
 
@@ -22,7 +23,9 @@ export type {
 export type { EsRemoteClusterResult } from './control';
 export type { EsPromoteResult, PromotedIndex, PromoteProgress, PromoteStep } from './promote';
 export type { EsFollowResult, FollowedIndex, FollowOutcome } from './follow';
-export type { EsFailureType } from './errors';
+export type { EsFailureType } from './failure-types';
+// Workflow code imports the values from './failure-types' itself: this module pulls in the ES client.
+export { ES_FAILURE_TYPES, ES_NON_RETRYABLE_FAILURE_TYPES } from './failure-types';
 
 export interface ElasticsearchActivityDeps {
   es: EsClients;
@@ -30,7 +33,8 @@ export interface ElasticsearchActivityDeps {
 
 /**
  * Elasticsearch CCR activities (DESIGN §5). Each reads the current state first and succeeds when the goal
- * already holds, so any of them can be retried; failures are typed (see ./errors.ts).
+ * already holds, so any of them can be retried; failures are typed (see ./failure-types.ts). The ones that
+ * change something check their input at run time first (./inputs.ts).
  */
 export function createElasticsearchActivities({ es }: ElasticsearchActivityDeps) {
   return {
@@ -38,16 +42,28 @@ export function createElasticsearchActivities({ es }: ElasticsearchActivityDeps)
     esClusterHealth: (input: EsHealthInput) => observeHealth(es, input),
     /** Follower status and lag of the follower indices (default on the standby site). */
     esFollowerStatus: (input: EsFollowerStatusInput) => followerStatus(es, input),
-    esPauseFollow: (input: EsIndicesInput) => pauseFollowers(es, input),
-    esResumeFollow: (input: EsIndicesInput) => resumeFollowers(es, input),
-    esPauseAutoFollow: (input: EsAutoFollowInput) => setAutoFollowActive(es, input, false),
-    esResumeAutoFollow: (input: EsAutoFollowInput) => setAutoFollowActive(es, input, true),
+    esPauseFollow: validated('esPauseFollow', indicesInput, (input: EsIndicesInput) =>
+      pauseFollowers(es, input),
+    ),
+    esResumeFollow: validated('esResumeFollow', indicesInput, (input: EsIndicesInput) =>
+      resumeFollowers(es, input),
+    ),
+    esPauseAutoFollow: validated('esPauseAutoFollow', autoFollowInput, (input: EsAutoFollowInput) =>
+      setAutoFollowActive(es, input, false),
+    ),
+    esResumeAutoFollow: validated('esResumeAutoFollow', autoFollowInput, (input: EsAutoFollowInput) =>
+      setAutoFollowActive(es, input, true),
+    ),
     /** Points `site`'s remote alias at the other site's cluster (the follower holds the connection). */
     esConfigureRemoteCluster: (input: EsRemoteClusterInput) => configureRemoteCluster(es, input),
     esRemoteClusterStatus: (input: { pair: string; site: string }) => remoteClusterStatus(es, input),
     /** Point of no return: pause → close → unfollow → open each follower index (heartbeats progress). */
-    esPromoteFollowers: (input: EsPromoteInput) => promoteFollowers(es, input),
+    esPromoteFollowers: validated('esPromoteFollowers', promoteInput, (input: EsPromoteInput) =>
+      promoteFollowers(es, input),
+    ),
     /** Failback: make `site`'s indices followers of the other site's, refusing to destroy open indices unasked. */
-    esFollowIndices: (input: EsFollowInput) => followIndices(es, input),
+    esFollowIndices: validated('esFollowIndices', followInput, (input: EsFollowInput) =>
+      followIndices(es, input),
+    ),
   };
 }

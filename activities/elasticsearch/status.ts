@@ -130,13 +130,20 @@ export interface FollowerIndexStatus {
   fatalException?: { type: string; reason: string };
   /** The follow task reports that its leader index no longer exists. */
   leaderIndexMissing: boolean;
-  /** Active, no fatal exception, lag within the runbook's `maxLagOperations`. */
+  /**
+   * Active and reading: no fatal exception, no read exception, a read sent within the runbook's
+   * `maxTimeSinceLastRead`, and lag within `maxLagOperations`. The lag alone cannot tell: the leader checkpoint
+   * in the stats only moves on a successful read, so a follower cut from its leader reports its old lag.
+   */
   healthy: boolean;
+  /** One sentence: the verdict and why, with the limits it was judged against. */
+  description: string;
 }
 
 export interface EsFollowerStatusReport {
   site: string;
   maxLagOperations: number;
+  maxTimeSinceLastReadMs: number;
   indices: FollowerIndexStatus[];
   summary: {
     total: number;
@@ -166,6 +173,11 @@ export async function followerStatus(
   const [infos, stats, statuses] = await cluster.call('follower status', () =>
     Promise.all([cluster.followInfoAll(), cluster.followStats(), cluster.indexStatuses()]),
   );
+  const limits: FollowerLimits = {
+    site: cluster.site,
+    maxLagOperations: settings.maxLagOperations,
+    maxTimeSinceLastReadMs: durationMs(settings.maxTimeSinceLastRead),
+  };
   const infoByIndex = new Map(infos.map((i) => [i.follower_index, i]));
   const statsByIndex = new Map(stats.map((s) => [s.index, s]));
   const names =
@@ -176,9 +188,9 @@ export async function followerStatus(
   const indices = names.map((index): FollowerIndexStatus => {
     const info = infoByIndex.get(index);
     const status = statuses.get(index);
-    const base = { index, readExceptions: [], leaderIndexMissing: false, healthy: false };
-    if (status === undefined) return { ...base, state: 'missing' };
-    if (!info) return { ...base, state: 'not-follower', open: status === 'open' };
+    const base = { index, readExceptions: [], leaderIndexMissing: false, healthy: false, description: '' };
+    if (status === undefined) return judge({ ...base, state: 'missing' }, limits);
+    if (!info) return judge({ ...base, state: 'not-follower', open: status === 'open' }, limits);
     const shards = statsByIndex.get(index)?.shards ?? [];
     const result: FollowerIndexStatus = {
       ...base,
@@ -208,18 +220,14 @@ export async function followerStatus(
         result.leaderIndexMissing = fatal.type === 'index_not_found_exception';
       }
     }
-    result.healthy =
-      result.state === 'active' &&
-      !result.fatalException &&
-      result.lagOperations !== undefined &&
-      result.lagOperations <= settings.maxLagOperations;
-    return result;
+    return judge(result, limits);
   });
 
   const unhealthy = indices.filter((i) => !i.healthy).map((i) => i.index);
   return {
     site: cluster.site,
     maxLagOperations: settings.maxLagOperations,
+    maxTimeSinceLastReadMs: limits.maxTimeSinceLastReadMs,
     indices,
     summary: {
       total: indices.length,
@@ -232,4 +240,64 @@ export async function followerStatus(
       healthy: unhealthy.length === 0,
     },
   };
+}
+
+interface FollowerLimits {
+  site: string;
+  maxLagOperations: number;
+  maxTimeSinceLastReadMs: number;
+}
+
+function seconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
+}
+
+/** Sets `healthy` and the sentence saying why, checking the signals a frozen lag would hide first. */
+function judge(status: FollowerIndexStatus, limits: FollowerLimits): FollowerIndexStatus {
+  const name = `follower index ${status.index} on ${limits.site}`;
+  const leader = `${status.remoteCluster}:${status.leaderIndex}`;
+  const lag = status.lagOperations ?? 0;
+  const frozen = `its lag of ${lag} operation(s) counts only what it read before`;
+  const verdict = (healthy: boolean, description: string): FollowerIndexStatus => ({
+    ...status,
+    healthy,
+    description,
+  });
+  if (status.state === 'missing') return verdict(false, `${name} does not exist.`);
+  if (status.state === 'not-follower')
+    return verdict(false, `${name} is a regular index, not a follower (already promoted?).`);
+  if (status.state === 'paused')
+    return verdict(false, `${name} is paused: it does not receive the leader's writes.`);
+  if (status.leaderIndexMissing) return verdict(false, `${name} has lost its leader index ${leader}.`);
+  if (status.fatalException) {
+    const { type, reason } = status.fatalException;
+    return verdict(false, `${name} has stopped following ${leader} on ${type}: ${reason}.`);
+  }
+  if (status.lagOperations === undefined || status.timeSinceLastReadMs === undefined)
+    return verdict(false, `${name} is active but reports no shard follow stats yet.`);
+  const last = status.readExceptions[status.readExceptions.length - 1];
+  if (last) {
+    return verdict(
+      false,
+      `${name} cannot read from ${leader}: ${status.readExceptions.length} read exception(s), the last ` +
+        `${last.type}: ${last.reason} (${last.retries} retries); ${frozen}.`,
+    );
+  }
+  if (status.timeSinceLastReadMs > limits.maxTimeSinceLastReadMs) {
+    return verdict(
+      false,
+      `${name} has not read from ${leader} for ${seconds(status.timeSinceLastReadMs)} ` +
+        `(limit ${seconds(limits.maxTimeSinceLastReadMs)}); ${frozen}.`,
+    );
+  }
+  if (lag > limits.maxLagOperations)
+    return verdict(
+      false,
+      `${name} is ${lag} operations behind ${leader} (limit ${limits.maxLagOperations}).`,
+    );
+  return verdict(
+    true,
+    `${name} follows ${leader}, ${lag} operation(s) behind (limit ${limits.maxLagOperations}), ` +
+      `last read ${seconds(Math.max(0, status.timeSinceLastReadMs))} ago (limit ${seconds(limits.maxTimeSinceLastReadMs)}).`,
+  );
 }

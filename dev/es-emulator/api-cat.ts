@@ -59,7 +59,11 @@ function catIndices(cluster: EmulatedCluster, expression: string, req: EsRequest
 
 function row(cluster: EmulatedCluster, index: EmulatedIndex): Record<Column, string | null> {
   const assignedReplicas = Math.min(index.numberOfReplicas, cluster.options.nodes - 1);
-  const health = assignedReplicas < index.numberOfReplicas ? 'yellow' : 'green';
+  const health = !index.primaryActive
+    ? 'red'
+    : assignedReplicas < index.numberOfReplicas
+      ? 'yellow'
+      : 'green';
   const open = index.isOpen;
   const size = `${Math.max(225, JSON.stringify([...index.docs.values()].map((d) => d.source)).length)}b`;
   return {

@@ -6,9 +6,9 @@ export const ccrRoutes: Route[] = [
   {
     method: 'PUT',
     path: '/{index}/_ccr/follow',
-    handler: (cluster, req) =>
+    handler: async (cluster, req) =>
       ok(
-        putFollow(
+        await putFollow(
           cluster,
           req.params.index as string,
           objectBody(req),

@@ -1,4 +1,4 @@
-import { putFollow } from './ccr';
+import { startPutFollow } from './ccr';
 import type { EmulatedCluster } from './cluster';
 import { EsError, resourceNotFound, statusException, validationFailed, wrappedException } from './errors';
 import { explicitFollowParameters, type FollowParameters } from './follow-parameters';
@@ -218,21 +218,28 @@ export class AutoFollowCoordinator {
       const existing = cluster.indices.get(followerName);
       try {
         if (existing?.follower?.leaderIndexUuid !== leader.uuid) {
-          putFollow(
-            cluster,
-            followerName,
-            {
-              remote_cluster: pattern.remoteCluster,
-              leader_index: leader.name,
-              settings: pattern.settings,
-              ...pattern.parameters,
+          // AutoFollower puts a follow request that waits for the primary shard (the restore) to be active.
+          const { completion } = startPutFollow(cluster, followerName, {
+            remote_cluster: pattern.remoteCluster,
+            leader_index: leader.name,
+            settings: pattern.settings,
+            ...pattern.parameters,
+          });
+          completion.then(
+            () => {
+              this.successfulFollowIndices++;
+              this.recentErrors.delete(key);
             },
-            1,
+            (error: unknown) => {
+              this.failedFollowIndices++;
+              if (error instanceof EsError) this.recordError(key, error, Date.now());
+            },
           );
+        } else {
+          this.successfulFollowIndices++;
+          this.recentErrors.delete(key);
         }
         followed.add(leader.uuid);
-        this.successfulFollowIndices++;
-        this.recentErrors.delete(key);
       } catch (error) {
         if (!(error instanceof EsError)) throw error;
         this.failedFollowIndices++;

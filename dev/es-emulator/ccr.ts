@@ -13,7 +13,7 @@ import {
 import { explicitFollowParameters, withDefaults, type FollowParameters } from './follow-parameters';
 import { EmulatedIndex, FOLLOWING_INDEX_SETTING } from './index-state';
 import { ShardFollowTask } from './replication';
-import { simpleMatch } from './params';
+import { parseByteSize, simpleMatch } from './params';
 
 /**
  * Cross-cluster replication operations on the follower cluster, with the preconditions checked in the order
@@ -26,12 +26,40 @@ export interface PutFollowResponse {
   index_following_started: boolean;
 }
 
-export function putFollow(
+/** A put-follow whose restore has started: `completion` settles once following started (or could not). */
+export interface StartedPutFollow {
+  completion: Promise<void>;
+}
+
+/**
+ * PUT /<follower>/_ccr/follow, after TransportPutFollowAction: the follower index is restored from the leader's
+ * latest commit (over a closed index of that name, keeping its UUID, as RestoreService.restoreOverClosedIndex
+ * does), which takes the leader's size over the CCR recovery rate; then following starts (a resume-follow).
+ * With `wait_for_active_shards` none (the default) the answer comes as soon as the restore has started and
+ * a failure to start following is only logged; otherwise the answer waits for the restore and the resume.
+ */
+export async function putFollow(
   cluster: EmulatedCluster,
   followerIndex: string,
   body: Record<string, unknown>,
   waitForActiveShards: number | 'all' | undefined,
-): PutFollowResponse {
+): Promise<PutFollowResponse> {
+  const { completion } = startPutFollow(cluster, followerIndex, body);
+  const waits = waitForActiveShards !== undefined && waitForActiveShards !== 0;
+  if (!waits) {
+    completion.catch(() => undefined);
+    return { follow_index_created: true, follow_index_shards_acked: false, index_following_started: false };
+  }
+  await completion;
+  return { follow_index_created: true, follow_index_shards_acked: true, index_following_started: true };
+}
+
+/** Validates a put-follow and starts its restore; throws the errors ES answers before the restore starts. */
+export function startPutFollow(
+  cluster: EmulatedCluster,
+  followerIndex: string,
+  body: Record<string, unknown>,
+): StartedPutFollow {
   const missing: string[] = [];
   if (typeof body.remote_cluster !== 'string') missing.push('remote_cluster is missing');
   if (typeof body.leader_index !== 'string') missing.push('leader_index is missing');
@@ -40,7 +68,7 @@ export function putFollow(
   const leaderIndexName = body.leader_index as string;
   const parameters = withDefaults(explicitFollowParameters(body));
 
-  const leader = fetchLeaderIndex(cluster, remoteCluster, leaderIndexName);
+  const { leader, leaderCluster } = fetchLeader(cluster, remoteCluster, leaderIndexName);
   const existing = cluster.indices.get(followerIndex);
   // The restore validates the target name only when no index has it yet (RestoreService).
   if (!existing) validateIndexName(followerIndex);
@@ -62,17 +90,40 @@ export function putFollow(
   );
   // Restoring over a closed index allocates a new primary: its term moves past the old one.
   follower.primaryTerm = existing ? existing.primaryTerm + 1 : 1;
-  follower.restoreFrom(leader);
+  // The restored metadata carries the CCR custom metadata (CcrRepository): follow info lists the index at once.
   follower.follower = { remoteCluster, leaderIndex: leader.name, leaderIndexUuid: leader.uuid };
-  cluster.followTasks.delete(followerIndex);
+  const snapshot = leader.snapshot();
+  const restored = new Promise<void>((resolve) => {
+    follower.restoring = {
+      until: Date.now() + restoreDurationMs(snapshot.sizeInBytes, cluster, leaderCluster),
+      snapshot,
+      done: resolve,
+    };
+  });
   cluster.indices.set(followerIndex, follower);
   cluster.metadataVersion++;
-  startFollowing(cluster, follower, parameters);
-
-  // With wait_for_active_shards = none (the default) ES answers as soon as the restore has started.
-  const waited = waitForActiveShards !== undefined && waitForActiveShards !== 0;
-  return { follow_index_created: true, follow_index_shards_acked: waited, index_following_started: waited };
+  // A shard follow task of the same index UUID (a follower closed without pausing) survives the restore, and
+  // starting following then fails with resource_already_exists_exception (PersistentTasksClusterService).
+  const completion = restored.then(() => {
+    if (cluster.indices.get(followerIndex) !== follower) throw indexNotFound(followerIndex);
+    const task = cluster.followTasks.get(followerIndex);
+    if (task) throw resourceAlreadyExists(`task with id {${task.id}} already exist`);
+    startFollowing(cluster, follower, parameters);
+  });
+  return { completion };
 }
+
+/** The restore copies the leader's bytes at `ccr.indices.recovery.max_bytes_per_sec` of both clusters (default 40mb). */
+function restoreDurationMs(bytes: number, follower: EmulatedCluster, leader: EmulatedCluster): number {
+  const rates = [follower, leader]
+    .map((c) => c.settings.effective().get(RECOVERY_RATE_SETTING))
+    .map((value) => parseByteSize(typeof value === 'string' ? value : undefined, DEFAULT_RECOVERY_RATE));
+  const rate = Math.min(...rates.map((r) => (r <= 0 ? Number.POSITIVE_INFINITY : r)));
+  return Number.isFinite(rate) ? Math.ceil((bytes / rate) * 1000) : 0;
+}
+
+const RECOVERY_RATE_SETTING = 'ccr.indices.recovery.max_bytes_per_sec';
+const DEFAULT_RECOVERY_RATE = 40 * 1024 * 1024;
 
 export function pauseFollow(cluster: EmulatedCluster, followerIndex: string): void {
   const index = cluster.index(followerIndex);
@@ -91,7 +142,7 @@ export function resumeFollow(
   const metadata = follower.follower;
   if (!metadata) throw illegalArgument(`follow index [${followerIndex}] does not have ccr metadata`);
   const parameters = withDefaults(explicitFollowParameters(body));
-  const leader = fetchLeaderIndex(cluster, metadata.remoteCluster, metadata.leaderIndex);
+  const { leader } = fetchLeader(cluster, metadata.remoteCluster, metadata.leaderIndex);
   if (leader.uuid !== metadata.leaderIndexUuid) {
     throw illegalArgument(
       `follow index [${followerIndex}] should reference [${leader.uuid}] as leader index but instead reference ` +
@@ -215,11 +266,11 @@ function startFollowing(
 }
 
 /** CcrLicenseChecker.checkRemoteClusterLicenseAndFetchLeaderIndexMetadataAndHistoryUUIDs, as seen from REST. */
-function fetchLeaderIndex(
+function fetchLeader(
   cluster: EmulatedCluster,
   remoteCluster: string,
   leaderIndex: string,
-): EmulatedIndex {
+): { leader: EmulatedIndex; leaderCluster: EmulatedCluster } {
   const connection = cluster.connectToRemote(remoteCluster);
   if (!connection.ok) {
     throw statusException(
@@ -231,7 +282,7 @@ function fetchLeaderIndex(
   }
   const leader = connection.cluster.indices.get(leaderIndex);
   if (!leader) throw indexNotFound(leaderIndex);
-  return leader;
+  return { leader, leaderCluster: connection.cluster };
 }
 
 function followerSettings(

@@ -82,8 +82,9 @@ export class EmulatedCluster {
   }
 
   deleteIndex(name: string): void {
-    this.index(name);
+    const index = this.index(name);
     this.indices.delete(name);
+    index.restoring?.done();
     this.followTasks.delete(name);
     this.metadataVersion++;
   }
@@ -96,6 +97,7 @@ export class EmulatedCluster {
   tick(now: number): void {
     if (this.isDown) return;
     for (const index of this.indices.values()) {
+      if (index.restoring && now >= index.restoring.until) finishRestore(index);
       if (index.isOpen && now - index.lastRefreshAt >= index.refreshIntervalMs) index.refresh();
     }
     for (const [name, task] of this.followTasks) {
@@ -110,7 +112,9 @@ export class EmulatedCluster {
   }
 
   resetData(): void {
+    const restoring = [...this.indices.values()].filter((index) => index.restoring);
     this.indices.clear();
+    for (const index of restoring) index.restoring?.done();
     this.followTasks.clear();
     this.settings.clear();
     this.autoFollow.clear();
@@ -131,6 +135,15 @@ export class EmulatedCluster {
   }
 }
 
+/** The end of a CCR restore: the leader's commit is in place and the primary shard becomes active. */
+function finishRestore(index: EmulatedIndex): void {
+  const restoring = index.restoring;
+  if (!restoring) return;
+  index.restoreFrom(restoring.snapshot);
+  index.restoring = undefined;
+  restoring.done();
+}
+
 /** MetadataCreateIndexService.validateIndexOrAliasName, the rules a REST client can hit. */
 export function validateIndexName(name: string): void {
   if (name !== name.toLowerCase()) throw invalidIndexName(name, 'must be lowercase');
@@ -141,6 +154,8 @@ export function validateIndexName(name: string): void {
   if (name.includes('#')) throw invalidIndexName(name, "must not contain '#'");
   if (name.includes(':')) throw invalidIndexName(name, "must not contain ':'");
   if (/^[-_+]/.test(name)) throw invalidIndexName(name, "must not start with '_', '-', or '+'");
+  const bytes = Buffer.byteLength(name);
+  if (bytes > 255) throw invalidIndexName(name, `index name is too long, (${bytes} > 255)`);
   if (name === '.' || name === '..') throw invalidIndexName(name, "must not be '.' or '..'");
 }
 

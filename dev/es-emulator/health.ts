@@ -16,6 +16,7 @@ const POLL_INTERVAL_MS = 20;
 interface ShardCounts {
   activePrimary: number;
   active: number;
+  initializing: number;
   unassigned: number;
 }
 
@@ -56,11 +57,16 @@ function evaluate(
     (sum, c) => ({
       activePrimary: sum.activePrimary + c.activePrimary,
       active: sum.active + c.active,
+      initializing: sum.initializing + c.initializing,
       unassigned: sum.unassigned + c.unassigned,
     }),
-    { activePrimary: 0, active: 0, unassigned: 0 },
+    { activePrimary: 0, active: 0, initializing: 0, unassigned: 0 },
   );
-  let status: Status = totals.unassigned > 0 ? 'yellow' : 'green';
+  let status: Status = [...perIndex.values()].some(primaryInactive)
+    ? 'red'
+    : totals.unassigned > 0
+      ? 'yellow'
+      : 'green';
   const forced = cluster.faults.health;
   if (forced && STATUS_RANK[forced] > STATUS_RANK[status]) status = forced;
   if (missing) status = 'red';
@@ -96,7 +102,7 @@ function evaluate(
     active_primary_shards: totals.activePrimary,
     active_shards: totals.active,
     relocating_shards: 0,
-    initializing_shards: 0,
+    initializing_shards: totals.initializing,
     unassigned_shards: totals.unassigned,
     unassigned_primary_shards: 0,
     delayed_unassigned_shards: 0,
@@ -112,13 +118,13 @@ function evaluate(
         return [
           index.name,
           {
-            status: counts.unassigned > 0 ? 'yellow' : 'green',
+            status: primaryInactive(counts) ? 'red' : counts.unassigned > 0 ? 'yellow' : 'green',
             number_of_shards: index.numberOfShards,
             number_of_replicas: index.numberOfReplicas,
             active_primary_shards: counts.activePrimary,
             active_shards: counts.active,
             relocating_shards: 0,
-            initializing_shards: 0,
+            initializing_shards: counts.initializing,
             unassigned_shards: counts.unassigned,
             unassigned_primary_shards: 0,
           },
@@ -129,20 +135,32 @@ function evaluate(
   return { satisfied: readyCount === waitCount, body, tail };
 }
 
-/** Replicas need a node other than the primary's: with N nodes at most N - 1 copies of each shard are assigned. */
+/**
+ * Replicas need a node other than the primary's: with N nodes at most N - 1 copies of each shard are assigned.
+ * While a primary is recovering (a CCR restore) it is initializing and its replicas wait, unassigned.
+ */
 function shardCounts(cluster: EmulatedCluster, index: EmulatedIndex): ShardCounts {
   const shards = index.numberOfShards;
   const replicas = index.numberOfReplicas;
+  if (!index.primaryActive) {
+    return { activePrimary: 0, active: 0, initializing: shards, unassigned: shards * replicas };
+  }
   const assignedReplicas = Math.min(replicas, cluster.options.nodes - 1);
   return {
     activePrimary: shards,
     active: shards * (1 + assignedReplicas),
+    initializing: 0,
     unassigned: shards * (replicas - assignedReplicas),
   };
 }
 
+/** An index whose primary shards are not all active is red. */
+function primaryInactive(counts: ShardCounts): boolean {
+  return counts.initializing > 0;
+}
+
 function percent(totals: ShardCounts): number {
-  const all = totals.active + totals.unassigned;
+  const all = totals.active + totals.initializing + totals.unassigned;
   return all === 0 ? 100.0 : (totals.active / all) * 100;
 }
 

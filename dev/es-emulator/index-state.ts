@@ -36,6 +36,14 @@ export interface WriteResult {
   result: 'created' | 'updated' | 'deleted' | 'not_found';
 }
 
+/** A copy of an index's documents at one moment (the leader's commit a CCR restore copies). */
+export interface IndexSnapshot {
+  docs: StoredDoc[];
+  maxSeqNo: number;
+  /** Source bytes of the documents: what the restore transfers, at the CCR recovery rate. */
+  sizeInBytes: number;
+}
+
 export const FOLLOWING_INDEX_SETTING = 'index.xpack.ccr.following_index';
 export const INDEX_VERSION_CREATED = '9009000';
 
@@ -63,6 +71,8 @@ export class EmulatedIndex {
   follower: FollowerMetadata | undefined;
   mappings: Record<string, unknown>;
   lastRefreshAt = Date.now();
+  /** Set while the primary shard is being restored (a CCR remote recovery): the shard is not active yet. */
+  restoring: { until: number; snapshot: IndexSnapshot; done: () => void } | undefined;
 
   constructor(
     readonly name: string,
@@ -77,6 +87,11 @@ export class EmulatedIndex {
 
   get isOpen(): boolean {
     return this.state === 'open';
+  }
+
+  /** False while the primary shard is recovering (e.g. a CCR restore in progress). */
+  get primaryActive(): boolean {
+    return this.restoring === undefined;
   }
 
   get isFollower(): boolean {
@@ -140,8 +155,13 @@ export class EmulatedIndex {
     };
   }
 
-  /** A leader operation replayed on a follower: same sequence number, rewritten with the follower's primary term. */
+  /**
+   * A leader operation replayed on a follower: same sequence number, rewritten with the follower's primary term.
+   * An operation the shard already holds (at or below its max sequence number, e.g. replayed by a follow task
+   * older than a restore) is skipped, as the following engine skips operations processed before.
+   */
   applyReplicated(op: Operation): void {
+    if (op.seqNo <= this.maxSeqNo) return;
     this.apply({ ...op, primaryTerm: this.primaryTerm });
   }
 
@@ -155,16 +175,28 @@ export class EmulatedIndex {
     return result;
   }
 
-  /** Copies another index's documents and checkpoint, as a CCR restore of the leader's latest commit does. */
-  restoreFrom(leader: EmulatedIndex): void {
+  /** The documents and checkpoint of this index now: what a CCR restore of its latest commit copies. */
+  snapshot(): IndexSnapshot {
+    return {
+      docs: [...this.docs.values()].map((doc) => structuredClone(doc)),
+      maxSeqNo: this.maxSeqNo,
+      sizeInBytes: [...this.docs.values()].reduce(
+        (sum, doc) => sum + Buffer.byteLength(JSON.stringify(doc.source)),
+        0,
+      ),
+    };
+  }
+
+  /** Copies a snapshot's documents and checkpoint, as the end of a CCR restore of the leader's commit does. */
+  restoreFrom(snapshot: IndexSnapshot): void {
     this.docs.clear();
     this.versions.clear();
     this.operations.length = 0;
-    for (const doc of leader.docs.values()) {
+    for (const doc of snapshot.docs) {
       this.docs.set(doc.id, { ...doc, primaryTerm: this.primaryTerm });
       this.versions.set(doc.id, doc.version);
     }
-    this.maxSeqNo = leader.maxSeqNo;
+    this.maxSeqNo = snapshot.maxSeqNo;
     this.refresh();
   }
 

@@ -76,3 +76,22 @@ export function simpleMatch(pattern: string, value: string): boolean {
 function escapeRegExp(text: string): string {
   return text.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
 }
+
+const BYTE_UNITS: Record<string, number> = {
+  b: 1,
+  kb: 1024,
+  mb: 1024 ** 2,
+  gb: 1024 ** 3,
+  tb: 1024 ** 4,
+  pb: 1024 ** 5,
+};
+
+/** Parses an Elasticsearch byte size value ("40mb", "512kb", "0"; "-1" means no limit, read as 0). */
+export function parseByteSize(raw: string | undefined, defaultBytes: number): number {
+  if (raw === undefined || raw === '') return defaultBytes;
+  if (raw === '-1' || raw === '0') return 0;
+  const match = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|pb)$/.exec(raw.trim().toLowerCase());
+  if (!match)
+    throw illegalArgument(`failed to parse [${raw}] as a byte size value: unit is missing or unrecognized`);
+  return Number(match[1]) * (BYTE_UNITS[match[2] as string] as number);
+}

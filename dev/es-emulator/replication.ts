@@ -25,8 +25,10 @@ interface BufferedOperation {
  * leader shard's operation history and stays outstanding until operations above `last_requested_seq_no`
  * exist or `read_poll_timeout` passes. Read operations go to the write buffer and reach the follower shard
  * after the emulator's replication delay, so the lag is visible in the stats meanwhile. Retryable read
- * failures go to `read_exceptions` and are retried with exponential backoff capped at `max_retry_delay`;
- * a non-retryable one (the leader index is gone) sets `fatal_exception` and stops reading.
+ * failures go to `read_exceptions` and are retried after a random exponential backoff capped at
+ * `read_poll_timeout`; the leader checkpoint only moves on a successful read, and `time_since_last_read_millis`
+ * counts from the last read sent (a retry too). A non-retryable failure (the leader index is gone) sets
+ * `fatal_exception` and stops reading.
  */
 export class ShardFollowTask {
   leaderGlobalCheckpoint: number;
@@ -72,7 +74,7 @@ export class ShardFollowTask {
     lookupLeader: () => LeaderLookup,
     replicationDelayMs: number,
   ): void {
-    if (!follower.isOpen) return;
+    if (!follower.isOpen || !follower.primaryActive) return;
     this.read(now, lookupLeader, replicationDelayMs);
     this.write(now, follower);
   }
@@ -95,8 +97,7 @@ export class ShardFollowTask {
       this.lastRequestedSeqNo,
       this.parameters.max_read_request_operation_count,
     );
-    const pollTimeoutMs = parseTimeValue(this.parameters.read_poll_timeout, 60_000, 'read_poll_timeout');
-    if (ops.length === 0 && now - this.lastReadSentAt < pollTimeoutMs) return;
+    if (ops.length === 0 && now - this.lastReadSentAt < this.pollTimeoutMs()) return;
 
     this.successfulReadRequests++;
     this.totalReadTimeMillis += now - this.lastReadSentAt;
@@ -176,7 +177,20 @@ export class ShardFollowTask {
     this.retries++;
     this.readExceptions.set(from, { retries: this.retries, error });
     this.readOutstanding = false;
-    const maxRetryDelayMs = parseTimeValue(this.parameters.max_retry_delay, 500, 'max_retry_delay');
-    this.nextAttemptAt = now + Math.min(RETRY_BASE_DELAY_MS * 2 ** (this.retries - 1), maxRetryDelayMs);
+    this.nextAttemptAt = now + retryDelayMs(this.retries, this.pollTimeoutMs());
   }
+
+  private pollTimeoutMs(): number {
+    return parseTimeValue(this.parameters.read_poll_timeout, 60_000, 'read_poll_timeout');
+  }
+}
+
+/**
+ * ShardFollowNodeTask.computeDelay: a random multiple of 50 ms up to 2^(retry-1) of them (retry capped at 24),
+ * at most the task's read_poll_timeout (the code passes getReadPollTimeout, not max_retry_delay).
+ */
+export function retryDelayMs(retry: number, maxDelayMs: number, random: () => number = Math.random): number {
+  const n = Math.round(2 ** (Math.min(retry, 24) - 1));
+  const k = Math.floor(random() * (n + 1));
+  return Math.min(k * RETRY_BASE_DELAY_MS, maxDelayMs);
 }

@@ -97,6 +97,15 @@ describe.skipIf(!choice.ok)('Elasticsearch contract', () => {
       expect(body.error['resource.id']).toBe(missing);
     });
 
+    it('refuses an index name longer than 255 bytes with invalid_index_name_exception', async () => {
+      const name = `ct-${'é'.repeat(127)}`;
+      await expectEsError(leader.indices.create({ index: name }), {
+        status: 400,
+        type: 'invalid_index_name_exception',
+        reason: `Invalid index name [${name}], index name is too long, (257 > 255)`,
+      });
+    });
+
     it('refuses to create an index twice with resource_already_exists_exception', async () => {
       const index = await createIndex(leader, janitor, uniqueName('twice'));
       const body = await expectEsError(leader.indices.create({ index }), {
@@ -353,6 +362,106 @@ describe.skipIf(!choice.ok)('Elasticsearch contract', () => {
         const info = await follower.ccr.followInfo({ index: followerIndex });
         return info.follower_indices[0]?.status === 'active';
       });
+    });
+
+    it('takes restore time: wait_for_active_shards 1 answers after the restore, 0 at once with the follower paused and red', async () => {
+      // 12 documents of ~1 KB restored at 2 KB/s: several seconds on any cluster.
+      const leaderIndex = await createIndex(leader, janitor, uniqueName('restore'));
+      const payload = 'x'.repeat(1000);
+      await leader.bulk({
+        refresh: true,
+        operations: Array.from({ length: 12 }, (_, i) => [
+          { index: { _index: leaderIndex, _id: `doc-${i}` } },
+          { n: i, payload },
+        ]).flat(),
+      });
+      await follower.cluster.putSettings({ persistent: { 'ccr.indices.recovery.max_bytes_per_sec': '2kb' } });
+      try {
+        const noWait = janitor.track(follower, `${leaderIndex}-nowait`);
+        const started = Date.now();
+        const immediate = await follower.ccr.follow({
+          index: noWait,
+          remote_cluster: REMOTE,
+          leader_index: leaderIndex,
+          wait_for_active_shards: 0,
+        });
+        expect(immediate).toEqual({
+          follow_index_created: true,
+          follow_index_shards_acked: false,
+          index_following_started: false,
+        });
+        expect(Date.now() - started).toBeLessThan(2000);
+        // The restored metadata already carries the CCR metadata; no shard follow task runs yet.
+        expect((await follower.ccr.followInfo({ index: noWait })).follower_indices[0]?.status).toBe('paused');
+        expect((await follower.cluster.health({ index: noWait })).status).toBe('red');
+        await waitFor('the restored follower to become active', async () => {
+          const info = await follower.ccr.followInfo({ index: noWait });
+          return info.follower_indices[0]?.status === 'active';
+        });
+        expect(await refreshedCount(follower, noWait)).toBe(12);
+
+        const waiting = janitor.track(follower, `${leaderIndex}-wait`);
+        const before = Date.now();
+        const waited = await follower.ccr.follow({
+          index: waiting,
+          remote_cluster: REMOTE,
+          leader_index: leaderIndex,
+          wait_for_active_shards: 1,
+        });
+        expect(waited).toEqual({
+          follow_index_created: true,
+          follow_index_shards_acked: true,
+          index_following_started: true,
+        });
+        expect(Date.now() - before).toBeGreaterThanOrEqual(2000);
+        expect((await follower.ccr.followInfo({ index: waiting })).follower_indices[0]?.status).toBe(
+          'active',
+        );
+      } finally {
+        await follower.cluster.putSettings({
+          persistent: { 'ccr.indices.recovery.max_bytes_per_sec': null },
+        });
+      }
+    });
+
+    it('restores over a closed follower that was not paused, then fails to start following: its task survives', async () => {
+      const { leaderIndex, followerIndex } = await followedIndex('closedactive', 1);
+      await waitForCheckpoint(follower, followerIndex, 0);
+      await follower.indices.close({ index: followerIndex });
+      await leader.index({ index: leaderIndex, id: 'after-close', document: { n: 2 }, refresh: true });
+      await expectEsError(
+        follower.ccr.follow({
+          index: followerIndex,
+          remote_cluster: REMOTE,
+          leader_index: leaderIndex,
+          wait_for_active_shards: 1,
+        }),
+        {
+          status: 400,
+          type: 'resource_already_exists_exception',
+          reason: /^task with id \{.+-0\} already exist$/,
+        },
+      );
+      // The data was replaced all the same: the restore reopened the index with the leader's commit.
+      expect(await refreshedCount(follower, followerIndex)).toBe(2);
+    });
+
+    it('restores over a closed follower once it is paused, and follows again', async () => {
+      const { leaderIndex, followerIndex } = await followedIndex('closedpaused', 1);
+      await waitForCheckpoint(follower, followerIndex, 0);
+      await follower.ccr.pauseFollow({ index: followerIndex });
+      await follower.indices.close({ index: followerIndex });
+      await leader.index({ index: leaderIndex, id: 'after-close', document: { n: 2 }, refresh: true });
+      const response = await follower.ccr.follow({
+        index: followerIndex,
+        remote_cluster: REMOTE,
+        leader_index: leaderIndex,
+        wait_for_active_shards: 1,
+      });
+      expect(response.index_following_started).toBe(true);
+      await leader.index({ index: leaderIndex, id: 'after-refollow', document: { n: 3 } });
+      await waitForCheckpoint(follower, followerIndex, 2);
+      expect(await refreshedCount(follower, followerIndex)).toBe(3);
     });
 
     it('refuses writes to a follower index with a 403 status_exception, alone and in bulk', async () => {

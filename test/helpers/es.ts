@@ -33,6 +33,7 @@ export interface EsTestPairOptions {
   followerIndices?: string[];
   autoFollowPatterns?: string[];
   requestTimeout?: string;
+  maxTimeSinceLastRead?: string;
   clusterFactory?: EsClientsOptions['clusterFactory'];
 }
 
@@ -69,6 +70,7 @@ export async function startEsTestPair(options: EsTestPairOptions = {}): Promise<
       maxLagOperations: options.maxLagOperations ?? 10,
       promoteConcurrency: options.promoteConcurrency ?? 4,
       requestTimeout: options.requestTimeout ?? '5s',
+      ...(options.maxTimeSinceLastRead ? { maxTimeSinceLastRead: options.maxTimeSinceLastRead } : {}),
     },
     mysql: {
       user: 'unused',

@@ -26,7 +26,8 @@ export function evaluateEsReadiness(
     checks.push({
       name: `es-${site}.${index.index}`,
       ok: index.healthy,
-      sentence: followerSentence(site, index, followers?.maxLagOperations ?? 0),
+      // Histories recorded before the activity gave its own sentence carry none.
+      sentence: index.description || followerSentence(site, index, followers?.maxLagOperations ?? 0),
     });
   }
   return checks;
