@@ -1,4 +1,7 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import mysql from 'mysql2/promise';
@@ -6,10 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities, createClients, type ActivityClients } from '../activities';
 import { HaproxySocketClient, setServerState } from '../activities/traffic/haproxy-runtime';
 import { resolveSecret } from '../config/secrets';
-import { portOpen, processAlive } from '../dev/stack/daemon';
+import { portOpen, processAlive, startDaemon } from '../dev/stack/daemon';
 import { waitUntil } from './helpers/apps-traffic';
 import { runActivity, testTaskQueue } from './helpers/local-stack';
 import {
+  cleanScratchDrPairLeftovers,
+  OWNER_FILE,
+  PAIR_DIR_PREFIX,
   startScratchDrPair,
   startWorkerProcess,
   type DrPairSnapshot,
@@ -247,6 +253,34 @@ describe('scratch DR pair', () => {
       ...INITIAL,
       apps: { gra: { health: 'down' }, rbx: INITIAL.apps.rbx },
     });
+  });
+
+  it('removes the pairs of dead test processes, killing only the processes they started', async () => {
+    const dir = path.join(os.tmpdir(), `${PAIR_DIR_PREFIX}leftover-${process.pid}`);
+    mkdirSync(path.join(dir, 'daemon'), { recursive: true });
+    const deadOwner = spawnSync('true').pid;
+    writeFileSync(path.join(dir, OWNER_FILE), `${deadOwner}\n`);
+    const leftover = startDaemon({
+      name: 'sleeper',
+      runDir: path.join(dir, 'daemon'),
+      command: 'sleep',
+      args: ['600'],
+    });
+    // A pid file older than the live process it names: the pid was recycled, that process is not the pair's.
+    const stranger = spawn('sleep', ['600'], { stdio: 'ignore' });
+    const strangerFile = path.join(dir, 'recycled.pid');
+    writeFileSync(strangerFile, `${stranger.pid}\n`);
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    utimesSync(strangerFile, hourAgo, hourAgo);
+    try {
+      expect(await cleanScratchDrPairLeftovers()).toContain(path.basename(dir));
+      expect(processAlive(leftover)).toBe(false);
+      expect(existsSync(dir)).toBe(false);
+      expect(processAlive(stranger.pid!)).toBe(true);
+      expect(existsSync(pair.dir)).toBe(true); // its owner, this process, is alive
+    } finally {
+      stranger.kill('SIGKILL');
+    }
   });
 
   it('close() stops every process it started and frees every port', async () => {

@@ -100,8 +100,9 @@ export interface ScratchDrPair {
   close(): Promise<void>;
 }
 
-const PAIR_DIR_PREFIX = 'dr-e2e-';
-const OWNER_FILE = 'owner.pid';
+/** A pair's folder is `<OS temp folder>/dr-e2e-<id>`; its OWNER_FILE names the process that started it. */
+export const PAIR_DIR_PREFIX = 'dr-e2e-';
+export const OWNER_FILE = 'owner.pid';
 
 /**
  * A DR pair of its own for end-to-end tests, on free loopback ports in a temporary folder: MariaDB trio,
