@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities, createClients, type ActivityClients } from '../activities';
 import { HaproxySocketClient, setServerState } from '../activities/traffic/haproxy-runtime';
 import { resolveSecret } from '../config/secrets';
+import { evaluateMysqlReadiness } from '../workflows/checks/mysql-readiness';
 import { portOpen, processAlive, startDaemon } from '../dev/stack/daemon';
 import { waitUntil } from './helpers/apps-traffic';
 import { runActivity, testTaskQueue } from './helpers/local-stack';
@@ -89,8 +90,9 @@ describe('scratch DR pair', () => {
     activities = createActivities(clients);
   });
   afterAll(async () => {
-    await clients?.close();
+    // The pair first: a pooled connection left on a cut path would keep clients.close() waiting.
     await pair?.close();
+    await clients?.close();
   });
 
   it('starts in the normal state; two snapshots of the untouched pair are equal; a change shows', async () => {
@@ -170,6 +172,17 @@ describe('scratch DR pair', () => {
 
   it("cuts the worker's path to db-gra-1 (Toxiproxy) while the replicas keep replicating from it", async () => {
     await connectAsWorker(pair);
+    // Through the proxy, the orchestrator still sees the replicas replicating from its db-gra-1. Clients of
+    // their own, closed before the cut: a pooled connection caught by the cut would hang a status read.
+    const viaProxy = createClients(pair.runbooks);
+    try {
+      const own = createActivities(viaProxy);
+      const settings = await runActivity(env, own.pairSettings, { pair: pair.pair });
+      const healthy = await runActivity(env, own.mysqlServerStatuses, { pair: pair.pair });
+      expect(evaluateMysqlReadiness(settings, healthy).filter((c) => !c.ok)).toEqual([]);
+    } finally {
+      await viaProxy.close();
+    }
     await pair.blockWorkerPathToPrimary!();
     try {
       await expect(connectAsWorker(pair)).rejects.toThrow();
