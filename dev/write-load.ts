@@ -11,6 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise';
 import { DEFAULT_LOCAL_RUNBOOK, loadRunbooks } from '../config/load';
@@ -141,31 +142,10 @@ export class WriteLoad {
   }
 
   summary(): WriteLoadSummary {
-    const ack = this.records.filter((r) => r.outcome === 'acknowledged');
-    const acknowledgedBy: Record<string, number> = {};
-    for (const r of ack) acknowledgedBy[r.server ?? '?'] = (acknowledgedBy[r.server ?? '?'] ?? 0) + 1;
-    const end = this.stoppedAt || Date.now();
-    let longestGapMs = 0;
-    let previous = this.startedAt;
-    for (const r of ack) {
-      longestGapMs = Math.max(longestGapMs, r.at - previous);
-      previous = r.at;
-    }
-    longestGapMs = Math.max(longestGapMs, end - previous);
-    const durationMs = end - this.startedAt;
-    return {
-      runId: this.runId,
-      durationMs,
-      attempted: this.records.length,
-      acknowledged: ack.length,
-      failed: this.records.filter((r) => r.outcome === 'failed').length,
-      unknown: this.records.filter((r) => r.outcome === 'unknown').length,
-      achievedRatePerSecond: durationMs > 0 ? Math.round((this.records.length * 1000) / durationMs) : 0,
-      acknowledgedBy,
+    return summarizeWrites(this.runId, this.records, this.startedAt, this.stoppedAt, {
       targetChanges: this.targetChanges,
       multipleWritable: this.multipleWritable,
-      longestGapMs,
-    };
+    });
   }
 
   /** Compares what was acknowledged with what `server` holds for this run. */
@@ -174,17 +154,7 @@ export class WriteLoad {
     const [rows] = await conn.query<RowDataPacket[]>(`SELECT seq FROM ${this.table} WHERE run_id = ?`, [
       this.runId,
     ]);
-    const present = new Set(rows.map((r) => Number(r.seq)));
-    const acknowledged = this.records.filter((r) => r.outcome === 'acknowledged');
-    return {
-      server,
-      acknowledged: acknowledged.length,
-      present: present.size,
-      lost: acknowledged.filter((r) => !present.has(r.seq)).map((r) => r.seq),
-      presentUnacknowledged: this.records
-        .filter((r) => r.outcome !== 'acknowledged' && present.has(r.seq))
-        .map((r) => r.seq),
-    };
+    return compareWrites(server, this.records, new Set(rows.map((r) => Number(r.seq))));
   }
 
   async close(): Promise<void> {
@@ -294,6 +264,281 @@ export class WriteLoad {
     this.connections.delete(name);
     conn?.destroy();
   }
+}
+
+export interface FrontendWriteLoadOptions {
+  /** The public entry point's base URL, e.g. http://127.0.0.1:18000; each write is `POST <url>/orders`. */
+  frontendUrl: string;
+  /** The database servers `verify()` can read (their own addresses), and the account it reads them with. */
+  servers: WriteTarget[];
+  user: string;
+  password: string;
+  database?: string;
+  /** Writes started per second. */
+  ratePerSecond: number;
+  /**
+   * Writes in flight at once (default 16): a slow app makes them queue (in HAProxy and the app) rather than
+   * lowering the offered rate, until this many wait.
+   */
+  maxInFlight?: number;
+  /** Client-side limit of one request (default 5 s); past it the outcome is unknown. */
+  requestTimeoutMs?: number;
+  runId?: string;
+}
+
+export interface FrontendWriteLoadSummary extends WriteLoadSummary {
+  /** Writes started per second while the load ran: what it asked of the system (the app may serve fewer). */
+  offeredRatePerSecond: number;
+}
+
+/**
+ * Write load through the application: `POST /orders` to the public entry point (HAProxy in front of the
+ * sample Perl app, which writes to its site's database), with `client_ref = <runId>:<seq>`. A write is
+ * acknowledged when the app answers 2xx; its record names the site that served it. `verify(server)` reads
+ * the orders table of one database server, so a failover test can count the acknowledged writes it lost.
+ */
+export class FrontendWriteLoad {
+  readonly runId: string;
+  readonly records: WriteRecord[] = [];
+  private running = false;
+  private loop?: Promise<void>;
+  private startedAt = 0;
+  private stoppedAt = 0;
+  private readonly targetChanges: WriteLoadSummary['targetChanges'] = [];
+  private lastSite: string | null = null;
+  private writesStarted = 0;
+  private lastStartAt = 0;
+
+  private readonly ordersUrl: URL;
+  // node:http rather than fetch: a fraction of the CPU per request, which matters at hundreds of writes a second.
+  private readonly agent: http.Agent;
+
+  constructor(private readonly options: FrontendWriteLoadOptions) {
+    this.runId = options.runId ?? randomUUID();
+    this.ordersUrl = new URL('/orders', options.frontendUrl);
+    if (this.ordersUrl.protocol !== 'http:')
+      throw new Error(`write load: ${options.frontendUrl} is not an http:// URL`);
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: this.maxInFlight });
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.startedAt = Date.now();
+    this.loop = this.run();
+  }
+
+  /** Stops starting writes, waits for those in flight, and closes the idle connections. */
+  async stop(): Promise<FrontendWriteLoadSummary> {
+    this.running = false;
+    await this.loop;
+    this.stoppedAt ||= Date.now();
+    this.agent.destroy();
+    return this.summary();
+  }
+
+  acknowledgedCount(): number {
+    return this.records.filter((r) => r.outcome === 'acknowledged').length;
+  }
+
+  summary(): FrontendWriteLoadSummary {
+    const sendingMs = this.lastStartAt - this.startedAt + 1000 / this.options.ratePerSecond;
+    return {
+      ...summarizeWrites(this.runId, this.records, this.startedAt, this.stoppedAt, {
+        targetChanges: this.targetChanges,
+        multipleWritable: [],
+      }),
+      offeredRatePerSecond: this.writesStarted > 0 ? Math.round((this.writesStarted * 1000) / sendingMs) : 0,
+    };
+  }
+
+  private get maxInFlight(): number {
+    return this.options.maxInFlight ?? 16;
+  }
+
+  /** Compares what was acknowledged with the orders `server` holds for this run. */
+  async verify(server: string): Promise<WriteVerification> {
+    const target = this.options.servers.find((t) => t.name === server);
+    if (!target) throw new Error(`write load: unknown server ${server}`);
+    const conn = await mysql.createConnection({
+      host: target.host,
+      port: target.port,
+      user: this.options.user,
+      password: this.options.password,
+      connectTimeout: 2_000,
+    });
+    try {
+      const [rows] = await conn.query<RowDataPacket[]>(
+        `SELECT client_ref FROM \`${this.options.database ?? 'app'}\`.orders WHERE client_ref LIKE ?`,
+        [`${this.runId}:%`],
+      );
+      const present = new Set(rows.map((r) => Number(String(r.client_ref).slice(this.runId.length + 1))));
+      return compareWrites(server, this.records, present);
+    } finally {
+      await conn.end().catch(() => conn.destroy());
+    }
+  }
+
+  private async run(): Promise<void> {
+    const interval = 1000 / this.options.ratePerSecond;
+    const maxInFlight = this.maxInFlight;
+    const inFlight = new Set<Promise<void>>();
+    let seq = 0;
+    while (this.running) {
+      seq++;
+      const wait = this.startedAt + (seq - 1) * interval - Date.now();
+      if (wait > 0) await sleep(wait);
+      while (this.running && inFlight.size >= maxInFlight) await Promise.race(inFlight);
+      if (!this.running) break;
+      this.writesStarted++;
+      this.lastStartAt = Date.now();
+      const write: Promise<void> = this.write(seq).finally(() => inFlight.delete(write));
+      inFlight.add(write);
+    }
+    await Promise.all(inFlight);
+  }
+
+  private async write(seq: number): Promise<void> {
+    let answer: { status: number; body: string };
+    try {
+      answer = await postJson(
+        this.ordersUrl,
+        { item: `write-load ${seq}`, client_ref: `${this.runId}:${seq}` },
+        this.agent,
+        this.options.requestTimeoutMs ?? 5_000,
+      );
+    } catch (err) {
+      // Refused: nothing was sent. Anything else (reset, timeout) may have reached the app.
+      const code = errorCode(err);
+      this.record(seq, null, code === 'ECONNREFUSED' ? 'failed' : 'unknown', code);
+      return;
+    }
+    let body: { site?: unknown; error?: unknown } | undefined;
+    try {
+      body = JSON.parse(answer.body) as typeof body;
+    } catch {
+      body = undefined; // not the app's answer (HAProxy's own error page)
+    }
+    const site = typeof body?.site === 'string' ? body.site : null;
+    this.record(
+      seq,
+      site,
+      httpWriteOutcome(answer.status, body),
+      body?.error ? String(body.error) : undefined,
+    );
+  }
+
+  private record(seq: number, site: string | null, outcome: WriteOutcome, error?: string): void {
+    const at = Date.now();
+    this.records.push({ seq, server: site, outcome, at, ...(error ? { error } : {}) });
+    if (outcome === 'acknowledged' && site !== this.lastSite) {
+      this.targetChanges.push({ at, from: this.lastSite, to: site });
+      this.lastSite = site;
+    }
+  }
+}
+
+/** POSTs a JSON body; resolves with the answer's status and body text (any status), rejects on a transport error. */
+function postJson(
+  url: URL,
+  payload: unknown,
+  agent: http.Agent,
+  timeoutMs: number,
+): Promise<{ status: number; body: string }> {
+  const data = JSON.stringify(payload);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.once('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.once('error', reject);
+      },
+    );
+    req.setTimeout(timeoutMs, () =>
+      req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })),
+    );
+    req.once('error', reject);
+    req.end(data);
+  });
+}
+
+/**
+ * What an answer says about a write. The app answers JSON naming its site: 2xx = committed; 4xx and
+ * "database is read-only" = refused before writing; any other 503 ("database error") may have committed.
+ * An answer without JSON is HAProxy's own (configuration manual §1.3.1): 503 = no server took the request;
+ * 502/504 = the server may have processed it.
+ */
+export function httpWriteOutcome(
+  status: number,
+  body: { site?: unknown; error?: unknown } | undefined,
+): WriteOutcome {
+  const fromApp = typeof body?.site === 'string';
+  if (fromApp && status >= 200 && status < 300) return 'acknowledged';
+  if (status >= 400 && status < 500) return 'failed';
+  if (fromApp) return body?.error === 'database is read-only' ? 'failed' : 'unknown';
+  return status === 503 ? 'failed' : 'unknown';
+}
+
+/** The summary of a run's records (in completion order) between `startedAt` and `stoppedAt` (0: still running). */
+export function summarizeWrites(
+  runId: string,
+  records: WriteRecord[],
+  startedAt: number,
+  stoppedAt: number,
+  targets: Pick<WriteLoadSummary, 'targetChanges' | 'multipleWritable'>,
+): WriteLoadSummary {
+  const ack = records.filter((r) => r.outcome === 'acknowledged');
+  const acknowledgedBy: Record<string, number> = {};
+  for (const r of ack) acknowledgedBy[r.server ?? '?'] = (acknowledgedBy[r.server ?? '?'] ?? 0) + 1;
+  const end = stoppedAt || Date.now();
+  let longestGapMs = 0;
+  let previous = startedAt;
+  for (const r of ack) {
+    longestGapMs = Math.max(longestGapMs, r.at - previous);
+    previous = r.at;
+  }
+  longestGapMs = Math.max(longestGapMs, end - previous);
+  const durationMs = end - startedAt;
+  return {
+    runId,
+    durationMs,
+    attempted: records.length,
+    acknowledged: ack.length,
+    failed: records.filter((r) => r.outcome === 'failed').length,
+    unknown: records.filter((r) => r.outcome === 'unknown').length,
+    achievedRatePerSecond: durationMs > 0 ? Math.round((records.length * 1000) / durationMs) : 0,
+    acknowledgedBy,
+    targetChanges: targets.targetChanges,
+    multipleWritable: targets.multipleWritable,
+    longestGapMs,
+  };
+}
+
+/** Compares the acknowledged writes with the sequence numbers `server` holds for the run. */
+export function compareWrites(
+  server: string,
+  records: WriteRecord[],
+  present: Set<number>,
+): WriteVerification {
+  const acknowledged = records.filter((r) => r.outcome === 'acknowledged');
+  return {
+    server,
+    acknowledged: acknowledged.length,
+    present: present.size,
+    lost: acknowledged.filter((r) => !present.has(r.seq)).map((r) => r.seq),
+    presentUnacknowledged: records
+      .filter((r) => r.outcome !== 'acknowledged' && present.has(r.seq))
+      .map((r) => r.seq),
+  };
 }
 
 const errorCode = (err: unknown) => (err as { code?: string }).code ?? 'error';

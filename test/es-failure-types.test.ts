@@ -1,11 +1,7 @@
 /** The Elasticsearch failure types: one exported table says which are retryable, and the failures follow it. */
 import { errors } from '@elastic/elasticsearch';
 import { describe, expect, it } from 'vitest';
-import {
-  ES_FAILURE_TYPES,
-  ES_NON_RETRYABLE_FAILURE_TYPES,
-  type EsFailureType,
-} from '../activities/elasticsearch/failure-types';
+import { ES_FAILURE_TYPES, ES_NON_RETRYABLE_FAILURE_TYPES, type EsFailureType } from '../common/es-failures';
 import { esDecision, esFailure } from '../activities/elasticsearch/errors';
 
 describe('Elasticsearch failure types', () => {

@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import type { MysqlServerStatus } from '../activities/mysql/status';
 import type { PairSettings } from '../activities/pair-settings';
 import { evaluateMysqlReadiness } from '../workflows/checks/mysql-readiness';
+import { fakeSettings } from './helpers/fake-pair';
 
 const A = '3e11fa47-71ca-11e1-9e33-c80aa9429562';
 
-const settings: PairSettings = {
+const settings: PairSettings = fakeSettings({
   pair: 'p',
-  sites: { primary: 'gra', standby: 'rbx' },
   mysql: {
     servers: [
       { name: 'db-gra-1', site: 'gra', role: 'primary', host: '10.0.0.1', port: 3306 },
@@ -15,7 +15,7 @@ const settings: PairSettings = {
     ],
     maxLagSeconds: 10,
   },
-};
+});
 
 const primary = (extra: Partial<MysqlServerStatus> = {}): MysqlServerStatus => ({
   server: 'db-gra-1',

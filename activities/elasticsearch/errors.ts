@@ -2,9 +2,9 @@ import { errors } from '@elastic/elasticsearch';
 import { ApplicationFailure } from '@temporalio/common';
 import { redact } from '../../common/redact';
 import { typedFailure } from '../failure';
-import { isRetryableEsFailureType, type EsFailureType } from './failure-types';
+import { isRetryableEsFailureType, type EsFailureType } from '../../common/es-failures';
 
-export type { EsFailureType } from './failure-types';
+export type { EsFailureType } from '../../common/es-failures';
 
 /** Failures that concern the whole cluster (not one index): a batch stops at the first one. */
 export const CLUSTER_LEVEL_FAILURES = new Set<string>([

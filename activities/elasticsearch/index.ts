@@ -23,9 +23,9 @@ export type {
 export type { EsRemoteClusterResult } from './control';
 export type { EsPromoteResult, PromotedIndex, PromoteProgress, PromoteStep } from './promote';
 export type { EsFollowResult, FollowedIndex, FollowOutcome } from './follow';
-export type { EsFailureType } from './failure-types';
-// Workflow code imports the values from './failure-types' itself: this module pulls in the ES client.
-export { ES_FAILURE_TYPES, ES_NON_RETRYABLE_FAILURE_TYPES } from './failure-types';
+export type { EsFailureType } from '../../common/es-failures';
+// Workflow code imports the values from common/es-failures itself: this module pulls in the ES client.
+export { ES_FAILURE_TYPES, ES_NON_RETRYABLE_FAILURE_TYPES } from '../../common/es-failures';
 
 export interface ElasticsearchActivityDeps {
   es: EsClients;

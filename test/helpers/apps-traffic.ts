@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -12,7 +12,7 @@ import {
 } from '../../activities/traffic/haproxy-runtime';
 import { freePort, sleep } from '../../dev/stack/daemon';
 import { HAPROXY_BACKEND, HAPROXY_SERVERS, haproxyPaths } from '../../dev/stack/services/haproxy';
-import { APPCTL, appctl } from '../../dev/stack/services/perl-app';
+import { APPCTL, appctl, writeAppEnv } from '../../dev/stack/services/perl-app';
 import { stackDir, stackPort } from '../../dev/stack/settings';
 
 export const frontendUrl = (p = '/health') => `http://127.0.0.1:${stackPort('HAPROXY')}${p}`;
@@ -106,19 +106,12 @@ export function localRunbookCopy(edit: (doc: ReturnType<typeof parse>) => void):
 export async function scratchApp(site: string, dbPort = stackPort('MYSQL_GRA')) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'perl-app-'));
   const port = await freePort();
-  mkdirSync(path.join(dir, 'perl-app', site), { recursive: true });
-  writeFileSync(
-    path.join(dir, 'perl-app', site, 'app.env'),
-    [
-      `DR_APP_SITE=${site}`,
-      `DR_APP_LISTEN=http://127.0.0.1:${port}`,
-      'DR_APP_DB_HOST=127.0.0.1',
-      `DR_APP_DB_PORT=${dbPort}`,
-      'DR_APP_DB_NAME=app',
-      'DR_APP_DB_USER=app',
-      `DR_APP_DB_PASSWORD_FILE=${path.join(stackDir(), 'secrets', 'mysql-app.password')}`,
-    ].join('\n'),
-  );
+  writeAppEnv(dir, {
+    site,
+    listenPort: port,
+    dbPort,
+    passwordFile: path.join(stackDir(), 'secrets', 'mysql-app.password'),
+  });
   const run = promisify(execFile);
   return {
     dir,

@@ -426,6 +426,7 @@ export const scratchRoot = () => path.join(stackDir(), 'scratch');
 /**
  * Builds (does not start) a throw-away cluster under `.stack/scratch/<id>` on free ports, with the stack's
  * account passwords, for tests that kill or promote servers. Call `up()`, then `destroy()` when done.
+ * `dir` and `secretsDir` put it (and its generated passwords) elsewhere, e.g. in a test's own folder.
  */
 export async function createScratchCluster(
   options: {
@@ -436,6 +437,8 @@ export async function createScratchCluster(
     extraConfig?: string[];
     /** Extra `[mariadbd]` lines per server name. */
     instanceConfig?: Record<string, string[]>;
+    dir?: string;
+    secretsDir?: string;
   } = {},
 ): Promise<MariadbCluster> {
   const names = options.names ?? MARIADB_INSTANCES.map((i) => i.name);
@@ -449,8 +452,8 @@ export async function createScratchCluster(
   return new MariadbCluster(
     {
       label: `scratch ${id}`,
-      dir: path.join(scratchRoot(), id),
-      secretsDir: path.join(stackDir(), 'secrets'),
+      dir: options.dir ?? path.join(scratchRoot(), id),
+      secretsDir: options.secretsDir ?? path.join(stackDir(), 'secrets'),
       instances: names.map((name, i) => ({
         name,
         port: ports[i] as number,

@@ -22,18 +22,32 @@ export const APP_INSTANCES: { site: string; port: PortName; db: PortName }[] = [
 export const appDir = (site: string) => path.join(stackDir(), 'perl-app', site);
 const appSpec = (site: string) => ({ name: 'app', runDir: appDir(site) });
 
-/** Writes the settings appctl reads: listen address and the site's database; the password stays in its file. */
-function writeAppEnv(instance: (typeof APP_INSTANCES)[number]): void {
-  const dir = appDir(instance.site);
+export interface AppEnv {
+  site: string;
+  listenPort: number;
+  dbPort: number;
+  /** File holding the application account's password. */
+  passwordFile: string;
+  /** Worker processes (Mojolicious prefork) when more than one; by default one process serves every request. */
+  workers?: number;
+}
+
+/**
+ * Writes the settings appctl reads into `<stack folder>/perl-app/<site>/app.env`: listen address and the site's
+ * database; the password stays in its file.
+ */
+export function writeAppEnv(stackFolder: string, app: AppEnv): void {
+  const dir = path.join(stackFolder, 'perl-app', app.site);
   mkdirSync(dir, { recursive: true });
   const settings = {
-    DR_APP_SITE: instance.site,
-    DR_APP_LISTEN: `http://127.0.0.1:${stackPort(instance.port)}`,
+    DR_APP_SITE: app.site,
+    DR_APP_LISTEN: `http://127.0.0.1:${app.listenPort}`,
     DR_APP_DB_HOST: '127.0.0.1',
-    DR_APP_DB_PORT: String(stackPort(instance.db)),
+    DR_APP_DB_PORT: String(app.dbPort),
     DR_APP_DB_NAME: APP_DATABASE,
     DR_APP_DB_USER: MARIADB_ACCOUNTS.app.user,
-    DR_APP_DB_PASSWORD_FILE: path.join(stackDir(), 'secrets', MARIADB_ACCOUNTS.app.secretFile),
+    DR_APP_DB_PASSWORD_FILE: app.passwordFile,
+    ...(app.workers !== undefined ? { DR_APP_WORKERS: String(app.workers) } : {}),
   };
   writeFileSync(
     path.join(dir, 'app.env'),
@@ -45,10 +59,22 @@ function writeAppEnv(instance: (typeof APP_INSTANCES)[number]): void {
   );
 }
 
-export async function appctl(action: 'start' | 'stop' | 'status', site: string): Promise<string> {
+const stackAppEnv = (instance: (typeof APP_INSTANCES)[number]): AppEnv => ({
+  site: instance.site,
+  listenPort: stackPort(instance.port),
+  dbPort: stackPort(instance.db),
+  passwordFile: path.join(stackDir(), 'secrets', MARIADB_ACCOUNTS.app.secretFile),
+});
+
+/** Runs appctl for the app of `site` whose app.env is under `stackFolder` (by default the stack's folder). */
+export async function appctl(
+  action: 'start' | 'stop' | 'status',
+  site: string,
+  stackFolder = stackDir(),
+): Promise<string> {
   try {
     const { stdout } = await run(APPCTL, [action, site], {
-      env: { ...process.env, DR_STACK_DIR: stackDir() },
+      env: { ...process.env, DR_STACK_DIR: stackFolder },
     });
     return stdout.trim();
   } catch (err) {
@@ -75,7 +101,7 @@ export function perlApps(log: (line: string) => void): StackService {
     async up() {
       ensureDebianPackages(STACK_PACKAGES, log);
       for (const instance of APP_INSTANCES) {
-        writeAppEnv(instance);
+        writeAppEnv(stackDir(), stackAppEnv(instance));
         if (runningPid(appSpec(instance.site)) !== undefined) continue;
         const port = stackPort(instance.port);
         await assertPortsFree(`perl-app ${instance.site}`, [{ name: instance.port, port }]);
