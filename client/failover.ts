@@ -41,8 +41,5 @@ export async function startFailover(
     throw new Error(
       `refusing to start a failover of ${input.pair}: a ${description.type} of this pair is running (workflow ${workflowId}, run ${description.runId}); wait for it or cancel it first.`,
     );
-  return {
-    handle,
-    started: handle.firstExecutionRunId === description.runId && description.historyLength <= 2,
-  };
+  return handle;
 }
