@@ -3,10 +3,12 @@
  * an in-memory pair (test/helpers/fake-pair.ts): no stack, and hours of approval timeouts pass at once.
  */
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Activities } from '../activities';
@@ -81,6 +83,13 @@ const input = (overrides: Partial<FailoverInput> = {}): FailoverInput => ({
   ...overrides,
 });
 
+/** DR_RECORD_HISTORIES=1 writes the history of the runs that test/replay.test.ts replays. */
+async function record(handle: Awaited<ReturnType<typeof start>>, name: string): Promise<void> {
+  if (process.env.DR_RECORD_HISTORIES !== '1') return;
+  const history = await handle.fetchHistory();
+  writeFileSync(path.join(__dirname, 'histories', `${name}.json`), historyToJSON(history as never) + '\n');
+}
+
 const start = (i: FailoverInput = input()) =>
   env.client.workflow.start(failover, { args: [i], taskQueue, workflowId: `failover-${randomUUID()}` });
 
@@ -109,7 +118,9 @@ const failedOverState = () => {
 describe('failover workflow (time-skipping, in-memory pair)', () => {
   it('planned, auto-approved: runs every phase in order and leaves the pair on rbx', async () => {
     pair = new FakePair();
-    const report = await (await start()).result();
+    const handle = await start();
+    const report = await handle.result();
+    await record(handle, 'failover-planned-completed');
     expect(report.outcome).toBe('completed');
     expect(pair.state).toEqual(failedOverState());
     // Phases in order; the steps of one phase run in parallel.
@@ -310,7 +321,9 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     it(`a failure in ${activity} undoes every compensable step, newest first, and leaves the pair as it was`, async () => {
       pair = new FakePair();
       pair.fail(activity);
-      const report = await (await start()).result();
+      const handle = await start();
+      const report = await handle.result();
+      if (activity === 'appStart') await record(handle, 'failover-rolled-back');
       expect(report.outcome).toBe('rolled-back');
       expect(report.sentence).toContain(`injected fault in ${activity}`);
       const changes = pair.changes();
@@ -373,6 +386,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     pair.heal('trafficSwitch');
     await handle.executeUpdate(retryUpdate, { args: [{ operator: 'alice', reason: 'HAProxy fixed' }] });
     const report = await handle.result();
+    await record(handle, 'failover-retried-past-point-of-no-return');
     expect(report.outcome).toBe('completed');
     expect(pair.changes().filter((c) => /Unfence|Resume|appStop/.test(c))).toEqual([]);
     expect(report.steps.find((s) => s.id === 'traffic.switch')).toMatchObject({ state: 'done', attempts: 2 });
@@ -415,6 +429,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
       args: [{ approver: 'alice', reason: 'gra is powered off' }],
     });
     const report = await handle.result();
+    await record(handle, 'failover-unplanned-completed');
     expect(report.outcome).toBe('completed');
     expect(report.detection).toHaveLength(3);
     expect(report.dataLoss[0]!.sentence).toMatch(/^unknown: db-gra-1 cannot be read/);

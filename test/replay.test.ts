@@ -9,6 +9,7 @@ import { quietRuntime } from './helpers/local-stack';
  * Replays recorded histories against the current workflow code. A change that would break a running
  * workflow (different commands for the same history) fails here. Re-record after an intended,
  * versioned change with: DR_RECORD_HISTORIES=1 npx vitest run test/readiness.workflow.test.ts
+ * (and test/failover.workflow.test.ts for the failover histories).
  */
 const HISTORIES = path.join(__dirname, 'histories');
 const WORKFLOWS = path.resolve(__dirname, '..', 'workflows', 'index.ts');
@@ -33,6 +34,10 @@ describe('replay of recorded workflow histories', () => {
         'readiness-mysql-only-replication-stopped',
         'readiness-ready',
         'readiness-replication-stopped',
+        'failover-planned-completed',
+        'failover-rolled-back',
+        'failover-retried-past-point-of-no-return',
+        'failover-unplanned-completed',
       ]),
     );
   });
@@ -45,12 +50,15 @@ describe('replay of recorded workflow histories', () => {
     expect(results.filter((r) => r.error).map((r) => `${r.workflowId}: ${r.error}`)).toEqual([]);
   });
 
-  it('fails on a workflow change that reorders its activities', async () => {
-    const [first] = histories();
+  it.each([
+    ['readiness', 'readiness-ready'],
+    ['failover', 'failover-planned-completed'],
+  ])('fails on a %s workflow change that reorders its activities', async (workflow, recorded) => {
+    const history = histories().find((h) => h.workflowId === recorded)!.history;
     await expect(
       Worker.runReplayHistory(
-        { workflowsPath: path.join(__dirname, 'fixtures', 'reordered-readiness-workflow.ts') },
-        first!.history,
+        { workflowsPath: path.join(__dirname, 'fixtures', `reordered-${workflow}-workflow.ts`) },
+        history,
       ),
     ).rejects.toBeInstanceOf(DeterminismViolationError);
   });
