@@ -166,8 +166,17 @@ const haproxyTraffic = z
     backend: haproxyName,
     /** HAProxy server name(s) for each site, in the backend above. */
     servers: z.record(name, z.union([haproxyName, z.array(haproxyName).min(1)])),
-    /** The state given to the servers of the sites not receiving traffic: drain keeps them health-checked. */
-    inactiveState: z.enum(['drain', 'maint']).default('drain'),
+    /**
+     * The state a switch gives to the servers of the sites that must not receive traffic. `maint` (the default): no
+     * traffic at all — HAProxy stops sending them anything, persistent clients (cookie, stick table) included — and the
+     * switch also shuts down the connections HAProxy still holds to them; HAProxy no longer health-checks them.
+     * `drain`: only no new load-balanced traffic; HAProxy keeps health-checking them and still sends them the clients
+     * that persist to them, so the switch and its verification then speak of "load-balanced traffic", never of "no
+     * traffic" (HAProxy 2.6 management guide, "set server <backend>/<server> state").
+     */
+    inactiveState: z.enum(['drain', 'maint']).default('maint'),
+    /** How long a switch waits for HAProxy's health check to pass on the target before refusing it. */
+    healthWait: duration.default('30s'),
     entryUrl,
   })
   .strict();

@@ -6,41 +6,15 @@ import type { AppHostConfig } from '../../config/schema';
 import { resolveSecret, SecretUnavailableError } from '../../config/secrets';
 import { httpProbe, type HttpProbe } from '../http-probe';
 import type { RunbookRegistry } from '../runbooks';
-import { resolveHostKey, SshError, type SshClient, type SshFailureType, type SshTarget } from './ssh';
+import { resolveHostKey, SshError, type SshClient, type SshTarget } from './ssh';
 import { typedFailure } from '../failure';
+import { APP_FAILURE_TYPES, type AppFailureType } from '../failure-types';
 
-/**
- * Failure types of the application activities:
- * - AppsNotConfigured, UnknownAppHost (non-retryable): the runbook has no such host.
- * - HostKeyMismatch (non-retryable): the server presented another host key than the pinned one.
- * - HostKeyInvalid, SecretUnavailable, SshAuthenticationFailed (non-retryable): the runbook's key settings.
- * - SshUnreachable, SshTimeout, SshError (retryable): network and transport.
- * - AppCommandFailed (retryable): the start/stop command exited non-zero.
- * - AppNotHealthy (non-retryable): started, but the health check did not pass `rise` times in a row in time.
- * - AppStillHealthy (non-retryable): stopped, but the health check still passes.
- */
-export type AppFailureType =
-  | 'AppsNotConfigured'
-  | 'UnknownAppHost'
-  | 'SecretUnavailable'
-  | SshFailureType
-  | 'AppCommandFailed'
-  | 'AppNotHealthy'
-  | 'AppStillHealthy';
+export type { AppFailureType } from '../failure-types';
 
-const NON_RETRYABLE = new Set<AppFailureType>([
-  'AppsNotConfigured',
-  'UnknownAppHost',
-  'SecretUnavailable',
-  'HostKeyMismatch',
-  'HostKeyInvalid',
-  'SshAuthenticationFailed',
-  'AppNotHealthy',
-  'AppStillHealthy',
-]);
-
+/** A typed failure of the application activities; whether a retry can fix it comes from APP_FAILURE_TYPES. */
 function appFailure(type: AppFailureType, message: string, details?: unknown): ApplicationFailure {
-  return typedFailure(type, message, NON_RETRYABLE.has(type), details);
+  return typedFailure(type, message, APP_FAILURE_TYPES[type].retryable === false, details);
 }
 
 export interface AppCommandRun {
