@@ -1,4 +1,4 @@
-import { badRequest, objectNotFound } from './errors';
+import { badRequest, objectNotFound, serviceNotFound } from './errors';
 import type { ApiRequest, Route } from './router';
 import {
   clone,
@@ -100,7 +100,7 @@ export class DnsEmulator {
     this.advance();
     const name = request.params.zoneName ?? '';
     const zone = this.zones.get(name);
-    if (!zone) throw objectNotFound('zoneName', name);
+    if (!zone) throw serviceNotFound();
     return zone;
   }
 
