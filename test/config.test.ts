@@ -187,3 +187,65 @@ describe('runbook validation', () => {
     expect(() => durationMs('5 minutes')).toThrow(/invalid duration/);
   });
 });
+
+describe('runbook validation: OVH credentials', () => {
+  const dns = (ovh: Record<string, unknown>) => (d: Doc) =>
+    (d.traffic = {
+      provider: 'ovh-dns',
+      ovh,
+      zone: 'example.com',
+      subDomain: 'www',
+      fieldType: 'A',
+      targets: { gra: '1.2.3.4', rbx: '5.6.7.8' },
+    });
+  const legacy = { applicationKey: 'env:AK', applicationSecret: 'env:AS', consumerKey: 'env:CK' };
+  const oauth2 = { clientId: 'env:OVH_CLIENT_ID', clientSecret: 'file:/run/secrets/ovh-client-secret' };
+
+  it('accepts an OAuth2 service account (clientId, clientSecret) as the second way to authenticate', () => {
+    const doc = minimal() as Doc;
+    dns(oauth2)(doc);
+    const traffic = parseRunbook(stringify(doc), 'test.yaml').runbook.traffic;
+    expect(traffic?.provider === 'ovh-dns' && traffic.ovh).toEqual({ endpoint: 'ovh-eu', ...oauth2 });
+  });
+
+  it.each([
+    ['both kinds of credentials', { ...legacy, ...oauth2 }, /^traffic\.ovh\.clientId: .*not both/],
+    [
+      'no credentials',
+      {},
+      /^traffic\.ovh: needs either applicationKey, applicationSecret and consumerKey .* or clientId and clientSecret/,
+    ],
+    [
+      'a client id without its secret',
+      { clientId: 'env:ID' },
+      /^traffic\.ovh\.clientSecret: is required with clientId/,
+    ],
+    [
+      'an application secret without its key',
+      { applicationSecret: 'env:AS', consumerKey: 'env:CK' },
+      /^traffic\.ovh\.applicationKey: is required with/,
+    ],
+    [
+      'a client secret written in clear',
+      { clientId: 'env:ID', clientSecret: 's3cr3t' },
+      /^traffic\.ovh\.clientSecret: must be a secret reference/,
+    ],
+    [
+      'a service account on a host of its own without tokenUrl',
+      { ...oauth2, host: 'localhost', port: 18443 },
+      /^traffic\.ovh\.tokenUrl: is required for an OAuth2 service account with host/,
+    ],
+    [
+      'a service account on an endpoint without OAuth2',
+      { ...oauth2, endpoint: 'kimsufi-eu' },
+      /^traffic\.ovh\.endpoint: .*OAuth2/,
+    ],
+    ['an unknown endpoint', { ...legacy, endpoint: 'ovh-mars' }, /^traffic\.ovh\.endpoint: /],
+  ])('refuses %s, naming the field', (_label, ovh, expected) => {
+    const problems = problemsOf(dns(ovh));
+    expect(
+      problems.some((p) => expected.test(p)),
+      `problems were:\n${problems.join('\n')}`,
+    ).toBe(true);
+  });
+});

@@ -69,7 +69,7 @@ function startCli(): Promise<{ child: ChildProcess; info: ReadyInfo; exited: Pro
 }
 
 const NODE_OVH_CALL = `
-const ovh = require('ovh');
+const ovh = require('@ovhcloud/node-ovh');
 const [host, port, appKey, appSecret, consumerKey, path] = process.argv.slice(1);
 ovh({ appKey, appSecret, consumerKey, host, port: Number(port) })
   .requestPromised('GET', path)

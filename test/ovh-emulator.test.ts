@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import ovh from 'ovh';
+import ovh from '@ovhcloud/node-ovh';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SEED_IDS } from '../dev/ovh-emulator/seed';
 import { startOvhEmulator, type OvhEmulator } from '../dev/ovh-emulator/server';

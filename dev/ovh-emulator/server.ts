@@ -164,11 +164,16 @@ export async function startOvhEmulator(options: OvhEmulatorOptions): Promise<Ovh
   };
 
   const send = (res: ServerResponse, status: number, body: unknown) => {
+    const queryId = `EU.emulator.${Date.now()}.${++queryCounter}`;
+    if (status === 204) {
+      res.writeHead(204, { 'X-Ovh-QueryId': queryId }).end();
+      return;
+    }
     const text = JSON.stringify(body);
     res.writeHead(status, {
       'Content-Type': 'application/json; charset=utf-8',
       'Content-Length': Buffer.byteLength(text),
-      'X-Ovh-QueryId': `EU.emulator.${Date.now()}.${++queryCounter}`,
+      'X-Ovh-QueryId': queryId,
     });
     res.end(text);
   };
@@ -205,7 +210,7 @@ export async function startOvhEmulator(options: OvhEmulatorOptions): Promise<Ovh
         route: reply.route?.path,
         path: rawUrl,
         status: reply.status,
-        body: structuredClone(reply.body),
+        body: reply.body === undefined ? null : structuredClone(reply.body),
       });
     }
     options.logger?.debug('ovh emulator request', {

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { vi } from 'vitest';
 import { parse, stringify } from 'yaml';
-import ovh from 'ovh';
+import ovh from '@ovhcloud/node-ovh';
 import { createJsonLogger } from '../../common/logger';
 import { parseRunbook, type LoadedRunbook } from '../../config/load';
 import type { OvhCredential } from '../../dev/ovh-emulator/auth';
