@@ -11,8 +11,10 @@ export interface ApiRequest {
   body: unknown;
   /** Values of the `{name}` segments of the route's schema path. */
   params: Record<string, string>;
-  /** The authenticated credential (absent on `noAuthentication` operations). */
+  /** The authenticated application credential (absent on `noAuthentication` operations and for bearer tokens). */
   credential?: OvhCredential;
+  /** The client ID of the service account whose bearer token authenticated the request. */
+  serviceAccount?: string;
 }
 
 /**

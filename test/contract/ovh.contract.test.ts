@@ -1,5 +1,5 @@
 /**
- * The OVH API as the orchestrator uses it, through the real `ovh` client (node-ovh 2.0.3): against the emulator
+ * The OVH API as the orchestrator uses it, through the real client (@ovhcloud/node-ovh 3): against the emulator
  * always, and against the real API when OVH_ENDPOINT, OVH_APPLICATION_KEY, OVH_APPLICATION_SECRET, OVH_CONSUMER_KEY
  * and OVH_IPLB_SERVICE and/or OVH_DNS_ZONE are set (optional: OVH_IPLB_PROTOCOL, OVH_DNS_SUBDOMAIN).
  *
@@ -237,7 +237,7 @@ function contractChecks(getTarget: () => Target, features: { iplb: boolean; dns:
           (ids) => ids.length === 0,
         );
       }
-      // The change: a void operation, so node-ovh resolves with null only because the reply is HTTP 200.
+      // The change: a void operation, resolved as null (200 with a null body, or a 204).
       expect(await c.requestPromised('PUT', frontendPath, { defaultFarmId: wanted })).toBeNull();
       expect((await c.requestPromised<{ defaultFarmId: number }>('GET', frontendPath)).defaultFarmId).toBe(
         wanted,
