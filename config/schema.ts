@@ -18,7 +18,12 @@ const name = z
 
 const port = z.number().int().min(1).max(65535);
 const host = z.string().min(1);
-const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+const NO_CREDENTIALS =
+  'must not carry credentials (user:password@): runbooks hold only secret references; give them to the field made for it';
+/** An http(s) URL without user or password: those would be secrets written in the runbook, and end up in logs. */
+const httpUrl = z
+  .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+  .refine((value) => !/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(value), { message: NO_CREDENTIALS });
 
 const site = z.object({ name, description: z.string().optional() }).strict();
 
@@ -163,7 +168,11 @@ const ovhCredentials = z
   .object({
     endpoint: z.enum(OVH_ENDPOINTS).default('ovh-eu'),
     /** Overrides the endpoint's host, e.g. for the local OVH API emulator. */
-    host: z.string().optional(),
+    host: z
+      .string()
+      .min(1)
+      .refine((value) => !value.includes('@'), { message: NO_CREDENTIALS })
+      .optional(),
     port: port.optional(),
     applicationKey: secretRef.optional(),
     applicationSecret: secretRef.optional(),

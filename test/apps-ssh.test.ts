@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities, createClients, type ActivityClients } from '../activities';
 import { parseHostKey, SshError } from '../activities/apps/ssh';
 import { durationMs } from '../config/duration';
+import { resolveSecret } from '../config/secrets';
 import { appctl } from '../dev/stack/services/perl-app';
 import { sshPaths } from '../dev/stack/services/sshd';
 import {
@@ -242,6 +243,47 @@ describe('application start/stop over SSH on the local stack', () => {
     expect(invalid.message).toBe(
       'host key in the runbook is not usable: the base64 data is not a ssh-ed25519 key',
     );
+  });
+
+  it("returns command output redacted with the pair's secrets and bounded in bytes, in a result and in a failure", async () => {
+    const loaded = localRunbooks().get(LOCAL_PAIR)!;
+    const baseDir = path.dirname(loaded.file);
+    const secretFile = path.resolve(baseDir, loaded.runbook.mysql.password.slice('file:'.length));
+    const secret = resolveSecret(loaded.runbook.mysql.password, baseDir);
+    const noisy = `printf 'é%.0s' $(seq 1 5000); cat '${secretFile}'; cat '${secretFile}' >&2`;
+    const health = await scriptedHealth([503, 200]);
+    try {
+      const result = await withRunbook(
+        (doc) => {
+          doc.probes = { interval: '100ms', timeout: '1s', fall: 1, rise: 1 };
+          Object.assign(doc.apps.hosts[1], { start: noisy, healthUrl: health.url });
+        },
+        (a) => runActivity(env, a.appStart, rbx),
+      );
+      const { stdout, stderr } = result.command!;
+      expect(stdout.slice(-10)).toBe('éééééé***\n');
+      expect(stderr).toBe('***\n');
+      expect(Buffer.byteLength(stdout)).toBeLessThanOrEqual(4096);
+      expect(JSON.stringify(result)).not.toContain(secret);
+
+      const failure = await failureOf(
+        withRunbook(
+          (doc) => {
+            doc.probes = { interval: '100ms', timeout: '1s', fall: 1, rise: 1 };
+            Object.assign(doc.apps.hosts[1], {
+              start: `${noisy}; exit 7`,
+              healthUrl: 'http://127.0.0.1:1/health',
+            });
+          },
+          (a) => runActivity(env, a.appStart, rbx),
+        ),
+      );
+      expect(failure).toMatchObject({ type: 'AppCommandFailed' });
+      expect(`${failure.message} ${JSON.stringify(failure.details)}`).not.toContain(secret);
+      expect(failure.message).toMatch(/exited 7: \*\*\*$/);
+    } finally {
+      health.close();
+    }
   });
 
   it('lists the hosts of a site, and probes one', async () => {

@@ -192,8 +192,8 @@ describe('node-ovh rejections become typed errors and failures', () => {
       clientSecret: 'file:secret',
       tokenUrl: 'https://localhost/auth/',
     });
-    writeFileSync(path.join(t.dir, 'id'), 'client-id');
-    writeFileSync(path.join(t.dir, 'secret'), 'client-secret');
+    writeFileSync(path.join(t.dir, 'id'), 'client-id', { mode: 0o600 });
+    writeFileSync(path.join(t.dir, 'secret'), 'client-secret', { mode: 0o600 });
     const err = await errorOf(new OvhClient(serviceAccount, t.dir, { factory }).get(PATH));
     expect(err.name).toBe(type);
     expect(err.message).toMatch(message);
@@ -270,7 +270,7 @@ describe('credentials', () => {
   it('a credential an HTTP header cannot carry is refused before any call, naming the reference only', async () => {
     const { factory, made } = fakeFactory({ value: null });
     const broken = path.join(t.dir, 'credentials', 'key-with-newline');
-    writeFileSync(broken, 'AK\nwith a line break\n');
+    writeFileSync(broken, 'AK\nwith a line break\n', { mode: 0o600 });
     const err = await errorOf(
       new OvhClient(config({ applicationKey: `file:${broken}` }), t.dir, { factory }).get(PATH),
     );
@@ -292,7 +292,7 @@ describe('the real node-ovh against the emulator', () => {
 
   it('a wrong application secret is OvhInvalidCredentials (400 INVALID_SIGNATURE); the wrong secret is not shown', async () => {
     const wrong = path.join(t.dir, 'credentials', 'wrong-secret');
-    writeFileSync(wrong, 'W'.repeat(32));
+    writeFileSync(wrong, 'W'.repeat(32), { mode: 0o600 });
     const client = new OvhClient(config({ applicationSecret: `file:${wrong}` }), t.dir);
     const err = await errorOf(client.get(PATH));
     expect(err).toBeInstanceOf(OvhInvalidCredentials);
@@ -303,7 +303,7 @@ describe('the real node-ovh against the emulator', () => {
 
   it('an unknown consumer key is OvhInvalidCredentials (403 INVALID_CREDENTIAL)', async () => {
     const other = path.join(t.dir, 'credentials', 'other-ck');
-    writeFileSync(other, 'C'.repeat(32));
+    writeFileSync(other, 'C'.repeat(32), { mode: 0o600 });
     const err = await errorOf(new OvhClient(config({ consumerKey: `file:${other}` }), t.dir).get(PATH));
     expect(err.message).toMatch(
       /refused the credentials \(403 INVALID_CREDENTIAL: This credential does not exist\)/,

@@ -3,7 +3,9 @@ import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { durationMs } from '../../config/duration';
 import type { AppHostConfig } from '../../config/schema';
-import { resolveSecret, SecretUnavailableError } from '../../config/secrets';
+import { resolveSecret, runbookSecrets, SecretUnavailableError } from '../../config/secrets';
+import { redact } from '../../common/redact';
+import { utf8Tail } from '../../common/text';
 import { httpProbe, type HttpProbe } from '../http-probe';
 import type { RunbookRegistry } from '../runbooks';
 import { resolveHostKey, SshError, type SshClient, type SshTarget } from './ssh';
@@ -59,6 +61,8 @@ export interface AppActivityDeps {
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+/** Each stream of a command's output kept in results and failures: its last 4 KiB. */
+const OUTPUT_LIMIT_BYTES = 4096;
 const firstLine = (s: string) => s.trim().split('\n').pop()?.slice(0, 200) ?? '';
 
 /** How to reach an application host over SSH: its key resolved from its secret reference, its host key pinned. */
@@ -97,6 +101,7 @@ export function createAppActivities({ runbooks, ssh }: AppActivityDeps) {
     const { probes, timeouts } = loaded.runbook;
     return {
       host,
+      runbook: loaded.runbook,
       baseDir: path.dirname(loaded.file),
       interval: durationMs(probes.interval),
       probeTimeout: durationMs(probes.timeout),
@@ -124,17 +129,25 @@ export function createAppActivities({ runbooks, ssh }: AppActivityDeps) {
       if (err instanceof SshError) throw appFailure(err.type, err.message);
       throw err;
     }
-    const run: AppCommandRun = { command, ...result };
+    // Output goes to history (result, failure details): the pair's secrets out, then a byte bound.
+    const secrets = runbookSecrets(h.runbook, h.baseDir);
+    const keep = (text: string) => utf8Tail(redact(text, secrets), OUTPUT_LIMIT_BYTES);
+    const run: AppCommandRun = {
+      command,
+      ...result,
+      stdout: keep(result.stdout),
+      stderr: keep(result.stderr),
+    };
     if (result.exitCode !== 0) {
       const why = result.signal ? `was killed by ${result.signal}` : `exited ${result.exitCode}`;
       throw appFailure(
         'AppCommandFailed',
-        `${target.label}: "${command}" ${why}: ${firstLine(result.stderr) || firstLine(result.stdout) || 'no output'}`,
+        `${target.label}: "${command}" ${why}: ${firstLine(run.stderr) || firstLine(run.stdout) || 'no output'}`,
         run,
       );
     }
     log.info(
-      `${h.host.name}: "${command}" exited 0 in ${seconds(result.durationMs)}: ${firstLine(result.stdout)}`,
+      `${h.host.name}: "${command}" exited 0 in ${seconds(result.durationMs)}: ${firstLine(run.stdout)}`,
       {
         host: h.host.name,
       },
