@@ -9,7 +9,8 @@ export const duration = z
   .string()
   .regex(/^\d+(ms|s|m|h)$/, 'must be a duration such as "500ms", "30s", "5m" or "1h"');
 
-const name = z
+/** A pair, site or host name as runbooks give them (also what activities accept at run time). */
+export const name = z
   .string()
   .regex(
     /^[a-z0-9][a-z0-9-]*$/,

@@ -391,6 +391,28 @@ describe('application start/stop over SSH on the local stack', () => {
     expect(health.servedBy).toBe('rbx');
   });
 
+  it.each([
+    ['no host', { pair: LOCAL_PAIR }, /host: /],
+    ['a host that is not a name', { pair: LOCAL_PAIR, host: '../app-rbx-1' }, /host: must be lower-case/],
+    ['an unknown field', { pair: LOCAL_PAIR, host: 'app-rbx-1', command: 'rm -rf /' }, /command/],
+    ['no input at all', null, /input/],
+  ])(
+    'appStart and appStop refuse %s at run time: InvalidActivityInput, not retried, naming the field',
+    async (_label, input, field) => {
+      for (const [name, activity] of [
+        ['appStart', activities.appStart],
+        ['appStop', activities.appStop],
+      ] as const) {
+        const failure = await failureOf(runActivity(env, activity, input as never));
+        expect(failure).toMatchObject({ type: 'InvalidActivityInput', nonRetryable: true });
+        expect(failure.message).toMatch(
+          new RegExp(`^${name} was called with an invalid input; nothing was changed: `),
+        );
+        expect(failure.message).toMatch(field);
+      }
+    },
+  );
+
   it('names an unknown host', async () => {
     const failure = await failureOf(
       runActivity(env, activities.appStart, { pair: LOCAL_PAIR, host: 'app-sbg-1' }),

@@ -163,6 +163,27 @@ describe('HAProxy traffic provider: clients holding connections, and refusals', 
     );
     expect(await states(haproxy)).toEqual({ gra: 'ready/up', rbx: 'drain/down' });
   });
+
+  it.each([
+    ['no site', { pair: LOCAL_PAIR }, /site: /],
+    ['a site that is not a name', { pair: LOCAL_PAIR, site: 'rbx; show errors' }, /site: must be lower-case/],
+    ['a number for the pair', { pair: 42, site: 'rbx' }, /pair: /],
+    ['an unknown field', { pair: LOCAL_PAIR, site: 'rbx', force: true }, /force/],
+    ['no input at all', undefined, /input/],
+  ])(
+    'refuses %s at run time: InvalidActivityInput, not retried, naming the field, nothing changed',
+    async (_label, input, field) => {
+      const { haproxy, activities } = await setUp({ mode: 'http' });
+      const before = await states(haproxy);
+      const failure = await failureOf(runActivity(env, activities.trafficSwitch, input as never));
+      expect(failure).toMatchObject({ type: 'InvalidActivityInput', nonRetryable: true });
+      expect(failure.message).toMatch(
+        /^trafficSwitch was called with an invalid input; nothing was changed: /,
+      );
+      expect(failure.message).toMatch(field);
+      expect(await states(haproxy)).toEqual(before);
+    },
+  );
 });
 
 async function states(haproxy: OwnHaproxy): Promise<Record<string, string>> {

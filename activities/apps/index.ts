@@ -6,6 +6,7 @@ import type { AppHostConfig } from '../../config/schema';
 import { resolveSecret, runbookSecrets, SecretUnavailableError } from '../../config/secrets';
 import { redact } from '../../common/redact';
 import { utf8Tail } from '../../common/text';
+import { activityInput, pairHostInput } from '../activity-input';
 import { httpProbe, type HttpProbe } from '../http-probe';
 import type { RunbookRegistry } from '../runbooks';
 import { ALREADY_RUNNING, ALREADY_RUNNING_MARKER, lockFileOf, supervisedCommand } from './remote-command';
@@ -239,7 +240,8 @@ export function createAppActivities({ runbooks, ssh }: AppActivityDeps) {
     },
 
     /** One probe of a host's health URL. Never throws for an unhealthy app: `ok` says. */
-    async appHealth(input: { pair: string; host: string }): Promise<AppHealthResult> {
+    async appHealth(raw: { pair: string; host: string }): Promise<AppHealthResult> {
+      const input = activityInput('appHealth', pairHostInput, raw);
       const h = hostOf(input.pair, input.host);
       const probe = await httpProbe(h.host.healthUrl, h.probeTimeout, Context.current().cancellationSignal);
       const { site: servedBy, ...rest } = probe;
@@ -252,7 +254,8 @@ export function createAppActivities({ runbooks, ssh }: AppActivityDeps) {
      * `timeouts.appStart`, heartbeating at every probe. Idempotent: when the app already passes its health
      * check, the command is not run (it is run as soon as a probe fails).
      */
-    async appStart(input: { pair: string; host: string }): Promise<AppActionResult> {
+    async appStart(raw: { pair: string; host: string }): Promise<AppActionResult> {
+      const input = activityInput('appStart', pairHostInput, raw);
       const h = hostOf(input.pair, input.host);
       const started = Date.now();
       let command: AppCommandRun | undefined;
@@ -311,7 +314,8 @@ export function createAppActivities({ runbooks, ssh }: AppActivityDeps) {
      * SSH, always (a failing health check does not prove the processes are gone; stop commands are
      * idempotent), then probes until the health check fails `probes.fall` times in a row.
      */
-    async appStop(input: { pair: string; host: string }): Promise<AppActionResult> {
+    async appStop(raw: { pair: string; host: string }): Promise<AppActionResult> {
+      const input = activityInput('appStop', pairHostInput, raw);
       const h = hostOf(input.pair, input.host);
       const started = Date.now();
       const command = await runCommand(h, 'stop', h.deadlineMs);
