@@ -24,7 +24,7 @@ export default tseslint.config(
               message: 'Workflow code must stay deterministic: no Node APIs.',
             },
             {
-              group: ['**/activities', '**/activities/**', 'mysql2', '@elastic/*', 'ovh', 'ssh2'],
+              group: ['**/activities', '**/activities/**', 'mysql2', '@elastic/*', '@ovhcloud/*', 'ssh2'],
               message: 'Workflows call activities through proxyActivities only.',
               allowTypeImports: true,
             },

@@ -9,7 +9,8 @@ export const duration = z
   .string()
   .regex(/^\d+(ms|s|m|h)$/, 'must be a duration such as "500ms", "30s", "5m" or "1h"');
 
-const name = z
+/** A pair, site or host name as runbooks give them (also what activities accept at run time). */
+export const name = z
   .string()
   .regex(
     /^[a-z0-9][a-z0-9-]*$/,
@@ -39,7 +40,12 @@ function indexNameProblem(name: string): string | undefined {
 
 const port = z.number().int().min(1).max(65535);
 const host = z.string().min(1);
-const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+const NO_CREDENTIALS =
+  'must not carry credentials (user:password@): runbooks hold only secret references; give them to the field made for it';
+/** An http(s) URL without user or password: those would be secrets written in the runbook, and end up in logs. */
+const httpUrl = z
+  .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+  .refine((value) => !/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(value), { message: NO_CREDENTIALS });
 
 const site = z.object({ name, description: z.string().optional() }).strict();
 
@@ -223,17 +229,102 @@ const appHost = z
 
 const apps = z.object({ hosts: z.array(appHost).min(1) }).strict();
 
+/** The API endpoints @ovhcloud/node-ovh knows; only the first three have an OAuth2 token URL. */
+const OVH_ENDPOINTS = [
+  'ovh-eu',
+  'ovh-us',
+  'ovh-ca',
+  'sys-eu',
+  'sys-ca',
+  'soyoustart-eu',
+  'soyoustart-ca',
+  'ks-eu',
+  'ks-ca',
+  'kimsufi-eu',
+  'kimsufi-ca',
+] as const;
+const OVH_OAUTH2_ENDPOINTS: readonly string[] = ['ovh-eu', 'ovh-us', 'ovh-ca'];
+const OVH_APPLICATION_FIELDS = ['applicationKey', 'applicationSecret', 'consumerKey'] as const;
+const OVH_SERVICE_ACCOUNT_FIELDS = ['clientId', 'clientSecret'] as const;
+
+/**
+ * How to reach and authenticate to the OVH API, in one of two ways (exactly one):
+ * - an application's credentials: `applicationKey`, `applicationSecret` and `consumerKey` (signed requests);
+ * - an OAuth2 service account (OVHcloud IAM): `clientId` and `clientSecret` (client-credentials grant, bearer token).
+ * Every credential is a secret reference.
+ */
 const ovhCredentials = z
   .object({
-    endpoint: z.string().min(1).default('ovh-eu'),
+    endpoint: z.enum(OVH_ENDPOINTS).default('ovh-eu'),
     /** Overrides the endpoint's host, e.g. for the local OVH API emulator. */
-    host: z.string().optional(),
+    host: z
+      .string()
+      .min(1)
+      .refine((value) => !value.includes('@'), { message: NO_CREDENTIALS })
+      .optional(),
     port: port.optional(),
-    applicationKey: secretRef,
-    applicationSecret: secretRef,
-    consumerKey: secretRef,
+    applicationKey: secretRef.optional(),
+    applicationSecret: secretRef.optional(),
+    consumerKey: secretRef.optional(),
+    clientId: secretRef.optional(),
+    clientSecret: secretRef.optional(),
+    /**
+     * With `host` and a service account: the base of the OAuth2 token URL (`oauth2/token` is appended), e.g.
+     * `https://localhost:18443/auth/` for the emulator. Without `host` the endpoint's own is used.
+     */
+    tokenUrl: httpUrl.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((value, ctx) => {
+    const given = (fields: readonly string[]) =>
+      fields.filter((f) => value[f as keyof typeof value] !== undefined);
+    const application = given(OVH_APPLICATION_FIELDS);
+    const serviceAccount = given(OVH_SERVICE_ACCOUNT_FIELDS);
+    if (application.length > 0 && serviceAccount.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [serviceAccount[0]!],
+        message: `${serviceAccount.join(' and ')} (an OAuth2 service account) cannot be combined with ${application.join(', ')} (an application's credentials): give one kind, not both`,
+      });
+      return;
+    }
+    if (application.length === 0 && serviceAccount.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message:
+          "needs either applicationKey, applicationSecret and consumerKey (an application's credentials) or clientId and clientSecret (an OAuth2 service account), as secret references",
+      });
+      return;
+    }
+    const kind = application.length > 0 ? OVH_APPLICATION_FIELDS : OVH_SERVICE_ACCOUNT_FIELDS;
+    const present = application.length > 0 ? application : serviceAccount;
+    for (const missing of kind.filter((f) => !present.includes(f))) {
+      ctx.addIssue({ code: 'custom', path: [missing], message: `is required with ${present.join(' and ')}` });
+    }
+    if (serviceAccount.length === 0) return;
+    if (value.host !== undefined && value.tokenUrl === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tokenUrl'],
+        message: 'is required for an OAuth2 service account with host (where to ask for its tokens)',
+      });
+    }
+    if (value.host === undefined && !OVH_OAUTH2_ENDPOINTS.includes(value.endpoint)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['endpoint'],
+        message: `has no OAuth2 service accounts (only ${OVH_OAUTH2_ENDPOINTS.join(', ')} have)`,
+      });
+    }
+    if (value.host === undefined && value.tokenUrl !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tokenUrl'],
+        message: "is only for a host of its own: the endpoint's token URL is built in",
+      });
+    }
+  });
 
 /** A proxy or server name as HAProxy accepts it, safe to put in a runtime API command. */
 const haproxyName = z
@@ -254,8 +345,17 @@ const haproxyTraffic = z
     backend: haproxyName,
     /** HAProxy server name(s) for each site, in the backend above. */
     servers: z.record(name, z.union([haproxyName, z.array(haproxyName).min(1)])),
-    /** The state given to the servers of the sites not receiving traffic: drain keeps them health-checked. */
-    inactiveState: z.enum(['drain', 'maint']).default('drain'),
+    /**
+     * The state a switch gives to the servers of the sites that must not receive traffic. `maint` (the default): no
+     * traffic at all — HAProxy stops sending them anything, persistent clients (cookie, stick table) included — and the
+     * switch also shuts down the connections HAProxy still holds to them; HAProxy no longer health-checks them.
+     * `drain`: only no new load-balanced traffic; HAProxy keeps health-checking them and still sends them the clients
+     * that persist to them, so the switch and its verification then speak of "load-balanced traffic", never of "no
+     * traffic" (HAProxy 2.6 management guide, "set server <backend>/<server> state").
+     */
+    inactiveState: z.enum(['drain', 'maint']).default('maint'),
+    /** How long a switch waits for HAProxy's health check to pass on the target before refusing it. */
+    healthWait: duration.default('30s'),
     entryUrl,
   })
   .strict();

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities, createClients, type ActivityClients } from '../activities';
 import { parseHostKey, SshError } from '../activities/apps/ssh';
 import { durationMs } from '../config/duration';
+import { resolveSecret } from '../config/secrets';
 import { appctl } from '../dev/stack/services/perl-app';
 import { sshPaths } from '../dev/stack/services/sshd';
 import {
@@ -17,6 +18,7 @@ import {
   localRunbookCopy,
   restoreAppsAndTraffic,
   scratchApp,
+  waitUntil,
 } from './helpers/apps-traffic';
 import { activityEnvironment, LOCAL_PAIR, localRunbooks, runActivity } from './helpers/local-stack';
 import { failureOf } from './helpers/failures';
@@ -36,6 +38,25 @@ async function scriptedHealth(
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}/health`, hits: () => hits, close: () => server.close() };
+}
+
+/** A health endpoint that passes once `file` exists. */
+async function fileHealth(file: string): Promise<{ url: string; close: () => void }> {
+  const server = http.createServer((_req, res) => {
+    res.writeHead(existsSync(file) ? 200 : 503, { 'content-type': 'application/json' }).end('{"site":"rbx"}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/health`, close: () => server.close() };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function newKeyPair(dir: string, name: string): { priv: string; pub: string } {
@@ -96,8 +117,10 @@ describe('application start/stop over SSH on the local stack', () => {
     expect(result).toMatchObject({ probeCount: probes.rise + 1, streak: probes.rise, required: probes.rise });
     // `rise` passes are `interval` apart, after the first probe and the start: it cannot be quicker than that.
     expect(elapsed).toBeGreaterThanOrEqual(probes.rise * durationMs(probes.interval));
-    expect(heartbeats).toHaveLength(result.probeCount);
-    expect(heartbeats.at(-1)).toMatchObject({ probes: probes.rise + 1, streak: probes.rise });
+    // One heartbeat per probe (and others while the command runs, which a quick start may not need).
+    const probeBeats = heartbeats.filter((d) => (d as { probes?: number }).probes !== undefined);
+    expect(probeBeats).toHaveLength(result.probeCount);
+    expect(probeBeats.at(-1)).toMatchObject({ probes: probes.rise + 1, streak: probes.rise });
     expect(result.description).toMatch(
       /^app-rbx-1 \(rbx\) started over SSH \(".*appctl" start rbx" exited 0 in [\d.]+s\) and passed 2 health checks in a row at http:\/\/127\.0\.0\.1:18081\/health after 3 probes/,
     );
@@ -244,6 +267,121 @@ describe('application start/stop over SSH on the local stack', () => {
     );
   });
 
+  it("returns command output redacted with the pair's secrets and bounded in bytes, in a result and in a failure", async () => {
+    const loaded = localRunbooks().get(LOCAL_PAIR)!;
+    const baseDir = path.dirname(loaded.file);
+    const secretFile = path.resolve(baseDir, loaded.runbook.mysql.password.slice('file:'.length));
+    const secret = resolveSecret(loaded.runbook.mysql.password, baseDir);
+    const noisy = `printf 'é%.0s' $(seq 1 5000); cat '${secretFile}'; cat '${secretFile}' >&2`;
+    const health = await scriptedHealth([503, 200]);
+    try {
+      const result = await withRunbook(
+        (doc) => {
+          doc.probes = { interval: '100ms', timeout: '1s', fall: 1, rise: 1 };
+          Object.assign(doc.apps.hosts[1], { start: noisy, healthUrl: health.url });
+        },
+        (a) => runActivity(env, a.appStart, rbx),
+      );
+      const { stdout, stderr } = result.command!;
+      expect(stdout.slice(-10)).toBe('éééééé***\n');
+      expect(stderr).toBe('***\n');
+      expect(Buffer.byteLength(stdout)).toBeLessThanOrEqual(4096);
+      expect(JSON.stringify(result)).not.toContain(secret);
+
+      const failure = await failureOf(
+        withRunbook(
+          (doc) => {
+            doc.probes = { interval: '100ms', timeout: '1s', fall: 1, rise: 1 };
+            Object.assign(doc.apps.hosts[1], {
+              start: `${noisy}; exit 7`,
+              healthUrl: 'http://127.0.0.1:1/health',
+            });
+          },
+          (a) => runActivity(env, a.appStart, rbx),
+        ),
+      );
+      expect(failure).toMatchObject({ type: 'AppCommandFailed' });
+      expect(`${failure.message} ${JSON.stringify(failure.details)}`).not.toContain(secret);
+      expect(failure.message).toMatch(/exited 7: \*\*\*$/);
+    } finally {
+      health.close();
+    }
+  });
+
+  it('heartbeats while the start command runs, and a cancellation ends the remote command', async () => {
+    const dir = mkdtempSync(path.join(tmp, 'cancel-'));
+    const pidFile = path.join(dir, 'pid');
+    const finished = path.join(dir, 'finished');
+    const own = activityEnvironment();
+    const beats: { step?: string }[] = [];
+    own.on('heartbeat', (d: { step?: string }) => beats.push(d));
+    const other = createClients(
+      localRunbookCopy((doc) => {
+        doc.probes = { interval: '100ms', timeout: '1s', fall: 1, rise: 1 };
+        Object.assign(doc.apps.hosts[1], {
+          start: `echo $$ > ${pidFile}; sleep 30; touch ${finished}`,
+          healthUrl: 'http://127.0.0.1:1/health',
+        });
+      }),
+    );
+    try {
+      const running = runActivity(own, createActivities(other).appStart, rbx);
+      const outcome = running.then(
+        () => 'resolved',
+        (err: Error) => err.name,
+      );
+      await waitUntil(
+        'the remote command runs and heartbeats twice',
+        async () => existsSync(pidFile) && beats.filter((b) => b.step === 'command').length >= 2,
+      );
+      const pid = Number(readFileSync(pidFile, 'utf8'));
+      expect(alive(pid)).toBe(true);
+      expect(beats.find((b) => b.step === 'command')).toMatchObject({
+        step: 'command',
+        action: 'start',
+        host: 'app-rbx-1',
+      });
+      own.cancel();
+      expect(await outcome).toBe('CancelledFailure');
+      await waitUntil('the remote command ended', async () => !alive(pid), 10_000);
+      expect(existsSync(finished)).toBe(false);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("a retry while the previous attempt's start still runs joins it instead of starting a second time", async () => {
+    const dir = mkdtempSync(path.join(tmp, 'join-'));
+    const starts = path.join(dir, 'starts');
+    const healthy = path.join(dir, 'healthy');
+    const health = await fileHealth(healthy);
+    const other = createClients(
+      localRunbookCopy((doc) => {
+        doc.probes = { interval: '100ms', timeout: '1s', fall: 1, rise: 1 };
+        Object.assign(doc.apps.hosts[1], {
+          start: `echo started >> ${starts}; sleep 3; touch ${healthy}`,
+          healthUrl: health.url,
+        });
+      }),
+    );
+    try {
+      const activities = createActivities(other);
+      // Attempt 1: its worker stops heartbeating (lost, partitioned), so Temporal starts attempt 2 meanwhile.
+      const first = runActivity(activityEnvironment(), activities.appStart, rbx);
+      await waitUntil('the first start runs', async () => existsSync(starts));
+      const second = await runActivity(activityEnvironment(), activities.appStart, rbx);
+      expect(second).toMatchObject({ commandRun: false, previousStillRunning: true });
+      expect(second.description).toMatch(
+        /^app-rbx-1 \(rbx\) was already being started by an earlier attempt \(its start command still ran\): waited for it; it passed 1 health check/,
+      );
+      await first;
+      expect(readFileSync(starts, 'utf8')).toBe('started\n');
+    } finally {
+      health.close();
+      await other.close();
+    }
+  });
+
   it('lists the hosts of a site, and probes one', async () => {
     expect(await runActivity(env, activities.appHosts, { pair: LOCAL_PAIR, site: 'rbx' })).toEqual([
       { name: 'app-rbx-1', site: 'rbx', healthUrl: 'http://127.0.0.1:18081/health' },
@@ -252,6 +390,28 @@ describe('application start/stop over SSH on the local stack', () => {
     expect(health).toMatchObject({ host: 'app-rbx-1', site: 'rbx', ok: true, status: 200 });
     expect(health.servedBy).toBe('rbx');
   });
+
+  it.each([
+    ['no host', { pair: LOCAL_PAIR }, /host: /],
+    ['a host that is not a name', { pair: LOCAL_PAIR, host: '../app-rbx-1' }, /host: must be lower-case/],
+    ['an unknown field', { pair: LOCAL_PAIR, host: 'app-rbx-1', command: 'rm -rf /' }, /command/],
+    ['no input at all', null, /input/],
+  ])(
+    'appStart and appStop refuse %s at run time: InvalidActivityInput, not retried, naming the field',
+    async (_label, input, field) => {
+      for (const [name, activity] of [
+        ['appStart', activities.appStart],
+        ['appStop', activities.appStop],
+      ] as const) {
+        const failure = await failureOf(runActivity(env, activity, input as never));
+        expect(failure).toMatchObject({ type: 'InvalidActivityInput', nonRetryable: true });
+        expect(failure.message).toMatch(
+          new RegExp(`^${name} was called with an invalid input; nothing was changed: `),
+        );
+        expect(failure.message).toMatch(field);
+      }
+    },
+  );
 
   it('names an unknown host', async () => {
     const failure = await failureOf(

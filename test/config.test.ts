@@ -215,3 +215,149 @@ describe('runbook validation', () => {
     expect(() => durationMs('5 minutes')).toThrow(/invalid duration/);
   });
 });
+
+describe('runbook validation: OVH credentials', () => {
+  const dns = (ovh: Record<string, unknown>) => (d: Doc) =>
+    (d.traffic = {
+      provider: 'ovh-dns',
+      ovh,
+      zone: 'example.com',
+      subDomain: 'www',
+      fieldType: 'A',
+      targets: { gra: '1.2.3.4', rbx: '5.6.7.8' },
+    });
+  const legacy = { applicationKey: 'env:AK', applicationSecret: 'env:AS', consumerKey: 'env:CK' };
+  const oauth2 = { clientId: 'env:OVH_CLIENT_ID', clientSecret: 'file:/run/secrets/ovh-client-secret' };
+
+  it('accepts an OAuth2 service account (clientId, clientSecret) as the second way to authenticate', () => {
+    const doc = minimal() as Doc;
+    dns(oauth2)(doc);
+    const traffic = parseRunbook(stringify(doc), 'test.yaml').runbook.traffic;
+    expect(traffic?.provider === 'ovh-dns' && traffic.ovh).toEqual({ endpoint: 'ovh-eu', ...oauth2 });
+  });
+
+  it.each([
+    ['both kinds of credentials', { ...legacy, ...oauth2 }, /^traffic\.ovh\.clientId: .*not both/],
+    [
+      'no credentials',
+      {},
+      /^traffic\.ovh: needs either applicationKey, applicationSecret and consumerKey .* or clientId and clientSecret/,
+    ],
+    [
+      'a client id without its secret',
+      { clientId: 'env:ID' },
+      /^traffic\.ovh\.clientSecret: is required with clientId/,
+    ],
+    [
+      'an application secret without its key',
+      { applicationSecret: 'env:AS', consumerKey: 'env:CK' },
+      /^traffic\.ovh\.applicationKey: is required with/,
+    ],
+    [
+      'a client secret written in clear',
+      { clientId: 'env:ID', clientSecret: 's3cr3t' },
+      /^traffic\.ovh\.clientSecret: must be a secret reference/,
+    ],
+    [
+      'a service account on a host of its own without tokenUrl',
+      { ...oauth2, host: 'localhost', port: 18443 },
+      /^traffic\.ovh\.tokenUrl: is required for an OAuth2 service account with host/,
+    ],
+    [
+      'a service account on an endpoint without OAuth2',
+      { ...oauth2, endpoint: 'kimsufi-eu' },
+      /^traffic\.ovh\.endpoint: .*OAuth2/,
+    ],
+    ['an unknown endpoint', { ...legacy, endpoint: 'ovh-mars' }, /^traffic\.ovh\.endpoint: /],
+  ])('refuses %s, naming the field', (_label, ovh, expected) => {
+    const problems = problemsOf(dns(ovh));
+    expect(
+      problems.some((p) => expected.test(p)),
+      `problems were:\n${problems.join('\n')}`,
+    ).toBe(true);
+  });
+});
+
+describe('runbook validation: URLs never carry credentials', () => {
+  const withApps = (healthUrl: string) => (d: Doc) =>
+    (d.apps = {
+      hosts: [
+        {
+          name: 'app-1',
+          site: 'rbx',
+          ssh: {
+            host: 'h',
+            user: 'u',
+            privateKey: 'file:/k',
+            hostKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI',
+          },
+          start: 'systemctl start app',
+          stop: 'systemctl stop app',
+          healthUrl,
+        },
+      ],
+    });
+  const haproxy = (entryUrl: string) => (d: Doc) =>
+    (d.traffic = {
+      provider: 'haproxy',
+      socket: '/run/haproxy.sock',
+      backend: 'app',
+      servers: { gra: 'gra', rbx: 'rbx' },
+      entryUrl,
+    });
+  const es = (url: string) => (d: Doc) =>
+    (d.elasticsearch = {
+      clusters: [
+        { site: 'gra', url, remoteAlias: 'rbx' },
+        { site: 'rbx', url: 'http://y:9200', remoteAlias: 'gra' },
+      ],
+    });
+  const ovh = (ovh: Record<string, unknown>) => (d: Doc) =>
+    (d.traffic = {
+      provider: 'ovh-dns',
+      ovh,
+      zone: 'example.com',
+      subDomain: 'www',
+      fieldType: 'A',
+      targets: { gra: '1.2.3.4', rbx: '5.6.7.8' },
+    });
+  const cases: [string, (d: Doc) => void, RegExp][] = [
+    ['an app health URL', withApps('http://admin:hunter2@10.0.0.5/health'), /^apps\.hosts\[0\]\.healthUrl: /],
+    ['a traffic entry URL', haproxy('https://probe:hunter2@shop.example.com/health'), /^traffic\.entryUrl: /],
+    [
+      'an Elasticsearch URL',
+      es('https://elastic:hunter2@es-gra:9200'),
+      /^elasticsearch\.clusters\[0\]\.url: /,
+    ],
+    ['a user name alone', es('https://elastic@es-gra:9200'), /^elasticsearch\.clusters\[0\]\.url: /],
+    [
+      'an OVH token URL',
+      ovh({
+        host: 'localhost',
+        clientId: 'env:I',
+        clientSecret: 'env:S',
+        tokenUrl: 'https://a:hunter2@localhost/auth/',
+      }),
+      /^traffic\.ovh\.tokenUrl: /,
+    ],
+    [
+      'an OVH host',
+      ovh({
+        host: 'a:hunter2@localhost',
+        applicationKey: 'env:A',
+        applicationSecret: 'env:B',
+        consumerKey: 'env:C',
+      }),
+      /^traffic\.ovh\.host: /,
+    ],
+  ];
+  it.each(cases)(
+    'refuses credentials in %s, naming the field and not echoing them',
+    (_label, mutate, field) => {
+      const problems = problemsOf(mutate);
+      const problem = problems.find((p) => field.test(p));
+      expect(problem, `problems were:\n${problems.join('\n')}`).toMatch(/must not carry credentials/);
+      expect(problems.join('\n')).not.toContain('hunter2');
+    },
+  );
+});

@@ -1,11 +1,12 @@
 /**
- * The OVH client wrapper (activities/traffic/ovh-client.ts): every shape node-ovh 2.0.3 rejects with (plain objects
- * `{error, message}` with an HTTP status, a negative errno, an Error, or an '[OVH] …' text) becomes a typed Error
+ * The OVH client wrapper (activities/traffic/ovh-client.ts): every shape @ovhcloud/node-ovh 3 fails with (an HTTP
+ * status and message, a negative errno, an Error, an '[OVH] …' text, a token error object, or an exception thrown
+ * inside its async `request`) becomes a typed Error
  * and a typed ApplicationFailure; credentials are read once, at the first call, and again after a refusal; no secret
  * reaches a message. The real node-ovh is driven against the OVH API emulator for refusals, timeouts, a dead server
  * and cancellation.
  */
-import type ovh from 'ovh';
+import type ovh from '@ovhcloud/node-ovh';
 import { ApplicationFailure } from '@temporalio/common';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -44,14 +45,24 @@ function config(overrides: Partial<OvhCredentialsConfig> = {}): OvhCredentialsCo
   };
 }
 
-/** A node-ovh stand-in whose calls reject with `rejection` (or resolve with `value`). */
-function fakeFactory(outcome: { rejection?: unknown; value?: unknown }) {
+/**
+ * A node-ovh stand-in whose calls fail with `rejection` ({error, message}: the callback's two arguments), or whose
+ * `request` promise rejects with `thrown` (as node-ovh's async `request` does when it throws), or succeed with `value`.
+ */
+function fakeFactory(outcome: {
+  rejection?: { error: unknown; message?: unknown };
+  thrown?: unknown;
+  value?: unknown;
+}) {
   const made: ovh.ClientOptions[] = [];
   const factory = (options: ovh.ClientOptions) => {
     made.push(options);
     return {
-      requestPromised: () =>
-        'rejection' in outcome ? Promise.reject(outcome.rejection) : Promise.resolve(outcome.value),
+      request: async (_method: string, _path: string, _params: unknown, callback: ovh.Callback) => {
+        if ('thrown' in outcome) throw outcome.thrown;
+        if (outcome.rejection) callback(outcome.rejection.error as ovh.ErrorValue, outcome.rejection.message);
+        else callback(null, outcome.value);
+      },
     } as unknown as ovh.Client;
   };
   return { factory, made };
@@ -71,7 +82,7 @@ describe('node-ovh rejections become typed errors and failures', () => {
   const tls = Object.assign(new Error('self-signed certificate in certificate chain'), {
     code: 'SELF_SIGNED_CERT_IN_CHAIN',
   });
-  const cases: [string, unknown, string, boolean, RegExp][] = [
+  const cases: [string, { error: unknown; message?: unknown }, string, boolean, RegExp][] = [
     [
       '403 not granted',
       { error: 403, message: 'This call has not been granted' },
@@ -156,6 +167,48 @@ describe('node-ovh rejections become typed errors and failures', () => {
     expect(failure.message).toBe(err.message);
   });
 
+  it.each([
+    [
+      'a refused token request (401)',
+      { error: { statusCode: 401, error: 'Unauthorized', message: { error: 'invalid_client' } } },
+      'OvhInvalidCredentials',
+      true,
+      /could not get an OAuth2 token \(401: Unauthorized \{"error":"invalid_client"\}\); check the service account \(clientId file:id, clientSecret file:secret\)/,
+    ],
+    [
+      'a token request that failed on the network (502 from simple-oauth2)',
+      { error: { statusCode: 502, error: 'Bad Gateway', message: undefined } },
+      'OvhUnavailable',
+      false,
+      /could not get an OAuth2 token for localhost:\d+: 502 Bad Gateway \(the token request failed on the network or TLS/,
+    ],
+  ])('with a service account, %s', async (_name, rejection, type, nonRetryable, message) => {
+    const { factory } = fakeFactory({ rejection });
+    const serviceAccount = config({
+      applicationKey: undefined,
+      applicationSecret: undefined,
+      consumerKey: undefined,
+      clientId: 'file:id',
+      clientSecret: 'file:secret',
+      tokenUrl: 'https://localhost/auth/',
+    });
+    writeFileSync(path.join(t.dir, 'id'), 'client-id', { mode: 0o600 });
+    writeFileSync(path.join(t.dir, 'secret'), 'client-secret', { mode: 0o600 });
+    const err = await errorOf(new OvhClient(serviceAccount, t.dir, { factory }).get(PATH));
+    expect(err.name).toBe(type);
+    expect(err.message).toMatch(message);
+    expect((ovhFailure(err) as ApplicationFailure).nonRetryable).toBe(nonRetryable);
+  });
+
+  it('an exception thrown inside node-ovh (its async request) is a typed failure, never an unhandled rejection', async () => {
+    const { factory } = fakeFactory({
+      thrown: new TypeError("Cannot read properties of null (reading 'payload')"),
+    });
+    const err = await errorOf(new OvhClient(config(), t.dir, { factory }).get(PATH));
+    expect(err).toBeInstanceOf(OvhUnavailable);
+    expect(err.message).toMatch(/Cannot read properties of null/);
+  });
+
   it('redacts secret values an error text might echo', async () => {
     const { applicationSecret, consumerKey } = t.credential;
     const { factory } = fakeFactory({
@@ -204,24 +257,42 @@ describe('credentials', () => {
     expect(made).toHaveLength(0);
   });
 
-  it('an endpoint node-ovh does not know is TrafficMisconfigured', async () => {
-    const client = new OvhClient(config({ host: undefined, endpoint: 'ovh-mars' }), t.dir);
+  it('a client node-ovh refuses to build is TrafficMisconfigured (the runbook schema normally prevents it)', async () => {
+    const client = new OvhClient(
+      config({ host: undefined, endpoint: 'ovh-mars' as OvhCredentialsConfig['endpoint'] }),
+      t.dir,
+    );
     const failure = ovhFailure(await errorOf(client.get(PATH))) as ApplicationFailure;
     expect(failure.type).toBe('TrafficMisconfigured');
     expect(failure.message).toBe('cannot create the OVH API client for ovh-mars: [OVH] Unknown API ovh-mars');
   });
+
+  it('a credential an HTTP header cannot carry is refused before any call, naming the reference only', async () => {
+    const { factory, made } = fakeFactory({ value: null });
+    const broken = path.join(t.dir, 'credentials', 'key-with-newline');
+    writeFileSync(broken, 'AK\nwith a line break\n', { mode: 0o600 });
+    const err = await errorOf(
+      new OvhClient(config({ applicationKey: `file:${broken}` }), t.dir, { factory }).get(PATH),
+    );
+    expect(err.message).toBe(
+      `the OVH applicationKey read from file:${broken} holds spaces or characters an HTTP header cannot carry; check that secret`,
+    );
+    expect((ovhFailure(err) as ApplicationFailure).type).toBe('TrafficMisconfigured');
+    expect(made).toHaveLength(0);
+  });
 });
 
 describe('the real node-ovh against the emulator', () => {
-  it('answers GETs and PUTs (HTTP 200, null body for void)', async () => {
+  it('answers GETs and PUTs (HTTP 200, null body for void), and a 204 (DNS zone refresh) as a success', async () => {
     const client = new OvhClient(config(), t.dir);
     expect(await client.get(`${PATH}/http/frontend`, { port: '80' })).toEqual([4001]);
     expect(await client.put(`${PATH}/http/frontend/4001`, { displayName: 'app' })).toBeNull();
+    expect(await client.post(`/domain/zone/${DEFAULT_SEED_IDS.dns.zone}/refresh`)).toBeNull();
   });
 
   it('a wrong application secret is OvhInvalidCredentials (400 INVALID_SIGNATURE); the wrong secret is not shown', async () => {
     const wrong = path.join(t.dir, 'credentials', 'wrong-secret');
-    writeFileSync(wrong, 'W'.repeat(32));
+    writeFileSync(wrong, 'W'.repeat(32), { mode: 0o600 });
     const client = new OvhClient(config({ applicationSecret: `file:${wrong}` }), t.dir);
     const err = await errorOf(client.get(PATH));
     expect(err).toBeInstanceOf(OvhInvalidCredentials);
@@ -232,7 +303,7 @@ describe('the real node-ovh against the emulator', () => {
 
   it('an unknown consumer key is OvhInvalidCredentials (403 INVALID_CREDENTIAL)', async () => {
     const other = path.join(t.dir, 'credentials', 'other-ck');
-    writeFileSync(other, 'C'.repeat(32));
+    writeFileSync(other, 'C'.repeat(32), { mode: 0o600 });
     const err = await errorOf(new OvhClient(config({ consumerKey: `file:${other}` }), t.dir).get(PATH));
     expect(err.message).toMatch(
       /refused the credentials \(403 INVALID_CREDENTIAL: This credential does not exist\)/,
@@ -271,13 +342,18 @@ describe('the real node-ovh against the emulator', () => {
     const warm = new OvhClient(opts, t.dir);
     await warm.get('/ipLoadbalancing');
     await gone.emulator.stop();
-    // A kept-alive socket of the global agent may see the close first (ECONNRESET); a new connection is refused.
-    const first = await errorOf(warm.get('/ipLoadbalancing'));
-    expect(first).toBeInstanceOf(OvhUnavailable);
-    expect(['ECONNRESET', 'ECONNREFUSED']).toContain((first as OvhUnavailable).code);
-    const refused = await errorOf(warm.get('/ipLoadbalancing'));
-    expect((refused as OvhUnavailable).code).toBe('ECONNREFUSED');
-    expect(refused.message).toBe(
+    // Kept-alive sockets of the global agent may see the close first (ECONNRESET, one per pooled socket); a new
+    // connection is refused.
+    const codes: (string | undefined)[] = [];
+    let refused: Error | undefined;
+    while (codes.length < 5 && codes.at(-1) !== 'ECONNREFUSED') {
+      refused = await errorOf(warm.get('/ipLoadbalancing'));
+      expect(refused).toBeInstanceOf(OvhUnavailable);
+      codes.push((refused as OvhUnavailable).code);
+    }
+    expect(codes.at(-1)).toBe('ECONNREFUSED');
+    expect(codes.slice(0, -1).every((code) => code === 'ECONNRESET')).toBe(true);
+    expect(refused?.message).toBe(
       `OVH API GET /ipLoadbalancing is unavailable: network error ECONNREFUSED reaching localhost:${gone.emulator.port}`,
     );
     const cold = await errorOf(new OvhClient(opts, t.dir).get('/ipLoadbalancing'));

@@ -24,6 +24,7 @@ interface ReadyInfo {
   port: number;
   caCertPath: string;
   credentials: { applicationKey: string; applicationSecret: string; consumerKey: string };
+  serviceAccount: { clientId: string; clientSecret: string; tokenUrl: string };
   seed: typeof DEFAULT_SEED_IDS;
 }
 
@@ -69,7 +70,7 @@ function startCli(): Promise<{ child: ChildProcess; info: ReadyInfo; exited: Pro
 }
 
 const NODE_OVH_CALL = `
-const ovh = require('ovh');
+const ovh = require('@ovhcloud/node-ovh');
 const [host, port, appKey, appSecret, consumerKey, path] = process.argv.slice(1);
 ovh({ appKey, appSecret, consumerKey, host, port: Number(port) })
   .requestPromised('GET', path)
@@ -103,6 +104,14 @@ async function nodeOvhInChild(
   );
   return JSON.parse(stdout.trim()) as { result?: unknown; error?: unknown };
 }
+
+const NODE_OVH_OAUTH2_CALL = `
+const ovh = require('@ovhcloud/node-ovh');
+const [host, port, clientID, clientSecret, tokenURL, path] = process.argv.slice(1);
+ovh({ clientID, clientSecret, tokenURL, host, port: Number(port) })
+  .request('GET', path, {}, (error, result) => console.log(JSON.stringify(error ? { error } : { result })))
+  .catch((e) => console.log(JSON.stringify({ thrown: String(e) })));
+`;
 
 afterAll(() => {
   for (const child of running)
@@ -145,6 +154,43 @@ describe('OVH emulator CLI', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(existsSync(path.join(stateDir, 'emulator.json'))).toBe(false);
+  });
+
+  it('serves an OAuth2 service account: node-ovh (trusting the CA by NODE_EXTRA_CA_CERTS) gets a token and calls with it', async () => {
+    const { child, info, exited } = await startCli();
+    const { clientId, clientSecret, tokenUrl } = info.serviceAccount;
+    expect(tokenUrl).toBe(`${info.url}/auth/`);
+    for (const ref of [clientId, clientSecret]) {
+      expect(statSync(ref.slice('file:'.length)).mode & 0o777).toBe(0o600);
+    }
+    const call = (caCertPath?: string) =>
+      promisify(execFile)(
+        process.execPath,
+        [
+          '-e',
+          NODE_OVH_OAUTH2_CALL,
+          info.host,
+          String(info.port),
+          resolveSecret(clientId, REPO),
+          resolveSecret(clientSecret, REPO),
+          tokenUrl,
+          frontendPath,
+        ],
+        {
+          cwd: REPO,
+          env: { ...baseEnv(), ...(caCertPath ? { NODE_EXTRA_CA_CERTS: caCertPath } : {}) },
+          timeout: 15_000,
+        },
+      ).then(({ stdout }) => JSON.parse(stdout.trim()) as Record<string, unknown>);
+    expect(await call(info.caCertPath)).toEqual({
+      result: expect.objectContaining({ frontendId: 4001, defaultFarmId: DEFAULT_SEED_IDS.iplb.farms.gra }),
+    });
+    // Without the CA the token request fails TLS verification, which node-ovh 3.0.0 cannot report: it throws.
+    expect(await call()).toEqual({
+      thrown: expect.stringMatching(/TypeError: Cannot read properties of null/),
+    });
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
   });
 
   it('keeps its CA and credentials across restarts', async () => {

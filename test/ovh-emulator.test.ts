@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import ovh from 'ovh';
+import ovh from '@ovhcloud/node-ovh';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SEED_IDS } from '../dev/ovh-emulator/seed';
 import { startOvhEmulator, type OvhEmulator } from '../dev/ovh-emulator/server';
@@ -196,7 +196,19 @@ describe('IPLB servers and validation', () => {
       error: 404,
       message: 'The requested object (frontendId = 999) does not exist',
     });
-    await expect(c.requestPromised('GET', '/ipLoadbalancing/nope')).rejects.toMatchObject({ error: 404 });
+    // An unknown service (IP Load Balancer, DNS zone) is "This service does not exist", as the real API says.
+    await expect(c.requestPromised('GET', '/ipLoadbalancing/nope')).rejects.toEqual({
+      error: 404,
+      message: 'This service does not exist',
+    });
+    await expect(c.requestPromised('GET', '/domain/zone/nowhere.test/status')).rejects.toEqual({
+      error: 404,
+      message: 'This service does not exist',
+    });
+    await expect(c.requestPromised('GET', '/domain/zone/dr.example.test/record/1')).rejects.toEqual({
+      error: 404,
+      message: 'The requested object (id = 1) does not exist',
+    });
     await expect(c.requestPromised('DELETE', FRONTEND)).rejects.toMatchObject({ error: 404 });
   });
 });

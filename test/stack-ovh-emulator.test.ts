@@ -24,7 +24,7 @@ const REPO = path.resolve(__dirname, '..');
 
 /** node-ovh in a child process: GET one path with the credential files of `dir`; prints the result or the error. */
 const CHILD = `
-const ovh = require('ovh');
+const ovh = require('@ovhcloud/node-ovh');
 const fs = require('fs');
 const [dir, port, path] = process.argv.slice(1);
 const read = (f) => fs.readFileSync(dir + '/' + f, 'utf8').trim();

@@ -217,7 +217,7 @@ describe('OVH DNS provider (seed: app.dr.example.test A 127.0.0.1 = gra, TTL 60)
     const noZone = await failed(provider(FAST, { zone: 'nowhere.test' }).currentTarget());
     expect(noZone.type).toBe('TrafficMisconfigured');
     expect(noZone.message).toMatch(
-      /answered 404: The requested object \(zoneName = nowhere\.test\) does not exist/,
+      /answered 404: This service does not exist; check the runbook's zone and record\.$/,
     );
     const unknownSite = await failed(provider().switchTo('sbg'));
     expect(unknownSite.type).toBe('UnknownSite');

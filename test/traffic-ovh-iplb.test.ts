@@ -12,6 +12,7 @@ import type { ProviderContext } from '../activities/traffic/provider';
 import type { LoadedRunbook } from '../config/load';
 import { DEFAULT_SEED_IDS, defaultSeed } from '../dev/ovh-emulator/seed';
 import type { IplbServiceView } from '../dev/ovh-emulator/iplb';
+import { waitUntil } from './helpers/apps-traffic';
 import { runActivity } from './helpers/local-stack';
 import {
   activityEnv,
@@ -230,9 +231,11 @@ describe('OVH IPLB provider, frontend-farm mode (seed: frontend 4001 on farm 500
 
   it('a refresh POST that timed out but was accepted: the retry waits for that task instead of refreshing twice', async () => {
     t.emulator.addFault({ type: 'slow', delayMs: 300, method: 'POST', path: `${BASE}/refresh`, count: 1 });
+    // The late task must still be running when the retry reads it: long enough whatever the machine's load.
+    t.emulator.setTiming({ iplbTaskTodoMs: 1000, iplbTaskDoingMs: 200 });
     const p = provider({ ...FAST, requestTimeoutMs: 150 });
     expect((await failed(p.switchTo('rbx'))).type).toBe('OvhUnavailable');
-    await sleep(200); // the delayed POST now creates its task
+    await waitUntil('the delayed POST created its task', async () => view()!.tasks.length === 1);
     const retry = await p.switchTo('rbx');
     expect(retry.actions[0]).toMatch(/^wait for running refresh task \d+$/);
     expect(retry.actions).toContain('no pending change: no refresh needed');

@@ -1,14 +1,22 @@
 /**
- * Types for `ovh` (node-ovh 2.0.3), which ships none. Written from `node_modules/ovh/lib/ovh.es6.js`.
+ * Types for `@ovhcloud/node-ovh` 3.0.0 (OVH's official client, formerly `ovh`), which ships none. Written from
+ * `node_modules/@ovhcloud/node-ovh/lib/ovh.js` and `lib/endpoints.js`.
  *
- * Behaviour worth knowing (see the OVH part of the reference notes):
+ * Behaviour worth knowing:
  * - always HTTPS through Node's global agent; no CA or agent option (trust a private CA with NODE_EXTRA_CA_CERTS);
- * - signs `'https://' + host + path` without the port; never signs (nor sends the consumer key on) a path containing
- *   `/auth`, so `/auth/currentCredential` cannot be called authenticated through it;
- * - fetches `GET /auth/time` once before the first call unless `apiTimeDiff` is a non-zero number;
- * - only HTTP 200 is a success; `requestPromised` rejects with a plain object, not an `Error`.
+ * - two ways to authenticate, exactly one per client (the constructor throws otherwise):
+ *   - application key + secret (+ consumer key): signs `'https://' + host + path` without the port; never signs
+ *     (nor sends the consumer key on) a path containing `/auth`; fetches `GET /auth/time` once before the first call
+ *     unless `apiTimeDiff` is a non-zero number;
+ *   - OAuth2 service account (`clientID` + `clientSecret`): before the first call, and when the token expires within
+ *     10 s, POSTs the client-credentials grant (`scope=all`, HTTP Basic client authentication, by simple-oauth2) to
+ *     `tokenURL + 'oauth2/token'`, then sends `Authorization: Bearer <token>` on every call, with no signature, no
+ *     `X-Ovh-*` header and no `Content-Type`. `endpoint` sets `tokenURL` for ovh-eu, ovh-us and ovh-ca only;
+ * - any 2xx is a success (an empty body resolves `null`); anything else rejects;
+ * - `request` is an `async` function: an error thrown inside it (e.g. by the token fetch on a reply it cannot read)
+ *   rejects the promise it returns and never reaches the callback. `requestPromised` drops that promise.
  */
-declare module 'ovh' {
+declare module '@ovhcloud/node-ovh' {
   namespace ovh {
     type Endpoint =
       | 'ovh-eu'
@@ -26,10 +34,15 @@ declare module 'ovh' {
     type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
     interface ClientOptions {
-      appKey: string;
-      appSecret: string;
+      appKey?: string;
+      appSecret?: string;
       consumerKey?: string;
-      /** A preconfigured endpoint; it overrides `host` (and sets `basePath`). Unknown names make the constructor throw. */
+      /** OAuth2 service account: both or neither, and not with `appKey`/`appSecret`. */
+      clientID?: string;
+      clientSecret?: string;
+      /** Base of the OAuth2 token URL (`oauth2/token` is appended), e.g. `https://www.ovh.com/auth/`. */
+      tokenURL?: string;
+      /** A preconfigured endpoint; it overrides `host` and `tokenURL`. Unknown names make the constructor throw. */
       endpoint?: Endpoint;
       /** Default `eu.api.ovh.com`. */
       host?: string;
@@ -50,11 +63,18 @@ declare module 'ovh' {
     /** Path placeholders (`{name}`) are filled from these and removed; the rest is the query string or JSON body. */
     type Params = Record<string, unknown>;
 
+    /** How a failed OAuth2 token request is reported (from simple-oauth2's error). */
+    interface TokenError {
+      statusCode?: number;
+      error?: string;
+      message?: unknown;
+    }
+
     /**
-     * First callback argument on failure: the HTTP status for any non-200 reply, a `'[OVH] ...'` text for time-fetch
-     * and JSON parse failures, or the network error's `errno` (or the error itself).
+     * First callback argument on failure: the HTTP status for a non-2xx reply, a `'[OVH] ...'` text for time-fetch
+     * and JSON parse failures, the network error's `errno` (or the error itself), or a `TokenError`.
      */
-    type ErrorValue = number | string | Error;
+    type ErrorValue = number | string | Error | TokenError;
 
     /** What `requestPromised` rejects with. `message` is the reply's `message` field (null when the body was empty). */
     interface RequestError {
@@ -65,16 +85,14 @@ declare module 'ovh' {
     type Callback = (error: ErrorValue | null, result?: unknown) => void;
 
     interface Client {
-      readonly appKey: string;
-      readonly appSecret: string;
-      readonly consumerKey: string | null;
       readonly host: string;
       readonly port: number;
       readonly basePath: string;
-      readonly timeout: number | undefined;
+      readonly appKey?: string;
+      readonly consumerKey?: string | null;
       apiTimeDiff: number | null;
-      request(method: HttpMethod, path: string, callback: Callback): void;
-      request(method: HttpMethod, path: string, params: Params, callback: Callback): void;
+      request(method: HttpMethod, path: string, callback: Callback): Promise<void>;
+      request(method: HttpMethod, path: string, params: Params, callback: Callback): Promise<void>;
       /** A Bluebird promise (it has the `Promise` methods used here); rejects with `RequestError`. */
       requestPromised<T = unknown>(method: HttpMethod, path: string, params?: Params): Promise<T>;
       /** `"$1$" + sha1_hex(appSecret+"+"+consumerKey+"+"+method+"+"+url+"+"+body+"+"+timestamp)`. */

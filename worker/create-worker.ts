@@ -2,6 +2,37 @@ import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, createClients, type ActivityClients } from '../activities';
 import type { LoadedRunbook } from '../config/load';
+import { duration } from '../config/schema';
+import { durationMs } from '../config/duration';
+
+/**
+ * How a worker shuts down (SIGTERM, SIGINT): running activities get `shutdownGraceTime` to finish, are then cancelled,
+ * and at `shutdownForceTime` the worker stops whatever still runs, so that a shutdown always ends.
+ */
+export interface ShutdownSettings {
+  shutdownGraceTime: string;
+  shutdownForceTime: string;
+}
+
+export const DEFAULT_SHUTDOWN: ShutdownSettings = { shutdownGraceTime: '20s', shutdownForceTime: '30s' };
+
+/** Shutdown settings from DR_WORKER_SHUTDOWN_GRACE_TIME and DR_WORKER_SHUTDOWN_FORCE_TIME; a bad value is named. */
+export function shutdownSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): ShutdownSettings {
+  const read = (variable: string, fallback: string) => {
+    const value = env[variable] || fallback;
+    const parsed = duration.safeParse(value);
+    if (!parsed.success) throw new Error(`${variable}="${value}" ${parsed.error.issues[0]?.message}`);
+    return value;
+  };
+  const shutdownGraceTime = read('DR_WORKER_SHUTDOWN_GRACE_TIME', DEFAULT_SHUTDOWN.shutdownGraceTime);
+  const shutdownForceTime = read('DR_WORKER_SHUTDOWN_FORCE_TIME', DEFAULT_SHUTDOWN.shutdownForceTime);
+  if (durationMs(shutdownForceTime) <= durationMs(shutdownGraceTime)) {
+    throw new Error(
+      `DR_WORKER_SHUTDOWN_FORCE_TIME (${shutdownForceTime}) must be longer than DR_WORKER_SHUTDOWN_GRACE_TIME (${shutdownGraceTime}): activities are cancelled after the grace time, and need time to stop`,
+    );
+  }
+  return { shutdownGraceTime, shutdownForceTime };
+}
 
 export interface OrchestratorWorkerOptions {
   connection: NativeConnection;
@@ -9,6 +40,7 @@ export interface OrchestratorWorkerOptions {
   taskQueue: string;
   runbooks: Map<string, LoadedRunbook>;
   identity?: string;
+  shutdown?: ShutdownSettings;
 }
 
 /** A worker serving every workflow and activity of the orchestrator for the given runbooks. */
@@ -23,7 +55,7 @@ export async function createOrchestratorWorker(
     ...(options.identity ? { identity: options.identity } : {}),
     workflowsPath: path.resolve(__dirname, '..', 'workflows', 'index.ts'),
     activities: createActivities(clients),
-    shutdownGraceTime: '20s',
+    ...(options.shutdown ?? DEFAULT_SHUTDOWN),
   });
   return { worker, clients };
 }

@@ -3,13 +3,14 @@ import { createJsonLogger } from '../common/logger';
 import { connectWorker, temporalSettings } from '../common/temporal-connection';
 import { loadRunbooks, runbookFilesFromEnv } from '../config/load';
 import { TASK_QUEUE } from '../workflows/definitions';
-import { createOrchestratorWorker } from './create-worker';
+import { createOrchestratorWorker, shutdownSettingsFromEnv } from './create-worker';
 
 const logger = createJsonLogger('worker');
 
 async function main(): Promise<void> {
   const files = runbookFilesFromEnv();
   const runbooks = loadRunbooks(files);
+  const shutdown = shutdownSettingsFromEnv();
   const metricsPort = Number(process.env.DR_WORKER_METRICS_PORT ?? 9464);
   Runtime.install({
     logger,
@@ -18,13 +19,20 @@ async function main(): Promise<void> {
         prometheus: { bindAddress: `${process.env.DR_WORKER_METRICS_HOST ?? '127.0.0.1'}:${metricsPort}` },
       },
     },
-    // SIGINT and SIGTERM start a graceful shutdown: running activities get the grace time to finish.
+    // SIGINT and SIGTERM start a graceful shutdown: running activities get the grace time to finish, then the
+    // worker stops at the force time whatever still runs.
     shutdownSignals: ['SIGINT', 'SIGTERM'],
   });
   const { address, namespace } = temporalSettings();
   const taskQueue = process.env.DR_TASK_QUEUE ?? TASK_QUEUE;
   const { connection } = await connectWorker();
-  const { worker, clients } = await createOrchestratorWorker({ connection, namespace, taskQueue, runbooks });
+  const { worker, clients } = await createOrchestratorWorker({
+    connection,
+    namespace,
+    taskQueue,
+    runbooks,
+    shutdown,
+  });
   logger.info('worker running', {
     address,
     namespace,
@@ -32,6 +40,7 @@ async function main(): Promise<void> {
     pairs: [...runbooks.keys()],
     runbooks: files,
     metrics: `http://127.0.0.1:${metricsPort}/metrics`,
+    shutdown,
   });
   try {
     await worker.run();

@@ -3,44 +3,22 @@ import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { durationMs } from '../../config/duration';
 import type { AppHostConfig } from '../../config/schema';
-import { resolveSecret, SecretUnavailableError } from '../../config/secrets';
+import { resolveSecret, runbookSecrets, SecretUnavailableError } from '../../config/secrets';
+import { redact } from '../../common/redact';
+import { utf8Tail } from '../../common/text';
+import { activityInput, pairHostInput } from '../activity-input';
 import { httpProbe, type HttpProbe } from '../http-probe';
 import type { RunbookRegistry } from '../runbooks';
-import { resolveHostKey, SshError, type SshClient, type SshFailureType, type SshTarget } from './ssh';
+import { ALREADY_RUNNING, ALREADY_RUNNING_MARKER, lockFileOf, supervisedCommand } from './remote-command';
+import { resolveHostKey, SshError, type SshClient, type SshTarget } from './ssh';
 import { typedFailure } from '../failure';
+import { APP_FAILURE_TYPES, type AppFailureType } from '../failure-types';
 
-/**
- * Failure types of the application activities:
- * - AppsNotConfigured, UnknownAppHost (non-retryable): the runbook has no such host.
- * - HostKeyMismatch (non-retryable): the server presented another host key than the pinned one.
- * - HostKeyInvalid, SecretUnavailable, SshAuthenticationFailed (non-retryable): the runbook's key settings.
- * - SshUnreachable, SshTimeout, SshError (retryable): network and transport.
- * - AppCommandFailed (retryable): the start/stop command exited non-zero.
- * - AppNotHealthy (non-retryable): started, but the health check did not pass `rise` times in a row in time.
- * - AppStillHealthy (non-retryable): stopped, but the health check still passes.
- */
-export type AppFailureType =
-  | 'AppsNotConfigured'
-  | 'UnknownAppHost'
-  | 'SecretUnavailable'
-  | SshFailureType
-  | 'AppCommandFailed'
-  | 'AppNotHealthy'
-  | 'AppStillHealthy';
+export type { AppFailureType } from '../failure-types';
 
-const NON_RETRYABLE = new Set<AppFailureType>([
-  'AppsNotConfigured',
-  'UnknownAppHost',
-  'SecretUnavailable',
-  'HostKeyMismatch',
-  'HostKeyInvalid',
-  'SshAuthenticationFailed',
-  'AppNotHealthy',
-  'AppStillHealthy',
-]);
-
+/** A typed failure of the application activities; whether a retry can fix it comes from APP_FAILURE_TYPES. */
 function appFailure(type: AppFailureType, message: string, details?: unknown): ApplicationFailure {
-  return typedFailure(type, message, NON_RETRYABLE.has(type), details);
+  return typedFailure(type, message, APP_FAILURE_TYPES[type].retryable === false, details);
 }
 
 export interface AppCommandRun {
@@ -58,6 +36,11 @@ export interface AppActionResult {
   action: 'start' | 'stop';
   /** Whether the start/stop command ran (start skips it when the app is already healthy). */
   commandRun: boolean;
+  /**
+   * Set when an earlier attempt's start command was still running on the host (a retry after a heartbeat timeout
+   * or a lost worker): this attempt waited for it instead of running the command a second time.
+   */
+  previousStillRunning?: true;
   command?: AppCommandRun;
   healthUrl: string;
   /** The last probes (at most 20), oldest first. */
@@ -85,6 +68,10 @@ export interface AppActivityDeps {
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+/** Each stream of a command's output kept in results and failures: its last 4 KiB. */
+const OUTPUT_LIMIT_BYTES = 4096;
+/** How often a running start or stop command heartbeats (Temporal throttles what it sends on). */
+const COMMAND_HEARTBEAT_MS = 1000;
 const firstLine = (s: string) => s.trim().split('\n').pop()?.slice(0, 200) ?? '';
 
 /** How to reach an application host over SSH: its key resolved from its secret reference, its host key pinned. */
@@ -122,7 +109,9 @@ export function createAppActivities({ runbooks, ssh }: AppActivityDeps) {
     }
     const { probes, timeouts } = loaded.runbook;
     return {
+      pair,
       host,
+      runbook: loaded.runbook,
       baseDir: path.dirname(loaded.file),
       interval: durationMs(probes.interval),
       probeTimeout: durationMs(probes.timeout),
@@ -132,35 +121,75 @@ export function createAppActivities({ runbooks, ssh }: AppActivityDeps) {
     };
   }
 
-  const sshTarget = (h: ReturnType<typeof hostOf>) => sshTargetOf(h.host, h.baseDir);
+  type HostSettings = ReturnType<typeof hostOf>;
+  const sshTarget = (h: HostSettings) => sshTargetOf(h.host, h.baseDir);
 
+  /**
+   * Runs the host's start or stop command over SSH inside the supervisor of ./remote-command.ts, heartbeating while it
+   * runs (so that cancellation and heartbeat timeouts reach it; cancelling closes the channel, which ends the
+   * command's process group). Resolves 'already-running' when another run — an earlier attempt's — holds the host's
+   * lock: a start then joins it instead of running twice.
+   */
+  async function runCommand(h: HostSettings, action: 'stop', timeoutMs: number): Promise<AppCommandRun>;
   async function runCommand(
-    h: ReturnType<typeof hostOf>,
-    command: string,
+    h: HostSettings,
+    action: 'start',
     timeoutMs: number,
-  ): Promise<AppCommandRun> {
+  ): Promise<AppCommandRun | 'already-running'>;
+  async function runCommand(
+    h: HostSettings,
+    action: 'start' | 'stop',
+    timeoutMs: number,
+  ): Promise<AppCommandRun | 'already-running'> {
+    const command = action === 'start' ? h.host.start : h.host.stop;
     const target = sshTarget(h);
+    const ctx = Context.current();
+    const started = Date.now();
+    const beat = () =>
+      ctx.heartbeat({ step: 'command', action, host: h.host.name, elapsedMs: Date.now() - started });
+    beat();
+    const beating = setInterval(beat, COMMAND_HEARTBEAT_MS);
+    const budgetMs = Math.max(timeoutMs, 1000);
+    const supervised = supervisedCommand(command, {
+      lockFile: lockFileOf(h.pair, h.host.name),
+      mode: action === 'start' ? 'join' : 'wait',
+      waitSeconds: budgetMs / 2000,
+    });
     let result;
     try {
-      result = await ssh.exec(target, command, {
-        timeoutMs: Math.max(timeoutMs, 1000),
-        signal: Context.current().cancellationSignal,
-      });
+      result = await ssh.exec(target, supervised, { timeoutMs: budgetMs, signal: ctx.cancellationSignal });
     } catch (err) {
-      if (err instanceof SshError) throw appFailure(err.type, err.message);
+      if (err instanceof SshError) throw appFailure(err.type, err.message.replace(supervised, command));
       throw err;
+    } finally {
+      clearInterval(beating);
     }
-    const run: AppCommandRun = { command, ...result };
+    const locked = result.exitCode === ALREADY_RUNNING && result.stderr.includes(ALREADY_RUNNING_MARKER);
+    if (locked && action === 'start') return 'already-running';
+    // Output goes to history (result, failure details): the pair's secrets out, then a byte bound.
+    const secrets = runbookSecrets(h.runbook, h.baseDir);
+    const keep = (text: string) => utf8Tail(redact(text, secrets), OUTPUT_LIMIT_BYTES);
+    const run: AppCommandRun = {
+      command,
+      ...result,
+      stdout: keep(result.stdout),
+      stderr: keep(result.stderr),
+    };
     if (result.exitCode !== 0) {
-      const why = result.signal ? `was killed by ${result.signal}` : `exited ${result.exitCode}`;
+      const why = locked
+        ? `did not run: another start or stop of this application still held its lock after ${seconds(budgetMs / 2)}`
+        : result.signal
+          ? `was killed by ${result.signal}`
+          : `exited ${result.exitCode}`;
+      const hint = result.exitCode === 127 ? ' (is flock or setsid of util-linux missing on the host?)' : '';
       throw appFailure(
         'AppCommandFailed',
-        `${target.label}: "${command}" ${why}: ${firstLine(result.stderr) || firstLine(result.stdout) || 'no output'}`,
+        `${target.label}: "${command}" ${why}: ${firstLine(run.stderr) || firstLine(run.stdout) || 'no output'}${hint}`,
         run,
       );
     }
     log.info(
-      `${h.host.name}: "${command}" exited 0 in ${seconds(result.durationMs)}: ${firstLine(result.stdout)}`,
+      `${h.host.name}: "${command}" exited 0 in ${seconds(result.durationMs)}: ${firstLine(run.stdout)}`,
       {
         host: h.host.name,
       },
@@ -211,7 +240,8 @@ export function createAppActivities({ runbooks, ssh }: AppActivityDeps) {
     },
 
     /** One probe of a host's health URL. Never throws for an unhealthy app: `ok` says. */
-    async appHealth(input: { pair: string; host: string }): Promise<AppHealthResult> {
+    async appHealth(raw: { pair: string; host: string }): Promise<AppHealthResult> {
+      const input = activityInput('appHealth', pairHostInput, raw);
       const h = hostOf(input.pair, input.host);
       const probe = await httpProbe(h.host.healthUrl, h.probeTimeout, Context.current().cancellationSignal);
       const { site: servedBy, ...rest } = probe;
@@ -224,19 +254,28 @@ export function createAppActivities({ runbooks, ssh }: AppActivityDeps) {
      * `timeouts.appStart`, heartbeating at every probe. Idempotent: when the app already passes its health
      * check, the command is not run (it is run as soon as a probe fails).
      */
-    async appStart(input: { pair: string; host: string }): Promise<AppActionResult> {
+    async appStart(raw: { pair: string; host: string }): Promise<AppActionResult> {
+      const input = activityInput('appStart', pairHostInput, raw);
       const h = hostOf(input.pair, input.host);
       const started = Date.now();
       let command: AppCommandRun | undefined;
+      let joined = false;
       const poll = await pollHealth(h, 'pass', h.rise, started, async () => {
-        if (!command) command = await runCommand(h, h.host.start, started + h.deadlineMs - Date.now());
+        // Once an earlier attempt's start was found running, this attempt only waits for health: starting again
+        // when that one ends could start the application twice.
+        if (command || joined) return;
+        const outcome = await runCommand(h, 'start', started + h.deadlineMs - Date.now());
+        if (outcome === 'already-running') joined = true;
+        else command = outcome;
       });
       const elapsed = Date.now() - started;
+      const previousStillRunning = joined;
       const base = {
         host: h.host.name,
         site: h.host.site,
         action: 'start' as const,
         commandRun: command !== undefined,
+        ...(previousStillRunning ? { previousStillRunning } : {}),
         command,
         healthUrl: h.host.healthUrl,
         probes: poll.probes,
@@ -250,7 +289,11 @@ export function createAppActivities({ runbooks, ssh }: AppActivityDeps) {
         throw appFailure(
           'AppNotHealthy',
           `${h.host.name} (${h.host.site}) is not healthy ${seconds(elapsed)} after ${
-            command ? 'its start command' : 'the start'
+            command
+              ? 'its start command'
+              : previousStillRunning
+                ? "an earlier attempt's start command"
+                : 'the start'
           }: ${poll.count} probes of ${h.host.healthUrl}, ${poll.streak} passing in a row of ${h.rise} required; last: ${last?.detail}.`,
           base,
         );
@@ -259,7 +302,9 @@ export function createAppActivities({ runbooks, ssh }: AppActivityDeps) {
         ? `${h.host.name} (${h.host.site}) started over SSH ("${h.host.start}" exited 0 in ${seconds(
             command.durationMs,
           )}) and passed ${h.rise} health checks in a row at ${h.host.healthUrl} after ${poll.count} probes, in ${seconds(elapsed)}.`
-        : `${h.host.name} (${h.host.site}) was already running: it passed ${h.rise} health checks in a row at ${h.host.healthUrl}; the start command was not needed.`;
+        : previousStillRunning
+          ? `${h.host.name} (${h.host.site}) was already being started by an earlier attempt (its start command still ran): waited for it; it passed ${h.rise} health checks in a row at ${h.host.healthUrl} after ${poll.count} probes, in ${seconds(elapsed)}; the start command was not run again.`
+          : `${h.host.name} (${h.host.site}) was already running: it passed ${h.rise} health checks in a row at ${h.host.healthUrl}; the start command was not needed.`;
       log.info(description, { host: h.host.name });
       return { ...base, description };
     },
@@ -269,10 +314,11 @@ export function createAppActivities({ runbooks, ssh }: AppActivityDeps) {
      * SSH, always (a failing health check does not prove the processes are gone; stop commands are
      * idempotent), then probes until the health check fails `probes.fall` times in a row.
      */
-    async appStop(input: { pair: string; host: string }): Promise<AppActionResult> {
+    async appStop(raw: { pair: string; host: string }): Promise<AppActionResult> {
+      const input = activityInput('appStop', pairHostInput, raw);
       const h = hostOf(input.pair, input.host);
       const started = Date.now();
-      const command = await runCommand(h, h.host.stop, h.deadlineMs);
+      const command = await runCommand(h, 'stop', h.deadlineMs);
       const poll = await pollHealth(h, 'fail', h.fall, started);
       const elapsed = Date.now() - started;
       const base = {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, type ConnectConfig } from 'ssh2';
+import { utf8Tail } from '../../common/text';
 
 /**
  * SSH command execution for the application hosts, with the server's host key pinned from the runbook.
@@ -108,27 +109,33 @@ export interface SshTarget {
 export interface SshExecResult {
   exitCode: number | null;
   signal?: string;
-  /** The last 4 KiB of each stream. */
+  /** The last `keepBytes` bytes of each stream (default 16 KiB), cut on a character boundary. */
   stdout: string;
   stderr: string;
   durationMs: number;
 }
 
-const TAIL = 4096;
-const tail = (s: string) => (s.length > TAIL ? s.slice(-TAIL) : s);
+const KEEP_BYTES = 16 * 1024;
+
+/** The last `limit` bytes of `kept` followed by `chunk`. */
+const keepTail = (kept: Buffer, chunk: Buffer, limit: number) => {
+  const joined = Buffer.concat([kept, chunk]);
+  return joined.length > limit ? joined.subarray(joined.length - limit) : joined;
+};
 
 /** Runs commands on hosts over SSH, one connection per command. Created once per worker. */
 export class SshClient {
   exec(
     target: SshTarget,
     command: string,
-    options: { timeoutMs: number; signal?: AbortSignal },
+    options: { timeoutMs: number; signal?: AbortSignal; keepBytes?: number },
   ): Promise<SshExecResult> {
     const started = Date.now();
     return new Promise((resolve, reject) => {
       const conn = new Client();
-      let stdout = '';
-      let stderr = '';
+      const keep = options.keepBytes ?? KEEP_BYTES;
+      let stdout = Buffer.alloc(0);
+      let stderr = Buffer.alloc(0);
       let exitCode: number | null = null;
       let exitSignal: string | undefined;
       let presented: Buffer | undefined;
@@ -144,8 +151,8 @@ export class SshClient {
           resolve({
             exitCode,
             signal: exitSignal,
-            stdout: tail(stdout),
-            stderr: tail(stderr),
+            stdout: utf8Tail(stdout, keep),
+            stderr: utf8Tail(stderr, keep),
             durationMs: Date.now() - started,
           });
       };
@@ -167,8 +174,8 @@ export class SshClient {
         conn.exec(command, (err, stream) => {
           if (err)
             return finish(new SshError(`${target.label}: cannot run a command: ${err.message}`, 'SshError'));
-          stream.on('data', (d: Buffer) => (stdout = tail(stdout + d.toString('utf8'))));
-          stream.stderr.on('data', (d: Buffer) => (stderr = tail(stderr + d.toString('utf8'))));
+          stream.on('data', (d: Buffer) => (stdout = keepTail(stdout, d, keep)));
+          stream.stderr.on('data', (d: Buffer) => (stderr = keepTail(stderr, d, keep)));
           stream.on('exit', (code: number | null, signalName?: string) => {
             exitCode = code;
             exitSignal = signalName ?? undefined;

@@ -5,7 +5,11 @@ import net from 'node:net';
  * Non-interactive mode: one command per connection; HAProxy answers and closes the connection.
  * Commands used (HAProxy 2.6 management guide, doc/management.txt §9.3):
  *   show servers state [<backend>]                       → version line, `# header`, one line per server
+ *   show stat -1 4 -1                                    → CSV of every server (`scur`: open sessions)
  *   set server <backend>/<server> state ready|drain|maint → empty answer on success, a message otherwise
+ *   shutdown sessions server <backend>/<server>          → empty answer on success, a message otherwise
+ * Refusals seen on 2.6.12: "No such backend.", "No such server.", "Can't find backend.", "No such proxy.",
+ * "Permission denied" (a socket below `level admin`).
  * Free of Temporal imports: the local stack manager uses it too.
  */
 export interface HaproxyRuntime {
@@ -162,14 +166,48 @@ export async function showServersState(
   return parseServersState(answer).filter((s) => s.backend === backend);
 }
 
-/** `set server <backend>/<server> state <state>`; HAProxy answers nothing on success. */
-export async function setServerState(
+/** Sends a command that HAProxy answers with nothing on success, and anything else on refusal. */
+async function silentCommand(runtime: HaproxyRuntime, command: string): Promise<void> {
+  const answer = (await runtime.command(command)).trim();
+  if (answer !== '') throw new HaproxyRuntimeError(`HAProxy refused "${command}": ${answer}`, 'rejected');
+}
+
+/** `set server <backend>/<server> state <state>`. */
+export function setServerState(
   runtime: HaproxyRuntime,
   backend: string,
   server: string,
   state: HaproxyAdminState,
 ): Promise<void> {
-  const command = `set server ${backend}/${server} state ${state}`;
-  const answer = (await runtime.command(command)).trim();
-  if (answer !== '') throw new HaproxyRuntimeError(`HAProxy refused "${command}": ${answer}`, 'rejected');
+  return silentCommand(runtime, `set server ${backend}/${server} state ${state}`);
+}
+
+/** `shutdown sessions server <backend>/<server>`: ends every connection HAProxy holds to that server. */
+export function shutdownServerSessions(
+  runtime: HaproxyRuntime,
+  backend: string,
+  server: string,
+): Promise<void> {
+  return silentCommand(runtime, `shutdown sessions server ${backend}/${server}`);
+}
+
+/** The number of sessions (connections) each server of `backend` has open now: `scur` of `show stat`. */
+export async function serverSessions(runtime: HaproxyRuntime, backend: string): Promise<Map<string, number>> {
+  // Every proxy's servers, filtered here: a proxy name would select the frontend when one has the backend's name.
+  const answer = await runtime.command('show stat -1 4 -1');
+  const lines = answer.split('\n').filter((l) => l.trim() !== '');
+  const header = lines[0]?.startsWith('# ') ? lines[0].slice(2).split(',') : undefined;
+  const [name, server, current] = ['pxname', 'svname', 'scur'].map((c) => header?.indexOf(c) ?? -1);
+  if (!header || name! < 0 || server! < 0 || current! < 0) {
+    throw new HaproxyRuntimeError(
+      `unexpected answer to "show stat -1 4 -1": ${answer.trim().slice(0, 200) || '(empty)'}`,
+      'rejected',
+    );
+  }
+  const sessions = new Map<string, number>();
+  for (const line of lines.slice(1)) {
+    const fields = line.split(',');
+    if (fields[name!] === backend) sessions.set(fields[server!] ?? '', Number(fields[current!]) || 0);
+  }
+  return sessions;
 }

@@ -2,11 +2,14 @@ import { ApplicationFailure } from '@temporalio/common';
 import { trafficFailure } from './errors';
 import {
   HaproxyRuntimeError,
+  serverSessions,
   setServerState,
   showServersState,
+  shutdownServerSessions,
   type HaproxyRuntime,
   type HaproxyServerState,
 } from './haproxy-runtime';
+import { formatMs, sleep } from './poll';
 import type {
   ProviderContext,
   TrafficCheck,
@@ -16,24 +19,39 @@ import type {
   TrafficSwitchResult,
   TrafficVerifyResult,
 } from './provider';
-import { summariseMembers, verifyResult } from './provider';
+import { NO_CONTEXT, summariseMembers, verifyResult } from './provider';
 
 export interface HaproxyProviderSettings {
   backend: string;
   /** HAProxy servers of each site, in `backend`. */
   servers: Record<string, string[]>;
-  /** Given to the servers of the sites that get no traffic; drain keeps them health-checked. */
+  /**
+   * Given to the servers of the sites that get no traffic. `maint`: no traffic at all (persistent clients
+   * included), and the switch also ends their open connections; HAProxy stops health-checking them. `drain`: no new
+   * load-balanced traffic, but clients that persist to them (cookie, stick table) still reach them.
+   */
   inactiveState: 'drain' | 'maint';
+  /** How long a switch waits for HAProxy's health check to pass on the target before refusing it. */
+  healthWaitMs: number;
+  /** Pause between two reads while waiting for the health check. */
+  healthPollMs?: number;
   /** For messages: where the runtime API is. */
   socket: string;
 }
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 /**
  * Traffic through one HAProxy backend holding every site's servers. A site receives traffic when its
- * servers are in admin state `ready`; the others are kept in `drain` (or `maint`). The switch is
- * make-before-break: the target's servers are set `ready` first, then the others are taken out, so there is
- * no moment without a server. A failure between the two leaves both sites with traffic; running the switch
- * again completes it.
+ * servers are in admin state `ready`; the others are kept in `inactiveState`. The switch is make-before-break:
+ * the target's servers are set `ready` first, then the others are taken out (with `maint`, their open connections
+ * are then shut down, since HAProxy keeps established connections of a server put in maintenance), so there is no
+ * moment without a server. A failure in between leaves both sites with traffic; running the switch again
+ * completes it.
+ *
+ * HAProxy 2.6 management guide, "set server … state": "maint" disables any traffic to the server as well as any
+ * health checks; "drain" only removes it from load balancing but still lets it be checked and accept new persistent
+ * connections. "shutdown sessions server" terminates the sessions still attached to a server in maintenance.
  */
 export class HaproxyTrafficProvider implements TrafficProvider {
   readonly kind = 'haproxy' as const;
@@ -49,10 +67,13 @@ export class HaproxyTrafficProvider implements TrafficProvider {
   async currentTarget(_ctx?: ProviderContext): Promise<TrafficState> {
     const { backend, servers } = this.settings;
     const states = await this.readStates();
+    const sessions = await this.call(() => serverSessions(this.runtime, backend));
     const members: TrafficMember[] = [];
     for (const [site, names] of Object.entries(servers)) {
       for (const name of names) {
         const s = states.get(name)!;
+        const connections = sessions.get(name) ?? 0;
+        const health = s.admin === 'maint' ? 'not checked' : s.op.toUpperCase();
         members.push({
           site,
           name,
@@ -60,11 +81,19 @@ export class HaproxyTrafficProvider implements TrafficProvider {
           state: s.admin,
           // In maintenance HAProxy stops checking the server: its health is unknown.
           healthy: s.admin === 'maint' ? undefined : s.op === 'up' || s.op === 'starting',
-          description: `${name} ${s.admin}, ${s.admin === 'maint' ? 'not checked' : s.op.toUpperCase()}`,
+          connections,
+          description: `${name} ${s.admin}, ${health}${connections > 0 ? `, ${plural(connections, 'open connection')}` : ''}`,
         });
       }
     }
-    const { sites, sentence } = summariseMembers(this.sites, members);
+    const idleWords = (site: string) => {
+      const mine = members.filter((m) => m.site === site);
+      const open = mine.reduce((sum, m) => sum + (m.connections ?? 0), 0);
+      if (mine.some((m) => m.state === 'drain'))
+        return 'gets no new load-balanced traffic but still admits clients that persist to it';
+      return open > 0 ? `gets no new traffic but still has ${plural(open, 'open connection')}` : 'gets none';
+    };
+    const { sites, sentence } = summariseMembers(this.sites, members, '', idleWords);
     return {
       provider: 'haproxy',
       site: sites.length === 1 ? sites[0] : undefined,
@@ -74,14 +103,17 @@ export class HaproxyTrafficProvider implements TrafficProvider {
     };
   }
 
-  async switchTo(site: string, _ctx?: ProviderContext): Promise<TrafficSwitchResult> {
-    const { backend, inactiveState } = this.settings;
+  async switchTo(site: string, ctx: ProviderContext = NO_CONTEXT): Promise<TrafficSwitchResult> {
+    const { backend } = this.settings;
     const targets = this.serversOf(site);
-    const before = await this.currentTarget();
-    const memberOf = (name: string) => before.members.find((m) => m.name === name)!;
-    const others = before.members.filter((m) => m.site !== site);
+    let before = await this.currentTarget();
+    const others = () => before.members.filter((m) => m.site !== site);
+    const isTarget = (m: TrafficMember) => m.site === site;
 
-    if (targets.every((t) => memberOf(t).receivesTraffic) && others.every((m) => !m.receivesTraffic)) {
+    if (
+      before.members.filter(isTarget).every((m) => m.receivesTraffic) &&
+      others().every((m) => this.out(m))
+    ) {
       return {
         provider: 'haproxy',
         site,
@@ -93,25 +125,20 @@ export class HaproxyTrafficProvider implements TrafficProvider {
         state: before,
       };
     }
-    // Drained servers are still health-checked: do not send traffic to a site HAProxy sees as down.
-    const known = targets.map(memberOf).filter((m) => m.healthy !== undefined);
-    if (known.length === targets.length && known.every((m) => m.healthy === false)) {
-      throw trafficFailure(
-        'TrafficTargetUnhealthy',
-        `not switching HAProxy backend ${backend} to ${site}: its servers fail HAProxy's health check (${known
-          .map((m) => m.description)
-          .join(', ')}).`,
-        before,
-      );
-    }
+    before = await this.waitForTargetHealth(site, before, ctx);
 
     const actions: string[] = [];
-    const set = async (server: string, state: 'ready' | 'drain' | 'maint') => {
-      await this.call(() => setServerState(this.runtime, backend, server, state));
-      actions.push(`set server ${backend}/${server} state ${state}`);
+    const run = async (command: string, fn: () => Promise<void>) => {
+      await this.call(fn);
+      actions.push(command);
     };
-    for (const t of targets) if (!memberOf(t).receivesTraffic) await set(t, 'ready');
-    for (const m of others) if (m.receivesTraffic) await set(m.name, inactiveState);
+    for (const t of targets) {
+      if (before.members.find((m) => m.name === t)?.receivesTraffic) continue;
+      await run(`set server ${backend}/${t} state ready`, () =>
+        setServerState(this.runtime, backend, t, 'ready'),
+      );
+    }
+    for (const m of others().filter((o) => !this.out(o))) await this.takeOut(m, run);
 
     const after = await this.currentTarget();
     if (after.sites.length !== 1 || after.site !== site) {
@@ -129,7 +156,7 @@ export class HaproxyTrafficProvider implements TrafficProvider {
       before: before.sites,
       actions,
       propagationSeconds: 0,
-      description: `HAProxy backend ${backend} now sends all traffic to ${site} (before: ${from}); ${actions.join(', then ')}.`,
+      description: `HAProxy backend ${backend} now sends all ${this.trafficWord} to ${site} (before: ${from}); ${actions.join(', then ')}.`,
       state: after,
     };
   }
@@ -156,20 +183,118 @@ export class HaproxyTrafficProvider implements TrafficProvider {
           ? `HAProxy's health check passes on ${site} (${names(mine)}).`
           : `HAProxy's health check does not pass on every server of ${site} (${names(mine)}).`,
       },
-      {
-        name: 'others-out',
-        ok: others.every((m) => !m.receivesTraffic),
-        sentence: others.every((m) => !m.receivesTraffic)
-          ? `no other site gets traffic (${names(others) || 'none'}).`
-          : `other sites still get traffic (${names(others.filter((m) => m.receivesTraffic))}).`,
-      },
+      this.othersOutCheck(others),
     ];
+    const drained = [...new Set(others.filter((m) => m.state === 'drain').map((m) => m.site))];
+    const drainNote =
+      drained.length === 0
+        ? ''
+        : `; ${drained.join(' and ')} ${drained.length === 1 ? 'is' : 'are'} drained: clients that persist to ${drained.length === 1 ? 'it' : 'them'} still reach ${drained.length === 1 ? 'it' : 'them'}`;
     return verifyResult(
       { provider: 'haproxy', site, propagationSeconds: 0, state },
       checks,
       `HAProxy backend ${backend}`,
-      `HAProxy backend ${backend} sends all traffic to ${site}, whose servers pass the health check.`,
+      `HAProxy backend ${backend} sends all ${drained.length > 0 ? 'load-balanced traffic' : 'traffic'} to ${site}, whose servers pass the health check${drainNote}.`,
     );
+  }
+
+  /** "traffic" when the other sites go to maintenance; only "load-balanced traffic" when they are drained. */
+  private get trafficWord(): string {
+    return this.settings.inactiveState === 'maint' ? 'traffic' : 'load-balanced traffic';
+  }
+
+  /** Whether a server of another site is out as the runbook wants it: in maintenance without connections, or drained. */
+  private out(m: TrafficMember): boolean {
+    return this.settings.inactiveState === 'maint'
+      ? m.state === 'maint' && (m.connections ?? 0) === 0
+      : !m.receivesTraffic;
+  }
+
+  private async takeOut(m: TrafficMember, run: (command: string, fn: () => Promise<void>) => Promise<void>) {
+    const { backend, inactiveState } = this.settings;
+    if (m.state !== inactiveState && (inactiveState === 'maint' || m.receivesTraffic)) {
+      await run(`set server ${backend}/${m.name} state ${inactiveState}`, () =>
+        setServerState(this.runtime, backend, m.name, inactiveState),
+      );
+    }
+    if (inactiveState === 'maint') {
+      await run(`shutdown sessions server ${backend}/${m.name}`, () =>
+        shutdownServerSessions(this.runtime, backend, m.name),
+      );
+    }
+  }
+
+  private othersOutCheck(others: TrafficMember[]): TrafficCheck {
+    const names = (ms: TrafficMember[]) => ms.map((m) => m.description).join(', ');
+    const sitesOf = (ms: TrafficMember[]) => [...new Set(ms.map((m) => m.site))].join(' and ');
+    const ready = others.filter((m) => m.receivesTraffic);
+    if (ready.length > 0) {
+      return { name: 'others-out', ok: false, sentence: `other sites still get traffic (${names(ready)}).` };
+    }
+    if (this.settings.inactiveState === 'drain') {
+      return {
+        name: 'others-out',
+        ok: true,
+        sentence: `no other site takes new load-balanced traffic; drained servers still admit clients that persist to them (${names(others) || 'none'}).`,
+      };
+    }
+    const drained = others.filter((m) => m.state === 'drain');
+    if (drained.length > 0) {
+      return {
+        name: 'others-out',
+        ok: false,
+        sentence: `${sitesOf(drained)} is drained, not in maintenance: HAProxy still sends it the clients that persist to it (${names(drained)}).`,
+      };
+    }
+    const open = others.filter((m) => (m.connections ?? 0) > 0);
+    if (open.length > 0) {
+      return {
+        name: 'others-out',
+        ok: false,
+        sentence: `${sitesOf(open)} is in maintenance but HAProxy still holds connections to it (${names(open)}).`,
+      };
+    }
+    const idle = sitesOf(others);
+    return {
+      name: 'others-out',
+      ok: true,
+      sentence:
+        others.length === 0
+          ? 'no other site gets traffic (none).'
+          : `no other site gets traffic: ${idle} ${idle.includes(' and ') ? 'are' : 'is'} in maintenance with no open connection (${names(others)}).`,
+    };
+  }
+
+  /**
+   * HAProxy takes a few checks to see a freshly started server up: while every target server is known to fail its
+   * health check, wait (heartbeating) up to `healthWaitMs`, then refuse without changing anything.
+   */
+  private async waitForTargetHealth(
+    site: string,
+    state: TrafficState,
+    ctx: ProviderContext,
+  ): Promise<TrafficState> {
+    const { backend, healthWaitMs, healthPollMs = 500 } = this.settings;
+    const failing = (s: TrafficState) => {
+      const known = s.members.filter((m) => m.site === site && m.healthy !== undefined);
+      return known.length === this.serversOf(site).length && known.every((m) => m.healthy === false);
+    };
+    const deadline = Date.now() + healthWaitMs;
+    let current = state;
+    while (failing(current)) {
+      if (Date.now() >= deadline) {
+        const members = current.members.filter((m) => m.site === site).map((m) => m.description);
+        throw trafficFailure(
+          'TrafficTargetUnhealthy',
+          `not switching HAProxy backend ${backend} to ${site}: its servers fail HAProxy's health check (${members.join(', ')}) after waiting ${formatMs(healthWaitMs)}; nothing was changed. Look at the application on ${site} (its health URL answers HAProxy's check) and at HAProxy's log for the check's reason, then switch again.`,
+          current,
+        );
+      }
+      ctx.heartbeat({ step: 'haproxy-wait-target-health', site });
+      await sleep(Math.min(healthPollMs, Math.max(1, deadline - Date.now())), ctx.signal);
+      current = await this.currentTarget();
+    }
+    return current;
   }
 
   private serversOf(site: string): string[] {
@@ -199,27 +324,27 @@ export class HaproxyTrafficProvider implements TrafficProvider {
     return byName;
   }
 
-  /** Runs a runtime API call, turning its errors into typed failures. */
+  /** Runs a runtime API call, turning its errors into typed failures that say what to look at. */
   private async call<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
       if (err instanceof ApplicationFailure) throw err;
+      const socket = this.settings.socket;
       if (err instanceof HaproxyRuntimeError) {
-        if (err.kind === 'rejected') {
+        if (err.kind !== 'rejected') throw trafficFailure('TrafficProviderUnreachable', err.message);
+        if (/no such (backend|server|proxy)|can't find backend|has no backend/i.test(err.message)) {
           throw trafficFailure(
-            /no backend|no such server/i.test(err.message)
-              ? 'TrafficMisconfigured'
-              : 'TrafficCommandRejected',
-            err.message,
+            'TrafficMisconfigured',
+            `${err.message}; check the runbook's traffic.backend and traffic.servers against HAProxy's configuration (was it reloaded with other names?).`,
           );
         }
-        throw trafficFailure('TrafficProviderUnreachable', err.message);
+        const hint = /permission denied/i.test(err.message)
+          ? `the runtime API socket ${socket} must be declared with "level admin" (stats socket … level admin)`
+          : `look at HAProxy's answer and its version (this provider is written for HAProxy 2.6's runtime API)`;
+        throw trafficFailure('TrafficCommandRejected', `${err.message}; ${hint}.`);
       }
-      throw trafficFailure(
-        'TrafficProviderUnreachable',
-        `HAProxy runtime API at ${this.settings.socket}: ${err}`,
-      );
+      throw trafficFailure('TrafficProviderUnreachable', `HAProxy runtime API at ${socket}: ${err}`);
     }
   }
 }

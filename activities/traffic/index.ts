@@ -1,5 +1,6 @@
 import { Context, log } from '@temporalio/activity';
 import { durationMs } from '../../config/duration';
+import { activityInput, pairOnlyInput, pairSiteInput } from '../activity-input';
 import { httpProbe } from '../http-probe';
 import type { RunbookRegistry } from '../runbooks';
 import type { ProviderContext, TrafficVerifyResult } from './provider';
@@ -28,14 +29,16 @@ function providerContext(): ProviderContext {
 export function createTrafficActivities({ runbooks, providers }: TrafficActivityDeps) {
   return {
     /** Which site receives the pair's traffic now. Changes nothing. */
-    async trafficCurrentTarget(input: { pair: string }) {
+    async trafficCurrentTarget(raw: { pair: string }) {
+      const input = activityInput('trafficCurrentTarget', pairOnlyInput, raw);
       const state = await providers.get(input.pair).currentTarget(providerContext());
       log.info(state.description, { pair: input.pair, sites: state.sites });
       return state;
     },
 
     /** Sends all the pair's traffic to `site`. Idempotent: a no-op, saying so, when it is already there. */
-    async trafficSwitch(input: { pair: string; site: string }) {
+    async trafficSwitch(raw: { pair: string; site: string }) {
+      const input = activityInput('trafficSwitch', pairSiteInput, raw);
       const result = await providers.get(input.pair).switchTo(input.site, providerContext());
       log.info(result.description, { pair: input.pair, site: input.site, changed: result.changed });
       return result;
@@ -46,7 +49,8 @@ export function createTrafficActivities({ runbooks, providers }: TrafficActivity
      * runbook's traffic section has `entryUrl`) a GET of the public entry point, which must answer 2xx and,
      * if its JSON names a `site`, name this one. The workflow polls it with its probe thresholds.
      */
-    async trafficVerify(input: { pair: string; site: string }): Promise<TrafficVerifyResult> {
+    async trafficVerify(raw: { pair: string; site: string }): Promise<TrafficVerifyResult> {
+      const input = activityInput('trafficVerify', pairSiteInput, raw);
       const { runbook } = runbooks.get(input.pair);
       const ctx = providerContext();
       const result = await providers.get(input.pair).verify(input.site, ctx);

@@ -1,25 +1,29 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { getSystemErrorName } from 'node:util';
-import ovh from 'ovh';
+import ovh from '@ovhcloud/node-ovh';
 import { resolveSecret, SecretUnavailableError } from '../../config/secrets';
 import type { TrafficConfig } from '../../config/schema';
 import { trafficFailure } from './errors';
+import { formatMs } from './poll';
 import { redact } from '../../common/redact';
 
 /**
- * A thin typed wrapper around node-ovh 2.0.3 for the OVH traffic providers: one client per DR pair, created at
- * first use from the runbook's secret references (never logged, never in a message), and every call's failure
- * turned into a typed `Error`:
- * - `OvhInvalidCredentials` (401, 403, 400 "Invalid signature"): the key, secret or consumer key is wrong,
- *   revoked or lacks the right; retrying cannot help.
+ * A thin typed wrapper around OVH's node client (`@ovhcloud/node-ovh` 3.x) for the OVH traffic providers: one client
+ * per DR pair, created at first use from the runbook's secret references (never logged, never in a message) with
+ * either an application's credentials (signed requests) or an OAuth2 service account (bearer tokens), and every
+ * call's failure turned into a typed `Error`:
+ * - `OvhInvalidCredentials` (401, 403, 400 "Invalid signature", a refused OAuth2 token request): the credentials
+ *   are wrong, revoked or lack the right; retrying cannot help.
  * - `OvhUnavailable` (5xx, 408, 429, network errors, TLS errors, no answer in time): retry.
- * - `OvhApiError` (any other non-200): the status and OVH's message; retryable only for 409 and a stale timestamp.
+ * - `OvhApiError` (any other non-2xx): the status and OVH's message; retryable only for 409 and a stale timestamp.
  * `ovhFailure()` turns them into Temporal `ApplicationFailure`s with the same type names.
  *
- * node-ovh quirks handled here: it rejects with a plain object `{error, message}` (not an `Error`), where `error`
- * is the HTTP status for any reply other than 200, a negative errno or an `Error` for network failures, or an
- * `'[OVH] …'` text (time fetch or JSON parse failure); its own `timeout` option leaks socket listeners on kept-alive
- * sockets, so every call is bounded here instead; it fills `{name}` placeholders without URL-encoding, so paths are built encoded by the caller.
+ * Client quirks handled here: it reports failures as `(error, message)` where `error` is the HTTP status for any
+ * non-2xx reply, a negative errno or an `Error` for network failures, an `'[OVH] …'` text (time fetch or JSON parse
+ * failure) or `{statusCode, error, message}` for a failed token request; its `request` is `async`, so what it throws
+ * (reading a token error it does not understand) only rejects the promise it returns, which is therefore always
+ * handled here; its own `timeout` option leaks socket listeners on kept-alive sockets, so every call is bounded here
+ * instead; it fills `{name}` placeholders without URL-encoding, so paths are built encoded by the caller.
  */
 
 export type OvhCredentialsConfig = Extract<TrafficConfig, { provider: 'ovh-iplb' }>['ovh'];
@@ -70,17 +74,24 @@ export class OvhApiError extends Error {
   }
 }
 
-/** The credentials are refused: unknown or wrong application key, bad signature (secret), revoked or unknown consumer key, call not granted. */
+/**
+ * The credentials are refused: unknown or wrong application key, bad signature (secret), revoked or unknown consumer
+ * key, call not granted, or a service account whose token request is refused.
+ */
 export class OvhInvalidCredentials extends OvhApiError {
-  constructor(call: OvhCall, status: number, ovhMessage: string, references: string) {
+  constructor(
+    call: OvhCall,
+    status: number,
+    ovhMessage: string,
+    check: string,
+    refused = 'refused the credentials',
+  ) {
     const reason = reasonOf(ovhMessage);
     super(
       call,
       status,
       ovhMessage,
-      `OVH API ${call.method} ${call.path} refused the credentials (${status}${reason ? ` ${reason}` : ''}: ${
-        ovhMessage || 'no message'
-      }); check the application key, application secret and consumer key (${references}) and the consumer key's rights`,
+      `OVH API ${call.method} ${call.path} ${refused} (${status}${reason ? ` ${reason}` : ''}: ${ovhMessage || 'no message'}); ${check}`,
     );
     this.name = 'OvhInvalidCredentials';
   }
@@ -167,8 +178,15 @@ export class OvhClient {
 
   /** The secret references, for messages. */
   get references(): string {
-    const { applicationKey, applicationSecret, consumerKey } = this.config;
-    return `applicationKey ${applicationKey}, applicationSecret ${applicationSecret}, consumerKey ${consumerKey}`;
+    const { applicationKey, applicationSecret, consumerKey, clientId, clientSecret } = this.config;
+    return this.serviceAccount
+      ? `clientId ${clientId}, clientSecret ${clientSecret}`
+      : `applicationKey ${applicationKey}, applicationSecret ${applicationSecret}, consumerKey ${consumerKey}`;
+  }
+
+  /** Whether the runbook gives an OAuth2 service account (the schema allows exactly one kind of credentials). */
+  private get serviceAccount(): boolean {
+    return this.config.clientId !== undefined;
   }
 
   get<T>(path: string, query?: Record<string, string | number>, signal?: AbortSignal): Promise<T> {
@@ -197,8 +215,6 @@ export class OvhClient {
     signal?.throwIfAborted();
     const client = this.connect();
     const call: OvhCall = { method, path };
-    // node-ovh deletes used placeholders and null values from params: give it a copy.
-    const pending = client.requestPromised<T>(method, path, params ? { ...params } : undefined);
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(
         () =>
@@ -219,34 +235,44 @@ export class OvhClient {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
       };
-      // Handlers are attached at once, so a late rejection (after the timeout) is never unhandled.
-      pending.then(
-        (value) => {
+      // node-ovh deletes used placeholders and null values from params: give it a copy. Both the callback and the
+      // returned promise are handled at once, so nothing is left unhandled even after the timeout.
+      client
+        .request(method, path, params ? { ...params } : {}, (error, result) => {
           settle();
-          resolve(value);
-        },
-        (rejection: unknown) => {
+          if (error === null || error === undefined) resolve(result as T);
+          else reject(this.convert(call, { error, message: result }));
+        })
+        .catch((thrown: unknown) => {
           settle();
-          reject(this.convert(call, rejection));
-        },
-      );
+          reject(this.thrownFailure(call, thrown));
+        });
     });
   }
 
   private connect(): ovh.Client {
     if (this.client) return this.client;
-    const { applicationKey, applicationSecret, consumerKey, endpoint, host, port } = this.config;
-    const appKey = resolveSecret(applicationKey, this.baseDir);
-    const appSecret = resolveSecret(applicationSecret, this.baseDir);
-    const ck = resolveSecret(consumerKey, this.baseDir);
-    this.secrets = [appSecret, ck, appKey].filter((s) => s.length >= 4);
+    const { endpoint, host, port, tokenUrl } = this.config;
+    const secret = (field: keyof OvhCredentialsConfig) => this.readSecret(field);
+    const credentials: ovh.ClientOptions = this.serviceAccount
+      ? {
+          clientID: secret('clientId'),
+          clientSecret: secret('clientSecret'),
+          ...(host ? { tokenURL: tokenUrl } : {}),
+        }
+      : {
+          appKey: secret('applicationKey'),
+          appSecret: secret('applicationSecret'),
+          consumerKey: secret('consumerKey'),
+        };
+    this.secrets = Object.values(credentials).filter(
+      (v): v is string => typeof v === 'string' && v.length >= 4,
+    );
     const options: ovh.ClientOptions = {
-      appKey,
-      appSecret,
-      consumerKey: ck,
+      ...credentials,
       // No node-ovh `timeout`: it adds a socket 'timeout' listener per request that is never removed, which leaks
       // on the kept-alive sockets of Node's global agent. Calls are bounded in request() instead.
-      ...(host ? { host } : { endpoint: endpoint as ovh.Endpoint }),
+      ...(host ? { host } : { endpoint }),
       ...(port ? { port } : {}),
     };
     try {
@@ -257,6 +283,71 @@ export class OvhClient {
       );
     }
     return this.client;
+  }
+
+  /**
+   * One credential, from its secret reference. It travels in an HTTP header: a value a header cannot carry would
+   * make the request throw inside node-ovh, so it is refused here, naming the reference only.
+   */
+  private readSecret(field: keyof OvhCredentialsConfig): string {
+    const reference = String(this.config[field]);
+    const value = resolveSecret(reference, this.baseDir);
+    if (!/^[\x21-\x7e]+$/.test(value)) {
+      throw new OvhClientMisconfigured(
+        `the OVH ${field} read from ${reference} holds spaces or characters an HTTP header cannot carry; check that secret`,
+      );
+    }
+    return value;
+  }
+
+  /** What a human must check when the credentials are refused. */
+  private get checkCredentials(): string {
+    return this.serviceAccount
+      ? `check the service account (${this.references}) and the IAM policies that must grant it this call`
+      : `check the application key, application secret and consumer key (${this.references}) and the consumer key's rights`;
+  }
+
+  /** A failed OAuth2 token request, as node-ovh reports it (from simple-oauth2's error). */
+  private tokenFailure(call: OvhCall, error: ovh.TokenError): Error {
+    const status = error.statusCode ?? 0;
+    const detail = this.redact(
+      [error.error, typeof error.message === 'string' ? error.message : JSON.stringify(error.message ?? null)]
+        .filter((part) => part && part !== 'null')
+        .join(' '),
+    );
+    if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
+      this.client = undefined;
+      return new OvhInvalidCredentials(
+        call,
+        status,
+        detail,
+        this.checkCredentials,
+        'could not get an OAuth2 token',
+      );
+    }
+    return new OvhUnavailable(
+      call,
+      `could not get an OAuth2 token for ${this.where}: ${status || 'no status'} ${detail}`.trim() +
+        (status === 502
+          ? ' (the token request failed on the network or TLS: is the token URL reachable and its CA trusted?)'
+          : ''),
+      { status: status || undefined, code: 'OAUTH2_TOKEN_UNAVAILABLE' },
+    );
+  }
+
+  /** What node-ovh's `request` throws instead of calling back: it fails reading a token error it does not expect. */
+  private thrownFailure(call: OvhCall, thrown: unknown): Error {
+    if (this.serviceAccount) {
+      return new OvhUnavailable(
+        call,
+        `the OAuth2 token request for ${this.where} failed in a way the client cannot report (no answer in time, or an answer that is not JSON): ${this.redact(String(thrown))}`,
+        { code: 'OAUTH2_TOKEN_UNAVAILABLE' },
+      );
+    }
+    return this.convert(call, {
+      error: thrown instanceof Error ? thrown : String(thrown),
+      message: undefined,
+    });
   }
 
   /** Removes any secret value from a text that came from outside (error messages). */
@@ -276,7 +367,7 @@ export class OvhClient {
       if (error === 401 || error === 403 || reason === 'INVALID_SIGNATURE') {
         // Read the secrets again at the next call: they may have been rotated.
         this.client = undefined;
-        return new OvhInvalidCredentials(call, error, ovhMessage, this.references);
+        return new OvhInvalidCredentials(call, error, ovhMessage, this.checkCredentials);
       }
       if (error >= 500 || error === 408 || error === 429) {
         return new OvhUnavailable(call, `${error}${ovhMessage ? ` ${ovhMessage}` : ''}`, { status: error });
@@ -300,6 +391,7 @@ export class OvhClient {
         { code },
       );
     }
+    if (isTokenError(error)) return this.tokenFailure(call, error);
     if (typeof error === 'string' && /Unable to fetch OVH API time/.test(error)) {
       // node-ovh fetches GET /auth/time before its first call and drops the cause of a failure there.
       return new OvhUnavailable(
@@ -313,6 +405,10 @@ export class OvhClient {
   }
 }
 
+function isTokenError(error: unknown): error is ovh.TokenError {
+  return error !== null && typeof error === 'object' && !(error instanceof Error) && 'statusCode' in error;
+}
+
 function safeErrorName(errno: number): string {
   try {
     return getSystemErrorName(errno);
@@ -320,37 +416,6 @@ function safeErrorName(errno: number): string {
     return `errno ${errno}`;
   }
 }
-
-/** Waits `ms`, or rejects with the signal's reason when it aborts first. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-/** "200 ms", "30 s", "10 min": a duration for messages. */
-export function formatMs(ms: number): string {
-  if (ms < 1000) return `${ms} ms`;
-  if (ms < 120_000 || ms % 60_000 !== 0) return `${Math.round(ms / 1000)} s`;
-  return `${ms / 60_000} min`;
-}
-
-/** Poll delays: from `initialMs`, doubling, up to `maxMs`. */
-export interface PollSettings {
-  initialMs: number;
-  maxMs: number;
-}
-
-export const DEFAULT_POLL: PollSettings = { initialMs: 250, maxMs: 5_000 };
 
 /**
  * Runs a provider operation with typed failures for everything the OVH API throws: a 404 means the runbook names

@@ -1,5 +1,6 @@
 import { trafficFailure } from './errors';
-import { DEFAULT_POLL, guardOvh, formatMs, sleep, type OvhClient, type PollSettings } from './ovh-client';
+import { guardOvh, type OvhClient } from './ovh-client';
+import { DEFAULT_POLL, formatMs, sleep, type PollSettings } from './poll';
 import type {
   ProviderContext,
   TrafficCheck,

@@ -1,13 +1,6 @@
 import { trafficFailure } from './errors';
-import {
-  DEFAULT_POLL,
-  guardOvh,
-  formatMs,
-  OvhApiError,
-  sleep,
-  type OvhClient,
-  type PollSettings,
-} from './ovh-client';
+import { guardOvh, OvhApiError, type OvhClient } from './ovh-client';
+import { DEFAULT_POLL, formatMs, sleep, type PollSettings } from './poll';
 import type {
   ProviderContext,
   TrafficCheck,

@@ -19,6 +19,8 @@ export interface TrafficMember {
   state: string;
   /** What the provider's own health check says, when it has one and it is running. */
   healthy?: boolean;
+  /** Connections the provider holds to it now, when the provider can tell (HAProxy's current sessions). */
+  connections?: number;
   /** One sentence about this member. */
   description: string;
 }
@@ -108,6 +110,8 @@ export function summariseMembers(
   allSites: readonly string[],
   members: readonly TrafficMember[],
   noSiteNote = '',
+  /** What a site without traffic gets, e.g. "gets none" (the default). */
+  idleWords: (site: string) => string = () => 'gets none',
 ): { sites: string[]; sentence: string } {
   const sites = allSites.filter((site) => members.some((m) => m.site === site && m.receivesTraffic));
   const list = (site: string) =>
@@ -120,7 +124,8 @@ export function summariseMembers(
     sites.length === 0
       ? `sends traffic to no site${noSiteNote}`
       : `sends traffic to ${sites.map((s) => `${s} (${list(s)})`).join(' and ')}`;
-  const rest = idle.length === 0 ? '' : `; ${idle.map((s) => `${s} gets none (${list(s)})`).join('; ')}`;
+  const rest =
+    idle.length === 0 ? '' : `; ${idle.map((s) => `${s} ${idleWords(s)} (${list(s)})`).join('; ')}`;
   return { sites, sentence: `${sending}${rest}` };
 }
 

@@ -6,7 +6,8 @@ import type { RunbookRegistry } from '../runbooks';
 import { trafficFailure } from './errors';
 import { HaproxyTrafficProvider } from './haproxy';
 import { HaproxySocketClient, type HaproxyRuntime } from './haproxy-runtime';
-import { OvhClient, type OvhClientOptions, type PollSettings } from './ovh-client';
+import { OvhClient, type OvhClientOptions } from './ovh-client';
+import type { PollSettings } from './poll';
 import { OvhDnsTrafficProvider } from './ovh-dns';
 import { OvhIplbTrafficProvider } from './ovh-iplb';
 import type { TrafficProvider, TrafficProviderKind } from './provider';
@@ -30,7 +31,13 @@ export function haproxyProvider(
     Object.entries(config.servers).map(([site, s]) => [site, typeof s === 'string' ? [s] : s]),
   );
   return new HaproxyTrafficProvider(
-    { backend: config.backend, servers, inactiveState: config.inactiveState, socket },
+    {
+      backend: config.backend,
+      servers,
+      inactiveState: config.inactiveState,
+      healthWaitMs: durationMs(config.healthWait),
+      socket,
+    },
     runtime ?? new HaproxySocketClient(socket),
   );
 }

@@ -8,6 +8,7 @@ import {
   unknownCredential,
 } from './errors';
 import type { Faults } from './faults';
+import type { OAuth2Issuer } from './oauth2';
 import type { Route } from './router';
 import { ovhSignature, signaturesEqual, signedUrl } from './signature';
 import type { EmulatorClock } from './state';
@@ -49,6 +50,8 @@ export class Authenticator {
     private readonly faults: Faults,
     /** Accepted distance between `X-Ovh-Timestamp` and the API clock (the real window is undocumented). */
     private readonly toleranceSeconds: number,
+    /** Bearer tokens of OAuth2 service accounts. */
+    private readonly oauth2: OAuth2Issuer,
   ) {
     const applicationIds = new Map<string, number>();
     credentials.forEach((credential, index) => {
@@ -70,7 +73,15 @@ export class Authenticator {
     return Math.floor(this.clock.now() / 1000);
   }
 
-  authenticate(request: SignedRequest): OvhCredential {
+  /**
+   * A signed request's application credential, or the service account of a bearer token (node-ovh sends either
+   * `X-Ovh-*` signature headers or `Authorization: Bearer`, never both).
+   */
+  authenticate(request: SignedRequest): OvhCredential | { serviceAccount: string } {
+    const authorization = header(request.headers, 'authorization');
+    if (authorization !== undefined && /^Bearer\s/i.test(authorization)) {
+      return { serviceAccount: this.oauth2.identify(authorization) };
+    }
     const applicationKey = header(request.headers, 'x-ovh-application');
     const applicationSecret =
       applicationKey === undefined ? undefined : this.secretByApplicationKey.get(applicationKey);

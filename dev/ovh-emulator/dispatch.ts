@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Authenticator } from './auth';
 import { badRequest, invalidUrl, OvhHttpError } from './errors';
 import type { Faults } from './faults';
-import { matchRoute, type HttpMethod, type Route } from './router';
+import { matchRoute, NO_CONTENT, type HttpMethod, type Route } from './router';
 import type { OvhSchemas } from './schema';
 import { validateRequest } from './validate';
 
@@ -10,6 +10,7 @@ export const API_BASE_PATH = '/1.0';
 
 export interface ApiReply {
   status: number;
+  /** The JSON body; `undefined` for a 204 (no body at all). */
   body: unknown;
   route?: Route;
 }
@@ -39,9 +40,11 @@ export async function dispatchApiRequest(
   if (match.kind !== 'found') throw invalidUrl();
   const operation = deps.schemas.operation(method, match.route.path);
   if (!operation) throw invalidUrl();
-  const credential = operation.noAuthentication
+  const principal = operation.noAuthentication
     ? undefined
     : deps.auth.authenticate({ method, url: rawUrl, headers: req.headers, rawBody });
+  const credential = principal && 'consumerKey' in principal ? principal : undefined;
+  const serviceAccount = principal && 'serviceAccount' in principal ? principal.serviceAccount : undefined;
 
   let body: unknown;
   try {
@@ -51,6 +54,15 @@ export async function dispatchApiRequest(
   }
   const query = new URLSearchParams(queryString);
   validateRequest(deps.schemas, operation, { params: match.params, query, body });
-  const result = match.route.handle({ method, path: apiPath, query, body, params: match.params, credential });
+  const result = match.route.handle({
+    method,
+    path: apiPath,
+    query,
+    body,
+    params: match.params,
+    credential,
+    serviceAccount,
+  });
+  if (result === NO_CONTENT) return { status: 204, body: undefined, route: match.route };
   return { status: 200, body: result === undefined ? null : result, route: match.route };
 }

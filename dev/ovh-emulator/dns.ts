@@ -1,5 +1,5 @@
-import { badRequest, objectNotFound } from './errors';
-import type { ApiRequest, Route } from './router';
+import { badRequest, objectNotFound, serviceNotFound } from './errors';
+import { NO_CONTENT, type ApiRequest, type Route } from './router';
 import {
   clone,
   stableUuid,
@@ -87,7 +87,14 @@ export class DnsEmulator {
       { method: 'GET', path: `${BASE}/record`, handle: (r) => this.listRecords(this.zone(r), r) },
       { method: 'GET', path: `${BASE}/record/{id}`, handle: (r) => clone(this.record(this.zone(r), r)) },
       { method: 'PUT', path: `${BASE}/record/{id}`, handle: (r) => this.updateRecord(this.zone(r), r) },
-      { method: 'POST', path: `${BASE}/refresh`, handle: (r) => this.refresh(this.zone(r)) },
+      {
+        method: 'POST',
+        path: `${BASE}/refresh`,
+        handle: (r) => {
+          this.refresh(this.zone(r));
+          return NO_CONTENT;
+        },
+      },
       {
         method: 'GET',
         path: `${BASE}/status`,
@@ -100,7 +107,7 @@ export class DnsEmulator {
     this.advance();
     const name = request.params.zoneName ?? '';
     const zone = this.zones.get(name);
-    if (!zone) throw objectNotFound('zoneName', name);
+    if (!zone) throw serviceNotFound();
     return zone;
   }
 

@@ -60,6 +60,17 @@ export const invalidCredential = () =>
 export const notAuthenticated = () => new OvhHttpError(401, 'You must login first', 'NOT_AUTHENTICATED');
 export const badRequest = (message: string) => new OvhHttpError(400, message);
 export const conflict = (message: string) => new OvhHttpError(409, message);
+/** A path the API does not serve: 404 `Client::NotFound` (kubernetes-sigs/external-dns#5914 quotes the real reply). */
 export const invalidUrl = () => new OvhHttpError(404, 'Got an invalid (or empty) URL');
+/**
+ * An unknown service (the `{serviceName}` of an IP Load Balancer, the `{zoneName}` of a DNS zone): the real API says
+ * "This service does not exist" (`Client::NotFound`, quoted for `GET /domain/zone/{zone}/status` in
+ * aureq/cert-manager-webhook-ovh#39 and baarde/cert-manager-webhook-ovh#15).
+ */
+export const serviceNotFound = () => new OvhHttpError(404, 'This service does not exist');
+/**
+ * An unknown object below a service: "The requested object (id = 1583058551) does not exist" for a DNS record
+ * (ovh/php-ovh#89). Other objects are named by their path parameter the same way (by analogy, unconfirmed).
+ */
 export const objectNotFound = (key: string, value: string | number) =>
   new OvhHttpError(404, `The requested object (${key} = ${value}) does not exist`);

@@ -28,8 +28,20 @@ export const faultSpec = z.discriminatedUnion('type', [
       count: count.optional(),
     })
     .strict(),
-  /** The consumer key is revoked: it now answers INVALID_CREDENTIAL, until the fault is cleared. */
-  z.object({ type: z.literal('revoke-credential'), consumerKey: z.string().min(1) }).strict(),
+  /**
+   * A credential is revoked until the fault is cleared: an application's consumer key (its calls answer
+   * INVALID_CREDENTIAL) or an OAuth2 service account (token requests refused, its tokens no longer accepted).
+   */
+  z
+    .object({
+      type: z.literal('revoke-credential'),
+      consumerKey: z.string().min(1).optional(),
+      clientId: z.string().min(1).optional(),
+    })
+    .strict()
+    .refine((f) => (f.consumerKey === undefined) !== (f.clientId === undefined), {
+      message: 'give either consumerKey or clientId',
+    }),
   /** The next refresh task(s) of the service (any service when omitted) end in `error`. */
   z
     .object({
@@ -94,9 +106,12 @@ export class Faults {
     return effect;
   }
 
-  isRevoked(consumerKey: string): boolean {
+  /** Whether a consumer key or a service account's client ID is revoked. */
+  isRevoked(consumerKeyOrClientId: string): boolean {
     return this.faults.some(
-      (fault) => fault.type === 'revoke-credential' && fault.consumerKey === consumerKey,
+      (fault) =>
+        fault.type === 'revoke-credential' &&
+        (fault.consumerKey === consumerKeyOrClientId || fault.clientId === consumerKeyOrClientId),
     );
   }
 

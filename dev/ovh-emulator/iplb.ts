@@ -1,4 +1,4 @@
-import { badRequest, conflict, objectNotFound } from './errors';
+import { badRequest, conflict, objectNotFound, serviceNotFound } from './errors';
 import type { Faults } from './faults';
 import { deploy, taskFinishesAt, taskView, type ChangeRecord, type TaskRecord } from './iplb-tasks';
 import type { ApiRequest, Route } from './router';
@@ -204,7 +204,7 @@ export class IplbEmulator {
     this.advance();
     const name = request.params.serviceName ?? '';
     const service = this.services.get(name);
-    if (!service) throw objectNotFound('serviceName', name);
+    if (!service) throw serviceNotFound();
     return service;
   }
 

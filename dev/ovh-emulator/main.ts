@@ -10,7 +10,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createJsonLogger } from '../../common/logger';
 import { stackDir } from '../stack/settings';
-import { ensureCredentialFiles } from './credentials';
+import { ensureCredentialFiles, ensureServiceAccountFiles } from './credentials';
 import { DEFAULT_SEED_IDS } from './seed';
 import { startOvhEmulator } from './server';
 import type { EmulatorTiming } from './state';
@@ -51,10 +51,12 @@ async function main(): Promise<void> {
   const stateDir = path.join(stackDir(), 'ovh-emulator');
   const port = envInteger('DR_STACK_PORT_OVH', DEFAULT_PORT, 0, 65535);
   const { files, credential } = ensureCredentialFiles(path.join(stateDir, 'credentials'));
+  const serviceAccount = ensureServiceAccountFiles(path.join(stateDir, 'credentials'));
   const emulator = await startOvhEmulator({
     port,
     stateDir,
     credentials: [credential],
+    serviceAccounts: [serviceAccount.account],
     timing: timingFromEnv(),
     logger,
   });
@@ -70,6 +72,12 @@ async function main(): Promise<void> {
       applicationKey: `file:${files.applicationKey}`,
       applicationSecret: `file:${files.applicationSecret}`,
       consumerKey: `file:${files.consumerKey}`,
+    },
+    /** An OAuth2 service account, as runbook secret references (`ovh.clientId`, `ovh.clientSecret`, `ovh.tokenUrl`). */
+    serviceAccount: {
+      clientId: `file:${serviceAccount.files.clientId}`,
+      clientSecret: `file:${serviceAccount.files.clientSecret}`,
+      tokenUrl: emulator.tokenUrl,
     },
     seed: DEFAULT_SEED_IDS,
     admin: `${emulator.url}/_emulator/`,

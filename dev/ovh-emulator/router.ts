@@ -11,15 +11,26 @@ export interface ApiRequest {
   body: unknown;
   /** Values of the `{name}` segments of the route's schema path. */
   params: Record<string, string>;
-  /** The authenticated credential (absent on `noAuthentication` operations). */
+  /** The authenticated application credential (absent on `noAuthentication` operations and for bearer tokens). */
   credential?: OvhCredential;
+  /** The client ID of the service account whose bearer token authenticated the request. */
+  serviceAccount?: string;
 }
+
+/**
+ * What a handler returns for an operation the real API answers `204 No Content` (no body): the DNS zone refresh
+ * (ovh/node-ovh#51 and ovh/php-ovh#140, October 2023) and the record DELETE (ovh/node-ovh#50).
+ */
+export const NO_CONTENT: unique symbol = Symbol('204 No Content');
 
 export interface Route {
   method: HttpMethod;
   /** The operation's path exactly as the schema spells it, e.g. `/ipLoadbalancing/{serviceName}/refresh`. */
   path: string;
-  /** Returns the JSON reply; `undefined` for the schema's `void` (answered 200 with a `null` body). */
+  /**
+   * Returns the JSON reply; `undefined` for the schema's `void` answered 200 with a `null` body, `NO_CONTENT` for a
+   * `void` the real API answers 204.
+   */
   handle(request: ApiRequest): unknown;
 }
 

@@ -9,6 +9,7 @@ import { API_BASE_PATH, dispatchApiRequest, type ApiReply } from './dispatch';
 export { API_BASE_PATH } from './dispatch';
 import { invalidUrl, OvhHttpError } from './errors';
 import { Faults, type Fault, type FaultSpec } from './faults';
+import { OAuth2Issuer, TOKEN_PATH, type OAuth2Stats, type ServiceAccount } from './oauth2';
 import { IplbEmulator, type IplbServiceView } from './iplb';
 import type { HttpMethod, Route } from './router';
 import { OvhSchemas } from './schema';
@@ -25,6 +26,10 @@ export interface OvhEmulatorOptions {
   stateDir: string;
   /** Accepted credentials; a consumer key belongs to its application key. */
   credentials: OvhCredential[];
+  /** Accepted OAuth2 service accounts (token endpoint `/auth/oauth2/token`, then bearer tokens). */
+  serviceAccounts?: ServiceAccount[];
+  /** Lifetime of the bearer tokens issued (default 3600 s). */
+  oauth2TokenLifetimeSeconds?: number;
   /** Initial objects; `defaultSeed()` when omitted. `reset()` returns to it. */
   seed?: OvhSeed;
   timing?: Partial<EmulatorTiming>;
@@ -49,6 +54,7 @@ export interface RecordedResponse {
 export interface EmulatorSnapshot {
   iplb: IplbServiceView[];
   dns: DnsZoneView[];
+  oauth2: OAuth2Stats;
   faults: Fault[];
   timing: EmulatorTiming;
 }
@@ -62,6 +68,9 @@ export interface OvhEmulator {
   caCertPath: string;
   caPem: string;
   credentials: OvhCredential[];
+  serviceAccounts: ServiceAccount[];
+  /** What to give node-ovh as `tokenURL` for a service account (it appends `oauth2/token`). */
+  tokenUrl: string;
   /** The API routes served, by schema path. */
   routes: { method: HttpMethod; path: string }[];
   addFault(spec: FaultSpec): Fault;
@@ -83,6 +92,7 @@ export interface OvhEmulator {
 
 interface World {
   auth: Authenticator;
+  oauth2: OAuth2Issuer;
   iplb: IplbEmulator;
   dns: DnsEmulator;
   routes: Route[];
@@ -122,11 +132,18 @@ export async function startOvhEmulator(options: OvhEmulatorOptions): Promise<Ovh
   let queryCounter = 0;
 
   const buildWorld = (): World => {
+    const oauth2 = new OAuth2Issuer(
+      options.serviceAccounts ?? [],
+      clock,
+      faults,
+      options.oauth2TokenLifetimeSeconds ?? 3600,
+    );
     const auth = new Authenticator(
       options.credentials,
       clock,
       faults,
       options.timestampToleranceSeconds ?? 180,
+      oauth2,
     );
     const iplb = new IplbEmulator(seed.iplb, clock, () => timing, faults, schemas);
     const dns = new DnsEmulator(seed.dns, clock, () => timing);
@@ -136,13 +153,14 @@ export async function startOvhEmulator(options: OvhEmulatorOptions): Promise<Ovh
         throw new Error(`emulator route ${route.method} ${route.path} is not in the OVH API schema`);
       }
     }
-    return { auth, iplb, dns, routes };
+    return { auth, oauth2, iplb, dns, routes };
   };
   let world = buildWorld();
 
   const snapshot = (): EmulatorSnapshot => ({
     iplb: world.iplb.serviceNames().map((name) => world.iplb.view(name) as IplbServiceView),
     dns: world.dns.zoneNames().map((name) => world.dns.view(name) as DnsZoneView),
+    oauth2: { ...world.oauth2.stats },
     faults: faults.list(),
     timing: { ...timing },
   });
@@ -163,12 +181,18 @@ export async function startOvhEmulator(options: OvhEmulatorOptions): Promise<Ovh
     snapshot,
   };
 
-  const send = (res: ServerResponse, status: number, body: unknown) => {
+  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    const queryId = `EU.emulator.${Date.now()}.${++queryCounter}`;
+    if (status === 204) {
+      res.writeHead(204, { 'X-Ovh-QueryId': queryId, ...headers }).end();
+      return;
+    }
     const text = JSON.stringify(body);
     res.writeHead(status, {
       'Content-Type': 'application/json; charset=utf-8',
       'Content-Length': Buffer.byteLength(text),
-      'X-Ovh-QueryId': `EU.emulator.${Date.now()}.${++queryCounter}`,
+      'X-Ovh-QueryId': queryId,
+      ...headers,
     });
     res.end(text);
   };
@@ -176,10 +200,12 @@ export async function startOvhEmulator(options: OvhEmulatorOptions): Promise<Ovh
   const onRequest = async (req: IncomingMessage, res: ServerResponse) => {
     const started = Date.now();
     const rawUrl = req.url ?? '/';
-    let reply: ApiReply;
+    let reply: ApiReply & { headers?: Record<string, string> };
     try {
       const rawBody = await readBody(req);
-      if (rawUrl.startsWith('/_emulator/')) {
+      if (rawUrl.split('?')[0] === TOKEN_PATH) {
+        reply = world.oauth2.tokenRequest(req.method ?? 'GET', req.headers, rawBody);
+      } else if (rawUrl.startsWith('/_emulator/')) {
         reply = handleAdmin(control, req, rawUrl.split('?')[0] ?? '', rawBody);
       } else if (rawUrl.startsWith(`${API_BASE_PATH}/`)) {
         reply = await dispatchApiRequest(
@@ -205,7 +231,7 @@ export async function startOvhEmulator(options: OvhEmulatorOptions): Promise<Ovh
         route: reply.route?.path,
         path: rawUrl,
         status: reply.status,
-        body: structuredClone(reply.body),
+        body: reply.body === undefined ? null : structuredClone(reply.body),
       });
     }
     options.logger?.debug('ovh emulator request', {
@@ -214,7 +240,7 @@ export async function startOvhEmulator(options: OvhEmulatorOptions): Promise<Ovh
       status: reply.status,
       ms: Date.now() - started,
     });
-    if (!res.destroyed) send(res, reply.status, reply.body);
+    if (!res.destroyed) send(res, reply.status, reply.body, reply.headers);
   };
 
   const server = https.createServer(
@@ -237,6 +263,8 @@ export async function startOvhEmulator(options: OvhEmulatorOptions): Promise<Ovh
     caCertPath: tls.caCertPath,
     caPem: tls.caPem,
     credentials: options.credentials.map((c) => ({ ...c })),
+    serviceAccounts: (options.serviceAccounts ?? []).map((a) => ({ ...a })),
+    tokenUrl: `https://localhost:${port}/auth/`,
     routes: world.routes.map(({ method, path }) => ({ method, path })),
     ...control,
     snapshot,

@@ -2,16 +2,27 @@ import https from 'node:https';
 import tls from 'node:tls';
 
 /**
- * Makes this process trust the emulator's CA for requests through `https.globalAgent` (which node-ovh uses), on top
- * of the public roots, so certificate verification stays on. NODE_EXTRA_CA_CERTS cannot do this in-process: Node
- * reads it once at start. Returns a function that restores the previous setting.
+ * Makes this process trust the emulator's CA, on top of the public roots, so certificate verification stays on:
+ * for requests through `https.globalAgent` (which node-ovh's API calls use), and for any other TLS connection opened
+ * without a `ca` of its own (node-ovh's OAuth2 token requests go through @hapi/wreck's own agents). NODE_EXTRA_CA_CERTS
+ * cannot do this in-process: Node reads it once at start, and Node 20 has no call to extend the default store later.
+ * Returns a function that restores the previous setting.
  */
 export function trustCaInProcess(caPem: string): () => void {
   const options = https.globalAgent.options;
   const previous = options.ca;
-  options.ca = [...tls.rootCertificates, caPem];
+  const trusted = [...tls.rootCertificates, caPem];
+  options.ca = trusted;
   https.globalAgent.destroy(); // drop pooled sockets made under the previous trust
+  const connect = tls.connect;
+  const withCa = (...args: unknown[]) => {
+    const opts = args.find((a): a is tls.ConnectionOptions => typeof a === 'object' && a !== null);
+    if (opts && opts.ca === undefined && opts.secureContext === undefined) opts.ca = trusted;
+    return (connect as (...a: unknown[]) => tls.TLSSocket)(...args);
+  };
+  (tls as { connect: unknown }).connect = withCa;
   return () => {
+    if (tls.connect === (withCa as unknown)) (tls as { connect: unknown }).connect = connect;
     if (previous === undefined) delete options.ca;
     else options.ca = previous;
     https.globalAgent.destroy();

@@ -1,5 +1,5 @@
 /**
- * The OVH API as the orchestrator uses it, through the real `ovh` client (node-ovh 2.0.3): against the emulator
+ * The OVH API as the orchestrator uses it, through the real client (@ovhcloud/node-ovh 3): against the emulator
  * always, and against the real API when OVH_ENDPOINT, OVH_APPLICATION_KEY, OVH_APPLICATION_SECRET, OVH_CONSUMER_KEY
  * and OVH_IPLB_SERVICE and/or OVH_DNS_ZONE are set (optional: OVH_IPLB_PROTOCOL, OVH_DNS_SUBDOMAIN).
  *
@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import ovh from 'ovh';
+import ovh from '@ovhcloud/node-ovh';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SEED_IDS } from '../../dev/ovh-emulator/seed';
 import { startOvhEmulator, type OvhEmulator } from '../../dev/ovh-emulator/server';
@@ -97,7 +97,7 @@ async function signedRawRequest(
     path: fullPath,
     headers: {
       'Content-Type': 'application/json',
-      'X-Ovh-Application': signer.appKey,
+      'X-Ovh-Application': signer.appKey ?? '',
       'X-Ovh-Consumer': signer.consumerKey ?? '',
       'X-Ovh-Timestamp': timestamp,
       'X-Ovh-Signature': signature,
@@ -237,7 +237,7 @@ function contractChecks(getTarget: () => Target, features: { iplb: boolean; dns:
           (ids) => ids.length === 0,
         );
       }
-      // The change: a void operation, so node-ovh resolves with null only because the reply is HTTP 200.
+      // The change: a void operation, resolved as null (200 with a null body, or a 204).
       expect(await c.requestPromised('PUT', frontendPath, { defaultFarmId: wanted })).toBeNull();
       expect((await c.requestPromised<{ defaultFarmId: number }>('GET', frontendPath)).defaultFarmId).toBe(
         wanted,
@@ -426,7 +426,14 @@ describe('OVH API contract: emulator', () => {
     expect(withoutPort.status).toBe(200);
   });
 
-  it('answers a void operation with HTTP 200 and a null body (node-ovh 2.0.3 fails on anything else)', async () => {
+  it('answers the DNS zone refresh 204 No Content, without a body, as the real API does', async () => {
+    const reply = await signedRawRequest(target, 'POST', `/domain/zone/${DEFAULT_SEED_IDS.dns.zone}/refresh`);
+    expect(reply.status).toBe(204);
+    expect(reply.text).toBe('');
+    expect(reply.headers['content-type']).toBeUndefined();
+  });
+
+  it('answers other void operations (a frontend PUT) with HTTP 200 and a null body', async () => {
     const { frontendId, farms, serviceName } = DEFAULT_SEED_IDS.iplb;
     const reply = await signedRawRequest(
       target,

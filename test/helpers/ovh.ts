@@ -11,11 +11,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { vi } from 'vitest';
 import { parse, stringify } from 'yaml';
-import ovh from 'ovh';
+import ovh from '@ovhcloud/node-ovh';
 import { createJsonLogger } from '../../common/logger';
 import { parseRunbook, type LoadedRunbook } from '../../config/load';
 import type { OvhCredential } from '../../dev/ovh-emulator/auth';
-import { ensureCredentialFiles } from '../../dev/ovh-emulator/credentials';
+import { ensureCredentialFiles, ensureServiceAccountFiles } from '../../dev/ovh-emulator/credentials';
+import type { ServiceAccount } from '../../dev/ovh-emulator/oauth2';
 import { startOvhEmulator, type OvhEmulator, type OvhEmulatorOptions } from '../../dev/ovh-emulator/server';
 import { trustCaInProcess } from '../../dev/ovh-emulator/test-support';
 import type { EmulatorTiming } from '../../dev/ovh-emulator/state';
@@ -55,21 +56,25 @@ export interface TestEmulator {
   emulator: OvhEmulator;
   dir: string;
   credential: OvhCredential;
+  /** An OAuth2 service account, as files `credentials/client-id` and `credentials/client-secret`. */
+  serviceAccount: ServiceAccount;
   /** The emulator's own log lines (JSON), part of what must hold no secret. */
   emulatorLog: string[];
   stop(): Promise<void>;
 }
 
-/** An emulator with one generated credential written as files under `<dir>/credentials`. */
+/** An emulator with one generated credential and one service account written as files under `<dir>/credentials`. */
 export async function startTestEmulator(
   options: Partial<Pick<OvhEmulatorOptions, 'seed' | 'timing'>> = {},
 ): Promise<TestEmulator> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ovh-traffic-'));
   const { credential } = ensureCredentialFiles(path.join(dir, 'credentials'));
+  const { account: serviceAccount } = ensureServiceAccountFiles(path.join(dir, 'credentials'));
   const emulatorLog: string[] = [];
   const emulator = await startOvhEmulator({
     stateDir: path.join(dir, 'emulator'),
     credentials: [credential],
+    serviceAccounts: [serviceAccount],
     timing: options.timing ?? FAST_TIMING,
     seed: options.seed,
     logger: createJsonLogger('ovh-emulator', (line) => emulatorLog.push(line), 'DEBUG'),
@@ -79,6 +84,7 @@ export async function startTestEmulator(
     emulator,
     dir,
     credential,
+    serviceAccount,
     emulatorLog,
     stop: async () => {
       restoreTrust();
