@@ -4,7 +4,7 @@ import {
   NON_RETRYABLE_APP_FAILURES,
   NON_RETRYABLE_TRAFFIC_FAILURES,
   TRAFFIC_FAILURE_TYPES,
-} from '../activities/failure-types';
+} from '../common/traffic-app-failures';
 import { trafficFailure } from '../activities/traffic/errors';
 
 describe('failure types of the traffic and application activities', () => {

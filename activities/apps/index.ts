@@ -12,9 +12,9 @@ import type { RunbookRegistry } from '../runbooks';
 import { ALREADY_RUNNING, ALREADY_RUNNING_MARKER, lockFileOf, supervisedCommand } from './remote-command';
 import { resolveHostKey, SshError, type SshClient, type SshTarget } from './ssh';
 import { typedFailure } from '../failure';
-import { APP_FAILURE_TYPES, type AppFailureType } from '../failure-types';
+import { APP_FAILURE_TYPES, type AppFailureType } from '../../common/traffic-app-failures';
 
-export type { AppFailureType } from '../failure-types';
+export type { AppFailureType } from '../../common/traffic-app-failures';
 
 /** A typed failure of the application activities; whether a retry can fix it comes from APP_FAILURE_TYPES. */
 function appFailure(type: AppFailureType, message: string, details?: unknown): ApplicationFailure {

@@ -1,12 +1,12 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { TRAFFIC_FAILURE_TYPES, type TrafficFailureType } from '../failure-types';
+import { TRAFFIC_FAILURE_TYPES, type TrafficFailureType } from '../../common/traffic-app-failures';
 import { typedFailure } from '../failure';
 
-export type { TrafficFailureType } from '../failure-types';
+export type { TrafficFailureType } from '../../common/traffic-app-failures';
 
 /**
  * A typed failure of the traffic activities; whether a retry can fix it comes from TRAFFIC_FAILURE_TYPES
- * (../failure-types.ts), the one list the workflows' retry policies are derived from.
+ * (common/traffic-app-failures.ts), the one list the workflows' retry policies are derived from.
  */
 export function trafficFailure(
   type: Exclude<TrafficFailureType, 'OvhApiError'>,
