@@ -462,13 +462,19 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     pair = new FakePair(
       fakeSettings({ approval: { policy: 'auto', approvers: ['alice'], timeoutMs: 1, onTimeout: 'reject' } }),
     );
-    pair.fail('appStart', { times: 1000, type: 'AppCommandFailed', nonRetryable: false });
+    pair.hang('appStart');
     const handle = await start();
-    for (let i = 0; i < 200 && !pair.calls.includes('appStart app-rbx-1'); i++)
+    for (let i = 0; i < 400 && !pair.calls.includes('appStart app-rbx-1'); i++)
       await new Promise((r) => setTimeout(r, 25));
+    expect(pair.calls).toContain('appStart app-rbx-1');
     await handle.cancel();
     await expect(handle.result()).rejects.toThrow(WorkflowFailedError);
-    expect(pair.state).toEqual({ ...initialState() });
+    expect(pair.state).toEqual(initialState());
+    expect(pair.changes().slice(-3)).toEqual([
+      'esResumeAutoFollow logs-from-gra',
+      'esResumeFollow orders,customers',
+      'mysqlUnfence db-gra-1',
+    ]);
   });
 
   it('refuses bad input with a sentence naming each field', async () => {

@@ -1,4 +1,5 @@
-import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Activities } from '../../activities';
 import type { PairSettings } from '../../activities/pair-settings';
 
@@ -82,6 +83,7 @@ export class FakePair {
   state = initialState();
   readonly calls: string[] = [];
   private readonly faults = new Map<string, Fault & { left: number }>();
+  private readonly hanging = new Set<string>();
 
   constructor(public settings: PairSettings = fakeSettings()) {}
 
@@ -98,8 +100,21 @@ export class FakePair {
     return this.calls.filter((c) => !READS.has(c.split(' ')[0]!));
   }
 
-  private enter(name: string, detail = ''): void {
+  /** Makes an activity hang, heartbeating, until its cancellation reaches it. */
+  hang(activity: keyof Activities): void {
+    this.hanging.add(activity);
+  }
+
+  private async enter(name: string, detail = ''): Promise<void> {
     this.calls.push(detail ? `${name} ${detail}` : name);
+    if (this.hanging.has(name)) {
+      const ctx = Context.current();
+      while (!ctx.cancellationSignal.aborted) {
+        ctx.heartbeat();
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new CancelledFailure(`${name} cancelled`);
+    }
     const fault = this.faults.get(name);
     if (fault && fault.left > 0) {
       fault.left--;
@@ -154,15 +169,15 @@ export class FakePair {
     };
     const acts = {
       pairSettings: async () => {
-        this.enter('pairSettings');
+        await this.enter('pairSettings');
         return this.settings;
       },
       mysqlServerStatuses: async () => {
-        this.enter('mysqlServerStatuses');
+        await this.enter('mysqlServerStatuses');
         return this.settings.mysql.servers.map((x) => mysqlStatus(x.name));
       },
       mysqlSelectCandidate: async (input: { site?: string }) => {
-        this.enter('mysqlSelectCandidate');
+        await this.enter('mysqlSelectCandidate');
         const candidates = this.settings.mysql.servers.filter(
           (x) => x.site === input.site && s().mysql[x.name]!.reachable && s().mysql[x.name]!.source,
         );
@@ -181,7 +196,7 @@ export class FakePair {
         };
       },
       mysqlFence: async ({ server }: { server: string }) => {
-        this.enter('mysqlFence', server);
+        await this.enter('mysqlFence', server);
         const m = s().mysql[server]!;
         if (!m.reachable)
           throw ApplicationFailure.create({
@@ -199,7 +214,7 @@ export class FakePair {
         };
       },
       mysqlUnfence: async ({ server }: { server: string }) => {
-        this.enter('mysqlUnfence', server);
+        await this.enter('mysqlUnfence', server);
         s().mysql[server]!.readOnly = false;
         return {
           server,
@@ -209,7 +224,7 @@ export class FakePair {
         };
       },
       mysqlCatchUp: async ({ server }: { server: string }) => {
-        this.enter('mysqlCatchUp', server);
+        await this.enter('mysqlCatchUp', server);
         return {
           server,
           target: '0-1-100',
@@ -220,7 +235,7 @@ export class FakePair {
         };
       },
       mysqlPromote: async ({ server }: { server: string }) => {
-        this.enter('mysqlPromote', server);
+        await this.enter('mysqlPromote', server);
         const m = s().mysql[server]!;
         m.source = undefined;
         m.ioRunning = false;
@@ -234,7 +249,7 @@ export class FakePair {
         };
       },
       mysqlRepoint: async ({ server, source }: { server: string; source: string }) => {
-        this.enter('mysqlRepoint', server);
+        await this.enter('mysqlRepoint', server);
         const m = s().mysql[server]!;
         m.source = source;
         m.readOnly = true;
@@ -250,7 +265,7 @@ export class FakePair {
         };
       },
       esClusterHealth: async ({ site }: { site: string }) => {
-        this.enter('esClusterHealth', site);
+        await this.enter('esClusterHealth', site);
         const reachable = site === 'rbx' || s().es.graReachable;
         return {
           site,
@@ -261,7 +276,7 @@ export class FakePair {
         };
       },
       esRemoteClusterStatus: async ({ site }: { site: string }) => {
-        this.enter('esRemoteClusterStatus', site);
+        await this.enter('esRemoteClusterStatus', site);
         return {
           site,
           alias: 'gra',
@@ -273,7 +288,7 @@ export class FakePair {
         };
       },
       esFollowerStatus: async ({ site }: { site?: string }) => {
-        this.enter('esFollowerStatus', site);
+        await this.enter('esFollowerStatus', site);
         const indices = Object.entries(s().es.followers).map(([index, st]) => ({
           index,
           state: st === 'regular' ? ('not-follower' as const) : st,
@@ -299,7 +314,7 @@ export class FakePair {
         };
       },
       esPauseFollow: async () => {
-        this.enter('esPauseFollow');
+        await this.enter('esPauseFollow');
         const out = Object.keys(s().es.followers).map((index) => {
           const was = s().es.followers[index];
           s().es.followers[index] = 'paused';
@@ -308,7 +323,7 @@ export class FakePair {
         return { site: 'rbx', indices: out };
       },
       esResumeFollow: async ({ indices }: { indices?: string[] }) => {
-        this.enter('esResumeFollow', (indices ?? []).join(','));
+        await this.enter('esResumeFollow', (indices ?? []).join(','));
         const out = (indices ?? Object.keys(s().es.followers)).map((index) => {
           s().es.followers[index] = 'active';
           return { index, outcome: 'resumed' as const };
@@ -316,7 +331,7 @@ export class FakePair {
         return { site: 'rbx', indices: out };
       },
       esPauseAutoFollow: async () => {
-        this.enter('esPauseAutoFollow');
+        await this.enter('esPauseAutoFollow');
         return {
           site: 'rbx',
           patterns: Object.keys(s().es.autoFollow).map((name) => {
@@ -327,7 +342,7 @@ export class FakePair {
         };
       },
       esResumeAutoFollow: async ({ patterns }: { patterns?: string[] }) => {
-        this.enter('esResumeAutoFollow', (patterns ?? []).join(','));
+        await this.enter('esResumeAutoFollow', (patterns ?? []).join(','));
         return {
           site: 'rbx',
           patterns: (patterns ?? []).map((name) => {
@@ -337,7 +352,7 @@ export class FakePair {
         };
       },
       esPromoteFollowers: async () => {
-        this.enter('esPromoteFollowers');
+        await this.enter('esPromoteFollowers');
         for (const index of Object.keys(s().es.followers)) s().es.followers[index] = 'regular';
         const total = Object.keys(s().es.followers).length;
         return {
@@ -352,7 +367,7 @@ export class FakePair {
         };
       },
       appHealth: async ({ host }: { host: string }) => {
-        this.enter('appHealth', host);
+        await this.enter('appHealth', host);
         const ok = s().apps[host]!;
         return {
           host,
@@ -365,17 +380,17 @@ export class FakePair {
         };
       },
       appStart: async ({ host }: { host: string }) => {
-        this.enter('appStart', host);
+        await this.enter('appStart', host);
         s().apps[host] = true;
         return { host, description: `${host} started and healthy.` };
       },
       appStop: async ({ host }: { host: string }) => {
-        this.enter('appStop', host);
+        await this.enter('appStop', host);
         s().apps[host] = false;
         return { host, description: `${host} stopped.` };
       },
       trafficCurrentTarget: async () => {
-        this.enter('trafficCurrentTarget');
+        await this.enter('trafficCurrentTarget');
         return {
           provider: 'haproxy' as const,
           site: s().traffic,
@@ -385,7 +400,7 @@ export class FakePair {
         };
       },
       trafficSwitch: async ({ site }: { site: string }) => {
-        this.enter('trafficSwitch', site);
+        await this.enter('trafficSwitch', site);
         const before = [s().traffic];
         s().traffic = site;
         return {
@@ -399,7 +414,7 @@ export class FakePair {
         };
       },
       trafficVerify: async ({ site }: { site: string }) => {
-        this.enter('trafficVerify', site);
+        await this.enter('trafficVerify', site);
         const ok = s().traffic === site;
         return {
           provider: 'haproxy' as const,
