@@ -18,6 +18,27 @@ export function resolveSecret(
   baseDir: string,
   env: NodeJS.ProcessEnv = process.env,
 ): string {
+  return resolveReference(reference, baseDir, env, true);
+}
+
+/**
+ * Resolves a reference to something public that a runbook still names by reference, e.g. a CA certificate: as
+ * `resolveSecret`, but a file others may read is fine.
+ */
+export function resolvePublicReference(
+  reference: string,
+  baseDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
+  return resolveReference(reference, baseDir, env, false);
+}
+
+function resolveReference(
+  reference: string,
+  baseDir: string,
+  env: NodeJS.ProcessEnv,
+  secret: boolean,
+): string {
   if (reference.startsWith('env:')) {
     const name = reference.slice(4);
     const value = env[name];
@@ -38,7 +59,7 @@ export function resolveSecret(
         `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
       );
     }
-    if ((mode & 0o077) !== 0) {
+    if (secret && (mode & 0o077) !== 0) {
       // As ssh refuses a private key others can read: the secret may already have leaked, and must not be used so.
       throw new SecretUnavailableError(
         reference,

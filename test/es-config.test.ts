@@ -87,7 +87,7 @@ describe('elasticsearch runbook section', () => {
       'elasticsearch.clusters[0].apiKey: would travel in clear over http://es-gra:9200: use an https:// url (http is accepted with credentials only for a loopback host)',
     ]);
     expect(problems({ clusters: [gra, { ...rbx, url: 'http://elastic:secret@es-rbx:9200' }] })).toEqual([
-      'elasticsearch.clusters[1].url: must not carry credentials (user:password@): give an apiKey secret reference instead',
+      'elasticsearch.clusters[1].url: must not carry credentials (user:password@): runbooks hold only secret references; give them to the field made for it',
     ]);
     const loopback = runbook({
       clusters: [

@@ -2,7 +2,7 @@ import path from 'node:path';
 import mysql, { type Pool, type PoolConnection, type RowDataPacket } from 'mysql2/promise';
 import { ApplicationFailure } from '@temporalio/common';
 import { durationMs } from '../../config/duration';
-import { resolveSecret } from '../../config/secrets';
+import { resolvePublicReference, resolveSecret } from '../../config/secrets';
 import type { MysqlServerConfig } from '../../config/schema';
 import type { RunbookRegistry } from '../runbooks';
 import type { Statement } from './dialect';
@@ -45,7 +45,7 @@ export class MysqlConnections {
         password: resolveSecret(settings.password, baseDir),
         // With a CA in the runbook the connection must be TLS, the certificate signed by it and naming the host.
         ssl: settings.tls && {
-          ca: resolveSecret(settings.tls.ca, baseDir),
+          ca: resolvePublicReference(settings.tls.ca, baseDir),
           rejectUnauthorized: true,
           verifyIdentity: true,
         },

@@ -211,6 +211,10 @@ export class FakePair {
           readOnly: true as const,
           killedConnections: 0,
           gtidBinlogPos: '0-1-100',
+          steps: already ? [] : ['SET GLOBAL read_only=ON'],
+          writersDespiteReadOnly: [],
+          notGuaranteed: [],
+          description: `${server} is fenced (read-only).`,
         };
       },
       mysqlUnfence: async ({ server }: { server: string }) => {

@@ -96,13 +96,9 @@ export function mysqlContribution(): SystemContribution {
           target: primary,
           compensation: wasWritable ? `make ${primary} writable again` : undefined,
           run: async () => {
-            const r = await ctx.call(
-              ctx.planned ? 'change' : 'read',
-              'mysqlFence',
-              { pair, server: primary },
-              `fence ${primary}`,
-            );
-            return `${primary} is fenced (read-only${r.alreadyFenced ? ', already' : ''}; ${r.killedConnections} client session(s) ended; binlog at ${r.gtidBinlogPos}).`;
+            const preset = ctx.planned ? 'change' : 'read';
+            return (await ctx.call(preset, 'mysqlFence', { pair, server: primary }, `fence ${primary}`))
+              .description;
           },
           undo: wasWritable
             ? async () =>
