@@ -12,6 +12,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Activities } from '../activities';
+import type { PairSettings } from '../activities/pair-settings';
 import { ensureTemporalTestServer } from '../dev/tools/temporal-test-server';
 import { failover } from '../workflows';
 import {
@@ -89,6 +90,20 @@ async function record(handle: Awaited<ReturnType<typeof start>>, name: string): 
   const history = await handle.fetchHistory();
   writeFileSync(path.join(__dirname, 'histories', `${name}.json`), historyToJSON(history as never) + '\n');
 }
+
+/** A pair whose runbook names alice as approver, with this approval policy (default: required, 30 min, reject). */
+const pairWithApproval = (approval: Partial<PairSettings['approval']>) =>
+  new FakePair(
+    fakeSettings({
+      approval: {
+        policy: 'required',
+        approvers: ['alice'],
+        timeoutMs: 1_800_000,
+        onTimeout: 'reject',
+        ...approval,
+      },
+    }),
+  );
 
 const start = (i: FailoverInput = input()) =>
   env.client.workflow.start(failover, { args: [i], taskQueue, workflowId: `failover-${randomUUID()}` });
@@ -173,11 +188,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
   });
 
   it('required approval: an update from an approver with a reason starts the move; others are refused at once', async () => {
-    pair = new FakePair(
-      fakeSettings({
-        approval: { policy: 'required', approvers: ['alice'], timeoutMs: 1_800_000, onTimeout: 'reject' },
-      }),
-    );
+    pair = pairWithApproval({ policy: 'required' });
     const handle = await start();
     const pending = await pendingOf(handle, 'approval');
     expect(pending.answers).toEqual(['approve', 'reject']);
@@ -210,11 +221,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
   });
 
   it('required approval: a signal from an approver works too', async () => {
-    pair = new FakePair(
-      fakeSettings({
-        approval: { policy: 'required', approvers: ['alice'], timeoutMs: 1_800_000, onTimeout: 'reject' },
-      }),
-    );
+    pair = pairWithApproval({ policy: 'required' });
     const handle = await start();
     await pendingOf(handle, 'approval');
     await handle.signal(approveSignal, { approver: 'alice', reason: 'from a tool that can only signal' });
@@ -222,11 +229,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
   });
 
   it('a rejection changes nothing', async () => {
-    pair = new FakePair(
-      fakeSettings({
-        approval: { policy: 'required', approvers: ['alice'], timeoutMs: 1_800_000, onTimeout: 'reject' },
-      }),
-    );
+    pair = pairWithApproval({ policy: 'required' });
     const handle = await start();
     await pendingOf(handle, 'approval');
     await handle.executeUpdate(rejectUpdate, { args: [{ approver: 'alice', reason: 'not now' }] });
@@ -238,40 +241,26 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
   });
 
   it('an approval timeout applies the runbook onTimeout: reject changes nothing, approve proceeds', async () => {
-    pair = new FakePair(
-      fakeSettings({
-        approval: { policy: 'required', approvers: ['alice'], timeoutMs: 3_600_000, onTimeout: 'reject' },
-      }),
-    );
+    pair = pairWithApproval({ policy: 'required', timeoutMs: 3_600_000, onTimeout: 'reject' });
     const rejected = await (await start()).result();
     expect(rejected.outcome).toBe('rejected');
     expect(rejected.approvals[0]).toMatchObject({ approved: false, how: 'timeout' });
     expect(pair.changes()).toEqual([]);
 
-    pair = new FakePair(
-      fakeSettings({
-        approval: { policy: 'required', approvers: ['alice'], timeoutMs: 3_600_000, onTimeout: 'approve' },
-      }),
-    );
+    pair = pairWithApproval({ policy: 'required', timeoutMs: 3_600_000, onTimeout: 'approve' });
     const approved = await (await start()).result();
     expect(approved.outcome).toBe('completed');
     expect(approved.approvals[0]).toMatchObject({ approved: true, how: 'timeout' });
   });
 
   it('auto-after: proceeds after the delay, unless rejected within it', async () => {
-    const policy = {
-      policy: 'auto-after' as const,
-      approvers: ['alice'],
-      timeoutMs: 1_800_000,
-      onTimeout: 'reject' as const,
-      delayMs: 600_000,
-    };
-    pair = new FakePair(fakeSettings({ approval: policy }));
+    const policy = { policy: 'auto-after' as const, delayMs: 600_000 };
+    pair = pairWithApproval(policy);
     const report = await (await start()).result();
     expect(report.outcome).toBe('completed');
     expect(report.approvals[0]).toMatchObject({ approved: true, how: 'auto-after' });
 
-    pair = new FakePair(fakeSettings({ approval: policy }));
+    pair = pairWithApproval(policy);
     const handle = await start();
     await pendingOf(handle, 'approval');
     await handle.executeUpdate(rejectUpdate, { args: [{ approver: 'alice', reason: 'hold on' }] });
@@ -336,9 +325,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
   }
 
   it('a failed compensation waits for a human: retry runs it again, and the pair ends as it was', async () => {
-    pair = new FakePair(
-      fakeSettings({ approval: { policy: 'auto', approvers: ['alice'], timeoutMs: 1, onTimeout: 'reject' } }),
-    );
+    pair = pairWithApproval({ policy: 'auto' });
     pair.fail('appStart');
     pair.fail('esResumeFollow', { times: 1 });
     const handle = await start();
@@ -355,9 +342,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
   });
 
   it('a failed compensation aborted by a human is reported as left in place', async () => {
-    pair = new FakePair(
-      fakeSettings({ approval: { policy: 'auto', approvers: ['alice'], timeoutMs: 1, onTimeout: 'reject' } }),
-    );
+    pair = pairWithApproval({ policy: 'auto' });
     pair.fail('appStart');
     pair.fail('esResumeFollow');
     const handle = await start();
@@ -370,9 +355,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
   });
 
   it('past the point of no return a failure is never compensated: it waits for retry and then completes', async () => {
-    pair = new FakePair(
-      fakeSettings({ approval: { policy: 'auto', approvers: ['alice'], timeoutMs: 1, onTimeout: 'reject' } }),
-    );
+    pair = pairWithApproval({ policy: 'auto' });
     pair.fail('trafficSwitch', { type: 'TrafficCommandRejected', nonRetryable: true });
     const handle = await start();
     const pending = await pendingOf(handle, 'operator');
@@ -394,9 +377,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
   });
 
   it('past the point of no return, abort ends the run as aborted without undoing the promotion', async () => {
-    pair = new FakePair(
-      fakeSettings({ approval: { policy: 'auto', approvers: ['alice'], timeoutMs: 1, onTimeout: 'reject' } }),
-    );
+    pair = pairWithApproval({ policy: 'auto' });
     pair.fail('mysqlPromote');
     const handle = await start();
     await pendingOf(handle, 'operator');
@@ -409,11 +390,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
   });
 
   it('unplanned: fails over when every vantage sees the primary down for `fall` rounds; the missing fence needs approval', async () => {
-    pair = new FakePair(
-      fakeSettings({
-        approval: { policy: 'required', approvers: ['alice'], timeoutMs: 1_800_000, onTimeout: 'reject' },
-      }),
-    );
+    pair = pairWithApproval({ policy: 'required' });
     pair.state.mysql['db-gra-1']!.reachable = false;
     pair.state.mysql['db-rbx-1']!.ioRunning = false;
     pair.state.mysql['db-rbx-2']!.ioRunning = false;
@@ -459,9 +436,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
   });
 
   it('a cancelled run before the point of no return undoes what it did', async () => {
-    pair = new FakePair(
-      fakeSettings({ approval: { policy: 'auto', approvers: ['alice'], timeoutMs: 1, onTimeout: 'reject' } }),
-    );
+    pair = pairWithApproval({ policy: 'auto' });
     pair.hang('appStart');
     const handle = await start();
     for (let i = 0; i < 400 && !pair.calls.includes('appStart app-rbx-1'); i++)

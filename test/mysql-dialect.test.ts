@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   changeSourceStatement,
   detectDialect,
@@ -286,11 +286,21 @@ describe('the failover activities speak MySQL 8 (scripted stand-in)', () => {
   let taken: ReturnType<typeof fakeMysql8Pair>['taken'];
   const pair = 'fake-mysql8';
 
-  beforeAll(() => {
+  // Each test starts from a fresh stand-in: none depends on what another left behind.
+  beforeEach(() => {
     stand = fakeMysql8Pair();
     ({ fake, act, taken } = stand);
   });
-  afterAll(() => stand.close());
+  afterEach(() => stand.close());
+
+  /** db-b received 3 more transactions than it applied; db-a is then fenced, db-b caught up and promoted. */
+  async function switchOverToDbB(): Promise<void> {
+    fake.get('db-b').replica!.sql = 'No';
+    fake.write('db-a', 3);
+    await act('mysqlFence', { pair, server: 'db-a' });
+    await act('mysqlCatchUp', { pair, server: 'db-b', untilServer: 'db-a' });
+    await act('mysqlPromote', { pair, server: 'db-b' });
+  }
 
   it('reads status with SHOW REPLICA STATUS and gtid_executed', async () => {
     const all = await act('mysqlServerStatuses', { pair });
@@ -378,6 +388,7 @@ describe('the failover activities speak MySQL 8 (scripted stand-in)', () => {
   });
 
   it('lists errant transactions with GTID_SUBTRACT and refuses to repoint', async () => {
+    await switchOverToDbB();
     fake.get('db-c').replica!.io = 'No';
     fake.get('db-c').replica!.sql = 'No';
     fake.write('db-c', 2); // local writes on a replica

@@ -115,7 +115,8 @@ describe('OVH DNS switch with an OAuth2 service account', () => {
     }
   });
 
-  it('puts no secret in any failure, log line or emulator log of this file', () => {
+  // After every test of this file, whatever their order (registered last, so it runs before the clean-up).
+  afterAll(() => {
     const corpus = [...texts, ...capture.lines, ...t.emulatorLog].join('\n');
     expect(texts.length).toBe(2);
     expect(corpus).not.toContain(t.serviceAccount.clientSecret);
