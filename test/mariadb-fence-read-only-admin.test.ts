@@ -1,5 +1,5 @@
 import mysql, { type Connection } from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MARIADB_ACCOUNTS } from '../dev/stack/services/mariadb';
 import { startScratchPair, type ScratchPair } from './helpers/scratch-cluster';
 
@@ -43,8 +43,14 @@ describe('fencing MariaDB with accounts that read_only does not stop', () => {
       ].join(';\n'),
     );
   });
+  // Each test fences a writable primary with only its own client sessions open, whatever ran before it.
+  beforeEach(async () => {
+    await s.cluster.sql(GRA, 'SET GLOBAL read_only=OFF');
+  });
+  afterEach(async () => {
+    await Promise.all(sessions.splice(0).map((c) => c.end().catch(() => undefined)));
+  });
   afterAll(async () => {
-    await Promise.all(sessions.map((c) => c.end().catch(() => undefined)));
     await s?.destroy();
   });
 
@@ -89,7 +95,7 @@ describe('fencing MariaDB with accounts that read_only does not stop', () => {
     const killing = await s.variant({ killClientConnectionsOnFence: true });
     try {
       const fence = await killing.act('mysqlFence', { pair: s.pair, server: GRA });
-      expect(fence).toMatchObject({ alreadyFenced: true, readOnly: true });
+      expect(fence).toMatchObject({ alreadyFenced: false, readOnly: true });
       expect(fence.killedConnections).toBeGreaterThanOrEqual(1);
       await expect(ops.query('INSERT INTO app.fence_probe VALUES (3)')).rejects.toMatchObject({
         fatal: true,

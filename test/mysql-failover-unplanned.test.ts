@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MysqlServerStatus } from '../activities/mysql/status';
 import { startScratchPair, type ScratchPair } from './helpers/scratch-cluster';
 import { failureOf } from './helpers/failures';
@@ -17,10 +17,11 @@ describe('MySQL failover primitives: unplanned promotion after the primary is ki
   const byName = (all: MysqlServerStatus[], name: string) =>
     all.find((x) => x.server === name) as MysqlServerStatus;
 
-  beforeAll(async () => {
+  // A fresh trio per test (db-gra-1 primary, both rbx servers replicating from it): no test starts from another's end.
+  beforeEach(async () => {
     s = await startScratchPair({ maxLagSeconds: 5, killClientConnectionsOnFence: true });
   });
-  afterAll(async () => s?.destroy());
+  afterEach(async () => s?.destroy());
 
   it('promotes the most advanced replica, measures the lost acknowledged writes, leaves one writable server', async () => {
     const load = s.writeLoad(200);
@@ -97,37 +98,37 @@ describe('MySQL failover primitives: unplanned promotion after the primary is ki
   });
 
   it('loses the acknowledged writes no replica received, and lists them as errant on the old primary', async () => {
-    // Now db-rbx-1 is the primary. Both other servers stop receiving; the primary goes on acknowledging.
+    // Both replicas stop receiving; the primary goes on acknowledging.
     const load = s.writeLoad(200);
     await load.prepare();
     load.start();
     await load.waitForAcknowledged(50);
-    // db-gra-1 first, so that it is not ahead of db-rbx-2 (else it would hold transactions the candidate lacks).
-    for (const name of [GRA, RBX2]) await s.cluster.sql(name, 'STOP SLAVE IO_THREAD');
+    // db-rbx-1 first, so that it is not ahead of db-rbx-2 (else it would hold transactions the candidate lacks).
+    for (const name of [RBX1, RBX2]) await s.cluster.sql(name, 'STOP SLAVE IO_THREAD');
     await load.waitForAcknowledged(50);
-    await s.cluster.kill(RBX1, 'SIGKILL');
+    await s.cluster.kill(GRA, 'SIGKILL');
 
-    const choice = await s.act('mysqlSelectCandidate', { pair: s.pair, exclude: [RBX1], site: 'rbx' });
+    const choice = await s.act('mysqlSelectCandidate', { pair: s.pair, exclude: [GRA], site: 'rbx' });
     expect(choice.candidate).toBe(RBX2);
     await s.act('mysqlCatchUp', { pair: s.pair, server: RBX2 });
     await s.act('mysqlPromote', { pair: s.pair, server: RBX2 });
-    await s.act('mysqlRepoint', { pair: s.pair, server: GRA, source: RBX2 });
+    await s.act('mysqlRepoint', { pair: s.pair, server: RBX1, source: RBX2 });
     await load.waitForAcknowledged(50);
     const summary = await load.stop();
     const verified = await load.verify(RBX2);
     expect(verified.lost.length).toBeGreaterThanOrEqual(40);
 
-    await s.cluster.start(RBX1, { readOnly: true });
+    await s.cluster.start(GRA, { readOnly: true });
     const errant = await s.act('mysqlFindErrantTransactions', {
       pair: s.pair,
-      server: RBX1,
+      server: GRA,
       reference: RBX2,
     });
     expect(errant.truncated).toBe(false);
     expect(errant.gtids).toHaveLength(errant.count);
     expect(errant.count).toBeGreaterThanOrEqual(verified.lost.length);
-    expect(errant.gtids.every((g) => g.startsWith('0-2-'))).toBe(true); // written by db-rbx-1 (server_id 2)
-    const refused = await failureOf(s.act('mysqlRepoint', { pair: s.pair, server: RBX1, source: RBX2 }));
+    expect(errant.gtids.every((g) => g.startsWith('0-1-'))).toBe(true); // written by db-gra-1 (server_id 1)
+    const refused = await failureOf(s.act('mysqlRepoint', { pair: s.pair, server: GRA, source: RBX2 }));
     expect(refused).toMatchObject({ type: 'ErrantTransactions', nonRetryable: true });
     const all = await statuses();
     expect(all.filter((x) => x.reachable && !x.readOnly).map((x) => x.server)).toEqual([RBX2]);
