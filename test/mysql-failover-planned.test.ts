@@ -1,7 +1,7 @@
 import mysql from 'mysql2/promise';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MysqlServerStatus } from '../activities/mysql/status';
 import { MARIADB_ACCOUNTS } from '../dev/stack/services/mariadb';
 import { stackDir } from '../dev/stack/settings';
@@ -28,10 +28,11 @@ describe('MySQL failover primitives: planned switchover on a scratch MariaDB clu
     all.find((x) => x.server === name) as MysqlServerStatus;
   const port = (name: string) => s.cluster.instance(name).port;
 
-  beforeAll(async () => {
+  // A fresh trio per test (db-gra-1 primary, both rbx servers replicating from it): no test starts from another's end.
+  beforeEach(async () => {
     s = await startScratchPair({ maxLagSeconds: 2, killClientConnectionsOnFence: true });
   });
-  afterAll(async () => s?.destroy());
+  afterEach(async () => s?.destroy());
 
   it('reads the replication status of each server: threads, lag, GTID positions, errors, read-only flags', async () => {
     const all = await statuses();
@@ -251,8 +252,8 @@ describe('MySQL failover primitives: planned switchover on a scratch MariaDB clu
   });
 
   it('lists an errant transaction written on a replica, and repointing refuses it (ErrantTransactions)', async () => {
-    await s.cluster.sql(RBX1, 'CREATE TABLE app.errant_probe (id INT PRIMARY KEY)');
-    await s.act('mysqlCatchUp', { pair: s.pair, server: RBX2, untilServer: RBX1 });
+    await s.cluster.sql(GRA, 'CREATE TABLE app.errant_probe (id INT PRIMARY KEY)');
+    await s.act('mysqlCatchUp', { pair: s.pair, server: RBX2, untilServer: GRA });
     await s.cluster.sql(RBX2, 'STOP SLAVE');
     // Someone with administrative rights writes on the replica: it gets a GTID of its own (server_id 3).
     await s.cluster.sql(RBX2, 'INSERT INTO app.errant_probe VALUES (1)');
@@ -262,57 +263,57 @@ describe('MySQL failover primitives: planned switchover on a scratch MariaDB clu
     const report = await s.act('mysqlFindErrantTransactions', {
       pair: s.pair,
       server: RBX2,
-      reference: RBX1,
+      reference: GRA,
     });
     expect(report).toMatchObject({ count: 1, gtids: [errantGtid], truncated: false });
     expect(report.sentence).toContain(errantGtid as string);
     expect(
-      (await s.act('mysqlFindErrantTransactions', { pair: s.pair, server: GRA, reference: RBX1 })).count,
+      (await s.act('mysqlFindErrantTransactions', { pair: s.pair, server: RBX1, reference: GRA })).count,
     ).toBe(0);
 
     const before = await snapshot();
-    const failure = await failureOf(s.act('mysqlRepoint', { pair: s.pair, server: RBX2, source: RBX1 }));
+    const failure = await failureOf(s.act('mysqlRepoint', { pair: s.pair, server: RBX2, source: GRA }));
     expect(failure.type).toBe('ErrantTransactions');
     expect(failure.nonRetryable).toBe(true);
     expect(failure.message).toContain(errantGtid as string);
-    expect(failure.details?.[0]).toMatchObject({ gtids: [errantGtid], server: RBX2, reference: RBX1 });
+    expect(failure.details?.[0]).toMatchObject({ gtids: [errantGtid], server: RBX2, reference: GRA });
     expect(JSON.stringify(failure.details) + failure.message).not.toContain(replicationPassword());
     expect(await snapshot()).toEqual(before); // nothing was changed
   });
 
   it('finishes a promotion that crashed between its statements when it is retried', async () => {
-    // Switch back to db-gra-1; the "crash" left it after STOP SLAVE.
-    await s.act('mysqlFence', { pair: s.pair, server: RBX1 });
-    await s.act('mysqlCatchUp', { pair: s.pair, server: GRA, untilServer: RBX1 });
-    await s.cluster.sql(GRA, 'STOP SLAVE');
-    const retried = await s.act('mysqlPromote', { pair: s.pair, server: GRA });
+    // Switch over to db-rbx-1; the "crash" left it after STOP SLAVE.
+    await s.act('mysqlFence', { pair: s.pair, server: GRA });
+    await s.act('mysqlCatchUp', { pair: s.pair, server: RBX1, untilServer: GRA });
+    await s.cluster.sql(RBX1, 'STOP SLAVE');
+    const retried = await s.act('mysqlPromote', { pair: s.pair, server: RBX1 });
     expect(retried).toMatchObject({
       alreadyPromoted: false,
       steps: ['RESET SLAVE ALL', 'SET GLOBAL read_only=OFF'],
     });
 
-    // And back to db-rbx-1, the "crash" this time after RESET SLAVE ALL.
-    await s.act('mysqlRepoint', { pair: s.pair, server: RBX1, source: GRA });
-    await s.act('mysqlFence', { pair: s.pair, server: GRA });
-    await s.act('mysqlCatchUp', { pair: s.pair, server: RBX1, untilServer: GRA });
-    await s.cluster.sql(RBX1, 'STOP SLAVE; RESET SLAVE ALL');
-    const finished = await s.act('mysqlPromote', { pair: s.pair, server: RBX1 });
+    // And back to db-gra-1, the "crash" this time after RESET SLAVE ALL.
+    await s.act('mysqlRepoint', { pair: s.pair, server: GRA, source: RBX1 });
+    await s.act('mysqlFence', { pair: s.pair, server: RBX1 });
+    await s.act('mysqlCatchUp', { pair: s.pair, server: GRA, untilServer: RBX1 });
+    await s.cluster.sql(GRA, 'STOP SLAVE; RESET SLAVE ALL');
+    const finished = await s.act('mysqlPromote', { pair: s.pair, server: GRA });
     expect(finished).toMatchObject({ alreadyPromoted: false, steps: ['SET GLOBAL read_only=OFF'] });
-    expect(await s.act('mysqlPromote', { pair: s.pair, server: RBX1 })).toMatchObject({
+    expect(await s.act('mysqlPromote', { pair: s.pair, server: GRA })).toMatchObject({
       alreadyPromoted: true,
     });
 
     const all = await statuses();
-    expect(all.filter((x) => !x.readOnly).map((x) => x.server)).toEqual([RBX1]);
-    expect(byName(all, RBX1).replication).toBeUndefined();
+    expect(all.filter((x) => !x.readOnly).map((x) => x.server)).toEqual([GRA]);
+    expect(byName(all, GRA).replication).toBeUndefined();
   });
 
   it('refuses to promote while another server is writable (SplitBrainRisk)', async () => {
-    await s.act('mysqlRepoint', { pair: s.pair, server: GRA, source: RBX1 });
-    await s.act('mysqlCatchUp', { pair: s.pair, server: GRA, untilServer: RBX1 });
-    const failure = await failureOf(s.act('mysqlPromote', { pair: s.pair, server: GRA }));
+    await s.act('mysqlRepoint', { pair: s.pair, server: RBX1, source: GRA });
+    await s.act('mysqlCatchUp', { pair: s.pair, server: RBX1, untilServer: GRA });
+    const failure = await failureOf(s.act('mysqlPromote', { pair: s.pair, server: RBX1 }));
     expect(failure).toMatchObject({ type: 'SplitBrainRisk', nonRetryable: true });
-    expect(failure.message).toContain(`${RBX1} is writable`);
-    expect(byName(await statuses(), GRA).replication).toMatchObject({ ioRunning: 'Yes', sqlRunning: 'Yes' });
+    expect(failure.message).toContain(`${GRA} is writable`);
+    expect(byName(await statuses(), RBX1).replication).toMatchObject({ ioRunning: 'Yes', sqlRunning: 'Yes' });
   });
 });
