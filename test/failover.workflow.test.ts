@@ -443,6 +443,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
       await new Promise((r) => setTimeout(r, 25));
     expect(pair.calls).toContain('appStart app-rbx-1');
     await handle.cancel();
+    pair.release('appStart');
     await expect(handle.result()).rejects.toThrow(WorkflowFailedError);
     expect(pair.state).toEqual(initialState());
     expect(pair.changes().slice(-3)).toEqual([
