@@ -3,6 +3,9 @@
 # Each run prints its wall time, its closing summary line and the names of the tests that failed in it.
 #   --clean-clone   each run is `CI=true bash .ci/run` in a fresh clone of HEAD, as CI does (commit first);
 #                   otherwise each run is `npm test` in this checkout.
+#   --netns         with --clean-clone: each clone runs in a private network namespace (root, unshare), so it
+#                   can run beside this checkout's stack on the same ports. The namespace has no network, so
+#                   the clone's npm packages are installed and the tools in .tools/ copied before entering it.
 # Extra arguments go to vitest (in this checkout only), e.g. `--sequence.shuffle`.
 # Exit status: 0 when every run passed. Full logs stay in .stack/soak/.
 set -uo pipefail
@@ -14,11 +17,16 @@ if ! [[ "$runs" =~ ^[1-9][0-9]*$ ]]; then
 fi
 shift
 clean=0
+netns=0
 if [ "${1:-}" = "--clean-clone" ]; then
   clean=1
   shift
+  if [ "${1:-}" = "--netns" ]; then
+    netns=1
+    shift
+  fi
 fi
-if [ "$clean" = 1 ] && bin/drctl stack status > /dev/null 2>&1; then
+if [ "$clean" = 1 ] && [ "$netns" = 0 ] && bin/drctl stack status > /dev/null 2>&1; then
   echo "soak: the local stack of this checkout is running and holds the ports a clean clone needs; stop it first (bin/drctl stack down)" >&2
   exit 2
 fi
@@ -31,7 +39,12 @@ for i in $(seq 1 "$runs"); do
   if [ "$clean" = 1 ]; then
     clone=$(mktemp -d /tmp/dr-soak-XXXXXX)
     git clone -q . "$clone"
-    (cd "$clone" && CI=true bash .ci/run) > "$log" 2>&1
+    if [ "$netns" = 1 ]; then
+      (cd "$clone" && npm ci --no-audit --no-fund > /dev/null && mkdir -p .tools && cp -r "$OLDPWD"/.tools/. .tools/)
+      (cd "$clone" && unshare -n bash -c 'ip link set lo up && CI=true bash .ci/run') > "$log" 2>&1
+    else
+      (cd "$clone" && CI=true bash .ci/run) > "$log" 2>&1
+    fi
     status=$?
     report="$clone/.stack/vitest-report.json"
   else
