@@ -437,20 +437,28 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
 
   it('a cancelled run before the point of no return undoes what it did', async () => {
     pair = pairWithApproval({ policy: 'auto' });
-    pair.hang('appStart');
+    // The followers never catch up, so the run waits (on a workflow timer) in prepare when it is cancelled.
+    pair.state.es.lag = 5;
     const handle = await start();
-    for (let i = 0; i < 400 && !pair.calls.includes('appStart app-rbx-1'); i++)
+    for (
+      let i = 0;
+      i < 400 && !['appStart app-rbx-1', 'esPauseAutoFollow'].every((c) => pair.calls.includes(c));
+      i++
+    )
       await new Promise((r) => setTimeout(r, 25));
-    expect(pair.calls).toContain('appStart app-rbx-1');
+    expect(pair.calls).toEqual(
+      expect.arrayContaining(['mysqlFence db-gra-1', 'appStart app-rbx-1', 'esPauseAutoFollow']),
+    );
     await handle.cancel();
-    pair.release('appStart');
     await expect(handle.result()).rejects.toThrow(WorkflowFailedError);
-    expect(pair.state).toEqual(initialState());
-    expect(pair.changes().slice(-3)).toEqual([
+    expect(pair.state).toEqual({ ...initialState(), es: { ...initialState().es, lag: 5 } });
+    expect(pair.changes().slice(-4)).toEqual([
+      'appStop app-rbx-1',
       'esResumeAutoFollow logs-from-gra',
       'esResumeFollow orders,customers',
       'mysqlUnfence db-gra-1',
     ]);
+    expect(pair.changes()).not.toContain('esPauseFollow');
   });
 
   it('refuses bad input with a sentence naming each field', async () => {

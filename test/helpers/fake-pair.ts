@@ -1,5 +1,4 @@
-import { Context } from '@temporalio/activity';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../../activities';
 import type { PairSettings } from '../../activities/pair-settings';
 
@@ -83,7 +82,6 @@ export class FakePair {
   state = initialState();
   readonly calls: string[] = [];
   private readonly faults = new Map<string, Fault & { left: number }>();
-  private readonly hanging = new Set<string>();
 
   constructor(public settings: PairSettings = fakeSettings()) {}
 
@@ -100,29 +98,8 @@ export class FakePair {
     return this.calls.filter((c) => !READS.has(c.split(' ')[0]!));
   }
 
-  /** Makes an activity hang, heartbeating, until its cancellation reaches it or the test releases it. */
-  hang(activity: keyof Activities): void {
-    this.hanging.add(activity);
-  }
-
-  /**
-   * Ends a hanging activity as cancelled. The SDK sends heartbeats (which bring the cancellation back) at most every
-   * 80% of the heartbeat timeout, so a test does not wait for that.
-   */
-  release(activity: keyof Activities): void {
-    this.hanging.delete(activity);
-  }
-
   private async enter(name: string, detail = ''): Promise<void> {
     this.calls.push(detail ? `${name} ${detail}` : name);
-    if (this.hanging.has(name)) {
-      const ctx = Context.current();
-      while (!ctx.cancellationSignal.aborted && this.hanging.has(name)) {
-        ctx.heartbeat();
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new CancelledFailure(`${name} cancelled`);
-    }
     const fault = this.faults.get(name);
     if (fault && fault.left > 0) {
       fault.left--;
