@@ -69,4 +69,44 @@ describe('MySQL readiness checks (pure, workflow code)', () => {
       sentence: `cannot compare the GTIDs of replica db-rbx-1 with the primary's: invalid GTID range "7x" in "${A}:1-8:7x:1".`,
     });
   });
+
+  // The statuses are read at the same time: under writes, a replica read a moment after the primary already
+  // holds the primary's next transactions. Those came from the primary; only GTIDs of another origin are errant.
+  it("MySQL: the primary's own later transactions on a replica read after it are not errant; others are", () => {
+    const B = '4f22ab58-82db-22f2-af44-d91bb9530673';
+    const ahead = evaluateMysqlReadiness(settings, [
+      primary({ serverId: A }),
+      replica({ gtidExecuted: `${A}:1-12:batch:1-3` }),
+    ]);
+    expect(ahead.find((c) => c.name === 'db-rbx-1.gtid')).toMatchObject({ ok: true });
+    const errant = evaluateMysqlReadiness(settings, [
+      primary({ serverId: A }),
+      replica({ gtidExecuted: `${A}:1-12:batch:1-3,${B}:1-2` }),
+    ]);
+    expect(errant.find((c) => c.name === 'db-rbx-1.gtid')).toMatchObject({
+      ok: false,
+      sentence: expect.stringContaining('2 transaction(s) the primary lacks (errant)'),
+    });
+  });
+
+  it("MariaDB: the primary's own later transactions on a replica read after it are not errant; others are", () => {
+    const maria = (extra: Partial<MysqlServerStatus>) => ({
+      dialect: 'mariadb' as const,
+      version: '10.11.6-MariaDB',
+      ...extra,
+    });
+    const ahead = evaluateMysqlReadiness(settings, [
+      primary(maria({ serverId: '1', gtidExecuted: '0-1-519' })),
+      replica(maria({ gtidExecuted: '0-1-521' })),
+    ]);
+    expect(ahead.find((c) => c.name === 'db-rbx-1.gtid')).toMatchObject({ ok: true });
+    const errant = evaluateMysqlReadiness(settings, [
+      primary(maria({ serverId: '1', gtidExecuted: '0-1-519' })),
+      replica(maria({ gtidExecuted: '0-2-521' })),
+    ]);
+    expect(errant.find((c) => c.name === 'db-rbx-1.gtid')).toMatchObject({
+      ok: false,
+      sentence: expect.stringContaining('2 transaction(s) the primary lacks (errant)'),
+    });
+  });
 });

@@ -114,21 +114,28 @@ export function evaluateMysqlReadiness(settings: PairSettings, statuses: MysqlSe
           : `replica ${name} is ${repl.lagSeconds}s behind (limit ${settings.mysql.maxLagSeconds}s).`,
     });
     if (replica.dialect && primary.gtidExecuted !== undefined && replica.gtidExecuted !== undefined) {
-      checks.push(gtidCheck(replica.dialect, name, replica.gtidExecuted, primary.gtidExecuted));
+      checks.push(
+        gtidCheck(replica.dialect, name, replica.gtidExecuted, primary.gtidExecuted, primary.serverId),
+      );
     }
   }
   return checks;
 }
 
-/** The replica's GTIDs against the primary's; a GTID set it cannot read is a failed check, never an exception. */
+/**
+ * The replica's GTIDs against the primary's; a GTID set it cannot read is a failed check, never an exception.
+ * The statuses are read at the same time, so under writes a replica read a moment after the primary already
+ * holds the primary's next transactions: those (the primary's own origin, `primaryId`) are not errant.
+ */
 function gtidCheck(
   dialect: 'mysql' | 'mariadb',
   name: string,
   replicaGtid: string,
   primaryGtid: string,
+  primaryId: string | undefined,
 ): Check {
   const behind = tryGtidsMissing(dialect, primaryGtid, replicaGtid);
-  const errant = tryGtidsMissing(dialect, replicaGtid, primaryGtid);
+  const errant = tryGtidsMissing(dialect, withoutOrigin(dialect, replicaGtid, primaryId), primaryGtid);
   if ('error' in behind || 'error' in errant) {
     const why = 'error' in errant ? errant.error : 'error' in behind ? behind.error : '';
     return {
@@ -145,6 +152,23 @@ function gtidCheck(
         ? `replica ${name} has ${errant.count} transaction(s) the primary lacks (errant): GTID ${replicaGtid} vs ${primaryGtid}.`
         : `replica ${name} is at GTID ${replicaGtid || '(empty)'}, ${behind.count} transaction(s) behind the primary's ${primaryGtid || '(empty)'}.`,
   };
+}
+
+/**
+ * A GTID set (MySQL) or position (MariaDB) without the GTIDs that originate on server `origin` (its server_uuid,
+ * or MariaDB server_id). MariaDB positions keep the last GTID per domain only: a domain whose last GTID comes
+ * from `origin` is dropped. Text it cannot split is returned as it is, for the comparison to judge.
+ */
+function withoutOrigin(dialect: 'mysql' | 'mariadb', gtids: string, origin: string | undefined): string {
+  if (!origin) return gtids;
+  const originOf = (element: string) =>
+    dialect === 'mysql' ? element.split(':')[0]!.toLowerCase() : element.split('-')[1];
+  const own = dialect === 'mysql' ? origin.toLowerCase() : origin;
+  return gtids
+    .replace(/\s+/g, '')
+    .split(',')
+    .filter((element) => element !== '' && originOf(element) !== own)
+    .join(',');
 }
 
 function sameHost(a: string, b: string): boolean {

@@ -1,0 +1,379 @@
+/**
+ * End-to-end failover runs on real components (a scratch DR pair: MariaDB trio, ES emulator, Perl apps over SSH,
+ * HAProxy, Toxiproxy; the real worker as a process; the shared Temporal dev server) for everything that must
+ * leave the pair as it was: approvals that do not come, two starts at once, a worker cut from the primary, and a
+ * real fault at each compensable step. One pair serves them all, each case checking that it is back to its
+ * starting state; the last case (a failure past the point of no return) moves it for good.
+ */
+import type { Client, Connection } from '@temporalio/client';
+import { renameSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HaproxySocketClient, showServersState } from '../activities/traffic/haproxy-runtime';
+import { appctl } from '../dev/stack/services/perl-app';
+import { HAPROXY_BACKEND } from '../dev/stack/services/haproxy';
+import { abortUpdate, planQuery, retryUpdate } from '../workflows/definitions';
+import { waitUntil } from './helpers/apps-traffic';
+import {
+  APPROVER,
+  approve,
+  historyText,
+  leakedSecrets,
+  pendingDecision,
+  reject,
+  runbookSecrets,
+  startPairFailover,
+  timer,
+  type FailoverHandle,
+} from './helpers/failover-e2e';
+import { temporalClient, testTaskQueue } from './helpers/local-stack';
+import {
+  startScratchDrPair,
+  startWorkerProcess,
+  type DrPairSnapshot,
+  type ScratchDrPair,
+  type WorkerProcess,
+} from './helpers/scratch-dr-pair';
+
+const APPROVAL_TIMEOUT_S = 6;
+
+describe('failover end to end: faults and approvals leave the pair as it was', () => {
+  let pair: ScratchDrPair;
+  let worker: WorkerProcess;
+  let client: Client;
+  let connection: Connection;
+  const taskQueue = testTaskQueue('e2e-faults');
+  const runs: { workflowId: string; runId: string }[] = [];
+
+  beforeAll(async () => {
+    const done = timer('faults: scratch pair and worker up');
+    pair = await startScratchDrPair({
+      proxyWorkerToPrimary: true,
+      approvalTimeout: `${APPROVAL_TIMEOUT_S}s`,
+      edit: (runbook) => {
+        runbook.timeouts = { ...runbook.timeouts, replicaCatchUp: '3s' };
+        runbook.mysql.statementTimeout = '2s';
+      },
+    });
+    worker = await startWorkerProcess({ runbookPath: pair.runbookPath, taskQueue });
+    ({ client, connection } = await temporalClient());
+    done();
+  }, 180_000);
+
+  afterAll(async () => {
+    await worker?.stop();
+    await pair?.close();
+    await connection?.close();
+  });
+
+  const start = (mode: 'planned' | 'unplanned' = 'planned') =>
+    startPairFailover(client, pair.pair, mode, taskQueue, runs);
+
+  /** Starts a planned failover, injects `fault` while it waits for approval (after its checks), approves it. */
+  async function approvedWithFault(fault: (handle: FailoverHandle) => Promise<void>): Promise<FailoverHandle> {
+    const handle = await start();
+    await pendingDecision(handle, 'approval');
+    await fault(handle);
+    await approve(handle, 'go, with a fault injected');
+    return handle;
+  }
+
+  const rbxEs = async (method: string, p: string, body?: unknown) => {
+    const res = await fetch(`${pair.esUrl('rbx')}${p}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
+    return res.json() as Promise<Record<string, unknown>>;
+  };
+  const esFault = (fault: Record<string, unknown>) => rbxEs('POST', '/_emulator/faults', fault);
+
+  it('two concurrent starts give one run; rejecting it changes nothing', async () => {
+    const done = timer('faults: two concurrent starts, rejected');
+    const before = await pair.snapshot();
+    const [first, second] = await Promise.all([start(), start()]);
+    expect(second.workflowId).toBe(first.workflowId);
+    expect(second.firstExecutionRunId).toBe(first.firstExecutionRunId);
+    const pending = await pendingDecision(first, 'approval');
+    expect(pending.answers).toEqual(['approve', 'reject']);
+    // Only one run of the pair's move ID was started by the two calls.
+    const listed = [];
+    for await (const w of client.workflow.list({ query: `WorkflowId = "${first.workflowId}"` }))
+      if (w.status.name === 'RUNNING') listed.push(w.runId);
+    expect(listed).toEqual([first.firstExecutionRunId]);
+
+    expect(await reject(second, 'not now')).toBe(`reject accepted from ${APPROVER}`);
+    const report = await first.result();
+    expect(report.outcome).toBe('rejected');
+    expect(report.approvals).toEqual([
+      expect.objectContaining({ approved: false, how: 'approver', by: APPROVER, reason: 'not now' }),
+    ]);
+    expect(report.steps.every((s) => s.state === 'pending' && s.attempts === 0)).toBe(true);
+    expect(await pair.snapshot()).toEqual(before);
+    done();
+  });
+
+  it('an approval that times out changes nothing', async () => {
+    const done = timer('faults: approval timeout');
+    const before = await pair.snapshot();
+    const report = await (await start()).result();
+    expect(report.outcome).toBe('rejected');
+    expect(report.approvals).toEqual([expect.objectContaining({ approved: false, how: 'timeout' })]);
+    expect(report.sentence).toMatch(/not approved \(no answer within 6s; the runbook's onTimeout is "reject"\)/);
+    expect(await pair.snapshot()).toEqual(before);
+    done();
+  });
+
+  it("the worker cut from the primary while the replicas still replicate is not a failover, and says why", async () => {
+    const done = timer('faults: worker cut from the primary');
+    const before = await pair.snapshot();
+    // Black-holed: connections (and the pool's idle ones, left by the runs above) get no byte either way.
+    await pair.blockWorkerPathToPrimary!('blackhole');
+    try {
+      const started = Date.now();
+      const report = await (await start('unplanned')).result();
+      const tookMs = Date.now() - started;
+      expect(report.outcome).toBe('not-needed');
+      expect(report.sentence).toMatch(
+        /^not failing over: the worker cannot reach the primary \(worker → db-gra-1\), but the standby still does \(.*db-rbx-1 IO thread.*\): this is a problem of the worker's path, not a failover/,
+      );
+      const round = report.detection[0]!;
+      expect(round.find((o) => o.vantage === 'worker → db-gra-1')).toMatchObject({ down: true });
+      expect(round.filter((o) => o.kind === 'peer' && o.down === false).length).toBeGreaterThanOrEqual(2);
+      // The status read of db-gra-1 ends with the runbook's statement timeout (2 s), not the activity's (30 s).
+      expect(tookMs).toBeLessThan(15_000);
+      expect(report.steps.every((s) => s.attempts === 0)).toBe(true);
+      expect(await pair.snapshot()).toEqual(before);
+    } finally {
+      await pair.restoreWorkerPathToPrimary!();
+    }
+    done();
+  });
+
+  describe('a failure at each compensable step is undone', () => {
+    it('MySQL fence: the orchestrator locked out of db-gra-1; the failed undo waits for a human, who aborts', async () => {
+      const done = timer('faults: MySQL fence fails, undo aborted');
+      const before = await pair.snapshot();
+      const user = 'dr_orchestrator';
+      const [[hash]] = (await pair.cluster.sql(
+        'db-gra-1',
+        `SELECT authentication_string FROM mysql.user WHERE user='${user}'`,
+      )) as [[string]];
+      // A password changed behind the orchestrator's back, on db-gra-1 only (not replicated), its sessions ended.
+      const lockOut = async () => {
+        await pair.cluster.sql('db-gra-1', `SET sql_log_bin=0; ALTER USER '${user}'@'%' IDENTIFIED BY 'rotated'`);
+        const sessions = await pair.cluster.sql(
+          'db-gra-1',
+          `SELECT id FROM information_schema.processlist WHERE user='${user}'`,
+        );
+        for (const [id] of sessions) await pair.cluster.sql('db-gra-1', `KILL ${id}`).catch(() => undefined);
+      };
+      const handle = await approvedWithFault(lockOut);
+      try {
+        const pending = await pendingDecision(handle, 'operator');
+        expect(pending.question).toMatch(
+          /^undoing "fence MySQL primary db-gra-1" failed: InvalidCredentials: .*Fix the cause and retry, or abort/,
+        );
+        await handle.executeUpdate(abortUpdate, {
+          args: [{ operator: APPROVER, reason: 'the fence never applied; credentials fixed by hand' }],
+        });
+      } finally {
+        await pair.cluster.sql(
+          'db-gra-1',
+          `SET sql_log_bin=0; ALTER USER '${user}'@'%' IDENTIFIED BY PASSWORD '${hash}'`,
+        );
+      }
+      const report = await handle.result();
+      expect(report.outcome).toBe('rolled-back');
+      expect(report.steps.find((s) => s.id === 'mysql.fence')).toMatchObject({
+        state: 'failed',
+        lastError: expect.stringMatching(/^InvalidCredentials: /),
+      });
+      expect(report.compensation).toEqual({ undone: [], leftInPlace: ['mysql.fence'] });
+      expect(report.operatorDecisions).toEqual([expect.objectContaining({ action: 'abort', by: APPROVER })]);
+      expect(report.steps.filter((s) => s.phase === 'prepare').every((s) => s.attempts === 0)).toBe(true);
+      expect(await pair.snapshot()).toEqual(before);
+      done();
+    });
+
+    it("MySQL catch-up: the candidate's SQL thread stopped, a short catch-up timeout", async () => {
+      const done = timer('faults: MySQL catch-up fails');
+      const before = await pair.snapshot();
+      let candidate = '';
+      const handle = await approvedWithFault(async (h) => {
+        candidate = (await h.query(planQuery))!.steps.find((s) => s.id === 'mysql.catch-up')!.target;
+        await pair.cluster.sql(candidate, 'STOP SLAVE SQL_THREAD');
+        await pair.cluster.sql('db-gra-1', `INSERT INTO app.stack_check (token) VALUES ('catch-up-${Date.now()}')`);
+      });
+      const report = await handle.result();
+      try {
+        expect(report.outcome).toBe('rolled-back');
+        expect(report.steps.find((s) => s.id === 'mysql.catch-up')).toMatchObject({
+          state: 'failed',
+          lastError: expect.stringMatching(/^(ReplicaNotCaughtUp|ReplicationBroken): /),
+        });
+        expect(report.compensation?.leftInPlace).toEqual([]);
+        expect(report.compensation?.undone.map((u) => u.step)).toEqual(
+          expect.arrayContaining(['es.pause-auto-follow', 'es.pause-follow', 'mysql.fence']),
+        );
+        expect(report.steps.some((s) => s.phase === 'promote' && s.attempts > 0)).toBe(false);
+        // As before, but for the SQL thread the test stopped.
+        expect(await pair.snapshot()).toEqual({
+          ...before,
+          mysql: { ...before.mysql, [candidate]: { ...before.mysql[candidate], sqlRunning: 'No' } },
+        });
+      } finally {
+        await pair.cluster.sql(candidate, 'START SLAVE SQL_THREAD');
+      }
+      expect(await pair.snapshot()).toEqual(before);
+      done();
+    });
+
+    it('ES pause follow: the link between the clusters cut while the leader takes a write', async () => {
+      const done = timer('faults: ES pause follow fails');
+      const before = await pair.snapshot();
+      const handle = await approvedWithFault(async () => {
+        await esFault({ cutLink: ['gra', 'rbx'] });
+        const res = await fetch(`${pair.esUrl('gra')}/orders/_doc/o-cut?refresh=true`, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ customer: 'c-9', total: 1, status: 'new' }),
+        });
+        expect(res.status).toBe(201);
+      });
+      let report;
+      try {
+        report = await handle.result();
+        // Compared before the link is back: nothing the run did is left.
+        expect(await pair.snapshot()).toEqual(before);
+      } finally {
+        await esFault({ restoreLink: ['gra', 'rbx'] });
+      }
+      expect(report.outcome).toBe('rolled-back');
+      expect(report.steps.find((s) => s.id === 'es.pause-follow')).toMatchObject({
+        state: 'failed',
+        lastError: expect.stringMatching(/^FollowersNotCaughtUp: the followers on rbx did not catch up/),
+      });
+      expect(report.compensation?.leftInPlace).toEqual([]);
+      expect(report.steps.some((s) => s.phase === 'promote' && s.attempts > 0)).toBe(false);
+      await waitUntil('the document written during the cut reaches rbx', async () => {
+        const res = await fetch(`${pair.esUrl('rbx')}/orders/_doc/o-cut`);
+        return res.status === 200;
+      });
+      expect(await pair.snapshot()).toEqual(before);
+      done();
+    });
+
+    it('ES pause auto-follow: the pattern deleted; the failed undo waits for a human, who retries', async () => {
+      const done = timer('faults: ES pause auto-follow fails, undo retried');
+      const before = await pair.snapshot();
+      const { patterns } = (await rbxEs('GET', '/_ccr/auto_follow/logs-from-gra')) as {
+        patterns: { pattern: { remote_cluster: string; leader_index_patterns: string[]; follow_index_pattern: string } }[];
+      };
+      const { remote_cluster, leader_index_patterns, follow_index_pattern } = patterns[0]!.pattern;
+      const handle = await approvedWithFault(() => rbxEs('DELETE', '/_ccr/auto_follow/logs-from-gra'));
+      const pending = await pendingDecision(handle, 'operator');
+      expect(pending.question).toMatch(
+        /^undoing "pause auto-follow on rbx" failed: AutoFollowPatternNotFound: .*Fix the cause and retry/,
+      );
+      await rbxEs('PUT', '/_ccr/auto_follow/logs-from-gra', {
+        remote_cluster,
+        leader_index_patterns,
+        follow_index_pattern,
+      });
+      await handle.executeUpdate(retryUpdate, { args: [{ operator: APPROVER, reason: 'pattern recreated' }] });
+      const report = await handle.result();
+      expect(report.outcome).toBe('rolled-back');
+      expect(report.steps.find((s) => s.id === 'es.pause-auto-follow')).toMatchObject({
+        state: 'compensated',
+        lastError: expect.stringMatching(/^AutoFollowPatternNotFound: /),
+      });
+      expect(report.compensation?.leftInPlace).toEqual([]);
+      expect(report.operatorDecisions).toEqual([expect.objectContaining({ action: 'retry', by: APPROVER })]);
+      expect(await pair.snapshot()).toEqual(before);
+      done();
+    });
+
+    it("app start: the standby app's port taken by another process", async () => {
+      const done = timer('faults: app start fails');
+      const rbxDir = path.join(pair.dir, 'rbx');
+      await appctl('stop', 'rbx', rbxDir);
+      const before = await pair.snapshot();
+      expect(before.apps.rbx).toEqual({ health: 'down' });
+      // Something else listens on the app's port: the start command refuses, the health check gets no answer.
+      const squatter = net.createServer((socket) => socket.destroy());
+      const { port } = new URL(pair.appUrl('rbx'));
+      await new Promise<void>((resolve) => squatter.listen(Number(port), '127.0.0.1', resolve));
+      let report;
+      try {
+        report = await (await approvedWithFault(async () => undefined)).result();
+        expect(await pair.snapshot()).toEqual(before);
+      } finally {
+        await new Promise((resolve) => squatter.close(resolve));
+      }
+      expect(report.outcome).toBe('rolled-back');
+      const appStep = report.steps.find((s) => s.id === 'apps.start.app-rbx-1')!;
+      expect(appStep).toMatchObject({ state: 'compensated', lastError: expect.stringMatching(/^AppCommandFailed: .*already in use/) });
+      expect(report.compensation?.undone.map((u) => u.step)).toEqual([
+        'apps.start.app-rbx-1',
+        'es.pause-auto-follow',
+        'es.pause-follow',
+        'mysql.fence',
+      ]);
+      // Back to the pair's usual state for the next case: the standby app running, HAProxy seeing it up.
+      await appctl('start', 'rbx', rbxDir);
+      await waitUntil('HAProxy sees app-rbx up again', async () => {
+        const states = await showServersState(new HaproxySocketClient(pair.haproxySocket), HAPROXY_BACKEND);
+        return states.find((s) => s.server === 'app-rbx')?.op === 'up';
+      });
+      done();
+    });
+  });
+
+  it('past the point of no return, a traffic switch that fails waits for an operator and completes after retry', async () => {
+    const done = timer('faults: traffic switch fails past the point of no return');
+    const socket = pair.haproxySocket;
+    const moved = `${socket}.away`;
+    // The runtime API's socket is gone (as after a misconfigured reload): every switch attempt fails.
+    const handle = await approvedWithFault(async () => renameSync(socket, moved));
+    let restored = false;
+    try {
+      const pending = await pendingDecision(handle, 'operator', 90_000);
+      expect(pending.question).toMatch(
+        /^switch traffic to rbx failed past the point of no return: TrafficProviderUnreachable: /,
+      );
+      const during = await pair.snapshot();
+      expect(during.traffic).toEqual({ reachable: false });
+      const promoted = Object.entries(during.mysql).filter(([, s]) => s.reachable && s.readOnly === false);
+      expect(promoted.map(([name]) => name)).toHaveLength(1);
+      expect(promoted[0]![0]).not.toBe('db-gra-1');
+      renameSync(moved, socket);
+      restored = true;
+      await handle.executeUpdate(retryUpdate, { args: [{ operator: APPROVER, reason: 'socket back' }] });
+    } finally {
+      if (!restored) renameSync(moved, socket);
+    }
+    const report = await handle.result();
+    expect(report.outcome).toBe('completed');
+    expect(report.steps.find((s) => s.id === 'traffic.switch')).toMatchObject({ state: 'done', attempts: 2 });
+    expect(report.steps.filter((s) => s.id !== 'traffic.switch').every((s) => s.attempts === 1)).toBe(true);
+    expect(report.compensation).toBeUndefined();
+    const after = await pair.snapshot();
+    expect(after.traffic).toEqual({ reachable: true, servers: { 'app-gra': 'drain', 'app-rbx': 'ready' } });
+    const health = (await (await fetch(pair.frontendUrl('/health'))).json()) as { site?: string };
+    expect(health.site).toBe('rbx');
+    done();
+  });
+
+  it('no secret of the runbook appears in the history of any run above', async () => {
+    const secrets = runbookSecrets(pair.runbooks.get(pair.pair)!);
+    expect(secrets.map((s) => s.field).sort()).toEqual(
+      ['apps.hosts[0].ssh.privateKey', 'apps.hosts[1].ssh.privateKey', 'mysql.password', 'mysql.replicationPassword'],
+    );
+    expect(runs.length).toBeGreaterThanOrEqual(9);
+    for (const run of runs) expect(leakedSecrets(await historyText(client, run), secrets)).toEqual([]);
+    expect(leakedSecrets(worker.output(), secrets)).toEqual([]);
+  });
+});

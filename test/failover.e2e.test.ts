@@ -1,0 +1,196 @@
+/**
+ * End-to-end failovers on real components (a scratch DR pair each: MariaDB trio, ES emulator, Perl apps over SSH,
+ * HAProxy; the real worker as a process; the shared Temporal dev server), under continuous writes through the
+ * public entry point. Every claim is checked on the systems themselves and on the writes the client saw
+ * acknowledged, never on the workflow's report alone.
+ */
+import type { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FrontendWriteLoad } from '../dev/write-load';
+import { waitUntil } from './helpers/apps-traffic';
+import {
+  historyText,
+  leakedSecrets,
+  runbookSecrets,
+  startPairFailover,
+  timer,
+} from './helpers/failover-e2e';
+import { temporalClient, testTaskQueue } from './helpers/local-stack';
+import {
+  startScratchDrPair,
+  startWorkerProcess,
+  type DrPairSnapshot,
+  type ScratchDrPair,
+  type WorkerProcess,
+} from './helpers/scratch-dr-pair';
+import type { FailoverReport } from '../workflows';
+
+const SERVERS = ['db-gra-1', 'db-rbx-1', 'db-rbx-2'];
+
+/** A scratch pair whose runbook approves automatically, its worker process and a client, for one describe block. */
+function pairWithWorker(name: string) {
+  const ctx = {
+    pair: undefined as unknown as ScratchDrPair,
+    worker: undefined as unknown as WorkerProcess,
+    client: undefined as unknown as Client,
+    connection: undefined as Connection | undefined,
+    taskQueue: testTaskQueue(`e2e-${name}`),
+    runs: [] as { workflowId: string; runId: string }[],
+  };
+  beforeAll(async () => {
+    const done = timer(`${name}: scratch pair and worker up`);
+    ctx.pair = await startScratchDrPair({
+      edit: (runbook) => {
+        runbook.approval = { ...runbook.approval!, policy: 'auto' };
+      },
+    });
+    ctx.worker = await startWorkerProcess({ runbookPath: ctx.pair.runbookPath, taskQueue: ctx.taskQueue });
+    ({ client: ctx.client, connection: ctx.connection } = await temporalClient());
+    done();
+  }, 180_000);
+  afterAll(async () => {
+    await ctx.worker?.stop();
+    await ctx.pair?.close();
+    await ctx.connection?.close();
+  });
+  return ctx;
+}
+
+/** The server the report says was promoted. */
+const promotedServer = (report: FailoverReport) => report.steps.find((s) => s.id === 'mysql.promote')!.target;
+
+/** The new primary is writable and replicates from nothing; each of `replicas` is read-only and replicates from it. */
+function expectTopology(snapshot: DrPairSnapshot, primary: string, replicas: string[]) {
+  expect(snapshot.mysql[primary]).toEqual({ reachable: true, readOnly: false, replicatesFrom: null });
+  for (const replica of replicas)
+    expect(snapshot.mysql[replica]).toEqual({
+      reachable: true,
+      readOnly: true,
+      replicatesFrom: primary,
+      ioRunning: 'Yes',
+      sqlRunning: 'Yes',
+    });
+}
+
+/** What the public entry point answers from, and whether rbx's indices take a document. */
+async function frontendSite(pair: ScratchDrPair): Promise<string | undefined> {
+  const res = await fetch(pair.frontendUrl('/health'), { signal: AbortSignal.timeout(2_000) });
+  return ((await res.json()) as { site?: string }).site;
+}
+
+async function indexOnRbx(pair: ScratchDrPair, index: string): Promise<number> {
+  const res = await fetch(`${pair.esUrl('rbx')}/${index}/_doc/after-failover`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ written: 'after the failover' }),
+  });
+  return res.status;
+}
+
+async function indexStatuses(pair: ScratchDrPair): Promise<Record<string, number>> {
+  const statuses: Record<string, number> = {};
+  for (const index of ['orders', 'customers', 'logs-app-000001']) statuses[index] = await indexOnRbx(pair, index);
+  return statuses;
+}
+
+/** Writes acknowledged by `site` after `since`. */
+const acknowledgedBy = (load: FrontendWriteLoad, site: string, since = 0) =>
+  load.records.filter((r) => r.outcome === 'acknowledged' && r.server === site && r.at >= since);
+
+async function expectNoSecretsInHistories(ctx: ReturnType<typeof pairWithWorker>) {
+  const secrets = runbookSecrets(ctx.pair.runbooks.get(ctx.pair.pair)!);
+  expect(secrets.length).toBe(4);
+  for (const run of ctx.runs) expect(leakedSecrets(await historyText(ctx.client, run), secrets)).toEqual([]);
+  expect(leakedSecrets(ctx.worker.output(), secrets)).toEqual([]);
+}
+
+describe('planned failover end to end, under 200+ writes/s through the frontend', () => {
+  const ctx = pairWithWorker('planned');
+
+  it('loses no acknowledged write; rbx serves, its database and indices take writes, gra is read-only', async () => {
+    const done = timer('planned: failover under writes');
+    const { pair } = ctx;
+    // Room for every write to wait in HAProxy and the app while the pair moves: the offered rate stays the same.
+    const load = pair.writeLoad({ ratePerSecond: 250, maxInFlight: 1000, requestTimeoutMs: 30_000 });
+    load.start();
+    await waitUntil('gra acknowledges writes', async () => acknowledgedBy(load, 'gra').length >= 100);
+    const report = await (await startPairFailover(ctx.client, pair.pair, 'planned', ctx.taskQueue, ctx.runs)).result();
+    const finishedAt = Date.now();
+    expect(report.outcome).toBe('completed');
+    const primary = promotedServer(report);
+    console.log('DEBUG', primary, report.plan?.sentence, JSON.stringify(load.records.slice(-5)));
+    await waitUntil('rbx acknowledges writes through the frontend', async () => acknowledgedBy(load, 'rbx', finishedAt).length >= 50);
+    const summary = await load.stop();
+
+    expect(summary.offeredRatePerSecond).toBeGreaterThanOrEqual(200);
+    const verification = await load.verify(primary);
+    expect(verification.lost).toEqual([]);
+    expect(verification.acknowledged).toBe(summary.acknowledged);
+
+    const after = await pair.snapshot();
+    expectTopology(after, primary, SERVERS.filter((s) => s !== primary));
+    expect(after.mysql['db-gra-1']?.readOnly).toBe(true);
+    expect(after.apps).toEqual({ gra: { health: 'ok', dbReadOnly: true }, rbx: { health: 'ok', dbReadOnly: false } });
+    expect(after.traffic).toEqual({ reachable: true, servers: { 'app-gra': 'drain', 'app-rbx': 'ready' } });
+    expect(await frontendSite(pair)).toBe('rbx');
+    expect(after.elasticsearch.rbx?.indices).toEqual({ orders: 'open', customers: 'open', 'logs-app-000001': 'open' });
+    expect(await indexStatuses(pair)).toEqual({ orders: 201, customers: 201, 'logs-app-000001': 201 });
+
+    expect(report.steps.every((s) => s.state === 'done' && s.attempts === 1)).toBe(true);
+    console.log(
+      `[e2e] planned RTO ${(report.rto.fromStartMs / 1000).toFixed(1)} s (run), longest gap between acknowledged writes ${(summary.longestGapMs / 1000).toFixed(1)} s; lost ${verification.lost.length} of ${summary.acknowledged} acknowledged writes (offered ${summary.offeredRatePerSecond}/s; ${summary.failed} refused, ${summary.unknown} unknown); promoted ${primary}`,
+    );
+    done();
+  });
+
+  it('no secret of the runbook appears in the run history', () => expectNoSecretsInHistories(ctx));
+});
+
+describe('unplanned failover end to end, after the primary site is killed', () => {
+  const ctx = pairWithWorker('unplanned');
+
+  it('the standby serves; the report gives the measured RTO; the client counts the writes lost', async () => {
+    const done = timer('unplanned: failover after the primary site died');
+    const { pair } = ctx;
+    const load = pair.writeLoad({ ratePerSecond: 250, maxInFlight: 1000, requestTimeoutMs: 30_000 });
+    load.start();
+    await waitUntil('gra acknowledges writes', async () => acknowledgedBy(load, 'gra').length >= 100);
+    await pair.killPrimarySite();
+    const killedAt = Date.now();
+    // The alert: the replicas have lost their source (what the run's detection then confirms on its own).
+    await waitUntil('the replicas lose db-gra-1', async () => {
+      const { mysql } = await pair.snapshot();
+      return ['db-rbx-1', 'db-rbx-2'].every((s) => mysql[s]?.ioRunning === 'Connecting');
+    });
+    const report = await (await startPairFailover(ctx.client, pair.pair, 'unplanned', ctx.taskQueue, ctx.runs)).result();
+    expect(report.outcome).toBe('completed');
+    const primary = promotedServer(report);
+    await waitUntil('rbx acknowledges writes through the frontend', async () => acknowledgedBy(load, 'rbx').length >= 50);
+    const firstRbxWrite = Math.min(...acknowledgedBy(load, 'rbx').map((r) => r.at));
+    const summary = await load.stop();
+
+    const verification = await load.verify(primary);
+    const ackedByGra = acknowledgedBy(load, 'gra').length;
+    // Writes acknowledged by rbx are on its new primary; what is lost is what gra acknowledged and never shipped.
+    expect(verification.lost.every((seq) => load.records.find((r) => r.seq === seq)?.server === 'gra')).toBe(true);
+    expect(verification.lost.length).toBeLessThan(ackedByGra);
+
+    const after = await pair.snapshot();
+    expectTopology(after, primary, SERVERS.filter((s) => s !== primary && s !== 'db-gra-1'));
+    expect(after.mysql['db-gra-1']).toEqual({ reachable: false });
+    expect(after.traffic).toEqual({ reachable: true, servers: { 'app-gra': 'drain', 'app-rbx': 'ready' } });
+    expect(await frontendSite(pair)).toBe('rbx');
+    expect(after.apps.rbx).toEqual({ health: 'ok', dbReadOnly: false });
+    expect(await indexStatuses(pair)).toEqual({ orders: 201, customers: 201, 'logs-app-000001': 201 });
+    expect(report.detection.length).toBe(2);
+    expect(report.steps.find((s) => s.id === 'mysql.fence')?.state).toBe('failed');
+    expect(report.approvals.map((a) => a.how)).toEqual(['auto', 'auto']);
+
+    console.log(
+      `[e2e] unplanned RTO ${(report.rto.fromStartMs / 1000).toFixed(1)} s (run), ${((firstRbxWrite - killedAt) / 1000).toFixed(1)} s from the kill to the first write acknowledged by rbx; lost ${verification.lost.length} of ${ackedByGra} writes acknowledged by gra (client count, checked on ${primary}); ${summary.failed} refused, ${summary.unknown} unknown`,
+    );
+    done();
+  });
+
+  it('no secret of the runbook appears in the run history', () => expectNoSecretsInHistories(ctx));
+});

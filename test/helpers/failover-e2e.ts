@@ -1,0 +1,135 @@
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { startFailover } from '../../client/failover';
+import type { LoadedRunbook } from '../../config/load';
+import { resolveSecret } from '../../config/secrets';
+import type { failover } from '../../workflows';
+import {
+  approveUpdate,
+  rejectUpdate,
+  statusQuery,
+  type FailoverMode,
+  type PendingDecision,
+  type RunStatus,
+} from '../../workflows/definitions';
+import { sleep } from '../../dev/stack/daemon';
+import path from 'node:path';
+
+export type FailoverHandle = WorkflowHandle<typeof failover>;
+
+/** The approver the scratch pair's runbook allows. */
+export const APPROVER = 'oncall';
+
+/** Starts (or joins) the failover of `pair` through the client operators use, and remembers the run for `runs`. */
+export async function startPairFailover(
+  client: Client,
+  pair: string,
+  mode: FailoverMode,
+  taskQueue: string,
+  runs: { workflowId: string; runId: string }[],
+): Promise<FailoverHandle> {
+  const handle = await startFailover(
+    client,
+    { pair, mode, trigger: 'test', reason: `end-to-end test: ${mode} failover`, requestedBy: APPROVER },
+    { taskQueue },
+  );
+  const runId = handle.firstExecutionRunId;
+  if (!runs.some((r) => r.runId === runId)) runs.push({ workflowId: handle.workflowId, runId });
+  return handle;
+}
+
+/** Polls the status query until `accept` holds; fails after `timeoutMs` with the last status seen. */
+export async function waitForStatus(
+  handle: FailoverHandle,
+  what: string,
+  accept: (status: RunStatus) => boolean,
+  timeoutMs = 60_000,
+): Promise<RunStatus> {
+  const deadline = Date.now() + timeoutMs;
+  let last: RunStatus | undefined;
+  for (;;) {
+    last = await handle.query(statusQuery);
+    if (accept(last)) return last;
+    if (Date.now() > deadline)
+      throw new Error(`the run never reached "${what}" within ${timeoutMs} ms; last status: ${JSON.stringify(last)}`);
+    await sleep(100);
+  }
+}
+
+/** Waits until the run waits for an answer of `kind`. */
+export async function pendingDecision(
+  handle: FailoverHandle,
+  kind: PendingDecision['kind'],
+  timeoutMs = 60_000,
+): Promise<PendingDecision> {
+  const status = await waitForStatus(handle, `pending ${kind}`, (s) => s.pending?.kind === kind, timeoutMs);
+  return status.pending!;
+}
+
+export const approve = (handle: FailoverHandle, reason: string) =>
+  handle.executeUpdate(approveUpdate, { args: [{ approver: APPROVER, reason }] });
+
+export const reject = (handle: FailoverHandle, reason: string) =>
+  handle.executeUpdate(rejectUpdate, { args: [{ approver: APPROVER, reason }] });
+
+/** Runbook fields holding a reference to a public file (a host key, a CA certificate), not to a secret. */
+const PUBLIC_REFERENCES = new Set(['hostKey', 'ca']);
+
+/** Every secret value the runbook references (`file:`/`env:`), resolved as the activities resolve them. */
+export function runbookSecrets(loaded: LoadedRunbook): { field: string; value: string }[] {
+  const found: { field: string; value: string }[] = [];
+  const walk = (value: unknown, field: string) => {
+    if (typeof value === 'string') {
+      if (/^(file|env):/.test(value) && !PUBLIC_REFERENCES.has(field.split('.').pop()!))
+        found.push({ field, value: resolveSecret(value, path.dirname(loaded.file)) });
+    } else if (Array.isArray(value)) value.forEach((v, i) => walk(v, `${field}[${i}]`));
+    else if (value && typeof value === 'object')
+      for (const [k, v] of Object.entries(value)) walk(v, field ? `${field}.${k}` : k);
+  };
+  walk(loaded.runbook, '');
+  return found;
+}
+
+/**
+ * The text of a workflow history: every string of it, and every payload (bytes) decoded as UTF-8, so a secret
+ * in an activity's input, result, failure message or heartbeat details shows as it would to anyone reading it.
+ */
+export async function historyText(client: Client, run: { workflowId: string; runId: string }): Promise<string> {
+  const history = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
+  const parts: string[] = [];
+  const decoder = new TextDecoder();
+  const walk = (value: unknown) => {
+    if (typeof value === 'string') parts.push(value);
+    else if (value instanceof Uint8Array) parts.push(decoder.decode(value));
+    else if (Array.isArray(value)) value.forEach(walk);
+    else if (value && typeof value === 'object') Object.values(value).forEach(walk);
+  };
+  walk(history);
+  return parts.join('\n');
+}
+
+/**
+ * The pieces of a secret to look for: the value itself and, for a multi-line one (a private key), each line long
+ * enough to be specific, so that a key quoted in part or with other line breaks is found too.
+ */
+export function secretNeedles(value: string): string[] {
+  const lines = value
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length >= 16 && !/^-----/.test(l));
+  return [value, ...lines];
+}
+
+/** The secrets (by runbook field) that appear in `text`. */
+export function leakedSecrets(text: string, secrets: { field: string; value: string }[]): string[] {
+  return secrets.filter((s) => secretNeedles(s.value).some((n) => text.includes(n))).map((s) => s.field);
+}
+
+/** Logs how long a scenario took: the figures the issue's closing note quotes. */
+export function timer(scenario: string): () => number {
+  const started = Date.now();
+  return () => {
+    const seconds = (Date.now() - started) / 1000;
+    console.log(`[e2e] ${scenario}: ${seconds.toFixed(1)} s`);
+    return seconds;
+  };
+}
