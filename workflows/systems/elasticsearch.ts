@@ -174,7 +174,11 @@ export function elasticsearchContribution(): SystemContribution {
   };
 }
 
-/** Planned: the old site takes no more writes (fenced); wait until every follower has read all of its leader. */
+/**
+ * Planned: the old site takes no more writes (fenced); wait until every follower has read all of its leader.
+ * A lag of 0 alone does not say so: the leader checkpoint in the stats only moves on a successful read, so a
+ * follower cut from its leader keeps its old lag. Each follower must also be healthy (reading, no read errors).
+ */
 async function waitForZeroLag(ctx: RunContext): Promise<string> {
   const deadline = Date.now() + ctx.settings.timeouts.replicaCatchUpMs;
   for (;;) {
@@ -185,13 +189,15 @@ async function waitForZeroLag(ctx: RunContext): Promise<string> {
       `lag of the followers on ${ctx.to}`,
     );
     const lag = r.summary.maxLagOperations;
-    if (r.summary.active === r.summary.total && lag === 0)
+    if (r.summary.active === r.summary.total && r.summary.healthy && lag === 0)
       return `every follower on ${ctx.to} has read all of its leader; `;
-    if (Date.now() > deadline)
+    if (Date.now() > deadline) {
+      const unhealthy = r.indices.filter((i) => !i.healthy).map((i) => i.description);
       throw ApplicationFailure.nonRetryable(
-        `the followers on ${ctx.to} did not catch up within ${ctx.settings.timeouts.replicaCatchUpMs / 1000}s (lag ${lag} operations, ${r.summary.active} of ${r.summary.total} active)`,
+        `the followers on ${ctx.to} did not catch up within ${ctx.settings.timeouts.replicaCatchUpMs / 1000}s (lag ${lag} operations, ${r.summary.active} of ${r.summary.total} active${unhealthy.length > 0 ? `; ${unhealthy.join(' ')}` : ''})`,
         'FollowersNotCaughtUp',
       );
+    }
     await sleep(1000);
   }
 }
