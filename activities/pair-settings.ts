@@ -10,7 +10,16 @@ export interface PairSettings {
     maxLagSeconds: number;
   };
   /** Present when the runbook has an elasticsearch section. */
-  elasticsearch?: { followerIndices: string[]; autoFollowPatterns: string[]; maxLagOperations: number };
+  elasticsearch?: {
+    followerIndices: string[];
+    autoFollowPatterns: string[];
+    maxLagOperations: number;
+    /**
+     * By site: the name under which that site's cluster knows the other one (the `remote_cluster` of its
+     * followers). Absent from the results of older workers.
+     */
+    remoteAliases?: Record<string, string>;
+  };
   /** Present when the runbook has a traffic section. */
   traffic?: { provider: string };
   /** The runbook's application hosts (no SSH settings). */
@@ -54,6 +63,9 @@ export function createPairSettingsActivities({ runbooks }: { runbooks: RunbookRe
           followerIndices: runbook.elasticsearch.followerIndices,
           autoFollowPatterns: runbook.elasticsearch.autoFollowPatterns,
           maxLagOperations: runbook.elasticsearch.maxLagOperations,
+          remoteAliases: Object.fromEntries(
+            runbook.elasticsearch.clusters.map((c) => [c.site, c.remoteAlias]),
+          ),
         },
         traffic: runbook.traffic && { provider: runbook.traffic.provider },
         apps: (runbook.apps?.hosts ?? []).map(({ name, site }) => ({ name, site })),

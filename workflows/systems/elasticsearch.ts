@@ -11,16 +11,24 @@ const outcomes = (r: { indices: { index: string; outcome: string }[] }) =>
 
 /**
  * Elasticsearch CCR: the standby's followers (planned: once they have read everything) and auto-follow patterns
- * are paused, then promoted (close, unfollow, open). Paused followers and patterns are resumed if the run is
+ * are paused, then promoted (close, unfollow, open). The followers moved are the runbook's and those its
+ * auto-follow patterns created (found in assess). Paused followers and patterns are resumed if the run is
  * undone before the point of no return.
  */
 export function elasticsearchContribution(): SystemContribution {
   let followers: EsFollowerStatusReport | undefined;
+  /** The followers the auto-follow patterns created; the activities' input names them with the runbook's. */
+  let autoFollowed: string[] = [];
+  const moved = (ctx: RunContext) =>
+    autoFollowed.length > 0
+      ? { indices: [...ctx.settings.elasticsearch!.followerIndices, ...autoFollowed] }
+      : {};
   const readFollowers = async (ctx: RunContext) => {
+    autoFollowed = await findAutoFollowed(ctx);
     followers = await ctx.call(
       'read',
       'esFollowerStatus',
-      { pair: ctx.settings.pair, site: ctx.to },
+      { pair: ctx.settings.pair, site: ctx.to, ...moved(ctx) },
       `read the followers on ${ctx.to}`,
     );
     return followers;
@@ -94,6 +102,7 @@ export function elasticsearchContribution(): SystemContribution {
       const pair = ctx.settings.pair;
       const site = ctx.to;
       const es = ctx.settings.elasticsearch!;
+      const followerNames = [...es.followerIndices, ...autoFollowed].join(', ');
       const activeBefore = (followers?.indices ?? []).filter((i) => i.state === 'active').map((i) => i.index);
       let pausedPatterns: string[] | undefined;
       const steps: PlanStep[] = [
@@ -104,11 +113,16 @@ export function elasticsearchContribution(): SystemContribution {
           title: ctx.planned
             ? `let the followers on ${site} read everything, then pause them`
             : `pause the followers on ${site}`,
-          target: es.followerIndices.join(', '),
+          target: followerNames,
           compensation: `resume the followers that were active (${activeBefore.join(', ') || 'none'})`,
           run: async () => {
-            const caughtUp = ctx.planned ? await waitForZeroLag(ctx) : '';
-            const r = await ctx.call('change', 'esPauseFollow', { pair, site }, `pause followers on ${site}`);
+            const caughtUp = ctx.planned ? await waitForZeroLag(ctx, moved(ctx)) : '';
+            const r = await ctx.call(
+              'change',
+              'esPauseFollow',
+              { pair, site, ...moved(ctx) },
+              `pause followers on ${site}`,
+            );
             return `${caughtUp}followers on ${site} paused: ${outcomes(r)}.`;
           },
           undo: async () => {
@@ -127,12 +141,12 @@ export function elasticsearchContribution(): SystemContribution {
           phase: 'promote',
           system: 'elasticsearch',
           title: `promote the followers on ${site} (close, unfollow, open)`,
-          target: es.followerIndices.join(', '),
+          target: followerNames,
           run: async () => {
             const r = await ctx.call(
               'long',
               'esPromoteFollowers',
-              { pair, site },
+              { pair, site, ...moved(ctx) },
               `promote followers on ${site}`,
             );
             return `${r.total} follower index(es) on ${site} are regular writable indices (${r.promoted} promoted now, ${r.alreadyPromoted} already) in ${r.wallMs} ms.`;
@@ -179,13 +193,13 @@ export function elasticsearchContribution(): SystemContribution {
  * A lag of 0 alone does not say so: the leader checkpoint in the stats only moves on a successful read, so a
  * follower cut from its leader keeps its old lag. Each follower must also be healthy (reading, no read errors).
  */
-async function waitForZeroLag(ctx: RunContext): Promise<string> {
+async function waitForZeroLag(ctx: RunContext, which: { indices?: string[] }): Promise<string> {
   const deadline = Date.now() + ctx.settings.timeouts.replicaCatchUpMs;
   for (;;) {
     const r = await ctx.call(
       'read',
       'esFollowerStatus',
-      { pair: ctx.settings.pair, site: ctx.to },
+      { pair: ctx.settings.pair, site: ctx.to, ...which },
       `lag of the followers on ${ctx.to}`,
     );
     const lag = r.summary.maxLagOperations;
@@ -200,6 +214,27 @@ async function waitForZeroLag(ctx: RunContext): Promise<string> {
     }
     await sleep(1000);
   }
+}
+
+/**
+ * The followers on the standby that the runbook's auto-follow patterns created: those following the primary
+ * site's cluster (the standby's remote alias for it) that the runbook does not list. Promoted with the listed
+ * ones, or they would stay read-only followers of the old primary. None without auto-follow patterns, or when
+ * the settings (from an older worker) do not name the alias.
+ */
+async function findAutoFollowed(ctx: RunContext): Promise<string[]> {
+  const es = ctx.settings.elasticsearch!;
+  const alias = es.remoteAliases?.[ctx.to];
+  if (es.autoFollowPatterns.length === 0 || !alias) return [];
+  const all = await ctx.call(
+    'read',
+    'esFollowerStatus',
+    { pair: ctx.settings.pair, site: ctx.to, indices: 'all' },
+    `find the auto-followed indices on ${ctx.to}`,
+  );
+  return all.indices
+    .filter((i) => i.remoteCluster === alias && !es.followerIndices.includes(i.index))
+    .map((i) => i.index);
 }
 
 function esDataLoss(ctx: RunContext, report: EsFollowerStatusReport | undefined): DataLossEstimate {
