@@ -1,3 +1,4 @@
+import type { CandidateChoice } from '../../activities/mysql';
 import type { MysqlServerStatus } from '../../activities/mysql/status';
 import type { Check } from '../checks/check';
 import { evaluateMysqlReadiness } from '../checks/mysql-readiness';
@@ -80,7 +81,9 @@ export function mysqlContribution(): SystemContribution {
         { pair, site: ctx.to, exclude: [primary] },
         `choose the MySQL replica to promote in ${ctx.to}`,
       );
-      const candidate = choice.candidate!;
+      const { candidate, sentence: chosen } = ctx.planned
+        ? plannedCandidate(ctx, choice)
+        : { candidate: choice.candidate!, sentence: choice.sentence };
       const primaryStatus = statuses.find((s) => s.server === primary);
       const wasWritable =
         !!primaryStatus?.reachable && !primaryStatus.readOnly && !primaryStatus.superReadOnly;
@@ -159,8 +162,29 @@ export function mysqlContribution(): SystemContribution {
           },
         })),
       ];
-      return { steps, dataLoss: mysqlDataLoss(ctx, primaryStatus, candidate, choice.sentence) };
+      return { steps, dataLoss: mysqlDataLoss(ctx, primaryStatus, candidate, chosen) };
     },
+  };
+}
+
+/**
+ * Planned: the primary is fenced and the candidate applies everything its binlog holds before the promotion, so
+ * every eligible replica ends equal, and which one is a transaction or a second of lag ahead when the plan is
+ * made is chance. Among the eligible replicas within maxLagSeconds the runbook's order decides (list first the
+ * one the standby's applications write to). Unplanned keeps the most advanced replica: it loses the least.
+ */
+function plannedCandidate(ctx: RunContext, choice: CandidateChoice): { candidate: string; sentence: string } {
+  const fit = new Set(
+    choice.ranking
+      .filter((a) => a.eligible && a.lagSeconds !== null && a.lagSeconds <= ctx.settings.mysql.maxLagSeconds)
+      .map((a) => a.server),
+  );
+  const preferred = ctx.settings.mysql.servers.find((s) => s.site === ctx.to && fit.has(s.name))?.name;
+  if (!preferred || preferred === choice.candidate)
+    return { candidate: choice.candidate!, sentence: choice.sentence };
+  return {
+    candidate: preferred,
+    sentence: `${preferred} is promoted, the first in the runbook's order of the replicas fit to take over: each applies everything the fenced primary wrote first (${choice.candidate} is a little ahead now).`,
   };
 }
 
@@ -175,7 +199,7 @@ function mysqlDataLoss(
       system: 'mysql',
       count: 0,
       unit: 'transactions',
-      sentence: `none: ${primary?.server} is fenced first and ${candidate} applies everything its binlog holds before it is promoted.`,
+      sentence: `none: ${primary?.server} is fenced first and ${candidate} applies everything its binlog holds before it is promoted (${choice.replace(/\.$/, '')}).`,
     };
   if (!primary?.reachable)
     return {
