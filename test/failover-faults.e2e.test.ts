@@ -7,10 +7,12 @@
  */
 import type { Client, Connection } from '@temporalio/client';
 import { renameSync } from 'node:fs';
+import mysql from 'mysql2/promise';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HaproxySocketClient, showServersState } from '../activities/traffic/haproxy-runtime';
+import { resolveSecret } from '../config/secrets';
 import { appctl } from '../dev/stack/services/perl-app';
 import { HAPROXY_BACKEND } from '../dev/stack/services/haproxy';
 import { abortUpdate, planQuery, retryUpdate } from '../workflows/definitions';
@@ -25,13 +27,13 @@ import {
   runbookSecrets,
   startPairFailover,
   timer,
+  waitForStatus,
   type FailoverHandle,
 } from './helpers/failover-e2e';
 import { temporalClient, testTaskQueue } from './helpers/local-stack';
 import {
   startScratchDrPair,
   startWorkerProcess,
-  type DrPairSnapshot,
   type ScratchDrPair,
   type WorkerProcess,
 } from './helpers/scratch-dr-pair';
@@ -67,11 +69,14 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
     await connection?.close();
   });
 
+  const runbook = () => pair.runbooks.get(pair.pair)!.runbook;
   const start = (mode: 'planned' | 'unplanned' = 'planned') =>
     startPairFailover(client, pair.pair, mode, taskQueue, runs);
 
   /** Starts a planned failover, injects `fault` while it waits for approval (after its checks), approves it. */
-  async function approvedWithFault(fault: (handle: FailoverHandle) => Promise<void>): Promise<FailoverHandle> {
+  async function approvedWithFault(
+    fault: (handle: FailoverHandle) => Promise<void>,
+  ): Promise<FailoverHandle> {
     const handle = await start();
     await pendingDecision(handle, 'approval');
     await fault(handle);
@@ -95,14 +100,16 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
     const before = await pair.snapshot();
     const [first, second] = await Promise.all([start(), start()]);
     expect(second.workflowId).toBe(first.workflowId);
-    expect(second.firstExecutionRunId).toBe(first.firstExecutionRunId);
+    const { runId } = await first.describe();
+    expect((await second.describe()).runId).toBe(runId);
+    expect(runs.filter((r) => r.workflowId === first.workflowId && r.runId === runId)).toHaveLength(1);
     const pending = await pendingDecision(first, 'approval');
     expect(pending.answers).toEqual(['approve', 'reject']);
     // Only one run of the pair's move ID was started by the two calls.
     const listed = [];
     for await (const w of client.workflow.list({ query: `WorkflowId = "${first.workflowId}"` }))
       if (w.status.name === 'RUNNING') listed.push(w.runId);
-    expect(listed).toEqual([first.firstExecutionRunId]);
+    expect(listed).toEqual([runId]);
 
     expect(await reject(second, 'not now')).toBe(`reject accepted from ${APPROVER}`);
     const report = await first.result();
@@ -121,12 +128,14 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
     const report = await (await start()).result();
     expect(report.outcome).toBe('rejected');
     expect(report.approvals).toEqual([expect.objectContaining({ approved: false, how: 'timeout' })]);
-    expect(report.sentence).toMatch(/not approved \(no answer within 6s; the runbook's onTimeout is "reject"\)/);
+    expect(report.sentence).toMatch(
+      /not approved \(no answer within 6s; the runbook's onTimeout is "reject"\)/,
+    );
     expect(await pair.snapshot()).toEqual(before);
     done();
   });
 
-  it("the worker cut from the primary while the replicas still replicate is not a failover, and says why", async () => {
+  it('the worker cut from the primary while the replicas still replicate is not a failover, and says why', async () => {
     const done = timer('faults: worker cut from the primary');
     const before = await pair.snapshot();
     // Black-holed: connections (and the pool's idle ones, left by the runs above) get no byte either way.
@@ -163,7 +172,10 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
       )) as [[string]];
       // A password changed behind the orchestrator's back, on db-gra-1 only (not replicated), its sessions ended.
       const lockOut = async () => {
-        await pair.cluster.sql('db-gra-1', `SET sql_log_bin=0; ALTER USER '${user}'@'%' IDENTIFIED BY 'rotated'`);
+        await pair.cluster.sql(
+          'db-gra-1',
+          `SET sql_log_bin=0; ALTER USER '${user}'@'%' IDENTIFIED BY 'rotated'`,
+        );
         const sessions = await pair.cluster.sql(
           'db-gra-1',
           `SELECT id FROM information_schema.processlist WHERE user='${user}'`,
@@ -198,35 +210,43 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
       done();
     });
 
-    it("MySQL catch-up: the candidate's SQL thread stopped, a short catch-up timeout", async () => {
+    it('MySQL catch-up: a session holds a lock the applier needs, longer than the catch-up timeout', async () => {
       const done = timer('faults: MySQL catch-up fails');
       const before = await pair.snapshot();
-      let candidate = '';
+      let blocker: mysql.Connection | undefined;
       const handle = await approvedWithFault(async (h) => {
-        candidate = (await h.query(planQuery))!.steps.find((s) => s.id === 'mysql.catch-up')!.target;
-        await pair.cluster.sql(candidate, 'STOP SLAVE SQL_THREAD');
-        await pair.cluster.sql('db-gra-1', `INSERT INTO app.stack_check (token) VALUES ('catch-up-${Date.now()}')`);
-      });
-      const report = await handle.result();
-      try {
-        expect(report.outcome).toBe('rolled-back');
-        expect(report.steps.find((s) => s.id === 'mysql.catch-up')).toMatchObject({
-          state: 'failed',
-          lastError: expect.stringMatching(/^(ReplicaNotCaughtUp|ReplicationBroken): /),
+        const candidate = (await h.query(planQuery))!.steps.find((s) => s.id === 'mysql.catch-up')!.target;
+        // A long report on the replica: the replicated insert below waits for its table lock.
+        blocker = await mysql.createConnection({
+          host: '127.0.0.1',
+          port: pair.cluster.instance(candidate).port,
+          user: runbook().mysql.user,
+          password: resolveSecret(runbook().mysql.password, pair.dir),
         });
-        expect(report.compensation?.leftInPlace).toEqual([]);
-        expect(report.compensation?.undone.map((u) => u.step)).toEqual(
-          expect.arrayContaining(['es.pause-auto-follow', 'es.pause-follow', 'mysql.fence']),
+        await blocker.query('LOCK TABLES app.stack_check WRITE');
+        await pair.cluster.sql(
+          'db-gra-1',
+          `INSERT INTO app.stack_check (token) VALUES ('catch-up-${Date.now()}')`,
         );
-        expect(report.steps.some((s) => s.phase === 'promote' && s.attempts > 0)).toBe(false);
-        // As before, but for the SQL thread the test stopped.
-        expect(await pair.snapshot()).toEqual({
-          ...before,
-          mysql: { ...before.mysql, [candidate]: { ...before.mysql[candidate], sqlRunning: 'No' } },
-        });
+      });
+      let report;
+      try {
+        report = await handle.result();
       } finally {
-        await pair.cluster.sql(candidate, 'START SLAVE SQL_THREAD');
+        await blocker?.end();
       }
+      expect(report.outcome).toBe('rolled-back');
+      expect(report.steps.find((s) => s.id === 'mysql.catch-up')).toMatchObject({
+        state: 'failed',
+        lastError: expect.stringMatching(/^ReplicaNotCaughtUp: /),
+      });
+      expect(report.compensation?.leftInPlace).toEqual([]);
+      expect(report.compensation?.undone.map((u) => u.step)).toEqual([
+        'es.pause-auto-follow',
+        'es.pause-follow',
+        'mysql.fence',
+      ]);
+      expect(report.steps.some((s) => s.phase === 'promote' && s.attempts > 0)).toBe(false);
       expect(await pair.snapshot()).toEqual(before);
       done();
     });
@@ -243,24 +263,41 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
         });
         expect(res.status).toBe(201);
       });
-      let report;
       try {
-        report = await handle.result();
-        // Compared before the link is back: nothing the run did is left.
-        expect(await pair.snapshot()).toEqual(before);
+        // The link comes back once the step has failed: the shorter the cut, the sooner the followers retry.
+        await waitForStatus(handle, 'the pause step failed', (s) => s.phase === 'compensate');
       } finally {
         await esFault({ restoreLink: ['gra', 'rbx'] });
       }
+      const report = await handle.result();
       expect(report.outcome).toBe('rolled-back');
       expect(report.steps.find((s) => s.id === 'es.pause-follow')).toMatchObject({
-        state: 'failed',
-        lastError: expect.stringMatching(/^FollowersNotCaughtUp: the followers on rbx did not catch up/),
+        state: 'compensated',
+        lastError: expect.stringMatching(
+          /^FollowersNotCaughtUp: the followers on rbx did not catch up within 3s .*orders on rbx cannot read from gra:orders/,
+        ),
       });
       expect(report.compensation?.leftInPlace).toEqual([]);
       expect(report.steps.some((s) => s.phase === 'promote' && s.attempts > 0)).toBe(false);
       await waitUntil('the document written during the cut reaches rbx', async () => {
         const res = await fetch(`${pair.esUrl('rbx')}/orders/_doc/o-cut`);
         return res.status === 200;
+      });
+      // An idle follower keeps its last read exception until a read succeeds, i.e. until its leader has news
+      // (the long poll otherwise waits read_poll_timeout, 1 minute): give each leader a document.
+      for (const index of ['customers', 'logs-app-000001'])
+        await fetch(`${pair.esUrl('gra')}/${index}/_doc/after-cut`, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ written: 'after the link came back' }),
+        });
+      await waitUntil('every follower on rbx reads without errors again', async () => {
+        const stats = (await rbxEs('GET', '/_ccr/stats')) as {
+          follow_stats: { indices: { shards: { read_exceptions: unknown[] }[] }[] };
+        };
+        return stats.follow_stats.indices.every((i) =>
+          i.shards.every((sh) => sh.read_exceptions.length === 0),
+        );
       });
       expect(await pair.snapshot()).toEqual(before);
       done();
@@ -270,10 +307,14 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
       const done = timer('faults: ES pause auto-follow fails, undo retried');
       const before = await pair.snapshot();
       const { patterns } = (await rbxEs('GET', '/_ccr/auto_follow/logs-from-gra')) as {
-        patterns: { pattern: { remote_cluster: string; leader_index_patterns: string[]; follow_index_pattern: string } }[];
+        patterns: {
+          pattern: { remote_cluster: string; leader_index_patterns: string[]; follow_index_pattern: string };
+        }[];
       };
       const { remote_cluster, leader_index_patterns, follow_index_pattern } = patterns[0]!.pattern;
-      const handle = await approvedWithFault(() => rbxEs('DELETE', '/_ccr/auto_follow/logs-from-gra'));
+      const handle = await approvedWithFault(async () => {
+        await rbxEs('DELETE', '/_ccr/auto_follow/logs-from-gra');
+      });
       const pending = await pendingDecision(handle, 'operator');
       expect(pending.question).toMatch(
         /^undoing "pause auto-follow on rbx" failed: AutoFollowPatternNotFound: .*Fix the cause and retry/,
@@ -283,7 +324,9 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
         leader_index_patterns,
         follow_index_pattern,
       });
-      await handle.executeUpdate(retryUpdate, { args: [{ operator: APPROVER, reason: 'pattern recreated' }] });
+      await handle.executeUpdate(retryUpdate, {
+        args: [{ operator: APPROVER, reason: 'pattern recreated' }],
+      });
       const report = await handle.result();
       expect(report.outcome).toBe('rolled-back');
       expect(report.steps.find((s) => s.id === 'es.pause-auto-follow')).toMatchObject({
@@ -315,7 +358,10 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
       }
       expect(report.outcome).toBe('rolled-back');
       const appStep = report.steps.find((s) => s.id === 'apps.start.app-rbx-1')!;
-      expect(appStep).toMatchObject({ state: 'compensated', lastError: expect.stringMatching(/^AppCommandFailed: .*already in use/) });
+      expect(appStep).toMatchObject({
+        state: 'compensated',
+        lastError: expect.stringMatching(/^AppCommandFailed: .*already in use/),
+      });
       expect(report.compensation?.undone.map((u) => u.step)).toEqual([
         'apps.start.app-rbx-1',
         'es.pause-auto-follow',
@@ -369,9 +415,12 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
 
   it('no secret of the runbook appears in the history of any run above', async () => {
     const secrets = runbookSecrets(pair.runbooks.get(pair.pair)!);
-    expect(secrets.map((s) => s.field).sort()).toEqual(
-      ['apps.hosts[0].ssh.privateKey', 'apps.hosts[1].ssh.privateKey', 'mysql.password', 'mysql.replicationPassword'],
-    );
+    expect(secrets.map((s) => s.field).sort()).toEqual([
+      'apps.hosts[0].ssh.privateKey',
+      'apps.hosts[1].ssh.privateKey',
+      'mysql.password',
+      'mysql.replicationPassword',
+    ]);
     expect(runs.length).toBeGreaterThanOrEqual(9);
     for (const run of runs) expect(leakedSecrets(await historyText(client, run), secrets)).toEqual([]);
     expect(leakedSecrets(worker.output(), secrets)).toEqual([]);

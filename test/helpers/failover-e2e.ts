@@ -32,7 +32,7 @@ export async function startPairFailover(
     { pair, mode, trigger: 'test', reason: `end-to-end test: ${mode} failover`, requestedBy: APPROVER },
     { taskQueue },
   );
-  const runId = handle.firstExecutionRunId;
+  const { runId } = await handle.describe();
   if (!runs.some((r) => r.runId === runId)) runs.push({ workflowId: handle.workflowId, runId });
   return handle;
 }
@@ -42,7 +42,7 @@ export async function waitForStatus(
   handle: FailoverHandle,
   what: string,
   accept: (status: RunStatus) => boolean,
-  timeoutMs = 60_000,
+  timeoutMs = 30_000,
 ): Promise<RunStatus> {
   const deadline = Date.now() + timeoutMs;
   let last: RunStatus | undefined;
@@ -50,7 +50,9 @@ export async function waitForStatus(
     last = await handle.query(statusQuery);
     if (accept(last)) return last;
     if (Date.now() > deadline)
-      throw new Error(`the run never reached "${what}" within ${timeoutMs} ms; last status: ${JSON.stringify(last)}`);
+      throw new Error(
+        `the run never reached "${what}" within ${timeoutMs} ms; last status: ${JSON.stringify(last)}`,
+      );
     await sleep(100);
   }
 }
@@ -59,7 +61,7 @@ export async function waitForStatus(
 export async function pendingDecision(
   handle: FailoverHandle,
   kind: PendingDecision['kind'],
-  timeoutMs = 60_000,
+  timeoutMs = 30_000,
 ): Promise<PendingDecision> {
   const status = await waitForStatus(handle, `pending ${kind}`, (s) => s.pending?.kind === kind, timeoutMs);
   return status.pending!;
@@ -93,7 +95,10 @@ export function runbookSecrets(loaded: LoadedRunbook): { field: string; value: s
  * The text of a workflow history: every string of it, and every payload (bytes) decoded as UTF-8, so a secret
  * in an activity's input, result, failure message or heartbeat details shows as it would to anyone reading it.
  */
-export async function historyText(client: Client, run: { workflowId: string; runId: string }): Promise<string> {
+export async function historyText(
+  client: Client,
+  run: { workflowId: string; runId: string },
+): Promise<string> {
   const history = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
   const parts: string[] = [];
   const decoder = new TextDecoder();
