@@ -38,6 +38,8 @@ export interface PairSettings {
     replicaCatchUpMs: number;
     appStartMs: number;
     trafficSwitchMs: number;
+    /** The runbook's `timeouts.heartbeat`, when it sets one. */
+    heartbeatMs?: number;
     runMs: number;
   };
 }
@@ -87,6 +89,7 @@ export function createPairSettingsActivities({ runbooks }: { runbooks: RunbookRe
           replicaCatchUpMs: durationMs(runbook.timeouts.replicaCatchUp),
           appStartMs: durationMs(runbook.timeouts.appStart),
           trafficSwitchMs: durationMs(runbook.timeouts.trafficSwitch),
+          ...(runbook.timeouts.heartbeat ? { heartbeatMs: durationMs(runbook.timeouts.heartbeat) } : {}),
           runMs: durationMs(runbook.timeouts.run),
         },
       };

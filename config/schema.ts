@@ -432,6 +432,13 @@ const timeouts = z
     replicaCatchUp: duration.default('5m'),
     appStart: duration.default('5m'),
     trafficSwitch: duration.default('10m'),
+    /**
+     * How long a long step (catch-up wait, app start, follower promotion, traffic switch) may go without a
+     * heartbeat before Temporal gives it to another worker: a worker that dies in such a step delays the run by
+     * this much. Its activities heartbeat at least every few seconds. Default: 30s for catch-up waits, 60s for
+     * the others.
+     */
+    heartbeat: duration.optional(),
     /** The whole failover or failback run (its workflow execution timeout). */
     run: duration.default('4h'),
   })

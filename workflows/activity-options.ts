@@ -24,6 +24,8 @@ export function activityPresets(timeouts: PairSettings['timeouts']): Record<Pres
     maximumAttempts,
     nonRetryableErrorTypes: NON_RETRYABLE,
   });
+  /** The runbook's heartbeat timeout, else the preset's own. */
+  const heartbeat = (fallback: string) => (timeouts.heartbeatMs ? seconds(timeouts.heartbeatMs) : fallback);
   return {
     /** Reads: a few quick tries; what does not answer is reported, not waited for. */
     read: { startToCloseTimeout: seconds(timeouts.activityMs), retry: retry(3) },
@@ -32,19 +34,19 @@ export function activityPresets(timeouts: PairSettings['timeouts']): Record<Pres
     /** A replica applying its relay log: bounded by the runbook's catch-up timeout, heartbeating. */
     catchUp: {
       startToCloseTimeout: seconds(timeouts.replicaCatchUpMs + 60_000),
-      heartbeatTimeout: '30s',
+      heartbeatTimeout: heartbeat('30s'),
       retry: retry(3),
     },
     /** Application start/stop over SSH with health polling, heartbeating at each probe. */
     apps: {
       startToCloseTimeout: seconds(timeouts.appStartMs + 30_000),
-      heartbeatTimeout: '60s',
+      heartbeatTimeout: heartbeat('60s'),
       retry: retry(3),
     },
     /** Follower promotion and traffic switches: long, heartbeating, resumable from their heartbeat details. */
     long: {
       startToCloseTimeout: seconds(Math.max(timeouts.trafficSwitchMs, timeouts.activityMs) + 60_000),
-      heartbeatTimeout: '60s',
+      heartbeatTimeout: heartbeat('60s'),
       retry: retry(5),
     },
   };

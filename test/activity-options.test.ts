@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { activityPresets } from '../workflows/activity-options';
+import { fakeSettings } from './helpers/fake-pair';
+
+/** The activity options of the failover workflows, from the runbook's timeouts. */
+describe('activity presets', () => {
+  const heartbeats = (presets: ReturnType<typeof activityPresets>) =>
+    Object.fromEntries(Object.entries(presets).map(([name, options]) => [name, options.heartbeatTimeout]));
+
+  it('heartbeat timeouts default to 30s for catch-up waits and 60s for app starts and long steps', () => {
+    expect(heartbeats(activityPresets(fakeSettings().timeouts))).toEqual({
+      read: undefined,
+      change: undefined,
+      catchUp: '30s',
+      apps: '60s',
+      long: '60s',
+    });
+  });
+
+  it("the runbook's timeouts.heartbeat sets every heartbeat timeout (how long a dead worker's step waits)", () => {
+    const timeouts = { ...fakeSettings().timeouts, heartbeatMs: 5_000 };
+    expect(heartbeats(activityPresets(timeouts))).toEqual({
+      read: undefined,
+      change: undefined,
+      catchUp: '5s',
+      apps: '5s',
+      long: '5s',
+    });
+  });
+});
