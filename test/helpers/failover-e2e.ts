@@ -112,6 +112,29 @@ export async function historyText(
   return parts.join('\n');
 }
 
+/** Every completed activity of a run, in order: its type and its result (decoded JSON). */
+export async function activityResults(
+  client: Client,
+  run: { workflowId: string; runId: string },
+): Promise<{ type: string; result: Record<string, unknown> }[]> {
+  const { events } = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
+  const typeOf = new Map<string, string>();
+  const results: { type: string; result: Record<string, unknown> }[] = [];
+  for (const event of events ?? []) {
+    const scheduled = event.activityTaskScheduledEventAttributes;
+    if (scheduled) typeOf.set(String(event.eventId), scheduled.activityType?.name ?? '?');
+    const completed = event.activityTaskCompletedEventAttributes;
+    if (completed) {
+      const data = completed.result?.payloads?.[0]?.data;
+      results.push({
+        type: typeOf.get(String(completed.scheduledEventId)) ?? '?',
+        result: data ? (JSON.parse(new TextDecoder().decode(data)) as Record<string, unknown>) : {},
+      });
+    }
+  }
+  return results;
+}
+
 /**
  * The pieces of a secret to look for: the value itself and, for a multi-line one (a private key), each line long
  * enough to be specific, so that a key quoted in part or with other line breaks is found too.

@@ -1,0 +1,190 @@
+/**
+ * A failover survives its orchestrator's crashes: on a scratch DR pair, the worker process is SIGKILLed at every
+ * phase boundary of a planned failover and started again, and the shared Temporal dev server is restarted once
+ * mid-run (it keeps its SQLite file). The run must still end correctly, and no step's effect may be applied twice:
+ * checked on the report's step attempts, on what each activity says it changed, and on the systems themselves.
+ */
+import type { Client, Connection } from '@temporalio/client';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sleep } from '../dev/stack/daemon';
+import { appctl } from '../dev/stack/services/perl-app';
+import { temporalServer } from '../dev/stack/services/temporal-server';
+import { findTemporalCli } from '../dev/tools/temporal-cli';
+import { statusQuery, type RunStatus } from '../workflows/definitions';
+import {
+  activityResults,
+  historyText,
+  leakedSecrets,
+  runbookSecrets,
+  startPairFailover,
+  timer,
+} from './helpers/failover-e2e';
+import { temporalClient, testTaskQueue } from './helpers/local-stack';
+import {
+  startScratchDrPair,
+  startWorkerProcess,
+  type ScratchDrPair,
+  type WorkerProcess,
+} from './helpers/scratch-dr-pair';
+
+/** The phase boundary at which the Temporal server is restarted too. */
+const TEMPORAL_RESTART_AT = 'promote';
+
+describe('failover end to end: the worker killed at every phase boundary, Temporal restarted once', () => {
+  let pair: ScratchDrPair;
+  let worker: WorkerProcess;
+  let client: Client;
+  let connection: Connection;
+  const taskQueue = testTaskQueue('e2e-durability');
+  const runs: { workflowId: string; runId: string }[] = [];
+  const workerOutput: string[] = [];
+
+  beforeAll(async () => {
+    const done = timer('durability: scratch pair and worker up');
+    pair = await startScratchDrPair({
+      edit: (runbook) => {
+        runbook.approval = { ...runbook.approval!, policy: 'auto' };
+        // A step whose worker died is given to another worker when its timeout passes: keep them short.
+        runbook.timeouts = { ...runbook.timeouts, activity: '5s', heartbeat: '5s' };
+      },
+    });
+    worker = await startWorkerProcess({ runbookPath: pair.runbookPath, taskQueue });
+    ({ client, connection } = await temporalClient());
+    done();
+  }, 180_000);
+
+  afterAll(async () => {
+    await worker?.stop();
+    await pair?.close();
+    await connection?.close();
+  });
+
+  /** SIGKILLs the worker and starts another, as a supervisor would. */
+  async function killAndRestartWorker(): Promise<void> {
+    worker.kill('SIGKILL');
+    expect(await worker.stopped).toMatchObject({ signal: 'SIGKILL' });
+    workerOutput.push(worker.output());
+    worker = await startWorkerProcess({ runbookPath: pair.runbookPath, taskQueue });
+  }
+
+  /** The shared dev server, stopped and started again on its SQLite file (never installed from here). */
+  async function restartTemporal(): Promise<void> {
+    if (!findTemporalCli())
+      throw new Error('no Temporal CLI to restart the dev server with: set TEMPORAL_CLI (see the README)');
+    const server = temporalServer(() => undefined);
+    await server.down();
+    await server.up();
+  }
+
+  it('ends correctly, each step applied once', async () => {
+    const done = timer('durability: failover with a crash at every phase boundary');
+    const rbxDir = path.join(pair.dir, 'rbx');
+    const appLog = path.join(rbxDir, 'perl-app', 'rbx', 'app.log');
+    const appStarts = () => readFileSync(appLog, 'utf8').match(/Listening at/g)?.length ?? 0;
+    // The standby app is stopped, so the run has to start it: a second start would show in its log.
+    await appctl('stop', 'rbx', rbxDir);
+    const startsBefore = appStarts();
+    const haproxyLog = path.join(path.dirname(pair.haproxySocket), 'haproxy.log');
+    const haproxyEvents = (line: RegExp) =>
+      readFileSync(haproxyLog, 'utf8')
+        .split('\n')
+        .filter((l) => line.test(l)).length;
+    const switchesBefore = haproxyEvents(/^Server app\/app-rbx is UP \(leaving forced drain\)/);
+    const drainsBefore = haproxyEvents(/^Server app\/app-gra enters drain state/);
+
+    const t0 = Date.now();
+    const handle = await startPairFailover(client, pair.pair, 'planned', taskQueue, runs);
+    const boundaries: string[] = [];
+    let phase: RunStatus['phase'] = 'start';
+    for (;;) {
+      const status = await handle.query(statusQuery);
+      if (status.phase === phase) {
+        await sleep(20);
+        continue;
+      }
+      phase = status.phase;
+      boundaries.push(phase);
+      console.log(
+        `[e2e] durability: ${phase} at ${((Date.now() - t0) / 1000).toFixed(1)} s; running: ${status.steps
+          .filter((s) => s.state === 'running')
+          .map((s) => s.id)
+          .join(', ')}`,
+      );
+      if (phase === 'done') break;
+      if (phase === TEMPORAL_RESTART_AT) {
+        worker.kill('SIGKILL');
+        await worker.stopped;
+        workerOutput.push(worker.output());
+        const restarted = timer('durability: Temporal server restart');
+        await restartTemporal();
+        restarted();
+        worker = await startWorkerProcess({ runbookPath: pair.runbookPath, taskQueue });
+      } else {
+        await killAndRestartWorker();
+      }
+    }
+    const report = await handle.result();
+    workerOutput.push(worker.output());
+    console.log(`[e2e] durability: worker killed on entering ${boundaries.slice(0, -1).join(', ')}`);
+
+    expect(report.outcome).toBe('completed');
+    expect(boundaries).toEqual(expect.arrayContaining(['fence', 'prepare', 'promote', 'switch', 'verify']));
+    expect(report.steps.map((s) => [s.id, s.state, s.attempts])).toEqual(
+      report.steps.map((s) => [s.id, 'done', 1]),
+    );
+
+    // Each step's activity completed once (an attempt lost with its worker leaves no result), and at most one
+    // attempt did the change: a retry finds it done.
+    const results = await activityResults(client, runs[0]!);
+    const completions = (type: string) => results.filter((r) => r.type === type);
+    for (const type of [
+      'mysqlFence',
+      'mysqlCatchUp',
+      'mysqlPromote',
+      'appStart',
+      'esPromoteFollowers',
+      'trafficSwitch',
+    ])
+      expect([type, completions(type).length]).toEqual([type, 1]);
+    expect(completions('esPromoteFollowers')[0]!.result).toMatchObject({ total: 3 });
+
+    // The systems: each moved once. The app started once; HAProxy's log shows one switch to rbx.
+    expect(appStarts()).toBe(startsBefore + 1);
+    expect(haproxyEvents(/^Server app\/app-rbx is UP \(leaving forced drain\)/) - switchesBefore).toBe(1);
+    expect(haproxyEvents(/^Server app\/app-gra enters drain state/) - drainsBefore).toBe(1);
+    const after = await pair.snapshot();
+    expect(after.mysql).toEqual({
+      'db-gra-1': {
+        reachable: true,
+        readOnly: true,
+        replicatesFrom: 'db-rbx-1',
+        ioRunning: 'Yes',
+        sqlRunning: 'Yes',
+      },
+      'db-rbx-1': { reachable: true, readOnly: false, replicatesFrom: null },
+      'db-rbx-2': {
+        reachable: true,
+        readOnly: true,
+        replicatesFrom: 'db-rbx-1',
+        ioRunning: 'Yes',
+        sqlRunning: 'Yes',
+      },
+    });
+    expect(after.traffic).toEqual({ reachable: true, servers: { 'app-gra': 'drain', 'app-rbx': 'ready' } });
+    expect(after.apps.rbx).toEqual({ health: 'ok', dbReadOnly: false });
+    expect(after.elasticsearch.rbx?.indices).toEqual({
+      orders: 'open',
+      customers: 'open',
+      'logs-app-000001': 'open',
+    });
+    done();
+  }, 300_000);
+
+  it('no secret of the runbook appears in the history of the run or in any worker log', async () => {
+    const secrets = runbookSecrets(pair.runbooks.get(pair.pair)!);
+    for (const run of runs) expect(leakedSecrets(await historyText(client, run), secrets)).toEqual([]);
+    expect(leakedSecrets(workerOutput.join('\n'), secrets)).toEqual([]);
+  });
+});
