@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { Runtime } from '@temporalio/worker';
 import { createJsonLogger } from '../common/logger';
 import { connectWorker, temporalSettings } from '../common/temporal-connection';
@@ -11,6 +12,7 @@ async function main(): Promise<void> {
   const files = runbookFilesFromEnv();
   const runbooks = loadRunbooks(files);
   const shutdown = shutdownSettingsFromEnv();
+  const workflowBundlePath = workflowBundleFromEnv();
   const metricsPort = Number(process.env.DR_WORKER_METRICS_PORT ?? 9464);
   Runtime.install({
     logger,
@@ -32,6 +34,7 @@ async function main(): Promise<void> {
     taskQueue,
     runbooks,
     shutdown,
+    workflowBundlePath,
   });
   logger.info('worker running', {
     address,
@@ -41,6 +44,7 @@ async function main(): Promise<void> {
     runbooks: files,
     metrics: `http://127.0.0.1:${metricsPort}/metrics`,
     shutdown,
+    workflows: workflowBundlePath ?? 'bundled at start',
   });
   try {
     await worker.run();
@@ -49,6 +53,15 @@ async function main(): Promise<void> {
     await connection.close();
     logger.info('worker stopped');
   }
+}
+
+/** DR_WORKFLOW_BUNDLE: a workflow bundle built beforehand (npm run bundle:workflows); unset, the worker bundles. */
+function workflowBundleFromEnv(): string | undefined {
+  const file = process.env.DR_WORKFLOW_BUNDLE;
+  if (!file) return undefined;
+  if (!existsSync(file))
+    throw new Error(`DR_WORKFLOW_BUNDLE=${file} does not exist; build it with npm run bundle:workflows`);
+  return file;
 }
 
 main().catch((err: unknown) => {
