@@ -25,6 +25,7 @@ import {
   pendingDecision,
   reject,
   runbookSecrets,
+  reportWithin,
   startPairFailover,
   timer,
   waitForStatus,
@@ -111,7 +112,7 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
     expect(listed).toEqual([runId]);
 
     expect(await reject(second, 'not now')).toBe(`reject accepted from ${APPROVER}`);
-    const report = await first.result();
+    const report = await reportWithin(first);
     expect(report.outcome).toBe('rejected');
     expect(report.approvals).toEqual([
       expect.objectContaining({ approved: false, how: 'approver', by: APPROVER, reason: 'not now' }),
@@ -124,7 +125,7 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
   it('an approval that times out changes nothing', async () => {
     const done = timer('faults: approval timeout');
     const before = await pair.snapshot();
-    const report = await (await start()).result();
+    const report = await reportWithin(await start());
     expect(report.outcome).toBe('rejected');
     expect(report.approvals).toEqual([expect.objectContaining({ approved: false, how: 'timeout' })]);
     expect(report.sentence).toMatch(
@@ -141,7 +142,7 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
     await pair.blockWorkerPathToPrimary!('blackhole');
     try {
       const started = Date.now();
-      const report = await (await start('unplanned')).result();
+      const report = await reportWithin(await start('unplanned'));
       const tookMs = Date.now() - started;
       expect(report.outcome).toBe('not-needed');
       expect(report.sentence).toMatch(
@@ -196,7 +197,7 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
           `SET sql_log_bin=0; ALTER USER '${user}'@'%' IDENTIFIED BY PASSWORD '${hash}'`,
         );
       }
-      const report = await handle.result();
+      const report = await reportWithin(handle);
       expect(report.outcome).toBe('rolled-back');
       expect(report.steps.find((s) => s.id === 'mysql.fence')).toMatchObject({
         state: 'failed',
@@ -230,7 +231,7 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
       });
       let report;
       try {
-        report = await handle.result();
+        report = await reportWithin(handle);
       } finally {
         await blocker?.end();
       }
@@ -268,7 +269,7 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
       } finally {
         await esFault({ restoreLink: ['gra', 'rbx'] });
       }
-      const report = await handle.result();
+      const report = await reportWithin(handle);
       expect(report.outcome).toBe('rolled-back');
       expect(report.steps.find((s) => s.id === 'es.pause-follow')).toMatchObject({
         state: 'compensated',
@@ -326,7 +327,7 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
       await handle.executeUpdate(retryUpdate, {
         args: [{ operator: APPROVER, reason: 'pattern recreated' }],
       });
-      const report = await handle.result();
+      const report = await reportWithin(handle);
       expect(report.outcome).toBe('rolled-back');
       expect(report.steps.find((s) => s.id === 'es.pause-auto-follow')).toMatchObject({
         state: 'compensated',
@@ -350,7 +351,7 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
       await new Promise<void>((resolve) => squatter.listen(Number(port), '127.0.0.1', resolve));
       let report;
       try {
-        report = await (await approvedWithFault(async () => undefined)).result();
+        report = await reportWithin(await approvedWithFault(async () => undefined));
         expect(await pair.snapshot()).toEqual(before);
       } finally {
         await new Promise((resolve) => squatter.close(resolve));
@@ -400,7 +401,7 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
     } finally {
       if (!restored) renameSync(moved, socket);
     }
-    const report = await handle.result();
+    const report = await reportWithin(handle);
     expect(report.outcome).toBe('completed');
     expect(report.steps.find((s) => s.id === 'traffic.switch')).toMatchObject({ state: 'done', attempts: 2 });
     expect(report.steps.filter((s) => s.id !== 'traffic.switch').every((s) => s.attempts === 1)).toBe(true);

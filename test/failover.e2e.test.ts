@@ -8,7 +8,14 @@ import type { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FrontendWriteLoad } from '../dev/write-load';
 import { waitUntil } from './helpers/apps-traffic';
-import { historyText, leakedSecrets, runbookSecrets, startPairFailover, timer } from './helpers/failover-e2e';
+import {
+  historyText,
+  leakedSecrets,
+  reportWithin,
+  runbookSecrets,
+  startPairFailover,
+  timer,
+} from './helpers/failover-e2e';
 import { temporalClient, testTaskQueue } from './helpers/local-stack';
 import {
   startScratchDrPair,
@@ -128,12 +135,12 @@ describe('planned failover end to end, under 200+ writes/s through the frontend'
     const done = timer('planned: failover under writes');
     const { pair } = ctx;
     // Room for every write to wait in HAProxy and the app while the pair moves: the offered rate stays the same.
-    const load = pair.writeLoad({ ratePerSecond: 250, maxInFlight: 1000, requestTimeoutMs: 30_000 });
+    const load = pair.writeLoad({ ratePerSecond: 250, maxInFlight: 1000, requestTimeoutMs: 10_000 });
     load.start();
     await waitUntil('gra acknowledges writes', async () => acknowledgedBy(load, 'gra').length >= 100);
-    const report = await (
-      await startPairFailover(ctx.client, pair.pair, 'planned', ctx.taskQueue, ctx.runs)
-    ).result();
+    const report = await reportWithin(
+      await startPairFailover(ctx.client, pair.pair, 'planned', ctx.taskQueue, ctx.runs),
+    );
     const finishedAt = Date.now();
     expect(report.outcome).toBe('completed');
     const primary = promotedServer(report);
@@ -175,7 +182,7 @@ describe('planned failover end to end, under 200+ writes/s through the frontend'
       `[e2e] planned RTO ${(report.rto.fromStartMs / 1000).toFixed(1)} s (run); writes refused for ${seconds(writesUnavailableMs(load))} (first refusal to last, client side); lost ${verification.lost.length} of ${summary.acknowledged} acknowledged writes (offered ${summary.offeredRatePerSecond}/s; ${summary.failed} refused, ${summary.unknown} unknown); promoted ${primary}`,
     );
     done();
-  });
+  }, 120_000);
 
   it('no secret of the runbook appears in the run history', () => expectNoSecretsInHistories(ctx));
 });
@@ -186,7 +193,7 @@ describe('unplanned failover end to end, after the primary site is killed', () =
   it('the standby serves; the report gives the measured RTO; the client counts the writes lost', async () => {
     const done = timer('unplanned: failover after the primary site died');
     const { pair } = ctx;
-    const load = pair.writeLoad({ ratePerSecond: 250, maxInFlight: 1000, requestTimeoutMs: 30_000 });
+    const load = pair.writeLoad({ ratePerSecond: 250, maxInFlight: 1000, requestTimeoutMs: 10_000 });
     load.start();
     await waitUntil('gra acknowledges writes', async () => acknowledgedBy(load, 'gra').length >= 100);
     await pair.killPrimarySite();
@@ -196,9 +203,9 @@ describe('unplanned failover end to end, after the primary site is killed', () =
       const { mysql } = await pair.snapshot();
       return ['db-rbx-1', 'db-rbx-2'].every((s) => mysql[s]?.ioRunning === 'Connecting');
     });
-    const report = await (
-      await startPairFailover(ctx.client, pair.pair, 'unplanned', ctx.taskQueue, ctx.runs)
-    ).result();
+    const report = await reportWithin(
+      await startPairFailover(ctx.client, pair.pair, 'unplanned', ctx.taskQueue, ctx.runs),
+    );
     expect(report.outcome).toBe('completed');
     const primary = promotedServer(report);
     await waitUntil(
@@ -241,7 +248,7 @@ describe('unplanned failover end to end, after the primary site is killed', () =
       `[e2e] unplanned RTO ${(report.rto.fromStartMs / 1000).toFixed(1)} s (run); from the kill: ${seconds(firstAnswer - killedAt)} to the first write answered by rbx, ${seconds(firstAcknowledged - killedAt)} to the first acknowledged; lost ${verification.lost.length} of ${ackedByGra} writes acknowledged by gra (client count, checked on ${primary}); ${summary.failed} refused, ${summary.unknown} unknown`,
     );
     done();
-  });
+  }, 120_000);
 
   it('no secret of the runbook appears in the run history', () => expectNoSecretsInHistories(ctx));
 });

@@ -2,7 +2,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { startFailover } from '../../client/failover';
 import type { LoadedRunbook } from '../../config/load';
 import { resolveSecret } from '../../config/secrets';
-import type { failover } from '../../workflows';
+import type { failover, FailoverReport } from '../../workflows';
 import {
   approveUpdate,
   rejectUpdate,
@@ -55,6 +55,39 @@ export async function waitForStatus(
       );
     await sleep(100);
   }
+}
+
+/**
+ * The run's report, within `timeoutMs`; past it, fails with what the run was doing (its status and the activities
+ * Temporal still waits for), so that a stuck run says where it is stuck.
+ */
+export async function reportWithin(handle: FailoverHandle, timeoutMs = 45_000): Promise<FailoverReport> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      void describeRun(handle).then(
+        (state) => reject(new Error(`the run did not end within ${timeoutMs} ms: ${state}`)),
+        (err: unknown) => reject(new Error(`the run did not end within ${timeoutMs} ms (${String(err)})`)),
+      );
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([handle.result(), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function describeRun(handle: FailoverHandle): Promise<string> {
+  const { raw } = await handle.describe();
+  const activities = (raw.pendingActivities ?? []).map(
+    (a) =>
+      `${a.activityType?.name} (${a.state}, attempt ${a.attempt}${a.lastFailure?.message ? `, last failure: ${a.lastFailure.message}` : ''})`,
+  );
+  const status = await handle
+    .query(statusQuery)
+    .catch((err: unknown) => `status query failed: ${String(err)}`);
+  return `pending activities: ${activities.join('; ') || 'none'}; status: ${JSON.stringify(status)}`;
 }
 
 /** Waits until the run waits for an answer of `kind`. */
