@@ -376,6 +376,36 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     expect(pair.state).toEqual(failedOverState());
   });
 
+  it('past the point of no return, an entry point that does not answer at once is verified again before a human is asked', async () => {
+    pair = new FakePair();
+    pair.unverifiedAnswers = 2;
+    const report = await (await start()).result();
+    expect(report.outcome).toBe('completed');
+    expect(report.operatorDecisions).toEqual([]);
+    expect(pair.calls.filter((c) => c === 'trafficVerify rbx')).toHaveLength(3);
+    expect(report.steps.find((s) => s.id === 'traffic.verify')).toMatchObject({ state: 'done', attempts: 1 });
+  });
+
+  it('past the point of no return, an entry point that keeps failing waits for an operator', async () => {
+    // Short waits: this test waits through queries, which the test server does not skip time for.
+    const { probes, timeouts } = fakeSettings();
+    pair = new FakePair(
+      fakeSettings({
+        probes: { ...probes, intervalMs: 100 },
+        timeouts: { ...timeouts, trafficSwitchMs: 1_000 },
+      }),
+    );
+    pair.unverifiedAnswers = 1_000;
+    const handle = await start();
+    const pending = await pendingOf(handle, 'operator');
+    expect(pending.question).toMatch(
+      /^verify that rbx serves the traffic through the public entry point failed past the point of no return: TrafficNotVerified: rbx does not serve the traffic\. \(still so after 1 s\)/,
+    );
+    pair.unverifiedAnswers = 0;
+    await handle.executeUpdate(retryUpdate, { args: [{ operator: 'oncall', reason: 'entry point fixed' }] });
+    expect((await handle.result()).outcome).toBe('completed');
+  });
+
   it('past the point of no return, abort ends the run as aborted without undoing the promotion', async () => {
     pair = pairWithApproval({ policy: 'auto' });
     pair.fail('mysqlPromote');

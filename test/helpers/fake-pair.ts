@@ -82,6 +82,8 @@ export class FakePair {
   state = initialState();
   readonly calls: string[] = [];
   private readonly faults = new Map<string, Fault & { left: number }>();
+  /** How many more times trafficVerify answers "not verified" (the entry point slow to answer, say). */
+  unverifiedAnswers = 0;
 
   constructor(public settings: PairSettings = fakeSettings()) {}
 
@@ -404,7 +406,7 @@ export class FakePair {
       },
       trafficVerify: async ({ site }: { site: string }) => {
         await this.enter('trafficVerify', site);
-        const ok = s().traffic === site;
+        const ok = s().traffic === site && this.unverifiedAnswers-- <= 0;
         return {
           provider: 'haproxy' as const,
           site,

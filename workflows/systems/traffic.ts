@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ApplicationFailure, sleep } from '@temporalio/workflow';
 import type { Check } from '../checks/check';
 import type { PlanStep } from '../steps';
 import type { RunContext, SystemContribution, SystemPlan } from './system';
@@ -60,19 +60,34 @@ export function trafficContribution(): SystemContribution {
           system: 'traffic',
           title: `verify that ${ctx.to} serves the traffic through the public entry point`,
           target: ctx.settings.traffic!.provider,
-          run: async () => {
-            const r = await ctx.call(
-              'read',
-              'trafficVerify',
-              { pair, site: ctx.to },
-              `verify traffic on ${ctx.to}`,
-            );
-            if (!r.ok) throw ApplicationFailure.nonRetryable(r.description, 'TrafficNotVerified');
-            return r.description;
-          },
+          run: () => verifyWithin(ctx),
         },
       ];
       return { steps };
     },
   };
+}
+
+/**
+ * Verifies the new site through the public entry point, again every probe interval while it does not pass (just
+ * after a switch the entry point may still be draining a burst, or a DNS cache still be warm), for at most the
+ * runbook's traffic switch timeout. Then a failure is TrafficNotVerified, for a human to look at.
+ */
+async function verifyWithin(ctx: RunContext): Promise<string> {
+  const deadline = Date.now() + ctx.settings.timeouts.trafficSwitchMs;
+  for (;;) {
+    const r = await ctx.call(
+      'read',
+      'trafficVerify',
+      { pair: ctx.settings.pair, site: ctx.to },
+      `verify traffic on ${ctx.to}`,
+    );
+    if (r.ok) return r.description;
+    if (Date.now() >= deadline)
+      throw ApplicationFailure.nonRetryable(
+        `${r.description} (still so after ${ctx.settings.timeouts.trafficSwitchMs / 1000} s)`,
+        'TrafficNotVerified',
+      );
+    await sleep(ctx.settings.probes.intervalMs);
+  }
 }
