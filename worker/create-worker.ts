@@ -63,6 +63,10 @@ export async function createOrchestratorWorker(
       ? { workflowBundle: { codePath: options.workflowBundlePath } }
       : { workflowsPath: path.resolve(__dirname, '..', 'workflows', 'index.ts') }),
     activities: createActivities(clients),
+    // A run whose worker died gets its next workflow task from another worker once this passes (Temporal's
+    // default is 10 s, at every step of a failover that a crash interrupts). The runs are few: replaying their
+    // history on another worker costs little.
+    stickyQueueScheduleToStartTimeout: '2s',
     ...(options.shutdown ?? DEFAULT_SHUTDOWN),
   });
   return { worker, clients };
