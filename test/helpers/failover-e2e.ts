@@ -4,6 +4,7 @@ import type { LoadedRunbook } from '../../config/load';
 import { resolveSecret } from '../../config/secrets';
 import type { failover, FailoverReport } from '../../workflows';
 import {
+  DrPhase,
   approveUpdate,
   rejectUpdate,
   statusQuery,
@@ -166,6 +167,20 @@ export async function activityResults(
     }
   }
   return results;
+}
+
+/** The phases a run has entered so far, in order, from the DrPhase upserts of its history. */
+export async function phasesEntered(
+  client: Client,
+  run: { workflowId: string; runId: string },
+): Promise<string[]> {
+  const { events } = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
+  return (events ?? []).flatMap((event) => {
+    const data =
+      event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.[DrPhase.name]
+        ?.data;
+    return data ? [JSON.parse(new TextDecoder().decode(data)) as string] : [];
+  });
 }
 
 /**
