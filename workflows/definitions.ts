@@ -57,17 +57,20 @@ export const abortSignal = defineSignal<[OperatorDecision]>('abort-signal');
 export const planQuery = defineQuery<RunPlan | undefined>('plan');
 export const statusQuery = defineQuery<RunStatus>('status');
 
-export type Phase =
-  | 'assess'
-  | 'plan'
-  | 'approve'
-  | 'fence'
-  | 'prepare'
-  | 'promote'
-  | 'switch'
-  | 'verify'
-  | 'compensate'
-  | 'report';
+/** The phases a failover that completes goes through, in order. */
+export const COMPLETED_RUN_PHASES = [
+  'assess',
+  'plan',
+  'approve',
+  'fence',
+  'prepare',
+  'promote',
+  'switch',
+  'verify',
+  'report',
+] as const;
+
+export type Phase = (typeof COMPLETED_RUN_PHASES)[number] | 'compensate';
 
 export type System = 'mysql' | 'elasticsearch' | 'apps' | 'traffic';
 
