@@ -11,7 +11,7 @@ import mysql from 'mysql2/promise';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HaproxySocketClient, showServersState } from '../activities/traffic/haproxy-runtime';
+import { HaproxySocketClient, setServerState, showServersState } from '../activities/traffic/haproxy-runtime';
 import { resolveSecret } from '../config/secrets';
 import { appctl } from '../dev/stack/services/perl-app';
 import { HAPROXY_BACKEND } from '../dev/stack/services/haproxy';
@@ -203,9 +203,13 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
         state: 'failed',
         lastError: expect.stringMatching(/^InvalidCredentials: /),
       });
-      expect(report.compensation).toEqual({ undone: [], leftInPlace: ['mysql.fence'] });
+      // The abort stops the unwinding: the drain, undone after the fence, is left in effect too.
+      expect(report.compensation).toEqual({ undone: [], leftInPlace: ['mysql.fence', 'traffic.drain'] });
       expect(report.operatorDecisions).toEqual([expect.objectContaining({ action: 'abort', by: APPROVER })]);
       expect(report.steps.filter((s) => s.phase === 'prepare').every((s) => s.attempts === 0)).toBe(true);
+      const after = await pair.snapshot();
+      expect(after.traffic).toEqual({ reachable: true, servers: { 'app-gra': 'drain', 'app-rbx': 'drain' } });
+      await setServerState(new HaproxySocketClient(pair.haproxySocket), HAPROXY_BACKEND, 'app-gra', 'ready');
       expect(await pair.snapshot()).toEqual(before);
       done();
     });
@@ -382,8 +386,13 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
     const done = timer('faults: traffic switch fails past the point of no return');
     const socket = pair.haproxySocket;
     const moved = `${socket}.away`;
-    // The runtime API's socket is gone (as after a misconfigured reload): every switch attempt fails.
-    const handle = await approvedWithFault(async () => renameSync(socket, moved));
+    // The runtime API's socket goes away (as after a misconfigured reload) once the old site is drained, while the
+    // standby app starts: every switch attempt fails.
+    const handle = await start();
+    await pendingDecision(handle, 'approval');
+    await approve(handle, 'go, with a fault injected after the fence');
+    await waitForStatus(handle, 'the prepare phase', (s) => s.phase === 'prepare');
+    renameSync(socket, moved);
     let restored = false;
     try {
       const pending = await pendingDecision(handle, 'operator', 90_000);

@@ -141,11 +141,11 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     expect(pair.state).toEqual(failedOverState());
     // Phases in order; the steps of one phase run in parallel.
     const changes = pair.changes();
-    expect(changes[0]).toBe('mysqlFence db-gra-1');
-    expect(changes.slice(1, 4).sort()).toEqual(['appStart app-rbx-1', 'esPauseAutoFollow', 'esPauseFollow']);
-    expect(changes.slice(4, 6).sort()).toEqual(['esPromoteFollowers', 'mysqlPromote db-rbx-1']);
-    expect(changes[6]).toBe('trafficSwitch rbx');
-    expect(changes.slice(7).sort()).toEqual(['mysqlRepoint db-gra-1', 'mysqlRepoint db-rbx-2']);
+    expect(changes.slice(0, 2)).toEqual(['trafficDrain gra', 'mysqlFence db-gra-1']);
+    expect(changes.slice(2, 5).sort()).toEqual(['appStart app-rbx-1', 'esPauseAutoFollow', 'esPauseFollow']);
+    expect(changes.slice(5, 7).sort()).toEqual(['esPromoteFollowers', 'mysqlPromote db-rbx-1']);
+    expect(changes[7]).toBe('trafficSwitch rbx');
+    expect(changes.slice(8).sort()).toEqual(['mysqlRepoint db-gra-1', 'mysqlRepoint db-rbx-2']);
     expect(report.steps.every((s) => s.state === 'done' && s.attempts === 1)).toBe(true);
     expect(report.dataLoss.map((d) => d.count)).toEqual([0, 0]);
     expect(report.topology?.traffic?.site).toBe('rbx');
@@ -157,6 +157,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     const report = await (await start(input({ mode: 'dry-run' }))).result();
     expect(report.outcome).toBe('dry-run');
     expect(report.plan?.steps.map((s) => s.id)).toEqual([
+      'traffic.drain',
       'mysql.fence',
       'mysql.catch-up',
       'es.pause-follow',
@@ -165,9 +166,9 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
       'mysql.promote',
       'es.promote',
       'traffic.switch',
+      'traffic.verify',
       'mysql.repoint.db-gra-1',
       'mysql.repoint.db-rbx-2',
-      'traffic.verify',
     ]);
     expect(report.plan?.steps.find((s) => s.id === 'mysql.fence')?.compensation).toBe(
       'make db-gra-1 writable again',
@@ -258,7 +259,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
   });
 
   for (const [activity, compensations] of [
-    ['mysqlFence', ['mysqlUnfence db-gra-1']],
+    ['mysqlFence', ['mysqlUnfence db-gra-1', 'trafficSwitch gra']],
     [
       'mysqlCatchUp',
       [
@@ -266,6 +267,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
         'esResumeAutoFollow logs-from-gra',
         'esResumeFollow orders,customers',
         'mysqlUnfence db-gra-1',
+        'trafficSwitch gra',
       ],
     ],
     [
@@ -275,6 +277,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
         'esResumeAutoFollow logs-from-gra',
         'esResumeFollow orders,customers',
         'mysqlUnfence db-gra-1',
+        'trafficSwitch gra',
       ],
     ],
     [
@@ -284,6 +287,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
         'esResumeAutoFollow logs-from-gra',
         'esResumeFollow orders,customers',
         'mysqlUnfence db-gra-1',
+        'trafficSwitch gra',
       ],
     ],
     [
@@ -293,6 +297,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
         'esResumeAutoFollow logs-from-gra',
         'esResumeFollow orders,customers',
         'mysqlUnfence db-gra-1',
+        'trafficSwitch gra',
       ],
     ],
   ] as const) {
@@ -338,7 +343,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     await pendingOf(handle, 'operator');
     await handle.executeUpdate(abortUpdate, { args: [{ operator: 'alice', reason: 'will fix by hand' }] });
     const report = await handle.result();
-    expect(report.compensation?.leftInPlace).toEqual(['es.pause-follow', 'mysql.fence']);
+    expect(report.compensation?.leftInPlace).toEqual(['es.pause-follow', 'mysql.fence', 'traffic.drain']);
     expect(pair.state.mysql['db-gra-1']!.readOnly).toBe(true);
     expect(report.decisions.at(-2)?.sentence).toContain('left in effect for hand work');
   });
@@ -471,11 +476,12 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     await handle.cancel();
     await expect(handle.result()).rejects.toThrow(WorkflowFailedError);
     expect(pair.state).toEqual({ ...initialState(), es: { ...initialState().es, lag: 5 } });
-    expect(pair.changes().slice(-4)).toEqual([
+    expect(pair.changes().slice(-5)).toEqual([
       'appStop app-rbx-1',
       'esResumeAutoFollow logs-from-gra',
       'esResumeFollow orders,customers',
       'mysqlUnfence db-gra-1',
+      'trafficSwitch gra',
     ]);
     expect(pair.changes()).not.toContain('esPauseFollow');
   });

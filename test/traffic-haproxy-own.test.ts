@@ -99,6 +99,32 @@ describe('HAProxy traffic provider: clients holding connections, and refusals', 
     expect(verified.description).toMatch(/^HAProxy backend app sends all load-balanced traffic to rbx/);
   });
 
+  it('a drain leaves the old site without traffic and gives none to the other: clients get 503 until the switch', async () => {
+    const { haproxy, activities } = await setUp({ mode: 'http', cookie: true });
+    const client = keepAliveClient(haproxy.frontendUrl);
+    cleanups.push(async () => client.close());
+    expect(await client.get()).toBe('gra');
+
+    const drained = await runActivity(env, activities.trafficDrain, { pair: LOCAL_PAIR, site: 'gra' });
+    expect(drained).toMatchObject({
+      changed: true,
+      actions: ['set server app/gra state maint', 'shutdown sessions server app/gra'],
+    });
+    expect(drained.state.sites).toEqual([]);
+    expect(drained.description).toMatch(/^HAProxy backend app no longer sends traffic to gra: /);
+    // Even the client persisting to gra on its kept-alive connection is not served by gra any more.
+    await expect(client.get()).rejects.toThrow('HTTP 503');
+    expect((await fetch(haproxy.frontendUrl)).status).toBe(503);
+
+    const again = await runActivity(env, activities.trafficDrain, { pair: LOCAL_PAIR, site: 'gra' });
+    expect(again).toMatchObject({ changed: false, actions: [] });
+    expect(again.description).toBe('HAProxy backend app already sends gra no traffic; nothing changed.');
+
+    const switched = await runActivity(env, activities.trafficSwitch, { pair: LOCAL_PAIR, site: 'rbx' });
+    expect(switched.actions).toEqual(['set server app/rbx state ready']);
+    expect(((await (await fetch(haproxy.frontendUrl)).json()) as { site: string }).site).toBe('rbx');
+  });
+
   it('"No such backend." (the backend went away between the read and the change) is TrafficMisconfigured, not retried', async () => {
     const { haproxy, clients } = await setUp({ mode: 'http' });
     // As if a reload renamed the backend right after the provider read it: the real HAProxy answers the change.

@@ -124,6 +124,17 @@ describe('OVH DNS provider (seed: app.dr.example.test A 127.0.0.1 = gra, TTL 60)
     expect(wrong.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['record-target']);
   });
 
+  it('cannot drain a site (a DNS record always points somewhere): changes nothing and says so', async () => {
+    const before = endState(view());
+    const drained = await provider().drain('gra');
+    expect(drained).toMatchObject({ changed: false, actions: [], site: 'gra' });
+    expect(drained.state.sites).toEqual(['gra']);
+    expect(drained.description).toBe(
+      'OVH DNS record app.dr.example.test A cannot leave gra without traffic (a DNS record always points somewhere): gra keeps it until the switch; nothing changed.',
+    );
+    expect(endState(view())).toEqual(before);
+  });
+
   it('a second switch changes nothing and says so; propagation is the TTL', async () => {
     const p = provider();
     await p.switchTo('rbx');

@@ -141,6 +141,18 @@ describe('OVH IPLB provider, frontend-farm mode (seed: frontend 4001 on farm 500
     expect(wrong.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['target-configured']);
   });
 
+  it('cannot drain a site in frontend-farm mode (a frontend always has its farm): changes nothing and says so', async () => {
+    const p = provider();
+    const tasks = view()!.tasks.length;
+    const drained = await p.drain('gra');
+    expect(drained).toMatchObject({ changed: false, actions: [], site: 'gra' });
+    expect(drained.state.sites).toEqual(['gra']);
+    expect(drained.description).toBe(
+      'OVH IPLB loadbalancer-local http frontend 4001 cannot leave gra without traffic (a frontend always sends it to its default farm): gra keeps it until the switch; nothing changed.',
+    );
+    expect(view()!.tasks.length).toBe(tasks);
+  });
+
   it('a second switch to the live site changes nothing and says so (no PUT, no refresh)', async () => {
     const p = provider();
     await p.switchTo('rbx');
@@ -381,6 +393,22 @@ describe('OVH IPLB provider, server-status mode (one farm: server 6001 = gra act
     expect((await p.verify('rbx')).ok).toBe(true);
     expect((await p.switchTo('rbx')).changed).toBe(false);
     expect(endState(t.emulator.iplb(SERVICE))).toEqual(clean);
+  });
+
+  it('a drain sets the site inactive and refreshes, leaving no site with traffic; a switch then only activates the target', async () => {
+    const p = provider();
+    const drained = await p.drain('gra');
+    expect(drained.changed).toBe(true);
+    expect(drained.actions[0]).toBe(`PUT ${BASE}/http/farm/5001/server/6001 status=inactive`);
+    expect(drained.actions.at(-1)).toMatch(/^refresh task \d+ done$/);
+    expect(statuses('applied')).toEqual({ 6001: '5001/inactive', 6002: '5001/inactive' });
+    expect(drained.state).toMatchObject({ sites: [], live: true });
+    expect((await p.drain('gra')).changed).toBe(false);
+
+    const switched = await p.switchTo('rbx');
+    expect(switched.actions[0]).toBe(`PUT ${BASE}/http/farm/5001/server/6002 status=active`);
+    expect(switched.actions.filter((a) => a.startsWith('PUT'))).toHaveLength(1);
+    expect(statuses('applied')).toEqual({ 6001: '5001/inactive', 6002: '5001/active' });
   });
 
   it('a failure between the two PUTs leaves both active (not live); the retry finishes the job', async () => {

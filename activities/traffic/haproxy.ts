@@ -13,6 +13,7 @@ import { formatMs, sleep } from './poll';
 import type {
   ProviderContext,
   TrafficCheck,
+  TrafficDrainResult,
   TrafficMember,
   TrafficProvider,
   TrafficState,
@@ -128,10 +129,7 @@ export class HaproxyTrafficProvider implements TrafficProvider {
     before = await this.waitForTargetHealth(site, before, ctx);
 
     const actions: string[] = [];
-    const run = async (command: string, fn: () => Promise<void>) => {
-      await this.call(fn);
-      actions.push(command);
-    };
+    const run = this.recorder(actions);
     for (const t of targets) {
       if (before.members.find((m) => m.name === t)?.receivesTraffic) continue;
       await run(`set server ${backend}/${t} state ready`, () =>
@@ -159,6 +157,24 @@ export class HaproxyTrafficProvider implements TrafficProvider {
       description: `HAProxy backend ${backend} now sends all ${this.trafficWord} to ${site} (before: ${from}); ${actions.join(', then ')}.`,
       state: after,
     };
+  }
+
+  async drain(site: string, _ctx?: ProviderContext): Promise<TrafficDrainResult> {
+    const { backend } = this.settings;
+    this.serversOf(site);
+    const before = await this.currentTarget();
+    const mine = before.members.filter((m) => m.site === site && !this.out(m));
+    const fields = { provider: 'haproxy' as const, site };
+    if (mine.length === 0) {
+      const description = `HAProxy backend ${backend} already sends ${site} no traffic; nothing changed.`;
+      return { ...fields, changed: false, actions: [], description, state: before };
+    }
+    const actions: string[] = [];
+    const run = this.recorder(actions);
+    for (const m of mine) await this.takeOut(m, run);
+    const after = await this.currentTarget();
+    const description = `HAProxy backend ${backend} no longer sends traffic to ${site}: ${actions.join(', then ')}. Now it ${after.description.replace(`HAProxy backend ${backend} `, '')}`;
+    return { ...fields, changed: true, actions, description, state: after };
   }
 
   async verify(site: string, _ctx?: ProviderContext): Promise<TrafficVerifyResult> {
@@ -208,6 +224,14 @@ export class HaproxyTrafficProvider implements TrafficProvider {
     return this.settings.inactiveState === 'maint'
       ? m.state === 'maint' && (m.connections ?? 0) === 0
       : !m.receivesTraffic;
+  }
+
+  /** Runs runtime API commands, each recorded in `actions` once it succeeded. */
+  private recorder(actions: string[]) {
+    return async (command: string, fn: () => Promise<void>) => {
+      await this.call(fn);
+      actions.push(command);
+    };
   }
 
   private async takeOut(m: TrafficMember, run: (command: string, fn: () => Promise<void>) => Promise<void>) {

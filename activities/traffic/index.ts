@@ -8,6 +8,7 @@ import type { TrafficProviders } from './providers';
 
 export type {
   TrafficCheck,
+  TrafficDrainResult,
   TrafficMember,
   TrafficProvider,
   TrafficState,
@@ -40,6 +41,14 @@ export function createTrafficActivities({ runbooks, providers }: TrafficActivity
     async trafficSwitch(raw: { pair: string; site: string }) {
       const input = activityInput('trafficSwitch', pairSiteInput, raw);
       const result = await providers.get(input.pair).switchTo(input.site, providerContext());
+      log.info(result.description, { pair: input.pair, site: input.site, changed: result.changed });
+      return result;
+    },
+
+    /** Stops sending new traffic to `site` without sending it elsewhere. Idempotent; says so when it cannot. */
+    async trafficDrain(raw: { pair: string; site: string }) {
+      const input = activityInput('trafficDrain', pairSiteInput, raw);
+      const result = await providers.get(input.pair).drain(input.site, providerContext());
       log.info(result.description, { pair: input.pair, site: input.site, changed: result.changed });
       return result;
     },

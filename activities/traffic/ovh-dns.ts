@@ -4,6 +4,7 @@ import { DEFAULT_POLL, formatMs, sleep, type PollSettings } from './poll';
 import type {
   ProviderContext,
   TrafficCheck,
+  TrafficDrainResult,
   TrafficMember,
   TrafficProvider,
   TrafficState,
@@ -150,6 +151,16 @@ export class OvhDnsTrafficProvider implements TrafficProvider {
         description: `${this.label} now points at ${site} (before: ${from}): ${how}, deployed (${seconds} s); resolvers follow within ${propagationSeconds} s (the TTL).`,
         state: after.state,
       };
+    });
+  }
+
+  /** A DNS record always points somewhere: the site keeps its traffic until the switch; nothing is changed. */
+  async drain(site: string, ctx: ProviderContext = NO_CONTEXT): Promise<TrafficDrainResult> {
+    return this.guard(async () => {
+      this.targetOf(site);
+      const before = await this.read(ctx.signal);
+      const description = `${this.label} cannot leave ${site} without traffic (a DNS record always points somewhere): ${site} keeps it until the switch; nothing changed.`;
+      return { provider: this.kind, site, changed: false, actions: [], description, state: before.state };
     });
   }
 

@@ -4,6 +4,7 @@ import { DEFAULT_POLL, formatMs, sleep, type PollSettings } from './poll';
 import type {
   ProviderContext,
   TrafficCheck,
+  TrafficDrainResult,
   TrafficMember,
   TrafficProvider,
   TrafficState,
@@ -156,6 +157,38 @@ export class OvhIplbTrafficProvider implements TrafficProvider {
         description: `${this.label} now sends all traffic to ${site} (before: ${from}): ${how} (${seconds} s).`,
         state: after.state,
       };
+    });
+  }
+
+  /**
+   * `server-status`: the site's server is set `inactive` and the change applied. `frontend-farm`: a frontend always
+   * sends its traffic to its default farm, so the site keeps it until the switch; nothing is changed.
+   */
+  async drain(site: string, ctx: ProviderContext = NO_CONTEXT): Promise<TrafficDrainResult> {
+    return this.guard(async () => {
+      this.checkSite(site);
+      const before = await this.read(ctx.signal);
+      const fields = { provider: this.kind, site };
+      if (this.settings.mode === 'frontend-farm') {
+        const description = `${this.label} cannot leave ${site} without traffic (a frontend always sends it to its default farm): ${site} keeps it until the switch; nothing changed.`;
+        return { ...fields, changed: false, actions: [], description, state: before.state };
+      }
+      const server = before.servers.get(site);
+      if (server?.status === 'inactive' && before.state.live) {
+        const description = `${this.label} already sends ${site} no traffic (${this.targetWords(site)} inactive), and it is live; nothing changed.`;
+        return { ...fields, changed: false, actions: [], description, state: before.state };
+      }
+      const actions: string[] = [];
+      if (server?.status !== 'inactive') {
+        const { farmId, serverId } = this.settings.servers![site]!;
+        const path = `${this.base}/${this.settings.protocol}/farm/${farmId}/server/${serverId}`;
+        await this.api.put(path, { status: 'inactive' }, ctx.signal);
+        actions.push(`PUT ${path} status=inactive`);
+      }
+      const refreshed = await this.refresh(actions, ctx);
+      const after = await this.read(ctx.signal);
+      const description = `${this.label} no longer sends traffic to ${site} (${this.targetWords(site)} inactive), then ${refreshed}.`;
+      return { ...fields, changed: true, actions, description, state: after.state };
     });
   }
 

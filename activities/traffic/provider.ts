@@ -61,6 +61,18 @@ export interface TrafficSwitchResult {
   state: TrafficState;
 }
 
+/** What a drain did: the site no longer gets new traffic, and no other site was given any. */
+export interface TrafficDrainResult {
+  provider: TrafficProviderKind;
+  site: string;
+  /** False when nothing was changed: the site already got no traffic, or the provider cannot drain a site alone. */
+  changed: boolean;
+  /** The provider operations performed, in order. */
+  actions: string[];
+  description: string;
+  state: TrafficState;
+}
+
 export interface TrafficCheck {
   name: string;
   ok: boolean;
@@ -97,6 +109,12 @@ export interface TrafficProvider {
    * finishes the job.
    */
   switchTo(site: string, ctx?: ProviderContext): Promise<TrafficSwitchResult>;
+  /**
+   * Stops sending new traffic to `site` without sending it to another site, so that clients get errors from the
+   * entry point rather than reach a site being fenced. Idempotent. A provider that cannot leave every site without
+   * traffic (a DNS record always points somewhere) changes nothing and says so.
+   */
+  drain(site: string, ctx?: ProviderContext): Promise<TrafficDrainResult>;
   /** Checks, without changing anything, that `site` receives all the traffic and is healthy by the provider's view. */
   verify(site: string, ctx?: ProviderContext): Promise<TrafficVerifyResult>;
   close?(): Promise<void>;

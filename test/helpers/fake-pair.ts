@@ -384,10 +384,22 @@ export class FakePair {
         await this.enter('trafficCurrentTarget');
         return {
           provider: 'haproxy' as const,
-          site: s().traffic,
-          sites: [s().traffic],
+          site: s().traffic || undefined,
+          sites: s().traffic ? [s().traffic] : [],
           members: [],
-          description: `traffic goes to ${s().traffic}.`,
+          description: `traffic goes to ${s().traffic || 'no site'}.`,
+        };
+      },
+      trafficDrain: async ({ site }: { site: string }) => {
+        await this.enter('trafficDrain', site);
+        const changed = s().traffic === site;
+        if (changed) s().traffic = '';
+        return {
+          provider: 'haproxy' as const,
+          site,
+          changed,
+          actions: [],
+          description: changed ? `traffic no longer goes to ${site}.` : `${site} already gets no traffic.`,
         };
       },
       trafficSwitch: async ({ site }: { site: string }) => {

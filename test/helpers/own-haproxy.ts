@@ -116,7 +116,7 @@ export async function startOwnHaproxy(options: {
 
 /**
  * One HTTP client on one kept-alive connection (as a browser holds one), which also plays back the persistence
- * cookie HAProxy gives it. `get()` answers the site that served the request.
+ * cookie HAProxy gives it. `get()` answers the site that served the request, or rejects with the HTTP status.
  */
 export function keepAliveClient(url: string) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -129,7 +129,10 @@ export function keepAliveClient(url: string) {
           if (set) cookie = set.split(';')[0];
           let body = '';
           res.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
-          res.on('end', () => resolve((JSON.parse(body) as { site: string }).site));
+          res.on('end', () => {
+            if (res.statusCode === 200) resolve((JSON.parse(body) as { site: string }).site);
+            else reject(new Error(`HTTP ${res.statusCode}`));
+          });
         });
         req.on('error', reject);
       });

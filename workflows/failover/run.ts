@@ -21,13 +21,16 @@ import { mysqlContribution } from '../systems/mysql';
 import type { Observation, RunContext, SystemContribution } from '../systems/system';
 import { trafficContribution } from '../systems/traffic';
 
-/** The systems a runbook declares, in the order their steps run within a phase. */
+/**
+ * The systems a runbook declares, in the order their steps run within a phase: the traffic switch first, so that
+ * fencing drains the old site's clients before it fences their databases.
+ */
 export function contributionsFor(settings: PairSettings): SystemContribution[] {
   return [
+    ...(settings.traffic ? [trafficContribution()] : []),
     mysqlContribution(),
     ...(settings.elasticsearch ? [elasticsearchContribution()] : []),
     ...(settings.apps.length > 0 ? [appsContribution()] : []),
-    ...(settings.traffic ? [trafficContribution()] : []),
   ];
 }
 

@@ -44,6 +44,7 @@ export function trafficContribution(): SystemContribution {
     async plan(ctx: RunContext): Promise<SystemPlan> {
       const pair = ctx.settings.pair;
       const steps: PlanStep[] = [
+        drainStep(ctx),
         {
           id: 'traffic.switch',
           phase: 'switch',
@@ -64,6 +65,44 @@ export function trafficContribution(): SystemContribution {
         },
       ];
       return { steps };
+    },
+  };
+}
+
+/**
+ * Fencing starts by taking the old site out of the traffic switch, so its clients stop writing before its databases
+ * are fenced; until the switch they get errors from the entry point. Undone by sending the traffic back, only when
+ * the drain changed something (a DNS record cannot be drained: it says so and changes nothing).
+ */
+function drainStep(ctx: RunContext): PlanStep {
+  const pair = ctx.settings.pair;
+  let drained = false;
+  return {
+    id: 'traffic.drain',
+    phase: 'fence',
+    system: 'traffic',
+    title: `stop sending traffic to ${ctx.from}`,
+    target: ctx.settings.traffic!.provider,
+    compensation: `send the traffic back to ${ctx.from}`,
+    run: async () => {
+      const r = await ctx.call(
+        'long',
+        'trafficDrain',
+        { pair, site: ctx.from },
+        `drain traffic from ${ctx.from}`,
+      );
+      drained = r.changed;
+      return r.description;
+    },
+    undo: async () => {
+      if (!drained) return `the drain of ${ctx.from} changed nothing; nothing to undo.`;
+      const r = await ctx.call(
+        'long',
+        'trafficSwitch',
+        { pair, site: ctx.from },
+        `traffic back to ${ctx.from}`,
+      );
+      return r.description;
     },
   };
 }
