@@ -249,6 +249,7 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
         'es.pause-auto-follow',
         'es.pause-follow',
         'mysql.fence',
+        'traffic.drain',
       ]);
       expect(report.steps.some((s) => s.phase === 'promote' && s.attempts > 0)).toBe(false);
       expect(await pair.snapshot()).toEqual(before);
@@ -371,6 +372,7 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
         'es.pause-auto-follow',
         'es.pause-follow',
         'mysql.fence',
+        'traffic.drain',
       ]);
       // Back to the pair's usual state for the next case: the standby app running, HAProxy seeing it up.
       await appctl('start', 'rbx', rbxDir);
