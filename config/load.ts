@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { packageRoot } from '../common/package-root';
 import { runbookSchema, type Runbook } from './schema';
 
 export interface LoadedRunbook {
@@ -70,7 +71,7 @@ export function loadRunbooks(files: string[]): Map<string, LoadedRunbook> {
   return byPair;
 }
 
-export const DEFAULT_LOCAL_RUNBOOK = path.resolve(__dirname, 'runbooks', 'local.yaml');
+export const DEFAULT_LOCAL_RUNBOOK = path.join(packageRoot(), 'config', 'runbooks', 'local.yaml');
 
 /** Runbook files named by DR_RUNBOOKS (comma-separated), or the local stack's runbook. */
 export function runbookFilesFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
