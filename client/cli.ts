@@ -1,7 +1,15 @@
+import { copyFileSync, constants, readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { Client } from '@temporalio/client';
 import { connectClient, temporalSettings } from '../common/temporal-connection';
-import { loadRunbook, loadRunbooks, runbookFilesFromEnv, RunbookError } from '../config/load';
+import {
+  loadRunbook,
+  loadRunbooks,
+  PRODUCTION_TEMPLATE,
+  runbookFilesFromEnv,
+  RunbookError,
+  unfilledPlaceholders,
+} from '../config/load';
 import { formatStatus, stackDown, stackStatus, stackUp } from '../dev/stack/stack';
 import { stackPort } from '../dev/stack/settings';
 import { runDoctor } from './doctor';
@@ -42,6 +50,27 @@ config
       }
     }
     process.exitCode = failed > 0 ? 1 : 0;
+  });
+
+config
+  .command('init')
+  .description('Write a copy of the production runbook template to fill in (never over an existing file)')
+  .argument('<file>', 'the runbook file to create')
+  .action((file: string) => {
+    try {
+      copyFileSync(PRODUCTION_TEMPLATE, file, constants.COPYFILE_EXCL);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new Error(
+        code === 'EEXIST' ? `${file} already exists: not overwritten` : `cannot write ${file}: ${code}`,
+        { cause: err },
+      );
+    }
+    const unfilled = unfilledPlaceholders(readFileSync(file, 'utf8'));
+    print(
+      `wrote ${file}: fill in its ${unfilled.length} placeholders, then run drctl config validate ${file}`,
+    );
+    for (const p of unfilled) print(`  ${p.at}: ${p.sentence}`);
   });
 
 const stack = program

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { packageRoot } from '../common/package-root';
 import { runbookSchema, type Runbook } from './schema';
 
 export interface LoadedRunbook {
@@ -28,6 +29,28 @@ export function formatPath(segments: readonly PropertyKey[]): string {
   return out === '' ? '(root)' : out;
 }
 
+/**
+ * A value a template leaves for the operator: `<fill in: what to write here, in one sentence.>`. A runbook holding one
+ * is refused, each named by its path and its sentence.
+ */
+const PLACEHOLDER = /^<fill in: (.+)>$/s;
+
+function placeholders(value: unknown, at: PropertyKey[] = []): { at: string; sentence: string }[] {
+  if (typeof value === 'string') {
+    const sentence = PLACEHOLDER.exec(value)?.[1];
+    return sentence ? [{ at: formatPath(at), sentence }] : [];
+  }
+  if (Array.isArray(value)) return value.flatMap((v, i) => placeholders(v, [...at, i]));
+  if (value !== null && typeof value === 'object')
+    return Object.entries(value).flatMap(([k, v]) => placeholders(v, [...at, k]));
+  return [];
+}
+
+/** The placeholders a runbook text still holds (none in a runbook ready for use). */
+export function unfilledPlaceholders(text: string): { at: string; sentence: string }[] {
+  return placeholders(parseDocument(text).toJS());
+}
+
 export function parseRunbook(text: string, file: string): LoadedRunbook {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -36,13 +59,20 @@ export function parseRunbook(text: string, file: string): LoadedRunbook {
       doc.errors.map((e) => `YAML syntax: ${e.message.split('\n')[0]}`),
     );
   }
-  const result = runbookSchema.safeParse(doc.toJS());
-  if (!result.success) {
-    throw new RunbookError(
-      file,
-      result.error.issues.map((issue: z.core.$ZodIssue) => `${formatPath(issue.path)}: ${issue.message}`),
-    );
-  }
+  const value: unknown = doc.toJS();
+  const unfilled = placeholders(value);
+  const result = runbookSchema.safeParse(value);
+  // A field still holding its placeholder is named once, as such, not also as a value of the wrong type.
+  const underPlaceholder = (at: string) =>
+    unfilled.some((p) => at === p.at || at.startsWith(`${p.at}.`) || at.startsWith(`${p.at}[`));
+  const problems = [
+    ...unfilled.map((p) => `${p.at}: fill in this placeholder: ${p.sentence}`),
+    ...(result.success ? [] : result.error.issues)
+      .map((issue: z.core.$ZodIssue) => ({ at: formatPath(issue.path), message: issue.message }))
+      .filter((issue) => !underPlaceholder(issue.at))
+      .map((issue) => `${issue.at}: ${issue.message}`),
+  ];
+  if (problems.length > 0 || !result.success) throw new RunbookError(file, problems);
   return { runbook: result.data, file: path.resolve(file) };
 }
 
@@ -70,7 +100,10 @@ export function loadRunbooks(files: string[]): Map<string, LoadedRunbook> {
   return byPair;
 }
 
-export const DEFAULT_LOCAL_RUNBOOK = path.resolve(__dirname, 'runbooks', 'local.yaml');
+/** What `drctl config init` copies: a production runbook with placeholders to fill in. */
+export const PRODUCTION_TEMPLATE = path.join(packageRoot(), 'config', 'runbooks', 'production-template.yaml');
+
+export const DEFAULT_LOCAL_RUNBOOK = path.join(packageRoot(), 'config', 'runbooks', 'local.yaml');
 
 /** Runbook files named by DR_RUNBOOKS (comma-separated), or the local stack's runbook. */
 export function runbookFilesFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { readOpenSshPublicKey } from '../common/ssh-host-key';
 
 /** A secret is never written in a runbook: only where to read it from. */
 export const secretRef = z
@@ -200,12 +201,15 @@ const sshTarget = z
      * The server's public host key ("ssh-ed25519 AAAA…"), or "file:PATH" naming a file that holds it (read
      * when the activity connects; relative to the runbook's folder). Connections to any other key are refused.
      */
-    hostKey: z
-      .string()
-      .regex(/^((ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+|file:.+)/, {
-        message:
-          'must be an OpenSSH public host key such as "ssh-ed25519 AAAA…" or "file:PATH" naming a file holding one',
-      }),
+    hostKey: z.string().superRefine((value, ctx) => {
+      if (value.startsWith('file:') && value.length > 5) return;
+      const key = readOpenSshPublicKey(value);
+      if ('problem' in key)
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be an OpenSSH public host key such as "ssh-ed25519 AAAA…" (as ssh-keyscan prints it, without the host name) or "file:PATH" naming a file holding one: ${key.problem}`,
+        });
+    }),
   })
   .strict();
 

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -250,20 +250,23 @@ describe('application start/stop over SSH on the local stack', () => {
     );
     expect(auth).toMatchObject({ type: 'SshAuthenticationFailed', nonRetryable: true });
 
+    // A literal placeholder is refused by `config validate` already; one in a host key file is seen on connection.
     const placeholder = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIReplaceWithTheHostKeyOfApp-rbx-1';
     expect(() => parseHostKey(placeholder, 'in the runbook')).toThrow(SshError);
+    const keyFile = path.join(mkdtempSync(path.join(tmp, 'host-key-')), 'app-rbx-1.pub');
+    writeFileSync(keyFile, `${placeholder}\n`);
     const invalid = await failureOf(
       withRunbook(
         (doc) => {
           Object.assign(doc.apps.hosts[1], { start: 'true', healthUrl: 'http://127.0.0.1:1/health' });
-          doc.apps.hosts[1].ssh.hostKey = placeholder;
+          doc.apps.hosts[1].ssh.hostKey = `file:${keyFile}`;
         },
         (a) => runActivity(env, a.appStart, rbx),
       ),
     );
     expect(invalid).toMatchObject({ type: 'HostKeyInvalid', nonRetryable: true });
     expect(invalid.message).toBe(
-      'host key in the runbook is not usable: the base64 data is not a ssh-ed25519 key',
+      `host key file:${keyFile} is not usable: the base64 data is not a ssh-ed25519 key`,
     );
   });
 

@@ -37,9 +37,11 @@ function problemsOf(mutate: (doc: Doc) => void): string[] {
 }
 
 describe('runbook validation', () => {
-  it('accepts every shipped runbook', () => {
-    const files = readdirSync(RUNBOOKS).filter((f) => f.endsWith('.yaml'));
-    expect(files).toEqual(expect.arrayContaining(['local.yaml', 'production-template.yaml']));
+  it('accepts every shipped runbook (the production template is tested filled in: production-template.test.ts)', () => {
+    const files = readdirSync(RUNBOOKS).filter(
+      (f) => f.endsWith('.yaml') && f !== 'production-template.yaml',
+    );
+    expect(files).toEqual(expect.arrayContaining(['local.yaml', 'local-ovh-iplb.yaml', 'compose.yaml']));
     for (const file of files)
       expect(loadRunbook(path.join(RUNBOOKS, file)).runbook.pair).toMatch(/^[a-z0-9-]+$/);
   });

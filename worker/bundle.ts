@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { packageRoot, RUNNING_CODE_EXTENSION } from '../common/package-root';
 
 /** The bundler's own progress lines are dropped; its errors still reject. */
 const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
@@ -11,7 +12,7 @@ const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() 
  */
 export async function bundleWorkflows(outFile: string): Promise<string> {
   const { code } = await bundleWorkflowCode({
-    workflowsPath: path.resolve(__dirname, '..', 'workflows', 'index.ts'),
+    workflowsPath: path.resolve(__dirname, '..', 'workflows', `index${RUNNING_CODE_EXTENSION}`),
     logger: quiet,
   });
   mkdirSync(path.dirname(outFile), { recursive: true });
@@ -19,8 +20,11 @@ export async function bundleWorkflows(outFile: string): Promise<string> {
   return outFile;
 }
 
+/** Where `npm run build` writes the bundle, and where the systemd unit and the compose worker load it from. */
+export const DEFAULT_WORKFLOW_BUNDLE = path.join(packageRoot(), 'dist', 'workflow-bundle.js');
+
 if (require.main === module) {
-  const outFile = path.resolve(process.argv[2] ?? path.join(__dirname, '..', 'dist', 'workflows.js'));
+  const outFile = path.resolve(process.argv[2] ?? DEFAULT_WORKFLOW_BUNDLE);
   bundleWorkflows(outFile).then(
     (file) => console.log(`workflow bundle written to ${file}`),
     (err: unknown) => {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, createClients, type ActivityClients } from '../activities';
+import { RUNNING_CODE_EXTENSION } from '../common/package-root';
 import type { LoadedRunbook } from '../config/load';
 import { duration } from '../config/schema';
 import { durationMs } from '../config/duration';
@@ -61,7 +62,7 @@ export async function createOrchestratorWorker(
     ...(options.identity ? { identity: options.identity } : {}),
     ...(options.workflowBundlePath
       ? { workflowBundle: { codePath: options.workflowBundlePath } }
-      : { workflowsPath: path.resolve(__dirname, '..', 'workflows', 'index.ts') }),
+      : { workflowsPath: path.resolve(__dirname, '..', 'workflows', `index${RUNNING_CODE_EXTENSION}`) }),
     activities: createActivities(clients),
     // A run whose worker died gets its next workflow task from another worker once this passes (Temporal's
     // default is 10 s, at every step of a failover that a crash interrupts). The runs are few: replaying their

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, type ConnectConfig } from 'ssh2';
+import { readOpenSshPublicKey } from '../../common/ssh-host-key';
 import { utf8Tail } from '../../common/text';
 
 /**
@@ -35,44 +36,15 @@ export interface PinnedHostKey {
   fingerprint: string;
 }
 
-const KEY_TYPES = [
-  'ssh-ed25519',
-  'ssh-rsa',
-  'ecdsa-sha2-nistp256',
-  'ecdsa-sha2-nistp384',
-  'ecdsa-sha2-nistp521',
-];
-
 export const fingerprintOf = (blob: Buffer) =>
   `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
 
 /** Parses an OpenSSH public key line ("ssh-ed25519 AAAA… comment"); `source` names it in errors. */
 export function parseHostKey(text: string, source: string): PinnedHostKey {
-  const line = text
-    .split('\n')
-    .map((l) => l.trim())
-    .find((l) => l !== '' && !l.startsWith('#'));
-  const [type, base64] = line?.split(/\s+/) ?? [];
-  const invalid = (why: string) => new SshError(`host key ${source} is not usable: ${why}`, 'HostKeyInvalid');
-  if (!type || !KEY_TYPES.includes(type) || !base64) throw invalid('expected "<type> <base64 key>"');
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(base64) || base64.length % 4 !== 0) {
-    throw invalid(`the base64 data is not a ${type} key`);
-  }
-  const blob = Buffer.from(base64, 'base64');
-  // The blob is a sequence of SSH strings (uint32 length + bytes), the first being the key type: a pasted
-  // placeholder or a truncated key fails here rather than at connection time.
-  const fields: Buffer[] = [];
-  for (let at = 0; at < blob.length;) {
-    const length = at + 4 <= blob.length ? blob.readUInt32BE(at) : -1;
-    if (length < 0 || at + 4 + length > blob.length) throw invalid(`the base64 data is not a ${type} key`);
-    fields.push(blob.subarray(at + 4, at + 4 + length));
-    at += 4 + length;
-  }
-  const wellFormed =
-    fields[0]?.toString('latin1') === type &&
-    (type === 'ssh-ed25519' ? fields.length === 2 && fields[1]!.length === 32 : fields.length >= 3);
-  if (!wellFormed) throw invalid(`the base64 data is not a ${type} key`);
-  return { type, blob, fingerprint: fingerprintOf(blob) };
+  const key = readOpenSshPublicKey(text);
+  if ('problem' in key)
+    throw new SshError(`host key ${source} is not usable: ${key.problem}`, 'HostKeyInvalid');
+  return { ...key, fingerprint: fingerprintOf(key.blob) };
 }
 
 /** A literal key, or `file:PATH` (relative to `baseDir`, the runbook's folder) read now. */

@@ -1,6 +1,7 @@
 import path from 'node:path';
+import { packageRoot } from '../../common/package-root';
 
-export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+export const REPO_ROOT = packageRoot();
 
 /** Default loopback ports of the local stack; each can be overridden with DR_STACK_PORT_<NAME>. */
 const DEFAULT_PORTS = {

@@ -1,0 +1,228 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { loadRunbook } from '../config/load';
+import type { Runbook } from '../config/schema';
+import { ensureDebianPackages } from '../dev/tools/debian-packages';
+
+const ROOT = path.resolve(__dirname, '..');
+const COMPOSE_FILE = path.join(ROOT, 'docker-compose.yml');
+const RUNBOOK = path.join(ROOT, 'config', 'runbooks', 'compose.yaml');
+/** Debian's docker-compose (v1, Python): it validates and resolves a compose file without a Docker engine. */
+const DOCKER_COMPOSE = { binary: '/usr/bin/docker-compose', pkg: 'docker-compose' };
+/** A distinct value per variable of .env, so that a check can tell which variable reached which container. */
+const ENV_FILE = Object.fromEntries(
+  [
+    'MYSQL_ROOT_PASSWORD',
+    'MYSQL_ORCHESTRATOR_PASSWORD',
+    'MYSQL_REPLICATION_PASSWORD',
+    'MYSQL_APP_PASSWORD',
+    'TEMPORAL_DB_PASSWORD',
+  ].map((name) => [name, `test-${name.toLowerCase()}`]),
+);
+
+interface Service {
+  image?: string;
+  build?: { context: string } | string;
+  command?: string[];
+  environment?: Record<string, string | null>;
+  /** `source:target[:mode]`, as docker-compose config prints them (a relative bind source made absolute). */
+  volumes?: string[];
+  ports?: { target: number; published: number | string }[];
+  entrypoint?: string[];
+}
+
+function composeConfig(env: Record<string, string>) {
+  // A clean environment: the variables come from the test only, never from the caller's shell or a .env file.
+  return spawnSync(DOCKER_COMPOSE.binary, ['-f', COMPOSE_FILE, '--project-directory', ROOT, 'config'], {
+    encoding: 'utf8',
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+  });
+}
+
+describe('docker-compose.yml', () => {
+  let services: Record<string, Service>;
+  let runbook: Runbook;
+  const service = (name: string) => {
+    const found = services[name];
+    if (!found) throw new Error(`docker-compose.yml has no service ${name}`);
+    return found;
+  };
+  const env = (name: string) => service(name).environment ?? {};
+  const mountOf = (name: string, target: string) =>
+    (service(name).volumes ?? [])
+      .map((v) => v.split(':'))
+      .map(([source, at]) => ({ source, target: at }))
+      .find((v) => v.target === target);
+  const hostPort = (url: string) => {
+    const u = new URL(url);
+    return { host: u.hostname, port: Number(u.port) };
+  };
+
+  beforeAll(() => {
+    // Installed like the stack's other Debian packages; without it (no root, no apt) the test fails and says why.
+    ensureDebianPackages([DOCKER_COMPOSE]);
+    const result = composeConfig(ENV_FILE);
+    if (result.status !== 0) throw new Error(`docker-compose config refused the file:\n${result.stderr}`);
+    services = (parse(result.stdout) as { services: Record<string, Service> }).services;
+    runbook = loadRunbook(RUNBOOK).runbook;
+  });
+
+  it('is accepted by docker-compose config, and refused without the .env passwords, naming the variable', () => {
+    expect(Object.keys(services)).toEqual(
+      expect.arrayContaining([
+        'temporal',
+        'temporal-ui',
+        'temporal-postgresql',
+        'es-gra',
+        'es-rbx',
+        'mysql-gra',
+      ]),
+    );
+    const { MYSQL_APP_PASSWORD: _omitted, ...withoutOne } = ENV_FILE;
+    const refused = composeConfig(withoutOne);
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toContain('MYSQL_APP_PASSWORD');
+  });
+
+  it('pins every image to a version', () => {
+    for (const [name, s] of Object.entries(services)) {
+      expect(s.image, name).toBeDefined();
+      expect(s.image, name).toMatch(/:[0-9v][\w.-]*$|:local$/);
+      if (s.image!.endsWith(':local')) expect(s.build, `${name} builds its :local image`).toBeDefined();
+    }
+  });
+
+  it('runs the compiled worker with the prebuilt workflow bundle and the compose runbook', () => {
+    const worker = service('worker');
+    expect(worker.command).toEqual(['node', 'dist/worker/main.js']);
+    const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toContain('RUN npm run build && npm prune --omit=dev');
+    expect(dockerfile).toContain('COPY --from=build /app/config/runbooks ./config/runbooks');
+    expect(env('worker').DR_RUNBOOKS).toBe('/app/config/runbooks/compose.yaml');
+    expect(env('worker').DR_WORKFLOW_BUNDLE).toBe('/app/dist/workflow-bundle.js');
+    expect(env('worker').TEMPORAL_ADDRESS).toBe('temporal:7233');
+    expect(service('temporal').ports).toContainEqual(expect.objectContaining({ target: 7233 }));
+    expect(env('temporal-setup').TEMPORAL_ADDRESS).toBe('temporal:7233');
+    expect(env('temporal-ui').TEMPORAL_ADDRESS).toBe('temporal:7233');
+    expect(env('temporal').POSTGRES_SEEDS).toBe('temporal-postgresql');
+    expect(env('temporal').POSTGRES_PWD).toBe(env('temporal-postgresql').POSTGRES_PASSWORD);
+  });
+
+  it('Prometheus scrapes the worker where it serves its metrics, and alerts through Alertmanager', () => {
+    const prometheus = parse(
+      readFileSync(path.join(ROOT, 'deploy/compose/prometheus/prometheus.yml'), 'utf8'),
+    );
+    const targets = prometheus.scrape_configs.flatMap((c: { static_configs: { targets: string[] }[] }) =>
+      c.static_configs.flatMap((s) => s.targets),
+    );
+    expect(env('worker').DR_WORKER_METRICS_HOST).toBe('0.0.0.0');
+    expect(targets).toContain(`worker:${env('worker').DR_WORKER_METRICS_PORT}`);
+    expect(prometheus.alerting.alertmanagers[0].static_configs[0].targets).toEqual(['alertmanager:9093']);
+    expect(service('alertmanager').ports).toContainEqual(expect.objectContaining({ target: 9093 }));
+  });
+
+  it('MySQL: each runbook server is a service in the role the runbook says, with the accounts the runbook uses', () => {
+    const setup = env('mysql-setup');
+    for (const server of runbook.mysql.servers) {
+      const s = service(server.host);
+      expect(server.port).toBe(3306); // the mysql image's port, not overridden in the command
+      expect(s.command).toEqual(expect.arrayContaining(['--gtid-mode=ON', '--enforce-gtid-consistency=ON']));
+      if (server.role === 'primary') {
+        expect(setup.PRIMARY).toBe(server.host);
+        expect(s.command).not.toContain('--super-read-only=ON');
+      } else {
+        expect(setup.REPLICA).toBe(server.host);
+        expect(s.command).toContain('--super-read-only=ON');
+      }
+    }
+    const serverIds = runbook.mysql.servers.map((s) =>
+      service(s.host).command!.find((a) => a.startsWith('--server-id=')),
+    );
+    expect(new Set(serverIds).size).toBe(runbook.mysql.servers.length);
+    expect(setup.ORCHESTRATOR_USER).toBe(runbook.mysql.user);
+    expect(setup.REPLICATION_USER).toBe(runbook.mysql.replicationUser);
+  });
+
+  it("every env: secret of the runbook is set in the worker, from the same .env variable the servers' setup uses", () => {
+    const refs = [runbook.mysql.password, runbook.mysql.replicationPassword];
+    for (const ref of refs) {
+      expect(ref).toMatch(/^env:/);
+      const name = ref.slice('env:'.length);
+      expect(env('worker')[name], name).toBe(ENV_FILE[name]);
+      expect(env('mysql-setup')[name], name).toBe(ENV_FILE[name]);
+    }
+  });
+
+  it('Elasticsearch: each cluster is a service of its site, with the trial license and the remote connection', () => {
+    const setup = env('es-setup');
+    for (const cluster of runbook.elasticsearch!.clusters) {
+      const { host, port } = hostPort(cluster.url);
+      expect(port).toBe(9200);
+      expect(env(host)['cluster.name']).toBe(cluster.site);
+      expect(env(host)['xpack.license.self_generated.type']).toBe('trial');
+      const SITE = cluster.site.toUpperCase();
+      expect(setup[`${SITE}_URL`]).toBe(cluster.url);
+      expect(setup[`${SITE}_TRANSPORT`]).toBe(cluster.transport?.address);
+      expect(cluster.transport?.address).toBe(`${host}:9300`);
+    }
+    const ccr = readFileSync(path.join(ROOT, 'deploy/compose/elasticsearch/ccr.sh'), 'utf8');
+    for (const cluster of runbook.elasticsearch!.clusters)
+      expect(ccr).toContain(`cluster.remote.${cluster.site}.seeds`);
+    expect(setup.FOLLOWER_INDICES!.split(' ')).toEqual(runbook.elasticsearch!.followerIndices);
+    expect(runbook.elasticsearch!.autoFollowPatterns).toEqual([setup.AUTO_FOLLOW_PATTERN]);
+  });
+
+  it("apps: each host is its site's app service, on its site's database, reached over SSH with keys from the shared volume", () => {
+    const keyVolume = mountOf('worker', '/ssh')?.source;
+    expect(keyVolume).toBeDefined();
+    const setup = env('mysql-setup');
+    for (const app of runbook.apps!.hosts) {
+      const name = app.ssh.host;
+      const e = env(name);
+      expect(e.DR_APP_SITE).toBe(app.site);
+      const db = runbook.mysql.servers.find((s) => s.site === app.site)!;
+      expect(e.DR_APP_DB_HOST).toBe(db.host);
+      expect(Number(e.DR_APP_DB_PORT)).toBe(db.port);
+      expect(e.DR_APP_DB_USER).toBe(setup.APP_USER);
+      expect(e.MYSQL_APP_PASSWORD).toBe(setup.MYSQL_APP_PASSWORD);
+      expect(hostPort(app.healthUrl)).toEqual({ host: name, port: hostPort(e.DR_APP_LISTEN!).port });
+      expect(app.ssh.port).toBe(22);
+      expect(mountOf(name, '/ssh')?.source).toBe(keyVolume);
+      expect(app.ssh.privateKey).toBe('file:/ssh/client_ed25519');
+      expect(app.ssh.hostKey).toBe(`file:/ssh/${name}/ssh_host_ed25519_key.pub`);
+      expect(mountOf(name, '/opt/perl-app')?.source).toBe(path.join(ROOT, 'dev', 'perl-app'));
+      expect(app.start).toBe(`/opt/perl-app/appctl start ${app.site}`);
+      expect(app.stop).toBe(`/opt/perl-app/appctl stop ${app.site}`);
+    }
+    const entrypoint = readFileSync(path.join(ROOT, 'deploy/compose/app/entrypoint.sh'), 'utf8');
+    expect(entrypoint).toContain('host="app-$DR_APP_SITE"');
+    expect(entrypoint).toContain('/ssh/"$host"/ssh_host_ed25519_key');
+    expect(entrypoint).toContain('-f /ssh/client_ed25519');
+  });
+
+  it("traffic: HAProxy's runtime socket, backend, servers and frontend are the runbook's", () => {
+    const traffic = runbook.traffic!;
+    if (traffic.provider !== 'haproxy') throw new Error('the compose runbook switches traffic with HAProxy');
+    const cfg = readFileSync(path.join(ROOT, 'deploy/compose/haproxy/haproxy.cfg'), 'utf8');
+    expect(cfg).toMatch(new RegExp(`stats socket ${traffic.socket} .*level admin`));
+    const socketDir = path.dirname(traffic.socket);
+    expect(mountOf('worker', socketDir)?.source).toBeDefined();
+    expect(mountOf('haproxy', socketDir)?.source).toBe(mountOf('worker', socketDir)?.source);
+    expect(cfg).toContain(`backend ${traffic.backend}\n`);
+    for (const app of runbook.apps!.hosts) {
+      const server = traffic.servers[app.site];
+      const port = hostPort(app.healthUrl).port;
+      const line = new RegExp(
+        `server ${String(server)} ${app.ssh.host}:${port} check${app.site === runbook.sites.standby.name ? ' disabled' : ''}\\n`,
+      );
+      expect(cfg).toMatch(line);
+    }
+    const entry = hostPort(traffic.entryUrl!);
+    expect(entry.host).toBe('haproxy');
+    expect(cfg).toContain(`bind :${entry.port}\n`);
+  });
+});
