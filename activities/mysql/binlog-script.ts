@@ -24,9 +24,9 @@ const MYSQL_GTID_NEXT = /SET @@SESSION\.GTID_NEXT= *'([^']+)'/i;
 export function parseBinlogScript(text: string, dialect: Dialect): BinlogScript {
   const statements: string[] = [];
   const gtids: string[] = [];
+  const reader = new GtidReader(dialect);
   let delimiter = ';';
   let current: string[] = [];
-  const session = { domain: 0, serverId: 0 };
   for (const line of text.split('\n')) {
     if (current.length === 0) {
       if (line.trim() === '' || line.startsWith('#')) continue;
@@ -45,25 +45,33 @@ export function parseBinlogScript(text: string, dialect: Dialect): BinlogScript 
     const statement = current.join('\n');
     current = [];
     statements.push(statement);
-    const gtid = dialect === 'mysql' ? mysqlGtidOf(statement) : mariadbGtidOf(statement, session);
+    const gtid = reader.read(statement);
     if (gtid) gtids.push(gtid);
   }
   return { statements, gtids, incompleteTail: current.some((l) => l.trim() !== '') };
 }
 
-function mysqlGtidOf(statement: string): string | undefined {
-  const next = MYSQL_GTID_NEXT.exec(statement)?.[1];
-  return next && next.toUpperCase() !== 'AUTOMATIC' ? next : undefined;
-}
+/** Follows the statements of a script in order and says which one starts a transaction, with its GTID. */
+export class GtidReader {
+  private domain = 0;
+  private serverId = 0;
 
-/** MariaDB sets the domain and server_id once they change, then gtid_seq_no for every transaction. */
-function mariadbGtidOf(statement: string, session: { domain: number; serverId: number }): string | undefined {
-  const set = MARIADB_SESSION_VAR.exec(statement);
-  if (!set) return undefined;
-  const value = Number(set[2]);
-  const name = set[1]!.toLowerCase();
-  if (name === 'gtid_domain_id') session.domain = value;
-  else if (name === 'server_id') session.serverId = value;
-  else return `${session.domain}-${session.serverId}-${value}`;
-  return undefined;
+  constructor(private readonly dialect: Dialect) {}
+
+  /** The GTID this statement gives the next transaction, if it does. */
+  read(statement: string): string | undefined {
+    if (this.dialect === 'mysql') {
+      const next = MYSQL_GTID_NEXT.exec(statement)?.[1];
+      return next && next.toUpperCase() !== 'AUTOMATIC' ? next : undefined;
+    }
+    // MariaDB sets the domain and server_id when they change, then gtid_seq_no for every transaction.
+    const set = MARIADB_SESSION_VAR.exec(statement);
+    if (!set) return undefined;
+    const value = Number(set[2]);
+    const name = set[1]!.toLowerCase();
+    if (name === 'gtid_domain_id') this.domain = value;
+    else if (name === 'server_id') this.serverId = value;
+    else return `${this.domain}-${this.serverId}-${value}`;
+    return undefined;
+  }
 }
