@@ -49,7 +49,7 @@ export async function startScratchPair(
     /** More settings of the runbook's mysql section. */
     mysql?: Record<string, unknown>;
     /** More settings of a server of the mysql section, by name (e.g. its ssh and salvage sections). */
-    servers?: Record<string, Record<string, unknown>>;
+    servers?: (cluster: MariadbCluster) => Record<string, Record<string, unknown>>;
     /** More top-level settings of the runbook (probes, timeouts…). */
     runbook?: Record<string, unknown>;
     /** Extra `[mariadbd]` lines, for every server and per server name. */
@@ -69,6 +69,7 @@ export async function startScratchPair(
   }
   const id = path.basename(cluster.spec.dir).replace(/^mariadb-/, '');
   const pair = `scratch-${id}`;
+  const serverSettings = options.servers?.(cluster) ?? {};
   const secret = (file: string) => `file:${path.join(stackDir(), 'secrets', file)}`;
   const runbook = {
     pair,
@@ -85,7 +86,7 @@ export async function startScratchPair(
         host: '127.0.0.1',
         port: i.port,
         role: index === 0 ? 'primary' : 'replica',
-        ...options.servers?.[i.name],
+        ...serverSettings[i.name],
       })),
       maxLagSeconds: options.maxLagSeconds ?? 2,
       connectTimeout: '2s',
