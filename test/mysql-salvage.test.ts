@@ -225,7 +225,7 @@ describe('salvage of a dead primary binlog during an unplanned failover (scratch
 
     // Kill the worker once db-rbx-2 has applied part of what is salvaged.
     const deadline = Date.now() + 120_000;
-    let atKill = 0;
+    let atKill: number;
     for (;;) {
       const [[pos] = []] = await pair.cluster.sql(RBX2, 'SELECT @@global.gtid_binlog_pos');
       atKill = seqOf(pos);
