@@ -11,7 +11,7 @@ export interface BinlogScript {
   statements: string[];
   /**
    * The GTIDs of the transactions in the script, in order, as the statements set them: MariaDB
-   * `SET @@session.gtid_domain_id / server_id / gtid_seq_no` (domain-server-seq), MySQL `SET GTID_NEXT='uuid:n'`.
+   * `SET @@session.gtid_domain_id / server_id / gtid_seq_no` (domain-server-seq), MySQL `SET GTID_NEXT='uuid:n'` (not AUTOMATIC nor ANONYMOUS).
    */
   gtids: string[];
   /** The output ended inside a statement (the tool stopped early): that statement is left out. */
@@ -62,7 +62,7 @@ export class GtidReader {
   read(statement: string): string | undefined {
     if (this.dialect === 'mysql') {
       const next = MYSQL_GTID_NEXT.exec(statement)?.[1];
-      return next && next.toUpperCase() !== 'AUTOMATIC' ? next : undefined;
+      return next && !['AUTOMATIC', 'ANONYMOUS'].includes(next.toUpperCase()) ? next : undefined;
     }
     // MariaDB sets the domain and server_id when they change, then gtid_seq_no for every transaction.
     const set = MARIADB_SESSION_VAR.exec(statement);
