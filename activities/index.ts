@@ -40,7 +40,7 @@ export function createClients(runbooks: Map<string, LoadedRunbook>): ActivityCli
 export function createActivities(clients: ActivityClients) {
   return {
     ...createPairSettingsActivities({ runbooks: clients.runbooks }),
-    ...createMysqlActivities({ runbooks: clients.runbooks, connections: clients.mysql }),
+    ...createMysqlActivities({ runbooks: clients.runbooks, connections: clients.mysql, ssh: clients.ssh }),
     ...createTrafficActivities({ runbooks: clients.runbooks, providers: clients.traffic }),
     ...createAppActivities({ runbooks: clients.runbooks, ssh: clients.ssh }),
     ...createElasticsearchActivities({ es: clients.es }),

@@ -6,7 +6,15 @@ export interface PairSettings {
   pair: string;
   sites: { primary: string; standby: string };
   mysql: {
-    servers: { name: string; site: string; role: 'primary' | 'replica'; host: string; port: number }[];
+    servers: {
+      name: string;
+      site: string;
+      role: 'primary' | 'replica';
+      host: string;
+      port: number;
+      /** The runbook has an `ssh` section for this server's host: its binlog can be salvaged when mysqld dies. */
+      salvage?: boolean;
+    }[];
     maxLagSeconds: number;
   };
   /** Present when the runbook has an elasticsearch section. */
@@ -38,6 +46,8 @@ export interface PairSettings {
     replicaCatchUpMs: number;
     appStartMs: number;
     trafficSwitchMs: number;
+    /** Salvaging a dead primary's binlog; absent from the results of older workers. */
+    salvageMs?: number;
     /** The runbook's `timeouts.heartbeat`, when it sets one. */
     heartbeatMs?: number;
     runMs: number;
@@ -52,12 +62,13 @@ export function createPairSettingsActivities({ runbooks }: { runbooks: RunbookRe
         pair: runbook.pair,
         sites: { primary: runbook.sites.primary.name, standby: runbook.sites.standby.name },
         mysql: {
-          servers: runbook.mysql.servers.map(({ name, site, role, host, port }) => ({
+          servers: runbook.mysql.servers.map(({ name, site, role, host, port, ssh }) => ({
             name,
             site,
             role,
             host,
             port,
+            ...(ssh ? { salvage: true } : {}),
           })),
           maxLagSeconds: runbook.mysql.maxLagSeconds,
         },
@@ -89,6 +100,7 @@ export function createPairSettingsActivities({ runbooks }: { runbooks: RunbookRe
           replicaCatchUpMs: durationMs(runbook.timeouts.replicaCatchUp),
           appStartMs: durationMs(runbook.timeouts.appStart),
           trafficSwitchMs: durationMs(runbook.timeouts.trafficSwitch),
+          salvageMs: durationMs(runbook.timeouts.salvage),
           ...(runbook.timeouts.heartbeat ? { heartbeatMs: durationMs(runbook.timeouts.heartbeat) } : {}),
           runMs: durationMs(runbook.timeouts.run),
         },

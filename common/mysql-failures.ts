@@ -39,6 +39,10 @@ export const MYSQL_FAILURE_TYPES = {
   StillWritableAfterFence: { retryable: false },
   /** After the promotion's statements the server still replicates or is still read-only. */
   PromotionNotEffective: { retryable: false },
+  /** Another session (an earlier attempt whose connection the server has not closed yet) applies a salvage. */
+  SalvageInProgress: { retryable: true },
+  /** A transaction salvaged from the old primary's binlog failed on the candidate: a human must look. */
+  SalvageApplyFailed: { retryable: false },
   /** Wrong target: not a replica, or not a server of the pair. */
   NotAReplica: { retryable: false },
   UnknownServer: { retryable: false },

@@ -134,6 +134,52 @@ function clearTextCredentials(cluster: {
   return [];
 }
 
+const sshTarget = z
+  .object({
+    host,
+    port: port.default(22),
+    user: z.string().min(1),
+    privateKey: secretRef,
+    /**
+     * The server's public host key ("ssh-ed25519 AAAA…"), or "file:PATH" naming a file that holds it (read
+     * when the activity connects; relative to the runbook's folder). Connections to any other key are refused.
+     */
+    hostKey: z.string().superRefine((value, ctx) => {
+      if (value.startsWith('file:') && value.length > 5) return;
+      const key = readOpenSshPublicKey(value);
+      if ('problem' in key)
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be an OpenSSH public host key such as "ssh-ed25519 AAAA…" (as ssh-keyscan prints it, without the host name) or "file:PATH" naming a file holding one: ${key.problem}`,
+        });
+    }),
+  })
+  .strict();
+
+/**
+ * What an unplanned failover needs to salvage this server's binary log when mysqld is dead but its host answers
+ * over SSH (the `ssh` section of the server): where the binlog is, and how to keep mysqld down.
+ */
+const binlogSalvage = z
+  .object({
+    /**
+     * The binary log index file on the server's host (log_bin_basename + ".index"), e.g.
+     * "/var/lib/mysql/mariadb-bin.index"; the host's shell expands variables such as $HOME in it.
+     */
+    binlogIndex: z
+      .string()
+      .regex(
+        /^[/$][^\s"`\\]*$/,
+        "must be an absolute path on the server's host (no spaces, quotes or backslashes)",
+      ),
+    /**
+     * A command run on the host before the binlog is read: it stops mysqld if it runs and keeps it from
+     * starting again by itself (e.g. "systemctl mask --runtime --now mariadb"), exiting 0 only then.
+     */
+    keepDown: z.string().min(1),
+  })
+  .strict();
+
 const mysqlServer = z
   .object({
     name,
@@ -142,8 +188,19 @@ const mysqlServer = z
     port,
     /** The role this server has when the pair is in its normal (forward) direction. */
     role: z.enum(['primary', 'replica']),
+    /** SSH to the server's host (host key pinned), for salvaging its binary log; needs `salvage`. */
+    ssh: sshTarget.optional(),
+    salvage: binlogSalvage.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((value, ctx) => {
+    if (!value.ssh !== !value.salvage)
+      ctx.addIssue({
+        code: 'custom',
+        path: [value.ssh ? 'salvage' : 'ssh'],
+        message: 'is required with ' + (value.ssh ? 'ssh' : 'salvage') + ': salvaging a binlog needs both',
+      });
+  });
 
 /** TLS for the orchestrator's own connections: the servers' certificates must be signed by this CA and name their host. */
 const mysqlTls = z
@@ -190,28 +247,6 @@ const mysql = z
     }
     duplicateNames(value.servers, ctx, 'servers');
   });
-
-const sshTarget = z
-  .object({
-    host,
-    port: port.default(22),
-    user: z.string().min(1),
-    privateKey: secretRef,
-    /**
-     * The server's public host key ("ssh-ed25519 AAAA…"), or "file:PATH" naming a file that holds it (read
-     * when the activity connects; relative to the runbook's folder). Connections to any other key are refused.
-     */
-    hostKey: z.string().superRefine((value, ctx) => {
-      if (value.startsWith('file:') && value.length > 5) return;
-      const key = readOpenSshPublicKey(value);
-      if ('problem' in key)
-        ctx.addIssue({
-          code: 'custom',
-          message: `must be an OpenSSH public host key such as "ssh-ed25519 AAAA…" (as ssh-keyscan prints it, without the host name) or "file:PATH" naming a file holding one: ${key.problem}`,
-        });
-    }),
-  })
-  .strict();
 
 const appHost = z
   .object({
@@ -436,6 +471,8 @@ const timeouts = z
     replicaCatchUp: duration.default('5m'),
     appStart: duration.default('5m'),
     trafficSwitch: duration.default('10m'),
+    /** How long salvaging a dead primary's binlog (transfer and apply) may take before the run goes on without. */
+    salvage: duration.default('2m'),
     /**
      * How long a long step (catch-up wait, app start, follower promotion, traffic switch) may go without a
      * heartbeat before Temporal gives it to another worker: a worker that dies in such a step delays the run by
@@ -470,6 +507,7 @@ export const runbookSchema = z
       replicaCatchUp: '5m',
       appStart: '5m',
       trafficSwitch: '10m',
+      salvage: '2m',
       run: '4h',
     }),
   })

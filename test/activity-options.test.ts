@@ -7,12 +7,13 @@ describe('activity presets', () => {
   const heartbeats = (presets: ReturnType<typeof activityPresets>) =>
     Object.fromEntries(Object.entries(presets).map(([name, options]) => [name, options.heartbeatTimeout]));
 
-  it('heartbeat timeouts default to 30s for catch-up waits and 60s for app starts and long steps', () => {
+  it('heartbeat timeouts default to 30s for catch-up waits and salvages, 60s for app starts and long steps', () => {
     expect(heartbeats(activityPresets(fakeSettings().timeouts))).toEqual({
       read: undefined,
       change: undefined,
       catchUp: '30s',
       apps: '60s',
+      salvage: '30s',
       long: '60s',
     });
   });
@@ -24,7 +25,13 @@ describe('activity presets', () => {
       change: undefined,
       catchUp: '5s',
       apps: '5s',
+      salvage: '5s',
       long: '5s',
     });
+  });
+
+  it("a salvage may last the runbook's timeouts.salvage, plus a connection's and a margin", () => {
+    const timeouts = { ...fakeSettings().timeouts, salvageMs: 90_000, activityMs: 60_000 };
+    expect(activityPresets(timeouts).salvage.startToCloseTimeout).toBe('180s');
   });
 });

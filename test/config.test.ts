@@ -67,7 +67,37 @@ describe('runbook validation', () => {
     expect(runbook.mysql.replicationTls).toEqual({ ca: '/etc/mysql/ssl/ca.pem' });
   });
 
+  const dbSsh = {
+    host: '10.0.0.1',
+    user: 'dr',
+    privateKey: 'file:/etc/dr/ssh.key',
+    hostKey: 'file:/etc/dr/db-gra-1.pub',
+  };
+  const salvage = {
+    binlogIndex: '/var/lib/mysql/mariadb-bin.index',
+    keepDown: 'systemctl mask --runtime --now mariadb',
+  };
+
+  it("accepts a MySQL server's ssh and salvage sections (binlog salvage), with a salvage timeout", () => {
+    const doc = minimal() as Doc;
+    Object.assign(doc.mysql.servers[0]!, { ssh: dbSsh, salvage });
+    const { runbook } = parseRunbook(stringify(doc), 'test.yaml');
+    expect(runbook.mysql.servers[0]).toMatchObject({ ssh: { ...dbSsh, port: 22 }, salvage });
+    expect(runbook.timeouts.salvage).toBe('2m');
+  });
+
   const cases: [string, (d: Doc) => void, RegExp][] = [
+    [
+      'a MySQL server with ssh but no salvage section',
+      (d) => Object.assign(d.mysql.servers[0]!, { ssh: dbSsh }),
+      /^mysql\.servers\[0\]\.salvage: is required with ssh/,
+    ],
+    [
+      'a binlog index that is not an absolute path',
+      (d) =>
+        Object.assign(d.mysql.servers[0]!, { ssh: dbSsh, salvage: { ...salvage, binlogIndex: 'bin.index' } }),
+      /^mysql\.servers\[0\]\.salvage\.binlogIndex: must be an absolute path/,
+    ],
     ['a missing section', (d) => delete (d as Partial<Doc>).mysql, /^mysql: /],
     [
       'a port that is a string',

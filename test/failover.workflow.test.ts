@@ -438,6 +438,80 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     expect(pair.state.traffic).toBe('rbx');
   });
 
+  /** gra is gone from every vantage; the runbook has an ssh section for db-gra-1's host. */
+  const unplannedWithSalvage = () => {
+    const settings = fakeSettings();
+    settings.mysql.servers[0] = { ...settings.mysql.servers[0]!, salvage: true };
+    const p = new FakePair(settings);
+    p.state.mysql['db-gra-1']!.reachable = false;
+    p.state.mysql['db-rbx-1']!.ioRunning = false;
+    p.state.mysql['db-rbx-2']!.ioRunning = false;
+    p.state.es.graReachable = false;
+    p.state.es.rbxConnectedToGra = false;
+    p.state.apps['app-gra-1'] = false;
+    return p;
+  };
+  const mysqlLoss = <T extends { system: string }>(report: { dataLoss: T[] }) =>
+    report.dataLoss.find((d) => d.system === 'mysql');
+
+  it("unplanned, the old primary's host answering over SSH: its binlog is salvaged after the catch-up, before the promotion, and the report counts it", async () => {
+    pair = unplannedWithSalvage();
+    pair.state.salvage.pending = 201;
+    const report = await (await start(input({ mode: 'unplanned' }))).result();
+    expect(report.outcome).toBe('completed');
+    const at = (call: string) => pair.calls.indexOf(call);
+    expect(at('mysqlCatchUp db-rbx-1')).toBeGreaterThanOrEqual(0);
+    expect(at('mysqlSalvageBinlog db-rbx-1')).toBeGreaterThan(at('mysqlCatchUp db-rbx-1'));
+    expect(at('mysqlPromote db-rbx-1')).toBeGreaterThan(at('mysqlSalvageBinlog db-rbx-1'));
+    expect(report.plan?.steps.find((s) => s.id === 'mysql.salvage')).toMatchObject({
+      phase: 'prepare',
+      target: 'db-rbx-1',
+      compensation: 'db-rbx-1 replicates again from its source, read-only',
+    });
+    expect(report.steps.find((s) => s.id === 'mysql.salvage')).toMatchObject({ state: 'done', attempts: 1 });
+    expect(mysqlLoss(report)).toMatchObject({ count: 0, recovered: 201 });
+    expect(mysqlLoss(report)?.sentence).toMatch(
+      /^none: 201 transaction\(s\) salvaged from db-gra-1's binlog onto db-rbx-1/,
+    );
+    expect(report.plan?.dataLoss[0]?.sentence).toMatch(
+      /db-gra-1's binlog is salvaged over SSH before the promotion/,
+    );
+  });
+
+  it("unplanned, the old primary's host not answering over SSH: the failover completes and says the salvage was impossible, and why", async () => {
+    pair = unplannedWithSalvage();
+    pair.state.salvage.hostAnswers = false;
+    const report = await (await start(input({ mode: 'unplanned' }))).result();
+    expect(report.outcome).toBe('completed');
+    expect(pair.changes()).toContain('mysqlPromote db-rbx-1');
+    const loss = mysqlLoss(report);
+    expect(loss).toMatchObject({ recovered: 0 });
+    expect(loss?.count).toBeUndefined();
+    expect(loss?.sentence).toMatch(
+      /^salvage impossible: db-gra-1 \(root@10\.0\.0\.1:22\): cannot connect: ECONNREFUSED; the transactions db-gra-1 acknowledged after the last one db-rbx-1 received are lost/,
+    );
+  });
+
+  it('unplanned: a salvaged transaction the candidate refuses rolls the failover back, and the candidate replicates again', async () => {
+    pair = unplannedWithSalvage();
+    pair.fail('mysqlSalvageBinlog', { type: 'SalvageApplyFailed', message: 'db-rbx-1 refused 0-1-150' });
+    const report = await (await start(input({ mode: 'unplanned' }))).result();
+    expect(report.outcome).toBe('rolled-back');
+    expect(report.sentence).toContain('db-rbx-1 refused 0-1-150');
+    expect(pair.changes()).toContain('mysqlResumeReplication db-rbx-1');
+    expect(pair.changes()).not.toContain('mysqlPromote db-rbx-1');
+    expect(pair.state.mysql['db-rbx-1']!.readOnly).toBe(true);
+  });
+
+  it('planned: no salvage, even when the runbook allows one', async () => {
+    const settings = fakeSettings();
+    settings.mysql.servers[0] = { ...settings.mysql.servers[0]!, salvage: true };
+    pair = new FakePair(settings);
+    const report = await (await start()).result();
+    expect(report.outcome).toBe('completed');
+    expect(pair.calls.filter((c) => c.startsWith('mysqlSalvageBinlog'))).toEqual([]);
+  });
+
   it('unplanned: the worker alone cannot reach the primary while its replicas still replicate: no failover', async () => {
     pair = new FakePair();
     pair.state.mysql['db-gra-1']!.reachable = false;

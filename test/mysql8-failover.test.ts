@@ -1,12 +1,13 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { createActivities, createClients, type ActivityClients } from '../activities';
+import { parseHostKey } from '../activities/apps/ssh';
 import { loadRunbooks } from '../config/load';
 import { WriteLoad } from '../dev/write-load';
 import { runActivity } from './helpers/local-stack';
@@ -30,6 +31,34 @@ if (skip) {
       'Its statements are still covered by test/mysql-dialect.test.ts.',
   );
 }
+
+/**
+ * The binlog salvage, when the primary's host is also given over SSH (its mysqld is stopped and started again):
+ *   MYSQL8_PRIMARY_SSH=ssh://user@host:port     MYSQL8_PRIMARY_SSH_KEY=<private key file>
+ *   MYSQL8_PRIMARY_HOST_KEY=<its public host key file>   MYSQL8_PRIMARY_BINLOG_INDEX=/var/lib/mysql/binlog.index
+ *   MYSQL8_PRIMARY_STOP='<stops mysqld for good>'        MYSQL8_PRIMARY_START='<starts it again as it was>'
+ */
+const salvageEnv = [
+  'MYSQL8_PRIMARY_SSH',
+  'MYSQL8_PRIMARY_SSH_KEY',
+  'MYSQL8_PRIMARY_HOST_KEY',
+  'MYSQL8_PRIMARY_BINLOG_INDEX',
+  'MYSQL8_PRIMARY_STOP',
+  'MYSQL8_PRIMARY_START',
+].filter((name) => !process.env[name]);
+const skipSalvage = skip || salvageEnv.length > 0;
+if (!skip && skipSalvage)
+  console.log(`[mysql8] MySQL 8 salvage test skipped: ${salvageEnv.join(', ')} not set.`);
+const primarySsh = () => {
+  const url = new URL(process.env.MYSQL8_PRIMARY_SSH as string);
+  return {
+    host: url.hostname,
+    port: Number(url.port || 22),
+    user: decodeURIComponent(url.username),
+    privateKey: `file:${process.env.MYSQL8_PRIMARY_SSH_KEY}`,
+    hostKey: `file:${process.env.MYSQL8_PRIMARY_HOST_KEY}`,
+  };
+};
 
 const PRIMARY = 'mysql8-primary';
 const REPLICA = 'mysql8-replica';
@@ -73,7 +102,22 @@ describe('MySQL failover primitives against a real MySQL 8 pair', () => {
           replicationUser: process.env.MYSQL8_REPLICATION_USER ?? user,
           replicationPassword: 'env:DR_MYSQL8_REPLICATION_PASSWORD',
           servers: [
-            { name: PRIMARY, site: 'gra', host: targets[0]?.host, port: targets[0]?.port, role: 'primary' },
+            {
+              name: PRIMARY,
+              site: 'gra',
+              host: targets[0]?.host,
+              port: targets[0]?.port,
+              role: 'primary',
+              ...(skipSalvage
+                ? {}
+                : {
+                    ssh: primarySsh(),
+                    salvage: {
+                      binlogIndex: process.env.MYSQL8_PRIMARY_BINLOG_INDEX,
+                      keepDown: process.env.MYSQL8_PRIMARY_STOP,
+                    },
+                  }),
+            },
             { name: REPLICA, site: 'rbx', host: targets[1]?.host, port: targets[1]?.port, role: 'replica' },
           ],
           maxLagSeconds: 30,
@@ -149,4 +193,51 @@ describe('MySQL failover primitives against a real MySQL 8 pair', () => {
       [REPLICA, true, true],
     ]);
   });
+
+  it.skipIf(skipSalvage)(
+    'salvages what the dead primary wrote after the replica stopped receiving, GTIDs kept, once',
+    async () => {
+      const replica = await mysql.createConnection({ ...targets[1], user, password });
+      const load = new WriteLoad({ targets: [targets[0]!], user, password, database, ratePerSecond: 50 });
+      try {
+        await replica.query('STOP REPLICA IO_THREAD');
+        await load.prepare();
+        load.start();
+        await load.waitForAcknowledged(50, 30_000);
+        await load.stop();
+        const salvaged = await act('mysqlSalvageBinlog', { pair, server: REPLICA, from: PRIMARY });
+        expect(salvaged).toMatchObject({ possible: true });
+        expect(salvaged.salvaged).toBeGreaterThanOrEqual(50);
+        expect((await load.verify(REPLICA)).lost).toEqual([]);
+        // A second attempt starts from the replica's gtid_executed: nothing is applied twice.
+        expect(await act('mysqlSalvageBinlog', { pair, server: REPLICA, from: PRIMARY })).toMatchObject({
+          appliedThisAttempt: 0,
+        });
+        const status = (await act('mysqlServerStatuses', { pair }))[1];
+        expect(status).toMatchObject({ readOnly: true, superReadOnly: true });
+      } finally {
+        await load.close();
+        // The primary comes back as it was, the replica follows it again (it has nothing the primary lacks).
+        await clients.ssh.exec(
+          {
+            label: PRIMARY,
+            ...primarySsh(),
+            privateKey: readFileSync(process.env.MYSQL8_PRIMARY_SSH_KEY!, 'utf8'),
+            hostKey: parseHostKey(
+              readFileSync(process.env.MYSQL8_PRIMARY_HOST_KEY!, 'utf8'),
+              'MYSQL8_PRIMARY_HOST_KEY',
+            ),
+          },
+          process.env.MYSQL8_PRIMARY_START!,
+          { timeoutMs: 120_000 },
+        );
+        await replica.end();
+      }
+      await act('mysqlResumeReplication', { pair, server: REPLICA });
+      await act('mysqlCatchUp', { pair, server: REPLICA, untilServer: PRIMARY });
+      expect(
+        (await act('mysqlFindErrantTransactions', { pair, server: REPLICA, reference: PRIMARY })).count,
+      ).toBe(0);
+    },
+  );
 });

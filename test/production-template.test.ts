@@ -32,6 +32,8 @@ const FILL: Record<string, string | number> = {
   'elasticsearch.clusters[0].url': 'https://es-gra.test:9200',
   'elasticsearch.clusters[1].url': 'https://es-rbx.test:9200',
   'mysql.servers[0].host': '10.1.0.11',
+  'mysql.servers[0].ssh.host': '10.1.0.11',
+  'mysql.servers[0].ssh.hostKey': ed25519HostKey(),
   'mysql.servers[1].host': '10.2.0.11',
   'mysql.servers[2].host': '10.2.0.12',
   'apps.hosts[0].ssh.host': '10.1.0.21',

@@ -43,6 +43,15 @@ export function activityPresets(timeouts: PairSettings['timeouts']): Record<Pres
       heartbeatTimeout: heartbeat('60s'),
       retry: retry(3),
     },
+    /**
+     * Salvaging a dead primary's binlog: bounded by the runbook's salvage timeout (the activity stops itself at
+     * it), heartbeating; a retry after a lost worker applies only what is left.
+     */
+    salvage: {
+      startToCloseTimeout: seconds((timeouts.salvageMs ?? 120_000) + timeouts.activityMs + 30_000),
+      heartbeatTimeout: heartbeat('30s'),
+      retry: retry(5),
+    },
     /** Follower promotion and traffic switches: long, heartbeating, resumable from their heartbeat details. */
     long: {
       startToCloseTimeout: seconds(Math.max(timeouts.trafficSwitchMs, timeouts.activityMs) + 60_000),
@@ -52,7 +61,7 @@ export function activityPresets(timeouts: PairSettings['timeouts']): Record<Pres
   };
 }
 
-export type Preset = 'read' | 'change' | 'catchUp' | 'apps' | 'long';
+export type Preset = 'read' | 'change' | 'catchUp' | 'apps' | 'salvage' | 'long';
 
 /**
  * Calls activities by name with one of the presets and a one-line summary, so the Temporal UI's timeline reads

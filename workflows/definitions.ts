@@ -89,6 +89,8 @@ export interface DataLossEstimate {
   system: System;
   /** How many transactions / operations the standby lacks; absent when unknown. */
   count?: number;
+  /** What the run recovered that the standby lacked (MySQL: transactions salvaged from the old primary's binlog). */
+  recovered?: number;
   unit: 'transactions' | 'operations';
   sentence: string;
 }

@@ -8,6 +8,8 @@ export interface PlanStep extends PlannedStepView {
   run(): Promise<string>;
   /** Undoes it (also when it half happened); resolves to the sentence that says what was undone. */
   undo?(): Promise<string>;
+  /** The id of a step of the same phase that must have succeeded before this one starts. */
+  after?: string;
 }
 
 export const view = ({

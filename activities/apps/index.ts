@@ -74,8 +74,8 @@ const OUTPUT_LIMIT_BYTES = 4096;
 const COMMAND_HEARTBEAT_MS = 1000;
 const firstLine = (s: string) => s.trim().split('\n').pop()?.slice(0, 200) ?? '';
 
-/** How to reach an application host over SSH: its key resolved from its secret reference, its host key pinned. */
-export function sshTargetOf(host: AppHostConfig, baseDir: string): SshTarget {
+/** How to reach an application (or database) host over SSH: its key resolved from its secret reference, its host key pinned. */
+export function sshTargetOf(host: Pick<AppHostConfig, 'name' | 'ssh'>, baseDir: string): SshTarget {
   const { ssh: s } = host;
   const label = `${host.name} (${s.user}@${s.host}:${s.port})`;
   try {

@@ -100,7 +100,13 @@ export class SshClient {
   exec(
     target: SshTarget,
     command: string,
-    options: { timeoutMs: number; signal?: AbortSignal; keepBytes?: number },
+    options: {
+      timeoutMs: number;
+      signal?: AbortSignal;
+      keepBytes?: number;
+      /** Receives the whole standard output as it comes (the result's `stdout` then stays empty). */
+      onStdout?: (chunk: Buffer) => void;
+    },
   ): Promise<SshExecResult> {
     const started = Date.now();
     return new Promise((resolve, reject) => {
@@ -146,7 +152,9 @@ export class SshClient {
         conn.exec(command, (err, stream) => {
           if (err)
             return finish(new SshError(`${target.label}: cannot run a command: ${err.message}`, 'SshError'));
-          stream.on('data', (d: Buffer) => (stdout = keepTail(stdout, d, keep)));
+          stream.on('data', (d: Buffer) =>
+            options.onStdout ? options.onStdout(d) : (stdout = keepTail(stdout, d, keep)),
+          );
           stream.stderr.on('data', (d: Buffer) => (stderr = keepTail(stderr, d, keep)));
           stream.on('exit', (code: number | null, signalName?: string) => {
             exitCode = code;

@@ -313,3 +313,60 @@ export const PROTECTED_COMMANDS = new Set([
   'Slave_worker',
 ]);
 export const PROTECTED_USERS = new Set(['system user', 'event_scheduler']);
+
+/** The server's own binlog tool, per dialect (MariaDB ≥ 10.8 reads GTID start positions). */
+export const BINLOG_TOOL: Record<Dialect, string> = { mariadb: 'mariadb-binlog', mysql: 'mysqlbinlog' };
+
+const MARIADB_GTID_LIST = /^\d+-\d+-\d+(,\d+-\d+-\d+)*$/;
+const MYSQL_GTID_SET =
+  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(:[a-z0-9_-]+)+(,[0-9a-f-]{36}(:[a-z0-9_-]+)+)*$/i;
+
+/**
+ * The shell command, run on the dead primary's host, that prints the transactions of its binlog a candidate
+ * lacks, as SQL for a client. MariaDB: `--start-position=<gtid list>` prints only the events after those GTIDs,
+ * each exclusive (the candidate's position); MySQL: `--exclude-gtids=<set>` leaves out what the candidate has
+ * executed. Every file the index lists is read, from the index's folder (relative entries are relative to it).
+ * `binlogIndex` comes from the runbook (its shell may expand variables); `position` is checked to be GTIDs only.
+ */
+export function binlogReadCommand(dialect: Dialect, binlogIndex: string, position: string): string {
+  const pattern = dialect === 'mysql' ? MYSQL_GTID_SET : MARIADB_GTID_LIST;
+  if (!pattern.test(position))
+    throw new Error(`the position "${position}" is not a GTID ${dialect === 'mysql' ? 'set' : 'list'}`);
+  const option = dialect === 'mysql' ? '--exclude-gtids' : '--start-position';
+  return (
+    `index="${binlogIndex}" && cd "$(dirname "$index")" && ` +
+    `exec ${BINLOG_TOOL[dialect]} ${option}='${position}' $(cat "$index")`
+  );
+}
+
+/** Statements of the salvage around the binlog tool's own (see activities/mysql/README.md). */
+export const SALVAGE_SQL: Record<
+  Dialect,
+  {
+    /** One applier at a time: a retry waits here while an earlier attempt's session still lives. */
+    lock: Statement;
+    /** Run once before the first statement of the script, and after the last (also when it fails). */
+    beforeApply: string[];
+    afterApply: string[];
+    /** Makes the server's replication position include what was applied outside replication. */
+    recordApplied(position: string): Statement | undefined;
+  }
+> = {
+  mariadb: {
+    lock: { sql: 'SELECT GET_LOCK(?, ?) AS locked', values: ['dr-orchestrator-salvage', 10] },
+    // read_only=ON does not stop the orchestrator's account (READ ONLY ADMIN), so the candidate stays read-only.
+    beforeApply: [],
+    afterApply: [],
+    // Transactions applied by a client are in the binlog (gtid_binlog_pos) but not in gtid_slave_pos, which a
+    // replica restarted with MASTER_USE_GTID=slave_pos would ask its source for again.
+    recordApplied: (position) => ({ sql: 'SET GLOBAL gtid_slave_pos = ?', values: [position] }),
+  },
+  mysql: {
+    lock: { sql: 'SELECT GET_LOCK(?, ?) AS locked', values: ['dr-orchestrator-salvage', 10] },
+    // super_read_only stops every account; read_only alone stops those without CONNECTION_ADMIN (applications).
+    beforeApply: ['SET GLOBAL super_read_only=OFF'],
+    afterApply: ['SET GLOBAL super_read_only=ON'],
+    // gtid_executed holds every applied GTID, replicated or not, and auto-positioning sends it.
+    recordApplied: () => undefined,
+  },
+};

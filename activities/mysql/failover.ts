@@ -124,7 +124,7 @@ export interface FailoverActivityDeps {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function throwIfCancelled(): void {
+export function throwIfCancelled(): void {
   let signal: AbortSignal | undefined;
   try {
     signal = Context.current().cancellationSignal;

@@ -1,7 +1,9 @@
 import { log } from '@temporalio/activity';
+import type { SshClient } from '../apps/ssh';
 import type { RunbookRegistry } from '../runbooks';
 import type { MysqlConnections } from './connections';
 import { createMysqlFailoverActivities } from './failover';
+import { createMysqlSalvageActivities } from './salvage';
 import { readServerStatus, type MysqlServerStatus } from './status';
 import { createMysqlUnfenceActivities } from './unfence';
 
@@ -13,14 +15,17 @@ export type {
   PromoteResult,
   RepointResult,
 } from './failover';
+export type { SalvageResult } from './salvage';
 export type { CandidateChoice, CandidateAssessment } from '../../common/mysql-candidates';
 
 export interface MysqlActivityDeps {
   runbooks: RunbookRegistry;
   connections: MysqlConnections;
+  /** SSH to the database hosts, for salvaging a dead primary's binlog. */
+  ssh: SshClient;
 }
 
-export function createMysqlActivities({ runbooks, connections }: MysqlActivityDeps) {
+export function createMysqlActivities({ runbooks, connections, ssh }: MysqlActivityDeps) {
   return {
     /** Reads, in parallel, the state of every MySQL server of the pair. Unreachable servers are reported, not thrown. */
     async mysqlServerStatuses(input: { pair: string }): Promise<MysqlServerStatus[]> {
@@ -45,5 +50,6 @@ export function createMysqlActivities({ runbooks, connections }: MysqlActivityDe
     },
     ...createMysqlFailoverActivities({ runbooks, connections }),
     ...createMysqlUnfenceActivities({ connections }),
+    ...createMysqlSalvageActivities({ runbooks, connections, ssh }),
   };
 }

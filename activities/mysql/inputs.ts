@@ -31,6 +31,12 @@ export const repointInput = z
   .object({ pair, server, source: server, verifyTimeoutSeconds: seconds.optional() })
   .strict();
 
+/** Salvage onto `server` (the candidate) what the binlog of `from` (the dead primary) holds beyond it. */
+export const salvageInput = z.object({ pair, server, from: server }).strict();
+
+export const resumeInput = z.object({ pair, server }).strict();
+
+export type SalvageInput = z.infer<typeof salvageInput>;
 export type FenceInput = z.infer<typeof fenceInput>;
 export type PromoteInput = z.infer<typeof promoteInput>;
 export type CatchUpInput = z.infer<typeof catchUpInput>;

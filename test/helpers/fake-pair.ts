@@ -8,7 +8,12 @@ import type { PairSettings } from '../../activities/pair-settings';
  * which activities ran in which order. Faults are injected per activity name.
  */
 export interface FakePairState {
-  mysql: Record<string, { reachable: boolean; readOnly: boolean; source?: string; ioRunning: boolean }>;
+  mysql: Record<
+    string,
+    { reachable: boolean; readOnly: boolean; source?: string; ioRunning: boolean; sqlRunning?: boolean }
+  >;
+  /** What the dead primary's binlog holds beyond the candidate, and whether its host answers over SSH. */
+  salvage: { pending: number; hostAnswers: boolean; salvaged: number };
   es: {
     graReachable: boolean;
     rbxConnectedToGra: boolean;
@@ -33,6 +38,7 @@ export const initialState = (): FakePairState => ({
     autoFollow: { 'logs-from-gra': true },
     lag: 0,
   },
+  salvage: { pending: 0, hostAnswers: true, salvaged: 0 },
   apps: { 'app-gra-1': true, 'app-rbx-1': false },
   traffic: 'gra',
 });
@@ -224,6 +230,35 @@ export class FakePair {
           alreadyCaughtUp: true,
           waitedMs: 0,
         };
+      },
+      mysqlSalvageBinlog: async ({ server, from }: { server: string; from: string }) => {
+        await this.enter('mysqlSalvageBinlog', server);
+        const base = { server, from, transferredBytes: 0, steps: [] as string[], appliedThisAttempt: 0 };
+        if (!s().salvage.hostAnswers)
+          return {
+            ...base,
+            possible: false,
+            impossible: `${from} (root@10.0.0.1:22): cannot connect: ECONNREFUSED`,
+            salvaged: 0,
+            description: `salvage impossible: ${from} (root@10.0.0.1:22): cannot connect: ECONNREFUSED.`,
+          };
+        s().mysql[server]!.sqlRunning = false;
+        s().salvage.salvaged += s().salvage.pending;
+        const applied = s().salvage.pending;
+        s().salvage.pending = 0;
+        return {
+          ...base,
+          possible: true,
+          salvaged: s().salvage.salvaged,
+          appliedThisAttempt: applied,
+          position: `0-1-${100 + s().salvage.salvaged}`,
+          description: `${s().salvage.salvaged} transaction(s) salvaged from ${from}'s binlog onto ${server}.`,
+        };
+      },
+      mysqlResumeReplication: async ({ server }: { server: string }) => {
+        await this.enter('mysqlResumeReplication', server);
+        s().mysql[server]!.sqlRunning = undefined;
+        return { server, steps: ['START SLAVE'], description: `${server} replicates again.` };
       },
       mysqlPromote: async ({ server }: { server: string }) => {
         await this.enter('mysqlPromote', server);

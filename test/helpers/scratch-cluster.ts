@@ -48,6 +48,10 @@ export async function startScratchPair(
     catchUpTimeout?: string;
     /** More settings of the runbook's mysql section. */
     mysql?: Record<string, unknown>;
+    /** More settings of a server of the mysql section, by name (e.g. its ssh and salvage sections). */
+    servers?: (cluster: MariadbCluster) => Record<string, Record<string, unknown>>;
+    /** More top-level settings of the runbook (probes, timeouts…). */
+    runbook?: Record<string, unknown>;
     /** Extra `[mariadbd]` lines, for every server and per server name. */
     extraConfig?: string[];
     instanceConfig?: Record<string, string[]>;
@@ -65,6 +69,7 @@ export async function startScratchPair(
   }
   const id = path.basename(cluster.spec.dir).replace(/^mariadb-/, '');
   const pair = `scratch-${id}`;
+  const serverSettings = options.servers?.(cluster) ?? {};
   const secret = (file: string) => `file:${path.join(stackDir(), 'secrets', file)}`;
   const runbook = {
     pair,
@@ -81,6 +86,7 @@ export async function startScratchPair(
         host: '127.0.0.1',
         port: i.port,
         role: index === 0 ? 'primary' : 'replica',
+        ...serverSettings[i.name],
       })),
       maxLagSeconds: options.maxLagSeconds ?? 2,
       connectTimeout: '2s',
@@ -89,6 +95,7 @@ export async function startScratchPair(
     },
     approval: { policy: 'auto' },
     timeouts: { replicaCatchUp: options.catchUpTimeout ?? '30s' },
+    ...options.runbook,
   };
   const runbookFile = path.join(cluster.spec.dir, 'runbook.yaml');
   writeFileSync(runbookFile, stringify(runbook));

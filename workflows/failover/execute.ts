@@ -36,10 +36,18 @@ export async function fence(run: FailoverRun): Promise<void> {
   }
 }
 
-/** Prepare the standby, independent steps in parallel; all of them settle before a failure is raised. */
+/**
+ * Prepare the standby, independent steps in parallel (a step with `after` waits for that one, and does not run
+ * when it fails); all of them settle before a failure is raised.
+ */
 export async function prepare(run: FailoverRun): Promise<void> {
   run.enter('prepare');
-  const results = await Promise.allSettled(run.stepsOf('prepare').map((step) => compensable(run, step)));
+  const started = new Map<string, Promise<void>>();
+  for (const step of run.stepsOf('prepare')) {
+    const before = step.after === undefined ? undefined : started.get(step.after);
+    started.set(step.id, before ? before.then(() => compensable(run, step)) : compensable(run, step));
+  }
+  const results = await Promise.allSettled(started.values());
   const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failure) throw failure.reason;
 }

@@ -74,6 +74,9 @@ export class FailoverRun {
       to,
       planned: this.input.mode !== 'unplanned',
       call: activityCaller(settings.timeouts),
+      reviseDataLoss: (estimate) => {
+        this.dataLoss = [...this.dataLoss.filter((d) => d.system !== estimate.system), estimate];
+      },
     };
     this.contributions = contributionsFor(settings);
   }

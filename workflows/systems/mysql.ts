@@ -1,4 +1,4 @@
-import type { CandidateChoice } from '../../activities/mysql';
+import type { CandidateChoice, SalvageResult } from '../../activities/mysql';
 import type { MysqlServerStatus } from '../../activities/mysql/status';
 import type { Check } from '../checks/check';
 import { evaluateMysqlReadiness } from '../checks/mysql-readiness';
@@ -125,6 +125,7 @@ export function mysqlContribution(): SystemContribution {
             return `${candidate} has applied ${r.alreadyCaughtUp ? 'everything already' : `everything in ${r.waitedMs} ms`} (target from ${r.targetFrom}: ${r.target || 'nothing'}).`;
           },
         },
+        ...(salvageable(ctx, primary) ? [salvageStep(ctx, primary, candidate)] : []),
         {
           id: 'mysql.promote',
           phase: 'promote',
@@ -162,8 +163,72 @@ export function mysqlContribution(): SystemContribution {
           },
         })),
       ];
-      return { steps, dataLoss: mysqlDataLoss(ctx, primaryStatus, candidate, chosen) };
+      const loss = mysqlDataLoss(ctx, primaryStatus, candidate, chosen);
+      if (salvageable(ctx, primary))
+        loss.sentence += `; ${primary}'s binlog is salvaged over SSH before the promotion, which tells.`;
+      return { steps, dataLoss: loss };
     },
+  };
+}
+
+/** Unplanned, with an `ssh` section for the old primary in the runbook: its binlog can be salvaged. */
+const salvageable = (ctx: RunContext, primary: string) =>
+  !ctx.planned && !!ctx.settings.mysql.servers.find((s) => s.name === primary)?.salvage;
+
+/**
+ * Unplanned: what the dead primary's binlog holds beyond the candidate is applied to it before it is promoted,
+ * once it has applied its relay log. Undone by letting the candidate replicate again (read-only).
+ */
+function salvageStep(ctx: RunContext, primary: string, candidate: string): PlanStep {
+  const pair = ctx.settings.pair;
+  return {
+    id: 'mysql.salvage',
+    phase: 'prepare',
+    system: 'mysql',
+    title: `salvage onto ${candidate} what ${primary}'s binlog holds beyond it`,
+    target: candidate,
+    compensation: `${candidate} replicates again from its source, read-only`,
+    after: 'mysql.catch-up',
+    run: async () => {
+      const r = await ctx.call(
+        'salvage',
+        'mysqlSalvageBinlog',
+        { pair, server: candidate, from: primary },
+        `salvage ${primary}'s binlog onto ${candidate}`,
+      );
+      ctx.reviseDataLoss(salvageDataLoss(r));
+      return r.description;
+    },
+    undo: async () =>
+      (
+        await ctx.call(
+          'change',
+          'mysqlResumeReplication',
+          { pair, server: candidate },
+          `resume replication on ${candidate}`,
+        )
+      ).description,
+  };
+}
+
+/** The MySQL data loss once the salvage has run: none, or what it could not take and why. */
+export function salvageDataLoss(r: SalvageResult): DataLossEstimate {
+  const base = { system: 'mysql' as const, unit: 'transactions' as const, recovered: r.salvaged };
+  if (!r.possible)
+    return {
+      ...base,
+      sentence: `salvage impossible: ${r.impossible}; the transactions ${r.from} acknowledged after the last one ${r.server} received are lost (how many is unknown: ${r.from} cannot be read).`,
+    };
+  const salvaged = `${r.salvaged} transaction(s) salvaged from ${r.from}'s binlog onto ${r.server}`;
+  if (r.timedOut || r.toolWarning)
+    return {
+      ...base,
+      sentence: `${salvaged}, but ${r.timedOut ? "the runbook's salvage timeout ended it" : `the binlog tool stopped early (${r.toolWarning})`}: what ${r.from}'s binlog holds after ${r.position} is lost (how many is unknown).`,
+    };
+  return {
+    ...base,
+    count: 0,
+    sentence: `none: ${salvaged}, so ${r.server} holds every transaction ${r.from} committed (${r.position}).`,
   };
 }
 

@@ -13,6 +13,8 @@ export interface RunContext {
   to: string;
   planned: boolean;
   call: ActivityCall;
+  /** Replaces the system's data-loss estimate with what a step measured (e.g. what a salvage recovered). */
+  reviseDataLoss(estimate: DataLossEstimate): void;
 }
 
 /** One vantage point's view of the primary site in one detection round. */

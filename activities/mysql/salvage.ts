@@ -1,0 +1,358 @@
+import path from 'node:path';
+import { activityInfo, Context, heartbeat, log } from '@temporalio/activity';
+import type { PoolConnection } from 'mysql2/promise';
+import { gtidsMissing, mariadbMaxPos } from '../../common/gtid';
+import { utf8Tail } from '../../common/text';
+import { durationMs } from '../../config/duration';
+import { sshTargetOf } from '../apps';
+import type { SshClient, SshTarget } from '../apps/ssh';
+import type { RunbookRegistry } from '../runbooks';
+import { GtidReader, parseBinlogScript, type BinlogScript } from './binlog-script';
+import type { MysqlConnections } from './connections';
+import {
+  BINLOG_TOOL,
+  binlogReadCommand,
+  redactedSql,
+  SALVAGE_SQL,
+  SQL,
+  type Dialect,
+  type Statement,
+} from './dialect';
+import { mysqlDecision, mysqlFailure } from './errors';
+import { throwIfCancelled } from './failover';
+import { checkedInput, resumeInput, salvageInput, type SalvageInput } from './inputs';
+import { MysqlSession } from './session';
+import type { MysqlServerStatus } from './status';
+
+/** The binlog tool's output is held in memory before it is applied; beyond this the salvage is not tried. */
+export const SALVAGE_MAX_BYTES = 256 * 1024 * 1024;
+const HEARTBEAT_MS = 1000;
+
+export interface SalvageResult {
+  /** The candidate the transactions were applied to, and the dead primary they come from. */
+  server: string;
+  from: string;
+  possible: boolean;
+  /** Why nothing could be salvaged (the failover goes on without). */
+  impossible?: string;
+  /** Transactions of `from` applied to `server` by the salvage, every attempt counted. */
+  salvaged: number;
+  /** Of which this attempt applied (a retry after a lost worker applies only what is left). */
+  appliedThisAttempt: number;
+  /** The candidate's GTID position this attempt started from, and where it is now. */
+  startPosition?: string;
+  position?: string;
+  transferredBytes: number;
+  /** The binlog tool ended early (e.g. on a truncated last event): what it printed until then was applied. */
+  toolWarning?: string;
+  /** The salvage stopped at the runbook's timeouts.salvage before the end of what the binlog holds. */
+  timedOut?: boolean;
+  steps: string[];
+  description: string;
+}
+
+/** What a retry needs from an attempt that died: where the candidate was before the first attempt. */
+interface SalvageProgress {
+  baseline: string;
+}
+
+export interface SalvageDeps {
+  runbooks: RunbookRegistry;
+  connections: MysqlConnections;
+  ssh: SshClient;
+}
+
+/** The candidate's GTID state: MariaDB per domain the later of slave_pos and binlog_pos (client-applied ones are only in the binlog). */
+function positionOf(status: MysqlServerStatus): string {
+  if (status.dialect === 'mysql') return status.gtidExecuted ?? '';
+  return mariadbMaxPos(status.gtidSlavePos ?? '', status.gtidBinlogPos ?? '');
+}
+
+function cancellationSignal(): AbortSignal | undefined {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return undefined;
+  }
+}
+
+function previousProgress(): SalvageProgress | undefined {
+  try {
+    const details = activityInfo().heartbeatDetails as SalvageProgress | undefined;
+    return typeof details?.baseline === 'string' ? details : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function createMysqlSalvageActivities({ runbooks, connections, ssh }: SalvageDeps) {
+  /** Runs a command on the dead primary's host, heartbeating while it runs. */
+  async function remote(
+    target: SshTarget,
+    command: string,
+    timeoutMs: number,
+    beat: () => void,
+    onStdout?: (chunk: Buffer) => void,
+  ) {
+    const timer = setInterval(beat, HEARTBEAT_MS);
+    try {
+      return await ssh.exec(target, command, { timeoutMs, signal: cancellationSignal(), onStdout });
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  return {
+    mysqlResumeReplication,
+    /**
+     * Unplanned failover, before the promotion: when `from` (the old primary) is dead but its host answers over
+     * SSH, keeps its mysqld down (the runbook's `salvage.keepDown`), reads with the server's own binlog tool the
+     * transactions its binlog holds beyond `server` (the candidate, replication stopped) and applies them to
+     * `server` over one connection with their original GTIDs, so that they are in its binlog for the other
+     * replicas. Each attempt starts from the candidate's GTID state under a named lock: a retry after a lost
+     * worker applies only what is left. Nothing to reach, no tool output, a timeout: `possible: false` with the
+     * reason (the failover goes on). A salvaged transaction the candidate refuses: `SalvageApplyFailed`.
+     */
+    async mysqlSalvageBinlog(unchecked: SalvageInput): Promise<SalvageResult> {
+      const input = checkedInput('mysqlSalvageBinlog', salvageInput, unchecked);
+      const loaded = runbooks.get(input.pair);
+      const deadline = Date.now() + durationMs(loaded.runbook.timeouts.salvage);
+      const remaining = () => Math.max(1000, deadline - Date.now());
+      const fromConfig = connections.server(input.pair, input.from);
+      const steps: string[] = [];
+      // Every heartbeat carries the progress: a heartbeat without details would erase it for the next attempt.
+      let progress = previousProgress();
+      const beat = () => heartbeat(progress);
+      const base = { server: input.server, from: input.from, transferredBytes: 0, steps };
+      const impossible = (reason: string, extra: Partial<SalvageResult> = {}): SalvageResult => {
+        const description = `salvage impossible: ${reason}; the transactions ${input.from} acknowledged beyond what ${input.server} received are lost.`;
+        log.warn(description);
+        return {
+          ...base,
+          possible: false,
+          impossible: reason,
+          salvaged: 0,
+          appliedThisAttempt: 0,
+          ...extra,
+          description,
+        };
+      };
+      if (!fromConfig.ssh || !fromConfig.salvage)
+        return impossible(`the runbook has no ssh and salvage sections for ${input.from}`);
+      const { salvage } = fromConfig;
+      let target: SshTarget;
+      try {
+        target = sshTargetOf({ name: input.from, ssh: fromConfig.ssh }, path.dirname(loaded.file));
+      } catch (err) {
+        return impossible((err as Error).message);
+      }
+
+      // 1. mysqld stays down (it may only have been unreachable from here): its binlog is then final.
+      try {
+        const down = await remote(target, salvage.keepDown, remaining(), beat);
+        if (down.exitCode !== 0)
+          return impossible(
+            `${target.label}: "${salvage.keepDown}" exited ${down.exitCode ?? down.signal}, so mysqld may still run (${utf8Tail(Buffer.from(down.stderr.trim()), 300)})`,
+          );
+        steps.push(`${input.from}: ${salvage.keepDown}`);
+      } catch (err) {
+        return impossible((err as Error).message);
+      }
+
+      const session = await MysqlSession.open(connections, input.pair, input.server);
+      const dialect = session.dialect;
+      const connection = await dedicatedConnection(input.pair, input.server);
+      const run = async (statement: string | Statement) => {
+        try {
+          await connection.query(
+            typeof statement === 'string'
+              ? { sql: statement, timeout: session.statementTimeoutMs }
+              : { sql: statement.sql, values: statement.values, timeout: session.statementTimeoutMs },
+          );
+        } catch (err) {
+          throw mysqlFailure(input.server, err, session.secrets);
+        }
+      };
+      try {
+        // 2. One applier at a time; the position is read under the lock, once the candidate's applier is stopped.
+        const [lock] = (await connection.query({ ...SALVAGE_SQL[dialect].lock, timeout: 30_000 }))[0] as {
+          locked: unknown;
+        }[];
+        if (Number(lock?.locked) !== 1)
+          throw mysqlDecision(
+            'SalvageInProgress',
+            `${input.server}: another session still applies a salvage (an earlier attempt whose connection is not closed yet).`,
+          );
+        const status = await session.status();
+        if (
+          status.replication &&
+          (status.replication.ioRunning !== 'No' || status.replication.sqlRunning !== 'No')
+        ) {
+          await run(SQL[dialect].stopReplica);
+          steps.push(`${input.server}: ${SQL[dialect].stopReplica}`);
+        }
+        const startPosition = positionOf(await session.status());
+        if (startPosition === '')
+          return impossible(`${input.server} has no GTID position to start the salvage from`);
+        const baseline = progress?.baseline ?? startPosition;
+        progress = { baseline };
+        beat();
+
+        // 3. What the binlog holds beyond the candidate, printed on the host by the server's own tool.
+        const chunks: Buffer[] = [];
+        let bytes = 0;
+        let read;
+        try {
+          read = await remote(
+            target,
+            binlogReadCommand(dialect, salvage.binlogIndex, startPosition),
+            remaining(),
+            beat,
+            (chunk) => {
+              bytes += chunk.length;
+              if (bytes <= SALVAGE_MAX_BYTES) chunks.push(chunk);
+            },
+          );
+        } catch (err) {
+          return impossible((err as Error).message, { startPosition });
+        }
+        base.transferredBytes = bytes;
+        if (bytes > SALVAGE_MAX_BYTES)
+          return impossible(`${BINLOG_TOOL[dialect]} printed more than ${SALVAGE_MAX_BYTES} bytes`, {
+            startPosition,
+          });
+        const script = parseBinlogScript(Buffer.concat(chunks).toString('utf8'), dialect);
+        const toolFailed = read.exitCode !== 0;
+        const toolSaid = `${BINLOG_TOOL[dialect]} exited ${read.exitCode ?? read.signal}: ${utf8Tail(Buffer.from(read.stderr.trim()), 300)}`;
+        if (toolFailed && script.gtids.length === 0)
+          return impossible(`${target.label}: ${toolSaid}`, { startPosition });
+        steps.push(
+          `${input.from}: ${BINLOG_TOOL[dialect]} after ${startPosition} (${script.gtids.length} transaction(s), ${bytes} bytes)`,
+        );
+
+        // 4. Applied in order with their own GTIDs; an incomplete last transaction is rolled back.
+        const timedOut = await apply(script, run, { dialect, deadline, server: input.server, beat });
+        const after = await session.status();
+        const position = positionOf(after);
+        const record = SALVAGE_SQL[dialect].recordApplied(position);
+        if (record) {
+          await run(record);
+          steps.push(`${input.server}: ${redactedSql(record)}`);
+        }
+        const appliedThisAttempt = gtidsMissing(dialect, position, startPosition);
+        const salvaged = gtidsMissing(dialect, position, baseline);
+        const notAll = script.gtids.filter((g) => gtidsMissing(dialect, g, position) > 0).length;
+        const description =
+          `${salvaged} transaction(s) salvaged from ${input.from}'s binlog onto ${input.server}` +
+          `${appliedThisAttempt !== salvaged ? ` (${appliedThisAttempt} by this attempt)` : ''}, with their original GTIDs; ` +
+          `${input.server} is at ${position}; ${input.from} stays down (${salvage.keepDown}).` +
+          (timedOut
+            ? ` The runbook's salvage timeout ended it with ${notAll} transaction(s) not applied: they are lost.`
+            : '') +
+          (toolFailed ? ` The binlog tool stopped early (${toolSaid}); anything after it is lost.` : '');
+        log.info(description);
+        return {
+          ...base,
+          possible: true,
+          salvaged,
+          appliedThisAttempt,
+          startPosition,
+          position,
+          ...(toolFailed ? { toolWarning: toolSaid } : {}),
+          ...(timedOut ? { timedOut } : {}),
+          description,
+        };
+      } finally {
+        // Never back to the pool: the session's server_id, GTID and replica-mode settings and the lock go with it.
+        connection.destroy();
+      }
+    },
+  };
+
+  /**
+   * The salvage's compensation: `server` replicates again from the source it had (its replication was stopped
+   * for the salvage; MariaDB's gtid_slave_pos includes what was salvaged, so nothing comes twice) and is fenced.
+   * Already running: no change.
+   */
+  async function mysqlResumeReplication(unchecked: { pair: string; server: string }) {
+    const input = checkedInput('mysqlResumeReplication', resumeInput, unchecked);
+    const session = await MysqlSession.open(connections, input.pair, input.server);
+    const status = await session.status();
+    const dialect = session.dialect;
+    const steps: string[] = [];
+    const fenced = dialect === 'mysql' ? !!status.superReadOnly : !!status.readOnly;
+    if (!fenced)
+      for (const statement of SQL[dialect].fence) {
+        await session.exec(statement);
+        steps.push(statement);
+      }
+    const repl = status.replication;
+    if (repl && (repl.ioRunning === 'No' || repl.sqlRunning === 'No')) {
+      await session.exec(SQL[dialect].startReplica);
+      steps.push(SQL[dialect].startReplica);
+    }
+    const description = !repl
+      ? `${input.server} has no replication source to resume; it is read-only.`
+      : steps.length === 0
+        ? `${input.server} already replicates from ${repl.sourceHost}:${repl.sourcePort} and is read-only.`
+        : `${input.server} replicates again from ${repl.sourceHost}:${repl.sourcePort}, read-only (${steps.join('; ')}).`;
+    log.info(description);
+    return { server: input.server, steps, description };
+  }
+
+  async function dedicatedConnection(pair: string, server: string): Promise<PoolConnection> {
+    try {
+      return await connections.pool(pair, server).getConnection();
+    } catch (err) {
+      throw mysqlFailure(server, err, connections.secrets(pair));
+    }
+  }
+}
+
+/** Applies the script's statements in order; returns true when the deadline stopped it. */
+async function apply(
+  script: BinlogScript,
+  run: (statement: string) => Promise<void>,
+  {
+    dialect,
+    deadline,
+    server,
+    beat,
+  }: { dialect: Dialect; deadline: number; server: string; beat: () => void },
+): Promise<boolean> {
+  for (const statement of SALVAGE_SQL[dialect].beforeApply) await run(statement);
+  let timedOut = false;
+  try {
+    let lastBeat = 0;
+    let gtid: string | undefined;
+    const reader = new GtidReader(dialect);
+    for (const statement of script.statements) {
+      if (Date.now() > deadline) {
+        timedOut = true;
+        break;
+      }
+      gtid = reader.read(statement) ?? gtid;
+      try {
+        await run(statement);
+      } catch (err) {
+        const type = (err as { type?: string }).type;
+        if (type === 'MysqlUnreachable' || type === 'MysqlTimeout') throw err;
+        throw mysqlDecision(
+          'SalvageApplyFailed',
+          `${server} refused the salvaged transaction ${gtid ?? '(before the first GTID)'}: ${(err as Error).message}; ` +
+            'the transactions before it are applied, the rest are not: a human must look before promoting.',
+          { gtid, type },
+        );
+      }
+      if (Date.now() - lastBeat > HEARTBEAT_MS) {
+        beat();
+        throwIfCancelled();
+        lastBeat = Date.now();
+      }
+    }
+    await run('ROLLBACK');
+  } finally {
+    for (const statement of SALVAGE_SQL[dialect].afterApply) await run(statement);
+  }
+  return timedOut;
+}
