@@ -3,9 +3,11 @@ import type { RunbookRegistry } from '../runbooks';
 import type { MysqlConnections } from './connections';
 import { createMysqlFailoverActivities } from './failover';
 import { readServerStatus, type MysqlServerStatus } from './status';
+import { createMysqlRebuildActivities } from './rebuild';
 import { createMysqlUnfenceActivities } from './unfence';
 
 export type { MysqlServerStatus } from './status';
+export type { RebuildResult } from './rebuild';
 export type {
   CatchUpResult,
   ErrantTransactionsReport,
@@ -45,5 +47,6 @@ export function createMysqlActivities({ runbooks, connections }: MysqlActivityDe
     },
     ...createMysqlFailoverActivities({ runbooks, connections }),
     ...createMysqlUnfenceActivities({ connections }),
+    ...createMysqlRebuildActivities({ connections }),
   };
 }

@@ -31,6 +31,9 @@ export const repointInput = z
   .object({ pair, server, source: server, verifyTimeoutSeconds: seconds.optional() })
   .strict();
 
+export const rebuildInput = z.object({ pair, server, source: server }).strict();
+
+export type RebuildInput = z.infer<typeof rebuildInput>;
 export type FenceInput = z.infer<typeof fenceInput>;
 export type PromoteInput = z.infer<typeof promoteInput>;
 export type CatchUpInput = z.infer<typeof catchUpInput>;
