@@ -62,9 +62,11 @@ describe('Elasticsearch failback activities', () => {
   });
 
   it('mirrors the auto-follow patterns onto the old primary, idempotently, and deletes them again', async () => {
+    await t.rbx.indices.create({ index: 'logs-old', settings: { number_of_replicas: 0 } });
     await runIn(env, act().esConfigureRemoteCluster, { ...pairInput, site: 'gra' });
     const mirrored = await runIn(env, act().esMirrorAutoFollowPatterns, { ...pairInput, site: 'gra' });
     expect(mirrored.patterns).toEqual([{ name: 'logs-from-gra', outcome: 'created' }]);
+    expect(mirrored.existingLeaderIndices).toEqual(['logs-old']);
     const onGra = await t.gra.ccr.getAutoFollowPattern({ name: 'logs-from-gra' });
     expect(onGra.patterns[0]!.pattern).toMatchObject({
       remote_cluster: 'rbx',

@@ -137,11 +137,18 @@ export interface EsPatternsInput {
 export async function mirrorAutoFollowPatterns(
   es: EsClients,
   input: EsPatternsInput,
-): Promise<{ site: string; patterns: { name: string; outcome: 'created' | 'already-there' }[] }> {
+): Promise<{
+  site: string;
+  patterns: { name: string; outcome: 'created' | 'already-there' }[];
+  /** Indices of the other site the patterns match that exist already: a new pattern does not follow them. */
+  existingLeaderIndices: string[];
+}> {
   const cluster = es.cluster(input.pair, input.site);
   const other = es.cluster(input.pair, es.otherSite(input.pair, cluster.site));
   const alias = es.clusterConfig(input.pair, cluster.site).remoteAlias;
   const patterns = [];
+  const leaderIndices = [...(await other.call('list indices', () => other.indexStatuses())).keys()];
+  const existing = new Set<string>();
   for (const name of input.patterns ?? es.settings(input.pair).autoFollowPatterns) {
     const mine = await cluster.call(`mirror ${name}: read`, () => cluster.autoFollowPattern(name));
     const source = await other.call(`mirror ${name}: read on ${other.site}`, () =>
@@ -153,6 +160,13 @@ export async function mirrorAutoFollowPatterns(
         `${other.site}: no auto-follow pattern "${name}" to mirror onto ${cluster.site}`,
       );
     const wanted = source ?? mine!;
+    for (const index of leaderIndices)
+      if (
+        !index.startsWith('.') &&
+        wanted.leader_index_patterns.some((p) => globMatch(p, index)) &&
+        !(wanted.leader_index_exclusion_patterns ?? []).some((p) => globMatch(p, index))
+      )
+        existing.add(index);
     const same =
       mine &&
       mine.remote_cluster === alias &&
@@ -174,7 +188,16 @@ export async function mirrorAutoFollowPatterns(
     );
     patterns.push({ name, outcome: 'created' as const });
   }
-  return { site: cluster.site, patterns };
+  return { site: cluster.site, patterns, existingLeaderIndices: [...existing].sort() };
+}
+
+/** Index name patterns as auto-follow reads them: `*` matches any run of characters. */
+function globMatch(pattern: string, name: string): boolean {
+  const regex = pattern
+    .split('*')
+    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.*');
+  return new RegExp(`^${regex}$`).test(name);
 }
 
 /** Deletes the named auto-follow patterns of `site` (the followers they created stay); absent is success. */
