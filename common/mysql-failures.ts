@@ -46,6 +46,10 @@ export const MYSQL_FAILURE_TYPES = {
   /** Wrong target: not a replica, or not a server of the pair. */
   NotAReplica: { retryable: false },
   UnknownServer: { retryable: false },
+  /** A replica cannot be rebuilt from this source: a MySQL server, a writable target, a source that is not the primary. */
+  RebuildNotPossible: { retryable: false },
+  /** The dump or the load of a rebuild failed (the next attempt starts it again from the start). */
+  RebuildFailed: { retryable: true },
 } as const satisfies Record<string, { retryable: boolean }>;
 
 export type MysqlFailureType = keyof typeof MYSQL_FAILURE_TYPES;

@@ -9,7 +9,7 @@ import { quietRuntime } from './helpers/local-stack';
  * Replays recorded histories against the current workflow code. A change that would break a running
  * workflow (different commands for the same history) fails here. Re-record after an intended,
  * versioned change with: DR_RECORD_HISTORIES=1 npx vitest run test/readiness.workflow.test.ts
- * (and test/failover.workflow.test.ts for the failover histories).
+ * (and test/failover.workflow.test.ts, test/failback.workflow.test.ts for the failover and failback histories).
  */
 const HISTORIES = path.join(__dirname, 'histories');
 const WORKFLOWS = path.resolve(__dirname, '..', 'workflows', 'index.ts');
@@ -38,6 +38,11 @@ describe('replay of recorded workflow histories', () => {
         'failover-rolled-back',
         'failover-retried-past-point-of-no-return',
         'failover-unplanned-completed',
+        'failback-full-completed',
+        'failback-reprotect-only',
+        'failback-errant-discarded',
+        'failback-divergence-rejected',
+        'failback-resumed',
       ]),
     );
   });

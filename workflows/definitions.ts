@@ -32,6 +32,24 @@ export interface FailoverInput {
   requestedBy: string;
 }
 
+export type FailbackMode = 'full' | 'reprotect-only';
+
+/**
+ * What starts a failback: `full` reprotects (the old primary site replicates from the current one), switches
+ * back in a planned move and re-establishes forward replication; `reprotect-only` stops once the old primary
+ * site has caught up.
+ */
+export interface FailbackInput {
+  pair: string;
+  mode: FailbackMode;
+  trigger: Trigger;
+  reason: string;
+  requestedBy: string;
+}
+
+/** What starts a run that moves a pair, either way. */
+export type MoveInput = FailoverInput | FailbackInput;
+
 /** An approver's answer to a pending approval. */
 export interface ApprovalDecision {
   approver: string;
@@ -48,11 +66,14 @@ export const approveUpdate = defineUpdate<string, [ApprovalDecision]>('approve')
 export const rejectUpdate = defineUpdate<string, [ApprovalDecision]>('reject');
 export const retryUpdate = defineUpdate<string, [OperatorDecision]>('retry');
 export const abortUpdate = defineUpdate<string, [OperatorDecision]>('abort');
+/** Failback: rebuild an old primary that holds transactions the new primary lacks, discarding them. */
+export const discardUpdate = defineUpdate<string, [OperatorDecision]>('discard');
 /** The same answers as signals, for tools that can only signal (they get no answer; a refused one is logged). */
 export const approveSignal = defineSignal<[ApprovalDecision]>('approve-signal');
 export const rejectSignal = defineSignal<[ApprovalDecision]>('reject-signal');
 export const retrySignal = defineSignal<[OperatorDecision]>('retry-signal');
 export const abortSignal = defineSignal<[OperatorDecision]>('abort-signal');
+export const discardSignal = defineSignal<[OperatorDecision]>('discard-signal');
 
 export const planQuery = defineQuery<RunPlan | undefined>('plan');
 export const statusQuery = defineQuery<RunStatus>('status');
@@ -70,7 +91,8 @@ export const COMPLETED_RUN_PHASES = [
   'report',
 ] as const;
 
-export type Phase = (typeof COMPLETED_RUN_PHASES)[number] | 'compensate';
+export type Phase =
+  (typeof COMPLETED_RUN_PHASES)[number] | 'compensate' | 'reprotect' | 'catch-up' | 'reestablish';
 
 export type System = 'mysql' | 'elasticsearch' | 'apps' | 'traffic';
 
@@ -97,7 +119,7 @@ export interface DataLossEstimate {
 
 export interface RunPlan {
   pair: string;
-  mode: FailoverMode;
+  mode: FailoverMode | FailbackMode;
   from: string;
   to: string;
   steps: PlannedStepView[];

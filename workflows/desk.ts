@@ -5,6 +5,8 @@ import {
   abortUpdate,
   approveSignal,
   approveUpdate,
+  discardSignal,
+  discardUpdate,
   rejectSignal,
   rejectUpdate,
   retrySignal,
@@ -32,7 +34,7 @@ export interface ApprovalRecord {
 }
 
 export interface OperatorRecord {
-  action: 'retry' | 'abort';
+  action: 'retry' | 'abort' | 'discard';
   by: string;
   reason: string;
   at: string;
@@ -42,7 +44,7 @@ export interface OperatorRecord {
 
 type Answer =
   | { kind: 'approve' | 'reject'; decision: ApprovalDecision }
-  | { kind: 'retry' | 'abort'; decision: OperatorDecision };
+  | { kind: 'retry' | 'abort' | 'discard'; decision: OperatorDecision };
 
 /**
  * Where the run waits for humans: approvals (approve/reject) and operator decisions (retry/abort). Each answer is
@@ -55,12 +57,15 @@ export class Desk {
   readonly operatorDecisions: OperatorRecord[] = [];
   private answer: Answer | undefined;
   private allowed: string[] = [];
+  /** The answers the pending question takes. */
+  private accepting: Answer['kind'][] = [];
 
   constructor() {
     this.register(approveUpdate, approveSignal, 'approve');
     this.register(rejectUpdate, rejectSignal, 'reject');
     this.register(retryUpdate, retrySignal, 'retry');
     this.register(abortUpdate, abortSignal, 'abort');
+    this.register(discardUpdate, discardSignal, 'discard');
   }
 
   private register<D extends ApprovalDecision | OperatorDecision>(
@@ -88,7 +93,7 @@ export class Desk {
   /** Why an answer is refused, or undefined when it is accepted. */
   private refusal(kind: Answer['kind'], decision: ApprovalDecision | OperatorDecision): string | undefined {
     const expected = kind === 'approve' || kind === 'reject' ? 'approval' : 'operator';
-    if (!this.pending || this.pending.kind !== expected)
+    if (!this.pending || this.pending.kind !== expected || !this.accepting.includes(kind))
       return `nothing waits for ${kind} now${this.pending ? ` (the run waits for: ${this.pending.answers.join(' or ')})` : ''}`;
     if (typeof decision !== 'object' || decision === null)
       return 'the answer must be an object with a name and a reason';
@@ -145,15 +150,24 @@ export class Desk {
   }
 
   /** Waits, without limit, for an operator to answer retry or abort. */
-  async operator(question: string, approvers: string[]): Promise<OperatorRecord> {
-    const answer = await this.ask('operator', question, ['retry', 'abort'], approvers);
-    if (!answer || (answer.kind !== 'retry' && answer.kind !== 'abort'))
+  operator(question: string, approvers: string[]): Promise<OperatorRecord> {
+    return this.decide(question, ['retry', 'abort'], approvers);
+  }
+
+  /** Waits, without limit, for an operator to give one of `answers` (retry, abort, discard). */
+  async decide(
+    question: string,
+    answers: OperatorRecord['action'][],
+    approvers: string[],
+  ): Promise<OperatorRecord> {
+    const answer = await this.ask('operator', question, answers, approvers);
+    if (!answer || !answers.includes(answer.kind as OperatorRecord['action']))
       throw ApplicationFailure.nonRetryable(
-        'an operator question ended without retry or abort',
+        `an operator question ended without ${answers.join(' or ')}`,
         'InternalError',
       );
     const record: OperatorRecord = {
-      action: answer.kind,
+      action: answer.kind as OperatorRecord['action'],
       by: who(answer.decision),
       reason: answer.decision.reason,
       at: new Date().toISOString(),
@@ -173,6 +187,7 @@ export class Desk {
     const since = new Date();
     this.answer = undefined;
     this.allowed = allowed;
+    this.accepting = kind === 'approval' ? ['approve', 'reject'] : (answers as Answer['kind'][]);
     this.pending = {
       kind,
       question,

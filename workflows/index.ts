@@ -1,2 +1,3 @@
 export { readinessCheck } from './readiness';
 export { failover, type FailoverReport } from './failover';
+export { failback, type FailbackReport } from './failback';

@@ -189,6 +189,73 @@ export class EsCluster {
     }
   }
 
+  /** The pattern's definition, or undefined when no pattern has that name. */
+  async autoFollowPattern(
+    name: string,
+  ): Promise<estypes.CcrGetAutoFollowPatternAutoFollowPatternSummary | undefined> {
+    try {
+      const found = await this.client.ccr.getAutoFollowPattern({ name }, this.options());
+      return found.patterns.find((p) => p.name === name)?.pattern;
+    } catch (err) {
+      if (esStatus(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async putAutoFollowPattern(
+    name: string,
+    pattern: {
+      remoteCluster: string;
+      leaderIndexPatterns: string[];
+      exclusions: string[];
+      followIndexPattern?: string;
+    },
+  ): Promise<void> {
+    await this.client.ccr.putAutoFollowPattern(
+      {
+        name,
+        remote_cluster: pattern.remoteCluster,
+        leader_index_patterns: pattern.leaderIndexPatterns,
+        ...(pattern.exclusions.length > 0 ? { leader_index_exclusion_patterns: pattern.exclusions } : {}),
+        ...(pattern.followIndexPattern ? { follow_index_pattern: pattern.followIndexPattern } : {}),
+      },
+      this.options(),
+    );
+  }
+
+  async deleteAutoFollowPattern(name: string): Promise<void> {
+    await this.client.ccr.deleteAutoFollowPattern({ name }, this.options());
+  }
+
+  /** One page of an index's documents in the order of their sequence numbers, after `afterSeqNo`. */
+  async documentsAfter(
+    index: string,
+    afterSeqNo: number | undefined,
+    size: number,
+  ): Promise<{ id: string; seqNo: number; source: unknown }[]> {
+    const found = await this.client.search(
+      {
+        index,
+        size,
+        sort: [{ _seq_no: 'asc' }],
+        seq_no_primary_term: true,
+        query: { match_all: {} },
+        ...(afterSeqNo === undefined ? {} : { search_after: [afterSeqNo] }),
+      },
+      this.options(),
+    );
+    return found.hits.hits.map((h) => ({ id: h._id!, seqNo: h._seq_no!, source: h._source }));
+  }
+
+  /** The documents of `ids` that `index` holds, by id. */
+  async documentsById(index: string, ids: string[]): Promise<Map<string, unknown>> {
+    const found = await this.client.search(
+      { index, size: ids.length, query: { ids: { values: ids } } },
+      this.options(),
+    );
+    return new Map(found.hits.hits.map((h) => [h._id!, h._source]));
+  }
+
   async pauseAutoFollow(name: string): Promise<void> {
     await this.client.ccr.pauseAutoFollowPattern({ name }, this.options());
   }

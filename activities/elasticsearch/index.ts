@@ -9,8 +9,23 @@ import {
   type EsIndicesInput,
   type EsRemoteClusterInput,
 } from './control';
+import {
+  deleteAutoFollowPatterns,
+  divergence,
+  mirrorAutoFollowPatterns,
+  type EsDivergenceInput,
+  type EsPatternsInput,
+} from './failback';
 import { followIndices, type EsFollowInput } from './follow';
-import { autoFollowInput, followInput, indicesInput, promoteInput, validated } from './inputs';
+import {
+  autoFollowInput,
+  divergenceInput,
+  followInput,
+  indicesInput,
+  patternsInput,
+  promoteInput,
+  validated,
+} from './inputs';
 import { promoteFollowers, type EsPromoteInput } from './promote';
 import { followerStatus, observeHealth, type EsFollowerStatusInput, type EsHealthInput } from './status';
 
@@ -23,6 +38,7 @@ export type {
 export type { EsRemoteClusterResult } from './control';
 export type { EsPromoteResult, PromotedIndex, PromoteProgress, PromoteStep } from './promote';
 export type { EsFollowResult, FollowedIndex, FollowOutcome } from './follow';
+export type { EsDivergenceReport, IndexDivergence } from './failback';
 export type { EsFailureType } from '../../common/es-failures';
 // Workflow code imports the values from common/es-failures itself: this module pulls in the ES client.
 export { ES_FAILURE_TYPES, ES_NON_RETRYABLE_FAILURE_TYPES } from '../../common/es-failures';
@@ -64,6 +80,21 @@ export function createElasticsearchActivities({ es }: ElasticsearchActivityDeps)
     /** Failback: make `site`'s indices followers of the other site's, refusing to destroy open indices unasked. */
     esFollowIndices: validated('esFollowIndices', followInput, (input: EsFollowInput) =>
       followIndices(es, input),
+    ),
+    /** Failback, read-only: the documents each old leader index holds that the new leader lacks. */
+    esDivergence: validated('esDivergence', divergenceInput, (input: EsDivergenceInput) =>
+      divergence(es, input),
+    ),
+    /** Failback: `site` auto-follows the other site's new indices as the other site's patterns follow it. */
+    esMirrorAutoFollowPatterns: validated(
+      'esMirrorAutoFollowPatterns',
+      patternsInput,
+      (input: EsPatternsInput) => mirrorAutoFollowPatterns(es, input),
+    ),
+    esDeleteAutoFollowPatterns: validated(
+      'esDeleteAutoFollowPatterns',
+      patternsInput,
+      (input: EsPatternsInput) => deleteAutoFollowPatterns(es, input),
     ),
   };
 }

@@ -32,6 +32,19 @@ export const autoFollowInput = z
   .object({ pair, site: site.optional(), patterns: z.array(z.string().min(1)).optional() })
   .strict();
 
+export const divergenceInput = z
+  .object({
+    pair,
+    site,
+    indices: indices.optional(),
+    pageSize: z.number().int().min(1).max(10_000).optional(),
+  })
+  .strict();
+
+export const patternsInput = z
+  .object({ pair, site, patterns: z.array(z.string().min(1)).optional() })
+  .strict();
+
 /** Wraps an activity so that its input is checked against `schema` first. */
 export function validated<S extends z.ZodType, R>(
   activity: string,

@@ -115,6 +115,21 @@ export class MysqlConnections {
     return { user: replicationUser, password: resolveSecret(replicationPassword, path.dirname(loaded.file)) };
   }
 
+  /**
+   * The orchestrator's own account and, when the runbook sets one, its CA (PEM), for tools that open their own
+   * connections (the rebuild's dump and load). Resolved here, inside the activity; never returned to a workflow.
+   */
+  orchestratorCredentials(pair: string): { user: string; password: string; tlsCa?: string } {
+    const loaded = this.runbooks.get(pair);
+    const { user, password, tls } = loaded.runbook.mysql;
+    const baseDir = path.dirname(loaded.file);
+    return {
+      user,
+      password: resolveSecret(password, baseDir),
+      ...(tls ? { tlsCa: resolvePublicReference(tls.ca, baseDir) } : {}),
+    };
+  }
+
   /** Every secret of the pair's MySQL settings that resolves, to scrub them from error messages. */
   secrets(pair: string): string[] {
     const loaded = this.runbooks.get(pair);

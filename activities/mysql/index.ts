@@ -5,9 +5,11 @@ import type { MysqlConnections } from './connections';
 import { createMysqlFailoverActivities } from './failover';
 import { createMysqlSalvageActivities } from './salvage';
 import { readServerStatus, type MysqlServerStatus } from './status';
+import { createMysqlRebuildActivities } from './rebuild';
 import { createMysqlUnfenceActivities } from './unfence';
 
 export type { MysqlServerStatus } from './status';
+export type { RebuildResult } from './rebuild';
 export type {
   CatchUpResult,
   ErrantTransactionsReport,
@@ -51,5 +53,6 @@ export function createMysqlActivities({ runbooks, connections, ssh }: MysqlActiv
     ...createMysqlFailoverActivities({ runbooks, connections }),
     ...createMysqlUnfenceActivities({ connections }),
     ...createMysqlSalvageActivities({ runbooks, connections, ssh }),
+    ...createMysqlRebuildActivities({ connections }),
   };
 }

@@ -37,6 +37,10 @@ export const salvageInput = z.object({ pair, server, from: server }).strict();
 export const resumeInput = z.object({ pair, server }).strict();
 
 export type SalvageInput = z.infer<typeof salvageInput>;
+
+export const rebuildInput = z.object({ pair, server, source: server }).strict();
+
+export type RebuildInput = z.infer<typeof rebuildInput>;
 export type FenceInput = z.infer<typeof fenceInput>;
 export type PromoteInput = z.infer<typeof promoteInput>;
 export type CatchUpInput = z.infer<typeof catchUpInput>;

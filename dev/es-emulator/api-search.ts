@@ -1,6 +1,6 @@
 import { openIndices, readableIndices } from './api-indices';
 import type { EmulatedCluster } from './cluster';
-import { parsingException } from './errors';
+import { illegalArgument, parsingException } from './errors';
 import { ok, objectBody, type EsRequest, type EsResponse, type Route } from './http-types';
 import type { EmulatedIndex, StoredDoc } from './index-state';
 import { parseIntParam } from './params';
@@ -41,7 +41,9 @@ function search(cluster: EmulatedCluster, expression: string | undefined, req: E
   const started = Date.now();
   const body = objectBody(req);
   const indices = targets(cluster, expression);
-  const hits = sortHits(matching(indices, body.query as Query | undefined, req.query.q), body.sort);
+  const sortedHits = sortHits(matching(indices, body.query as Query | undefined, req.query.q), body.sort);
+  const hits = body.search_after === undefined ? sortedHits : after(sortedHits, body.sort, body.search_after);
+  const withSeqNo = body.seq_no_primary_term === true || req.query.seq_no_primary_term === 'true';
   const from = typeof body.from === 'number' ? body.from : parseIntParam(req.query.from, 0, 'from');
   const size = typeof body.size === 'number' ? body.size : parseIntParam(req.query.size, 10, 'size');
   const page = hits.slice(from, from + size);
@@ -58,6 +60,7 @@ function search(cluster: EmulatedCluster, expression: string | undefined, req: E
         _id: doc.id,
         _score: sorted ? null : 1.0,
         _source: doc.source,
+        ...(withSeqNo ? { _seq_no: doc.seqNo, _primary_term: doc.primaryTerm } : {}),
         ...(sorted ? { sort: sortValues(doc, body.sort) } : {}),
       })),
     },
@@ -122,12 +125,28 @@ function sortHits(hits: Hit[], sort: unknown): Hit[] {
   });
 }
 
+/** `search_after`: the hits that sort strictly after the given sort values (the last hit of the previous page). */
+function after(hits: Hit[], sort: unknown, searchAfter: unknown): Hit[] {
+  if (sort === undefined) throw illegalArgument('Sort must contain at least one field.');
+  const specs = sortSpecs(sort);
+  const values = Array.isArray(searchAfter) ? searchAfter : [searchAfter];
+  if (values.length !== specs.length)
+    throw illegalArgument(`search_after has ${values.length} value(s) but sort has ${specs.length}.`);
+  return hits.filter(({ doc }) => {
+    for (const [i, spec] of specs.entries()) {
+      const diff = compare(fieldValue(doc, spec.field), values[i]);
+      if (diff !== 0) return spec.descending ? diff < 0 : diff > 0;
+    }
+    return false;
+  });
+}
+
 function sortValues(doc: StoredDoc, sort: unknown): unknown[] {
   return sortSpecs(sort).map((spec) => fieldValue(doc, spec.field) ?? null);
 }
 
 function fieldValue(doc: StoredDoc, field: string): unknown {
-  if (field === '_doc') return doc.seqNo;
+  if (field === '_doc' || field === '_seq_no') return doc.seqNo;
   if (field === '_id') return doc.id;
   const path = field.endsWith('.keyword') ? field.slice(0, -'.keyword'.length) : field;
   let value: unknown = doc.source;

@@ -2,7 +2,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { startFailover } from '../../client/failover';
 import type { LoadedRunbook } from '../../config/load';
 import { resolveSecret } from '../../config/secrets';
-import type { failover, FailoverReport } from '../../workflows';
+import type { failback, failover, FailoverReport } from '../../workflows';
 import {
   DrPhase,
   approveUpdate,
@@ -16,6 +16,8 @@ import { sleep } from '../../dev/stack/daemon';
 import path from 'node:path';
 
 export type FailoverHandle = WorkflowHandle<typeof failover>;
+/** A run that moves a pair, either way: both end with the same report. */
+export type MoveHandle = WorkflowHandle<typeof failover> | WorkflowHandle<typeof failback>;
 
 /** The approver the scratch pair's runbook allows. */
 export const APPROVER = 'oncall';
@@ -62,7 +64,7 @@ export async function waitForStatus(
  * The run's report, within `timeoutMs`; past it, fails with what the run was doing (its status and the activities
  * Temporal still waits for), so that a stuck run says where it is stuck.
  */
-export async function reportWithin(handle: FailoverHandle, timeoutMs = 45_000): Promise<FailoverReport> {
+export async function reportWithin(handle: MoveHandle, timeoutMs = 45_000): Promise<FailoverReport> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
@@ -73,13 +75,13 @@ export async function reportWithin(handle: FailoverHandle, timeoutMs = 45_000): 
     }, timeoutMs);
   });
   try {
-    return await Promise.race([handle.result(), late]);
+    return await Promise.race([handle.result() as Promise<FailoverReport>, late]);
   } finally {
     clearTimeout(timer);
   }
 }
 
-async function describeRun(handle: FailoverHandle): Promise<string> {
+async function describeRun(handle: MoveHandle): Promise<string> {
   const { raw } = await handle.describe();
   const activities = (raw.pendingActivities ?? []).map(
     (a) =>

@@ -10,11 +10,24 @@ import type { PairSettings } from '../../activities/pair-settings';
 export interface FakePairState {
   mysql: Record<
     string,
-    { reachable: boolean; readOnly: boolean; source?: string; ioRunning: boolean; sqlRunning?: boolean }
+    {
+      reachable: boolean;
+      readOnly: boolean;
+      source?: string;
+      ioRunning: boolean;
+      sqlRunning?: boolean;
+      errant?: number;
+    }
   >;
   /** What the dead primary's binlog holds beyond the candidate, and whether its host answers over SSH. */
   salvage: { pending: number; hostAnswers: boolean; salvaged: number };
   es: {
+    /** gra's indices (the primary's leaders; followers of rbx's once a failback reprotected them). */
+    graIndices: Record<string, 'active' | 'paused' | 'regular'>;
+    /** Auto-follow patterns on gra (mirrored by a failback), active or not. */
+    graAutoFollow: Record<string, boolean>;
+    /** Documents gra's indices hold that rbx's lack (writes gra took after a failover). */
+    divergent: number;
     graReachable: boolean;
     rbxConnectedToGra: boolean;
     followers: Record<string, 'active' | 'paused' | 'regular'>;
@@ -32,6 +45,9 @@ export const initialState = (): FakePairState => ({
     'db-rbx-2': { reachable: true, readOnly: true, source: 'db-gra-1', ioRunning: true },
   },
   es: {
+    graIndices: { orders: 'regular', customers: 'regular' },
+    graAutoFollow: {},
+    divergent: 0,
     graReachable: true,
     rbxConnectedToGra: true,
     followers: { orders: 'active', customers: 'active' },
@@ -42,6 +58,22 @@ export const initialState = (): FakePairState => ({
   apps: { 'app-gra-1': true, 'app-rbx-1': false },
   traffic: 'gra',
 });
+
+/**
+ * The pair after a planned failover to rbx: db-rbx-1 primary, db-gra-1 fenced and replicating from it, rbx's
+ * indices promoted, rbx's auto-follow paused, traffic on rbx.
+ */
+export const failedOverState = (): FakePairState => {
+  const state = initialState();
+  state.mysql['db-gra-1'] = { reachable: true, readOnly: true, source: 'db-rbx-1', ioRunning: true };
+  state.mysql['db-rbx-1'] = { reachable: true, readOnly: false, ioRunning: false };
+  state.mysql['db-rbx-2'] = { reachable: true, readOnly: true, source: 'db-rbx-1', ioRunning: true };
+  state.es.followers = { orders: 'regular', customers: 'regular' };
+  state.es.autoFollow = { 'logs-from-gra': false };
+  state.apps['app-rbx-1'] = true;
+  state.traffic = 'rbx';
+  return state;
+};
 
 export const fakeSettings = (overrides: Partial<PairSettings> = {}): PairSettings => ({
   pair: 'fake',
@@ -160,7 +192,120 @@ export class FakePair {
           : {}),
       };
     };
+    const followersOf = (site?: string) => (site === 'gra' ? s().es.graIndices : s().es.followers);
+    const patternsOf = (site?: string) => (site === 'gra' ? s().es.graAutoFollow : s().es.autoFollow);
     const acts = {
+      mysqlFindErrantTransactions: async ({ server, reference }: { server: string; reference: string }) => {
+        await this.enter('mysqlFindErrantTransactions', server);
+        const count = s().mysql[server]!.errant ?? 0;
+        const gtids = Array.from({ length: count }, (_, i) => `0-1-${101 + i}`);
+        return {
+          server,
+          reference,
+          dialect: 'mariadb' as const,
+          gtids,
+          count,
+          sentence: count
+            ? `${server} has ${count} transaction(s) that ${reference} lacks: ${gtids.join(', ')}.`
+            : `${server} has no transaction that ${reference} lacks.`,
+        };
+      },
+      mysqlRebuildReplica: async ({ server, source }: { server: string; source: string }) => {
+        await this.enter('mysqlRebuildReplica', server);
+        delete s().mysql[server]!.errant;
+        return {
+          server,
+          source,
+          alreadyClean: false,
+          copied: ['app'],
+          dropped: [],
+          gtidSlavePos: '0-1-100',
+          steps: [],
+          durationMs: 1,
+          description: `${server} was rebuilt from ${source}.`,
+        };
+      },
+      esConfigureRemoteCluster: async ({ site }: { site: string }) => {
+        await this.enter('esConfigureRemoteCluster', site);
+        const remoteSite = site === 'gra' ? 'rbx' : 'gra';
+        return {
+          site,
+          alias: remoteSite,
+          remoteSite,
+          mode: 'sniff' as const,
+          addresses: [],
+          changed: false,
+          connected: true,
+        };
+      },
+      esMirrorAutoFollowPatterns: async ({ site }: { site: string }) => {
+        await this.enter('esMirrorAutoFollowPatterns', site);
+        const patterns = patternsOf(site);
+        const names = Object.keys(s().es.autoFollow);
+        return {
+          site,
+          patterns: names.map((name) => {
+            const was = name in patterns;
+            if (!was) patterns[name] = true;
+            return { name, outcome: was ? ('already-there' as const) : ('created' as const) };
+          }),
+          existingLeaderIndices: [],
+        };
+      },
+      esDeleteAutoFollowPatterns: async ({ site }: { site: string }) => {
+        await this.enter('esDeleteAutoFollowPatterns', site);
+        const patterns = patternsOf(site);
+        return {
+          site,
+          patterns: Object.keys(s().es.autoFollow).map((name) => {
+            const was = name in patterns;
+            delete patterns[name];
+            return { name, outcome: was ? ('deleted' as const) : ('already-absent' as const) };
+          }),
+        };
+      },
+      esDivergence: async ({ site, indices }: { site: string; indices?: string[] }) => {
+        await this.enter('esDivergence', site);
+        const total = site === 'gra' ? s().es.divergent : 0;
+        const names = indices ?? Object.keys(followersOf(site));
+        return {
+          site,
+          leaderSite: site === 'gra' ? 'rbx' : 'gra',
+          indices: names.map((index, i) => ({
+            index,
+            exists: true,
+            following: followersOf(site)[index] === 'active',
+            documents: 10,
+            divergent: i === 0 ? total : 0,
+            sampleIds: [],
+          })),
+          total,
+          description: total
+            ? `${site}/orders holds ${total} document(s) that the leader lacks.`
+            : `${site} holds nothing the leader lacks.`,
+        };
+      },
+      esFollowIndices: async ({ site, indices }: { site: string; indices?: string[] }) => {
+        await this.enter('esFollowIndices', site);
+        const followers = followersOf(site);
+        const names = indices ?? Object.keys(followers);
+        if (site === 'gra') s().es.divergent = 0;
+        return {
+          site,
+          leaderSite: site === 'gra' ? 'rbx' : 'gra',
+          remoteCluster: site === 'gra' ? 'rbx' : 'gra',
+          indices: names.map((index) => {
+            const was = followers[index];
+            followers[index] = 'active';
+            return {
+              index,
+              leaderIndex: index,
+              outcome: was === 'active' ? ('already-following' as const) : ('replaced' as const),
+            };
+          }),
+          warnings: [],
+        };
+      },
       pairSettings: async () => {
         await this.enter('pairSettings');
         return this.settings;
@@ -277,6 +422,12 @@ export class FakePair {
       mysqlRepoint: async ({ server, source }: { server: string; source: string }) => {
         await this.enter('mysqlRepoint', server);
         const m = s().mysql[server]!;
+        if (m.errant)
+          throw ApplicationFailure.create({
+            type: 'ErrantTransactions',
+            message: `refusing to repoint ${server}: it has ${m.errant} errant transaction(s)`,
+            nonRetryable: true,
+          });
         m.source = source;
         m.readOnly = true;
         m.ioRunning = true;
@@ -315,7 +466,7 @@ export class FakePair {
       },
       esFollowerStatus: async ({ site }: { site?: string }) => {
         await this.enter('esFollowerStatus', site);
-        const indices = Object.entries(s().es.followers).map(([index, st]) => ({
+        const indices = Object.entries(followersOf(site)).map(([index, st]) => ({
           index,
           state: st === 'regular' ? ('not-follower' as const) : st,
           lagOperations: s().es.lag,
@@ -339,48 +490,53 @@ export class FakePair {
           },
         };
       },
-      esPauseFollow: async () => {
-        await this.enter('esPauseFollow');
-        const out = Object.keys(s().es.followers).map((index) => {
-          const was = s().es.followers[index];
-          s().es.followers[index] = 'paused';
+      esPauseFollow: async ({ site }: { site?: string }) => {
+        await this.enter('esPauseFollow', site === 'gra' ? site : undefined);
+        const followers = followersOf(site);
+        const out = Object.keys(followers).map((index) => {
+          const was = followers[index];
+          followers[index] = 'paused';
           return { index, outcome: was === 'paused' ? ('already-paused' as const) : ('paused' as const) };
         });
         return { site: 'rbx', indices: out };
       },
-      esResumeFollow: async ({ indices }: { indices?: string[] }) => {
+      esResumeFollow: async ({ indices, site }: { indices?: string[]; site?: string }) => {
         await this.enter('esResumeFollow', (indices ?? []).join(','));
-        const out = (indices ?? Object.keys(s().es.followers)).map((index) => {
-          s().es.followers[index] = 'active';
+        const followers = followersOf(site);
+        const out = (indices ?? Object.keys(followers)).map((index) => {
+          followers[index] = 'active';
           return { index, outcome: 'resumed' as const };
         });
         return { site: 'rbx', indices: out };
       },
-      esPauseAutoFollow: async () => {
-        await this.enter('esPauseAutoFollow');
+      esPauseAutoFollow: async ({ site }: { site?: string }) => {
+        await this.enter('esPauseAutoFollow', site === 'gra' ? site : undefined);
+        const patterns = patternsOf(site);
         return {
-          site: 'rbx',
-          patterns: Object.keys(s().es.autoFollow).map((name) => {
-            const was = s().es.autoFollow[name];
-            s().es.autoFollow[name] = false;
+          site: site ?? 'rbx',
+          patterns: Object.keys(patterns).map((name) => {
+            const was = patterns[name];
+            patterns[name] = false;
             return { name, outcome: was ? ('paused' as const) : ('already-paused' as const) };
           }),
         };
       },
-      esResumeAutoFollow: async ({ patterns }: { patterns?: string[] }) => {
+      esResumeAutoFollow: async ({ patterns, site }: { patterns?: string[]; site?: string }) => {
         await this.enter('esResumeAutoFollow', (patterns ?? []).join(','));
+        const mine = patternsOf(site);
         return {
-          site: 'rbx',
-          patterns: (patterns ?? []).map((name) => {
-            s().es.autoFollow[name] = true;
+          site: site ?? 'rbx',
+          patterns: (patterns ?? Object.keys(mine)).map((name) => {
+            mine[name] = true;
             return { name, outcome: 'resumed' as const };
           }),
         };
       },
-      esPromoteFollowers: async () => {
-        await this.enter('esPromoteFollowers');
-        for (const index of Object.keys(s().es.followers)) s().es.followers[index] = 'regular';
-        const total = Object.keys(s().es.followers).length;
+      esPromoteFollowers: async ({ site }: { site?: string }) => {
+        await this.enter('esPromoteFollowers', site === 'gra' ? site : undefined);
+        const followers = followersOf(site);
+        for (const index of Object.keys(followers)) followers[index] = 'regular';
+        const total = Object.keys(followers).length;
         return {
           site: 'rbx',
           total,
@@ -470,6 +626,8 @@ export class FakePair {
 
 const READS = new Set([
   'pairSettings',
+  'mysqlFindErrantTransactions',
+  'esDivergence',
   'mysqlServerStatuses',
   'mysqlSelectCandidate',
   'mysqlCatchUp',

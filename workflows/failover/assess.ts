@@ -13,7 +13,7 @@ export async function assess(run: FailoverRun): Promise<Assessment> {
   run.enter('assess');
   const { ctx } = run;
   run.say(
-    `${run.input.mode} failover of pair ${ctx.settings.pair} from ${ctx.from} to ${ctx.to} asked by ${run.input.requestedBy} (${run.input.trigger}): ${run.input.reason}`,
+    `${run.title} of pair ${ctx.settings.pair} from ${ctx.from} to ${ctx.to} asked by ${run.input.requestedBy} (${run.input.trigger}): ${run.input.reason}`,
   );
   if (run.input.mode === 'unplanned') {
     const verdict = await detectPrimaryDown(run);

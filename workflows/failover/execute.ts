@@ -56,7 +56,7 @@ export async function prepare(run: FailoverRun): Promise<void> {
  * A step past the point of no return rolls forward: its activity retries, then on a lasting failure the run
  * waits for an operator's `retry` or `abort`. It is never compensated.
  */
-async function rollForward(run: FailoverRun, step: PlanStep): Promise<void> {
+export async function rollForward(run: FailoverRun, step: PlanStep): Promise<void> {
   for (;;) {
     try {
       await run.book.run(step);
@@ -108,7 +108,7 @@ export async function compensate(run: FailoverRun, cause: string): Promise<Unwin
         run.ctx.settings.approval.approvers,
       );
       run.say(`${decision.action} of the compensation asked by ${decision.by}: ${decision.reason}.`);
-      return decision.action;
+      return decision.action === 'retry' ? 'retry' : 'abort';
     },
   );
   run.say(

@@ -1,7 +1,14 @@
 import type { MysqlServerStatus } from '../../activities/mysql/status';
 import type { TrafficState } from '../../activities/traffic';
 import type { Check } from '../checks/check';
-import type { DataLossEstimate, FailoverMode, RunPlan, StepRecord, Trigger } from '../definitions';
+import type {
+  DataLossEstimate,
+  FailbackMode,
+  FailoverMode,
+  RunPlan,
+  StepRecord,
+  Trigger,
+} from '../definitions';
 import type { ApprovalRecord, OperatorRecord } from '../desk';
 import type { UnwindResult } from '../saga';
 import { errorText } from '../steps';
@@ -9,12 +16,20 @@ import type { Observation } from '../systems/system';
 import type { FailoverRun } from './run';
 
 export type FailoverOutcome =
-  'completed' | 'dry-run' | 'not-needed' | 'refused' | 'rejected' | 'rolled-back' | 'aborted';
+  | 'completed'
+  | 'dry-run'
+  | 'not-needed'
+  | 'refused'
+  | 'rejected'
+  | 'rolled-back'
+  | 'aborted'
+  /** A failback in reprotect-only mode: the old primary site replicates from the current one. */
+  | 'reprotected';
 
 export interface FailoverReport {
   pair: string;
   workflowId: string;
-  mode: FailoverMode;
+  mode: FailoverMode | FailbackMode;
   trigger: Trigger;
   reason: string;
   requestedBy: string;

@@ -6,7 +6,7 @@ import {
   planQuery,
   statusQuery,
   type DataLossEstimate,
-  type FailoverInput,
+  type MoveInput,
   type Phase,
   type RunPlan,
   type RunStatus,
@@ -51,7 +51,7 @@ export class FailoverRun {
   approvedAt: Date | undefined;
   phase: Phase | 'start' | 'done' = 'start';
 
-  constructor(readonly input: FailoverInput) {
+  constructor(readonly input: MoveInput) {
     setHandler(planQuery, () => this.plan);
     setHandler(statusQuery, (): RunStatus => ({
       phase: this.phase,
@@ -60,6 +60,12 @@ export class FailoverRun {
       steps: this.book.records,
       ...(this.desk.pending ? { pending: this.desk.pending } : {}),
     }));
+  }
+
+  /** "planned failover", "full failback": what the run is, for its sentences. */
+  get title(): string {
+    const failback = this.input.mode === 'full' || this.input.mode === 'reprotect-only';
+    return `${this.input.mode} ${failback ? 'failback' : 'failover'}`;
   }
 
   get workflowId(): string {

@@ -193,22 +193,26 @@ export function elasticsearchContribution(): SystemContribution {
  * A lag of 0 alone does not say so: the leader checkpoint in the stats only moves on a successful read, so a
  * follower cut from its leader keeps its old lag. Each follower must also be healthy (reading, no read errors).
  */
-async function waitForZeroLag(ctx: RunContext, which: { indices?: string[] }): Promise<string> {
+export async function waitForZeroLag(
+  ctx: RunContext,
+  which: { indices?: string[] },
+  site = ctx.to,
+): Promise<string> {
   const deadline = Date.now() + ctx.settings.timeouts.replicaCatchUpMs;
   for (;;) {
     const r = await ctx.call(
       'read',
       'esFollowerStatus',
-      { pair: ctx.settings.pair, site: ctx.to, ...which },
-      `lag of the followers on ${ctx.to}`,
+      { pair: ctx.settings.pair, site, ...which },
+      `lag of the followers on ${site}`,
     );
     const lag = r.summary.maxLagOperations;
     if (r.summary.active === r.summary.total && r.summary.healthy && lag === 0)
-      return `every follower on ${ctx.to} has read all of its leader; `;
+      return `every follower on ${site} has read all of its leader; `;
     if (Date.now() > deadline) {
       const unhealthy = r.indices.filter((i) => !i.healthy).map((i) => i.description);
       throw ApplicationFailure.nonRetryable(
-        `the followers on ${ctx.to} did not catch up within ${ctx.settings.timeouts.replicaCatchUpMs / 1000}s (lag ${lag} operations, ${r.summary.active} of ${r.summary.total} active${unhealthy.length > 0 ? `; ${unhealthy.join(' ')}` : ''})`,
+        `the followers on ${site} did not catch up within ${ctx.settings.timeouts.replicaCatchUpMs / 1000}s (lag ${lag} operations, ${r.summary.active} of ${r.summary.total} active${unhealthy.length > 0 ? `; ${unhealthy.join(' ')}` : ''})`,
         'FollowersNotCaughtUp',
       );
     }

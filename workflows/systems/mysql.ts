@@ -1,4 +1,5 @@
 import type { CandidateChoice, SalvageResult } from '../../activities/mysql';
+import type { PairSettings } from '../../activities/pair-settings';
 import type { MysqlServerStatus } from '../../activities/mysql/status';
 import type { Check } from '../checks/check';
 import { evaluateMysqlReadiness } from '../checks/mysql-readiness';
@@ -22,7 +23,9 @@ export function mysqlContribution(): SystemContribution {
     );
     return statuses;
   };
+  /** The writable server of the site the run leaves when there is one (a failback leaves the standby site), else the runbook's. */
   const primaryName = (ctx: RunContext) =>
+    observedPrimary(statuses, ctx.from) ??
     ctx.settings.mysql.servers.find((s) => s.site === ctx.from && s.role === 'primary')?.name ??
     ctx.settings.mysql.servers.find((s) => s.site === ctx.from)!.name;
 
@@ -63,7 +66,7 @@ export function mysqlContribution(): SystemContribution {
 
     async assess(ctx): Promise<Check[]> {
       const all = await read(ctx);
-      const checks = evaluateMysqlReadiness(ctx.settings, all);
+      const checks = evaluateMysqlReadiness(withObservedRoles(ctx.settings, all, ctx.from), all);
       if (ctx.planned) return checks;
       // Unplanned: the primary is gone by definition; only the standby site's servers must be fit.
       const standby = new Set(ctx.settings.mysql.servers.filter((s) => s.site === ctx.to).map((s) => s.name));
@@ -273,4 +276,33 @@ function mysqlDataLoss(
       sentence: `unknown: ${primary?.server ?? 'the primary'} cannot be read, so what it wrote after ${candidate} last received is not known (${choice})`,
     };
   return { system: 'mysql', unit: 'transactions', sentence: `the primary answers; ${choice}` };
+}
+
+/** The one reachable writable server of `site`, if exactly one. */
+export function observedPrimary(statuses: MysqlServerStatus[], site: string): string | undefined {
+  const writable = statuses.filter((s) => s.site === site && s.reachable && !s.readOnly && !s.superReadOnly);
+  return writable.length === 1 ? writable[0]!.server : undefined;
+}
+
+/**
+ * The settings with the MySQL roles as observed: the writable server of `site` is the primary, the others
+ * replicas. Unchanged when `site` has no single writable server (an unplanned failover's dead primary).
+ */
+export function withObservedRoles(
+  settings: PairSettings,
+  statuses: MysqlServerStatus[],
+  site: string,
+): PairSettings {
+  const primary = observedPrimary(statuses, site);
+  if (!primary) return settings;
+  return {
+    ...settings,
+    mysql: {
+      ...settings.mysql,
+      servers: settings.mysql.servers.map((s) => ({
+        ...s,
+        role: s.name === primary ? ('primary' as const) : ('replica' as const),
+      })),
+    },
+  };
 }

@@ -1,12 +1,12 @@
 import type { PairSettings } from '../../activities/pair-settings';
 import type { ActivityCall } from '../activity-options';
 import type { Check } from '../checks/check';
-import type { DataLossEstimate, FailoverInput, System } from '../definitions';
+import type { DataLossEstimate, MoveInput, System } from '../definitions';
 import type { PlanStep } from '../steps';
 
 /** What a run knows while it moves a pair: the input, the pair's settings, the direction, and the activities. */
 export interface RunContext {
-  input: FailoverInput;
+  input: MoveInput;
   settings: PairSettings;
   /** The site the pair leaves and the one it moves to. */
   from: string;

@@ -1,0 +1,339 @@
+/**
+ * Every branch of the failback workflow's logic, on the time-skipping test server with the activities replaced by
+ * an in-memory pair (test/helpers/fake-pair.ts): no stack.
+ */
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { temporal } from '@temporalio/proto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Activities } from '../activities';
+import { ensureTemporalTestServer } from '../dev/tools/temporal-test-server';
+import { failback } from '../workflows';
+import {
+  abortUpdate,
+  approveUpdate,
+  discardSignal,
+  discardUpdate,
+  rejectUpdate,
+  retryUpdate,
+  SEARCH_ATTRIBUTE_NAMES,
+  statusQuery,
+  type FailbackInput,
+} from '../workflows/definitions';
+import { failedOverState, FakePair, fakeSettings, initialState } from './helpers/fake-pair';
+import { quietRuntime } from './helpers/local-stack';
+
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+let pair: FakePair;
+const taskQueue = `failback-wf-${randomUUID().slice(0, 8)}`;
+
+function delegatingActivities(): Partial<Activities> {
+  const names = Object.keys(new FakePair().activities()) as (keyof Activities)[];
+  return Object.fromEntries(
+    names.map((name) => [
+      name,
+      (...args: unknown[]) => (pair.activities()[name] as (...a: unknown[]) => unknown)(...args),
+    ]),
+  ) as Partial<Activities>;
+}
+
+beforeAll(async () => {
+  quietRuntime();
+  env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: ensureTemporalTestServer(() => undefined) } },
+  });
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: 'default',
+    searchAttributes: Object.fromEntries(
+      SEARCH_ATTRIBUTE_NAMES.map((name) => [
+        name,
+        temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+      ]),
+    ),
+  });
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowsPath: path.resolve(__dirname, '..', 'workflows', 'index.ts'),
+    activities: delegatingActivities(),
+  });
+  running = worker.run();
+}, 120_000);
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+});
+
+const input = (overrides: Partial<FailbackInput> = {}): FailbackInput => ({
+  pair: 'fake',
+  mode: 'full',
+  trigger: 'test',
+  reason: 'gra is back',
+  requestedBy: 'tester',
+  ...overrides,
+});
+
+const start = (i: FailbackInput = input()) =>
+  env.client.workflow.start(failback, { args: [i], taskQueue, workflowId: `failback-${randomUUID()}` });
+
+async function record(handle: Awaited<ReturnType<typeof start>>, name: string): Promise<void> {
+  if (process.env.DR_RECORD_HISTORIES !== '1') return;
+  const history = await handle.fetchHistory();
+  writeFileSync(path.join(__dirname, 'histories', `${name}.json`), historyToJSON(history as never) + '\n');
+}
+
+async function pendingOf(handle: Awaited<ReturnType<typeof start>>, kind: 'approval' | 'operator') {
+  for (let i = 0; i < 200; i++) {
+    const status = await handle.query(statusQuery);
+    if (status.pending?.kind === kind) return status.pending;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`the run never waited for ${kind}`);
+}
+
+/** A pair failed over to rbx, with `change` applied to its state. */
+function failedOver(change: (s: ReturnType<typeof failedOverState>) => void = () => undefined): FakePair {
+  const p = new FakePair();
+  p.state = failedOverState();
+  change(p.state);
+  return p;
+}
+
+/** The pair as before the failover, but app-rbx-1 stays up (failback does not stop it) and gra's patterns gone. */
+const restored = () => {
+  const s = initialState();
+  s.apps['app-rbx-1'] = true;
+  return s;
+};
+
+/** After an unplanned failover and a restart of db-gra-1: writable again, with transactions db-rbx-1 lacks. */
+const unplanned = (errant: number) =>
+  failedOver((s) => {
+    s.mysql['db-gra-1'] = { reachable: true, readOnly: false, ioRunning: false, errant };
+  });
+
+describe('failback workflow (time-skipping, in-memory pair)', () => {
+  it('refuses a pair that is not failed over, with a sentence, and changes nothing', async () => {
+    pair = new FakePair();
+    const report = await (await start()).result();
+    expect(report.outcome).toBe('refused');
+    expect(report.sentence).toMatch(/refusing to fail back fake: it is not failed over/);
+    expect(pair.changes()).toEqual([]);
+    expect(pair.state).toEqual(initialState());
+  });
+
+  it('full: reprotects, catches up, switches back in a planned move and re-establishes forward replication', async () => {
+    pair = failedOver();
+    const handle = await start();
+    const report = await handle.result();
+    await record(handle, 'failback-full-completed');
+    expect(report.outcome).toBe('completed');
+    expect(report.from).toBe('rbx');
+    expect(report.to).toBe('gra');
+    expect(pair.state).toEqual(restored());
+    const changes = pair.changes();
+    // Reprotect before anything is switched.
+    expect(changes.slice(0, 5)).toEqual([
+      'mysqlFence db-gra-1',
+      'mysqlRepoint db-gra-1',
+      'esConfigureRemoteCluster gra',
+      'esMirrorAutoFollowPatterns gra',
+      'esFollowIndices gra',
+    ]);
+    expect(changes.slice(5, 7)).toEqual(['trafficDrain rbx', 'mysqlFence db-rbx-1']);
+    expect(changes).toContain('mysqlPromote db-gra-1');
+    expect(changes).toContain('trafficSwitch gra');
+    expect(changes.slice(-5)).toEqual([
+      'esConfigureRemoteCluster rbx',
+      'esMirrorAutoFollowPatterns rbx',
+      'esFollowIndices rbx',
+      'esDeleteAutoFollowPatterns gra',
+      'esResumeAutoFollow',
+    ]);
+    expect(report.decisions.map((d) => d.phase)).toEqual(
+      expect.arrayContaining([
+        'reprotect',
+        'catch-up',
+        'fence',
+        'promote',
+        'switch',
+        'verify',
+        'reestablish',
+      ]),
+    );
+    expect(report.steps.every((s) => s.state === 'done')).toBe(true);
+  });
+
+  it('reprotect-only: gra replicates from rbx and has caught up; nothing is switched', async () => {
+    pair = failedOver((s) => {
+      s.mysql['db-gra-1'] = { reachable: true, readOnly: true, ioRunning: false };
+    });
+    const handle = await start(input({ mode: 'reprotect-only' }));
+    const report = await handle.result();
+    await record(handle, 'failback-reprotect-only');
+    expect(report.outcome).toBe('reprotected');
+    expect(pair.state.mysql['db-gra-1']).toMatchObject({ source: 'db-rbx-1', readOnly: true });
+    expect(pair.state.es.graIndices).toEqual({ orders: 'active', customers: 'active' });
+    expect(pair.state.traffic).toBe('rbx');
+    expect(pair.calls).toContain('mysqlCatchUp db-gra-1');
+    expect(pair.changes().some((c) => c.startsWith('trafficSwitch') || c.startsWith('mysqlPromote'))).toBe(
+      false,
+    );
+  });
+
+  it('errant transactions: lists them and waits; retry is refused; discard rebuilds the old primary and completes', async () => {
+    pair = unplanned(3);
+    const handle = await start();
+    const pending = await pendingOf(handle, 'operator');
+    expect(pending.answers).toEqual(['discard', 'abort']);
+    expect(pending.question).toMatch(
+      /db-gra-1 has 3 transaction\(s\) that db-rbx-1 lacks: 0-1-101, 0-1-102, 0-1-103/,
+    );
+    await expect(
+      handle.executeUpdate(retryUpdate, { args: [{ operator: 'oncall', reason: 'try' }] }),
+    ).rejects.toThrow(WorkflowUpdateFailedError);
+    await expect(
+      handle.executeUpdate(discardUpdate, { args: [{ operator: 'mallory', reason: 'x' }] }),
+    ).rejects.toThrow(WorkflowUpdateFailedError);
+    expect(pair.changes()).toEqual(['mysqlFence db-gra-1']);
+    await handle.executeUpdate(discardUpdate, { args: [{ operator: 'oncall', reason: 'replayed by hand' }] });
+    const report = await handle.result();
+    await record(handle, 'failback-errant-discarded');
+    expect(report.outcome).toBe('completed');
+    expect(pair.changes().slice(0, 3)).toEqual([
+      'mysqlFence db-gra-1',
+      'mysqlRebuildReplica db-gra-1',
+      'mysqlRepoint db-gra-1',
+    ]);
+    expect(report.operatorDecisions).toMatchObject([{ action: 'discard', by: 'oncall' }]);
+    expect(report.dataLoss).toEqual(
+      expect.arrayContaining([expect.objectContaining({ system: 'mysql', count: 3 })]),
+    );
+    expect(pair.state).toEqual(restored());
+  });
+
+  it('errant transactions: abort keeps them, rebuilds nothing and switches nothing', async () => {
+    pair = unplanned(1);
+    const handle = await start();
+    await pendingOf(handle, 'operator');
+    await handle.executeUpdate(abortUpdate, { args: [{ operator: 'oncall', reason: 'keep them' }] });
+    const report = await handle.result();
+    expect(report.outcome).toBe('aborted');
+    expect(report.sentence).toMatch(/before any switch.*keeps its 1 transaction/);
+    expect(pair.changes()).toEqual(['mysqlFence db-gra-1']);
+    expect(pair.state.traffic).toBe('rbx');
+  });
+
+  it('errant transactions: a discard signal (for tools that can only signal) works too', async () => {
+    pair = unplanned(2);
+    const handle = await start(input({ mode: 'reprotect-only' }));
+    await pendingOf(handle, 'operator');
+    await handle.signal(discardSignal, { operator: 'oncall', reason: 'by signal' });
+    expect((await handle.result()).outcome).toBe('reprotected');
+    expect(pair.calls).toContain('mysqlRebuildReplica db-gra-1');
+  });
+
+  it('ES divergence: reported with its count and not replaced without approval, even with an auto policy', async () => {
+    pair = failedOver((s) => {
+      s.es.divergent = 7;
+    });
+    const handle = await start(input({ mode: 'reprotect-only' }));
+    const pending = await pendingOf(handle, 'approval');
+    expect(pending.question).toMatch(/gra\/orders holds 7 document\(s\)/);
+    expect(pair.calls).not.toContain('esFollowIndices gra');
+    await handle.executeUpdate(rejectUpdate, { args: [{ approver: 'oncall', reason: 'keep them' }] });
+    const report = await handle.result();
+    await record(handle, 'failback-divergence-rejected');
+    expect(report.outcome).toBe('rejected');
+    expect(report.dataLoss).toEqual(
+      expect.arrayContaining([expect.objectContaining({ system: 'elasticsearch', count: 7 })]),
+    );
+    expect(pair.calls).not.toContain('esFollowIndices gra');
+    expect(pair.state.es.graIndices).toEqual({ orders: 'regular', customers: 'regular' });
+  });
+
+  it('ES divergence approved: the indices are replaced', async () => {
+    pair = failedOver((s) => {
+      s.es.divergent = 2;
+    });
+    const handle = await start(input({ mode: 'reprotect-only' }));
+    await pendingOf(handle, 'approval');
+    await handle.executeUpdate(approveUpdate, { args: [{ approver: 'oncall', reason: 'copied aside' }] });
+    expect((await handle.result()).outcome).toBe('reprotected');
+    expect(pair.state.es.graIndices).toEqual({ orders: 'active', customers: 'active' });
+  });
+
+  it('resumes a half-finished failback: only forward replication is re-established', async () => {
+    pair = new FakePair();
+    pair.state.mysql['db-rbx-1'] = { reachable: true, readOnly: true, ioRunning: false };
+    pair.state.es.followers = { orders: 'regular', customers: 'regular' };
+    pair.state.apps['app-rbx-1'] = true;
+    const handle = await start();
+    const report = await handle.result();
+    await record(handle, 'failback-resumed');
+    expect(report.outcome).toBe('completed');
+    expect(report.decisions[1]!.sentence).toMatch(
+      /half failed back.*db-rbx-1 does not replicate from db-gra-1/,
+    );
+    expect(pair.changes()).toEqual([
+      'mysqlRepoint db-rbx-1',
+      'esConfigureRemoteCluster rbx',
+      'esMirrorAutoFollowPatterns rbx',
+      'esFollowIndices rbx',
+      'esDeleteAutoFollowPatterns gra',
+      'esResumeAutoFollow',
+    ]);
+    expect(pair.state).toEqual(restored());
+  });
+
+  it('a failure before the point of no return of the switch back is undone; gra stays a replica', async () => {
+    pair = failedOver();
+    pair.fail('appStart');
+    const report = await (await start()).result();
+    expect(report.outcome).toBe('rolled-back');
+    expect(pair.state.mysql['db-rbx-1']).toMatchObject({ readOnly: false });
+    expect(pair.state.mysql['db-gra-1']).toMatchObject({ source: 'db-rbx-1', readOnly: true });
+    expect(pair.state.traffic).toBe('rbx');
+  });
+
+  it('refuses to guess when no MySQL server is writable', async () => {
+    pair = failedOver((s) => {
+      s.mysql['db-rbx-1']!.readOnly = true;
+    });
+    const report = await (await start()).result();
+    expect(report.outcome).toBe('refused');
+    expect(report.sentence).toMatch(/no MySQL server is writable/);
+    expect(pair.changes()).toEqual([]);
+  });
+
+  it('rejects a malformed input naming the bad fields', async () => {
+    pair = failedOver();
+    const handle = await start({ ...input(), mode: 'sideways' as never, reason: '' });
+    const err = await handle.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(String((err as WorkflowFailedError).cause?.message)).toMatch(
+      /mode: must be "full" or "reprotect-only".*reason: say why/,
+    );
+  });
+
+  it('uses the runbook approval for the switch back', async () => {
+    pair = failedOver();
+    pair.settings = fakeSettings({
+      approval: { policy: 'required', approvers: ['alice'], timeoutMs: 60_000, onTimeout: 'reject' },
+    });
+    const report = await (await start()).result();
+    expect(report.outcome).toBe('rejected');
+    expect(report.sentence).toMatch(/switch back was not approved/);
+    expect(pair.state.mysql['db-gra-1']).toMatchObject({ source: 'db-rbx-1' });
+    expect(pair.state.traffic).toBe('rbx');
+  });
+});

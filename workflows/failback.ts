@@ -1,0 +1,231 @@
+import {
+  ApplicationFailure,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { DrMode, DrPair, DrTrigger, type FailbackInput, type Phase } from './definitions';
+import { observeStanding } from './failback/roles';
+import {
+  esAutoFollowBackStep,
+  esCatchUpStep,
+  esFollowSteps,
+  mysqlCatchUpSteps,
+  mysqlRepointSteps,
+  mysqlReprotectSteps,
+} from './failback/steps';
+import { approve } from './failover/approve';
+import { assess } from './failover/assess';
+import { compensate, fence, prepare, promote, rollForward, rollForwardPhase } from './failover/execute';
+import { makePlan } from './failover/plan';
+import { report, type FailoverReport } from './failover/report';
+import { FailoverRun } from './failover/run';
+import { activityCaller } from './activity-options';
+import { errorText, errorType, view, type PlanStep } from './steps';
+
+export type FailbackReport = FailoverReport;
+
+const { pairSettings } = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['UnknownPair'] },
+});
+
+/**
+ * Failback of a DR pair to its runbook's primary site, the roles read from the systems: reprotect (the old
+ * primary site's MySQL servers replicate from the current primary after an errant-transaction check that stops
+ * for a human; its ES indices, once what they would lose is counted and approved, follow the current site's),
+ * catch up, then (mode `full`) a planned move back with the failover's own phases, approvals, compensation and
+ * point of no return, and forward replication re-established. A pair that is not failed over is refused; a
+ * pair left half failed back is finished.
+ */
+export async function failback(input: FailbackInput): Promise<FailbackReport> {
+  validateInput(input);
+  const run = new FailoverRun(input);
+  upsertSearchAttributes([
+    { key: DrPair, value: input.pair },
+    { key: DrMode, value: `failback-${input.mode}` },
+    { key: DrTrigger, value: input.trigger },
+  ]);
+  setCurrentDetails(
+    `**start**: ${input.mode} failback of ${input.pair} asked by ${input.requestedBy}: ${input.reason}`,
+  );
+  const settings = await pairSettings({ pair: input.pair });
+  const home = settings.sites.primary;
+  const away = settings.sites.standby;
+  run.setContext(settings, away, home);
+  run.enter('assess');
+  run.say(
+    `${input.mode} failback of ${input.pair} to ${home} asked by ${input.requestedBy} (${input.trigger}): ${input.reason}`,
+  );
+  const standing = await observeStanding(settings, activityCaller(settings.timeouts));
+  run.say(standing.sentence);
+  if (standing.kind === 'refused') return report(run, 'refused', standing.sentence);
+  if (standing.kind === 'half-failed-back') {
+    if (input.mode === 'reprotect-only')
+      return report(
+        run,
+        'refused',
+        `refusing to reprotect: ${home} is the primary site again. ${standing.sentence}`,
+      );
+    return reestablish(run, standing.primary, standing.missing);
+  }
+
+  try {
+    const reprotect = reprotectSteps(run, standing.primary);
+    await runPhase(run, 'reprotect', reprotect.steps);
+    await runPhase(run, 'catch-up', catchUpSteps(run, standing.primary, reprotect.esIndices));
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    const outcome = errorType(err) === 'DivergenceNotApproved' ? 'rejected' : 'aborted';
+    return report(
+      run,
+      outcome,
+      `failback stopped while reprotecting, before any switch: ${errorText(err)}; ${away} still serves. Start the failback again once the cause is fixed: it goes on from where it stopped.`,
+    );
+  }
+  if (input.mode === 'reprotect-only')
+    return report(
+      run,
+      'reprotected',
+      `${home} replicates from ${away} and has caught up; the pair stays on ${away} (reprotect-only).`,
+    );
+  return switchBack(run);
+}
+
+function reprotectSteps(
+  run: FailoverRun,
+  primary: string,
+): { steps: PlanStep[]; esIndices?: () => string[] } {
+  const { from: away, to: home } = run.ctx;
+  run.say(`reprotect: ${home} is made to replicate from ${away}.`);
+  const steps = mysqlReprotectSteps(run, primary, home);
+  if (!run.ctx.settings.elasticsearch) return { steps };
+  const es = esFollowSteps(run, home, 'reprotect');
+  return { steps: [...steps, ...es.steps], esIndices: es.indices };
+}
+
+function catchUpSteps(run: FailoverRun, primary: string, esIndices?: () => string[]): PlanStep[] {
+  const steps = mysqlCatchUpSteps(run, primary, run.ctx.to);
+  if (esIndices) steps.push(esCatchUpStep(run, run.ctx.to, esIndices));
+  return steps;
+}
+
+/** Records and runs the steps of a phase before the switch, one after the other. */
+async function runPhase(run: FailoverRun, phase: Phase, steps: PlanStep[]): Promise<void> {
+  run.enter(phase);
+  run.book.plan(steps.map(view));
+  run.steps.push(...steps);
+  for (const step of steps) await run.book.run(step);
+}
+
+/** The planned move from the standby site back to the primary site: the failover's phases, reversed. */
+async function switchBack(run: FailoverRun): Promise<FailbackReport> {
+  const { from: away, to: home } = run.ctx;
+  const pair = run.ctx.settings.pair;
+  const reprotect = run.steps;
+  const discarded = run.dataLoss;
+  const assessment = await assess(run);
+  if (!assessment.go) return report(run, assessment.outcome, assessment.sentence);
+  try {
+    await makePlan(run);
+  } catch (err) {
+    return report(run, 'refused', `refusing to switch back: no plan can be made: ${errorText(err)}`);
+  }
+  run.steps = [...reprotect, ...run.steps];
+  run.dataLoss = [...discarded, ...run.dataLoss];
+  const approval = await approve(run, `planned switch back of ${pair} from ${away} to ${home}`);
+  if (!approval.approved)
+    return report(
+      run,
+      'rejected',
+      `the switch back was not approved (${approval.reason}); ${home} replicates from ${away}, which still serves.`,
+    );
+  run.approvedAt = new Date();
+  try {
+    await fence(run);
+    await prepare(run);
+  } catch (err) {
+    const cause = isCancellation(err) ? 'the run was cancelled' : errorText(err);
+    const undone = await compensate(run, cause);
+    if (isCancellation(err)) throw err;
+    return report(
+      run,
+      'rolled-back',
+      `switch back rolled back before the point of no return: ${cause}; ${away} still serves, ${home} replicates from it.`,
+      undone,
+    );
+  }
+  try {
+    await promote(run);
+    await rollForwardPhase(run, 'switch');
+    await rollForwardPhase(run, 'verify');
+  } catch (err) {
+    if (errorType(err) !== 'AbortedByOperator') throw err;
+    return report(run, 'aborted', `${errorText(err)}; the pair needs hand work (see the steps).`);
+  }
+  return reestablish(run, undefined, []);
+}
+
+/**
+ * Forward replication again: the standby's ES indices follow the primary site's, auto-follow runs from the
+ * standby again; MySQL servers of the standby that do not replicate from the primary (a resumed run) are repointed.
+ * Past the point of no return: a step that keeps failing waits for an operator's retry or abort.
+ */
+async function reestablish(
+  run: FailoverRun,
+  primary: string | undefined,
+  missing: string[],
+): Promise<FailbackReport> {
+  const { from: away, to: home } = run.ctx;
+  const steps: PlanStep[] = [];
+  if (primary) {
+    const servers = run.ctx.settings.mysql.servers
+      .filter((s) => s.name !== primary && missing.some((m) => m.startsWith(`${s.name} does not replicate`)))
+      .map((s) => s.name);
+    steps.push(...mysqlRepointSteps(run, primary, servers));
+  }
+  if (run.ctx.settings.elasticsearch) {
+    steps.push(...esFollowSteps(run, away, 'reestablish').steps);
+    if (run.ctx.settings.elasticsearch.autoFollowPatterns.length > 0)
+      steps.push(esAutoFollowBackStep(run, home, away));
+  }
+  run.book.plan(steps.map(view));
+  run.steps.push(...steps);
+  try {
+    run.enter('reestablish');
+    run.say(`forward replication: ${away} replicates from ${home} again.`);
+    // In order: each step needs the one before (the remote connection before the followers).
+    for (const step of steps) await rollForward(run, step);
+  } catch (err) {
+    if (errorType(err) !== 'AbortedByOperator') throw err;
+    return report(run, 'aborted', `${errorText(err)}; forward replication needs hand work (see the steps).`);
+  }
+  return report(
+    run,
+    'completed',
+    `failback of ${run.ctx.settings.pair} completed: ${home} is the primary site and serves the traffic, ${away} replicates from it.`,
+  );
+}
+
+function validateInput(input: FailbackInput): void {
+  const problems: string[] = [];
+  if (typeof input !== 'object' || input === null)
+    throw ApplicationFailure.nonRetryable(
+      'the input must be an object {pair, mode, trigger, reason, requestedBy}',
+      'InvalidInput',
+    );
+  if (typeof input.pair !== 'string' || input.pair === '') problems.push('pair: a pair name is required');
+  if (!['full', 'reprotect-only'].includes(input.mode))
+    problems.push(`mode: must be "full" or "reprotect-only" (got ${JSON.stringify(input.mode)})`);
+  if (!['cli', 'ui', 'alertmanager', 'schedule', 'test'].includes(input.trigger))
+    problems.push(
+      `trigger: must be one of cli, ui, alertmanager, schedule, test (got ${JSON.stringify(input.trigger)})`,
+    );
+  if (typeof input.reason !== 'string' || input.reason.trim() === '') problems.push('reason: say why');
+  if (typeof input.requestedBy !== 'string' || input.requestedBy.trim() === '')
+    problems.push('requestedBy: say who asks');
+  if (problems.length > 0)
+    throw ApplicationFailure.nonRetryable(`invalid failback input: ${problems.join('; ')}`, 'InvalidInput');
+}
