@@ -1,6 +1,26 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The layers of docs/architecture.md: lower layers never import higher ones (types included), and product code never
+ * imports dev/ (the local stack, emulators, tools), which a production build does not ship.
+ */
+function higherLayers(from, folders) {
+  return folders.map((folder) => ({
+    regex: `^(\\.\\./)+${folder}(/|$)`,
+    message: `${from} must not import ${folder}/: see the layers in docs/architecture.md.`,
+  }));
+}
+
+function layer(files, from, folders) {
+  return {
+    files: [files],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns: higherLayers(from, folders) }],
+    },
+  };
+}
+
 export default tseslint.config(
   { ignores: ['node_modules/**', '.tools/**', '.stack/**', 'dist/**'] },
   js.configs.recommended,
@@ -28,9 +48,15 @@ export default tseslint.config(
               message: 'Workflows call activities through proxyActivities only.',
               allowTypeImports: true,
             },
+            ...higherLayers('workflows/', ['worker', 'client', 'dev']),
           ],
         },
       ],
     },
   },
+  layer('common/**/*.ts', 'common/', ['config', 'activities', 'workflows', 'worker', 'client', 'dev']),
+  layer('config/**/*.ts', 'config/', ['activities', 'workflows', 'worker', 'client', 'dev']),
+  layer('activities/**/*.ts', 'activities/', ['workflows', 'worker', 'client', 'dev']),
+  layer('worker/**/*.ts', 'worker/', ['client', 'dev']),
+  layer('client/**/*.ts', 'client/', ['worker', 'dev']),
 );

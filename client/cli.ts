@@ -1,7 +1,7 @@
 import { copyFileSync, constants, readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { Client } from '@temporalio/client';
-import { connectClient, temporalSettings } from '../common/temporal-connection';
+import { connectClient, temporalSettings, temporalUiUrl } from '../common/temporal-connection';
 import {
   loadRunbook,
   loadRunbooks,
@@ -10,8 +10,6 @@ import {
   RunbookError,
   unfilledPlaceholders,
 } from '../config/load';
-import { formatStatus, stackDown, stackStatus, stackUp } from '../dev/stack/stack';
-import { stackPort } from '../dev/stack/settings';
 import { runDoctor } from './doctor';
 import { formatReadinessReport, startReadinessCheck } from './readiness';
 import type { ReadinessReport } from '../workflows/readiness';
@@ -73,30 +71,16 @@ config
     for (const p of unfilled) print(`  ${p.at}: ${p.sentence}`);
   });
 
-const stack = program
+// `drctl stack …` (the local development stack) is dev/stack/cli.ts, which bin/drctl runs in a development checkout.
+program
   .command('stack')
-  .description('The local stack on loopback (Temporal dev server, MariaDB pair, worker)');
-stack
-  .command('up')
-  .description('Install what is missing and start every service; harmless when already up')
-  .action(async () => {
-    const statuses = await stackUp(print);
-    print(formatStatus(statuses));
-    print(`\nTemporal UI: http://localhost:${stackPort('TEMPORAL_UI')}`);
-  });
-stack
-  .command('status')
-  .description('Show which services run, their pids and endpoints')
-  .action(async () => {
-    const statuses = await stackStatus(print);
-    print(formatStatus(statuses));
-    process.exitCode = statuses.every((s) => s.running) ? 0 : 3;
-  });
-stack
-  .command('down')
-  .description('Stop every service the stack started (data is kept under .stack/)')
-  .action(async () => {
-    await stackDown(print);
+  .description('The local development stack: up, status, down (in a development checkout only)')
+  .allowUnknownOption()
+  .allowExcessArguments()
+  .action(() => {
+    throw new Error(
+      'the local stack is a development tool: run drctl stack from a development checkout (npm ci), not from a build',
+    );
   });
 
 program
@@ -129,7 +113,7 @@ program
     try {
       const client = new Client({ connection, namespace });
       const handle = await startReadinessCheck(client, pair, 'cli');
-      const link = `http://localhost:${stackPort('TEMPORAL_UI')}/namespaces/${namespace}/workflows/${handle.workflowId}`;
+      const link = `${temporalUiUrl()}/namespaces/${namespace}/workflows/${handle.workflowId}`;
       if (!options.wait) {
         print(`started ${handle.workflowId}\n${link}`);
         return;

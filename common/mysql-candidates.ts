@@ -1,7 +1,7 @@
 /**
  * Choosing the replica to promote, from the servers' statuses: pure (no I/O), so a workflow can run it too.
  */
-import type { MysqlServerStatus } from '../activities/mysql/status';
+import type { MysqlServerStatus } from './mysql-status';
 import { gtidsMissing, gtidUnion } from './gtid';
 
 export interface CandidateAssessment {

@@ -21,6 +21,11 @@ export function temporalSettings(): {
   };
 }
 
+/** Where humans open the Temporal UI, for links printed by the CLI: TEMPORAL_UI_URL, else the local dev server's. */
+export function temporalUiUrl(): string {
+  return (process.env.TEMPORAL_UI_URL || 'http://localhost:8233').replace(/\/+$/, '');
+}
+
 export async function connectClient(): Promise<{ connection: Connection; namespace: string }> {
   const { connectionOptions, namespace } = temporalSettings();
   // The client and the worker take the same option shape apart from the worker-only fields.

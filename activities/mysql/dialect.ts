@@ -9,7 +9,9 @@
  * SOURCE_SSL / SOURCE_SSL_CA / SOURCE_SSL_VERIFY_SERVER_CERT (MySQL "CHANGE REPLICATION SOURCE TO Statement") and
  * MASTER_SSL / MASTER_SSL_CA / MASTER_SSL_VERIFY_SERVER_CERT (MariaDB "CHANGE MASTER TO").
  */
-export type Dialect = 'mysql' | 'mariadb';
+import type { Dialect } from '../../common/mysql-status';
+
+export type { Dialect };
 
 export function detectDialect(version: string): Dialect {
   return /mariadb/i.test(version) ? 'mariadb' : 'mysql';

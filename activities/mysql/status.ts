@@ -1,66 +1,11 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import { gtidsMissing, gtidUnion } from '../../common/gtid';
 import { redact } from '../../common/redact';
-import { classifyMysqlError, type MysqlFailureType } from './errors';
-import { detectDialect, REPLICA_COLUMNS, SQL, type Dialect } from './dialect';
+import { classifyMysqlError } from './errors';
+import type { MysqlServerStatus, ReplicationStatus } from '../../common/mysql-status';
+import { detectDialect, REPLICA_COLUMNS, SQL } from './dialect';
 
-export interface ReplicationStatus {
-  ioRunning: 'Yes' | 'No' | 'Connecting' | string;
-  sqlRunning: 'Yes' | 'No' | string;
-  /** Seconds_Behind_Master/Source: null when unknown (applier stopped, or not connected to the source). */
-  lagSeconds: number | null;
-  sourceHost: string;
-  sourcePort: number;
-  /** GTIDs received from the source (MySQL Retrieved_Gtid_Set, MariaDB Gtid_IO_Pos). */
-  retrievedGtid: string;
-  lastIoError: string;
-  lastSqlError: string;
-  lastIoErrno?: number;
-  lastSqlErrno?: number;
-  /** The source's server_id as the replica last saw it. */
-  sourceServerId?: number;
-  /** The applier's state, e.g. "Slave has read all relay log; waiting for more updates". */
-  sqlState?: string;
-  /** Configured delay (MASTER_DELAY / SOURCE_DELAY), seconds. */
-  sqlDelaySeconds?: number;
-  /** How the replica positions itself: MariaDB Using_Gtid (Slave_Pos, Current_Pos, No), MySQL "auto_position" or "no". */
-  gtidPositioning?: string;
-  /** GTIDs applied from the source (MySQL Executed_Gtid_Set, MariaDB gtid_slave_pos). */
-  appliedGtid?: string;
-  /** GTIDs it holds once its relay log is applied (received ∪ applied). */
-  receivedOrApplied?: string;
-  /** Transactions received but not applied yet; null when the positions cannot be compared. */
-  pendingTransactions?: number | null;
-  /** Whether the replica connects to its source over TLS (Master_SSL_Allowed / Source_SSL_Allowed = Yes). */
-  tls?: boolean;
-}
-
-export interface MysqlServerStatus {
-  server: string;
-  site: string;
-  reachable: boolean;
-  error?: { type: MysqlFailureType; message: string };
-  version?: string;
-  dialect?: Dialect;
-  readOnly?: boolean;
-  superReadOnly?: boolean;
-  /** GTIDs this server has applied (MySQL gtid_executed, MariaDB gtid_current_pos). */
-  gtidExecuted?: string;
-  /** What its binlog holds, i.e. what a replica of it can receive (MySQL gtid_executed, MariaDB gtid_binlog_pos). */
-  gtidBinlogPos?: string;
-  /** MariaDB gtid_slave_pos: the last GTIDs applied by replication. */
-  gtidSlavePos?: string;
-  /** MariaDB gtid_binlog_state: the last GTID per (domain, server_id) in its binlog. */
-  gtidBinlogState?: string;
-  /**
-   * MariaDB log_slave_updates: whether its binlog also holds what it replicates. Off (the default), its
-   * gtid_binlog_state lacks those transactions and cannot be compared for errant ones.
-   */
-  logSlaveUpdates?: boolean;
-  /** server_id (MariaDB) or server_uuid (MySQL). */
-  serverId?: string;
-  replication?: ReplicationStatus;
-}
+export type { MysqlServerStatus, ReplicationStatus } from '../../common/mysql-status';
 
 /** read_only and friends: 0/1, OFF/ON, or (MariaDB 11.8+) an enum where anything but OFF blocks writes. */
 const asBool = (value: unknown) =>

@@ -1,0 +1,43 @@
+import { Command } from 'commander';
+import { formatStatus, stackDown, stackStatus, stackUp } from './stack';
+import { stackPort } from './settings';
+
+/**
+ * `drctl stack …`: the local development stack on loopback. A development tool, so it lives here and not in the
+ * operator CLI (client/), which production builds ship without dev/; bin/drctl hands `stack` commands to it.
+ */
+const print = (line: string) => console.log(line);
+
+const program = new Command('drctl stack')
+  .description(
+    'The local stack on loopback (Temporal dev server, MariaDB trio, emulators, HAProxy, apps, worker)',
+  )
+  .showHelpAfterError();
+
+program
+  .command('up')
+  .description('Install what is missing and start every service; harmless when already up')
+  .action(async () => {
+    const statuses = await stackUp(print);
+    print(formatStatus(statuses));
+    print(`\nTemporal UI: http://localhost:${stackPort('TEMPORAL_UI')}`);
+  });
+program
+  .command('status')
+  .description('Show which services run, their pids and endpoints')
+  .action(async () => {
+    const statuses = await stackStatus(print);
+    print(formatStatus(statuses));
+    process.exitCode = statuses.every((s) => s.running) ? 0 : 3;
+  });
+program
+  .command('down')
+  .description('Stop every service the stack started (data is kept under .stack/)')
+  .action(async () => {
+    await stackDown(print);
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  console.error(`drctl stack: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
