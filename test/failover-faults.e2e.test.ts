@@ -162,6 +162,32 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
   });
 
   describe('a failure at each compensable step is undone', () => {
+    it("traffic drain: HAProxy's runtime API socket gone; nothing was drained, so nothing is sent back", async () => {
+      const done = timer('faults: traffic drain fails');
+      const before = await pair.snapshot();
+      const socket = pair.haproxySocket;
+      const moved = `${socket}.away`;
+      const handle = await approvedWithFault(async () => renameSync(socket, moved));
+      let report;
+      try {
+        report = await reportWithin(handle);
+      } finally {
+        renameSync(moved, socket);
+      }
+      expect(report.outcome).toBe('rolled-back');
+      expect(report.steps.find((s) => s.id === 'traffic.drain')).toMatchObject({
+        state: 'compensated',
+        lastError: expect.stringMatching(/^TrafficProviderUnreachable: /),
+      });
+      expect(report.steps.filter((s) => s.id !== 'traffic.drain').every((s) => s.attempts === 0)).toBe(true);
+      expect(report.compensation).toEqual({
+        undone: [{ step: 'traffic.drain', sentence: 'the drain of gra changed nothing; nothing to undo.' }],
+        leftInPlace: [],
+      });
+      expect(await pair.snapshot()).toEqual(before);
+      done();
+    });
+
     it('MySQL fence: the orchestrator locked out of db-gra-1; the failed undo waits for a human, who aborts', async () => {
       const done = timer('faults: MySQL fence fails, undo aborted');
       const before = await pair.snapshot();
