@@ -3,8 +3,8 @@ import type { Activities } from '../activities';
 import { FAILURE_TYPES, nonRetryableTypes, type FailureSystem } from '../common/failure-types';
 import type { PairSettings } from '../activities/pair-settings';
 
-/** Every failure type a retry cannot fix, of every system: the retry policies below never retry them. */
-const NON_RETRYABLE = [
+/** Every failure type a retry cannot fix, of every system: no retry policy of any workflow retries them. */
+export const NON_RETRYABLE = [
   ...new Set((Object.keys(FAILURE_TYPES) as FailureSystem[]).flatMap((s) => nonRetryableTypes(s))),
   'AbortedByOperator',
 ];

@@ -4,6 +4,7 @@ import type { EsFollowerStatusReport, EsHealthObservation } from '../activities/
 import type { MysqlServerStatus } from '../activities/mysql/status';
 import type { PairSettings } from '../activities/pair-settings';
 import type { TrafficState } from '../activities/traffic';
+import { NON_RETRYABLE } from './activity-options';
 import type { Check } from './checks/check';
 import { evaluateEsReadiness } from './checks/es-readiness';
 import { evaluateMysqlReadiness } from './checks/mysql-readiness';
@@ -41,14 +42,14 @@ const { pairSettings, mysqlServerStatuses } = proxyActivities<Activities>({
   retry: {
     initialInterval: '1s',
     maximumAttempts: 5,
-    nonRetryableErrorTypes: ['UnknownPair', 'InvalidCredentials'],
+    nonRetryableErrorTypes: NON_RETRYABLE,
   },
 });
 
 /** A readiness check reports what does not answer rather than waiting long for it: few, short retries. */
 const { esClusterHealth, esFollowerStatus, trafficCurrentTarget } = proxyActivities<Activities>({
   startToCloseTimeout: '1m',
-  retry: { initialInterval: '1s', maximumAttempts: 2 },
+  retry: { initialInterval: '1s', maximumAttempts: 2, nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
 /**
