@@ -1,0 +1,48 @@
+import { Client, WorkflowIdConflictPolicy, type WorkflowHandle } from '@temporalio/client';
+import type { failback, failover } from '../workflows';
+import { DrMode, DrPair, DrPhase, DrTrigger, pairMoveWorkflowId, TASK_QUEUE } from '../workflows/definitions';
+
+type MoveWorkflow = typeof failover | typeof failback;
+
+export interface MoveStartOptions {
+  taskQueue?: string;
+  /** The runbook's `timeouts.run`. */
+  runTimeoutMs?: number;
+}
+
+/**
+ * Starts a move of a pair (failover or failback), or joins the one of the same type already running: the workflow ID
+ * is the pair's move ID, so a repeated start (an alert delivered twice, two operators) gives one run, and a failover
+ * and a failback of one pair never run at once. A move of the other type running under that ID is refused with a
+ * sentence, never joined.
+ */
+export async function startPairMove<W extends MoveWorkflow>(
+  client: Client,
+  workflow: W,
+  input: Parameters<W>[0],
+  options: MoveStartOptions,
+  shown: { summary: string; details: string; mode: string },
+): Promise<WorkflowHandle<W>> {
+  const workflowId = pairMoveWorkflowId(input.pair);
+  const handle = await client.workflow.start<W>(workflow, {
+    workflowId,
+    taskQueue: options.taskQueue ?? TASK_QUEUE,
+    args: [input] as Parameters<W>,
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    ...(options.runTimeoutMs ? { workflowExecutionTimeout: options.runTimeoutMs } : {}),
+    staticSummary: shown.summary,
+    staticDetails: `Asked by **${input.requestedBy}** (${input.trigger}): ${input.reason}. ${shown.details}`,
+    typedSearchAttributes: [
+      { key: DrPair, value: input.pair },
+      { key: DrTrigger, value: input.trigger },
+      { key: DrMode, value: shown.mode },
+      { key: DrPhase, value: 'queued' },
+    ],
+  });
+  const description = await handle.describe();
+  if (description.type !== workflow.name)
+    throw new Error(
+      `refusing to start a ${workflow.name} of ${input.pair}: a ${description.type} of this pair is running (workflow ${workflowId}, run ${description.runId}); wait for it or cancel it first.`,
+    );
+  return handle;
+}
