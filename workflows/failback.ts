@@ -1,12 +1,5 @@
-import {
-  ApplicationFailure,
-  isCancellation,
-  proxyActivities,
-  setCurrentDetails,
-  upsertSearchAttributes,
-} from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import { DrMode, DrPair, DrTrigger, type FailbackInput, type Phase } from './definitions';
+import { ApplicationFailure, isCancellation } from '@temporalio/workflow';
+import type { FailbackInput, Phase } from './definitions';
 import { observeStanding } from './failback/roles';
 import {
   esAutoFollowBackStep,
@@ -21,16 +14,11 @@ import { assess } from './failover/assess';
 import { compensate, fence, prepare, promote, rollForward, rollForwardPhase } from './failover/execute';
 import { makePlan } from './failover/plan';
 import { report, type FailoverReport } from './failover/report';
-import { FailoverRun } from './failover/run';
+import { FailoverRun, openRun } from './failover/run';
 import { activityCaller } from './activity-options';
 import { errorText, errorType, view, type PlanStep } from './steps';
 
 export type FailbackReport = FailoverReport;
-
-const { pairSettings } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['UnknownPair'] },
-});
 
 /**
  * Failback of a DR pair to its runbook's primary site, the roles read from the systems: reprotect (the old
@@ -42,16 +30,7 @@ const { pairSettings } = proxyActivities<Activities>({
  */
 export async function failback(input: FailbackInput): Promise<FailbackReport> {
   validateInput(input);
-  const run = new FailoverRun(input);
-  upsertSearchAttributes([
-    { key: DrPair, value: input.pair },
-    { key: DrMode, value: `failback-${input.mode}` },
-    { key: DrTrigger, value: input.trigger },
-  ]);
-  setCurrentDetails(
-    `**start**: ${input.mode} failback of ${input.pair} asked by ${input.requestedBy}: ${input.reason}`,
-  );
-  const settings = await pairSettings({ pair: input.pair });
+  const { run, settings } = await openRun(input, 'failback', `failback-${input.mode}`);
   const home = settings.sites.primary;
   const away = settings.sites.standby;
   run.setContext(settings, away, home);

@@ -1,26 +1,14 @@
-import {
-  ApplicationFailure,
-  isCancellation,
-  proxyActivities,
-  setCurrentDetails,
-  upsertSearchAttributes,
-} from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import { DrMode, DrPair, DrTrigger, type FailoverInput } from './definitions';
+import { ApplicationFailure, isCancellation } from '@temporalio/workflow';
+import type { FailoverInput } from './definitions';
 import { approve } from './failover/approve';
 import { assess } from './failover/assess';
 import { compensate, fence, prepare, promote, rollForwardPhase } from './failover/execute';
 import { makePlan } from './failover/plan';
 import { report, type FailoverReport } from './failover/report';
-import { FailoverRun } from './failover/run';
+import { openRun } from './failover/run';
 import { errorText, errorType } from './steps';
 
 export type { FailoverReport } from './failover/report';
-
-const { pairSettings } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['UnknownPair'] },
-});
 
 /**
  * Failover of a DR pair from its primary site to its standby, as the runbook reads:
@@ -30,16 +18,7 @@ const { pairSettings } = proxyActivities<Activities>({
  */
 export async function failover(input: FailoverInput): Promise<FailoverReport> {
   validateInput(input);
-  const run = new FailoverRun(input);
-  upsertSearchAttributes([
-    { key: DrPair, value: input.pair },
-    { key: DrMode, value: input.mode },
-    { key: DrTrigger, value: input.trigger },
-  ]);
-  setCurrentDetails(
-    `**start**: ${input.mode} failover of ${input.pair} asked by ${input.requestedBy}: ${input.reason}`,
-  );
-  const settings = await pairSettings({ pair: input.pair });
+  const { run, settings } = await openRun(input, 'failover', input.mode);
   run.setContext(settings, settings.sites.primary, settings.sites.standby);
 
   const assessment = await assess(run);

@@ -1,8 +1,18 @@
-import { setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../../activities';
 import type { PairSettings } from '../../activities/pair-settings';
 import { activityCaller } from '../activity-options';
 import type { Check } from '../checks/check';
 import {
+  DrMode,
+  DrPair,
+  DrTrigger,
   planQuery,
   statusQuery,
   type DataLossEstimate,
@@ -99,4 +109,30 @@ export class FailoverRun {
   stepsOf(phase: Phase): PlanStep[] {
     return this.steps.filter((s) => s.phase === phase);
   }
+}
+
+const { pairSettings } = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['UnknownPair'] },
+});
+
+/**
+ * The opening of a move (failover or failback): its run with queries and handlers, its search attributes and first
+ * details set, and the pair's settings read from the worker's runbook. `mode` is how the search attribute shows it.
+ */
+export async function openRun(
+  input: MoveInput,
+  kind: 'failover' | 'failback',
+  mode: string,
+): Promise<{ run: FailoverRun; settings: PairSettings }> {
+  const run = new FailoverRun(input);
+  upsertSearchAttributes([
+    { key: DrPair, value: input.pair },
+    { key: DrMode, value: mode },
+    { key: DrTrigger, value: input.trigger },
+  ]);
+  setCurrentDetails(
+    `**start**: ${input.mode} ${kind} of ${input.pair} asked by ${input.requestedBy}: ${input.reason}`,
+  );
+  return { run, settings: await pairSettings({ pair: input.pair }) };
 }
