@@ -42,7 +42,7 @@ export async function startPairFailover(
 
 /** Polls the status query until `accept` holds; fails after `timeoutMs` with the last status seen. */
 export async function waitForStatus(
-  handle: FailoverHandle,
+  handle: MoveHandle,
   what: string,
   accept: (status: RunStatus) => boolean,
   timeoutMs = 30_000,
@@ -95,7 +95,7 @@ async function describeRun(handle: MoveHandle): Promise<string> {
 
 /** Waits until the run waits for an answer of `kind`. */
 export async function pendingDecision(
-  handle: FailoverHandle,
+  handle: MoveHandle,
   kind: PendingDecision['kind'],
   timeoutMs = 30_000,
 ): Promise<PendingDecision> {
@@ -103,10 +103,10 @@ export async function pendingDecision(
   return status.pending!;
 }
 
-export const approve = (handle: FailoverHandle, reason: string) =>
+export const approve = (handle: MoveHandle, reason: string) =>
   handle.executeUpdate(approveUpdate, { args: [{ approver: APPROVER, reason }] });
 
-export const reject = (handle: FailoverHandle, reason: string) =>
+export const reject = (handle: MoveHandle, reason: string) =>
   handle.executeUpdate(rejectUpdate, { args: [{ approver: APPROVER, reason }] });
 
 /** Runbook fields holding a reference to a public file (a host key, a CA certificate), not to a secret. */
@@ -169,6 +169,18 @@ export async function activityResults(
     }
   }
   return results;
+}
+
+/** The activities a run has scheduled so far (attempts lost with a worker included), in order, by type. */
+export async function activitiesScheduled(
+  client: Client,
+  run: { workflowId: string; runId: string },
+): Promise<string[]> {
+  const { events } = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
+  return (events ?? []).flatMap((event) => {
+    const name = event.activityTaskScheduledEventAttributes?.activityType?.name;
+    return name ? [name] : [];
+  });
 }
 
 /** The phases a run has entered so far, in order, from the DrPhase upserts of its history. */
