@@ -148,22 +148,26 @@ export async function historyText(
   return parts.join('\n');
 }
 
-/** Every completed activity of a run, in order: its type and its result (decoded JSON). */
+/** Every completed activity of a run, in order: its type, the attempt that completed it and its result (decoded JSON). */
 export async function activityResults(
   client: Client,
   run: { workflowId: string; runId: string },
-): Promise<{ type: string; result: Record<string, unknown> }[]> {
+): Promise<{ type: string; attempt: number; result: Record<string, unknown> }[]> {
   const { events } = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
   const typeOf = new Map<string, string>();
-  const results: { type: string; result: Record<string, unknown> }[] = [];
+  const attemptOf = new Map<string, number>();
+  const results: { type: string; attempt: number; result: Record<string, unknown> }[] = [];
   for (const event of events ?? []) {
     const scheduled = event.activityTaskScheduledEventAttributes;
     if (scheduled) typeOf.set(String(event.eventId), scheduled.activityType?.name ?? '?');
+    const started = event.activityTaskStartedEventAttributes;
+    if (started) attemptOf.set(String(started.scheduledEventId), started.attempt ?? 1);
     const completed = event.activityTaskCompletedEventAttributes;
     if (completed) {
       const data = completed.result?.payloads?.[0]?.data;
       results.push({
         type: typeOf.get(String(completed.scheduledEventId)) ?? '?',
+        attempt: attemptOf.get(String(completed.scheduledEventId)) ?? 1,
         result: data ? (JSON.parse(new TextDecoder().decode(data)) as Record<string, unknown>) : {},
       });
     }
