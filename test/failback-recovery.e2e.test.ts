@@ -327,8 +327,9 @@ describe('failback end to end: errant transactions, diverged indices, a worker k
     const { handle, run } = await failback();
     let ended = false;
     const finished = reportWithin(handle, 240_000).finally(() => (ended = true));
-    // Killed as soon as the change is handed to a worker: it may be done, half done or not started.
-    const killAt = ['mysqlRepoint', 'esFollowIndices'];
+    // Killed as soon as a change is handed to a worker: it may be done, half done or not started. After a planned
+    // failover db-gra-1 already replicates from db-rbx-1, so the reprotect's changes are on gra's ES cluster.
+    const killAt = ['esMirrorAutoFollowPatterns', 'esFollowIndices'];
     const killedIn: { activity: string; phases: string[] }[] = [];
     const restartsMs: number[] = [];
     while (!ended && killedIn.length < killAt.length) {
@@ -349,7 +350,7 @@ describe('failback end to end: errant transactions, diverged indices, a worker k
     const summary = await load.stop();
     console.log(`[e2e] failback recovery: worker killed in ${JSON.stringify(killedIn)}`);
     expect(killedIn.map((k) => [k.activity, k.phases.at(-1)])).toEqual([
-      ['mysqlRepoint', 'reprotect'],
+      ['esMirrorAutoFollowPatterns', 'reprotect'],
       ['esFollowIndices', 'reprotect'],
     ]);
 
@@ -362,8 +363,12 @@ describe('failback end to end: errant transactions, diverged indices, a worker k
     const results = await activityResults(client, run);
     const completed = (type: string, where: (r: Record<string, unknown>) => boolean) =>
       results.filter((r) => r.type === type && where(r.result));
-    const repoint = completed('mysqlRepoint', (r) => r.server === 'db-gra-1');
-    expect(repoint).toHaveLength(1);
+    expect(completed('mysqlRepoint', (r) => r.server === 'db-gra-1')).toHaveLength(1);
+    const mirror = completed('esMirrorAutoFollowPatterns', (r) => r.site === 'gra');
+    expect(mirror).toHaveLength(1);
+    const mirrored = mirror[0]!.result.patterns as { name: string; outcome: string }[];
+    expect(mirrored.map((p) => p.name)).toEqual(['logs-from-gra']);
+    expect(['created', 'already-there']).toContain(mirrored[0]!.outcome);
     const graFollow = completed('esFollowIndices', (r) => r.site === 'gra');
     expect(graFollow).toHaveLength(1);
     const followed = graFollow[0]!.result.indices as { index: string; outcome: string }[];
@@ -379,7 +384,7 @@ describe('failback end to end: errant transactions, diverged indices, a worker k
     expectForwardPair(await pair.snapshot(), before);
     expect((await readiness()).ready).toBe(true);
     console.log(
-      `[e2e] failback with the worker SIGKILLed twice mid-reprotect: RTO ${seconds(report.rto.fromStartMs)} (run, two worker restarts included), ${seconds(report.rto.fromApprovalMs)} from the switch-back approval; writes refused for ${seconds(writesUnavailableMs(load, failbackStart))} (client side); lost ${verification.lost.length} of ${summary.acknowledged} acknowledged writes over both moves; worker restarts took ${restartsMs.map((ms) => seconds(ms)).join(' and ')}; completed by attempt ${repoint[0]!.attempt} (mysqlRepoint db-gra-1: ${repoint[0]!.result.alreadyReplicating ? 'found done' : 'did it'}) and ${graFollow[0]!.attempt} (esFollowIndices gra: ${followed.map((i) => `${i.index} ${i.outcome}`).join(', ')})`,
+      `[e2e] failback with the worker SIGKILLed twice mid-reprotect: RTO ${seconds(report.rto.fromStartMs)} (run, two worker restarts included), ${seconds(report.rto.fromApprovalMs)} from the switch-back approval; writes refused for ${seconds(writesUnavailableMs(load, failbackStart))} (client side); lost ${verification.lost.length} of ${summary.acknowledged} acknowledged writes over both moves; worker restarts took ${restartsMs.map((ms) => seconds(ms)).join(' and ')}; completed by attempt ${mirror[0]!.attempt} (esMirrorAutoFollowPatterns gra: ${mirrored.map((p) => `${p.name} ${p.outcome}`).join(', ')}) and ${graFollow[0]!.attempt} (esFollowIndices gra: ${followed.map((i) => `${i.index} ${i.outcome}`).join(', ')})`,
     );
     done();
   }, 300_000);
