@@ -121,6 +121,15 @@ describe('failback end to end: errant transactions, diverged indices, a worker k
     return { handle, run };
   };
 
+  /** gra's orders index: `open` (a regular index), `closed`, or `follower`. */
+  async function graOrdersState(): Promise<string> {
+    const info = await es('gra', 'GET', '/orders/_ccr/info');
+    if (((info.body.follower_indices as unknown[] | undefined) ?? []).length > 0) return 'follower';
+    const res = await fetch(`${pair.esUrl('gra')}/_cat/indices/orders?format=json&h=status`);
+    const [row] = (await res.json()) as { status?: string }[];
+    return row?.status === 'close' ? 'closed' : 'open';
+  }
+
   async function readiness(): Promise<ReadinessReport> {
     const handle = await startReadinessCheck(client, pair.pair, 'test', taskQueue);
     return (await handle.result()) as ReadinessReport;
@@ -327,21 +336,25 @@ describe('failback end to end: errant transactions, diverged indices, a worker k
     const { handle, run } = await failback();
     let ended = false;
     const finished = reportWithin(handle, 240_000).finally(() => (ended = true));
-    // Killed as soon as a change is handed to a worker: it may be done, half done or not started. After a planned
-    // failover db-gra-1 already replicates from db-rbx-1, so the reprotect's changes are on gra's ES cluster.
-    const killAt = ['esMirrorAutoFollowPatterns', 'esFollowIndices'];
-    const killedIn: { activity: string; phases: string[] }[] = [];
+    // After a planned failover db-gra-1 already replicates from db-rbx-1: the reprotect's changes are on gra's ES
+    // cluster. The worker is killed once as the auto-follow patterns are handed to it (done, half done or not
+    // started), once in the middle of replacing gra's indices: gra's orders, the first, already changed.
+    const killAt = [
+      { activity: 'esMirrorAutoFollowPatterns', when: async () => true },
+      { activity: 'esFollowIndices', when: async () => (await graOrdersState()) !== 'open' },
+    ];
+    const killedIn: { activity: string; phases: string[]; orders: string }[] = [];
     const restartsMs: number[] = [];
     while (!ended && killedIn.length < killAt.length) {
-      const activity = killAt[killedIn.length]!;
-      if (!(await activitiesScheduled(client, run)).includes(activity)) {
-        await sleep(10);
+      const { activity, when } = killAt[killedIn.length]!;
+      if (!(await activitiesScheduled(client, run)).includes(activity) || !(await when())) {
+        await sleep(5);
         continue;
       }
       worker.kill('SIGKILL');
       expect(await worker.stopped).toMatchObject({ signal: 'SIGKILL' });
       // Without a worker the run cannot move on: the phases seen now are those at the kill.
-      killedIn.push({ activity, phases: await phasesEntered(client, run) });
+      killedIn.push({ activity, phases: await phasesEntered(client, run), orders: await graOrdersState() });
       const restart = Date.now();
       worker = await startWorker();
       restartsMs.push(Date.now() - restart);
@@ -373,7 +386,12 @@ describe('failback end to end: errant transactions, diverged indices, a worker k
     expect(graFollow).toHaveLength(1);
     const followed = graFollow[0]!.result.indices as { index: string; outcome: string }[];
     expect(followed.map((i) => i.index).sort()).toEqual(['customers', 'logs-app-000001', 'orders']);
-    // A first attempt lost mid-way leaves indices already following, which the retry keeps as they are.
+    // The attempt killed mid-way left orders closed or following: the retry replaces it, or keeps it as it is.
+    const ordersAtKill = killedIn[1]!.orders;
+    expect(['closed', 'follower']).toContain(ordersAtKill);
+    expect(followed.find((i) => i.index === 'orders')?.outcome).toBe(
+      ordersAtKill === 'follower' ? 'already-following' : 'replaced',
+    );
     expect(followed.every((i) => ['replaced', 'already-following'].includes(i.outcome))).toBe(true);
     expect(results.filter((r) => r.type === 'mysqlRebuildReplica')).toEqual([]);
     // The systems moved once: one switch to gra in HAProxy's log, no write lost.
