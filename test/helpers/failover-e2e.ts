@@ -42,7 +42,7 @@ export async function startPairFailover(
 
 /** Polls the status query until `accept` holds; fails after `timeoutMs` with the last status seen. */
 export async function waitForStatus(
-  handle: FailoverHandle,
+  handle: MoveHandle,
   what: string,
   accept: (status: RunStatus) => boolean,
   timeoutMs = 30_000,
@@ -95,7 +95,7 @@ async function describeRun(handle: MoveHandle): Promise<string> {
 
 /** Waits until the run waits for an answer of `kind`. */
 export async function pendingDecision(
-  handle: FailoverHandle,
+  handle: MoveHandle,
   kind: PendingDecision['kind'],
   timeoutMs = 30_000,
 ): Promise<PendingDecision> {
@@ -103,10 +103,10 @@ export async function pendingDecision(
   return status.pending!;
 }
 
-export const approve = (handle: FailoverHandle, reason: string) =>
+export const approve = (handle: MoveHandle, reason: string) =>
   handle.executeUpdate(approveUpdate, { args: [{ approver: APPROVER, reason }] });
 
-export const reject = (handle: FailoverHandle, reason: string) =>
+export const reject = (handle: MoveHandle, reason: string) =>
   handle.executeUpdate(rejectUpdate, { args: [{ approver: APPROVER, reason }] });
 
 /** Runbook fields holding a reference to a public file (a host key, a CA certificate), not to a secret. */
@@ -148,27 +148,43 @@ export async function historyText(
   return parts.join('\n');
 }
 
-/** Every completed activity of a run, in order: its type and its result (decoded JSON). */
+/** Every completed activity of a run, in order: its type, the attempt that completed it and its result (decoded JSON). */
 export async function activityResults(
   client: Client,
   run: { workflowId: string; runId: string },
-): Promise<{ type: string; result: Record<string, unknown> }[]> {
+): Promise<{ type: string; attempt: number; result: Record<string, unknown> }[]> {
   const { events } = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
   const typeOf = new Map<string, string>();
-  const results: { type: string; result: Record<string, unknown> }[] = [];
+  const attemptOf = new Map<string, number>();
+  const results: { type: string; attempt: number; result: Record<string, unknown> }[] = [];
   for (const event of events ?? []) {
     const scheduled = event.activityTaskScheduledEventAttributes;
     if (scheduled) typeOf.set(String(event.eventId), scheduled.activityType?.name ?? '?');
+    const started = event.activityTaskStartedEventAttributes;
+    if (started) attemptOf.set(String(started.scheduledEventId), started.attempt ?? 1);
     const completed = event.activityTaskCompletedEventAttributes;
     if (completed) {
       const data = completed.result?.payloads?.[0]?.data;
       results.push({
         type: typeOf.get(String(completed.scheduledEventId)) ?? '?',
+        attempt: attemptOf.get(String(completed.scheduledEventId)) ?? 1,
         result: data ? (JSON.parse(new TextDecoder().decode(data)) as Record<string, unknown>) : {},
       });
     }
   }
   return results;
+}
+
+/** The activities a run has scheduled so far (attempts lost with a worker included), in order, by type. */
+export async function activitiesScheduled(
+  client: Client,
+  run: { workflowId: string; runId: string },
+): Promise<string[]> {
+  const { events } = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
+  return (events ?? []).flatMap((event) => {
+    const name = event.activityTaskScheduledEventAttributes?.activityType?.name;
+    return name ? [name] : [];
+  });
 }
 
 /** The phases a run has entered so far, in order, from the DrPhase upserts of its history. */
