@@ -1,3 +1,4 @@
+import { mariadbMaxPos } from './gtid';
 import type { MysqlFailureType } from './mysql-failures';
 
 /** The SQL dialect a server speaks: MySQL 8 or MariaDB. */
@@ -60,4 +61,13 @@ export interface MysqlServerStatus {
   /** server_id (MariaDB) or server_uuid (MySQL). */
   serverId?: string;
   replication?: ReplicationStatus;
+}
+
+/**
+ * The GTIDs a server holds, as a replica would resume from them: MySQL's gtid_executed; on MariaDB the later, per
+ * domain, of what replication applied (gtid_slave_pos) and what its binlog holds (gtid_binlog_pos).
+ */
+export function appliedPosition(status: MysqlServerStatus): string {
+  if (status.dialect === 'mysql') return status.gtidExecuted ?? '';
+  return mariadbMaxPos(status.gtidSlavePos ?? '', status.gtidBinlogPos ?? '');
 }

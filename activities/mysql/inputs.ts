@@ -32,7 +32,15 @@ export const repointInput = z
   .strict();
 
 /** Salvage onto `server` (the candidate) what the binlog of `from` (the dead primary) holds beyond it. */
-export const salvageInput = z.object({ pair, server, from: server }).strict();
+export const salvageInput = z
+  .object({
+    pair,
+    server,
+    from: server,
+    /** `server`'s GTID position before the salvage, as the workflow read it: what the count of salvaged starts from. */
+    baseline: z.string().optional(),
+  })
+  .strict();
 
 export const resumeInput = z.object({ pair, server }).strict();
 

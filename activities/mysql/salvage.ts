@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { activityInfo, Context, heartbeat, log } from '@temporalio/activity';
 import type { PoolConnection } from 'mysql2/promise';
-import { gtidsMissing, mariadbMaxPos } from '../../common/gtid';
+import { gtidsMissing } from '../../common/gtid';
+import { appliedPosition } from '../../common/mysql-status';
 import { utf8Tail } from '../../common/text';
 import { durationMs } from '../../config/duration';
 import { sshTargetOf } from '../apps';
@@ -22,7 +23,6 @@ import { mysqlDecision, mysqlFailure } from './errors';
 import { throwIfCancelled } from './failover';
 import { checkedInput, resumeInput, salvageInput, type SalvageInput } from './inputs';
 import { MysqlSession } from './session';
-import type { MysqlServerStatus } from './status';
 
 /** The binlog tool's output is held in memory before it is applied; beyond this the salvage is not tried. */
 export const SALVAGE_MAX_BYTES = 256 * 1024 * 1024;
@@ -63,11 +63,6 @@ export interface SalvageDeps {
 }
 
 /** The candidate's GTID state: MariaDB per domain the later of slave_pos and binlog_pos (client-applied ones are only in the binlog). */
-function positionOf(status: MysqlServerStatus): string {
-  if (status.dialect === 'mysql') return status.gtidExecuted ?? '';
-  return mariadbMaxPos(status.gtidSlavePos ?? '', status.gtidBinlogPos ?? '');
-}
-
 function cancellationSignal(): AbortSignal | undefined {
   try {
     return Context.current().cancellationSignal;
@@ -191,10 +186,12 @@ export function createMysqlSalvageActivities({ runbooks, connections, ssh }: Sal
           await run(SQL[dialect].stopReplica);
           steps.push(`${input.server}: ${SQL[dialect].stopReplica}`);
         }
-        const startPosition = positionOf(await session.status());
+        const startPosition = appliedPosition(await session.status());
         if (startPosition === '')
           return impossible(`${input.server} has no GTID position to start the salvage from`);
-        const baseline = progress?.baseline ?? startPosition;
+        // The position before the first attempt: carried by heartbeats, else (a worker killed before its first
+        // heartbeat reached the server) the one the workflow read before the salvage, else this attempt's own.
+        const baseline = progress?.baseline ?? input.baseline ?? startPosition;
         progress = { baseline };
         beat();
 
@@ -233,7 +230,7 @@ export function createMysqlSalvageActivities({ runbooks, connections, ssh }: Sal
         // 4. Applied in order with their own GTIDs; an incomplete last transaction is rolled back.
         const timedOut = await apply(script, run, { dialect, deadline, server: input.server, beat });
         const after = await session.status();
-        const position = positionOf(after);
+        const position = appliedPosition(after);
         const record = SALVAGE_SQL[dialect].recordApplied(position);
         if (record) {
           await run(record);

@@ -314,6 +314,10 @@ export class FakePair {
         await this.enter('mysqlServerStatuses');
         return this.settings.mysql.servers.map((x) => mysqlStatus(x.name));
       },
+      mysqlServerStatus: async ({ server }: { server: string }) => {
+        await this.enter('mysqlServerStatus', server);
+        return mysqlStatus(server);
+      },
       mysqlSelectCandidate: async (input: { site?: string }) => {
         await this.enter('mysqlSelectCandidate');
         const candidates = this.settings.mysql.servers.filter(

@@ -1,6 +1,7 @@
 import type { CandidateChoice, SalvageResult } from '../../activities/mysql';
 import type { PairSettings } from '../../activities/pair-settings';
 import type { MysqlServerStatus } from '../../activities/mysql/status';
+import { appliedPosition } from '../../common/mysql-status';
 import type { Check } from '../checks/check';
 import { evaluateMysqlReadiness } from '../checks/mysql-readiness';
 import type { DataLossEstimate } from '../definitions';
@@ -193,10 +194,16 @@ function salvageStep(ctx: RunContext, primary: string, candidate: string): PlanS
     compensation: `${candidate} replicates again from its source, read-only`,
     after: 'mysql.catch-up',
     run: async () => {
+      const before = await ctx.call(
+        'read',
+        'mysqlServerStatus',
+        { pair, server: candidate },
+        `read ${candidate}'s position before the salvage`,
+      );
       const r = await ctx.call(
         'salvage',
         'mysqlSalvageBinlog',
-        { pair, server: candidate, from: primary },
+        { pair, server: candidate, from: primary, baseline: appliedPosition(before) },
         `salvage ${primary}'s binlog onto ${candidate}`,
       );
       ctx.reviseDataLoss(salvageDataLoss(r));
