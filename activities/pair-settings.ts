@@ -32,6 +32,8 @@ export interface PairSettings {
   traffic?: { provider: string };
   /** The runbook's application hosts (no SSH settings). */
   apps: { name: string; site: string }[];
+  /** What a failback does with the apps of the site it leaves (absent from older workers: keep them running). */
+  appsAfterFailback?: 'keep-running' | 'stop';
   approval: {
     policy: 'required' | 'auto' | 'auto-after';
     approvers: string[];
@@ -82,6 +84,7 @@ export function createPairSettingsActivities({ runbooks }: { runbooks: RunbookRe
         },
         traffic: runbook.traffic && { provider: runbook.traffic.provider },
         apps: (runbook.apps?.hosts ?? []).map(({ name, site }) => ({ name, site })),
+        appsAfterFailback: runbook.apps?.afterFailback ?? 'keep-running',
         approval: {
           policy: runbook.approval.policy,
           approvers: runbook.approval.approvers,

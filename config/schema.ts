@@ -259,7 +259,16 @@ const appHost = z
   })
   .strict();
 
-const apps = z.object({ hosts: z.array(appHost).min(1) }).strict();
+const apps = z
+  .object({
+    hosts: z.array(appHost).min(1),
+    /**
+     * What a failback does with the applications of the site it leaves, once forward replication is back:
+     * `keep-running` (a warm standby, as before the failover started them) or `stop`.
+     */
+    afterFailback: z.enum(['keep-running', 'stop']).default('keep-running'),
+  })
+  .strict();
 
 /** The API endpoints @ovhcloud/node-ovh knows; only the first three have an OAuth2 token URL. */
 const OVH_ENDPOINTS = [

@@ -108,7 +108,7 @@ function failedOver(change: (s: ReturnType<typeof failedOverState>) => void = ()
   return p;
 }
 
-/** The pair as before the failover, but app-rbx-1 stays up (failback does not stop it) and gra's patterns gone. */
+/** The pair as before the failover, but app-rbx-1 stays up (apps.afterFailback: keep-running, the default). */
 const restored = () => {
   const s = initialState();
   s.apps['app-rbx-1'] = true;
@@ -171,6 +171,19 @@ describe('failback workflow (time-skipping, in-memory pair)', () => {
       ]),
     );
     expect(report.steps.every((s) => s.state === 'done')).toBe(true);
+  });
+
+  it("full with the runbook's apps.afterFailback stop: the apps of rbx are stopped once rbx replicates again", async () => {
+    pair = failedOver();
+    pair.settings = fakeSettings({ appsAfterFailback: 'stop' });
+    const report = await (await start()).result();
+    expect(report.outcome).toBe('completed');
+    expect(pair.state).toEqual(initialState());
+    expect(pair.changes().at(-1)).toBe('appStop app-rbx-1');
+    expect(report.steps.find((s) => s.id === 'apps.stop.app-rbx-1')).toMatchObject({
+      phase: 'reestablish',
+      state: 'done',
+    });
   });
 
   it('reprotect-only: gra replicates from rbx and has caught up; nothing is switched', async () => {

@@ -170,6 +170,7 @@ async function reestablish(
     if (run.ctx.settings.elasticsearch.autoFollowPatterns.length > 0)
       steps.push(esAutoFollowBackStep(run, home, away));
   }
+  if (run.ctx.settings.appsAfterFailback === 'stop') steps.push(...appStopSteps(run, away));
   run.book.plan(steps.map(view));
   run.steps.push(...steps);
   try {
@@ -186,6 +187,22 @@ async function reestablish(
     'completed',
     `failback of ${run.ctx.settings.pair} completed: ${home} is the primary site and serves the traffic, ${away} replicates from it.`,
   );
+}
+
+/** The runbook's `apps.afterFailback: stop`: the apps of the site left are stopped once it replicates again. */
+function appStopSteps(run: FailoverRun, site: string): PlanStep[] {
+  const pair = run.ctx.settings.pair;
+  return run.ctx.settings.apps
+    .filter((h) => h.site === site)
+    .map((h) => ({
+      id: `apps.stop.${h.name}`,
+      phase: 'reestablish' as const,
+      system: 'apps' as const,
+      title: `stop ${h.name}, as the runbook's apps.afterFailback asks`,
+      target: h.name,
+      run: async () =>
+        (await run.ctx.call('apps', 'appStop', { pair, host: h.name }, `stop ${h.name}`)).description,
+    }));
 }
 
 function validateInput(input: FailbackInput): void {
