@@ -1,4 +1,4 @@
-import { ApplicationFailure, isCancellation } from '@temporalio/workflow';
+import { isCancellation } from '@temporalio/workflow';
 import type { FailbackInput, Phase } from './definitions';
 import { observeStanding } from './failback/roles';
 import {
@@ -14,7 +14,7 @@ import { assess } from './failover/assess';
 import { compensate, fence, prepare, promote, rollForward, rollForwardPhase } from './failover/execute';
 import { makePlan } from './failover/plan';
 import { report, type FailoverReport } from './failover/report';
-import { FailoverRun, openRun } from './failover/run';
+import { FailoverRun, openRun, validateMoveInput } from './failover/run';
 import { activityCaller } from './activity-options';
 import { errorText, errorType, view, type PlanStep } from './steps';
 
@@ -29,7 +29,7 @@ export type FailbackReport = FailoverReport;
  * pair left half failed back is finished.
  */
 export async function failback(input: FailbackInput): Promise<FailbackReport> {
-  validateInput(input);
+  validateMoveInput(input, 'failback', ['full', 'reprotect-only']);
   const { run, settings } = await openRun(input, 'failback', `failback-${input.mode}`);
   const home = settings.sites.primary;
   const away = settings.sites.standby;
@@ -203,25 +203,4 @@ function appStopSteps(run: FailoverRun, site: string): PlanStep[] {
       run: async () =>
         (await run.ctx.call('apps', 'appStop', { pair, host: h.name }, `stop ${h.name}`)).description,
     }));
-}
-
-function validateInput(input: FailbackInput): void {
-  const problems: string[] = [];
-  if (typeof input !== 'object' || input === null)
-    throw ApplicationFailure.nonRetryable(
-      'the input must be an object {pair, mode, trigger, reason, requestedBy}',
-      'InvalidInput',
-    );
-  if (typeof input.pair !== 'string' || input.pair === '') problems.push('pair: a pair name is required');
-  if (!['full', 'reprotect-only'].includes(input.mode))
-    problems.push(`mode: must be "full" or "reprotect-only" (got ${JSON.stringify(input.mode)})`);
-  if (!['cli', 'ui', 'alertmanager', 'schedule', 'test'].includes(input.trigger))
-    problems.push(
-      `trigger: must be one of cli, ui, alertmanager, schedule, test (got ${JSON.stringify(input.trigger)})`,
-    );
-  if (typeof input.reason !== 'string' || input.reason.trim() === '') problems.push('reason: say why');
-  if (typeof input.requestedBy !== 'string' || input.requestedBy.trim() === '')
-    problems.push('requestedBy: say who asks');
-  if (problems.length > 0)
-    throw ApplicationFailure.nonRetryable(`invalid failback input: ${problems.join('; ')}`, 'InvalidInput');
 }

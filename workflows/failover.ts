@@ -1,11 +1,11 @@
-import { ApplicationFailure, isCancellation } from '@temporalio/workflow';
+import { isCancellation } from '@temporalio/workflow';
 import type { FailoverInput } from './definitions';
 import { approve } from './failover/approve';
 import { assess } from './failover/assess';
 import { compensate, fence, prepare, promote, rollForwardPhase } from './failover/execute';
 import { makePlan } from './failover/plan';
 import { report, type FailoverReport } from './failover/report';
-import { openRun } from './failover/run';
+import { openRun, validateMoveInput } from './failover/run';
 import { errorText, errorType } from './steps';
 
 export type { FailoverReport } from './failover/report';
@@ -17,7 +17,7 @@ export type { FailoverReport } from './failover/report';
  * it, the run only rolls forward and asks an operator when a step keeps failing.
  */
 export async function failover(input: FailoverInput): Promise<FailoverReport> {
-  validateInput(input);
+  validateMoveInput(input, 'failover', ['planned', 'unplanned', 'dry-run']);
   const { run, settings } = await openRun(input, 'failover', input.mode);
   run.setContext(settings, settings.sites.primary, settings.sites.standby);
 
@@ -64,25 +64,4 @@ export async function failover(input: FailoverInput): Promise<FailoverReport> {
     'completed',
     `failover of ${input.pair} completed: ${run.ctx.to} is the primary site and serves the traffic.`,
   );
-}
-
-function validateInput(input: FailoverInput): void {
-  const problems: string[] = [];
-  if (typeof input !== 'object' || input === null)
-    throw ApplicationFailure.nonRetryable(
-      'the input must be an object {pair, mode, trigger, reason, requestedBy}',
-      'InvalidInput',
-    );
-  if (typeof input.pair !== 'string' || input.pair === '') problems.push('pair: a pair name is required');
-  if (!['planned', 'unplanned', 'dry-run'].includes(input.mode))
-    problems.push(`mode: must be "planned", "unplanned" or "dry-run" (got ${JSON.stringify(input.mode)})`);
-  if (!['cli', 'ui', 'alertmanager', 'schedule', 'test'].includes(input.trigger))
-    problems.push(
-      `trigger: must be one of cli, ui, alertmanager, schedule, test (got ${JSON.stringify(input.trigger)})`,
-    );
-  if (typeof input.reason !== 'string' || input.reason.trim() === '') problems.push('reason: say why');
-  if (typeof input.requestedBy !== 'string' || input.requestedBy.trim() === '')
-    problems.push('requestedBy: say who asks');
-  if (problems.length > 0)
-    throw ApplicationFailure.nonRetryable(`invalid failover input: ${problems.join('; ')}`, 'InvalidInput');
 }

@@ -1,4 +1,5 @@
 import {
+  ApplicationFailure,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -135,4 +136,33 @@ export async function openRun(
     `**start**: ${input.mode} ${kind} of ${input.pair} asked by ${input.requestedBy}: ${input.reason}`,
   );
   return { run, settings: await pairSettings({ pair: input.pair }) };
+}
+
+/**
+ * Refuses a move's input that is not what the workflow takes, naming each bad field in one sentence; before
+ * anything is read or changed. `modes` are the modes this kind of move has.
+ */
+export function validateMoveInput(input: MoveInput, kind: 'failover' | 'failback', modes: string[]): void {
+  const problems: string[] = [];
+  if (typeof input !== 'object' || input === null)
+    throw ApplicationFailure.nonRetryable(
+      'the input must be an object {pair, mode, trigger, reason, requestedBy}',
+      'InvalidInput',
+    );
+  if (typeof input.pair !== 'string' || input.pair === '') problems.push('pair: a pair name is required');
+  if (!modes.includes(input.mode)) {
+    const quoted = modes.map((m) => `"${m}"`);
+    problems.push(
+      `mode: must be ${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)} (got ${JSON.stringify(input.mode)})`,
+    );
+  }
+  if (!['cli', 'ui', 'alertmanager', 'schedule', 'test'].includes(input.trigger))
+    problems.push(
+      `trigger: must be one of cli, ui, alertmanager, schedule, test (got ${JSON.stringify(input.trigger)})`,
+    );
+  if (typeof input.reason !== 'string' || input.reason.trim() === '') problems.push('reason: say why');
+  if (typeof input.requestedBy !== 'string' || input.requestedBy.trim() === '')
+    problems.push('requestedBy: say who asks');
+  if (problems.length > 0)
+    throw ApplicationFailure.nonRetryable(`invalid ${kind} input: ${problems.join('; ')}`, 'InvalidInput');
 }
