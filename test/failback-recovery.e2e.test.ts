@@ -16,7 +16,6 @@ import { startFailback } from '../client/failback';
 import { startReadinessCheck } from '../client/readiness';
 import { sleep } from '../dev/stack/daemon';
 import type { FrontendWriteLoad } from '../dev/write-load';
-import { bundleWorkflows } from '../worker/bundle';
 import { discardUpdate } from '../workflows/definitions';
 import type { ReadinessReport } from '../workflows/readiness';
 import { waitUntil } from './helpers/apps-traffic';
@@ -77,18 +76,12 @@ describe('failback end to end: errant transactions, diverged indices, a worker k
   let worker: WorkerProcess;
   let client: Client;
   let connection: Connection | undefined;
-  let bundle: string | undefined;
   const taskQueue = testTaskQueue('e2e-failback-recovery');
   const runs: { workflowId: string; runId: string }[] = [];
 
-  /** The worker as operators run it, on the workflows bundled once: a restart takes about a second. */
+  /** The worker as operators run it, on the run's workflow bundle: a restart takes about a second. */
   async function startWorker(): Promise<WorkerProcess> {
-    bundle ??= await bundleWorkflows(path.join(pair.dir, 'workflows.js'));
-    return startWorkerProcess({
-      runbookPath: pair.runbookPath,
-      taskQueue,
-      env: { DR_WORKFLOW_BUNDLE: bundle },
-    });
+    return startWorkerProcess({ runbookPath: pair.runbookPath, taskQueue });
   }
 
   beforeAll(async () => {

@@ -26,7 +26,7 @@ import {
   type FailbackInput,
 } from '../workflows/definitions';
 import { failedOverState, FakePair, fakeSettings, initialState } from './helpers/fake-pair';
-import { quietRuntime } from './helpers/local-stack';
+import { quietRuntime, testWorkflowBundle } from './helpers/local-stack';
 
 let env: TestWorkflowEnvironment;
 let worker: Worker;
@@ -61,7 +61,7 @@ beforeAll(async () => {
   worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
-    workflowsPath: path.resolve(__dirname, '..', 'workflows', 'index.ts'),
+    workflowBundle: { codePath: testWorkflowBundle() },
     activities: delegatingActivities(),
   });
   running = worker.run();

@@ -1,17 +1,17 @@
 /**
  * A failover survives its orchestrator's crashes: on a scratch DR pair, the worker process is SIGKILLed at every
- * phase boundary of a planned failover and started again, and the shared Temporal dev server is restarted once
- * mid-run (it keeps its SQLite file). The run must still end correctly, and no step's effect may be applied twice:
+ * phase boundary of a planned failover and started again, and its Temporal dev server (one of the test's own, on
+ * free ports: restarting the shared one would disturb the tests running alongside) is restarted once mid-run (it
+ * keeps its SQLite file). The run must still end correctly, and no step's effect may be applied twice:
  * checked on the report's step attempts, on what each activity says it changed, and on the systems themselves.
  */
-import type { Client, Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sleep } from '../dev/stack/daemon';
+import { freePort, sleep } from '../dev/stack/daemon';
 import { appctl } from '../dev/stack/services/perl-app';
 import { temporalServer } from '../dev/stack/services/temporal-server';
-import { findTemporalCli } from '../dev/tools/temporal-cli';
 import {
   activityResults,
   phasesEntered,
@@ -22,9 +22,9 @@ import {
   startPairFailover,
   timer,
 } from './helpers/failover-e2e';
-import { bundleWorkflows } from '../worker/bundle';
 import { COMPLETED_RUN_PHASES } from '../workflows/definitions';
-import { temporalClient, testTaskQueue } from './helpers/local-stack';
+import { withEnv } from './helpers/env';
+import { testTaskQueue } from './helpers/local-stack';
 import {
   startScratchDrPair,
   startWorkerProcess,
@@ -53,29 +53,36 @@ describe('failover end to end: the worker killed at every phase boundary, Tempor
         runbook.timeouts = { ...runbook.timeouts, activity: '5s', heartbeat: '5s' };
       },
     });
+    temporalEnv = {
+      DR_STACK_DIR: pair.dir,
+      DR_STACK_PORT_TEMPORAL: String(await freePort()),
+      DR_STACK_PORT_TEMPORAL_UI: String(await freePort()),
+      DR_STACK_PORT_TEMPORAL_METRICS: String(await freePort()),
+    };
+    await withEnv(temporalEnv, () => temporalServer(() => undefined).up());
     worker = await startWorker();
-    ({ client, connection } = await temporalClient());
+    connection = await Connection.connect({ address: temporalAddress() });
+    client = new Client({ connection, namespace: 'default' });
     done();
   }, 180_000);
 
-  /**
-   * The worker as operators run it, loading the workflows bundled once beforehand: a restart then takes about a
-   * second, not the seconds of CPU that bundling takes on every start.
-   */
-  let bundle: string | undefined;
+  let temporalEnv: Record<string, string>;
+  const temporalAddress = () => `127.0.0.1:${temporalEnv.DR_STACK_PORT_TEMPORAL}`;
+
+  /** The worker as operators run it, loading the run's workflow bundle: a restart takes about a second. */
   async function startWorker(): Promise<WorkerProcess> {
-    bundle ??= await bundleWorkflows(path.join(pair.dir, 'workflows.js'));
     return startWorkerProcess({
       runbookPath: pair.runbookPath,
       taskQueue,
-      env: { DR_WORKFLOW_BUNDLE: bundle },
+      env: { TEMPORAL_ADDRESS: temporalAddress() },
     });
   }
 
   afterAll(async () => {
     await worker?.stop();
-    await pair?.close();
     await connection?.close();
+    if (temporalEnv) await withEnv(temporalEnv, () => temporalServer(() => undefined).down());
+    await pair?.close();
   });
 
   /** SIGKILLs the worker and starts another, as a supervisor would. */
@@ -86,13 +93,13 @@ describe('failover end to end: the worker killed at every phase boundary, Tempor
     worker = await startWorker();
   }
 
-  /** The shared dev server, stopped and started again on its SQLite file (never installed from here). */
+  /** The test's dev server, stopped and started again on its SQLite file. */
   async function restartTemporal(): Promise<void> {
-    if (!findTemporalCli())
-      throw new Error('no Temporal CLI to restart the dev server with: set TEMPORAL_CLI (see the README)');
-    const server = temporalServer(() => undefined);
-    await server.down();
-    await server.up();
+    await withEnv(temporalEnv, async () => {
+      const server = temporalServer(() => undefined);
+      await server.down();
+      await server.up();
+    });
   }
 
   it('ends correctly, each step applied once', async () => {

@@ -27,7 +27,7 @@ import {
   type FailoverInput,
 } from '../workflows/definitions';
 import { FakePair, fakeSettings, initialState } from './helpers/fake-pair';
-import { quietRuntime } from './helpers/local-stack';
+import { quietRuntime, testWorkflowBundle } from './helpers/local-stack';
 
 let env: TestWorkflowEnvironment;
 let worker: Worker;
@@ -64,7 +64,7 @@ beforeAll(async () => {
   worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
-    workflowsPath: path.resolve(__dirname, '..', 'workflows', 'index.ts'),
+    workflowBundle: { codePath: testWorkflowBundle() },
     activities: delegatingActivities(),
   });
   running = worker.run();

@@ -7,7 +7,6 @@ import type { Client, Connection } from '@temporalio/client';
 import { freePort, sleep } from '../dev/stack/daemon';
 import type { MariadbCluster } from '../dev/stack/services/mariadb';
 import { sshPaths, sshServer, sshUser } from '../dev/stack/services/sshd';
-import { bundleWorkflows } from '../worker/bundle';
 import { failover, type FailoverReport } from '../workflows';
 import { withEnv } from './helpers/env';
 import { temporalClient } from './helpers/local-stack';
@@ -38,7 +37,6 @@ describe('salvage of a dead primary binlog during an unplanned failover (scratch
   const sshEnv = { DR_STACK_DIR: path.join(dir, 'sshd'), DR_STACK_PORT_SSH: '' };
   let sshd: ReturnType<typeof sshServer> | undefined;
   let ssh: ReturnType<typeof sshPaths>;
-  let bundle: string;
   let temporal: { client: Client; connection: Connection };
   let s: ScratchPair | undefined;
   const workers: WorkerProcess[] = [];
@@ -50,7 +48,6 @@ describe('salvage of a dead primary binlog during an unplanned failover (scratch
       await sshd.up();
       ssh = sshPaths();
     });
-    bundle = await bundleWorkflows(path.join(dir, 'workflows.js'));
     temporal = await temporalClient();
   }, 240_000);
 
@@ -99,7 +96,6 @@ describe('salvage of a dead primary binlog during an unplanned failover (scratch
       runbookPath: pair.runbookFile,
       taskQueue,
       runDir: dir,
-      env: { DR_WORKFLOW_BUNDLE: bundle },
     });
     workers.push(w);
     return w;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
-import { quietRuntime } from './helpers/local-stack';
+import { quietRuntime, testWorkflowBundle } from './helpers/local-stack';
 
 /**
  * Replays recorded histories against the current workflow code. A change that would break a running
@@ -12,7 +12,6 @@ import { quietRuntime } from './helpers/local-stack';
  * (and test/failover.workflow.test.ts, test/failback.workflow.test.ts for the failover and failback histories).
  */
 const HISTORIES = path.join(__dirname, 'histories');
-const WORKFLOWS = path.resolve(__dirname, '..', 'workflows', 'index.ts');
 
 function histories() {
   return readdirSync(HISTORIES)
@@ -49,7 +48,10 @@ describe('replay of recorded workflow histories', () => {
 
   it('replays every recorded history with the current workflow code', async () => {
     const results = [];
-    for await (const result of Worker.runReplayHistories({ workflowsPath: WORKFLOWS }, histories()))
+    for await (const result of Worker.runReplayHistories(
+      { workflowBundle: { codePath: testWorkflowBundle() } },
+      histories(),
+    ))
       results.push(result);
     expect(results.length).toBe(histories().length);
     expect(results.filter((r) => r.error).map((r) => `${r.workflowId}: ${r.error}`)).toEqual([]);

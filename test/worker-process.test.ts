@@ -6,13 +6,13 @@ import { freePort, portOpen, processAlive, tsEntry, waitFor } from '../dev/stack
 import { orchestratorWorker } from '../dev/stack/services/worker';
 import { withEnv } from './helpers/env';
 import { describe, expect, it } from 'vitest';
-import { temporalAddress, testTaskQueue } from './helpers/local-stack';
+import { temporalAddress, testTaskQueue, testWorkflowBundle } from './helpers/local-stack';
 
 const ROOT = path.resolve(__dirname, '..');
 
 /** The worker entry point as operators run it: JSON logs, Prometheus metrics, graceful SIGTERM. */
 describe('worker process', () => {
-  it('logs JSON lines, serves Prometheus metrics and stops gracefully on SIGTERM', async () => {
+  it('bundles its workflows at start, logs JSON lines, serves Prometheus metrics and stops gracefully on SIGTERM', async () => {
     const metricsPort = await freePort();
     const { command, args } = tsEntry('worker/main.ts');
     const child = spawn(command, args, {
@@ -39,7 +39,12 @@ describe('worker process', () => {
       .split('\n')
       .filter((line) => line.includes('"worker running"'))
       .map((line) => JSON.parse(line))[0];
-    expect(running).toMatchObject({ level: 'INFO', component: 'worker', pairs: ['local'] });
+    expect(running).toMatchObject({
+      level: 'INFO',
+      component: 'worker',
+      pairs: ['local'],
+      workflows: 'bundled at start',
+    });
 
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     expect(metrics).toMatch(/^# (HELP|TYPE) temporal_/m);
@@ -72,6 +77,7 @@ describe('worker process', () => {
         DR_WORKER_METRICS_PORT: undefined,
         DR_TASK_QUEUE: testTaskQueue('kill'),
         DR_RUNBOOKS: path.join(ROOT, 'config/runbooks/local.yaml'),
+        DR_WORKFLOW_BUNDLE: testWorkflowBundle(),
       },
       async () => {
         const service = orchestratorWorker(() => undefined);

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { REPO_ROOT } from './settings';
@@ -117,15 +119,56 @@ export function portOpen(port: number, host = '127.0.0.1', timeoutMs = 500): Pro
   });
 }
 
-/** A TCP port nothing listens on now (the kernel's choice), on loopback. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports handed out by `freePort`: below the kernel's ephemeral range (32768-60999 by default), so that no outgoing
+ * connection takes one between the choice and the bind, and above the stack's default ports.
+ */
+const FREE_PORT_RANGE = { low: 20_000, high: 32_000 };
+/** One file per port handed out, holding the pid of the process that took it (tests run in several processes). */
+const PORT_RESERVATIONS = path.join(os.tmpdir(), 'dr-port-reservations');
+
+/**
+ * A TCP port nothing listens on now, on loopback, and that no other live process got from `freePort`: the port
+ * stays reserved for this process until it exits, since its daemons may still be starting.
+ */
+export async function freePort(): Promise<number> {
+  mkdirSync(PORT_RESERVATIONS, { recursive: true });
+  for (let attempt = 0; attempt < 500; attempt++) {
+    const port = FREE_PORT_RANGE.low + randomInt(FREE_PORT_RANGE.high - FREE_PORT_RANGE.low);
+    if (reservePort(port) && (await canListen(port))) return port;
+  }
+  throw new Error(
+    `no free port found in ${FREE_PORT_RANGE.low}-${FREE_PORT_RANGE.high} after 500 tries (reservations in ${PORT_RESERVATIONS})`,
+  );
+}
+
+/** Takes the port's reservation file, or the file of a process that is gone; false when a live process holds it. */
+function reservePort(port: number): boolean {
+  const file = path.join(PORT_RESERVATIONS, String(port));
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
+      return true;
+    } catch {
+      let owner: number;
+      try {
+        owner = Number(readFileSync(file, 'utf8').trim() || '0');
+      } catch {
+        continue; // released meanwhile
+      }
+      // Empty: being written by its owner. Our own: handed out already, never twice to the same process either.
+      if (!(owner > 0) || owner === process.pid || processAlive(owner)) return false;
+      rmSync(file, { force: true });
+    }
+  }
+  return false;
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
 

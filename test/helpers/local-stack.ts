@@ -6,8 +6,12 @@ import { NativeConnection } from '@temporalio/worker';
 import { DEFAULT_LOCAL_RUNBOOK, loadRunbooks, type LoadedRunbook } from '../../config/load';
 import { adminSql } from '../../dev/stack/services/mariadb';
 import { stackPort } from '../../dev/stack/settings';
+import { inject } from 'vitest';
 
 export const LOCAL_PAIR = 'local';
+
+/** The workflows bundled once for this test run by the global setup, from the sources under test. */
+export const testWorkflowBundle = (): string => inject('workflowBundle');
 
 export function localRunbooks(): Map<string, LoadedRunbook> {
   return loadRunbooks([DEFAULT_LOCAL_RUNBOOK]);

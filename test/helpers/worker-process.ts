@@ -3,7 +3,7 @@ import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import path from 'node:path';
 import { freePort, processAlive, sleep } from '../../dev/stack/daemon';
 import { REPO_ROOT } from '../../dev/stack/settings';
-import { temporalAddress } from './local-stack';
+import { temporalAddress, testWorkflowBundle } from './local-stack';
 
 export interface WorkerProcess {
   /** The worker's own process (node runs worker/main.ts itself: no tsx parent in between). */
@@ -26,7 +26,7 @@ export interface WorkerProcessOptions {
   runDir?: string;
   /** More environment variables, e.g. NODE_EXTRA_CA_CERTS for a runbook on the OVH emulator. */
   env?: NodeJS.ProcessEnv;
-  /** How long to wait for its "worker running" line (default 90 s: it bundles the workflows first). */
+  /** How long to wait for its "worker running" line (default 60 s). */
   readyTimeoutMs?: number;
 }
 
@@ -44,6 +44,8 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
     env: {
       ...process.env,
       TEMPORAL_ADDRESS: temporalAddress(),
+      // The run's workflow bundle, as production workers load theirs (worker-process.test covers bundling at start).
+      DR_WORKFLOW_BUNDLE: testWorkflowBundle(),
       ...options.env,
       DR_RUNBOOKS: options.runbookPath,
       DR_TASK_QUEUE: options.taskQueue,
@@ -74,7 +76,7 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
   const kill = (signal: NodeJS.Signals = 'SIGTERM') => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
   };
-  const deadline = Date.now() + (options.readyTimeoutMs ?? 90_000);
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
   while (!output.includes('"worker running"')) {
     if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
       kill('SIGKILL');

@@ -1,6 +1,16 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -62,6 +72,65 @@ export interface MariadbClusterSpec {
   instances: MariadbInstanceSpec[];
   /** Extra `[mariadbd]` lines, e.g. a smaller InnoDB log for throw-away clusters. */
   extraConfig?: string[];
+  /** Where new servers' data folders are copied from (initialised once, with `extraConfig`); unset: install-db. */
+  dataTemplate?: string;
+}
+
+/** Runs mariadb-install-db on the data folder of a `[mariadbd]` config; its output goes to `logFile` on failure. */
+async function installDb(config: string, logFile: string, label: string): Promise<void> {
+  const asRoot = process.getuid?.() === 0 ? ['--user=root'] : [];
+  await run('mariadb-install-db', [
+    `--defaults-file=${config}`,
+    ...asRoot,
+    '--auth-root-authentication-method=socket',
+    '--skip-test-db',
+  ]).catch((err: { stderr?: string; stdout?: string; message: string }) => {
+    const output = `${err.stdout ?? ''}\n${err.stderr ?? ''}`;
+    writeFileSync(logFile, output);
+    const errors = output.split('\n').filter((l) => /\[ERROR\]|error/i.test(l));
+    throw new Error(
+      `${label}: mariadb-install-db failed: ${errors.slice(0, 5).join(' | ') || err.message} (see ${logFile})`,
+    );
+  });
+}
+
+/**
+ * The data folder of a freshly initialised server under `root`, made once per server configuration. Concurrent
+ * callers (test processes) each build in a folder of their own and rename it into place: the first rename wins,
+ * the others use the winner's.
+ */
+async function initialisedTemplate(
+  root: string,
+  config: string[],
+  log: (line: string) => void,
+): Promise<string> {
+  const key = createHash('sha256').update(config.join('\n')).digest('hex').slice(0, 12);
+  const dir = path.join(root, key);
+  const data = path.join(dir, 'data');
+  if (existsSync(data)) return data;
+  const building = `${dir}.${process.pid}-${randomBytes(4).toString('hex')}`;
+  mkdirSync(path.join(building, 'tmp'), { recursive: true });
+  const cnf = path.join(building, 'my.cnf');
+  writeFileSync(
+    cnf,
+    [
+      '[mariadbd]',
+      `datadir=${path.join(building, 'data')}`,
+      `socket=${path.join(building, 'mariadbd.sock')}`,
+      `tmpdir=${path.join(building, 'tmp')}`,
+      ...config,
+      '',
+    ].join('\n'),
+  );
+  log(`initialising a MariaDB data template in ${dir}`);
+  try {
+    await installDb(cnf, path.join(building, 'install-db.log'), 'mariadb data template');
+    renameSync(building, dir);
+  } catch (err) {
+    rmSync(building, { recursive: true, force: true });
+    if (!existsSync(data)) throw err; // another process's rename won: use its template
+  }
+  return data;
 }
 
 const sqlString = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
@@ -194,30 +263,31 @@ export class MariadbCluster {
     mkdirSync(dirs.base, { recursive: true });
     if (options.readOnly !== undefined) this.setStartReadOnly(name, options.readOnly);
     this.writeConfig(instance);
+    if (!existsSync(path.join(dirs.data, 'mysql'))) await this.initialise(name);
     const asRoot = process.getuid?.() === 0 ? ['--user=root'] : [];
-    if (!existsSync(path.join(dirs.data, 'mysql'))) {
-      this.log(`${this.spec.label} ${name}: initialising ${dirs.data}`);
-      await run('mariadb-install-db', [
-        `--defaults-file=${dirs.config}`,
-        ...asRoot,
-        '--auth-root-authentication-method=socket',
-        '--skip-test-db',
-      ]).catch((err: { stderr?: string; stdout?: string; message: string }) => {
-        const output = `${err.stdout ?? ''}\n${err.stderr ?? ''}`;
-        const log = path.join(dirs.base, 'install-db.log');
-        writeFileSync(log, output);
-        const errors = output.split('\n').filter((l) => /\[ERROR\]|error/i.test(l));
-        throw new Error(
-          `${this.spec.label} ${name}: mariadb-install-db failed: ${errors.slice(0, 5).join(' | ') || err.message} (see ${log})`,
-        );
-      });
-    }
     startDaemon({
       ...this.daemon(name),
       command: 'mariadbd',
       args: [`--defaults-file=${dirs.config}`, ...asRoot],
     });
     await waitFor(`${this.spec.label} ${name}`, () => portOpen(instance.port), 60_000, dirs.errorLog);
+  }
+
+  /**
+   * A new data folder: a copy of the cluster's initialised template when it has one (scratch clusters: one
+   * mariadb-install-db per stack folder instead of one per server), else mariadb-install-db for this server.
+   */
+  private async initialise(name: string): Promise<void> {
+    const dirs = this.dirs(name);
+    if (this.spec.dataTemplate) {
+      // Only the InnoDB settings shape a new data folder (its log and system tablespace).
+      const innodb = (this.spec.extraConfig ?? []).filter((line) => line.startsWith('innodb_'));
+      const template = await initialisedTemplate(this.spec.dataTemplate, innodb, this.log);
+      cpSync(template, dirs.data, { recursive: true });
+      return;
+    }
+    this.log(`${this.spec.label} ${name}: initialising ${dirs.data}`);
+    await installDb(dirs.config, path.join(dirs.base, 'install-db.log'), `${this.spec.label} ${name}`);
   }
 
   /** Stops one instance: SIGTERM (clean shutdown), SIGKILL after the grace period. */
@@ -424,6 +494,18 @@ export function adminSql(instance: string, sql: string): Promise<string[][]> {
 export const scratchRoot = () => path.join(stackDir(), 'scratch');
 
 /**
+ * Throw-away servers: small memory, and the InnoDB log written to the OS at each commit but flushed to disk once a
+ * second. Tests kill mariadbd, never the machine, and a killed process loses nothing the OS already holds; the
+ * saved fsyncs are most of the disk and kernel time of a suite that starts dozens of these servers.
+ */
+const SCRATCH_CONFIG = [
+  'innodb_log_file_size=8M',
+  'innodb_buffer_pool_size=32M',
+  'innodb_flush_log_at_trx_commit=2',
+  'sync_binlog=0',
+];
+
+/**
  * Builds (does not start) a throw-away cluster under `.stack/scratch/<id>` on free ports, with the stack's
  * account passwords, for tests that kill or promote servers. Call `up()`, then `destroy()` when done.
  * `dir` and `secretsDir` put it (and its generated passwords) elsewhere, e.g. in a test's own folder.
@@ -460,7 +542,8 @@ export async function createScratchCluster(
         serverId: i + 1,
         extraConfig: options.instanceConfig?.[name],
       })),
-      extraConfig: ['innodb_log_file_size=8M', 'innodb_buffer_pool_size=32M', ...(options.extraConfig ?? [])],
+      extraConfig: [...SCRATCH_CONFIG, ...(options.extraConfig ?? [])],
+      dataTemplate: path.join(stackDir(), 'mariadb-templates'),
     },
     options.log,
   );
