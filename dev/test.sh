@@ -5,10 +5,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash dev/ensure-deps.sh
 
-echo "== type check, lint, format"
-npx tsc -p tsconfig.json --noEmit
-npx eslint .
-npx prettier --check . > /dev/null || { npx prettier --check .; exit 1; }
+# The static checks run while the stack comes up (mostly waiting on its services); their output follows it.
+echo "== type check, lint, format (alongside the stack coming up)"
+checks_log="$(mktemp)"
+(
+  npx tsc -p tsconfig.json --noEmit
+  npx eslint .
+  npx prettier --check . > /dev/null || npx prettier --check .
+) > "$checks_log" 2>&1 &
+checks=$!
 
 started=0
 if ! bin/drctl stack status > /dev/null 2>&1; then
@@ -17,6 +22,14 @@ if ! bin/drctl stack status > /dev/null 2>&1; then
 fi
 echo "== bringing the local stack up"
 bin/drctl stack up
+checks_status=0
+wait "$checks" || checks_status=$?
+cat "$checks_log"
+rm -f "$checks_log"
+if [ "$checks_status" -ne 0 ]; then
+  echo "type check, lint or format failed (above)"
+  exit "$checks_status"
+fi
 
 echo "== tests"
 report=".stack/vitest-report.json"

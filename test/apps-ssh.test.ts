@@ -22,6 +22,10 @@ import {
 } from './helpers/apps-traffic';
 import { activityEnvironment, LOCAL_PAIR, localRunbooks, runActivity } from './helpers/local-stack';
 import { failureOf } from './helpers/failures';
+import { takeTurns } from './helpers/turns';
+
+// Changes the shared local pair: alone while it runs.
+takeTurns('local-pair', 'exclusive');
 
 /** An HTTP health endpoint answering a scripted sequence of status codes (the last one repeats). */
 async function scriptedHealth(

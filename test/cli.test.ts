@@ -3,6 +3,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { takeTurns } from './helpers/turns';
+
+// Needs the shared local pair as the stack leaves it: never while a file changes it.
+takeTurns('local-pair', 'shared');
 
 const DRCTL = path.resolve(__dirname, '..', 'bin', 'drctl');
 const drctl = (...args: string[]) =>

@@ -7,6 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities, createClients, type ActivityClients } from '../activities';
 import { esActivityEnv, runIn } from './helpers/es';
 import { LOCAL_PAIR, localRunbooks } from './helpers/local-stack';
+import { takeTurns } from './helpers/turns';
+
+// Changes the shared local pair: alone while it runs.
+takeTurns('local-pair', 'exclusive');
 
 describe('Elasticsearch activities on the local stack', () => {
   let clients: ActivityClients;

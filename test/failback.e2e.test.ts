@@ -19,6 +19,10 @@ import {
   type ScratchDrPair,
   type WorkerProcess,
 } from './helpers/scratch-dr-pair';
+import { takeTurns } from './helpers/turns';
+
+// Offers a write rate it asserts: never alongside another such load, which would starve it of CPU.
+takeTurns('write-load', 'exclusive');
 
 const acknowledgedBy = (load: FrontendWriteLoad, site: string, since = 0) =>
   load.records.filter((r) => r.outcome === 'acknowledged' && r.server === site && r.at >= since);

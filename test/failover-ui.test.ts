@@ -9,6 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FailoverReport } from '../workflows';
 import { pairMoveWorkflowId, planQuery, TASK_QUEUE } from '../workflows/definitions';
 import { LOCAL_PAIR, temporalClient } from './helpers/local-stack';
+import { takeTurns } from './helpers/turns';
+
+// Needs the shared local pair as the stack leaves it: never while a file changes it.
+takeTurns('local-pair', 'shared');
 
 describe('failover started like the Temporal UI does', () => {
   let client: Client;

@@ -25,6 +25,10 @@ import {
   type WorkerProcess,
 } from './helpers/scratch-dr-pair';
 import type { FailoverReport } from '../workflows';
+import { takeTurns } from './helpers/turns';
+
+// Offers a write rate it asserts: never alongside another such load, which would starve it of CPU.
+takeTurns('write-load', 'exclusive');
 
 const SERVERS = ['db-gra-1', 'db-rbx-1', 'db-rbx-2'];
 

@@ -14,6 +14,10 @@ import { parse, stringify } from 'yaml';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { takeTurns } from './helpers/turns';
+
+// Changes the shared local pair: alone while it runs.
+takeTurns('local-pair', 'exclusive');
 
 /** The MySQL readiness activity against the real MariaDB pair of the local stack. */
 describe('MySQL readiness on the real MariaDB pair', () => {

@@ -12,6 +12,10 @@ import { withEnv } from './helpers/env';
 import { temporalClient } from './helpers/local-stack';
 import { startScratchPair, type ScratchPair } from './helpers/scratch-cluster';
 import { startWorkerProcess, type WorkerProcess } from './helpers/worker-process';
+import { takeTurns } from './helpers/turns';
+
+// Offers a write rate it asserts: never alongside another such load, which would starve it of CPU.
+takeTurns('write-load', 'exclusive');
 
 const GRA = 'db-gra-1';
 const RBX1 = 'db-rbx-1';

@@ -11,6 +11,10 @@ import { parseHostKey } from '../activities/apps/ssh';
 import { loadRunbooks } from '../config/load';
 import { WriteLoad } from '../dev/write-load';
 import { runActivity } from './helpers/local-stack';
+import { takeTurns } from './helpers/turns';
+
+// Needs the shared local pair as the stack leaves it: never while a file changes it.
+takeTurns('local-pair', 'shared');
 
 /**
  * The failover primitives against a real MySQL 8 pair, when one is given:

@@ -21,6 +21,10 @@ import {
   testTaskQueue,
   workerConnection,
 } from './helpers/local-stack';
+import { takeTurns } from './helpers/turns';
+
+// Changes the shared local pair: alone while it runs.
+takeTurns('local-pair', 'exclusive');
 
 /**
  * The readiness workflow on the real Temporal dev server, run by a real worker (in this process,

@@ -19,6 +19,10 @@ import { ovhEmulator, ovhEmulatorPaths } from '../dev/stack/services/ovh-emulato
 import { orchestratorWorkerEnv, STACK_RUNBOOKS } from '../dev/stack/services/worker';
 import { withEnv } from './helpers/env';
 import { activityEnvironment, runActivity } from './helpers/local-stack';
+import { takeTurns } from './helpers/turns';
+
+// Changes the shared local pair: alone while it runs.
+takeTurns('local-pair', 'exclusive');
 
 const REPO = path.resolve(__dirname, '..');
 

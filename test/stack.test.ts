@@ -7,6 +7,10 @@ import { freePort, portOpen, processAlive } from '../dev/stack/daemon';
 import { withEnv } from './helpers/env';
 import { temporalServer } from '../dev/stack/services/temporal-server';
 import { stackStatus, stackUp } from '../dev/stack/stack';
+import { takeTurns } from './helpers/turns';
+
+// Needs the shared local pair as the stack leaves it: never while a file changes it.
+takeTurns('local-pair', 'shared');
 
 const quiet = () => undefined;
 

@@ -6,6 +6,10 @@ import { localRunbookCopy, waitUntil } from './helpers/apps-traffic';
 import { failureOf } from './helpers/failures';
 import { activityEnvironment, LOCAL_PAIR, runActivity } from './helpers/local-stack';
 import { keepAliveClient, startOwnHaproxy, type OwnHaproxy } from './helpers/own-haproxy';
+import { takeTurns } from './helpers/turns';
+
+// Needs the shared local pair as the stack leaves it: never while a file changes it.
+takeTurns('local-pair', 'shared');
 
 /**
  * The HAProxy provider against a real HAProxy of the test's own (free ports, temporary folder), so that it can be

@@ -17,6 +17,10 @@ import {
 } from './helpers/apps-traffic';
 import { activityEnvironment, LOCAL_PAIR, localRunbooks, runActivity } from './helpers/local-stack';
 import { failureOf } from './helpers/failures';
+import { takeTurns } from './helpers/turns';
+
+// Changes the shared local pair: alone while it runs.
+takeTurns('local-pair', 'exclusive');
 
 /** A runtime API client that fails the n-th `set server` command, as a crash or a lost socket would. */
 class FailingRuntime implements HaproxyRuntime {

@@ -26,6 +26,10 @@ import {
   startTestEmulator,
   type TestEmulator,
 } from './helpers/ovh';
+import { takeTurns } from './helpers/turns';
+
+// Needs the shared local pair as the stack leaves it: never while a file changes it.
+takeTurns('local-pair', 'shared');
 
 const IDS = DEFAULT_SEED_IDS.dns;
 const ZONE = `/domain/zone/${IDS.zone}`;

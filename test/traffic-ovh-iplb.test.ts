@@ -27,6 +27,10 @@ import {
   startTestEmulator,
   type TestEmulator,
 } from './helpers/ovh';
+import { takeTurns } from './helpers/turns';
+
+// Needs the shared local pair as the stack leaves it: never while a file changes it.
+takeTurns('local-pair', 'shared');
 
 const IDS = DEFAULT_SEED_IDS.iplb;
 const SERVICE = IDS.serviceName;

@@ -7,6 +7,10 @@ import { orchestratorWorker } from '../dev/stack/services/worker';
 import { withEnv } from './helpers/env';
 import { describe, expect, it } from 'vitest';
 import { temporalAddress, testTaskQueue, testWorkflowBundle } from './helpers/local-stack';
+import { takeTurns } from './helpers/turns';
+
+// Needs the shared local pair as the stack leaves it: never while a file changes it.
+takeTurns('local-pair', 'shared');
 
 const ROOT = path.resolve(__dirname, '..');
 

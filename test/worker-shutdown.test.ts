@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createOrchestratorWorker, shutdownSettingsFromEnv } from '../worker/create-worker';
 import { localRunbooks, quietRuntime, testTaskQueue, workerConnection } from './helpers/local-stack';
+import { takeTurns } from './helpers/turns';
+
+// Needs the shared local pair as the stack leaves it: never while a file changes it.
+takeTurns('local-pair', 'shared');
 
 /** A worker's shutdown is bounded: running activities get a grace time, then the worker stops regardless. */
 describe('worker shutdown', () => {
