@@ -5,13 +5,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash dev/ensure-deps.sh
 
-# The static checks run while the stack comes up (mostly waiting on its services); their output follows it.
-echo "== type check, lint, format (alongside the stack coming up)"
+# The static checks run at the lowest priority alongside the stack coming up and the tests, on the CPU time those
+# leave idle (they mostly wait on services); their result is reported, and counts, at the end.
+echo "== type check, lint, format (in the background, reported at the end)"
 checks_log="$(mktemp)"
 (
-  npx tsc -p tsconfig.json --noEmit
-  npx eslint .
-  npx prettier --check . > /dev/null || npx prettier --check .
+  set +e
+  nice -n 19 npx tsc -p tsconfig.json --noEmit &
+  tsc=$!
+  nice -n 19 npx eslint . &
+  eslint=$!
+  nice -n 19 npx prettier --check . > /dev/null || nice -n 19 npx prettier --check .
+  prettier=$?
+  wait "$tsc" && wait "$eslint" && exit "$prettier"
+  exit 1
 ) > "$checks_log" 2>&1 &
 checks=$!
 
@@ -22,19 +29,20 @@ if ! bin/drctl stack status > /dev/null 2>&1; then
 fi
 echo "== bringing the local stack up"
 bin/drctl stack up
+
+echo "== tests"
+report=".stack/vitest-report.json"
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+echo "== type check, lint, format"
 checks_status=0
 wait "$checks" || checks_status=$?
 cat "$checks_log"
 rm -f "$checks_log"
 if [ "$checks_status" -ne 0 ]; then
   echo "type check, lint or format failed (above)"
-  exit "$checks_status"
+  [ "$status" -ne 0 ] || status="$checks_status"
 fi
-
-echo "== tests"
-report=".stack/vitest-report.json"
-status=0
-npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
 # One plain closing line for tools that read the result: "tests: N passed, N failed, N skipped".
 node -e '
   const r = require(process.argv[1]);
