@@ -92,11 +92,12 @@ export async function stopDaemon(
     }
   };
   signalGroup('SIGTERM');
+  // The process itself, not its pid file: mariadbd deletes its pid file before it has finished exiting.
   const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline && runningPid(spec) !== undefined) await sleep(100);
-  if (runningPid(spec) !== undefined) {
+  while (Date.now() < deadline && processAlive(pid)) await sleep(100);
+  if (processAlive(pid)) {
     signalGroup('SIGKILL');
-    while (runningPid(spec) !== undefined) await sleep(100);
+    while (processAlive(pid)) await sleep(100);
   }
   rmSync(pidFile(spec), { force: true });
   return true;
