@@ -4,7 +4,7 @@
  * ("shared"). A lock is a folder under the stack folder: `exclusive/` created atomically by its holder, and one
  * `shared-<pid>` file per sharing process. A holder whose process is gone no longer counts.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { processAlive, sleep } from '../../dev/stack/daemon';
@@ -52,9 +52,9 @@ function tryExclusive(dir: string, exclusive: string): boolean {
 /** Shared: announce, then check that no exclusive holder came first; withdraw if one did. */
 function tryShared(dir: string, exclusive: string, shared: string): boolean {
   clearAbandoned(exclusive);
-  if (exists(exclusive)) return false;
+  if (existsSync(exclusive)) return false;
   writeFileSync(shared, `${process.pid}\n`);
-  if (!exists(exclusive)) return true;
+  if (!existsSync(exclusive)) return true;
   rmSync(shared, { force: true });
   return false;
 }
@@ -90,14 +90,5 @@ function ownerOf(exclusive: string): number | undefined {
     return pid > 0 ? pid : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function exists(file: string): boolean {
-  try {
-    statSync(file);
-    return true;
-  } catch {
-    return false;
   }
 }
