@@ -22,6 +22,12 @@ checks_log="$(mktemp)"
 ) > "$checks_log" 2>&1 &
 checks=$!
 
+# The build the tests' worker processes, drctl and the release test run from, made while the stack comes up.
+echo "== build (npm run build, alongside the stack coming up)"
+build_log="$(mktemp)"
+npm run build > "$build_log" 2>&1 &
+build=$!
+
 started=0
 if ! bin/drctl stack status > /dev/null 2>&1; then
   started=1
@@ -29,6 +35,14 @@ if ! bin/drctl stack status > /dev/null 2>&1; then
 fi
 echo "== bringing the local stack up"
 bin/drctl stack up
+
+build_status=0
+wait "$build" || build_status=$?
+if [ "$build_status" -ne 0 ]; then
+  cat "$build_log"
+  echo "npm run build failed (above): the tests run from the sources, and the run fails"
+fi
+rm -f "$build_log"
 
 echo "== tests"
 report=".stack/vitest-report.json"
@@ -43,6 +57,7 @@ if [ "$checks_status" -ne 0 ]; then
   echo "type check, lint or format failed (above)"
   [ "$status" -ne 0 ] || status="$checks_status"
 fi
+[ "$status" -ne 0 ] || status="$build_status"
 # One plain closing line for tools that read the result: "tests: N passed, N failed, N skipped".
 node -e '
   const r = require(process.argv[1]);

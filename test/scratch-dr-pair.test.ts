@@ -10,7 +10,7 @@ import { createActivities, createClients, type ActivityClients } from '../activi
 import { HaproxySocketClient, setServerState } from '../activities/traffic/haproxy-runtime';
 import { resolveSecret } from '../config/secrets';
 import { evaluateMysqlReadiness } from '../workflows/checks/mysql-readiness';
-import { portOpen, processAlive, startDaemon } from '../dev/stack/daemon';
+import { builtEntry, portOpen, processAlive, startDaemon } from '../dev/stack/daemon';
 import { waitUntil } from './helpers/apps-traffic';
 import { runActivity, testTaskQueue } from './helpers/local-stack';
 import {
@@ -220,7 +220,10 @@ describe('scratch DR pair', () => {
     });
     try {
       const cmdline = readFileSync(`/proc/${worker.pid}/cmdline`, 'utf8').split('\0');
-      expect(cmdline.slice(1, 4)).toEqual(['--import', 'tsx', expect.stringMatching(/\/worker\/main\.ts$/)]);
+      // node runs the worker itself (compiled, or its sources through tsx's loader): no parent process in between.
+      expect(cmdline[0]).toBe(process.execPath);
+      expect(cmdline.slice(1, -1)).toEqual(builtEntry('worker/main.ts').args);
+      expect(cmdline[cmdline.length - 2]).toMatch(/\/worker\/main\.(js|ts)$/);
       const running = worker
         .output()
         .split('\n')

@@ -1,5 +1,15 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { randomInt } from 'node:crypto';
 import net from 'node:net';
 import os from 'node:os';
@@ -219,6 +229,55 @@ export function tsEntry(entry: string): Pick<DaemonSpec, 'command' | 'args' | 'c
     ],
     cwd: REPO_ROOT,
   };
+}
+
+/** The folders whose TypeScript `npm run build` compiles (the list bin/drctl checks too). */
+const BUILT_FOLDERS = [
+  'activities',
+  'client',
+  'common',
+  'config',
+  'dev/stack',
+  'dev/tools',
+  'workflows',
+  'worker',
+];
+
+/**
+ * The checkout's dist/ folder when `npm run build` made it after the last change to any compiled source (its
+ * dist/.built stamp is newer than every .ts file of BUILT_FOLDERS), as bin/drctl decides; undefined otherwise,
+ * including while a build runs (it deletes the stamp first).
+ */
+export function currentBuild(): string | undefined {
+  const dist = path.join(REPO_ROOT, 'dist');
+  let built: number;
+  try {
+    built = statSync(path.join(dist, '.built')).mtimeMs;
+  } catch {
+    return undefined;
+  }
+  const changedSince = (dir: string): boolean =>
+    readdirSync(dir, { withFileTypes: true }).some((entry) => {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) return changedSince(file);
+      return entry.name.endsWith('.ts') && statSync(file).mtimeMs > built;
+    });
+  const stale = BUILT_FOLDERS.map((f) => path.join(REPO_ROOT, f)).some(
+    (f) => existsSync(f) && changedSince(f),
+  );
+  return stale ? undefined : dist;
+}
+
+/**
+ * The command that runs an entry point `npm run build` compiles (e.g. `worker/main.ts`): its compiled JavaScript
+ * when the build is current (no TypeScript to load at each start), else the sources with tsx.
+ */
+export function builtEntry(entry: string): Pick<DaemonSpec, 'command' | 'args' | 'cwd'> {
+  const dist = currentBuild();
+  const compiled = dist && path.join(dist, entry.replace(/\.ts$/, '.js'));
+  if (compiled && existsSync(compiled))
+    return { command: process.execPath, args: [compiled], cwd: REPO_ROOT };
+  return tsEntry(entry);
 }
 
 /** Waits until `ready` holds; fails at once, naming its log, if the daemon exits first. */

@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { freePort, processAlive, sleep } from '../../dev/stack/daemon';
+import { builtEntry, freePort, processAlive, sleep } from '../../dev/stack/daemon';
 import { REPO_ROOT } from '../../dev/stack/settings';
 import { temporalAddress, testWorkflowBundle } from './local-stack';
 
 export interface WorkerProcess {
-  /** The worker's own process (node runs worker/main.ts itself: no tsx parent in between). */
+  /** The worker's own process (node runs the worker itself: no tsx parent in between). */
   pid: number;
   metricsPort: number;
   logFile: string;
@@ -39,7 +39,9 @@ export interface WorkerProcessOptions {
 export async function startWorkerProcess(options: WorkerProcessOptions): Promise<WorkerProcess> {
   const runDir = options.runDir ?? path.dirname(options.runbookPath);
   const metricsPort = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'worker', 'main.ts')], {
+  // The compiled worker when `npm test` built it (as operators run it, and faster to start), else its sources.
+  const { command, args } = builtEntry('worker/main.ts');
+  const child = spawn(command, args, {
     cwd: REPO_ROOT,
     env: {
       ...process.env,
