@@ -4,10 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash dev/ensure-deps.sh
+# Each phase says when it starts, in seconds since `npm test` began (bash counts them in SECONDS).
+phase() { echo "== $1 (at ${SECONDS} s)"; }
 
 # The static checks run at the lowest priority alongside the stack coming up and the tests, on the CPU time those
 # leave idle (they mostly wait on services); their result is reported, and counts, at the end.
-echo "== type check, lint, format (in the background, reported at the end)"
+phase "type check, lint, format (in the background, reported at the end)"
 checks_log="$(mktemp)"
 (
   set +e
@@ -23,7 +25,7 @@ checks_log="$(mktemp)"
 checks=$!
 
 # The build the tests' worker processes, drctl and the release test run from, made while the stack comes up.
-echo "== build (npm run build, alongside the stack coming up)"
+phase "build (npm run build, alongside the stack coming up)"
 build_log="$(mktemp)"
 npm run build > "$build_log" 2>&1 &
 build=$!
@@ -31,9 +33,9 @@ build=$!
 started=0
 if ! bin/drctl stack status > /dev/null 2>&1; then
   started=1
-  trap 'echo "== stopping the stack"; bin/drctl stack down' EXIT
+  trap 'phase "stopping the stack"; bin/drctl stack down' EXIT
 fi
-echo "== bringing the local stack up"
+phase "bringing the local stack up"
 bin/drctl stack up
 
 build_status=0
@@ -44,11 +46,11 @@ if [ "$build_status" -ne 0 ]; then
 fi
 rm -f "$build_log"
 
-echo "== tests"
+phase "tests"
 report=".stack/vitest-report.json"
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
-echo "== type check, lint, format"
+phase "type check, lint, format"
 checks_status=0
 wait "$checks" || checks_status=$?
 cat "$checks_log"
@@ -58,7 +60,13 @@ if [ "$checks_status" -ne 0 ]; then
   [ "$status" -ne 0 ] || status="$checks_status"
 fi
 [ "$status" -ne 0 ] || status="$build_status"
-# One plain closing line for tools that read the result: "tests: N passed, N failed, N skipped".
+if [ "$started" = 1 ]; then
+  phase "stopping the stack"
+  bin/drctl stack down
+  trap - EXIT
+fi
+phase "done"
+# One plain closing line, the last, for tools that read the result: "tests: N passed, N failed, N skipped".
 node -e '
   const r = require(process.argv[1]);
   const skipped = r.numPendingTests + r.numTodoTests;
