@@ -53,6 +53,7 @@ for i in $(seq 1 "$runs"); do
     report=".stack/vitest-report.json"
   fi
   seconds=$(($(date +%s) - start))
+  [ -f "$report" ] && cp "$report" "$logs/run-$i.report.json"
   summary=$(grep -E '^tests: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$log" | tail -n 1)
   echo "run $i/$runs: exit $status in ${seconds}s: ${summary:-no summary line (see $log)}"
   if [ "$status" != 0 ]; then

@@ -10,7 +10,7 @@ import type { ServiceStatus, StackService } from './service';
 
 export type Log = (line: string) => void;
 
-/** The services of the local stack, in start order. */
+/** The services of the local stack, in start order (see STARTS_AFTER for what may start side by side). */
 export function stackServices(log: Log): StackService[] {
   return [
     temporalServer(log),
@@ -25,12 +25,43 @@ export function stackServices(log: Log): StackService[] {
   ];
 }
 
+/**
+ * What each service needs running before it starts; the others start at once, side by side. The applications
+ * connect to MariaDB at start, HAProxy checks the applications, and the worker needs Temporal and trusts the OVH
+ * emulator's CA (created at its first start).
+ */
+const STARTS_AFTER: Record<string, string[]> = {
+  'perl-app': ['mariadb'],
+  haproxy: ['perl-app'],
+  worker: ['temporal', 'ovh-emulator'],
+};
+
+/**
+ * Starts every service not running yet, each as soon as those it needs are up. When one fails, the others still
+ * finish starting (nothing is left half-started), then the first failure is thrown.
+ */
 export async function stackUp(log: Log): Promise<ServiceStatus[]> {
   const services = stackServices(log);
-  for (const service of services) {
-    log(`starting ${service.name}`);
-    await service.up();
-  }
+  const starting = new Map<string, Promise<void>>();
+  const start = (service: StackService): Promise<void> => {
+    let started = starting.get(service.name);
+    if (!started) {
+      const needs = (STARTS_AFTER[service.name] ?? []).map((name) => {
+        const needed = services.find((s) => s.name === name);
+        if (!needed) throw new Error(`stack: ${service.name} starts after "${name}", which is not a service`);
+        return needed;
+      });
+      started = Promise.all(needs.map(start)).then(() => {
+        log(`starting ${service.name}`);
+        return service.up();
+      });
+      starting.set(service.name, started);
+    }
+    return started;
+  };
+  const results = await Promise.allSettled(services.map(start));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
   return Promise.all(services.map((s) => s.status()));
 }
 
