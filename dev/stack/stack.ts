@@ -69,11 +69,25 @@ export async function stackStatus(log: Log): Promise<ServiceStatus[]> {
   return Promise.all(stackServices(log).map((s) => s.status()));
 }
 
+/** Stops each service once those that need it (STARTS_AFTER) have stopped; the others side by side. */
 export async function stackDown(log: Log): Promise<void> {
-  for (const service of stackServices(log).reverse()) {
-    await service.down();
-    log(`stopped ${service.name}`);
-  }
+  const services = stackServices(log);
+  const stopping = new Map<string, Promise<void>>();
+  const stop = (service: StackService): Promise<void> => {
+    let stopped = stopping.get(service.name);
+    if (!stopped) {
+      const neededBy = services.filter((s) => (STARTS_AFTER[s.name] ?? []).includes(service.name));
+      stopped = Promise.allSettled(neededBy.map(stop)).then(async () => {
+        await service.down();
+        log(`stopped ${service.name}`);
+      });
+      stopping.set(service.name, stopped);
+    }
+    return stopped;
+  };
+  const results = await Promise.allSettled(services.map(stop));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 export function formatStatus(statuses: ServiceStatus[]): string {
