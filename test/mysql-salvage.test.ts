@@ -231,7 +231,7 @@ describe('salvage of a dead primary binlog during an unplanned failover (scratch
       atKill = seqOf(pos);
       if (atKill >= seqOf(startSeq) + 100) break;
       if (Date.now() > deadline) throw new Error(`the salvage never started applying (db-rbx-2 at ${pos})`);
-      await sleep(10);
+      await sleep(50);
     }
     first.kill('SIGKILL');
     await first.stopped;

@@ -175,13 +175,35 @@ export async function activityResults(
   return results;
 }
 
+type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
+const historyCache = new Map<string, HistoryEvent[]>();
+
+/**
+ * A run's history events so far, fetched again only when the run's history length (from describe, which the
+ * server answers from the run's state) has grown. Tests that poll a run every few milliseconds would otherwise
+ * fetch and decode the whole history each time: ~30 ms of CPU per read of a failover's history, most of it in the
+ * Temporal server, which made such loops the heaviest load of a parallel test run.
+ */
+async function historyEvents(
+  client: Client,
+  run: { workflowId: string; runId: string },
+): Promise<HistoryEvent[]> {
+  const handle = client.workflow.getHandle(run.workflowId, run.runId);
+  const { historyLength } = await handle.describe();
+  const cached = historyCache.get(run.runId);
+  if (cached && cached.length >= historyLength) return cached;
+  const events = (await handle.fetchHistory()).events ?? [];
+  historyCache.set(run.runId, events);
+  return events;
+}
+
 /** The activities a run has scheduled so far (attempts lost with a worker included), in order, by type. */
 export async function activitiesScheduled(
   client: Client,
   run: { workflowId: string; runId: string },
 ): Promise<string[]> {
-  const { events } = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
-  return (events ?? []).flatMap((event) => {
+  const events = await historyEvents(client, run);
+  return events.flatMap((event) => {
     const name = event.activityTaskScheduledEventAttributes?.activityType?.name;
     return name ? [name] : [];
   });
@@ -192,8 +214,8 @@ export async function phasesEntered(
   client: Client,
   run: { workflowId: string; runId: string },
 ): Promise<string[]> {
-  const { events } = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
-  return (events ?? []).flatMap((event) => {
+  const events = await historyEvents(client, run);
+  return events.flatMap((event) => {
     const data =
       event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.[DrPhase.name]
         ?.data;
