@@ -9,7 +9,7 @@ export default defineConfig({
     // keep 2 cores busy (three left them idle at times). Files that use the shared local pair, or offer a write
     // rate they assert, take turns (test/helpers/turns.ts); every other file starts what it changes on free ports,
     // in folders of its own.
-    maxWorkers: 5,
+    maxWorkers: 4,
     isolate: false,
     sequence: { sequencer: SlowestFirst },
     testTimeout: 60_000,
