@@ -22,8 +22,10 @@ declare module 'vitest' {
  */
 export default async function setup(project: TestProject): Promise<() => void> {
   const before = await stackStatus(() => undefined);
-  if (!before.every((s) => s.running)) await stackUp((line) => console.log(`[stack] ${line}`));
-  console.log(`[stack] tests run against:\n${formatStatus(await stackStatus(() => undefined))}`);
+  const statuses = before.every((s) => s.running)
+    ? before
+    : await stackUp((line) => console.log(`[stack] ${line}`));
+  console.log(`[stack] tests run against:\n${formatStatus(statuses)}`);
   if (currentBuild()) {
     console.log(`[bundle] the workers load the current build's ${DEFAULT_WORKFLOW_BUNDLE}`);
     project.provide('workflowBundle', DEFAULT_WORKFLOW_BUNDLE);
