@@ -30,10 +30,14 @@ build_log="$(mktemp)"
 npm run build > "$build_log" 2>&1 &
 build=$!
 
+stop_stack() {
+  phase "stopping the stack"
+  bin/drctl stack down
+}
 started=0
 if ! bin/drctl stack status > /dev/null 2>&1; then
   started=1
-  trap 'phase "stopping the stack"; bin/drctl stack down' EXIT
+  trap stop_stack EXIT
 fi
 phase "bringing the local stack up"
 bin/drctl stack up
@@ -61,9 +65,8 @@ if [ "$checks_status" -ne 0 ]; then
 fi
 [ "$status" -ne 0 ] || status="$build_status"
 if [ "$started" = 1 ]; then
-  phase "stopping the stack"
-  bin/drctl stack down
   trap - EXIT
+  stop_stack
 fi
 phase "done"
 # One plain closing line, the last, for tools that read the result: "tests: N passed, N failed, N skipped".

@@ -280,6 +280,13 @@ export function builtEntry(entry: string): Pick<DaemonSpec, 'command' | 'args' |
   return tsEntry(entry);
 }
 
+/** Waits for every promise to settle, then throws the first failure: nothing is left running behind an error. */
+export async function allSettledOrThrow(promises: Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
 /** Waits until `ready` holds; fails at once, naming its log, if the daemon exits first. */
 export async function waitForDaemon(
   spec: Pick<DaemonSpec, 'name' | 'runDir'>,

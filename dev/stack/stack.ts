@@ -6,6 +6,7 @@ import { perlApps } from './services/perl-app';
 import { sshServer } from './services/sshd';
 import { temporalServer } from './services/temporal-server';
 import { orchestratorWorker } from './services/worker';
+import { allSettledOrThrow } from './daemon';
 import type { ServiceStatus, StackService } from './service';
 
 export type Log = (line: string) => void;
@@ -37,31 +38,48 @@ const STARTS_AFTER: Record<string, string[]> = {
 };
 
 /**
- * Starts every service not running yet, each as soon as those it needs are up. When one fails, the others still
- * finish starting (nothing is left half-started), then the first failure is thrown.
+ * Runs `act` once on every service, each after `act` has ended (failed or not) on the services `first` names for
+ * it, the others side by side; then throws the first failure.
+ */
+async function inDependencyOrder(
+  services: StackService[],
+  first: (service: StackService) => StackService[],
+  act: (service: StackService) => Promise<void>,
+): Promise<void> {
+  const done = new Map<string, Promise<void>>();
+  const run = (service: StackService): Promise<void> => {
+    let running = done.get(service.name);
+    if (!running) {
+      running = Promise.allSettled(first(service).map(run)).then(() => act(service));
+      done.set(service.name, running);
+    }
+    return running;
+  };
+  await allSettledOrThrow(services.map(run));
+}
+
+/**
+ * Starts every service not running yet, each as soon as those it needs are up (a service whose needs failed is
+ * not started). When one fails, the others still finish starting (nothing is left half-started), then the first
+ * failure is thrown.
  */
 export async function stackUp(log: Log): Promise<ServiceStatus[]> {
   const services = stackServices(log);
-  const starting = new Map<string, Promise<void>>();
-  const start = (service: StackService): Promise<void> => {
-    let started = starting.get(service.name);
-    if (!started) {
-      const needs = (STARTS_AFTER[service.name] ?? []).map((name) => {
-        const needed = services.find((s) => s.name === name);
-        if (!needed) throw new Error(`stack: ${service.name} starts after "${name}", which is not a service`);
-        return needed;
-      });
-      started = Promise.all(needs.map(start)).then(() => {
-        log(`starting ${service.name}`);
-        return service.up();
-      });
-      starting.set(service.name, started);
-    }
-    return started;
-  };
-  const results = await Promise.allSettled(services.map(start));
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
+  const needs = (service: StackService) =>
+    (STARTS_AFTER[service.name] ?? []).map((name) => {
+      const needed = services.find((s) => s.name === name);
+      if (!needed) throw new Error(`stack: ${service.name} starts after "${name}", which is not a service`);
+      return needed;
+    });
+  const started = new Set<string>();
+  await inDependencyOrder(services, needs, async (service) => {
+    const missing = needs(service).filter((s) => !started.has(s.name));
+    if (missing.length > 0)
+      throw new Error(`${service.name} not started: ${missing.map((s) => s.name).join(', ')} did not start`);
+    log(`starting ${service.name}`);
+    await service.up();
+    started.add(service.name);
+  });
   return Promise.all(services.map((s) => s.status()));
 }
 
@@ -72,22 +90,12 @@ export async function stackStatus(log: Log): Promise<ServiceStatus[]> {
 /** Stops each service once those that need it (STARTS_AFTER) have stopped; the others side by side. */
 export async function stackDown(log: Log): Promise<void> {
   const services = stackServices(log);
-  const stopping = new Map<string, Promise<void>>();
-  const stop = (service: StackService): Promise<void> => {
-    let stopped = stopping.get(service.name);
-    if (!stopped) {
-      const neededBy = services.filter((s) => (STARTS_AFTER[s.name] ?? []).includes(service.name));
-      stopped = Promise.allSettled(neededBy.map(stop)).then(async () => {
-        await service.down();
-        log(`stopped ${service.name}`);
-      });
-      stopping.set(service.name, stopped);
-    }
-    return stopped;
-  };
-  const results = await Promise.allSettled(services.map(stop));
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
+  const neededBy = (service: StackService) =>
+    services.filter((s) => (STARTS_AFTER[s.name] ?? []).includes(service.name));
+  await inDependencyOrder(services, neededBy, async (service) => {
+    await service.down();
+    log(`stopped ${service.name}`);
+  });
 }
 
 export function formatStatus(statuses: ServiceStatus[]): string {

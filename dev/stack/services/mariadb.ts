@@ -16,6 +16,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { ensureDebianPackages, STACK_PACKAGES } from '../../tools/debian-packages';
 import {
+  allSettledOrThrow,
   assertPortsFree,
   freePort,
   portOpen,
@@ -424,9 +425,7 @@ export class MariadbCluster {
   /** Starts every instance (initialising the missing ones), sets up replication, checks it. Idempotent. */
   async up(): Promise<void> {
     ensureDebianPackages(MARIADB_PACKAGES, this.log);
-    const started = await Promise.allSettled(this.names.map((name) => this.start(name)));
-    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    await allSettledOrThrow(this.names.map((name) => this.start(name)));
     await this.bootstrap();
     this.log(`${this.spec.label}: replication check: ${await this.checkReplication()}`);
   }
