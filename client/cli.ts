@@ -1,7 +1,5 @@
 import { copyFileSync, constants, readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import { Client } from '@temporalio/client';
-import { connectClient, temporalSettings, temporalUiUrl } from '../common/temporal-connection';
 import {
   loadRunbook,
   loadRunbooks,
@@ -10,9 +8,11 @@ import {
   RunbookError,
   unfilledPlaceholders,
 } from '../config/load';
-import { runDoctor } from './doctor';
-import { formatReadinessReport, startReadinessCheck } from './readiness';
 import type { ReadinessReport } from '../workflows/readiness';
+
+// The Temporal SDK and the systems' clients are loaded by the commands that use them: `config …` and `--help`
+// answer at once (loading everything took over a second).
+const temporal = () => import('../common/temporal-connection.js');
 
 const program = new Command('drctl')
   .description('Disaster-recovery orchestrator: failover, failback and drills of DR pairs on Temporal')
@@ -87,6 +87,10 @@ program
   .command('doctor')
   .description('Check Temporal (reachable, namespace, search attributes) and every endpoint of the runbooks')
   .action(async () => {
+    const [{ connectClient, temporalSettings }, { runDoctor }] = await Promise.all([
+      temporal(),
+      import('./doctor.js'),
+    ]);
     const { address, namespace } = temporalSettings();
     const results = await runDoctor(
       { address, namespace, connect: async () => (await connectClient()).connection },
@@ -109,6 +113,8 @@ program
   .option('--json', 'print the report as JSON')
   .option('--no-wait', 'start the workflow and print its ID without waiting')
   .action(async (pair: string, options: { json?: boolean; wait: boolean }) => {
+    const [{ connectClient, temporalUiUrl }, { Client }, { formatReadinessReport, startReadinessCheck }] =
+      await Promise.all([temporal(), import('@temporalio/client'), import('./readiness.js')]);
     const { connection, namespace } = await connectClient();
     try {
       const client = new Client({ connection, namespace });

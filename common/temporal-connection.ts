@@ -1,5 +1,4 @@
 import { Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 
 /**
@@ -30,11 +29,5 @@ export async function connectClient(): Promise<{ connection: Connection; namespa
   const { connectionOptions, namespace } = temporalSettings();
   // The client and the worker take the same option shape apart from the worker-only fields.
   const connection = await Connection.connect(connectionOptions as Parameters<typeof Connection.connect>[0]);
-  return { connection, namespace };
-}
-
-export async function connectWorker(): Promise<{ connection: NativeConnection; namespace: string }> {
-  const { connectionOptions, namespace } = temporalSettings();
-  const connection = await NativeConnection.connect(connectionOptions);
   return { connection, namespace };
 }

@@ -106,7 +106,7 @@ describe('worker process', () => {
   });
 });
 
-/** Pids of the processes running this checkout's worker with the current test's metrics port. */
+/** Pids of the processes running this checkout's worker (sources or build) with the current test's metrics port. */
 function workerProcesses(): number[] {
   const port = process.env.DR_STACK_PORT_WORKER_METRICS;
   return readdirSync('/proc')
@@ -115,10 +115,11 @@ function workerProcesses(): number[] {
       try {
         const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
         const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-        return (
-          cmdline.includes(path.join(ROOT, 'worker/main.ts')) &&
-          environ.includes(`DR_WORKER_METRICS_PORT=${port}`)
+        // The sources (with tsx) or the build, whichever the stack runs.
+        const worker = ['worker/main.ts', 'dist/worker/main.js'].some((f) =>
+          cmdline.includes(path.join(ROOT, f)),
         );
+        return worker && environ.includes(`DR_WORKER_METRICS_PORT=${port}`);
       } catch {
         return false; // gone meanwhile
       }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { Runtime } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { createJsonLogger } from '../common/logger';
-import { connectWorker, temporalSettings } from '../common/temporal-connection';
+import { temporalSettings } from '../common/temporal-connection';
 import { loadRunbooks, runbookFilesFromEnv } from '../config/load';
 import { TASK_QUEUE } from '../workflows/definitions';
 import { createOrchestratorWorker, shutdownSettingsFromEnv } from './create-worker';
@@ -25,9 +25,9 @@ async function main(): Promise<void> {
     // worker stops at the force time whatever still runs.
     shutdownSignals: ['SIGINT', 'SIGTERM'],
   });
-  const { address, namespace } = temporalSettings();
+  const { address, namespace, connectionOptions } = temporalSettings();
   const taskQueue = process.env.DR_TASK_QUEUE ?? TASK_QUEUE;
-  const { connection } = await connectWorker();
+  const connection = await NativeConnection.connect(connectionOptions);
   const { worker, clients } = await createOrchestratorWorker({
     connection,
     namespace,

@@ -1,6 +1,8 @@
 import { Command } from 'commander';
-import { formatStatus, stackDown, stackStatus, stackUp } from './stack';
 import { stackPort } from './settings';
+
+// The services (and their clients) are loaded by the command that drives them: `--help` answers at once.
+const stack = () => import('./stack.js');
 
 /**
  * `drctl stack …`: the local development stack on loopback. A development tool, so it lives here and not in the
@@ -18,6 +20,7 @@ program
   .command('up')
   .description('Install what is missing and start every service; harmless when already up')
   .action(async () => {
+    const { formatStatus, stackUp } = await stack();
     const statuses = await stackUp(print);
     print(formatStatus(statuses));
     print(`\nTemporal UI: http://localhost:${stackPort('TEMPORAL_UI')}`);
@@ -26,6 +29,7 @@ program
   .command('status')
   .description('Show which services run, their pids and endpoints')
   .action(async () => {
+    const { formatStatus, stackStatus } = await stack();
     const statuses = await stackStatus(print);
     print(formatStatus(statuses));
     process.exitCode = statuses.every((s) => s.running) ? 0 : 3;
@@ -34,6 +38,7 @@ program
   .command('down')
   .description('Stop every service the stack started (data is kept under .stack/)')
   .action(async () => {
+    const { stackDown } = await stack();
     await stackDown(print);
   });
 

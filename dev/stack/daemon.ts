@@ -272,8 +272,10 @@ export function currentBuild(): string | undefined {
  * The command that runs an entry point `npm run build` compiles (e.g. `worker/main.ts`): its compiled JavaScript
  * when the build is current (no TypeScript to load at each start), else the sources with tsx.
  */
-export function builtEntry(entry: string): Pick<DaemonSpec, 'command' | 'args' | 'cwd'> {
-  const dist = currentBuild();
+export function builtEntry(
+  entry: string,
+  dist = currentBuild(),
+): Pick<DaemonSpec, 'command' | 'args' | 'cwd'> {
   const compiled = dist && path.join(dist, entry.replace(/\.ts$/, '.js'));
   if (compiled && existsSync(compiled))
     return { command: process.execPath, args: [compiled], cwd: REPO_ROOT };

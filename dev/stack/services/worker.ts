@@ -1,5 +1,13 @@
 import path from 'node:path';
-import { logFile, runningPid, startDaemon, stopDaemon, tsEntry, waitForDaemon } from '../daemon';
+import {
+  builtEntry,
+  currentBuild,
+  logFile,
+  runningPid,
+  startDaemon,
+  stopDaemon,
+  waitForDaemon,
+} from '../daemon';
 import { REPO_ROOT, stackDir, stackPort } from '../settings';
 import type { StackService } from '../service';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -50,7 +58,11 @@ function staleWorker(): string | undefined {
   return 'started without the current runbooks or OVH emulator CA trust; restart it (stack down, then up) to use the OVH runbooks';
 }
 
-/** The orchestrator's worker, run from source against the local stack's Temporal server and runbook. */
+/**
+ * The orchestrator's worker against the local stack's Temporal server and runbooks: from the build (and its
+ * workflow bundle) when `npm run build` made it after the last change to a source, else from the sources with tsx,
+ * bundling its workflows at start.
+ */
 export function orchestratorWorker(log: (line: string) => void): StackService {
   const spec = { name: 'worker', runDir: path.join(stackDir(), 'worker') };
   return {
@@ -63,10 +75,12 @@ export function orchestratorWorker(log: (line: string) => void): StackService {
       }
       const offset = existsSync(logFile(spec)) ? statSync(logFile(spec)).size : 0;
       const extraEnv = orchestratorWorkerEnv();
+      const build = currentBuild();
       startDaemon({
         ...spec,
-        ...tsEntry('worker/main.ts'),
+        ...builtEntry('worker/main.ts', build),
         env: {
+          ...(build ? { DR_WORKFLOW_BUNDLE: path.join(build, 'workflow-bundle.js') } : {}),
           ...process.env,
           TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS ?? `127.0.0.1:${stackPort('TEMPORAL')}`,
           DR_WORKER_METRICS_PORT: process.env.DR_WORKER_METRICS_PORT ?? String(stackPort('WORKER_METRICS')),
@@ -81,7 +95,7 @@ export function orchestratorWorker(log: (line: string) => void): StackService {
           readFileSync(logFile(spec)).subarray(offset).toString('utf8').includes('"worker running"'),
         120_000,
       );
-      log(`worker: running (log ${logFile(spec)})`);
+      log(`worker: running ${build ? 'the build' : 'the sources'} (log ${logFile(spec)})`);
     },
     async status() {
       const pid = runningPid(spec);
