@@ -47,7 +47,7 @@ function delegatingActivities(): Partial<Activities> {
 beforeAll(async () => {
   quietRuntime();
   env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: ensureTemporalTestServer(() => undefined) } },
+    server: { executable: { type: 'existing-path', path: await ensureTemporalTestServer(() => undefined) } },
   });
   await env.connection.operatorService.addSearchAttributes({
     namespace: 'default',

@@ -49,7 +49,7 @@ function delegatingActivities(): Partial<Activities> {
 beforeAll(async () => {
   quietRuntime();
   env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: ensureTemporalTestServer(() => undefined) } },
+    server: { executable: { type: 'existing-path', path: await ensureTemporalTestServer(() => undefined) } },
   });
   // The test server knows no custom search attribute until told (the dev server gets them from the stack).
   await env.connection.operatorService.addSearchAttributes({

