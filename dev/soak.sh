@@ -40,7 +40,7 @@ for i in $(seq 1 "$runs"); do
     clone=$(mktemp -d /tmp/dr-soak-XXXXXX)
     git clone -q . "$clone"
     if [ "$netns" = 1 ]; then
-      (cd "$clone" && npm ci --no-audit --no-fund > /dev/null && mkdir -p .tools && cp -r "$OLDPWD"/.tools/. .tools/)
+      (cd "$clone" && npm ci --no-audit --no-fund --prefer-offline > /dev/null && mkdir -p .tools && cp -r "$OLDPWD"/.tools/. .tools/)
       (cd "$clone" && unshare -n bash -c 'ip link set lo up && CI=true bash .ci/run') > "$log" 2>&1
     else
       (cd "$clone" && CI=true bash .ci/run) > "$log" 2>&1
