@@ -13,7 +13,7 @@ phase "type check, lint, format (in the background, reported at the end)"
 checks_log="$(mktemp)"
 (
   set +e
-  nice -n 19 npx tsc -p tsconfig.json --noEmit &
+  nice -n 19 npm run --silent typecheck &
   tsc=$!
   nice -n 19 npx eslint . &
   eslint=$!
