@@ -24,11 +24,17 @@ checks_log="$(mktemp)"
 ) > "$checks_log" 2>&1 &
 checks=$!
 
-# The build the tests' worker processes, drctl and the release test run from, made while the stack comes up.
-phase "build (npm run build, alongside the stack coming up)"
+# The build the stack's worker, the tests' worker processes, drctl and the release test run from (a few seconds
+# with the native TypeScript compiler), before the stack so that its worker starts from it too.
+phase "build (npm run build)"
 build_log="$(mktemp)"
-npm run build > "$build_log" 2>&1 &
-build=$!
+build_status=0
+npm run build > "$build_log" 2>&1 || build_status=$?
+if [ "$build_status" -ne 0 ]; then
+  cat "$build_log"
+  echo "npm run build failed (above): the tests run from the sources, and the run fails"
+fi
+rm -f "$build_log"
 
 stop_stack() {
   phase "stopping the stack"
@@ -41,14 +47,6 @@ if ! bin/drctl stack status > /dev/null 2>&1; then
 fi
 phase "bringing the local stack up"
 bin/drctl stack up
-
-build_status=0
-wait "$build" || build_status=$?
-if [ "$build_status" -ne 0 ]; then
-  cat "$build_log"
-  echo "npm run build failed (above): the tests run from the sources, and the run fails"
-fi
-rm -f "$build_log"
 
 phase "tests"
 report=".stack/vitest-report.json"
