@@ -77,12 +77,14 @@ export interface MariadbClusterSpec {
   dataTemplate?: string;
 }
 
+/** mariadbd refuses to run as root unless told to. */
+const asRoot = (): string[] => (process.getuid?.() === 0 ? ['--user=root'] : []);
+
 /** Runs mariadb-install-db on the data folder of a `[mariadbd]` config; its output goes to `logFile` on failure. */
 async function installDb(config: string, logFile: string, label: string): Promise<void> {
-  const asRoot = process.getuid?.() === 0 ? ['--user=root'] : [];
   await run('mariadb-install-db', [
     `--defaults-file=${config}`,
-    ...asRoot,
+    ...asRoot(),
     '--auth-root-authentication-method=socket',
     '--skip-test-db',
   ]).catch((err: { stderr?: string; stdout?: string; message: string }) => {
@@ -96,6 +98,23 @@ async function installDb(config: string, logFile: string, label: string): Promis
 }
 
 /**
+ * Drops the `sys` schema (about a hundred view definitions, unused by the orchestrator and its tests) from a
+ * template: it is half the files of a new data folder, and here creating a file costs more than copying its bytes,
+ * so each scratch server starts from half as many.
+ */
+async function dropSysSchema(config: string): Promise<void> {
+  const pending = run('mariadbd', [`--defaults-file=${config}`, ...asRoot(), '--bootstrap']);
+  pending.child.stdin?.end('DROP DATABASE sys;\n');
+  await pending.catch((err: { stderr?: string; message: string }) => {
+    const errors = (err.stderr ?? '').split('\n').filter((l) => /\[ERROR\]/.test(l));
+    throw new Error(`mariadb data template: dropping the sys schema failed: ${errors[0] ?? err.message}`);
+  });
+}
+
+/** What `initialisedTemplate` does to a new data folder, part of its key: a change makes a new template. */
+const TEMPLATE_RECIPE = 'mariadb-install-db --skip-test-db; DROP DATABASE sys';
+
+/**
  * The data folder of a freshly initialised server under `root`, made once per server configuration. Concurrent
  * callers (test processes) each build in a folder of their own and rename it into place: the first rename wins,
  * the others use the winner's.
@@ -105,7 +124,10 @@ async function initialisedTemplate(
   config: string[],
   log: (line: string) => void,
 ): Promise<string> {
-  const key = createHash('sha256').update(config.join('\n')).digest('hex').slice(0, 12);
+  const key = createHash('sha256')
+    .update([TEMPLATE_RECIPE, ...config].join('\n'))
+    .digest('hex')
+    .slice(0, 12);
   const dir = path.join(root, key);
   const data = path.join(dir, 'data');
   if (existsSync(data)) return data;
@@ -126,6 +148,7 @@ async function initialisedTemplate(
   log(`initialising a MariaDB data template in ${dir}`);
   try {
     await installDb(cnf, path.join(building, 'install-db.log'), 'mariadb data template');
+    await dropSysSchema(cnf);
     renameSync(building, dir);
   } catch (err) {
     rmSync(building, { recursive: true, force: true });
@@ -265,11 +288,10 @@ export class MariadbCluster {
     if (options.readOnly !== undefined) this.setStartReadOnly(name, options.readOnly);
     this.writeConfig(instance);
     if (!existsSync(path.join(dirs.data, 'mysql'))) await this.initialise(name);
-    const asRoot = process.getuid?.() === 0 ? ['--user=root'] : [];
     startDaemon({
       ...this.daemon(name),
       command: 'mariadbd',
-      args: [`--defaults-file=${dirs.config}`, ...asRoot],
+      args: [`--defaults-file=${dirs.config}`, ...asRoot()],
     });
     await waitFor(`${this.spec.label} ${name}`, () => portOpen(instance.port), 60_000, dirs.errorLog);
   }
