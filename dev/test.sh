@@ -24,18 +24,6 @@ checks_log="$(mktemp)"
 ) > "$checks_log" 2>&1 &
 checks=$!
 
-# The build the stack's worker, the tests' worker processes, drctl and the release test run from (a few seconds
-# with the native TypeScript compiler), before the stack so that its worker starts from it too.
-phase "build (npm run build)"
-build_log="$(mktemp)"
-build_status=0
-npm run build > "$build_log" 2>&1 || build_status=$?
-if [ "$build_status" -ne 0 ]; then
-  cat "$build_log"
-  echo "npm run build failed (above): the tests run from the sources, and the run fails"
-fi
-rm -f "$build_log"
-
 stop_stack() {
   phase "stopping the stack"
   bin/drctl stack down
@@ -45,8 +33,29 @@ if ! bin/drctl stack status > /dev/null 2>&1; then
   started=1
   trap stop_stack EXIT
 fi
-phase "bringing the local stack up"
-bin/drctl stack up
+
+# The build the stack's worker, the tests' worker processes, drctl and the release test run from (a few seconds
+# with the native TypeScript compiler). It runs while the stack comes up: the stack's worker waits for its end
+# (DR_STACK_AWAIT_BUILD names the file the build's exit status goes to), so that it starts from this build.
+phase "build (npm run build) and the local stack (bin/drctl stack up), side by side"
+build_log="$(mktemp)"
+build_done="$build_log.status"
+(
+  build_status=0
+  npm run build > "$build_log" 2>&1 || build_status=$?
+  echo "$build_status" > "$build_done"
+) &
+build=$!
+stack_status=0
+DR_STACK_AWAIT_BUILD="$build_done" bin/drctl stack up || stack_status=$?
+wait "$build"
+build_status="$(cat "$build_done")"
+if [ "$build_status" -ne 0 ]; then
+  cat "$build_log"
+  echo "npm run build failed (above): the tests run from the sources, and the run fails"
+fi
+rm -f "$build_log" "$build_done"
+[ "$stack_status" -eq 0 ] || exit "$stack_status"
 
 phase "tests"
 report=".stack/vitest-report.json"

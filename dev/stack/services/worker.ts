@@ -6,6 +6,7 @@ import {
   runningPid,
   startDaemon,
   stopDaemon,
+  waitFor,
   waitForDaemon,
 } from '../daemon';
 import { REPO_ROOT, stackDir, stackPort } from '../settings';
@@ -59,6 +60,20 @@ function staleWorker(): string | undefined {
 }
 
 /**
+ * `npm test` builds while the stack comes up, and names in DR_STACK_AWAIT_BUILD the file the build writes its exit
+ * status to when it ends: the worker waits for that file, so that it starts from this build.
+ */
+async function awaitBuild(): Promise<void> {
+  const statusFile = process.env.DR_STACK_AWAIT_BUILD;
+  if (!statusFile) return;
+  await waitFor(
+    `the end of the build npm test runs beside the stack (DR_STACK_AWAIT_BUILD=${statusFile})`,
+    async () => existsSync(statusFile),
+    300_000,
+  );
+}
+
+/**
  * The orchestrator's worker against the local stack's Temporal server and runbooks: from the build (and its
  * workflow bundle) when `npm run build` made it after the last change to a source, else from the sources with tsx,
  * bundling its workflows at start.
@@ -73,6 +88,7 @@ export function orchestratorWorker(log: (line: string) => void): StackService {
         if (stale) log(`worker: running, but ${stale}`);
         return;
       }
+      await awaitBuild();
       const offset = existsSync(logFile(spec)) ? statSync(logFile(spec)).size : 0;
       const extraEnv = orchestratorWorkerEnv();
       const build = currentBuild();
