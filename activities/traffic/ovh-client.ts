@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { getSystemErrorName } from 'node:util';
-import ovh from '@ovhcloud/node-ovh';
+import type ovh from '@ovhcloud/node-ovh';
 import { resolveSecret, SecretUnavailableError } from '../../config/secrets';
 import type { TrafficConfig } from '../../config/schema';
 import { trafficFailure } from './errors';
@@ -163,7 +163,7 @@ export class OvhClient {
   private client?: ovh.Client;
   private secrets: string[] = [];
   private readonly requestTimeoutMs: number;
-  private readonly factory: (options: ovh.ClientOptions) => ovh.Client;
+  private readonly factory?: (options: ovh.ClientOptions) => ovh.Client;
 
   constructor(
     private readonly config: OvhCredentialsConfig,
@@ -173,7 +173,7 @@ export class OvhClient {
   ) {
     this.where = config.host ? `${config.host}:${config.port ?? 443}` : config.endpoint;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
-    this.factory = options.factory ?? ovh;
+    this.factory = options.factory;
   }
 
   /** The secret references, for messages. */
@@ -213,7 +213,7 @@ export class OvhClient {
     signal?: AbortSignal,
   ): Promise<T> {
     signal?.throwIfAborted();
-    const client = this.connect();
+    const client = await this.connect();
     const call: OvhCall = { method, path };
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(
@@ -250,7 +250,7 @@ export class OvhClient {
     });
   }
 
-  private connect(): ovh.Client {
+  private async connect(): Promise<ovh.Client> {
     if (this.client) return this.client;
     const { endpoint, host, port, tokenUrl } = this.config;
     const secret = (field: keyof OvhCredentialsConfig) => this.readSecret(field);
@@ -275,8 +275,11 @@ export class OvhClient {
       ...(host ? { host } : { endpoint }),
       ...(port ? { port } : {}),
     };
+    // node-ovh is loaded at the first call: its dependencies take ~0.2 s of CPU to load, at every start of a
+    // worker, which may never call the OVH API.
+    const factory = this.factory ?? (await import('@ovhcloud/node-ovh')).default;
     try {
-      this.client = this.factory(options);
+      this.client = factory(options);
     } catch (err) {
       throw new OvhClientMisconfigured(
         `cannot create the OVH API client for ${this.where}: ${this.redact(String((err as Error)?.message ?? err))}`,
