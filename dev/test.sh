@@ -3,7 +3,7 @@
 # It starts the stack if it is not running and stops it again at the end in that case.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash dev/ensure-deps.sh
+bash dev/ensure-deps.sh npm
 # Each phase says when it starts, in seconds since `npm test` began (bash counts them in SECONDS).
 phase() { echo "== $1 (at ${SECONDS} s)"; }
 
@@ -24,16 +24,6 @@ checks_log="$(mktemp)"
 ) > "$checks_log" 2>&1 &
 checks=$!
 
-stop_stack() {
-  phase "stopping the stack"
-  bin/drctl stack down
-}
-started=0
-if ! bin/drctl stack status > /dev/null 2>&1; then
-  started=1
-  trap stop_stack EXIT
-fi
-
 # The build the stack's worker, the tests' worker processes, drctl and the release test run from (a few seconds
 # with the native TypeScript compiler). It runs while the stack comes up: the stack's worker waits for its end
 # (DR_STACK_AWAIT_BUILD names the file the build's exit status goes to), so that it starts from this build.
@@ -46,6 +36,15 @@ build_done="$build_log.status"
   echo "$build_status" > "$build_done"
 ) &
 build=$!
+stop_stack() {
+  phase "stopping the stack"
+  bin/drctl stack down
+}
+started=0
+if ! bin/drctl stack status > /dev/null 2>&1; then
+  started=1
+  trap stop_stack EXIT
+fi
 stack_status=0
 DR_STACK_AWAIT_BUILD="$build_done" bin/drctl stack up || stack_status=$?
 wait "$build"
