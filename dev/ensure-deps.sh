@@ -1,7 +1,5 @@
 #!/usr/bin/env bash
 # Installs what the project needs and is missing: npm packages, the Temporal CLI, Debian packages.
-# `ensure-deps.sh npm`: the npm packages only (npm test: the stack and the tests install the rest when they first
-# need it, side by side with the other work, instead of before it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -d node_modules/@temporalio/worker ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -10,4 +8,4 @@ if [ ! -d node_modules/@temporalio/worker ] || [ package-lock.json -nt node_modu
   # changed (the lockfile pins each one by its integrity hash); missing ones are downloaded as usual.
   npm ci --no-audit --no-fund --prefer-offline
 fi
-[ "${1:-}" = npm ] || node node_modules/tsx/dist/cli.mjs dev/install-tools.ts
+node node_modules/tsx/dist/cli.mjs dev/install-tools.ts

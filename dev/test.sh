@@ -3,7 +3,7 @@
 # It starts the stack if it is not running and stops it again at the end in that case.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash dev/ensure-deps.sh npm
+bash dev/ensure-deps.sh
 # Each phase says when it starts, in seconds since `npm test` began (bash counts them in SECONDS).
 phase() { echo "== $1 (at ${SECONDS} s)"; }
 
