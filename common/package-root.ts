@@ -15,3 +15,6 @@ export function packageRoot(from: string = __dirname): string {
 
 /** The file extension of the code now running: ".ts" from the sources (tsx, vitest), ".js" once compiled. */
 export const RUNNING_CODE_EXTENSION = path.extname(__filename);
+
+/** Where `npm run build` writes the workflow bundle, and where the systemd unit and the compose worker load it from. */
+export const DEFAULT_WORKFLOW_BUNDLE = path.join(packageRoot(), 'dist', 'workflow-bundle.js');

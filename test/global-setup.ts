@@ -4,7 +4,8 @@ import type { TestProject } from 'vitest/node';
 import { currentBuild } from '../dev/stack/daemon';
 import { stackDir } from '../dev/stack/settings';
 import { formatStatus, stackStatus, stackUp } from '../dev/stack/stack';
-import { bundleWorkflows, DEFAULT_WORKFLOW_BUNDLE } from '../worker/bundle';
+import { DEFAULT_WORKFLOW_BUNDLE } from '../common/package-root';
+import { bundleWorkflows } from '../worker/bundle';
 
 declare module 'vitest' {
   export interface ProvidedContext {

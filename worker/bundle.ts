@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { packageRoot, RUNNING_CODE_EXTENSION } from '../common/package-root';
+import { DEFAULT_WORKFLOW_BUNDLE, RUNNING_CODE_EXTENSION } from '../common/package-root';
 
 /** The bundler's own progress lines are dropped; its errors still reject. */
 const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
@@ -19,9 +19,6 @@ export async function bundleWorkflows(outFile: string): Promise<string> {
   writeFileSync(outFile, code);
   return outFile;
 }
-
-/** Where `npm run build` writes the bundle, and where the systemd unit and the compose worker load it from. */
-export const DEFAULT_WORKFLOW_BUNDLE = path.join(packageRoot(), 'dist', 'workflow-bundle.js');
 
 if (require.main === module) {
   const outFile = path.resolve(process.argv[2] ?? DEFAULT_WORKFLOW_BUNDLE);

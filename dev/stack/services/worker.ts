@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { DEFAULT_WORKFLOW_BUNDLE } from '../../../common/package-root';
 import {
   builtEntry,
   currentBuild,
@@ -96,7 +97,7 @@ export function orchestratorWorker(log: (line: string) => void): StackService {
         ...spec,
         ...builtEntry('worker/main.ts', build),
         env: {
-          ...(build ? { DR_WORKFLOW_BUNDLE: path.join(build, 'workflow-bundle.js') } : {}),
+          ...(build ? { DR_WORKFLOW_BUNDLE: DEFAULT_WORKFLOW_BUNDLE } : {}),
           ...process.env,
           TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS ?? `127.0.0.1:${stackPort('TEMPORAL')}`,
           DR_WORKER_METRICS_PORT: process.env.DR_WORKER_METRICS_PORT ?? String(stackPort('WORKER_METRICS')),
