@@ -62,6 +62,26 @@ export interface OperatorDecision {
   reason: string;
 }
 
+/** The answers a human gives to a question of a run: each names the question it answers. */
+export type AnswerDecision = 'approve' | 'reject' | 'retry' | 'abort' | 'discard';
+
+/**
+ * A human's answer to one open question of a run (the `questions` of the `status` query). `signature` is an SSH
+ * signature (namespace `drctl-approval`) over the canonical text of {workflowId, runId, questionId, decision, by,
+ * reason, signedAt} (common/approval-signature.ts), made by `drctl approve|reject|retry|abort|discard`; an unsigned
+ * answer is accepted only where the runbook says `approval.unsigned: allow`.
+ */
+export interface HumanAnswer {
+  questionId: string;
+  /** Who answers: a principal of the runbook's approvers. */
+  by: string;
+  reason: string;
+  /** When it was signed (ISO 8601); required with a signature. */
+  signedAt?: string;
+  /** The armored SSH signature (-----BEGIN SSH SIGNATURE----- …). */
+  signature?: string;
+}
+
 export const approveUpdate = defineUpdate<string, [ApprovalDecision]>('approve');
 export const rejectUpdate = defineUpdate<string, [ApprovalDecision]>('reject');
 export const retryUpdate = defineUpdate<string, [OperatorDecision]>('retry');
@@ -141,6 +161,8 @@ export interface StepRecord extends PlannedStepView {
 }
 
 export interface PendingDecision {
+  /** The question's ID, which an answer names (`q1`, `q2`, … in the order they were asked). */
+  id?: string;
   kind: 'approval' | 'operator';
   /** What is asked, in one sentence. */
   question: string;
@@ -158,4 +180,6 @@ export interface RunStatus {
   pastPointOfNoReturn: boolean;
   steps: StepRecord[];
   pending?: PendingDecision;
+  /** Every question open now, each answered on its own (two parallel steps can each wait for a human). */
+  questions?: PendingDecision[];
 }
