@@ -3,13 +3,10 @@
  * an in-memory pair (test/helpers/fake-pair.ts): no stack.
  */
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Activities } from '../activities';
 import { ensureTemporalTestServer } from '../dev/tools/temporal-test-server';
@@ -26,6 +23,7 @@ import {
   type FailbackInput,
 } from '../workflows/definitions';
 import { failedOverState, FakePair, fakeSettings, initialState } from './helpers/fake-pair';
+import { recordHistory } from './helpers/histories';
 import { quietRuntime, testWorkflowBundle } from './helpers/local-stack';
 
 let env: TestWorkflowEnvironment;
@@ -85,12 +83,6 @@ const input = (overrides: Partial<FailbackInput> = {}): FailbackInput => ({
 const start = (i: FailbackInput = input()) =>
   env.client.workflow.start(failback, { args: [i], taskQueue, workflowId: `failback-${randomUUID()}` });
 
-async function record(handle: Awaited<ReturnType<typeof start>>, name: string): Promise<void> {
-  if (process.env.DR_RECORD_HISTORIES !== '1') return;
-  const history = await handle.fetchHistory();
-  writeFileSync(path.join(__dirname, 'histories', `${name}.json`), historyToJSON(history as never) + '\n');
-}
-
 async function pendingOf(handle: Awaited<ReturnType<typeof start>>, kind: 'approval' | 'operator') {
   for (let i = 0; i < 200; i++) {
     const status = await handle.query(statusQuery);
@@ -135,7 +127,7 @@ describe('failback workflow (time-skipping, in-memory pair)', () => {
     pair = failedOver();
     const handle = await start();
     const report = await handle.result();
-    await record(handle, 'failback-full-completed');
+    await recordHistory(handle, 'failback-full-completed');
     expect(report.outcome).toBe('completed');
     expect(report.from).toBe('rbx');
     expect(report.to).toBe('gra');
@@ -192,7 +184,7 @@ describe('failback workflow (time-skipping, in-memory pair)', () => {
     });
     const handle = await start(input({ mode: 'reprotect-only' }));
     const report = await handle.result();
-    await record(handle, 'failback-reprotect-only');
+    await recordHistory(handle, 'failback-reprotect-only');
     expect(report.outcome).toBe('reprotected');
     expect(pair.state.mysql['db-gra-1']).toMatchObject({ source: 'db-rbx-1', readOnly: true });
     expect(pair.state.es.graIndices).toEqual({ orders: 'active', customers: 'active' });
@@ -220,7 +212,7 @@ describe('failback workflow (time-skipping, in-memory pair)', () => {
     expect(pair.changes()).toEqual(['mysqlFence db-gra-1']);
     await handle.executeUpdate(discardUpdate, { args: [{ operator: 'oncall', reason: 'replayed by hand' }] });
     const report = await handle.result();
-    await record(handle, 'failback-errant-discarded');
+    await recordHistory(handle, 'failback-errant-discarded');
     expect(report.outcome).toBe('completed');
     expect(pair.changes().slice(0, 3)).toEqual([
       'mysqlFence db-gra-1',
@@ -265,7 +257,7 @@ describe('failback workflow (time-skipping, in-memory pair)', () => {
     expect(pair.calls).not.toContain('esFollowIndices gra');
     await handle.executeUpdate(rejectUpdate, { args: [{ approver: 'oncall', reason: 'keep them' }] });
     const report = await handle.result();
-    await record(handle, 'failback-divergence-rejected');
+    await recordHistory(handle, 'failback-divergence-rejected');
     expect(report.outcome).toBe('rejected');
     expect(report.dataLoss).toEqual(
       expect.arrayContaining([expect.objectContaining({ system: 'elasticsearch', count: 7 })]),
@@ -292,7 +284,7 @@ describe('failback workflow (time-skipping, in-memory pair)', () => {
     pair.state.apps['app-rbx-1'] = true;
     const handle = await start();
     const report = await handle.result();
-    await record(handle, 'failback-resumed');
+    await recordHistory(handle, 'failback-resumed');
     expect(report.outcome).toBe('completed');
     expect(report.decisions[1]!.sentence).toMatch(
       /half failed back.*db-rbx-1 does not replicate from db-gra-1/,

@@ -3,13 +3,10 @@
  * an in-memory pair (test/helpers/fake-pair.ts): no stack, and hours of approval timeouts pass at once.
  */
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Activities } from '../activities';
 import type { PairSettings } from '../activities/pair-settings';
@@ -27,6 +24,7 @@ import {
   type FailoverInput,
 } from '../workflows/definitions';
 import { FakePair, fakeSettings, initialState } from './helpers/fake-pair';
+import { recordHistory } from './helpers/histories';
 import { quietRuntime, testWorkflowBundle } from './helpers/local-stack';
 
 let env: TestWorkflowEnvironment;
@@ -85,13 +83,6 @@ const input = (overrides: Partial<FailoverInput> = {}): FailoverInput => ({
   ...overrides,
 });
 
-/** DR_RECORD_HISTORIES=1 writes the history of the runs that test/replay.test.ts replays. */
-async function record(handle: Awaited<ReturnType<typeof start>>, name: string): Promise<void> {
-  if (process.env.DR_RECORD_HISTORIES !== '1') return;
-  const history = await handle.fetchHistory();
-  writeFileSync(path.join(__dirname, 'histories', `${name}.json`), historyToJSON(history as never) + '\n');
-}
-
 /** A pair whose runbook names alice as approver, with this approval policy (default: required, 30 min, reject). */
 const pairWithApproval = (approval: Partial<PairSettings['approval']>) =>
   new FakePair(
@@ -136,7 +127,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     pair = new FakePair();
     const handle = await start();
     const report = await handle.result();
-    await record(handle, 'failover-planned-completed');
+    await recordHistory(handle, 'failover-planned-completed');
     expect(report.outcome).toBe('completed');
     expect(pair.state).toEqual(failedOverState());
     // Phases in order; the steps of one phase run in parallel.
@@ -306,7 +297,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
       pair.fail(activity);
       const handle = await start();
       const report = await handle.result();
-      if (activity === 'appStart') await record(handle, 'failover-rolled-back');
+      if (activity === 'appStart') await recordHistory(handle, 'failover-rolled-back');
       expect(report.outcome).toBe('rolled-back');
       expect(report.sentence).toContain(`injected fault in ${activity}`);
       const changes = pair.changes();
@@ -363,7 +354,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     pair.heal('trafficSwitch');
     await handle.executeUpdate(retryUpdate, { args: [{ operator: 'alice', reason: 'HAProxy fixed' }] });
     const report = await handle.result();
-    await record(handle, 'failover-retried-past-point-of-no-return');
+    await recordHistory(handle, 'failover-retried-past-point-of-no-return');
     expect(report.outcome).toBe('completed');
     expect(pair.changes().filter((c) => /Unfence|Resume|appStop/.test(c))).toEqual([]);
     expect(report.steps.find((s) => s.id === 'traffic.switch')).toMatchObject({ state: 'done', attempts: 2 });
@@ -430,7 +421,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
       args: [{ approver: 'alice', reason: 'gra is powered off' }],
     });
     const report = await handle.result();
-    await record(handle, 'failover-unplanned-completed');
+    await recordHistory(handle, 'failover-unplanned-completed');
     expect(report.outcome).toBe('completed');
     expect(report.detection).toHaveLength(3);
     expect(report.dataLoss[0]!.sentence).toMatch(/^unknown: db-gra-1 cannot be read/);

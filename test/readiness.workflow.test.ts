@@ -1,7 +1,4 @@
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Client, Connection } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { NativeConnection } from '@temporalio/worker';
 import { Client as EsClient } from '@elastic/elasticsearch';
 import { stackPort } from '../dev/stack/settings';
@@ -21,6 +18,7 @@ import {
   testTaskQueue,
   workerConnection,
 } from './helpers/local-stack';
+import { recordHistory } from './helpers/histories';
 import { takeTurns } from './helpers/turns';
 
 // Changes the shared local pair: alone while it runs.
@@ -29,7 +27,7 @@ takeTurns('local-pair', 'exclusive');
 /**
  * The readiness workflow on the real Temporal dev server, run by a real worker (in this process,
  * on its own task queue) against the real MariaDB pair.
- * DR_RECORD_HISTORIES=1 rewrites the histories that test/replay.test.ts replays.
+ * DR_RECORD_HISTORIES=1 keeps the histories of its runs for test/replay.test.ts (test/helpers/histories.ts).
  */
 describe('readinessCheck workflow on the real dev server', () => {
   let client: Client;
@@ -65,12 +63,6 @@ describe('readinessCheck workflow on the real dev server', () => {
     await restoreLocalPair();
   });
 
-  async function record(name: string, handle: { fetchHistory(): Promise<unknown>; workflowId: string }) {
-    if (process.env.DR_RECORD_HISTORIES !== '1') return;
-    const history = await handle.fetchHistory();
-    writeFileSync(path.join(__dirname, 'histories', `${name}.json`), historyToJSON(history as never) + '\n');
-  }
-
   it('returns a ready report and is findable by its search attributes', async () => {
     const handle = await startReadinessCheck(client, LOCAL_PAIR, 'test', taskQueue);
     const report = (await handle.result()) as ReadinessReport;
@@ -104,7 +96,7 @@ describe('readinessCheck workflow on the real dev server', () => {
       if (found.length === 0) await new Promise((r) => setTimeout(r, 100));
     }
     expect(found).toEqual([handle.workflowId]);
-    await record('readiness-ready', handle);
+    await recordHistory(handle, 'readiness-ready');
   });
 
   it('reports stopped replication as not ready, naming the replica and the threads', async () => {
@@ -119,7 +111,7 @@ describe('readinessCheck workflow on the real dev server', () => {
       expect(report.decisions.map((d) => d.sentence)).toContain(
         'not ready: replica db-rbx-1 is not replicating: IO thread No, SQL thread No.',
       );
-      await record('readiness-replication-stopped', handle);
+      await recordHistory(handle, 'readiness-replication-stopped');
     } finally {
       await restoreLocalPair();
     }

@@ -1,47 +1,37 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
+import { keptHistories, keptReleases } from './helpers/histories';
 import { quietRuntime, testWorkflowBundle } from './helpers/local-stack';
 
 /**
- * Replays recorded histories against the current workflow code. A change that would break a running
- * workflow (different commands for the same history) fails here. Re-record after an intended,
- * versioned change with: DR_RECORD_HISTORIES=1 npx vitest run test/readiness.workflow.test.ts
- * (and test/failover.workflow.test.ts, test/failback.workflow.test.ts for the failover and failback histories).
+ * Replays every history kept for every release (test/histories/<version>/, test/helpers/histories.ts) against
+ * today's workflow code. A change that would break a run started on a kept release (different commands for the same
+ * history) fails here: guard it with `patched()` (docs/architecture.md, "Versioning"). Kept histories are never
+ * recorded again.
  */
-const HISTORIES = path.join(__dirname, 'histories');
-
-function histories() {
-  return readdirSync(HISTORIES)
-    .filter((f) => f.endsWith('.json'))
-    .map((f) => ({
-      workflowId: f.replace(/\.json$/, ''),
-      history: JSON.parse(readFileSync(path.join(HISTORIES, f), 'utf8')),
-    }));
-}
-
 describe('replay of recorded workflow histories', () => {
   quietRuntime();
 
   it('has recorded histories to replay', () => {
-    expect(histories().map((h) => h.workflowId)).toEqual(
+    expect(keptReleases()).toContain('0.1.0');
+    expect(keptHistories().map((h) => h.workflowId)).toEqual(
       expect.arrayContaining([
         // Recorded before the readiness-es-traffic patch: they must keep replaying.
-        'readiness-mysql-only-ready',
-        'readiness-mysql-only-replication-stopped',
-        'readiness-ready',
-        'readiness-replication-stopped',
-        'failover-planned-completed',
-        'failover-rolled-back',
-        'failover-retried-past-point-of-no-return',
-        'failover-unplanned-completed',
-        'failback-full-completed',
-        'failback-reprotect-only',
-        'failback-errant-discarded',
-        'failback-divergence-rejected',
-        'failback-resumed',
+        '0.1.0/readiness-mysql-only-ready',
+        '0.1.0/readiness-mysql-only-replication-stopped',
+        '0.1.0/readiness-ready',
+        '0.1.0/readiness-replication-stopped',
+        '0.1.0/failover-planned-completed',
+        '0.1.0/failover-rolled-back',
+        '0.1.0/failover-retried-past-point-of-no-return',
+        '0.1.0/failover-unplanned-completed',
+        '0.1.0/failback-full-completed',
+        '0.1.0/failback-reprotect-only',
+        '0.1.0/failback-errant-discarded',
+        '0.1.0/failback-divergence-rejected',
+        '0.1.0/failback-resumed',
       ]),
     );
   });
@@ -50,10 +40,10 @@ describe('replay of recorded workflow histories', () => {
     const results = [];
     for await (const result of Worker.runReplayHistories(
       { workflowBundle: { codePath: testWorkflowBundle() } },
-      histories(),
+      keptHistories(),
     ))
       results.push(result);
-    expect(results.length).toBe(histories().length);
+    expect(results.length).toBe(keptHistories().length);
     expect(results.filter((r) => r.error).map((r) => `${r.workflowId}: ${r.error}`)).toEqual([]);
   });
 
@@ -61,7 +51,7 @@ describe('replay of recorded workflow histories', () => {
     ['readiness', 'readiness-ready'],
     ['failover', 'failover-planned-completed'],
   ])('fails on a %s workflow change that reorders its activities', async (workflow, recorded) => {
-    const history = histories().find((h) => h.workflowId === recorded)!.history;
+    const history = keptHistories().find((h) => h.workflowId === `0.1.0/${recorded}`)!.history;
     await expect(
       Worker.runReplayHistory(
         { workflowsPath: path.join(__dirname, 'fixtures', `reordered-${workflow}-workflow.ts`) },
