@@ -31,6 +31,7 @@ import {
   startPairFailover,
   timer,
 } from './helpers/failover-e2e';
+import { answer } from './helpers/answers';
 import { temporalClient, testTaskQueue } from './helpers/local-stack';
 import {
   startScratchDrPair,
@@ -222,9 +223,7 @@ describe('failback end to end: errant transactions, diverged indices, a worker k
     expect(waiting.traffic.servers).toEqual({ 'app-gra': 'drain', 'app-rbx': 'ready' });
     expect((await activityResults(client, run)).map((r) => r.type)).not.toContain('mysqlRebuildReplica');
 
-    await handle.executeUpdate(discardUpdate, {
-      args: [{ operator: APPROVER, reason: 'the lost orders are re-entered by hand' }],
-    });
+    await answer(handle, discardUpdate, APPROVER, 'the lost orders are re-entered by hand');
     const report = await reportWithin(handle, 120_000);
     expect(report.outcome).toBe('completed');
     expect(report.operatorDecisions).toMatchObject([{ action: 'discard', by: APPROVER }]);

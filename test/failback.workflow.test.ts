@@ -24,6 +24,7 @@ import {
 } from '../workflows/definitions';
 import { failedOverState, FakePair, fakeSettings, initialState } from './helpers/fake-pair';
 import { recordHistory } from './helpers/histories';
+import { answer, answerBySignal } from './helpers/answers';
 import { quietRuntime, testWorkflowBundle } from './helpers/local-stack';
 
 let env: TestWorkflowEnvironment;
@@ -203,14 +204,10 @@ describe('failback workflow (time-skipping, in-memory pair)', () => {
     expect(pending.question).toMatch(
       /db-gra-1 has 3 transaction\(s\) that db-rbx-1 lacks: 0-1-101, 0-1-102, 0-1-103/,
     );
-    await expect(
-      handle.executeUpdate(retryUpdate, { args: [{ operator: 'oncall', reason: 'try' }] }),
-    ).rejects.toThrow(WorkflowUpdateFailedError);
-    await expect(
-      handle.executeUpdate(discardUpdate, { args: [{ operator: 'mallory', reason: 'x' }] }),
-    ).rejects.toThrow(WorkflowUpdateFailedError);
+    await expect(answer(handle, retryUpdate, 'oncall', 'try')).rejects.toThrow(WorkflowUpdateFailedError);
+    await expect(answer(handle, discardUpdate, 'mallory', 'x')).rejects.toThrow(WorkflowUpdateFailedError);
     expect(pair.changes()).toEqual(['mysqlFence db-gra-1']);
-    await handle.executeUpdate(discardUpdate, { args: [{ operator: 'oncall', reason: 'replayed by hand' }] });
+    await answer(handle, discardUpdate, 'oncall', 'replayed by hand');
     const report = await handle.result();
     await recordHistory(handle, 'failback-errant-discarded');
     expect(report.outcome).toBe('completed');
@@ -230,7 +227,7 @@ describe('failback workflow (time-skipping, in-memory pair)', () => {
     pair = unplanned(1);
     const handle = await start();
     await pendingOf(handle, 'operator');
-    await handle.executeUpdate(abortUpdate, { args: [{ operator: 'oncall', reason: 'keep them' }] });
+    await answer(handle, abortUpdate, 'oncall', 'keep them');
     const report = await handle.result();
     expect(report.outcome).toBe('aborted');
     expect(report.sentence).toMatch(/before any switch.*keeps its 1 transaction/);
@@ -242,7 +239,7 @@ describe('failback workflow (time-skipping, in-memory pair)', () => {
     pair = unplanned(2);
     const handle = await start(input({ mode: 'reprotect-only' }));
     await pendingOf(handle, 'operator');
-    await handle.signal(discardSignal, { operator: 'oncall', reason: 'by signal' });
+    await answerBySignal(handle, discardSignal, 'oncall', 'by signal');
     expect((await handle.result()).outcome).toBe('reprotected');
     expect(pair.calls).toContain('mysqlRebuildReplica db-gra-1');
   });
@@ -255,7 +252,7 @@ describe('failback workflow (time-skipping, in-memory pair)', () => {
     const pending = await pendingOf(handle, 'approval');
     expect(pending.question).toMatch(/gra\/orders holds 7 document\(s\)/);
     expect(pair.calls).not.toContain('esFollowIndices gra');
-    await handle.executeUpdate(rejectUpdate, { args: [{ approver: 'oncall', reason: 'keep them' }] });
+    await answer(handle, rejectUpdate, 'oncall', 'keep them');
     const report = await handle.result();
     await recordHistory(handle, 'failback-divergence-rejected');
     expect(report.outcome).toBe('rejected');
@@ -272,7 +269,7 @@ describe('failback workflow (time-skipping, in-memory pair)', () => {
     });
     const handle = await start(input({ mode: 'reprotect-only' }));
     await pendingOf(handle, 'approval');
-    await handle.executeUpdate(approveUpdate, { args: [{ approver: 'oncall', reason: 'copied aside' }] });
+    await answer(handle, approveUpdate, 'oncall', 'copied aside');
     expect((await handle.result()).outcome).toBe('reprotected');
     expect(pair.state.es.graIndices).toEqual({ orders: 'active', customers: 'active' });
   });

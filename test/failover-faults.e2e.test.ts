@@ -31,6 +31,7 @@ import {
   waitForStatus,
   type FailoverHandle,
 } from './helpers/failover-e2e';
+import { answer } from './helpers/answers';
 import { temporalClient, testTaskQueue } from './helpers/local-stack';
 import {
   startScratchDrPair,
@@ -214,9 +215,7 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
         expect(pending.question).toMatch(
           /^undoing "fence MySQL primary db-gra-1" failed: InvalidCredentials: .*Fix the cause and retry, or abort/,
         );
-        await handle.executeUpdate(abortUpdate, {
-          args: [{ operator: APPROVER, reason: 'the fence never applied; credentials fixed by hand' }],
-        });
+        await answer(handle, abortUpdate, APPROVER, 'the fence never applied; credentials fixed by hand');
       } finally {
         await pair.cluster.sql(
           'db-gra-1',
@@ -355,9 +354,7 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
         leader_index_patterns,
         follow_index_pattern,
       });
-      await handle.executeUpdate(retryUpdate, {
-        args: [{ operator: APPROVER, reason: 'pattern recreated' }],
-      });
+      await answer(handle, retryUpdate, APPROVER, 'pattern recreated');
       const report = await reportWithin(handle);
       expect(report.outcome).toBe('rolled-back');
       expect(report.steps.find((s) => s.id === 'es.pause-auto-follow')).toMatchObject({
@@ -434,7 +431,7 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
       expect(promoted[0]![0]).not.toBe('db-gra-1');
       renameSync(moved, socket);
       restored = true;
-      await handle.executeUpdate(retryUpdate, { args: [{ operator: APPROVER, reason: 'socket back' }] });
+      await answer(handle, retryUpdate, APPROVER, 'socket back');
     } finally {
       if (!restored) renameSync(moved, socket);
     }

@@ -22,9 +22,11 @@ import {
   SEARCH_ATTRIBUTE_NAMES,
   statusQuery,
   type FailoverInput,
+  type HumanAnswer,
 } from '../workflows/definitions';
 import { FakePair, fakeSettings, initialState } from './helpers/fake-pair';
 import { recordHistory } from './helpers/histories';
+import { answer, answerBySignal } from './helpers/answers';
 import { quietRuntime, testWorkflowBundle } from './helpers/local-stack';
 
 let env: TestWorkflowEnvironment;
@@ -173,21 +175,37 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     const handle = await start();
     const pending = await pendingOf(handle, 'approval');
     expect(pending.answers).toEqual(['approve', 'reject']);
-    await expect(
-      handle.executeUpdate(approveUpdate, { args: [{ approver: 'mallory', reason: 'go' }] }),
-    ).rejects.toThrow(WorkflowUpdateFailedError);
-    await expect(
-      handle.executeUpdate(approveUpdate, { args: [{ approver: 'alice', reason: ' ' }] }),
-    ).rejects.toThrow(WorkflowUpdateFailedError);
-    await expect(
-      handle.executeUpdate(retryUpdate, { args: [{ operator: 'alice', reason: 'x' }] }),
-    ).rejects.toThrow(WorkflowUpdateFailedError);
+    expect(pending.id).toBe('q1');
+    const refusal = (update: typeof approveUpdate, answer: Partial<HumanAnswer>) =>
+      handle.executeUpdate(update, { args: [answer as HumanAnswer] }).then(
+        () => 'accepted',
+        (err: WorkflowUpdateFailedError) => (err.cause as Error).message,
+      );
+    expect(await refusal(approveUpdate, { questionId: 'q1', by: 'mallory', reason: 'go' })).toBe(
+      'mallory is not an approver of this pair',
+    );
+    expect(await refusal(approveUpdate, { questionId: 'q1', by: 'alice', reason: ' ' })).toBe(
+      'reason: a reason is required',
+    );
+    expect(await refusal(retryUpdate, { questionId: 'q1', by: 'alice', reason: 'x' })).toBe(
+      'question q1 takes approve or reject, not retry',
+    );
+    expect(await refusal(approveUpdate, { by: 'alice', reason: 'x' })).toBe(
+      'questionId: name the question you answer (open now: q1 (approve or reject))',
+    );
+    expect(await refusal(approveUpdate, { questionId: 'q7', by: 'alice', reason: 'x' })).toBe(
+      'questionId: q7 is not an open question (open now: q1 (approve or reject))',
+    );
+    expect(await refusal(approveUpdate, { questionId: 'q1', by: 'alice', reason: 'x'.repeat(1025) })).toBe(
+      'reason: at most 1024 bytes (got 1025)',
+    );
     expect(pair.changes()).toEqual([]);
-    expect(
-      await handle.executeUpdate(approveUpdate, {
-        args: [{ approver: 'alice', reason: 'planned maintenance' }],
-      }),
-    ).toBe('approve accepted from alice');
+    expect(await answer(handle, approveUpdate, 'alice', 'planned maintenance')).toBe(
+      'approve of question q1 accepted from alice',
+    );
+    expect(await refusal(rejectUpdate, { questionId: 'q1', by: 'alice', reason: 'changed my mind' })).toMatch(
+      /^(question q1 is already answered \(approve by alice\)|no question is open now: nothing waits for reject)$/,
+    );
     const report = await handle.result();
     expect(report.outcome).toBe('completed');
     expect(report.approvals).toEqual([
@@ -205,7 +223,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     pair = pairWithApproval({ policy: 'required' });
     const handle = await start();
     await pendingOf(handle, 'approval');
-    await handle.signal(approveSignal, { approver: 'alice', reason: 'from a tool that can only signal' });
+    await answerBySignal(handle, approveSignal, 'alice', 'from a tool that can only signal');
     expect((await handle.result()).outcome).toBe('completed');
   });
 
@@ -213,7 +231,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     pair = pairWithApproval({ policy: 'required' });
     const handle = await start();
     await pendingOf(handle, 'approval');
-    await handle.executeUpdate(rejectUpdate, { args: [{ approver: 'alice', reason: 'not now' }] });
+    await answer(handle, rejectUpdate, 'alice', 'not now');
     const report = await handle.result();
     expect(report.outcome).toBe('rejected');
     expect(report.sentence).toContain('not now');
@@ -244,7 +262,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     pair = pairWithApproval(policy);
     const handle = await start();
     await pendingOf(handle, 'approval');
-    await handle.executeUpdate(rejectUpdate, { args: [{ approver: 'alice', reason: 'hold on' }] });
+    await answer(handle, rejectUpdate, 'alice', 'hold on');
     expect((await handle.result()).outcome).toBe('rejected');
     expect(pair.changes()).toEqual([]);
   });
@@ -319,11 +337,38 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
       /undoing "let the followers on rbx read everything, then pause them" failed/,
     );
     expect((await handle.query(statusQuery)).phase).toBe('compensate');
-    await handle.executeUpdate(retryUpdate, { args: [{ operator: 'alice', reason: 'ES is back' }] });
+    await answer(handle, retryUpdate, 'alice', 'ES is back');
     const report = await handle.result();
     expect(report.outcome).toBe('rolled-back');
     expect(pair.state).toEqual(initialState());
     expect(report.operatorDecisions).toEqual([expect.objectContaining({ action: 'retry', by: 'alice' })]);
+  });
+
+  it('two questions open at once (parallel promotions failing) each need their own answer', async () => {
+    pair = pairWithApproval({ policy: 'auto' });
+    pair.fail('mysqlPromote', { times: 1 });
+    pair.fail('esPromoteFollowers', { times: 1 });
+    const handle = await start();
+    let status = await handle.query(statusQuery);
+    for (let i = 0; i < 200 && (status.questions ?? []).length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      status = await handle.query(statusQuery);
+    }
+    const [first, second] = status.questions!;
+    expect([first?.id, second?.id]).toEqual(['q1', 'q2']);
+    expect(status.pending?.id).toBe('q1');
+    const retry = (questionId: string, reason: string) =>
+      handle.executeUpdate(retryUpdate, { args: [{ questionId, by: 'alice', reason }] });
+    expect(await retry('q1', 'first fixed')).toBe('retry of question q1 accepted from alice');
+    await expect(retry('q1', 'again')).rejects.toThrow(WorkflowUpdateFailedError);
+    expect((await handle.query(statusQuery)).questions?.map((q) => q.id)).toEqual(['q2']);
+    expect(await retry('q2', 'second fixed')).toBe('retry of question q2 accepted from alice');
+    const report = await handle.result();
+    expect(report.outcome).toBe('completed');
+    expect(report.operatorDecisions.map((d) => [d.questionId, d.reason])).toEqual([
+      ['q1', 'first fixed'],
+      ['q2', 'second fixed'],
+    ]);
   });
 
   it('a failed compensation aborted by a human is reported as left in place', async () => {
@@ -332,7 +377,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     pair.fail('esResumeFollow');
     const handle = await start();
     await pendingOf(handle, 'operator');
-    await handle.executeUpdate(abortUpdate, { args: [{ operator: 'alice', reason: 'will fix by hand' }] });
+    await answer(handle, abortUpdate, 'alice', 'will fix by hand');
     const report = await handle.result();
     expect(report.compensation?.leftInPlace).toEqual(['es.pause-follow', 'mysql.fence', 'traffic.drain']);
     expect(pair.state.mysql['db-gra-1']!.readOnly).toBe(true);
@@ -352,7 +397,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
       attempts: 1,
     });
     pair.heal('trafficSwitch');
-    await handle.executeUpdate(retryUpdate, { args: [{ operator: 'alice', reason: 'HAProxy fixed' }] });
+    await answer(handle, retryUpdate, 'alice', 'HAProxy fixed');
     const report = await handle.result();
     await recordHistory(handle, 'failover-retried-past-point-of-no-return');
     expect(report.outcome).toBe('completed');
@@ -387,7 +432,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
       /^verify that rbx serves the traffic through the public entry point failed past the point of no return: TrafficNotVerified: rbx does not serve the traffic\. \(still so after 1 s\)/,
     );
     pair.unverifiedAnswers = 0;
-    await handle.executeUpdate(retryUpdate, { args: [{ operator: 'oncall', reason: 'entry point fixed' }] });
+    await answer(handle, retryUpdate, 'oncall', 'entry point fixed');
     expect((await handle.result()).outcome).toBe('completed');
   });
 
@@ -396,7 +441,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     pair.fail('mysqlPromote');
     const handle = await start();
     await pendingOf(handle, 'operator');
-    await handle.executeUpdate(abortUpdate, { args: [{ operator: 'alice', reason: 'taking over by hand' }] });
+    await answer(handle, abortUpdate, 'alice', 'taking over by hand');
     const report = await handle.result();
     expect(report.outcome).toBe('aborted');
     expect(report.sentence).toContain('taking over by hand');
@@ -414,12 +459,10 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     pair.state.apps['app-gra-1'] = false;
     const handle = await start(input({ mode: 'unplanned' }));
     await pendingOf(handle, 'approval');
-    await handle.executeUpdate(approveUpdate, { args: [{ approver: 'alice', reason: 'gra is gone' }] });
+    await answer(handle, approveUpdate, 'alice', 'gra is gone');
     const fencePending = await pendingOf(handle, 'approval');
     expect(fencePending.question).toMatch(/fence MySQL primary db-gra-1 failed .*go on without this fence/);
-    await handle.executeUpdate(approveUpdate, {
-      args: [{ approver: 'alice', reason: 'gra is powered off' }],
-    });
+    await answer(handle, approveUpdate, 'alice', 'gra is powered off');
     const report = await handle.result();
     await recordHistory(handle, 'failover-unplanned-completed');
     expect(report.outcome).toBe('completed');

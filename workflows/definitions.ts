@@ -50,13 +50,13 @@ export interface FailbackInput {
 /** What starts a run that moves a pair, either way. */
 export type MoveInput = FailoverInput | FailbackInput;
 
-/** An approver's answer to a pending approval. */
+/** An approver's answer to a pending approval, as runs started before answers named their question took it. */
 export interface ApprovalDecision {
   approver: string;
   reason: string;
 }
 
-/** An operator's answer where the run waits for a human (a failed step after the point of no return, a failed compensation). */
+/** An operator's answer (retry, abort, discard), as runs started before answers named their question took it. */
 export interface OperatorDecision {
   operator: string;
   reason: string;
@@ -82,18 +82,18 @@ export interface HumanAnswer {
   signature?: string;
 }
 
-export const approveUpdate = defineUpdate<string, [ApprovalDecision]>('approve');
-export const rejectUpdate = defineUpdate<string, [ApprovalDecision]>('reject');
-export const retryUpdate = defineUpdate<string, [OperatorDecision]>('retry');
-export const abortUpdate = defineUpdate<string, [OperatorDecision]>('abort');
+export const approveUpdate = defineUpdate<string, [HumanAnswer]>('approve');
+export const rejectUpdate = defineUpdate<string, [HumanAnswer]>('reject');
+export const retryUpdate = defineUpdate<string, [HumanAnswer]>('retry');
+export const abortUpdate = defineUpdate<string, [HumanAnswer]>('abort');
 /** Failback: rebuild an old primary that holds transactions the new primary lacks, discarding them. */
-export const discardUpdate = defineUpdate<string, [OperatorDecision]>('discard');
+export const discardUpdate = defineUpdate<string, [HumanAnswer]>('discard');
 /** The same answers as signals, for tools that can only signal (they get no answer; a refused one is logged). */
-export const approveSignal = defineSignal<[ApprovalDecision]>('approve-signal');
-export const rejectSignal = defineSignal<[ApprovalDecision]>('reject-signal');
-export const retrySignal = defineSignal<[OperatorDecision]>('retry-signal');
-export const abortSignal = defineSignal<[OperatorDecision]>('abort-signal');
-export const discardSignal = defineSignal<[OperatorDecision]>('discard-signal');
+export const approveSignal = defineSignal<[HumanAnswer]>('approve-signal');
+export const rejectSignal = defineSignal<[HumanAnswer]>('reject-signal');
+export const retrySignal = defineSignal<[HumanAnswer]>('retry-signal');
+export const abortSignal = defineSignal<[HumanAnswer]>('abort-signal');
+export const discardSignal = defineSignal<[HumanAnswer]>('discard-signal');
 
 export const planQuery = defineQuery<RunPlan | undefined>('plan');
 export const statusQuery = defineQuery<RunStatus>('status');

@@ -1,6 +1,13 @@
 import type { SignalDefinition, UpdateDefinition } from '@temporalio/common';
 import { ApplicationFailure, condition, log, setHandler } from '@temporalio/workflow';
 import {
+  answerer,
+  answerRefusal,
+  type AnswerInput,
+  type AnswerRules,
+  type QuestionState,
+} from './checks/answer';
+import {
   abortSignal,
   abortUpdate,
   approveSignal,
@@ -11,8 +18,7 @@ import {
   rejectUpdate,
   retrySignal,
   retryUpdate,
-  type ApprovalDecision,
-  type OperatorDecision,
+  type AnswerDecision,
   type PendingDecision,
 } from './definitions';
 
@@ -31,6 +37,8 @@ export interface ApprovalRecord {
   by: string;
   reason: string;
   at: string;
+  /** The question it answered (absent for decisions of the policy without a question, and in older runs). */
+  questionId?: string;
 }
 
 export interface OperatorRecord {
@@ -40,25 +48,36 @@ export interface OperatorRecord {
   at: string;
   /** What the operator answered. */
   question: string;
+  questionId?: string;
 }
 
-type Answer =
-  | { kind: 'approve' | 'reject'; decision: ApprovalDecision }
-  | { kind: 'retry' | 'abort' | 'discard'; decision: OperatorDecision };
+interface Answer {
+  decision: AnswerDecision;
+  by: string;
+  reason: string;
+}
+
+interface OpenQuestion extends QuestionState {
+  view: PendingDecision;
+  answer?: Answer;
+}
 
 /**
- * Where the run waits for humans: approvals (approve/reject) and operator decisions (retry/abort). Each answer is
- * an Update with a validator, so the caller is told at once whether it was accepted, and an equivalent signal for
- * tools that can only signal (a refused signal is logged with its reason). Every accepted answer is recorded.
+ * Where the run waits for humans: approvals (approve/reject) and operator decisions (retry/abort/discard). Every
+ * question gets its own ID (`q1`, `q2`, …), shown in the `status` query and the run's details; an answer names the
+ * question it answers, and each question takes one answer. Answers are Updates with a validator, so the caller is
+ * told at once whether it was accepted, with an equivalent signal for tools that can only signal (a refused signal
+ * is logged with its reason). Every accepted answer is recorded.
  */
 export class Desk {
-  pending: PendingDecision | undefined;
   readonly approvals: ApprovalRecord[] = [];
   readonly operatorDecisions: OperatorRecord[] = [];
-  private answer: Answer | undefined;
-  private allowed: string[] = [];
-  /** The answers the pending question takes. */
-  private accepting: Answer['kind'][] = [];
+  /** Who may answer; set once the run has read its runbook. */
+  rules: AnswerRules | undefined;
+  /** Told of every question as it opens (the run narrates it). */
+  onAsk: (question: PendingDecision) => void = () => undefined;
+  private readonly open: OpenQuestion[] = [];
+  private asked = 0;
 
   constructor() {
     this.register(approveUpdate, approveSignal, 'approve');
@@ -68,42 +87,51 @@ export class Desk {
     this.register(discardUpdate, discardSignal, 'discard');
   }
 
-  private register<D extends ApprovalDecision | OperatorDecision>(
-    update: UpdateDefinition<string, [D]>,
-    signal: SignalDefinition<[D]>,
-    kind: Answer['kind'],
+  /** The questions open now, oldest first. */
+  get questions(): PendingDecision[] {
+    return this.open.map((q) => q.view);
+  }
+
+  /** The oldest open question (the `pending` of the status query, for clients that know one question only). */
+  get pending(): PendingDecision | undefined {
+    return this.open[0]?.view;
+  }
+
+  private register<A extends AnswerInput>(
+    update: UpdateDefinition<string, [A]>,
+    signal: SignalDefinition<[A]>,
+    decision: AnswerDecision,
   ): void {
-    const accept = (decision: D) => {
-      this.answer = { kind, decision } as Answer;
-      return `${kind} accepted from ${who(decision)}`;
+    const accept = (answer: A) => {
+      const question = this.questionFor(decision, answer);
+      if (!question) return `no open question takes ${decision}`;
+      const by = answerer(answer);
+      question.answer = { decision, by, reason: answer.reason };
+      question.answeredBy = by;
+      question.answeredWith = decision;
+      return `${decision} of question ${question.id} accepted from ${by}`;
     };
     setHandler(update, accept, {
-      validator: (decision: D) => {
-        const refused = this.refusal(kind, decision);
+      validator: (answer: A) => {
+        const refused = answerRefusal(decision, answer, this.open, this.rules);
         if (refused) throw new Error(refused);
       },
     });
-    setHandler(signal, (decision: D) => {
-      const refused = this.refusal(kind, decision);
-      if (refused) log.warn(`${kind} signal refused: ${refused}`);
-      else accept(decision);
+    setHandler(signal, (answer: A) => {
+      const refused = answerRefusal(decision, answer, this.open, this.rules);
+      if (refused) log.warn(`${decision} signal refused: ${refused}`);
+      else accept(answer);
     });
   }
 
-  /** Why an answer is refused, or undefined when it is accepted. */
-  private refusal(kind: Answer['kind'], decision: ApprovalDecision | OperatorDecision): string | undefined {
-    const expected = kind === 'approve' || kind === 'reject' ? 'approval' : 'operator';
-    if (!this.pending || this.pending.kind !== expected || !this.accepting.includes(kind))
-      return `nothing waits for ${kind} now${this.pending ? ` (the run waits for: ${this.pending.answers.join(' or ')})` : ''}`;
-    if (typeof decision !== 'object' || decision === null)
-      return 'the answer must be an object with a name and a reason';
-    const name = who(decision);
-    if (!name)
-      return `the answer must name who gives it (field "${expected === 'approval' ? 'approver' : 'operator'}")`;
-    if (typeof decision.reason !== 'string' || decision.reason.trim() === '') return 'a reason is required';
-    if (this.allowed.length > 0 && !this.allowed.includes(name))
-      return `${name} is not an approver of this pair (approvers: ${this.allowed.join(', ')})`;
-    return undefined;
+  /**
+   * The question an accepted answer is for: the one it names, or, for an answer of a run started before answers
+   * named their question (replayed from its history), the oldest open question that takes its decision.
+   */
+  private questionFor(decision: AnswerDecision, answer: AnswerInput): OpenQuestion | undefined {
+    const named = (answer as { questionId?: unknown }).questionId;
+    if (typeof named === 'string') return this.open.find((q) => q.id === named);
+    return this.open.find((q) => q.accepts.includes(decision) && !q.answer);
   }
 
   /** Waits for the approval the policy asks for; returns how it ended. */
@@ -119,17 +147,16 @@ export class Desk {
       });
     }
     const waitMs = policy.policy === 'auto-after' ? (policy.delayMs ?? 0) : policy.timeoutMs;
-    const answers =
-      policy.policy === 'auto-after' ? ['reject (or approve to go now)'] : ['approve', 'reject'];
-    const answer = await this.ask('approval', question, answers, policy.approvers, waitMs);
+    const shown = policy.policy === 'auto-after' ? ['reject (or approve to go now)'] : ['approve', 'reject'];
+    const { id, answer } = await this.ask('approval', question, ['approve', 'reject'], shown, waitMs);
     if (answer) {
-      const approved = answer.kind === 'approve';
       return this.recordApproval({
-        approved,
+        approved: answer.decision === 'approve',
         how: 'approver',
-        by: who(answer.decision),
-        reason: answer.decision.reason,
+        by: answer.by,
+        reason: answer.reason,
         at: now(),
+        questionId: id,
       });
     }
     if (policy.policy === 'auto-after')
@@ -139,6 +166,7 @@ export class Desk {
         by: 'policy',
         reason: `nobody rejected within ${waitMs / 1000}s`,
         at: now(),
+        questionId: id,
       });
     return this.recordApproval({
       approved: policy.onTimeout === 'approve',
@@ -146,32 +174,30 @@ export class Desk {
       by: 'policy',
       reason: `no answer within ${waitMs / 1000}s; the runbook's onTimeout is "${policy.onTimeout}"`,
       at: now(),
+      questionId: id,
     });
   }
 
   /** Waits, without limit, for an operator to answer retry or abort. */
-  operator(question: string, approvers: string[]): Promise<OperatorRecord> {
-    return this.decide(question, ['retry', 'abort'], approvers);
+  operator(question: string): Promise<OperatorRecord> {
+    return this.decide(question, ['retry', 'abort']);
   }
 
   /** Waits, without limit, for an operator to give one of `answers` (retry, abort, discard). */
-  async decide(
-    question: string,
-    answers: OperatorRecord['action'][],
-    approvers: string[],
-  ): Promise<OperatorRecord> {
-    const answer = await this.ask('operator', question, answers, approvers);
-    if (!answer || !answers.includes(answer.kind as OperatorRecord['action']))
+  async decide(question: string, answers: OperatorRecord['action'][]): Promise<OperatorRecord> {
+    const { id, answer } = await this.ask('operator', question, answers, answers);
+    if (!answer)
       throw ApplicationFailure.nonRetryable(
-        `an operator question ended without ${answers.join(' or ')}`,
+        `operator question ${id} ended without ${answers.join(' or ')}`,
         'InternalError',
       );
     const record: OperatorRecord = {
-      action: answer.kind as OperatorRecord['action'],
-      by: who(answer.decision),
-      reason: answer.decision.reason,
+      action: answer.decision as OperatorRecord['action'],
+      by: answer.by,
+      reason: answer.reason,
       at: new Date().toISOString(),
       question,
+      questionId: id,
     };
     this.operatorDecisions.push(record);
     return record;
@@ -180,29 +206,33 @@ export class Desk {
   private async ask(
     kind: PendingDecision['kind'],
     question: string,
-    answers: string[],
-    allowed: string[],
+    accepts: AnswerDecision[],
+    shown: string[],
     timeoutMs?: number,
-  ): Promise<Answer | undefined> {
+  ): Promise<{ id: string; answer: Answer | undefined }> {
     const since = new Date();
-    this.answer = undefined;
-    this.allowed = allowed;
-    this.accepting = kind === 'approval' ? ['approve', 'reject'] : (answers as Answer['kind'][]);
-    this.pending = {
-      kind,
-      question,
-      answers,
-      since: since.toISOString(),
-      ...(timeoutMs !== undefined ? { deadline: new Date(since.getTime() + timeoutMs).toISOString() } : {}),
+    const id = `q${++this.asked}`;
+    const open: OpenQuestion = {
+      id,
+      accepts,
+      view: {
+        id,
+        kind,
+        question,
+        answers: shown,
+        since: since.toISOString(),
+        ...(timeoutMs !== undefined ? { deadline: new Date(since.getTime() + timeoutMs).toISOString() } : {}),
+      },
     };
+    this.open.push(open);
+    this.onAsk(open.view);
     try {
-      const answered =
-        timeoutMs === undefined
-          ? (await condition(() => this.answer !== undefined), true)
-          : await condition(() => this.answer !== undefined, timeoutMs);
-      return answered ? this.answer : undefined;
+      const answered = () => open.answer !== undefined;
+      if (timeoutMs === undefined) await condition(answered);
+      else await condition(answered, timeoutMs);
+      return { id, answer: open.answer };
     } finally {
-      this.pending = undefined;
+      this.open.splice(this.open.indexOf(open), 1);
     }
   }
 
@@ -210,10 +240,4 @@ export class Desk {
     this.approvals.push(record);
     return record;
   }
-}
-
-function who(decision: ApprovalDecision | OperatorDecision): string {
-  const name =
-    'approver' in decision ? decision.approver : 'operator' in decision ? decision.operator : undefined;
-  return typeof name === 'string' ? name.trim() : '';
 }

@@ -14,6 +14,7 @@ import {
 } from '../../workflows/definitions';
 import { sleep } from '../../dev/stack/daemon';
 import path from 'node:path';
+import { answer } from './answers';
 
 export type FailoverHandle = WorkflowHandle<typeof failover>;
 /** A run that moves a pair, either way: both end with the same report. */
@@ -104,10 +105,9 @@ export async function pendingDecision(
 }
 
 export const approve = (handle: MoveHandle, reason: string) =>
-  handle.executeUpdate(approveUpdate, { args: [{ approver: APPROVER, reason }] });
+  answer(handle, approveUpdate, APPROVER, reason);
 
-export const reject = (handle: MoveHandle, reason: string) =>
-  handle.executeUpdate(rejectUpdate, { args: [{ approver: APPROVER, reason }] });
+export const reject = (handle: MoveHandle, reason: string) => answer(handle, rejectUpdate, APPROVER, reason);
 
 /** Runbook fields holding a reference to a public file (a host key, a CA certificate), not to a secret. */
 const PUBLIC_REFERENCES = new Set(['hostKey', 'ca']);

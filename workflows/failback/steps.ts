@@ -43,7 +43,6 @@ export function mysqlReprotectSteps(run: FailoverRun, primary: string, site: str
         const decision = await run.desk.decide(
           `${errant.sentence} Discard them (rebuild ${s.name} as a clean copy of ${primary}; replay what must be kept on ${primary} first) or abort?`,
           ['discard', 'abort'],
-          ctx.settings.approval.approvers,
         );
         run.say(`${decision.action} asked by ${decision.by}: ${decision.reason}.`);
         if (decision.action !== 'discard')

@@ -65,7 +65,6 @@ export async function rollForward(run: FailoverRun, step: PlanStep): Promise<voi
       const phase = run.phase;
       const decision = await run.desk.operator(
         `${step.title} failed past the point of no return: ${errorText(err)}. Fix the cause and retry, or abort (the pair is then half-moved and needs hand work).`,
-        run.ctx.settings.approval.approvers,
       );
       run.say(`${decision.action} asked by ${decision.by}: ${decision.reason}.`);
       if (decision.action === 'abort')
@@ -105,7 +104,6 @@ export async function compensate(run: FailoverRun, cause: string): Promise<Unwin
     async (c, err) => {
       const decision = await run.desk.operator(
         `undoing "${c.step.title}" failed: ${errorText(err)}. Fix the cause and retry, or abort (the step stays in effect).`,
-        run.ctx.settings.approval.approvers,
       );
       run.say(`${decision.action} of the compensation asked by ${decision.by}: ${decision.reason}.`);
       return decision.action === 'retry' ? 'retry' : 'abort';

@@ -70,7 +70,12 @@ export class FailoverRun {
       pastPointOfNoReturn: this.saga.pastPointOfNoReturn,
       steps: this.book.records,
       ...(this.desk.pending ? { pending: this.desk.pending } : {}),
+      questions: this.desk.questions,
     }));
+    this.desk.onAsk = (q) =>
+      this.say(
+        `question ${q.id} is open (${q.answers.join(' or ')}): answer it naming ${q.id}, e.g. drctl ${q.kind === 'approval' ? 'approve' : 'retry'} ${input.pair} --question ${q.id} --reason "…".`,
+      );
   }
 
   /** "planned failover", "full failback": what the run is, for its sentences. */
@@ -96,6 +101,7 @@ export class FailoverRun {
       },
     };
     this.contributions = contributionsFor(settings);
+    this.desk.rules = { approvers: settings.approval.approvers, requestedBy: this.input.requestedBy };
   }
 
   enter(phase: Phase): void {
