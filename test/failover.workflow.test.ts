@@ -371,7 +371,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     ]);
   });
 
-  it('a failed compensation aborted by a human is reported as left in place', async () => {
+  it('a failed compensation aborted by a human is left in place, every other one still runs, and the outcome says so', async () => {
     pair = pairWithApproval({ policy: 'auto' });
     pair.fail('appStart');
     pair.fail('esResumeFollow');
@@ -379,9 +379,14 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     await pendingOf(handle, 'operator');
     await answer(handle, abortUpdate, 'alice', 'will fix by hand');
     const report = await handle.result();
-    expect(report.compensation?.leftInPlace).toEqual(['es.pause-follow', 'mysql.fence', 'traffic.drain']);
-    expect(pair.state.mysql['db-gra-1']!.readOnly).toBe(true);
-    expect(report.decisions.at(-2)?.sentence).toContain('left in effect for hand work');
+    expect(report.compensation?.leftInPlace).toEqual(['es.pause-follow']);
+    expect(report.compensation?.undone.map((u) => u.step)).toEqual(
+      expect.arrayContaining(['mysql.fence', 'traffic.drain']),
+    );
+    expect(pair.state.mysql['db-gra-1']!.readOnly).toBe(false);
+    expect(pair.state.traffic).toEqual(initialState().traffic);
+    expect(report.outcome).toBe('partly-rolled-back');
+    expect(report.sentence).toContain('NOT undone, left in effect for hand work: es.pause-follow');
   });
 
   it('past the point of no return a failure is never compensated: it waits for retry and then completes', async () => {
@@ -592,6 +597,31 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
       'trafficSwitch gra',
     ]);
     expect(pair.changes()).not.toContain('esPauseFollow');
+  });
+
+  it('past the point of no return a cancel is answered with a sentence and ignored; the run completes', async () => {
+    pair = pairWithApproval({ policy: 'auto' });
+    pair.fail('trafficSwitch', { type: 'TrafficCommandRejected', nonRetryable: true });
+    const handle = await start();
+    await pendingOf(handle, 'operator');
+    await handle.cancel();
+    let status = await handle.query(statusQuery);
+    for (
+      let i = 0;
+      i < 200 && !/cancel request arrived past the point of no return/.test(status.sentence);
+      i++
+    ) {
+      await new Promise((r) => setTimeout(r, 25));
+      status = await handle.query(statusQuery);
+    }
+    expect(status.sentence).toMatch(/a cancel request arrived past the point of no return: it is ignored/);
+    expect(status.questions?.map((q) => q.kind)).toEqual(['operator']);
+    pair.heal('trafficSwitch');
+    await answer(handle, retryUpdate, 'alice', 'HAProxy fixed');
+    const report = await handle.result();
+    expect(report.outcome).toBe('completed');
+    expect(pair.state.traffic).toBe('rbx');
+    expect(report.topology?.unreadable).toBeUndefined();
   });
 
   it('refuses bad input with a sentence naming each field', async () => {

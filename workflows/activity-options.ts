@@ -1,4 +1,9 @@
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  patched,
+  proxyActivities,
+  type ActivityOptions,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { FAILURE_TYPES, nonRetryableTypes, type FailureSystem } from '../common/failure-types';
 import type { PairSettings } from '../activities/pair-settings';
@@ -82,8 +87,20 @@ export function activityCaller(timeouts: PairSettings['timeouts']) {
         args: unknown[],
       ): Promise<Awaited<ReturnType<Activities[K]>>>;
     };
-    return fn.executeWithOptions({ ...presets[preset], summary }, [input]);
+    return fn.executeWithOptions({ ...presets[preset], ...cancellation(), summary }, [input]);
   };
 }
 
 export type ActivityCall = ReturnType<typeof activityCaller>;
+
+/**
+ * A cancelled run waits for its running activities to end before it goes on (and, before the point of no return,
+ * undoes them): the SDK's effective default, TRY_CANCEL, goes on at once, so an unfence could run while the fence
+ * still runs. Activities that change something heartbeat, so they learn of the cancel. Runs started before this
+ * rule keep the default.
+ */
+function cancellation(): Pick<ActivityOptions, 'cancellationType'> {
+  return patched('wait-for-cancelled-activities')
+    ? { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED }
+    : {};
+}

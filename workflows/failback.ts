@@ -11,7 +11,7 @@ import {
 } from './failback/steps';
 import { approve } from './failover/approve';
 import { assess } from './failover/assess';
-import { compensate, fence, prepare, promote, rollForward, rollForwardPhase } from './failover/execute';
+import { fenceAndPrepare, promoteAndSwitch, rollForward, undoneReport } from './failover/execute';
 import { makePlan } from './failover/plan';
 import { report, type FailoverReport } from './failover/report';
 import { FailoverRun, openRun, validateMoveInput } from './failover/run';
@@ -122,29 +122,10 @@ async function switchBack(run: FailoverRun): Promise<FailbackReport> {
       `the switch back was not approved (${approval.reason}); ${home} replicates from ${away}, which still serves.`,
     );
   run.approvedAt = new Date();
-  try {
-    await fence(run);
-    await prepare(run);
-  } catch (err) {
-    const cause = isCancellation(err) ? 'the run was cancelled' : errorText(err);
-    const undone = await compensate(run, cause);
-    if (isCancellation(err)) throw err;
-    return report(
-      run,
-      'rolled-back',
-      `switch back rolled back before the point of no return: ${cause}; ${away} still serves, ${home} replicates from it.`,
-      undone,
-    );
-  }
-  try {
-    await promote(run);
-    await rollForwardPhase(run, 'switch');
-    await rollForwardPhase(run, 'verify');
-  } catch (err) {
-    if (errorType(err) !== 'AbortedByOperator') throw err;
-    return report(run, 'aborted', `${errorText(err)}; the pair needs hand work (see the steps).`);
-  }
-  return reestablish(run, undefined, []);
+  const before = await fenceAndPrepare(run);
+  if (!before.done)
+    return undoneReport(run, before, 'switch back', `; ${away} still serves, ${home} replicates from it.`);
+  return promoteAndSwitch(run, () => reestablish(run, undefined, []));
 }
 
 /**

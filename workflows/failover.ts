@@ -1,12 +1,11 @@
-import { isCancellation } from '@temporalio/workflow';
 import type { FailoverInput } from './definitions';
 import { approve } from './failover/approve';
 import { assess } from './failover/assess';
-import { compensate, fence, prepare, promote, rollForwardPhase } from './failover/execute';
+import { fenceAndPrepare, promoteAndSwitch, undoneReport } from './failover/execute';
 import { makePlan } from './failover/plan';
 import { report, type FailoverReport } from './failover/report';
 import { openRun, validateMoveInput } from './failover/run';
-import { errorText, errorType } from './steps';
+import { errorText } from './steps';
 
 export type { FailoverReport } from './failover/report';
 
@@ -42,26 +41,13 @@ export async function failover(input: FailoverInput): Promise<FailoverReport> {
     );
   run.approvedAt = new Date();
 
-  try {
-    await fence(run);
-    await prepare(run);
-  } catch (err) {
-    const cause = isCancellation(err) ? 'the run was cancelled' : errorText(err);
-    const undone = await compensate(run, cause);
-    if (isCancellation(err)) throw err;
-    return report(run, 'rolled-back', `failover rolled back before the point of no return: ${cause}`, undone);
-  }
-  try {
-    await promote(run);
-    await rollForwardPhase(run, 'switch');
-    await rollForwardPhase(run, 'verify');
-  } catch (err) {
-    if (errorType(err) !== 'AbortedByOperator') throw err;
-    return report(run, 'aborted', `${errorText(err)}; the pair needs hand work (see the steps).`);
-  }
-  return report(
-    run,
-    'completed',
-    `failover of ${input.pair} completed: ${run.ctx.to} is the primary site and serves the traffic.`,
+  const before = await fenceAndPrepare(run);
+  if (!before.done) return undoneReport(run, before, 'failover', '');
+  return promoteAndSwitch(run, () =>
+    report(
+      run,
+      'completed',
+      `failover of ${input.pair} completed: ${run.ctx.to} is the primary site and serves the traffic.`,
+    ),
   );
 }

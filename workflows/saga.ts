@@ -1,4 +1,4 @@
-import { ApplicationFailure, CancellationScope } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, patched } from '@temporalio/workflow';
 import type { PlannedStepView } from './definitions';
 
 export interface Compensation {
@@ -6,12 +6,12 @@ export interface Compensation {
   undo: () => Promise<string>;
 }
 
-/** What to do when a compensation fails: try it again, or stop compensating and leave the rest to humans. */
+/** What to do when a compensation fails: try it again, or leave that step in effect for humans. */
 export type CompensationFailurePolicy = (c: Compensation, err: unknown) => Promise<'retry' | 'abort'>;
 
 export interface UnwindResult {
   undone: { step: string; sentence: string }[];
-  /** Compensations not run because a human aborted the unwinding; their steps may still be in effect. */
+  /** Steps whose compensation a human aborted: they may still be in effect, and the report says so. */
   leftInPlace: string[];
 }
 
@@ -19,7 +19,7 @@ export interface UnwindResult {
  * Compensation (saga) for the steps before the point of no return. Each compensation is registered *before* its
  * step runs, so a step that half happened is undone too. `unwind` runs them newest first inside a non-cancellable
  * scope (a cancelled run still cleans up), and a failed compensation is never swallowed: the policy asks a human,
- * who retries it or aborts the unwinding.
+ * who retries it or leaves that step in effect; every other compensation still runs.
  */
 export class Saga {
   private readonly compensations: Compensation[] = [];
@@ -62,7 +62,12 @@ export class Saga {
           result.undone.push({ step: c.step.id, sentence });
           this.compensations.pop();
         } catch (err) {
-          if ((await onFailure(c, err)) === 'abort') {
+          if ((await onFailure(c, err)) === 'retry') continue;
+          if (patched('compensate-every-step')) {
+            result.leftInPlace.push(c.step.id);
+            this.compensations.pop();
+          } else {
+            // Runs started before the patch stopped compensating at the first abort.
             result.leftInPlace = this.compensations.map((x) => x.step.id).reverse();
             this.compensations.length = 0;
           }

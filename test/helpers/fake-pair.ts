@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../../activities';
 import type { PairSettings } from '../../activities/pair-settings';
@@ -120,10 +121,20 @@ export class FakePair {
   state = initialState();
   readonly calls: string[] = [];
   private readonly faults = new Map<string, Fault & { left: number }>();
+  private readonly delays = new Map<string, number>();
   /** How many more times trafficVerify answers "not verified" (the entry point slow to answer, say). */
   unverifiedAnswers = 0;
 
   constructor(public settings: PairSettings = fakeSettings()) {}
+
+  /**
+   * Makes an activity take `ms` before it does anything, heartbeating as it waits; a cancel ends the wait (the
+   * activity then reports itself cancelled). Either way `<activity> <detail> ended` is added to the calls, so a
+   * test sees whether anything ran before the activity had ended.
+   */
+  slow(activity: keyof Activities, ms: number): void {
+    this.delays.set(activity, ms);
+  }
 
   fail(activity: keyof Activities, fault: Fault = {}): void {
     this.faults.set(activity, { ...fault, left: fault.times ?? Number.POSITIVE_INFINITY });
@@ -139,7 +150,10 @@ export class FakePair {
   }
 
   private async enter(name: string, detail = ''): Promise<void> {
-    this.calls.push(detail ? `${name} ${detail}` : name);
+    const call = detail ? `${name} ${detail}` : name;
+    this.calls.push(call);
+    const delay = this.delays.get(name);
+    if (delay !== undefined) await this.wait(call, delay);
     const fault = this.faults.get(name);
     if (fault && fault.left > 0) {
       fault.left--;
@@ -148,6 +162,19 @@ export class FakePair {
         message: fault.message ?? `injected fault in ${name}`,
         nonRetryable: fault.nonRetryable ?? true,
       });
+    }
+  }
+
+  private async wait(call: string, ms: number): Promise<void> {
+    const context = Context.current();
+    const until = Date.now() + ms;
+    try {
+      while (Date.now() < until) {
+        context.heartbeat();
+        await context.sleep(20);
+      }
+    } finally {
+      this.calls.push(`${call} ended`);
     }
   }
 

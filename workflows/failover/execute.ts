@@ -1,8 +1,15 @@
-import { ApplicationFailure } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  CancelledFailure,
+  isCancellation,
+  patched,
+} from '@temporalio/workflow';
 import type { Phase } from '../definitions';
 import type { UnwindResult } from '../saga';
-import { errorText, view, type PlanStep } from '../steps';
+import { errorText, errorType, view, type PlanStep } from '../steps';
 import { approve } from './approve';
+import { report, type FailoverReport } from './report';
 import type { FailoverRun } from './run';
 
 /** A step before the point of no return: its compensation is registered first, so a half-done step is undone too. */
@@ -21,7 +28,7 @@ export async function fence(run: FailoverRun): Promise<void> {
     try {
       await compensable(run, step);
     } catch (err) {
-      if (run.ctx.planned) throw err;
+      if (run.ctx.planned || isCancellation(err)) throw err;
       const record = await approve(
         run,
         `${step.title} failed (${errorText(err)}); go on without this fence, accepting that ${step.target} could take writes if it comes back?`,
@@ -115,4 +122,90 @@ export async function compensate(run: FailoverRun, cause: string): Promise<Unwin
       : `every step before the point of no return is undone (${result.undone.length} compensation(s)).`,
   );
   return result;
+}
+
+/** How the steps before the point of no return ended: all done, or undone (after a failure or a cancel). */
+export type BeforeTheMove = { done: true } | { done: false; cause: string; undone: UnwindResult };
+
+/**
+ * Fence, then prepare; on a failure or a cancel, undo what was done. A cancel first waits for the running
+ * activities to end (they are cancelled with WAIT_CANCELLATION_COMPLETED and heartbeat), so nothing is undone while
+ * it is still being done; a cancel that arrived while the last step was finishing is honoured before the point of
+ * no return too. A cancelled run ends cancelled once everything is undone.
+ */
+export async function fenceAndPrepare(run: FailoverRun): Promise<BeforeTheMove> {
+  try {
+    await fence(run);
+    await prepare(run);
+    const scope = CancellationScope.current();
+    if (scope.consideredCancelled && patched('no-cancel-past-point-of-no-return'))
+      throw new CancelledFailure('the run was cancelled before the point of no return');
+    return { done: true };
+  } catch (err) {
+    const cancelled = isCancellation(err);
+    const cause = cancelled ? 'the run was cancelled' : errorText(err);
+    const undone = await compensate(run, cause);
+    if (cancelled) throw err;
+    return { done: false, cause, undone };
+  }
+}
+
+/**
+ * Past the point of no return the run cannot be cancelled: stopping half way would strand the pair (a promoted
+ * replica without traffic, say). A cancel request is answered with a sentence in the run's details and ignored;
+ * `abort`, answered to a question the run asks when a step keeps failing, is the way out. Runs that passed the
+ * point of no return before this rule stay cancellable, as they were.
+ */
+export async function pastPointOfNoReturn<T>(run: FailoverRun, work: () => Promise<T>): Promise<T> {
+  if (!patched('no-cancel-past-point-of-no-return')) return work();
+  CancellationScope.current().cancelRequested.catch(() =>
+    run.say(
+      'a cancel request arrived past the point of no return: it is ignored, since stopping now would strand the pair; answer abort to a question of the run to stop it.',
+    ),
+  );
+  return CancellationScope.nonCancellable(work);
+}
+
+/** The report of a move undone before the point of no return: rolled back only when every step was undone. */
+export function undoneReport(
+  run: FailoverRun,
+  before: { cause: string; undone: UnwindResult },
+  what: string,
+  after: string,
+) {
+  const left = before.undone.leftInPlace;
+  return left.length === 0
+    ? report(
+        run,
+        'rolled-back',
+        `${what} rolled back before the point of no return: ${before.cause}${after}`,
+        before.undone,
+      )
+    : report(
+        run,
+        'partly-rolled-back',
+        `${what} partly rolled back before the point of no return: ${before.cause}; NOT undone, left in effect for hand work: ${left.join(', ')}${after}`,
+        before.undone,
+      );
+}
+
+/**
+ * The move itself, past the point of no return (not cancellable): promote, switch, verify, then `finish` (the
+ * report of a failover; forward replication first for a failback). An operator's abort ends it as aborted.
+ */
+export function promoteAndSwitch(
+  run: FailoverRun,
+  finish: () => Promise<FailoverReport>,
+): Promise<FailoverReport> {
+  return pastPointOfNoReturn(run, async () => {
+    try {
+      await promote(run);
+      await rollForwardPhase(run, 'switch');
+      await rollForwardPhase(run, 'verify');
+    } catch (err) {
+      if (errorType(err) !== 'AbortedByOperator') throw err;
+      return report(run, 'aborted', `${errorText(err)}; the pair needs hand work (see the steps).`);
+    }
+    return finish();
+  });
 }

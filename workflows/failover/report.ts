@@ -22,6 +22,8 @@ export type FailoverOutcome =
   | 'refused'
   | 'rejected'
   | 'rolled-back'
+  /** Undone before the point of no return except what an operator left in effect (the report's compensation). */
+  | 'partly-rolled-back'
   | 'aborted'
   /** A failback in reprotect-only mode: the old primary site replicates from the current one. */
   | 'reprotected';

@@ -1,4 +1,4 @@
-import { ApplicationFailure, sleep } from '@temporalio/workflow';
+import { ApplicationFailure, patched, sleep } from '@temporalio/workflow';
 import type { Check } from '../checks/check';
 import type { PlanStep } from '../steps';
 import type { RunContext, SystemContribution, SystemPlan } from './system';
@@ -71,8 +71,10 @@ export function trafficContribution(): SystemContribution {
 
 /**
  * Fencing starts by taking the old site out of the traffic switch, so its clients stop writing before its databases
- * are fenced; until the switch they get errors from the entry point. Undone by sending the traffic back, only when
- * the drain changed something (a DNS record cannot be drained: it says so and changes nothing).
+ * are fenced; until the switch they get errors from the entry point. Undone by always sending the traffic back (the
+ * switch is idempotent): a worker killed after the switch applied the drain, before the run saw its answer, must
+ * not leave the old site without traffic. Runs started before the patch undid it only when they saw it change
+ * something.
  */
 function drainStep(ctx: RunContext): PlanStep {
   const pair = ctx.settings.pair;
@@ -95,7 +97,8 @@ function drainStep(ctx: RunContext): PlanStep {
       return r.description;
     },
     undo: async () => {
-      if (!drained) return `the drain of ${ctx.from} changed nothing; nothing to undo.`;
+      if (!patched('drain-undo-always') && !drained)
+        return `the drain of ${ctx.from} changed nothing; nothing to undo.`;
       const r = await ctx.call(
         'long',
         'trafficSwitch',
