@@ -344,6 +344,18 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     expect(report.operatorDecisions).toEqual([expect.objectContaining({ action: 'retry', by: 'alice' })]);
   });
 
+  it('a drain that took effect before its answer was lost is still undone: the old site gets its traffic back', async () => {
+    pair = pairWithApproval({ policy: 'auto' });
+    pair.loseAnswer('trafficDrain');
+    pair.fail('appStart');
+    const handle = await start();
+    const report = await handle.result();
+    expect(report.outcome).toBe('rolled-back');
+    expect(pair.calls.filter((c) => c === 'trafficDrain gra')).toHaveLength(2);
+    expect(pair.state.traffic).toBe('gra');
+    expect(pair.changes()).toContain('trafficSwitch gra');
+  });
+
   it('two questions open at once (parallel promotions failing) each need their own answer', async () => {
     pair = pairWithApproval({ policy: 'auto' });
     pair.fail('mysqlPromote', { times: 1 });

@@ -122,6 +122,7 @@ export class FakePair {
   readonly calls: string[] = [];
   private readonly faults = new Map<string, Fault & { left: number }>();
   private readonly delays = new Map<string, number>();
+  private readonly lostAnswers = new Set<string>();
   /** How many more times trafficVerify answers "not verified" (the entry point slow to answer, say). */
   unverifiedAnswers = 0;
 
@@ -134,6 +135,11 @@ export class FakePair {
    */
   slow(activity: keyof Activities, ms: number): void {
     this.delays.set(activity, ms);
+  }
+
+  /** The next call of the activity takes effect, then fails as if the worker died before it answered. */
+  loseAnswer(activity: keyof Activities): void {
+    this.lostAnswers.add(activity);
   }
 
   fail(activity: keyof Activities, fault: Fault = {}): void {
@@ -651,6 +657,18 @@ export class FakePair {
         };
       },
     };
+    for (const name of this.lostAnswers) {
+      const act = (acts as Record<string, (...a: unknown[]) => Promise<unknown>>)[name]!;
+      (acts as Record<string, unknown>)[name] = async (...args: unknown[]) => {
+        const result = await act(...args);
+        if (this.lostAnswers.delete(name))
+          throw ApplicationFailure.retryable(
+            `the answer of ${name} was lost after it took effect`,
+            'LostAnswer',
+          );
+        return result;
+      };
+    }
     return acts as unknown as Partial<Activities>;
   }
 }
