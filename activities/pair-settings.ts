@@ -52,7 +52,8 @@ export interface PairSettings {
     salvageMs?: number;
     /** The runbook's `timeouts.heartbeat`, when it sets one. */
     heartbeatMs?: number;
-    runMs: number;
+    /** The removed `timeouts.run` (histories recorded by older workers carry it; nothing reads it). */
+    runMs?: number;
   };
 }
 
@@ -105,7 +106,6 @@ export function createPairSettingsActivities({ runbooks }: { runbooks: RunbookRe
           trafficSwitchMs: durationMs(runbook.timeouts.trafficSwitch),
           salvageMs: durationMs(runbook.timeouts.salvage),
           ...(runbook.timeouts.heartbeat ? { heartbeatMs: durationMs(runbook.timeouts.heartbeat) } : {}),
-          runMs: durationMs(runbook.timeouts.run),
         },
       };
     },

@@ -6,15 +6,13 @@ type MoveWorkflow = typeof failover | typeof failback;
 
 export interface MoveStartOptions {
   taskQueue?: string;
-  /** The runbook's `timeouts.run`. */
-  runTimeoutMs?: number;
 }
 
 /**
- * Starts a move of a pair (failover or failback), or joins the one of the same type already running: the workflow ID
- * is the pair's move ID, so a repeated start (an alert delivered twice, two operators) gives one run, and a failover
- * and a failback of one pair never run at once. A move of the other type running under that ID is refused with a
- * sentence, never joined.
+ * Starts a move of a pair (failover or failback), or joins the one of the same type and mode already running: the
+ * workflow ID is the pair's move ID, so a repeated start (an alert delivered twice, two operators) gives one run,
+ * and a failover and a failback of one pair never run at once. A move of another type or mode running under that ID
+ * is refused with a sentence, never joined.
  */
 export async function startPairMove<W extends MoveWorkflow>(
   client: Client,
@@ -29,7 +27,6 @@ export async function startPairMove<W extends MoveWorkflow>(
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     args: [input] as Parameters<W>,
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-    ...(options.runTimeoutMs ? { workflowExecutionTimeout: options.runTimeoutMs } : {}),
     staticSummary: shown.summary,
     staticDetails: `Asked by **${input.requestedBy}** (${input.trigger}): ${input.reason}. ${shown.details}`,
     typedSearchAttributes: [
@@ -40,9 +37,12 @@ export async function startPairMove<W extends MoveWorkflow>(
     ],
   });
   const description = await handle.describe();
-  if (description.type !== workflow.name)
+  const runningMode = description.typedSearchAttributes.get(DrMode);
+  if (description.type !== workflow.name || (runningMode !== undefined && runningMode !== shown.mode))
     throw new Error(
-      `refusing to start a ${workflow.name} of ${input.pair}: a ${description.type} of this pair is running (workflow ${workflowId}, run ${description.runId}); wait for it or cancel it first.`,
+      `refusing to start ${article(input.mode)} ${input.mode} ${workflow.name} of ${input.pair}: a ${[runningMode?.replace(/^failback-/, ''), description.type].filter(Boolean).join(' ')} of this pair is running (workflow ${workflowId}, run ${description.runId}); wait for it or cancel it first.`,
     );
   return handle;
 }
+
+const article = (word: string) => (/^[aeiou]/.test(word) ? 'an' : 'a');

@@ -489,8 +489,17 @@ const timeouts = z
      * the others.
      */
     heartbeat: duration.optional(),
-    /** The whole failover or failback run (its workflow execution timeout). */
-    run: duration.default('4h'),
+    /**
+     * Removed: a timeout that kills a run mid-move strands the pair (a fenced primary and nothing promoted). A run
+     * waits for humans only at its questions, each bounded by `approval.timeout` or answered with abort.
+     */
+    run: z
+      .unknown()
+      .optional()
+      .refine((value) => value === undefined, {
+        message:
+          'is no longer supported: a timeout that kills a run mid-move would strand the pair; remove it (approvals time out by approval.timeout, and a stuck step waits for retry or abort)',
+      }),
   })
   .strict();
 
@@ -517,7 +526,6 @@ export const runbookSchema = z
       appStart: '5m',
       trafficSwitch: '10m',
       salvage: '2m',
-      run: '4h',
     }),
   })
   .strict()

@@ -128,6 +128,11 @@ describe('runbook validation', () => {
     ],
     ['two primaries', (d) => (d.mysql.servers[1]!.role = 'primary'), /^mysql\.servers: exactly one server/],
     [
+      'the removed timeouts.run (a timeout that would kill a run mid-move)',
+      (d) => ((d as Record<string, unknown>).timeouts = { run: '4h' }),
+      /^timeouts\.run: is no longer supported: a timeout that kills a run mid-move would strand the pair/,
+    ],
+    [
       'duplicate server names',
       (d) => (d.mysql.servers[1]!.name = 'db-gra-1'),
       /^mysql\.servers\[1\]\.name: duplicate/,

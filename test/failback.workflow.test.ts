@@ -21,6 +21,7 @@ import {
   SEARCH_ATTRIBUTE_NAMES,
   statusQuery,
   type FailbackInput,
+  pairMoveWorkflowId,
 } from '../workflows/definitions';
 import { failedOverState, FakePair, fakeSettings, initialState } from './helpers/fake-pair';
 import { recordHistory } from './helpers/histories';
@@ -81,8 +82,15 @@ const input = (overrides: Partial<FailbackInput> = {}): FailbackInput => ({
   ...overrides,
 });
 
-const start = (i: FailbackInput = input()) =>
-  env.client.workflow.start(failback, { args: [i], taskQueue, workflowId: `failback-${randomUUID()}` });
+/** Starts a run under the pair's move ID, the only ID a move runs under (a run a test left open is ended first). */
+async function start(i: FailbackInput = input()) {
+  const workflowId = pairMoveWorkflowId(i.pair);
+  await env.client.workflow
+    .getHandle(workflowId)
+    .terminate('the next test starts')
+    .catch(() => undefined);
+  return env.client.workflow.start(failback, { args: [i], taskQueue, workflowId });
+}
 
 async function pendingOf(handle: Awaited<ReturnType<typeof start>>, kind: 'approval' | 'operator') {
   for (let i = 0; i < 200; i++) {

@@ -6,10 +6,9 @@
 import type { Client, Connection } from '@temporalio/client';
 import { WorkflowFailedError } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failover } from '../workflows';
-import type { FailoverInput } from '../workflows/definitions';
+import { pairMoveWorkflowId, type FailoverInput } from '../workflows/definitions';
 import { FakePair, fakeSettings } from './helpers/fake-pair';
 import {
   quietRuntime,
@@ -65,7 +64,7 @@ describe('failover cancellation (dev server, in-memory pair)', () => {
     const handle = await client.workflow.start(failover, {
       args: [input],
       taskQueue,
-      workflowId: `failover-cancel-${randomUUID()}`,
+      workflowId: pairMoveWorkflowId(input.pair),
     });
     const deadline = Date.now() + 20_000;
     while (!pair.calls.includes('appStart app-rbx-1') && Date.now() < deadline)

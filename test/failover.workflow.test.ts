@@ -23,6 +23,7 @@ import {
   statusQuery,
   type FailoverInput,
   type HumanAnswer,
+  pairMoveWorkflowId,
 } from '../workflows/definitions';
 import { FakePair, fakeSettings, initialState } from './helpers/fake-pair';
 import { recordHistory } from './helpers/histories';
@@ -99,8 +100,15 @@ const pairWithApproval = (approval: Partial<PairSettings['approval']>) =>
     }),
   );
 
-const start = (i: FailoverInput = input()) =>
-  env.client.workflow.start(failover, { args: [i], taskQueue, workflowId: `failover-${randomUUID()}` });
+/** Starts a run under the pair's move ID, the only ID a move runs under (a run a test left open is ended first). */
+async function start(i: FailoverInput = input()) {
+  const workflowId = pairMoveWorkflowId(i.pair);
+  await env.client.workflow
+    .getHandle(workflowId)
+    .terminate('the next test starts')
+    .catch(() => undefined);
+  return env.client.workflow.start(failover, { args: [i], taskQueue, workflowId });
+}
 
 /** Waits (in workflow time, which the test server skips) until the run waits for the given kind of answer. */
 async function pendingOf(handle: Awaited<ReturnType<typeof start>>, kind: 'approval' | 'operator') {
@@ -634,6 +642,36 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     expect(report.outcome).toBe('completed');
     expect(pair.state.traffic).toBe('rbx');
     expect(report.topology?.unreadable).toBeUndefined();
+  });
+
+  it('refuses to run under any workflow ID but the pair move ID, and changes nothing', async () => {
+    pair = new FakePair();
+    const handle = await env.client.workflow.start(failover, {
+      args: [input()],
+      taskQueue,
+      workflowId: `someone-typed-${randomUUID()}`,
+    });
+    const failure = await handle.result().then(
+      () => undefined,
+      (err: WorkflowFailedError) => err.cause as Error,
+    );
+    expect(failure?.message).toMatch(
+      /^refusing to run a failover of fake under the workflow ID "someone-typed-.*": a move of fake runs only as "dr-move-fake", so that two moves of one pair never run at once/,
+    );
+    expect(pair.calls).toEqual([]);
+  });
+
+  it('refuses caller texts over 1 KB, naming the field', async () => {
+    pair = new FakePair();
+    const handle = await start(input({ reason: 'r'.repeat(2000), requestedBy: 'é'.repeat(600) }));
+    const failure = await handle.result().then(
+      () => undefined,
+      (err: WorkflowFailedError) => err.cause as Error,
+    );
+    expect(failure?.message).toBe(
+      'invalid failover input: reason: at most 1024 bytes (got 2000); requestedBy: at most 1024 bytes (got 1200)',
+    );
+    expect(pair.calls).toEqual([]);
   });
 
   it('refuses bad input with a sentence naming each field', async () => {

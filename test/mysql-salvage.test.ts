@@ -8,6 +8,7 @@ import { freePort, sleep } from '../dev/stack/daemon';
 import type { MariadbCluster } from '../dev/stack/services/mariadb';
 import { sshPaths, sshServer, sshUser } from '../dev/stack/services/sshd';
 import { failover, type FailoverReport } from '../workflows';
+import { pairMoveWorkflowId } from '../workflows/definitions';
 import { withEnv } from './helpers/env';
 import { temporalClient } from './helpers/local-stack';
 import { startScratchPair, type ScratchPair } from './helpers/scratch-cluster';
@@ -117,7 +118,7 @@ describe('salvage of a dead primary binlog during an unplanned failover (scratch
         },
       ],
       taskQueue,
-      workflowId: `salvage-${randomUUID()}`,
+      workflowId: pairMoveWorkflowId(pair.pair),
     });
   }
 

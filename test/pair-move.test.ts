@@ -28,7 +28,7 @@ describe('starting a move of a pair', () => {
     await connection?.close();
   });
 
-  it('joins the failover already running, and refuses a failback while it runs, saying why', async () => {
+  it('joins the failover already running, and refuses a failback or another mode while it runs, saying why', async () => {
     const first = await startFailover(client, { pair, mode: 'planned', ...asked }, { taskQueue });
     const second = await startFailover(client, { pair, mode: 'planned', ...asked }, { taskQueue });
     expect(first.workflowId).toBe(pairMoveWorkflowId(pair));
@@ -36,7 +36,10 @@ describe('starting a move of a pair', () => {
     expect(await (await first.describe()).staticSummary()).toBe(`planned failover of DR pair ${pair}`);
 
     await expect(startFailback(client, { pair, mode: 'full', ...asked }, { taskQueue })).rejects.toThrow(
-      `refusing to start a failback of ${pair}: a failover of this pair is running (workflow ${pairMoveWorkflowId(pair)}, run ${(await first.describe()).runId}); wait for it or cancel it first.`,
+      `refusing to start a full failback of ${pair}: a planned failover of this pair is running (workflow ${pairMoveWorkflowId(pair)}, run ${(await first.describe()).runId}); wait for it or cancel it first.`,
+    );
+    await expect(startFailover(client, { pair, mode: 'unplanned', ...asked }, { taskQueue })).rejects.toThrow(
+      `refusing to start an unplanned failover of ${pair}: a planned failover of this pair is running (workflow ${pairMoveWorkflowId(pair)}, run ${(await first.describe()).runId}); wait for it or cancel it first.`,
     );
   });
 });

@@ -104,7 +104,6 @@ export const fakeSettings = (overrides: Partial<PairSettings> = {}): PairSetting
     replicaCatchUpMs: 300_000,
     appStartMs: 30_000,
     trafficSwitchMs: 600_000,
-    runMs: 14_400_000,
   },
   ...overrides,
 });

@@ -1,5 +1,6 @@
 import {
   ApplicationFailure,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -8,12 +9,14 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { PairSettings } from '../../activities/pair-settings';
+import { textTooLong } from '../../common/text-limits';
 import { activityCaller } from '../activity-options';
 import type { Check } from '../checks/check';
 import {
   DrMode,
   DrPair,
   DrTrigger,
+  pairMoveWorkflowId,
   planQuery,
   statusQuery,
   type DataLossEstimate,
@@ -169,6 +172,25 @@ export function validateMoveInput(input: MoveInput, kind: 'failover' | 'failback
   if (typeof input.reason !== 'string' || input.reason.trim() === '') problems.push('reason: say why');
   if (typeof input.requestedBy !== 'string' || input.requestedBy.trim() === '')
     problems.push('requestedBy: say who asks');
+  for (const field of ['pair', 'reason', 'requestedBy'] as const) {
+    const tooLong = typeof input[field] === 'string' ? textTooLong(field, input[field]) : undefined;
+    if (tooLong) problems.push(tooLong);
+  }
   if (problems.length > 0)
     throw ApplicationFailure.nonRetryable(`invalid ${kind} input: ${problems.join('; ')}`, 'InvalidInput');
+  refuseForeignWorkflowId(input.pair, kind);
+}
+
+/**
+ * One move per pair: a move runs only under the pair's move ID, the one ID Temporal keeps at most one open run of.
+ * A start under another ID (the UI's start form lets anyone type one) would be a second concurrent move of the pair.
+ */
+function refuseForeignWorkflowId(pair: string, kind: 'failover' | 'failback'): void {
+  const expected = pairMoveWorkflowId(pair);
+  const actual = workflowInfo().workflowId;
+  if (actual !== expected && patched('move-id-enforced'))
+    throw ApplicationFailure.nonRetryable(
+      `refusing to run a ${kind} of ${pair} under the workflow ID "${actual}": a move of ${pair} runs only as "${expected}", so that two moves of one pair never run at once; start it with that ID.`,
+      'InvalidInput',
+    );
 }
