@@ -112,7 +112,7 @@ async function start(i: FailoverInput = input()) {
 
 /** Waits (in workflow time, which the test server skips) until the run waits for the given kind of answer. */
 async function pendingOf(handle: Awaited<ReturnType<typeof start>>, kind: 'approval' | 'operator') {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 800; i++) {
     const status = await handle.query(statusQuery);
     if (status.pending?.kind === kind) return status.pending;
     await new Promise((r) => setTimeout(r, 25));
@@ -510,13 +510,38 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     p.state.apps['app-gra-1'] = false;
     return p;
   };
+  /** Starts an unplanned failover of a pair whose primary is gone; oncall accepts going on without its fence. */
+  async function unplannedAcceptingNoFence() {
+    const handle = await start(input({ mode: 'unplanned' }));
+    const fence = await pendingOf(handle, 'approval');
+    expect(fence.question).toMatch(/go on without this fence/);
+    await answer(handle, approveUpdate, 'oncall', 'gra is powered off');
+    return handle.result();
+  }
+
+  it('unplanned with an auto policy: going on without the fence is a human decision, and no answer is a rejection', async () => {
+    pair = unplannedWithSalvage();
+    expect(pair.settings.approval.policy).toBe('auto');
+    const handle = await start(input({ mode: 'unplanned' }));
+    const fence = await pendingOf(handle, 'approval');
+    expect(fence.question).toMatch(/fence MySQL primary db-gra-1 failed .*go on without this fence/);
+    const report = await handle.result();
+    expect(report.decisions.map((d) => d.sentence)).toContainEqual(
+      expect.stringMatching(/go on without this fence.*only a human can approve this/),
+    );
+    expect(report.outcome).toBe('rolled-back');
+    expect(report.approvals.at(-1)).toMatchObject({ approved: false, how: 'timeout' });
+    expect(pair.changes()).not.toContain('mysqlPromote db-rbx-1');
+    expect(pair.changes()).not.toContain('mysqlPromote db-rbx-2');
+  });
+
   const mysqlLoss = <T extends { system: string }>(report: { dataLoss: T[] }) =>
     report.dataLoss.find((d) => d.system === 'mysql');
 
   it("unplanned, the old primary's host answering over SSH: its binlog is salvaged after the catch-up, before the promotion, and the report counts it", async () => {
     pair = unplannedWithSalvage();
     pair.state.salvage.pending = 201;
-    const report = await (await start(input({ mode: 'unplanned' }))).result();
+    const report = await unplannedAcceptingNoFence();
     expect(report.outcome).toBe('completed');
     const at = (call: string) => pair.calls.indexOf(call);
     expect(at('mysqlCatchUp db-rbx-1')).toBeGreaterThanOrEqual(0);
@@ -540,7 +565,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
   it("unplanned, the old primary's host not answering over SSH: the failover completes and says the salvage was impossible, and why", async () => {
     pair = unplannedWithSalvage();
     pair.state.salvage.hostAnswers = false;
-    const report = await (await start(input({ mode: 'unplanned' }))).result();
+    const report = await unplannedAcceptingNoFence();
     expect(report.outcome).toBe('completed');
     expect(pair.changes()).toContain('mysqlPromote db-rbx-1');
     const loss = mysqlLoss(report);
@@ -554,7 +579,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
   it('unplanned: a salvaged transaction the candidate refuses rolls the failover back, and the candidate replicates again', async () => {
     pair = unplannedWithSalvage();
     pair.fail('mysqlSalvageBinlog', { type: 'SalvageApplyFailed', message: 'db-rbx-1 refused 0-1-150' });
-    const report = await (await start(input({ mode: 'unplanned' }))).result();
+    const report = await unplannedAcceptingNoFence();
     expect(report.outcome).toBe('rolled-back');
     expect(report.sentence).toContain('db-rbx-1 refused 0-1-150');
     expect(pair.changes()).toContain('mysqlResumeReplication db-rbx-1');

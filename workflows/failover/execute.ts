@@ -32,6 +32,7 @@ export async function fence(run: FailoverRun): Promise<void> {
       const record = await approve(
         run,
         `${step.title} failed (${errorText(err)}); go on without this fence, accepting that ${step.target} could take writes if it comes back?`,
+        { humanOnly: true },
       );
       run.enter('fence');
       if (!record.approved)
