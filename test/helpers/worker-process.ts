@@ -28,6 +28,23 @@ export interface WorkerProcessOptions {
   env?: NodeJS.ProcessEnv;
   /** How long to wait for its "worker running" line (default 60 s). */
   readyTimeoutMs?: number;
+  /**
+   * Another release's source tree (test/helpers/releases.ts) to run the worker of, from its sources: it bundles its
+   * own workflows at start, as that release's workers did. Default: this checkout.
+   */
+  releaseRoot?: string;
+}
+
+/** The command that runs the worker: this checkout's (its build when current), or another release's sources. */
+function workerEntry(options: WorkerProcessOptions) {
+  if (!options.releaseRoot) return { ...builtEntry('worker/main.ts'), bundle: testWorkflowBundle() };
+  const root = options.releaseRoot;
+  return {
+    command: process.execPath,
+    args: [path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(root, 'worker', 'main.ts')],
+    cwd: root,
+    bundle: undefined,
+  };
 }
 
 /**
@@ -40,14 +57,15 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
   const runDir = options.runDir ?? path.dirname(options.runbookPath);
   const metricsPort = await freePort();
   // The compiled worker when `npm test` built it (as operators run it, and faster to start), else its sources.
-  const { command, args } = builtEntry('worker/main.ts');
+  const { command, args, cwd, bundle } = workerEntry(options);
+  const { DR_WORKFLOW_BUNDLE: _inherited, ...inherited } = process.env;
   const child = spawn(command, args, {
-    cwd: REPO_ROOT,
+    cwd: cwd ?? REPO_ROOT,
     env: {
-      ...process.env,
+      ...inherited,
       TEMPORAL_ADDRESS: temporalAddress(),
       // The run's workflow bundle, as production workers load theirs (worker-process.test covers bundling at start).
-      DR_WORKFLOW_BUNDLE: testWorkflowBundle(),
+      ...(bundle ? { DR_WORKFLOW_BUNDLE: bundle } : {}),
       ...options.env,
       DR_RUNBOOKS: options.runbookPath,
       DR_TASK_QUEUE: options.taskQueue,
