@@ -188,6 +188,14 @@ export function verifySshSignature(
   message: Uint8Array,
   namespace: string,
 ): SshSignatureResult {
+  try {
+    return checkSshSignature(armored, message, namespace);
+  } catch {
+    return { ok: false, why: 'the signature could not be checked (malformed input).' };
+  }
+}
+
+function checkSshSignature(armored: string, message: Uint8Array, namespace: string): SshSignatureResult {
   const parsed = parseSshSignature(armored);
   if ('why' in parsed) return { ok: false, why: parsed.why };
   if (latin1(parsed.namespace) !== namespace)

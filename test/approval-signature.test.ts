@@ -77,6 +77,12 @@ describe('SSHSIG: the published test vector', () => {
       ok: false,
       why: expect.stringMatching(/^the signature does not match what was signed/),
     });
+    expect(
+      verifySshSignature(VECTOR.signature, undefined as unknown as Uint8Array, APPROVAL_NAMESPACE),
+    ).toEqual({
+      ok: false,
+      why: 'the signature could not be checked (malformed input).',
+    });
     const git = verifySshSignature(VECTOR.signature, utf8(VECTOR.message), 'git');
     expect(git).toEqual({ ok: false, why: expect.stringContaining('namespace "drctl-approval", not "git"') });
   });
