@@ -1,4 +1,10 @@
+import path from 'node:path';
+import type { AllowedSigner } from '../common/approval-signature';
+import { SETTINGS_FAILURE_TYPES } from '../common/failure-types';
+import { approverNames, ApproversUnavailableError, resolveApprovers } from '../config/approvers';
 import { durationMs } from '../config/duration';
+import type { LoadedRunbook } from '../config/load';
+import { typedFailure } from './failure';
 import type { RunbookRegistry } from './runbooks';
 
 /** What a workflow may know of a pair: names, roles and thresholds, never addresses of secrets or secrets. */
@@ -34,13 +40,28 @@ export interface PairSettings {
   apps: { name: string; site: string }[];
   /** What a failback does with the apps of the site it leaves (absent from older workers: keep them running). */
   appsAfterFailback?: 'keep-running' | 'stop';
+  /**
+   * Who may answer the run's questions, and how. The fields after `delayMs` are absent from the results of older
+   * workers, which knew approvers by name only.
+   */
   approval: {
     policy: 'required' | 'auto' | 'auto-after';
+    /** The approvers' names: the principal patterns of the signers, then the names that answer unsigned. */
     approvers: string[];
     timeoutMs: number;
     onTimeout: 'reject' | 'approve';
     /** auto-after: how long a run waits for a rejection before it proceeds. */
     delayMs?: number;
+    /** The keys that may sign answers (allowed_signers entries, files read), each with the principals it signs as. */
+    signers?: AllowedSigner[];
+    /** `allow`: the names in `unsignedApprovers` answer without a signature; `refuse`: every answer is signed. */
+    unsigned?: 'allow' | 'refuse';
+    /** The approvers given by bare name, who answer unsigned (only with `unsigned: 'allow'`). */
+    unsignedApprovers?: string[];
+    /** A signed answer signed longer ago than this is refused. */
+    signatureMaxAgeMs?: number;
+    /** The run's requester may not answer its approvals. */
+    fourEyes?: boolean;
   };
   probes: { intervalMs: number; timeoutMs: number; fall: number; rise: number };
   timeouts: {
@@ -60,7 +81,8 @@ export interface PairSettings {
 export function createPairSettingsActivities({ runbooks }: { runbooks: RunbookRegistry }) {
   return {
     async pairSettings(input: { pair: string }): Promise<PairSettings> {
-      const { runbook } = runbooks.get(input.pair);
+      const loaded = runbooks.get(input.pair);
+      const { runbook } = loaded;
       return {
         pair: runbook.pair,
         sites: { primary: runbook.sites.primary.name, standby: runbook.sites.standby.name },
@@ -86,13 +108,7 @@ export function createPairSettingsActivities({ runbooks }: { runbooks: RunbookRe
         traffic: runbook.traffic && { provider: runbook.traffic.provider },
         apps: (runbook.apps?.hosts ?? []).map(({ name, site }) => ({ name, site })),
         appsAfterFailback: runbook.apps?.afterFailback ?? 'keep-running',
-        approval: {
-          policy: runbook.approval.policy,
-          approvers: runbook.approval.approvers,
-          timeoutMs: durationMs(runbook.approval.timeout),
-          onTimeout: runbook.approval.onTimeout,
-          ...(runbook.approval.delay ? { delayMs: durationMs(runbook.approval.delay) } : {}),
-        },
+        approval: approvalSettings(loaded),
         probes: {
           intervalMs: durationMs(runbook.probes.interval),
           timeoutMs: durationMs(runbook.probes.timeout),
@@ -109,5 +125,38 @@ export function createPairSettingsActivities({ runbooks }: { runbooks: RunbookRe
         },
       };
     },
+  };
+}
+
+/**
+ * The runbook's approval section for the workflow, its allowed_signers files read now (so that a key added or removed
+ * takes effect at the next run). A file that cannot be read or parsed fails the activity: non-retryable
+ * ApproversUnavailable, naming the field and the file.
+ */
+function approvalSettings({ runbook, file }: LoadedRunbook): PairSettings['approval'] {
+  const { approval } = runbook;
+  let approvers;
+  try {
+    approvers = resolveApprovers(approval.approvers, path.dirname(file));
+  } catch (err) {
+    if (!(err instanceof ApproversUnavailableError)) throw err;
+    throw typedFailure(
+      'ApproversUnavailable',
+      `the approvers of pair ${runbook.pair} cannot be read: ${err.message}`,
+      !SETTINGS_FAILURE_TYPES.ApproversUnavailable.retryable,
+      { field: err.field },
+    );
+  }
+  return {
+    policy: approval.policy,
+    approvers: approverNames(approvers),
+    timeoutMs: durationMs(approval.timeout),
+    onTimeout: approval.onTimeout,
+    ...(approval.delay ? { delayMs: durationMs(approval.delay) } : {}),
+    signers: approvers.signers,
+    unsigned: approval.unsigned,
+    unsignedApprovers: approval.unsigned === 'allow' ? approvers.unsignedNames : [],
+    signatureMaxAgeMs: durationMs(approval.signatureMaxAge),
+    fourEyes: approval.fourEyes,
   };
 }

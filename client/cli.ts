@@ -133,6 +133,83 @@ program
     }
   });
 
+/** What each answer command does, for its --help. */
+const ANSWER_COMMANDS = {
+  approve: 'Approve what a run of the pair asks approval for (a move, or replacing data)',
+  reject: 'Reject what a run of the pair asks approval for',
+  retry: 'Retry the failed step a run of the pair waits on',
+  abort: 'Abort the run of the pair at the failed step it waits on',
+  discard: 'Failback: rebuild an old primary that holds transactions the new one lacks, discarding them',
+} as const;
+
+interface AnswerCommandOptions {
+  reason: string;
+  question?: string;
+  as?: string;
+  key?: string;
+}
+
+for (const [decision, description] of Object.entries(ANSWER_COMMANDS) as [
+  keyof typeof ANSWER_COMMANDS,
+  string,
+][]) {
+  program
+    .command(decision)
+    .description(`${description}: a signed answer to an open question of its running move`)
+    .argument('<pair>', 'DR pair name (the runbook\'s "pair")', pairName)
+    .requiredOption('--reason <text>', 'why, in a sentence (at most 1024 bytes); signed with the answer')
+    .option('--question <id>', 'the question answered (needed when several open questions take this answer)')
+    .option(
+      '--as <name>',
+      'the name you answer as, listed with your key in the runbook (default: DRCTL_APPROVER)',
+    )
+    .option(
+      '--key <path>',
+      'your private key, or a .pub whose key is in ssh-agent (default: DRCTL_SIGNING_KEY, else ~/.ssh/id_ed25519)',
+    )
+    .action(async (pair: string, options: AnswerCommandOptions) => {
+      const [
+        { connectClient, temporalSettings },
+        { Client, ServiceError },
+        { answerQuestion, checkAnswerArguments },
+      ] = await Promise.all([temporal(), import('@temporalio/client'), import('./answer.js')]);
+      const answer = {
+        reason: options.reason,
+        questionId: options.question,
+        as: options.as,
+        key: options.key,
+      };
+      checkAnswerArguments(decision, answer); // before anything is contacted
+      const { address } = temporalSettings();
+      const unreachable = (err: unknown) =>
+        new Error(
+          `cannot reach Temporal at ${address}: ${err instanceof Error ? err.message : String(err)}`,
+          {
+            cause: err,
+          },
+        );
+      const { connection, namespace } = await connectClient().catch((err: unknown) => {
+        throw unreachable(err);
+      });
+      try {
+        const outcome = await answerQuestion(new Client({ connection, namespace }), pair, decision, answer);
+        const asked = `question ${outcome.question.id} of run ${outcome.runId}: ${outcome.question.question}`;
+        if (outcome.accepted) {
+          print(`${outcome.result}\n  (${asked})`);
+          return;
+        }
+        console.error(`drctl: the run refused the ${decision}: ${outcome.why}\n  (${asked})`);
+        process.exitCode = 1;
+      } catch (err) {
+        if (err instanceof ServiceError)
+          throw new Error(`Temporal at ${address}: ${err.message}`, { cause: err });
+        throw err;
+      } finally {
+        await connection.close();
+      }
+    });
+}
+
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`drctl: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { readOpenSshPublicKey } from '../common/ssh-host-key';
+import { approverEntry } from './approvers';
 
 /** A secret is never written in a runbook: only where to read it from. */
 export const secretRef = z
@@ -437,26 +438,61 @@ const ovhDnsTraffic = z
 
 const traffic = z.discriminatedUnion('provider', [haproxyTraffic, ovhIplbTraffic, ovhDnsTraffic]);
 
+/**
+ * One approver: an allowed_signers line (`alice ssh-ed25519 AAAA… [comment]`, options such as namespaces="…" or
+ * valid-before="…" allowed) checked here, `file:PATH` naming an allowed_signers file (relative to the runbook's folder,
+ * read when a run starts), or a bare name answering unsigned (only with `unsigned: allow`).
+ */
+const approverEntrySchema = z.string().superRefine((value, ctx) => {
+  const entry = approverEntry(value);
+  if (entry.kind === 'invalid')
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be an allowed_signers line ("alice ssh-ed25519 AAAA…"), "file:PATH" naming an allowed_signers file, or a name with unsigned: allow: ${entry.problem}`,
+    });
+});
+
 const approval = z
-  .object({
-    policy: z.enum(['required', 'auto', 'auto-after']).default('required'),
-    approvers: z.array(z.string().min(1)).default([]),
-    timeout: duration.default('30m'),
-    onTimeout: z.enum(['reject', 'approve']).default('reject'),
-    delay: duration.optional(),
-  })
+  .object(
+    {
+      policy: z.enum(['required', 'auto', 'auto-after']).default('required'),
+      approvers: z
+        .array(approverEntrySchema)
+        .min(
+          1,
+          'must list at least one approver, whatever the policy: past the point of no return a run asks a human to retry or abort a failed step, and only an approver can answer',
+        ),
+      /** `allow`: the approvers given by bare name answer without a signature. */
+      unsigned: z.enum(['refuse', 'allow']).default('refuse'),
+      /** A signed answer older than this (by the time it was signed) is refused. */
+      signatureMaxAge: duration.default('10m'),
+      /** The run's requester may not answer its own run's approvals. */
+      fourEyes: z.boolean().default(false),
+      timeout: duration.default('30m'),
+      onTimeout: z.enum(['reject', 'approve']).default('reject'),
+      delay: duration.optional(),
+    },
+    {
+      error: (issue) =>
+        issue.input === undefined
+          ? 'is required: list the approvers (approval.approvers), who answer the questions a run asks'
+          : undefined,
+    },
+  )
   .strict()
   .superRefine((value, ctx) => {
     if (value.policy === 'auto-after' && !value.delay) {
       ctx.addIssue({ code: 'custom', path: ['delay'], message: 'is required when policy is "auto-after"' });
     }
-    if (value.policy === 'required' && value.approvers.length === 0) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['approvers'],
-        message: 'must list at least one approver when policy is "required"',
-      });
-    }
+    value.approvers.forEach((entry, i) => {
+      const parsed = approverEntry(entry);
+      if (parsed.kind === 'name' && value.unsigned !== 'allow')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['approvers', i],
+          message: `"${parsed.name}" has no key: give an allowed_signers line ("${parsed.name} ssh-ed25519 AAAA…") or "file:PATH", or set approval.unsigned: allow to let it answer unsigned`,
+        });
+    });
   });
 
 const probes = z
@@ -512,12 +548,7 @@ export const runbookSchema = z
     mysql,
     apps: apps.optional(),
     traffic: traffic.optional(),
-    approval: approval.default({
-      policy: 'required',
-      approvers: ['oncall'],
-      timeout: '30m',
-      onTimeout: 'reject',
-    }),
+    approval,
     probes: probes.default({ interval: '5s', timeout: '2s', fall: 3, rise: 2 }),
     notifications: notifications.default({ webhooks: [] }),
     timeouts: timeouts.default({

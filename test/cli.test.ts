@@ -57,6 +57,11 @@ describe('drctl', () => {
       ['stack', 'down'],
       ['doctor'],
       ['readiness'],
+      ['approve'],
+      ['reject'],
+      ['retry'],
+      ['abort'],
+      ['discard'],
     ]) {
       const result = drctl(...command, '--help');
       expect(result.status, command.join(' ')).toBe(0);

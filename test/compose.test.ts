@@ -204,6 +204,14 @@ describe('docker-compose.yml', () => {
     expect(entrypoint).toContain('-f /ssh/client_ed25519');
   });
 
+  it("approval: the runbook's allowed_signers file is in the folder mounted into the worker, with an example", () => {
+    expect(runbook.approval.approvers).toEqual(['file:/approval/allowed_signers']);
+    const mount = (service('worker').volumes ?? []).find((v) => v.split(':')[1] === '/approval');
+    expect(mount).toBe(`${path.join(ROOT, 'deploy', 'compose', 'approval')}:/approval:ro`);
+    const example = readFileSync(path.join(ROOT, 'deploy/compose/approval/allowed_signers.example'), 'utf8');
+    expect(example).toContain('namespaces="drctl-approval"');
+  });
+
   it("traffic: HAProxy's runtime socket, backend, servers and frontend are the runbook's", () => {
     const traffic = runbook.traffic!;
     if (traffic.provider !== 'haproxy') throw new Error('the compose runbook switches traffic with HAProxy');

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadRunbook, loadRunbooks, parseRunbook, RunbookError } from '../config/load';
 import { durationMs } from '../config/duration';
+import { TEST_APPROVER_LINE } from './helpers/approver';
 
 const RUNBOOKS = path.resolve(__dirname, '..', 'config', 'runbooks');
 
@@ -20,6 +21,7 @@ const minimal = () => ({
       { name: 'db-rbx-1', site: 'rbx', host: '10.0.0.2', port: 3306, role: 'replica' },
     ],
   },
+  approval: { approvers: [TEST_APPROVER_LINE] } as Record<string, unknown>,
 });
 
 type Doc = ReturnType<typeof minimal> & Record<string, unknown>;
@@ -54,6 +56,27 @@ describe('runbook validation', () => {
     expect(runbook.mysql.maxLagSeconds).toBe(10);
     expect(runbook.mysql.statementTimeout).toBe('30s');
     expect(runbook.mysql.tls).toBeUndefined();
+  });
+
+  it('reads approvers as allowed_signers lines, file references (read at run time) and, if allowed, bare names', () => {
+    const doc = minimal() as Doc;
+    doc.approval = { approvers: [TEST_APPROVER_LINE, 'file:approvers/allowed_signers'] };
+    const { runbook } = parseRunbook(stringify(doc), 'test.yaml');
+    expect(runbook.approval).toEqual({
+      policy: 'required',
+      approvers: [TEST_APPROVER_LINE, 'file:approvers/allowed_signers'],
+      unsigned: 'refuse',
+      signatureMaxAge: '10m',
+      fourEyes: false,
+      timeout: '30m',
+      onTimeout: 'reject',
+    });
+    doc.approval = { approvers: ['oncall', TEST_APPROVER_LINE], unsigned: 'allow', fourEyes: true };
+    expect(parseRunbook(stringify(doc), 'test.yaml').runbook.approval).toMatchObject({
+      approvers: ['oncall', TEST_APPROVER_LINE],
+      unsigned: 'allow',
+      fourEyes: true,
+    });
   });
 
   it('accepts TLS for the MySQL connections (CA file) and for replication (CA path on the servers)', () => {
@@ -156,9 +179,47 @@ describe('runbook validation', () => {
       /^approval\.delay: is required/,
     ],
     [
-      'required approval without approvers',
-      (d) => (d.approval = { policy: 'required', approvers: [] }),
-      /^approval\.approvers: /,
+      'no approvers, even with an automatic policy',
+      (d) => (d.approval = { policy: 'auto', approvers: [] }),
+      /^approval\.approvers: must list at least one approver, whatever the policy: past the point of no return/,
+    ],
+    [
+      'no approval section',
+      (d) => delete (d as Partial<Doc>).approval,
+      /^approval: is required: list the approvers/,
+    ],
+    [
+      'an approver named without a key, unsigned answers refused',
+      (d) => (d.approval = { approvers: [TEST_APPROVER_LINE, 'oncall'] }),
+      /^approval\.approvers\[1\]: "oncall" has no key: .* or set approval\.unsigned: allow/,
+    ],
+    [
+      'an approver with an RSA key',
+      (d) => (d.approval = { approvers: ['alice ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ alice@laptop'] }),
+      /^approval\.approvers\[0\]: must be an allowed_signers line .*: the key type is "ssh-rsa": only ssh-ed25519 keys/,
+    ],
+    [
+      'an approver line whose key is mistyped',
+      (d) => (d.approval = { approvers: ['alice ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOwPjxITxoKLD4v'] }),
+      /^approval\.approvers\[0\]: .*the ssh-ed25519 key does not parse/,
+    ],
+    [
+      'an approver line with an unquoted option',
+      (d) =>
+        (d.approval = {
+          approvers: [`alice valid-before=20270101 ${TEST_APPROVER_LINE.split(' ').slice(2).join(' ')}`],
+        }),
+      /^approval\.approvers\[0\]: .*valid-before needs a value in double quotes/,
+    ],
+    [
+      'an unsigned setting that is neither refuse nor allow',
+      (d) => (d.approval = { approvers: [TEST_APPROVER_LINE], unsigned: 'yes' }),
+      /^approval\.unsigned: /,
+    ],
+    [
+      'a signature maximum age that is not a duration',
+      (d) => (d.approval = { approvers: [TEST_APPROVER_LINE], signatureMaxAge: 600 }),
+      /^approval\.signatureMaxAge: /,
     ],
     ['an unknown traffic provider', (d) => (d.traffic = { provider: 'route53' }), /^traffic\.provider: /],
     [

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { desiredRemoteSettings } from '../activities/elasticsearch/control';
 import { loadRunbook, parseRunbook, RunbookError } from '../config/load';
+import { TEST_APPROVER_LINE } from './helpers/approver';
 
 const runbook = (elasticsearch: Record<string, unknown>) => ({
   pair: 'es-config',
@@ -18,6 +19,7 @@ const runbook = (elasticsearch: Record<string, unknown>) => ({
       { name: 'db-rbx-1', site: 'rbx', host: '10.0.0.2', port: 3306, role: 'replica' },
     ],
   },
+  approval: { approvers: [TEST_APPROVER_LINE] },
 });
 
 const gra = { site: 'gra', url: 'https://es-gra:9200', remoteAlias: 'rbx' };

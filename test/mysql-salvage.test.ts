@@ -14,6 +14,7 @@ import { temporalClient } from './helpers/local-stack';
 import { startScratchPair, type ScratchPair } from './helpers/scratch-cluster';
 import { startWorkerProcess, type WorkerProcess } from './helpers/worker-process';
 import { takeTurns } from './helpers/turns';
+import { TEST_APPROVER_LINE } from './helpers/approver';
 
 // Offers a write rate it asserts: never alongside another such load, which would starve it of CPU.
 takeTurns('write-load', 'exclusive');
@@ -88,7 +89,7 @@ describe('salvage of a dead primary binlog during an unplanned failover (scratch
         },
       }),
       runbook: {
-        approval: { policy: 'auto' },
+        approval: { policy: 'auto', approvers: [TEST_APPROVER_LINE] },
         probes: { interval: '1s', timeout: '1s', fall: 2, rise: 1 },
         timeouts: { replicaCatchUp: '30s', salvage: '90s', heartbeat: '3s', activity: '20s' },
       },

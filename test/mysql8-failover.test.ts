@@ -12,6 +12,7 @@ import { loadRunbooks } from '../config/load';
 import { WriteLoad } from '../dev/write-load';
 import { runActivity } from './helpers/local-stack';
 import { takeTurns } from './helpers/turns';
+import { TEST_APPROVER_LINE } from './helpers/approver';
 
 // Needs the shared local pair as the stack leaves it: never while a file changes it.
 takeTurns('local-pair', 'shared');
@@ -127,7 +128,7 @@ describe('MySQL failover primitives against a real MySQL 8 pair', () => {
           maxLagSeconds: 30,
           killClientConnectionsOnFence: false,
         },
-        approval: { policy: 'auto' },
+        approval: { policy: 'auto', approvers: [TEST_APPROVER_LINE] },
         timeouts: { replicaCatchUp: '60s' },
       }),
     );

@@ -47,7 +47,7 @@ const FILL: Record<string, string | number> = {
   'traffic.farms.gra': 201,
   'traffic.farms.rbx': 202,
   'traffic.entryUrl': 'https://shop.test/health',
-  'approval.approvers[0]': 'oncall-sre',
+  'approval.approvers[0]': `oncall-sre namespaces="drctl-approval" ${ed25519HostKey()} sre@example`,
 };
 
 /** "apps.hosts[0].ssh.host" as a path into the YAML document. */

@@ -22,6 +22,7 @@ import {
   type DrPairSnapshot,
   type ScratchDrPair,
 } from './helpers/scratch-dr-pair';
+import { TEST_APPROVER_LINE } from './helpers/approver';
 
 const replicaOfGra = {
   reachable: true,
@@ -98,7 +99,7 @@ describe('scratch DR pair', () => {
   it('starts in the normal state; two snapshots of the untouched pair are equal; a change shows', async () => {
     const { runbook } = pair.runbooks.get(pair.pair)!;
     expect(runbook).toMatchObject({
-      approval: { policy: 'required', approvers: ['oncall'] },
+      approval: { policy: 'required', approvers: [TEST_APPROVER_LINE] },
       probes: { interval: '250ms', fall: 2, rise: 2 },
       traffic: { provider: 'haproxy', socket: pair.haproxySocket, entryUrl: pair.frontendUrl('/health') },
     });

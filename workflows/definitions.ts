@@ -63,7 +63,7 @@ export interface OperatorDecision {
 }
 
 /** The answers a human gives to a question of a run: each names the question it answers. */
-export type AnswerDecision = 'approve' | 'reject' | 'retry' | 'abort' | 'discard';
+export type AnswerDecision = import('../common/approval-signature').AnswerDecision;
 
 /**
  * A human's answer to one open question of a run (the `questions` of the `status` query). `signature` is an SSH

@@ -6,6 +6,7 @@ import { perlApps } from './services/perl-app';
 import { sshServer } from './services/sshd';
 import { temporalServer } from './services/temporal-server';
 import { orchestratorWorker } from './services/worker';
+import { ensureApproverKey } from './approval-key';
 import { allSettledOrThrow } from './daemon';
 import type { ServiceStatus, StackService } from './service';
 
@@ -64,6 +65,9 @@ async function inDependencyOrder(
  * failure is thrown.
  */
 export async function stackUp(log: Log): Promise<ServiceStatus[]> {
+  // The local runbooks' approvers: read by each run, so made before anything can start one.
+  const approval = await ensureApproverKey();
+  log(`approval: sign answers as oncall with ${approval.privateKey}`);
   const services = stackServices(log);
   const needs = (service: StackService) =>
     (STARTS_AFTER[service.name] ?? []).map((name) => {

@@ -8,6 +8,7 @@ import { startEsEmulator, type RunningEsEmulator } from '../../dev/es-emulator/e
 import { createElasticsearchActivities } from '../../activities/elasticsearch';
 import { EsClients, type EsCluster, type EsClientsOptions } from '../../activities/elasticsearch/clients';
 import { RunbookRegistry } from '../../activities/runbooks';
+import { TEST_APPROVER_LINE } from './approver';
 
 export const ES_TEST_PAIR = 'es-test';
 /** The API key the test runbook references (`env:DR_TEST_ES_API_KEY`); the emulator ignores it. */
@@ -82,6 +83,7 @@ export async function startEsTestPair(options: EsTestPairOptions = {}): Promise<
         { name: 'db-rbx-1', site: 'rbx', host: '127.0.0.1', port: 2, role: 'replica' },
       ],
     },
+    approval: { approvers: [TEST_APPROVER_LINE] },
   });
   const runbooks = new Map<string, LoadedRunbook>([
     [ES_TEST_PAIR, { runbook, file: '/nonexistent/es-test.yaml' }],

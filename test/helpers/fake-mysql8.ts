@@ -10,6 +10,7 @@ import { MysqlConnections } from '../../activities/mysql/connections';
 import { parseMysqlGtidSet } from '../../common/gtid';
 import { loadRunbooks } from '../../config/load';
 import { runActivity } from './local-stack';
+import { TEST_APPROVER_LINE } from './approver';
 
 /**
  * A scripted stand-in for MySQL 8.0 servers that accepts only the statements of activities/mysql/dialect.ts
@@ -323,7 +324,7 @@ export function fakeMysql8Pair(mysqlSettings: Record<string, unknown> = {}) {
         killClientConnectionsOnFence: true,
         ...mysqlSettings,
       },
-      approval: { policy: 'auto' },
+      approval: { policy: 'auto', approvers: [TEST_APPROVER_LINE] },
     }),
   );
   const fake = new FakeMysql8();

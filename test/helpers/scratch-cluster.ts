@@ -13,6 +13,7 @@ import {
 import { stackDir } from '../../dev/stack/settings';
 import { WriteLoad } from '../../dev/write-load';
 import { runActivity } from './local-stack';
+import { TEST_APPROVER_LINE } from './approver';
 
 /** Sites of the scratch servers, like the local stack: db-gra-* in gra (primary), the others in rbx. */
 const siteOf = (name: string) => (name.includes('gra') ? 'gra' : 'rbx');
@@ -93,7 +94,7 @@ export async function startScratchPair(
       killClientConnectionsOnFence: options.killClientConnectionsOnFence ?? true,
       ...options.mysql,
     },
-    approval: { policy: 'auto' },
+    approval: { policy: 'auto', approvers: [TEST_APPROVER_LINE] },
     timeouts: { replicaCatchUp: options.catchUpTimeout ?? '30s' },
     ...options.runbook,
   };

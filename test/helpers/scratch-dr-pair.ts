@@ -24,6 +24,7 @@ import { FrontendWriteLoad, type FrontendWriteLoadOptions } from '../../dev/writ
 import { readSnapshot, type DrPairSnapshot, type SnapshotTargets } from './dr-pair-snapshot';
 import { withEnv } from './env';
 import { startToxiproxy, type PathCut, type RunningToxiproxy } from './toxiproxy';
+import { TEST_APPROVER_LINE } from './approver';
 
 export type { DrPairSnapshot } from './dr-pair-snapshot';
 export { startWorkerProcess, type WorkerProcess } from './worker-process';
@@ -453,7 +454,7 @@ function pairRunbook(where: PairPlaces): RunbookDocument {
     },
     approval: {
       policy: 'required',
-      approvers: ['oncall'],
+      approvers: [TEST_APPROVER_LINE],
       timeout: where.approvalTimeout,
       onTimeout: 'reject',
     },
