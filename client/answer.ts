@@ -1,3 +1,4 @@
+import { MAX_TEXT_BYTES } from '../common/text-limits';
 import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -7,7 +8,6 @@ import {
   ANSWER_DECISIONS,
   APPROVAL_NAMESPACE,
   approvalMessage,
-  MAX_REASON_BYTES,
   type AnswerDecision,
   type SignedFields,
 } from '../common/approval-signature';
@@ -185,8 +185,8 @@ export function checkAnswerArguments(
   const reason = options.reason.trim();
   if (reason === '') throw new Error('--reason: a reason is required');
   const bytes = Buffer.byteLength(reason, 'utf8');
-  if (bytes > MAX_REASON_BYTES)
-    throw new Error(`--reason: is ${bytes} bytes long, more than the ${MAX_REASON_BYTES} allowed`);
+  if (bytes > MAX_TEXT_BYTES)
+    throw new Error(`--reason: is ${bytes} bytes long, more than the ${MAX_TEXT_BYTES} allowed`);
   return { by, reason, key: signingKey(options) };
 }
 

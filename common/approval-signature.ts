@@ -1,3 +1,4 @@
+import { MAX_TEXT_BYTES } from './text-limits';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
 
@@ -18,8 +19,6 @@ export const APPROVAL_NAMESPACE = 'drctl-approval';
 export const ANSWER_DECISIONS = ['approve', 'reject', 'retry', 'abort', 'discard'] as const;
 export type AnswerDecision = (typeof ANSWER_DECISIONS)[number];
 
-/** A reason longer than this (UTF-8 bytes) is refused: a reason is a sentence or a paragraph, not a document. */
-export const MAX_REASON_BYTES = 1024;
 /** An armored signature longer than this is refused unread (an Ed25519 one is about 300 characters). */
 export const MAX_ARMOR_CHARS = 4096;
 /** How far in the future a signature's time may be (the signer's clock ahead of the worker's). */
@@ -341,8 +340,8 @@ function fieldsProblem(fields: SignedFields): string | undefined {
   }
   if (!(ANSWER_DECISIONS as readonly string[]).includes(fields.decision))
     return `the decision must be one of ${ANSWER_DECISIONS.join(', ')}.`;
-  if (utf8(fields.reason).length > MAX_REASON_BYTES)
-    return `the reason is longer than ${MAX_REASON_BYTES} bytes.`;
+  if (utf8(fields.reason).length > MAX_TEXT_BYTES)
+    return `the reason is longer than ${MAX_TEXT_BYTES} bytes.`;
   if (!ISO_UTC.test(fields.signedAt) || Number.isNaN(Date.parse(fields.signedAt)))
     return 'signedAt must be an ISO 8601 UTC time such as 2026-12-07T13:00:00.000Z.';
   return undefined;

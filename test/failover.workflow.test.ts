@@ -7,6 +7,12 @@ import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { signAnswer } from '../client/answer';
+import { parseAllowedSigners } from '../common/approval-signature';
+import { generateKey, TEST_APPROVER, TEST_APPROVER_LINE, writeTestApproverKey } from './helpers/approver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Activities } from '../activities';
 import type { PairSettings } from '../activities/pair-settings';
@@ -225,6 +231,116 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
       }),
     ]);
     expect(report.rto.fromApprovalMs).toBeLessThanOrEqual(report.rto.fromStartMs);
+  });
+
+  describe('signed answers', () => {
+    const keys = mkdtempSync(path.join(os.tmpdir(), 'signed-answers-'));
+    const approverKey = writeTestApproverKey(keys);
+    const mallory = generateKey(keys, 'mallory');
+    afterAll(() => rmSync(keys, { recursive: true, force: true }));
+
+    /** A pair whose approver signs (the test key), with these extra approval settings. */
+    const signedPair = (extra: Partial<PairSettings['approval']> = {}) =>
+      pairWithApproval({
+        policy: 'required',
+        approvers: ['oncall', 'walk-in'],
+        signers: parseAllowedSigners(TEST_APPROVER_LINE, 'test'),
+        unsigned: 'refuse',
+        unsignedApprovers: ['walk-in'],
+        signatureMaxAgeMs: 600_000,
+        fourEyes: false,
+        ...extra,
+      });
+
+    /** Signs an answer as the test approver (or with `key`), at `signedAt` (default: when the question was asked). */
+    async function signed(
+      handle: Awaited<ReturnType<typeof start>>,
+      decision: 'approve' | 'reject',
+      questionId: string,
+      options: { by?: string; key?: string; signedAt?: string; reason?: string; runId?: string } = {},
+    ): Promise<HumanAnswer> {
+      const status = await handle.query(statusQuery);
+      const runId = options.runId ?? (await handle.describe()).runId;
+      const fields = {
+        workflowId: handle.workflowId,
+        runId,
+        questionId,
+        decision,
+        by: options.by ?? 'oncall',
+        reason: options.reason ?? 'signed in a test',
+        signedAt: options.signedAt ?? status.questions!.find((q) => q.id === questionId)!.since,
+      };
+      const signature = await signAnswer(fields, { key: options.key ?? approverKey });
+      return { questionId, by: fields.by, reason: fields.reason, signedAt: fields.signedAt, signature };
+    }
+    const refusalOf = (handle: Awaited<ReturnType<typeof start>>, answer: HumanAnswer) =>
+      handle.executeUpdate(approveUpdate, { args: [answer] }).then(
+        () => 'accepted',
+        (err: WorkflowUpdateFailedError) => (err.cause as Error).message,
+      );
+
+    it('accepts a signature by the approver key over this run and question; the report marks it signed', async () => {
+      pair = signedPair();
+      const handle = await start();
+      await pendingOf(handle, 'approval');
+      expect(
+        await handle.executeUpdate(approveUpdate, { args: [await signed(handle, 'approve', 'q1')] }),
+      ).toBe('approve of question q1 accepted from oncall');
+      const report = await handle.result();
+      expect(report.outcome).toBe('completed');
+      expect(report.approvals).toEqual([
+        expect.objectContaining({ by: 'oncall', signed: true, questionId: 'q1' }),
+      ]);
+    });
+
+    it('refuses forged, tampered, replayed, expired, unsigned and self-approved answers, and changes nothing', async () => {
+      pair = signedPair({ fourEyes: true });
+      const handle = await start(input({ requestedBy: 'oncall' }));
+      await pendingOf(handle, 'approval');
+      const good = await signed(handle, 'approve', 'q1');
+      expect(await refusalOf(handle, good)).toBe(
+        'four-eyes: oncall asked for this run and cannot also answer it',
+      );
+      const firstRunId = (await handle.describe()).runId;
+      await handle.terminate('next case');
+
+      pair = signedPair();
+      const second = await start();
+      await pendingOf(second, 'approval');
+      const forged = await signed(second, 'approve', 'q1', { key: mallory.key });
+      expect(await refusalOf(second, forged)).toMatch(
+        /^signature: the signature is not from a key the runbook allows for "oncall"/,
+      );
+      const answer = await signed(second, 'approve', 'q1');
+      expect(await refusalOf(second, { ...answer, reason: 'another reason' })).toMatch(/^signature: /);
+      const replayed = await signed(second, 'approve', 'q1', { runId: firstRunId, signedAt: good.signedAt! });
+      expect(await refusalOf(second, replayed)).toMatch(/^signature: /);
+      const status = await second.query(statusQuery);
+      const longAgo = new Date(Date.parse(status.questions![0]!.since) - 3_600_000).toISOString();
+      expect(await refusalOf(second, await signed(second, 'approve', 'q1', { signedAt: longAgo }))).toMatch(
+        /^signature: the answer was signed at /,
+      );
+      expect(await refusalOf(second, { questionId: 'q1', by: 'oncall', reason: 'no signature' })).toBe(
+        'signature: this pair takes signed answers only (drctl approve|reject|retry|abort|discard signs them)',
+      );
+      expect(await refusalOf(second, { questionId: 'q1', by: 'walk-in', reason: 'unsigned' })).toMatch(
+        /^signature: this pair takes signed answers only/,
+      );
+      for (const refused of [forged, replayed])
+        expect(JSON.stringify(refused)).not.toContain(TEST_APPROVER.publicKey);
+      expect(pair.changes()).toEqual([]);
+      expect(await refusalOf(second, answer)).toBe('accepted');
+      expect((await second.result()).outcome).toBe('completed');
+    });
+
+    it('with unsigned: allow, a bare-name approver answers unsigned and the report says so', async () => {
+      pair = signedPair({ unsigned: 'allow' });
+      const handle = await start();
+      await pendingOf(handle, 'approval');
+      await answer(handle, approveUpdate, 'walk-in', 'from the UI form');
+      const report = await handle.result();
+      expect(report.approvals).toEqual([expect.objectContaining({ by: 'walk-in', signed: false })]);
+    });
   });
 
   it('required approval: a signal from an approver works too', async () => {

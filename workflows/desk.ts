@@ -3,6 +3,7 @@ import { ApplicationFailure, condition, log, setHandler } from '@temporalio/work
 import {
   answerer,
   answerRefusal,
+  signedAnswer,
   type AnswerInput,
   type AnswerRules,
   type QuestionState,
@@ -39,6 +40,8 @@ export interface ApprovalRecord {
   at: string;
   /** The question it answered (absent for decisions of the policy without a question, and in older runs). */
   questionId?: string;
+  /** A human's answer: whether it carried a valid signature (unsigned ones are allowed only by the runbook). */
+  signed?: boolean;
 }
 
 export interface OperatorRecord {
@@ -49,12 +52,14 @@ export interface OperatorRecord {
   /** What the operator answered. */
   question: string;
   questionId?: string;
+  signed?: boolean;
 }
 
 interface Answer {
   decision: AnswerDecision;
   by: string;
   reason: string;
+  signed: boolean;
 }
 
 interface OpenQuestion extends QuestionState {
@@ -106,19 +111,19 @@ export class Desk {
       const question = this.questionFor(decision, answer);
       if (!question) return `no open question takes ${decision}`;
       const by = answerer(answer);
-      question.answer = { decision, by, reason: answer.reason };
+      question.answer = { decision, by, reason: answer.reason, signed: signedAnswer(answer, this.rules) };
       question.answeredBy = by;
       question.answeredWith = decision;
       return `${decision} of question ${question.id} accepted from ${by}`;
     };
     setHandler(update, accept, {
       validator: (answer: A) => {
-        const refused = answerRefusal(decision, answer, this.open, this.rules);
+        const refused = answerRefusal(decision, answer, this.open, this.rules, Date.now());
         if (refused) throw new Error(refused);
       },
     });
     setHandler(signal, (answer: A) => {
-      const refused = answerRefusal(decision, answer, this.open, this.rules);
+      const refused = answerRefusal(decision, answer, this.open, this.rules, Date.now());
       if (refused) log.warn(`${decision} signal refused: ${refused}`);
       else accept(answer);
     });
@@ -157,6 +162,7 @@ export class Desk {
         reason: answer.reason,
         at: now(),
         questionId: id,
+        signed: answer.signed,
       });
     }
     if (policy.policy === 'auto-after')
@@ -198,6 +204,7 @@ export class Desk {
       at: new Date().toISOString(),
       question,
       questionId: id,
+      signed: answer.signed,
     };
     this.operatorDecisions.push(record);
     return record;

@@ -1,12 +1,24 @@
+import { verifyApprovalSignature, type AllowedSigner } from '../../common/approval-signature';
 import { textTooLong } from '../../common/text-limits';
 import type { AnswerDecision, ApprovalDecision, HumanAnswer, OperatorDecision } from '../definitions';
 
 /** Who may answer a run's questions, and how their answers are checked: the runbook's `approval` section. */
 export interface AnswerRules {
-  /** The approvers' names. */
+  /** The approvers' names (principal patterns of the signers, then the names that answer unsigned). */
   approvers: string[];
+  /** The keys that sign answers; absent in runs started before answers were signed (names only, as then). */
+  signers?: AllowedSigner[];
+  unsigned?: 'allow' | 'refuse';
+  /** The approvers given by bare name, who answer unsigned where `unsigned` is `allow`. */
+  unsignedApprovers?: string[];
+  signatureMaxAgeMs?: number;
+  /** The approver may not be the run's requester. */
+  fourEyes?: boolean;
   /** Who asked for the run (four-eyes compares it with the answerer). */
   requestedBy: string;
+  /** The run an answer's signature must name. */
+  workflowId: string;
+  runId: string;
 }
 
 /** An answer as it arrives: today's shape, or the shape of runs started before answers named their question. */
@@ -35,14 +47,15 @@ export function answerer(answer: AnswerInput): string {
 
 /**
  * Why an answer is refused, or undefined when it is accepted: it must be an object naming an open question that
- * takes this decision and has no answer yet, who gives it (an approver of the pair) and why, each text within its
- * limit. A refusal never lists the approvers.
+ * takes this decision and has no answer yet, who gives it and why, each text within its limit, and the answerer's
+ * authority (below). A refusal never lists the approvers or their keys.
  */
 export function answerRefusal(
   decision: AnswerDecision,
   answer: unknown,
   open: QuestionState[],
   rules: AnswerRules | undefined,
+  nowMs: number,
 ): string | undefined {
   if (typeof answer !== 'object' || answer === null)
     return 'the answer must be an object {questionId, by, reason} (and, where signatures are required, signedAt and signature)';
@@ -64,8 +77,45 @@ export function answerRefusal(
   const tooLong = textTooLong('by', by) ?? textTooLong('reason', given.reason);
   if (tooLong) return tooLong;
   if (!rules) return 'the run has not read its runbook yet';
-  if (!rules.approvers.includes(by)) return `${clip(by)} is not an approver of this pair`;
-  return undefined;
+  return authorityRefusal(decision, { ...(given as HumanAnswer), by, questionId: question.id }, rules, nowMs);
+}
+
+/** Whether an answer's signature is required here: not for runs started before signed answers, nor where allowed. */
+export function signedAnswer(answer: AnswerInput, rules: AnswerRules | undefined): boolean {
+  return !!rules?.signers && typeof (answer as HumanAnswer).signature === 'string';
+}
+
+/**
+ * Why the answerer has no authority to give this answer: four-eyes, then a signature by a key the runbook allows for
+ * that name, over this run, question, decision, reason and time, not older than the runbook's window. Runs started
+ * before answers were signed check the approver's name only, as they did; `unsigned: allow` lets the bare-name
+ * approvers answer without a signature.
+ */
+function authorityRefusal(decision: AnswerDecision, answer: HumanAnswer, rules: AnswerRules, nowMs: number) {
+  const { by } = answer;
+  if (!rules.signers)
+    return rules.approvers.includes(by) ? undefined : `${clip(by)} is not an approver of this pair`;
+  if (rules.fourEyes && by === rules.requestedBy.trim())
+    return `four-eyes: ${clip(by)} asked for this run and cannot also answer it`;
+  if (answer.signature === undefined) {
+    if (rules.unsigned === 'allow' && (rules.unsignedApprovers ?? []).includes(by)) return undefined;
+    return 'signature: this pair takes signed answers only (drctl approve|reject|retry|abort|discard signs them)';
+  }
+  if (typeof answer.signature !== 'string' || typeof answer.signedAt !== 'string')
+    return 'signature and signedAt: a signed answer carries both, as strings';
+  const fields = {
+    workflowId: rules.workflowId,
+    runId: rules.runId,
+    questionId: answer.questionId,
+    decision,
+    by,
+    reason: answer.reason,
+    signedAt: answer.signedAt,
+  };
+  const verdict = verifyApprovalSignature(answer.signature, fields, rules.signers, nowMs, {
+    ...(rules.signatureMaxAgeMs !== undefined ? { maxAgeMs: rules.signatureMaxAgeMs } : {}),
+  });
+  return verdict.ok ? undefined : `signature: ${verdict.why}`;
 }
 
 const clip = (text: string) => (text.length > 64 ? `${text.slice(0, 64)}…` : text);

@@ -104,7 +104,15 @@ export class FailoverRun {
       },
     };
     this.contributions = contributionsFor(settings);
-    this.desk.rules = { approvers: settings.approval.approvers, requestedBy: this.input.requestedBy };
+    const { approvers, signers, unsigned, unsignedApprovers, signatureMaxAgeMs, fourEyes } =
+      settings.approval;
+    this.desk.rules = {
+      approvers,
+      ...(signers ? { signers, unsigned, unsignedApprovers, signatureMaxAgeMs, fourEyes } : {}),
+      requestedBy: this.input.requestedBy,
+      workflowId: workflowInfo().workflowId,
+      runId: workflowInfo().runId,
+    };
   }
 
   enter(phase: Phase): void {
