@@ -1,4 +1,5 @@
 import { durationMs } from '../config/duration';
+import { declaredSystems, type SystemName } from '../config/schema';
 import type { RunbookRegistry } from './runbooks';
 
 /** What a workflow may know of a pair: names, roles and thresholds, never addresses of secrets or secrets. */
@@ -43,6 +44,11 @@ export interface PairSettings {
     delayMs?: number;
   };
   probes: { intervalMs: number; timeoutMs: number; fall: number; rise: number };
+  /**
+   * The systems whose failure alone makes the primary site need a failover (the runbook's `detection.critical`,
+   * by default every system it declares). Absent from the results of older workers: every declared system.
+   */
+  detection?: { critical: SystemName[] };
   timeouts: {
     activityMs: number;
     replicaCatchUpMs: number;
@@ -98,6 +104,7 @@ export function createPairSettingsActivities({ runbooks }: { runbooks: RunbookRe
           fall: runbook.probes.fall,
           rise: runbook.probes.rise,
         },
+        detection: { critical: runbook.detection?.critical ?? declaredSystems(runbook) },
         timeouts: {
           activityMs: durationMs(runbook.timeouts.activity),
           replicaCatchUpMs: durationMs(runbook.timeouts.replicaCatchUp),
