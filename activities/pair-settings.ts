@@ -4,6 +4,7 @@ import { SETTINGS_FAILURE_TYPES } from '../common/failure-types';
 import { approverNames, ApproversUnavailableError, resolveApprovers } from '../config/approvers';
 import { durationMs } from '../config/duration';
 import type { LoadedRunbook } from '../config/load';
+import { declaredSystems, type SystemName } from '../config/schema';
 import { typedFailure } from './failure';
 import type { RunbookRegistry } from './runbooks';
 
@@ -64,6 +65,11 @@ export interface PairSettings {
     fourEyes?: boolean;
   };
   probes: { intervalMs: number; timeoutMs: number; fall: number; rise: number };
+  /**
+   * The systems whose failure alone makes the primary site need a failover (the runbook's `detection.critical`,
+   * by default every system it declares). Absent from the results of older workers: every declared system.
+   */
+  detection?: { critical: SystemName[] };
   timeouts: {
     activityMs: number;
     replicaCatchUpMs: number;
@@ -115,6 +121,7 @@ export function createPairSettingsActivities({ runbooks }: { runbooks: RunbookRe
           fall: runbook.probes.fall,
           rise: runbook.probes.rise,
         },
+        detection: { critical: runbook.detection?.critical ?? declaredSystems(runbook) },
         timeouts: {
           activityMs: durationMs(runbook.timeouts.activity),
           replicaCatchUpMs: durationMs(runbook.timeouts.replicaCatchUp),

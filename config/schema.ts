@@ -504,6 +504,24 @@ const probes = z
   })
   .strict();
 
+/** The systems a runbook can declare, as detection and the reports name them. */
+export const SYSTEMS = ['mysql', 'elasticsearch', 'apps', 'traffic'] as const;
+export type SystemName = (typeof SYSTEMS)[number];
+
+/**
+ * Unplanned detection: the primary site needs a failover when one of its `critical` systems is down, i.e. the
+ * worker and that system's own witnesses (MySQL: the standby replicas' IO threads; Elasticsearch: the standby
+ * cluster's remote connection; apps and traffic: the traffic switch's health check of the site's servers) agree
+ * for `probes.fall` rounds. Default: every system the runbook declares.
+ */
+const detection = z
+  .object({
+    critical: z
+      .array(z.enum(SYSTEMS))
+      .min(1, 'must name at least one system: with none, no unplanned failover could ever proceed'),
+  })
+  .strict();
+
 const notifications = z
   .object({
     webhooks: z.array(z.object({ url: secretRef, name: z.string().optional() }).strict()).default([]),
@@ -550,6 +568,7 @@ export const runbookSchema = z
     traffic: traffic.optional(),
     approval,
     probes: probes.default({ interval: '5s', timeout: '2s', fall: 3, rise: 2 }),
+    detection: detection.optional(),
     notifications: notifications.default({ webhooks: [] }),
     timeouts: timeouts.default({
       activity: '1m',
@@ -591,6 +610,17 @@ export const runbookSchema = z
         message: `the primary server must be in the primary site "${runbook.sites.primary.name}"`,
       });
     }
+    runbook.detection?.critical.forEach((system, i) => {
+      const path = ['detection', 'critical', i];
+      if (runbook.detection!.critical.indexOf(system) !== i)
+        ctx.addIssue({ code: 'custom', path, message: `names "${system}" twice` });
+      else if (!declaredSystems(runbook).includes(system))
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `names "${system}", which the runbook does not declare (it has no ${system} section)`,
+        });
+    });
     if (runbook.traffic) {
       const { key, entries } = perSiteTraffic(runbook.traffic);
       for (const s of sites) {
@@ -604,6 +634,21 @@ export const runbookSchema = z
       }
     }
   });
+
+/** The systems a runbook declares, in the order detection lists them: MySQL always, the others with their section. */
+export function declaredSystems(runbook: {
+  elasticsearch?: unknown;
+  apps?: unknown;
+  traffic?: unknown;
+}): SystemName[] {
+  const declared: Record<SystemName, boolean> = {
+    mysql: true,
+    elasticsearch: runbook.elasticsearch !== undefined,
+    apps: runbook.apps !== undefined,
+    traffic: runbook.traffic !== undefined,
+  };
+  return SYSTEMS.filter((s) => declared[s]);
+}
 
 /** The traffic section's per-site table: which field must name a target for every site. */
 function perSiteTraffic(t: z.infer<typeof traffic>): {

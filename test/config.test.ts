@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadRunbook, loadRunbooks, parseRunbook, RunbookError } from '../config/load';
 import { durationMs } from '../config/duration';
+import { createPairSettingsActivities } from '../activities/pair-settings';
+import { RunbookRegistry } from '../activities/runbooks';
 import { TEST_APPROVER_LINE } from './helpers/approver';
 
 const RUNBOOKS = path.resolve(__dirname, '..', 'config', 'runbooks');
@@ -109,7 +111,47 @@ describe('runbook validation', () => {
     expect(runbook.timeouts.salvage).toBe('2m');
   });
 
+  const esSection = {
+    clusters: [
+      { site: 'gra', url: 'http://es-gra:9200', remoteAlias: 'rbx' },
+      { site: 'rbx', url: 'http://es-rbx:9200', remoteAlias: 'gra' },
+    ],
+  };
+  const pairSettingsOf = (doc: Doc) => {
+    const loaded = parseRunbook(stringify(doc), 'test.yaml');
+    const registry = new RunbookRegistry(new Map([[loaded.runbook.pair, loaded]]));
+    return createPairSettingsActivities({ runbooks: registry }).pairSettings({ pair: loaded.runbook.pair });
+  };
+
+  it('detection: every system the runbook declares is critical unless detection.critical says otherwise', async () => {
+    const doc = minimal() as Doc;
+    doc.elasticsearch = esSection;
+    expect((await pairSettingsOf(doc)).detection).toEqual({ critical: ['mysql', 'elasticsearch'] });
+    doc.detection = { critical: ['mysql'] };
+    expect((await pairSettingsOf(doc)).detection).toEqual({ critical: ['mysql'] });
+  });
+
   const cases: [string, (d: Doc) => void, RegExp][] = [
+    [
+      'a critical system detection does not know',
+      (d) => (d.detection = { critical: ['mysql', 'redis'] }),
+      /^detection\.critical\[1\]: /,
+    ],
+    [
+      'a critical system the runbook does not declare',
+      (d) => (d.detection = { critical: ['mysql', 'elasticsearch'] }),
+      /^detection\.critical\[1\]: names "elasticsearch", which the runbook does not declare/,
+    ],
+    [
+      'a critical system named twice',
+      (d) => (d.detection = { critical: ['mysql', 'mysql'] }),
+      /^detection\.critical\[1\]: names "mysql" twice/,
+    ],
+    [
+      'no critical system',
+      (d) => (d.detection = { critical: [] }),
+      /^detection\.critical: must name at least one system/,
+    ],
     [
       'a MySQL server with ssh but no salvage section',
       (d) => Object.assign(d.mysql.servers[0]!, { ssh: dbSsh }),

@@ -147,7 +147,7 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
       const tookMs = Date.now() - started;
       expect(report.outcome).toBe('not-needed');
       expect(report.sentence).toMatch(
-        /^not failing over: the worker cannot reach the primary \(worker → db-gra-1\), but the standby still does \(.*db-rbx-1 IO thread.*\): this is a problem of the worker's path, not a failover/,
+        /^not failing over: the worker cannot reach mysql of the primary site \(worker → db-gra-1\), but its own witnesses still do \(db-rbx-1 IO thread, db-rbx-2 IO thread\): this is a problem of the worker's path, not a failover\./,
       );
       const round = report.detection[0]!;
       expect(round.find((o) => o.vantage === 'worker → db-gra-1')).toMatchObject({ down: true });

@@ -30,6 +30,7 @@ import {
   type FailoverInput,
   type HumanAnswer,
   pairMoveWorkflowId,
+  type System,
 } from '../workflows/definitions';
 import { FakePair, fakeSettings, initialState } from './helpers/fake-pair';
 import { recordHistory } from './helpers/histories';
@@ -719,9 +720,102 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     const report = await (await start(input({ mode: 'unplanned' }))).result();
     expect(report.outcome).toBe('not-needed');
     expect(report.sentence).toMatch(
-      /the worker cannot reach the primary \(worker → db-gra-1, worker → ES gra\), but the standby still does/,
+      /^not failing over: the worker cannot reach mysql of the primary site \(worker → db-gra-1\), but its own witnesses still do \(db-rbx-1 IO thread, db-rbx-2 IO thread\); the worker cannot reach elasticsearch of the primary site \(worker → ES gra\), but its own witnesses still do \(ES rbx → gra\): this is a problem of the worker's path, not a failover\./,
     );
     expect(pair.changes()).toEqual([]);
+  });
+
+  describe('unplanned: each system of the primary site is judged by its own witnesses', () => {
+    /** mysqld of db-gra-1 is dead: the worker cannot connect and both replicas have lost their source. */
+    const mysqlDown = (p: FakePair) => {
+      p.state.mysql['db-gra-1']!.reachable = false;
+      p.state.mysql['db-rbx-1']!.ioRunning = false;
+      p.state.mysql['db-rbx-2']!.ioRunning = false;
+    };
+    /** gra's Elasticsearch cluster is down: the worker cannot reach it and rbx has lost its remote connection. */
+    const esDown = (p: FakePair) => {
+      p.state.es.graReachable = false;
+      p.state.es.rbxConnectedToGra = false;
+    };
+    const critical = (systems: System[]) => new FakePair(fakeSettings({ detection: { critical: systems } }));
+
+    it('only MySQL down, Elasticsearch, the apps and the entry point up: the failover proceeds, and the report says why', async () => {
+      pair = new FakePair();
+      mysqlDown(pair);
+      const report = await (await start(input({ mode: 'unplanned' }))).result();
+      expect(report.outcome).toBe('completed');
+      expect(pair.changes()).toContain('mysqlPromote db-rbx-1');
+      expect(pair.state.traffic).toBe('rbx');
+      expect(report.detection).toHaveLength(3);
+      const verdict = report.decisions.find((d) => d.sentence.startsWith('primary site down'))?.sentence;
+      expect(verdict).toMatch(
+        /^primary site down: mysql down for the worker and for its own witnesses, in 3 rounds in a row\. mysql down: the worker cannot reach db-gra-1 \(MysqlUnreachable\); db-rbx-1 has lost its source \(IO thread Connecting\); db-rbx-2 has lost its source \(IO thread Connecting\)\. /,
+      );
+      expect(verdict).toContain(
+        'elasticsearch up: the worker reaches ES gra (green); ES rbx is still connected to gra.',
+      );
+      expect(report.decisions.map((d) => d.sentence)).toContain(
+        'detection round 1 of 3: traffic up, mysql down, elasticsearch up, apps up.',
+      );
+      const systemsSeen = new Set(report.detection[0]!.map((o) => o.system));
+      expect([...systemsSeen].sort()).toEqual(['apps', 'elasticsearch', 'mysql', 'traffic']);
+    });
+
+    it('only Elasticsearch down, MySQL up, Elasticsearch critical: the failover proceeds', async () => {
+      pair = critical(['mysql', 'elasticsearch']);
+      esDown(pair);
+      const report = await (await start(input({ mode: 'unplanned' }))).result();
+      expect(report.outcome).toBe('completed');
+      expect(pair.state.es.followers).toEqual({ orders: 'regular', customers: 'regular' });
+      expect(pair.changes()).toContain('mysqlPromote db-rbx-1');
+      expect(report.decisions.map((d) => d.sentence)).toContain(
+        'detection round 3 of 3: mysql up, elasticsearch down, traffic (not critical) up, apps (not critical) up.',
+      );
+    });
+
+    it('only Elasticsearch down, Elasticsearch not critical: not needed, and the sentence names Elasticsearch', async () => {
+      pair = critical(['mysql', 'apps', 'traffic']);
+      esDown(pair);
+      const report = await (await start(input({ mode: 'unplanned' }))).result();
+      expect(report.outcome).toBe('not-needed');
+      expect(report.sentence).toMatch(
+        /^not failing over: elasticsearch down, but the runbook does not count it as critical \(detection\.critical: mysql, apps, traffic\)\. .*elasticsearch \(not critical\) down: the worker cannot reach ES gra; ES rbx has lost its connection to gra\./,
+      );
+      expect(pair.changes()).toEqual([]);
+    });
+
+    it("the worker's path to db-gra-1 cut while the replicas still receive from it: not needed, the worker's path", async () => {
+      pair = new FakePair();
+      pair.state.mysql['db-gra-1']!.reachable = false;
+      const report = await (await start(input({ mode: 'unplanned' }))).result();
+      expect(report.outcome).toBe('not-needed');
+      expect(report.sentence).toMatch(
+        /^not failing over: the worker cannot reach mysql of the primary site \(worker → db-gra-1\), but its own witnesses still do \(db-rbx-1 IO thread, db-rbx-2 IO thread\): this is a problem of the worker's path, not a failover\./,
+      );
+      // The first round already says so: detection stops there.
+      expect(report.detection).toHaveLength(1);
+      expect(pair.changes()).toEqual([]);
+    });
+
+    it('the apps of gra down for the worker and for HAProxy, the entry point failing: the failover proceeds', async () => {
+      pair = new FakePair();
+      pair.state.apps['app-gra-1'] = false;
+      const report = await (await start(input({ mode: 'unplanned' }))).result();
+      expect(report.outcome).toBe('completed');
+      expect(report.decisions.map((d) => d.sentence)).toContain(
+        'detection round 3 of 3: traffic down, mysql up, elasticsearch up, apps down.',
+      );
+    });
+
+    it("the entry point failing while HAProxy still sees gra healthy: not needed, the worker's path", async () => {
+      pair = new FakePair();
+      pair.state.entryPointAnswers = false;
+      const report = await (await start(input({ mode: 'unplanned' }))).result();
+      expect(report.outcome).toBe('not-needed');
+      expect(report.sentence).toMatch(
+        /^not failing over: the worker cannot reach traffic of the primary site \(worker → entry point\), but its own witnesses still do \(HAProxy health check of gra\)/,
+      );
+    });
   });
 
   it('refuses a planned failover when the standby is not ready, and says why', async () => {

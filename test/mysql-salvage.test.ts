@@ -5,11 +5,11 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Client, Connection } from '@temporalio/client';
 import { freePort, sleep } from '../dev/stack/daemon';
-import type { MariadbCluster } from '../dev/stack/services/mariadb';
 import { sshPaths, sshServer, sshUser } from '../dev/stack/services/sshd';
 import { failover, type FailoverReport } from '../workflows';
 import { pairMoveWorkflowId } from '../workflows/definitions';
 import { withEnv } from './helpers/env';
+import { keepDownCommand } from './helpers/mariadb-keep-down';
 import { temporalClient } from './helpers/local-stack';
 import { startScratchPair, type ScratchPair } from './helpers/scratch-cluster';
 import { startWorkerProcess, type WorkerProcess } from './helpers/worker-process';
@@ -22,15 +22,6 @@ takeTurns('write-load', 'exclusive');
 const GRA = 'db-gra-1';
 const RBX1 = 'db-rbx-1';
 const RBX2 = 'db-rbx-2';
-
-/** Stops mysqld of a scratch server if it runs (nothing restarts it there): the runbook's keepDown for these tests. */
-const keepDownCommand = (cluster: MariadbCluster, name: string) => {
-  const pidFile = path.join(cluster.dirs(name).base, 'mariadbd.pid');
-  return (
-    `pid=$(cat '${pidFile}' 2>/dev/null) || exit 0; ` +
-    'if kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done; fi'
-  );
-};
 
 /**
  * Unplanned failover of a scratch MariaDB trio after its primary's mysqld is SIGKILLed while both replicas had

@@ -14,6 +14,7 @@ const SLOWEST_FIRST = [
   'worker-process.test.ts', // 40
   'failover.workflow.test.ts', // 32
   'apps-ssh.test.ts', // 26
+  'failover-detection.e2e.test.ts', // 26 (measured alone)
   'mysql-failover-planned.test.ts', // 23
   'failover.e2e.test.ts', // 21
   'failback.e2e.test.ts', // 20

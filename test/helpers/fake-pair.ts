@@ -37,6 +37,8 @@ export interface FakePairState {
   };
   apps: Record<string, boolean>;
   traffic: string;
+  /** Whether the public entry point answers at all (it also needs the app of the site traffic goes to). */
+  entryPointAnswers: boolean;
 }
 
 export const initialState = (): FakePairState => ({
@@ -58,6 +60,7 @@ export const initialState = (): FakePairState => ({
   salvage: { pending: 0, hostAnswers: true, salvaged: 0 },
   apps: { 'app-gra-1': true, 'app-rbx-1': false },
   traffic: 'gra',
+  entryPointAnswers: true,
 });
 
 /**
@@ -645,14 +648,44 @@ export class FakePair {
       },
       trafficVerify: async ({ site }: { site: string }) => {
         await this.enter('trafficVerify', site);
+        // HAProxy's health check of a site's server follows that site's app; the entry point serves the site
+        // traffic goes to while its app is healthy.
+        const members = (['gra', 'rbx'] as const).map((memberSite) => {
+          const healthy = s().apps[`app-${memberSite}-1`]!;
+          const receivesTraffic = s().traffic === memberSite;
+          return {
+            site: memberSite,
+            name: `app-${memberSite}`,
+            receivesTraffic,
+            state: receivesTraffic ? 'ready' : 'drain',
+            healthy,
+            description: `app-${memberSite} ${receivesTraffic ? 'ready' : 'drain'}, ${healthy ? 'UP' : 'DOWN'}`,
+          };
+        });
+        const entryOk = s().entryPointAnswers && s().traffic === site && s().apps[`app-${site}-1`]!;
         const ok = s().traffic === site && this.unverifiedAnswers-- <= 0;
         return {
           provider: 'haproxy' as const,
           site,
           ok,
-          checks: [],
+          checks: [
+            {
+              name: 'entry-point',
+              ok: entryOk,
+              sentence: entryOk
+                ? `the entry point http://x/health answers 200 from site ${site}.`
+                : 'the entry point http://x/health fails: 503.',
+            },
+          ],
           propagationSeconds: 0,
           description: ok ? `${site} serves the traffic.` : `${site} does not serve the traffic.`,
+          state: {
+            provider: 'haproxy' as const,
+            site: s().traffic || undefined,
+            sites: s().traffic ? [s().traffic] : [],
+            members,
+            description: `traffic goes to ${s().traffic || 'no site'}.`,
+          },
         };
       },
     };

@@ -23,6 +23,7 @@ import { sshPaths, sshServer, sshUser } from '../../dev/stack/services/sshd';
 import { FrontendWriteLoad, type FrontendWriteLoadOptions } from '../../dev/write-load';
 import { readSnapshot, type DrPairSnapshot, type SnapshotTargets } from './dr-pair-snapshot';
 import { withEnv } from './env';
+import { keepDownCommand } from './mariadb-keep-down';
 import { startToxiproxy, type PathCut, type RunningToxiproxy } from './toxiproxy';
 import { TEST_APPROVER_LINE } from './approver';
 
@@ -52,6 +53,11 @@ export interface ScratchDrPairOptions {
   appWorkers?: number;
   /** The approval timeout of the runbook (default 2m). */
   approvalTimeout?: string;
+  /**
+   * db-gra-1 gets `ssh` (gra's sshd, the one of gra's app host) and `salvage` sections in the runbook, so that an
+   * unplanned failover salvages its binlog when its mysqld dies while its host answers.
+   */
+  salvagePrimary?: boolean;
   /** Changes the generated runbook before it is written and validated. */
   edit?: (runbook: RunbookDocument) => void;
   log?: (line: string) => void;
@@ -259,6 +265,7 @@ async function buildPair(ctx: BuildContext): Promise<ScratchDrPair> {
     haproxySocket,
     frontendUrl,
     approvalTimeout: options.approvalTimeout ?? '2m',
+    salvagePrimary: options.salvagePrimary ?? false,
   });
   options.edit?.(runbook);
   const runbookPath = path.join(dir, `${pair}.yaml`);
@@ -378,6 +385,7 @@ interface PairPlaces {
   haproxySocket: string;
   frontendUrl: (path?: string) => string;
   approvalTimeout: string;
+  salvagePrimary: boolean;
 }
 
 /** The runbook of a scratch pair: every address, secrets as `file:` references into its folder, short timings. */
@@ -397,6 +405,20 @@ function pairRunbook(where: PairPlaces): RunbookDocument {
   } = where;
   const secret = (account: keyof typeof MARIADB_ACCOUNTS) =>
     `file:${path.join(secretsDir, MARIADB_ACCOUNTS[account].secretFile)}`;
+  const ssh = (site: Site) => ({
+    host: '127.0.0.1',
+    port: sshPort[site],
+    user: sshUser(),
+    privateKey: `file:${sshFiles[site].clientKey}`,
+    hostKey: `file:${sshFiles[site].hostKeyPub}`,
+  });
+  const salvage = {
+    ssh: ssh('gra'),
+    salvage: {
+      binlogIndex: path.join(cluster.dirs(PRIMARY).data, 'mariadb-bin.index'),
+      keepDown: keepDownCommand(cluster, PRIMARY),
+    },
+  };
   return {
     pair,
     description: `scratch DR pair for end-to-end tests, in ${dir}`,
@@ -424,6 +446,7 @@ function pairRunbook(where: PairPlaces): RunbookDocument {
         host: i.name === PRIMARY ? where.primaryHost : '127.0.0.1',
         port: i.port,
         role: i.name === PRIMARY ? 'primary' : 'replica',
+        ...(i.name === PRIMARY && where.salvagePrimary ? salvage : {}),
       })),
       maxLagSeconds: 5,
       connectTimeout: '1s',
@@ -432,13 +455,7 @@ function pairRunbook(where: PairPlaces): RunbookDocument {
       hosts: SITES.map((site) => ({
         name: `app-${site}-1`,
         site,
-        ssh: {
-          host: '127.0.0.1',
-          port: sshPort[site],
-          user: sshUser(),
-          privateKey: `file:${sshFiles[site].clientKey}`,
-          hostKey: `file:${sshFiles[site].hostKeyPub}`,
-        },
+        ssh: ssh(site),
         start: `"$DR_REPO_ROOT/dev/perl-app/appctl" start ${site}`,
         stop: `"$DR_REPO_ROOT/dev/perl-app/appctl" stop ${site}`,
         healthUrl: appUrl(site),

@@ -1,13 +1,21 @@
-import { sleep } from '@temporalio/workflow';
-import { judgePrimaryDown, type PrimaryDownVerdict } from '../checks/primary-down';
+import { patched, sleep } from '@temporalio/workflow';
+import {
+  judgePrimaryDown,
+  legacyJudgePrimaryDown,
+  roundSummary,
+  type PrimaryDownVerdict,
+} from '../checks/primary-down';
 import type { Observation } from '../systems/system';
 import type { FailoverRun } from './run';
+
+/** Runs that judge each system of the primary by its own witnesses, and observe the traffic switch too. */
+export const PER_SYSTEM_DETECTION_PATCH = 'per-system-detection';
 
 export type Assessment = { go: true } | { go: false; outcome: 'not-needed' | 'refused'; sentence: string };
 
 /**
- * Assess: in unplanned mode, is the primary really down (holistic detection over `probes.fall` rounds)? In any
- * mode, can the standby take over (each system's checks)?
+ * Assess: in unplanned mode, is a critical system of the primary site really down (each system judged by the worker
+ * and its own witnesses, over `probes.fall` rounds)? In any mode, can the standby take over (each system's checks)?
  */
 export async function assess(run: FailoverRun): Promise<Assessment> {
   run.enter('assess');
@@ -35,18 +43,45 @@ export async function assess(run: FailoverRun): Promise<Assessment> {
   return { go: true };
 }
 
-/** Observes the primary from every vantage, `fall` rounds `interval` apart; stops at the first round that is not "down". */
+/**
+ * Observes the primary site from every vantage, `fall` rounds `interval` apart, and judges each system by its own
+ * witnesses; stops at the first round after which no critical system has been down in every round.
+ */
 async function detectPrimaryDown(run: FailoverRun): Promise<PrimaryDownVerdict> {
+  if (!patched(PER_SYSTEM_DETECTION_PATCH)) return legacyDetectPrimaryDown(run);
+  const { settings } = run.ctx;
+  const { fall, intervalMs } = settings.probes;
+  const critical = settings.detection?.critical ?? run.contributions.map((c) => c.system);
+  const rounds: Observation[][] = [];
+  let verdict: PrimaryDownVerdict | undefined;
+  for (let i = 0; i < fall; i++) {
+    if (i > 0) await sleep(intervalMs);
+    const round = (
+      await Promise.all(run.contributions.map((c) => c.observe(run.ctx, { perSystem: true })))
+    ).flat();
+    rounds.push(round);
+    run.findings.push(round);
+    verdict = judgePrimaryDown(rounds, rounds.length, critical);
+    run.say(`detection round ${i + 1} of ${fall}: ${roundSummary(verdict.systems ?? [])}.`);
+    if (!verdict.down) return verdict;
+  }
+  return verdict!;
+}
+
+/** Detection as runs started before per-system detection made it (one judgement for the whole site), kept for replay. */
+async function legacyDetectPrimaryDown(run: FailoverRun): Promise<PrimaryDownVerdict> {
   const { fall, intervalMs } = run.ctx.settings.probes;
   const rounds: Observation[][] = [];
   for (let i = 0; i < fall; i++) {
     if (i > 0) await sleep(intervalMs);
-    const round = (await Promise.all(run.contributions.map((c) => c.observe(run.ctx)))).flat();
+    const round = (
+      await Promise.all(run.contributions.map((c) => c.observe(run.ctx, { perSystem: false })))
+    ).flat();
     rounds.push(round);
     run.findings.push(round);
-    const thisRound = judgePrimaryDown([round], 1);
+    const thisRound = legacyJudgePrimaryDown([round], 1);
     run.say(`detection round ${i + 1} of ${fall}: ${thisRound.down ? 'primary down' : 'primary not down'}.`);
     if (!thisRound.down) return thisRound;
   }
-  return judgePrimaryDown(rounds, fall);
+  return legacyJudgePrimaryDown(rounds, fall);
 }

@@ -20,6 +20,7 @@ export function appsContribution(): SystemContribution {
         hosts(ctx, ctx.from).map(async (h): Promise<Observation> => {
           const r = await probe(ctx, h.name);
           return {
+            system: 'apps',
             vantage: `worker → app ${h.name}`,
             kind: 'worker',
             down: !r.ok,

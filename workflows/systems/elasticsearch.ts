@@ -52,6 +52,7 @@ export function elasticsearchContribution(): SystemContribution {
       ]);
       return [
         {
+          system: 'elasticsearch',
           vantage: `worker → ES ${ctx.from}`,
           kind: 'worker',
           down: !health.reachable,
@@ -60,6 +61,7 @@ export function elasticsearchContribution(): SystemContribution {
             : `the worker cannot reach ES ${ctx.from}.`,
         },
         {
+          system: 'elasticsearch',
           vantage: `ES ${ctx.to} → ${ctx.from}`,
           kind: 'peer',
           down: remote ? !remote.connected : undefined,

@@ -39,6 +39,7 @@ export function mysqlContribution(): SystemContribution {
       const p = all.find((s) => s.server === primary);
       const observations: Observation[] = [
         {
+          system: 'mysql',
           vantage: `worker → ${primary}`,
           kind: 'worker',
           down: !p?.reachable,
@@ -50,6 +51,7 @@ export function mysqlContribution(): SystemContribution {
       for (const r of all.filter((s) => s.server !== primary && s.site === ctx.to)) {
         const io = r.replication?.ioRunning;
         observations.push({
+          system: 'mysql',
           vantage: `${r.server} IO thread`,
           kind: 'peer',
           down: r.reachable && r.replication ? io !== 'Yes' : undefined,

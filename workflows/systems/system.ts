@@ -19,12 +19,25 @@ export interface RunContext {
 
 /** One vantage point's view of the primary site in one detection round. */
 export interface Observation {
+  /** The system of the primary site this vantage sees (absent from the reports of runs before per-system detection). */
+  system?: System;
   vantage: string;
-  /** `worker`: the orchestrator's own view; `peer`: a system of the standby site that talks to the primary. */
+  /**
+   * `worker`: the orchestrator's own view; `peer`: a witness of the same system that talks to the primary (a
+   * replica's IO thread, the standby ES cluster's remote connection, the traffic switch's health check).
+   */
   kind: 'worker' | 'peer';
   /** Undefined when this vantage could not tell (e.g. the replica itself did not answer). */
   down: boolean | undefined;
   sentence: string;
+}
+
+/**
+ * How a run observes: `perSystem` for runs that judge each system by its own witnesses (patch
+ * `per-system-detection`), which observe more (the traffic switch's view); false for runs started before it.
+ */
+export interface ObserveOptions {
+  perSystem: boolean;
 }
 
 /** A system's part of a failover plan: its steps (each phase) and what it may lose. */
@@ -40,7 +53,7 @@ export interface SystemPlan {
  */
 export interface SystemContribution {
   system: System;
-  observe(ctx: RunContext): Promise<Observation[]>;
+  observe(ctx: RunContext, options: ObserveOptions): Promise<Observation[]>;
   assess(ctx: RunContext): Promise<Check[]>;
   plan(ctx: RunContext): Promise<SystemPlan>;
 }

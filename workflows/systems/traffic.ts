@@ -1,15 +1,17 @@
 import { ApplicationFailure, patched, sleep } from '@temporalio/workflow';
+import type { TrafficVerifyResult } from '../../activities/traffic';
 import type { Check } from '../checks/check';
-import type { PlanStep } from '../steps';
-import type { RunContext, SystemContribution, SystemPlan } from './system';
+import type { System } from '../definitions';
+import { errorText, type PlanStep } from '../steps';
+import type { Observation, RunContext, SystemContribution, SystemPlan } from './system';
 
 /** The traffic switch: all traffic to the new site once it is promoted, then verified through the entry point. */
 export function trafficContribution(): SystemContribution {
   return {
     system: 'traffic',
 
-    async observe() {
-      return [];
+    async observe(ctx, { perSystem }) {
+      return perSystem ? observeTraffic(ctx) : [];
     },
 
     async assess(ctx: RunContext): Promise<Check[]> {
@@ -67,6 +69,77 @@ export function trafficContribution(): SystemContribution {
       return { steps };
     },
   };
+}
+
+const PROVIDER_NAMES: Record<string, string> = {
+  haproxy: 'HAProxy',
+  'ovh-iplb': 'the OVH IP Load Balancer',
+  'ovh-dns': 'OVH DNS',
+};
+
+/**
+ * What the traffic switch tells of the primary site, read once per round: the worker's GET of the public entry
+ * point (the runbook's `traffic.entryUrl`) is the worker's view of the traffic system; the switch's own health check
+ * of the site's servers (HAProxy's; the OVH providers have none the API shows) is the witness of both the traffic
+ * system and the applications, a vantage that is not the worker's.
+ */
+async function observeTraffic(ctx: RunContext): Promise<Observation[]> {
+  const site = ctx.from;
+  const provider = PROVIDER_NAMES[ctx.settings.traffic!.provider] ?? ctx.settings.traffic!.provider;
+  const healthCheck = `${provider} health check of ${site}`;
+  const withApps = ctx.settings.apps.some((h) => h.site === site);
+  const witnesses = (down: boolean | undefined, sentence: string): Observation[] =>
+    (['traffic', ...(withApps ? ['apps'] : [])] as System[]).map((system) => ({
+      system,
+      vantage: healthCheck,
+      kind: 'peer',
+      down,
+      sentence,
+    }));
+  let r: TrafficVerifyResult;
+  try {
+    r = await ctx.call(
+      'read',
+      'trafficVerify',
+      { pair: ctx.settings.pair, site },
+      `the entry point and ${site}'s servers as the traffic switch sees them`,
+    );
+  } catch (err) {
+    const why = `the traffic switch does not answer (${errorText(err)})`;
+    return [
+      {
+        system: 'traffic',
+        vantage: 'worker → entry point',
+        kind: 'worker',
+        down: undefined,
+        sentence: `${why}, so the worker cannot tell whether the entry point serves ${site}.`,
+      },
+      ...witnesses(undefined, `${why}, so its health check of ${site} cannot tell.`),
+    ];
+  }
+  const entry = r.checks.find((c) => c.name === 'entry-point');
+  const members = r.state.members.filter((m) => m.site === site);
+  const checked = members.filter((m) => m.healthy !== undefined);
+  const servers = members.map((m) => m.description).join(', ');
+  return [
+    {
+      system: 'traffic',
+      vantage: 'worker → entry point',
+      kind: 'worker',
+      down: entry ? !entry.ok : undefined,
+      sentence: entry
+        ? entry.sentence
+        : 'the runbook gives no entry point (traffic.entryUrl), so the worker cannot tell whether it serves the site.',
+    },
+    ...witnesses(
+      checked.length === 0 ? undefined : checked.every((m) => !m.healthy),
+      checked.length === 0
+        ? `${provider} runs no health check of ${site}'s servers, so it cannot tell (${servers || 'none'}).`
+        : checked.every((m) => !m.healthy)
+          ? `${provider}'s health check fails on ${site} (${servers}).`
+          : `${provider}'s health check passes on ${site} (${servers}).`,
+    ),
+  ];
 }
 
 /**

@@ -1,0 +1,150 @@
+/**
+ * End-to-end detection of a primary whose MySQL alone dies (a scratch DR pair: MariaDB trio, ES emulator, Perl apps
+ * over SSH, HAProxy; the real worker as a process, running this checkout's code; the shared Temporal dev server):
+ * only mysqld of db-gra-1 is SIGKILLed, its host, gra's Elasticsearch, the apps and HAProxy stay up, under writes
+ * through the public entry point, the replicas a second behind. Each system is judged by its own witnesses, so
+ * Elasticsearch being up does not clear MySQL: the failover proceeds, salvages what only db-gra-1's binlog held, and
+ * no acknowledged write is lost.
+ */
+import type { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sleep } from '../dev/stack/daemon';
+import type { FailoverReport } from '../workflows';
+import { statusQuery } from '../workflows/definitions';
+import { waitUntil } from './helpers/apps-traffic';
+import { approve, reportWithin, startPairFailover, timer, type FailoverHandle } from './helpers/failover-e2e';
+import { temporalClient, testTaskQueue } from './helpers/local-stack';
+import {
+  startScratchDrPair,
+  startWorkerProcess,
+  type ScratchDrPair,
+  type WorkerProcess,
+} from './helpers/scratch-dr-pair';
+import { takeTurns } from './helpers/turns';
+
+const REPLICAS = ['db-rbx-1', 'db-rbx-2'];
+
+// Runs a write load: never alongside a file that asserts a write rate, which it would starve of CPU.
+takeTurns('write-load', 'exclusive');
+
+/** Approves every approval the run asks for (the plan, then going on without fencing the dead db-gra-1) until it ends. */
+async function approvingEveryQuestion(handle: FailoverHandle, reason: string): Promise<FailoverReport> {
+  let ended = false;
+  const report = reportWithin(handle, 90_000).finally(() => {
+    ended = true;
+  });
+  const answered = new Set<string>();
+  while (!ended) {
+    const pending = (await handle.query(statusQuery).catch(() => undefined))?.pending;
+    if (pending?.kind === 'approval' && !answered.has(pending.question)) {
+      answered.add(pending.question);
+      await answerApproval(handle, reason);
+    }
+    await Promise.race([report.catch(() => undefined), sleep(100)]);
+  }
+  return report;
+}
+
+/** The one call that answers an approval (the scratch runbook takes oncall's answers). */
+const answerApproval = (handle: FailoverHandle, reason: string) => approve(handle, reason);
+
+describe('unplanned failover end to end: only mysqld of the primary dies', () => {
+  let pair: ScratchDrPair;
+  let worker: WorkerProcess;
+  let client: Client;
+  let connection: Connection | undefined;
+  const taskQueue = testTaskQueue('e2e-detection');
+  const runs: { workflowId: string; runId: string }[] = [];
+
+  beforeAll(async () => {
+    const done = timer('detection: scratch pair and worker up');
+    pair = await startScratchDrPair({ salvagePrimary: true });
+    worker = await startWorkerProcess({ runbookPath: pair.runbookPath, taskQueue });
+    ({ client, connection } = await temporalClient());
+    done();
+  }, 180_000);
+
+  afterAll(async () => {
+    await worker?.stop();
+    await pair?.close();
+    await connection?.close();
+  });
+
+  it('fails over although Elasticsearch is up, names MySQL and its witnesses, salvages the binlog, loses no acknowledged write', async () => {
+    const done = timer('detection: failover after mysqld alone was killed');
+    const load = pair.writeLoad({ ratePerSecond: 100, maxInFlight: 1000, requestTimeoutMs: 10_000 });
+    load.start();
+    const acknowledgedBy = (site: string) =>
+      load.records.filter((r) => r.outcome === 'acknowledged' && r.server === site);
+    await waitUntil('gra acknowledges writes', async () => acknowledgedBy('gra').length >= 100);
+
+    // The replicas a second behind when mysqld dies (what binlog salvage is for): their IO threads stop receiving,
+    // gra acknowledges writes that only its binlog holds, mysqld is SIGKILLed, and the IO threads then try again.
+    for (const replica of REPLICAS) await pair.cluster.sql(replica, 'STOP SLAVE IO_THREAD');
+    const acknowledgedAtCut = load.acknowledgedCount();
+    await sleep(1_000);
+    await pair.cluster.kill('db-gra-1');
+    const onlyOnGra = load.acknowledgedCount() - acknowledgedAtCut;
+    for (const replica of REPLICAS) await pair.cluster.sql(replica, 'START SLAVE IO_THREAD');
+    // The alert: the replicas have lost their source (what the run's detection then confirms on its own).
+    await waitUntil('the replicas lose db-gra-1', async () => {
+      const { mysql } = await pair.snapshot();
+      return REPLICAS.every((s) => mysql[s]?.ioRunning === 'Connecting');
+    });
+    // Only MySQL: gra's Elasticsearch still leads rbx's followers, HAProxy and the apps' hosts answer.
+    const before = await pair.snapshot();
+    expect(before.elasticsearch.gra?.reachable).toBe(true);
+    expect(before.elasticsearch.rbx?.indices?.orders).toBe('follower active');
+    expect(before.traffic.reachable).toBe(true);
+    expect(before.apps.rbx?.health).toBe('ok');
+
+    const handle = await startPairFailover(client, pair.pair, 'unplanned', taskQueue, runs);
+    const report = await approvingEveryQuestion(handle, 'mysqld of db-gra-1 is dead');
+    expect(report.outcome, report.sentence).toBe('completed');
+
+    const verdict = report.decisions.find((d) => d.sentence.startsWith('primary site down'))!.sentence;
+    expect(verdict).toMatch(/^primary site down: mysql( and [a-z]+|, [a-z, ]+)? down for the worker/);
+    expect(verdict).toMatch(
+      /mysql down: the worker cannot reach db-gra-1 \([A-Za-z]+\); db-rbx-1 has lost its source \(IO thread Connecting[^)]*\); db-rbx-2 has lost its source \(IO thread Connecting[^)]*\)\./,
+    );
+    expect(verdict).toContain('elasticsearch up: the worker reaches ES gra');
+    const firstRound = report.detection[0]!;
+    expect(firstRound.filter((o) => o.system === 'mysql').map((o) => [o.vantage, o.kind, o.down])).toEqual([
+      ['worker → db-gra-1', 'worker', true],
+      ['db-rbx-1 IO thread', 'peer', true],
+      ['db-rbx-2 IO thread', 'peer', true],
+    ]);
+    expect(firstRound.filter((o) => o.system === 'elasticsearch').map((o) => o.down)).toEqual([false, false]);
+
+    const salvage = report.steps.find((s) => s.id === 'mysql.salvage');
+    expect(salvage).toMatchObject({ state: 'done' });
+    const mysqlLoss = report.dataLoss.find((d) => d.system === 'mysql')!;
+    const primary = report.steps.find((s) => s.id === 'mysql.promote')!.target;
+    expect(mysqlLoss.sentence).toMatch(
+      new RegExp(`^none: \\d+ transaction\\(s\\) salvaged from db-gra-1's binlog onto ${primary}`),
+    );
+    expect(mysqlLoss.count).toBe(0);
+    expect(onlyOnGra).toBeGreaterThan(0);
+    expect(mysqlLoss.recovered).toBeGreaterThanOrEqual(onlyOnGra);
+
+    const finishedAt = Date.now();
+    await waitUntil(
+      'rbx answers writes through the frontend',
+      async () => load.records.filter((r) => r.server === 'rbx' && r.at >= finishedAt).length >= 20,
+    );
+    const summary = await load.stop();
+    const verification = await load.verify(primary);
+    expect(verification.lost).toEqual([]);
+    expect(verification.acknowledged).toBe(summary.acknowledged);
+    expect(acknowledgedBy('gra').length).toBeGreaterThanOrEqual(100);
+
+    const after = await pair.snapshot();
+    expect(after.mysql['db-gra-1']).toEqual({ reachable: false });
+    expect(after.mysql[primary]).toEqual({ reachable: true, readOnly: false, replicatesFrom: null });
+    expect(after.traffic).toEqual({ reachable: true, servers: { 'app-gra': 'drain', 'app-rbx': 'ready' } });
+    console.log(
+      `[e2e] mysqld alone killed, replicas 1 s behind (${onlyOnGra} acknowledged writes only on gra): ${report.outcome} in ${(report.rto.fromStartMs / 1000).toFixed(1)} s; ${mysqlLoss.sentence.replace(/\.$/, '')}; ${summary.acknowledged} writes acknowledged, ${verification.lost.length} lost`,
+    );
+    done();
+  }, 180_000);
+});
