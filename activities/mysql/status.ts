@@ -1,6 +1,6 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import { gtidsMissing, gtidUnion } from '../../common/gtid';
-import { redact } from '../../common/redact';
+import { redact, withoutQuotedValues } from '../../common/redact';
 import { classifyMysqlError } from './errors';
 import type { MysqlServerStatus, ReplicationStatus } from '../../common/mysql-status';
 import { detectDialect, REPLICA_COLUMNS, SQL } from './dialect';
@@ -54,7 +54,8 @@ export async function fetchServerStatus(
       sourcePort: Number(row[columns.sourcePort]),
       retrievedGtid,
       lastIoError: String(row[columns.lastIoError] ?? ''),
-      lastSqlError: String(row[columns.lastSqlError] ?? ''),
+      // The applier's error may quote the row it failed on ("Duplicate entry '…'"): those values stay out.
+      lastSqlError: withoutQuotedValues(String(row[columns.lastSqlError] ?? '')),
       lastIoErrno: num(row[columns.lastIoErrno]),
       lastSqlErrno: num(row[columns.lastSqlErrno]),
       sourceServerId: num(row[columns.sourceServerId]),
