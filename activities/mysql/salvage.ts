@@ -325,7 +325,7 @@ export function createMysqlSalvageActivities({ runbooks, connections, ssh }: Sal
 
   async function dedicatedConnection(pair: string, server: string): Promise<PoolConnection> {
     try {
-      return await connections.pool(pair, server).getConnection();
+      return await connections.dedicated(pair, server);
     } catch (err) {
       throw mysqlFailure(server, err, connections.secrets(pair));
     }
