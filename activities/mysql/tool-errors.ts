@@ -88,7 +88,7 @@ const CLIENT_ERRORS: Record<number, string> = {
   2003: 'it could not connect to the server',
   2005: 'it could not resolve the server name',
   2006: 'the server went away',
-  2013: 'it lost its connection to the server (the server stopped or restarted?)',
+  2013: 'it lost its connection to the server (the server stopped, restarted or ended its session)',
   2026: 'the TLS connection failed',
 };
 
