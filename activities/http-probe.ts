@@ -3,7 +3,7 @@ import { STATUS_CODES } from 'node:http';
 /**
  * One HTTP GET of a health or entry URL. Never throws: a failure is a probe that did not pass. What the remote
  * server sent never goes into the probe as text (probes reach results, heartbeats and failures, so workflow
- * history): only its status, with the standard reason phrase, and a `site` name of a strict form.
+ * history): only its status, with the standard reason phrase, and a `site` it names among the known ones.
  */
 export interface HttpProbe {
   /** ISO time the probe started. */
@@ -22,7 +22,13 @@ const SITE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 /** Error codes of Node's network and TLS layers (ECONNREFUSED, CERT_HAS_EXPIRED…). */
 const ERROR_CODE = /^[A-Z][A-Z0-9_]{1,63}$/;
 
-export async function httpProbe(url: string, timeoutMs: number, signal?: AbortSignal): Promise<HttpProbe> {
+/** `sites`: the site names the answer may name (the runbook's); others are not taken from it. */
+export async function httpProbe(
+  url: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+  sites?: readonly string[],
+): Promise<HttpProbe> {
   const at = new Date().toISOString();
   const started = Date.now();
   const timeout = AbortSignal.timeout(timeoutMs);
@@ -31,7 +37,7 @@ export async function httpProbe(url: string, timeoutMs: number, signal?: AbortSi
       signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       headers: { connection: 'close', accept: 'application/json' },
     });
-    const site = siteNamed(await res.text());
+    const site = siteNamed(await res.text(), sites);
     return {
       at,
       ok: res.ok,
@@ -55,10 +61,11 @@ export function statusDetail(status: number): string {
   return `${status} ${STATUS_CODES[status] ?? 'non-standard status'}`;
 }
 
-function siteNamed(body: string): string | undefined {
+function siteNamed(body: string, sites?: readonly string[]): string | undefined {
   try {
     const site = (JSON.parse(body) as { site?: unknown }).site;
-    return typeof site === 'string' && SITE_NAME.test(site) ? site : undefined;
+    if (typeof site !== 'string') return undefined;
+    return (sites ? sites.includes(site) : SITE_NAME.test(site)) ? site : undefined;
   } catch {
     return undefined; // not JSON
   }

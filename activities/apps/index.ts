@@ -120,6 +120,8 @@ export function createAppActivities({ runbooks, ssh }: AppActivityDeps) {
       rise: probes.rise,
       fall: probes.fall,
       deadlineMs: durationMs(timeouts.appStart),
+      /** The site names a health answer may give (what it says otherwise is not kept). */
+      sites: [loaded.runbook.sites.primary.name, loaded.runbook.sites.standby.name],
     };
   }
 
@@ -219,7 +221,7 @@ export function createAppActivities({ runbooks, ssh }: AppActivityDeps) {
     let count = 0;
     let streak = 0;
     for (;;) {
-      const probe = await httpProbe(h.host.healthUrl, h.probeTimeout, ctx.cancellationSignal);
+      const probe = await httpProbe(h.host.healthUrl, h.probeTimeout, ctx.cancellationSignal, h.sites);
       count += 1;
       probes.push(probe);
       if (probes.length > 20) probes.shift();
@@ -249,7 +251,12 @@ export function createAppActivities({ runbooks, ssh }: AppActivityDeps) {
     async appHealth(raw: { pair: string; host: string }): Promise<AppHealthResult> {
       const input = activityInput('appHealth', pairHostInput, raw);
       const h = hostOf(input.pair, input.host);
-      const probe = await httpProbe(h.host.healthUrl, h.probeTimeout, Context.current().cancellationSignal);
+      const probe = await httpProbe(
+        h.host.healthUrl,
+        h.probeTimeout,
+        Context.current().cancellationSignal,
+        h.sites,
+      );
       const { site: servedBy, ...rest } = probe;
       return { host: h.host.name, site: h.host.site, healthUrl: h.host.healthUrl, ...rest, servedBy };
     },
