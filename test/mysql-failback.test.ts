@@ -220,11 +220,15 @@ describe('MySQL failback primitives: the old primary replicates from the new one
       const rebuild = startRebuild();
       await stalledCopy(rebuild.beats, 1);
       // The dump's session on the source, waiting for the lock, is ended there.
-      const [[id] = []] = await sql(
-        RBX1,
-        `SELECT ID FROM information_schema.PROCESSLIST WHERE USER = '${MARIADB_ACCOUNTS.orchestrator.user}' AND STATE LIKE 'Waiting for%'`,
-      );
-      expect(id).toMatch(/^\d+$/);
+      let id: string | undefined;
+      await waitUntil('the dump waits for the lock on db-rbx-1', async () => {
+        const rows = await sql(
+          RBX1,
+          `SELECT ID FROM information_schema.PROCESSLIST WHERE USER = '${MARIADB_ACCOUNTS.orchestrator.user}' AND STATE LIKE 'Waiting for%'`,
+        );
+        id = rows[0]?.[0];
+        return id !== undefined;
+      });
       await sql(RBX1, `KILL ${id}`);
       const failure = await rebuild.failure;
       expect(failure).toMatchObject({ type: 'RebuildFailed' });
