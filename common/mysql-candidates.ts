@@ -7,7 +7,7 @@ import { gtidsMissing, gtidUnion } from './gtid';
 export interface CandidateAssessment {
   server: string;
   site: string;
-  /** Whether it can be promoted at all (reachable, a GTID replica, applier without error). */
+  /** Whether it can be promoted at all (reachable, no incomplete rebuild, a GTID replica, applier without error). */
   eligible: boolean;
   /** Plain sentences: why it is not eligible, or what to know about it. */
   notes: string[];
@@ -117,6 +117,8 @@ function assess(s: MysqlServerStatus): CandidateAssessment {
     behindBest: null,
   };
   if (!s.reachable) notes.push(`unreachable (${s.error?.type ?? 'error'})`);
+  else if (s.rebuildIncomplete)
+    notes.push(`holds an incomplete rebuild (started at ${s.rebuildIncomplete.startedAt})`);
   else if (!repl) notes.push('not a replica');
   else {
     if (repl.lastSqlErrno) notes.push(`applier stopped on error ${repl.lastSqlErrno}: ${repl.lastSqlError}`);

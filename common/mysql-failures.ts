@@ -50,6 +50,9 @@ export const MYSQL_FAILURE_TYPES = {
   RebuildNotPossible: { retryable: false },
   /** The dump or the load of a rebuild failed (the next attempt starts it again from the start). */
   RebuildFailed: { retryable: true },
+  /** The server holds an incomplete rebuild (part of a copy): it is not repointed, promoted nor made writable
+   *  until a rebuild finishes. */
+  RebuildIncomplete: { retryable: false },
 } as const satisfies Record<string, { retryable: boolean }>;
 
 export type MysqlFailureType = keyof typeof MYSQL_FAILURE_TYPES;

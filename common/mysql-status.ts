@@ -36,6 +36,13 @@ export interface ReplicationStatus {
   tls?: boolean;
 }
 
+/** A rebuild that changed the server and has not finished: the server holds part of a copy. */
+export interface RebuildMark {
+  /** When it started (ISO 8601), and the server it copied from. */
+  startedAt: string;
+  source: string;
+}
+
 export interface MysqlServerStatus {
   server: string;
   site: string;
@@ -61,6 +68,8 @@ export interface MysqlServerStatus {
   /** server_id (MariaDB) or server_uuid (MySQL). */
   serverId?: string;
   replication?: ReplicationStatus;
+  /** MariaDB: set while the server holds an incomplete rebuild; repoint, promote and unfence refuse it. */
+  rebuildIncomplete?: RebuildMark;
 }
 
 /**

@@ -261,6 +261,20 @@ describe('candidate selection (pure)', () => {
     expect(none.sentence).toMatch(/^no replica can be promoted \(r1: applier stopped on error 1062/);
   });
 
+  it('never chooses a server that holds an incomplete rebuild, however advanced', () => {
+    const halfCopied = status(
+      'r1',
+      { receivedOrApplied: '0-1-20' },
+      { rebuildIncomplete: { startedAt: '2025-01-01T00:00:00.000Z', source: 'db-rbx-2' } },
+    );
+    const choice = chooseCandidate([halfCopied, status('r2', {})], { maxLagSeconds: 10 });
+    expect(choice.candidate).toBe('r2');
+    expect(choice.ranking.find((r) => r.server === 'r1')).toMatchObject({
+      eligible: false,
+      notes: ['holds an incomplete rebuild (started at 2025-01-01T00:00:00.000Z)'],
+    });
+  });
+
   it('filters by site and treats unknown lag (source down) as not refusable', () => {
     const choice = chooseCandidate(
       [

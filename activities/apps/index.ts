@@ -4,8 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { durationMs } from '../../config/duration';
 import type { AppHostConfig } from '../../config/schema';
 import { resolveSecret, runbookSecrets, SecretUnavailableError } from '../../config/secrets';
-import { redact } from '../../common/redact';
-import { utf8Tail } from '../../common/text';
+import { scrubOutput, secretsIn } from '../../common/redact';
 import { activityInput, pairHostInput } from '../activity-input';
 import { httpProbe, type HttpProbe } from '../http-probe';
 import type { RunbookRegistry } from '../runbooks';
@@ -21,8 +20,11 @@ function appFailure(type: AppFailureType, message: string, details?: unknown): A
   return typedFailure(type, message, APP_FAILURE_TYPES[type].retryable === false, details);
 }
 
+/**
+ * How the host's start or stop command ended. The command's text is never returned (it may hold a token): the
+ * result names the host and the action. Its output is scrubbed of secrets and bounded (see `keepOutput`).
+ */
 export interface AppCommandRun {
-  command: string;
   exitCode: number | null;
   signal?: string;
   stdout: string;
@@ -118,6 +120,8 @@ export function createAppActivities({ runbooks, ssh }: AppActivityDeps) {
       rise: probes.rise,
       fall: probes.fall,
       deadlineMs: durationMs(timeouts.appStart),
+      /** The site names a health answer may give (what it says otherwise is not kept). */
+      sites: [loaded.runbook.sites.primary.name, loaded.runbook.sites.standby.name],
     };
   }
 
@@ -143,6 +147,7 @@ export function createAppActivities({ runbooks, ssh }: AppActivityDeps) {
   ): Promise<AppCommandRun | 'already-running'> {
     const command = action === 'start' ? h.host.start : h.host.stop;
     const target = sshTarget(h);
+    const what = `its ${action} command`;
     const ctx = Context.current();
     const started = Date.now();
     const beat = () =>
@@ -157,24 +162,21 @@ export function createAppActivities({ runbooks, ssh }: AppActivityDeps) {
     });
     let result;
     try {
-      result = await ssh.exec(target, supervised, { timeoutMs: budgetMs, signal: ctx.cancellationSignal });
+      result = await ssh.exec(target, supervised, {
+        timeoutMs: budgetMs,
+        signal: ctx.cancellationSignal,
+        describe: what,
+      });
     } catch (err) {
-      if (err instanceof SshError) throw appFailure(err.type, err.message.replace(supervised, command));
+      if (err instanceof SshError) throw appFailure(err.type, err.message);
       throw err;
     } finally {
       clearInterval(beating);
     }
     const locked = result.exitCode === ALREADY_RUNNING && result.stderr.includes(ALREADY_RUNNING_MARKER);
     if (locked && action === 'start') return 'already-running';
-    // Output goes to history (result, failure details): the pair's secrets out, then a byte bound.
-    const secrets = runbookSecrets(h.runbook, h.baseDir);
-    const keep = (text: string) => utf8Tail(redact(text, secrets), OUTPUT_LIMIT_BYTES);
-    const run: AppCommandRun = {
-      command,
-      ...result,
-      stdout: keep(result.stdout),
-      stderr: keep(result.stderr),
-    };
+    const keep = keepOutput(h, command);
+    const run: AppCommandRun = { ...result, stdout: keep(result.stdout), stderr: keep(result.stderr) };
     if (result.exitCode !== 0) {
       const why = locked
         ? `did not run: another start or stop of this application still held its lock after ${seconds(budgetMs / 2)}`
@@ -184,17 +186,23 @@ export function createAppActivities({ runbooks, ssh }: AppActivityDeps) {
       const hint = result.exitCode === 127 ? ' (is flock or setsid of util-linux missing on the host?)' : '';
       throw appFailure(
         'AppCommandFailed',
-        `${target.label}: "${command}" ${why}: ${firstLine(run.stderr) || firstLine(run.stdout) || 'no output'}${hint}`,
+        `${target.label}: ${what} ${why}: ${firstLine(run.stderr) || firstLine(run.stdout) || 'no output'}${hint}`,
         run,
       );
     }
-    log.info(
-      `${h.host.name}: "${command}" exited 0 in ${seconds(result.durationMs)}: ${firstLine(run.stdout)}`,
-      {
-        host: h.host.name,
-      },
-    );
+    log.info(`${h.host.name}: ${what} exited 0 in ${seconds(result.durationMs)}: ${firstLine(run.stdout)}`, {
+      host: h.host.name,
+    });
     return run;
+  }
+
+  /**
+   * A command's output as results and failure details keep it (they go to history): the pair's secrets and the
+   * values the command line gives to secret-looking names out, then a byte bound.
+   */
+  function keepOutput(h: HostSettings, command: string): (text: string) => string {
+    const secrets = [...runbookSecrets(h.runbook, h.baseDir), ...secretsIn(command)];
+    return (text) => scrubOutput(text, secrets, OUTPUT_LIMIT_BYTES);
   }
 
   /**
@@ -213,7 +221,7 @@ export function createAppActivities({ runbooks, ssh }: AppActivityDeps) {
     let count = 0;
     let streak = 0;
     for (;;) {
-      const probe = await httpProbe(h.host.healthUrl, h.probeTimeout, ctx.cancellationSignal);
+      const probe = await httpProbe(h.host.healthUrl, h.probeTimeout, ctx.cancellationSignal, h.sites);
       count += 1;
       probes.push(probe);
       if (probes.length > 20) probes.shift();
@@ -243,7 +251,12 @@ export function createAppActivities({ runbooks, ssh }: AppActivityDeps) {
     async appHealth(raw: { pair: string; host: string }): Promise<AppHealthResult> {
       const input = activityInput('appHealth', pairHostInput, raw);
       const h = hostOf(input.pair, input.host);
-      const probe = await httpProbe(h.host.healthUrl, h.probeTimeout, Context.current().cancellationSignal);
+      const probe = await httpProbe(
+        h.host.healthUrl,
+        h.probeTimeout,
+        Context.current().cancellationSignal,
+        h.sites,
+      );
       const { site: servedBy, ...rest } = probe;
       return { host: h.host.name, site: h.host.site, healthUrl: h.host.healthUrl, ...rest, servedBy };
     },
@@ -299,7 +312,7 @@ export function createAppActivities({ runbooks, ssh }: AppActivityDeps) {
         );
       }
       const description = command
-        ? `${h.host.name} (${h.host.site}) started over SSH ("${h.host.start}" exited 0 in ${seconds(
+        ? `${h.host.name} (${h.host.site}) started over SSH (its start command exited 0 in ${seconds(
             command.durationMs,
           )}) and passed ${h.rise} health checks in a row at ${h.host.healthUrl} after ${poll.count} probes, in ${seconds(elapsed)}.`
         : previousStillRunning
@@ -337,11 +350,11 @@ export function createAppActivities({ runbooks, ssh }: AppActivityDeps) {
       if (!poll.reached) {
         throw appFailure(
           'AppStillHealthy',
-          `${h.host.name} (${h.host.site}) still answers its health check ${seconds(elapsed)} after "${h.host.stop}" exited 0.`,
+          `${h.host.name} (${h.host.site}) still answers its health check ${seconds(elapsed)} after its stop command exited 0.`,
           base,
         );
       }
-      const description = `${h.host.name} (${h.host.site}) stopped over SSH ("${h.host.stop}" exited 0: ${
+      const description = `${h.host.name} (${h.host.site}) stopped over SSH (its stop command exited 0: ${
         firstLine(command.stdout) || 'no output'
       }); its health check failed ${h.fall} times in a row, in ${seconds(elapsed)}.`;
       log.info(description, { host: h.host.name });

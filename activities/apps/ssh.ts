@@ -106,6 +106,8 @@ export class SshClient {
       keepBytes?: number;
       /** Receives the whole standard output as it comes (the result's `stdout` then stays empty). */
       onStdout?: (chunk: Buffer) => void;
+      /** What the command is, for messages ("its start command"): its text may hold a secret and is never shown. */
+      describe?: string;
     },
   ): Promise<SshExecResult> {
     const started = Date.now();
@@ -139,7 +141,7 @@ export class SshClient {
         () =>
           finish(
             new SshError(
-              `${target.label}: "${command}" did not finish within ${Math.round(options.timeoutMs / 1000)}s`,
+              `${target.label}: ${options.describe ?? 'the command'} did not finish within ${Math.round(options.timeoutMs / 1000)}s`,
               'SshTimeout',
             ),
           ),

@@ -103,6 +103,16 @@ export class MysqlConnections {
     }
   }
 
+  /**
+   * A connection of the server's pool for the caller alone, within the connect and statement timeouts: for
+   * session settings (sql_log_bin, server_id, GTIDs, locks) that must die with it. Destroy it when done, never
+   * release it. The driver's error is thrown as is.
+   */
+  dedicated(pair: string, name: string): Promise<PoolConnection> {
+    const { connectMs, statementMs } = this.timeouts(pair);
+    return acquire(this.pool(pair, name), connectMs + statementMs);
+  }
+
   /** The pair's MySQL settings (non-secret parts and secret references). */
   settings(pair: string) {
     return this.runbooks.get(pair).runbook.mysql;

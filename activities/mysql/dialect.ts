@@ -372,3 +372,30 @@ export const SALVAGE_SQL: Record<
     recordApplied: () => undefined,
   },
 };
+
+/**
+ * MariaDB: the mark a rebuild leaves on the server it rebuilds, from before its first change until it finishes
+ * (see rebuild.ts): one row of an InnoDB table in the orchestrator's own schema, so that it survives a mysqld
+ * restart and a worker crash. Written and cleared with sql_log_bin=0, on a connection of its own: it never
+ * reaches the server's binlog (no GTID of its own, so no errant transaction) nor a replica.
+ */
+export const REBUILD_MARK = {
+  schema: 'dr_orchestrator',
+  /** Whether the table exists (information_schema lists it only to an account with a privilege on it). */
+  exists:
+    'SELECT COUNT(*) AS n FROM information_schema.TABLES ' +
+    "WHERE TABLE_SCHEMA = 'dr_orchestrator' AND TABLE_NAME = 'rebuild_incomplete'",
+  read: 'SELECT started_at, source FROM dr_orchestrator.rebuild_incomplete WHERE id = 1',
+  withoutBinlog: 'SET SESSION sql_log_bin=0',
+  create: [
+    'CREATE DATABASE IF NOT EXISTS dr_orchestrator',
+    'CREATE TABLE IF NOT EXISTS dr_orchestrator.rebuild_incomplete (' +
+      'id TINYINT UNSIGNED NOT NULL PRIMARY KEY, started_at VARCHAR(32) NOT NULL, source VARCHAR(64) NOT NULL' +
+      ') ENGINE=InnoDB',
+  ],
+  set: (startedAt: string, source: string): Statement => ({
+    sql: 'REPLACE INTO dr_orchestrator.rebuild_incomplete (id, started_at, source) VALUES (1, ?, ?)',
+    values: [startedAt, source],
+  }),
+  clear: 'DELETE FROM dr_orchestrator.rebuild_incomplete WHERE id = 1',
+};

@@ -64,3 +64,21 @@ export function mysqlDecision(
 ): ApplicationFailure {
   return typedFailure(type, message, !MYSQL_FAILURE_TYPES[type].retryable, details);
 }
+
+/**
+ * Refuses a server that holds an incomplete rebuild (see REBUILD_MARK in dialect.ts): part of a copy, which no
+ * replica, primary or client may use. Only running the rebuild again to its end clears the mark.
+ */
+export function refuseIncompleteRebuild(
+  status: { server: string; rebuildIncomplete?: { startedAt: string; source: string } },
+  before = 'repointing or promoting it',
+): void {
+  const mark = status.rebuildIncomplete;
+  if (!mark) return;
+  throw mysqlDecision(
+    'RebuildIncomplete',
+    `${status.server} holds an incomplete rebuild (started at ${mark.startedAt} from ${mark.source}): ` +
+      `run the rebuild again before ${before}.`,
+    { server: status.server, ...mark },
+  );
+}

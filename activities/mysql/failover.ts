@@ -28,7 +28,7 @@ import {
   type Dialect,
   type RepointMode,
 } from './dialect';
-import { mysqlDecision } from './errors';
+import { mysqlDecision, refuseIncompleteRebuild } from './errors';
 import {
   catchUpInput,
   checkedInput,
@@ -453,6 +453,7 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
       const input = checkedInput('mysqlPromote', promoteInput, unchecked);
       const session = await open(input.pair, input.server);
       const status = await session.status();
+      refuseIncompleteRebuild(status);
       const others = await statuses(input.pair, input.server);
       const writableOthers = others.filter(writable).map((s) => s.server);
       if (writableOthers.length > 0)
@@ -536,6 +537,7 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
       const session = await open(input.pair, input.server);
       const sourceSession = await open(input.pair, input.source);
       const status = await session.status();
+      refuseIncompleteRebuild(status);
       const sourceStatus = await sourceSession.status();
       const errant = await errantTransactions(session, status, sourceSession, sourceStatus);
       if (errant.count > 0)

@@ -3,7 +3,7 @@ import { activityInfo, Context, heartbeat, log } from '@temporalio/activity';
 import type { PoolConnection } from 'mysql2/promise';
 import { gtidsMissing } from '../../common/gtid';
 import { appliedPosition } from '../../common/mysql-status';
-import { utf8Tail } from '../../common/text';
+import { redact, secretsIn, withoutQuotedValues } from '../../common/redact';
 import { durationMs } from '../../config/duration';
 import { sshTargetOf } from '../apps';
 import type { SshClient, SshTarget } from '../apps/ssh';
@@ -19,10 +19,11 @@ import {
   type Dialect,
   type Statement,
 } from './dialect';
-import { mysqlDecision, mysqlFailure } from './errors';
+import { classifyMysqlError, mysqlDecision, mysqlFailure } from './errors';
 import { throwIfCancelled } from './failover';
 import { checkedInput, resumeInput, salvageInput, type SalvageInput } from './inputs';
 import { MysqlSession } from './session';
+import { BINLOG_READ_FAILURES, explainFailure, KEEP_DOWN_FAILURES } from './tool-errors';
 
 /** The binlog tool's output is held in memory before it is applied; beyond this the salvage is not tried. */
 export const SALVAGE_MAX_BYTES = 256 * 1024 * 1024;
@@ -84,14 +85,19 @@ export function createMysqlSalvageActivities({ runbooks, connections, ssh }: Sal
   /** Runs a command on the dead primary's host, heartbeating while it runs. */
   async function remote(
     target: SshTarget,
-    command: string,
+    command: { text: string; describe: string },
     timeoutMs: number,
     beat: () => void,
     onStdout?: (chunk: Buffer) => void,
   ) {
     const timer = setInterval(beat, HEARTBEAT_MS);
     try {
-      return await ssh.exec(target, command, { timeoutMs, signal: cancellationSignal(), onStdout });
+      return await ssh.exec(target, command.text, {
+        timeoutMs,
+        signal: cancellationSignal(),
+        onStdout,
+        describe: command.describe,
+      });
     } finally {
       clearInterval(timer);
     }
@@ -135,6 +141,8 @@ export function createMysqlSalvageActivities({ runbooks, connections, ssh }: Sal
       if (!fromConfig.ssh || !fromConfig.salvage)
         return impossible(`the runbook has no ssh and salvage sections for ${input.from}`);
       const { salvage } = fromConfig;
+      // What the host's programs print is logged (when no known failure explains it) without these.
+      const secrets = [...connections.secrets(input.pair), ...secretsIn(salvage.keepDown)];
       let target: SshTarget;
       try {
         target = sshTargetOf({ name: input.from, ssh: fromConfig.ssh }, path.dirname(loaded.file));
@@ -142,14 +150,17 @@ export function createMysqlSalvageActivities({ runbooks, connections, ssh }: Sal
         return impossible((err as Error).message);
       }
 
-      // 1. mysqld stays down (it may only have been unreachable from here): its binlog is then final.
+      // 1. mysqld stays down (it may only have been unreachable from here): its binlog is then final. The
+      // command's text is never shown (it may hold a secret): the runbook's keepDown names it.
+      const keepDown = { text: salvage.keepDown, describe: "the runbook's salvage.keepDown command" };
       try {
-        const down = await remote(target, salvage.keepDown, remaining(), beat);
+        const down = await remote(target, keepDown, remaining(), beat);
         if (down.exitCode !== 0)
           return impossible(
-            `${target.label}: "${salvage.keepDown}" exited ${down.exitCode ?? down.signal}, so mysqld may still run (${utf8Tail(Buffer.from(down.stderr.trim()), 300)})`,
+            `${target.label}: ${keepDown.describe} exited ${down.exitCode ?? down.signal}, so mysqld may still run: ` +
+              explainFailure(keepDown.describe, down.stderr, KEEP_DOWN_FAILURES, secrets),
           );
-        steps.push(`${input.from}: ${salvage.keepDown}`);
+        steps.push(`${input.from}: mysqld kept down (${keepDown.describe} exited 0)`);
       } catch (err) {
         return impossible((err as Error).message);
       }
@@ -157,13 +168,17 @@ export function createMysqlSalvageActivities({ runbooks, connections, ssh }: Sal
       const session = await MysqlSession.open(connections, input.pair, input.server);
       const dialect = session.dialect;
       const connection = await dedicatedConnection(input.pair, input.server);
+      /** Runs one statement; throws the driver's error as it is. */
+      const exec = async (statement: string | Statement) => {
+        await connection.query(
+          typeof statement === 'string'
+            ? { sql: statement, timeout: session.statementTimeoutMs }
+            : { sql: statement.sql, values: statement.values, timeout: session.statementTimeoutMs },
+        );
+      };
       const run = async (statement: string | Statement) => {
         try {
-          await connection.query(
-            typeof statement === 'string'
-              ? { sql: statement, timeout: session.statementTimeoutMs }
-              : { sql: statement.sql, values: statement.values, timeout: session.statementTimeoutMs },
-          );
+          await exec(statement);
         } catch (err) {
           throw mysqlFailure(input.server, err, session.secrets);
         }
@@ -202,7 +217,10 @@ export function createMysqlSalvageActivities({ runbooks, connections, ssh }: Sal
         try {
           read = await remote(
             target,
-            binlogReadCommand(dialect, salvage.binlogIndex, startPosition),
+            {
+              text: binlogReadCommand(dialect, salvage.binlogIndex, startPosition),
+              describe: `${BINLOG_TOOL[dialect]} (the binlog read)`,
+            },
             remaining(),
             beat,
             (chunk) => {
@@ -220,7 +238,9 @@ export function createMysqlSalvageActivities({ runbooks, connections, ssh }: Sal
           });
         const script = parseBinlogScript(Buffer.concat(chunks).toString('utf8'), dialect);
         const toolFailed = read.exitCode !== 0;
-        const toolSaid = `${BINLOG_TOOL[dialect]} exited ${read.exitCode ?? read.signal}: ${utf8Tail(Buffer.from(read.stderr.trim()), 300)}`;
+        const toolSaid = toolFailed
+          ? `${BINLOG_TOOL[dialect]} exited ${read.exitCode ?? read.signal}: ${explainFailure(BINLOG_TOOL[dialect], read.stderr, BINLOG_READ_FAILURES, secrets)}`
+          : '';
         if (toolFailed && script.gtids.length === 0)
           return impossible(`${target.label}: ${toolSaid}`, { startPosition });
         steps.push(
@@ -228,7 +248,13 @@ export function createMysqlSalvageActivities({ runbooks, connections, ssh }: Sal
         );
 
         // 4. Applied in order with their own GTIDs; an incomplete last transaction is rolled back.
-        const timedOut = await apply(script, run, { dialect, deadline, server: input.server, beat });
+        const timedOut = await apply(script, exec, {
+          dialect,
+          deadline,
+          server: input.server,
+          secrets: session.secrets,
+          beat,
+        });
         const after = await session.status();
         const position = appliedPosition(after);
         const record = SALVAGE_SQL[dialect].recordApplied(position);
@@ -242,7 +268,7 @@ export function createMysqlSalvageActivities({ runbooks, connections, ssh }: Sal
         const description =
           `${salvaged} transaction(s) salvaged from ${input.from}'s binlog onto ${input.server}` +
           `${appliedThisAttempt !== salvaged ? ` (${appliedThisAttempt} by this attempt)` : ''}, with their original GTIDs; ` +
-          `${input.server} is at ${position}; ${input.from} stays down (${salvage.keepDown}).` +
+          `${input.server} is at ${position}; ${input.from} stays down (its keepDown command ran).` +
           (timedOut
             ? ` The runbook's salvage timeout ended it with ${notAll} transaction(s) not applied: they are lost.`
             : '') +
@@ -299,7 +325,7 @@ export function createMysqlSalvageActivities({ runbooks, connections, ssh }: Sal
 
   async function dedicatedConnection(pair: string, server: string): Promise<PoolConnection> {
     try {
-      return await connections.pool(pair, server).getConnection();
+      return await connections.dedicated(pair, server);
     } catch (err) {
       throw mysqlFailure(server, err, connections.secrets(pair));
     }
@@ -309,14 +335,23 @@ export function createMysqlSalvageActivities({ runbooks, connections, ssh }: Sal
 /** Applies the script's statements in order; returns true when the deadline stopped it. */
 async function apply(
   script: BinlogScript,
-  run: (statement: string) => Promise<void>,
-  {
-    dialect,
-    deadline,
-    server,
-    beat,
-  }: { dialect: Dialect; deadline: number; server: string; beat: () => void },
+  exec: (statement: string) => Promise<void>,
+  options: {
+    dialect: Dialect;
+    deadline: number;
+    server: string;
+    secrets: readonly string[];
+    beat: () => void;
+  },
 ): Promise<boolean> {
+  const { dialect, deadline, server, secrets, beat } = options;
+  const run = async (statement: string) => {
+    try {
+      await exec(statement);
+    } catch (err) {
+      throw mysqlFailure(server, err, secrets);
+    }
+  };
   for (const statement of SALVAGE_SQL[dialect].beforeApply) await run(statement);
   let timedOut = false;
   try {
@@ -330,16 +365,11 @@ async function apply(
       }
       gtid = reader.read(statement) ?? gtid;
       try {
-        await run(statement);
+        await exec(statement);
       } catch (err) {
-        const type = (err as { type?: string }).type;
-        if (type === 'MysqlUnreachable' || type === 'MysqlTimeout') throw err;
-        throw mysqlDecision(
-          'SalvageApplyFailed',
-          `${server} refused the salvaged transaction ${gtid ?? '(before the first GTID)'}: ${(err as Error).message}; ` +
-            'the transactions before it are applied, the rest are not: a human must look before promoting.',
-          { gtid, type },
-        );
+        const type = classifyMysqlError(err);
+        if (type === 'MysqlUnreachable' || type === 'MysqlTimeout') throw mysqlFailure(server, err, secrets);
+        throw refusedTransaction(server, gtid, statement, err, secrets);
       }
       if (Date.now() - lastBeat > HEARTBEAT_MS) {
         beat();
@@ -352,4 +382,34 @@ async function apply(
     for (const statement of SALVAGE_SQL[dialect].afterApply) await run(statement);
   }
   return timedOut;
+}
+
+/**
+ * A salvaged transaction the candidate refused. The server's message may quote the row's values (a duplicate
+ * key, a value out of range): only its words before the first quote are kept, with the error's number, its code
+ * and the kind of statement (BINLOG for a row event).
+ */
+function refusedTransaction(
+  server: string,
+  gtid: string | undefined,
+  statement: string,
+  err: unknown,
+  secrets: readonly string[],
+) {
+  const { errno, code = 'unknown' } = err as { errno?: number; code?: string };
+  const kind = statementKind(statement);
+  const said = withoutQuotedValues(redact((err as Error)?.message ?? '', secrets));
+  return mysqlDecision(
+    'SalvageApplyFailed',
+    `${server} refused the salvaged transaction ${gtid ?? '(before the first GTID)'}: its ${kind} statement ` +
+      `failed with error ${errno ?? '?'} (${code})${said ? `: ${said}` : ''}; ` +
+      'the transactions before it are applied, the rest are not: a human must look before promoting.',
+    { gtid, type: classifyMysqlError(err), errno, code, statement: kind },
+  );
+}
+
+/** The statement's first keyword (BINLOG, INSERT, CREATE…), after any leading comment: never its data. */
+function statementKind(statement: string): string {
+  const word = /^\s*(?:\/\*[\s\S]*?\*\/\s*)*([A-Za-z]{1,20})\b/.exec(statement)?.[1];
+  return word ? word.toUpperCase() : 'unrecognised';
 }

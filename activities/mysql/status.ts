@@ -1,11 +1,11 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import { gtidsMissing, gtidUnion } from '../../common/gtid';
-import { redact } from '../../common/redact';
+import { redact, withoutQuotedValues } from '../../common/redact';
 import { classifyMysqlError } from './errors';
-import type { MysqlServerStatus, ReplicationStatus } from '../../common/mysql-status';
-import { detectDialect, REPLICA_COLUMNS, SQL } from './dialect';
+import type { MysqlServerStatus, RebuildMark, ReplicationStatus } from '../../common/mysql-status';
+import { detectDialect, REBUILD_MARK, REPLICA_COLUMNS, SQL } from './dialect';
 
-export type { MysqlServerStatus, ReplicationStatus } from '../../common/mysql-status';
+export type { MysqlServerStatus, RebuildMark, ReplicationStatus } from '../../common/mysql-status';
 
 /** read_only and friends: 0/1, OFF/ON, or (MariaDB 11.8+) an enum where anything but OFF blocks writes. */
 const asBool = (value: unknown) =>
@@ -54,7 +54,8 @@ export async function fetchServerStatus(
       sourcePort: Number(row[columns.sourcePort]),
       retrievedGtid,
       lastIoError: String(row[columns.lastIoError] ?? ''),
-      lastSqlError: String(row[columns.lastSqlError] ?? ''),
+      // The applier's error may quote the row it failed on ("Duplicate entry '…'"): those values stay out.
+      lastSqlError: withoutQuotedValues(String(row[columns.lastSqlError] ?? '')),
       lastIoErrno: num(row[columns.lastIoErrno]),
       lastSqlErrno: num(row[columns.lastSqlErrno]),
       sourceServerId: num(row[columns.sourceServerId]),
@@ -68,6 +69,7 @@ export async function fetchServerStatus(
       tls: String(row[columns.sslAllowed] ?? '') === 'Yes',
     };
   }
+  const rebuildIncomplete = dialect === 'mariadb' ? await readRebuildMark(query) : undefined;
   return {
     server,
     site,
@@ -83,7 +85,16 @@ export async function fetchServerStatus(
     logSlaveUpdates: dialect === 'mariadb' ? asBool(state.log_slave_updates) : undefined,
     serverId: state.server_id === undefined ? undefined : String(state.server_id),
     replication,
+    ...(rebuildIncomplete ? { rebuildIncomplete } : {}),
   };
+}
+
+/** The mark of an incomplete rebuild, when the server holds one (see REBUILD_MARK). */
+async function readRebuildMark(query: Query): Promise<RebuildMark | undefined> {
+  const [table] = await query(REBUILD_MARK.exists);
+  if (!Number(table?.n)) return undefined;
+  const [row] = await query(REBUILD_MARK.read);
+  return row ? { startedAt: String(row.started_at), source: String(row.source) } : undefined;
 }
 
 /** The state of one server; an unreachable server is reported (typed, without secrets), not thrown. */

@@ -1,7 +1,7 @@
 import { log } from '@temporalio/activity';
 import type { MysqlConnections } from './connections';
 import { SQL } from './dialect';
-import { mysqlFailure } from './errors';
+import { mysqlFailure, refuseIncompleteRebuild } from './errors';
 import { MysqlSession } from './session';
 
 export interface UnfenceResult {
@@ -14,13 +14,15 @@ export interface UnfenceResult {
 
 /**
  * Undoes a fence (the failover's compensation before the point of no return): the server is writable again.
- * Refuses a server that replicates from another (a replica must stay read-only). Idempotent.
+ * Refuses a server that replicates from another (a replica must stay read-only), and one that holds an incomplete
+ * rebuild (`RebuildIncomplete`). Idempotent.
  */
 export function createMysqlUnfenceActivities({ connections }: { connections: MysqlConnections }) {
   return {
     async mysqlUnfence(input: { pair: string; server: string }): Promise<UnfenceResult> {
       const session = await MysqlSession.open(connections, input.pair, input.server);
       const before = await session.status();
+      refuseIncompleteRebuild(before, 'making it writable');
       if (before.replication)
         throw mysqlFailure(
           input.server,

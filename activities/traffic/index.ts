@@ -65,7 +65,8 @@ export function createTrafficActivities({ runbooks, providers }: TrafficActivity
       const result = await providers.get(input.pair).verify(input.site, ctx);
       const entryUrl = runbook.traffic?.entryUrl;
       if (entryUrl) {
-        const probe = await httpProbe(entryUrl, durationMs(runbook.probes.timeout), ctx.signal);
+        const sites = [runbook.sites.primary.name, runbook.sites.standby.name];
+        const probe = await httpProbe(entryUrl, durationMs(runbook.probes.timeout), ctx.signal, sites);
         const ok = probe.ok && (probe.site === undefined || probe.site === input.site);
         const sentence = !probe.ok
           ? `the entry point ${entryUrl} fails: ${probe.detail}.`
