@@ -82,6 +82,9 @@ export const indexRoutes: Route[] = [
             `Can't update non dynamic settings [[index.number_of_shards]] for open indices [[${index.name}/${index.uuid}]]`,
           );
         }
+        // The setting is final (IndexMetadata.INDEX_NUMBER_OF_SHARDS_SETTING): closed indices cannot change it either.
+        if (updates.has('index.number_of_shards'))
+          throw illegalArgument('final index setting [index.number_of_shards], not updateable');
       }
       for (const index of targets) for (const [key, value] of updates) index.settings[key] = value;
       cluster.metadataVersion++;
@@ -141,6 +144,13 @@ export function shardsHeader(cluster: EmulatedCluster, indices: EmulatedIndex[])
     total += index.numberOfShards * (1 + index.numberOfReplicas);
     successful += index.numberOfShards * (1 + Math.min(index.numberOfReplicas, cluster.options.nodes - 1));
   }
+  return { total, successful, failed: 0 };
+}
+
+/** `_shards` of a write: the copies of the one shard written to (primary and replicas), assigned ones in successful. */
+export function writeShardsHeader(cluster: EmulatedCluster, index: EmulatedIndex): Record<string, number> {
+  const total = 1 + index.numberOfReplicas;
+  const successful = 1 + Math.min(index.numberOfReplicas, cluster.options.nodes - 1);
   return { total, successful, failed: 0 };
 }
 

@@ -11,6 +11,7 @@ const TRACK_TOTAL_HITS_DEFAULT = 10_000;
 
 interface Hit {
   index: EmulatedIndex;
+  shard: number;
   doc: StoredDoc;
 }
 
@@ -77,13 +78,19 @@ function targets(cluster: EmulatedCluster, expression: string | undefined): Emul
   return expression === undefined ? openIndices(cluster) : readableIndices(cluster, expression);
 }
 
+/**
+ * The matching documents in the order the coordinating node merges equal-scoring hits: by shard (indices by
+ * name, then shard number), then by doc ID within the shard.
+ */
 function matching(indices: EmulatedIndex[], query: Query | undefined, q: string | undefined): Hit[] {
   const hits: Hit[] = [];
-  for (const index of indices) {
-    for (const doc of index.searchable.values()) {
-      const hit =
-        q !== undefined ? matchesQueryString(q, doc.id, doc.source) : matches(query, doc.id, doc.source);
-      if (hit) hits.push({ index, doc });
+  for (const index of [...indices].sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const shard of index.shards) {
+      for (const doc of shard.searchableInDocIdOrder()) {
+        const hit =
+          q !== undefined ? matchesQueryString(q, doc.id, doc.source) : matches(query, doc.id, doc.source);
+        if (hit) hits.push({ index, shard: shard.id, doc });
+      }
     }
   }
   return hits;
@@ -146,7 +153,8 @@ function sortValues(doc: StoredDoc, sort: unknown): unknown[] {
 }
 
 function fieldValue(doc: StoredDoc, field: string): unknown {
-  if (field === '_doc' || field === '_seq_no') return doc.seqNo;
+  if (field === '_doc') return doc.docId;
+  if (field === '_seq_no') return doc.seqNo;
   if (field === '_id') return doc.id;
   const path = field.endsWith('.keyword') ? field.slice(0, -'.keyword'.length) : field;
   let value: unknown = doc.source;

@@ -3,7 +3,7 @@ import { ClusterSettings } from './cluster-settings';
 import { EsError, indexAlreadyExists, indexNotFound, invalidIndexName } from './errors';
 import { EmulatedIndex, INDEX_VERSION_CREATED, newUuid } from './index-state';
 import { connectToRemote, type Network, type RemoteConnection } from './remote';
-import type { ShardFollowTask } from './replication';
+import type { IndexFollowTask } from './replication';
 
 export type ForcedHealth = 'yellow' | 'red';
 
@@ -30,8 +30,8 @@ export class EmulatedCluster {
   readonly uuid = newUuid();
   readonly indices = new Map<string, EmulatedIndex>();
   readonly settings = new ClusterSettings();
-  /** Shard follow tasks by follower index name (one shard per index). */
-  readonly followTasks = new Map<string, ShardFollowTask>();
+  /** The shard follow tasks of each follower index, by follower index name. */
+  readonly followTasks = new Map<string, IndexFollowTask>();
   readonly autoFollow = new AutoFollowCoordinator();
   faults: ClusterFaults = noFaults();
   /** Incremented on every metadata change, as the cluster state metadata version is. */
@@ -122,7 +122,7 @@ export class EmulatedCluster {
   }
 
   private lookupLeader(
-    task: ShardFollowTask,
+    task: IndexFollowTask,
   ): { ok: true; index: EmulatedIndex | undefined } | { ok: false; error: EsError } {
     try {
       const connection = this.connectToRemote(task.remoteCluster);

@@ -16,6 +16,7 @@ import {
   waitForCheckpoint,
 } from './es-helpers';
 import { chooseTarget, type EsContractTarget } from './es-target';
+import { defaultRoutingNumShards, shardIdFor } from '../../dev/es-emulator/routing';
 
 const REMOTE = 'contract_leader';
 const FOLLOWING_ENGINE_REJECTION =
@@ -304,6 +305,70 @@ describe.skipIf(!choice.ok)('Elasticsearch contract', () => {
       const term = await leader.search({ index, query: { term: { 'user.keyword': 'kimchy' } } });
       expect(term.hits.hits.map((hit) => hit._id)).toEqual(['1']);
       expect(term.hits.hits[0]?._source).toEqual({ user: 'kimchy', tag: 'blue' });
+    });
+  });
+
+  describe('shards and routing', () => {
+    /** An index with `shards` primary shards and no replica. */
+    async function shardedIndex(label: string, shards: number): Promise<string> {
+      const index = janitor.track(leader, uniqueName(label));
+      await leader.indices.create({ index, settings: { number_of_shards: shards, number_of_replicas: 0 } });
+      return index;
+    }
+
+    it('routes a document to floorMod(murmur3(_id), routing shards) / factor; sequence numbers count per shard', async () => {
+      const index = await shardedIndex('routing', 3);
+      const counts = [0, 0, 0];
+      for (let i = 0; i < 12; i++) {
+        const id = `doc-${i}`;
+        const shard = shardIdFor(id, 3, defaultRoutingNumShards(3));
+        const written = await leader.index({ index, id, document: { i } });
+        expect(written._seq_no, `${id} on shard ${shard}`).toBe(counts[shard]);
+        expect(written._shards).toEqual({ total: 1, successful: 1, failed: 0 });
+        counts[shard]! += 1;
+      }
+      expect(counts.every((n) => n > 0)).toBe(true);
+      expect(await refreshedCount(leader, index)).toBe(12);
+      const settings = await leader.indices.getSettings({ index });
+      expect(settings[index]?.settings?.index?.number_of_shards).toBe('3');
+    });
+
+    it('refuses to change number_of_shards of a closed index: the setting is final', async () => {
+      const index = await shardedIndex('final', 2);
+      await leader.indices.close({ index });
+      await expectEsError(leader.indices.putSettings({ index, settings: { number_of_shards: 3 } }), {
+        status: 400,
+        type: 'illegal_argument_exception',
+        reason: 'final index setting [index.number_of_shards], not updateable',
+      });
+    });
+
+    it('follows every shard of a multi-shard leader, one shard follow task and stats entry per shard', async () => {
+      const leaderIndex = await shardedIndex('sharded-leader', 3);
+      for (let i = 0; i < 9; i++) await leader.index({ index: leaderIndex, id: `doc-${i}`, document: { i } });
+      const followerIndex = janitor.track(follower, `${leaderIndex}-follower`);
+      await follower.ccr.follow({
+        index: followerIndex,
+        remote_cluster: REMOTE,
+        leader_index: leaderIndex,
+        wait_for_active_shards: 1,
+      });
+      await leader.index({ index: leaderIndex, id: 'doc-after', document: { after: true } });
+      await waitFor('the follower to hold the 10 documents', async () =>
+        (await refreshedCount(follower, followerIndex)) === 10 ? true : undefined,
+      );
+      const stats = await waitFor('every shard of the follower to report caught up', async () => {
+        const found = (await follower.ccr.followStats({ index: followerIndex })).indices[0];
+        const caughtUp = found?.shards.every(
+          (s) => s.follower_global_checkpoint === s.leader_global_checkpoint,
+        );
+        return found && caughtUp ? found : undefined;
+      });
+      expect(stats.shards.map((s) => s.shard_id).sort()).toEqual([0, 1, 2]);
+      const lag = (stats as unknown as { total_global_checkpoint_lag: number }).total_global_checkpoint_lag;
+      expect(lag).toBe(0);
+      // Sequence numbers count per shard: the checkpoints add up to the documents minus one per shard.
+      expect(stats.shards.reduce((sum, s) => sum + s.follower_global_checkpoint + 1, 0)).toBe(10);
     });
   });
 
