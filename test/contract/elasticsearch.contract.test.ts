@@ -372,6 +372,114 @@ describe.skipIf(!choice.ok)('Elasticsearch contract', () => {
     });
   });
 
+  describe('paging with search_after and a point in time', () => {
+    /** A 3-shard index holding doc-0 … doc-(n-1), refreshed. */
+    async function shardedWithDocs(label: string, docs: number): Promise<string> {
+      const index = janitor.track(leader, uniqueName(label));
+      await leader.indices.create({ index, settings: { number_of_shards: 3, number_of_replicas: 0 } });
+      for (let i = 0; i < docs; i++) await leader.index({ index, id: `doc-${i}`, document: { n: i % 2 } });
+      await leader.indices.refresh({ index });
+      return index;
+    }
+
+    it('skips the tied hits of other shards when search_after pages on _seq_no (not unique across shards)', async () => {
+      const index = await shardedWithDocs('seqno-paging', 9);
+      const seen: string[] = [];
+      let searchAfter: unknown[] | undefined;
+      for (;;) {
+        const page = await leader.search({
+          index,
+          size: 1,
+          sort: [{ _seq_no: 'asc' }],
+          ...(searchAfter ? { search_after: searchAfter as never } : {}),
+        });
+        const hit = page.hits.hits[0];
+        if (!hit) break;
+        seen.push(hit._id!);
+        searchAfter = hit.sort as unknown[];
+      }
+      const perShard = [0, 1, 2].map(
+        (shard) =>
+          Array.from({ length: 9 }, (_, i) => `doc-${i}`).filter(
+            (id) => shardIdFor(id, 3, defaultRoutingNumShards(3)) === shard,
+          ).length,
+      );
+      // One hit per distinct sequence number: the largest shard's count, not the 9 documents.
+      expect(seen).toHaveLength(Math.max(...perShard));
+      expect(seen.length).toBeLessThan(9);
+    });
+
+    it('pages every document of its opening exactly once with _shard_doc, whatever is written meanwhile', async () => {
+      const index = await shardedWithDocs('pit', 9);
+      const opened = await leader.openPointInTime({ index, keep_alive: '1m' });
+      expect(opened.id).toMatch(/^[A-Za-z0-9_-]+=*$/);
+      expect(opened._shards).toMatchObject({ total: 3, successful: 3, failed: 0 });
+      await leader.index({ index, id: 'after-open', document: { n: 1 }, refresh: true });
+      const seen: string[] = [];
+      let searchAfter: unknown[] | undefined;
+      for (;;) {
+        const page = await leader.search({
+          size: 2,
+          pit: { id: opened.id, keep_alive: '1m' },
+          sort: [{ _shard_doc: 'asc' }],
+          ...(searchAfter ? { search_after: searchAfter as never } : {}),
+        });
+        expect(page.pit_id).toEqual(expect.any(String));
+        if (page.hits.hits.length === 0) break;
+        for (const hit of page.hits.hits) {
+          expect(hit._index).toBe(index);
+          expect(hit.sort).toEqual([expect.any(Number)]);
+          seen.push(hit._id!);
+        }
+        searchAfter = page.hits.hits.at(-1)!.sort as unknown[];
+      }
+      expect(seen.sort()).toEqual(Array.from({ length: 9 }, (_, i) => `doc-${i}`).sort());
+
+      // Sorted on a field, a PIT search gets _shard_doc as the implicit last sort value.
+      const byField = await leader.search({ size: 1, pit: { id: opened.id }, sort: [{ n: 'asc' }] });
+      expect(byField.hits.hits[0]?.sort).toEqual([0, expect.any(Number)]);
+
+      expect(await leader.closePointInTime({ id: opened.id })).toEqual({ succeeded: true, num_freed: 3 });
+      const again = await leader.closePointInTime({ id: opened.id }, { ignore: [404], meta: true });
+      expect(again.statusCode).toBe(404);
+      expect(again.body).toEqual({ succeeded: false, num_freed: 0 });
+      const body = await expectEsError(
+        leader.search({ pit: { id: opened.id }, sort: [{ _shard_doc: 'asc' }] }),
+        { status: 404, type: 'search_phase_execution_exception', reason: 'all shards failed' },
+      );
+      expect(body.error.root_cause[0]).toMatchObject({
+        type: 'search_context_missing_exception',
+        reason: expect.stringMatching(/^No search context found for id \[\d+\]$/),
+      });
+      expect(body.error.phase).toBe('query');
+    });
+
+    it('refuses an index with a PIT, _shard_doc without one, and a PIT without keep_alive', async () => {
+      const index = await shardedWithDocs('pit-refusals', 1);
+      const opened = await leader.openPointInTime({ index, keep_alive: '1m' });
+      try {
+        await expectEsError(leader.search({ index, pit: { id: opened.id } }), {
+          status: 400,
+          type: 'action_request_validation_exception',
+          reason:
+            'Validation Failed: 1: [indices] cannot be used with point in time. Do not specify any index with point in time.;',
+        });
+      } finally {
+        await leader.closePointInTime({ id: opened.id });
+      }
+      await expectEsError(leader.search({ index, sort: [{ _shard_doc: 'asc' }] }), {
+        status: 400,
+        type: 'action_request_validation_exception',
+        reason: 'Validation Failed: 1: [_shard_doc] sort field cannot be used without [point in time];',
+      });
+      await expectEsError(leader.transport.request({ method: 'POST', path: `/${index}/_pit` }), {
+        status: 400,
+        type: 'action_request_validation_exception',
+        reason: 'Validation Failed: 1: [keep_alive] is not specified;',
+      });
+    });
+  });
+
   describe('following an index', () => {
     it('creates a follower with wait_for_active_shards and copies the leader documents', async () => {
       const leaderIndex = await createIndex(leader, janitor, uniqueName('follow'));
