@@ -6,6 +6,7 @@ import {
   followerWriteRejected,
   indexClosed,
   indexNotFound,
+  indexWriteBlocked,
   validationFailed,
   versionConflict,
   xContentParseException,
@@ -125,7 +126,10 @@ function bulk(cluster: EmulatedCluster, req: EsRequest, defaultIndex: string | u
   return ok({ errors, took: Date.now() - started, items: results });
 }
 
-/** One write through the primary of the document's shard: auto-creates the index, refuses closed and follower indices. */
+/**
+ * One write through the primary of the document's shard: auto-creates the index, refuses closed, write-blocked and
+ * follower indices.
+ */
 function write(cluster: EmulatedCluster, item: WriteItem): { index: EmulatedIndex; result: WriteResult } {
   let index = cluster.indices.get(item.index);
   if (!index) {
@@ -134,6 +138,8 @@ function write(cluster: EmulatedCluster, item: WriteItem): { index: EmulatedInde
     index = cluster.createIndex(item.index, new Map());
   }
   if (!index.isOpen) throw indexClosed(index.name, index.uuid);
+  // The shard bulk action checks the index's WRITE-level blocks before the engine sees the operation.
+  if (index.writeBlocked) throw indexWriteBlocked(index.name);
   if (index.isFollower) throw followerWriteRejected();
   const id = item.id ?? newUuid(20);
   const { routing } = item;

@@ -148,6 +148,18 @@ export function documentMissing(index: string, uuid: string, shard: string, id: 
   });
 }
 
+/**
+ * A write to an index with `index.blocks.write: true`: ClusterBlockException over IndexMetadata.INDEX_WRITE_BLOCK
+ * (id 8, "index write (api)", FORBIDDEN).
+ */
+export function indexWriteBlocked(index: string): EsError {
+  return new EsError(
+    403,
+    'cluster_block_exception',
+    `index [${index}] blocked by: [FORBIDDEN/8/index write (api)];`,
+  );
+}
+
 export function indexClosedBlock(index: string): EsError {
   return new EsError(
     403,

@@ -480,6 +480,87 @@ describe.skipIf(!choice.ok)('Elasticsearch contract', () => {
     });
   });
 
+  describe('write block', () => {
+    const WRITE_BLOCKED = (index: string) => `index [${index}] blocked by: [FORBIDDEN/8/index write (api)];`;
+
+    async function blockSetting(index: string): Promise<unknown> {
+      const settings = await leader.indices.getSettings({ index });
+      return (settings[index]?.settings?.index as { blocks?: { write?: unknown } } | undefined)?.blocks
+        ?.write;
+    }
+
+    it('refuses index, update, delete and bulk writes with cluster_block_exception 403 until unblocked', async () => {
+      const index = await createIndex(leader, janitor, uniqueName('blocked'));
+      const other = await createIndex(leader, janitor, uniqueName('unblocked'));
+      await leader.index({ index, id: 'kept', document: { n: 1 }, refresh: true });
+
+      expect(await leader.indices.addBlock({ index, block: 'write' })).toEqual({
+        acknowledged: true,
+        shards_acknowledged: true,
+        indices: [{ name: index, blocked: true }],
+      });
+      expect(await blockSetting(index)).toBe('true');
+      // Already blocked: nothing left to do, nothing to wait for.
+      expect(await leader.indices.addBlock({ index, block: 'write' })).toEqual({
+        acknowledged: true,
+        shards_acknowledged: false,
+        indices: [],
+      });
+
+      const refused = { status: 403, type: 'cluster_block_exception', reason: WRITE_BLOCKED(index) };
+      const body = await expectEsError(leader.index({ index, id: 'new', document: { n: 2 } }), refused);
+      expect(body.error.root_cause[0]).toEqual({
+        type: 'cluster_block_exception',
+        reason: WRITE_BLOCKED(index),
+      });
+      await expectEsError(leader.update({ index, id: 'kept', doc: { n: 3 } }), refused);
+      await expectEsError(leader.delete({ index, id: 'kept' }), refused);
+      const bulk = await leader.bulk({
+        operations: [
+          { index: { _index: index, _id: 'bulk-1' } },
+          { n: 4 },
+          { delete: { _index: index, _id: 'kept' } },
+          { index: { _index: other, _id: 'bulk-2' } },
+          { n: 5 },
+        ],
+      });
+      expect(bulk.errors).toBe(true);
+      expect(bulk.items[0]?.index).toMatchObject({
+        _index: index,
+        _id: 'bulk-1',
+        status: 403,
+        error: { type: 'cluster_block_exception', reason: WRITE_BLOCKED(index) },
+      });
+      expect(bulk.items[1]?.delete).toMatchObject({
+        status: 403,
+        error: { type: 'cluster_block_exception' },
+      });
+      expect(bulk.items[2]?.index).toMatchObject({ _index: other, status: 201 });
+      // Reads go on.
+      expect((await leader.search({ index })).hits.hits.map((hit) => hit._id)).toEqual(['kept']);
+
+      await leader.indices.putSettings({ index, settings: { 'index.blocks.write': false } });
+      expect(await blockSetting(index)).toBe('false');
+      expect((await leader.index({ index, id: 'new', document: { n: 2 } })).result).toBe('created');
+
+      await leader.indices.putSettings({ index, settings: { index: { blocks: { write: true } } } });
+      expect(await blockSetting(index)).toBe('true');
+      await expectEsError(leader.index({ index, id: 'again', document: { n: 6 } }), refused);
+      await leader.indices.putSettings({ index, settings: { 'index.blocks.write': null } });
+      expect(await blockSetting(index)).toBeUndefined();
+      expect((await leader.index({ index, id: 'again', document: { n: 6 } })).result).toBe('created');
+    });
+
+    it('adds the block to a missing index with index_not_found_exception', async () => {
+      const missing = uniqueName('no-block');
+      await expectEsError(leader.indices.addBlock({ index: missing, block: 'write' }), {
+        status: 404,
+        type: 'index_not_found_exception',
+        reason: `no such index [${missing}]`,
+      });
+    });
+  });
+
   describe('following an index', () => {
     it('creates a follower with wait_for_active_shards and copies the leader documents', async () => {
       const leaderIndex = await createIndex(leader, janitor, uniqueName('follow'));
