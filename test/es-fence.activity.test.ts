@@ -191,7 +191,7 @@ describe('Elasticsearch write fence', () => {
       { index: 'gone', outcome: 'missing' },
     ]);
     expect(lifted.description).toBe(
-      'gra: orders take writes again (write block removed from orders); gone does not exist.',
+      'gra: orders takes writes again (write block removed from orders); gone does not exist.',
     );
   });
 

@@ -157,6 +157,11 @@ function names(list: { index: string }[]): string {
   return list.map((i) => i.index).join(', ');
 }
 
+/** The verb for a list of indices: `refuses` for one, `refuse` for several. */
+function verb(list: { index: string }[], singular: string, plural: string): string {
+  return list.length === 1 ? singular : plural;
+}
+
 /**
  * Fences a site's leader indices: each gets `index.blocks.write`, through the add index block API so that no write
  * is in flight once it answers. Reads first and adds only the missing blocks; a missing index is `EsIndexNotFound`
@@ -173,7 +178,7 @@ export async function fenceWrites(
       ? `${result.site}: no leader index to fence.`
       : fenced.length === 0
         ? `${result.site}: ${names(result.indices)} already refused writes (index.blocks.write).`
-        : `${result.site}: ${names(result.indices)} refuse writes now (index.blocks.write; added on ${names(fenced)}).`;
+        : `${result.site}: ${names(result.indices)} ${verb(result.indices, 'refuses', 'refuse')} writes now (index.blocks.write; added on ${names(fenced)}).`;
   log.info(description, { site: result.site });
   return { ...result, description };
 }
@@ -192,7 +197,7 @@ export async function unfenceWrites(
       ? `${result.site}: no leader index to unfence`
       : lifted.length === 0
         ? `${result.site}: ${names(writable)} already took writes (no write block)`
-        : `${result.site}: ${names(writable)} take writes again (write block removed from ${names(lifted)})`,
+        : `${result.site}: ${names(writable)} ${verb(writable, 'takes', 'take')} writes again (write block removed from ${names(lifted)})`,
     ...(missing.length > 0 ? [`${names(missing)} do${missing.length > 1 ? '' : 'es'} not exist`] : []),
   ];
   const description = `${parts.join('; ')}.`;
