@@ -21,6 +21,11 @@ export const ES_FAILURE_TYPES = {
     meaning:
       'a follower is still restoring from its leader (or not following yet) when the wait for it ended',
   },
+  WriteBlockNotConfirmed: {
+    retryable: true,
+    meaning:
+      'the write block is set but Elasticsearch did not confirm that every shard accounts for it (writes may still be in flight)',
+  },
   InvalidCredentials: { retryable: false, meaning: '401: the API key is refused' },
   EsForbidden: { retryable: false, meaning: '403: missing privileges or license' },
   SecretUnavailable: { retryable: false, meaning: 'the API key reference cannot be resolved' },
@@ -49,6 +54,10 @@ export const ES_FAILURE_TYPES = {
   },
   AutoFollowPatternNotFound: { retryable: false, meaning: 'no auto-follow pattern of that name' },
   IndexClosed: { retryable: false, meaning: 'the operation needs an open index' },
+  IndexNotWriteBlocked: {
+    retryable: false,
+    meaning: 'a count that must run under the write block found an index without it (fence the site first)',
+  },
   EsRequestRejected: { retryable: false, meaning: 'any other 4xx: a request Elasticsearch refuses as such' },
   EsNotElasticsearch: { retryable: false, meaning: 'the URL answers but is not Elasticsearch' },
   ElasticsearchNotConfigured: { retryable: false, meaning: 'the runbook has no elasticsearch section' },

@@ -108,8 +108,9 @@ describe('Elasticsearch activities', () => {
         remoteCluster: 'gra',
         leaderIndex: 'orders',
         lagOperations: 0,
-        leaderGlobalCheckpoint: 2,
-        followerGlobalCheckpoint: 2,
+        // Summed over the 3 shards, each at (its documents − 1): 3 documents − 3 shards.
+        leaderGlobalCheckpoint: 0,
+        followerGlobalCheckpoint: 0,
         readExceptions: [],
         leaderIndexMissing: false,
       });
@@ -158,7 +159,8 @@ describe('Elasticsearch activities', () => {
       expect(orders).toMatchObject({ state: 'active', lagOperations: 0, healthy: false });
       expect(orders?.readExceptions[0]?.type).toBe('connect_transport_exception');
       expect(orders?.description).toMatch(
-        /^follower index orders on rbx cannot read from gra:orders: 1 read exception\(s\), the last connect_transport_exception/,
+        // One per shard follow task.
+        /^follower index orders on rbx cannot read from gra:orders: 3 read exception\(s\), the last connect_transport_exception/,
       );
       expect(report.summary.healthy).toBe(false);
       t.emulator.faults.restoreLink('gra', 'rbx');

@@ -329,3 +329,53 @@ describe('ES emulator follow task retry backoff (ShardFollowNodeTask.computeDela
     expect(retryDelayMs(30, 1_000, highest)).toBe(1_000);
   });
 });
+
+describe('ES emulator shard order and points in time', () => {
+  let emulator: RunningEsEmulator;
+  let es: Client;
+  const index = 'paged';
+
+  beforeEach(async () => {
+    emulator = await startEsEmulator({ clusters: [{ name: 'gra' }] });
+    es = new Client({ node: emulator.cluster('gra').url, maxRetries: 0 });
+    await es.indices.create({ index, settings: { number_of_shards: 3, number_of_replicas: 0 } });
+    for (let i = 0; i < 9; i++) await es.index({ index, id: `doc-${i}`, document: { i } });
+    await es.indices.refresh({ index });
+  });
+
+  afterEach(async () => {
+    await es.close();
+    await emulator.stop();
+  });
+
+  async function page(from: number): Promise<string[]> {
+    const found = await es.search({ index, from, size: 3 });
+    return found.hits.hits.map((hit) => hit._id!);
+  }
+
+  it('orders equal-scoring hits by shard, then doc ID, so from/size paging misses a hit when an earlier one goes', async () => {
+    const first = await page(0);
+    await es.delete({ index, id: first[0]!, refresh: true });
+    const rest = [...(await page(3)), ...(await page(6))];
+    const remaining = Array.from({ length: 9 }, (_, i) => `doc-${i}`).filter((id) => id !== first[0]);
+    const seen = new Set([...first, ...rest]);
+    // Every later hit moved one place up: the one that moved onto the first page's last slot is never seen.
+    expect(remaining.filter((id) => !seen.has(id))).toEqual([expect.any(String)]);
+  });
+
+  it('frees a point in time once its keep_alive has passed without use', async () => {
+    const opened = await es.openPointInTime({ index, keep_alive: '100ms' });
+    const live = await es.search({ pit: { id: opened.id }, size: 20 });
+    expect(live.hits.hits).toHaveLength(9);
+    // Polling the nodes stats does not use the point in time (a search would keep it alive).
+    await waitFor('the point in time to expire', async () => {
+      const stats = await es.nodes.stats({ metric: 'indices', index_metric: 'search' });
+      return Object.values(stats.nodes)[0]?.indices?.search?.open_contexts === 0;
+    });
+    await expectEsError(es.search({ pit: { id: opened.id } }), {
+      status: 404,
+      type: 'search_phase_execution_exception',
+      reason: 'all shards failed',
+    });
+  });
+});

@@ -1,7 +1,8 @@
 /**
- * The Elasticsearch half of a failback's reprotect, against the in-process ES emulator: how many documents the
- * old leader holds that the new leader lacks (what replacing it discards), and the auto-follow patterns mirrored
- * onto the old primary's cluster and removed again.
+ * The Elasticsearch half of a failback's reprotect, against the in-process ES emulator (3 shards per index): how
+ * many documents the old leader holds that the new leader lacks (what replacing it discards), counted in a point in
+ * time and recounted under the write block, and the auto-follow patterns mirrored onto the old primary's cluster
+ * and removed again.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -59,6 +60,76 @@ describe('Elasticsearch failback activities', () => {
     const following = await runIn(env, act().esDivergence, { ...pairInput, site: 'gra' });
     expect(following.indices.map((i) => i.following)).toEqual([true, true]);
     expect(following.total).toBe(0);
+  });
+
+  it('counts every document of a multi-shard index exactly once, whatever the page size', async () => {
+    // 20 new documents and a changed one on the old primary, spread over its 3 shards.
+    await t.gra.bulk({
+      operations: Array.from({ length: 20 }, (_, i) => [
+        { index: { _index: 'orders', _id: `stray-${i}` } },
+        { i },
+      ]).flat(),
+    });
+    await t.gra.index({ index: 'orders', id: 'd1', document: { changed: true }, refresh: true });
+    for (const pageSize of [1, 2, 5, 500]) {
+      const report = await runIn(env, act().esDivergence, { ...pairInput, site: 'gra', pageSize });
+      expect(
+        report.indices.map((i) => [i.index, i.documents, i.divergent]),
+        `pageSize ${pageSize}`,
+      ).toEqual([
+        ['orders', 23, 21],
+        ['customers', 3, 0],
+      ]);
+      expect(report.total).toBe(21);
+    }
+  });
+
+  it('closes its point in time after the count, and when the count fails', async () => {
+    const openContexts = async () => {
+      const stats = await t.gra.nodes.stats({ metric: 'indices', index_metric: 'search' });
+      return Object.values(stats.nodes)[0]?.indices?.search?.open_contexts;
+    };
+    await runIn(env, act().esDivergence, { ...pairInput, site: 'gra', pageSize: 1 });
+    expect(await openContexts()).toBe(0);
+    // The leader goes away after the old primary's point in time is open: the count fails, retryably.
+    await t.emulator.faults.setClusterDown('rbx', true);
+    const failure = await failureOf(runIn(env, act().esDivergence, { ...pairInput, site: 'gra' }));
+    expect(failure).toMatchObject({ type: 'EsUnreachable', nonRetryable: false });
+    expect(failure.message).toMatch(/^rbx: divergence orders: read the leader/);
+    expect(await openContexts()).toBe(0);
+  });
+
+  it('recounts under the write block, reporting the earlier count beside the new one', async () => {
+    const first = await runIn(env, act().esDivergence, { ...pairInput, site: 'gra' });
+    expect(first.total).toBe(0);
+    // A write lands on the old primary between the first count and the fence.
+    await t.gra.index({ index: 'orders', id: 'late', document: { on: 'gra' }, refresh: true });
+    await runIn(env, act().esFenceWrites, { ...pairInput, site: 'gra' });
+    const recount = await runIn(env, act().esDivergence, {
+      ...pairInput,
+      site: 'gra',
+      underWriteBlock: true,
+      previous: first,
+    });
+    expect(recount).toMatchObject({ total: 1, previousTotal: 0, underWriteBlock: true });
+    expect(recount.indices[0]).toMatchObject({
+      index: 'orders',
+      divergent: 1,
+      sampleIds: ['late'],
+      writeBlocked: true,
+      previousDivergent: 0,
+    });
+    expect(recount.description).toBe(
+      'gra/orders holds 1 document(s) that rbx lacks or holds otherwise (e.g. late; 0 at the earlier count) (counted under the write block): replacing it by a follower discards them.',
+    );
+
+    // Without the block on one index, the recount refuses to run: its count could change under it.
+    await runIn(env, act().esUnfenceWrites, { ...pairInput, site: 'gra', indices: ['customers'] });
+    const unfenced = await failureOf(
+      runIn(env, act().esDivergence, { ...pairInput, site: 'gra', underWriteBlock: true }),
+    );
+    expect(unfenced).toMatchObject({ type: 'IndexNotWriteBlocked', nonRetryable: true });
+    expect(unfenced.message).toMatch(/^gra: customers has no write block before the count/);
   });
 
   it('mirrors the auto-follow patterns onto the old primary, idempotently, and deletes them again', async () => {

@@ -43,6 +43,11 @@ describe('stack service es-emulator', () => {
           'orders',
         ]);
         await waitForCount(rbx, 'orders', 3);
+        // The seeded indices have several shards, and so do their followers.
+        for (const index of ['orders', 'customers', 'logs-app-000001']) {
+          const settings = await rbx.indices.getSettings({ index });
+          expect(settings[index]?.settings?.index?.number_of_shards, index).toBe('3');
+        }
 
         // A promoted index is left alone by the next `up`, which finds everything else in place.
         await rbx.ccr.pauseFollow({ index: 'orders' });

@@ -227,24 +227,72 @@ export class EsCluster {
     await this.client.ccr.deleteAutoFollowPattern({ name }, this.options());
   }
 
-  /** One page of an index's documents in the order of their sequence numbers, after `afterSeqNo`. */
-  async documentsAfter(
-    index: string,
-    afterSeqNo: number | undefined,
+  /** Opens a point in time on `index`: a reader per shard, as of its last refresh. Returns its id. */
+  async openPointInTime(index: string, keepAlive: string): Promise<string> {
+    return (await this.client.openPointInTime({ index, keep_alive: keepAlive }, this.options())).id;
+  }
+
+  /**
+   * One page of a point in time in `_shard_doc` order (shard, then doc ID: unique and stable within the PIT), after
+   * the sort values of the previous page's last hit. Answers the PIT id to use next (it may change).
+   */
+  async pointInTimePage(
+    pitId: string,
+    keepAlive: string,
+    after: estypes.SortResults | undefined,
     size: number,
-  ): Promise<{ id: string; seqNo: number; source: unknown }[]> {
+  ): Promise<{ pitId: string; docs: { id: string; source: unknown; sort: estypes.SortResults }[] }> {
     const found = await this.client.search(
       {
-        index,
+        pit: { id: pitId, keep_alive: keepAlive },
         size,
-        sort: [{ _seq_no: 'asc' }],
-        seq_no_primary_term: true,
+        sort: [{ _shard_doc: 'asc' }],
+        track_total_hits: false,
         query: { match_all: {} },
-        ...(afterSeqNo === undefined ? {} : { search_after: [afterSeqNo] }),
+        ...(after === undefined ? {} : { search_after: after }),
       },
       this.options(),
     );
-    return found.hits.hits.map((h) => ({ id: h._id!, seqNo: h._seq_no!, source: h._source }));
+    return {
+      pitId: found.pit_id ?? pitId,
+      docs: found.hits.hits.map((h) => ({ id: h._id!, source: h._source, sort: h.sort! })),
+    };
+  }
+
+  /** Closes a point in time; false when it was gone already (expired or closed). */
+  async closePointInTime(pitId: string): Promise<boolean> {
+    const closed = await this.client.closePointInTime({ id: pitId }, { ...this.options(), ignore: [404] });
+    return closed.num_freed > 0;
+  }
+
+  /** Whether `index.blocks.write` is true on the index (404 when it does not exist). */
+  async writeBlocked(index: string): Promise<boolean> {
+    const settings = await this.client.indices.getSettings({ index, flat_settings: true }, this.options());
+    return (
+      (settings[index]?.settings as Record<string, unknown> | undefined)?.['index.blocks.write'] === 'true'
+    );
+  }
+
+  /**
+   * PUT /<index>/_block/write: sets `index.blocks.write` and answers once every shard accounts for the block (no
+   * write is in flight any more). `added` is false when the block was already there.
+   */
+  async addWriteBlock(index: string): Promise<{ added: boolean; confirmed: boolean }> {
+    const answer = await this.client.indices.addBlock({ index, block: 'write' }, this.options());
+    const entry = answer.indices.find((i) => i.name === index);
+    if (!entry) return { added: false, confirmed: answer.acknowledged };
+    return {
+      added: true,
+      confirmed: answer.acknowledged && answer.shards_acknowledged && entry.blocked === true,
+    };
+  }
+
+  /** Resets `index.blocks.write` to its default (no block). */
+  async removeWriteBlock(index: string): Promise<void> {
+    await this.client.indices.putSettings(
+      { index, settings: { 'index.blocks.write': null } },
+      this.options(),
+    );
   }
 
   /** The documents of `ids` that `index` holds, by id. */

@@ -1,6 +1,7 @@
+import type { estypes } from '@elastic/elasticsearch';
 import { heartbeat, log } from '@temporalio/activity';
 import type { EsClients, EsCluster } from './clients';
-import { esDecision } from './errors';
+import { describeEsError, esDecision } from './errors';
 
 export interface EsDivergenceInput {
   pair: string;
@@ -10,6 +11,13 @@ export interface EsDivergenceInput {
   indices?: string[];
   /** Documents read per request (default 500). */
   pageSize?: number;
+  /**
+   * The recount of a fenced site: every index the failback would replace must carry `index.blocks.write` before
+   * and after it is counted (else `IndexNotWriteBlocked`), so that no write can change the count meanwhile.
+   */
+  underWriteBlock?: boolean;
+  /** The counts of an earlier call (typically the count before the fence), reported beside the new ones. */
+  previous?: { total: number; indices: { index: string; divergent: number }[] };
 }
 
 export interface IndexDivergence {
@@ -23,6 +31,10 @@ export interface IndexDivergence {
   divergent: number;
   /** Up to 20 of their ids. */
   sampleIds: string[];
+  /** `index.blocks.write` was set while the index was counted (absent when it was not counted). */
+  writeBlocked?: boolean;
+  /** `divergent` in `previous`, when the caller gave it. */
+  previousDivergent?: number;
 }
 
 export interface EsDivergenceReport {
@@ -30,8 +42,15 @@ export interface EsDivergenceReport {
   leaderSite: string;
   indices: IndexDivergence[];
   total: number;
+  /** The count was asked to run under the write block (and did: every counted index had it throughout). */
+  underWriteBlock?: boolean;
+  /** `total` in `previous`, when the caller gave it. */
+  previousTotal?: number;
   description: string;
 }
+
+/** How long a point in time lives between two pages (each page renews it); it is closed at the end anyway. */
+const PIT_KEEP_ALIVE = '5m';
 
 /** Same JSON whatever the order of the keys. */
 function canonical(value: unknown): string {
@@ -44,12 +63,79 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** Fails unless the index carries the write block (a recount must not race writes). */
+async function requireWriteBlock(old: EsCluster, index: string, when: string): Promise<void> {
+  const blocked = await old.call(`divergence ${index}: read the write block`, () => old.writeBlocked(index));
+  if (!blocked)
+    throw esDecision(
+      'IndexNotWriteBlocked',
+      `${old.site}: ${index} has no write block ${when}, so its count could change under it; fence it first (index.blocks.write)`,
+    );
+}
+
+/**
+ * Counts the documents of `index` on `old` that `leader` lacks or holds otherwise, in a point in time paged by
+ * `_shard_doc` (unique per document and stable within the PIT, so no document is missed or counted twice,
+ * whatever the shards or the writes meanwhile). The PIT is closed at the end, also on failure.
+ */
+async function countDivergent(
+  old: EsCluster,
+  leader: EsCluster,
+  index: string,
+  pageSize: number,
+): Promise<{ documents: number; divergent: number; sampleIds: string[] }> {
+  const result = { documents: 0, divergent: 0, sampleIds: [] as string[] };
+  let pitId = await old.call(`divergence ${index}: open a point in time`, () =>
+    old.openPointInTime(index, PIT_KEEP_ALIVE),
+  );
+  try {
+    let after: estypes.SortResults | undefined;
+    for (;;) {
+      const page = await old.call(`divergence ${index}: read`, () =>
+        old.pointInTimePage(pitId, PIT_KEEP_ALIVE, after, pageSize),
+      );
+      pitId = page.pitId;
+      if (page.docs.length === 0) return result;
+      const theirs = await leader.call(`divergence ${index}: read the leader`, () =>
+        leader.documentsById(
+          index,
+          page.docs.map((d) => d.id),
+        ),
+      );
+      for (const doc of page.docs) {
+        const other = theirs.get(doc.id);
+        if (other === undefined || canonical(other) !== canonical(doc.source)) {
+          result.divergent++;
+          if (result.sampleIds.length < 20) result.sampleIds.push(doc.id);
+        }
+      }
+      result.documents += page.docs.length;
+      after = page.docs[page.docs.length - 1]!.sort;
+      heartbeat({ index, documents: result.documents, divergent: result.divergent });
+    }
+  } finally {
+    await closePointInTime(old, index, pitId);
+  }
+}
+
+/** Closes the PIT; a failure is only logged (the PIT expires after its keep-alive) and never hides the count's. */
+async function closePointInTime(old: EsCluster, index: string, pitId: string): Promise<void> {
+  try {
+    await old.closePointInTime(pitId);
+  } catch (err) {
+    log.warn(
+      `${old.site}: divergence ${index}: could not close the point in time (it expires after ${PIT_KEEP_ALIVE}): ${describeEsError(err)}`,
+      { site: old.site, index },
+    );
+  }
+}
+
 async function indexDivergence(
   old: EsCluster,
   leader: EsCluster,
   remoteAlias: string,
   index: string,
-  pageSize: number,
+  options: { pageSize: number; underWriteBlock: boolean },
 ): Promise<IndexDivergence> {
   const base = { index, documents: 0, divergent: 0, sampleIds: [] as string[] };
   const state = await old.call(`divergence ${index}: read state`, () => old.indexState(index));
@@ -62,39 +148,23 @@ async function indexDivergence(
       'IndexClosed',
       `${old.site}: ${index} is closed, so what it holds cannot be compared with ${leader.site}; open it to count what replacing it discards`,
     );
+  if (options.underWriteBlock) await requireWriteBlock(old, index, 'before the count');
+  const writeBlocked = await old.call(`divergence ${index}: read the write block`, () =>
+    old.writeBlocked(index),
+  );
   await old.call(`divergence ${index}: refresh`, () => old.client.indices.refresh({ index }));
-  let after: number | undefined;
-  const result = { ...base, exists: true, following: false };
-  for (;;) {
-    const page = await old.call(`divergence ${index}: read`, () =>
-      old.documentsAfter(index, after, pageSize),
-    );
-    if (page.length === 0) return result;
-    const theirs = await leader.call(`divergence ${index}: read the leader`, () =>
-      leader.documentsById(
-        index,
-        page.map((d) => d.id),
-      ),
-    );
-    for (const doc of page) {
-      const other = theirs.get(doc.id);
-      if (other === undefined || canonical(other) !== canonical(doc.source)) {
-        result.divergent++;
-        if (result.sampleIds.length < 20) result.sampleIds.push(doc.id);
-      }
-    }
-    result.documents += page.length;
-    after = page[page.length - 1]!.seqNo;
-    heartbeat({ index, documents: result.documents, divergent: result.divergent });
-  }
+  const counted = await countDivergent(old, leader, index, options.pageSize);
+  if (options.underWriteBlock) await requireWriteBlock(old, index, 'after the count');
+  return { ...base, ...counted, exists: true, following: false, writeBlocked };
 }
 
 /**
  * Read-only: for each index of `site` that a failback would replace by a follower of the other site's index,
  * how many of its documents the leader lacks or holds with another content (writes the old primary took after
- * the failover): replacing the index discards them. Pages through the index in the order of its sequence numbers
- * (search_after on `_seq_no`) and looks each page up on the leader by id. A deletion the old index took after the
- * failover is not counted (its document is gone from it).
+ * the failover): replacing the index discards them. Pages through the index in a point in time sorted by
+ * `_shard_doc` and looks each page up on the leader by id. A deletion the old index took after the failover is
+ * not counted (its document is gone from it). With `underWriteBlock` it is the recount of a fenced site (each
+ * index must keep its write block throughout); `previous` (an earlier count) is reported beside the new one.
  */
 export async function divergence(es: EsClients, input: EsDivergenceInput): Promise<EsDivergenceReport> {
   const old = es.cluster(input.pair, input.site);
@@ -102,22 +172,49 @@ export async function divergence(es: EsClients, input: EsDivergenceInput): Promi
   const leader = es.cluster(input.pair, leaderSite);
   const alias = es.clusterConfig(input.pair, old.site).remoteAlias;
   const indices = input.indices ?? es.settings(input.pair).followerIndices;
+  const options = { pageSize: input.pageSize ?? 500, underWriteBlock: input.underWriteBlock === true };
+  const previous = new Map(input.previous?.indices.map((i) => [i.index, i.divergent]));
   const results: IndexDivergence[] = [];
-  for (const index of indices)
-    results.push(await indexDivergence(old, leader, alias, index, input.pageSize ?? 500));
+  for (const index of indices) {
+    const counted = await indexDivergence(old, leader, alias, index, options);
+    const before = previous.get(index);
+    results.push(before === undefined ? counted : { ...counted, previousDivergent: before });
+  }
   const total = results.reduce((sum, r) => sum + r.divergent, 0);
-  const diverging = results.filter((r) => r.divergent > 0);
-  const description =
-    total === 0
-      ? `${old.site} holds no document that ${leaderSite} lacks in ${indices.join(', ') || 'no index'}: replacing them by followers loses nothing.`
-      : `${diverging
-          .map(
-            (r) =>
-              `${old.site}/${r.index} holds ${r.divergent} document(s) that ${leaderSite} lacks or holds otherwise (e.g. ${r.sampleIds.slice(0, 5).join(', ')})`,
-          )
-          .join('; ')}: replacing ${diverging.length > 1 ? 'them' : 'it'} by a follower discards them.`;
+  const description = divergenceSentence(old.site, leaderSite, indices, results, {
+    underWriteBlock: options.underWriteBlock,
+    previousTotal: input.previous?.total,
+  });
   log.info(description, { site: old.site });
-  return { site: old.site, leaderSite, indices: results, total, description };
+  return {
+    site: old.site,
+    leaderSite,
+    indices: results,
+    total,
+    ...(options.underWriteBlock ? { underWriteBlock: true } : {}),
+    ...(input.previous ? { previousTotal: input.previous.total } : {}),
+    description,
+  };
+}
+
+function divergenceSentence(
+  site: string,
+  leaderSite: string,
+  indices: string[],
+  results: IndexDivergence[],
+  context: { underWriteBlock: boolean; previousTotal: number | undefined },
+): string {
+  const when = context.underWriteBlock ? ' (counted under the write block)' : '';
+  const before = (count: number | undefined) =>
+    count === undefined ? '' : `; ${count} at the earlier count`;
+  const diverging = results.filter((r) => r.divergent > 0);
+  if (diverging.length === 0)
+    return `${site} holds no document that ${leaderSite} lacks in ${indices.join(', ') || 'no index'}${when}${before(context.previousTotal)}: replacing them by followers loses nothing.`;
+  const parts = diverging.map(
+    (r) =>
+      `${site}/${r.index} holds ${r.divergent} document(s) that ${leaderSite} lacks or holds otherwise (e.g. ${r.sampleIds.slice(0, 5).join(', ')}${before(r.previousDivergent)})`,
+  );
+  return `${parts.join('; ')}${when}: replacing ${diverging.length > 1 ? 'them' : 'it'} by a follower discards them.`;
 }
 
 export interface EsPatternsInput {
@@ -160,13 +257,7 @@ export async function mirrorAutoFollowPatterns(
         `${other.site}: no auto-follow pattern "${name}" to mirror onto ${cluster.site}`,
       );
     const wanted = source ?? mine!;
-    for (const index of leaderIndices)
-      if (
-        !index.startsWith('.') &&
-        wanted.leader_index_patterns.some((p) => globMatch(p, index)) &&
-        !(wanted.leader_index_exclusion_patterns ?? []).some((p) => globMatch(p, index))
-      )
-        existing.add(index);
+    for (const index of leaderIndices) if (autoFollows(wanted, index)) existing.add(index);
     const same =
       mine &&
       mine.remote_cluster === alias &&
@@ -189,6 +280,24 @@ export async function mirrorAutoFollowPatterns(
     patterns.push({ name, outcome: 'created' as const });
   }
   return { site: cluster.site, patterns, existingLeaderIndices: [...existing].sort() };
+}
+
+/**
+ * Whether an auto-follow pattern follows this leader index: it matches a leader index pattern and no exclusion
+ * pattern, and is not a system or hidden index (auto-follow ignores names starting with `.`).
+ */
+export function autoFollows(
+  pattern: Pick<
+    estypes.CcrGetAutoFollowPatternAutoFollowPatternSummary,
+    'leader_index_patterns' | 'leader_index_exclusion_patterns'
+  >,
+  index: string,
+): boolean {
+  return (
+    !index.startsWith('.') &&
+    pattern.leader_index_patterns.some((p) => globMatch(p, index)) &&
+    !(pattern.leader_index_exclusion_patterns ?? []).some((p) => globMatch(p, index))
+  );
 }
 
 /** Index name patterns as auto-follow reads them: `*` matches any run of characters. */

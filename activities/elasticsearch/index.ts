@@ -16,10 +16,12 @@ import {
   type EsDivergenceInput,
   type EsPatternsInput,
 } from './failback';
+import { fenceWrites, unfenceWrites, writeBlockStatus, type EsFenceInput } from './fence';
 import { followIndices, type EsFollowInput } from './follow';
 import {
   autoFollowInput,
   divergenceInput,
+  fenceInput,
   followInput,
   indicesInput,
   patternsInput,
@@ -39,6 +41,14 @@ export type { EsRemoteClusterResult } from './control';
 export type { EsPromoteResult, PromotedIndex, PromoteProgress, PromoteStep } from './promote';
 export type { EsFollowResult, FollowedIndex, FollowOutcome } from './follow';
 export type { EsDivergenceReport, IndexDivergence } from './failback';
+export type {
+  EsFenceInput,
+  EsWriteBlockStatus,
+  EsWriteFenceResult,
+  FenceOutcome,
+  IndexWriteBlock,
+  UnfenceOutcome,
+} from './fence';
 export type { EsFailureType } from '../../common/es-failures';
 // Workflow code imports the values from common/es-failures itself: this module pulls in the ES client.
 export { ES_FAILURE_TYPES, ES_NON_RETRYABLE_FAILURE_TYPES } from '../../common/es-failures';
@@ -81,7 +91,23 @@ export function createElasticsearchActivities({ es }: ElasticsearchActivityDeps)
     esFollowIndices: validated('esFollowIndices', followInput, (input: EsFollowInput) =>
       followIndices(es, input),
     ),
-    /** Failback, read-only: the documents each old leader index holds that the new leader lacks. */
+    /**
+     * Failover fence: the site's leader indices refuse writes (`index.blocks.write`, added with the add index block
+     * API so that no write is in flight afterwards). Idempotent.
+     */
+    esFenceWrites: validated('esFenceWrites', fenceInput, (input: EsFenceInput) => fenceWrites(es, input)),
+    /** The fence's rollback: the write block is removed from the site's leader indices. Idempotent. */
+    esUnfenceWrites: validated('esUnfenceWrites', fenceInput, (input: EsFenceInput) =>
+      unfenceWrites(es, input),
+    ),
+    /** Read-only: which of the site's leader indices carry the write block (is the site still fenced?). */
+    esWriteBlockStatus: validated('esWriteBlockStatus', fenceInput, (input: EsFenceInput) =>
+      writeBlockStatus(es, input),
+    ),
+    /**
+     * Failback, read-only: the documents each old leader index holds that the new leader lacks, paged in a point in
+     * time; `underWriteBlock` makes it the recount of a fenced site, `previous` reports an earlier count beside it.
+     */
     esDivergence: validated('esDivergence', divergenceInput, (input: EsDivergenceInput) =>
       divergence(es, input),
     ),

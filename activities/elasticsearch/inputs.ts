@@ -38,8 +38,19 @@ export const divergenceInput = z
     site,
     indices: indices.optional(),
     pageSize: z.number().int().min(1).max(10_000).optional(),
+    underWriteBlock: z.boolean().optional(),
+    // An earlier report may be passed as it is: only its counts are kept (other keys are stripped).
+    previous: z
+      .object({
+        total: z.number().int().min(0),
+        indices: z.array(z.object({ index: esIndexName, divergent: z.number().int().min(0) })),
+      })
+      .optional(),
   })
   .strict();
+
+/** Fencing names its site: there is no default side to block. */
+export const fenceInput = z.object({ pair, site, indices: indices.optional() }).strict();
 
 export const patternsInput = z
   .object({ pair, site, patterns: z.array(z.string().min(1)).optional() })

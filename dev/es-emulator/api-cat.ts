@@ -65,7 +65,7 @@ function row(cluster: EmulatedCluster, index: EmulatedIndex): Record<Column, str
       ? 'yellow'
       : 'green';
   const open = index.isOpen;
-  const size = `${Math.max(225, JSON.stringify([...index.docs.values()].map((d) => d.source)).length)}b`;
+  const size = `${Math.max(225, JSON.stringify(index.allDocs().map((d) => d.source)).length)}b`;
   return {
     health,
     status: open ? 'open' : 'close',
@@ -73,7 +73,7 @@ function row(cluster: EmulatedCluster, index: EmulatedIndex): Record<Column, str
     uuid: index.uuid,
     pri: String(index.numberOfShards),
     rep: String(index.numberOfReplicas),
-    'docs.count': open ? String(index.docs.size) : null,
+    'docs.count': open ? String(index.docCount) : null,
     'docs.deleted': open ? '0' : null,
     'store.size': open ? size : null,
     'pri.store.size': open ? size : null,

@@ -60,6 +60,22 @@ export const clusterRoutes: Route[] = [
     },
   },
   {
+    // Only the `indices.search.open_contexts` count of the nodes stats (the open points in time and scrolls).
+    method: 'GET',
+    path: '/_nodes/stats/indices/search',
+    handler: (cluster) =>
+      ok({
+        _nodes: { total: 1, successful: 1, failed: 0 },
+        cluster_name: cluster.name,
+        nodes: {
+          [cluster.nodeId]: {
+            name: cluster.nodeName,
+            indices: { search: { open_contexts: cluster.pits.openContexts } },
+          },
+        },
+      }),
+  },
+  {
     method: 'GET',
     path: '/_remote/info',
     handler: (cluster) => {

@@ -1,4 +1,4 @@
-import { shardsHeader } from './api-indices';
+import { writeShardsHeader } from './api-indices';
 import type { EmulatedCluster } from './cluster';
 import {
   documentMissing,
@@ -6,6 +6,7 @@ import {
   followerWriteRejected,
   indexClosed,
   indexNotFound,
+  indexWriteBlocked,
   validationFailed,
   versionConflict,
   xContentParseException,
@@ -19,6 +20,8 @@ interface WriteItem {
   action: WriteAction;
   index: string;
   id: string | undefined;
+  /** Custom routing (`routing` parameter or bulk metadata); the shard is chosen by `_id` without it. */
+  routing: string | undefined;
   source: unknown;
 }
 
@@ -62,7 +65,13 @@ export const documentRoutes: Route[] = [
 ];
 
 function singleWrite(cluster: EmulatedCluster, req: EsRequest, action: WriteAction): EsResponse {
-  const item: WriteItem = { action, index: req.params.index as string, id: req.params.id, source: req.body };
+  const item: WriteItem = {
+    action,
+    index: req.params.index as string,
+    id: req.params.id,
+    routing: req.query.routing,
+    source: req.body,
+  };
   if (action !== 'delete' && (req.body === undefined || typeof req.body !== 'object' || req.body === null)) {
     throw validationFailed(['source is missing']);
   }
@@ -77,7 +86,7 @@ function getDocument(cluster: EmulatedCluster, req: EsRequest, withBody: boolean
   const index = cluster.index(req.params.index as string);
   if (!index.isOpen) throw indexClosed(index.name, index.uuid);
   const id = req.params.id as string;
-  const doc = index.docs.get(id);
+  const doc = index.document(id, req.query.routing);
   if (!withBody) return { status: doc ? 200 : 404 };
   if (!doc) return ok({ _index: index.name, _id: id, found: false }, 404);
   return ok({
@@ -117,7 +126,10 @@ function bulk(cluster: EmulatedCluster, req: EsRequest, defaultIndex: string | u
   return ok({ errors, took: Date.now() - started, items: results });
 }
 
-/** One write through the primary: auto-creates the index, refuses closed and follower indices. */
+/**
+ * One write through the primary of the document's shard: auto-creates the index, refuses closed, write-blocked and
+ * follower indices.
+ */
 function write(cluster: EmulatedCluster, item: WriteItem): { index: EmulatedIndex; result: WriteResult } {
   let index = cluster.indices.get(item.index);
   if (!index) {
@@ -126,28 +138,35 @@ function write(cluster: EmulatedCluster, item: WriteItem): { index: EmulatedInde
     index = cluster.createIndex(item.index, new Map());
   }
   if (!index.isOpen) throw indexClosed(index.name, index.uuid);
+  // The shard bulk action checks the index's WRITE-level blocks before the engine sees the operation.
+  if (index.writeBlocked) throw indexWriteBlocked(index.name);
   if (index.isFollower) throw followerWriteRejected();
   const id = item.id ?? newUuid(20);
+  const { routing } = item;
+  const shard = String(index.shardFor(id, routing).id);
   switch (item.action) {
     case 'delete':
-      return { index, result: index.deleteOnPrimary(id) };
+      return { index, result: index.deleteOnPrimary(id, routing) };
     case 'create': {
-      const existing = index.docs.get(id);
-      if (existing) throw versionConflict(index.name, index.uuid, id, existing.version);
-      return { index, result: index.indexOnPrimary(id, item.source as Source) };
+      const existing = index.document(id, routing);
+      if (existing) throw versionConflict(index.name, index.uuid, shard, id, existing.version);
+      return { index, result: index.indexOnPrimary(id, item.source as Source, routing) };
     }
     case 'update': {
-      const existing = index.docs.get(id);
+      const existing = index.document(id, routing);
       const spec = (item.source ?? {}) as { doc?: Source; doc_as_upsert?: boolean; upsert?: Source };
       if (!existing) {
         const upsert = spec.doc_as_upsert ? spec.doc : spec.upsert;
-        if (!upsert) throw documentMissing(index.name, index.uuid, id);
-        return { index, result: index.indexOnPrimary(id, upsert) };
+        if (!upsert) throw documentMissing(index.name, index.uuid, shard, id);
+        return { index, result: index.indexOnPrimary(id, upsert, routing) };
       }
-      return { index, result: index.indexOnPrimary(id, { ...existing.source, ...(spec.doc ?? {}) }) };
+      return {
+        index,
+        result: index.indexOnPrimary(id, { ...existing.source, ...(spec.doc ?? {}) }, routing),
+      };
     }
     default:
-      return { index, result: index.indexOnPrimary(id, item.source as Source) };
+      return { index, result: index.indexOnPrimary(id, item.source as Source, routing) };
   }
 }
 
@@ -161,7 +180,7 @@ function writeResponse(
     _id: result.id,
     _version: result.version,
     result: result.result,
-    _shards: shardsHeader(cluster, [index]),
+    _shards: writeShardsHeader(cluster, index),
     _seq_no: result.seqNo,
     _primary_term: result.primaryTerm,
   };
@@ -194,7 +213,7 @@ function parseBulk(raw: string, defaultIndex: string | undefined): WriteItem[] {
         `Malformed action/metadata line [${i + 1}], expected one of [create, delete, index, update] but found [${action}]`,
       );
     }
-    const metadata = (meta ?? {}) as { _index?: string; _id?: string };
+    const metadata = (meta ?? {}) as { _index?: string; _id?: string; routing?: string };
     const index = metadata._index ?? defaultIndex;
     if (index === undefined) missingIndex.push('index is missing');
     let source: unknown;
@@ -208,7 +227,7 @@ function parseBulk(raw: string, defaultIndex: string | undefined): WriteItem[] {
         );
       source = parseLine(lines[i] as string, i);
     }
-    items.push({ action, index: index ?? '', id: metadata._id, source });
+    items.push({ action, index: index ?? '', id: metadata._id, routing: metadata.routing, source });
   }
   if (missingIndex.length > 0) throw validationFailed(missingIndex);
   if (items.length === 0) throw validationFailed(['no requests added']);

@@ -3,7 +3,7 @@ import type { EmulatedCluster } from './cluster';
 import { flattenSettings, settingsToObject } from './cluster-settings';
 import { EsError, illegalArgument, indexClosed, indexNotFound } from './errors';
 import { acknowledged, ok, objectBody, type EsRequest, type Route } from './http-types';
-import type { EmulatedIndex } from './index-state';
+import { WRITE_BLOCK_SETTING, type EmulatedIndex } from './index-state';
 import { parseBooleanParam, simpleMatch, splitIndexExpression } from './params';
 
 export const indexRoutes: Route[] = [
@@ -74,7 +74,7 @@ export const indexRoutes: Route[] = [
     method: 'PUT',
     path: '/{index}/_settings',
     handler: (cluster, req) => {
-      const updates = indexSettings(objectBody(req).settings ?? objectBody(req));
+      const updates = settingsUpdate(objectBody(req).settings ?? objectBody(req));
       const targets = resolveIndices(cluster, req.params.index as string);
       for (const index of targets) {
         if (index.isOpen && updates.has('index.number_of_shards')) {
@@ -82,11 +82,25 @@ export const indexRoutes: Route[] = [
             `Can't update non dynamic settings [[index.number_of_shards]] for open indices [[${index.name}/${index.uuid}]]`,
           );
         }
+        // The setting is final (IndexMetadata.INDEX_NUMBER_OF_SHARDS_SETTING): closed indices cannot change it either.
+        if (updates.has('index.number_of_shards'))
+          throw illegalArgument('final index setting [index.number_of_shards], not updateable');
       }
-      for (const index of targets) for (const [key, value] of updates) index.settings[key] = value;
+      for (const index of targets) {
+        for (const [key, value] of updates) {
+          // null resets a setting to its default: it is removed.
+          if (value === null) delete index.settings[key];
+          else index.settings[key] = value;
+        }
+      }
       cluster.metadataVersion++;
       return acknowledged();
     },
+  },
+  {
+    method: 'PUT',
+    path: '/{index}/_block/{block}',
+    handler: (cluster, req) => addIndexBlock(cluster, req.params.index as string, req.params.block as string),
   },
   {
     method: 'POST',
@@ -144,6 +158,13 @@ export function shardsHeader(cluster: EmulatedCluster, indices: EmulatedIndex[])
   return { total, successful, failed: 0 };
 }
 
+/** `_shards` of a write: the copies of the one shard written to (primary and replicas), assigned ones in successful. */
+export function writeShardsHeader(cluster: EmulatedCluster, index: EmulatedIndex): Record<string, number> {
+  const total = 1 + index.numberOfReplicas;
+  const successful = 1 + Math.min(index.numberOfReplicas, cluster.options.nodes - 1);
+  return { total, successful, failed: 0 };
+}
+
 /**
  * Indices a read (search, count, refresh) targets: exact names must exist and be open; wildcards and `_all`
  * expand to open indices only (expand_wildcards=open).
@@ -168,21 +189,54 @@ export function openIndices(cluster: EmulatedCluster): EmulatedIndex[] {
   return [...cluster.indices.values()].filter((index) => index.isOpen);
 }
 
-/** Flat `index.*` settings from a create-index or update-settings body (nested or dotted, with or without `index.`). */
+/** Flat `index.*` settings from a create-index body (nested or dotted, with or without `index.`). */
 export function indexSettings(raw: unknown): Map<string, string> {
   const settings = new Map<string, string>();
+  for (const [key, value] of settingsUpdate(raw)) if (value !== null) settings.set(key, value);
+  return settings;
+}
+
+/** Flat `index.*` settings of an update-settings body; `null` values (resets) are kept. */
+function settingsUpdate(raw: unknown): Map<string, string | null> {
+  const settings = new Map<string, string | null>();
   for (const [key, value] of flattenSettings(raw)) {
-    if (value === null) continue;
     const name = key.startsWith('index.') ? key : `index.${key}`;
-    settings.set(name, Array.isArray(value) ? value.join(',') : value);
+    settings.set(name, value === null ? null : Array.isArray(value) ? value.join(',') : value);
   }
   const shards = settings.get('index.number_of_shards');
-  if (shards !== undefined && !(Number(shards) >= 1)) {
+  if (shards !== undefined && shards !== null && !(Number(shards) >= 1)) {
     throw illegalArgument(
       `Failed to parse value [${shards}] for setting [index.number_of_shards] must be >= 1`,
     );
   }
   return settings;
+}
+
+/**
+ * PUT /<index>/_block/write (MetadataIndexStateService.addIndexBlock): sets `index.blocks.write: true` and answers
+ * once every shard accounts for the block (no write is in flight any more: the emulator's writes are synchronous).
+ * An index that has the block already is left out: with none left, the answer is `shards_acknowledged: false` and
+ * no `indices` (AddIndexBlockResponse.EMPTY). Exact names must exist; closed indices take the block too.
+ */
+function addIndexBlock(cluster: EmulatedCluster, expression: string, block: string) {
+  if (block !== 'write') {
+    throw illegalArgument(`the ES emulator emulates the write block only, not [${block}]`);
+  }
+  const names = splitIndexExpression(expression);
+  if (names.some((name) => name.includes('*') || name === '_all')) {
+    // action.destructive_requires_name defaults to true since 8.0.
+    throw illegalArgument('Wildcard expressions or all indices are not allowed');
+  }
+  const targets = names.map((name) => cluster.index(name));
+  const blocked = targets.filter((index) => !index.writeBlocked);
+  for (const index of blocked) index.settings[WRITE_BLOCK_SETTING] = 'true';
+  if (blocked.length === 0) return ok({ acknowledged: true, shards_acknowledged: false, indices: [] });
+  cluster.metadataVersion++;
+  return ok({
+    acknowledged: true,
+    shards_acknowledged: true,
+    indices: blocked.map((index) => ({ name: index.name, blocked: true })),
+  });
 }
 
 function getSettings(cluster: EmulatedCluster, expression: string, req: EsRequest) {

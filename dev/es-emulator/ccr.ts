@@ -12,7 +12,7 @@ import {
 } from './errors';
 import { explicitFollowParameters, withDefaults, type FollowParameters } from './follow-parameters';
 import { EmulatedIndex, FOLLOWING_INDEX_SETTING } from './index-state';
-import { ShardFollowTask } from './replication';
+import { IndexFollowTask } from './replication';
 import { parseByteSize, simpleMatch } from './params';
 
 /**
@@ -220,12 +220,18 @@ export function followStats(cluster: EmulatedCluster, names: string[] | undefine
   const indices = tasks
     .sort((a, b) => a.followerIndex.localeCompare(b.followerIndex))
     .map((task) => {
-      const shard = task.status(now, cluster.indices.get(task.followerIndex));
-      const lag = Math.max(
+      const follower = cluster.indices.get(task.followerIndex);
+      const shards = task.shards.map((shard) => shard.status(now, follower));
+      const lag = shards.reduce(
+        (sum, shard) =>
+          sum +
+          Math.max(
+            0,
+            (shard.leader_global_checkpoint as number) - (shard.follower_global_checkpoint as number),
+          ),
         0,
-        (shard.leader_global_checkpoint as number) - (shard.follower_global_checkpoint as number),
       );
-      return { index: task.followerIndex, total_global_checkpoint_lag: lag, shards: [shard] };
+      return { index: task.followerIndex, total_global_checkpoint_lag: lag, shards };
     });
   return { indices };
 }
@@ -253,14 +259,14 @@ function startFollowing(
   const metadata = follower.follower as NonNullable<EmulatedIndex['follower']>;
   cluster.followTasks.set(
     follower.name,
-    new ShardFollowTask(
+    new IndexFollowTask(
       metadata.remoteCluster,
       metadata.leaderIndex,
       metadata.leaderIndexUuid,
       follower.name,
       follower.uuid,
       parameters,
-      follower.maxSeqNo,
+      follower.shards.map((shard) => shard.maxSeqNo),
     ),
   );
 }

@@ -3,7 +3,8 @@ import { ClusterSettings } from './cluster-settings';
 import { EsError, indexAlreadyExists, indexNotFound, invalidIndexName } from './errors';
 import { EmulatedIndex, INDEX_VERSION_CREATED, newUuid } from './index-state';
 import { connectToRemote, type Network, type RemoteConnection } from './remote';
-import type { ShardFollowTask } from './replication';
+import { PitRegistry } from './pit';
+import type { IndexFollowTask } from './replication';
 
 export type ForcedHealth = 'yellow' | 'red';
 
@@ -28,11 +29,14 @@ export function noFaults(): ClusterFaults {
 /** The state of one emulated Elasticsearch cluster. HTTP lives in server.ts, APIs in api-*.ts. */
 export class EmulatedCluster {
   readonly uuid = newUuid();
+  /** The id of the cluster's one node (node ids are random UUIDs). */
+  readonly nodeId = newUuid();
   readonly indices = new Map<string, EmulatedIndex>();
   readonly settings = new ClusterSettings();
-  /** Shard follow tasks by follower index name (one shard per index). */
-  readonly followTasks = new Map<string, ShardFollowTask>();
+  /** The shard follow tasks of each follower index, by follower index name. */
+  readonly followTasks = new Map<string, IndexFollowTask>();
   readonly autoFollow = new AutoFollowCoordinator();
+  readonly pits = new PitRegistry(this.uuid, this.nodeId);
   faults: ClusterFaults = noFaults();
   /** Incremented on every metadata change, as the cluster state metadata version is. */
   metadataVersion = 1;
@@ -109,6 +113,7 @@ export class EmulatedCluster {
       task.tick(now, follower, () => this.lookupLeader(task), this.options.replicationDelayMs);
     }
     this.autoFollow.tick(this, now);
+    this.pits.reap(now);
   }
 
   resetData(): void {
@@ -118,11 +123,12 @@ export class EmulatedCluster {
     this.followTasks.clear();
     this.settings.clear();
     this.autoFollow.clear();
+    this.pits.clear();
     this.metadataVersion++;
   }
 
   private lookupLeader(
-    task: ShardFollowTask,
+    task: IndexFollowTask,
   ): { ok: true; index: EmulatedIndex | undefined } | { ok: false; error: EsError } {
     try {
       const connection = this.connectToRemote(task.remoteCluster);

@@ -125,21 +125,39 @@ export function followerWriteRejected(): EsError {
   );
 }
 
-export function versionConflict(index: string, uuid: string, id: string, currentVersion: number): EsError {
+export function versionConflict(
+  index: string,
+  uuid: string,
+  shard: string,
+  id: string,
+  currentVersion: number,
+): EsError {
   return new EsError(
     409,
     'version_conflict_engine_exception',
     `[${id}]: version conflict, document already exists (current version [${currentVersion}])`,
-    { index_uuid: uuid, shard: '0', index },
+    { index_uuid: uuid, shard, index },
   );
 }
 
-export function documentMissing(index: string, uuid: string, id: string): EsError {
+export function documentMissing(index: string, uuid: string, shard: string, id: string): EsError {
   return new EsError(404, 'document_missing_exception', `[${id}]: document missing`, {
     index_uuid: uuid,
-    shard: '0',
+    shard,
     index,
   });
+}
+
+/**
+ * A write to an index with `index.blocks.write: true`: ClusterBlockException over IndexMetadata.INDEX_WRITE_BLOCK
+ * (id 8, "index write (api)", FORBIDDEN).
+ */
+export function indexWriteBlocked(index: string): EsError {
+  return new EsError(
+    403,
+    'cluster_block_exception',
+    `index [${index}] blocked by: [FORBIDDEN/8/index write (api)];`,
+  );
 }
 
 export function indexClosedBlock(index: string): EsError {

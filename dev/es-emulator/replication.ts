@@ -1,6 +1,6 @@
 import { EsError, indexClosedBlock, indexNotFound } from './errors';
 import type { FollowParameters } from './follow-parameters';
-import type { EmulatedIndex, Operation } from './index-state';
+import type { EmulatedIndex, EmulatedShard, Operation } from './index-state';
 import { parseTimeValue } from './params';
 
 /** What a follow task needs to reach its leader index on one tick. */
@@ -21,7 +21,53 @@ interface BufferedOperation {
 }
 
 /**
- * The shard follow task of a follower index (one shard), after ShardFollowNodeTask: a read long-polls the
+ * The follow tasks of one follower index: one shard follow task per shard (TransportResumeFollowAction starts one
+ * persistent task `<follower index UUID>-<shard>` for each shard), all with the same parameters.
+ */
+export class IndexFollowTask {
+  readonly shards: ShardFollowTask[];
+
+  constructor(
+    readonly remoteCluster: string,
+    readonly leaderIndex: string,
+    readonly leaderIndexUuid: string,
+    readonly followerIndex: string,
+    readonly followerIndexUuid: string,
+    readonly parameters: FollowParameters,
+    startingCheckpoints: number[],
+  ) {
+    this.shards = startingCheckpoints.map(
+      (checkpoint, shardId) =>
+        new ShardFollowTask(
+          remoteCluster,
+          leaderIndex,
+          leaderIndexUuid,
+          followerIndex,
+          followerIndexUuid,
+          shardId,
+          parameters,
+          checkpoint,
+        ),
+    );
+  }
+
+  /** The id of the first shard's task: the one whose creation fails first when the tasks already exist. */
+  get id(): string {
+    return (this.shards[0] as ShardFollowTask).id;
+  }
+
+  tick(
+    now: number,
+    follower: EmulatedIndex,
+    lookupLeader: () => LeaderLookup,
+    replicationDelayMs: number,
+  ): void {
+    for (const shard of this.shards) shard.tick(now, follower, lookupLeader, replicationDelayMs);
+  }
+}
+
+/**
+ * The shard follow task of one shard of a follower index, after ShardFollowNodeTask: a read long-polls the
  * leader shard's operation history and stays outstanding until operations above `last_requested_seq_no`
  * exist or `read_poll_timeout` passes. Read operations go to the write buffer and reach the follower shard
  * after the emulator's replication delay, so the lag is visible in the stats meanwhile. Retryable read
@@ -56,6 +102,7 @@ export class ShardFollowTask {
     readonly leaderIndexUuid: string,
     readonly followerIndex: string,
     readonly followerIndexUuid: string,
+    readonly shardId: number,
     readonly parameters: FollowParameters,
     startingCheckpoint: number,
   ) {
@@ -65,7 +112,7 @@ export class ShardFollowTask {
   }
 
   get id(): string {
-    return `${this.followerIndexUuid}-0`;
+    return `${this.followerIndexUuid}-${this.shardId}`;
   }
 
   tick(
@@ -93,7 +140,8 @@ export class ShardFollowTask {
     }
     if (!leader.isOpen) return this.onReadFailure(now, from, indexClosedBlock(this.leaderIndex));
 
-    const ops = leader.operationsAfter(
+    const leaderShard = leader.shards[this.shardId] as EmulatedShard;
+    const ops = leaderShard.operationsAfter(
       this.lastRequestedSeqNo,
       this.parameters.max_read_request_operation_count,
     );
@@ -101,8 +149,8 @@ export class ShardFollowTask {
 
     this.successfulReadRequests++;
     this.totalReadTimeMillis += now - this.lastReadSentAt;
-    this.leaderGlobalCheckpoint = leader.globalCheckpoint;
-    this.leaderMaxSeqNo = leader.maxSeqNo;
+    this.leaderGlobalCheckpoint = leaderShard.globalCheckpoint;
+    this.leaderMaxSeqNo = leaderShard.maxSeqNo;
     this.readExceptions.clear();
     this.retries = 0;
     for (const op of ops) {
@@ -118,7 +166,7 @@ export class ShardFollowTask {
   private write(now: number, follower: EmulatedIndex): void {
     let written = 0;
     while (this.writeBuffer.length > 0 && (this.writeBuffer[0] as BufferedOperation).writtenAt <= now) {
-      follower.applyReplicated((this.writeBuffer.shift() as BufferedOperation).op);
+      follower.applyReplicated(this.shardId, (this.writeBuffer.shift() as BufferedOperation).op);
       written++;
     }
     if (written === 0) return;
@@ -128,16 +176,17 @@ export class ShardFollowTask {
 
   /** One `shards[]` entry of the follow stats, in ShardFollowNodeTaskStatus field order. */
   status(now: number, follower: EmulatedIndex | undefined): Record<string, unknown> {
-    const followerCheckpoint = follower?.globalCheckpoint ?? -1;
+    const followerShard = follower?.shards[this.shardId];
+    const followerCheckpoint = followerShard?.globalCheckpoint ?? -1;
     const status: Record<string, unknown> = {
       remote_cluster: this.remoteCluster,
       leader_index: this.leaderIndex,
       follower_index: this.followerIndex,
-      shard_id: 0,
+      shard_id: this.shardId,
       leader_global_checkpoint: this.leaderGlobalCheckpoint,
       leader_max_seq_no: this.leaderMaxSeqNo,
       follower_global_checkpoint: followerCheckpoint,
-      follower_max_seq_no: follower?.maxSeqNo ?? -1,
+      follower_max_seq_no: followerShard?.maxSeqNo ?? -1,
       last_requested_seq_no: this.lastRequestedSeqNo,
       outstanding_read_requests: this.readOutstanding ? 1 : 0,
       outstanding_write_requests: this.writeBuffer.length > 0 ? 1 : 0,

@@ -16,6 +16,7 @@ import {
   waitForCheckpoint,
 } from './es-helpers';
 import { chooseTarget, type EsContractTarget } from './es-target';
+import { defaultRoutingNumShards, shardIdFor } from '../../dev/es-emulator/routing';
 
 const REMOTE = 'contract_leader';
 const FOLLOWING_ENGINE_REJECTION =
@@ -304,6 +305,259 @@ describe.skipIf(!choice.ok)('Elasticsearch contract', () => {
       const term = await leader.search({ index, query: { term: { 'user.keyword': 'kimchy' } } });
       expect(term.hits.hits.map((hit) => hit._id)).toEqual(['1']);
       expect(term.hits.hits[0]?._source).toEqual({ user: 'kimchy', tag: 'blue' });
+    });
+  });
+
+  describe('shards and routing', () => {
+    /** An index with `shards` primary shards and no replica. */
+    async function shardedIndex(label: string, shards: number): Promise<string> {
+      const index = janitor.track(leader, uniqueName(label));
+      await leader.indices.create({ index, settings: { number_of_shards: shards, number_of_replicas: 0 } });
+      return index;
+    }
+
+    it('routes a document to floorMod(murmur3(_id), routing shards) / factor; sequence numbers count per shard', async () => {
+      const index = await shardedIndex('routing', 3);
+      const counts = [0, 0, 0];
+      for (let i = 0; i < 12; i++) {
+        const id = `doc-${i}`;
+        const shard = shardIdFor(id, 3, defaultRoutingNumShards(3));
+        const written = await leader.index({ index, id, document: { i } });
+        expect(written._seq_no, `${id} on shard ${shard}`).toBe(counts[shard]);
+        expect(written._shards).toEqual({ total: 1, successful: 1, failed: 0 });
+        counts[shard]! += 1;
+      }
+      expect(counts.every((n) => n > 0)).toBe(true);
+      expect(await refreshedCount(leader, index)).toBe(12);
+      const settings = await leader.indices.getSettings({ index });
+      expect(settings[index]?.settings?.index?.number_of_shards).toBe('3');
+    });
+
+    it('refuses to change number_of_shards of a closed index: the setting is final', async () => {
+      const index = await shardedIndex('final', 2);
+      await leader.indices.close({ index });
+      await expectEsError(leader.indices.putSettings({ index, settings: { number_of_shards: 3 } }), {
+        status: 400,
+        type: 'illegal_argument_exception',
+        reason: 'final index setting [index.number_of_shards], not updateable',
+      });
+    });
+
+    it('follows every shard of a multi-shard leader, one shard follow task and stats entry per shard', async () => {
+      const leaderIndex = await shardedIndex('sharded-leader', 3);
+      for (let i = 0; i < 9; i++) await leader.index({ index: leaderIndex, id: `doc-${i}`, document: { i } });
+      const followerIndex = janitor.track(follower, `${leaderIndex}-follower`);
+      await follower.ccr.follow({
+        index: followerIndex,
+        remote_cluster: REMOTE,
+        leader_index: leaderIndex,
+        wait_for_active_shards: 1,
+      });
+      await leader.index({ index: leaderIndex, id: 'doc-after', document: { after: true } });
+      await waitFor('the follower to hold the 10 documents', async () =>
+        (await refreshedCount(follower, followerIndex)) === 10 ? true : undefined,
+      );
+      const stats = await waitFor('every shard of the follower to report caught up', async () => {
+        const found = (await follower.ccr.followStats({ index: followerIndex })).indices[0];
+        const caughtUp = found?.shards.every(
+          (s) => s.follower_global_checkpoint === s.leader_global_checkpoint,
+        );
+        return found && caughtUp ? found : undefined;
+      });
+      expect(stats.shards.map((s) => s.shard_id).sort()).toEqual([0, 1, 2]);
+      const lag = (stats as unknown as { total_global_checkpoint_lag: number }).total_global_checkpoint_lag;
+      expect(lag).toBe(0);
+      // Sequence numbers count per shard: the checkpoints add up to the documents minus one per shard.
+      expect(stats.shards.reduce((sum, s) => sum + s.follower_global_checkpoint + 1, 0)).toBe(10);
+    });
+  });
+
+  describe('paging with search_after and a point in time', () => {
+    /** A 3-shard index holding doc-0 … doc-(n-1), refreshed. */
+    async function shardedWithDocs(label: string, docs: number): Promise<string> {
+      const index = janitor.track(leader, uniqueName(label));
+      await leader.indices.create({ index, settings: { number_of_shards: 3, number_of_replicas: 0 } });
+      for (let i = 0; i < docs; i++) await leader.index({ index, id: `doc-${i}`, document: { n: i % 2 } });
+      await leader.indices.refresh({ index });
+      return index;
+    }
+
+    it('skips the tied hits of other shards when search_after pages on _seq_no (not unique across shards)', async () => {
+      const index = await shardedWithDocs('seqno-paging', 9);
+      const seen: string[] = [];
+      let searchAfter: unknown[] | undefined;
+      for (;;) {
+        const page = await leader.search({
+          index,
+          size: 1,
+          sort: [{ _seq_no: 'asc' }],
+          ...(searchAfter ? { search_after: searchAfter as never } : {}),
+        });
+        const hit = page.hits.hits[0];
+        if (!hit) break;
+        seen.push(hit._id!);
+        searchAfter = hit.sort as unknown[];
+      }
+      const perShard = [0, 1, 2].map(
+        (shard) =>
+          Array.from({ length: 9 }, (_, i) => `doc-${i}`).filter(
+            (id) => shardIdFor(id, 3, defaultRoutingNumShards(3)) === shard,
+          ).length,
+      );
+      // One hit per distinct sequence number: the largest shard's count, not the 9 documents.
+      expect(seen).toHaveLength(Math.max(...perShard));
+      expect(seen.length).toBeLessThan(9);
+    });
+
+    it('pages every document of its opening exactly once with _shard_doc, whatever is written meanwhile', async () => {
+      const index = await shardedWithDocs('pit', 9);
+      const opened = await leader.openPointInTime({ index, keep_alive: '1m' });
+      expect(opened.id).toMatch(/^[A-Za-z0-9_-]+=*$/);
+      expect(opened._shards).toMatchObject({ total: 3, successful: 3, failed: 0 });
+      await leader.index({ index, id: 'after-open', document: { n: 1 }, refresh: true });
+      const seen: string[] = [];
+      let searchAfter: unknown[] | undefined;
+      for (;;) {
+        const page = await leader.search({
+          size: 2,
+          pit: { id: opened.id, keep_alive: '1m' },
+          sort: [{ _shard_doc: 'asc' }],
+          ...(searchAfter ? { search_after: searchAfter as never } : {}),
+        });
+        expect(page.pit_id).toEqual(expect.any(String));
+        if (page.hits.hits.length === 0) break;
+        for (const hit of page.hits.hits) {
+          expect(hit._index).toBe(index);
+          expect(hit.sort).toEqual([expect.any(Number)]);
+          seen.push(hit._id!);
+        }
+        searchAfter = page.hits.hits.at(-1)!.sort as unknown[];
+      }
+      expect(seen.sort()).toEqual(Array.from({ length: 9 }, (_, i) => `doc-${i}`).sort());
+
+      // Sorted on a field, a PIT search gets _shard_doc as the implicit last sort value.
+      const byField = await leader.search({ size: 1, pit: { id: opened.id }, sort: [{ n: 'asc' }] });
+      expect(byField.hits.hits[0]?.sort).toEqual([0, expect.any(Number)]);
+
+      expect(await leader.closePointInTime({ id: opened.id })).toEqual({ succeeded: true, num_freed: 3 });
+      const again = await leader.closePointInTime({ id: opened.id }, { ignore: [404], meta: true });
+      expect(again.statusCode).toBe(404);
+      expect(again.body).toEqual({ succeeded: false, num_freed: 0 });
+      const body = await expectEsError(
+        leader.search({ pit: { id: opened.id }, sort: [{ _shard_doc: 'asc' }] }),
+        { status: 404, type: 'search_phase_execution_exception', reason: 'all shards failed' },
+      );
+      expect(body.error.root_cause[0]).toMatchObject({
+        type: 'search_context_missing_exception',
+        reason: expect.stringMatching(/^No search context found for id \[\d+\]$/),
+      });
+      expect(body.error.phase).toBe('query');
+    });
+
+    it('refuses an index with a PIT, _shard_doc without one, and a PIT without keep_alive', async () => {
+      const index = await shardedWithDocs('pit-refusals', 1);
+      const opened = await leader.openPointInTime({ index, keep_alive: '1m' });
+      try {
+        await expectEsError(leader.search({ index, pit: { id: opened.id } }), {
+          status: 400,
+          type: 'action_request_validation_exception',
+          reason:
+            'Validation Failed: 1: [indices] cannot be used with point in time. Do not specify any index with point in time.;',
+        });
+      } finally {
+        await leader.closePointInTime({ id: opened.id });
+      }
+      await expectEsError(leader.search({ index, sort: [{ _shard_doc: 'asc' }] }), {
+        status: 400,
+        type: 'action_request_validation_exception',
+        reason: 'Validation Failed: 1: [_shard_doc] sort field cannot be used without [point in time];',
+      });
+      await expectEsError(leader.transport.request({ method: 'POST', path: `/${index}/_pit` }), {
+        status: 400,
+        type: 'action_request_validation_exception',
+        reason: 'Validation Failed: 1: [keep_alive] is not specified;',
+      });
+    });
+  });
+
+  describe('write block', () => {
+    const WRITE_BLOCKED = (index: string) => `index [${index}] blocked by: [FORBIDDEN/8/index write (api)];`;
+
+    async function blockSetting(index: string): Promise<unknown> {
+      const settings = await leader.indices.getSettings({ index });
+      return (settings[index]?.settings?.index as { blocks?: { write?: unknown } } | undefined)?.blocks
+        ?.write;
+    }
+
+    it('refuses index, update, delete and bulk writes with cluster_block_exception 403 until unblocked', async () => {
+      const index = await createIndex(leader, janitor, uniqueName('blocked'));
+      const other = await createIndex(leader, janitor, uniqueName('unblocked'));
+      await leader.index({ index, id: 'kept', document: { n: 1 }, refresh: true });
+
+      expect(await leader.indices.addBlock({ index, block: 'write' })).toEqual({
+        acknowledged: true,
+        shards_acknowledged: true,
+        indices: [{ name: index, blocked: true }],
+      });
+      expect(await blockSetting(index)).toBe('true');
+      // Already blocked: nothing left to do, nothing to wait for.
+      expect(await leader.indices.addBlock({ index, block: 'write' })).toEqual({
+        acknowledged: true,
+        shards_acknowledged: false,
+        indices: [],
+      });
+
+      const refused = { status: 403, type: 'cluster_block_exception', reason: WRITE_BLOCKED(index) };
+      const body = await expectEsError(leader.index({ index, id: 'new', document: { n: 2 } }), refused);
+      expect(body.error.root_cause[0]).toEqual({
+        type: 'cluster_block_exception',
+        reason: WRITE_BLOCKED(index),
+      });
+      await expectEsError(leader.update({ index, id: 'kept', doc: { n: 3 } }), refused);
+      await expectEsError(leader.delete({ index, id: 'kept' }), refused);
+      const bulk = await leader.bulk({
+        operations: [
+          { index: { _index: index, _id: 'bulk-1' } },
+          { n: 4 },
+          { delete: { _index: index, _id: 'kept' } },
+          { index: { _index: other, _id: 'bulk-2' } },
+          { n: 5 },
+        ],
+      });
+      expect(bulk.errors).toBe(true);
+      expect(bulk.items[0]?.index).toMatchObject({
+        _index: index,
+        _id: 'bulk-1',
+        status: 403,
+        error: { type: 'cluster_block_exception', reason: WRITE_BLOCKED(index) },
+      });
+      expect(bulk.items[1]?.delete).toMatchObject({
+        status: 403,
+        error: { type: 'cluster_block_exception' },
+      });
+      expect(bulk.items[2]?.index).toMatchObject({ _index: other, status: 201 });
+      // Reads go on.
+      expect((await leader.search({ index })).hits.hits.map((hit) => hit._id)).toEqual(['kept']);
+
+      await leader.indices.putSettings({ index, settings: { 'index.blocks.write': false } });
+      expect(await blockSetting(index)).toBe('false');
+      expect((await leader.index({ index, id: 'new', document: { n: 2 } })).result).toBe('created');
+
+      await leader.indices.putSettings({ index, settings: { index: { blocks: { write: true } } } });
+      expect(await blockSetting(index)).toBe('true');
+      await expectEsError(leader.index({ index, id: 'again', document: { n: 6 } }), refused);
+      await leader.indices.putSettings({ index, settings: { 'index.blocks.write': null } });
+      expect(await blockSetting(index)).toBeUndefined();
+      expect((await leader.index({ index, id: 'again', document: { n: 6 } })).result).toBe('created');
+    });
+
+    it('adds the block to a missing index with index_not_found_exception', async () => {
+      const missing = uniqueName('no-block');
+      await expectEsError(leader.indices.addBlock({ index: missing, block: 'write' }), {
+        status: 404,
+        type: 'index_not_found_exception',
+        reason: `no such index [${missing}]`,
+      });
     });
   });
 

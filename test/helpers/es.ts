@@ -22,8 +22,11 @@ export interface EsTestPair {
   clients: EsClients;
   activities: ReturnType<typeof createElasticsearchActivities>;
   runbooks: Map<string, LoadedRunbook>;
-  /** Creates leader indices on gra (with `docs` documents each) and their followers on rbx. */
-  followed(names: string[], docs?: number): Promise<void>;
+  /**
+   * Creates leader indices on gra (with `docs` documents each, ids d0, d1, …) and their followers on rbx. The
+   * indices have `shards` primary shards (default 3: several shards, so that shard-order bugs show).
+   */
+  followed(names: string[], docs?: number, shards?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -101,9 +104,12 @@ export async function startEsTestPair(options: EsTestPairOptions = {}): Promise<
     clients,
     activities,
     runbooks,
-    async followed(names, docs = 2) {
+    async followed(names, docs = 2, shards = 3) {
       for (const name of names) {
-        await gra.indices.create({ index: name, settings: { number_of_replicas: 0 } });
+        await gra.indices.create({
+          index: name,
+          settings: { number_of_shards: shards, number_of_replicas: 0 },
+        });
         for (let i = 0; i < docs; i++) await gra.index({ index: name, id: `d${i}`, document: { n: i } });
       }
       for (const name of names) {

@@ -37,6 +37,11 @@ export const ES_SEED = {
   /** Auto-follow pattern on rbx, and a leader index created after it (so that it is auto-followed). */
   autoFollow: { name: 'logs-from-gra', leaderPatterns: ['logs-*'], followIndexPattern: '{{leader_index}}' },
   autoFollowedIndex: 'logs-app-000001',
+  /**
+   * Primary shards of the seeded leader indices (their followers take the same). Elasticsearch defaults to 1 since
+   * 7.0; several shards keep shard-order bugs (paging, per-shard sequence numbers) visible on the local pair.
+   */
+  shards: 3,
 } as const;
 
 const url = (port: number) => `http://127.0.0.1:${port}`;
@@ -99,7 +104,10 @@ export async function seedEsPair(log: (line: string) => void, at: EsEmulatorPlac
     }
     for (const [index, docs] of Object.entries(ES_SEED.indices)) {
       if (!(await gra.indices.exists({ index }))) {
-        await gra.indices.create({ index, settings: { number_of_replicas: 0 } });
+        await gra.indices.create({
+          index,
+          settings: { number_of_shards: ES_SEED.shards, number_of_replicas: 0 },
+        });
         for (const { id, doc } of docs) await gra.index({ index, id, document: doc });
         await gra.indices.refresh({ index });
         created.push(`gra/${index} (${docs.length} documents)`);
@@ -134,7 +142,10 @@ export async function seedEsPair(log: (line: string) => void, at: EsEmulatorPlac
       created.push(`rbx auto-follow pattern ${name} (${leaderPatterns.join(', ')})`);
     }
     if (!(await gra.indices.exists({ index: ES_SEED.autoFollowedIndex }))) {
-      await gra.indices.create({ index: ES_SEED.autoFollowedIndex, settings: { number_of_replicas: 0 } });
+      await gra.indices.create({
+        index: ES_SEED.autoFollowedIndex,
+        settings: { number_of_shards: ES_SEED.shards, number_of_replicas: 0 },
+      });
       await gra.index({
         index: ES_SEED.autoFollowedIndex,
         document: { message: 'stack started', level: 'info' },
