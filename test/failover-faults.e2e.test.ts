@@ -112,7 +112,7 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
       if (w.status.name === 'RUNNING') listed.push(w.runId);
     expect(listed).toEqual([runId]);
 
-    expect(await reject(second, 'not now')).toBe(`reject accepted from ${APPROVER}`);
+    expect(await reject(second, 'not now')).toBe(`reject of question q1 accepted from ${APPROVER}`);
     const report = await reportWithin(first);
     expect(report.outcome).toBe('rejected');
     expect(report.approvals).toEqual([
