@@ -89,6 +89,22 @@ describe('MySQL readiness checks (pure, workflow code)', () => {
     });
   });
 
+  it('names a replica holding an incomplete rebuild as a failed check, with the command that repairs it', () => {
+    const checks = evaluateMysqlReadiness(settings, [
+      primary(),
+      replica({ rebuildIncomplete: { startedAt: '2026-12-07T10:00:00.000Z', source: 'db-gra-1' } }),
+    ]);
+    expect(checks.find((c) => c.name === 'db-rbx-1.rebuild-incomplete')).toEqual({
+      name: 'db-rbx-1.rebuild-incomplete',
+      ok: false,
+      sentence:
+        'db-rbx-1 holds an incomplete rebuild (started at 2026-12-07T10:00:00.000Z from db-gra-1): run the rebuild again before repointing or promoting it.',
+    });
+    expect(evaluateMysqlReadiness(settings, [primary(), replica()]).map((c) => c.name)).not.toContain(
+      'db-rbx-1.rebuild-incomplete',
+    );
+  });
+
   it("MariaDB: the primary's own later transactions on a replica read after it are not errant; others are", () => {
     const maria = (extra: Partial<MysqlServerStatus>) => ({
       dialect: 'mariadb' as const,

@@ -46,6 +46,13 @@ export function evaluateMysqlReadiness(settings: PairSettings, statuses: MysqlSe
           },
     );
   }
+  for (const status of statuses)
+    if (status.rebuildIncomplete)
+      checks.push({
+        name: `${status.server}.rebuild-incomplete`,
+        ok: false,
+        sentence: `${status.server} holds an incomplete rebuild (started at ${status.rebuildIncomplete.startedAt} from ${status.rebuildIncomplete.source}): run the rebuild again before repointing or promoting it.`,
+      });
   if (!primaryConfig || !primary?.reachable) return checks;
 
   checks.push(
