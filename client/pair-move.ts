@@ -40,9 +40,9 @@ export async function startPairMove<W extends MoveWorkflow>(
   const runningMode = description.typedSearchAttributes.get(DrMode);
   if (description.type !== workflow.name || (runningMode !== undefined && runningMode !== shown.mode))
     throw new Error(
-      `refusing to start ${article(input.mode)} ${input.mode} ${workflow.name} of ${input.pair}: a ${[runningMode?.replace(/^failback-/, ''), description.type].filter(Boolean).join(' ')} of this pair is running (workflow ${workflowId}, run ${description.runId}); wait for it or cancel it first.`,
+      `refusing to start ${withArticle(`${input.mode} ${workflow.name}`)} of ${input.pair}: ${withArticle([runningMode?.replace(/^failback-/, ''), description.type].filter(Boolean).join(' '))} of this pair is running (workflow ${workflowId}, run ${description.runId}); wait for it or cancel it first.`,
     );
   return handle;
 }
 
-const article = (word: string) => (/^[aeiou]/.test(word) ? 'an' : 'a');
+const withArticle = (words: string) => `${/^[aeiou]/.test(words) ? 'an' : 'a'} ${words}`;

@@ -9,10 +9,8 @@
 import type { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep } from '../dev/stack/daemon';
-import type { FailoverReport } from '../workflows';
-import { statusQuery } from '../workflows/definitions';
 import { waitUntil } from './helpers/apps-traffic';
-import { approve, reportWithin, startPairFailover, timer, type FailoverHandle } from './helpers/failover-e2e';
+import { reportApprovingEachQuestion, startPairFailover, timer } from './helpers/failover-e2e';
 import { temporalClient, testTaskQueue } from './helpers/local-stack';
 import {
   startScratchDrPair,
@@ -26,27 +24,6 @@ const REPLICAS = ['db-rbx-1', 'db-rbx-2'];
 
 // Runs a write load: never alongside a file that asserts a write rate, which it would starve of CPU.
 takeTurns('write-load', 'exclusive');
-
-/** Approves every approval the run asks for (the plan, then going on without fencing the dead db-gra-1) until it ends. */
-async function approvingEveryQuestion(handle: FailoverHandle, reason: string): Promise<FailoverReport> {
-  let ended = false;
-  const report = reportWithin(handle, 90_000).finally(() => {
-    ended = true;
-  });
-  const answered = new Set<string>();
-  while (!ended) {
-    const pending = (await handle.query(statusQuery).catch(() => undefined))?.pending;
-    if (pending?.kind === 'approval' && !answered.has(pending.question)) {
-      answered.add(pending.question);
-      await answerApproval(handle, reason);
-    }
-    await Promise.race([report.catch(() => undefined), sleep(100)]);
-  }
-  return report;
-}
-
-/** The one call that answers an approval (the scratch runbook takes oncall's answers). */
-const answerApproval = (handle: FailoverHandle, reason: string) => approve(handle, reason);
 
 describe('unplanned failover end to end: only mysqld of the primary dies', () => {
   let pair: ScratchDrPair;
@@ -99,7 +76,7 @@ describe('unplanned failover end to end: only mysqld of the primary dies', () =>
     expect(before.apps.rbx?.health).toBe('ok');
 
     const handle = await startPairFailover(client, pair.pair, 'unplanned', taskQueue, runs);
-    const report = await approvingEveryQuestion(handle, 'mysqld of db-gra-1 is dead');
+    const report = await reportApprovingEachQuestion(handle, 'mysqld of db-gra-1 is dead');
     expect(report.outcome, report.sentence).toBe('completed');
 
     const verdict = report.decisions.find((d) => d.sentence.startsWith('primary site down'))!.sentence;

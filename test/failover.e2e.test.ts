@@ -11,6 +11,7 @@ import { waitUntil } from './helpers/apps-traffic';
 import {
   historyText,
   leakedSecrets,
+  reportApprovingEachQuestion,
   reportWithin,
   runbookSecrets,
   startPairFailover,
@@ -207,8 +208,9 @@ describe('unplanned failover end to end, after the primary site is killed', () =
       const { mysql } = await pair.snapshot();
       return ['db-rbx-1', 'db-rbx-2'].every((s) => mysql[s]?.ioRunning === 'Connecting');
     });
-    const report = await reportWithin(
+    const report = await reportApprovingEachQuestion(
       await startPairFailover(ctx.client, pair.pair, 'unplanned', ctx.taskQueue, ctx.runs),
+      'gra is gone: go on without fencing it',
     );
     expect(report.outcome).toBe('completed');
     const primary = promotedServer(report);

@@ -8,6 +8,7 @@ import { freePort, sleep } from '../dev/stack/daemon';
 import { sshPaths, sshServer, sshUser } from '../dev/stack/services/sshd';
 import { failover, type FailoverReport } from '../workflows';
 import { pairMoveWorkflowId } from '../workflows/definitions';
+import { reportApprovingEachQuestion } from './helpers/failover-e2e';
 import { withEnv } from './helpers/env';
 import { keepDownCommand } from './helpers/mariadb-keep-down';
 import { temporalClient } from './helpers/local-stack';
@@ -137,7 +138,11 @@ describe('salvage of a dead primary binlog during an unplanned failover (scratch
     await worker(pair, taskQueue);
     const { load, behind } = await killPrimaryBehindReplicas(pair, 250, 1000);
     expect(behind).toBeGreaterThanOrEqual(200); // ≥ 200 acknowledged writes/s in the second before the kill
-    const report = await (await startFailover(pair, taskQueue)).result();
+    const report = await reportApprovingEachQuestion(
+      await startFailover(pair, taskQueue),
+      'gra is gone',
+      180_000,
+    );
     expect(report.outcome).toBe('completed');
     const promoted = report.steps.find((st) => st.id === 'mysql.promote')!.target;
     expect(promoted).toBe(RBX2);
@@ -187,7 +192,11 @@ describe('salvage of a dead primary binlog during an unplanned failover (scratch
     const taskQueue = `salvage-${randomUUID().slice(0, 8)}`;
     await worker(pair, taskQueue);
     const { load } = await killPrimaryBehindReplicas(pair, 250, 1000);
-    const report = await (await startFailover(pair, taskQueue)).result();
+    const report = await reportApprovingEachQuestion(
+      await startFailover(pair, taskQueue),
+      'gra is gone',
+      180_000,
+    );
     expect(report.outcome).toBe('completed');
     await load.waitForAcknowledged(load.acknowledgedCount() + 50, 30_000);
     const summary = await load.stop();
@@ -215,6 +224,7 @@ describe('salvage of a dead primary binlog during an unplanned failover (scratch
     const [[startSeq] = []] = await pair.cluster.sql(RBX2, 'SELECT @@global.gtid_binlog_pos');
     const seqOf = (pos: string | undefined) => Number(/0-\d+-(\d+)/.exec(pos ?? '')?.[1] ?? 0);
     const handle = await startFailover(pair, taskQueue);
+    const ended = reportApprovingEachQuestion(handle, 'gra is gone', 240_000);
 
     // Kill the worker once db-rbx-2 has applied part of what is salvaged.
     const deadline = Date.now() + 120_000;
@@ -229,7 +239,7 @@ describe('salvage of a dead primary binlog during an unplanned failover (scratch
     first.kill('SIGKILL');
     await first.stopped;
     await worker(pair, taskQueue);
-    const report = await handle.result();
+    const report = await ended;
     expect(report.outcome).toBe('completed');
     const salvageStep = report.steps.find((st) => st.id === 'mysql.salvage')!;
 
