@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadRunbook } from '../config/load';
 import type { Runbook } from '../config/schema';
@@ -10,6 +11,7 @@ import { ensureDebianPackages } from '../dev/tools/debian-packages';
 const ROOT = path.resolve(__dirname, '..');
 const COMPOSE_FILE = path.join(ROOT, 'docker-compose.yml');
 const RUNBOOK = path.join(ROOT, 'config', 'runbooks', 'compose.yaml');
+const MAKE_ENV = path.join(ROOT, 'deploy', 'compose', 'make-env.sh');
 /** Debian's docker-compose (v1, Python): it validates and resolves a compose file without a Docker engine. */
 const DOCKER_COMPOSE = { binary: '/usr/bin/docker-compose', pkg: 'docker-compose' };
 /** A distinct value per variable of .env, so that a check can tell which variable reached which container. */
@@ -232,5 +234,53 @@ describe('docker-compose.yml', () => {
     const entry = hostPort(traffic.entryUrl!);
     expect(entry.host).toBe('haproxy');
     expect(cfg).toContain(`bind :${entry.port}\n`);
+  });
+
+  describe('deploy/compose/make-env.sh', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'compose-env-'));
+    const file = path.join(dir, '.env');
+    // Under the usual umask 022, which would leave a file made by `> .env` readable by all.
+    const makeEnv = () =>
+      spawnSync('sh', ['-c', 'umask 022 && exec "$0" "$1"', MAKE_ENV, file], { encoding: 'utf8' });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('writes .env with mode 600, a distinct random password for each variable docker-compose.yml needs', () => {
+      const result = makeEnv();
+      expect(result.status, result.stderr).toBe(0);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      const values = Object.fromEntries(
+        readFileSync(file, 'utf8')
+          .split('\n')
+          .filter((line) => line && !line.startsWith('#'))
+          .map((line) => line.split('=') as [string, string]),
+      );
+      expect(Object.keys(values).sort()).toEqual(Object.keys(ENV_FILE).sort());
+      for (const value of Object.values(values)) expect(value).toMatch(/^[0-9a-f]{36}$/);
+      expect(new Set(Object.values(values)).size).toBe(Object.keys(values).length);
+      expect(composeConfig(values).status).toBe(0);
+    });
+
+    it('never replaces an existing .env (the databases keep the passwords they were made with)', () => {
+      const before = readFileSync(file, 'utf8');
+      const again = makeEnv();
+      expect(again.status).not.toBe(0);
+      expect(again.stderr).toContain(`${file} exists`);
+      expect(readFileSync(file, 'utf8')).toBe(before);
+    });
+
+    it('refuses the empty .env that `make-env.sh > .env` leaves, and says to run it alone', () => {
+      const empty = path.join(dir, 'empty.env');
+      writeFileSync(empty, '');
+      const result = spawnSync(MAKE_ENV, [empty], { encoding: 'utf8' });
+      expect(result.status).not.toBe(0);
+      expect(result.stderr).toContain('run make-env.sh alone');
+      expect(readFileSync(empty, 'utf8')).toBe('');
+    });
+
+    it("is the README's .env step, which says chmod 600 .env", () => {
+      const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+      const step = readme.split('\n').find((line) => line.includes('deploy/compose/make-env.sh'));
+      expect(step).toContain('chmod 600 .env');
+    });
   });
 });
