@@ -11,6 +11,7 @@ import { ensureDebianPackages } from '../dev/tools/debian-packages';
 const ROOT = path.resolve(__dirname, '..');
 const COMPOSE_FILE = path.join(ROOT, 'docker-compose.yml');
 const HAPROXY_CFG = path.join(ROOT, 'deploy', 'compose', 'haproxy', 'haproxy.cfg');
+const OPERATOR_PORTS_FILE = path.join(ROOT, 'deploy', 'compose', 'operator-ports.yml');
 const RUNBOOK = path.join(ROOT, 'config', 'runbooks', 'compose.yaml');
 const MAKE_ENV = path.join(ROOT, 'deploy', 'compose', 'make-env.sh');
 /** The one-shot service that makes the deployment's SSH keys. */
@@ -40,11 +41,25 @@ interface Service {
   environment?: Record<string, string | null>;
   /** `source:target[:mode]`, as docker-compose config prints them (a relative bind source made absolute). */
   volumes?: string[];
-  ports?: { target: number; published: number | string }[];
+  /** `[host_ip:]published:target/proto`, or the long form when no host address is given. */
+  ports?: (string | { target: number; published: number | string; host_ip?: string })[];
   entrypoint?: string[];
   user?: string;
   restart?: string;
+  network_mode?: string;
   depends_on?: Record<string, { condition: string }>;
+}
+
+/** A published port as `host:published->service:target`, the host address `*` when none is given (all). */
+function publishedPorts(services: Record<string, Service>): string[] {
+  return Object.entries(services).flatMap(([name, s]) =>
+    (s.ports ?? []).map((port) => {
+      if (typeof port !== 'string') return `${port.host_ip ?? '*'}:${port.published}->${name}:${port.target}`;
+      const m = /^(?:(.+):)?(\d+):(\d+)(?:\/\w+)?$/.exec(port);
+      if (!m) throw new Error(`${name}: unexpected port ${port}`);
+      return `${m[1] ?? '*'}:${m[2]}->${name}:${m[3]}`;
+    }),
+  );
 }
 
 /** A volume of `docker-compose config`'s output, `source:target:mode`. */
@@ -390,6 +405,35 @@ describe('docker-compose.yml', () => {
     expect(service('haproxy').user).toBe('root');
     expect(cfg).toMatch(/^global\n(?: {2}.*\n)*? {2}user haproxy\n/m);
     expect(readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8')).toMatch(/^USER node$/m); // uid 1000 in node images
+  });
+
+  it('publishes only the Temporal UI, the HAProxy frontend and Alertmanager, on 127.0.0.1 by default', () => {
+    const entry = hostPort(runbook.traffic!.entryUrl!).port;
+    expect(publishedPorts(services).sort()).toEqual(
+      [
+        `127.0.0.1:18000->haproxy:${entry}`,
+        '127.0.0.1:8233->temporal-ui:8080',
+        '127.0.0.1:9093->alertmanager:9093',
+      ].sort(),
+    );
+    for (const [name, s] of Object.entries(services)) expect(s.network_mode, name).toBeUndefined();
+  });
+
+  it('publishes them on the address DR_PUBLISH_ADDRESS names instead, when .env sets it', () => {
+    const published = publishedPorts(composeServices({ ...ENV_FILE, DR_PUBLISH_ADDRESS: '192.0.2.10' }));
+    expect(published).toHaveLength(3);
+    for (const port of published) expect(port).toMatch(/^192\.0\.2\.10:/);
+  });
+
+  it("operator-ports.yml adds Temporal's gRPC port and Elasticsearch, on 127.0.0.1 whatever DR_PUBLISH_ADDRESS says", () => {
+    const withOperatorPorts = composeServices({ ...ENV_FILE, DR_PUBLISH_ADDRESS: '192.0.2.10' }, [
+      COMPOSE_FILE,
+      OPERATOR_PORTS_FILE,
+    ]);
+    const added = publishedPorts(withOperatorPorts).filter((p) => !p.startsWith('192.0.2.10:'));
+    expect(added.sort()).toEqual(
+      ['127.0.0.1:7233->temporal:7233', `127.0.0.1:9200->es-gra:9200`, `127.0.0.1:9201->es-rbx:9200`].sort(),
+    );
   });
 
   describe('deploy/compose/make-env.sh', () => {
