@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadRunbook } from '../config/load';
 import type { Runbook } from '../config/schema';
@@ -9,9 +10,19 @@ import { ensureDebianPackages } from '../dev/tools/debian-packages';
 
 const ROOT = path.resolve(__dirname, '..');
 const COMPOSE_FILE = path.join(ROOT, 'docker-compose.yml');
+const HAPROXY_CFG = path.join(ROOT, 'deploy', 'compose', 'haproxy', 'haproxy.cfg');
+const OPERATOR_PORTS_FILE = path.join(ROOT, 'deploy', 'compose', 'operator-ports.yml');
 const RUNBOOK = path.join(ROOT, 'config', 'runbooks', 'compose.yaml');
+const MAKE_ENV = path.join(ROOT, 'deploy', 'compose', 'make-env.sh');
+/** The one-shot service that makes the deployment's SSH keys. */
+const KEY_MAKER = 'ssh-keys';
+/** The worker's client key, the apps' host key (sshd -h) and the public keys, as the containers see them. */
+const WORKER_KEY = '/ssh/client/id_ed25519';
+const HOST_KEY = '/ssh/host/ssh_host_ed25519_key';
+const PUBLIC_DIR = '/ssh/public';
 /** Debian's docker-compose (v1, Python): it validates and resolves a compose file without a Docker engine. */
 const DOCKER_COMPOSE = { binary: '/usr/bin/docker-compose', pkg: 'docker-compose' };
+const SSH_KEYGEN = { binary: '/usr/bin/ssh-keygen', pkg: 'openssh-client' };
 /** A distinct value per variable of .env, so that a check can tell which variable reached which container. */
 const ENV_FILE = Object.fromEntries(
   [
@@ -30,17 +41,46 @@ interface Service {
   environment?: Record<string, string | null>;
   /** `source:target[:mode]`, as docker-compose config prints them (a relative bind source made absolute). */
   volumes?: string[];
-  ports?: { target: number; published: number | string }[];
+  /** `[host_ip:]published:target/proto`, or the long form when no host address is given. */
+  ports?: (string | { target: number; published: number | string; host_ip?: string })[];
   entrypoint?: string[];
+  user?: string;
+  restart?: string;
+  network_mode?: string;
+  depends_on?: Record<string, { condition: string }>;
 }
 
-function composeConfig(env: Record<string, string>) {
+/** A published port as `host:published->service:target`, the host address `*` when none is given (all). */
+function publishedPorts(services: Record<string, Service>): string[] {
+  return Object.entries(services).flatMap(([name, s]) =>
+    (s.ports ?? []).map((port) => {
+      if (typeof port !== 'string') return `${port.host_ip ?? '*'}:${port.published}->${name}:${port.target}`;
+      const m = /^(?:(.+):)?(\d+):(\d+)(?:\/\w+)?$/.exec(port);
+      if (!m) throw new Error(`${name}: unexpected port ${port}`);
+      return `${m[1] ?? '*'}:${m[2]}->${name}:${m[3]}`;
+    }),
+  );
+}
+
+/** A volume of `docker-compose config`'s output, `source:target:mode`. */
+function parseMount(volume: string): { source: string; target: string; mode: string } {
+  const [source = '', target = '', mode = ''] = volume.split(':');
+  return { source, target, mode };
+}
+
+function composeConfig(env: Record<string, string>, files = [COMPOSE_FILE]) {
   // A clean environment: the variables come from the test only, never from the caller's shell or a .env file.
-  return spawnSync(DOCKER_COMPOSE.binary, ['-f', COMPOSE_FILE, '--project-directory', ROOT, 'config'], {
-    encoding: 'utf8',
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
-  });
+  return spawnSync(
+    DOCKER_COMPOSE.binary,
+    [...files.flatMap((f) => ['-f', f]), '--project-directory', ROOT, 'config'],
+    { encoding: 'utf8', cwd: ROOT, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env } },
+  );
+}
+
+function composeServices(env: Record<string, string>, files?: string[]): Record<string, Service> {
+  const result = composeConfig(env, files);
+  if (result.status !== 0) throw new Error(`docker-compose config refused the file:\n${result.stderr}`);
+  return (parse(result.stdout) as { services: Record<string, Service> }).services;
 }
 
 describe('docker-compose.yml', () => {
@@ -53,10 +93,7 @@ describe('docker-compose.yml', () => {
   };
   const env = (name: string) => service(name).environment ?? {};
   const mountOf = (name: string, target: string) =>
-    (service(name).volumes ?? [])
-      .map((v) => v.split(':'))
-      .map(([source, at]) => ({ source, target: at }))
-      .find((v) => v.target === target);
+    (service(name).volumes ?? []).map(parseMount).find((v) => v.target === target);
   const hostPort = (url: string) => {
     const u = new URL(url);
     return { host: u.hostname, port: Number(u.port) };
@@ -64,10 +101,8 @@ describe('docker-compose.yml', () => {
 
   beforeAll(() => {
     // Installed like the stack's other Debian packages; without it (no root, no apt) the test fails and says why.
-    ensureDebianPackages([DOCKER_COMPOSE]);
-    const result = composeConfig(ENV_FILE);
-    if (result.status !== 0) throw new Error(`docker-compose config refused the file:\n${result.stderr}`);
-    services = (parse(result.stdout) as { services: Record<string, Service> }).services;
+    ensureDebianPackages([DOCKER_COMPOSE, SSH_KEYGEN]);
+    services = composeServices(ENV_FILE);
     runbook = loadRunbook(RUNBOOK).runbook;
   });
 
@@ -105,7 +140,6 @@ describe('docker-compose.yml', () => {
     expect(env('worker').DR_RUNBOOKS).toBe('/app/config/runbooks/compose.yaml');
     expect(env('worker').DR_WORKFLOW_BUNDLE).toBe('/app/dist/workflow-bundle.js');
     expect(env('worker').TEMPORAL_ADDRESS).toBe('temporal:7233');
-    expect(service('temporal').ports).toContainEqual(expect.objectContaining({ target: 7233 }));
     expect(env('temporal-setup').TEMPORAL_ADDRESS).toBe('temporal:7233');
     expect(env('temporal-ui').TEMPORAL_ADDRESS).toBe('temporal:7233');
     expect(env('temporal').POSTGRES_SEEDS).toBe('temporal-postgresql');
@@ -122,7 +156,6 @@ describe('docker-compose.yml', () => {
     expect(env('worker').DR_WORKER_METRICS_HOST).toBe('0.0.0.0');
     expect(targets).toContain(`worker:${env('worker').DR_WORKER_METRICS_PORT}`);
     expect(prometheus.alerting.alertmanagers[0].static_configs[0].targets).toEqual(['alertmanager:9093']);
-    expect(service('alertmanager').ports).toContainEqual(expect.objectContaining({ target: 9093 }));
   });
 
   it('MySQL: each runbook server is a service in the role the runbook says, with the accounts the runbook uses', () => {
@@ -176,9 +209,7 @@ describe('docker-compose.yml', () => {
     expect(runbook.elasticsearch!.autoFollowPatterns).toEqual([setup.AUTO_FOLLOW_PATTERN]);
   });
 
-  it("apps: each host is its site's app service, on its site's database, reached over SSH with keys from the shared volume", () => {
-    const keyVolume = mountOf('worker', '/ssh')?.source;
-    expect(keyVolume).toBeDefined();
+  it("apps: each host is its site's app service, on its site's database, reached over SSH with this deployment's keys", () => {
     const setup = env('mysql-setup');
     for (const app of runbook.apps!.hosts) {
       const name = app.ssh.host;
@@ -191,17 +222,137 @@ describe('docker-compose.yml', () => {
       expect(e.MYSQL_APP_PASSWORD).toBe(setup.MYSQL_APP_PASSWORD);
       expect(hostPort(app.healthUrl)).toEqual({ host: name, port: hostPort(e.DR_APP_LISTEN!).port });
       expect(app.ssh.port).toBe(22);
-      expect(mountOf(name, '/ssh')?.source).toBe(keyVolume);
-      expect(app.ssh.privateKey).toBe('file:/ssh/client_ed25519');
-      expect(app.ssh.hostKey).toBe(`file:/ssh/${name}/ssh_host_ed25519_key.pub`);
+      expect(app.ssh.privateKey).toBe(`file:${WORKER_KEY}`);
+      expect(app.ssh.hostKey).toBe(`file:${PUBLIC_DIR}/${name}_ssh_host_ed25519_key.pub`);
       expect(mountOf(name, '/opt/perl-app')?.source).toBe(path.join(ROOT, 'dev', 'perl-app'));
       expect(app.start).toBe(`/opt/perl-app/appctl start ${app.site}`);
       expect(app.stop).toBe(`/opt/perl-app/appctl stop ${app.site}`);
     }
     const entrypoint = readFileSync(path.join(ROOT, 'deploy/compose/app/entrypoint.sh'), 'utf8');
-    expect(entrypoint).toContain('host="app-$DR_APP_SITE"');
-    expect(entrypoint).toContain('/ssh/"$host"/ssh_host_ed25519_key');
-    expect(entrypoint).toContain('-f /ssh/client_ed25519');
+    expect(entrypoint).toContain(`-h ${HOST_KEY} `);
+    expect(entrypoint).toContain(`cp ${PUBLIC_DIR}/worker_ed25519.pub /root/.ssh/authorized_keys`);
+  });
+
+  describe('SSH keys: one pair per container that needs one, made per deployment by the one-shot ssh-keys', () => {
+    /** Each container that needs a private key, and the file it reads it from. */
+    const holders = () => [
+      { service: 'worker', key: WORKER_KEY },
+      ...runbook.apps!.hosts.map((app) => ({ service: app.ssh.host, key: HOST_KEY })),
+    ];
+    /** Where ssh-keys writes what `service` reads at `file`: the same volume, under ssh-keys' own mount of it. */
+    const makerPath = (serviceName: string, file: string) => {
+      const mount = mountOf(serviceName, path.posix.dirname(file));
+      if (!mount) throw new Error(`${serviceName} mounts nothing at ${path.posix.dirname(file)}`);
+      const makerMount = (service(KEY_MAKER).volumes ?? [])
+        .map(parseMount)
+        .find((m) => m.source === mount.source);
+      if (!makerMount) throw new Error(`${KEY_MAKER} does not mount ${mount.source}`);
+      return path.posix.join(makerMount.target, path.posix.basename(file));
+    };
+
+    it('each private key is alone in a named volume (never in the checkout), mounted :ro into its one container and nowhere else but ssh-keys', () => {
+      const sources = holders().map(({ service: name, key }) => {
+        const mount = mountOf(name, path.posix.dirname(key));
+        expect(mount, `${name} mounts ${path.posix.dirname(key)}`).toBeDefined();
+        expect(mount!.mode, `${name}'s key mount`).toBe('ro');
+        expect(mount!.source, `${name}'s key volume is a named volume`).toMatch(/^[\w-]+$/);
+        const users = Object.keys(services).filter(
+          (other) =>
+            other !== KEY_MAKER &&
+            (service(other).volumes ?? []).some((v) => parseMount(v).source === mount!.source),
+        );
+        expect(users, `the services mounting ${mount!.source}`).toEqual([name]);
+        return mount!.source;
+      });
+      expect(new Set(sources).size).toBe(holders().length);
+    });
+
+    it('ssh-keys runs once before every container that needs a key, for the runbook hosts and the worker user', () => {
+      const maker = service(KEY_MAKER);
+      expect(maker.restart).toBe('no');
+      expect(maker.entrypoint).toEqual(['/bin/bash', '/setup/make-keys.sh']);
+      expect(mountOf(KEY_MAKER, '/setup')).toEqual({
+        source: path.join(ROOT, 'deploy', 'compose', 'ssh'),
+        target: '/setup',
+        mode: 'ro',
+      });
+      for (const { service: name } of holders())
+        expect(service(name).depends_on?.[KEY_MAKER], name).toEqual({
+          condition: 'service_completed_successfully',
+        });
+      expect(env(KEY_MAKER).APP_HOSTS!.split(' ')).toEqual(runbook.apps!.hosts.map((a) => a.ssh.host));
+      expect(String(env(KEY_MAKER).WORKER_UID)).toBe(service('worker').user!.split(':')[0]);
+    });
+
+    it('the public keys are in one volume, mounted :ro where the runbook pins the host keys and where each app reads authorized_keys', () => {
+      const worker = mountOf('worker', PUBLIC_DIR);
+      expect(worker?.mode).toBe('ro');
+      for (const app of runbook.apps!.hosts) {
+        expect(mountOf(app.ssh.host, PUBLIC_DIR)).toEqual(worker);
+        expect(path.posix.dirname(app.ssh.hostKey.slice('file:'.length))).toBe(PUBLIC_DIR);
+      }
+    });
+
+    describe('make-keys.sh, run in a temporary folder as the volumes', () => {
+      const keysDir = mkdtempSync(path.join(os.tmpdir(), 'compose-keys-'));
+      // As root (CI and the dev machine), a user other than the caller's, so that the key's change of owner shows.
+      const workerUid = process.getuid?.() === 0 ? 1000 : process.getuid!();
+      const inKeysDir = (serviceName: string, file: string) =>
+        path.join(keysDir, path.posix.relative('/keys', makerPath(serviceName, file)));
+      const makeKeys = () =>
+        spawnSync('bash', [path.join(ROOT, 'deploy/compose/ssh/make-keys.sh')], {
+          encoding: 'utf8',
+          env: {
+            PATH: process.env.PATH ?? '/usr/bin:/bin',
+            KEYS_DIR: keysDir,
+            APP_HOSTS: env(KEY_MAKER).APP_HOSTS!,
+            WORKER_UID: String(workerUid),
+          },
+        });
+      const publicHalf = (privateKey: string) =>
+        spawnSync('ssh-keygen', ['-y', '-f', privateKey], { encoding: 'utf8' }).stdout.trim();
+      const firstTwoFields = (text: string) => text.trim().split(' ').slice(0, 2).join(' ');
+      let firstRun: Map<string, string>;
+
+      beforeAll(() => {
+        const result = makeKeys();
+        if (result.status !== 0) throw new Error(`make-keys.sh failed:\n${result.stderr}`);
+        firstRun = new Map(
+          holders().map(({ service: s, key }) => [s, readFileSync(inKeysDir(s, key), 'utf8')]),
+        );
+      });
+      afterAll(() => rmSync(keysDir, { recursive: true, force: true }));
+
+      it("writes a distinct ed25519 private key per container, mode 600, the worker's owned by the worker user", () => {
+        for (const { service: name, key } of holders()) {
+          const file = inKeysDir(name, key);
+          expect(statSync(file).mode & 0o777, file).toBe(0o600);
+          expect(publicHalf(file), file).toMatch(/^ssh-ed25519 /);
+        }
+        expect(statSync(inKeysDir('worker', WORKER_KEY)).uid).toBe(workerUid);
+        expect(new Set(firstRun.values()).size).toBe(holders().length);
+      });
+
+      it("puts each public half where the runbook pins it and where the apps read the worker's key, readable by all", () => {
+        const publicFile = (file: string) => inKeysDir('worker', file);
+        for (const app of runbook.apps!.hosts) {
+          const pinned = readFileSync(publicFile(app.ssh.hostKey.slice('file:'.length)), 'utf8');
+          expect(firstTwoFields(pinned)).toBe(firstTwoFields(publicHalf(inKeysDir(app.ssh.host, HOST_KEY))));
+        }
+        const authorized = inKeysDir(runbook.apps!.hosts[0]!.ssh.host, `${PUBLIC_DIR}/worker_ed25519.pub`);
+        expect(firstTwoFields(readFileSync(authorized, 'utf8'))).toBe(
+          firstTwoFields(publicHalf(inKeysDir('worker', WORKER_KEY))),
+        );
+        for (const file of readdirSync(path.dirname(authorized)))
+          expect(statSync(path.join(path.dirname(authorized), file)).mode & 0o777, file).toBe(0o644);
+      });
+
+      it('keeps the keys when run again (a restart of the stack does not change them)', () => {
+        expect(makeKeys().status).toBe(0);
+        for (const { service: name, key } of holders())
+          expect(readFileSync(inKeysDir(name, key), 'utf8'), name).toBe(firstRun.get(name));
+      });
+    });
   });
 
   it("approval: the runbook's allowed_signers file is in the folder mounted into the worker, with an example", () => {
@@ -215,8 +366,8 @@ describe('docker-compose.yml', () => {
   it("traffic: HAProxy's runtime socket, backend, servers and frontend are the runbook's", () => {
     const traffic = runbook.traffic!;
     if (traffic.provider !== 'haproxy') throw new Error('the compose runbook switches traffic with HAProxy');
-    const cfg = readFileSync(path.join(ROOT, 'deploy/compose/haproxy/haproxy.cfg'), 'utf8');
-    expect(cfg).toMatch(new RegExp(`stats socket ${traffic.socket} .*level admin`));
+    const cfg = readFileSync(HAPROXY_CFG, 'utf8');
+    expect(cfg).toContain(`stats socket ${traffic.socket} `);
     const socketDir = path.dirname(traffic.socket);
     expect(mountOf('worker', socketDir)?.source).toBeDefined();
     expect(mountOf('haproxy', socketDir)?.source).toBe(mountOf('worker', socketDir)?.source);
@@ -232,5 +383,104 @@ describe('docker-compose.yml', () => {
     const entry = hostPort(traffic.entryUrl!);
     expect(entry.host).toBe('haproxy');
     expect(cfg).toContain(`bind :${entry.port}\n`);
+  });
+
+  it("HAProxy's runtime API socket has mode 600 and the worker's user as owner, and HAProxy listens on nothing else than its frontend", () => {
+    const cfg = readFileSync(HAPROXY_CFG, 'utf8');
+    const sockets = [...cfg.matchAll(/^\s*stats socket (\S+) (.*)$/gm)];
+    expect(sockets).toHaveLength(1);
+    const words = sockets[0]![2]!.trim().split(/\s+/);
+    const option = (name: string) => words[words.indexOf(name) + 1];
+    expect(option('mode')).toBe('600');
+    expect(option('level')).toBe('admin');
+    const [uid, gid] = service('worker').user!.split(':');
+    expect(option('uid')).toBe(uid);
+    expect(option('gid')).toBe(gid);
+    // No stats page, no other listener: the frontend is the only bind.
+    expect(cfg).not.toMatch(/^\s*stats (enable|uri)\b/m);
+    expect([...cfg.matchAll(/^\s*bind (\S+)/gm)].map((m) => m[1])).toEqual([
+      `:${hostPort(runbook.traffic!.entryUrl!).port}`,
+    ]);
+    // It starts as root only to create and hand over the socket, then runs as haproxy.
+    expect(service('haproxy').user).toBe('root');
+    expect(cfg).toMatch(/^global\n(?: {2}.*\n)*? {2}user haproxy\n/m);
+    expect(readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8')).toMatch(/^USER node$/m); // uid 1000 in node images
+  });
+
+  it('publishes only the Temporal UI, the HAProxy frontend and Alertmanager, on 127.0.0.1 by default', () => {
+    const entry = hostPort(runbook.traffic!.entryUrl!).port;
+    expect(publishedPorts(services).sort()).toEqual(
+      [
+        `127.0.0.1:18000->haproxy:${entry}`,
+        '127.0.0.1:8233->temporal-ui:8080',
+        '127.0.0.1:9093->alertmanager:9093',
+      ].sort(),
+    );
+    for (const [name, s] of Object.entries(services)) expect(s.network_mode, name).toBeUndefined();
+  });
+
+  it('publishes them on the address DR_PUBLISH_ADDRESS names instead, when .env sets it', () => {
+    const published = publishedPorts(composeServices({ ...ENV_FILE, DR_PUBLISH_ADDRESS: '192.0.2.10' }));
+    expect(published).toHaveLength(3);
+    for (const port of published) expect(port).toMatch(/^192\.0\.2\.10:/);
+  });
+
+  it("operator-ports.yml adds Temporal's gRPC port and Elasticsearch, on 127.0.0.1 whatever DR_PUBLISH_ADDRESS says", () => {
+    const withOperatorPorts = composeServices({ ...ENV_FILE, DR_PUBLISH_ADDRESS: '192.0.2.10' }, [
+      COMPOSE_FILE,
+      OPERATOR_PORTS_FILE,
+    ]);
+    const added = publishedPorts(withOperatorPorts).filter((p) => !p.startsWith('192.0.2.10:'));
+    expect(added.sort()).toEqual(
+      ['127.0.0.1:7233->temporal:7233', `127.0.0.1:9200->es-gra:9200`, `127.0.0.1:9201->es-rbx:9200`].sort(),
+    );
+  });
+
+  describe('deploy/compose/make-env.sh', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'compose-env-'));
+    const file = path.join(dir, '.env');
+    // Under the usual umask 022, which would leave a file made by `> .env` readable by all.
+    const makeEnv = () =>
+      spawnSync('sh', ['-c', 'umask 022 && exec "$0" "$1"', MAKE_ENV, file], { encoding: 'utf8' });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('writes .env with mode 600, a distinct random password for each variable docker-compose.yml needs', () => {
+      const result = makeEnv();
+      expect(result.status, result.stderr).toBe(0);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      const values = Object.fromEntries(
+        readFileSync(file, 'utf8')
+          .split('\n')
+          .filter((line) => line && !line.startsWith('#'))
+          .map((line) => line.split('=') as [string, string]),
+      );
+      expect(Object.keys(values).sort()).toEqual(Object.keys(ENV_FILE).sort());
+      for (const value of Object.values(values)) expect(value).toMatch(/^[0-9a-f]{36}$/);
+      expect(new Set(Object.values(values)).size).toBe(Object.keys(values).length);
+      expect(composeConfig(values).status).toBe(0);
+    });
+
+    it('never replaces an existing .env (the databases keep the passwords they were made with)', () => {
+      const before = readFileSync(file, 'utf8');
+      const again = makeEnv();
+      expect(again.status).not.toBe(0);
+      expect(again.stderr).toContain(`${file} exists`);
+      expect(readFileSync(file, 'utf8')).toBe(before);
+    });
+
+    it('refuses the empty .env that `make-env.sh > .env` leaves, and says to run it alone', () => {
+      const empty = path.join(dir, 'empty.env');
+      writeFileSync(empty, '');
+      const result = spawnSync(MAKE_ENV, [empty], { encoding: 'utf8' });
+      expect(result.status).not.toBe(0);
+      expect(result.stderr).toContain('run make-env.sh alone');
+      expect(readFileSync(empty, 'utf8')).toBe('');
+    });
+
+    it("is the README's .env step, which says chmod 600 .env", () => {
+      const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+      const step = readme.split('\n').find((line) => line.includes('deploy/compose/make-env.sh'));
+      expect(step).toContain('chmod 600 .env');
+    });
   });
 });

@@ -19,6 +19,7 @@ import {
 } from '../dev/ovh-emulator/seed';
 import { startOvhEmulator, type OvhEmulator } from '../dev/ovh-emulator/server';
 import { rawHttpsRequest, trustCaInProcess } from '../dev/ovh-emulator/test-support';
+import { packageRoot } from '../common/package-root';
 
 interface SchemaProperty {
   type: string;
@@ -34,7 +35,11 @@ interface SchemaFile {
 }
 
 const SCHEMA_DIR = path.join(__dirname, '..', 'dev', 'ovh-emulator', 'schemas');
-const REFERENCE_DIR = '/work/shared/reference/ovh-api';
+/**
+ * The team's reference copy of the OVH API schemas: `shared/reference/ovh-api` beside the repository checkout (CI
+ * runs in a fresh clone with a copy of shared/ beside it).
+ */
+const REFERENCE_DIR = path.join(packageRoot(__dirname), '..', 'shared', 'reference', 'ovh-api');
 const SCHEMA_FILES = ['auth', 'domain', 'ipLoadbalancing'];
 const schemas = SCHEMA_FILES.map(
   (name) => JSON.parse(readFileSync(path.join(SCHEMA_DIR, `${name}.json`), 'utf8')) as SchemaFile,
@@ -352,15 +357,21 @@ describe('the schema checker itself', () => {
 });
 
 describe('the shipped schema files', () => {
-  it.skipIf(!existsSync(REFERENCE_DIR))(
-    'are the reference schemas (same JSON as the team reference copy)',
-    () => {
-      for (const name of SCHEMA_FILES) {
-        const reference: unknown = JSON.parse(readFileSync(path.join(REFERENCE_DIR, `${name}.json`), 'utf8'));
-        expect(schemas[SCHEMA_FILES.indexOf(name)], name).toEqual(reference);
-      }
-    },
-  );
-  if (!existsSync(REFERENCE_DIR))
-    console.info(`[ovh schema] reference copy check skipped: ${REFERENCE_DIR} not found`);
+  const compareWithReference = () => {
+    for (const name of SCHEMA_FILES) {
+      const reference: unknown = JSON.parse(readFileSync(path.join(REFERENCE_DIR, `${name}.json`), 'utf8'));
+      expect(schemas[SCHEMA_FILES.indexOf(name)], name).toEqual(reference);
+    }
+  };
+  if (existsSync(REFERENCE_DIR))
+    it(
+      `are the reference schemas (same JSON as the reference copy in ${REFERENCE_DIR})`,
+      compareWithReference,
+    );
+  else {
+    // Not a silent skip: the reason is the test's name in the report, and a line in the output.
+    const why = `cannot run: the reference copy ${REFERENCE_DIR} is absent (it is shared/reference/ovh-api beside the checkout)`;
+    console.warn(`[ovh schema] the comparison with the reference schemas ${why}`);
+    it.skip(`are the reference schemas — ${why}`, compareWithReference);
+  }
 });

@@ -1,11 +1,11 @@
 #!/bin/bash
-# Prepares the app's settings for appctl (the password in a file, never on a command line), the SSH keys in the
-# shared ssh volume (this host's key under /ssh/<host>/, the orchestrator's client key once, owned by the worker's
-# user), starts the app, then runs sshd in the foreground.
+# Prepares the app's settings for appctl (the password in a file, never on a command line), lets the worker's
+# client key in, starts the app, then runs sshd in the foreground with this host's key. The keys come from the
+# ssh-keys service (deploy/compose/ssh/make-keys.sh): this host's private key alone in /ssh/host, the public keys in
+# /ssh/public, both mounted read-only.
 set -euo pipefail
-host="app-$DR_APP_SITE"
 dir="/.stack/perl-app/$DR_APP_SITE"
-mkdir -p "$dir" /.stack/secrets /ssh/"$host" /root/.ssh
+mkdir -p "$dir" /.stack/secrets /root/.ssh
 umask 077
 printf '%s' "$MYSQL_APP_PASSWORD" > /.stack/secrets/mysql-app.password
 unset MYSQL_APP_PASSWORD
@@ -16,10 +16,7 @@ unset MYSQL_APP_PASSWORD
   done
   echo "DR_APP_DB_PASSWORD_FILE=/.stack/secrets/mysql-app.password"
 } > "$dir/app.env"
-[ -f /ssh/"$host"/ssh_host_ed25519_key ] || ssh-keygen -q -t ed25519 -N '' -f /ssh/"$host"/ssh_host_ed25519_key
-flock /ssh/.lock bash -c '[ -f /ssh/client_ed25519 ] || ssh-keygen -q -t ed25519 -N "" -C dr-orchestrator -f /ssh/client_ed25519'
-chown 1000:1000 /ssh/client_ed25519
-cp /ssh/client_ed25519.pub /root/.ssh/authorized_keys
+cp /ssh/public/worker_ed25519.pub /root/.ssh/authorized_keys
 /opt/perl-app/appctl start "$DR_APP_SITE"
-exec /usr/sbin/sshd -D -e -h /ssh/"$host"/ssh_host_ed25519_key -o PermitRootLogin=prohibit-password \
+exec /usr/sbin/sshd -D -e -h /ssh/host/ssh_host_ed25519_key -o PermitRootLogin=prohibit-password \
   -o PasswordAuthentication=no
