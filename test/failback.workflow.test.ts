@@ -116,6 +116,22 @@ const restored = () => {
   return s;
 };
 
+/**
+ * A switch back aborted by an operator past the point of no return: db-gra-1 promoted, rbx fenced and drained
+ * (the traffic goes nowhere), rbx's indices still the regular ones of the failover.
+ */
+function abortedSwitchBack(change: (s: ReturnType<typeof initialState>) => void = () => undefined): FakePair {
+  const p = new FakePair();
+  p.state.mysql['db-rbx-1'] = { reachable: true, readOnly: true, ioRunning: false };
+  p.state.es.followers = { orders: 'regular', customers: 'regular' };
+  p.state.es.autoFollow = { 'logs-from-gra': false };
+  p.state.es.graAutoFollow = { 'logs-from-gra': true };
+  p.state.apps['app-rbx-1'] = true;
+  p.state.traffic = '';
+  change(p.state);
+  return p;
+}
+
 /** After an unplanned failover and a restart of db-gra-1: writable again, with transactions db-rbx-1 lacks. */
 const unplanned = (errant: number) =>
   failedOver((s) => {
@@ -303,6 +319,62 @@ describe('failback workflow (time-skipping, in-memory pair)', () => {
       'esResumeAutoFollow',
     ]);
     expect(pair.state).toEqual(restored());
+  });
+
+  it('resumed after a switch back aborted with the traffic drained: switches it to gra and verifies it before re-establishing, then completes', async () => {
+    pair = abortedSwitchBack();
+    const handle = await start();
+    const report = await handle.result();
+    expect(report.outcome).toBe('completed');
+    expect(report.decisions[1]!.sentence).toMatch(/half failed back.*traffic does not go to gra alone/);
+    expect(pair.state.traffic).toBe('gra');
+    expect(pair.changes()[0]).toBe('trafficSwitch gra');
+    const switched = pair.calls.indexOf('trafficSwitch gra');
+    expect(pair.calls.indexOf('trafficVerify gra', switched)).toBeGreaterThan(switched);
+    expect(pair.calls.indexOf('trafficVerify gra', switched)).toBeLessThan(
+      pair.calls.indexOf('esConfigureRemoteCluster rbx'),
+    );
+    expect(report.steps.filter((s) => s.system === 'traffic')).toMatchObject([
+      { id: 'traffic.switch', phase: 'switch', state: 'done' },
+      { id: 'traffic.verify', phase: 'verify', state: 'done' },
+    ]);
+    expect(pair.state).toEqual(restored());
+  });
+
+  it("resumed with gra's indices still followers of rbx: promotes them before the traffic goes to gra, then completes", async () => {
+    pair = abortedSwitchBack((s) => {
+      s.es.graIndices = { orders: 'paused', customers: 'paused' };
+    });
+    const handle = await start();
+    const report = await handle.result();
+    expect(report.outcome).toBe('completed');
+    expect(pair.state.es.graIndices).toEqual({ orders: 'regular', customers: 'regular' });
+    expect(pair.changes().slice(0, 2)).toEqual(['esPromoteFollowers gra', 'trafficSwitch gra']);
+    expect(report.steps.find((s) => s.id === 'es.finish.promote')).toMatchObject({
+      phase: 'promote',
+      state: 'done',
+    });
+    expect(pair.state).toEqual(restored());
+  });
+
+  it('resumed: a switch to gra that keeps failing waits for an operator; abort reports what is missing and re-establishes nothing', async () => {
+    pair = abortedSwitchBack();
+    pair.fail('trafficSwitch');
+    const handle = await start();
+    const pending = await pendingOf(handle, 'operator');
+    expect(pending.question).toMatch(/switch traffic to gra failed past the point of no return/);
+    await handle.cancel();
+    await answer(handle, abortUpdate, 'oncall', 'gra needs a look');
+    const report = await handle.result();
+    expect(report.outcome).toBe('aborted');
+    expect(report.sentence).toMatch(
+      /aborted by oncall.*the failback is not finished: traffic does not go to gra alone.*forward replication is not re-established/,
+    );
+    expect(report.decisions.map((d) => d.sentence)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/cancel request arrived past the point of no return/)]),
+    );
+    expect(pair.changes()).toEqual(['trafficSwitch gra']);
+    expect(pair.state.traffic).toBe('');
   });
 
   it('a failure before the point of no return of the switch back is undone; gra stays a replica', async () => {
