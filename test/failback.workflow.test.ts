@@ -101,6 +101,19 @@ async function pendingOf(handle: Awaited<ReturnType<typeof start>>, kind: 'appro
   throw new Error(`the run never waited for ${kind}`);
 }
 
+/** Waits (bounded) until the run's pending question is one `matches` accepts. */
+async function waitFor(
+  handle: Awaited<ReturnType<typeof start>>,
+  matches: (pending: Awaited<ReturnType<typeof pendingOf>> | undefined) => boolean,
+) {
+  for (let i = 0; i < 200; i++) {
+    const { pending } = await handle.query(statusQuery);
+    if (matches(pending)) return pending!;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error('the run never asked the question expected');
+}
+
 /** A pair failed over to rbx, with `change` applied to its state. */
 function failedOver(change: (s: ReturnType<typeof failedOverState>) => void = () => undefined): FakePair {
   const p = new FakePair();
@@ -159,19 +172,21 @@ describe('failback workflow (time-skipping, in-memory pair)', () => {
     expect(pair.state).toEqual(restored());
     const changes = pair.changes();
     // Reprotect before anything is switched.
-    expect(changes.slice(0, 5)).toEqual([
+    expect(changes.slice(0, 6)).toEqual([
       'mysqlFence db-gra-1',
       'mysqlRepoint db-gra-1',
       'esConfigureRemoteCluster gra',
       'esMirrorAutoFollowPatterns gra',
+      'esFenceWrites gra',
       'esFollowIndices gra',
     ]);
-    expect(changes.slice(5, 7)).toEqual(['trafficDrain rbx', 'mysqlFence db-rbx-1']);
+    expect(changes.slice(6, 8)).toEqual(['trafficDrain rbx', 'mysqlFence db-rbx-1']);
     expect(changes).toContain('mysqlPromote db-gra-1');
     expect(changes).toContain('trafficSwitch gra');
-    expect(changes.slice(-5)).toEqual([
+    expect(changes.slice(-6)).toEqual([
       'esConfigureRemoteCluster rbx',
       'esMirrorAutoFollowPatterns rbx',
+      'esFenceWrites rbx',
       'esFollowIndices rbx',
       'esDeleteAutoFollowPatterns gra',
       'esResumeAutoFollow',
@@ -284,18 +299,94 @@ describe('failback workflow (time-skipping, in-memory pair)', () => {
       expect.arrayContaining([expect.objectContaining({ system: 'elasticsearch', count: 7 })]),
     );
     expect(pair.calls).not.toContain('esFollowIndices gra');
+    expect(pair.calls).not.toContain('esFenceWrites gra');
     expect(pair.state.es.graIndices).toEqual({ orders: 'regular', customers: 'regular' });
   });
 
-  it('ES divergence approved: the indices are replaced', async () => {
+  it('ES divergence approved and the same under the write block: the indices are replaced, asked once', async () => {
     pair = failedOver((s) => {
       s.es.divergent = 2;
     });
     const handle = await start(input({ mode: 'reprotect-only' }));
     await pendingOf(handle, 'approval');
     await answer(handle, approveUpdate, 'oncall', 'copied aside');
-    expect((await handle.result()).outcome).toBe('reprotected');
+    const report = await handle.result();
+    expect(report.outcome).toBe('reprotected');
     expect(pair.state.es.graIndices).toEqual({ orders: 'active', customers: 'active' });
+    const es = pair.calls.filter((c) => /^es(Divergence|FenceWrites|FollowIndices) gra/.test(c));
+    expect(es).toEqual([
+      'esDivergence gra',
+      'esFenceWrites gra',
+      'esDivergence gra under the write block',
+      'esFollowIndices gra',
+    ]);
+    expect(report.approvals.filter((a) => a.how === 'approver')).toHaveLength(1);
+    expect(report.dataLoss).toEqual([
+      expect.objectContaining({
+        system: 'elasticsearch',
+        count: 2,
+        sentence: expect.stringMatching(/under the write block\); 2 at the earlier count/),
+      }),
+    ]);
+  });
+
+  it('ES divergence higher under the write block than approved: asked again with the new count before anything is replaced', async () => {
+    pair = failedOver((s) => {
+      s.es.divergent = 2;
+    });
+    pair.writesBeforeBlock = 3;
+    const handle = await start(input({ mode: 'reprotect-only' }));
+    await pendingOf(handle, 'approval');
+    await answer(handle, approveUpdate, 'oncall', 'two copied aside');
+    const again = await waitFor(
+      handle,
+      (p) => p?.kind === 'approval' && /under the write block/.test(p.question),
+    );
+    expect(again.question).toMatch(
+      /gra\/orders holds 5 document\(s\).*\(counted under the write block\); 2 at the earlier count.*more than the 2 document\(s\) approved before the write block/,
+    );
+    expect(pair.calls).not.toContain('esFollowIndices gra');
+    await answer(handle, approveUpdate, 'oncall', 'five copied aside');
+    const report = await handle.result();
+    expect(report.outcome).toBe('reprotected');
+    expect(report.approvals.filter((a) => a.how === 'approver').map((a) => a.reason)).toEqual([
+      'two copied aside',
+      'five copied aside',
+    ]);
+    expect(report.dataLoss).toEqual([expect.objectContaining({ system: 'elasticsearch', count: 5 })]);
+    expect(pair.state.es.graIndices).toEqual({ orders: 'active', customers: 'active' });
+  });
+
+  it('ES divergence found only under the write block: asked although the first count found none', async () => {
+    pair = failedOver();
+    pair.writesBeforeBlock = 1;
+    const handle = await start(input({ mode: 'reprotect-only' }));
+    const asked = await pendingOf(handle, 'approval');
+    expect(asked.question).toMatch(/holds 1 document\(s\).*the count before the write block found none/);
+    expect(pair.calls).not.toContain('esFollowIndices gra');
+    await answer(handle, approveUpdate, 'oncall', 'copied aside');
+    expect((await handle.result()).outcome).toBe('reprotected');
+  });
+
+  it('ES divergence higher under the write block, rejected: nothing is replaced, the indices keep their write block', async () => {
+    pair = failedOver((s) => {
+      s.es.divergent = 2;
+    });
+    pair.writesBeforeBlock = 3;
+    const handle = await start(input({ mode: 'reprotect-only' }));
+    await pendingOf(handle, 'approval');
+    await answer(handle, approveUpdate, 'oncall', 'two copied aside');
+    await waitFor(handle, (p) => p?.kind === 'approval' && /under the write block/.test(p.question));
+    await answer(handle, rejectUpdate, 'oncall', 'three more to copy');
+    const report = await handle.result();
+    expect(report.outcome).toBe('rejected');
+    expect(report.sentence).toMatch(
+      /not approved \(three more to copy\).*holds 5 document\(s\).*keep their write block.*rbx still serves/,
+    );
+    expect(pair.calls).not.toContain('esFollowIndices gra');
+    expect(pair.state.es.graIndices).toEqual({ orders: 'regular', customers: 'regular' });
+    expect(pair.state.es.divergent).toBe(5);
+    expect(report.dataLoss).toEqual([expect.objectContaining({ system: 'elasticsearch', count: 5 })]);
   });
 
   it('resumes a half-finished failback: only forward replication is re-established', async () => {
@@ -314,6 +405,7 @@ describe('failback workflow (time-skipping, in-memory pair)', () => {
       'mysqlRepoint db-rbx-1',
       'esConfigureRemoteCluster rbx',
       'esMirrorAutoFollowPatterns rbx',
+      'esFenceWrites rbx',
       'esFollowIndices rbx',
       'esDeleteAutoFollowPatterns gra',
       'esResumeAutoFollow',
