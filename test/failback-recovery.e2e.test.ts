@@ -1,5 +1,5 @@
 /**
- * End-to-end failbacks that need a human or survive a crash, on real components (a scratch DR pair: MariaDB trio,
+ * End-to-end failbacks that need a human, survive a crash or finish an aborted one, on real components (a scratch DR pair: MariaDB trio,
  * ES emulator, Perl apps over SSH, HAProxy; the real worker as a process, restarted from a prebuilt bundle; the
  * shared Temporal dev server). One pair serves every case; each case starts from the pair as the runbook
  * describes it (gra primary) and leaves it so.
@@ -9,14 +9,14 @@
  * the failback must find.
  */
 import type { Client, Connection } from '@temporalio/client';
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFailback } from '../client/failback';
 import { startReadinessCheck } from '../client/readiness';
 import { sleep } from '../dev/stack/daemon';
 import type { FrontendWriteLoad } from '../dev/write-load';
-import { discardUpdate } from '../workflows/definitions';
+import { abortUpdate, discardUpdate, statusQuery } from '../workflows/definitions';
 import type { ReadinessReport } from '../workflows/readiness';
 import { waitUntil } from './helpers/apps-traffic';
 import {
@@ -30,6 +30,7 @@ import {
   reportWithin,
   startPairFailover,
   timer,
+  waitForStatus,
 } from './helpers/failover-e2e';
 import { answer } from './helpers/answers';
 import { temporalClient, testTaskQueue } from './helpers/local-stack';
@@ -72,7 +73,7 @@ function expectForwardPair(after: DrPairSnapshot, before: DrPairSnapshot) {
   expect(after.traffic).toEqual(before.traffic);
 }
 
-describe('failback end to end: errant transactions, diverged indices, a worker killed mid-reprotect', () => {
+describe('failback end to end: errant transactions, diverged indices, an aborted switch back finished, a worker killed mid-reprotect', () => {
   let pair: ScratchDrPair;
   let worker: WorkerProcess;
   let client: Client;
@@ -179,9 +180,12 @@ describe('failback end to end: errant transactions, diverged indices, a worker k
       const { mysql } = await pair.snapshot();
       return RBX_REPLICAS.every((s) => mysql[s]?.ioRunning === 'Connecting');
     });
-    const failover = await reportWithin(
-      await startPairFailover(client, pair.pair, 'unplanned', taskQueue, runs),
-    );
+    const unplanned = await startPairFailover(client, pair.pair, 'unplanned', taskQueue, runs);
+    // db-gra-1 is dead, so it cannot be fenced: going on without that fence waits for a human, whatever the policy.
+    const fenceQuestion = await pendingDecision(unplanned, 'approval', 60_000);
+    expect(fenceQuestion.question).toMatch(/^fence MySQL primary db-gra-1 failed .*go on without this fence/);
+    await approve(unplanned, 'the gra site is dead');
+    const failover = await reportWithin(unplanned);
     expect(failover.outcome).toBe('completed');
     expect(failover.steps.find((s) => s.id === 'mysql.promote')?.target).toBe('db-rbx-1');
     const failedOverAt = Date.now();
@@ -280,9 +284,13 @@ describe('failback end to end: errant transactions, diverged indices, a worker k
 
     const first = await failback();
     const asked = await pendingDecision(first.handle, 'approval', 60_000);
-    expect(asked.question).toMatch(
-      /gra\/orders holds 3 document\(s\) that rbx lacks or holds otherwise \(e\.g\. late-1, late-2, late-3\)/,
-    );
+    // Some of their ids, in the order the count reads them (by shard, then by document within the shard).
+    const sample =
+      /gra\/orders holds 3 document\(s\) that rbx lacks or holds otherwise \(e\.g\. ([^)]*)\)/.exec(
+        asked.question,
+      );
+    expect(sample, asked.question).not.toBeNull();
+    expect(sample![1]!.split(', ').sort()).toEqual(diverged);
     // Counted, not replaced: the index still holds them and is no follower; nothing followed yet.
     expect(await holds()).toBe(true);
     expect((await pair.snapshot()).elasticsearch.gra?.indices?.orders).toBe('open');
@@ -292,6 +300,8 @@ describe('failback end to end: errant transactions, diverged indices, a worker k
     expect(rejected.outcome).toBe('rejected');
     expect(rejected.sentence).toMatch(/not approved \(copy them aside first\).*rbx still serves/);
     expect(await holds()).toBe(true);
+    // Rejected at the first count: nothing was write-blocked either.
+    expect(await activitiesScheduled(client, first.run)).not.toContain('esFenceWrites');
     const afterReject = await pair.snapshot();
     expect(afterReject.elasticsearch.gra?.indices?.orders).toBe('open');
     expect(afterReject.traffic.servers).toEqual({ 'app-gra': 'drain', 'app-rbx': 'ready' });
@@ -301,23 +311,116 @@ describe('failback end to end: errant transactions, diverged indices, a worker k
     const askedAgain = await pendingDecision(second.handle, 'approval', 60_000);
     expect(askedAgain.question).toMatch(/gra\/orders holds 3 document\(s\)/);
     expect(await holds()).toBe(true);
+    // The stale client writes once more while the question waits: the recount under the write block finds it, and
+    // it is asked again with the new count; meanwhile gra's orders refuses writes.
+    expect(
+      (await es('gra', 'PUT', '/orders/_doc/late-4', { written: 'while the question waited' })).status,
+    ).toBe(201);
     await approve(second.handle, 'copied aside');
+    const recounted = await waitForStatus(
+      second.handle,
+      'the question with the recount',
+      (s) => s.pending?.kind === 'approval' && /under the write block/.test(s.pending.question),
+      60_000,
+    );
+    expect(recounted.pending!.question).toMatch(
+      /gra\/orders holds 4 document\(s\) that rbx lacks or holds otherwise \(e\.g\. [^;]*; 3 at the earlier count\) \(counted under the write block\).*more than the 3 document\(s\) approved before the write block/,
+    );
+    const refused = await es('gra', 'PUT', '/orders/_doc/late-5', { written: 'under the write block' });
+    expect(refused.status, JSON.stringify(refused.body)).toBe(403);
+    expect(await activitiesScheduled(client, second.run)).not.toContain('esFollowIndices');
+    await approve(second.handle, 'late-4 copied aside too');
     const report = await reportWithin(second.handle, 120_000);
     expect(report.outcome).toBe('completed');
     expect(report.dataLoss).toEqual(
-      expect.arrayContaining([expect.objectContaining({ system: 'elasticsearch', count: 3 })]),
+      expect.arrayContaining([expect.objectContaining({ system: 'elasticsearch', count: 4 })]),
     );
-    expect(report.approvals).toEqual(
-      expect.arrayContaining([expect.objectContaining({ approved: true, how: 'approver', by: APPROVER })]),
+    expect(
+      report.approvals.filter((a) => a.how === 'approver').map((a) => [a.approved, a.by, a.reason]),
+    ).toEqual([
+      [true, APPROVER, 'copied aside'],
+      [true, APPROVER, 'late-4 copied aside too'],
+    ]);
+    const counts = (await activityResults(client, second.run)).filter(
+      (r) => r.type === 'esDivergence' && r.result.site === 'gra',
     );
+    expect(counts.map((r) => [r.result.total, r.result.underWriteBlock ?? false])).toEqual([
+      [3, false],
+      [4, true],
+    ]);
     // Replaced by a follower of rbx's orders, which never had them.
-    for (const id of diverged) expect((await es('gra', 'GET', `/orders/_doc/${id}`)).status).toBe(404);
+    for (const id of [...diverged, 'late-4', 'late-5'])
+      expect((await es('gra', 'GET', `/orders/_doc/${id}`)).status).toBe(404);
     expectForwardPair(await pair.snapshot(), before);
     console.log(
-      `[e2e] failback with a diverged index: ${diverged.length} documents counted and kept until approved; RTO ${seconds(report.rto.fromStartMs)} (second run, the approval wait included)`,
+      `[e2e] failback with a diverged index: ${diverged.length} documents counted and kept until approved, one more written while asked found by the recount under the write block and asked again; RTO ${seconds(report.rto.fromStartMs)} (second run, the approval wait included)`,
     );
     done();
   }, 240_000);
+
+  it("a switch back aborted past the point of no return is finished by the next failback: HAProxy serves gra and gra's indices take writes", async () => {
+    const done = timer('failback recovery: switch back aborted past the point of no return, then finished');
+    const before = await pair.snapshot();
+    const failover = await reportWithin(
+      await startPairFailover(client, pair.pair, 'planned', taskQueue, runs),
+    );
+    expect(failover.outcome).toBe('completed');
+
+    // HAProxy's runtime API socket goes away (as after a misconfigured reload) once rbx is drained: the switch to
+    // gra fails past the point of no return, and the operator aborts.
+    const socket = pair.haproxySocket;
+    const moved = `${socket}.away`;
+    const first = await failback();
+    await waitForStatus(
+      first.handle,
+      'rbx drained by the switch back',
+      (s) => s.steps.some((r) => r.id === 'traffic.drain' && r.state === 'done'),
+      90_000,
+    );
+    renameSync(socket, moved);
+    let aborted;
+    try {
+      const pending = await pendingDecision(first.handle, 'operator', 90_000);
+      expect(pending.question).toMatch(
+        /^switch traffic to gra failed past the point of no return: TrafficProviderUnreachable: /,
+      );
+      expect((await first.handle.query(statusQuery)).pastPointOfNoReturn).toBe(true);
+      await answer(first.handle, abortUpdate, APPROVER, 'HAProxy needs a look');
+      aborted = await reportWithin(first.handle);
+    } finally {
+      renameSync(moved, socket);
+    }
+    expect(aborted.outcome).toBe('aborted');
+    const half = await pair.snapshot();
+    expect(half.mysql['db-gra-1']).toMatchObject({ reachable: true, readOnly: false, replicatesFrom: null });
+    expect(half.traffic.servers).toEqual({ 'app-gra': 'drain', 'app-rbx': 'drain' });
+
+    const second = await failback();
+    const report = await reportWithin(second.handle, 120_000);
+    expect(report.outcome, report.sentence).toBe('completed');
+    expect(report.decisions.map((d) => d.sentence)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/half failed back.*traffic does not go to gra alone/)]),
+    );
+    expect(report.steps.filter((s) => s.system === 'traffic').map((s) => [s.id, s.state])).toEqual([
+      ['traffic.switch', 'done'],
+      ['traffic.verify', 'done'],
+    ]);
+    const after = await pair.snapshot();
+    expect(after.traffic.servers).toEqual({ 'app-gra': 'ready', 'app-rbx': 'drain' });
+    const served = (await (await fetch(pair.frontendUrl('/health'))).json()) as { site?: string };
+    expect(served.site).toBe('gra');
+    const written = await es('gra', 'PUT', '/orders/_doc/after-finished-failback?refresh=true', {
+      written: 'on gra once the failback finished',
+    });
+    expect(written.status, JSON.stringify(written.body)).toBe(201);
+    expect((await es('gra', 'DELETE', '/orders/_doc/after-finished-failback?refresh=true')).status).toBe(200);
+    expectForwardPair(after, before);
+    expect((await readiness()).ready).toBe(true);
+    console.log(
+      `[e2e] failback resumed after a switch back aborted past the point of no return: completed in ${seconds(report.rto.fromStartMs)}`,
+    );
+    done();
+  }, 300_000);
 
   it('a failback whose worker is SIGKILLed twice mid-reprotect completes after restarts, each step applied once', async () => {
     const done = timer('failback recovery: worker killed mid-reprotect');

@@ -101,6 +101,19 @@ async function pendingOf(handle: Awaited<ReturnType<typeof start>>, kind: 'appro
   throw new Error(`the run never waited for ${kind}`);
 }
 
+/** Waits (bounded) until the run's pending question is one `matches` accepts. */
+async function waitFor(
+  handle: Awaited<ReturnType<typeof start>>,
+  matches: (pending: Awaited<ReturnType<typeof pendingOf>> | undefined) => boolean,
+) {
+  for (let i = 0; i < 200; i++) {
+    const { pending } = await handle.query(statusQuery);
+    if (matches(pending)) return pending!;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error('the run never asked the question expected');
+}
+
 /** A pair failed over to rbx, with `change` applied to its state. */
 function failedOver(change: (s: ReturnType<typeof failedOverState>) => void = () => undefined): FakePair {
   const p = new FakePair();
@@ -115,6 +128,22 @@ const restored = () => {
   s.apps['app-rbx-1'] = true;
   return s;
 };
+
+/**
+ * A switch back aborted by an operator past the point of no return: db-gra-1 promoted, rbx fenced and drained
+ * (the traffic goes nowhere), rbx's indices still the regular ones of the failover.
+ */
+function abortedSwitchBack(change: (s: ReturnType<typeof initialState>) => void = () => undefined): FakePair {
+  const p = new FakePair();
+  p.state.mysql['db-rbx-1'] = { reachable: true, readOnly: true, ioRunning: false };
+  p.state.es.followers = { orders: 'regular', customers: 'regular' };
+  p.state.es.autoFollow = { 'logs-from-gra': false };
+  p.state.es.graAutoFollow = { 'logs-from-gra': true };
+  p.state.apps['app-rbx-1'] = true;
+  p.state.traffic = '';
+  change(p.state);
+  return p;
+}
 
 /** After an unplanned failover and a restart of db-gra-1: writable again, with transactions db-rbx-1 lacks. */
 const unplanned = (errant: number) =>
@@ -143,19 +172,21 @@ describe('failback workflow (time-skipping, in-memory pair)', () => {
     expect(pair.state).toEqual(restored());
     const changes = pair.changes();
     // Reprotect before anything is switched.
-    expect(changes.slice(0, 5)).toEqual([
+    expect(changes.slice(0, 6)).toEqual([
       'mysqlFence db-gra-1',
       'mysqlRepoint db-gra-1',
       'esConfigureRemoteCluster gra',
       'esMirrorAutoFollowPatterns gra',
+      'esFenceWrites gra',
       'esFollowIndices gra',
     ]);
-    expect(changes.slice(5, 7)).toEqual(['trafficDrain rbx', 'mysqlFence db-rbx-1']);
+    expect(changes.slice(6, 8)).toEqual(['trafficDrain rbx', 'mysqlFence db-rbx-1']);
     expect(changes).toContain('mysqlPromote db-gra-1');
     expect(changes).toContain('trafficSwitch gra');
-    expect(changes.slice(-5)).toEqual([
+    expect(changes.slice(-6)).toEqual([
       'esConfigureRemoteCluster rbx',
       'esMirrorAutoFollowPatterns rbx',
+      'esFenceWrites rbx',
       'esFollowIndices rbx',
       'esDeleteAutoFollowPatterns gra',
       'esResumeAutoFollow',
@@ -268,18 +299,94 @@ describe('failback workflow (time-skipping, in-memory pair)', () => {
       expect.arrayContaining([expect.objectContaining({ system: 'elasticsearch', count: 7 })]),
     );
     expect(pair.calls).not.toContain('esFollowIndices gra');
+    expect(pair.calls).not.toContain('esFenceWrites gra');
     expect(pair.state.es.graIndices).toEqual({ orders: 'regular', customers: 'regular' });
   });
 
-  it('ES divergence approved: the indices are replaced', async () => {
+  it('ES divergence approved and the same under the write block: the indices are replaced, asked once', async () => {
     pair = failedOver((s) => {
       s.es.divergent = 2;
     });
     const handle = await start(input({ mode: 'reprotect-only' }));
     await pendingOf(handle, 'approval');
     await answer(handle, approveUpdate, 'oncall', 'copied aside');
-    expect((await handle.result()).outcome).toBe('reprotected');
+    const report = await handle.result();
+    expect(report.outcome).toBe('reprotected');
     expect(pair.state.es.graIndices).toEqual({ orders: 'active', customers: 'active' });
+    const es = pair.calls.filter((c) => /^es(Divergence|FenceWrites|FollowIndices) gra/.test(c));
+    expect(es).toEqual([
+      'esDivergence gra',
+      'esFenceWrites gra',
+      'esDivergence gra under the write block',
+      'esFollowIndices gra',
+    ]);
+    expect(report.approvals.filter((a) => a.how === 'approver')).toHaveLength(1);
+    expect(report.dataLoss).toEqual([
+      expect.objectContaining({
+        system: 'elasticsearch',
+        count: 2,
+        sentence: expect.stringMatching(/under the write block\); 2 at the earlier count/),
+      }),
+    ]);
+  });
+
+  it('ES divergence higher under the write block than approved: asked again with the new count before anything is replaced', async () => {
+    pair = failedOver((s) => {
+      s.es.divergent = 2;
+    });
+    pair.writesBeforeBlock = 3;
+    const handle = await start(input({ mode: 'reprotect-only' }));
+    await pendingOf(handle, 'approval');
+    await answer(handle, approveUpdate, 'oncall', 'two copied aside');
+    const again = await waitFor(
+      handle,
+      (p) => p?.kind === 'approval' && /under the write block/.test(p.question),
+    );
+    expect(again.question).toMatch(
+      /gra\/orders holds 5 document\(s\).*\(counted under the write block\); 2 at the earlier count.*more than the 2 document\(s\) approved before the write block/,
+    );
+    expect(pair.calls).not.toContain('esFollowIndices gra');
+    await answer(handle, approveUpdate, 'oncall', 'five copied aside');
+    const report = await handle.result();
+    expect(report.outcome).toBe('reprotected');
+    expect(report.approvals.filter((a) => a.how === 'approver').map((a) => a.reason)).toEqual([
+      'two copied aside',
+      'five copied aside',
+    ]);
+    expect(report.dataLoss).toEqual([expect.objectContaining({ system: 'elasticsearch', count: 5 })]);
+    expect(pair.state.es.graIndices).toEqual({ orders: 'active', customers: 'active' });
+  });
+
+  it('ES divergence found only under the write block: asked although the first count found none', async () => {
+    pair = failedOver();
+    pair.writesBeforeBlock = 1;
+    const handle = await start(input({ mode: 'reprotect-only' }));
+    const asked = await pendingOf(handle, 'approval');
+    expect(asked.question).toMatch(/holds 1 document\(s\).*the count before the write block found none/);
+    expect(pair.calls).not.toContain('esFollowIndices gra');
+    await answer(handle, approveUpdate, 'oncall', 'copied aside');
+    expect((await handle.result()).outcome).toBe('reprotected');
+  });
+
+  it('ES divergence higher under the write block, rejected: nothing is replaced, the indices keep their write block', async () => {
+    pair = failedOver((s) => {
+      s.es.divergent = 2;
+    });
+    pair.writesBeforeBlock = 3;
+    const handle = await start(input({ mode: 'reprotect-only' }));
+    await pendingOf(handle, 'approval');
+    await answer(handle, approveUpdate, 'oncall', 'two copied aside');
+    await waitFor(handle, (p) => p?.kind === 'approval' && /under the write block/.test(p.question));
+    await answer(handle, rejectUpdate, 'oncall', 'three more to copy');
+    const report = await handle.result();
+    expect(report.outcome).toBe('rejected');
+    expect(report.sentence).toMatch(
+      /not approved \(three more to copy\).*holds 5 document\(s\).*keep their write block.*rbx still serves/,
+    );
+    expect(pair.calls).not.toContain('esFollowIndices gra');
+    expect(pair.state.es.graIndices).toEqual({ orders: 'regular', customers: 'regular' });
+    expect(pair.state.es.divergent).toBe(5);
+    expect(report.dataLoss).toEqual([expect.objectContaining({ system: 'elasticsearch', count: 5 })]);
   });
 
   it('resumes a half-finished failback: only forward replication is re-established', async () => {
@@ -298,11 +405,68 @@ describe('failback workflow (time-skipping, in-memory pair)', () => {
       'mysqlRepoint db-rbx-1',
       'esConfigureRemoteCluster rbx',
       'esMirrorAutoFollowPatterns rbx',
+      'esFenceWrites rbx',
       'esFollowIndices rbx',
       'esDeleteAutoFollowPatterns gra',
       'esResumeAutoFollow',
     ]);
     expect(pair.state).toEqual(restored());
+  });
+
+  it('resumed after a switch back aborted with the traffic drained: switches it to gra and verifies it before re-establishing, then completes', async () => {
+    pair = abortedSwitchBack();
+    const handle = await start();
+    const report = await handle.result();
+    expect(report.outcome).toBe('completed');
+    expect(report.decisions[1]!.sentence).toMatch(/half failed back.*traffic does not go to gra alone/);
+    expect(pair.state.traffic).toBe('gra');
+    expect(pair.changes()[0]).toBe('trafficSwitch gra');
+    const switched = pair.calls.indexOf('trafficSwitch gra');
+    expect(pair.calls.indexOf('trafficVerify gra', switched)).toBeGreaterThan(switched);
+    expect(pair.calls.indexOf('trafficVerify gra', switched)).toBeLessThan(
+      pair.calls.indexOf('esConfigureRemoteCluster rbx'),
+    );
+    expect(report.steps.filter((s) => s.system === 'traffic')).toMatchObject([
+      { id: 'traffic.switch', phase: 'switch', state: 'done' },
+      { id: 'traffic.verify', phase: 'verify', state: 'done' },
+    ]);
+    expect(pair.state).toEqual(restored());
+  });
+
+  it("resumed with gra's indices still followers of rbx: promotes them before the traffic goes to gra, then completes", async () => {
+    pair = abortedSwitchBack((s) => {
+      s.es.graIndices = { orders: 'paused', customers: 'paused' };
+    });
+    const handle = await start();
+    const report = await handle.result();
+    expect(report.outcome).toBe('completed');
+    expect(pair.state.es.graIndices).toEqual({ orders: 'regular', customers: 'regular' });
+    expect(pair.changes().slice(0, 2)).toEqual(['esPromoteFollowers gra', 'trafficSwitch gra']);
+    expect(report.steps.find((s) => s.id === 'es.finish.promote')).toMatchObject({
+      phase: 'promote',
+      state: 'done',
+    });
+    expect(pair.state).toEqual(restored());
+  });
+
+  it('resumed: a switch to gra that keeps failing waits for an operator; abort reports what is missing and re-establishes nothing', async () => {
+    pair = abortedSwitchBack();
+    pair.fail('trafficSwitch');
+    const handle = await start();
+    const pending = await pendingOf(handle, 'operator');
+    expect(pending.question).toMatch(/switch traffic to gra failed past the point of no return/);
+    await handle.cancel();
+    await answer(handle, abortUpdate, 'oncall', 'gra needs a look');
+    const report = await handle.result();
+    expect(report.outcome).toBe('aborted');
+    expect(report.sentence).toMatch(
+      /aborted by oncall.*the failback is not finished: traffic does not go to gra alone.*forward replication is not re-established/,
+    );
+    expect(report.decisions.map((d) => d.sentence)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/cancel request arrived past the point of no return/)]),
+    );
+    expect(pair.changes()).toEqual(['trafficSwitch gra']);
+    expect(pair.state.traffic).toBe('');
   });
 
   it('a failure before the point of no return of the switch back is undone; gra stays a replica', async () => {

@@ -1,6 +1,7 @@
-import { isCancellation } from '@temporalio/workflow';
+import { isCancellation, patched } from '@temporalio/workflow';
 import type { FailbackInput, Phase } from './definitions';
-import { observeStanding } from './failback/roles';
+import { finishSwitchSteps, unfinished } from './failback/finish';
+import { observeStanding, type Standing } from './failback/roles';
 import {
   esAutoFollowBackStep,
   esCatchUpStep,
@@ -11,7 +12,13 @@ import {
 } from './failback/steps';
 import { approve } from './failover/approve';
 import { assess } from './failover/assess';
-import { fenceAndPrepare, promoteAndSwitch, rollForward, undoneReport } from './failover/execute';
+import {
+  fenceAndPrepare,
+  pastPointOfNoReturn,
+  promoteAndSwitch,
+  rollForward,
+  undoneReport,
+} from './failover/execute';
 import { makePlan } from './failover/plan';
 import { report, type FailoverReport } from './failover/report';
 import { FailoverRun, openRun, validateMoveInput } from './failover/run';
@@ -26,7 +33,8 @@ export type FailbackReport = FailoverReport;
  * for a human; its ES indices, once what they would lose is counted and approved, follow the current site's),
  * catch up, then (mode `full`) a planned move back with the failover's own phases, approvals, compensation and
  * point of no return, and forward replication re-established. A pair that is not failed over is refused; a
- * pair left half failed back is finished.
+ * pair left half failed back (its switch back aborted past the point of no return) is finished: the switch first,
+ * then forward replication.
  */
 export async function failback(input: FailbackInput): Promise<FailbackReport> {
   validateMoveInput(input, 'failback', ['full', 'reprotect-only']);
@@ -48,6 +56,8 @@ export async function failback(input: FailbackInput): Promise<FailbackReport> {
         'refused',
         `refusing to reprotect: ${home} is the primary site again. ${standing.sentence}`,
       );
+    // Runs started before it only re-established forward replication, whatever else was missing.
+    if (patched('failback-resume-finishes-switch')) return finishSwitchBack(run, standing);
     return reestablish(run, standing.primary, standing.missing);
   }
 
@@ -126,6 +136,38 @@ async function switchBack(run: FailoverRun): Promise<FailbackReport> {
   if (!before.done)
     return undoneReport(run, before, 'switch back', `; ${away} still serves, ${home} replicates from it.`);
   return promoteAndSwitch(run, () => reestablish(run, undefined, []));
+}
+
+/**
+ * A failback resumed on a pair whose MySQL primary is home again but whose switch back was not finished: home's
+ * indices that still follow are promoted, the traffic goes to home and is verified through the entry point, and
+ * only then is forward replication re-established. Past the point of no return (not cancellable): a step that keeps
+ * failing waits for an operator's retry or abort, and an abort ends the run saying what is still missing.
+ */
+async function finishSwitchBack(
+  run: FailoverRun,
+  standing: Extract<Standing, { kind: 'half-failed-back' }>,
+): Promise<FailbackReport> {
+  return pastPointOfNoReturn(run, async () => {
+    run.saga.passPointOfNoReturn();
+    const finish = await finishSwitchSteps(run, standing.trafficHome);
+    run.book.plan(finish.map((f) => view(f.step)));
+    run.steps.push(...finish.map((f) => f.step));
+    try {
+      for (const { step } of finish) {
+        run.enter(step.phase);
+        await rollForward(run, step);
+      }
+    } catch (err) {
+      if (errorType(err) !== 'AbortedByOperator') throw err;
+      return report(
+        run,
+        'aborted',
+        `${errorText(err)}; the failback is not finished: ${unfinished(run, finish).join('; ')}; forward replication is not re-established. Start the failback again once the cause is fixed: it goes on from where it stopped.`,
+      );
+    }
+    return reestablish(run, standing.primary, standing.missing);
+  });
 }
 
 /**

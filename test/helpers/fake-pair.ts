@@ -127,6 +127,10 @@ export class FakePair {
   private readonly lostAnswers = new Set<string>();
   /** How many more times trafficVerify answers "not verified" (the entry point slow to answer, say). */
   unverifiedAnswers = 0;
+  /** Sites whose indices carry the write block (esFenceWrites); kept out of `state`, which tests compare whole. */
+  readonly writeBlocked = new Set<string>();
+  /** Documents gra takes after a first divergence count, until its write block: the recount finds them too. */
+  writesBeforeBlock = 0;
 
   constructor(public settings: PairSettings = fakeSettings()) {}
 
@@ -299,9 +303,26 @@ export class FakePair {
           }),
         };
       },
-      esDivergence: async ({ site, indices }: { site: string; indices?: string[] }) => {
-        await this.enter('esDivergence', site);
+      esDivergence: async ({
+        site,
+        indices,
+        underWriteBlock,
+        previous,
+      }: {
+        site: string;
+        indices?: string[];
+        underWriteBlock?: boolean;
+        previous?: { total: number };
+      }) => {
+        await this.enter('esDivergence', underWriteBlock ? `${site} under the write block` : site);
+        if (underWriteBlock && !this.writeBlocked.has(site))
+          throw ApplicationFailure.create({
+            type: 'IndexNotWriteBlocked',
+            message: `${site}: orders has no write block before the count`,
+            nonRetryable: true,
+          });
         const total = site === 'gra' ? s().es.divergent : 0;
+        const when = `${underWriteBlock ? ' (counted under the write block)' : ''}${previous ? `; ${previous.total} at the earlier count` : ''}`;
         const names = indices ?? Object.keys(followersOf(site));
         return {
           site,
@@ -315,9 +336,30 @@ export class FakePair {
             sampleIds: [],
           })),
           total,
+          ...(underWriteBlock ? { underWriteBlock: true } : {}),
+          ...(previous ? { previousTotal: previous.total } : {}),
           description: total
-            ? `${site}/orders holds ${total} document(s) that the leader lacks.`
-            : `${site} holds nothing the leader lacks.`,
+            ? `${site}/orders holds ${total} document(s) that the leader lacks${when}.`
+            : `${site} holds nothing the leader lacks${when}.`,
+        };
+      },
+      esFenceWrites: async ({ site, indices }: { site: string; indices?: string[] }) => {
+        await this.enter('esFenceWrites', site);
+        const already = this.writeBlocked.has(site);
+        if (!already && site === 'gra') {
+          s().es.divergent += this.writesBeforeBlock;
+          this.writesBeforeBlock = 0;
+        }
+        this.writeBlocked.add(site);
+        const names = indices ?? Object.keys(followersOf(site));
+        return {
+          site,
+          indices: names.map((index) => ({
+            index,
+            outcome: already ? ('already-fenced' as const) : ('fenced' as const),
+          })),
+          steps: already ? [] : names.map((index) => `${site}: PUT ${index}/_block/write`),
+          description: `${site}: ${names.join(', ')} ${already ? 'already refused' : 'refuse'} writes (index.blocks.write).`,
         };
       },
       esFollowIndices: async ({ site, indices }: { site: string; indices?: string[] }) => {

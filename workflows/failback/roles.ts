@@ -6,8 +6,18 @@ import type { ActivityCall } from '../activity-options';
 export type Standing =
   /** The standby site is the primary: reprotect, switch back, re-establish. */
   | { kind: 'failed-over'; primary: string; sentence: string }
-  /** The runbook's primary site is the primary again but forward replication is not whole: re-establish it. */
-  | { kind: 'half-failed-back'; primary: string; sentence: string; missing: string[] }
+  /**
+   * The runbook's primary site is the primary again but something is missing (a switch back aborted past the point
+   * of no return, or forward replication not whole): finish the switch, then re-establish.
+   */
+  | {
+      kind: 'half-failed-back';
+      primary: string;
+      sentence: string;
+      missing: string[];
+      /** Traffic goes to the primary site alone; undefined when the runbook has no traffic switch. */
+      trafficHome?: boolean;
+    }
   /** Nothing to fail back, or the roles cannot be told: refused. */
   | { kind: 'refused'; sentence: string };
 
@@ -83,6 +93,7 @@ export async function observeStanding(settings: PairSettings, call: ActivityCall
     kind: 'half-failed-back',
     primary: primary.server,
     missing,
+    ...(traffic ? { trafficHome } : {}),
     sentence: `${pair} is half failed back: ${primary.server} in ${home} is the primary again, but ${missing.join('; ')}.`,
   };
 }

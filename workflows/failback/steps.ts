@@ -1,4 +1,7 @@
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ApplicationFailure, patched } from '@temporalio/workflow';
+import type { EsDivergenceReport } from '../../activities/elasticsearch';
+import type { DataLossEstimate } from '../definitions';
+import type { ApprovalRecord } from '../desk';
 import type { PlanStep } from '../steps';
 import { waitForZeroLag } from '../systems/elasticsearch';
 import type { FailoverRun } from '../failover/run';
@@ -144,33 +147,9 @@ export function esFollowSteps(
       }),
     );
   steps.push(
-    step('divergence', `count what the indices of ${site} hold that the leader lacks`, site, async () => {
-      const r = await ctx.call(
-        'long',
-        'esDivergence',
-        { pair, site, indices: indices() },
-        `what ${site}'s indices would lose`,
-      );
-      run.dataLoss.push({
-        system: 'elasticsearch',
-        count: r.total,
-        unit: 'operations',
-        sentence: r.description,
-      });
-      if (r.total === 0) return r.description;
-      const record = await run.desk.approval(`${r.description} Replace them by followers anyway?`, {
-        ...ctx.settings.approval,
-        policy: 'required',
-        onTimeout: 'reject',
-      });
-      run.say(`${record.approved ? 'approved' : 'rejected'} by ${record.by}: ${record.reason}.`);
-      if (!record.approved)
-        throw ApplicationFailure.nonRetryable(
-          `replacing the indices of ${site} was not approved (${record.reason}): ${r.description}`,
-          'DivergenceNotApproved',
-        );
-      return `${r.description} Approved by ${record.by}.`;
-    }),
+    step('divergence', `count what the indices of ${site} hold that the leader lacks`, site, () =>
+      countWhatIsLost(run, site, indices()),
+    ),
     step('follow', `make the indices of ${site} followers of the other site's`, site, async () => {
       const r = await ctx.call(
         'long',
@@ -183,6 +162,110 @@ export function esFollowSteps(
   );
   return { steps, indices };
 }
+
+/**
+ * What replacing the indices of `site` by followers discards, counted (a non-zero count needs an approval, whatever
+ * the runbook's policy). Then the indices that hold anything of their own are write-blocked (after a failover they
+ * usually are already) and counted again under the block, so that no write lands between the count and the
+ * replacement; a recount above what was approved is asked again: no more is replaced than was approved. Runs
+ * started before the recount (patch es-divergence-recount-under-block) counted once.
+ */
+async function countWhatIsLost(run: FailoverRun, site: string, indices: string[]): Promise<string> {
+  const { ctx } = run;
+  const pair = ctx.settings.pair;
+  const first = await ctx.call(
+    'long',
+    'esDivergence',
+    { pair, site, indices },
+    `what ${site}'s indices would lose`,
+  );
+  const loss: DataLossEstimate = {
+    system: 'elasticsearch',
+    count: first.total,
+    unit: 'operations',
+    sentence: first.description,
+  };
+  run.dataLoss.push(loss);
+  const approval =
+    first.total === 0
+      ? undefined
+      : await approveLoss(
+          run,
+          site,
+          `${first.description} Replace them by followers anyway?`,
+          first.description,
+        );
+  if (!patched('es-divergence-recount-under-block'))
+    return approval ? `${first.description} Approved by ${approval.by}.` : first.description;
+  const fenced = await fenceCounted(run, site, first);
+  const recount = await ctx.call(
+    'long',
+    'esDivergence',
+    { pair, site, indices, underWriteBlock: true, previous: countsOf(first) },
+    `recount what ${site}'s indices would lose, under the write block`,
+  );
+  loss.count = recount.total;
+  loss.sentence = recount.description;
+  const approved = approval ? first.total : 0;
+  if (recount.total <= approved)
+    return `${fenced.sentence} ${recount.description}${approval ? ` Approved by ${approval.by} (${approved} document(s)).` : ''}`;
+  const before = approval
+    ? `more than the ${approved} document(s) approved before the write block`
+    : 'the count before the write block found none';
+  const again = await approveLoss(
+    run,
+    site,
+    `${recount.description} That is ${before}: replace them by followers anyway?`,
+    recount.description,
+    fenced.blocked ? ` The indices of ${site} keep their write block.` : '',
+  );
+  return `${fenced.sentence} ${recount.description} Approved by ${again.by} after the recount.`;
+}
+
+/** Asks whether to discard what the indices of `site` hold; a rejection (or no answer in time) stops the step. */
+async function approveLoss(
+  run: FailoverRun,
+  site: string,
+  question: string,
+  description: string,
+  after = '',
+): Promise<ApprovalRecord> {
+  const record = await run.desk.approval(question, {
+    ...run.ctx.settings.approval,
+    policy: 'required',
+    onTimeout: 'reject',
+  });
+  run.say(`${record.approved ? 'approved' : 'rejected'} by ${record.by}: ${record.reason}.`);
+  if (!record.approved)
+    throw ApplicationFailure.nonRetryable(
+      `replacing the indices of ${site} was not approved (${record.reason}): ${description}${after}`,
+      'DivergenceNotApproved',
+    );
+  return record;
+}
+
+/** Write-blocks the indices of `site` that hold anything of their own (those that exist and do not follow yet). */
+async function fenceCounted(
+  run: FailoverRun,
+  site: string,
+  counted: EsDivergenceReport,
+): Promise<{ blocked: boolean; sentence: string }> {
+  const indices = counted.indices.filter((i) => i.exists && !i.following).map((i) => i.index);
+  if (indices.length === 0)
+    return { blocked: false, sentence: `no index of ${site} holds anything of its own to write-block.` };
+  const r = await run.ctx.call(
+    'change',
+    'esFenceWrites',
+    { pair: run.ctx.settings.pair, site, indices },
+    `write-block the indices of ${site} before the recount`,
+  );
+  return { blocked: true, sentence: r.description };
+}
+
+const countsOf = (r: EsDivergenceReport) => ({
+  total: r.total,
+  indices: r.indices.map(({ index, divergent }) => ({ index, divergent })),
+});
 
 /** Every follower of `site` has read all of its leader (bounded by the runbook's catch-up timeout). */
 export function esCatchUpStep(run: FailoverRun, site: string, indices: () => string[]): PlanStep {
