@@ -11,10 +11,12 @@ import mysql from 'mysql2/promise';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HaproxySocketClient, setServerState, showServersState } from '../activities/traffic/haproxy-runtime';
+import { HaproxySocketClient, showServersState } from '../activities/traffic/haproxy-runtime';
 import { resolveSecret } from '../config/secrets';
 import { appctl } from '../dev/stack/services/perl-app';
 import { HAPROXY_BACKEND } from '../dev/stack/services/haproxy';
+import { ES_SEED } from '../dev/stack/services/es-emulator';
+import { defaultRoutingNumShards, shardIdFor } from '../dev/es-emulator/routing';
 import { abortUpdate, planQuery, retryUpdate } from '../workflows/definitions';
 import { waitUntil } from './helpers/apps-traffic';
 import {
@@ -41,6 +43,17 @@ import {
 } from './helpers/scratch-dr-pair';
 
 const APPROVAL_TIMEOUT_S = 6;
+
+/** Document IDs that ES's default routing puts one on each of `shards` primary shards. */
+function idsOnEveryShard(shards: number): string[] {
+  const byShard = new Map<number, string>();
+  for (let i = 0; byShard.size < shards; i++) {
+    const id = `after-cut-${i}`;
+    const shard = shardIdFor(id, shards, defaultRoutingNumShards(shards));
+    if (!byShard.has(shard)) byShard.set(shard, id);
+  }
+  return [...byShard.values()];
+}
 
 describe('failover end to end: faults and approvals leave the pair as it was', () => {
   let pair: ScratchDrPair;
@@ -193,7 +206,7 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
       done();
     });
 
-    it('MySQL fence: the orchestrator locked out of db-gra-1; the failed undo waits for a human, who aborts', async () => {
+    it('MySQL fence: the orchestrator locked out of db-gra-1; the failed undo waits for a human, who aborts it, and the drain is still undone', async () => {
       const done = timer('faults: MySQL fence fails, undo aborted');
       const before = await pair.snapshot();
       const user = 'dr_orchestrator';
@@ -227,18 +240,19 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
         );
       }
       const report = await reportWithin(handle);
-      expect(report.outcome).toBe('rolled-back');
+      expect(report.outcome).toBe('partly-rolled-back');
+      expect(report.sentence).toContain('NOT undone, left in effect for hand work: mysql.fence');
       expect(report.steps.find((s) => s.id === 'mysql.fence')).toMatchObject({
         state: 'failed',
         lastError: expect.stringMatching(/^InvalidCredentials: /),
       });
-      // The abort stops the unwinding: the drain, undone after the fence, is left in effect too.
-      expect(report.compensation).toEqual({ undone: [], leftInPlace: ['mysql.fence', 'traffic.drain'] });
+      // The abort leaves only the fence's undo undone: the drain, undone after it, still sends the traffic back.
+      expect(report.compensation).toEqual({
+        undone: [{ step: 'traffic.drain', sentence: expect.stringContaining('gra') }],
+        leftInPlace: ['mysql.fence'],
+      });
       expect(report.operatorDecisions).toEqual([expect.objectContaining({ action: 'abort', by: APPROVER })]);
       expect(report.steps.filter((s) => s.phase === 'prepare').every((s) => s.attempts === 0)).toBe(true);
-      const after = await pair.snapshot();
-      expect(after.traffic).toEqual({ reachable: true, servers: { 'app-gra': 'drain', 'app-rbx': 'drain' } });
-      await setServerState(new HaproxySocketClient(pair.haproxySocket), HAPROXY_BACKEND, 'app-gra', 'ready');
       expect(await pair.snapshot()).toEqual(before);
       done();
     });
@@ -317,14 +331,15 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
         const res = await fetch(`${pair.esUrl('rbx')}/orders/_doc/o-cut`);
         return res.status === 200;
       });
-      // An idle follower keeps its last read exception until a read succeeds, i.e. until its leader has news
-      // (the long poll otherwise waits read_poll_timeout, 1 minute): give each leader a document.
-      for (const index of ['customers', 'logs-app-000001'])
-        await fetch(`${pair.esUrl('gra')}/${index}/_doc/after-cut`, {
-          method: 'PUT',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ written: 'after the link came back' }),
-        });
+      // An idle follower shard keeps its last read exception until a read succeeds, i.e. until its leader shard has
+      // news (the long poll otherwise waits read_poll_timeout, 1 minute): give each leader shard a document.
+      for (const index of ['orders', 'customers', 'logs-app-000001'])
+        for (const id of idsOnEveryShard(ES_SEED.shards))
+          await fetch(`${pair.esUrl('gra')}/${index}/_doc/${id}`, {
+            method: 'PUT',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ written: 'after the link came back' }),
+          });
       await waitUntil('every follower on rbx reads without errors again', async () => {
         const stats = (await rbxEs('GET', '/_ccr/stats')) as {
           follow_stats: { indices: { shards: { read_exceptions: unknown[] }[] }[] };
