@@ -77,6 +77,8 @@ export interface PairSettings {
     trafficSwitchMs: number;
     /** Salvaging a dead primary's binlog; absent from the results of older workers. */
     salvageMs?: number;
+    /** Rebuilding an old primary; absent from the results of older workers. */
+    rebuildMs?: number;
     /** The runbook's `timeouts.heartbeat`, when it sets one. */
     heartbeatMs?: number;
     /** The removed `timeouts.run` (histories recorded by older workers carry it; nothing reads it). */
@@ -128,6 +130,7 @@ export function createPairSettingsActivities({ runbooks }: { runbooks: RunbookRe
           appStartMs: durationMs(runbook.timeouts.appStart),
           trafficSwitchMs: durationMs(runbook.timeouts.trafficSwitch),
           salvageMs: durationMs(runbook.timeouts.salvage),
+          rebuildMs: durationMs(runbook.timeouts.rebuild),
           ...(runbook.timeouts.heartbeat ? { heartbeatMs: durationMs(runbook.timeouts.heartbeat) } : {}),
         },
       };

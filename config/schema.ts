@@ -536,6 +536,8 @@ const timeouts = z
     trafficSwitch: duration.default('10m'),
     /** How long salvaging a dead primary's binlog (transfer and apply) may take before the run goes on without. */
     salvage: duration.default('2m'),
+    /** How long rebuilding an old primary from the new one (a dump piped into it) may take: size it to the data. */
+    rebuild: duration.default('2h'),
     /**
      * How long a long step (catch-up wait, app start, follower promotion, traffic switch) may go without a
      * heartbeat before Temporal gives it to another worker: a worker that dies in such a step delays the run by
@@ -576,6 +578,7 @@ export const runbookSchema = z
       appStart: '5m',
       trafficSwitch: '10m',
       salvage: '2m',
+      rebuild: '2h',
     }),
   })
   .strict()

@@ -7,13 +7,14 @@ describe('activity presets', () => {
   const heartbeats = (presets: ReturnType<typeof activityPresets>) =>
     Object.fromEntries(Object.entries(presets).map(([name, options]) => [name, options.heartbeatTimeout]));
 
-  it('heartbeat timeouts default to 30s for catch-up waits and salvages, 60s for app starts and long steps', () => {
+  it('heartbeat timeouts default to 30s for catch-up waits and salvages, 20s for rebuilds, 60s for app starts and long steps', () => {
     expect(heartbeats(activityPresets(fakeSettings().timeouts))).toEqual({
       read: undefined,
       change: undefined,
       catchUp: '30s',
       apps: '60s',
       salvage: '30s',
+      rebuild: '20s',
       long: '60s',
     });
   });
@@ -26,8 +27,17 @@ describe('activity presets', () => {
       catchUp: '5s',
       apps: '5s',
       salvage: '5s',
+      rebuild: '5s',
       long: '5s',
     });
+  });
+
+  it("a rebuild may last the runbook's timeouts.rebuild (2h when an older worker's settings lack it), plus an activity's", () => {
+    const timeouts = { ...fakeSettings().timeouts, activityMs: 60_000 };
+    expect(activityPresets({ ...timeouts, rebuildMs: 3 * 3_600_000 }).rebuild.startToCloseTimeout).toBe(
+      '10860s',
+    );
+    expect(activityPresets(timeouts).rebuild.startToCloseTimeout).toBe('7260s');
   });
 
   it("a salvage may last the runbook's timeouts.salvage, plus a connection's and a margin", () => {

@@ -57,6 +57,15 @@ export function activityPresets(timeouts: PairSettings['timeouts']): Record<Pres
       heartbeatTimeout: heartbeat('30s'),
       retry: retry(5),
     },
+    /**
+     * Rebuilding an old primary from the new one: as long as the runbook's rebuild timeout (the copy of the whole
+     * data), heartbeating every 2 s on a timer, so a dead worker is noticed within seconds, not at the timeout.
+     */
+    rebuild: {
+      startToCloseTimeout: seconds((timeouts.rebuildMs ?? 7_200_000) + timeouts.activityMs),
+      heartbeatTimeout: heartbeat('20s'),
+      retry: retry(3),
+    },
     /** Follower promotion and traffic switches: long, heartbeating, resumable from their heartbeat details. */
     long: {
       startToCloseTimeout: seconds(Math.max(timeouts.trafficSwitchMs, timeouts.activityMs) + 60_000),
@@ -66,7 +75,7 @@ export function activityPresets(timeouts: PairSettings['timeouts']): Record<Pres
   };
 }
 
-export type Preset = 'read' | 'change' | 'catchUp' | 'apps' | 'salvage' | 'long';
+export type Preset = 'read' | 'change' | 'catchUp' | 'apps' | 'salvage' | 'rebuild' | 'long';
 
 /**
  * Calls activities by name with one of the presets and a one-line summary, so the Temporal UI's timeline reads

@@ -54,7 +54,7 @@ export function mysqlReprotectSteps(run: FailoverRun, primary: string, site: str
             'AbortedByOperator',
           );
         const r = await ctx.call(
-          'long',
+          'rebuild',
           'mysqlRebuildReplica',
           { pair, server: s.name, source: primary },
           `rebuild ${s.name} from ${primary}`,
