@@ -161,10 +161,12 @@ const failedOverState = () => {
 describe('failover workflow (time-skipping, in-memory pair)', () => {
   it('planned, auto-approved: runs every phase in order and leaves the pair on rbx', async () => {
     pair = new FakePair();
-    const handle = await start();
+    const handle = await start(input({ reason: 'r'.repeat(1024), requestedBy: 'q'.repeat(1024) }));
     const report = await handle.result();
     await recordHistory(handle, 'failover-planned-completed');
     expect(report.outcome).toBe('completed');
+    // Far below Temporal's payload warning (512 KiB), with the longest reason and requester a caller may give.
+    expect(new TextEncoder().encode(JSON.stringify(report)).length).toBeLessThan(64 * 1024);
     expect(pair.state).toEqual(failedOverState());
     // Phases in order; the steps of one phase run in parallel.
     const changes = pair.changes();
