@@ -37,8 +37,12 @@ for i in $(seq 1 "$runs"); do
   log="$logs/run-$i.log"
   start=$(date +%s)
   if [ "$clean" = 1 ]; then
-    clone=$(mktemp -d /tmp/dr-soak-XXXXXX)
+    # As CI lays it: the clone in a folder of its own, with a copy of the shared/ folder beside it (when this
+    # checkout has one beside it), which the reference-schema test reads.
+    box=$(mktemp -d /tmp/dr-soak-XXXXXX)
+    clone="$box/repo"
     git clone -q . "$clone"
+    [ -d ../shared ] && cp -r ../shared "$box/shared"
     if [ "$netns" = 1 ]; then
       (cd "$clone" && npm ci --no-audit --no-fund --prefer-offline > /dev/null && mkdir -p .tools && cp -r "$OLDPWD"/.tools/. .tools/)
       (cd "$clone" && unshare -n bash -c 'ip link set lo up && CI=true bash .ci/run') > "$log" 2>&1
@@ -65,7 +69,7 @@ for i in $(seq 1 "$runs"); do
           if (t.status === "failed") console.log(`  failed: ${file.name.replace(/^.*\/test\//, "test/")} › ${t.fullName}`);
     ' "$(cd "$(dirname "$report")" && pwd)/$(basename "$report")"
   fi
-  [ "$clean" = 1 ] && rm -rf "$clone"
+  [ "$clean" = 1 ] && rm -rf "$box"
 done
 echo "soak: $((runs - failures)) of $runs runs passed; logs in $logs"
 [ "$failures" = 0 ]
