@@ -9,10 +9,14 @@
 import type { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep } from '../dev/stack/daemon';
-import type { FailoverReport } from '../workflows';
-import { statusQuery } from '../workflows/definitions';
 import { waitUntil } from './helpers/apps-traffic';
-import { approve, reportWithin, startPairFailover, timer, type FailoverHandle } from './helpers/failover-e2e';
+import {
+  acknowledgedBy,
+  acknowledgedWrites,
+  approvingEveryQuestion,
+  startPairFailover,
+  timer,
+} from './helpers/failover-e2e';
 import { temporalClient, testTaskQueue } from './helpers/local-stack';
 import {
   startScratchDrPair,
@@ -26,27 +30,6 @@ const REPLICAS = ['db-rbx-1', 'db-rbx-2'];
 
 // Runs a write load: never alongside a file that asserts a write rate, which it would starve of CPU.
 takeTurns('write-load', 'exclusive');
-
-/** Approves every approval the run asks for (the plan, then going on without fencing the dead db-gra-1) until it ends. */
-async function approvingEveryQuestion(handle: FailoverHandle, reason: string): Promise<FailoverReport> {
-  let ended = false;
-  const report = reportWithin(handle, 90_000).finally(() => {
-    ended = true;
-  });
-  const answered = new Set<string>();
-  while (!ended) {
-    const pending = (await handle.query(statusQuery).catch(() => undefined))?.pending;
-    if (pending?.kind === 'approval' && !answered.has(pending.question)) {
-      answered.add(pending.question);
-      await answerApproval(handle, reason);
-    }
-    await Promise.race([report.catch(() => undefined), sleep(100)]);
-  }
-  return report;
-}
-
-/** The one call that answers an approval (the scratch runbook takes oncall's answers). */
-const answerApproval = (handle: FailoverHandle, reason: string) => approve(handle, reason);
 
 describe('unplanned failover end to end: only mysqld of the primary dies', () => {
   let pair: ScratchDrPair;
@@ -74,9 +57,7 @@ describe('unplanned failover end to end: only mysqld of the primary dies', () =>
     const done = timer('detection: failover after mysqld alone was killed');
     const load = pair.writeLoad({ ratePerSecond: 100, maxInFlight: 1000, requestTimeoutMs: 10_000 });
     load.start();
-    const acknowledgedBy = (site: string) =>
-      load.records.filter((r) => r.outcome === 'acknowledged' && r.server === site);
-    await waitUntil('gra acknowledges writes', async () => acknowledgedBy('gra').length >= 100);
+    await acknowledgedWrites(load, 'gra', 100);
 
     // The replicas a second behind when mysqld dies (what binlog salvage is for): their IO threads stop receiving,
     // gra acknowledges writes that only its binlog holds, mysqld is SIGKILLed, and the IO threads then try again.
@@ -136,7 +117,7 @@ describe('unplanned failover end to end: only mysqld of the primary dies', () =>
     const verification = await load.verify(primary);
     expect(verification.lost).toEqual([]);
     expect(verification.acknowledged).toBe(summary.acknowledged);
-    expect(acknowledgedBy('gra').length).toBeGreaterThanOrEqual(100);
+    expect(acknowledgedBy(load, 'gra').length).toBeGreaterThanOrEqual(100);
 
     const after = await pair.snapshot();
     expect(after.mysql['db-gra-1']).toEqual({ reachable: false });
