@@ -2,26 +2,33 @@
  * End-to-end failover runs on real components (a scratch DR pair: MariaDB trio, ES emulator, Perl apps over SSH,
  * HAProxy, Toxiproxy; the real worker as a process; the shared Temporal dev server) for everything that must
  * leave the pair as it was: approvals that do not come, two starts at once, a worker cut from the primary, and a
- * real fault at each compensable step. One pair serves them all, each case checking that it is back to its
- * starting state; the last case (a failure past the point of no return) moves it for good.
+ * real fault at each compensable step (under a light write load: no acknowledged write lost by the rollback). One
+ * pair serves them all, each case checking that it is back to its starting state; the last case (a failure past
+ * the point of no return) moves it for good.
  */
 import type { Client, Connection } from '@temporalio/client';
 import { renameSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import net from 'node:net';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HaproxySocketClient, setServerState, showServersState } from '../activities/traffic/haproxy-runtime';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { HaproxySocketClient, showServersState } from '../activities/traffic/haproxy-runtime';
 import { resolveSecret } from '../config/secrets';
+import { defaultRoutingNumShards, shardIdFor } from '../dev/es-emulator/routing';
+import { ES_SEED } from '../dev/stack/services/es-emulator';
 import { appctl } from '../dev/stack/services/perl-app';
 import { HAPROXY_BACKEND } from '../dev/stack/services/haproxy';
+import type { FrontendWriteLoad } from '../dev/write-load';
 import { abortUpdate, planQuery, retryUpdate } from '../workflows/definitions';
 import { waitUntil } from './helpers/apps-traffic';
 import {
+  acknowledgedWrites,
   APPROVER,
   approve,
+  expectEveryAcknowledgedWriteOn,
   historyText,
   leakedSecrets,
+  LIGHT_WRITE_LOAD,
   pendingDecision,
   reject,
   runbookSecrets,
@@ -41,6 +48,17 @@ import {
 } from './helpers/scratch-dr-pair';
 
 const APPROVAL_TIMEOUT_S = 6;
+
+/** Document ids `<prefix>-<n>`, one routed to each shard of a seeded index (routed by _id, as Elasticsearch does). */
+function oneIdPerShard(prefix: string): string[] {
+  const ids = new Map<number, string>();
+  for (let n = 0; ids.size < ES_SEED.shards; n++) {
+    const id = `${prefix}-${n}`;
+    const shard = shardIdFor(id, ES_SEED.shards, defaultRoutingNumShards(ES_SEED.shards));
+    if (!ids.has(shard)) ids.set(shard, id);
+  }
+  return [...ids.values()];
+}
 
 describe('failover end to end: faults and approvals leave the pair as it was', () => {
   let pair: ScratchDrPair;
@@ -163,18 +181,36 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
   });
 
   describe('a failure at each compensable step is undone', () => {
-    it("traffic drain: HAProxy's runtime API socket gone; nothing was drained, so nothing is sent back", async () => {
+    // Each case runs under a light write load through the frontend. Once it is undone, gra takes writes again, and
+    // every write acknowledged before, during and after the attempt is on db-gra-1, the primary it never left.
+    let load: FrontendWriteLoad;
+    beforeEach(async () => {
+      load = pair.writeLoad(LIGHT_WRITE_LOAD);
+      load.start();
+      await acknowledgedWrites(load, 'gra', 20);
+    });
+    afterEach(async () => {
+      try {
+        await acknowledgedWrites(load, 'gra', 20, Date.now());
+      } finally {
+        await expectEveryAcknowledgedWriteOn(load, 'db-gra-1', 40);
+      }
+    });
+
+    it("traffic drain: HAProxy's runtime API socket gone; once it is back, the undo sends the traffic to gra (where it stayed)", async () => {
       const done = timer('faults: traffic drain fails');
       const before = await pair.snapshot();
       const socket = pair.haproxySocket;
       const moved = `${socket}.away`;
       const handle = await approvedWithFault(async () => renameSync(socket, moved));
-      let report;
       try {
-        report = await reportWithin(handle);
+        // The undo always sends the traffic back (a drain may have applied before its answer was lost): the
+        // socket comes back once the drain has failed, so the undo's attempts find it.
+        await waitForStatus(handle, 'the drain failed', (s) => s.phase === 'compensate');
       } finally {
         renameSync(moved, socket);
       }
+      const report = await reportWithin(handle);
       expect(report.outcome).toBe('rolled-back');
       expect(report.steps.find((s) => s.id === 'traffic.drain')).toMatchObject({
         state: 'compensated',
@@ -182,7 +218,12 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
       });
       expect(report.steps.filter((s) => s.id !== 'traffic.drain').every((s) => s.attempts === 0)).toBe(true);
       expect(report.compensation).toEqual({
-        undone: [{ step: 'traffic.drain', sentence: 'the drain of gra changed nothing; nothing to undo.' }],
+        undone: [
+          {
+            step: 'traffic.drain',
+            sentence: `HAProxy backend ${HAPROXY_BACKEND} already sends all traffic to gra; nothing changed.`,
+          },
+        ],
         leftInPlace: [],
       });
       expect(await pair.snapshot()).toEqual(before);
@@ -223,18 +264,23 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
         );
       }
       const report = await reportWithin(handle);
-      expect(report.outcome).toBe('rolled-back');
+      expect(report.outcome).toBe('partly-rolled-back');
       expect(report.steps.find((s) => s.id === 'mysql.fence')).toMatchObject({
         state: 'failed',
         lastError: expect.stringMatching(/^InvalidCredentials: /),
       });
-      // The abort stops the unwinding: the drain, undone after the fence, is left in effect too.
-      expect(report.compensation).toEqual({ undone: [], leftInPlace: ['mysql.fence', 'traffic.drain'] });
+      // The abort leaves only the fence in effect (it never applied: db-gra-1 is writable); the drain is undone.
+      expect(report.compensation).toEqual({
+        undone: [
+          {
+            step: 'traffic.drain',
+            sentence: `HAProxy backend ${HAPROXY_BACKEND} now sends all load-balanced traffic to gra (before: no site); set server app/app-gra state ready.`,
+          },
+        ],
+        leftInPlace: ['mysql.fence'],
+      });
       expect(report.operatorDecisions).toEqual([expect.objectContaining({ action: 'abort', by: APPROVER })]);
       expect(report.steps.filter((s) => s.phase === 'prepare').every((s) => s.attempts === 0)).toBe(true);
-      const after = await pair.snapshot();
-      expect(after.traffic).toEqual({ reachable: true, servers: { 'app-gra': 'drain', 'app-rbx': 'drain' } });
-      await setServerState(new HaproxySocketClient(pair.haproxySocket), HAPROXY_BACKEND, 'app-gra', 'ready');
       expect(await pair.snapshot()).toEqual(before);
       done();
     });
@@ -313,14 +359,15 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
         const res = await fetch(`${pair.esUrl('rbx')}/orders/_doc/o-cut`);
         return res.status === 200;
       });
-      // An idle follower keeps its last read exception until a read succeeds, i.e. until its leader has news
-      // (the long poll otherwise waits read_poll_timeout, 1 minute): give each leader a document.
-      for (const index of ['customers', 'logs-app-000001'])
-        await fetch(`${pair.esUrl('gra')}/${index}/_doc/after-cut`, {
-          method: 'PUT',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ written: 'after the link came back' }),
-        });
+      // An idle follower shard keeps its last read exception until a read succeeds, i.e. until its leader shard has
+      // news (the long poll otherwise waits read_poll_timeout, 1 minute): give each leader shard a document.
+      for (const index of ['orders', 'customers', 'logs-app-000001'])
+        for (const id of oneIdPerShard('after-cut'))
+          await fetch(`${pair.esUrl('gra')}/${index}/_doc/${id}`, {
+            method: 'PUT',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ written: 'after the link came back' }),
+          });
       await waitUntil('every follower on rbx reads without errors again', async () => {
         const stats = (await rbxEs('GET', '/_ccr/stats')) as {
           follow_stats: { indices: { shards: { read_exceptions: unknown[] }[] }[] };
