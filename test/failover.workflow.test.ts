@@ -742,7 +742,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     it('only MySQL down, Elasticsearch, the apps and the entry point up: the failover proceeds, and the report says why', async () => {
       pair = new FakePair();
       mysqlDown(pair);
-      const report = await (await start(input({ mode: 'unplanned' }))).result();
+      const report = await unplannedAcceptingNoFence();
       expect(report.outcome).toBe('completed');
       expect(pair.changes()).toContain('mysqlPromote db-rbx-1');
       expect(pair.state.traffic).toBe('rbx');
