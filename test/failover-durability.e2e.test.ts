@@ -4,6 +4,7 @@
  * free ports: restarting the shared one would disturb the tests running alongside) is restarted once mid-run (it
  * keeps its SQLite file). The run must still end correctly, and no step's effect may be applied twice:
  * checked on the report's step attempts, on what each activity says it changed, and on the systems themselves.
+ * A light write load runs through the frontend all along: every write it saw acknowledged is on the new primary.
  */
 import { Client, Connection } from '@temporalio/client';
 import { readFileSync } from 'node:fs';
@@ -13,7 +14,10 @@ import { freePort, sleep } from '../dev/stack/daemon';
 import { appctl } from '../dev/stack/services/perl-app';
 import { temporalServer } from '../dev/stack/services/temporal-server';
 import {
+  acknowledgedWrites,
   activityResults,
+  expectEveryAcknowledgedWriteOn,
+  LIGHT_WRITE_LOAD,
   phasesEntered,
   historyText,
   leakedSecrets,
@@ -117,6 +121,10 @@ describe('failover end to end: the worker killed at every phase boundary, Tempor
         .filter((l) => line.test(l)).length;
     const switchesBefore = haproxyEvents(/^Server app\/app-rbx is UP \(leaving forced drain\)/);
     const drainsBefore = haproxyEvents(/^Server app\/app-gra enters drain state/);
+    // Writes through the frontend all along: none that was acknowledged may be lost to a crash.
+    const load = pair.writeLoad(LIGHT_WRITE_LOAD);
+    load.start();
+    await acknowledgedWrites(load, 'gra', 20);
 
     const t0 = Date.now();
     const handle = await startPairFailover(client, pair.pair, 'planned', taskQueue, runs);
@@ -150,6 +158,7 @@ describe('failover end to end: the worker killed at every phase boundary, Tempor
       }
     }
     const report = await finished;
+    const finishedAt = Date.now();
     workerOutput.push(worker.output());
     console.log(`[e2e] durability: worker killed on entering ${boundaries.join(', ')}`);
 
@@ -159,6 +168,18 @@ describe('failover end to end: the worker killed at every phase boundary, Tempor
     expect(report.steps.map((s) => [s.id, s.state, s.attempts])).toEqual(
       report.steps.map((s) => [s.id, 'done', 1]),
     );
+    expect(report.measuredLoss).toEqual([
+      {
+        system: 'mysql',
+        from: 'db-gra-1',
+        to: 'db-rbx-1',
+        count: 0,
+        sentence: 'none: db-rbx-1 holds every transaction db-gra-1 committed.',
+      },
+    ]);
+    // rbx takes the writes now, and every write acknowledged before, during and after the move is on db-rbx-1.
+    await acknowledgedWrites(load, 'rbx', 20, finishedAt);
+    await expectEveryAcknowledgedWriteOn(load, 'db-rbx-1', 40);
 
     // Each step's activity completed once (an attempt lost with its worker leaves no result), and at most one
     // attempt did the change: a retry finds it done.
@@ -209,6 +230,7 @@ describe('failover end to end: the worker killed at every phase boundary, Tempor
 
   it('no secret of the runbook appears in the history of the run or in any worker log', async () => {
     const secrets = runbookSecrets(pair.runbooks.get(pair.pair)!);
+    expect(runs).toHaveLength(1);
     for (const run of runs) expect(leakedSecrets(await historyText(client, run), secrets)).toEqual([]);
     expect(leakedSecrets(workerOutput.join('\n'), secrets)).toEqual([]);
   });

@@ -5,13 +5,19 @@
  * acknowledged, never on the workflow's report alone.
  */
 import type { Client, Connection } from '@temporalio/client';
+import mysql from 'mysql2/promise';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FrontendWriteLoad } from '../dev/write-load';
+import { APP_DATABASE, MARIADB_ACCOUNTS } from '../dev/stack/services/mariadb';
+import type { FrontendWriteLoad, WriteVerification } from '../dev/write-load';
 import { waitUntil } from './helpers/apps-traffic';
 import {
+  acknowledgedBy,
+  acknowledgedWrites,
+  reportApprovingEachQuestion,
   historyText,
   leakedSecrets,
-  reportApprovingEachQuestion,
   reportWithin,
   runbookSecrets,
   startPairFailover,
@@ -34,7 +40,7 @@ takeTurns('write-load', 'exclusive');
 const SERVERS = ['db-gra-1', 'db-rbx-1', 'db-rbx-2'];
 
 /** A scratch pair whose runbook approves automatically, its worker process and a client, for one describe block. */
-function pairWithWorker(name: string) {
+function pairWithWorker(name: string, options: { appWorkers?: number } = {}) {
   const ctx = {
     pair: undefined as unknown as ScratchDrPair,
     worker: undefined as unknown as WorkerProcess,
@@ -46,6 +52,7 @@ function pairWithWorker(name: string) {
   beforeAll(async () => {
     const done = timer(`${name}: scratch pair and worker up`);
     ctx.pair = await startScratchDrPair({
+      ...options,
       edit: (runbook) => {
         runbook.approval = { ...runbook.approval!, policy: 'auto' };
       },
@@ -114,6 +121,48 @@ async function indexStatuses(pair: ScratchDrPair): Promise<Record<string, number
 /** Writes answered by `site`'s app (acknowledged or refused). */
 const answeredBy = (load: FrontendWriteLoad, site: string) => load.records.filter((r) => r.server === site);
 
+/** The write load's writes a server holds, by id: the acknowledged ones it does not lack, and the others it has. */
+function writesOn(load: FrontendWriteLoad, verification: WriteVerification): Set<number> {
+  const lost = new Set(verification.lost);
+  return new Set([
+    ...load.records.filter((r) => r.outcome === 'acknowledged' && !lost.has(r.seq)).map((r) => r.seq),
+    ...verification.presentUnacknowledged,
+  ]);
+}
+
+/** Orders one item directly on `server` with the application's account; its order id. */
+async function orderAsApp(pair: ScratchDrPair, server: string): Promise<number> {
+  const password = readFileSync(
+    path.join(pair.dir, 'secrets', MARIADB_ACCOUNTS.app.secretFile),
+    'utf8',
+  ).trim();
+  const conn = await mysql.createConnection({
+    host: '127.0.0.1',
+    port: pair.cluster.instance(server).port,
+    user: MARIADB_ACCOUNTS.app.user,
+    password,
+    database: APP_DATABASE,
+  });
+  try {
+    const [result] = await conn.query<mysql.ResultSetHeader>(
+      "INSERT INTO orders (item, quantity, site) VALUES ('ordered on the promoted server', 1, 'rbx')",
+    );
+    return result.insertId;
+  } finally {
+    await conn.end();
+  }
+}
+
+/** Makes gra's Elasticsearch cluster refuse connections (for the worker and for rbx's followers). */
+async function graElasticsearchDown(pair: ScratchDrPair): Promise<void> {
+  const res = await fetch(`${pair.esUrl('rbx')}/_emulator/faults`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ cluster: 'gra', down: true }),
+  });
+  expect(res.status).toBe(200);
+}
+
 const seconds = (ms: number) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : 'never');
 
 /** How long writes were refused or left unanswered: from the first such answer to the last (0 when none). */
@@ -122,13 +171,10 @@ function writesUnavailableMs(load: FrontendWriteLoad): number {
   return times.length > 0 ? Math.max(...times) - Math.min(...times) : 0;
 }
 
-/** Writes acknowledged by `site` after `since`. */
-const acknowledgedBy = (load: FrontendWriteLoad, site: string, since = 0) =>
-  load.records.filter((r) => r.outcome === 'acknowledged' && r.server === site && r.at >= since);
-
 async function expectNoSecretsInHistories(ctx: ReturnType<typeof pairWithWorker>) {
   const secrets = runbookSecrets(ctx.pair.runbooks.get(ctx.pair.pair)!);
   expect(secrets.length).toBe(4);
+  expect(ctx.runs.length).toBeGreaterThan(0);
   for (const run of ctx.runs) expect(leakedSecrets(await historyText(ctx.client, run), secrets)).toEqual([]);
   expect(leakedSecrets(ctx.worker.output(), secrets)).toEqual([]);
 }
@@ -183,6 +229,15 @@ describe('planned failover end to end, under 200+ writes/s through the frontend'
     expect(await indexStatuses(pair)).toEqual({ orders: 201, customers: 201, 'logs-app-000001': 201 });
 
     expect(report.steps.every((s) => s.state === 'done' && s.attempts === 1)).toBe(true);
+    expect(report.measuredLoss).toEqual([
+      {
+        system: 'mysql',
+        from: 'db-gra-1',
+        to: primary,
+        count: 0,
+        sentence: `none: ${primary} holds every transaction db-gra-1 committed.`,
+      },
+    ]);
     console.log(
       `[e2e] planned RTO ${(report.rto.fromStartMs / 1000).toFixed(1)} s (run); writes refused for ${seconds(writesUnavailableMs(load))} (first refusal to last, client side); lost ${verification.lost.length} of ${summary.acknowledged} acknowledged writes (offered ${summary.offeredRatePerSecond}/s; ${summary.failed} refused, ${summary.unknown} unknown); promoted ${primary}`,
     );
@@ -195,12 +250,12 @@ describe('planned failover end to end, under 200+ writes/s through the frontend'
 describe('unplanned failover end to end, after the primary site is killed', () => {
   const ctx = pairWithWorker('unplanned');
 
-  it('the standby serves; the report gives the measured RTO; the client counts the writes lost', async () => {
+  it('loses no acknowledged write; the standby serves and takes writes; the report gives the measured RTO, and the loss as unknown', async () => {
     const done = timer('unplanned: failover after the primary site died');
     const { pair } = ctx;
     const load = pair.writeLoad({ ratePerSecond: 250, maxInFlight: 1000, requestTimeoutMs: 10_000 });
     load.start();
-    await waitUntil('gra acknowledges writes', async () => acknowledgedBy(load, 'gra').length >= 100);
+    await acknowledgedWrites(load, 'gra', 100);
     await pair.killPrimarySite();
     const killedAt = Date.now();
     // The alert: the replicas have lost their source (what the run's detection then confirms on its own).
@@ -208,32 +263,56 @@ describe('unplanned failover end to end, after the primary site is killed', () =
       const { mysql } = await pair.snapshot();
       return ['db-rbx-1', 'db-rbx-2'].every((s) => mysql[s]?.ioRunning === 'Connecting');
     });
+    // Going on without fencing the dead db-gra-1 is a human's decision, whatever the runbook's policy.
     const report = await reportApprovingEachQuestion(
       await startPairFailover(ctx.client, pair.pair, 'unplanned', ctx.taskQueue, ctx.runs),
-      'gra is gone: go on without fencing it',
+      'gra is gone',
     );
     expect(report.outcome).toBe('completed');
+    expect(report.approvals.map((a) => a.how)).toEqual(['auto', 'approver']);
+    const finishedAt = Date.now();
     const primary = promotedServer(report);
     await waitUntil(
       'rbx answers writes through the frontend',
       async () => answeredBy(load, 'rbx').length >= 50,
     );
-    // rbx's app writes to db-rbx-1: it takes writes if that replica, the runbook's first, was promoted, i.e. no
-    // other rbx replica had received more of db-gra-1's transactions (the most advanced one is promoted).
-    if (primary === 'db-rbx-1')
-      await waitUntil('rbx acknowledges writes', async () => acknowledgedBy(load, 'rbx').length >= 50);
+    // The most advanced replica is promoted: db-rbx-1, the runbook's first, unless db-rbx-2 had received more.
+    // rbx's app writes to db-rbx-1 only (its app.env names it): it takes writes when db-rbx-1 is promoted; else
+    // it refuses them (its database is a read-only replica of db-rbx-2), and the promoted server takes the app
+    // account's writes directly, which rbx's app then serves.
+    let orderedDirectly: number | undefined;
+    if (primary === 'db-rbx-1') await acknowledgedWrites(load, 'rbx', 50, finishedAt);
+    else {
+      await waitUntil('rbx refuses writes: its database is read-only', async () =>
+        answeredBy(load, 'rbx').some((r) => r.error === 'database is read-only'),
+      );
+      orderedDirectly = await orderAsApp(pair, primary);
+    }
     const summary = await load.stop();
     const firstAnswer = Math.min(...answeredBy(load, 'rbx').map((r) => r.at));
     const firstAcknowledged = Math.min(...acknowledgedBy(load, 'rbx').map((r) => r.at));
     expect(acknowledgedBy(load, 'rbx').length > 0).toBe(primary === 'db-rbx-1');
+    if (orderedDirectly !== undefined) {
+      const id = orderedDirectly;
+      await waitUntil(`rbx serves order ${id}, written on ${primary}`, async () => {
+        const res = await fetch(pair.frontendUrl(`/orders/${id}`));
+        return res.status === 200 && ((await res.json()) as { site?: string }).site === 'rbx';
+      });
+    }
 
+    // No acknowledged write is lost: each write gra acknowledged had reached the replicas before mysqld died.
     const verification = await load.verify(primary);
     const ackedByGra = acknowledgedBy(load, 'gra').length;
-    // Writes acknowledged by rbx are on its new primary; what is lost is what gra acknowledged and never shipped.
-    expect(verification.lost.every((seq) => load.records.find((r) => r.seq === seq)?.server === 'gra')).toBe(
-      true,
+    expect(ackedByGra).toBeGreaterThanOrEqual(100);
+    expect(verification.lost).toEqual([]);
+    expect(verification.acknowledged).toBe(summary.acknowledged);
+    // db-gra-1 cannot be read: the report says the loss is unknown, and why.
+    expect(report.measuredLoss).toHaveLength(1);
+    expect(report.measuredLoss![0]).toMatchObject({ system: 'mysql', from: 'db-gra-1', to: primary });
+    expect(report.measuredLoss![0]!.count).toBeUndefined();
+    expect(report.measuredLoss![0]!.sentence).toMatch(
+      /^unknown: db-gra-1 cannot be read \(MysqlUnreachable: db-gra-1: connect ECONNREFUSED .*\), so what db-gra-1 committed that db-rbx-\d lacks is not known\.$/,
     );
-    expect(verification.lost.length).toBeLessThan(ackedByGra);
 
     const after = await pair.snapshot();
     expectTopology(
@@ -248,11 +327,70 @@ describe('unplanned failover end to end, after the primary site is killed', () =
     expect(await indexStatuses(pair)).toEqual({ orders: 201, customers: 201, 'logs-app-000001': 201 });
     expect(report.detection.length).toBe(2);
     expect(report.steps.find((s) => s.id === 'mysql.fence')?.state).toBe('failed');
-    // The move is approved by the policy; going on without fencing the dead primary only by a human.
-    expect(report.approvals.map((a) => a.how)).toEqual(['auto', 'approver']);
 
     console.log(
-      `[e2e] unplanned RTO ${(report.rto.fromStartMs / 1000).toFixed(1)} s (run); from the kill: ${seconds(firstAnswer - killedAt)} to the first write answered by rbx, ${seconds(firstAcknowledged - killedAt)} to the first acknowledged; lost ${verification.lost.length} of ${ackedByGra} writes acknowledged by gra (client count, checked on ${primary}); ${summary.failed} refused, ${summary.unknown} unknown`,
+      `[e2e] unplanned RTO ${(report.rto.fromStartMs / 1000).toFixed(1)} s (run, with a human's approval); from the kill: ${seconds(firstAnswer - killedAt)} to the first write answered by rbx, ${seconds(firstAcknowledged - killedAt)} to the first acknowledged; lost ${verification.lost.length} of ${ackedByGra} writes acknowledged by gra (client count, checked on ${primary}); ${summary.failed} refused, ${summary.unknown} unknown`,
+    );
+    done();
+  }, 120_000);
+
+  it('no secret of the runbook appears in the run history', () => expectNoSecretsInHistories(ctx));
+});
+
+describe('unplanned failover end to end, the replicas behind and the old primary still readable (no salvage)', () => {
+  // One app worker: its first write checks the schema (a transaction of its own), long before the replicas stop.
+  const ctx = pairWithWorker('measured-loss', { appWorkers: 1 });
+
+  it('the report measures what the writer lost: the transactions db-gra-1 committed that the new primary lacks', async () => {
+    const done = timer('measured loss: unplanned failover with the replicas behind');
+    const { pair } = ctx;
+    const load = pair.writeLoad({ ratePerSecond: 50 });
+    load.start();
+    await acknowledgedWrites(load, 'gra', 50);
+    // The replicas stop receiving (db-rbx-2 first, so db-rbx-1 is never behind it), gra goes on acknowledging
+    // writes; then gra's Elasticsearch dies, which alone makes the site fail over. db-gra-1 still answers: the run
+    // fences it, and no binlog salvage is configured.
+    for (const replica of ['db-rbx-2', 'db-rbx-1']) await pair.cluster.sql(replica, 'STOP SLAVE IO_THREAD');
+    const cutAt = Date.now();
+    await acknowledgedWrites(load, 'gra', 20, cutAt);
+    await graElasticsearchDown(pair);
+    const report = await reportApprovingEachQuestion(
+      await startPairFailover(ctx.client, pair.pair, 'unplanned', ctx.taskQueue, ctx.runs),
+      "gra's Elasticsearch is gone",
+    );
+    expect(report.outcome, report.sentence).toBe('completed');
+    expect(report.steps.find((s) => s.id === 'mysql.fence')?.state).toBe('done');
+    expect(report.steps.some((s) => s.id === 'mysql.salvage')).toBe(false);
+    const primary = promotedServer(report);
+    await load.stop();
+
+    // What the writer saw, by id: the writes db-gra-1 holds and the new primary lacks.
+    const onNew = await load.verify(primary);
+    const onOld = await load.verify('db-gra-1');
+    const onNewIds = writesOn(load, onNew);
+    const onlyOnOld = [...writesOn(load, onOld)].filter((seq) => !onNewIds.has(seq));
+    // The writer lost what gra acknowledged after the replicas stopped, and each of those is on db-gra-1.
+    expect(onNew.lost.length).toBeGreaterThanOrEqual(20);
+    expect(onNew.lost.filter((seq) => !onlyOnOld.includes(seq))).toEqual([]);
+    const [loss] = report.measuredLoss!;
+    expect(report.measuredLoss).toHaveLength(1);
+    expect(loss).toEqual({
+      system: 'mysql',
+      from: 'db-gra-1',
+      to: primary,
+      count: onlyOnOld.length,
+      gtids: expect.stringMatching(/^0-\d+-\d+ to 0-\d+-\d+$/),
+      sentence: `${onlyOnOld.length} transaction(s) that db-gra-1 committed are not on ${primary}: ${loss!.gtids}.`,
+    });
+    expect(report.decisions.map((d) => d.sentence)).toContainEqual(
+      expect.stringMatching(
+        /^measured MySQL data loss: \d+ transaction\(s\) .*\(the plan's estimate: the primary answers; /,
+      ),
+    );
+    const after = await pair.snapshot();
+    expect(after.mysql['db-gra-1']).toEqual({ reachable: true, readOnly: true, replicatesFrom: null });
+    console.log(
+      `[e2e] measured loss: ${loss!.sentence} The writer lost ${onNew.lost.length} acknowledged writes; ${onlyOnOld.length} of its writes are only on db-gra-1.`,
     );
     done();
   }, 120_000);

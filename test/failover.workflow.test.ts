@@ -945,4 +945,95 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     );
     expect(pair.calls).toEqual([]);
   });
+
+  describe('the data loss measured at the end, beside the estimate', () => {
+    const measuredDecision = (report: { decisions: { sentence: string }[] }) =>
+      report.decisions.find((d) => d.sentence.startsWith('measured MySQL data loss'))?.sentence;
+
+    it('planned: none, measured after the last step, with the estimate beside it', async () => {
+      pair = new FakePair();
+      const report = await (await start()).result();
+      expect(report.outcome).toBe('completed');
+      expect(report.measuredLoss).toEqual([
+        {
+          system: 'mysql',
+          from: 'db-gra-1',
+          to: 'db-rbx-1',
+          count: 0,
+          sentence: 'none: db-rbx-1 holds every transaction db-gra-1 committed.',
+        },
+      ]);
+      expect(measuredDecision(report)).toMatch(
+        /^measured MySQL data loss: none: db-rbx-1 holds every transaction db-gra-1 committed \(the plan's estimate: none: db-gra-1 is fenced first and db-rbx-1 applies everything its binlog holds before it is promoted .*\)\.$/,
+      );
+      const at = (call: string) => pair.calls.indexOf(call);
+      expect(at('mysqlMeasureLoss db-gra-1 db-rbx-1')).toBeGreaterThan(at('mysqlRepoint db-gra-1'));
+      expect(at('mysqlMeasureLoss db-gra-1 db-rbx-1')).toBeGreaterThan(at('trafficVerify'));
+    });
+
+    it('unplanned, the old primary readable (only Elasticsearch down): the transactions it holds that the new primary lacks', async () => {
+      pair = new FakePair();
+      pair.state.es.graReachable = false;
+      pair.state.es.rbxConnectedToGra = false;
+      pair.state.lostTransactions = 3;
+      const report = await (await start(input({ mode: 'unplanned' }))).result();
+      expect(report.outcome).toBe('completed');
+      expect(report.measuredLoss).toEqual([
+        {
+          system: 'mysql',
+          from: 'db-gra-1',
+          to: 'db-rbx-1',
+          count: 3,
+          gtids: '0-1-101 to 0-1-103',
+          sentence: '3 transaction(s) that db-gra-1 committed are not on db-rbx-1: 0-1-101 to 0-1-103.',
+        },
+      ]);
+      expect(measuredDecision(report)).toMatch(
+        /^measured MySQL data loss: 3 transaction\(s\) that db-gra-1 committed are not on db-rbx-1: 0-1-101 to 0-1-103 \(the plan's estimate: the primary answers; .*\)\.$/,
+      );
+    });
+
+    it('unplanned, the old primary gone: unknown, and why', async () => {
+      pair = pairWithApproval({ policy: 'auto' });
+      pair.state.mysql['db-gra-1']!.reachable = false;
+      pair.state.mysql['db-rbx-1']!.ioRunning = false;
+      pair.state.mysql['db-rbx-2']!.ioRunning = false;
+      const handle = await start(input({ mode: 'unplanned' }));
+      await pendingOf(handle, 'approval');
+      await answer(handle, approveUpdate, 'alice', 'gra is powered off');
+      const report = await handle.result();
+      expect(report.outcome).toBe('completed');
+      const [loss] = report.measuredLoss!;
+      expect(loss).toMatchObject({ system: 'mysql', from: 'db-gra-1', to: 'db-rbx-1' });
+      expect(loss!.count).toBeUndefined();
+      expect(loss!.sentence).toMatch(/^unknown: db-gra-1 cannot be read \(MysqlUnreachable: /);
+      expect(measuredDecision(report)).toMatch(/\(the plan's estimate: unknown: db-gra-1 cannot be read/);
+    });
+
+    it('a measurement that fails leaves the loss unknown, not the report', async () => {
+      pair = new FakePair();
+      pair.fail('mysqlMeasureLoss', { type: 'MysqlError', message: 'db-rbx-1: connection lost' });
+      const report = await (await start()).result();
+      expect(report.outcome).toBe('completed');
+      expect(report.measuredLoss).toEqual([
+        {
+          system: 'mysql',
+          from: 'db-gra-1',
+          to: 'db-rbx-1',
+          sentence: 'unknown: the measurement failed (MysqlError: db-rbx-1: connection lost).',
+        },
+      ]);
+    });
+
+    it('nothing promoted (rolled back, dry run): nothing measured', async () => {
+      pair = new FakePair();
+      pair.fail('appStart');
+      const rolledBack = await (await start()).result();
+      expect(rolledBack.outcome).toBe('rolled-back');
+      expect(rolledBack.measuredLoss).toBeUndefined();
+      const dryRun = await (await start(input({ mode: 'dry-run' }))).result();
+      expect(dryRun.measuredLoss).toBeUndefined();
+      expect(pair.calls.filter((c) => c.startsWith('mysqlMeasureLoss'))).toEqual([]);
+    });
+  });
 });

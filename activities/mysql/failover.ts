@@ -156,60 +156,6 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
     );
   }
 
-  async function errantTransactions(
-    server: MysqlSession,
-    status: MysqlServerStatus,
-    reference: MysqlSession,
-    referenceStatus: MysqlServerStatus,
-  ): Promise<ErrantTransactionsReport> {
-    const base = { server: server.name, reference: reference.name, dialect: server.dialect };
-    if (server.dialect === 'mysql') {
-      const executed = status.gtidExecuted ?? '';
-      const [row] = await server.rows(gtidSubtractStatement(executed, referenceStatus.gtidExecuted ?? ''));
-      const gtids = mysqlGtidElements(String(row?.errant ?? ''));
-      const count = mysqlGtidsMissing(executed, referenceStatus.gtidExecuted ?? '');
-      return {
-        ...base,
-        gtids,
-        count,
-        sentence: count
-          ? `${server.name} has ${count} transaction(s) that ${reference.name} lacks: ${gtids.join(', ')}.`
-          : `${server.name} has no transaction that ${reference.name} lacks.`,
-      };
-    }
-    const notLogging = [status, referenceStatus].find((x) => x.logSlaveUpdates === false);
-    if (notLogging)
-      throw mysqlDecision(
-        'LogSlaveUpdatesOff',
-        `cannot compare the binlogs of ${server.name} and ${reference.name}: ${notLogging.server} has ` +
-          'log_slave_updates=OFF, so its binlog lacks the transactions it replicated and the comparison would ' +
-          `report false errant transactions; a human must set log_slave_updates=ON in ${notLogging.server}'s ` +
-          'configuration and restart it.',
-        { server: notLogging.server },
-      );
-    const ranges = mariadbErrantRanges(status.gtidBinlogState ?? '', referenceStatus.gtidBinlogState ?? '');
-    if (ranges.length === 0)
-      return {
-        ...base,
-        gtids: [],
-        count: 0,
-        ranges,
-        sentence: `${server.name} has no transaction that ${reference.name} lacks.`,
-      };
-    const { gtids, truncated } = await listMariadbErrant(server, ranges);
-    const count = Math.max(gtids.length, ranges.length);
-    return {
-      ...base,
-      gtids,
-      count,
-      ranges,
-      truncated,
-      sentence:
-        `${server.name} has ${truncated ? 'at least ' : ''}${count} transaction(s) that ${reference.name} lacks: ` +
-        `${gtids.slice(0, 20).join(', ')}${gtids.length > 20 ? ', …' : ''}.`,
-    };
-  }
-
   return {
     /** The state of one server of the pair; an unreachable server is reported, not thrown. */
     async mysqlServerStatus(input: { pair: string; server: string }): Promise<MysqlServerStatus> {
@@ -723,6 +669,65 @@ function fenceSentence(
     );
   if (outcome.notGuaranteed.length > 0) parts.push(`Not guaranteed: ${outcome.notGuaranteed.join('; ')}.`);
   return parts.join(' ');
+}
+
+/**
+ * The transactions `server` has and `reference` lacks, from both servers' states: MySQL `GTID_SUBTRACT`; MariaDB
+ * `gtid_binlog_state` per (domain, server_id), the exact GTIDs listed from `server`'s binlog (bounded). Refuses
+ * with `LogSlaveUpdatesOff` on MariaDB when either server does not log what it replicates.
+ */
+export async function errantTransactions(
+  server: MysqlSession,
+  status: MysqlServerStatus,
+  reference: MysqlSession,
+  referenceStatus: MysqlServerStatus,
+): Promise<ErrantTransactionsReport> {
+  const base = { server: server.name, reference: reference.name, dialect: server.dialect };
+  if (server.dialect === 'mysql') {
+    const executed = status.gtidExecuted ?? '';
+    const [row] = await server.rows(gtidSubtractStatement(executed, referenceStatus.gtidExecuted ?? ''));
+    const gtids = mysqlGtidElements(String(row?.errant ?? ''));
+    const count = mysqlGtidsMissing(executed, referenceStatus.gtidExecuted ?? '');
+    return {
+      ...base,
+      gtids,
+      count,
+      sentence: count
+        ? `${server.name} has ${count} transaction(s) that ${reference.name} lacks: ${gtids.join(', ')}.`
+        : `${server.name} has no transaction that ${reference.name} lacks.`,
+    };
+  }
+  const notLogging = [status, referenceStatus].find((x) => x.logSlaveUpdates === false);
+  if (notLogging)
+    throw mysqlDecision(
+      'LogSlaveUpdatesOff',
+      `cannot compare the binlogs of ${server.name} and ${reference.name}: ${notLogging.server} has ` +
+        'log_slave_updates=OFF, so its binlog lacks the transactions it replicated and the comparison would ' +
+        `report false errant transactions; a human must set log_slave_updates=ON in ${notLogging.server}'s ` +
+        'configuration and restart it.',
+      { server: notLogging.server },
+    );
+  const ranges = mariadbErrantRanges(status.gtidBinlogState ?? '', referenceStatus.gtidBinlogState ?? '');
+  if (ranges.length === 0)
+    return {
+      ...base,
+      gtids: [],
+      count: 0,
+      ranges,
+      sentence: `${server.name} has no transaction that ${reference.name} lacks.`,
+    };
+  const { gtids, truncated } = await listMariadbErrant(server, ranges);
+  const count = Math.max(gtids.length, ranges.length);
+  return {
+    ...base,
+    gtids,
+    count,
+    ranges,
+    truncated,
+    sentence:
+      `${server.name} has ${truncated ? 'at least ' : ''}${count} transaction(s) that ${reference.name} lacks: ` +
+      `${gtids.slice(0, 20).join(', ')}${gtids.length > 20 ? ', …' : ''}.`,
+  };
 }
 
 /** MariaDB: the exact errant GTIDs, read from the server's binlog (newest file first, bounded). */

@@ -3,6 +3,7 @@ import type { SshClient } from '../apps/ssh';
 import type { RunbookRegistry } from '../runbooks';
 import type { MysqlConnections } from './connections';
 import { createMysqlFailoverActivities } from './failover';
+import { createMysqlLossActivities } from './loss';
 import { createMysqlSalvageActivities } from './salvage';
 import { readServerStatus, type MysqlServerStatus } from './status';
 import { createMysqlRebuildActivities } from './rebuild';
@@ -18,6 +19,7 @@ export type {
   RepointResult,
 } from './failover';
 export type { SalvageResult } from './salvage';
+export type { MeasuredLoss } from './loss';
 export type { CandidateChoice, CandidateAssessment } from '../../common/mysql-candidates';
 
 export interface MysqlActivityDeps {
@@ -52,6 +54,7 @@ export function createMysqlActivities({ runbooks, connections, ssh }: MysqlActiv
     },
     ...createMysqlFailoverActivities({ runbooks, connections }),
     ...createMysqlUnfenceActivities({ connections }),
+    ...createMysqlLossActivities({ connections }),
     ...createMysqlSalvageActivities({ runbooks, connections, ssh }),
     ...createMysqlRebuildActivities({ connections }),
   };

@@ -44,6 +44,11 @@ export const salvageInput = z
 
 export const resumeInput = z.object({ pair, server }).strict();
 
+/** Measure what the old primary `from` committed that the promoted `to` lacks. */
+export const measureLossInput = z.object({ pair, from: server, to: server }).strict();
+
+export type MeasureLossInput = z.infer<typeof measureLossInput>;
+
 export type SalvageInput = z.infer<typeof salvageInput>;
 
 export const rebuildInput = z.object({ pair, server, source: server }).strict();

@@ -13,8 +13,11 @@ import {
   type RunStatus,
 } from '../../workflows/definitions';
 import { sleep } from '../../dev/stack/daemon';
+import type { FrontendWriteLoad, WriteVerification } from '../../dev/write-load';
 import path from 'node:path';
+import { expect } from 'vitest';
 import { answer } from './answers';
+import { waitUntil } from './apps-traffic';
 
 export type FailoverHandle = WorkflowHandle<typeof failover>;
 /** A run that moves a pair, either way: both end with the same report. */
@@ -133,6 +136,40 @@ export const approve = (handle: MoveHandle, reason: string) =>
   answer(handle, approveUpdate, APPROVER, reason);
 
 export const reject = (handle: MoveHandle, reason: string) => answer(handle, rejectUpdate, APPROVER, reason);
+
+/** Writes of `load` acknowledged by `site`'s app after `since`. */
+export const acknowledgedBy = (load: FrontendWriteLoad, site: string, since = 0) =>
+  load.records.filter((r) => r.outcome === 'acknowledged' && r.server === site && r.at >= since);
+
+/** Waits until `site`'s app has acknowledged `count` writes of `load` after `since`. */
+export const acknowledgedWrites = (load: FrontendWriteLoad, site: string, count: number, since = 0) =>
+  waitUntil(
+    `${site} acknowledges ${count} writes`,
+    async () => acknowledgedBy(load, site, since).length >= count,
+  );
+
+/**
+ * A light write load through the frontend, for tests that assert no rate: every write is checked by id, and at 20
+ * writes a second it leaves the CPU to the tests running alongside (so it takes no turn on `write-load`).
+ */
+export const LIGHT_WRITE_LOAD = { ratePerSecond: 20 } as const;
+
+/**
+ * Stops `load` and checks, by id, that every write it saw acknowledged is on `server`, and that it ran: at least
+ * `minimum` acknowledged writes.
+ */
+export async function expectEveryAcknowledgedWriteOn(
+  load: FrontendWriteLoad,
+  server: string,
+  minimum: number,
+): Promise<WriteVerification> {
+  const summary = await load.stop();
+  const verification = await load.verify(server);
+  expect(verification.lost).toEqual([]);
+  expect(verification.acknowledged).toBe(summary.acknowledged);
+  expect(verification.acknowledged).toBeGreaterThanOrEqual(minimum);
+  return verification;
+}
 
 /** Runbook fields holding a reference to a public file (a host key, a CA certificate), not to a secret. */
 const PUBLIC_REFERENCES = new Set(['hostKey', 'ca']);

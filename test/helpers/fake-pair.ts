@@ -39,6 +39,8 @@ export interface FakePairState {
   traffic: string;
   /** Whether the public entry point answers at all (it also needs the app of the site traffic goes to). */
   entryPointAnswers: boolean;
+  /** Transactions the old primary holds that the promoted server lacks, as mysqlMeasureLoss finds them (default 0). */
+  lostTransactions?: number;
 }
 
 export const initialState = (): FakePairState => ({
@@ -247,6 +249,25 @@ export class FakePair {
           sentence: count
             ? `${server} has ${count} transaction(s) that ${reference} lacks: ${gtids.join(', ')}.`
             : `${server} has no transaction that ${reference} lacks.`,
+        };
+      },
+      mysqlMeasureLoss: async ({ from, to }: { from: string; to: string }) => {
+        await this.enter('mysqlMeasureLoss', `${from} ${to}`);
+        const base = { system: 'mysql' as const, from, to };
+        if (!s().mysql[from]!.reachable)
+          return {
+            ...base,
+            sentence: `unknown: ${from} cannot be read (MysqlUnreachable: connect ECONNREFUSED), so what ${from} committed that ${to} lacks is not known.`,
+          };
+        const count = s().lostTransactions ?? 0;
+        if (count === 0)
+          return { ...base, count, sentence: `none: ${to} holds every transaction ${from} committed.` };
+        const gtids = count === 1 ? '0-1-101' : `0-1-101 to 0-1-${100 + count}`;
+        return {
+          ...base,
+          count,
+          gtids,
+          sentence: `${count} transaction(s) that ${from} committed are not on ${to}: ${gtids}.`,
         };
       },
       mysqlRebuildReplica: async ({ server, source }: { server: string; source: string }) => {
@@ -750,6 +771,7 @@ export class FakePair {
 const READS = new Set([
   'pairSettings',
   'mysqlFindErrantTransactions',
+  'mysqlMeasureLoss',
   'esDivergence',
   'mysqlServerStatuses',
   'mysqlSelectCandidate',

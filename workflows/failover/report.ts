@@ -1,3 +1,5 @@
+import { patched } from '@temporalio/workflow';
+import type { MeasuredLoss } from '../../activities/mysql/loss';
 import type { MysqlServerStatus } from '../../activities/mysql/status';
 import type { TrafficState } from '../../activities/traffic';
 import type { Check } from '../checks/check';
@@ -45,7 +47,14 @@ export interface FailoverReport {
   /** Measured recovery time: from the start of the run, and from the approval (when there was one). */
   rto: { fromStartMs: number; fromApprovalMs?: number };
   plan?: RunPlan;
+  /** The plan's estimate of the data loss, per system. */
   dataLoss: DataLossEstimate[];
+  /**
+   * The data loss measured at the end of a failover that promoted a MySQL server: what the old primary holds that
+   * the new one lacks, or unknown and why (the old primary cannot be read). Absent from runs that promoted nothing
+   * and from runs started before it was measured.
+   */
+  measuredLoss?: MeasuredLoss[];
   steps: StepRecord[];
   approvals: ApprovalRecord[];
   operatorDecisions: OperatorRecord[];
@@ -58,7 +67,10 @@ export interface FailoverReport {
   decisions: { phase: string; sentence: string }[];
 }
 
-/** Report: what happened, step by step, with the measured RTO and the final topology. */
+/** Runs that measure the MySQL data loss at their end (an activity more in the report phase). */
+export const MEASURED_LOSS_PATCH = 'measured-loss';
+
+/** Report: what happened, step by step, with the measured RTO, data loss and the final topology. */
 export async function report(
   run: FailoverRun,
   outcome: FailoverOutcome,
@@ -66,7 +78,10 @@ export async function report(
   compensation?: UnwindResult,
 ): Promise<FailoverReport> {
   run.enter('report');
-  const topology = run.ctx && outcome !== 'dry-run' ? await readTopology(run) : undefined;
+  const [topology, measuredLoss] = await Promise.all([
+    run.ctx && outcome !== 'dry-run' ? readTopology(run) : undefined,
+    measureLoss(run),
+  ]);
   const finishedAt = new Date();
   run.say(sentence);
   run.phase = 'done';
@@ -88,6 +103,7 @@ export async function report(
     },
     ...(run.plan ? { plan: run.plan } : {}),
     dataLoss: run.dataLoss,
+    ...(measuredLoss ? { measuredLoss } : {}),
     steps: run.book.records,
     approvals: run.desk.approvals,
     operatorDecisions: run.desk.operatorDecisions,
@@ -112,4 +128,35 @@ async function readTopology(run: FailoverRun): Promise<FailoverReport['topology'
   } catch (err) {
     return { unreadable: errorText(err) };
   }
+}
+
+/**
+ * A failover whose MySQL promotion is done measures its loss: the old primary (the fence's target) against the
+ * promoted server, stated beside the plan's estimate. A measurement that fails makes it unknown, never the report.
+ */
+async function measureLoss(run: FailoverRun): Promise<MeasuredLoss[] | undefined> {
+  if (!run.ctx || (run.input.mode !== 'planned' && run.input.mode !== 'unplanned')) return undefined;
+  const step = (id: string) => run.book.records.find((s) => s.id === id);
+  const fenced = step('mysql.fence');
+  const promoted = step('mysql.promote');
+  if (!fenced || promoted?.state !== 'done' || !patched(MEASURED_LOSS_PATCH)) return undefined;
+  const { ctx } = run;
+  const [from, to] = [fenced.target, promoted.target];
+  let loss: MeasuredLoss;
+  try {
+    loss = await ctx.call(
+      'read',
+      'mysqlMeasureLoss',
+      { pair: ctx.settings.pair, from, to },
+      `measure the MySQL data loss (${from} against ${to})`,
+    );
+  } catch (err) {
+    loss = { system: 'mysql', from, to, sentence: `unknown: the measurement failed (${errorText(err)}).` };
+  }
+  const estimate = run.dataLoss.find((d) => d.system === 'mysql');
+  const clause = (text: string) => text.replace(/\.$/, '');
+  run.say(
+    `measured MySQL data loss: ${clause(loss.sentence)}${estimate ? ` (the plan's estimate: ${clause(estimate.sentence)})` : ''}.`,
+  );
+  return [loss];
 }
