@@ -195,6 +195,11 @@ describe('HAProxy traffic provider: every node, and a switch that survives a rel
     const verified = await runActivity(env, activities.trafficVerify, { pair: LOCAL_PAIR, site: 'rbx' });
     expect(verified.ok).toBe(true);
     expect(verified.checks).toHaveLength(8);
+    const current = await runActivity(env, activities.trafficCurrentTarget, { pair: LOCAL_PAIR });
+    expect(current.checks?.map((c) => [c.name, c.ok])).toEqual([
+      [`state-saved@${a.socket}`, true],
+      [`state-saved@${b.socket}`, true],
+    ]);
 
     await a.reload();
     await b.reload();

@@ -61,7 +61,9 @@ export class HaproxyTrafficProvider implements TrafficProvider {
     const states: TrafficState[] = [];
     for (const node of this.nodes)
       states.push(await this.onNode(node, [], () => node.backend.currentTarget(ctx)));
-    const checks = await Promise.all(this.nodes.map((n, i) => this.savedCheck(n, states[i]!)));
+    const checks = await Promise.all(
+      this.nodes.map(async (n, i) => this.named(n, await this.savedCheck(n, states[i]!))),
+    );
     return { ...this.merge(states), checks };
   }
 
@@ -107,7 +109,7 @@ export class HaproxyTrafficProvider implements TrafficProvider {
     for (const [i, node] of this.nodes.entries()) {
       checks.push(...results[i]!.checks.map((c) => this.onNodeCheck(node, c)));
       // Only a node whose runbook entry names a stateFile must have saved: the others are judged by readiness.
-      if (node.stateFile) checks.push(this.onNodeCheck(node, await this.savedCheck(node, results[i]!.state)));
+      if (node.stateFile) checks.push(this.named(node, await this.savedCheck(node, results[i]!.state)));
     }
     const { backend } = this.settings;
     const label =
@@ -231,6 +233,11 @@ export class HaproxyTrafficProvider implements TrafficProvider {
         err.details?.[0],
       );
     }
+  }
+
+  /** With several nodes, a check's name says its node (its sentence already does). */
+  private named(node: Node, check: TrafficCheck): TrafficCheck {
+    return this.nodes.length === 1 ? check : { ...check, name: `${check.name}@${node.socket}` };
   }
 
   private onNodeCheck(node: Node, check: TrafficCheck): TrafficCheck {
