@@ -31,6 +31,9 @@ interface Node extends HaproxyNodeSettings {
 /** What saving a node's state did: nothing to do, written, or failed (with the sentence). */
 type Saved = { action?: string; sentence: string; ok: boolean };
 
+/** One node's change and the saving of its state. */
+type NodeChange<R> = { node: Node; result: R; saved?: Saved };
+
 /**
  * The traffic of a pair behind one or more HAProxy nodes (each with the same backend and servers, e.g. a
  * keepalived pair): a switch or a drain changes every node in turn and verifies each, so a retry after a failure on
@@ -69,36 +72,13 @@ export class HaproxyTrafficProvider implements TrafficProvider {
 
   async switchTo(site: string, ctx: ProviderContext = NO_CONTEXT): Promise<TrafficSwitchResult> {
     const results = await this.eachNode((node) => node.backend.switchTo(site, ctx));
-    const single = results.length === 1 ? results[0]! : undefined;
-    return {
-      provider: 'haproxy',
-      site,
-      changed: results.some((r) => r.result.changed),
-      before: this.sites.filter((s) => results.some((r) => r.result.before.includes(s))),
-      actions: this.actions(results),
-      propagationSeconds: 0,
-      description: single
-        ? `${single.result.description}${single.saved ? ` ${single.saved.sentence}` : ''}`
-        : `${results.length} HAProxy nodes: ${results.map((r) => this.nodeSentence(r)).join(' ')}`,
-      state: this.merge(results.map((r) => r.result.state)),
-      nodes: results.map((r) => this.nodeResult(r)),
-    };
+    const before = this.sites.filter((s) => results.some((r) => r.result.before.includes(s)));
+    return { provider: 'haproxy', site, before, propagationSeconds: 0, ...this.summary(results) };
   }
 
   async drain(site: string, ctx: ProviderContext = NO_CONTEXT): Promise<TrafficDrainResult> {
     const results = await this.eachNode((node) => node.backend.drain(site, ctx));
-    const single = results.length === 1 ? results[0]! : undefined;
-    return {
-      provider: 'haproxy',
-      site,
-      changed: results.some((r) => r.result.changed),
-      actions: this.actions(results),
-      description: single
-        ? `${single.result.description}${single.saved ? ` ${single.saved.sentence}` : ''}`
-        : `${results.length} HAProxy nodes: ${results.map((r) => this.nodeSentence(r)).join(' ')}`,
-      state: this.merge(results.map((r) => r.result.state)),
-      nodes: results.map((r) => this.nodeResult(r)),
-    };
+    return { provider: 'haproxy', site, ...this.summary(results) };
   }
 
   async verify(site: string, ctx?: ProviderContext): Promise<TrafficVerifyResult> {
@@ -134,8 +114,8 @@ export class HaproxyTrafficProvider implements TrafficProvider {
    */
   private async eachNode<R extends TrafficSwitchResult | TrafficDrainResult>(
     change: (node: Node) => Promise<R>,
-  ): Promise<{ node: Node; result: R; saved?: Saved }[]> {
-    const done: { node: Node; result: R; saved?: Saved }[] = [];
+  ): Promise<NodeChange<R>[]> {
+    const done: NodeChange<R>[] = [];
     for (const node of this.nodes) {
       const result = await this.onNode(
         node,
@@ -145,6 +125,20 @@ export class HaproxyTrafficProvider implements TrafficProvider {
       done.push({ node, result, saved: await this.save(node, result.state) });
     }
     return done;
+  }
+
+  /** What every node's change did, as one result: one node's own sentence, or each node's in turn. */
+  private summary(results: NodeChange<TrafficSwitchResult | TrafficDrainResult>[]) {
+    const single = results.length === 1 ? results[0]! : undefined;
+    return {
+      changed: results.some((r) => r.result.changed),
+      actions: this.actions(results),
+      description: single
+        ? `${single.result.description}${single.saved ? ` ${single.saved.sentence}` : ''}`
+        : `${results.length} HAProxy nodes: ${results.map((r) => this.nodeSentence(r)).join(' ')}`,
+      state: this.merge(results.map((r) => r.result.state)),
+      nodes: results.map((r) => this.nodeResult(r)),
+    };
   }
 
   /** Writes the node's `show servers state` to its stateFile unless the file already holds the live states. */
@@ -249,7 +243,7 @@ export class HaproxyTrafficProvider implements TrafficProvider {
     };
   }
 
-  private actions(results: { node: Node; result: { actions: string[] }; saved?: Saved }[]): string[] {
+  private actions(results: NodeChange<{ actions: string[] }>[]): string[] {
     return results.flatMap(({ node, result, saved }) =>
       [...result.actions, ...(saved?.action ? [saved.action] : [])].map((a) =>
         this.nodes.length === 1 ? a : `${node.socket}: ${a}`,
@@ -257,15 +251,11 @@ export class HaproxyTrafficProvider implements TrafficProvider {
     );
   }
 
-  private nodeSentence(r: { node: Node; result: { description: string }; saved?: Saved }): string {
+  private nodeSentence(r: NodeChange<{ description: string }>): string {
     return `${r.node.socket}: ${r.result.description}${r.saved ? ` ${r.saved.sentence}` : ''}`;
   }
 
-  private nodeResult(r: {
-    node: Node;
-    result: { changed: boolean; description: string };
-    saved?: Saved;
-  }): TrafficNodeResult {
+  private nodeResult(r: NodeChange<{ changed: boolean; description: string }>): TrafficNodeResult {
     return {
       node: r.node.socket,
       changed: r.result.changed,
