@@ -382,8 +382,27 @@ const entryUrl = httpUrl.optional();
 const haproxyTraffic = z
   .object({
     provider: z.literal('haproxy'),
-    /** The runtime API socket (`stats socket … level admin`); a relative path is relative to the runbook's folder. */
-    socket: z.string().min(1),
+    /**
+     * The runtime API socket (`stats socket … level admin`) of the pair's one HAProxy: shorthand for a one-element
+     * `sockets`. A relative path is relative to the runbook's folder.
+     */
+    socket: z.string().min(1).optional(),
+    /**
+     * Every HAProxy of the pair (one per node), each by its runtime API socket: a switch or drain changes and
+     * verifies all of them. `stateFile` is that HAProxy's `server-state-file`: after each switch or drain the worker
+     * writes `show servers state` there, so that a reload or restart keeps the switch (HAProxy 2.6 configuration
+     * manual, "server-state-file" and "load-server-state-from-file"). Relative paths are relative to the runbook's
+     * folder.
+     */
+    sockets: z
+      .array(
+        z.union([
+          z.string().min(1),
+          z.object({ socket: z.string().min(1), stateFile: z.string().min(1).optional() }).strict(),
+        ]),
+      )
+      .min(1)
+      .optional(),
     backend: haproxyName,
     /** HAProxy server name(s) for each site, in the backend above. */
     servers: z.record(name, z.union([haproxyName, z.array(haproxyName).min(1)])),
@@ -624,6 +643,7 @@ export const runbookSchema = z
           message: `names "${system}", which the runbook does not declare (it has no ${system} section)`,
         });
     });
+    if (runbook.traffic?.provider === 'haproxy') haproxySockets(runbook.traffic, ctx);
     if (runbook.traffic) {
       const { key, entries } = perSiteTraffic(runbook.traffic);
       for (const s of sites) {
@@ -651,6 +671,37 @@ export function declaredSystems(runbook: {
     traffic: runbook.traffic !== undefined,
   };
   return SYSTEMS.filter((s) => declared[s]);
+}
+
+/** HAProxy's runtime sockets: `socket` (one HAProxy) or `sockets` (every node), never both, each once. */
+function haproxySockets(
+  t: { socket?: string; sockets?: (string | { socket: string })[] },
+  ctx: z.RefinementCtx,
+): void {
+  if (t.socket !== undefined && t.sockets !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['traffic', 'sockets'],
+      message: 'give either socket (one HAProxy) or sockets (every HAProxy of the pair), not both',
+    });
+  } else if (t.socket === undefined && t.sockets === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['traffic', 'socket'],
+      message: "is required: HAProxy's runtime API socket (or sockets: one per HAProxy node)",
+    });
+  }
+  const seen = new Set<string>();
+  (t.sockets ?? []).forEach((entry, i) => {
+    const socket = typeof entry === 'string' ? entry : entry.socket;
+    if (seen.has(socket))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['traffic', 'sockets', i],
+        message: `names socket ${socket} twice`,
+      });
+    seen.add(socket);
+  });
 }
 
 /** The traffic section's per-site table: which field must name a target for every site. */

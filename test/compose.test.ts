@@ -366,9 +366,11 @@ describe('docker-compose.yml', () => {
   it("traffic: HAProxy's runtime socket, backend, servers and frontend are the runbook's", () => {
     const traffic = runbook.traffic!;
     if (traffic.provider !== 'haproxy') throw new Error('the compose runbook switches traffic with HAProxy');
+    const socket = traffic.socket;
+    if (socket === undefined) throw new Error('the compose runbook names its one HAProxy by socket');
     const cfg = readFileSync(HAPROXY_CFG, 'utf8');
-    expect(cfg).toContain(`stats socket ${traffic.socket} `);
-    const socketDir = path.dirname(traffic.socket);
+    expect(cfg).toContain(`stats socket ${socket} `);
+    const socketDir = path.dirname(socket);
     expect(mountOf('worker', socketDir)?.source).toBeDefined();
     expect(mountOf('haproxy', socketDir)?.source).toBe(mountOf('worker', socketDir)?.source);
     expect(cfg).toContain(`backend ${traffic.backend}\n`);

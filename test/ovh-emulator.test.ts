@@ -211,6 +211,64 @@ describe('IPLB servers and validation', () => {
     });
     await expect(c.requestPromised('DELETE', FRONTEND)).rejects.toMatchObject({ error: 404 });
   });
+  it("reports the probe results the admin endpoint sets as the server's serverState, without a refresh; refuses a bad body", async () => {
+    const c = client();
+    expect(await c.requestPromised('GET', GRA_SERVER)).toMatchObject({ serverState: [] });
+    const set = await adminRequest(emulator, 'POST', 'server-state', {
+      serviceName: IPLB.serviceName,
+      protocol: 'http',
+      serverId: IPLB.servers.gra.serverId,
+      serverState: [
+        { status: 'DOWN', checkStatus: 'L4CON' },
+        { status: 'UP', instanceId: 7 },
+      ],
+    });
+    expect(set.status).toBe(200);
+    const expected = [
+      {
+        checkCode: null,
+        checkStatus: 'L4CON',
+        checkTime: null,
+        instanceId: 1,
+        lastCheckContent: null,
+        status: 'DOWN',
+      },
+      {
+        checkCode: null,
+        checkStatus: null,
+        checkTime: null,
+        instanceId: 7,
+        lastCheckContent: null,
+        status: 'UP',
+      },
+    ];
+    expect(set.json).toEqual(expected);
+    expect(await c.requestPromised('GET', GRA_SERVER)).toMatchObject({ serverState: expected });
+    expect(await c.requestPromised('GET', `${BASE}/pendingChanges`)).toEqual([]);
+    expect(emulator.iplb(IPLB.serviceName)?.applied.servers.http[0]?.serverState).toEqual(expected);
+    // serverState is read-only: a PUT sending it back changes nothing.
+    await c.requestPromised('PUT', GRA_SERVER, { serverState: [] });
+    expect(await c.requestPromised('GET', GRA_SERVER)).toMatchObject({ serverState: expected });
+
+    const unknown = await adminRequest(emulator, 'POST', 'server-state', {
+      serviceName: IPLB.serviceName,
+      protocol: 'http',
+      serverId: 999,
+      serverState: [],
+    });
+    expect(unknown).toMatchObject({
+      status: 404,
+      json: { message: `no http server 999 on ${IPLB.serviceName}` },
+    });
+    const bad = await adminRequest(emulator, 'POST', 'server-state', {
+      serviceName: IPLB.serviceName,
+      protocol: 'udp',
+      serverId: IPLB.servers.gra.serverId,
+      serverState: [{ status: 3 }],
+    });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.json)).toMatch(/protocol/);
+  });
 });
 
 describe('DNS zone deployment', () => {

@@ -10,7 +10,7 @@ import { createActivities, createClients, type ActivityClients } from '../activi
 import { ovhIplbProvider, type OvhProviderOptions } from '../activities/traffic/providers';
 import type { ProviderContext } from '../activities/traffic/provider';
 import type { LoadedRunbook } from '../config/load';
-import { DEFAULT_SEED_IDS, defaultSeed } from '../dev/ovh-emulator/seed';
+import { DEFAULT_SEED_IDS, defaultSeed, serverHttp } from '../dev/ovh-emulator/seed';
 import type { IplbServiceView } from '../dev/ovh-emulator/iplb';
 import { waitUntil } from './helpers/apps-traffic';
 import { runActivity } from './helpers/local-stack';
@@ -432,5 +432,103 @@ describe('OVH IPLB provider, server-status mode (one farm: server 6001 = gra act
     const retry = await p.switchTo('rbx');
     expect(retry.actions[0]).toBe(`PUT ${BASE}/http/farm/5001/server/6001 status=inactive`);
     expect(endState(t.emulator.iplb(SERVICE))).toEqual(clean);
+  });
+});
+
+describe("OVH IPLB provider: the target's probe results (farm 5002 = rbx holds servers 6002 and 6003)", () => {
+  let t: TestEmulator;
+  const frontendFarm = () => {
+    const loaded = ovhRunbook(t, 'local-ovh-iplb.yaml');
+    const config = loaded.runbook.traffic;
+    if (config?.provider !== 'ovh-iplb') throw new Error('not an ovh-iplb runbook');
+    return ovhIplbProvider(config, loaded, FAST);
+  };
+  const serverStatus = () => {
+    const servers = { gra: { farmId: 5001, serverId: 6001 }, rbx: { farmId: 5002, serverId: 6002 } };
+    const loaded = ovhRunbook(t, 'local-ovh-iplb.yaml', { mode: 'server-status', servers, farms: undefined });
+    const config = loaded.runbook.traffic;
+    if (config?.provider !== 'ovh-iplb') throw new Error('not an ovh-iplb runbook');
+    return ovhIplbProvider(config, loaded, FAST);
+  };
+  /** What both Load Balancer instances' probes report of a server of farm 5002. */
+  const probe = (serverId: number, ...statuses: string[]) =>
+    t.emulator.setServerState({
+      serviceName: SERVICE,
+      protocol: 'http',
+      serverId,
+      serverState: statuses.map((status) => ({
+        status,
+        checkStatus: status === 'UP' ? 'L7OK' : 'L4CON',
+      })),
+    });
+  const untouched = () => {
+    const state = t.emulator.iplb(SERVICE)!;
+    return {
+      pendingFarm: state.pending.frontends.http[0]?.defaultFarmId,
+      appliedFarm: state.applied.frontends.http[0]?.defaultFarmId,
+      statuses: state.pending.servers.http.map((s) => s.status),
+      pendingChanges: state.pendingChanges,
+      tasks: state.tasks,
+    };
+  };
+
+  beforeAll(async () => {
+    const seed = defaultSeed();
+    seed.iplb[0]!.config.servers.http.push(
+      serverHttp({
+        serverId: 6003,
+        backendId: IDS.farms.rbx,
+        address: '127.0.0.3',
+        displayName: 'app-rbx-2',
+      }),
+    );
+    t = await startTestEmulator({ seed });
+  });
+  afterEach(() => t.emulator.reset());
+  afterAll(async () => t?.stop());
+
+  it('refuses a farm whose servers the probe all reports down: TrafficTargetUnhealthy, not retried, nothing changed', async () => {
+    probe(6002, 'DOWN', 'DOWN');
+    probe(6003, 'DOWN', 'DOWN');
+    const before = untouched();
+    const failure = await failed(frontendFarm().switchTo('rbx'));
+    expect(failure).toMatchObject({ type: 'TrafficTargetUnhealthy', nonRetryable: true });
+    expect(failure.message).toBe(
+      `not switching OVH IPLB loadbalancer-local http frontend 4001 to rbx: farm 5002 has no healthy server (server 6002 active, DOWN (L4CON) on instance 1, DOWN (L4CON) on instance 2; server 6003 active, DOWN (L4CON) on instance 1, DOWN (L4CON) on instance 2); nothing was changed. Look at the application on rbx and at the farm's probe (serverState of GET ${BASE}/http/farm/5002/server/{serverId}), then switch again.`,
+    );
+    expect(untouched()).toEqual(before);
+    expect(untouched().pendingFarm).toBe(IDS.farms.gra);
+  });
+
+  it('switches to the farm once one of its servers is up on one instance', async () => {
+    probe(6002, 'DOWN', 'DOWN');
+    probe(6003, 'DOWN', 'UP');
+    const result = await frontendFarm().switchTo('rbx');
+    expect(result).toMatchObject({ changed: true, site: 'rbx' });
+    expect(untouched().appliedFarm).toBe(IDS.farms.rbx);
+  });
+
+  it('an up server that is inactive takes no traffic: the farm is refused', async () => {
+    probe(6002, 'DOWN', 'DOWN');
+    probe(6003, 'UP', 'UP');
+    await operatorClient(t).requestPromised('PUT', `${BASE}/http/farm/5002/server/6003`, {
+      status: 'inactive',
+    });
+    const failure = await failed(frontendFarm().switchTo('rbx'));
+    expect(failure.type).toBe('TrafficTargetUnhealthy');
+    expect(failure.message).toMatch(
+      /server 6003 inactive, UP \(L7OK\) on instance 1, UP \(L7OK\) on instance 2/,
+    );
+  });
+
+  it('server-status mode refuses a target server reported down, and switches once it is up', async () => {
+    probe(6002, 'DOWN', 'DOWN');
+    const failure = await failed(serverStatus().switchTo('rbx'));
+    expect(failure).toMatchObject({ type: 'TrafficTargetUnhealthy', nonRetryable: true });
+    expect(failure.message).toMatch(
+      /^not switching OVH IPLB loadbalancer-local to rbx: server 6002 of farm 5002 has no healthy server/,
+    );
+    probe(6002, 'UP', 'DOWN');
+    expect((await serverStatus().switchTo('rbx')).changed).toBe(true);
   });
 });

@@ -211,3 +211,14 @@ export async function serverSessions(runtime: HaproxyRuntime, backend: string): 
   }
   return sessions;
 }
+
+/**
+ * Every backend's `show servers state`, as HAProxy's `server-state-file` wants it (HAProxy 2.6 configuration manual,
+ * "server-state-file": "Before reloading HAProxy, it is possible to save the servers' current state using the stats
+ * command "show servers state". The output of this command must be written in the file pointed by <file>").
+ */
+export async function dumpServersState(runtime: HaproxyRuntime): Promise<string> {
+  const answer = await runtime.command('show servers state');
+  parseServersState(answer);
+  return answer;
+}

@@ -43,7 +43,8 @@ export interface HaproxyProviderSettings {
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /**
- * Traffic through one HAProxy backend holding every site's servers. A site receives traffic when its
+ * Traffic through one HAProxy's backend holding every site's servers (one node; ./haproxy-nodes.ts drives every
+ * HAProxy of a pair with one of these each). A site receives traffic when its
  * servers are in admin state `ready`; the others are kept in `inactiveState`. The switch is make-before-break:
  * the target's servers are set `ready` first, then the others are taken out (with `maint`, their open connections
  * are then shut down, since HAProxy keeps established connections of a server put in maintenance), so there is no
@@ -54,7 +55,7 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
  * health checks; "drain" only removes it from load balancing but still lets it be checked and accept new persistent
  * connections. "shutdown sessions server" terminates the sessions still attached to a server in maintenance.
  */
-export class HaproxyTrafficProvider implements TrafficProvider {
+export class HaproxyBackend implements TrafficProvider {
   readonly kind = 'haproxy' as const;
   readonly sites: string[];
 

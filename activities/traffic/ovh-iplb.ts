@@ -39,6 +39,8 @@ interface Server {
   serverId: number;
   backendId: number;
   status: 'active' | 'inactive';
+  /** What the farm's probe reports, one entry per Load Balancer instance (`ipLoadbalancing.ServerState`). */
+  serverState?: { instanceId: number; status: string | null; checkStatus: string | null }[];
 }
 
 interface PendingChange {
@@ -130,6 +132,7 @@ export class OvhIplbTrafficProvider implements TrafficProvider {
         );
       }
 
+      if (!configured) await this.refuseUnhealthyTarget(site, ctx.signal);
       const actions: string[] = [];
       if (!configured) await this.configure(site, before, actions, ctx.signal);
       const refreshed = await this.refresh(actions, ctx);
@@ -327,6 +330,50 @@ export class OvhIplbTrafficProvider implements TrafficProvider {
     read.state.site = sites.length === 1 ? sites[0] : undefined;
     read.state.description = `${this.label} ${sentence}; ${liveness}.`;
     return read;
+  }
+
+  /**
+   * Refuses, before any change, a target whose servers the probe all reports down: the farm of `site` in
+   * `frontend-farm` mode (only its `active` servers take traffic), the site's server in `server-status` mode.
+   * OVH's guide "Retrieve server health status": the health of each server, per Load Balancer instance, is its
+   * `serverState`, and "as soon as a server is detected as "down", the Load Balancer stops sending it data". A server
+   * is down when every instance's `status` says so; one without probe results (no probe on the farm, or none run
+   * yet) is not judged.
+   */
+  private async refuseUnhealthyTarget(site: string, signal?: AbortSignal): Promise<void> {
+    const { protocol, mode } = this.settings;
+    const farmId =
+      mode === 'frontend-farm' ? this.settings.farms![site]! : this.settings.servers![site]!.farmId;
+    const ids =
+      mode === 'frontend-farm'
+        ? await this.api.get<number[]>(`${this.base}/${protocol}/farm/${farmId}/server`, {}, signal)
+        : [this.settings.servers![site]!.serverId];
+    const servers: Server[] = [];
+    for (const id of ids)
+      servers.push(
+        await this.api.get<Server>(`${this.base}/${protocol}/farm/${farmId}/server/${id}`, {}, signal),
+      );
+    const down = (s: Server) => {
+      const reported = (s.serverState ?? []).filter((e) => e.status !== null);
+      return reported.length > 0 && reported.every((e) => /^down\b/i.test(e.status!));
+    };
+    // In frontend-farm mode an inactive server takes no traffic; in server-status mode the switch activates it.
+    const usable = servers.filter((s) => !down(s) && (mode === 'server-status' || s.status === 'active'));
+    if (usable.length > 0) return;
+    const words = servers.map((s) => {
+      const probe = (s.serverState ?? [])
+        .map(
+          (e) =>
+            `${e.status ?? 'no status'}${e.checkStatus ? ` (${e.checkStatus})` : ''} on instance ${e.instanceId}`,
+        )
+        .join(', ');
+      return `server ${s.serverId} ${s.status}, ${probe || 'no probe result'}`;
+    });
+    const where = mode === 'frontend-farm' ? `farm ${farmId}` : `server ${ids[0]} of farm ${farmId}`;
+    throw trafficFailure(
+      'TrafficTargetUnhealthy',
+      `not switching ${this.label} to ${site}: ${where} has no healthy server (${words.join('; ') || 'no server'}); nothing was changed. Look at the application on ${site} and at the farm's probe (serverState of GET ${this.base}/${protocol}/farm/${farmId}/server/{serverId}), then switch again.`,
+    );
   }
 
   /** Whether the configuration (as the API shows it) sends traffic to `site` only. */

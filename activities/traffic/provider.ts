@@ -41,6 +41,21 @@ export interface TrafficState {
   live?: boolean;
   /** One sentence, e.g. "HAProxy backend app sends traffic to gra (app-gra ready, UP); rbx gets none (app-rbx drain, UP)." */
   description: string;
+  /**
+   * What readiness must also judge about the switch itself, apart from where traffic goes: for HAProxy, whether
+   * each node would keep its server states over a reload (`state-saved`).
+   */
+  checks?: TrafficCheck[];
+}
+
+/** What a switch or drain did on one node of a provider with several (each HAProxy of the pair). */
+export interface TrafficNodeResult {
+  /** The node, e.g. its HAProxy runtime API socket. */
+  node: string;
+  changed: boolean;
+  /** Whether its state is saved for a reload; absent when the runbook names no file for it. */
+  stateSaved?: boolean;
+  description: string;
 }
 
 export interface TrafficSwitchResult {
@@ -59,6 +74,8 @@ export interface TrafficSwitchResult {
   propagationSeconds: number;
   description: string;
   state: TrafficState;
+  /** Each node's part, for providers with several (HAProxy). */
+  nodes?: TrafficNodeResult[];
 }
 
 /** What a drain did: the site no longer gets new traffic, and no other site was given any. */
@@ -71,6 +88,8 @@ export interface TrafficDrainResult {
   actions: string[];
   description: string;
   state: TrafficState;
+  /** Each node's part, for providers with several (HAProxy). */
+  nodes?: TrafficNodeResult[];
 }
 
 export interface TrafficCheck {

@@ -4,7 +4,7 @@ import type { LoadedRunbook } from '../../config/load';
 import type { TrafficConfig } from '../../config/schema';
 import type { RunbookRegistry } from '../runbooks';
 import { trafficFailure } from './errors';
-import { HaproxyTrafficProvider } from './haproxy';
+import { HaproxyTrafficProvider } from './haproxy-nodes';
 import { HaproxySocketClient, type HaproxyRuntime } from './haproxy-runtime';
 import { OvhClient, type OvhClientOptions } from './ovh-client';
 import type { PollSettings } from './poll';
@@ -20,25 +20,46 @@ export type TrafficProviderFactory<K extends TrafficProviderKind = TrafficProvid
 
 export type TrafficProviderFactories = { [K in TrafficProviderKind]?: TrafficProviderFactory<K> };
 
-/** The HAProxy provider over its runtime API socket; `runtime` replaces the socket client (tests inject faults). */
+/** The runbook's HAProxy nodes: `socket` or `sockets`, with paths made absolute from the runbook's folder. */
+export function haproxyNodes(
+  config: Extract<TrafficConfig, { provider: 'haproxy' }>,
+  loaded: LoadedRunbook,
+): { socket: string; stateFile?: string }[] {
+  const resolve = (p: string) => path.resolve(path.dirname(loaded.file), p);
+  const entries = config.sockets ?? (config.socket === undefined ? [] : [config.socket]);
+  return entries.map((e) =>
+    typeof e === 'string'
+      ? { socket: resolve(e) }
+      : { socket: resolve(e.socket), ...(e.stateFile ? { stateFile: resolve(e.stateFile) } : {}) },
+  );
+}
+
+/**
+ * The HAProxy provider over every node's runtime API socket; `runtime` replaces the socket clients (tests inject
+ * faults): one for every node, or one per socket.
+ */
 export function haproxyProvider(
   config: Extract<TrafficConfig, { provider: 'haproxy' }>,
   loaded: LoadedRunbook,
-  runtime?: HaproxyRuntime,
+  runtime?: HaproxyRuntime | ((socket: string) => HaproxyRuntime),
 ): HaproxyTrafficProvider {
-  const socket = path.resolve(path.dirname(loaded.file), config.socket);
   const servers = Object.fromEntries(
     Object.entries(config.servers).map(([site, s]) => [site, typeof s === 'string' ? [s] : s]),
   );
+  const runtimeOf = (socket: string) =>
+    runtime === undefined
+      ? new HaproxySocketClient(socket)
+      : typeof runtime === 'function'
+        ? runtime(socket)
+        : runtime;
   return new HaproxyTrafficProvider(
     {
       backend: config.backend,
       servers,
       inactiveState: config.inactiveState,
       healthWaitMs: durationMs(config.healthWait),
-      socket,
     },
-    runtime ?? new HaproxySocketClient(socket),
+    haproxyNodes(config, loaded).map((node) => ({ ...node, runtime: runtimeOf(node.socket) })),
   );
 }
 

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
-import { ZodError } from 'zod';
+import { z, ZodError } from 'zod';
 import type { Fault, FaultSpec } from './faults';
-import type { EmulatorTiming } from './state';
+import type { EmulatorTiming, ServerStateEntry } from './state';
 
 /** What the emulator lets its admin endpoint (and tests) do; implemented in server.ts. */
 export interface EmulatorControl {
@@ -11,8 +11,36 @@ export interface EmulatorControl {
   clearFaults(): void;
   reset(): void;
   setTiming(timing: Partial<EmulatorTiming>): EmulatorTiming;
+  /** Undefined when the service or the server does not exist. */
+  setServerState(spec: ServerStateSpec): ServerStateEntry[] | undefined;
   snapshot(): unknown;
 }
+
+/**
+ * What the probes of an IPLB report of one server: `ipLoadbalancing.ServerState` entries (one per Load Balancer
+ * instance). The schema gives every field as a nullable string (`instanceId` a long) and no list of `status`
+ * values, so any string is accepted.
+ */
+export const serverStateSpec = z
+  .object({
+    serviceName: z.string().min(1),
+    protocol: z.enum(['http', 'tcp']),
+    serverId: z.number().int(),
+    serverState: z.array(
+      z
+        .object({
+          status: z.string().nullable().optional(),
+          checkStatus: z.string().nullable().optional(),
+          checkCode: z.string().nullable().optional(),
+          checkTime: z.string().nullable().optional(),
+          lastCheckContent: z.string().nullable().optional(),
+          instanceId: z.number().int().optional(),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+export type ServerStateSpec = z.infer<typeof serverStateSpec>;
 
 export interface AdminReply {
   status: number;
@@ -24,6 +52,7 @@ export interface AdminReply {
  * - `GET /_emulator/state`: pending and applied configuration, tasks, DNS records and deployment, faults
  * - `GET|POST|DELETE /_emulator/faults`, `DELETE /_emulator/faults/{id}`: list, add (one spec or an array), clear
  * - `POST /_emulator/timing`: change task and DNS deployment durations
+ * - `POST /_emulator/server-state`: what the probes report of one IPLB server (its `serverState`)
  * - `POST /_emulator/reset`: back to the seed, no faults
  */
 export function handleAdmin(
@@ -54,6 +83,16 @@ export function handleAdmin(
     if (path === '/_emulator/timing' && method === 'POST') {
       return { status: 200, body: control.setTiming((body ?? {}) as Partial<EmulatorTiming>) };
     }
+    if (path === '/_emulator/server-state' && method === 'POST') {
+      const spec = serverStateSpec.parse(body);
+      const state = control.setServerState(spec);
+      return state === undefined
+        ? {
+            status: 404,
+            body: { message: `no ${spec.protocol} server ${spec.serverId} on ${spec.serviceName}` },
+          }
+        : { status: 200, body: state };
+    }
     if (path === '/_emulator/reset' && method === 'POST') {
       control.reset();
       return { status: 200, body: { reset: true } };
@@ -61,7 +100,10 @@ export function handleAdmin(
     return { status: 404, body: { message: `unknown admin endpoint ${method} ${path}` } };
   } catch (err) {
     if (err instanceof ZodError)
-      return { status: 400, body: { message: 'invalid fault', issues: err.issues } };
+      return {
+        status: 400,
+        body: { message: path.endsWith('/faults') ? 'invalid fault' : 'invalid body', issues: err.issues },
+      };
     if (err instanceof SyntaxError) return { status: 400, body: { message: `invalid JSON: ${err.message}` } };
     throw err;
   }

@@ -14,6 +14,7 @@ import {
   type IplbServiceSeed,
   type IplbTask,
   type Proto,
+  type ServerStateEntry,
   type ServerTcp,
   stableUuid,
 } from './state';
@@ -116,6 +117,35 @@ export class IplbEmulator {
       pendingChanges: this.pendingChanges(service),
       tasks: service.tasks.map((task) => taskView(task, this.clock)),
     });
+  }
+
+  /**
+   * Sets what OVH's probes report of a server (`serverState`, one entry per Load Balancer instance), in the
+   * configuration the API shows and in the running one: probe results are not configuration, no refresh applies them.
+   * Returns the entries as the API will show them, or undefined when there is no such service or server.
+   */
+  setServerState(
+    serviceName: string,
+    proto: Proto,
+    serverId: number,
+    entries: Partial<ServerStateEntry>[],
+  ): ServerStateEntry[] | undefined {
+    const service = this.services.get(serviceName);
+    if (!service) return undefined;
+    const state = entries.map((e, i) => ({
+      checkCode: e.checkCode ?? null,
+      checkStatus: e.checkStatus ?? null,
+      checkTime: e.checkTime ?? null,
+      instanceId: e.instanceId ?? i + 1,
+      lastCheckContent: e.lastCheckContent ?? null,
+      status: e.status ?? null,
+    }));
+    const copies = [service.pending, service.applied].flatMap((c) =>
+      c.servers[proto].filter((s) => s.serverId === serverId),
+    );
+    if (copies.length === 0) return undefined;
+    for (const server of copies) server.serverState = clone(state);
+    return clone(state);
   }
 
   routes(): Route[] {

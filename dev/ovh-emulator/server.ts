@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../common/logger';
-import { handleAdmin, type EmulatorControl } from './admin';
+import { handleAdmin, type EmulatorControl, type ServerStateSpec } from './admin';
 import { Authenticator, type OvhCredential } from './auth';
 import { DnsEmulator, type DnsZoneView } from './dns';
 import { API_BASE_PATH, dispatchApiRequest, type ApiReply } from './dispatch';
@@ -14,7 +14,13 @@ import { IplbEmulator, type IplbServiceView } from './iplb';
 import type { HttpMethod, Route } from './router';
 import { OvhSchemas } from './schema';
 import { defaultSeed } from './seed';
-import { DEFAULT_TIMING, EmulatorClock, type EmulatorTiming, type OvhSeed } from './state';
+import {
+  DEFAULT_TIMING,
+  EmulatorClock,
+  type EmulatorTiming,
+  type OvhSeed,
+  type ServerStateEntry,
+} from './state';
 import { ensureTlsMaterial } from './tls';
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -83,6 +89,8 @@ export interface OvhEmulator {
   dns(zone: string): DnsZoneView | undefined;
   snapshot(): EmulatorSnapshot;
   setTiming(timing: Partial<EmulatorTiming>): EmulatorTiming;
+  /** What the probes report of one IPLB server (its `serverState`); undefined when there is no such server. */
+  setServerState(spec: ServerStateSpec): ServerStateEntry[] | undefined;
   setClockSkew(seconds: number): void;
   /** Back to the seed; faults cleared; recorded responses kept. */
   reset(): void;
@@ -178,6 +186,8 @@ export async function startOvhEmulator(options: OvhEmulatorOptions): Promise<Ovh
       timing = { ...timing, ...checkTiming(partial) };
       return { ...timing };
     },
+    setServerState: (spec) =>
+      world.iplb.setServerState(spec.serviceName, spec.protocol, spec.serverId, spec.serverState),
     snapshot,
   };
 

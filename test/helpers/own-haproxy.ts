@@ -20,12 +20,20 @@ async function siteServer(site: string): Promise<http.Server> {
 export interface OwnHaproxy {
   dir: string;
   socket: string;
+  /** Where its `server-state-file` points (absent in the configuration unless `stateFile` was asked for). */
+  stateFile: string;
   frontendUrl: string;
   backend: string;
   runtime(): HaproxySocketClient;
   /** Stops a site's HTTP server (its port then refuses connections), or starts it again on the same port. */
   stopSite(site: string): Promise<void>;
   startSite(site: string): Promise<void>;
+  /**
+   * A master-worker reload (SIGUSR2 to the master, HAProxy 2.6 management guide, section 4: "The master process reacts
+   * to the SIGUSR2 signal by reexecuting itself with the -sf parameter followed by the PIDs of the workers"); resolves
+   * once the runtime API answers from the new worker.
+   */
+  reload(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -42,18 +50,26 @@ export async function startOwnHaproxy(options: {
   socketLevel?: 'admin' | 'operator';
   /** HTTP health checks of the servers' `/` every 200 ms (one failure marks a server down, one pass up). */
   checks?: boolean;
+  /**
+   * `server-state-file` (global) and `load-server-state-from-file global` (defaults): a reload applies the states
+   * saved in `stateFile` (HAProxy 2.6 configuration manual, "load-server-state-from-file").
+   */
+  stateFile?: boolean;
 }): Promise<OwnHaproxy> {
   const sites = options.sites ?? ['gra', 'rbx'];
   const dir = mkdtempSync(path.join(os.tmpdir(), 'own-haproxy-'));
   const socket = path.join(dir, 'admin.sock');
+  const stateFile = path.join(dir, 'server-state');
   const servers = await Promise.all(sites.map(siteServer));
   const ports = servers.map((s) => (s.address() as AddressInfo).port);
   const frontend = await freePort();
   const config = [
     'global',
     `  stats socket ${socket} mode 600 level ${options.socketLevel ?? 'admin'}`,
+    ...(options.stateFile ? [`  server-state-file ${stateFile}`] : []),
     'defaults',
     `  mode ${options.mode}`,
+    ...(options.stateFile ? ['  load-server-state-from-file global'] : []),
     '  timeout connect 2s',
     '  timeout client 30s',
     '  timeout server 30s',
@@ -71,7 +87,8 @@ export async function startOwnHaproxy(options: {
     '',
   ].join('\n');
   writeFileSync(path.join(dir, 'haproxy.cfg'), config);
-  const child: ChildProcess = spawn('haproxy', ['-f', path.join(dir, 'haproxy.cfg'), '-db'], {
+  // Master-worker (-W) in the foreground (-db), so that reload() can signal the master.
+  const child: ChildProcess = spawn('haproxy', ['-W', '-f', path.join(dir, 'haproxy.cfg'), '-db'], {
     stdio: 'ignore',
   });
   const runtime = () => new HaproxySocketClient(socket, 3000);
@@ -84,9 +101,11 @@ export async function startOwnHaproxy(options: {
       ),
     10_000,
   );
+  const workerPid = async () => /^Pid: (\d+)$/m.exec(await runtime().command('show info'))?.[1];
   return {
     dir,
     socket,
+    stateFile,
     frontendUrl: `http://127.0.0.1:${frontend}/`,
     backend: 'app',
     runtime,
@@ -100,6 +119,19 @@ export async function startOwnHaproxy(options: {
     startSite: async (site) => {
       const i = sites.indexOf(site);
       await new Promise<void>((resolve) => servers[i]!.listen(ports[i], '127.0.0.1', resolve));
+    },
+    reload: async () => {
+      const before = await workerPid();
+      child.kill('SIGUSR2');
+      await waitFor(
+        'own HAProxy to reload',
+        () =>
+          workerPid().then(
+            (pid) => pid !== undefined && pid !== before,
+            () => false,
+          ),
+        10_000,
+      );
     },
     stop: async () => {
       const pid = child.pid;
