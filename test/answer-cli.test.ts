@@ -2,8 +2,6 @@
  * drctl approve|reject|retry|abort|discard: its arguments, signing with a key file or through ssh-agent, the choice of
  * the question, and an answer sent to a stand-in of a move's desk on the time-skipping test server.
  */
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, renameSync } from 'node:fs';
@@ -19,11 +17,10 @@ import {
   type SignedFields,
 } from '../common/approval-signature';
 import { waitFor } from '../dev/stack/daemon';
-import { ensureTemporalTestServer } from '../dev/tools/temporal-test-server';
 import { pairMoveWorkflowId, type PendingDecision } from '../workflows/definitions';
 import { answerDeskWorkflow } from './fixtures/answer-desk-workflow';
 import { generateKey, sshKeygenVerifies } from './helpers/approver';
-import { quietRuntime } from './helpers/local-stack';
+import { timeSkippingWorker } from './helpers/time-skipping';
 
 const DRCTL = path.resolve(__dirname, '..', 'bin', 'drctl');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'answer-cli-'));
@@ -213,50 +210,28 @@ describe('pickQuestion', () => {
 });
 
 describe('answerQuestion against a running desk', () => {
-  let env: TestWorkflowEnvironment;
-  let worker: Worker;
-  let running: Promise<void>;
-  const taskQueue = `answer-cli-${randomUUID().slice(0, 8)}`;
-
-  beforeAll(async () => {
-    quietRuntime();
-    env = await TestWorkflowEnvironment.createTimeSkipping({
-      server: {
-        executable: { type: 'existing-path', path: await ensureTemporalTestServer(() => undefined) },
-      },
-    });
-    worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowsPath: path.join(__dirname, 'fixtures', 'answer-desk-workflow.ts'),
-    });
-    running = worker.run();
-  }, 120_000);
-
-  afterAll(async () => {
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
+  const ts = timeSkippingWorker('answer-cli', {
+    workflowsPath: path.join(__dirname, 'fixtures', 'answer-desk-workflow.ts'),
   });
 
   it('signs for the run and question it finds; the run refuses another key and accepts the right one', async () => {
     const pair = `shop-${randomUUID().slice(0, 8)}`;
     await expect(
-      answerQuestion(env.client, pair, 'approve', { reason: 'x', as: 'alice', key: alice.key }),
+      answerQuestion(ts.env.client, pair, 'approve', { reason: 'x', as: 'alice', key: alice.key }),
     ).rejects.toThrow(`pair ${pair} has no run to answer (no workflow ${pairMoveWorkflowId(pair)}).`);
 
     const questions = [
       question('q1', 'approval', ['approve', 'reject']),
       question('q2', 'operator', ['retry', 'abort']),
     ];
-    const handle = await env.client.workflow.start(answerDeskWorkflow, {
-      taskQueue,
+    const handle = await ts.env.client.workflow.start(answerDeskWorkflow, {
+      taskQueue: ts.taskQueue,
       workflowId: pairMoveWorkflowId(pair),
       args: [{ signers, questions }],
     });
     const mallory = generateKey(dir, `mallory-${pair}`);
     const keyEnv = { ...process.env, SSH_AUTH_SOCK: '' };
-    const refused = await answerQuestion(env.client, pair, 'approve', {
+    const refused = await answerQuestion(ts.env.client, pair, 'approve', {
       reason: 'looks fine',
       as: 'alice',
       key: mallory.key,
@@ -269,10 +244,15 @@ describe('answerQuestion against a running desk', () => {
       why: 'the signature is not from a key the runbook allows for "alice".',
     });
     await expect(
-      answerQuestion(env.client, pair, 'discard', { reason: 'x', as: 'alice', key: alice.key, env: keyEnv }),
+      answerQuestion(ts.env.client, pair, 'discard', {
+        reason: 'x',
+        as: 'alice',
+        key: alice.key,
+        env: keyEnv,
+      }),
     ).rejects.toThrow(/no open question takes discard/);
 
-    const accepted = await answerQuestion(env.client, pair, 'abort', {
+    const accepted = await answerQuestion(ts.env.client, pair, 'abort', {
       reason: 'the step cannot succeed\nsee the ticket',
       as: 'alice',
       key: alice.key,
@@ -290,7 +270,12 @@ describe('answerQuestion against a running desk', () => {
       reason: 'the step cannot succeed\nsee the ticket',
     });
     await expect(
-      answerQuestion(env.client, pair, 'approve', { reason: 'x', as: 'alice', key: alice.key, env: keyEnv }),
+      answerQuestion(ts.env.client, pair, 'approve', {
+        reason: 'x',
+        as: 'alice',
+        key: alice.key,
+        env: keyEnv,
+      }),
     ).rejects.toThrow(/is completed: it asks nothing/);
   });
 });

@@ -4,46 +4,23 @@
  * imports, on the time-skipping test server.
  */
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   APPROVAL_NAMESPACE,
   approvalMessage,
   parseAllowedSigners,
   type SignedFields,
 } from '../common/approval-signature';
-import { ensureTemporalTestServer } from '../dev/tools/temporal-test-server';
 import { approvalSignatureWorkflow, signedAnswerUpdate } from './fixtures/approval-signature-workflow';
 import { generateKey, sshKeygenSign } from './helpers/approver';
-import { quietRuntime } from './helpers/local-stack';
+import { timeSkippingWorker } from './helpers/time-skipping';
 
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
-const taskQueue = `approval-signature-${randomUUID().slice(0, 8)}`;
-
-beforeAll(async () => {
-  quietRuntime();
-  env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: await ensureTemporalTestServer(() => undefined) } },
-  });
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowsPath: path.join(__dirname, 'fixtures', 'approval-signature-workflow.ts'),
-  });
-  running = worker.run();
-}, 120_000);
-
-afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
+const ts = timeSkippingWorker('approval-signature', {
+  workflowsPath: path.join(__dirname, 'fixtures', 'approval-signature-workflow.ts'),
 });
 
 describe('verifyApprovalSignature in a workflow update validator', () => {
@@ -51,8 +28,8 @@ describe('verifyApprovalSignature in a workflow update validator', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'approval-sandbox-'));
     const alice = generateKey(dir, 'alice');
     const signers = parseAllowedSigners(`alice namespaces="drctl-approval" ${alice.publicKey}\n`, 'test');
-    const handle = await env.client.workflow.start(approvalSignatureWorkflow, {
-      taskQueue,
+    const handle = await ts.env.client.workflow.start(approvalSignatureWorkflow, {
+      taskQueue: ts.taskQueue,
       workflowId: `approval-signature-${randomUUID()}`,
       args: [signers],
     });
