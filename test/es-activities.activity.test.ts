@@ -337,6 +337,62 @@ describe('Elasticsearch activities', () => {
     });
   });
 
+  describe('remote cluster configuration in proxy mode', () => {
+    const proxyKeys = (settings: Record<string, unknown> | undefined) =>
+      Object.fromEntries(Object.entries(settings ?? {}).filter(([k]) => k.startsWith('cluster.remote.gra.')));
+
+    it('keeps the server name and socket count someone else set when the runbook does not name them', async () => {
+      await t.stop();
+      t = await startEsTestPair({ graTransport: { mode: 'proxy' } });
+      const gra = t.emulator.cluster('gra').address;
+      await t.rbx.cluster.putSettings({
+        persistent: {
+          'cluster.remote.gra.seeds': null,
+          'cluster.remote.gra.mode': 'proxy',
+          'cluster.remote.gra.proxy_address': '127.0.0.1:1',
+          'cluster.remote.gra.server_name': 'gra.es.example.net',
+          'cluster.remote.gra.proxy_socket_connections': 6,
+        },
+      });
+      const result = await runIn(env, act().esConfigureRemoteCluster, { ...pairInput, site: 'rbx' });
+      expect(result).toMatchObject({ mode: 'proxy', addresses: [gra], changed: true, connected: true });
+      const settings = await t.rbx.cluster.getSettings({ flat_settings: true });
+      expect(proxyKeys(settings.persistent)).toEqual({
+        'cluster.remote.gra.mode': 'proxy',
+        'cluster.remote.gra.proxy_address': gra,
+        'cluster.remote.gra.server_name': 'gra.es.example.net',
+        'cluster.remote.gra.proxy_socket_connections': '6',
+      });
+      const status = await runIn(env, act().esRemoteClusterStatus, { ...pairInput, site: 'rbx' });
+      expect(status).toMatchObject({ configured: true, connected: true });
+    });
+
+    it("applies the runbook's proxy mode and server name over a sniff-mode remote", async () => {
+      await t.stop();
+      t = await startEsTestPair({ graTransport: { mode: 'proxy', serverName: 'gra.es.example.net' } });
+      await t.rbx.cluster.putSettings({ persistent: { 'cluster.remote.gra.node_connections': 2 } });
+      const result = await runIn(env, act().esConfigureRemoteCluster, { ...pairInput, site: 'rbx' });
+      expect(result).toMatchObject({ mode: 'proxy', changed: true, connected: true });
+      const settings = await t.rbx.cluster.getSettings({ flat_settings: true });
+      // The sniff-only keys go: Elasticsearch refuses them beside proxy mode.
+      expect(proxyKeys(settings.persistent)).toEqual({
+        'cluster.remote.gra.mode': 'proxy',
+        'cluster.remote.gra.proxy_address': t.emulator.cluster('gra').address,
+        'cluster.remote.gra.server_name': 'gra.es.example.net',
+      });
+      const info = await t.rbx.cluster.remoteInfo();
+      expect(info.gra).toMatchObject({ mode: 'proxy', server_name: 'gra.es.example.net', connected: true });
+    });
+
+    it('refuses a bad input naming the field, before any request', async () => {
+      const failure = await failureOf(
+        runIn(env, act().esConfigureRemoteCluster, { ...pairInput, site: 'rbx', connectTimeout: 'soon' }),
+      );
+      expect(failure).toMatchObject({ type: 'InvalidInput', nonRetryable: true });
+      expect(failure.message).toMatch(/connectTimeout/);
+    });
+  });
+
   describe('promotion under faults', () => {
     it('promotes while the leader cluster is down, warning about the retention lease it could not remove', async () => {
       await t.emulator.faults.setClusterDown('gra', true);

@@ -39,6 +39,8 @@ export interface EsTestPairOptions {
   requestTimeout?: string;
   maxTimeSinceLastRead?: string;
   clusterFactory?: EsClientsOptions['clusterFactory'];
+  /** How rbx reaches gra, as gra's runbook `transport` says (default: sniff on gra's address). */
+  graTransport?: { mode: 'sniff' | 'proxy'; serverName?: string };
 }
 
 /** A DR pair on an in-process ES emulator (gra leader, rbx follower with remote `gra` configured). */
@@ -59,7 +61,7 @@ export async function startEsTestPair(options: EsTestPairOptions = {}): Promise<
           site: 'gra',
           url: emulator.cluster('gra').url,
           remoteAlias: 'rbx',
-          transport: { address: emulator.cluster('gra').address },
+          transport: { ...options.graTransport, address: emulator.cluster('gra').address },
         },
         {
           site: 'rbx',
