@@ -19,13 +19,15 @@ import { refreshedCount as refreshed, waitFor } from './contract/es-helpers';
 
 const pairInput = { pair: ES_TEST_PAIR };
 
-describe('Elasticsearch activities', () => {
+describe.each([8, 9] as const)('Elasticsearch activities against Elasticsearch %i', (esVersion) => {
   let t: EsTestPair;
+  const startPair = (options: Parameters<typeof startEsTestPair>[0] = {}) =>
+    startEsTestPair({ esVersion, ...options });
   const env = esActivityEnv();
   const act = () => t.activities;
 
   beforeEach(async () => {
-    t = await startEsTestPair({ requestTimeout: '1s', maxLagOperations: 10 });
+    t = await startPair({ requestTimeout: '1s', maxLagOperations: 10 });
     await t.followed(['orders', 'customers'], 3);
   });
   afterEach(async () => {
@@ -121,7 +123,7 @@ describe('Elasticsearch activities', () => {
 
     it('reports the lag while the follower is behind, then healthy once caught up', async () => {
       await t.stop();
-      t = await startEsTestPair({ replicationDelayMs: 2000, maxLagOperations: 10 });
+      t = await startPair({ replicationDelayMs: 2000, maxLagOperations: 10 });
       await t.followed(['orders', 'customers'], 1);
       // One bulk request, so the follower reads the 25 operations at once and holds them for the delay.
       await t.gra.bulk({
@@ -168,7 +170,7 @@ describe('Elasticsearch activities', () => {
 
     it('reports a follower that has not read from its leader for longer than maxTimeSinceLastRead as unhealthy', async () => {
       await t.stop();
-      t = await startEsTestPair({ maxTimeSinceLastRead: '300ms' });
+      t = await startPair({ maxTimeSinceLastRead: '300ms' });
       await t.followed(['orders', 'customers'], 1);
       const report = await waitFor('the silence to exceed the limit', async () => {
         const r = await runIn(env, act().esFollowerStatus, pairInput);
@@ -343,7 +345,7 @@ describe('Elasticsearch activities', () => {
 
     it('keeps the server name and socket count someone else set when the runbook does not name them', async () => {
       await t.stop();
-      t = await startEsTestPair({ graTransport: { mode: 'proxy' } });
+      t = await startPair({ graTransport: { mode: 'proxy' } });
       const gra = t.emulator.cluster('gra').address;
       await t.rbx.cluster.putSettings({
         persistent: {
@@ -369,7 +371,7 @@ describe('Elasticsearch activities', () => {
 
     it("applies the runbook's proxy mode and server name over a sniff-mode remote", async () => {
       await t.stop();
-      t = await startEsTestPair({ graTransport: { mode: 'proxy', serverName: 'gra.es.example.net' } });
+      t = await startPair({ graTransport: { mode: 'proxy', serverName: 'gra.es.example.net' } });
       await t.rbx.cluster.putSettings({ persistent: { 'cluster.remote.gra.node_connections': 2 } });
       const result = await runIn(env, act().esConfigureRemoteCluster, { ...pairInput, site: 'rbx' });
       expect(result).toMatchObject({ mode: 'proxy', changed: true, connected: true });
@@ -496,7 +498,7 @@ describe('Elasticsearch activities', () => {
 
     it('follows a large index without waiting on the restore in one request, heartbeating until it is active', async () => {
       await t.stop();
-      t = await startEsTestPair({ requestTimeout: '1s' });
+      t = await startPair({ requestTimeout: '1s' });
       await t.followed(['orders', 'customers'], 3);
       await afterFailover();
       await t.gra.indices.delete({ index: 'customers' });

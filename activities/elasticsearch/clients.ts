@@ -7,6 +7,7 @@ import { resolveSecret } from '../../config/secrets';
 import type { Runbook } from '../../config/schema';
 import type { RunbookRegistry } from '../runbooks';
 import { esDecision, esFailure, esStatus, hasEsType } from './errors';
+import { versionedTransport } from './transport';
 
 export type ElasticsearchConfig = NonNullable<Runbook['elasticsearch']>;
 export type EsClusterConfig = ElasticsearchConfig['clusters'][number];
@@ -410,6 +411,11 @@ export class EsClients {
         // allowed longer (a health wait); every request sets its precise limit itself (EsCluster.options).
         requestTimeout: CONNECTION_TIMEOUT_MS,
         sniffOnStart: false,
+        Transport: versionedTransport({
+          site: config.site,
+          versionField: `elasticsearch.clusters[${es.clusters.indexOf(config)}].version`,
+          version: config.version,
+        }),
       });
       const args: ConstructorParameters<typeof EsCluster> = [
         pair,

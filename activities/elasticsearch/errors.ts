@@ -14,6 +14,7 @@ export const CLUSTER_LEVEL_FAILURES = new Set<string>([
   'EsForbidden',
   'SecretUnavailable',
   'EsNotElasticsearch',
+  'EsVersionUnsupported',
 ]);
 
 /** The `error` object of an Elasticsearch error response, when there is one. */
@@ -63,6 +64,7 @@ export function classifyEsError(err: unknown): EsFailureType {
   const cause = esErrorCause(err);
   const reason = cause?.reason ?? '';
   if (status === 401) return 'InvalidCredentials';
+  if (hasEsType(err, 'media_type_header_exception')) return 'EsVersionUnsupported';
   if (REMOTE_TYPES.some((t) => hasEsType(err, t))) return 'EsRemoteUnreachable';
   if (cause?.type === 'status_exception' && /could not be determined/.test(reason))
     return 'EsRemoteUnreachable';

@@ -1,4 +1,4 @@
-import { EmulatedCluster, noFaults } from './cluster';
+import { EmulatedCluster, noFaults, type EsMajorVersion } from './cluster';
 import { EsError } from './errors';
 import {
   applyFaultRequest,
@@ -18,6 +18,8 @@ export interface EsEmulatorClusterOptions {
   port?: number;
   /** Number of data nodes the cluster reports; replicas need more than one (default 1, like a single-node ES). */
   nodes?: number;
+  /** The Elasticsearch major version emulated (default 9): `GET /` and the `compatible-with` values accepted. */
+  version?: EsMajorVersion;
 }
 
 export interface EsEmulatorOptions {
@@ -67,7 +69,12 @@ export class EsEmulator implements Network, FaultController {
     for (const spec of options.clusters) {
       if (this.clusters.has(spec.name)) throw new Error(`duplicate cluster name ${spec.name}`);
       const cluster = new EmulatedCluster(
-        { name: spec.name, nodes: spec.nodes ?? 1, replicationDelayMs: options.replicationDelayMs ?? 0 },
+        {
+          name: spec.name,
+          nodes: spec.nodes ?? 1,
+          replicationDelayMs: options.replicationDelayMs ?? 0,
+          majorVersion: spec.version ?? 9,
+        },
         this,
       );
       this.clusters.set(spec.name, cluster);

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { EmulatedCluster } from './cluster';
+import { compatibilityRefusal } from './compatibility';
 import { EsError, methodNotAllowedBody, noHandlerBody, xContentParseException } from './errors';
 import type { EsRequest, EsResponse } from './http-types';
 import { matchRoute } from './router';
@@ -121,6 +122,13 @@ async function respond(
     }
   }
   if (cluster.faults.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, cluster.faults.delayMs));
+  const refused = compatibilityRefusal(
+    cluster.majorVersion,
+    req.headers.accept,
+    req.headers['content-type'],
+    rawBody.length > 0,
+  );
+  if (refused) return send(res, req, refused);
   send(res, req, await dispatch(cluster, method, uri, url, query, rawBody), query.pretty !== undefined);
 }
 
