@@ -60,6 +60,11 @@ export const ES_FAILURE_TYPES = {
   },
   EsRequestRejected: { retryable: false, meaning: 'any other 4xx: a request Elasticsearch refuses as such' },
   EsNotElasticsearch: { retryable: false, meaning: 'the URL answers but is not Elasticsearch' },
+  EsCertificateUntrusted: {
+    retryable: false,
+    meaning:
+      "the cluster's HTTPS certificate is not trusted (self-signed, unknown CA, or not naming the url's host): set the cluster's ca",
+  },
   EsVersionUnsupported: {
     retryable: false,
     meaning:

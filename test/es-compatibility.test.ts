@@ -126,7 +126,7 @@ describe('Elasticsearch REST compatibility', () => {
         new Client({
           node: await emulated(version),
           maxRetries: 0,
-          Transport: versionedTransport({ site: 'es', versionField: 'elasticsearch.clusters[0].version' }),
+          Transport: versionedTransport({ site: 'es', field: 'elasticsearch.clusters[0]' }),
         }),
       );
       await es.indices.create({ index: 'orders', settings: { number_of_shards: 1 } });
@@ -161,7 +161,7 @@ describe('Elasticsearch REST compatibility', () => {
         new Client({
           node: `http://127.0.0.1:${port}`,
           maxRetries: 0,
-          Transport: versionedTransport({ site: 'es', versionField: 'elasticsearch.clusters[0].version' }),
+          Transport: versionedTransport({ site: 'es', field: 'elasticsearch.clusters[0]' }),
         }),
       );
       await es.bulk({ operations: [{ index: { _index: 'orders' } }, { n: 1 }] });
@@ -200,7 +200,7 @@ describe('Elasticsearch REST compatibility', () => {
         new Client({
           node: `http://127.0.0.1:${port}`,
           maxRetries: 0,
-          Transport: versionedTransport({ site: 'gra', versionField: 'elasticsearch.clusters[0].version' }),
+          Transport: versionedTransport({ site: 'gra', field: 'elasticsearch.clusters[0]' }),
         }),
       );
       const failure = await failureOf(es.cluster.health());

@@ -3,7 +3,7 @@ import {
   type TransportRequestOptions,
   type TransportRequestParams,
 } from '@elastic/elasticsearch';
-import { esDecision } from './errors';
+import { esDecision, untrustedCertificate } from './errors';
 
 /** The Elasticsearch major versions the activities speak to. */
 export type EsMajorVersion = 8 | 9;
@@ -33,8 +33,8 @@ function requestHeaders(major: EsMajorVersion, params: TransportRequestParams): 
 /** Where a cluster is configured, to name it in a failure. */
 export interface VersionedTransportTarget {
   site: string;
-  /** The runbook field that states the version, e.g. `elasticsearch.clusters[1].version`. */
-  versionField: string;
+  /** The runbook's entry of the cluster, e.g. `elasticsearch.clusters[1]`, to name its fields in failures. */
+  field: string;
   /** The runbook's version; undefined to detect it from `GET /` on the first request. */
   version?: EsMajorVersion;
 }
@@ -51,11 +51,19 @@ export function versionedTransport(target: VersionedTransportTarget): typeof Sni
 
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the base method's overloads return any shape
     override async request(params: TransportRequestParams, options?: TransportRequestOptions): Promise<any> {
-      const major = await this.serverMajor(options);
-      return super.request(params, {
-        ...options,
-        headers: { ...requestHeaders(major, params), ...options?.headers },
-      });
+      try {
+        const major = await this.serverMajor(options);
+        return await super.request(params, {
+          ...options,
+          headers: { ...requestHeaders(major, params), ...options?.headers },
+        });
+      } catch (err) {
+        if (!untrustedCertificate(err)) throw err;
+        throw esDecision(
+          'EsCertificateUntrusted',
+          `${target.site}: the cluster's certificate is not trusted (${(err as Error).message}): set ${target.field}.ca to the CA certificate that signed it ("file:PATH"), or give the cluster a certificate that names the url's host`,
+        );
+      }
     }
 
     private serverMajor(options?: TransportRequestOptions): Promise<EsMajorVersion> {
@@ -81,7 +89,7 @@ export function versionedTransport(target: VersionedTransportTarget): typeof Sni
       if (major !== 8 && major !== 9)
         throw esDecision(
           'EsVersionUnsupported',
-          `${target.site}: the cluster runs Elasticsearch ${number || '(no version.number in GET /)'}; only 8.x and 9.x are supported (${target.versionField})`,
+          `${target.site}: the cluster runs Elasticsearch ${number || '(no version.number in GET /)'}; only 8.x and 9.x are supported (${target.field}.version)`,
         );
       return major;
     }

@@ -10,7 +10,13 @@ import {
 } from './faults';
 import type { EsResponse } from './http-types';
 import type { Network } from './remote';
-import { adminRequestHandler, clusterRequestHandler, Listener, type AdminHandler } from './server';
+import {
+  adminRequestHandler,
+  clusterRequestHandler,
+  Listener,
+  type AdminHandler,
+  type EsEmulatorTls,
+} from './server';
 
 export interface EsEmulatorClusterOptions {
   name: string;
@@ -30,6 +36,8 @@ export interface EsEmulatorOptions {
   replicationDelayMs?: number;
   /** Period of the background work: refreshes, shard follow tasks, auto-follow (default 10 ms). */
   tickIntervalMs?: number;
+  /** Serve each cluster's REST API over HTTPS with this certificate and key (the admin-only port stays HTTP). */
+  tls?: EsEmulatorTls;
   /** Also serve the admin API alone on this port (0 picks one); it keeps working while every cluster is down. */
   adminPort?: number;
 }
@@ -80,7 +88,7 @@ export class EsEmulator implements Network, FaultController {
       this.clusters.set(spec.name, cluster);
       this.listeners.set(
         spec.name,
-        new Listener(this.host, spec.port ?? 0, clusterRequestHandler(cluster, admin)),
+        new Listener(this.host, spec.port ?? 0, clusterRequestHandler(cluster, admin), options.tls),
       );
     }
     if (options.adminPort !== undefined)
@@ -115,7 +123,7 @@ export class EsEmulator implements Network, FaultController {
       const port = (this.listeners.get(cluster.name) as Listener).port;
       return {
         name: cluster.name,
-        url: `http://${urlHost(this.host)}:${port}`,
+        url: `${this.options.tls ? 'https' : 'http'}://${urlHost(this.host)}:${port}`,
         address: cluster.address,
         port,
       };

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { EmulatedCluster } from './cluster';
 import { compatibilityRefusal } from './compatibility';
@@ -15,6 +16,12 @@ export type AdminHandler = (
   query: Record<string, string>,
 ) => Promise<{ response: EsResponse; afterResponse?: () => Promise<void> }>;
 
+/** A certificate (PEM, the chain to present) and its private key (PEM). */
+export interface EsEmulatorTls {
+  cert: string;
+  key: string;
+}
+
 /** One HTTP listener. Closing it destroys open sockets, so clients see refused connections. */
 export class Listener {
   private server: http.Server | undefined;
@@ -25,6 +32,8 @@ export class Listener {
     private readonly host: string,
     port: number,
     private readonly onRequest: (req: http.IncomingMessage, res: http.ServerResponse) => void,
+    /** Serve HTTPS with this certificate chain and key (PEM) instead of HTTP. */
+    private readonly tls?: EsEmulatorTls,
   ) {
     this.port = port;
   }
@@ -35,7 +44,10 @@ export class Listener {
 
   async open(): Promise<number> {
     if (this.server) return this.port;
-    const server = http.createServer((req, res) => this.onRequest(req, res));
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => this.onRequest(req, res);
+    const server = this.tls
+      ? https.createServer({ cert: this.tls.cert, key: this.tls.key }, handler)
+      : http.createServer(handler);
     server.keepAliveTimeout = 65_000;
     server.on('connection', (socket) => {
       this.sockets.add(socket);

@@ -100,6 +100,6 @@ async function openRealTarget(
 
 /** The activities' transport: it speaks each cluster's major version (read from `GET /`). */
 function clientOptions(node: string, apiKey: string | undefined): ClientOptions {
-  const Transport = versionedTransport({ site: node, versionField: 'contract target' });
+  const Transport = versionedTransport({ site: node, field: 'contract target' });
   return apiKey ? { node, auth: { apiKey }, Transport } : { node, Transport };
 }

@@ -46,14 +46,21 @@ export interface EsTestPairOptions {
   esVersion?: EsMajorVersion;
   /** The version the runbook states for both clusters (default: none, the activities detect it). */
   runbookVersion?: EsMajorVersion;
+  /** Serve both clusters over HTTPS with this certificate; the raw test clients trust `ca` (any host name). */
+  tls?: { cert: string; key: string; ca: string };
+  /** The loopback address the emulator listens on (default 127.0.0.1). */
+  host?: string;
+  /** The runbook's `ca` reference of both clusters. */
+  runbookCa?: string;
 }
 
 /** A raw client for setting up and checking a test cluster of `version`, with the activities' transport. */
-export function testEsClient(node: string, version: EsMajorVersion = 9): Client {
+export function testEsClient(node: string, version: EsMajorVersion = 9, ca?: string): Client {
   return new Client({
     node,
     maxRetries: 0,
-    Transport: versionedTransport({ site: node, versionField: 'test client', version }),
+    ...(ca ? { tls: { ca, checkServerIdentity: () => undefined } } : {}),
+    Transport: versionedTransport({ site: node, field: 'test client', version }),
   });
 }
 
@@ -66,10 +73,15 @@ export async function startEsTestPair(options: EsTestPairOptions = {}): Promise<
       { name: 'rbx', version: options.esVersion },
     ],
     replicationDelayMs: options.replicationDelayMs ?? 0,
+    ...(options.tls ? { tls: { cert: options.tls.cert, key: options.tls.key } } : {}),
+    ...(options.host ? { host: options.host } : {}),
   });
-  const gra = testEsClient(emulator.cluster('gra').url, options.esVersion);
-  const rbx = testEsClient(emulator.cluster('rbx').url, options.esVersion);
-  const version = options.runbookVersion === undefined ? {} : { version: options.runbookVersion };
+  const gra = testEsClient(emulator.cluster('gra').url, options.esVersion, options.tls?.ca);
+  const rbx = testEsClient(emulator.cluster('rbx').url, options.esVersion, options.tls?.ca);
+  const version = {
+    ...(options.runbookVersion === undefined ? {} : { version: options.runbookVersion }),
+    ...(options.runbookCa === undefined ? {} : { ca: options.runbookCa }),
+  };
   const runbook = runbookSchema.parse({
     pair: ES_TEST_PAIR,
     sites: { primary: { name: 'gra' }, standby: { name: 'rbx' } },
