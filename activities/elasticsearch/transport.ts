@@ -3,13 +3,13 @@ import {
   type TransportRequestOptions,
   type TransportRequestParams,
 } from '@elastic/elasticsearch';
-import { esDecision, untrustedCertificate } from './errors';
+import { describeEsError, esDecision, hasEsType, untrustedCertificate } from './errors';
 
 /** The Elasticsearch major versions the activities speak to. */
 export type EsMajorVersion = 8 | 9;
 
 /** The REST compatibility headers the client sends for `compatible-with=major` (the client's own shapes). */
-export function compatibilityHeaders(major: EsMajorVersion) {
+function compatibilityHeaders(major: EsMajorVersion) {
   const json = `application/vnd.elasticsearch+json; compatible-with=${major}`;
   return {
     json,
@@ -58,12 +58,23 @@ export function versionedTransport(target: VersionedTransportTarget): typeof Sni
           headers: { ...requestHeaders(major, params), ...options?.headers },
         });
       } catch (err) {
-        if (!untrustedCertificate(err)) throw err;
-        throw esDecision(
+        throw this.explained(err);
+      }
+    }
+
+    /** The failures that come from the runbook's cluster entry, as a sentence naming the field to fix. */
+    private explained(err: unknown): unknown {
+      if (untrustedCertificate(err))
+        return esDecision(
           'EsCertificateUntrusted',
           `${target.site}: the cluster's certificate is not trusted (${(err as Error).message}): set ${target.field}.ca to the CA certificate that signed it ("file:PATH"), or give the cluster a certificate that names the url's host`,
         );
-      }
+      if (target.version !== undefined && hasEsType(err, 'media_type_header_exception'))
+        return esDecision(
+          'EsVersionUnsupported',
+          `${target.site}: the cluster refuses REST compatibility version ${target.version} (${describeEsError(err)}): it does not run Elasticsearch ${target.version}; correct ${target.field}.version, or remove it to have it read from GET /`,
+        );
+      return err;
     }
 
     private serverMajor(options?: TransportRequestOptions): Promise<EsMajorVersion> {
