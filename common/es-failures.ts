@@ -60,6 +60,16 @@ export const ES_FAILURE_TYPES = {
   },
   EsRequestRejected: { retryable: false, meaning: 'any other 4xx: a request Elasticsearch refuses as such' },
   EsNotElasticsearch: { retryable: false, meaning: 'the URL answers but is not Elasticsearch' },
+  EsCertificateUntrusted: {
+    retryable: false,
+    meaning:
+      "the cluster's HTTPS certificate is not trusted (self-signed, unknown CA, or not naming the url's host): set the cluster's ca",
+  },
+  EsVersionUnsupported: {
+    retryable: false,
+    meaning:
+      "the cluster is not Elasticsearch 8.x or 9.x, or refuses the REST compatibility version sent (the runbook's version is wrong)",
+  },
   ElasticsearchNotConfigured: { retryable: false, meaning: 'the runbook has no elasticsearch section' },
   UnknownSite: { retryable: false, meaning: 'the runbook has no Elasticsearch cluster for that site' },
   PromotionIncomplete: {

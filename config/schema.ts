@@ -56,6 +56,19 @@ const esCluster = z
     site: name,
     url: httpUrl,
     apiKey: secretRef.optional(),
+    /**
+     * The cluster's Elasticsearch major version: the client then sends that REST compatibility version. Default:
+     * read once from `GET /` by each worker.
+     */
+    version: z.union([z.literal(8), z.literal(9)], { error: 'must be 8 or 9' }).optional(),
+    /**
+     * The CA certificate (PEM) that signed the cluster's HTTPS certificate, when it is not a public one: "file:PATH",
+     * relative to the runbook's folder, read by the worker. The certificate must also name the url's host.
+     */
+    ca: z
+      .string()
+      .regex(/^file:.+/, 'must be a file reference "file:PATH" naming the CA certificate (PEM)')
+      .optional(),
     /** The alias under which the follower cluster knows the other cluster (remote cluster name). */
     remoteAlias: z.string().min(1),
     /**

@@ -19,13 +19,15 @@ import { refreshedCount as refreshed, waitFor } from './contract/es-helpers';
 
 const pairInput = { pair: ES_TEST_PAIR };
 
-describe('Elasticsearch activities', () => {
+describe.each([8, 9] as const)('Elasticsearch activities against Elasticsearch %i', (esVersion) => {
   let t: EsTestPair;
+  const startPair = (options: Parameters<typeof startEsTestPair>[0] = {}) =>
+    startEsTestPair({ esVersion, ...options });
   const env = esActivityEnv();
   const act = () => t.activities;
 
   beforeEach(async () => {
-    t = await startEsTestPair({ requestTimeout: '1s', maxLagOperations: 10 });
+    t = await startPair({ requestTimeout: '1s', maxLagOperations: 10 });
     await t.followed(['orders', 'customers'], 3);
   });
   afterEach(async () => {
@@ -121,7 +123,7 @@ describe('Elasticsearch activities', () => {
 
     it('reports the lag while the follower is behind, then healthy once caught up', async () => {
       await t.stop();
-      t = await startEsTestPair({ replicationDelayMs: 2000, maxLagOperations: 10 });
+      t = await startPair({ replicationDelayMs: 2000, maxLagOperations: 10 });
       await t.followed(['orders', 'customers'], 1);
       // One bulk request, so the follower reads the 25 operations at once and holds them for the delay.
       await t.gra.bulk({
@@ -168,7 +170,7 @@ describe('Elasticsearch activities', () => {
 
     it('reports a follower that has not read from its leader for longer than maxTimeSinceLastRead as unhealthy', async () => {
       await t.stop();
-      t = await startEsTestPair({ maxTimeSinceLastRead: '300ms' });
+      t = await startPair({ maxTimeSinceLastRead: '300ms' });
       await t.followed(['orders', 'customers'], 1);
       const report = await waitFor('the silence to exceed the limit', async () => {
         const r = await runIn(env, act().esFollowerStatus, pairInput);
@@ -337,6 +339,62 @@ describe('Elasticsearch activities', () => {
     });
   });
 
+  describe('remote cluster configuration in proxy mode', () => {
+    const proxyKeys = (settings: Record<string, unknown> | undefined) =>
+      Object.fromEntries(Object.entries(settings ?? {}).filter(([k]) => k.startsWith('cluster.remote.gra.')));
+
+    it('keeps the server name and socket count someone else set when the runbook does not name them', async () => {
+      await t.stop();
+      t = await startPair({ graTransport: { mode: 'proxy' } });
+      const gra = t.emulator.cluster('gra').address;
+      await t.rbx.cluster.putSettings({
+        persistent: {
+          'cluster.remote.gra.seeds': null,
+          'cluster.remote.gra.mode': 'proxy',
+          'cluster.remote.gra.proxy_address': '127.0.0.1:1',
+          'cluster.remote.gra.server_name': 'gra.es.example.net',
+          'cluster.remote.gra.proxy_socket_connections': 6,
+        },
+      });
+      const result = await runIn(env, act().esConfigureRemoteCluster, { ...pairInput, site: 'rbx' });
+      expect(result).toMatchObject({ mode: 'proxy', addresses: [gra], changed: true, connected: true });
+      const settings = await t.rbx.cluster.getSettings({ flat_settings: true });
+      expect(proxyKeys(settings.persistent)).toEqual({
+        'cluster.remote.gra.mode': 'proxy',
+        'cluster.remote.gra.proxy_address': gra,
+        'cluster.remote.gra.server_name': 'gra.es.example.net',
+        'cluster.remote.gra.proxy_socket_connections': '6',
+      });
+      const status = await runIn(env, act().esRemoteClusterStatus, { ...pairInput, site: 'rbx' });
+      expect(status).toMatchObject({ configured: true, connected: true });
+    });
+
+    it("applies the runbook's proxy mode and server name over a sniff-mode remote", async () => {
+      await t.stop();
+      t = await startPair({ graTransport: { mode: 'proxy', serverName: 'gra.es.example.net' } });
+      await t.rbx.cluster.putSettings({ persistent: { 'cluster.remote.gra.node_connections': 2 } });
+      const result = await runIn(env, act().esConfigureRemoteCluster, { ...pairInput, site: 'rbx' });
+      expect(result).toMatchObject({ mode: 'proxy', changed: true, connected: true });
+      const settings = await t.rbx.cluster.getSettings({ flat_settings: true });
+      // The sniff-only keys go: Elasticsearch refuses them beside proxy mode.
+      expect(proxyKeys(settings.persistent)).toEqual({
+        'cluster.remote.gra.mode': 'proxy',
+        'cluster.remote.gra.proxy_address': t.emulator.cluster('gra').address,
+        'cluster.remote.gra.server_name': 'gra.es.example.net',
+      });
+      const info = await t.rbx.cluster.remoteInfo();
+      expect(info.gra).toMatchObject({ mode: 'proxy', server_name: 'gra.es.example.net', connected: true });
+    });
+
+    it('refuses a bad input naming the field, before any request', async () => {
+      const failure = await failureOf(
+        runIn(env, act().esConfigureRemoteCluster, { ...pairInput, site: 'rbx', connectTimeout: 'soon' }),
+      );
+      expect(failure).toMatchObject({ type: 'InvalidInput', nonRetryable: true });
+      expect(failure.message).toMatch(/connectTimeout/);
+    });
+  });
+
   describe('promotion under faults', () => {
     it('promotes while the leader cluster is down, warning about the retention lease it could not remove', async () => {
       await t.emulator.faults.setClusterDown('gra', true);
@@ -440,7 +498,7 @@ describe('Elasticsearch activities', () => {
 
     it('follows a large index without waiting on the restore in one request, heartbeating until it is active', async () => {
       await t.stop();
-      t = await startEsTestPair({ requestTimeout: '1s' });
+      t = await startPair({ requestTimeout: '1s' });
       await t.followed(['orders', 'customers'], 3);
       await afterFailover();
       await t.gra.indices.delete({ index: 'customers' });

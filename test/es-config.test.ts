@@ -36,6 +36,18 @@ function problems(elasticsearch: Record<string, unknown>): string[] {
 }
 
 describe('elasticsearch runbook section', () => {
+  it('takes a version (8 or 9) and a ca file reference per cluster, and names a bad one', () => {
+    const { runbook: parsed } = parseRunbook(
+      stringify(runbook({ clusters: [{ ...gra, version: 8, ca: 'file:ca.pem' }, rbx] })),
+      'es.yaml',
+    );
+    expect(parsed.elasticsearch?.clusters[0]).toMatchObject({ version: 8, ca: 'file:ca.pem' });
+    expect(problems({ clusters: [{ ...gra, version: 7, ca: '/etc/ca.pem' }, rbx] })).toEqual([
+      'elasticsearch.clusters[0].version: must be 8 or 9',
+      'elasticsearch.clusters[0].ca: must be a file reference "file:PATH" naming the CA certificate (PEM)',
+    ]);
+  });
+
   it('applies defaults: concurrency 8, request timeout 30s, sniff on <host>:9300', () => {
     const { runbook: parsed } = parseRunbook(stringify(runbook({ clusters: [gra, rbx] })), 'es.yaml');
     expect(parsed.elasticsearch).toMatchObject({

@@ -281,14 +281,19 @@ describe('ES emulator options', () => {
 });
 
 describe('ES emulator CLI (npm run emulator:es)', () => {
-  it('prints one JSON line per cluster and stops cleanly on SIGTERM', async () => {
+  it('prints one JSON line per cluster, runs the version asked per cluster, and stops cleanly on SIGTERM', async () => {
     const repoRoot = path.resolve(__dirname, '..');
     const child = spawn(
       process.execPath,
       [path.join(repoRoot, 'node_modules/tsx/dist/cli.mjs'), 'dev/es-emulator/main.ts'],
       {
         cwd: repoRoot,
-        env: { ...process.env, DR_STACK_PORT_ES_GRA: '0', DR_STACK_PORT_ES_RBX: '0' },
+        env: {
+          ...process.env,
+          DR_STACK_PORT_ES_GRA: '0',
+          DR_STACK_PORT_ES_RBX: '0',
+          DR_STACK_ES_VERSION_RBX: '8',
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
@@ -310,6 +315,10 @@ describe('ES emulator CLI (npm run emulator:es)', () => {
       expect(lines.map((line) => line.cluster)).toEqual(['gra', 'rbx']);
       const root = await fetch(lines[0]?.url as string);
       expect(root.headers.get('x-elastic-product')).toBe('Elasticsearch');
+      const versionOf = async (url: string) =>
+        ((await (await fetch(url)).json()) as { version: { number: string } }).version.number;
+      expect(await versionOf(lines[0]?.url as string)).toMatch(/^9\./);
+      expect(await versionOf(lines[1]?.url as string)).toMatch(/^8\./);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
     } finally {

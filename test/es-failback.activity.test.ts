@@ -16,13 +16,16 @@ import {
 
 const pairInput = { pair: ES_TEST_PAIR };
 
-describe('Elasticsearch failback activities', () => {
+describe.each([8, 9] as const)('Elasticsearch failback activities against Elasticsearch %i', (esVersion) => {
   let t: EsTestPair;
   const env = esActivityEnv();
   const act = () => t.activities;
 
   beforeEach(async () => {
-    t = await startEsTestPair({ autoFollowPatterns: ['logs-from-gra'] });
+    t = await startEsTestPair({
+      esVersion,
+      autoFollowPatterns: ['logs-from-gra'],
+    });
     await t.followed(['orders', 'customers'], 3);
     await t.rbx.ccr.putAutoFollowPattern({
       name: 'logs-from-gra',

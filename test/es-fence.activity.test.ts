@@ -46,7 +46,7 @@ class LosingCluster extends EsCluster {
   }
 }
 
-describe('Elasticsearch write fence', () => {
+describe.each([8, 9] as const)('Elasticsearch write fence against Elasticsearch %i', (esVersion) => {
   let t: EsTestPair;
   let graCluster: LosingCluster | undefined;
   const env = esActivityEnv();
@@ -55,6 +55,7 @@ describe('Elasticsearch write fence', () => {
   beforeEach(async () => {
     graCluster = undefined;
     t = await startEsTestPair({
+      esVersion,
       autoFollowPatterns: ['logs-from-gra'],
       clusterFactory: (args) => {
         const cluster = new LosingCluster(...args);

@@ -90,7 +90,7 @@ class CrashingCluster extends EsCluster {
   }
 }
 
-describe('esPromoteFollowers', () => {
+describe.each([8, 9] as const)('esPromoteFollowers against Elasticsearch %i', (esVersion) => {
   let pair: EsTestPair;
   afterEach(async () => {
     await pair?.stop();
@@ -98,6 +98,7 @@ describe('esPromoteFollowers', () => {
 
   async function start(followerIndices: string[], concurrency = 4): Promise<CrashingCluster> {
     pair = await startEsTestPair({
+      esVersion,
       followerIndices,
       promoteConcurrency: concurrency,
       clusterFactory: (args) => new CrashingCluster(...args),

@@ -3,10 +3,11 @@ import path from 'node:path';
 import { Client, type estypes } from '@elastic/elasticsearch';
 import { Context } from '@temporalio/activity';
 import { durationMs } from '../../config/duration';
-import { resolveSecret } from '../../config/secrets';
+import { resolvePublicReference, resolveSecret } from '../../config/secrets';
 import type { Runbook } from '../../config/schema';
 import type { RunbookRegistry } from '../runbooks';
 import { esDecision, esFailure, esStatus, hasEsType } from './errors';
+import { versionedTransport } from './transport';
 
 export type ElasticsearchConfig = NonNullable<Runbook['elasticsearch']>;
 export type EsClusterConfig = ElasticsearchConfig['clusters'][number];
@@ -396,20 +397,33 @@ export class EsClients {
     if (!cluster) {
       const loaded = this.runbooks.get(pair);
       const es = this.settings(pair);
+      const dir = path.dirname(loaded.file);
       let apiKey: string | undefined;
+      let ca: string | undefined;
       try {
-        apiKey = config.apiKey ? resolveSecret(config.apiKey, path.dirname(loaded.file)) : undefined;
+        apiKey = config.apiKey ? resolveSecret(config.apiKey, dir) : undefined;
       } catch (err) {
         throw esFailure(config.site, 'API key', err);
+      }
+      try {
+        ca = config.ca ? resolvePublicReference(config.ca, dir) : undefined;
+      } catch (err) {
+        throw esFailure(config.site, 'CA certificate', err);
       }
       const client = new Client({
         node: config.url,
         auth: apiKey ? { apiKey } : undefined,
+        ...(ca ? { tls: { ca } } : {}),
         maxRetries: 0,
         // The connection pool's own header/body timeouts come from this value and would cut short a request
         // allowed longer (a health wait); every request sets its precise limit itself (EsCluster.options).
         requestTimeout: CONNECTION_TIMEOUT_MS,
         sniffOnStart: false,
+        Transport: versionedTransport({
+          site: config.site,
+          field: `elasticsearch.clusters[${es.clusters.indexOf(config)}]`,
+          version: config.version,
+        }),
       });
       const args: ConstructorParameters<typeof EsCluster> = [
         pair,

@@ -251,6 +251,14 @@ export function desiredRemoteSettings(alias: string, remote: EsClusterConfig): R
     : { [`${prefix}.mode`]: 'sniff', [`${prefix}.seeds`]: [address] };
 }
 
+/** The remote-cluster settings each connection mode owns (Elasticsearch refuses them under the other mode). */
+const SNIFF_ONLY = ['seeds', 'node_connections'];
+const PROXY_ONLY = ['proxy_address', 'proxy_socket_connections', 'server_name'];
+
+function modeOf(settings: Record<string, unknown>, alias: string): 'sniff' | 'proxy' {
+  return settings[`cluster.remote.${alias}.mode`] === 'proxy' ? 'proxy' : 'sniff';
+}
+
 function sameSetting(actual: unknown, wanted: unknown): boolean {
   const norm = (v: unknown) =>
     Array.isArray(v) ? v.map(String).join(',') : v === undefined ? undefined : String(v);
@@ -279,14 +287,11 @@ export async function configureRemoteCluster(
     const current = key.endsWith('.mode') ? (persistent[key] ?? 'sniff') : persistent[key];
     if (!sameSetting(current, value)) update[key] = value;
   }
-  // Keys of the other mode (or a server name no longer wanted) would make the settings invalid: remove them.
+  // Only the keys of the other mode go (Elasticsearch refuses them beside this mode's); whatever else someone set
+  // (server_name, proxy_socket_connections, node_connections) and the runbook does not name stays.
+  const otherMode = modeOf(wanted, alias) === 'proxy' ? SNIFF_ONLY : PROXY_ONLY;
   for (const key of Object.keys(persistent)) {
-    if (
-      key.startsWith(prefix) &&
-      !(key in wanted) &&
-      /\.(seeds|proxy_address|server_name|proxy_socket_connections|node_connections)$/.test(key)
-    )
-      update[key] = null;
+    if (key.startsWith(prefix) && otherMode.includes(key.slice(prefix.length))) update[key] = null;
   }
   const changed = Object.keys(update).length > 0;
   if (changed) {
@@ -299,7 +304,7 @@ export async function configureRemoteCluster(
       },
     );
   }
-  const waitMs = input.connectTimeout === undefined ? 10_000 : durationOr(input.connectTimeout, 10_000);
+  const waitMs = input.connectTimeout === undefined ? 10_000 : durationMs(input.connectTimeout);
   const deadline = Date.now() + waitMs;
   let connected = await isConnected(cluster, alias);
   while (!connected && Date.now() < deadline) {
@@ -307,7 +312,7 @@ export async function configureRemoteCluster(
     await new Promise((resolve) => setTimeout(resolve, 200));
     connected = await isConnected(cluster, alias);
   }
-  const mode = (wanted[`cluster.remote.${alias}.mode`] as 'sniff' | 'proxy') ?? 'sniff';
+  const mode = modeOf(wanted, alias);
   const addresses =
     mode === 'proxy' ? [String(wanted[`${prefix}proxy_address`])] : (wanted[`${prefix}seeds`] as string[]);
   return { site: cluster.site, alias, remoteSite, mode, addresses, changed, connected };
@@ -333,7 +338,7 @@ export async function remoteClusterStatus(
       : sameSetting(effective[key], value),
   );
   const prefix = `cluster.remote.${alias}.`;
-  const mode = wanted[`${prefix}mode`] as 'sniff' | 'proxy';
+  const mode = modeOf(wanted, alias);
   return {
     site: cluster.site,
     alias,
@@ -344,14 +349,6 @@ export async function remoteClusterStatus(
     configured,
     connected: await isConnected(cluster, alias),
   };
-}
-
-function durationOr(value: string, fallback: number): number {
-  try {
-    return durationMs(value);
-  } catch {
-    return fallback;
-  }
 }
 
 function errorReason(err: unknown): string | undefined {

@@ -2,7 +2,7 @@ import { errors } from '@elastic/elasticsearch';
 import { ApplicationFailure } from '@temporalio/common';
 import { redact } from '../../common/redact';
 import { typedFailure } from '../failure';
-import { isRetryableEsFailureType, type EsFailureType } from '../../common/es-failures';
+import { ES_FAILURE_TYPES, isRetryableEsFailureType, type EsFailureType } from '../../common/es-failures';
 
 export type { EsFailureType } from '../../common/es-failures';
 
@@ -14,6 +14,8 @@ export const CLUSTER_LEVEL_FAILURES = new Set<string>([
   'EsForbidden',
   'SecretUnavailable',
   'EsNotElasticsearch',
+  'EsVersionUnsupported',
+  'EsCertificateUntrusted',
 ]);
 
 /** The `error` object of an Elasticsearch error response, when there is one. */
@@ -53,6 +55,8 @@ const REMOTE_TYPES = [
 ];
 
 export function classifyEsError(err: unknown): EsFailureType {
+  // Raised typed already (by the transport: an untrusted certificate, an unsupported version).
+  if (err instanceof ApplicationFailure && isEsFailureType(err.type)) return err.type;
   if ((err as Error)?.name === 'SecretUnavailableError') return 'SecretUnavailable';
   if (err instanceof errors.TimeoutError) return 'EsTimeout';
   if (err instanceof errors.ConnectionError || err instanceof errors.NoLivingConnectionsError)
@@ -63,6 +67,7 @@ export function classifyEsError(err: unknown): EsFailureType {
   const cause = esErrorCause(err);
   const reason = cause?.reason ?? '';
   if (status === 401) return 'InvalidCredentials';
+  if (hasEsType(err, 'media_type_header_exception')) return 'EsVersionUnsupported';
   if (REMOTE_TYPES.some((t) => hasEsType(err, t))) return 'EsRemoteUnreachable';
   if (cause?.type === 'status_exception' && /could not be determined/.test(reason))
     return 'EsRemoteUnreachable';
@@ -74,6 +79,32 @@ export function classifyEsError(err: unknown): EsFailureType {
   if (status === 408) return 'EsTimeout';
   if (status === 429 || status >= 500) return 'EsUnavailable';
   return 'EsRequestRejected';
+}
+
+function isEsFailureType(type: string | null | undefined): type is EsFailureType {
+  return typeof type === 'string' && Object.hasOwn(ES_FAILURE_TYPES, type);
+}
+
+/**
+ * Node's TLS verification errors that mean the certificate is not trusted as configured, by code or, as the client
+ * keeps only the message, by OpenSSL's and Node's message: DEPTH_ZERO_SELF_SIGNED_CERT, SELF_SIGNED_CERT_IN_CHAIN,
+ * UNABLE_TO_VERIFY_LEAF_SIGNATURE, UNABLE_TO_GET_ISSUER_CERT_LOCALLY, ERR_TLS_CERT_ALTNAME_INVALID.
+ */
+const UNTRUSTED_CERTIFICATE_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+const UNTRUSTED_CERTIFICATE_MESSAGES =
+  /self[- ]signed certificate|unable to verify the first certificate|unable to get local issuer certificate|Hostname\/IP does not match certificate's altnames/;
+
+export function untrustedCertificate(err: unknown): boolean {
+  if (!(err instanceof errors.ConnectionError)) return false;
+  const code = (err as { code?: unknown }).code ?? (err.cause as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string' && UNTRUSTED_CERTIFICATE_CODES.has(code)) return true;
+  return UNTRUSTED_CERTIFICATE_MESSAGES.test(err.message);
 }
 
 /** A short description of an error: the Elasticsearch exception type and reason, or the transport error. */

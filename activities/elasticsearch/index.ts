@@ -26,6 +26,8 @@ import {
   indicesInput,
   patternsInput,
   promoteInput,
+  remoteClusterInput,
+  remoteClusterStatusInput,
   validated,
 } from './inputs';
 import { promoteFollowers, type EsPromoteInput } from './promote';
@@ -81,8 +83,16 @@ export function createElasticsearchActivities({ es }: ElasticsearchActivityDeps)
       setAutoFollowActive(es, input, true),
     ),
     /** Points `site`'s remote alias at the other site's cluster (the follower holds the connection). */
-    esConfigureRemoteCluster: (input: EsRemoteClusterInput) => configureRemoteCluster(es, input),
-    esRemoteClusterStatus: (input: { pair: string; site: string }) => remoteClusterStatus(es, input),
+    esConfigureRemoteCluster: validated(
+      'esConfigureRemoteCluster',
+      remoteClusterInput,
+      (input: EsRemoteClusterInput) => configureRemoteCluster(es, input),
+    ),
+    esRemoteClusterStatus: validated(
+      'esRemoteClusterStatus',
+      remoteClusterStatusInput,
+      (input: { pair: string; site: string }) => remoteClusterStatus(es, input),
+    ),
     /** Point of no return: pause → close → unfollow → open each follower index (heartbeats progress). */
     esPromoteFollowers: validated('esPromoteFollowers', promoteInput, (input: EsPromoteInput) =>
       promoteFollowers(es, input),

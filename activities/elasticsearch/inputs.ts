@@ -56,6 +56,11 @@ export const patternsInput = z
   .object({ pair, site, patterns: z.array(z.string().min(1)).optional() })
   .strict();
 
+/** The remote cluster is set up on a named site: the one that will follow. */
+export const remoteClusterInput = z.object({ pair, site, connectTimeout: duration.optional() }).strict();
+
+export const remoteClusterStatusInput = z.object({ pair, site }).strict();
+
 /** Wraps an activity so that its input is checked against `schema` first. */
 export function validated<S extends z.ZodType, R>(
   activity: string,

@@ -5,6 +5,7 @@ import { ok, objectBody, type Route } from './http-types';
 import { parseBooleanParam } from './params';
 import { remoteClusterConfigs, remoteInfoEntry, validateRemoteSettings } from './remote';
 
+/** `version` of `GET /` on an emulated 9.x cluster. */
 export const ES_VERSION = {
   number: '9.0.0',
   build_flavor: 'default',
@@ -15,6 +16,19 @@ export const ES_VERSION = {
   lucene_version: '10.1.0',
   minimum_wire_compatibility_version: '8.18.0',
   minimum_index_compatibility_version: '8.0.0',
+};
+
+/** `version` of `GET /` on an emulated 8.x cluster: the example of the 8.x Root API reference. */
+export const ES8_VERSION = {
+  number: '8.12.1',
+  build_flavor: 'default',
+  build_type: 'docker',
+  build_hash: '6185ba65d27469afabc9bc951cded6c17c21e3f3',
+  build_date: '2024-02-01T13:07:13.727175297Z',
+  build_snapshot: false,
+  lucene_version: '9.9.2',
+  minimum_wire_compatibility_version: '7.17.0',
+  minimum_index_compatibility_version: '7.0.0',
 };
 
 export const clusterRoutes: Route[] = [
@@ -94,7 +108,7 @@ function rootInfo(cluster: EmulatedCluster): Record<string, unknown> {
     name: cluster.nodeName,
     cluster_name: cluster.name,
     cluster_uuid: cluster.uuid,
-    version: ES_VERSION,
+    version: cluster.majorVersion === 8 ? ES8_VERSION : ES_VERSION,
     tagline: 'You Know, for Search',
   };
 }

@@ -20,7 +20,11 @@ export interface ClusterOptions {
   nodes: number;
   /** Time between a follower reading leader operations and writing them to its shard. */
   replicationDelayMs: number;
+  /** The Elasticsearch major version emulated: `GET /` and the REST compatibility headers it accepts. */
+  majorVersion: EsMajorVersion;
 }
+
+export type EsMajorVersion = 8 | 9;
 
 export function noFaults(): ClusterFaults {
   return { down: false, health: undefined, delayMs: 0 };
@@ -54,6 +58,10 @@ export class EmulatedCluster {
 
   get nodeName(): string {
     return `${this.options.name}-node-0`;
+  }
+
+  get majorVersion(): EsMajorVersion {
+    return this.options.majorVersion;
   }
 
   get nodeCount(): number {

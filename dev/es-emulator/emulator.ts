@@ -1,4 +1,4 @@
-import { EmulatedCluster, noFaults } from './cluster';
+import { EmulatedCluster, noFaults, type EsMajorVersion } from './cluster';
 import { EsError } from './errors';
 import {
   applyFaultRequest,
@@ -10,7 +10,13 @@ import {
 } from './faults';
 import type { EsResponse } from './http-types';
 import type { Network } from './remote';
-import { adminRequestHandler, clusterRequestHandler, Listener, type AdminHandler } from './server';
+import {
+  adminRequestHandler,
+  clusterRequestHandler,
+  Listener,
+  type AdminHandler,
+  type EsEmulatorTls,
+} from './server';
 
 export interface EsEmulatorClusterOptions {
   name: string;
@@ -18,6 +24,8 @@ export interface EsEmulatorClusterOptions {
   port?: number;
   /** Number of data nodes the cluster reports; replicas need more than one (default 1, like a single-node ES). */
   nodes?: number;
+  /** The Elasticsearch major version emulated (default 9): `GET /` and the `compatible-with` values accepted. */
+  version?: EsMajorVersion;
 }
 
 export interface EsEmulatorOptions {
@@ -28,6 +36,8 @@ export interface EsEmulatorOptions {
   replicationDelayMs?: number;
   /** Period of the background work: refreshes, shard follow tasks, auto-follow (default 10 ms). */
   tickIntervalMs?: number;
+  /** Serve each cluster's REST API over HTTPS with this certificate and key (the admin-only port stays HTTP). */
+  tls?: EsEmulatorTls;
   /** Also serve the admin API alone on this port (0 picks one); it keeps working while every cluster is down. */
   adminPort?: number;
 }
@@ -67,13 +77,18 @@ export class EsEmulator implements Network, FaultController {
     for (const spec of options.clusters) {
       if (this.clusters.has(spec.name)) throw new Error(`duplicate cluster name ${spec.name}`);
       const cluster = new EmulatedCluster(
-        { name: spec.name, nodes: spec.nodes ?? 1, replicationDelayMs: options.replicationDelayMs ?? 0 },
+        {
+          name: spec.name,
+          nodes: spec.nodes ?? 1,
+          replicationDelayMs: options.replicationDelayMs ?? 0,
+          majorVersion: spec.version ?? 9,
+        },
         this,
       );
       this.clusters.set(spec.name, cluster);
       this.listeners.set(
         spec.name,
-        new Listener(this.host, spec.port ?? 0, clusterRequestHandler(cluster, admin)),
+        new Listener(this.host, spec.port ?? 0, clusterRequestHandler(cluster, admin), options.tls),
       );
     }
     if (options.adminPort !== undefined)
@@ -108,7 +123,7 @@ export class EsEmulator implements Network, FaultController {
       const port = (this.listeners.get(cluster.name) as Listener).port;
       return {
         name: cluster.name,
-        url: `http://${urlHost(this.host)}:${port}`,
+        url: `${this.options.tls ? 'https' : 'http'}://${urlHost(this.host)}:${port}`,
         address: cluster.address,
         port,
       };

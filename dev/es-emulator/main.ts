@@ -1,7 +1,8 @@
 /**
  * `npm run emulator:es`: the two emulated clusters of the local stack, GRA and RBX.
  * Ports come from DR_STACK_PORT_ES_GRA (default 19200) and DR_STACK_PORT_ES_RBX (default 19201);
- * DR_STACK_PORT_ES_ADMIN adds an admin-only listener; DR_STACK_ES_REPLICATION_DELAY_MS delays replication.
+ * DR_STACK_PORT_ES_ADMIN adds an admin-only listener; DR_STACK_ES_REPLICATION_DELAY_MS delays replication;
+ * DR_STACK_ES_VERSION_GRA and DR_STACK_ES_VERSION_RBX (8 or 9, default 9) set each cluster's Elasticsearch major.
  * Prints one JSON line per cluster, then runs until SIGTERM or SIGINT.
  */
 import { startEsEmulator } from './emulator';
@@ -16,11 +17,26 @@ function envNumber(name: string, fallback: number | undefined, max: number): num
   return value;
 }
 
+function envVersion(name: string): 8 | 9 | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (raw !== '8' && raw !== '9') throw new Error(`${name}="${raw}" must be 8 or 9`);
+  return raw === '8' ? 8 : 9;
+}
+
 async function main(): Promise<void> {
   const emulator = await startEsEmulator({
     clusters: [
-      { name: 'gra', port: envNumber('DR_STACK_PORT_ES_GRA', 19200, 65535) },
-      { name: 'rbx', port: envNumber('DR_STACK_PORT_ES_RBX', 19201, 65535) },
+      {
+        name: 'gra',
+        port: envNumber('DR_STACK_PORT_ES_GRA', 19200, 65535),
+        version: envVersion('DR_STACK_ES_VERSION_GRA'),
+      },
+      {
+        name: 'rbx',
+        port: envNumber('DR_STACK_PORT_ES_RBX', 19201, 65535),
+        version: envVersion('DR_STACK_ES_VERSION_RBX'),
+      },
     ],
     adminPort: envNumber('DR_STACK_PORT_ES_ADMIN', undefined, 65535),
     replicationDelayMs: envNumber('DR_STACK_ES_REPLICATION_DELAY_MS', 0, Number.MAX_SAFE_INTEGER),

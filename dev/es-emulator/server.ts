@@ -1,6 +1,8 @@
 import http from 'node:http';
+import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { EmulatedCluster } from './cluster';
+import { compatibilityRefusal } from './compatibility';
 import { EsError, methodNotAllowedBody, noHandlerBody, xContentParseException } from './errors';
 import type { EsRequest, EsResponse } from './http-types';
 import { matchRoute } from './router';
@@ -14,6 +16,12 @@ export type AdminHandler = (
   query: Record<string, string>,
 ) => Promise<{ response: EsResponse; afterResponse?: () => Promise<void> }>;
 
+/** A certificate (PEM, the chain to present) and its private key (PEM). */
+export interface EsEmulatorTls {
+  cert: string;
+  key: string;
+}
+
 /** One HTTP listener. Closing it destroys open sockets, so clients see refused connections. */
 export class Listener {
   private server: http.Server | undefined;
@@ -24,6 +32,8 @@ export class Listener {
     private readonly host: string,
     port: number,
     private readonly onRequest: (req: http.IncomingMessage, res: http.ServerResponse) => void,
+    /** Serve HTTPS with this certificate chain and key (PEM) instead of HTTP. */
+    private readonly tls?: EsEmulatorTls,
   ) {
     this.port = port;
   }
@@ -34,7 +44,10 @@ export class Listener {
 
   async open(): Promise<number> {
     if (this.server) return this.port;
-    const server = http.createServer((req, res) => this.onRequest(req, res));
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => this.onRequest(req, res);
+    const server = this.tls
+      ? https.createServer({ cert: this.tls.cert, key: this.tls.key }, handler)
+      : http.createServer(handler);
     server.keepAliveTimeout = 65_000;
     server.on('connection', (socket) => {
       this.sockets.add(socket);
@@ -121,6 +134,13 @@ async function respond(
     }
   }
   if (cluster.faults.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, cluster.faults.delayMs));
+  const refused = compatibilityRefusal(
+    cluster.majorVersion,
+    req.headers.accept,
+    req.headers['content-type'],
+    rawBody.length > 0,
+  );
+  if (refused) return send(res, req, refused);
   send(res, req, await dispatch(cluster, method, uri, url, query, rawBody), query.pretty !== undefined);
 }
 

@@ -1,5 +1,6 @@
 import { Client, type ClientOptions } from '@elastic/elasticsearch';
 import { startEsEmulator, type RunningEsEmulator } from '../../dev/es-emulator/emulator';
+import { versionedTransport, type EsMajorVersion } from '../../activities/elasticsearch/transport';
 
 /**
  * Where the Elasticsearch contract suite runs: the in-process emulator by default, or two real clusters when
@@ -8,6 +9,8 @@ import { startEsEmulator, type RunningEsEmulator } from '../../dev/es-emulator/e
  */
 export interface EsContractTarget {
   kind: 'emulator' | 'real';
+  /** The major version the emulated clusters run; undefined for real clusters. */
+  version?: EsMajorVersion;
   description: string;
   leader: Client;
   follower: Client;
@@ -16,13 +19,26 @@ export interface EsContractTarget {
   close(): Promise<void>;
 }
 
-export type TargetChoice =
-  { ok: true; open: () => Promise<EsContractTarget> } | { ok: false; reason: string };
+/** One run of the suite: a name and how to open its clusters. */
+export interface TargetRun {
+  name: string;
+  open: () => Promise<EsContractTarget>;
+}
+
+export type TargetChoice = { ok: true; runs: TargetRun[] } | { ok: false; reason: string };
 
 export function chooseTarget(env: NodeJS.ProcessEnv = process.env): TargetChoice {
   const leaderUrl = env.ES_LEADER_URL;
   const followerUrl = env.ES_FOLLOWER_URL;
-  if (!leaderUrl && !followerUrl) return { ok: true, open: openEmulatorTarget };
+  if (!leaderUrl && !followerUrl) {
+    return {
+      ok: true,
+      runs: ([8, 9] as const).map((version) => ({
+        name: `emulated Elasticsearch ${version}`,
+        open: () => openEmulatorTarget(version),
+      })),
+    };
+  }
   if (!leaderUrl || !followerUrl) {
     return {
       ok: false,
@@ -30,18 +46,25 @@ export function chooseTarget(env: NodeJS.ProcessEnv = process.env): TargetChoice
         'only one of ES_LEADER_URL and ES_FOLLOWER_URL is set; set both to run against real Elasticsearch, or neither for the emulator',
     };
   }
-  return { ok: true, open: () => openRealTarget(env, leaderUrl, followerUrl) };
+  return {
+    ok: true,
+    runs: [{ name: 'real Elasticsearch', open: () => openRealTarget(env, leaderUrl, followerUrl) }],
+  };
 }
 
-async function openEmulatorTarget(): Promise<EsContractTarget> {
+async function openEmulatorTarget(version: EsMajorVersion): Promise<EsContractTarget> {
   const emulator: RunningEsEmulator = await startEsEmulator({
-    clusters: [{ name: 'leader' }, { name: 'follower' }],
+    clusters: [
+      { name: 'leader', version },
+      { name: 'follower', version },
+    ],
   });
-  const leader = new Client({ node: emulator.cluster('leader').url });
-  const follower = new Client({ node: emulator.cluster('follower').url });
+  const leader = new Client(clientOptions(emulator.cluster('leader').url, undefined));
+  const follower = new Client(clientOptions(emulator.cluster('follower').url, undefined));
   return {
     kind: 'emulator',
-    description: `the in-process ES emulator (leader ${emulator.cluster('leader').url}, follower ${emulator.cluster('follower').url})`,
+    version,
+    description: `the in-process ES ${version} emulator (leader ${emulator.cluster('leader').url}, follower ${emulator.cluster('follower').url})`,
     leader,
     follower,
     leaderRemoteSeeds: [emulator.cluster('leader').address],
@@ -75,6 +98,8 @@ async function openRealTarget(
   };
 }
 
+/** The activities' transport: it speaks each cluster's major version (read from `GET /`). */
 function clientOptions(node: string, apiKey: string | undefined): ClientOptions {
-  return apiKey ? { node, auth: { apiKey } } : { node };
+  const Transport = versionedTransport({ site: node, field: 'contract target' });
+  return apiKey ? { node, auth: { apiKey }, Transport } : { node, Transport };
 }

@@ -8,6 +8,7 @@ import { startEsEmulator, type RunningEsEmulator } from '../../dev/es-emulator/e
 import { createElasticsearchActivities } from '../../activities/elasticsearch';
 import { EsClients, type EsCluster, type EsClientsOptions } from '../../activities/elasticsearch/clients';
 import { RunbookRegistry } from '../../activities/runbooks';
+import { versionedTransport, type EsMajorVersion } from '../../activities/elasticsearch/transport';
 import { TEST_APPROVER_LINE } from './approver';
 
 export const ES_TEST_PAIR = 'es-test';
@@ -39,17 +40,48 @@ export interface EsTestPairOptions {
   requestTimeout?: string;
   maxTimeSinceLastRead?: string;
   clusterFactory?: EsClientsOptions['clusterFactory'];
+  /** How rbx reaches gra, as gra's runbook `transport` says (default: sniff on gra's address). */
+  graTransport?: { mode: 'sniff' | 'proxy'; serverName?: string };
+  /** The Elasticsearch major version both emulated clusters run (default 9). */
+  esVersion?: EsMajorVersion;
+  /** The version the runbook states for both clusters (default: none, the activities detect it). */
+  runbookVersion?: EsMajorVersion;
+  /** Serve both clusters over HTTPS with this certificate; the raw test clients trust `ca` (any host name). */
+  tls?: { cert: string; key: string; ca: string };
+  /** The loopback address the emulator listens on (default 127.0.0.1). */
+  host?: string;
+  /** The runbook's `ca` reference of both clusters. */
+  runbookCa?: string;
+}
+
+/** A raw client for setting up and checking a test cluster of `version`, with the activities' transport. */
+export function testEsClient(node: string, version: EsMajorVersion = 9, ca?: string): Client {
+  return new Client({
+    node,
+    maxRetries: 0,
+    ...(ca ? { tls: { ca, checkServerIdentity: () => undefined } } : {}),
+    Transport: versionedTransport({ site: node, field: 'test client', version }),
+  });
 }
 
 /** A DR pair on an in-process ES emulator (gra leader, rbx follower with remote `gra` configured). */
 export async function startEsTestPair(options: EsTestPairOptions = {}): Promise<EsTestPair> {
   process.env.DR_TEST_ES_API_KEY = ES_TEST_API_KEY;
   const emulator = await startEsEmulator({
-    clusters: [{ name: 'gra' }, { name: 'rbx' }],
+    clusters: [
+      { name: 'gra', version: options.esVersion },
+      { name: 'rbx', version: options.esVersion },
+    ],
     replicationDelayMs: options.replicationDelayMs ?? 0,
+    ...(options.tls ? { tls: { cert: options.tls.cert, key: options.tls.key } } : {}),
+    ...(options.host ? { host: options.host } : {}),
   });
-  const gra = new Client({ node: emulator.cluster('gra').url, maxRetries: 0 });
-  const rbx = new Client({ node: emulator.cluster('rbx').url, maxRetries: 0 });
+  const gra = testEsClient(emulator.cluster('gra').url, options.esVersion, options.tls?.ca);
+  const rbx = testEsClient(emulator.cluster('rbx').url, options.esVersion, options.tls?.ca);
+  const version = {
+    ...(options.runbookVersion === undefined ? {} : { version: options.runbookVersion }),
+    ...(options.runbookCa === undefined ? {} : { ca: options.runbookCa }),
+  };
   const runbook = runbookSchema.parse({
     pair: ES_TEST_PAIR,
     sites: { primary: { name: 'gra' }, standby: { name: 'rbx' } },
@@ -59,13 +91,15 @@ export async function startEsTestPair(options: EsTestPairOptions = {}): Promise<
           site: 'gra',
           url: emulator.cluster('gra').url,
           remoteAlias: 'rbx',
-          transport: { address: emulator.cluster('gra').address },
+          ...version,
+          transport: { ...options.graTransport, address: emulator.cluster('gra').address },
         },
         {
           site: 'rbx',
           url: emulator.cluster('rbx').url,
           apiKey: 'env:DR_TEST_ES_API_KEY',
           remoteAlias: 'gra',
+          ...version,
           transport: { address: emulator.cluster('rbx').address },
         },
       ],
