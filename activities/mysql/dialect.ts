@@ -330,7 +330,9 @@ const MYSQL_GTID_SET =
  * executed. Every file the index lists is read, from the index's folder (relative entries are relative to it).
  * `binlogIndex` comes from the runbook (its shell may expand variables); `position` is checked to be GTIDs only.
  */
-export function binlogReadCommand(dialect: Dialect, binlogIndex: string, position: string): string {
+export function binlogReadCommand(dialect: Dialect, binlogIndex: string, gtids: string): string {
+  // MySQL prints a set of several uuids with ",\n" between them; the tool's option takes it on one line.
+  const position = gtids.replace(/\s+/g, '');
   const pattern = dialect === 'mysql' ? MYSQL_GTID_SET : MARIADB_GTID_LIST;
   if (!pattern.test(position))
     throw new Error(`the position "${position}" is not a GTID ${dialect === 'mysql' ? 'set' : 'list'}`);

@@ -11,6 +11,12 @@ export type { MysqlServerStatus, RebuildMark, ReplicationStatus } from '../../co
 const asBool = (value: unknown) =>
   value !== null && value !== undefined && !['0', 'OFF', ''].includes(String(value).toUpperCase());
 
+/**
+ * A GTID set or position as one line: MySQL prints a set of several source uuids with ",\n" between them
+ * (Gtid_set::default_string_format in mysql-server sql/rpl_gtid_set.cc), which no other reader expects.
+ */
+const gtidText = (value: unknown) => String(value ?? '').replace(/\s+/g, '');
+
 const num = (value: unknown) =>
   value === null || value === undefined || value === '' ? undefined : Number(value);
 
@@ -27,15 +33,15 @@ export async function fetchServerStatus(
   const dialect = detectDialect(version);
   const [state = {} as RowDataPacket] = await query(SQL[dialect].serverState);
   const [row] = await query(SQL[dialect].replicaStatus);
-  const gtidExecuted = String(state.gtid_executed ?? '');
+  const gtidExecuted = gtidText(state.gtid_executed);
   const columns = REPLICA_COLUMNS[dialect];
   let replication: ReplicationStatus | undefined;
   if (row) {
-    const retrievedGtid = String(row[columns.retrievedGtid] ?? '');
+    const retrievedGtid = gtidText(row[columns.retrievedGtid]);
     const appliedGtid =
       dialect === 'mysql'
-        ? String(row[columns.executedGtid ?? ''] ?? gtidExecuted)
-        : String(state.gtid_slave_pos ?? '');
+        ? gtidText(row[columns.executedGtid ?? ''] ?? gtidExecuted)
+        : gtidText(state.gtid_slave_pos);
     let receivedOrApplied: string | undefined;
     let pendingTransactions: number | null = null;
     try {
@@ -79,9 +85,9 @@ export async function fetchServerStatus(
     readOnly: asBool(state.read_only),
     superReadOnly: asBool(state.super_read_only),
     gtidExecuted,
-    gtidBinlogPos: dialect === 'mysql' ? gtidExecuted : String(state.gtid_binlog_pos ?? ''),
-    gtidSlavePos: dialect === 'mariadb' ? String(state.gtid_slave_pos ?? '') : undefined,
-    gtidBinlogState: dialect === 'mariadb' ? String(state.gtid_binlog_state ?? '') : undefined,
+    gtidBinlogPos: dialect === 'mysql' ? gtidExecuted : gtidText(state.gtid_binlog_pos),
+    gtidSlavePos: dialect === 'mariadb' ? gtidText(state.gtid_slave_pos) : undefined,
+    gtidBinlogState: dialect === 'mariadb' ? gtidText(state.gtid_binlog_state) : undefined,
     logSlaveUpdates: dialect === 'mariadb' ? asBool(state.log_slave_updates) : undefined,
     serverId: state.server_id === undefined ? undefined : String(state.server_id),
     replication,

@@ -54,6 +54,11 @@ const toSet = (text: string) => {
   return out;
 };
 
+/**
+ * A GTID set as MySQL prints it: uuids in order, members separated by ",\n" (mysql-server sql/rpl_gtid_set.cc,
+ * `Gtid_set::default_string_format`, whose gtid_set_separator is ",\n"; so gtid_executed, Executed_Gtid_Set,
+ * Retrieved_Gtid_Set and GTID_SUBTRACT() of several sources span several lines).
+ */
 const toText = (set: Map<string, Set<number>>) =>
   [...set.entries()]
     .filter(([, seqs]) => seqs.size > 0)
@@ -74,7 +79,10 @@ const toText = (set: Map<string, Set<number>>) =>
       }
       return `${uuid}:${ranges.join(':')}`;
     })
-    .join(',');
+    .join(',\n');
+
+/** A quoted value of a statement as mysql2 formatted it ("\n" escaped), back to its text. */
+const unescaped = (value: string) => value.replace(/\\n/g, '\n').replace(/\\'/g, "'");
 
 const union = (a: Map<string, Set<number>>, b: Map<string, Set<number>>) => {
   for (const [uuid, seqs] of b) {
@@ -265,14 +273,14 @@ export class FakeMysql8 {
       return { affectedRows: 0 };
     }
     if ((m = /^SELECT WAIT_FOR_EXECUTED_GTID_SET\('([^']*)', (\d+)\) AS result$/.exec(text))) {
-      const wanted = toSet(m[1] as string);
+      const wanted = toSet(unescaped(m[1] as string));
       const missing = [...wanted].some(([uuid, seqs]) =>
         [...seqs].some((n) => !server.executed.get(uuid)?.has(n)),
       );
       return [{ result: missing ? 1 : 0 }];
     }
     if ((m = /^SELECT GTID_SUBTRACT\('([^']*)', '([^']*)'\) AS errant$/.exec(text))) {
-      const [a, b] = [toSet(m[1] as string), toSet(m[2] as string)];
+      const [a, b] = [toSet(unescaped(m[1] as string)), toSet(unescaped(m[2] as string))];
       for (const [uuid, seqs] of a) for (const n of b.get(uuid) ?? []) seqs.delete(n);
       return [{ errant: toText(a) }];
     }
