@@ -39,7 +39,8 @@ describe('MySQL 8 statements (generated SQL)', () => {
     });
     expect(SQL.mysql.serverState).toBe(
       'SELECT @@global.read_only AS read_only, @@global.super_read_only AS super_read_only, ' +
-        '@@global.gtid_executed AS gtid_executed, @@global.gtid_mode AS gtid_mode, @@global.server_uuid AS server_id',
+        '@@global.gtid_executed AS gtid_executed, @@global.gtid_mode AS gtid_mode, ' +
+        '@@global.enforce_gtid_consistency AS enforce_gtid_consistency, @@global.server_uuid AS server_id',
     );
   });
 
@@ -331,10 +332,12 @@ describe('the failover activities speak MySQL 8 (scripted stand-in)', () => {
       appliedGtid: `${A}:1-5`,
       pendingTransactions: 0,
     });
+    expect(all[1]).toMatchObject({ gtidMode: 'ON', enforceGtidConsistency: 'ON', semiSync: {} });
     expect(taken('db-b')).toEqual([
       'SELECT VERSION() AS version',
       SQL.mysql.serverState,
       'SHOW REPLICA STATUS',
+      "SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync_%_enabled'",
     ]);
     taken('db-a');
     taken('db-c');

@@ -3,9 +3,10 @@ import { gtidsMissing, gtidUnion } from '../../common/gtid';
 import { redact, withoutQuotedValues } from '../../common/redact';
 import { classifyMysqlError } from './errors';
 import type { MysqlServerStatus, RebuildMark, ReplicationStatus } from '../../common/mysql-status';
-import { detectDialect, REBUILD_MARK, REPLICA_COLUMNS, SQL } from './dialect';
+import { detectDialect, REBUILD_MARK, REPLICA_COLUMNS, SEMI_SYNC_VARIABLES, SQL } from './dialect';
 
 export type { MysqlServerStatus, RebuildMark, ReplicationStatus } from '../../common/mysql-status';
+import type { SemiSyncSide } from '../../common/mysql-status';
 
 /** read_only and friends: 0/1, OFF/ON, or (MariaDB 11.8+) an enum where anything but OFF blocks writes. */
 const asBool = (value: unknown) =>
@@ -76,6 +77,7 @@ export async function fetchServerStatus(
     };
   }
   const rebuildIncomplete = dialect === 'mariadb' ? await readRebuildMark(query) : undefined;
+  const semiSync = semiSyncOf(await query(SQL[dialect].semiSyncVariables));
   return {
     server,
     site,
@@ -89,10 +91,23 @@ export async function fetchServerStatus(
     gtidSlavePos: dialect === 'mariadb' ? gtidText(state.gtid_slave_pos) : undefined,
     gtidBinlogState: dialect === 'mariadb' ? gtidText(state.gtid_binlog_state) : undefined,
     logSlaveUpdates: dialect === 'mariadb' ? asBool(state.log_slave_updates) : undefined,
+    gtidMode: dialect === 'mysql' ? String(state.gtid_mode ?? '') : undefined,
+    enforceGtidConsistency: dialect === 'mysql' ? String(state.enforce_gtid_consistency ?? '') : undefined,
+    semiSync,
     serverId: state.server_id === undefined ? undefined : String(state.server_id),
     replication,
     ...(rebuildIncomplete ? { rebuildIncomplete } : {}),
   };
+}
+
+/** The semi-sync switches from SHOW GLOBAL VARIABLES rows (Variable_name, Value), by whichever name the server has. */
+function semiSyncOf(rows: RowDataPacket[]): { source?: SemiSyncSide; replica?: SemiSyncSide } {
+  const values = new Map(rows.map((r) => [String(r.Variable_name).toLowerCase(), r.Value]));
+  const side = (names: readonly string[]): SemiSyncSide | undefined => {
+    const variable = names.find((name) => values.has(name));
+    return variable === undefined ? undefined : { variable, enabled: asBool(values.get(variable)) };
+  };
+  return { source: side(SEMI_SYNC_VARIABLES.source), replica: side(SEMI_SYNC_VARIABLES.replica) };
 }
 
 /** The mark of an incomplete rebuild, when the server holds one (see REBUILD_MARK). */

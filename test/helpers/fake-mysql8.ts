@@ -35,6 +35,12 @@ export interface FakeServer {
   uuid: string;
   readOnly: boolean;
   superReadOnly: boolean;
+  /** What SELECT VERSION() answers (8.0.36 by default). */
+  version: string;
+  gtidMode: 'ON' | 'OFF' | 'ON_PERMISSIVE' | 'OFF_PERMISSIVE';
+  enforceGtidConsistency: 'ON' | 'OFF' | 'WARN';
+  /** Semi-sync switches by name; a name is absent when its plugin is not loaded (none by default). */
+  semiSync: Map<string, boolean>;
   /** Transaction numbers of each uuid in gtid_executed. */
   executed: Map<string, Set<number>>;
   replica?: FakeReplica;
@@ -109,6 +115,10 @@ export class FakeMysql8 {
       uuid,
       readOnly: role === 'replica',
       superReadOnly: role === 'replica',
+      version: '8.0.36',
+      gtidMode: 'ON',
+      enforceGtidConsistency: 'ON',
+      semiSync: new Map(),
       executed: new Map(),
       sessions: [{ id: this.nextSession++, user: 'app', command: 'Sleep' }],
       statements: [],
@@ -187,7 +197,7 @@ export class FakeMysql8 {
         sqlState: '42000',
       });
     let m: RegExpExecArray | null;
-    if (text === 'SELECT VERSION() AS version') return [{ version: '8.0.36' }];
+    if (text === 'SELECT VERSION() AS version') return [{ version: server.version }];
     if (
       text.startsWith('SELECT @@global.read_only AS read_only, @@global.super_read_only AS super_read_only,')
     )
@@ -196,7 +206,8 @@ export class FakeMysql8 {
           read_only: server.readOnly ? 1 : 0,
           super_read_only: server.superReadOnly ? 1 : 0,
           gtid_executed: toText(server.executed),
-          gtid_mode: 'ON',
+          gtid_mode: server.gtidMode,
+          enforce_gtid_consistency: server.enforceGtidConsistency,
           server_id: server.uuid,
         },
       ];
@@ -240,6 +251,17 @@ export class FakeMysql8 {
       if (server.replica?.io === 'Yes' || server.replica?.sql === 'Yes')
         throw Object.assign(new Error('replica threads running'), { code: 'ER_REPLICA_CHANNEL_MUST_STOP' });
       server.replica = undefined;
+      return { affectedRows: 0 };
+    }
+    if (text === "SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync_%_enabled'")
+      return [...server.semiSync].map(([name, on]) => ({ Variable_name: name, Value: on ? 'ON' : 'OFF' }));
+    if ((m = /^SET GLOBAL (rpl_semi_sync_\w+_enabled)=ON$/.exec(text))) {
+      // Only the loaded plugin's variables exist (MySQL: "Unknown system variable" otherwise).
+      if (!server.semiSync.has(m[1] as string))
+        throw Object.assign(new Error(`Unknown system variable '${m[1]}'`), {
+          code: 'ER_UNKNOWN_SYSTEM_VARIABLE',
+        });
+      server.semiSync.set(m[1] as string, true);
       return { affectedRows: 0 };
     }
     if ((m = /^SET GLOBAL super_read_only=(ON|OFF)$/.exec(text))) {

@@ -1,4 +1,5 @@
 import { tryGtidsMissing } from '../../common/gtid';
+import { gtidNotInUse, versionTooOld } from '../../common/mysql-requirements';
 import type { MysqlServerStatus } from '../../activities/mysql/status';
 import type { PairSettings } from '../../activities/pair-settings';
 import type { Check } from './check';
@@ -46,6 +47,7 @@ export function evaluateMysqlReadiness(settings: PairSettings, statuses: MysqlSe
           },
     );
   }
+  checks.push(...requirementChecks(statuses, primaryConfig?.name));
   for (const status of statuses)
     if (status.rebuildIncomplete)
       checks.push({
@@ -120,6 +122,7 @@ export function evaluateMysqlReadiness(settings: PairSettings, statuses: MysqlSe
           ? `replica ${name} reports no lag figure because replication is not running.`
           : `replica ${name} is ${repl.lagSeconds}s behind (limit ${settings.mysql.maxLagSeconds}s).`,
     });
+    if (primary.semiSync?.source?.enabled) checks.push(semiSyncCheck(replica, primary.server));
     if (replica.dialect && primary.gtidExecuted !== undefined && replica.gtidExecuted !== undefined) {
       checks.push(
         gtidCheck(replica.dialect, name, replica.gtidExecuted, primary.gtidExecuted, primary.serverId),
@@ -127,6 +130,50 @@ export function evaluateMysqlReadiness(settings: PairSettings, statuses: MysqlSe
     }
   }
   return checks;
+}
+
+/**
+ * Whether each reachable server is recent enough and really uses GTIDs. Statuses read by older activity code (in
+ * the histories of runs started before) lack the semi-sync facts read with these ones: they are not judged, so
+ * that such a run takes the same decisions when it is replayed.
+ */
+function requirementChecks(statuses: MysqlServerStatus[], primaryName: string | undefined): Check[] {
+  const checks: Check[] = [];
+  for (const status of statuses) {
+    if (!status.reachable || !status.dialect || status.semiSync === undefined) continue;
+    const old = versionTooOld(status.server, status.dialect, status.version ?? '');
+    checks.push({
+      name: `${status.server}.version`,
+      ok: old === undefined,
+      sentence: old ?? `${status.server} runs ${status.version}, recent enough for every activity.`,
+    });
+    const noGtid = gtidNotInUse(status, status.server === primaryName);
+    checks.push({
+      name: `${status.server}.gtid-mode`,
+      ok: noGtid === undefined,
+      sentence: noGtid ?? `${status.server} uses GTIDs.`,
+    });
+  }
+  return checks;
+}
+
+/** While the primary waits for semi-sync acknowledgements, a replica that sends none is not one it can count on. */
+function semiSyncCheck(replica: MysqlServerStatus, primary: string): Check {
+  const side = replica.semiSync?.replica;
+  return side?.enabled
+    ? {
+        name: `${replica.server}.semi-sync`,
+        ok: true,
+        sentence: `replica ${replica.server} acknowledges transactions to primary ${primary} (semi-synchronous).`,
+      }
+    : {
+        name: `${replica.server}.semi-sync`,
+        ok: false,
+        sentence:
+          `primary ${primary} replicates semi-synchronously but replica ${replica.server} does not ` +
+          `(${side ? `${side.variable}=OFF` : 'no semi-sync replica plugin loaded'}): it acknowledges nothing, ` +
+          'and once promoted its own replicas would not either; enable it there.',
+      };
 }
 
 /**
