@@ -44,6 +44,10 @@ export const salvageInput = z
 
 export const resumeInput = z.object({ pair, server }).strict();
 
+export const unfenceInput = z.object({ pair, server }).strict();
+
+export type UnfenceInput = z.infer<typeof unfenceInput>;
+
 export type SalvageInput = z.infer<typeof salvageInput>;
 
 export const rebuildInput = z.object({ pair, server, source: server }).strict();
