@@ -43,6 +43,7 @@ import {
 } from './inputs';
 import { findReadOnlyBypass, type ReadOnlyBypass } from './read-only-bypass';
 import { MysqlSession } from './session';
+import { pairUsesSemiSync, semiSyncStatement } from './semi-sync';
 import { readServerStatus, type MysqlServerStatus } from './status';
 
 /** Seconds a repointed replica waits between attempts to connect to its new source (MASTER_CONNECT_RETRY). */
@@ -447,7 +448,8 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
      * Checks first and does only what is left, so a retry after a crash between statements finishes the job
      * and a second call succeeds with `alreadyPromoted`. Refuses with `SplitBrainRisk` while another server
      * of the pair is writable, and with `ReplicaNotCaughtUp` while it holds received but unapplied
-     * transactions (unless `allowUnappliedTransactions`).
+     * transactions (unless `allowUnappliedTransactions`). In a semi-synchronous pair (see pairUsesSemiSync) it
+     * turns the source side on, so that the new primary waits for acknowledgements as the old one did.
      */
     async mysqlPromote(unchecked: PromoteInput): Promise<PromoteResult> {
       const input = checkedInput('mysqlPromote', promoteInput, unchecked);
@@ -485,6 +487,13 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
           steps.push(statement);
         }
       }
+      // A pair that replicates semi-synchronously keeps doing so: the new primary waits for acknowledgements.
+      const semiSync = pairUsesSemiSync(status, others) ? semiSyncStatement(status, 'source') : {};
+      if (semiSync.sql) {
+        await session.exec(semiSync.sql);
+        steps.push(semiSync.sql);
+      }
+      if (semiSync.missing) log.warn(semiSync.missing);
       const after = await session.status();
       if (after.replication || !writable(after)) throw notPromoted(session, after, steps);
       const unreachableOthers = others.filter((s) => !s.reachable).map((s) => s.server);
@@ -529,6 +538,7 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
      * current_pos before; MySQL: SOURCE_AUTO_POSITION=1), read-only, with the runbook's replication account.
      * Refuses with `ErrantTransactions` while `server` has transactions `source` lacks; succeeds only once
      * both threads run (`ReplicationNotRunning` otherwise). Already replicating from `source` → no change.
+     * When `source` is a semi-synchronous source, the replica side is turned on before replication starts.
      */
     async mysqlRepoint(unchecked: RepointInput): Promise<RepointResult> {
       const input = checkedInput('mysqlRepoint', repointInput, unchecked);
@@ -560,8 +570,12 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
       const formerPrimary = !repl || repl.gtidPositioning === 'Current_Pos';
       const mode = repointMode(dialect, session.version, formerPrimary);
       const fenced = dialect === 'mysql' ? !!status.superReadOnly : !!status.readOnly;
+      // A semi-synchronous source needs its replicas' acknowledgements: the replica side is turned on before START.
+      const semiSync = sourceStatus.semiSync?.source?.enabled ? semiSyncStatement(status, 'replica') : {};
+      if (semiSync.missing) log.warn(semiSync.missing);
       if (
         repl &&
+        !semiSync.sql &&
         sameSource &&
         gtidPositioned &&
         fenced &&
@@ -598,6 +612,7 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
           tlsCa,
         }),
       );
+      if (semiSync.sql) await run(semiSync.sql);
       await run(SQL[dialect].startReplica);
 
       const deadline = Date.now() + (input.verifyTimeoutSeconds ?? 30) * 1000;
