@@ -15,6 +15,7 @@ import type { RunbookRegistry } from '../runbooks';
 import type { MysqlConnections } from './connections';
 import {
   changeSourceStatement,
+  type SourceSettings,
   gtidSubtractStatement,
   killConnectionSql,
   MARIADB_BINLOG,
@@ -557,99 +558,134 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
           { ...errant },
         );
 
-      const dialect = session.dialect;
-      const repl = status.replication;
-      const sourceConfig = sourceSession.config;
       const tlsCa = connections.settings(input.pair).replicationTls?.ca;
-      const sameSource =
-        !!repl &&
-        repl.sourceHost === sourceConfig.host &&
-        repl.sourcePort === sourceConfig.port &&
-        (tlsCa === undefined || repl.tls === true);
-      const gtidPositioned = !!repl && repl.gtidPositioning !== 'No' && repl.gtidPositioning !== 'no';
-      const formerPrimary = !repl || repl.gtidPositioning === 'Current_Pos';
-      const mode = repointMode(dialect, session.version, formerPrimary);
-      const fenced = dialect === 'mysql' ? !!status.superReadOnly : !!status.readOnly;
-      // A semi-synchronous source needs its replicas' acknowledgements: the replica side is turned on before START.
-      const semiSync = sourceStatus.semiSync?.source?.enabled ? semiSyncStatement(status, 'replica') : {};
-      if (semiSync.missing) log.warn(semiSync.missing);
-      if (
-        repl &&
-        !semiSync.sql &&
-        sameSource &&
-        gtidPositioned &&
-        fenced &&
-        repl.ioRunning === 'Yes' &&
-        repl.sqlRunning === 'Yes'
-      ) {
+      const plan = repointPlan(session, status, sourceSession.config, sourceStatus, tlsCa);
+      if (plan.semiSync.missing) log.warn(plan.semiSync.missing);
+      if (plan.alreadyReplicating) {
         log.info(`${input.server} already replicates from ${input.source}.`);
         return {
           server: input.server,
           source: input.source,
           alreadyReplicating: true,
-          mode,
+          mode: plan.mode,
           steps: [],
-          ioRunning: repl.ioRunning,
-          sqlRunning: repl.sqlRunning,
+          ioRunning: 'Yes',
+          sqlRunning: 'Yes',
         };
       }
-
-      const steps: string[] = [];
-      const run = async (statement: Parameters<MysqlSession['exec']>[0]) => {
-        await session.exec(statement);
-        steps.push(MysqlSession.show(statement));
-      };
-      if (!fenced) for (const statement of SQL[dialect].fence) await run(statement);
-      if (repl && (repl.ioRunning !== 'No' || repl.sqlRunning !== 'No')) await run(SQL[dialect].stopReplica);
       const credentials = connections.replicationCredentials(input.pair);
-      await run(
-        changeSourceStatement(dialect, mode, {
-          host: sourceConfig.host,
-          port: sourceConfig.port,
-          user: credentials.user,
-          password: credentials.password,
-          connectRetry: REPLICATION_CONNECT_RETRY_SECONDS,
-          tlsCa,
-        }),
-      );
-      if (semiSync.sql) await run(semiSync.sql);
-      await run(SQL[dialect].startReplica);
-
-      const deadline = Date.now() + (input.verifyTimeoutSeconds ?? 30) * 1000;
-      for (;;) {
-        const now = await session.status();
-        const r = now.replication;
-        if (r?.ioRunning === 'Yes' && r.sqlRunning === 'Yes') {
-          log.info(`${input.server} replicates from ${input.source} (${mode}); both threads run.`);
-          return {
-            server: input.server,
-            source: input.source,
-            alreadyReplicating: false,
-            mode,
-            steps,
-            ioRunning: r.ioRunning,
-            sqlRunning: r.sqlRunning,
-          };
-        }
-        const errors = [
-          r?.lastIoErrno ? `IO ${r.lastIoErrno}: ${r.lastIoError}` : '',
-          r?.lastSqlErrno ? `SQL ${r.lastSqlErrno}: ${r.lastSqlError}` : '',
-        ]
-          .filter(Boolean)
-          .join('; ');
-        const stopped = r?.ioRunning === 'No' || r?.sqlRunning === 'No';
-        if ((errors && stopped) || Date.now() > deadline)
-          throw mysqlDecision(
-            'ReplicationNotRunning',
-            `${input.server} does not replicate from ${input.source}: IO thread ${r?.ioRunning ?? '-'}, SQL thread ${r?.sqlRunning ?? '-'}${errors ? ` (${errors})` : ''}.`,
-            { ioRunning: r?.ioRunning, sqlRunning: r?.sqlRunning, errors },
-          );
-        heartbeat({ server: input.server, source: input.source });
-        throwIfCancelled();
-        await sleep(200);
-      }
+      const steps = await pointAtSource(session, status, plan, {
+        host: sourceSession.config.host,
+        port: sourceSession.config.port,
+        user: credentials.user,
+        password: credentials.password,
+        connectRetry: REPLICATION_CONNECT_RETRY_SECONDS,
+        tlsCa,
+      });
+      return waitUntilReplicating(session, input, plan.mode, steps);
     },
   };
+}
+
+interface RepointPlan {
+  mode: RepointMode;
+  /** Read-only as a replica must be (MySQL super_read_only, MariaDB read_only). */
+  fenced: boolean;
+  /** The statement turning the replica side of semi-sync on, when its new source is semi-synchronous. */
+  semiSync: { sql?: string; missing?: string };
+  /** Already replicating from that source, by GTID, read-only, both threads running, nothing to turn on. */
+  alreadyReplicating: boolean;
+}
+
+/** How `status`'s server is to be pointed at the source, and whether it already is. */
+function repointPlan(
+  session: MysqlSession,
+  status: MysqlServerStatus,
+  source: { host: string; port: number },
+  sourceStatus: MysqlServerStatus,
+  tlsCa: string | undefined,
+): RepointPlan {
+  const repl = status.replication;
+  const sameSource =
+    !!repl &&
+    repl.sourceHost === source.host &&
+    repl.sourcePort === source.port &&
+    (tlsCa === undefined || repl.tls === true);
+  const gtidPositioned = !!repl && repl.gtidPositioning !== 'No' && repl.gtidPositioning !== 'no';
+  const formerPrimary = !repl || repl.gtidPositioning === 'Current_Pos';
+  const fenced = session.dialect === 'mysql' ? !!status.superReadOnly : !!status.readOnly;
+  // A semi-synchronous source needs its replicas' acknowledgements: the replica side is turned on before START.
+  const semiSync = sourceStatus.semiSync?.source?.enabled ? semiSyncStatement(status, 'replica') : {};
+  const running = repl?.ioRunning === 'Yes' && repl.sqlRunning === 'Yes';
+  return {
+    mode: repointMode(session.dialect, session.version, formerPrimary),
+    fenced,
+    semiSync,
+    alreadyReplicating: sameSource && gtidPositioned && fenced && running && !semiSync.sql,
+  };
+}
+
+/** Read-only, replication stopped, the new source with GTID positioning, semi-sync if needed, started: the steps. */
+async function pointAtSource(
+  session: MysqlSession,
+  status: MysqlServerStatus,
+  plan: RepointPlan,
+  source: SourceSettings,
+): Promise<string[]> {
+  const sql = SQL[session.dialect];
+  const repl = status.replication;
+  const steps: string[] = [];
+  const run = async (statement: Parameters<MysqlSession['exec']>[0]) => {
+    await session.exec(statement);
+    steps.push(MysqlSession.show(statement));
+  };
+  if (!plan.fenced) for (const statement of sql.fence) await run(statement);
+  if (repl && (repl.ioRunning !== 'No' || repl.sqlRunning !== 'No')) await run(sql.stopReplica);
+  await run(changeSourceStatement(session.dialect, plan.mode, source));
+  if (plan.semiSync.sql) await run(plan.semiSync.sql);
+  await run(sql.startReplica);
+  return steps;
+}
+
+/** Succeeds once both threads run; fails when one stops on an error, or at the deadline (`ReplicationNotRunning`). */
+async function waitUntilReplicating(
+  session: MysqlSession,
+  input: RepointInput,
+  mode: RepointMode,
+  steps: string[],
+): Promise<RepointResult> {
+  const deadline = Date.now() + (input.verifyTimeoutSeconds ?? 30) * 1000;
+  for (;;) {
+    const r = (await session.status()).replication;
+    if (r?.ioRunning === 'Yes' && r.sqlRunning === 'Yes') {
+      log.info(`${input.server} replicates from ${input.source} (${mode}); both threads run.`);
+      return {
+        server: input.server,
+        source: input.source,
+        alreadyReplicating: false,
+        mode,
+        steps,
+        ioRunning: r.ioRunning,
+        sqlRunning: r.sqlRunning,
+      };
+    }
+    const errors = [
+      r?.lastIoErrno ? `IO ${r.lastIoErrno}: ${r.lastIoError}` : '',
+      r?.lastSqlErrno ? `SQL ${r.lastSqlErrno}: ${r.lastSqlError}` : '',
+    ]
+      .filter(Boolean)
+      .join('; ');
+    const stopped = r?.ioRunning === 'No' || r?.sqlRunning === 'No';
+    if ((errors && stopped) || Date.now() > deadline)
+      throw mysqlDecision(
+        'ReplicationNotRunning',
+        `${input.server} does not replicate from ${input.source}: IO thread ${r?.ioRunning ?? '-'}, SQL thread ${r?.sqlRunning ?? '-'}${errors ? ` (${errors})` : ''}.`,
+        { ioRunning: r?.ioRunning, sqlRunning: r?.sqlRunning, errors },
+      );
+    heartbeat({ server: input.server, source: input.source });
+    throwIfCancelled();
+    await sleep(200);
+  }
 }
 
 /** The fence's statements were acknowledged, yet the server accepts writes: a human must find out why. */
