@@ -212,6 +212,26 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
     };
   }
 
+  /** What a catch-up waits for: `untilGtid`, the binlog of `untilServer`, or by default what it has received. */
+  async function catchUpTarget(
+    input: CatchUpInput,
+    session: MysqlSession,
+    status: MysqlServerStatus,
+  ): Promise<{ target: string; targetFrom: string }> {
+    if (input.untilGtid !== undefined) {
+      const readable = tryGtidsMissing(session.dialect, input.untilGtid, '');
+      if ('error' in readable) throw invalidInput('mysqlCatchUp', [`untilGtid: ${readable.error}`]);
+      return { target: input.untilGtid, targetFrom: 'input' };
+    }
+    if (input.untilServer) {
+      const other = await open(input.pair, input.untilServer);
+      return { target: (await other.status()).gtidBinlogPos ?? '', targetFrom: input.untilServer };
+    }
+    if (!status.replication)
+      throw mysqlDecision('NotAReplica', `${input.server} is not a replica: it has nothing to catch up on.`);
+    return { target: status.replication.retrievedGtid, targetFrom: 'relay log' };
+  }
+
   return {
     /** The state of one server of the pair; an unreachable server is reported, not thrown. */
     async mysqlServerStatus(input: { pair: string; server: string }): Promise<MysqlServerStatus> {
@@ -265,31 +285,10 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
           durationMs(runbooks.get(input.pair).runbook.timeouts.replicaCatchUp) / 1000) * 1000;
       const sliceSeconds = Math.max(1, Math.round(input.sliceSeconds ?? 2));
       const session = await open(input.pair, input.server);
-      let status = await session.status();
-
-      let target: string;
-      let targetFrom: string;
-      if (input.untilGtid !== undefined) {
-        const readable = tryGtidsMissing(session.dialect, input.untilGtid, '');
-        if ('error' in readable) throw invalidInput('mysqlCatchUp', [`untilGtid: ${readable.error}`]);
-        target = input.untilGtid;
-        targetFrom = 'input';
-      } else if (input.untilServer) {
-        const other = await open(input.pair, input.untilServer);
-        target = (await other.status()).gtidBinlogPos ?? '';
-        targetFrom = input.untilServer;
-      } else {
-        if (!status.replication)
-          throw mysqlDecision(
-            'NotAReplica',
-            `${input.server} is not a replica: it has nothing to catch up on.`,
-          );
-        target = status.replication.retrievedGtid;
-        targetFrom = 'relay log';
-      }
-
-      const missing = () => gtidsMissing(session.dialect, target, appliedOf(status));
-      if (missing() === 0) {
+      const status = await session.status();
+      const { target, targetFrom } = await catchUpTarget(input, session, status);
+      const missing = gtidsMissing(session.dialect, target, appliedOf(status));
+      if (missing === 0) {
         log.info(`${input.server} has already applied ${target || 'everything'} (from ${targetFrom}).`);
         return {
           server: input.server,
@@ -303,76 +302,10 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
       if (!status.replication)
         throw mysqlDecision(
           'NotAReplica',
-          `${input.server} lacks ${missing()} transaction(s) of ${targetFrom} and is not a replica, so it cannot get them.`,
+          `${input.server} lacks ${missing} transaction(s) of ${targetFrom} and is not a replica, so it cannot get them.`,
           { target, applied: appliedOf(status) },
         );
-
-      let idleChecks = 0;
-      let lastApplied = appliedOf(status);
-      for (;;) {
-        const repl = status.replication;
-        if (!repl)
-          throw mysqlDecision('NotAReplica', `${input.server} stopped being a replica while catching up.`);
-        if (repl.lastSqlErrno)
-          throw mysqlDecision(
-            'ReplicationBroken',
-            `${input.server}: the applier stopped on error ${repl.lastSqlErrno}: ${repl.lastSqlError}`,
-            { target, applied: appliedOf(status) },
-          );
-        if (repl.sqlRunning !== 'Yes') {
-          log.info(`${input.server}: starting the applier to catch up.`);
-          await session.exec(SQL[session.dialect].startSqlThread);
-        }
-        // Source gone and nothing left to apply: the rest of the relay log is an incomplete transaction.
-        if (!input.untilServer && input.untilGtid === undefined && repl.ioRunning !== 'Yes') {
-          idleChecks =
-            SQL_THREAD_IDLE.test(repl.sqlState ?? '') && appliedOf(status) === lastApplied
-              ? idleChecks + 1
-              : 0;
-          if (idleChecks >= 2) {
-            log.warn(
-              `${input.server}: applied all complete transactions it received (${appliedOf(status)}); the relay log ends in an incomplete one.`,
-            );
-            return {
-              server: input.server,
-              target,
-              targetFrom,
-              applied: appliedOf(status),
-              alreadyCaughtUp: false,
-              waitedMs: Date.now() - started,
-              incompleteTail: true,
-            };
-          }
-        }
-        lastApplied = appliedOf(status);
-        const remainingMs = timeoutMs - (Date.now() - started);
-        if (remainingMs <= 0)
-          throw mysqlDecision(
-            'ReplicaNotCaughtUp',
-            `${input.server} still lacks ${missing()} transaction(s) of ${targetFrom} after ${Math.round(timeoutMs / 1000)}s.`,
-            { target, applied: appliedOf(status) },
-          );
-        const slice = Math.max(1, Math.min(sliceSeconds, Math.ceil(remainingMs / 1000)));
-        const [row] = await session.rows(
-          waitForGtidStatement(session.dialect, target, slice),
-          slice * 1000 + session.statementTimeoutMs,
-        );
-        heartbeat({ server: input.server, target, waitedMs: Date.now() - started });
-        throwIfCancelled();
-        status = await session.status();
-        if (waitReached(row?.result) || missing() === 0) {
-          const waitedMs = Date.now() - started;
-          log.info(`${input.server} applied ${target} (from ${targetFrom}) in ${waitedMs} ms.`);
-          return {
-            server: input.server,
-            target,
-            targetFrom,
-            applied: appliedOf(status),
-            alreadyCaughtUp: false,
-            waitedMs,
-          };
-        }
-      }
+      return applyUntil(session, input, { target, targetFrom, timeoutMs, sliceSeconds, started }, status);
     },
 
     /**
@@ -585,6 +518,98 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
       return waitUntilReplicating(session, input, plan.mode, steps);
     },
   };
+}
+
+interface CatchUpGoal {
+  target: string;
+  targetFrom: string;
+  timeoutMs: number;
+  sliceSeconds: number;
+  /** When the activity started (Date.now()). */
+  started: number;
+}
+
+/**
+ * Runs the applier and waits, slice by slice with a heartbeat between, until the server has applied the goal's
+ * target. Stops early, successfully, when the source is gone and the relay log ends in an incomplete transaction.
+ */
+async function applyUntil(
+  session: MysqlSession,
+  input: CatchUpInput,
+  goal: CatchUpGoal,
+  initial: MysqlServerStatus,
+): Promise<CatchUpResult> {
+  const { target, targetFrom, timeoutMs, sliceSeconds, started } = goal;
+  let status = initial;
+  const missing = () => gtidsMissing(session.dialect, target, appliedOf(status));
+  const result = (extra: Partial<CatchUpResult> = {}): CatchUpResult => ({
+    server: input.server,
+    target,
+    targetFrom,
+    applied: appliedOf(status),
+    alreadyCaughtUp: false,
+    waitedMs: Date.now() - started,
+    ...extra,
+  });
+  const waitsForRelayLogOnly = !input.untilServer && input.untilGtid === undefined;
+  let idleChecks = 0;
+  let lastApplied = appliedOf(status);
+  for (;;) {
+    const repl = await applierRunning(session, input.server, status, target);
+    // Source gone and nothing left to apply: the rest of the relay log is an incomplete transaction.
+    if (waitsForRelayLogOnly && repl.ioRunning !== 'Yes') {
+      const idle = SQL_THREAD_IDLE.test(repl.sqlState ?? '') && appliedOf(status) === lastApplied;
+      idleChecks = idle ? idleChecks + 1 : 0;
+      if (idleChecks >= 2) {
+        log.warn(
+          `${input.server}: applied all complete transactions it received (${appliedOf(status)}); the relay log ends in an incomplete one.`,
+        );
+        return result({ incompleteTail: true });
+      }
+    }
+    lastApplied = appliedOf(status);
+    const remainingMs = timeoutMs - (Date.now() - started);
+    if (remainingMs <= 0)
+      throw mysqlDecision(
+        'ReplicaNotCaughtUp',
+        `${input.server} still lacks ${missing()} transaction(s) of ${targetFrom} after ${Math.round(timeoutMs / 1000)}s.`,
+        { target, applied: appliedOf(status) },
+      );
+    const slice = Math.max(1, Math.min(sliceSeconds, Math.ceil(remainingMs / 1000)));
+    const [row] = await session.rows(
+      waitForGtidStatement(session.dialect, target, slice),
+      slice * 1000 + session.statementTimeoutMs,
+    );
+    heartbeat({ server: input.server, target, waitedMs: Date.now() - started });
+    throwIfCancelled();
+    status = await session.status();
+    if (waitReached(row?.result) || missing() === 0) {
+      log.info(`${input.server} applied ${target} (from ${targetFrom}) in ${Date.now() - started} ms.`);
+      return result();
+    }
+  }
+}
+
+/** The replica's replication, its applier started; fails when it is no replica or its applier stopped on an error. */
+async function applierRunning(
+  session: MysqlSession,
+  server: string,
+  status: MysqlServerStatus,
+  target: string,
+): Promise<NonNullable<MysqlServerStatus['replication']>> {
+  const repl = status.replication;
+  if (!repl) throw mysqlDecision('NotAReplica', `${server} stopped being a replica while catching up.`);
+  if (repl.lastSqlErrno)
+    throw mysqlDecision(
+      'ReplicationBroken',
+      `${server}: the applier stopped on error ${repl.lastSqlErrno}: ${repl.lastSqlError}`,
+      { target, applied: appliedOf(status) },
+    );
+  if (repl.sqlRunning !== 'Yes') {
+    log.info(`${server}: starting the applier to catch up.`);
+    await session.exec(SQL[session.dialect].startSqlThread);
+  }
+  return repl;
 }
 
 interface RepointPlan {
