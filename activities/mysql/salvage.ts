@@ -102,6 +102,28 @@ export function createMysqlSalvageActivities({ runbooks, connections, ssh }: Sal
     }
   }
 
+  /** The applier's own connection to the candidate (never pooled), and how it runs a statement. */
+  async function applierConnection(pair: string, session: MysqlSession) {
+    const connection = await dedicatedConnection(pair, session.name);
+    /** Runs one statement; throws the driver's error as it is. */
+    const exec = async (statement: string | Statement) => {
+      await connection.query(
+        typeof statement === 'string'
+          ? { sql: statement, timeout: session.statementTimeoutMs }
+          : { sql: statement.sql, values: statement.values, timeout: session.statementTimeoutMs },
+      );
+    };
+    /** Runs one statement; a failure is typed, without secrets. */
+    const run = async (statement: string | Statement) => {
+      try {
+        await exec(statement);
+      } catch (err) {
+        throw mysqlFailure(session.name, err, session.secrets);
+      }
+    };
+    return { connection, exec, run };
+  }
+
   /**
    * Runs the runbook's keepDown command on the dead primary's host: mysqld stays down, so its binlog is final. The
    * command's text is never shown (it may hold a secret): the runbook's keepDown names it.
@@ -188,7 +210,6 @@ export function createMysqlSalvageActivities({ runbooks, connections, ssh }: Sal
       const loaded = runbooks.get(input.pair);
       const deadline = Date.now() + durationMs(loaded.runbook.timeouts.salvage);
       const remaining = () => Math.max(1000, deadline - Date.now());
-      const fromConfig = connections.server(input.pair, input.from);
       const steps: string[] = [];
       // Every heartbeat carries the progress: a heartbeat without details would erase it for the next attempt.
       let progress = previousProgress();
@@ -196,17 +217,11 @@ export function createMysqlSalvageActivities({ runbooks, connections, ssh }: Sal
       const base = { server: input.server, from: input.from, transferredBytes: 0, steps };
       const impossible = (reason: string, extra: Partial<SalvageResult> = {}) =>
         impossibleSalvage(input, { ...base, ...extra }, reason);
-      if (!fromConfig.ssh || !fromConfig.salvage)
-        return impossible(`the runbook has no ssh and salvage sections for ${input.from}`);
-      const { salvage } = fromConfig;
+      const host = salvageHost(input, connections.server(input.pair, input.from), path.dirname(loaded.file));
+      if ('impossible' in host) return impossible(host.impossible);
+      const { target, salvage } = host;
       // What the host's programs print is logged (when no known failure explains it) without these.
       const secrets = [...connections.secrets(input.pair), ...secretsIn(salvage.keepDown)];
-      let target: SshTarget;
-      try {
-        target = sshTargetOf({ name: input.from, ssh: fromConfig.ssh }, path.dirname(loaded.file));
-      } catch (err) {
-        return impossible((err as Error).message);
-      }
 
       // 1. mysqld stays down (it may only have been unreachable from here): its binlog is then final.
       const down = await keepMysqldDown(target, salvage.keepDown, secrets, remaining(), beat);
@@ -215,22 +230,7 @@ export function createMysqlSalvageActivities({ runbooks, connections, ssh }: Sal
 
       const session = await MysqlSession.open(connections, input.pair, input.server);
       const dialect = session.dialect;
-      const connection = await dedicatedConnection(input.pair, input.server);
-      /** Runs one statement; throws the driver's error as it is. */
-      const exec = async (statement: string | Statement) => {
-        await connection.query(
-          typeof statement === 'string'
-            ? { sql: statement, timeout: session.statementTimeoutMs }
-            : { sql: statement.sql, values: statement.values, timeout: session.statementTimeoutMs },
-        );
-      };
-      const run = async (statement: string | Statement) => {
-        try {
-          await exec(statement);
-        } catch (err) {
-          throw mysqlFailure(input.server, err, session.secrets);
-        }
-      };
+      const { connection, exec, run } = await applierConnection(input.pair, session);
       try {
         // 2. One applier at a time; the position is read under the lock, once the candidate's applier is stopped.
         await lockForSalvage(connection, dialect, input.server);
@@ -264,8 +264,7 @@ export function createMysqlSalvageActivities({ runbooks, connections, ssh }: Sal
           secrets: session.secrets,
           beat,
         });
-        const after = await session.status();
-        const position = appliedPosition(after);
+        const position = appliedPosition(await session.status());
         const record = SALVAGE_SQL[dialect].recordApplied(position);
         if (record) {
           await run(record);
@@ -479,4 +478,19 @@ async function stopApplier(
   if (!repl || (repl.ioRunning === 'No' && repl.sqlRunning === 'No')) return false;
   await run(SQL[session.dialect].stopReplica);
   return true;
+}
+
+/** The dead primary's host as the runbook describes it for a salvage, or why there is none. */
+function salvageHost(
+  input: SalvageInput,
+  config: ReturnType<MysqlConnections['server']>,
+  baseDir: string,
+): { target: SshTarget; salvage: NonNullable<typeof config.salvage> } | { impossible: string } {
+  if (!config.ssh || !config.salvage)
+    return { impossible: `the runbook has no ssh and salvage sections for ${input.from}` };
+  try {
+    return { target: sshTargetOf({ name: input.from, ssh: config.ssh }, baseDir), salvage: config.salvage };
+  } catch (err) {
+    return { impossible: (err as Error).message };
+  }
 }
