@@ -9,6 +9,9 @@ import type { Runbook } from '../config/schema';
 import { resolveSecret } from '../config/secrets';
 import { durationMs } from '../config/duration';
 import { SEARCH_ATTRIBUTE_NAMES } from '../workflows/definitions';
+import { detectDialect } from '../activities/mysql/dialect';
+import { missingPrivileges, missingPrivilegesSentence, type MysqlAccount } from '../common/mysql-privileges';
+import { versionTooOld } from '../common/mysql-requirements';
 
 export interface DoctorResult {
   name: string;
@@ -89,8 +92,17 @@ async function checkPair(runbook: Runbook, file: string, clients: ActivityClient
           connectTimeout: durationMs(runbook.mysql.connectTimeout),
         });
         try {
-          const [rows] = await connection.query('SELECT VERSION() AS v');
-          return `connected as ${runbook.mysql.user} (${(rows as { v: string }[])[0]?.v})`;
+          const query: MysqlQuery = async (sql, values) =>
+            (await connection.query(sql, values))[0] as Record<string, unknown>[];
+          const { version, problems } = await mysqlServerProblems(query, server.name, {
+            user: runbook.mysql.user,
+            replicationUser: runbook.mysql.replicationUser,
+          });
+          if (problems.length > 0) throw new Error(problems.join(' '));
+          return (
+            `connected as ${runbook.mysql.user} (${version}); it and ${runbook.mysql.replicationUser} ` +
+            'hold every privilege the activities need'
+          );
         } finally {
           await connection.end();
         }
@@ -132,4 +144,55 @@ async function checkPair(runbook: Runbook, file: string, clients: ActivityClient
     );
   }
   return Promise.all(checks);
+}
+
+export type MysqlQuery = (sql: string, values?: unknown[]) => Promise<Record<string, unknown>[]>;
+
+/** The first column of each row: SHOW GRANTS names its column after the account. */
+const firstColumns = (rows: Record<string, unknown>[]) =>
+  rows.map((row) => String(Object.values(row)[0] ?? ''));
+
+/**
+ * What stops the orchestrator on one MySQL/MariaDB server, read through its own account: a version older than the
+ * activities need, and each privilege its account or the replication account lacks (common/mysql-privileges.ts),
+ * as sentences. The replication account is read from mysql.user and SHOW GRANTS FOR each of its hosts.
+ */
+export async function mysqlServerProblems(
+  query: MysqlQuery,
+  server: string,
+  accounts: { user: string; replicationUser: string },
+): Promise<{ version: string; problems: string[] }> {
+  const [row] = await query('SELECT VERSION() AS version');
+  const version = String(row?.version ?? '');
+  const dialect = detectDialect(version);
+  const problems: string[] = [];
+  const old = versionTooOld(server, dialect, version);
+  if (old) problems.push(old);
+  const lacking = (account: MysqlAccount, user: string, grants: string[]) => {
+    const sentence = missingPrivilegesSentence(
+      server,
+      user,
+      missingPrivileges(dialect, account, version, grants),
+    );
+    if (sentence) problems.push(sentence);
+  };
+  lacking('orchestrator', accounts.user, firstColumns(await query('SHOW GRANTS')));
+  try {
+    const hosts = await query('SELECT Host AS host FROM mysql.user WHERE User = ?', [
+      accounts.replicationUser,
+    ]);
+    if (hosts.length === 0)
+      problems.push(`${server} has no account ${accounts.replicationUser} for replication.`);
+    for (const { host } of hosts) {
+      const grants = firstColumns(
+        await query('SHOW GRANTS FOR ?@?', [accounts.replicationUser, String(host)]),
+      );
+      lacking('replication', `${accounts.replicationUser}@${String(host)}`, grants);
+    }
+  } catch (err) {
+    problems.push(
+      `${accounts.user} cannot read the grants of ${accounts.replicationUser} on ${server}: ${(err as Error).message}.`,
+    );
+  }
+  return { version, problems };
 }

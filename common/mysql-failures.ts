@@ -37,6 +37,10 @@ export const MYSQL_FAILURE_TYPES = {
   SplitBrainRisk: { retryable: false },
   /** The server still accepts writes after the fence's statements: something turned read-only back off. */
   StillWritableAfterFence: { retryable: false },
+  /** Unfence refused: the server replicates from another, and a replica must stay read-only. */
+  UnfenceOfReplica: { retryable: false },
+  /** The unfence's statements were acknowledged, yet the server is still read-only. */
+  StillReadOnlyAfterUnfence: { retryable: false },
   /** After the promotion's statements the server still replicates or is still read-only. */
   PromotionNotEffective: { retryable: false },
   /** Another session (an earlier attempt whose connection the server has not closed yet) applies a salvage. */

@@ -36,6 +36,12 @@ export interface ReplicationStatus {
   tls?: boolean;
 }
 
+/** One side of semi-synchronous replication: its switch's name on this server, and whether it is on. */
+export interface SemiSyncSide {
+  variable: string;
+  enabled: boolean;
+}
+
 /** A rebuild that changed the server and has not finished: the server holds part of a copy. */
 export interface RebuildMark {
   /** When it started (ISO 8601), and the server it copied from. */
@@ -65,6 +71,13 @@ export interface MysqlServerStatus {
    * gtid_binlog_state lacks those transactions and cannot be compared for errant ones.
    */
   logSlaveUpdates?: boolean;
+  /** MySQL gtid_mode (OFF, OFF_PERMISSIVE, ON_PERMISSIVE, ON); MariaDB has GTIDs always and no such variable. */
+  gtidMode?: string;
+  /** MySQL enforce_gtid_consistency (OFF, ON, WARN). */
+  enforceGtidConsistency?: string;
+  /** Semi-synchronous replication, each side by the variable name the server has; a side is absent when its
+   *  plugin is not loaded (MySQL). */
+  semiSync?: { source?: SemiSyncSide; replica?: SemiSyncSide };
   /** server_id (MariaDB) or server_uuid (MySQL). */
   serverId?: string;
   replication?: ReplicationStatus;

@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  binlogReadCommand,
   changeSourceStatement,
   detectDialect,
   gtidSubtractStatement,
@@ -38,7 +39,8 @@ describe('MySQL 8 statements (generated SQL)', () => {
     });
     expect(SQL.mysql.serverState).toBe(
       'SELECT @@global.read_only AS read_only, @@global.super_read_only AS super_read_only, ' +
-        '@@global.gtid_executed AS gtid_executed, @@global.gtid_mode AS gtid_mode, @@global.server_uuid AS server_id',
+        '@@global.gtid_executed AS gtid_executed, @@global.gtid_mode AS gtid_mode, ' +
+        '@@global.enforce_gtid_consistency AS enforce_gtid_consistency, @@global.server_uuid AS server_id',
     );
   });
 
@@ -293,7 +295,7 @@ describe('candidate selection (pure)', () => {
  * must send exactly the MySQL statements, and never a MariaDB one (the stand-in rejects unknown statements).
  */
 describe('the failover activities speak MySQL 8 (scripted stand-in)', () => {
-  const { A, C } = FAKE_UUIDS;
+  const { A, B, C } = FAKE_UUIDS;
   let stand: ReturnType<typeof fakeMysql8Pair>;
   let fake: FakeMysql8;
   let act: ReturnType<typeof fakeMysql8Pair>['act'];
@@ -330,10 +332,12 @@ describe('the failover activities speak MySQL 8 (scripted stand-in)', () => {
       appliedGtid: `${A}:1-5`,
       pendingTransactions: 0,
     });
+    expect(all[1]).toMatchObject({ gtidMode: 'ON', enforceGtidConsistency: 'ON', semiSync: {} });
     expect(taken('db-b')).toEqual([
       'SELECT VERSION() AS version',
       SQL.mysql.serverState,
       'SHOW REPLICA STATUS',
+      "SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync_%_enabled'",
     ]);
     taken('db-a');
     taken('db-c');
@@ -399,6 +403,27 @@ describe('the failover activities speak MySQL 8 (scripted stand-in)', () => {
       ]);
     }
     expect(fake.get('db-a').replica).toMatchObject({ port: 3302, io: 'Yes', sql: 'Yes' });
+  });
+
+  it('reads GTID sets of several sources, which MySQL prints over several lines, as one line', async () => {
+    await switchOverToDbB();
+    await act('mysqlRepoint', { pair, server: 'db-c', source: 'db-b' });
+    fake.write('db-b', 2);
+    expect(fake.gtidExecuted('db-b')).toBe(`${A}:1-8,\n${B}:1-2`);
+    const all = await act('mysqlServerStatuses', { pair });
+    const byName = new Map(all.map((s) => [s.server, s]));
+    expect(byName.get('db-b')?.gtidExecuted).toBe(`${A}:1-8,${B}:1-2`);
+    expect(byName.get('db-c')?.replication).toMatchObject({
+      retrievedGtid: `${A}:1-8,${B}:1-2`,
+      appliedGtid: `${A}:1-8,${B}:1-2`,
+      pendingTransactions: 0,
+    });
+    taken('db-c');
+    const caught = await act('mysqlCatchUp', { pair, server: 'db-c', untilServer: 'db-b' });
+    expect(caught).toMatchObject({ target: `${A}:1-8,${B}:1-2`, applied: `${A}:1-8,${B}:1-2` });
+    expect(binlogReadCommand('mysql', '/var/lib/mysql/binlog.index', fake.gtidExecuted('db-b'))).toContain(
+      `--exclude-gtids='${A}:1-8,${B}:1-2'`,
+    );
   });
 
   it('lists errant transactions with GTID_SUBTRACT and refuses to repoint', async () => {

@@ -71,6 +71,28 @@ describe('MySQL failure types', () => {
     );
   });
 
+  it('an unfence refuses a replica with UnfenceOfReplica (not retried), changing nothing', async () => {
+    stand.taken('db-b');
+    const failure = await failureOf(stand.act('mysqlUnfence', { pair, server: 'db-b' }));
+    expect(failure).toMatchObject({ type: 'UnfenceOfReplica', nonRetryable: true });
+    expect(failure.message).toBe(
+      'refusing to make db-b writable: it replicates from 127.0.0.1:3301, and a replica must stay read-only.',
+    );
+    expect(stand.taken('db-b').filter((s) => s.startsWith('SET'))).toEqual([]);
+  });
+
+  it('an unfence that does not take effect is StillReadOnlyAfterUnfence (not retried)', async () => {
+    await stand.act('mysqlFence', { pair, server: 'db-a' });
+    stand.fake.get('db-a').intercept = (text) =>
+      text.startsWith('SET GLOBAL') ? { affectedRows: 0 } : undefined;
+    const failure = await failureOf(stand.act('mysqlUnfence', { pair, server: 'db-a' }));
+    expect(failure).toMatchObject({ type: 'StillReadOnlyAfterUnfence', nonRetryable: true });
+    expect(failure.message).toBe(
+      'db-a is still read-only after SET GLOBAL super_read_only=OFF; SET GLOBAL read_only=OFF: something turned ' +
+        'it back or refused it; a human must find what sets read_only on it.',
+    );
+  });
+
   it('a failed CHANGE REPLICATION SOURCE reports the error number and code only, never the server text', async () => {
     // A syntax error echoes the statement near the fault, cut at 80 characters: part of the password.
     stand.fake.get('db-c').intercept = (text) => {
@@ -122,6 +144,8 @@ describe('destructive MySQL activities validate their input at run time', () => 
     );
     await refused(unchecked('mysqlRepoint', { pair, server: 'db-c', sourc: 'db-b' }), 'source');
     await refused(unchecked('mysqlPromote', { server: 'db-b' }), 'pair');
+    await refused(unchecked('mysqlUnfence', { pair, server: '' }), 'server');
+    await refused(unchecked('mysqlUnfence', { pair, server: 'db-a', force: true }), 'force');
   });
 
   it('refuses a GTID target it cannot read, naming untilGtid', async () => {

@@ -127,6 +127,13 @@ describe('salvage commands (generated)', () => {
     );
   });
 
+  it('MySQL 8: takes a set of several sources as the server prints it (",\\n" between them), on one line', () => {
+    const set = '3e11fa47-71ca-11e1-9e33-c80aa9429562:1-22,\n4f22ab58-82db-22f2-af44-d91bb0530673:1-3:7';
+    expect(binlogReadCommand('mysql', '/var/lib/mysql/binlog.index', set)).toContain(
+      "--exclude-gtids='3e11fa47-71ca-11e1-9e33-c80aa9429562:1-22,4f22ab58-82db-22f2-af44-d91bb0530673:1-3:7'",
+    );
+  });
+
   it('refuses a position that is not a GTID list (it goes into a shell command)', () => {
     expect(() => binlogReadCommand('mariadb', '/x.index', "0-1-1'; rm -rf /")).toThrow(/not a GTID/);
     expect(() => binlogReadCommand('mysql', '/x.index', 'abc:1$(id)')).toThrow(/not a GTID/);

@@ -10,19 +10,13 @@
  * MASTER_SSL / MASTER_SSL_CA / MASTER_SSL_VERIFY_SERVER_CERT (MariaDB "CHANGE MASTER TO").
  */
 import type { Dialect } from '../../common/mysql-status';
+import { parseVersion } from '../../common/mysql-requirements';
 
 export type { Dialect };
+export { parseVersion };
 
 export function detectDialect(version: string): Dialect {
   return /mariadb/i.test(version) ? 'mariadb' : 'mysql';
-}
-
-/** "10.11.19-MariaDB-0+deb12u1-log" → [10, 11, 19]; unknown parts are 0. */
-export function parseVersion(version: string): [number, number, number] {
-  const [major = 0, minor = 0, patch = 0] = (version.match(/^(\d+)\.(\d+)\.(\d+)/) ?? [])
-    .slice(1)
-    .map(Number);
-  return [major, minor, patch];
 }
 
 /**
@@ -54,13 +48,35 @@ export interface DialectSql {
   unfence: string[];
   /** Client sessions, for killing them on fence (filtered in code). */
   processList: string;
+  /** The semi-synchronous replication switches (see SEMI_SYNC_VARIABLES); none when the plugins are not loaded. */
+  semiSyncVariables: string;
+}
+
+/**
+ * Names of the semi-synchronous replication switches, newest first. MySQL 8.0.26+ plugins rpl_semi_sync_source /
+ * rpl_semi_sync_replica name them rpl_semi_sync_source_enabled / rpl_semi_sync_replica_enabled, the older
+ * rpl_semi_sync_master / rpl_semi_sync_slave plugins rpl_semi_sync_master_enabled / rpl_semi_sync_slave_enabled,
+ * and a server has one or the other (MySQL 8.0 manual, "Configuring Semisynchronous Replication"). MariaDB 10.3.3+
+ * has semi-sync built in, under the master/slave names (MariaDB knowledge base, "Semisynchronous Replication").
+ */
+export const SEMI_SYNC_VARIABLES = {
+  source: ['rpl_semi_sync_source_enabled', 'rpl_semi_sync_master_enabled'],
+  replica: ['rpl_semi_sync_replica_enabled', 'rpl_semi_sync_slave_enabled'],
+} as const;
+
+/** Turns one side of semi-sync on, by the variable name the server has. */
+export function enableSemiSyncSql(variable: string): string {
+  const known: readonly string[] = [...SEMI_SYNC_VARIABLES.source, ...SEMI_SYNC_VARIABLES.replica];
+  if (!known.includes(variable)) throw new Error(`unknown semi-sync variable ${variable}`);
+  return `SET GLOBAL ${variable}=ON`;
 }
 
 export const SQL: Record<Dialect, DialectSql> = {
   mysql: {
     serverState:
       'SELECT @@global.read_only AS read_only, @@global.super_read_only AS super_read_only, ' +
-      '@@global.gtid_executed AS gtid_executed, @@global.gtid_mode AS gtid_mode, @@global.server_uuid AS server_id',
+      '@@global.gtid_executed AS gtid_executed, @@global.gtid_mode AS gtid_mode, ' +
+      '@@global.enforce_gtid_consistency AS enforce_gtid_consistency, @@global.server_uuid AS server_id',
     replicaStatus: 'SHOW REPLICA STATUS',
     stopReplica: 'STOP REPLICA',
     startReplica: 'START REPLICA',
@@ -72,11 +88,12 @@ export const SQL: Record<Dialect, DialectSql> = {
     unfence: ['SET GLOBAL super_read_only=OFF', 'SET GLOBAL read_only=OFF'],
     processList:
       'SELECT ID AS id, USER AS user, COMMAND AS command FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()',
+    semiSyncVariables: "SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync_%_enabled'",
   },
   mariadb: {
     serverState:
       'SELECT @@global.read_only AS read_only, 0 AS super_read_only, ' +
-      '@@global.gtid_current_pos AS gtid_executed, @@global.gtid_strict_mode AS gtid_mode, @@global.server_id AS server_id, ' +
+      '@@global.gtid_current_pos AS gtid_executed, @@global.server_id AS server_id, ' +
       '@@global.gtid_slave_pos AS gtid_slave_pos, @@global.gtid_binlog_pos AS gtid_binlog_pos, ' +
       '@@global.gtid_binlog_state AS gtid_binlog_state, @@global.log_slave_updates AS log_slave_updates',
     // MariaDB 10.5.1+ accepts SHOW REPLICA STATUS as an alias and keeps the Slave_/Master_ column names.
@@ -90,6 +107,7 @@ export const SQL: Record<Dialect, DialectSql> = {
     unfence: ['SET GLOBAL read_only=OFF'],
     processList:
       'SELECT ID AS id, USER AS user, COMMAND AS command FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()',
+    semiSyncVariables: "SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync_%_enabled'",
   },
 };
 
@@ -330,7 +348,9 @@ const MYSQL_GTID_SET =
  * executed. Every file the index lists is read, from the index's folder (relative entries are relative to it).
  * `binlogIndex` comes from the runbook (its shell may expand variables); `position` is checked to be GTIDs only.
  */
-export function binlogReadCommand(dialect: Dialect, binlogIndex: string, position: string): string {
+export function binlogReadCommand(dialect: Dialect, binlogIndex: string, gtids: string): string {
+  // MySQL prints a set of several uuids with ",\n" between them; the tool's option takes it on one line.
+  const position = gtids.replace(/\s+/g, '');
   const pattern = dialect === 'mysql' ? MYSQL_GTID_SET : MARIADB_GTID_LIST;
   if (!pattern.test(position))
     throw new Error(`the position "${position}" is not a GTID ${dialect === 'mysql' ? 'set' : 'list'}`);

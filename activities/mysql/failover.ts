@@ -15,6 +15,7 @@ import type { RunbookRegistry } from '../runbooks';
 import type { MysqlConnections } from './connections';
 import {
   changeSourceStatement,
+  type SourceSettings,
   gtidSubtractStatement,
   killConnectionSql,
   MARIADB_BINLOG,
@@ -43,6 +44,7 @@ import {
 } from './inputs';
 import { findReadOnlyBypass, type ReadOnlyBypass } from './read-only-bypass';
 import { MysqlSession } from './session';
+import { pairUsesSemiSync, semiSyncStatement } from './semi-sync';
 import { readServerStatus, type MysqlServerStatus } from './status';
 
 /** Seconds a repointed replica waits between attempts to connect to its new source (MASTER_CONNECT_RETRY). */
@@ -156,6 +158,26 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
     );
   }
 
+  /** What a catch-up waits for: `untilGtid`, the binlog of `untilServer`, or by default what it has received. */
+  async function catchUpTarget(
+    input: CatchUpInput,
+    session: MysqlSession,
+    status: MysqlServerStatus,
+  ): Promise<{ target: string; targetFrom: string }> {
+    if (input.untilGtid !== undefined) {
+      const readable = tryGtidsMissing(session.dialect, input.untilGtid, '');
+      if ('error' in readable) throw invalidInput('mysqlCatchUp', [`untilGtid: ${readable.error}`]);
+      return { target: input.untilGtid, targetFrom: 'input' };
+    }
+    if (input.untilServer) {
+      const other = await open(input.pair, input.untilServer);
+      return { target: (await other.status()).gtidBinlogPos ?? '', targetFrom: input.untilServer };
+    }
+    if (!status.replication)
+      throw mysqlDecision('NotAReplica', `${input.server} is not a replica: it has nothing to catch up on.`);
+    return { target: status.replication.retrievedGtid, targetFrom: 'relay log' };
+  }
+
   return {
     /** The state of one server of the pair; an unreachable server is reported, not thrown. */
     async mysqlServerStatus(input: { pair: string; server: string }): Promise<MysqlServerStatus> {
@@ -209,31 +231,10 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
           durationMs(runbooks.get(input.pair).runbook.timeouts.replicaCatchUp) / 1000) * 1000;
       const sliceSeconds = Math.max(1, Math.round(input.sliceSeconds ?? 2));
       const session = await open(input.pair, input.server);
-      let status = await session.status();
-
-      let target: string;
-      let targetFrom: string;
-      if (input.untilGtid !== undefined) {
-        const readable = tryGtidsMissing(session.dialect, input.untilGtid, '');
-        if ('error' in readable) throw invalidInput('mysqlCatchUp', [`untilGtid: ${readable.error}`]);
-        target = input.untilGtid;
-        targetFrom = 'input';
-      } else if (input.untilServer) {
-        const other = await open(input.pair, input.untilServer);
-        target = (await other.status()).gtidBinlogPos ?? '';
-        targetFrom = input.untilServer;
-      } else {
-        if (!status.replication)
-          throw mysqlDecision(
-            'NotAReplica',
-            `${input.server} is not a replica: it has nothing to catch up on.`,
-          );
-        target = status.replication.retrievedGtid;
-        targetFrom = 'relay log';
-      }
-
-      const missing = () => gtidsMissing(session.dialect, target, appliedOf(status));
-      if (missing() === 0) {
+      const status = await session.status();
+      const { target, targetFrom } = await catchUpTarget(input, session, status);
+      const missing = gtidsMissing(session.dialect, target, appliedOf(status));
+      if (missing === 0) {
         log.info(`${input.server} has already applied ${target || 'everything'} (from ${targetFrom}).`);
         return {
           server: input.server,
@@ -247,76 +248,10 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
       if (!status.replication)
         throw mysqlDecision(
           'NotAReplica',
-          `${input.server} lacks ${missing()} transaction(s) of ${targetFrom} and is not a replica, so it cannot get them.`,
+          `${input.server} lacks ${missing} transaction(s) of ${targetFrom} and is not a replica, so it cannot get them.`,
           { target, applied: appliedOf(status) },
         );
-
-      let idleChecks = 0;
-      let lastApplied = appliedOf(status);
-      for (;;) {
-        const repl = status.replication;
-        if (!repl)
-          throw mysqlDecision('NotAReplica', `${input.server} stopped being a replica while catching up.`);
-        if (repl.lastSqlErrno)
-          throw mysqlDecision(
-            'ReplicationBroken',
-            `${input.server}: the applier stopped on error ${repl.lastSqlErrno}: ${repl.lastSqlError}`,
-            { target, applied: appliedOf(status) },
-          );
-        if (repl.sqlRunning !== 'Yes') {
-          log.info(`${input.server}: starting the applier to catch up.`);
-          await session.exec(SQL[session.dialect].startSqlThread);
-        }
-        // Source gone and nothing left to apply: the rest of the relay log is an incomplete transaction.
-        if (!input.untilServer && input.untilGtid === undefined && repl.ioRunning !== 'Yes') {
-          idleChecks =
-            SQL_THREAD_IDLE.test(repl.sqlState ?? '') && appliedOf(status) === lastApplied
-              ? idleChecks + 1
-              : 0;
-          if (idleChecks >= 2) {
-            log.warn(
-              `${input.server}: applied all complete transactions it received (${appliedOf(status)}); the relay log ends in an incomplete one.`,
-            );
-            return {
-              server: input.server,
-              target,
-              targetFrom,
-              applied: appliedOf(status),
-              alreadyCaughtUp: false,
-              waitedMs: Date.now() - started,
-              incompleteTail: true,
-            };
-          }
-        }
-        lastApplied = appliedOf(status);
-        const remainingMs = timeoutMs - (Date.now() - started);
-        if (remainingMs <= 0)
-          throw mysqlDecision(
-            'ReplicaNotCaughtUp',
-            `${input.server} still lacks ${missing()} transaction(s) of ${targetFrom} after ${Math.round(timeoutMs / 1000)}s.`,
-            { target, applied: appliedOf(status) },
-          );
-        const slice = Math.max(1, Math.min(sliceSeconds, Math.ceil(remainingMs / 1000)));
-        const [row] = await session.rows(
-          waitForGtidStatement(session.dialect, target, slice),
-          slice * 1000 + session.statementTimeoutMs,
-        );
-        heartbeat({ server: input.server, target, waitedMs: Date.now() - started });
-        throwIfCancelled();
-        status = await session.status();
-        if (waitReached(row?.result) || missing() === 0) {
-          const waitedMs = Date.now() - started;
-          log.info(`${input.server} applied ${target} (from ${targetFrom}) in ${waitedMs} ms.`);
-          return {
-            server: input.server,
-            target,
-            targetFrom,
-            applied: appliedOf(status),
-            alreadyCaughtUp: false,
-            waitedMs,
-          };
-        }
-      }
+      return applyUntil(session, input, { target, targetFrom, timeoutMs, sliceSeconds, started }, status);
     },
 
     /**
@@ -393,7 +328,8 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
      * Checks first and does only what is left, so a retry after a crash between statements finishes the job
      * and a second call succeeds with `alreadyPromoted`. Refuses with `SplitBrainRisk` while another server
      * of the pair is writable, and with `ReplicaNotCaughtUp` while it holds received but unapplied
-     * transactions (unless `allowUnappliedTransactions`).
+     * transactions (unless `allowUnappliedTransactions`). In a semi-synchronous pair (see pairUsesSemiSync) it
+     * turns the source side on, so that the new primary waits for acknowledgements as the old one did.
      */
     async mysqlPromote(unchecked: PromoteInput): Promise<PromoteResult> {
       const input = checkedInput('mysqlPromote', promoteInput, unchecked);
@@ -431,6 +367,13 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
           steps.push(statement);
         }
       }
+      // A pair that replicates semi-synchronously keeps doing so: the new primary waits for acknowledgements.
+      const semiSync = pairUsesSemiSync(status, others) ? semiSyncStatement(status, 'source') : {};
+      if (semiSync.sql) {
+        await session.exec(semiSync.sql);
+        steps.push(semiSync.sql);
+      }
+      if (semiSync.missing) log.warn(semiSync.missing);
       const after = await session.status();
       if (after.replication || !writable(after)) throw notPromoted(session, after, steps);
       const unreachableOthers = others.filter((s) => !s.reachable).map((s) => s.server);
@@ -475,6 +418,7 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
      * current_pos before; MySQL: SOURCE_AUTO_POSITION=1), read-only, with the runbook's replication account.
      * Refuses with `ErrantTransactions` while `server` has transactions `source` lacks; succeeds only once
      * both threads run (`ReplicationNotRunning` otherwise). Already replicating from `source` → no change.
+     * When `source` is a semi-synchronous source, the replica side is turned on before replication starts.
      */
     async mysqlRepoint(unchecked: RepointInput): Promise<RepointResult> {
       const input = checkedInput('mysqlRepoint', repointInput, unchecked);
@@ -493,94 +437,226 @@ export function createMysqlFailoverActivities({ runbooks, connections }: Failove
           { ...errant },
         );
 
-      const dialect = session.dialect;
-      const repl = status.replication;
-      const sourceConfig = sourceSession.config;
       const tlsCa = connections.settings(input.pair).replicationTls?.ca;
-      const sameSource =
-        !!repl &&
-        repl.sourceHost === sourceConfig.host &&
-        repl.sourcePort === sourceConfig.port &&
-        (tlsCa === undefined || repl.tls === true);
-      const gtidPositioned = !!repl && repl.gtidPositioning !== 'No' && repl.gtidPositioning !== 'no';
-      const formerPrimary = !repl || repl.gtidPositioning === 'Current_Pos';
-      const mode = repointMode(dialect, session.version, formerPrimary);
-      const fenced = dialect === 'mysql' ? !!status.superReadOnly : !!status.readOnly;
-      if (
-        repl &&
-        sameSource &&
-        gtidPositioned &&
-        fenced &&
-        repl.ioRunning === 'Yes' &&
-        repl.sqlRunning === 'Yes'
-      ) {
+      const plan = repointPlan(session, status, sourceSession.config, sourceStatus, tlsCa);
+      if (plan.semiSync.missing) log.warn(plan.semiSync.missing);
+      if (plan.alreadyReplicating) {
         log.info(`${input.server} already replicates from ${input.source}.`);
         return {
           server: input.server,
           source: input.source,
           alreadyReplicating: true,
-          mode,
+          mode: plan.mode,
           steps: [],
-          ioRunning: repl.ioRunning,
-          sqlRunning: repl.sqlRunning,
+          ioRunning: 'Yes',
+          sqlRunning: 'Yes',
         };
       }
-
-      const steps: string[] = [];
-      const run = async (statement: Parameters<MysqlSession['exec']>[0]) => {
-        await session.exec(statement);
-        steps.push(MysqlSession.show(statement));
-      };
-      if (!fenced) for (const statement of SQL[dialect].fence) await run(statement);
-      if (repl && (repl.ioRunning !== 'No' || repl.sqlRunning !== 'No')) await run(SQL[dialect].stopReplica);
       const credentials = connections.replicationCredentials(input.pair);
-      await run(
-        changeSourceStatement(dialect, mode, {
-          host: sourceConfig.host,
-          port: sourceConfig.port,
-          user: credentials.user,
-          password: credentials.password,
-          connectRetry: REPLICATION_CONNECT_RETRY_SECONDS,
-          tlsCa,
-        }),
-      );
-      await run(SQL[dialect].startReplica);
-
-      const deadline = Date.now() + (input.verifyTimeoutSeconds ?? 30) * 1000;
-      for (;;) {
-        const now = await session.status();
-        const r = now.replication;
-        if (r?.ioRunning === 'Yes' && r.sqlRunning === 'Yes') {
-          log.info(`${input.server} replicates from ${input.source} (${mode}); both threads run.`);
-          return {
-            server: input.server,
-            source: input.source,
-            alreadyReplicating: false,
-            mode,
-            steps,
-            ioRunning: r.ioRunning,
-            sqlRunning: r.sqlRunning,
-          };
-        }
-        const errors = [
-          r?.lastIoErrno ? `IO ${r.lastIoErrno}: ${r.lastIoError}` : '',
-          r?.lastSqlErrno ? `SQL ${r.lastSqlErrno}: ${r.lastSqlError}` : '',
-        ]
-          .filter(Boolean)
-          .join('; ');
-        const stopped = r?.ioRunning === 'No' || r?.sqlRunning === 'No';
-        if ((errors && stopped) || Date.now() > deadline)
-          throw mysqlDecision(
-            'ReplicationNotRunning',
-            `${input.server} does not replicate from ${input.source}: IO thread ${r?.ioRunning ?? '-'}, SQL thread ${r?.sqlRunning ?? '-'}${errors ? ` (${errors})` : ''}.`,
-            { ioRunning: r?.ioRunning, sqlRunning: r?.sqlRunning, errors },
-          );
-        heartbeat({ server: input.server, source: input.source });
-        throwIfCancelled();
-        await sleep(200);
-      }
+      const steps = await pointAtSource(session, status, plan, {
+        host: sourceSession.config.host,
+        port: sourceSession.config.port,
+        user: credentials.user,
+        password: credentials.password,
+        connectRetry: REPLICATION_CONNECT_RETRY_SECONDS,
+        tlsCa,
+      });
+      return waitUntilReplicating(session, input, plan.mode, steps);
     },
   };
+}
+
+interface CatchUpGoal {
+  target: string;
+  targetFrom: string;
+  timeoutMs: number;
+  sliceSeconds: number;
+  /** When the activity started (Date.now()). */
+  started: number;
+}
+
+/**
+ * Runs the applier and waits, slice by slice with a heartbeat between, until the server has applied the goal's
+ * target. Stops early, successfully, when the source is gone and the relay log ends in an incomplete transaction.
+ */
+async function applyUntil(
+  session: MysqlSession,
+  input: CatchUpInput,
+  goal: CatchUpGoal,
+  initial: MysqlServerStatus,
+): Promise<CatchUpResult> {
+  const { target, targetFrom, timeoutMs, sliceSeconds, started } = goal;
+  let status = initial;
+  const missing = () => gtidsMissing(session.dialect, target, appliedOf(status));
+  const result = (extra: Partial<CatchUpResult> = {}): CatchUpResult => ({
+    server: input.server,
+    target,
+    targetFrom,
+    applied: appliedOf(status),
+    alreadyCaughtUp: false,
+    waitedMs: Date.now() - started,
+    ...extra,
+  });
+  const waitsForRelayLogOnly = !input.untilServer && input.untilGtid === undefined;
+  let idleChecks = 0;
+  let lastApplied = appliedOf(status);
+  for (;;) {
+    const repl = await applierRunning(session, input.server, status, target);
+    // Source gone and nothing left to apply: the rest of the relay log is an incomplete transaction.
+    if (waitsForRelayLogOnly && repl.ioRunning !== 'Yes') {
+      const idle = SQL_THREAD_IDLE.test(repl.sqlState ?? '') && appliedOf(status) === lastApplied;
+      idleChecks = idle ? idleChecks + 1 : 0;
+      if (idleChecks >= 2) {
+        log.warn(
+          `${input.server}: applied all complete transactions it received (${appliedOf(status)}); the relay log ends in an incomplete one.`,
+        );
+        return result({ incompleteTail: true });
+      }
+    }
+    lastApplied = appliedOf(status);
+    const remainingMs = timeoutMs - (Date.now() - started);
+    if (remainingMs <= 0)
+      throw mysqlDecision(
+        'ReplicaNotCaughtUp',
+        `${input.server} still lacks ${missing()} transaction(s) of ${targetFrom} after ${Math.round(timeoutMs / 1000)}s.`,
+        { target, applied: appliedOf(status) },
+      );
+    const slice = Math.max(1, Math.min(sliceSeconds, Math.ceil(remainingMs / 1000)));
+    const [row] = await session.rows(
+      waitForGtidStatement(session.dialect, target, slice),
+      slice * 1000 + session.statementTimeoutMs,
+    );
+    heartbeat({ server: input.server, target, waitedMs: Date.now() - started });
+    throwIfCancelled();
+    status = await session.status();
+    if (waitReached(row?.result) || missing() === 0) {
+      log.info(`${input.server} applied ${target} (from ${targetFrom}) in ${Date.now() - started} ms.`);
+      return result();
+    }
+  }
+}
+
+/** The replica's replication, its applier started; fails when it is no replica or its applier stopped on an error. */
+async function applierRunning(
+  session: MysqlSession,
+  server: string,
+  status: MysqlServerStatus,
+  target: string,
+): Promise<NonNullable<MysqlServerStatus['replication']>> {
+  const repl = status.replication;
+  if (!repl) throw mysqlDecision('NotAReplica', `${server} stopped being a replica while catching up.`);
+  if (repl.lastSqlErrno)
+    throw mysqlDecision(
+      'ReplicationBroken',
+      `${server}: the applier stopped on error ${repl.lastSqlErrno}: ${repl.lastSqlError}`,
+      { target, applied: appliedOf(status) },
+    );
+  if (repl.sqlRunning !== 'Yes') {
+    log.info(`${server}: starting the applier to catch up.`);
+    await session.exec(SQL[session.dialect].startSqlThread);
+  }
+  return repl;
+}
+
+interface RepointPlan {
+  mode: RepointMode;
+  /** Read-only as a replica must be (MySQL super_read_only, MariaDB read_only). */
+  fenced: boolean;
+  /** The statement turning the replica side of semi-sync on, when its new source is semi-synchronous. */
+  semiSync: { sql?: string; missing?: string };
+  /** Already replicating from that source, by GTID, read-only, both threads running, nothing to turn on. */
+  alreadyReplicating: boolean;
+}
+
+/** How `status`'s server is to be pointed at the source, and whether it already is. */
+function repointPlan(
+  session: MysqlSession,
+  status: MysqlServerStatus,
+  source: { host: string; port: number },
+  sourceStatus: MysqlServerStatus,
+  tlsCa: string | undefined,
+): RepointPlan {
+  const repl = status.replication;
+  const sameSource =
+    !!repl &&
+    repl.sourceHost === source.host &&
+    repl.sourcePort === source.port &&
+    (tlsCa === undefined || repl.tls === true);
+  const gtidPositioned = !!repl && repl.gtidPositioning !== 'No' && repl.gtidPositioning !== 'no';
+  const formerPrimary = !repl || repl.gtidPositioning === 'Current_Pos';
+  const fenced = session.dialect === 'mysql' ? !!status.superReadOnly : !!status.readOnly;
+  // A semi-synchronous source needs its replicas' acknowledgements: the replica side is turned on before START.
+  const semiSync = sourceStatus.semiSync?.source?.enabled ? semiSyncStatement(status, 'replica') : {};
+  const running = repl?.ioRunning === 'Yes' && repl.sqlRunning === 'Yes';
+  return {
+    mode: repointMode(session.dialect, session.version, formerPrimary),
+    fenced,
+    semiSync,
+    alreadyReplicating: sameSource && gtidPositioned && fenced && running && !semiSync.sql,
+  };
+}
+
+/** Read-only, replication stopped, the new source with GTID positioning, semi-sync if needed, started: the steps. */
+async function pointAtSource(
+  session: MysqlSession,
+  status: MysqlServerStatus,
+  plan: RepointPlan,
+  source: SourceSettings,
+): Promise<string[]> {
+  const sql = SQL[session.dialect];
+  const repl = status.replication;
+  const steps: string[] = [];
+  const run = async (statement: Parameters<MysqlSession['exec']>[0]) => {
+    await session.exec(statement);
+    steps.push(MysqlSession.show(statement));
+  };
+  if (!plan.fenced) for (const statement of sql.fence) await run(statement);
+  if (repl && (repl.ioRunning !== 'No' || repl.sqlRunning !== 'No')) await run(sql.stopReplica);
+  await run(changeSourceStatement(session.dialect, plan.mode, source));
+  if (plan.semiSync.sql) await run(plan.semiSync.sql);
+  await run(sql.startReplica);
+  return steps;
+}
+
+/** Succeeds once both threads run; fails when one stops on an error, or at the deadline (`ReplicationNotRunning`). */
+async function waitUntilReplicating(
+  session: MysqlSession,
+  input: RepointInput,
+  mode: RepointMode,
+  steps: string[],
+): Promise<RepointResult> {
+  const deadline = Date.now() + (input.verifyTimeoutSeconds ?? 30) * 1000;
+  for (;;) {
+    const r = (await session.status()).replication;
+    if (r?.ioRunning === 'Yes' && r.sqlRunning === 'Yes') {
+      log.info(`${input.server} replicates from ${input.source} (${mode}); both threads run.`);
+      return {
+        server: input.server,
+        source: input.source,
+        alreadyReplicating: false,
+        mode,
+        steps,
+        ioRunning: r.ioRunning,
+        sqlRunning: r.sqlRunning,
+      };
+    }
+    const errors = [
+      r?.lastIoErrno ? `IO ${r.lastIoErrno}: ${r.lastIoError}` : '',
+      r?.lastSqlErrno ? `SQL ${r.lastSqlErrno}: ${r.lastSqlError}` : '',
+    ]
+      .filter(Boolean)
+      .join('; ');
+    const stopped = r?.ioRunning === 'No' || r?.sqlRunning === 'No';
+    if ((errors && stopped) || Date.now() > deadline)
+      throw mysqlDecision(
+        'ReplicationNotRunning',
+        `${input.server} does not replicate from ${input.source}: IO thread ${r?.ioRunning ?? '-'}, SQL thread ${r?.sqlRunning ?? '-'}${errors ? ` (${errors})` : ''}.`,
+        { ioRunning: r?.ioRunning, sqlRunning: r?.sqlRunning, errors },
+      );
+    heartbeat({ server: input.server, source: input.source });
+    throwIfCancelled();
+    await sleep(200);
+  }
 }
 
 /** The fence's statements were acknowledged, yet the server accepts writes: a human must find out why. */

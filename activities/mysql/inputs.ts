@@ -49,6 +49,10 @@ export const measureLossInput = z.object({ pair, from: server, to: server }).str
 
 export type MeasureLossInput = z.infer<typeof measureLossInput>;
 
+export const unfenceInput = z.object({ pair, server }).strict();
+
+export type UnfenceInput = z.infer<typeof unfenceInput>;
+
 export type SalvageInput = z.infer<typeof salvageInput>;
 
 export const rebuildInput = z.object({ pair, server, source: server }).strict();

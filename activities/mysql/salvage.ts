@@ -63,7 +63,6 @@ export interface SalvageDeps {
   ssh: SshClient;
 }
 
-/** The candidate's GTID state: MariaDB per domain the later of slave_pos and binlog_pos (client-applied ones are only in the binlog). */
 function cancellationSignal(): AbortSignal | undefined {
   try {
     return Context.current().cancellationSignal;
@@ -103,6 +102,98 @@ export function createMysqlSalvageActivities({ runbooks, connections, ssh }: Sal
     }
   }
 
+  /** The applier's own connection to the candidate (never pooled), and how it runs a statement. */
+  async function applierConnection(pair: string, session: MysqlSession) {
+    const connection = await dedicatedConnection(pair, session.name);
+    /** Runs one statement; throws the driver's error as it is. */
+    const exec = async (statement: string | Statement) => {
+      await connection.query(
+        typeof statement === 'string'
+          ? { sql: statement, timeout: session.statementTimeoutMs }
+          : { sql: statement.sql, values: statement.values, timeout: session.statementTimeoutMs },
+      );
+    };
+    /** Runs one statement; a failure is typed, without secrets. */
+    const run = async (statement: string | Statement) => {
+      try {
+        await exec(statement);
+      } catch (err) {
+        throw mysqlFailure(session.name, err, session.secrets);
+      }
+    };
+    return { connection, exec, run };
+  }
+
+  /**
+   * Runs the runbook's keepDown command on the dead primary's host: mysqld stays down, so its binlog is final. The
+   * command's text is never shown (it may hold a secret): the runbook's keepDown names it.
+   */
+  async function keepMysqldDown(
+    target: SshTarget,
+    text: string,
+    secrets: string[],
+    timeoutMs: number,
+    beat: () => void,
+  ): Promise<{ step: string } | { impossible: string }> {
+    const keepDown = { text, describe: "the runbook's salvage.keepDown command" };
+    try {
+      const down = await remote(target, keepDown, timeoutMs, beat);
+      if (down.exitCode === 0) return { step: `mysqld kept down (${keepDown.describe} exited 0)` };
+      return {
+        impossible:
+          `${target.label}: ${keepDown.describe} exited ${down.exitCode ?? down.signal}, so mysqld may still run: ` +
+          explainFailure(keepDown.describe, down.stderr, KEEP_DOWN_FAILURES, secrets),
+      };
+    } catch (err) {
+      return { impossible: (err as Error).message };
+    }
+  }
+
+  /**
+   * The transactions the dead primary's binlog holds beyond `startPosition`, as the server's own binlog tool prints
+   * them on its host (at most SALVAGE_MAX_BYTES). A tool that fails after printing some is a warning (`toolSaid`).
+   */
+  async function readBinlogBeyond(
+    target: SshTarget,
+    dialect: Dialect,
+    binlogIndex: string,
+    startPosition: string,
+    secrets: string[],
+    { timeoutMs, beat }: { timeoutMs: number; beat: () => void },
+  ): Promise<
+    { bytes: number; impossible: string } | { bytes: number; script: BinlogScript; toolSaid: string }
+  > {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    let read;
+    try {
+      read = await remote(
+        target,
+        {
+          text: binlogReadCommand(dialect, binlogIndex, startPosition),
+          describe: `${BINLOG_TOOL[dialect]} (the binlog read)`,
+        },
+        timeoutMs,
+        beat,
+        (chunk) => {
+          bytes += chunk.length;
+          if (bytes <= SALVAGE_MAX_BYTES) chunks.push(chunk);
+        },
+      );
+    } catch (err) {
+      return { bytes: 0, impossible: (err as Error).message };
+    }
+    if (bytes > SALVAGE_MAX_BYTES)
+      return { bytes, impossible: `${BINLOG_TOOL[dialect]} printed more than ${SALVAGE_MAX_BYTES} bytes` };
+    const script = parseBinlogScript(Buffer.concat(chunks).toString('utf8'), dialect);
+    const toolSaid =
+      read.exitCode === 0
+        ? ''
+        : `${BINLOG_TOOL[dialect]} exited ${read.exitCode ?? read.signal}: ${explainFailure(BINLOG_TOOL[dialect], read.stderr, BINLOG_READ_FAILURES, secrets)}`;
+    if (toolSaid && script.gtids.length === 0) return { bytes, impossible: `${target.label}: ${toolSaid}` };
+    return { bytes, script, toolSaid };
+  }
+
   return {
     mysqlResumeReplication,
     /**
@@ -119,88 +210,31 @@ export function createMysqlSalvageActivities({ runbooks, connections, ssh }: Sal
       const loaded = runbooks.get(input.pair);
       const deadline = Date.now() + durationMs(loaded.runbook.timeouts.salvage);
       const remaining = () => Math.max(1000, deadline - Date.now());
-      const fromConfig = connections.server(input.pair, input.from);
       const steps: string[] = [];
       // Every heartbeat carries the progress: a heartbeat without details would erase it for the next attempt.
       let progress = previousProgress();
       const beat = () => heartbeat(progress);
       const base = { server: input.server, from: input.from, transferredBytes: 0, steps };
-      const impossible = (reason: string, extra: Partial<SalvageResult> = {}): SalvageResult => {
-        const description = `salvage impossible: ${reason}; the transactions ${input.from} acknowledged beyond what ${input.server} received are lost.`;
-        log.warn(description);
-        return {
-          ...base,
-          possible: false,
-          impossible: reason,
-          salvaged: 0,
-          appliedThisAttempt: 0,
-          ...extra,
-          description,
-        };
-      };
-      if (!fromConfig.ssh || !fromConfig.salvage)
-        return impossible(`the runbook has no ssh and salvage sections for ${input.from}`);
-      const { salvage } = fromConfig;
+      const impossible = (reason: string, extra: Partial<SalvageResult> = {}) =>
+        impossibleSalvage(input, { ...base, ...extra }, reason);
+      const host = salvageHost(input, connections.server(input.pair, input.from), path.dirname(loaded.file));
+      if ('impossible' in host) return impossible(host.impossible);
+      const { target, salvage } = host;
       // What the host's programs print is logged (when no known failure explains it) without these.
       const secrets = [...connections.secrets(input.pair), ...secretsIn(salvage.keepDown)];
-      let target: SshTarget;
-      try {
-        target = sshTargetOf({ name: input.from, ssh: fromConfig.ssh }, path.dirname(loaded.file));
-      } catch (err) {
-        return impossible((err as Error).message);
-      }
 
-      // 1. mysqld stays down (it may only have been unreachable from here): its binlog is then final. The
-      // command's text is never shown (it may hold a secret): the runbook's keepDown names it.
-      const keepDown = { text: salvage.keepDown, describe: "the runbook's salvage.keepDown command" };
-      try {
-        const down = await remote(target, keepDown, remaining(), beat);
-        if (down.exitCode !== 0)
-          return impossible(
-            `${target.label}: ${keepDown.describe} exited ${down.exitCode ?? down.signal}, so mysqld may still run: ` +
-              explainFailure(keepDown.describe, down.stderr, KEEP_DOWN_FAILURES, secrets),
-          );
-        steps.push(`${input.from}: mysqld kept down (${keepDown.describe} exited 0)`);
-      } catch (err) {
-        return impossible((err as Error).message);
-      }
+      // 1. mysqld stays down (it may only have been unreachable from here): its binlog is then final.
+      const down = await keepMysqldDown(target, salvage.keepDown, secrets, remaining(), beat);
+      if ('impossible' in down) return impossible(down.impossible);
+      steps.push(`${input.from}: ${down.step}`);
 
       const session = await MysqlSession.open(connections, input.pair, input.server);
       const dialect = session.dialect;
-      const connection = await dedicatedConnection(input.pair, input.server);
-      /** Runs one statement; throws the driver's error as it is. */
-      const exec = async (statement: string | Statement) => {
-        await connection.query(
-          typeof statement === 'string'
-            ? { sql: statement, timeout: session.statementTimeoutMs }
-            : { sql: statement.sql, values: statement.values, timeout: session.statementTimeoutMs },
-        );
-      };
-      const run = async (statement: string | Statement) => {
-        try {
-          await exec(statement);
-        } catch (err) {
-          throw mysqlFailure(input.server, err, session.secrets);
-        }
-      };
+      const { connection, exec, run } = await applierConnection(input.pair, session);
       try {
         // 2. One applier at a time; the position is read under the lock, once the candidate's applier is stopped.
-        const [lock] = (await connection.query({ ...SALVAGE_SQL[dialect].lock, timeout: 30_000 }))[0] as {
-          locked: unknown;
-        }[];
-        if (Number(lock?.locked) !== 1)
-          throw mysqlDecision(
-            'SalvageInProgress',
-            `${input.server}: another session still applies a salvage (an earlier attempt whose connection is not closed yet).`,
-          );
-        const status = await session.status();
-        if (
-          status.replication &&
-          (status.replication.ioRunning !== 'No' || status.replication.sqlRunning !== 'No')
-        ) {
-          await run(SQL[dialect].stopReplica);
-          steps.push(`${input.server}: ${SQL[dialect].stopReplica}`);
-        }
+        await lockForSalvage(connection, dialect, input.server);
+        if (await stopApplier(session, run)) steps.push(`${input.server}: ${SQL[dialect].stopReplica}`);
         const startPosition = appliedPosition(await session.status());
         if (startPosition === '')
           return impossible(`${input.server} has no GTID position to start the salvage from`);
@@ -211,40 +245,15 @@ export function createMysqlSalvageActivities({ runbooks, connections, ssh }: Sal
         beat();
 
         // 3. What the binlog holds beyond the candidate, printed on the host by the server's own tool.
-        const chunks: Buffer[] = [];
-        let bytes = 0;
-        let read;
-        try {
-          read = await remote(
-            target,
-            {
-              text: binlogReadCommand(dialect, salvage.binlogIndex, startPosition),
-              describe: `${BINLOG_TOOL[dialect]} (the binlog read)`,
-            },
-            remaining(),
-            beat,
-            (chunk) => {
-              bytes += chunk.length;
-              if (bytes <= SALVAGE_MAX_BYTES) chunks.push(chunk);
-            },
-          );
-        } catch (err) {
-          return impossible((err as Error).message, { startPosition });
-        }
-        base.transferredBytes = bytes;
-        if (bytes > SALVAGE_MAX_BYTES)
-          return impossible(`${BINLOG_TOOL[dialect]} printed more than ${SALVAGE_MAX_BYTES} bytes`, {
-            startPosition,
-          });
-        const script = parseBinlogScript(Buffer.concat(chunks).toString('utf8'), dialect);
-        const toolFailed = read.exitCode !== 0;
-        const toolSaid = toolFailed
-          ? `${BINLOG_TOOL[dialect]} exited ${read.exitCode ?? read.signal}: ${explainFailure(BINLOG_TOOL[dialect], read.stderr, BINLOG_READ_FAILURES, secrets)}`
-          : '';
-        if (toolFailed && script.gtids.length === 0)
-          return impossible(`${target.label}: ${toolSaid}`, { startPosition });
+        const read = await readBinlogBeyond(target, dialect, salvage.binlogIndex, startPosition, secrets, {
+          timeoutMs: remaining(),
+          beat,
+        });
+        base.transferredBytes = read.bytes;
+        if ('impossible' in read) return impossible(read.impossible, { startPosition });
+        const { script, toolSaid } = read;
         steps.push(
-          `${input.from}: ${BINLOG_TOOL[dialect]} after ${startPosition} (${script.gtids.length} transaction(s), ${bytes} bytes)`,
+          `${input.from}: ${BINLOG_TOOL[dialect]} after ${startPosition} (${script.gtids.length} transaction(s), ${read.bytes} bytes)`,
         );
 
         // 4. Applied in order with their own GTIDs; an incomplete last transaction is rolled back.
@@ -255,36 +264,22 @@ export function createMysqlSalvageActivities({ runbooks, connections, ssh }: Sal
           secrets: session.secrets,
           beat,
         });
-        const after = await session.status();
-        const position = appliedPosition(after);
+        const position = appliedPosition(await session.status());
         const record = SALVAGE_SQL[dialect].recordApplied(position);
         if (record) {
           await run(record);
           steps.push(`${input.server}: ${redactedSql(record)}`);
         }
-        const appliedThisAttempt = gtidsMissing(dialect, position, startPosition);
-        const salvaged = gtidsMissing(dialect, position, baseline);
-        const notAll = script.gtids.filter((g) => gtidsMissing(dialect, g, position) > 0).length;
-        const description =
-          `${salvaged} transaction(s) salvaged from ${input.from}'s binlog onto ${input.server}` +
-          `${appliedThisAttempt !== salvaged ? ` (${appliedThisAttempt} by this attempt)` : ''}, with their original GTIDs; ` +
-          `${input.server} is at ${position}; ${input.from} stays down (its keepDown command ran).` +
-          (timedOut
-            ? ` The runbook's salvage timeout ended it with ${notAll} transaction(s) not applied: they are lost.`
-            : '') +
-          (toolFailed ? ` The binlog tool stopped early (${toolSaid}); anything after it is lost.` : '');
-        log.info(description);
-        return {
-          ...base,
-          possible: true,
-          salvaged,
-          appliedThisAttempt,
+        const outcome = salvageOutcome(input, dialect, {
+          baseline,
           startPosition,
           position,
-          ...(toolFailed ? { toolWarning: toolSaid } : {}),
-          ...(timedOut ? { timedOut } : {}),
-          description,
-        };
+          script,
+          timedOut,
+          toolSaid,
+        });
+        log.info(outcome.description);
+        return { ...base, ...outcome };
       } finally {
         // Never back to the pool: the session's server_id, GTID and replica-mode settings and the lock go with it.
         connection.destroy();
@@ -412,4 +407,90 @@ function refusedTransaction(
 function statementKind(statement: string): string {
   const word = /^\s*(?:\/\*[\s\S]*?\*\/\s*)*([A-Za-z]{1,20})\b/.exec(statement)?.[1];
   return word ? word.toUpperCase() : 'unrecognised';
+}
+
+/** Takes the salvage's named lock on the applier's connection, or refuses while another session holds it. */
+async function lockForSalvage(connection: PoolConnection, dialect: Dialect, server: string): Promise<void> {
+  const [lock] = (await connection.query({ ...SALVAGE_SQL[dialect].lock, timeout: 30_000 }))[0] as {
+    locked: unknown;
+  }[];
+  if (Number(lock?.locked) !== 1)
+    throw mysqlDecision(
+      'SalvageInProgress',
+      `${server}: another session still applies a salvage (an earlier attempt whose connection is not closed yet).`,
+    );
+}
+
+/** What a salvage that could be tried achieved: counts from the positions, and the sentence saying it. */
+function salvageOutcome(
+  input: SalvageInput,
+  dialect: Dialect,
+  run: {
+    baseline: string;
+    startPosition: string;
+    position: string;
+    script: BinlogScript;
+    timedOut: boolean;
+    toolSaid: string;
+  },
+) {
+  const { baseline, startPosition, position, script, timedOut, toolSaid } = run;
+  const appliedThisAttempt = gtidsMissing(dialect, position, startPosition);
+  const salvaged = gtidsMissing(dialect, position, baseline);
+  const notAll = script.gtids.filter((g) => gtidsMissing(dialect, g, position) > 0).length;
+  const description =
+    `${salvaged} transaction(s) salvaged from ${input.from}'s binlog onto ${input.server}` +
+    `${appliedThisAttempt !== salvaged ? ` (${appliedThisAttempt} by this attempt)` : ''}, with their original GTIDs; ` +
+    `${input.server} is at ${position}; ${input.from} stays down (its keepDown command ran).` +
+    (timedOut
+      ? ` The runbook's salvage timeout ended it with ${notAll} transaction(s) not applied: they are lost.`
+      : '') +
+    (toolSaid ? ` The binlog tool stopped early (${toolSaid}); anything after it is lost.` : '');
+  return {
+    possible: true,
+    salvaged,
+    appliedThisAttempt,
+    startPosition,
+    position,
+    ...(toolSaid ? { toolWarning: toolSaid } : {}),
+    ...(timedOut ? { timedOut } : {}),
+    description,
+  };
+}
+
+/** The result of a salvage that could not be tried, and why: the failover goes on without it. */
+function impossibleSalvage(
+  input: SalvageInput,
+  base: Pick<SalvageResult, 'server' | 'from' | 'transferredBytes' | 'steps'> & Partial<SalvageResult>,
+  reason: string,
+): SalvageResult {
+  const description = `salvage impossible: ${reason}; the transactions ${input.from} acknowledged beyond what ${input.server} received are lost.`;
+  log.warn(description);
+  return { salvaged: 0, appliedThisAttempt: 0, ...base, possible: false, impossible: reason, description };
+}
+
+/** Stops the candidate's replication, so that its position holds still; whether it had to. */
+async function stopApplier(
+  session: MysqlSession,
+  run: (statement: string) => Promise<void>,
+): Promise<boolean> {
+  const repl = (await session.status()).replication;
+  if (!repl || (repl.ioRunning === 'No' && repl.sqlRunning === 'No')) return false;
+  await run(SQL[session.dialect].stopReplica);
+  return true;
+}
+
+/** The dead primary's host as the runbook describes it for a salvage, or why there is none. */
+function salvageHost(
+  input: SalvageInput,
+  config: ReturnType<MysqlConnections['server']>,
+  baseDir: string,
+): { target: SshTarget; salvage: NonNullable<typeof config.salvage> } | { impossible: string } {
+  if (!config.ssh || !config.salvage)
+    return { impossible: `the runbook has no ssh and salvage sections for ${input.from}` };
+  try {
+    return { target: sshTargetOf({ name: input.from, ssh: config.ssh }, baseDir), salvage: config.salvage };
+  } catch (err) {
+    return { impossible: (err as Error).message };
+  }
 }

@@ -3,13 +3,20 @@ import { gtidsMissing, gtidUnion } from '../../common/gtid';
 import { redact, withoutQuotedValues } from '../../common/redact';
 import { classifyMysqlError } from './errors';
 import type { MysqlServerStatus, RebuildMark, ReplicationStatus } from '../../common/mysql-status';
-import { detectDialect, REBUILD_MARK, REPLICA_COLUMNS, SQL } from './dialect';
+import { detectDialect, REBUILD_MARK, REPLICA_COLUMNS, SEMI_SYNC_VARIABLES, SQL } from './dialect';
 
 export type { MysqlServerStatus, RebuildMark, ReplicationStatus } from '../../common/mysql-status';
+import type { SemiSyncSide } from '../../common/mysql-status';
 
 /** read_only and friends: 0/1, OFF/ON, or (MariaDB 11.8+) an enum where anything but OFF blocks writes. */
 const asBool = (value: unknown) =>
   value !== null && value !== undefined && !['0', 'OFF', ''].includes(String(value).toUpperCase());
+
+/**
+ * A GTID set or position as one line: MySQL prints a set of several source uuids with ",\n" between them
+ * (Gtid_set::default_string_format in mysql-server sql/rpl_gtid_set.cc), which no other reader expects.
+ */
+const gtidText = (value: unknown) => String(value ?? '').replace(/\s+/g, '');
 
 const num = (value: unknown) =>
   value === null || value === undefined || value === '' ? undefined : Number(value);
@@ -27,15 +34,15 @@ export async function fetchServerStatus(
   const dialect = detectDialect(version);
   const [state = {} as RowDataPacket] = await query(SQL[dialect].serverState);
   const [row] = await query(SQL[dialect].replicaStatus);
-  const gtidExecuted = String(state.gtid_executed ?? '');
+  const gtidExecuted = gtidText(state.gtid_executed);
   const columns = REPLICA_COLUMNS[dialect];
   let replication: ReplicationStatus | undefined;
   if (row) {
-    const retrievedGtid = String(row[columns.retrievedGtid] ?? '');
+    const retrievedGtid = gtidText(row[columns.retrievedGtid]);
     const appliedGtid =
       dialect === 'mysql'
-        ? String(row[columns.executedGtid ?? ''] ?? gtidExecuted)
-        : String(state.gtid_slave_pos ?? '');
+        ? gtidText(row[columns.executedGtid ?? ''] ?? gtidExecuted)
+        : gtidText(state.gtid_slave_pos);
     let receivedOrApplied: string | undefined;
     let pendingTransactions: number | null = null;
     try {
@@ -70,6 +77,7 @@ export async function fetchServerStatus(
     };
   }
   const rebuildIncomplete = dialect === 'mariadb' ? await readRebuildMark(query) : undefined;
+  const semiSync = semiSyncOf(await query(SQL[dialect].semiSyncVariables));
   return {
     server,
     site,
@@ -79,14 +87,27 @@ export async function fetchServerStatus(
     readOnly: asBool(state.read_only),
     superReadOnly: asBool(state.super_read_only),
     gtidExecuted,
-    gtidBinlogPos: dialect === 'mysql' ? gtidExecuted : String(state.gtid_binlog_pos ?? ''),
-    gtidSlavePos: dialect === 'mariadb' ? String(state.gtid_slave_pos ?? '') : undefined,
-    gtidBinlogState: dialect === 'mariadb' ? String(state.gtid_binlog_state ?? '') : undefined,
+    gtidBinlogPos: dialect === 'mysql' ? gtidExecuted : gtidText(state.gtid_binlog_pos),
+    gtidSlavePos: dialect === 'mariadb' ? gtidText(state.gtid_slave_pos) : undefined,
+    gtidBinlogState: dialect === 'mariadb' ? gtidText(state.gtid_binlog_state) : undefined,
     logSlaveUpdates: dialect === 'mariadb' ? asBool(state.log_slave_updates) : undefined,
+    gtidMode: dialect === 'mysql' ? String(state.gtid_mode ?? '') : undefined,
+    enforceGtidConsistency: dialect === 'mysql' ? String(state.enforce_gtid_consistency ?? '') : undefined,
+    semiSync,
     serverId: state.server_id === undefined ? undefined : String(state.server_id),
     replication,
     ...(rebuildIncomplete ? { rebuildIncomplete } : {}),
   };
+}
+
+/** The semi-sync switches from SHOW GLOBAL VARIABLES rows (Variable_name, Value), by whichever name the server has. */
+function semiSyncOf(rows: RowDataPacket[]): { source?: SemiSyncSide; replica?: SemiSyncSide } {
+  const values = new Map(rows.map((r) => [String(r.Variable_name).toLowerCase(), r.Value]));
+  const side = (names: readonly string[]): SemiSyncSide | undefined => {
+    const variable = names.find((name) => values.has(name));
+    return variable === undefined ? undefined : { variable, enabled: asBool(values.get(variable)) };
+  };
+  return { source: side(SEMI_SYNC_VARIABLES.source), replica: side(SEMI_SYNC_VARIABLES.replica) };
 }
 
 /** The mark of an incomplete rebuild, when the server holds one (see REBUILD_MARK). */

@@ -35,6 +35,12 @@ export interface FakeServer {
   uuid: string;
   readOnly: boolean;
   superReadOnly: boolean;
+  /** What SELECT VERSION() answers (8.0.36 by default). */
+  version: string;
+  gtidMode: 'ON' | 'OFF' | 'ON_PERMISSIVE' | 'OFF_PERMISSIVE';
+  enforceGtidConsistency: 'ON' | 'OFF' | 'WARN';
+  /** Semi-sync switches by name; a name is absent when its plugin is not loaded (none by default). */
+  semiSync: Map<string, boolean>;
   /** Transaction numbers of each uuid in gtid_executed. */
   executed: Map<string, Set<number>>;
   replica?: FakeReplica;
@@ -54,6 +60,11 @@ const toSet = (text: string) => {
   return out;
 };
 
+/**
+ * A GTID set as MySQL prints it: uuids in order, members separated by ",\n" (mysql-server sql/rpl_gtid_set.cc,
+ * `Gtid_set::default_string_format`, whose gtid_set_separator is ",\n"; so gtid_executed, Executed_Gtid_Set,
+ * Retrieved_Gtid_Set and GTID_SUBTRACT() of several sources span several lines).
+ */
 const toText = (set: Map<string, Set<number>>) =>
   [...set.entries()]
     .filter(([, seqs]) => seqs.size > 0)
@@ -74,7 +85,10 @@ const toText = (set: Map<string, Set<number>>) =>
       }
       return `${uuid}:${ranges.join(':')}`;
     })
-    .join(',');
+    .join(',\n');
+
+/** A quoted value of a statement as mysql2 formatted it ("\n" escaped), back to its text. */
+const unescaped = (value: string) => value.replace(/\\n/g, '\n').replace(/\\'/g, "'");
 
 const union = (a: Map<string, Set<number>>, b: Map<string, Set<number>>) => {
   for (const [uuid, seqs] of b) {
@@ -101,6 +115,10 @@ export class FakeMysql8 {
       uuid,
       readOnly: role === 'replica',
       superReadOnly: role === 'replica',
+      version: '8.0.36',
+      gtidMode: 'ON',
+      enforceGtidConsistency: 'ON',
+      semiSync: new Map(),
       executed: new Map(),
       sessions: [{ id: this.nextSession++, user: 'app', command: 'Sleep' }],
       statements: [],
@@ -179,7 +197,7 @@ export class FakeMysql8 {
         sqlState: '42000',
       });
     let m: RegExpExecArray | null;
-    if (text === 'SELECT VERSION() AS version') return [{ version: '8.0.36' }];
+    if (text === 'SELECT VERSION() AS version') return [{ version: server.version }];
     if (
       text.startsWith('SELECT @@global.read_only AS read_only, @@global.super_read_only AS super_read_only,')
     )
@@ -188,7 +206,8 @@ export class FakeMysql8 {
           read_only: server.readOnly ? 1 : 0,
           super_read_only: server.superReadOnly ? 1 : 0,
           gtid_executed: toText(server.executed),
-          gtid_mode: 'ON',
+          gtid_mode: server.gtidMode,
+          enforce_gtid_consistency: server.enforceGtidConsistency,
           server_id: server.uuid,
         },
       ];
@@ -234,6 +253,17 @@ export class FakeMysql8 {
       server.replica = undefined;
       return { affectedRows: 0 };
     }
+    if (text === "SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync_%_enabled'")
+      return [...server.semiSync].map(([name, on]) => ({ Variable_name: name, Value: on ? 'ON' : 'OFF' }));
+    if ((m = /^SET GLOBAL (rpl_semi_sync_\w+_enabled)=ON$/.exec(text))) {
+      // Only the loaded plugin's variables exist (MySQL: "Unknown system variable" otherwise).
+      if (!server.semiSync.has(m[1] as string))
+        throw Object.assign(new Error(`Unknown system variable '${m[1]}'`), {
+          code: 'ER_UNKNOWN_SYSTEM_VARIABLE',
+        });
+      server.semiSync.set(m[1] as string, true);
+      return { affectedRows: 0 };
+    }
     if ((m = /^SET GLOBAL super_read_only=(ON|OFF)$/.exec(text))) {
       server.superReadOnly = m[1] === 'ON';
       if (server.superReadOnly) server.readOnly = true;
@@ -265,14 +295,14 @@ export class FakeMysql8 {
       return { affectedRows: 0 };
     }
     if ((m = /^SELECT WAIT_FOR_EXECUTED_GTID_SET\('([^']*)', (\d+)\) AS result$/.exec(text))) {
-      const wanted = toSet(m[1] as string);
+      const wanted = toSet(unescaped(m[1] as string));
       const missing = [...wanted].some(([uuid, seqs]) =>
         [...seqs].some((n) => !server.executed.get(uuid)?.has(n)),
       );
       return [{ result: missing ? 1 : 0 }];
     }
     if ((m = /^SELECT GTID_SUBTRACT\('([^']*)', '([^']*)'\) AS errant$/.exec(text))) {
-      const [a, b] = [toSet(m[1] as string), toSet(m[2] as string)];
+      const [a, b] = [toSet(unescaped(m[1] as string)), toSet(unescaped(m[2] as string))];
       for (const [uuid, seqs] of a) for (const n of b.get(uuid) ?? []) seqs.delete(n);
       return [{ errant: toText(a) }];
     }

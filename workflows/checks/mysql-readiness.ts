@@ -1,61 +1,83 @@
 import { tryGtidsMissing } from '../../common/gtid';
+import { gtidNotInUse, versionTooOld } from '../../common/mysql-requirements';
 import type { MysqlServerStatus } from '../../activities/mysql/status';
 import type { PairSettings } from '../../activities/pair-settings';
 import type { Check } from './check';
 
 export type { Check } from './check';
 
+type ServerConfig = PairSettings['mysql']['servers'][number];
+
 /** Judges the MySQL part of a pair from the servers' statuses: pure, so it runs inside the workflow. */
 export function evaluateMysqlReadiness(settings: PairSettings, statuses: MysqlServerStatus[]): Check[] {
-  const checks: Check[] = [];
   const byName = new Map(statuses.map((s) => [s.server, s]));
   const primaryConfig = settings.mysql.servers.find((s) => s.role === 'primary');
   const primary = primaryConfig && byName.get(primaryConfig.name);
-
-  for (const status of statuses) {
-    checks.push(
-      status.reachable
-        ? {
-            name: `${status.server}.reachable`,
-            ok: true,
-            sentence: `${status.server} answers (${status.dialect} ${status.version}).`,
-          }
-        : {
-            name: `${status.server}.reachable`,
-            ok: false,
-            sentence: `${status.server} is unreachable: ${status.error?.type} ${status.error?.message}.`,
-          },
-    );
-  }
-  for (const status of statuses) {
-    if (status.logSlaveUpdates === undefined) continue; // MySQL: gtid_executed holds replicated GTIDs anyway
-    checks.push(
-      status.logSlaveUpdates
-        ? {
-            name: `${status.server}.log-slave-updates`,
-            ok: true,
-            sentence: `${status.server} writes the transactions it replicates to its binlog (log_slave_updates=ON).`,
-          }
-        : {
-            name: `${status.server}.log-slave-updates`,
-            ok: false,
-            sentence:
-              `${status.server} has log_slave_updates=OFF: its binlog lacks the transactions it replicates, so ` +
-              'errant transactions cannot be checked against it; set log_slave_updates=ON in its configuration ' +
-              'and restart it.',
-          },
-    );
-  }
-  for (const status of statuses)
-    if (status.rebuildIncomplete)
-      checks.push({
-        name: `${status.server}.rebuild-incomplete`,
-        ok: false,
-        sentence: `${status.server} holds an incomplete rebuild (started at ${status.rebuildIncomplete.startedAt} from ${status.rebuildIncomplete.source}): run the rebuild again before repointing or promoting it.`,
-      });
+  const checks = [
+    ...statuses.map(reachabilityCheck),
+    ...statuses.flatMap(logSlaveUpdatesCheck),
+    ...requirementChecks(statuses, primaryConfig?.name),
+    ...statuses.flatMap(rebuildCheck),
+  ];
   if (!primaryConfig || !primary?.reachable) return checks;
+  checks.push(...primaryChecks(primary));
+  for (const config of settings.mysql.servers.filter((s) => s.role === 'replica')) {
+    const replica = byName.get(config.name);
+    if (replica?.reachable) checks.push(...replicaChecks(settings, replica, primary, primaryConfig));
+  }
+  return checks;
+}
 
-  checks.push(
+function reachabilityCheck(status: MysqlServerStatus): Check {
+  return status.reachable
+    ? {
+        name: `${status.server}.reachable`,
+        ok: true,
+        sentence: `${status.server} answers (${status.dialect} ${status.version}).`,
+      }
+    : {
+        name: `${status.server}.reachable`,
+        ok: false,
+        sentence: `${status.server} is unreachable: ${status.error?.type} ${status.error?.message}.`,
+      };
+}
+
+/** MariaDB only: MySQL's gtid_executed holds replicated GTIDs anyway. */
+function logSlaveUpdatesCheck(status: MysqlServerStatus): Check[] {
+  if (status.logSlaveUpdates === undefined) return [];
+  return [
+    status.logSlaveUpdates
+      ? {
+          name: `${status.server}.log-slave-updates`,
+          ok: true,
+          sentence: `${status.server} writes the transactions it replicates to its binlog (log_slave_updates=ON).`,
+        }
+      : {
+          name: `${status.server}.log-slave-updates`,
+          ok: false,
+          sentence:
+            `${status.server} has log_slave_updates=OFF: its binlog lacks the transactions it replicates, so ` +
+            'errant transactions cannot be checked against it; set log_slave_updates=ON in its configuration ' +
+            'and restart it.',
+        },
+  ];
+}
+
+function rebuildCheck(status: MysqlServerStatus): Check[] {
+  const mark = status.rebuildIncomplete;
+  if (!mark) return [];
+  return [
+    {
+      name: `${status.server}.rebuild-incomplete`,
+      ok: false,
+      sentence: `${status.server} holds an incomplete rebuild (started at ${mark.startedAt} from ${mark.source}): run the rebuild again before repointing or promoting it.`,
+    },
+  ];
+}
+
+/** The primary takes writes and replicates from nobody. */
+function primaryChecks(primary: MysqlServerStatus): Check[] {
+  const checks: Check[] = [
     primary.readOnly || primary.superReadOnly
       ? {
           name: `${primary.server}.writable`,
@@ -63,70 +85,128 @@ export function evaluateMysqlReadiness(settings: PairSettings, statuses: MysqlSe
           sentence: `primary ${primary.server} is read-only, so the application cannot write.`,
         }
       : { name: `${primary.server}.writable`, ok: true, sentence: `primary ${primary.server} is writable.` },
-  );
-  if (primary.replication) {
+  ];
+  if (primary.replication)
     checks.push({
       name: `${primary.server}.no-source`,
       ok: false,
       sentence: `primary ${primary.server} itself replicates from ${primary.replication.sourceHost}:${primary.replication.sourcePort}.`,
     });
-  }
+  return checks;
+}
 
-  for (const config of settings.mysql.servers.filter((s) => s.role === 'replica')) {
-    const replica = byName.get(config.name);
-    if (!replica?.reachable) continue;
-    const name = replica.server;
-    checks.push(
-      replica.readOnly
-        ? { name: `${name}.read-only`, ok: true, sentence: `replica ${name} is read-only.` }
-        : {
-            name: `${name}.read-only`,
-            ok: false,
-            sentence: `replica ${name} is writable: writes there would diverge from the primary.`,
-          },
-    );
-    const repl = replica.replication;
-    if (!repl) {
-      checks.push({
-        name: `${name}.replicating`,
+/** A replica is read-only and replicates from the primary: threads running, close behind, same GTID history. */
+function replicaChecks(
+  settings: PairSettings,
+  replica: MysqlServerStatus,
+  primary: MysqlServerStatus,
+  primaryConfig: ServerConfig,
+): Check[] {
+  const name = replica.server;
+  const readOnly: Check = replica.readOnly
+    ? { name: `${name}.read-only`, ok: true, sentence: `replica ${name} is read-only.` }
+    : {
+        name: `${name}.read-only`,
         ok: false,
-        sentence: `replica ${name} has no replication configured.`,
-      });
-      continue;
-    }
-    const threadsOk = repl.ioRunning === 'Yes' && repl.sqlRunning === 'Yes';
-    const threadErrors = [repl.lastIoError, repl.lastSqlError].filter(Boolean).join('; ');
-    checks.push({
+        sentence: `replica ${name} is writable: writes there would diverge from the primary.`,
+      };
+  if (!replica.replication)
+    return [
+      readOnly,
+      { name: `${name}.replicating`, ok: false, sentence: `replica ${name} has no replication configured.` },
+    ];
+  const checks = [
+    readOnly,
+    ...replicationChecks(settings, name, replica.replication, primary, primaryConfig),
+  ];
+  if (primary.semiSync?.source?.enabled) checks.push(semiSyncCheck(replica, primary.server));
+  if (replica.dialect && primary.gtidExecuted !== undefined && replica.gtidExecuted !== undefined)
+    checks.push(
+      gtidCheck(replica.dialect, name, replica.gtidExecuted, primary.gtidExecuted, primary.serverId),
+    );
+  return checks;
+}
+
+/** The replica's threads, its source and its lag. */
+function replicationChecks(
+  settings: PairSettings,
+  name: string,
+  repl: NonNullable<MysqlServerStatus['replication']>,
+  primary: MysqlServerStatus,
+  primaryConfig: ServerConfig,
+): Check[] {
+  const threadsOk = repl.ioRunning === 'Yes' && repl.sqlRunning === 'Yes';
+  const threadErrors = [repl.lastIoError, repl.lastSqlError].filter(Boolean).join('; ');
+  const sourceOk = repl.sourcePort === primaryConfig.port && sameHost(repl.sourceHost, primaryConfig.host);
+  const lagOk = repl.lagSeconds !== null && repl.lagSeconds <= settings.mysql.maxLagSeconds;
+  return [
+    {
       name: `${name}.threads`,
       ok: threadsOk,
       sentence: threadsOk
         ? `replica ${name} IO and SQL threads are running.`
         : `replica ${name} is not replicating: IO thread ${repl.ioRunning}, SQL thread ${repl.sqlRunning}${threadErrors ? ` (${threadErrors})` : ''}.`,
-    });
-    const sourceOk = repl.sourcePort === primaryConfig.port && sameHost(repl.sourceHost, primaryConfig.host);
-    checks.push({
+    },
+    {
       name: `${name}.source`,
       ok: sourceOk,
       sentence: sourceOk
         ? `replica ${name} replicates from primary ${primary.server}.`
         : `replica ${name} replicates from ${repl.sourceHost}:${repl.sourcePort}, not from primary ${primary.server} (${primaryConfig.host}:${primaryConfig.port}).`,
-    });
-    const lagOk = repl.lagSeconds !== null && repl.lagSeconds <= settings.mysql.maxLagSeconds;
-    checks.push({
+    },
+    {
       name: `${name}.lag`,
       ok: lagOk,
       sentence:
         repl.lagSeconds === null
           ? `replica ${name} reports no lag figure because replication is not running.`
           : `replica ${name} is ${repl.lagSeconds}s behind (limit ${settings.mysql.maxLagSeconds}s).`,
+    },
+  ];
+}
+
+/**
+ * Whether each reachable server is recent enough and really uses GTIDs. Statuses read by older activity code (in
+ * the histories of runs started before) lack the semi-sync facts read with these ones: they are not judged, so
+ * that such a run takes the same decisions when it is replayed.
+ */
+function requirementChecks(statuses: MysqlServerStatus[], primaryName: string | undefined): Check[] {
+  const checks: Check[] = [];
+  for (const status of statuses) {
+    if (!status.reachable || !status.dialect || status.semiSync === undefined) continue;
+    const old = versionTooOld(status.server, status.dialect, status.version ?? '');
+    checks.push({
+      name: `${status.server}.version`,
+      ok: old === undefined,
+      sentence: old ?? `${status.server} runs ${status.version}, recent enough for every activity.`,
     });
-    if (replica.dialect && primary.gtidExecuted !== undefined && replica.gtidExecuted !== undefined) {
-      checks.push(
-        gtidCheck(replica.dialect, name, replica.gtidExecuted, primary.gtidExecuted, primary.serverId),
-      );
-    }
+    const noGtid = gtidNotInUse(status, status.server === primaryName);
+    checks.push({
+      name: `${status.server}.gtid-mode`,
+      ok: noGtid === undefined,
+      sentence: noGtid ?? `${status.server} uses GTIDs.`,
+    });
   }
   return checks;
+}
+
+/** While the primary waits for semi-sync acknowledgements, a replica that sends none is not one it can count on. */
+function semiSyncCheck(replica: MysqlServerStatus, primary: string): Check {
+  const side = replica.semiSync?.replica;
+  return side?.enabled
+    ? {
+        name: `${replica.server}.semi-sync`,
+        ok: true,
+        sentence: `replica ${replica.server} acknowledges transactions to primary ${primary} (semi-synchronous).`,
+      }
+    : {
+        name: `${replica.server}.semi-sync`,
+        ok: false,
+        sentence:
+          `primary ${primary} replicates semi-synchronously but replica ${replica.server} does not ` +
+          `(${side ? `${side.variable}=OFF` : 'no semi-sync replica plugin loaded'}): it acknowledges nothing, ` +
+          'and once promoted its own replicas would not either; enable it there.',
+      };
 }
 
 /**
