@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startScratchPair, type ScratchPair } from './helpers/scratch-cluster';
 
@@ -31,6 +32,15 @@ async function timed<T>(call: Promise<T>, boundMs: number) {
   return { ...outcome, ms: Date.now() - started };
 }
 
+/** Whether every thread of `pid` is stopped (state T in /proc/<pid>/task/<tid>/stat). */
+function allThreadsStopped(pid: number): boolean {
+  const tasks = readdirSync(`/proc/${pid}/task`);
+  return tasks.every((tid) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    return /^\S+ \(.*\) [Tt] /s.test(stat);
+  });
+}
+
 /**
  * A server that stops answering in the middle of the conversation (its process frozen with SIGSTOP: the kernel
  * still accepts connections and acknowledges packets, nothing answers) must make every MySQL step fail within
@@ -39,9 +49,20 @@ async function timed<T>(call: Promise<T>, boundMs: number) {
 describe('a MySQL server that stops answering', () => {
   let s: ScratchPair;
   const frozen: string[] = [];
-  const freeze = (name: string) => {
-    process.kill(s.cluster.pid(name) as number, 'SIGSTOP');
+  /**
+   * SIGSTOP, then wait (bounded) until every thread of the server is stopped: a thread in uninterruptible sleep (disk
+   * I/O on a busy machine) stops only once it leaves it, and could answer a query meanwhile.
+   */
+  const freeze = async (name: string) => {
+    const pid = s.cluster.pid(name) as number;
+    process.kill(pid, 'SIGSTOP');
     frozen.push(name);
+    const deadline = Date.now() + 10_000;
+    while (!allThreadsStopped(pid)) {
+      if (Date.now() > deadline)
+        throw new Error(`${name} (pid ${pid}) has threads still running 10 s after SIGSTOP`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
   };
   const thaw = () => {
     for (const name of frozen.splice(0)) process.kill(s.cluster.pid(name) as number, 'SIGCONT');
@@ -59,7 +80,7 @@ describe('a MySQL server that stops answering', () => {
     // Every server has pooled connections: the frozen one is met mid-conversation, not only at connect.
     expect((await s.act('mysqlServerStatuses', { pair: s.pair })).every((x) => x.reachable)).toBe(true);
     try {
-      freeze(RBX1);
+      await freeze(RBX1);
 
       const all = await timed(s.act('mysqlServerStatuses', { pair: s.pair }), STEP_BOUND_MS);
       expect(all).toMatchObject({ ended: 'resolved' });
