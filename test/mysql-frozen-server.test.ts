@@ -112,7 +112,7 @@ describe('a MySQL server that stops answering', () => {
       }
 
       // The primary frozen in the middle of a fence: the fence fails (typed, in time); it is not fenced.
-      freeze(GRA);
+      await freeze(GRA);
       const fence = await timed(s.act('mysqlFence', { pair: s.pair, server: GRA }), STEP_BOUND_MS);
       expect(fence).toMatchObject({ ended: 'rejected', error: { type: 'MysqlTimeout' } });
       expect(fence.ms).toBeLessThan(STEP_BOUND_MS);
