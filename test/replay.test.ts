@@ -15,7 +15,22 @@ describe('replay of recorded workflow histories', () => {
   quietRuntime();
 
   it('has recorded histories to replay', () => {
-    expect(keptReleases()).toContain('0.1.0');
+    expect(keptReleases()).toEqual(expect.arrayContaining(['0.1.0', '0.2.0']));
+    expect(
+      keptHistories()
+        .filter((h) => h.release === '0.2.0')
+        .map((h) => h.workflowId),
+    ).toEqual(
+      expect.arrayContaining([
+        '0.2.0/failover-planned-completed',
+        '0.2.0/failover-rolled-back',
+        '0.2.0/failover-retried-past-point-of-no-return',
+        '0.2.0/failover-unplanned-completed',
+        '0.2.0/failback-full-completed',
+        '0.2.0/failback-resumed',
+        '0.2.0/readiness-ready',
+      ]),
+    );
     expect(keptHistories().map((h) => h.workflowId)).toEqual(
       expect.arrayContaining([
         // Recorded before the readiness-es-traffic patch: they must keep replaying.
