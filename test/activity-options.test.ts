@@ -15,6 +15,8 @@ describe('activity presets', () => {
       apps: '60s',
       salvage: '30s',
       long: '60s',
+      once: undefined,
+      longOnce: '60s',
     });
   });
 
@@ -27,7 +29,15 @@ describe('activity presets', () => {
       apps: '5s',
       salvage: '5s',
       long: '5s',
+      once: undefined,
+      longOnce: '5s',
     });
+  });
+
+  it('the one-try presets of a workflow that tries again on its own are never retried by Temporal', () => {
+    const presets = activityPresets(fakeSettings().timeouts);
+    expect([presets.once.retry?.maximumAttempts, presets.longOnce.retry?.maximumAttempts]).toEqual([1, 1]);
+    expect(presets.longOnce.startToCloseTimeout).toBe(presets.long.startToCloseTimeout);
   });
 
   it("a salvage may last the runbook's timeouts.salvage, plus a connection's and a margin", () => {
