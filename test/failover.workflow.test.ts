@@ -1155,6 +1155,42 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
       expect(pair.state.mysql['db-gra-1']!.readOnly).toBe(true);
     });
 
+    it('a watch continued as new goes on from what it carried: its deadline, its rounds, what it fenced', async () => {
+      pair = failedOverGraGone();
+      graBack(pair);
+      const fenced = {
+        system: 'mysql' as const,
+        target: 'db-gra-1',
+        at: '2026-01-01T00:00:00.000Z',
+        round: 40,
+        sentence: 'db-gra-1 is fenced (read-only).',
+      };
+      const since = new Date(Date.now() - 3_600_000).toISOString();
+      const until = new Date(Date.now() + 3_600_000).toISOString();
+      const watch = await (
+        await startWatch({
+          ...watchInput(),
+          carried: {
+            since,
+            until,
+            round: 41,
+            systems: ['mysql', 'elasticsearch'],
+            fenced: [fenced],
+            lastErrors: { elasticsearch: 'EsUnreachable: gra: connect ECONNREFUSED' },
+            promotedSeen: true,
+          },
+        })
+      ).result();
+      expect(watch.outcome).toBe('fenced');
+      expect(watch.rounds).toBe(42);
+      expect(watch.since).toBe(since);
+      expect(watch.fenced).toEqual([fenced, expect.objectContaining({ system: 'elasticsearch', round: 42 })]);
+      expect(fenceCalls()).toEqual(['esFenceWrites gra']);
+      expect(watch.decisions[0]!.sentence).toBe(
+        `the watch of gra goes on (continued as new after round 41, until ${until}): the leader indices of ES gra still to fence.`,
+      );
+    });
+
     it('refuses a watch it cannot act on, naming each bad field, and changes nothing', async () => {
       pair = freshPair();
       const handle = await startWatch({
