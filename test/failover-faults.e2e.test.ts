@@ -11,9 +11,10 @@ import mysql from 'mysql2/promise';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HaproxySocketClient, setServerState, showServersState } from '../activities/traffic/haproxy-runtime';
+import { HaproxySocketClient, showServersState } from '../activities/traffic/haproxy-runtime';
 import { resolveSecret } from '../config/secrets';
 import { appctl } from '../dev/stack/services/perl-app';
+import { defaultRoutingNumShards, shardIdFor } from '../dev/es-emulator/routing';
 import { HAPROXY_BACKEND } from '../dev/stack/services/haproxy';
 import { abortUpdate, planQuery, retryUpdate } from '../workflows/definitions';
 import { waitUntil } from './helpers/apps-traffic';
@@ -97,6 +98,22 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
   };
   const esFault = (fault: Record<string, unknown>) => rbxEs('POST', '/_emulator/faults', fault);
 
+  /** One document ID for each primary shard of `index` on gra, as the document routing places them. */
+  async function idsForEveryShard(index: string): Promise<string[]> {
+    const res = await fetch(`${pair.esUrl('gra')}/${index}/_settings?flat_settings=true`);
+    const settings = ((await res.json()) as Record<string, { settings: Record<string, string> }>)[index]!
+      .settings;
+    const shards = Number(settings['index.number_of_shards'] ?? '1');
+    expect(Number.isInteger(shards) && shards > 0).toBe(true);
+    const ids = new Map<number, string>();
+    for (let n = 0; ids.size < shards; n++) {
+      const id = `after-cut-${n}`;
+      const shard = shardIdFor(id, shards, defaultRoutingNumShards(shards));
+      if (!ids.has(shard)) ids.set(shard, id);
+    }
+    return [...ids.values()];
+  }
+
   it('two concurrent starts give one run; rejecting it changes nothing', async () => {
     const done = timer('faults: two concurrent starts, rejected');
     const before = await pair.snapshot();
@@ -163,28 +180,28 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
   });
 
   describe('a failure at each compensable step is undone', () => {
-    it("traffic drain: HAProxy's runtime API socket gone; nothing was drained, so nothing is sent back", async () => {
+    it("traffic drain: HAProxy's runtime API socket gone; the traffic is sent back once it is back", async () => {
       const done = timer('faults: traffic drain fails');
       const before = await pair.snapshot();
       const socket = pair.haproxySocket;
       const moved = `${socket}.away`;
       const handle = await approvedWithFault(async () => renameSync(socket, moved));
-      let report;
       try {
-        report = await reportWithin(handle);
+        // The drain's undo always sends the traffic back (its answer may have been lost after it took effect): the
+        // socket comes back while the undo retries.
+        await waitForStatus(handle, 'the drain failed', (s) => s.phase === 'compensate');
       } finally {
         renameSync(moved, socket);
       }
+      const report = await reportWithin(handle);
       expect(report.outcome).toBe('rolled-back');
       expect(report.steps.find((s) => s.id === 'traffic.drain')).toMatchObject({
         state: 'compensated',
         lastError: expect.stringMatching(/^TrafficProviderUnreachable: /),
       });
       expect(report.steps.filter((s) => s.id !== 'traffic.drain').every((s) => s.attempts === 0)).toBe(true);
-      expect(report.compensation).toEqual({
-        undone: [{ step: 'traffic.drain', sentence: 'the drain of gra changed nothing; nothing to undo.' }],
-        leftInPlace: [],
-      });
+      expect(report.compensation?.undone.map((u) => u.step)).toEqual(['traffic.drain']);
+      expect(report.compensation?.leftInPlace).toEqual([]);
       expect(await pair.snapshot()).toEqual(before);
       done();
     });
@@ -223,18 +240,16 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
         );
       }
       const report = await reportWithin(handle);
-      expect(report.outcome).toBe('rolled-back');
+      // The aborted undo leaves only the fence in effect (it never applied); the drain is still undone.
+      expect(report.outcome).toBe('partly-rolled-back');
       expect(report.steps.find((s) => s.id === 'mysql.fence')).toMatchObject({
         state: 'failed',
         lastError: expect.stringMatching(/^InvalidCredentials: /),
       });
-      // The abort stops the unwinding: the drain, undone after the fence, is left in effect too.
-      expect(report.compensation).toEqual({ undone: [], leftInPlace: ['mysql.fence', 'traffic.drain'] });
+      expect(report.compensation?.leftInPlace).toEqual(['mysql.fence']);
+      expect(report.compensation?.undone.map((u) => u.step)).toEqual(['traffic.drain']);
       expect(report.operatorDecisions).toEqual([expect.objectContaining({ action: 'abort', by: APPROVER })]);
       expect(report.steps.filter((s) => s.phase === 'prepare').every((s) => s.attempts === 0)).toBe(true);
-      const after = await pair.snapshot();
-      expect(after.traffic).toEqual({ reachable: true, servers: { 'app-gra': 'drain', 'app-rbx': 'drain' } });
-      await setServerState(new HaproxySocketClient(pair.haproxySocket), HAPROXY_BACKEND, 'app-gra', 'ready');
       expect(await pair.snapshot()).toEqual(before);
       done();
     });
@@ -273,6 +288,7 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
       expect(report.compensation?.undone.map((u) => u.step)).toEqual([
         'es.pause-auto-follow',
         'es.pause-follow',
+        'es.fence',
         'mysql.fence',
         'traffic.drain',
       ]);
@@ -313,14 +329,17 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
         const res = await fetch(`${pair.esUrl('rbx')}/orders/_doc/o-cut`);
         return res.status === 200;
       });
-      // An idle follower keeps its last read exception until a read succeeds, i.e. until its leader has news
-      // (the long poll otherwise waits read_poll_timeout, 1 minute): give each leader a document.
-      for (const index of ['customers', 'logs-app-000001'])
-        await fetch(`${pair.esUrl('gra')}/${index}/_doc/after-cut`, {
-          method: 'PUT',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ written: 'after the link came back' }),
-        });
+      // An idle follower shard keeps its last read exception until a read succeeds, i.e. until its leader shard has
+      // news (the long poll otherwise waits read_poll_timeout, 1 minute): give each leader shard a document.
+      for (const index of ['orders', 'customers', 'logs-app-000001'])
+        for (const id of await idsForEveryShard(index)) {
+          const res = await fetch(`${pair.esUrl('gra')}/${index}/_doc/${id}`, {
+            method: 'PUT',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ written: 'after the link came back' }),
+          });
+          expect(res.status).toBe(201);
+        }
       await waitUntil('every follower on rbx reads without errors again', async () => {
         const stats = (await rbxEs('GET', '/_ccr/stats')) as {
           follow_stats: { indices: { shards: { read_exceptions: unknown[] }[] }[] };
@@ -333,8 +352,8 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
       done();
     });
 
-    it('ES pause auto-follow: the pattern deleted; the failed undo waits for a human, who retries', async () => {
-      const done = timer('faults: ES pause auto-follow fails, undo retried');
+    it('ES fence: the auto-follow pattern deleted, so which indices of gra it follows cannot be told; nothing is fenced', async () => {
+      const done = timer('faults: ES fence cannot tell the auto-followed indices');
       const before = await pair.snapshot();
       const { patterns } = (await rbxEs('GET', '/_ccr/auto_follow/logs-from-gra')) as {
         patterns: {
@@ -345,24 +364,33 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
       const handle = await approvedWithFault(async () => {
         await rbxEs('DELETE', '/_ccr/auto_follow/logs-from-gra');
       });
-      const pending = await pendingDecision(handle, 'operator');
-      expect(pending.question).toMatch(
-        /^undoing "pause auto-follow on rbx" failed: AutoFollowPatternNotFound: .*Fix the cause and retry/,
-      );
-      await rbxEs('PUT', '/_ccr/auto_follow/logs-from-gra', {
-        remote_cluster,
-        leader_index_patterns,
-        follow_index_pattern,
-      });
-      await answer(handle, retryUpdate, APPROVER, 'pattern recreated');
-      const report = await reportWithin(handle);
+      let report;
+      try {
+        report = await reportWithin(handle);
+      } finally {
+        await rbxEs('PUT', '/_ccr/auto_follow/logs-from-gra', {
+          remote_cluster,
+          leader_index_patterns,
+          follow_index_pattern,
+        });
+      }
       expect(report.outcome).toBe('rolled-back');
-      expect(report.steps.find((s) => s.id === 'es.pause-auto-follow')).toMatchObject({
+      expect(report.steps.find((s) => s.id === 'es.fence')).toMatchObject({
         state: 'compensated',
         lastError: expect.stringMatching(/^AutoFollowPatternNotFound: /),
       });
-      expect(report.compensation?.leftInPlace).toEqual([]);
-      expect(report.operatorDecisions).toEqual([expect.objectContaining({ action: 'retry', by: APPROVER })]);
+      expect(report.compensation).toEqual({
+        undone: [
+          {
+            step: 'es.fence',
+            sentence: 'nothing was fenced on ES gra: its write blocks could not be read first.',
+          },
+          { step: 'mysql.fence', sentence: expect.any(String) },
+          { step: 'traffic.drain', sentence: expect.any(String) },
+        ],
+        leftInPlace: [],
+      });
+      expect(report.steps.filter((s) => s.phase === 'prepare').every((s) => s.attempts === 0)).toBe(true);
       expect(await pair.snapshot()).toEqual(before);
       done();
     });
@@ -394,6 +422,7 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
         'apps.start.app-rbx-1',
         'es.pause-auto-follow',
         'es.pause-follow',
+        'es.fence',
         'mysql.fence',
         'traffic.drain',
       ]);

@@ -972,7 +972,11 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
       expect(pair.calls.indexOf('pairSettings', promotedAt)).toBeGreaterThan(promotedAt);
       const status = await watcherStatus((st) => st.pending.every((p) => p.lastError !== undefined));
       expect(status.pending).toEqual([
-        { system: 'mysql', target: 'db-gra-1', lastError: 'MysqlUnreachable: db-gra-1 does not answer' },
+        {
+          system: 'mysql',
+          target: 'db-gra-1',
+          lastError: 'MysqlUnreachable: db-gra-1 does not answer (connect ECONNREFUSED)',
+        },
         {
           system: 'elasticsearch',
           target: 'the leader indices of ES gra',
@@ -1043,7 +1047,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
         expect.stringMatching(
           /^watching gra for 24h \(until \S+\), asked by dr-move-fake-watch-\d+: db-gra-1, the leader indices of ES gra will be fenced as soon as each answers, tried every 2s at first, then less often up to once a minute\.$/,
         ),
-        'round 1: not fenced yet: db-gra-1 (MysqlUnreachable: db-gra-1 does not answer), the leader indices of ES gra (EsUnreachable: gra: connect ECONNREFUSED).',
+        'round 1: not fenced yet: db-gra-1 (MysqlUnreachable: db-gra-1 does not answer (connect ECONNREFUSED)), the leader indices of ES gra (EsUnreachable: gra: connect ECONNREFUSED).',
         'round 3: db-gra-1 answers again and is fenced: db-gra-1 is fenced (read-only).',
         'round 3: the leader indices of ES gra answers again and is fenced: gra: orders, customers refuse writes now (index.blocks.write).',
         watch.sentence,
@@ -1056,11 +1060,11 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
       expect(watch.outcome).toBe('timed-out');
       expect(watch.fenced).toEqual([]);
       expect(watch.neverFenced.map((u) => [u.system, u.lastError])).toEqual([
-        ['mysql', 'MysqlUnreachable: db-gra-1 does not answer'],
+        ['mysql', 'MysqlUnreachable: db-gra-1 does not answer (connect ECONNREFUSED)'],
         ['elasticsearch', 'EsUnreachable: gra: connect ECONNREFUSED'],
       ]);
       expect(watch.sentence).toMatch(
-        /^watched gra until \S+ and never could fence db-gra-1 \(last: MysqlUnreachable: db-gra-1 does not answer\); the leader indices of ES gra \(last: EsUnreachable: gra: connect ECONNREFUSED\): fence it by hand before gra takes writes or traffic again\.$/,
+        /^watched gra until \S+ and never could fence db-gra-1 \(last: MysqlUnreachable: db-gra-1 does not answer \(connect ECONNREFUSED\)\); the leader indices of ES gra \(last: EsUnreachable: gra: connect ECONNREFUSED\): fence it by hand before gra takes writes or traffic again\.$/,
       );
       expect(Date.parse(watch.finishedAt) - Date.parse(watch.since)).toBeGreaterThanOrEqual(600_000);
       // Rounds 2, 4, 8, 16, 32 s apart, then a minute apart: 14 rounds in the 10 minutes.

@@ -338,7 +338,7 @@ class Watch {
       case 'mysql':
         if (!old?.reachable)
           throw ApplicationFailure.nonRetryable(
-            `${mysqlServer} does not answer`,
+            `${mysqlServer} does not answer${old?.error ? ` (${old.error.message})` : ''}`,
             old?.error?.type ?? 'MysqlUnreachable',
           );
         return (await this.call('once', 'mysqlFence', { pair, server: mysqlServer }, `fence ${mysqlServer}`))
