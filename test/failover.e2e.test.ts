@@ -10,15 +10,13 @@ import type { FrontendWriteLoad } from '../dev/write-load';
 import { waitUntil } from './helpers/apps-traffic';
 import {
   APPROVER,
-  approve,
+  approveEachFence,
   historyText,
   leakedSecrets,
   reportWithin,
   runbookSecrets,
   startPairFailover,
   timer,
-  waitForStatus,
-  type FailoverHandle,
 } from './helpers/failover-e2e';
 import { temporalClient, testTaskQueue } from './helpers/local-stack';
 import {
@@ -225,10 +223,7 @@ describe('unplanned failover end to end, after the primary site is killed', () =
     });
     const handle = await startPairFailover(ctx.client, pair.pair, 'unplanned', ctx.taskQueue, ctx.runs);
     // gra cannot be fenced: going on without each fence is a human's decision, whatever the runbook's policy.
-    await approveEachFence(handle, [
-      'fence MySQL primary db-gra-1',
-      'make the leader indices of gra refuse writes (write block)',
-    ]);
+    await approveEachFence(handle);
     const report = await reportWithin(handle);
     expect(report.outcome).toBe('completed');
     const primary = promotedServer(report);
@@ -319,16 +314,6 @@ describe('unplanned failover end to end, after the primary site is killed', () =
 
   it('no secret of the runbook appears in the run history', () => expectNoSecretsInHistories(ctx));
 });
-
-/** Answers, as the test approver, each question to go on without a fence, in order (each starts with its title). */
-async function approveEachFence(handle: FailoverHandle, titles: string[]): Promise<void> {
-  for (const title of titles) {
-    await waitForStatus(handle, `the question to go on without "${title}"`, (s) =>
-      (s.questions ?? []).some((q) => q.kind === 'approval' && q.question.startsWith(`${title} failed`)),
-    );
-    await approve(handle, `gra is down: go on without "${title}"`);
-  }
-}
 
 /** `promise`, or a failure saying `what` once `ms` have passed. */
 async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
