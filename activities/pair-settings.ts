@@ -70,6 +70,11 @@ export interface PairSettings {
    * by default every system it declares). Absent from the results of older workers: every declared system.
    */
   detection?: { critical: SystemName[] };
+  /**
+   * How long the watcher of an unplanned failover's unfenced old site tries to fence it (the runbook's
+   * `fencing.watchFor`). Absent from the results of older workers: 24 hours.
+   */
+  fencing?: { watchForMs: number };
   timeouts: {
     activityMs: number;
     replicaCatchUpMs: number;
@@ -124,6 +129,7 @@ export function createPairSettingsActivities({ runbooks }: { runbooks: RunbookRe
           rise: runbook.probes.rise,
         },
         detection: { critical: runbook.detection?.critical ?? declaredSystems(runbook) },
+        fencing: { watchForMs: durationMs(runbook.fencing.watchFor) },
         timeouts: {
           activityMs: durationMs(runbook.timeouts.activity),
           replicaCatchUpMs: durationMs(runbook.timeouts.replicaCatchUp),

@@ -554,6 +554,18 @@ const detection = z
   })
   .strict();
 
+/**
+ * An unplanned failover that went on without fencing part of the old site (a human accepted it) starts a watcher
+ * that fences each of those systems as soon as the site answers again, for `watchFor` at most.
+ */
+const fencing = z
+  .object({
+    watchFor: duration
+      .refine((value) => !/^0+(ms|s|m|h)$/.test(value), { message: 'must be longer than 0' })
+      .default('24h'),
+  })
+  .strict();
+
 const notifications = z
   .object({
     webhooks: z.array(z.object({ url: secretRef, name: z.string().optional() }).strict()).default([]),
@@ -603,6 +615,7 @@ export const runbookSchema = z
     approval,
     probes: probes.default({ interval: '5s', timeout: '2s', fall: 3, rise: 2 }),
     detection: detection.optional(),
+    fencing: fencing.default({ watchFor: '24h' }),
     notifications: notifications.default({ webhooks: [] }),
     timeouts: timeouts.default({
       activity: '1m',

@@ -16,6 +16,8 @@ describe('activity presets', () => {
       salvage: '30s',
       rebuild: '20s',
       long: '60s',
+      once: undefined,
+      longOnce: '60s',
     });
   });
 
@@ -29,6 +31,8 @@ describe('activity presets', () => {
       salvage: '5s',
       rebuild: '5s',
       long: '5s',
+      once: undefined,
+      longOnce: '5s',
     });
   });
 
@@ -38,6 +42,12 @@ describe('activity presets', () => {
       '10860s',
     );
     expect(activityPresets(timeouts).rebuild.startToCloseTimeout).toBe('7260s');
+  });
+
+  it('the one-try presets of a workflow that tries again on its own are never retried by Temporal', () => {
+    const presets = activityPresets(fakeSettings().timeouts);
+    expect([presets.once.retry?.maximumAttempts, presets.longOnce.retry?.maximumAttempts]).toEqual([1, 1]);
+    expect(presets.longOnce.startToCloseTimeout).toBe(presets.long.startToCloseTimeout);
   });
 
   it("a salvage may last the runbook's timeouts.salvage, plus a connection's and a margin", () => {

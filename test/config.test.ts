@@ -131,7 +131,24 @@ describe('runbook validation', () => {
     expect((await pairSettingsOf(doc)).detection).toEqual({ critical: ['mysql'] });
   });
 
+  it('fencing.watchFor: how long an unfenced old site is watched, 24 hours unless the runbook says', async () => {
+    const doc = minimal() as Doc;
+    expect((await pairSettingsOf(doc)).fencing).toEqual({ watchForMs: 86_400_000 });
+    (doc as Record<string, unknown>).fencing = { watchFor: '90m' };
+    expect((await pairSettingsOf(doc)).fencing).toEqual({ watchForMs: 5_400_000 });
+  });
+
   const cases: [string, (d: Doc) => void, RegExp][] = [
+    [
+      'a watch of an unfenced old site that lasts no time',
+      (d) => ((d as Record<string, unknown>).fencing = { watchFor: '0h' }),
+      /^fencing\.watchFor: must be longer than 0/,
+    ],
+    [
+      'a watch of an unfenced old site that is not a duration',
+      (d) => ((d as Record<string, unknown>).fencing = { watchFor: 'a day' }),
+      /^fencing\.watchFor: must be a duration/,
+    ],
     [
       'a critical system detection does not know',
       (d) => (d.detection = { critical: ['mysql', 'redis'] }),

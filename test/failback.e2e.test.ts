@@ -124,6 +124,9 @@ describe('failback end to end, on a scratch DR pair with an auto-approving runbo
       before.elasticsearch.gra?.autoFollowPatterns ?? {},
     );
     expect(after.elasticsearch.gra?.indices).toEqual(before.elasticsearch.gra?.indices);
+    // The write blocks each move left on the site it left (gra's, then rbx's) went with the indices the failback
+    // replaced by followers.
+    expect([after.elasticsearch.gra?.writeBlocked, after.elasticsearch.rbx?.writeBlocked]).toEqual([[], []]);
     expect(after.traffic).toEqual(before.traffic);
 
     const readiness = (await (

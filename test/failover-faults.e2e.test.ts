@@ -319,6 +319,7 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
       expect(report.compensation?.undone.map((u) => u.step)).toEqual([
         'es.pause-auto-follow',
         'es.pause-follow',
+        'es.fence',
         'mysql.fence',
         'traffic.drain',
       ]);
@@ -380,8 +381,8 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
       done();
     });
 
-    it('ES pause auto-follow: the pattern deleted; the failed undo waits for a human, who retries', async () => {
-      const done = timer('faults: ES pause auto-follow fails, undo retried');
+    it('ES fence: the auto-follow pattern deleted, so which indices of gra it follows cannot be told; nothing is fenced', async () => {
+      const done = timer('faults: ES fence cannot tell the auto-followed indices');
       const before = await pair.snapshot();
       const { patterns } = (await rbxEs('GET', '/_ccr/auto_follow/logs-from-gra')) as {
         patterns: {
@@ -392,24 +393,33 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
       const handle = await approvedWithFault(async () => {
         await rbxEs('DELETE', '/_ccr/auto_follow/logs-from-gra');
       });
-      const pending = await pendingDecision(handle, 'operator');
-      expect(pending.question).toMatch(
-        /^undoing "pause auto-follow on rbx" failed: AutoFollowPatternNotFound: .*Fix the cause and retry/,
-      );
-      await rbxEs('PUT', '/_ccr/auto_follow/logs-from-gra', {
-        remote_cluster,
-        leader_index_patterns,
-        follow_index_pattern,
-      });
-      await answer(handle, retryUpdate, APPROVER, 'pattern recreated');
-      const report = await reportWithin(handle);
+      let report;
+      try {
+        report = await reportWithin(handle);
+      } finally {
+        await rbxEs('PUT', '/_ccr/auto_follow/logs-from-gra', {
+          remote_cluster,
+          leader_index_patterns,
+          follow_index_pattern,
+        });
+      }
       expect(report.outcome).toBe('rolled-back');
-      expect(report.steps.find((s) => s.id === 'es.pause-auto-follow')).toMatchObject({
+      expect(report.steps.find((s) => s.id === 'es.fence')).toMatchObject({
         state: 'compensated',
         lastError: expect.stringMatching(/^AutoFollowPatternNotFound: /),
       });
-      expect(report.compensation?.leftInPlace).toEqual([]);
-      expect(report.operatorDecisions).toEqual([expect.objectContaining({ action: 'retry', by: APPROVER })]);
+      expect(report.compensation).toEqual({
+        undone: [
+          {
+            step: 'es.fence',
+            sentence: 'nothing was fenced on ES gra: its write blocks could not be read first.',
+          },
+          { step: 'mysql.fence', sentence: expect.any(String) },
+          { step: 'traffic.drain', sentence: expect.any(String) },
+        ],
+        leftInPlace: [],
+      });
+      expect(report.steps.filter((s) => s.phase === 'prepare').every((s) => s.attempts === 0)).toBe(true);
       expect(await pair.snapshot()).toEqual(before);
       done();
     });
@@ -441,6 +451,7 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
         'apps.start.app-rbx-1',
         'es.pause-auto-follow',
         'es.pause-follow',
+        'es.fence',
         'mysql.fence',
         'traffic.drain',
       ]);

@@ -15,6 +15,7 @@ import { waitUntil } from './helpers/apps-traffic';
 import {
   acknowledgedBy,
   acknowledgedWrites,
+  APPROVER,
   reportApprovingEachQuestion,
   historyText,
   leakedSecrets,
@@ -31,7 +32,8 @@ import {
   type ScratchDrPair,
   type WorkerProcess,
 } from './helpers/scratch-dr-pair';
-import type { FailoverReport } from '../workflows';
+import type { FailoverReport, fenceOldSite } from '../workflows';
+import { fenceWatchStatusQuery, fenceWatchWorkflowId } from '../workflows/definitions';
 import { takeTurns } from './helpers/turns';
 
 // Offers a write rate it asserts: never alongside another such load, which would starve it of CPU.
@@ -102,20 +104,29 @@ async function expectFrontendServedBy(pair: ScratchDrPair, site: string): Promis
   }
 }
 
-async function indexOnRbx(pair: ScratchDrPair, index: string): Promise<number> {
-  const res = await fetch(`${pair.esUrl('rbx')}/${index}/_doc/after-failover`, {
+/** A client's write of one document to `index` of `site`: the HTTP status, and the error type when refused. */
+async function writeTo(pair: ScratchDrPair, site: 'gra' | 'rbx', index: string) {
+  const res = await fetch(`${pair.esUrl(site)}/${index}/_doc/after-failover`, {
     method: 'PUT',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ written: 'after the failover' }),
   });
-  return res.status;
+  const body = (await res.json()) as { error?: { type?: string } };
+  return { status: res.status, ...(body.error?.type ? { error: body.error.type } : {}) };
 }
+
+const LEADER_INDICES = ['orders', 'customers', 'logs-app-000001'];
 
 async function indexStatuses(pair: ScratchDrPair): Promise<Record<string, number>> {
   const statuses: Record<string, number> = {};
-  for (const index of ['orders', 'customers', 'logs-app-000001'])
-    statuses[index] = await indexOnRbx(pair, index);
+  for (const index of LEADER_INDICES) statuses[index] = (await writeTo(pair, 'rbx', index)).status;
   return statuses;
+}
+
+/** gra's leader indices refuse writes: a write gets 403 cluster_block_exception, and each carries the block. */
+async function expectGraIndicesFenced(pair: ScratchDrPair): Promise<void> {
+  expect(await writeTo(pair, 'gra', 'orders')).toEqual({ status: 403, error: 'cluster_block_exception' });
+  expect((await pair.snapshot()).elasticsearch.gra?.writeBlocked).toEqual([...LEADER_INDICES].sort());
 }
 
 /** Writes answered by `site`'s app (acknowledged or refused). */
@@ -227,6 +238,8 @@ describe('planned failover end to end, under 200+ writes/s through the frontend'
       'logs-app-000001': 'open',
     });
     expect(await indexStatuses(pair)).toEqual({ orders: 201, customers: 201, 'logs-app-000001': 201 });
+    // The old site's indices keep the fence a completed failover leaves: a failback replaces them by followers.
+    await expectGraIndicesFenced(pair);
 
     expect(report.steps.every((s) => s.state === 'done' && s.attempts === 1)).toBe(true);
     expect(report.measuredLoss).toEqual([
@@ -269,7 +282,16 @@ describe('unplanned failover end to end, after the primary site is killed', () =
       'gra is gone',
     );
     expect(report.outcome).toBe('completed');
-    expect(report.approvals.map((a) => a.how)).toEqual(['auto', 'approver']);
+    expect(report.steps.find((s) => s.id === 'es.fence')?.state).toBe('failed');
+    // The move is approved by the policy; going on without each fence of the dead site only by a human.
+    expect(report.approvals.map((a) => [a.how, a.by])).toEqual([
+      ['auto', 'policy'],
+      ['approver', APPROVER],
+      ['approver', APPROVER],
+    ]);
+    expect(report.decisions.map((d) => d.sentence)).toContainEqual(
+      expect.stringContaining(`a watcher, workflow ${fenceWatchWorkflowId(pair.pair)}, fences each`),
+    );
     const finishedAt = Date.now();
     const primary = promotedServer(report);
     await waitUntil(
@@ -395,5 +417,53 @@ describe('unplanned failover end to end, the replicas behind and the old primary
     done();
   }, 120_000);
 
+  it("gra coming back is fenced by the failover's watcher: db-gra-1 read-only, its indices refusing writes", async () => {
+    const done = timer('unplanned: the watcher fences gra once it is back');
+    const { pair } = ctx;
+    const watcher = ctx.client.workflow.getHandle<typeof fenceOldSite>(fenceWatchWorkflowId(pair.pair));
+    // It has tried both while gra was down.
+    await waitUntil('the watcher has tried to fence gra', async () => {
+      const { pending } = await watcher.query(fenceWatchStatusQuery);
+      return pending.length === 2 && pending.every((p) => p.lastError !== undefined);
+    });
+    expect((await watcher.query(fenceWatchStatusQuery)).pending).toEqual([
+      { system: 'mysql', target: 'db-gra-1', lastError: expect.stringMatching(/^MysqlUnreachable: /) },
+      {
+        system: 'elasticsearch',
+        target: 'the leader indices of ES gra',
+        lastError: expect.stringMatching(/^EsUnreachable: /),
+      },
+    ]);
+    await pair.revivePrimarySite();
+    const revivedAt = Date.now();
+    const watch = await within(watcher.result(), 60_000, 'the watcher did not end');
+    ctx.runs.push({ workflowId: watcher.workflowId, runId: (await watcher.describe()).runId });
+    expect(watch.outcome).toBe('fenced');
+    expect(watch.fenced.map((f) => f.system)).toEqual(['mysql', 'elasticsearch']);
+    expect(watch.sentence).toMatch(
+      /^every system of gra the failover could not fence is fenced: db-gra-1 at /,
+    );
+    const after = await pair.snapshot();
+    expect(after.mysql['db-gra-1']).toEqual({ reachable: true, readOnly: true, replicatesFrom: null });
+    await expectGraIndicesFenced(pair);
+    console.log(
+      `[e2e] the watcher fenced gra ${((Date.now() - revivedAt) / 1000).toFixed(1)} s after it came back (rounds: ${watch.rounds})`,
+    );
+    done();
+  }, 90_000);
+
   it('no secret of the runbook appears in the run history', () => expectNoSecretsInHistories(ctx));
 });
+
+/** `promise`, or a failure saying `what` once `ms` have passed. */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

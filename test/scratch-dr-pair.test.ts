@@ -43,6 +43,7 @@ const INITIAL: DrPairSnapshot = {
     gra: {
       reachable: true,
       indices: { orders: 'open', customers: 'open', 'logs-app-000001': 'open' },
+      writeBlocked: [],
       autoFollowPatterns: {},
     },
     rbx: {
@@ -52,6 +53,7 @@ const INITIAL: DrPairSnapshot = {
         customers: 'follower active',
         'logs-app-000001': 'follower active',
       },
+      writeBlocked: [],
       autoFollowPatterns: { 'logs-from-gra': 'active' },
     },
   },

@@ -72,10 +72,19 @@ export function activityPresets(timeouts: PairSettings['timeouts']): Record<Pres
       heartbeatTimeout: heartbeat('60s'),
       retry: retry(5),
     },
+    /** One try of a read or a fence, for a workflow whose own rounds try again (the old site's watcher). */
+    once: { startToCloseTimeout: seconds(timeouts.activityMs), retry: retry(1) },
+    /** One try of a traffic change, as long as `long` allows one. */
+    longOnce: {
+      startToCloseTimeout: seconds(Math.max(timeouts.trafficSwitchMs, timeouts.activityMs) + 60_000),
+      heartbeatTimeout: heartbeat('60s'),
+      retry: retry(1),
+    },
   };
 }
 
-export type Preset = 'read' | 'change' | 'catchUp' | 'apps' | 'salvage' | 'rebuild' | 'long';
+export type Preset =
+  'read' | 'change' | 'catchUp' | 'apps' | 'salvage' | 'rebuild' | 'long' | 'once' | 'longOnce';
 
 /**
  * Calls activities by name with one of the presets and a one-line summary, so the Temporal UI's timeline reads

@@ -19,6 +19,12 @@ export type Trigger = 'cli' | 'ui' | 'alertmanager' | 'schedule' | 'test';
  */
 export const pairMoveWorkflowId = (pair: string) => `dr-move-${pair}`;
 
+/**
+ * The one watcher per pair that fences the old site of an unplanned failover as soon as it answers again (see
+ * workflows/fence-old-site.ts): a second start joins the one running.
+ */
+export const fenceWatchWorkflowId = (pair: string) => `dr-fence-${pair}`;
+
 export type FailoverMode = 'planned' | 'unplanned' | 'dry-run';
 
 /** What starts a failover: from the CLI, an alert, the Temporal UI's start form (JSON), or a test. */
@@ -183,3 +189,49 @@ export interface RunStatus {
   /** Every question open now, each answered on its own (two parallel steps can each wait for a human). */
   questions?: PendingDecision[];
 }
+
+/** The systems of an old site the watcher fences: its MySQL primary, its leader indices, its traffic. */
+export type FenceableSystem = 'mysql' | 'elasticsearch' | 'traffic';
+
+/** What the watcher did to one system: fenced it (when, in which round, its sentence). */
+export interface FencedSystem {
+  system: FenceableSystem;
+  target: string;
+  at: string;
+  round: number;
+  sentence: string;
+}
+
+/** A system the watcher has not fenced (yet), with the last failure of its tries. */
+export interface UnfencedSystem {
+  system: FenceableSystem;
+  target: string;
+  lastError?: string;
+}
+
+/** The old-site watcher now: what is fenced, what it still tries, and when it tries next. */
+export interface FenceWatchStatus {
+  pair: string;
+  site: string;
+  since: string;
+  until: string;
+  round: number;
+  fenced: FencedSystem[];
+  pending: UnfencedSystem[];
+  nextTryAt?: string;
+  /** The last decision, in one sentence. */
+  sentence: string;
+}
+
+export const fenceWatchStatusQuery = defineQuery<FenceWatchStatus>('status');
+
+/** A failover that could not fence these systems of the site the running watcher watches: it takes them on too. */
+export interface FenceWatchJoin {
+  systems: FenceableSystem[];
+  /** The failover's workflow ID. */
+  startedBy: string;
+  /** The watch lasts this long from now at least (the runbook's `fencing.watchFor`). */
+  watchForMs: number;
+}
+
+export const fenceWatchJoinSignal = defineSignal<[FenceWatchJoin]>('watch-also');

@@ -1,3 +1,4 @@
 export { readinessCheck } from './readiness';
 export { failover, type FailoverReport } from './failover';
 export { failback, type FailbackReport } from './failback';
+export { fenceOldSite, type FenceOldSiteReport } from './fence-old-site';

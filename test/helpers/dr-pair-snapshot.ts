@@ -37,6 +37,8 @@ export type EsIndexView =
 export interface EsSiteView {
   reachable: boolean;
   indices?: Record<string, EsIndexView>;
+  /** Those of the indices that carry the write block (`index.blocks.write`: a fence), by name. */
+  writeBlocked?: string[];
   /** Auto-follow patterns of the cluster, by name. */
   autoFollowPatterns?: Record<string, 'active' | 'paused'>;
 }
@@ -124,10 +126,11 @@ async function readMysqlServer(
 async function readEsSite(url: string, indices: string[]): Promise<EsSiteView> {
   const client = new Client({ node: url, maxRetries: 0, requestTimeout: 3_000 });
   try {
-    const [cat, follow, patterns] = await Promise.all([
+    const [cat, follow, patterns, settings] = await Promise.all([
       client.cat.indices({ format: 'json', h: 'index,status', expand_wildcards: 'all' }),
       client.ccr.followInfo({ index: '_all' }),
       client.ccr.getAutoFollowPattern(),
+      client.indices.getSettings({ flat_settings: true }),
     ]);
     const status = new Map(cat.map((i) => [String(i.index), String(i.status)]));
     const followers = new Map(follow.follower_indices.map((f) => [f.follower_index, f.status]));
@@ -142,6 +145,9 @@ async function readEsSite(url: string, indices: string[]): Promise<EsSiteView> {
     return {
       reachable: true,
       indices: Object.fromEntries(indices.map((i) => [i, view(i)])),
+      writeBlocked: indices
+        .filter((i) => (settings[i]?.settings as Record<string, unknown>)?.['index.blocks.write'] === 'true')
+        .sort(),
       autoFollowPatterns: Object.fromEntries(
         patterns.patterns.map((p) => [p.name, p.pattern.active === false ? 'paused' : 'active']),
       ),

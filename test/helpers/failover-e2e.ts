@@ -171,6 +171,25 @@ export async function expectEveryAcknowledgedWriteOn(
   return verification;
 }
 
+/** The titles of the fences an unplanned failover cannot apply to a site that is down: MySQL's, then Elasticsearch's. */
+export const DEAD_SITE_FENCES = [
+  'fence MySQL primary db-gra-1',
+  'make the leader indices of gra refuse writes (write block)',
+];
+
+/**
+ * Approves, as the test approver, each question to go on without a fence, in order (each starts with its step's
+ * title): only a human may answer them, whatever the runbook's policy.
+ */
+export async function approveEachFence(handle: FailoverHandle, titles = DEAD_SITE_FENCES): Promise<void> {
+  for (const title of titles) {
+    await waitForStatus(handle, `the question to go on without "${title}"`, (s) =>
+      (s.questions ?? []).some((q) => q.kind === 'approval' && q.question.startsWith(`${title} failed`)),
+    );
+    await approve(handle, `gra is down: go on without "${title}"`);
+  }
+}
+
 /** Runbook fields holding a reference to a public file (a host key, a CA certificate), not to a secret. */
 const PUBLIC_REFERENCES = new Set(['hostKey', 'ca']);
 

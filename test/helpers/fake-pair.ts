@@ -34,6 +34,8 @@ export interface FakePairState {
     followers: Record<string, 'active' | 'paused' | 'regular'>;
     autoFollow: Record<string, boolean>;
     lag: number;
+    /** By site: whether its leader indices carry the write block (a fence); a follow replaces it (a restore). */
+    writeBlocked: Record<string, boolean>;
   };
   apps: Record<string, boolean>;
   traffic: string;
@@ -58,6 +60,7 @@ export const initialState = (): FakePairState => ({
     followers: { orders: 'active', customers: 'active' },
     autoFollow: { 'logs-from-gra': true },
     lag: 0,
+    writeBlocked: { gra: false, rbx: false },
   },
   salvage: { pending: 0, hostAnswers: true, salvaged: 0 },
   apps: { 'app-gra-1': true, 'app-rbx-1': false },
@@ -66,8 +69,8 @@ export const initialState = (): FakePairState => ({
 });
 
 /**
- * The pair after a planned failover to rbx: db-rbx-1 primary, db-gra-1 fenced and replicating from it, rbx's
- * indices promoted, rbx's auto-follow paused, traffic on rbx.
+ * The pair after a planned failover to rbx: db-rbx-1 primary, db-gra-1 fenced and replicating from it, gra's
+ * indices write-blocked, rbx's indices promoted, rbx's auto-follow paused, traffic on rbx.
  */
 export const failedOverState = (): FakePairState => {
   const state = initialState();
@@ -76,6 +79,7 @@ export const failedOverState = (): FakePairState => {
   state.mysql['db-rbx-2'] = { reachable: true, readOnly: true, source: 'db-rbx-1', ioRunning: true };
   state.es.followers = { orders: 'regular', customers: 'regular' };
   state.es.autoFollow = { 'logs-from-gra': false };
+  state.es.writeBlocked.gra = true;
   state.apps['app-rbx-1'] = true;
   state.traffic = 'rbx';
   return state;
@@ -127,10 +131,9 @@ export class FakePair {
   private readonly faults = new Map<string, Fault & { left: number }>();
   private readonly delays = new Map<string, number>();
   private readonly lostAnswers = new Set<string>();
+  private readonly hooks: { activity: string; nth: number; action: () => void }[] = [];
   /** How many more times trafficVerify answers "not verified" (the entry point slow to answer, say). */
   unverifiedAnswers = 0;
-  /** Sites whose indices carry the write block (esFenceWrites); kept out of `state`, which tests compare whole. */
-  readonly writeBlocked = new Set<string>();
   /** Documents gra takes after a first divergence count, until its write block: the recount finds them too. */
   writesBeforeBlock = 0;
 
@@ -150,6 +153,11 @@ export class FakePair {
     this.lostAnswers.add(activity);
   }
 
+  /** Runs `action` when the activity is called for the `nth` time, before that call does anything (a site back, say). */
+  onCall(activity: keyof Activities, nth: number, action: () => void): void {
+    this.hooks.push({ activity, nth, action });
+  }
+
   fail(activity: keyof Activities, fault: Fault = {}): void {
     this.faults.set(activity, { ...fault, left: fault.times ?? Number.POSITIVE_INFINITY });
   }
@@ -166,6 +174,8 @@ export class FakePair {
   private async enter(name: string, detail = ''): Promise<void> {
     const call = detail ? `${name} ${detail}` : name;
     this.calls.push(call);
+    const nth = this.calls.filter((c) => c.split(' ')[0] === name && !c.endsWith(' ended')).length;
+    for (const hook of this.hooks) if (hook.activity === name && hook.nth === nth) hook.action();
     const delay = this.delays.get(name);
     if (delay !== undefined) await this.wait(call, delay);
     const fault = this.faults.get(name);
@@ -235,6 +245,15 @@ export class FakePair {
     };
     const followersOf = (site?: string) => (site === 'gra' ? s().es.graIndices : s().es.followers);
     const patternsOf = (site?: string) => (site === 'gra' ? s().es.graAutoFollow : s().es.autoFollow);
+    const leadersOf = (site: string) => Object.keys(followersOf(site));
+    /** gra's cluster answers only when reachable; a call to it otherwise fails as the activities' would. */
+    const esAnswers = (site: string) => {
+      if (site === 'gra' && !s().es.graReachable)
+        throw ApplicationFailure.create({
+          type: 'EsUnreachable',
+          message: 'gra: connect ECONNREFUSED',
+        });
+    };
     const acts = {
       mysqlFindErrantTransactions: async ({ server, reference }: { server: string; reference: string }) => {
         await this.enter('mysqlFindErrantTransactions', server);
@@ -336,7 +355,7 @@ export class FakePair {
         previous?: { total: number };
       }) => {
         await this.enter('esDivergence', underWriteBlock ? `${site} under the write block` : site);
-        if (underWriteBlock && !this.writeBlocked.has(site))
+        if (underWriteBlock && !s().es.writeBlocked[site])
           throw ApplicationFailure.create({
             type: 'IndexNotWriteBlocked',
             message: `${site}: orders has no write block before the count`,
@@ -364,30 +383,13 @@ export class FakePair {
             : `${site} holds nothing the leader lacks${when}.`,
         };
       },
-      esFenceWrites: async ({ site, indices }: { site: string; indices?: string[] }) => {
-        await this.enter('esFenceWrites', site);
-        const already = this.writeBlocked.has(site);
-        if (!already && site === 'gra') {
-          s().es.divergent += this.writesBeforeBlock;
-          this.writesBeforeBlock = 0;
-        }
-        this.writeBlocked.add(site);
-        const names = indices ?? Object.keys(followersOf(site));
-        return {
-          site,
-          indices: names.map((index) => ({
-            index,
-            outcome: already ? ('already-fenced' as const) : ('fenced' as const),
-          })),
-          steps: already ? [] : names.map((index) => `${site}: PUT ${index}/_block/write`),
-          description: `${site}: ${names.join(', ')} ${already ? 'already refused' : 'refuse'} writes (index.blocks.write).`,
-        };
-      },
       esFollowIndices: async ({ site, indices }: { site: string; indices?: string[] }) => {
         await this.enter('esFollowIndices', site);
         const followers = followersOf(site);
         const names = indices ?? Object.keys(followers);
         if (site === 'gra') s().es.divergent = 0;
+        // Restored from the leader, the followers carry the leader's settings: the old index's write block is gone.
+        s().es.writeBlocked[site] = false;
         return {
           site,
           leaderSite: site === 'gra' ? 'rbx' : 'gra',
@@ -402,6 +404,56 @@ export class FakePair {
             };
           }),
           warnings: [],
+        };
+      },
+      esFenceWrites: async ({ site, indices }: { site: string; indices?: string[] }) => {
+        await this.enter('esFenceWrites', site);
+        esAnswers(site);
+        const already = s().es.writeBlocked[site]!;
+        if (!already && site === 'gra') {
+          s().es.divergent += this.writesBeforeBlock;
+          this.writesBeforeBlock = 0;
+        }
+        s().es.writeBlocked[site] = true;
+        const names = indices ?? leadersOf(site);
+        return {
+          site,
+          indices: names.map((index) => ({
+            index,
+            outcome: already ? ('already-fenced' as const) : ('fenced' as const),
+          })),
+          steps: already ? [] : names.map((index) => `${site}: PUT ${index}/_block/write`),
+          description: `${site}: ${names.join(', ')} refuse writes${already ? ' already' : ' now'} (index.blocks.write).`,
+        };
+      },
+      esUnfenceWrites: async ({ site, indices }: { site: string; indices?: string[] }) => {
+        await this.enter('esUnfenceWrites', site);
+        esAnswers(site);
+        const was = s().es.writeBlocked[site]!;
+        s().es.writeBlocked[site] = false;
+        return {
+          site,
+          indices: (indices ?? leadersOf(site)).map((index) => ({
+            index,
+            outcome: was ? ('unfenced' as const) : ('already-unfenced' as const),
+          })),
+          steps: was ? [`${site}: PUT _settings {"index.blocks.write": null}`] : [],
+          description: `${site}: ${(indices ?? leadersOf(site)).join(', ')} take writes again.`,
+        };
+      },
+      esWriteBlockStatus: async ({ site }: { site: string }) => {
+        await this.enter('esWriteBlockStatus', site);
+        esAnswers(site);
+        const blocked = s().es.writeBlocked[site]!;
+        const names = leadersOf(site);
+        return {
+          site,
+          indices: names.map((index) => ({ index, exists: true, writeBlocked: blocked })),
+          blocked: blocked ? names : [],
+          unblocked: blocked ? [] : names,
+          missing: [],
+          fenced: blocked,
+          description: `${site}: the site is ${blocked ? '' : 'not '}fenced.`,
         };
       },
       pairSettings: async () => {
@@ -778,6 +830,7 @@ const READS = new Set([
   'mysqlCatchUp',
   'esClusterHealth',
   'esRemoteClusterStatus',
+  'esWriteBlockStatus',
   'esFollowerStatus',
   'appHealth',
   'trafficCurrentTarget',

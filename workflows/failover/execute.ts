@@ -6,6 +6,7 @@ import {
   patched,
 } from '@temporalio/workflow';
 import type { Phase } from '../definitions';
+import { watchOldSiteIfUnfenced } from '../fence-old-site';
 import type { UnwindResult } from '../saga';
 import { errorText, errorType, view, type PlanStep } from '../steps';
 import { approve } from './approve';
@@ -40,6 +41,9 @@ export async function fence(run: FailoverRun): Promise<void> {
           `going on without fencing ${step.target} was not approved`,
           'FenceNotApproved',
         );
+      run.say(
+        `going on without fencing ${step.target}: once ${run.ctx.to} is promoted, a watcher fences it as soon as it answers again.`,
+      );
     }
   }
 }
@@ -93,12 +97,16 @@ export async function rollForwardPhase(run: FailoverRun, phase: Phase): Promise<
   if (failure) throw failure.reason;
 }
 
-/** Promote: the point of no return. From here nothing is undone. */
+/**
+ * Promote: the point of no return. From here nothing is undone. Once the standby is promoted, an old site left
+ * unfenced is watched, to be fenced as soon as it answers again.
+ */
 export async function promote(run: FailoverRun): Promise<void> {
   run.saga.passPointOfNoReturn();
   run.enter('promote');
   run.say(`point of no return: promoting ${run.ctx.to}; from here the run only rolls forward.`);
   await rollForwardPhase(run, 'promote');
+  await watchOldSiteIfUnfenced(run);
 }
 
 /** Undo what was done before the point of no return, newest first; a failed undo waits for a human. */

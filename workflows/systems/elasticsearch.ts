@@ -1,5 +1,6 @@
-import { ApplicationFailure, sleep } from '@temporalio/workflow';
+import { ApplicationFailure, patched, sleep } from '@temporalio/workflow';
 import type { EsFollowerStatusReport } from '../../activities/elasticsearch';
+import type { EsWriteBlockStatus } from '../../activities/elasticsearch/fence';
 import type { Check } from '../checks/check';
 import { evaluateEsReadiness } from '../checks/es-readiness';
 import type { DataLossEstimate } from '../definitions';
@@ -9,11 +10,14 @@ import type { Observation, RunContext, SystemContribution, SystemPlan } from './
 const outcomes = (r: { indices: { index: string; outcome: string }[] }) =>
   r.indices.map((i) => `${i.index} ${i.outcome}`).join(', ') || 'none';
 
+/** Runs whose plan fences the old site's Elasticsearch (the write block on its leader indices). */
+export const ES_FENCE_PATCH = 'es-fence-writes';
+
 /**
- * Elasticsearch CCR: the standby's followers (planned: once they have read everything) and auto-follow patterns
- * are paused, then promoted (close, unfollow, open). The followers moved are the runbook's and those its
- * auto-follow patterns created (found in assess). Paused followers and patterns are resumed if the run is
- * undone before the point of no return.
+ * Elasticsearch CCR: the old site's leader indices refuse writes (the fence), the standby's followers (planned: once
+ * they have read everything) and auto-follow patterns are paused, then promoted (close, unfollow, open). The followers
+ * moved are the runbook's and those its auto-follow patterns created (found in assess). Paused followers and
+ * patterns are resumed, and the write block lifted, if the run is undone before the point of no return.
  */
 export function elasticsearchContribution(): SystemContribution {
   let followers: EsFollowerStatusReport | undefined;
@@ -155,8 +159,9 @@ export function elasticsearchContribution(): SystemContribution {
           },
         },
       ];
+      if (patched(ES_FENCE_PATCH)) steps.unshift(esFenceStep(ctx));
       if (es.autoFollowPatterns.length > 0)
-        steps.splice(1, 0, {
+        steps.splice(steps.findIndex((s) => s.id === 'es.pause-follow') + 1, 0, {
           id: 'es.pause-auto-follow',
           phase: 'prepare',
           system: 'elasticsearch',
@@ -186,6 +191,51 @@ export function elasticsearchContribution(): SystemContribution {
           },
         });
       return { steps, dataLoss: esDataLoss(ctx, followers) };
+    },
+  };
+}
+
+/**
+ * The old site's leader indices refuse writes (`index.blocks.write`, through the add index block API: no write is in
+ * flight once it answers), after its clients were drained and its database fenced; planned, the followers then
+ * read everything their leaders will ever hold. A completed move keeps the block: the old site's indices stay
+ * write-blocked until a failback replaces them by followers. Undone by lifting the block from the indices it added
+ * it to, read before and after (an index that carried the block before the run, say from an ILM read-only phase,
+ * keeps it); when the blocks could not even be read first, nothing was fenced and nothing is lifted.
+ */
+function esFenceStep(ctx: RunContext): PlanStep {
+  const pair = ctx.settings.pair;
+  const site = ctx.from;
+  let before: EsWriteBlockStatus | undefined;
+  const readBlocks = (why: string) =>
+    ctx.call('read', 'esWriteBlockStatus', { pair, site }, `write blocks on ES ${site} ${why}`);
+  return {
+    id: 'es.fence',
+    phase: 'fence',
+    system: 'elasticsearch',
+    title: `make the leader indices of ${site} refuse writes (write block)`,
+    target: `the leader indices of ES ${site}`,
+    compensation: `lift the write block from the leader indices of ${site} that took writes before`,
+    run: async () => {
+      before = await readBlocks('before the fence');
+      const preset = ctx.planned ? 'change' : 'read';
+      return (await ctx.call(preset, 'esFenceWrites', { pair, site }, `fence writes on ES ${site}`))
+        .description;
+    },
+    undo: async () => {
+      if (!before) return `nothing was fenced on ES ${site}: its write blocks could not be read first.`;
+      const blockedBefore = new Set(before.blocked);
+      const now = await readBlocks('to undo the fence');
+      const added = now.blocked.filter((index) => !blockedBefore.has(index));
+      if (added.length === 0) return `no leader index of ${site} carries a write block the run added.`;
+      return (
+        await ctx.call(
+          'change',
+          'esUnfenceWrites',
+          { pair, site, indices: added },
+          `unfence writes on ES ${site}`,
+        )
+      ).description;
     },
   };
 }
