@@ -334,6 +334,8 @@ describe('failback workflow (time-skipping, in-memory pair)', () => {
     pair = failedOver((s) => {
       s.es.divergent = 2;
     });
+    // gra's ES could not be fenced at the failover (unplanned, unreachable): it took writes until the failback's block.
+    pair.state.es.writeBlocked.gra = false;
     pair.writesBeforeBlock = 3;
     const handle = await start(input({ mode: 'reprotect-only' }));
     await pendingOf(handle, 'approval');
@@ -359,6 +361,8 @@ describe('failback workflow (time-skipping, in-memory pair)', () => {
 
   it('ES divergence found only under the write block: asked although the first count found none', async () => {
     pair = failedOver();
+    // gra's ES could not be fenced at the failover (unplanned, unreachable): it took writes until the failback's block.
+    pair.state.es.writeBlocked.gra = false;
     pair.writesBeforeBlock = 1;
     const handle = await start(input({ mode: 'reprotect-only' }));
     const asked = await pendingOf(handle, 'approval');
@@ -372,6 +376,8 @@ describe('failback workflow (time-skipping, in-memory pair)', () => {
     pair = failedOver((s) => {
       s.es.divergent = 2;
     });
+    // gra's ES could not be fenced at the failover (unplanned, unreachable): it took writes until the failback's block.
+    pair.state.es.writeBlocked.gra = false;
     pair.writesBeforeBlock = 3;
     const handle = await start(input({ mode: 'reprotect-only' }));
     await pendingOf(handle, 'approval');

@@ -1371,7 +1371,9 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
       pair.state.es.graReachable = false;
       pair.state.es.rbxConnectedToGra = false;
       pair.state.lostTransactions = 3;
-      const report = await (await start(input({ mode: 'unplanned' }))).result();
+      const handle = await start(input({ mode: 'unplanned' }));
+      await acceptNoFence(handle, 'oncall', [ES_FENCE_QUESTION]);
+      const report = await handle.result();
       expect(report.outcome).toBe('completed');
       expect(report.measuredLoss).toEqual([
         {
