@@ -356,6 +356,41 @@ describe('unplanned failover end to end, after the primary site is killed', () =
     done();
   }, 120_000);
 
+  it("gra coming back is fenced by the failover's watcher: db-gra-1 read-only, its indices refusing writes", async () => {
+    const done = timer('unplanned: the watcher fences gra once it is back');
+    const { pair } = ctx;
+    const watcher = ctx.client.workflow.getHandle<typeof fenceOldSite>(fenceWatchWorkflowId(pair.pair));
+    // It has tried both while gra was down.
+    await waitUntil('the watcher has tried to fence gra', async () => {
+      const { pending } = await watcher.query(fenceWatchStatusQuery);
+      return pending.length === 2 && pending.every((p) => p.lastError !== undefined);
+    });
+    expect((await watcher.query(fenceWatchStatusQuery)).pending).toEqual([
+      { system: 'mysql', target: 'db-gra-1', lastError: expect.stringMatching(/^MysqlUnreachable: /) },
+      {
+        system: 'elasticsearch',
+        target: 'the leader indices of ES gra',
+        lastError: expect.stringMatching(/^EsUnreachable: /),
+      },
+    ]);
+    await pair.revivePrimarySite();
+    const revivedAt = Date.now();
+    const watch = await within(watcher.result(), 60_000, 'the watcher did not end');
+    ctx.runs.push({ workflowId: watcher.workflowId, runId: (await watcher.describe()).runId });
+    expect(watch.outcome).toBe('fenced');
+    expect(watch.fenced.map((f) => f.system)).toEqual(['mysql', 'elasticsearch']);
+    expect(watch.sentence).toMatch(
+      /^every system of gra the failover could not fence is fenced: db-gra-1 at /,
+    );
+    const after = await pair.snapshot();
+    expect(after.mysql['db-gra-1']).toEqual({ reachable: true, readOnly: true, replicatesFrom: null });
+    await expectGraIndicesFenced(pair);
+    console.log(
+      `[e2e] the watcher fenced gra ${((Date.now() - revivedAt) / 1000).toFixed(1)} s after it came back (rounds: ${watch.rounds})`,
+    );
+    done();
+  }, 90_000);
+
   it('no secret of the runbook appears in the run history', () => expectNoSecretsInHistories(ctx));
 });
 
@@ -416,41 +451,6 @@ describe('unplanned failover end to end, the replicas behind and the old primary
     );
     done();
   }, 120_000);
-
-  it("gra coming back is fenced by the failover's watcher: db-gra-1 read-only, its indices refusing writes", async () => {
-    const done = timer('unplanned: the watcher fences gra once it is back');
-    const { pair } = ctx;
-    const watcher = ctx.client.workflow.getHandle<typeof fenceOldSite>(fenceWatchWorkflowId(pair.pair));
-    // It has tried both while gra was down.
-    await waitUntil('the watcher has tried to fence gra', async () => {
-      const { pending } = await watcher.query(fenceWatchStatusQuery);
-      return pending.length === 2 && pending.every((p) => p.lastError !== undefined);
-    });
-    expect((await watcher.query(fenceWatchStatusQuery)).pending).toEqual([
-      { system: 'mysql', target: 'db-gra-1', lastError: expect.stringMatching(/^MysqlUnreachable: /) },
-      {
-        system: 'elasticsearch',
-        target: 'the leader indices of ES gra',
-        lastError: expect.stringMatching(/^EsUnreachable: /),
-      },
-    ]);
-    await pair.revivePrimarySite();
-    const revivedAt = Date.now();
-    const watch = await within(watcher.result(), 60_000, 'the watcher did not end');
-    ctx.runs.push({ workflowId: watcher.workflowId, runId: (await watcher.describe()).runId });
-    expect(watch.outcome).toBe('fenced');
-    expect(watch.fenced.map((f) => f.system)).toEqual(['mysql', 'elasticsearch']);
-    expect(watch.sentence).toMatch(
-      /^every system of gra the failover could not fence is fenced: db-gra-1 at /,
-    );
-    const after = await pair.snapshot();
-    expect(after.mysql['db-gra-1']).toEqual({ reachable: true, readOnly: true, replicatesFrom: null });
-    await expectGraIndicesFenced(pair);
-    console.log(
-      `[e2e] the watcher fenced gra ${((Date.now() - revivedAt) / 1000).toFixed(1)} s after it came back (rounds: ${watch.rounds})`,
-    );
-    done();
-  }, 90_000);
 
   it('no secret of the runbook appears in the run history', () => expectNoSecretsInHistories(ctx));
 });
