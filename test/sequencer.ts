@@ -3,36 +3,38 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
  * The files that take more than a few seconds, slowest first (seconds in a whole `npm test` run on 2 cores,
- * measured 2026-12-01): the longest start at once, and the short ones come last to fill the gaps, so the run does
+ * measured 2026-12-07): the longest start at once, and the short ones come last to fill the gaps, so the run does
  * not end waiting on one long file. The others follow in name order.
  */
 const SLOWEST_FIRST = [
-  'mysql-salvage.test.ts', // 104
-  'failover-faults.e2e.test.ts', // 93
-  'failover-durability.e2e.test.ts', // 90
-  'failback-recovery.e2e.test.ts', // 73
-  'worker-process.test.ts', // 40
-  'failover.workflow.test.ts', // 32
-  'apps-ssh.test.ts', // 26
-  'failover-detection.e2e.test.ts', // 26 (measured alone)
-  'mysql-failover-planned.test.ts', // 23
-  'failover.e2e.test.ts', // 21
-  'failback.e2e.test.ts', // 20
-  'cli.test.ts', // 15
-  'mariadb-cluster.test.ts', // 15
-  'scratch-dr-pair.test.ts', // 14
-  'contract/elasticsearch.contract.test.ts', // 14
-  'mysql-failback.test.ts', // 12
-  'production-template.test.ts', // 12
-  'es-activities.activity.test.ts', // 12
-  'mysql-failover-unplanned.test.ts', // 11
-  'failback.workflow.test.ts', // 11
-  'mysql-frozen-server.test.ts', // 11
-  'replay.test.ts', // 10
-  'traffic-ovh-iplb.test.ts', // 7
+  'failover.workflow.test.ts', // 121
+  'failover-faults.e2e.test.ts', // 88
+  'failback-recovery.e2e.test.ts', // 87
+  'mysql-salvage.test.ts', // 83
+  'safety.e2e.test.ts', // 78
+  'failover-durability.e2e.test.ts', // 69
+  'failover.e2e.test.ts', // 52
+  'deploy-while-waiting.e2e.test.ts', // 37
+  'contract/elasticsearch.contract.test.ts', // 27
+  'answer-cli.test.ts', // 24
+  'es-activities.activity.test.ts', // 24
+  'apps-ssh.test.ts', // 23
+  'mysql-failback.test.ts', // 17
+  'worker-process.test.ts', // 14
+  'history-redaction.test.ts', // 13
+  'mysql-failover-planned.test.ts', // 13
+  'mysql-semi-sync.test.ts', // 12
+  'mysql-frozen-server.test.ts', // 10
+  'scratch-dr-pair.test.ts', // 10
+  'cli.test.ts', // 9
+  'failover-detection.e2e.test.ts', // 9
+  'failback.e2e.test.ts', // 8
+  'traffic-ovh-iplb.test.ts', // 8
   'traffic-haproxy-own.test.ts', // 7
-  'production-build.test.ts', // 7
-  'ovh-emulator-cli.test.ts', // 7
+  'failback.workflow.test.ts', // 6
+  'es-promote.activity.test.ts', // 5
+  'mysql-failover-unplanned.test.ts', // 5
+  'replay.test.ts', // 5
   'traffic-haproxy.test.ts', // 5
 ];
 
