@@ -210,9 +210,9 @@ describe('pickQuestion', () => {
 });
 
 describe('answerQuestion against a running desk', () => {
-  const ts = timeSkippingWorker('answer-cli', {
+  const ts = timeSkippingWorker('answer-cli', () => ({
     workflowsPath: path.join(__dirname, 'fixtures', 'answer-desk-workflow.ts'),
-  });
+  }));
 
   it('signs for the run and question it finds; the run refuses another key and accepts the right one', async () => {
     const pair = `shop-${randomUUID().slice(0, 8)}`;

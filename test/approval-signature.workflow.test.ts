@@ -19,9 +19,9 @@ import { approvalSignatureWorkflow, signedAnswerUpdate } from './fixtures/approv
 import { generateKey, sshKeygenSign } from './helpers/approver';
 import { timeSkippingWorker } from './helpers/time-skipping';
 
-const ts = timeSkippingWorker('approval-signature', {
+const ts = timeSkippingWorker('approval-signature', () => ({
   workflowsPath: path.join(__dirname, 'fixtures', 'approval-signature-workflow.ts'),
-});
+}));
 
 describe('verifyApprovalSignature in a workflow update validator', () => {
   it('accepts a signature ssh-keygen made and refuses a tampered answer with its sentence', async () => {

