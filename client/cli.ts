@@ -17,7 +17,19 @@ const temporal = () => import('../common/temporal-connection.js');
 const program = new Command('drctl')
   .description('Disaster-recovery orchestrator: failover, failback and drills of DR pairs on Temporal')
   .showHelpAfterError()
-  .configureHelp({ showGlobalOptions: true });
+  .configureHelp({ showGlobalOptions: true })
+  .option(
+    '--address <host:port>',
+    'Temporal frontend address (default: TEMPORAL_ADDRESS, else localhost:7233)',
+  )
+  .option('--namespace <name>', 'Temporal namespace (default: TEMPORAL_NAMESPACE, else default)');
+
+/** The global options every command reads the Temporal connection from. */
+interface GlobalOptions {
+  address?: string;
+  namespace?: string;
+}
+const globals = (): GlobalOptions => program.opts<GlobalOptions>();
 
 const print = (line: string) => console.log(line);
 // `drctl … | head` closes the pipe early: that is not an error.
@@ -91,9 +103,9 @@ program
       temporal(),
       import('./doctor.js'),
     ]);
-    const { address, namespace } = temporalSettings();
+    const { address, namespace } = temporalSettings(globals());
     const results = await runDoctor(
-      { address, namespace, connect: async () => (await connectClient()).connection },
+      { address, namespace, connect: async () => (await connectClient(globals())).connection },
       loadRunbooks(runbookFilesFromEnv()),
     );
     for (const r of results) print(`[${r.ok ? ' ok ' : 'FAIL'}] ${r.name}: ${r.detail}`);
@@ -115,7 +127,7 @@ program
   .action(async (pair: string, options: { json?: boolean; wait: boolean }) => {
     const [{ connectClient, temporalUiUrl }, { Client }, { formatReadinessReport, startReadinessCheck }] =
       await Promise.all([temporal(), import('@temporalio/client'), import('./readiness.js')]);
-    const { connection, namespace } = await connectClient();
+    const { connection, namespace } = await connectClient(globals());
     try {
       const client = new Client({ connection, namespace });
       const handle = await startReadinessCheck(client, pair, 'cli');
@@ -168,11 +180,8 @@ for (const [decision, description] of Object.entries(ANSWER_COMMANDS) as [
       'your private key, or a .pub whose key is in ssh-agent (default: DRCTL_SIGNING_KEY, else ~/.ssh/id_ed25519)',
     )
     .action(async (pair: string, options: AnswerCommandOptions) => {
-      const [
-        { connectClient, temporalSettings },
-        { Client, ServiceError },
-        { answerQuestion, checkAnswerArguments },
-      ] = await Promise.all([temporal(), import('@temporalio/client'), import('./answer.js')]);
+      const [{ connectClient }, { Client, ServiceError }, { answerQuestion, checkAnswerArguments }] =
+        await Promise.all([temporal(), import('@temporalio/client'), import('./answer.js')]);
       const answer = {
         reason: options.reason,
         questionId: options.question,
@@ -180,17 +189,7 @@ for (const [decision, description] of Object.entries(ANSWER_COMMANDS) as [
         key: options.key,
       };
       checkAnswerArguments(decision, answer); // before anything is contacted
-      const { address } = temporalSettings();
-      const unreachable = (err: unknown) =>
-        new Error(
-          `cannot reach Temporal at ${address}: ${err instanceof Error ? err.message : String(err)}`,
-          {
-            cause: err,
-          },
-        );
-      const { connection, namespace } = await connectClient().catch((err: unknown) => {
-        throw unreachable(err);
-      });
+      const { connection, namespace, address } = await connectClient(globals());
       try {
         const outcome = await answerQuestion(new Client({ connection, namespace }), pair, decision, answer);
         const asked = `question ${outcome.question.id} of run ${outcome.runId}: ${outcome.question.question}`;

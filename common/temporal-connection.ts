@@ -6,16 +6,23 @@ import { loadClientConnectConfig } from '@temporalio/envconfig';
  * TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS_CLIENT_CERT_PATH / _KEY_PATH, TEMPORAL_API_KEY,
  * TEMPORAL_PROFILE and the TOML config file. Unset, they point at the local dev server.
  */
-export function temporalSettings(): {
+export interface TemporalOverrides {
+  /** host:port of the frontend, over TEMPORAL_ADDRESS (drctl --address). */
+  address?: string;
+  /** over TEMPORAL_NAMESPACE (drctl --namespace). */
+  namespace?: string;
+}
+
+export function temporalSettings(overrides: TemporalOverrides = {}): {
   address: string;
   namespace: string;
   connectionOptions: ReturnType<typeof loadClientConnectConfig>['connectionOptions'];
 } {
   const config = loadClientConnectConfig();
-  const address = config.connectionOptions.address ?? 'localhost:7233';
+  const address = overrides.address ?? config.connectionOptions.address ?? 'localhost:7233';
   return {
     address,
-    namespace: config.namespace ?? 'default',
+    namespace: overrides.namespace ?? config.namespace ?? 'default',
     connectionOptions: { ...config.connectionOptions, address },
   };
 }
@@ -25,9 +32,23 @@ export function temporalUiUrl(): string {
   return (process.env.TEMPORAL_UI_URL || 'http://localhost:8233').replace(/\/+$/, '');
 }
 
-export async function connectClient(): Promise<{ connection: Connection; namespace: string }> {
-  const { connectionOptions, namespace } = temporalSettings();
-  // The client and the worker take the same option shape apart from the worker-only fields.
-  const connection = await Connection.connect(connectionOptions as Parameters<typeof Connection.connect>[0]);
-  return { connection, namespace };
+/** Connects to Temporal; a failure names the address it tried. */
+export async function connectClient(
+  overrides: TemporalOverrides = {},
+): Promise<{ connection: Connection; namespace: string; address: string }> {
+  const { connectionOptions, namespace, address } = temporalSettings(overrides);
+  try {
+    // The client and the worker take the same option shape apart from the worker-only fields.
+    const connection = await Connection.connect(
+      connectionOptions as Parameters<typeof Connection.connect>[0],
+    );
+    return { connection, namespace, address };
+  } catch (err) {
+    throw new Error(
+      `cannot reach Temporal at ${address}: ${err instanceof Error ? err.message : String(err)}`,
+      {
+        cause: err,
+      },
+    );
+  }
 }
