@@ -366,11 +366,17 @@ describe('docker-compose.yml', () => {
   it("traffic: HAProxy's runtime socket, backend, servers and frontend are the runbook's", () => {
     const traffic = runbook.traffic!;
     if (traffic.provider !== 'haproxy') throw new Error('the compose runbook switches traffic with HAProxy');
-    const socket = traffic.socket;
-    if (socket === undefined) throw new Error('the compose runbook names its one HAProxy by socket');
+    const [node, ...others] = traffic.sockets ?? [];
+    if (typeof node !== 'object' || others.length > 0)
+      throw new Error('the compose runbook names its one HAProxy in sockets, with its stateFile');
+    const { socket, stateFile } = node;
     const cfg = readFileSync(HAPROXY_CFG, 'utf8');
     expect(cfg).toContain(`stats socket ${socket} `);
+    // The worker saves the server states where HAProxy loads them at start.
+    expect(cfg).toMatch(new RegExp(`^ {2}server-state-file ${stateFile}$`, 'm'));
+    expect(cfg).toMatch(/^ {2}load-server-state-from-file global$/m);
     const socketDir = path.dirname(socket);
+    expect(path.dirname(stateFile!)).toBe(socketDir);
     expect(mountOf('worker', socketDir)?.source).toBeDefined();
     expect(mountOf('haproxy', socketDir)?.source).toBe(mountOf('worker', socketDir)?.source);
     expect(cfg).toContain(`backend ${traffic.backend}\n`);
@@ -403,8 +409,14 @@ describe('docker-compose.yml', () => {
     expect([...cfg.matchAll(/^\s*bind (\S+)/gm)].map((m) => m[1])).toEqual([
       `:${hostPort(runbook.traffic!.entryUrl!).port}`,
     ]);
-    // It starts as root only to create and hand over the socket, then runs as haproxy.
+    // It starts as root only to give the folder (where the worker writes the state file) and the socket to the
+    // worker's user, then runs as haproxy.
     expect(service('haproxy').user).toBe('root');
+    const entrypoint = service('haproxy').entrypoint!.join(' ');
+    expect(entrypoint).toContain(
+      `install -d -o ${uid} -g ${gid} -m 755 /var/run/haproxy && exec docker-entrypoint.sh`,
+    );
+    expect(service('haproxy').command).toEqual(['haproxy', '-f', '/usr/local/etc/haproxy/haproxy.cfg']);
     expect(cfg).toMatch(/^global\n(?: {2}.*\n)*? {2}user haproxy\n/m);
     expect(readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8')).toMatch(/^USER node$/m); // uid 1000 in node images
   });

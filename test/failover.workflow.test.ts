@@ -794,6 +794,20 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     expect(pair.state.mysql['db-rbx-1']!.readOnly).toBe(true);
   });
 
+  it('unplanned: a candidate position that cannot be parsed fails the salvage step with its sentence (not the workflow task), and the failover rolls back', async () => {
+    pair = unplannedWithSalvage();
+    pair.state.mysql['db-rbx-1']!.gtidBinlogPos = '0-1-x';
+    const report = await unplannedAcceptingNoFence();
+    expect(report.outcome).toBe('rolled-back');
+    expect(report.sentence).toMatch(/GtidParseError: db-rbx-1's GTID position cannot be read: /);
+    expect(report.steps.find((s) => s.id === 'mysql.salvage')).toMatchObject({
+      state: 'compensated',
+      sentence: 'db-rbx-1 replicates again.',
+    });
+    expect(pair.changes()).not.toContain('mysqlSalvageBinlog db-rbx-1');
+    expect(pair.changes()).not.toContain('mysqlPromote db-rbx-1');
+  });
+
   it('planned: no salvage, even when the runbook allows one', async () => {
     const settings = fakeSettings();
     settings.mysql.servers[0] = { ...settings.mysql.servers[0]!, salvage: true };

@@ -1,6 +1,8 @@
 import type { Client, Connection } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import { Client as EsClient } from '@elastic/elasticsearch';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { haproxyPaths } from '../dev/stack/services/haproxy';
 import { stackPort } from '../dev/stack/settings';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ActivityClients } from '../activities';
@@ -76,7 +78,13 @@ describe('readinessCheck workflow on the real dev server', () => {
     ]);
     expect(report.traffic).toMatchObject({ provider: 'haproxy', site: 'gra' });
     expect(report.checks.map((c) => c.name)).toEqual(
-      expect.arrayContaining(['es-rbx.health', 'es-rbx.orders', 'es-rbx.customers', 'traffic.target']),
+      expect.arrayContaining([
+        'es-rbx.health',
+        'es-rbx.orders',
+        'es-rbx.customers',
+        'traffic.target',
+        'traffic.state-saved',
+      ]),
     );
     expect(report.decisions.at(-1)).toEqual({ phase: 'report', sentence: report.verdict });
 
@@ -159,6 +167,28 @@ describe('readinessCheck workflow on the real dev server', () => {
       );
     } finally {
       expect((await fault(false)).ok).toBe(true);
+    }
+  });
+
+  it('reports HAProxy server states a restart would not keep (the state file is not the live states) as not ready', async () => {
+    const stateFile = haproxyPaths().stateFile;
+    const saved = readFileSync(stateFile, 'utf8');
+    // What the file would hold had traffic been switched to rbx and never saved since.
+    writeFileSync(stateFile, saved.replace(/^(\d+ app \d+ app-gra .*?) 0 (\d+ \d+ \d+ .*)$/m, '$1 1 $2'));
+    try {
+      const report = (await (
+        await startReadinessCheck(client, LOCAL_PAIR, 'test', taskQueue)
+      ).result()) as ReadinessReport;
+      expect(report.ready).toBe(false);
+      expect(report.checks.filter((c) => !c.ok)).toEqual([
+        {
+          name: 'traffic.state-saved',
+          ok: false,
+          sentence: `HAProxy at ${haproxyPaths().socket}'s saved server states (${stateFile}) are not its live ones (app-gra maint there, ready live): a reload would apply the saved ones.`,
+        },
+      ]);
+    } finally {
+      writeFileSync(stateFile, saved);
     }
   });
 

@@ -11,7 +11,12 @@ import {
   showServersState,
 } from '../../activities/traffic/haproxy-runtime';
 import { freePort, sleep } from '../../dev/stack/daemon';
-import { HAPROXY_BACKEND, HAPROXY_SERVERS, haproxyPaths } from '../../dev/stack/services/haproxy';
+import {
+  HAPROXY_BACKEND,
+  HAPROXY_SERVERS,
+  haproxyPaths,
+  saveServerStates,
+} from '../../dev/stack/services/haproxy';
 import { APPCTL, appctl, writeAppEnv } from '../../dev/stack/services/perl-app';
 import { stackDir, stackPort } from '../../dev/stack/settings';
 
@@ -66,8 +71,8 @@ export async function appHealthy(site: 'gra' | 'rbx'): Promise<boolean> {
 }
 
 /**
- * Puts the stack's apps and HAProxy back in their initial state (both apps running, gra ready, rbx drain)
- * and waits until HAProxy's health checks see both servers up.
+ * Puts the stack's apps and HAProxy back in their initial state (both apps running, gra ready, rbx drain), waits
+ * until HAProxy's health checks see both servers up, and saves those states to its state file as a switch does.
  */
 export async function restoreAppsAndTraffic(): Promise<void> {
   for (const site of ['gra', 'rbx'] as const) if (!(await appHealthy(site))) await appctl('start', site);
@@ -78,11 +83,12 @@ export async function restoreAppsAndTraffic(): Promise<void> {
     const s = await backendState();
     return s[primary!.server] === 'ready/up' && s[standby!.server] === 'drain/up';
   });
+  await saveServerStates();
 }
 
 /**
  * A copy of the local runbook in a temporary folder, changed by `edit`. Relative `file:` references and the
- * HAProxy socket are made absolute first, so they still point into this checkout's `.stack/`.
+ * HAProxy socket and state file are made absolute first, so they still point into this checkout's `.stack/`.
  */
 export function localRunbookCopy(edit: (doc: ReturnType<typeof parse>) => void): Map<string, LoadedRunbook> {
   const base = path.dirname(DEFAULT_LOCAL_RUNBOOK);
@@ -91,7 +97,10 @@ export function localRunbookCopy(edit: (doc: ReturnType<typeof parse>) => void):
     (_m, rel: string) => `file:${path.resolve(base, rel)}`,
   );
   const doc = parse(text);
-  doc.traffic.socket = path.resolve(base, doc.traffic.socket);
+  for (const node of doc.traffic.sockets as { socket: string; stateFile: string }[]) {
+    node.socket = path.resolve(base, node.socket);
+    node.stateFile = path.resolve(base, node.stateFile);
+  }
   edit(doc);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'runbook-'));
   const file = path.join(dir, 'local.yaml');

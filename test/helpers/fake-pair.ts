@@ -18,6 +18,8 @@ export interface FakePairState {
       ioRunning: boolean;
       sqlRunning?: boolean;
       errant?: number;
+      /** What its status says its binlog holds (default 0-1-100). */
+      gtidBinlogPos?: string;
     }
   >;
   /** What the dead primary's binlog holds beyond the candidate, and whether its host answers over SSH. */
@@ -223,7 +225,7 @@ export class FakePair {
         readOnly: m.readOnly,
         superReadOnly: false,
         gtidExecuted: '0-1-100',
-        gtidBinlogPos: '0-1-100',
+        gtidBinlogPos: m.gtidBinlogPos ?? '0-1-100',
         ...(m.source
           ? {
               replication: {

@@ -1,6 +1,8 @@
+import { ApplicationFailure } from '@temporalio/workflow';
 import type { CandidateChoice, SalvageResult } from '../../activities/mysql';
 import type { PairSettings } from '../../activities/pair-settings';
 import type { MysqlServerStatus } from '../../activities/mysql/status';
+import { GtidParseError } from '../../common/gtid';
 import { appliedPosition } from '../../common/mysql-status';
 import type { Check } from '../checks/check';
 import { evaluateMysqlReadiness } from '../checks/mysql-readiness';
@@ -205,7 +207,7 @@ function salvageStep(ctx: RunContext, primary: string, candidate: string): PlanS
       const r = await ctx.call(
         'salvage',
         'mysqlSalvageBinlog',
-        { pair, server: candidate, from: primary, baseline: appliedPosition(before) },
+        { pair, server: candidate, from: primary, baseline: salvageBaseline(before) },
         `salvage ${primary}'s binlog onto ${candidate}`,
       );
       ctx.reviseDataLoss(salvageDataLoss(r));
@@ -221,6 +223,19 @@ function salvageStep(ctx: RunContext, primary: string, candidate: string): PlanS
         )
       ).description,
   };
+}
+
+/** Where the salvage starts: the candidate's position; one that cannot be parsed fails the step with its sentence. */
+function salvageBaseline(status: MysqlServerStatus): string {
+  try {
+    return appliedPosition(status);
+  } catch (err) {
+    if (!(err instanceof GtidParseError)) throw err;
+    throw ApplicationFailure.nonRetryable(
+      `${status.server}'s GTID position cannot be read: ${err.message}`,
+      'GtidParseError',
+    );
+  }
 }
 
 /** The MySQL data loss once the salvage has run: none, or what it could not take and why. */

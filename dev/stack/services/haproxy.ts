@@ -123,6 +123,7 @@ export function haproxy(log: (line: string) => void): StackService {
       );
       const [, standby] = HAPROXY_SERVERS;
       if (!restoring && standby) await setServerState(client(), HAPROXY_BACKEND, standby.server, 'drain');
+      await saveServerStates();
       const states = await showServersState(client(), HAPROXY_BACKEND);
       log(
         `haproxy: ${restoring ? 'server states restored from the last stop; ' : ''}${describeBackend(states)}`,
@@ -148,12 +149,22 @@ export function haproxy(log: (line: string) => void): StackService {
     async down() {
       if (runningPid(spec()) === undefined) return;
       try {
-        const state = await client().command('show servers state');
-        if (/^# be_id/m.test(state)) writeFileSync(haproxyPaths().stateFile, state);
+        await saveServerStates();
       } catch (err) {
         log(`haproxy: server states not saved: ${(err as Error).message}`);
       }
       await stopDaemon(spec());
     },
   };
+}
+
+/**
+ * Writes the stack HAProxy's `show servers state` to its server-state-file (the local runbook's `stateFile`), as the
+ * worker does after a switch: a restart keeps the states, and readiness's `state-saved` check holds.
+ */
+export async function saveServerStates(): Promise<void> {
+  const state = await new HaproxySocketClient(haproxyPaths().socket).command('show servers state');
+  if (!/^# be_id/m.test(state))
+    throw new Error(`haproxy: "show servers state" answered ${state.slice(0, 200)}`);
+  writeFileSync(haproxyPaths().stateFile, state);
 }
