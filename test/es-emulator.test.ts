@@ -310,7 +310,8 @@ describe('ES emulator CLI (npm run emulator:es)', () => {
             .map((line) => JSON.parse(line) as { cluster: string; url: string });
           return parsed.length >= 2 ? parsed : undefined;
         },
-        { timeoutMs: 15_000 },
+        // tsx compiles the emulator first: on a loaded 2-core machine that alone took over 15 s.
+        { timeoutMs: 45_000 },
       );
       expect(lines.map((line) => line.cluster)).toEqual(['gra', 'rbx']);
       const root = await fetch(lines[0]?.url as string);

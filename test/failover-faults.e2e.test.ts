@@ -274,7 +274,7 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
         undone: [
           {
             step: 'traffic.drain',
-            sentence: `HAProxy backend ${HAPROXY_BACKEND} now sends all load-balanced traffic to gra (before: no site); set server app/app-gra state ready.`,
+            sentence: `HAProxy backend ${HAPROXY_BACKEND} now sends all load-balanced traffic to gra (before: no site); set server app/app-gra state ready. Saved its server states to ${pair.haproxyStateFile}, which HAProxy loads when it starts, so a reload keeps this.`,
           },
         ],
         leftInPlace: ['mysql.fence'],

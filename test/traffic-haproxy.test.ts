@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createActivities, createClients, type ActivityClients } from '../activities';
 import { HaproxyRuntimeError, type HaproxyRuntime } from '../activities/traffic/haproxy-runtime';
 import { haproxyProvider, TrafficProviders } from '../activities/traffic/providers';
+import { haproxyPaths } from '../dev/stack/services/haproxy';
 import { appctl } from '../dev/stack/services/perl-app';
 import {
   appHealthy,
@@ -68,6 +69,7 @@ describe('HAProxy traffic provider on the local stack', () => {
       'set server app/app-rbx state ready',
       'set server app/app-gra state maint',
       'shutdown sessions server app/app-gra',
+      `show servers state > ${haproxyPaths().stateFile}`,
     ]);
     expect(result.state.sites).toEqual(['rbx']);
 
@@ -80,6 +82,7 @@ describe('HAProxy traffic provider on the local stack', () => {
       ['target-ready', true],
       ['target-healthy', true],
       ['others-out', true],
+      ['state-saved', true],
       ['entry-point', true],
     ]);
     expect(verified.checks.at(-1)?.sentence).toBe(
@@ -132,7 +135,9 @@ describe('HAProxy traffic provider on the local stack', () => {
     const second = await runActivity(env, activities.trafficSwitch, { pair: LOCAL_PAIR, site: 'rbx' });
     expect(first.changed).toBe(true);
     expect(second).toMatchObject({ changed: false, actions: [], before: ['rbx'] });
-    expect(second.description).toBe('HAProxy backend app already sends all traffic to rbx; nothing changed.');
+    expect(second.description).toBe(
+      `HAProxy backend app already sends all traffic to rbx; nothing changed. Its saved server states (${haproxyPaths().stateFile}) already match.`,
+    );
     expect(await backendState()).toEqual(stateAfterFirst);
     expect(stateAfterFirst).toEqual({ 'app-gra': 'maint/down', 'app-rbx': 'ready/up' });
   });
@@ -204,6 +209,7 @@ describe('HAProxy traffic provider on the local stack', () => {
       ['target-ready', true],
       ['target-healthy', true],
       ['others-out', false],
+      ['state-saved', true],
       ['entry-point', true],
     ]);
     expect(verified.checks[2]?.sentence).toMatch(

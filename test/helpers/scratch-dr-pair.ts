@@ -77,6 +77,8 @@ export interface ScratchDrPair {
   appUrl(site: Site, path?: string): string;
   esUrl(site: Site): string;
   haproxySocket: string;
+  /** HAProxy's server-state-file, which the worker saves after each switch. */
+  haproxyStateFile: string;
   /** Every system's state, read directly (see DrPairSnapshot). */
   snapshot(): Promise<DrPairSnapshot>;
   /**
@@ -221,7 +223,9 @@ async function buildPair(ctx: BuildContext): Promise<ScratchDrPair> {
   const proxy = haproxy(log);
   closing.push(() => withEnv(pairEnv, () => proxy.down()));
   await withEnv(pairEnv, () => proxy.up());
-  const haproxySocket = await withEnv(pairEnv, async () => haproxyPaths().socket);
+  const { socket: haproxySocket, stateFile: haproxyStateFile } = await withEnv(pairEnv, async () =>
+    haproxyPaths(),
+  );
   await waitFor(
     'HAProxy sees app-gra ready and up, app-rbx drained and up',
     async () => {
@@ -263,6 +267,7 @@ async function buildPair(ctx: BuildContext): Promise<ScratchDrPair> {
     sshFiles,
     appUrl,
     haproxySocket,
+    haproxyStateFile,
     frontendUrl,
     approvalTimeout: options.approvalTimeout ?? '2m',
     salvagePrimary: options.salvagePrimary ?? false,
@@ -330,6 +335,7 @@ async function buildPair(ctx: BuildContext): Promise<ScratchDrPair> {
     appUrl,
     esUrl,
     haproxySocket,
+    haproxyStateFile,
     snapshot: () => readSnapshot(targets),
     writeLoad(settings = {}) {
       const load = new FrontendWriteLoad({
@@ -383,6 +389,8 @@ interface PairPlaces {
   sshFiles: Record<Site, ReturnType<typeof sshPaths>>;
   appUrl: (site: Site) => string;
   haproxySocket: string;
+  /** HAProxy's server-state-file, which the worker saves after each switch. */
+  haproxyStateFile: string;
   frontendUrl: (path?: string) => string;
   approvalTimeout: string;
   salvagePrimary: boolean;
@@ -401,6 +409,7 @@ function pairRunbook(where: PairPlaces): RunbookDocument {
     sshFiles,
     appUrl,
     haproxySocket,
+    haproxyStateFile,
     frontendUrl,
   } = where;
   const secret = (account: keyof typeof MARIADB_ACCOUNTS) =>
@@ -463,7 +472,7 @@ function pairRunbook(where: PairPlaces): RunbookDocument {
     },
     traffic: {
       provider: 'haproxy',
-      socket: haproxySocket,
+      sockets: [{ socket: haproxySocket, stateFile: haproxyStateFile }],
       backend: HAPROXY_BACKEND,
       servers: HAPROXY_SERVER,
       inactiveState: 'drain',
