@@ -221,7 +221,7 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
         undone: [
           {
             step: 'traffic.drain',
-            sentence: `HAProxy backend ${HAPROXY_BACKEND} already sends all traffic to gra; nothing changed.`,
+            sentence: `HAProxy backend ${HAPROXY_BACKEND} already sends all traffic to gra; nothing changed. Its saved server states (${pair.haproxyStateFile}) already match.`,
           },
         ],
         leftInPlace: [],

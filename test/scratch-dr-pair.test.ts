@@ -103,7 +103,11 @@ describe('scratch DR pair', () => {
     expect(runbook).toMatchObject({
       approval: { policy: 'required', approvers: [TEST_APPROVER_LINE] },
       probes: { interval: '250ms', fall: 2, rise: 2 },
-      traffic: { provider: 'haproxy', socket: pair.haproxySocket, entryUrl: pair.frontendUrl('/health') },
+      traffic: {
+        provider: 'haproxy',
+        sockets: [{ socket: pair.haproxySocket, stateFile: pair.haproxyStateFile }],
+        entryUrl: pair.frontendUrl('/health'),
+      },
     });
     const secrets = [
       runbook.mysql.password,
