@@ -12,6 +12,7 @@ import type {
   Trigger,
 } from '../definitions';
 import type { ApprovalRecord, OperatorRecord } from '../desk';
+import type { NotificationsRecord } from '../notify';
 import type { UnwindResult } from '../saga';
 import { errorText } from '../steps';
 import type { Observation } from '../systems/system';
@@ -65,6 +66,8 @@ export interface FailoverReport {
   /** The pair as it is at the end. */
   topology?: { mysql?: MysqlServerStatus[]; traffic?: TrafficState; unreadable?: string };
   decisions: { phase: string; sentence: string }[];
+  /** What the run sent to the runbook's webhooks (absent when it has none, and from older runs). */
+  notifications?: NotificationsRecord;
 }
 
 /** Runs that measure the MySQL data loss at their end (an activity more in the report phase). */
@@ -85,6 +88,13 @@ export async function report(
   const finishedAt = new Date();
   run.say(sentence);
   run.phase = 'done';
+  const rto = {
+    fromStartMs: finishedAt.getTime() - run.startedAt.getTime(),
+    ...(run.approvedAt ? { fromApprovalMs: finishedAt.getTime() - run.approvedAt.getTime() } : {}),
+  };
+  const notifier = run.notifier;
+  notifier?.end(outcome, sentence, rto);
+  await notifier?.drained();
   return {
     pair: run.input.pair,
     workflowId: run.workflowId,
@@ -97,10 +107,7 @@ export async function report(
     ...(run.ctx ? { from: run.ctx.from, to: run.ctx.to } : {}),
     startedAt: run.startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
-    rto: {
-      fromStartMs: finishedAt.getTime() - run.startedAt.getTime(),
-      ...(run.approvedAt ? { fromApprovalMs: finishedAt.getTime() - run.approvedAt.getTime() } : {}),
-    },
+    rto,
     ...(run.plan ? { plan: run.plan } : {}),
     dataLoss: run.dataLoss,
     ...(measuredLoss ? { measuredLoss } : {}),
@@ -112,6 +119,7 @@ export async function report(
     detection: run.findings,
     ...(topology ? { topology } : {}),
     decisions: run.narrator.decisions,
+    ...(notifier && notifier.record.events > 0 ? { notifications: notifier.record } : {}),
   };
 }
 

@@ -27,6 +27,7 @@ import {
 } from '../definitions';
 import { Desk } from '../desk';
 import { Narrator } from '../narrate';
+import { Notifier } from '../notify';
 import { Saga } from '../saga';
 import { StepBook, type PlanStep } from '../steps';
 import { appsContribution } from '../systems/apps';
@@ -64,6 +65,8 @@ export class FailoverRun {
   dataLoss: DataLossEstimate[] = [];
   approvedAt: Date | undefined;
   phase: Phase | 'start' | 'done' = 'start';
+  /** Sends the run's events to the runbook's webhooks; set with the context. */
+  notifier: Notifier | undefined;
 
   constructor(readonly input: MoveInput) {
     setHandler(planQuery, () => this.plan);
@@ -75,10 +78,12 @@ export class FailoverRun {
       ...(this.desk.pending ? { pending: this.desk.pending } : {}),
       questions: this.desk.questions,
     }));
-    this.desk.onAsk = (q) =>
+    this.desk.onAsk = (q) => {
       this.say(
         `question ${q.id} is open (${q.answers.join(' or ')}): answer it naming ${q.id}, e.g. drctl ${q.kind === 'approval' ? 'approve' : 'retry'} ${input.pair} --question ${q.id} --reason "…".`,
       );
+      this.notifier?.question(q);
+    };
   }
 
   /** "planned failover", "full failback": what the run is, for its sentences. */
@@ -104,6 +109,11 @@ export class FailoverRun {
       },
     };
     this.contributions = contributionsFor(settings);
+    this.notifier = new Notifier({
+      pair: settings.pair,
+      webhooks: settings.notifications?.webhooks ?? [],
+      title: this.title,
+    });
     const { approvers, signers, unsigned, unsignedApprovers, signatureMaxAgeMs, fourEyes } =
       settings.approval;
     this.desk.rules = {
@@ -118,6 +128,10 @@ export class FailoverRun {
   enter(phase: Phase): void {
     this.phase = phase;
     this.narrator.enterPhase(phase);
+    this.notifier?.phase(
+      phase,
+      `${this.title} of ${this.input.pair} from ${this.ctx.from} to ${this.ctx.to}: phase ${phase} begins.`,
+    );
   }
 
   say(sentence: string): void {
