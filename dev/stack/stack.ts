@@ -6,6 +6,7 @@ import { perlApps } from './services/perl-app';
 import { sshServer } from './services/sshd';
 import { temporalServer } from './services/temporal-server';
 import { orchestratorWorker } from './services/worker';
+import { webhookReceiver } from './services/webhook-receiver';
 import { ensureApproverKey } from './approval-key';
 import { allSettledOrThrow } from './daemon';
 import type { ServiceStatus, StackService } from './service';
@@ -23,6 +24,7 @@ export function stackServices(log: Log): StackService[] {
     sshServer(log),
     // Before the worker, which trusts its CA (created at its first start).
     ovhEmulator(log),
+    webhookReceiver(log),
     orchestratorWorker(log),
   ];
 }
