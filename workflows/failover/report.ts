@@ -12,6 +12,7 @@ import type {
   Trigger,
 } from '../definitions';
 import type { ApprovalRecord, OperatorRecord } from '../desk';
+import { recordMove } from '../metrics';
 import type { NotificationsRecord } from '../notify';
 import type { UnwindResult } from '../saga';
 import { errorText } from '../steps';
@@ -95,7 +96,7 @@ export async function report(
   const notifier = run.notifier;
   notifier?.end(outcome, sentence, rto);
   await notifier?.drained();
-  return {
+  const result: FailoverReport = {
     pair: run.input.pair,
     workflowId: run.workflowId,
     mode: run.input.mode,
@@ -121,6 +122,9 @@ export async function report(
     decisions: run.narrator.decisions,
     ...(notifier && notifier.record.events > 0 ? { notifications: notifier.record } : {}),
   };
+  const failback = run.input.mode === 'full' || run.input.mode === 'reprotect-only';
+  recordMove(result, failback ? 'failback' : 'failover');
+  return result;
 }
 
 async function readTopology(run: FailoverRun): Promise<FailoverReport['topology']> {
