@@ -3,6 +3,7 @@
  * real notification activity over in-memory webhooks: every phase, question and end, in order; never a secret; a
  * webhook that fails never holds nor fails the run.
  */
+import { WorkflowFailedError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
@@ -10,7 +11,7 @@ import type { Activities } from '../activities';
 import { createNotificationActivities, type NotificationMessage } from '../activities/notifications';
 import type { PairSettings } from '../activities/pair-settings';
 import { RunbookRegistry } from '../activities/runbooks';
-import { failover } from '../workflows';
+import { failback, failover } from '../workflows';
 import {
   COMPLETED_RUN_PHASES,
   pairMoveWorkflowId,
@@ -20,7 +21,7 @@ import {
   type FailoverInput,
 } from '../workflows/definitions';
 import { answer } from './helpers/answers';
-import { FakePair, fakeSettings } from './helpers/fake-pair';
+import { failedOverState, FakePair, fakeSettings } from './helpers/fake-pair';
 import { testWorkflowBundle } from './helpers/local-stack';
 import { timeSkippingWorker } from './helpers/time-skipping';
 import { FakeWebhooks, notifyingRunbook } from './helpers/webhooks';
@@ -103,6 +104,16 @@ async function start() {
     args: [input],
     taskQueue: ts.taskQueue,
     workflowId,
+  });
+  runs.push(handle.firstExecutionRunId);
+  return handle;
+}
+
+async function startFailback() {
+  const handle = await ts.env.client.workflow.start(failback, {
+    args: [{ pair: 'fake', mode: 'full', trigger: 'test', reason: 'test run', requestedBy: 'tester' }],
+    taskQueue: ts.taskQueue,
+    workflowId: pairMoveWorkflowId('fake'),
   });
   runs.push(handle.firstExecutionRunId);
   return handle;
@@ -264,6 +275,63 @@ describe('notifications of a move (time-skipping, in-memory pair and webhooks)',
     expect(attempts(1)).toBe(2); // once to ops, once to pager
     expect(attempts(2)).toBe(5); // once to ops, four times to pager
     expect(JSON.stringify(report)).not.toContain(TOKEN);
+  });
+
+  it('a cancelled move tells its end, then ends cancelled', async () => {
+    pair = notifyingPair(['ops'], { policy: 'required' });
+    const handle = await start();
+    await messageOf(OPS_URL, (m) => m.event === 'approval');
+    await handle.cancel();
+    await expect(handle.result()).rejects.toThrow(WorkflowFailedError);
+    expect((await handle.describe()).status.name).toBe('CANCELLED');
+    const messages = hooks.of(OPS_URL);
+    expect(events(messages)).toEqual(['assess', 'plan', 'approve', 'approval', 'end:cancelled']);
+    expect(messages.at(-1)?.sentence).toMatch(
+      /^the planned failover of fake ended cancelled, without a report: .*cancel/i,
+    );
+    expect(messages.at(-1)?.rto?.fromStartMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('a full failback sends each of its phases once, in order, and its end', async () => {
+    pair = notifyingPair(['ops']);
+    pair.state = failedOverState();
+    const report = await (await startFailback()).result();
+    expect(report.outcome).toBe('completed');
+    const messages = hooks.of(OPS_URL);
+    expect(events(messages)).toEqual([
+      'assess',
+      'reprotect',
+      'catch-up',
+      'assess',
+      'plan',
+      'approve',
+      'fence',
+      'prepare',
+      'promote',
+      'switch',
+      'verify',
+      'reestablish',
+      'report',
+      'end:completed',
+    ]);
+    expect(messages.every((m) => m.workflowType === 'failback' && m.title === 'full failback')).toBe(true);
+    expect(messages.map((m) => m.seq)).toEqual(messages.map((_, i) => i + 1));
+  });
+
+  it('a failback that fails tells its end as failed, then fails', async () => {
+    pair = notifyingPair(['ops']);
+    pair.fail('mysqlServerStatuses');
+    const handle = await startFailback();
+    await expect(handle.result()).rejects.toThrow(WorkflowFailedError);
+    const messages = hooks.of(OPS_URL);
+    expect(events(messages)).toEqual(['assess', 'end:failed']);
+    expect(messages.at(-1)).toMatchObject({
+      workflowType: 'failback',
+      title: 'full failback',
+      sentence: expect.stringMatching(
+        /^the full failback of fake ended failed, without a report: .*injected fault in mysqlServerStatuses$/,
+      ),
+    });
   });
 
   it('a pair without webhooks sends nothing', async () => {

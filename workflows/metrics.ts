@@ -131,8 +131,8 @@ export function recordReadiness(report: ReadinessReport, settings: PairSettings)
 }
 
 /** Records a move's end on the worker's /metrics. */
-export function recordMove(report: FailoverReport, type: MoveFacts['type']): void {
-  drMetrics.move(moveFacts(report, type));
+export function recordMove(facts: MoveFacts): void {
+  drMetrics.move(facts);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { patched } from '@temporalio/workflow';
+import { isCancellation, patched } from '@temporalio/workflow';
 import type { MeasuredLoss } from '../../activities/mysql/loss';
 import type { MysqlServerStatus } from '../../activities/mysql/status';
 import type { TrafficState } from '../../activities/traffic';
@@ -12,7 +12,7 @@ import type {
   Trigger,
 } from '../definitions';
 import type { ApprovalRecord, OperatorRecord } from '../desk';
-import { recordMove } from '../metrics';
+import { moveFacts, recordMove } from '../metrics';
 import type { NotificationsRecord } from '../notify';
 import type { UnwindResult } from '../saga';
 import { errorText } from '../steps';
@@ -122,9 +122,35 @@ export async function report(
     decisions: run.narrator.decisions,
     ...(notifier && notifier.record.events > 0 ? { notifications: notifier.record } : {}),
   };
-  const failback = run.input.mode === 'full' || run.input.mode === 'reprotect-only';
-  recordMove(result, failback ? 'failback' : 'failover');
+  recordMove(moveFacts(result, run.kind));
   return result;
+}
+
+/**
+ * Runs the body of a move. One that ends without a report (cancelled, or failed) still tells its webhooks and the
+ * metrics how it ended, then ends so.
+ */
+export async function toldIfItEndsEarly(
+  run: FailoverRun,
+  body: () => Promise<FailoverReport>,
+): Promise<FailoverReport> {
+  try {
+    return await body();
+  } catch (err) {
+    const outcome = isCancellation(err) ? 'cancelled' : 'failed';
+    const sentence = `the ${run.title} of ${run.input.pair} ended ${outcome}, without a report: ${errorText(err)}`;
+    const finishedAt = new Date();
+    run.notifier?.end(outcome, sentence, { fromStartMs: finishedAt.getTime() - run.startedAt.getTime() });
+    await run.notifier?.drained();
+    recordMove({
+      pair: run.input.pair,
+      type: run.kind,
+      mode: run.input.mode,
+      outcome,
+      endedAt: finishedAt.getTime() / 1000,
+    });
+    throw err;
+  }
 }
 
 async function readTopology(run: FailoverRun): Promise<FailoverReport['topology']> {

@@ -86,10 +86,13 @@ export class FailoverRun {
     };
   }
 
+  get kind(): 'failover' | 'failback' {
+    return this.input.mode === 'full' || this.input.mode === 'reprotect-only' ? 'failback' : 'failover';
+  }
+
   /** "planned failover", "full failback": what the run is, for its sentences. */
   get title(): string {
-    const failback = this.input.mode === 'full' || this.input.mode === 'reprotect-only';
-    return `${this.input.mode} ${failback ? 'failback' : 'failover'}`;
+    return `${this.input.mode} ${this.kind}`;
   }
 
   get workflowId(): string {
