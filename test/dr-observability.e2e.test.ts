@@ -1,11 +1,20 @@
 /**
- * The DR metrics on a real worker's /metrics (worker/metrics.ts): on a scratch DR pair, a readiness check sets the
- * pair's gauges; a replica whose replication is stopped changes them at the next check.
+ * Notifications and DR metrics end to end, on a scratch DR pair and a real worker: a readiness check sets the pair's
+ * gauges on the worker's /metrics, and a replica whose replication is stopped changes them at the next check; a
+ * planned failover's notifications reach a webhook receiver in order, with no secret, and its figures reach /metrics.
  */
 import type { Client, Connection } from '@temporalio/client';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NotificationMessage } from '../activities/notifications';
+import { startWebhookReceiver, type WebhookReceiver } from '../dev/webhook-receiver/server';
 import { readinessCheck } from '../workflows';
+import { COMPLETED_RUN_PHASES } from '../workflows/definitions';
 import type { ReadinessReport } from '../workflows/readiness';
+import { historyText, reportApprovingEachQuestion, startPairFailover } from './helpers/failover-e2e';
 import { temporalClient, testTaskQueue } from './helpers/local-stack';
 import {
   startScratchDrPair,
@@ -31,15 +40,26 @@ function sample(text: string, name: string, labels: Record<string, string>): num
   return undefined;
 }
 
-describe('DR metrics on the worker /metrics (scratch DR pair)', () => {
+describe('notifications and DR metrics (scratch DR pair, real worker)', () => {
   let pair: ScratchDrPair;
   let worker: WorkerProcess;
   let client: Client;
   let connection: Connection | undefined;
-  const taskQueue = testTaskQueue('dr-metrics');
+  let receiver: WebhookReceiver;
+  const token = randomBytes(18).toString('base64url');
+  const secrets = mkdtempSync(path.join(os.tmpdir(), 'dr-observability-'));
+  const taskQueue = testTaskQueue('dr-observability');
+  const runs: { workflowId: string; runId: string }[] = [];
 
   beforeAll(async () => {
-    pair = await startScratchDrPair();
+    receiver = await startWebhookReceiver({ port: 0, token });
+    const hookFile = path.join(secrets, 'hook.url');
+    writeFileSync(hookFile, `${receiver.hookUrl}\n`, { mode: 0o600 });
+    pair = await startScratchDrPair({
+      edit: (runbook) => {
+        runbook.notifications = { webhooks: [{ name: 'receiver', url: `file:${hookFile}` }] };
+      },
+    });
     worker = await startWorkerProcess({ runbookPath: pair.runbookPath, taskQueue });
     ({ client, connection } = await temporalClient());
   }, 180_000);
@@ -48,6 +68,8 @@ describe('DR metrics on the worker /metrics (scratch DR pair)', () => {
     await worker?.stop();
     await pair?.close();
     await connection?.close();
+    await receiver?.close();
+    rmSync(secrets, { recursive: true, force: true });
   });
 
   const metrics = async () => (await fetch(`http://127.0.0.1:${worker.metricsPort}/metrics`)).text();
@@ -112,5 +134,49 @@ describe('DR metrics on the worker /metrics (scratch DR pair)', () => {
     expect(sample(second, 'dr_readiness_last_check_timestamp_seconds', p)).toBeGreaterThan(
       Date.parse(ready.finishedAt) / 1000,
     );
+  });
+
+  it('a planned failover: its notifications arrive in order with no secret, its figures reach /metrics', async () => {
+    await pair.cluster.sql('db-rbx-1', 'START SLAVE');
+    const handle = await startPairFailover(client, pair.pair, 'planned', taskQueue, runs);
+    const report = await reportApprovingEachQuestion(handle, 'end-to-end test of notifications');
+    expect(report.outcome).toBe('completed');
+    const { runId } = runs[0]!;
+    const messages = receiver
+      .received()
+      .map((r) => r.message as NotificationMessage)
+      .filter((m) => m.run.runId === runId);
+    const events = messages.map((m) => (m.event === 'phase' ? m.phase : m.event));
+    expect(events).toEqual([
+      ...COMPLETED_RUN_PHASES.slice(0, 3),
+      'approval',
+      ...COMPLETED_RUN_PHASES.slice(3),
+      'end',
+    ]);
+    expect(messages.map((m) => m.seq)).toEqual(messages.map((_, i) => i + 1));
+    expect(messages.at(-1)).toMatchObject({
+      outcome: 'completed',
+      rto: report.rto,
+      workflowType: 'failover',
+    });
+    expect(messages.find((m) => m.event === 'approval')?.question?.commands[0]).toBe(
+      `drctl approve ${pair.pair} --question q1 --reason '…'`,
+    );
+    expect(report.notifications).toEqual({ events: messages.length, undelivered: [] });
+    expect(JSON.stringify(messages)).not.toContain(token);
+    expect(await historyText(client, runs[0]!)).not.toContain(token);
+
+    const labels = { pair: pair.pair, type: 'failover' };
+    let text = '';
+    for (let i = 0; i < 100 && sample(text, 'dr_moves_total', labels) === undefined; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 100));
+      text = await metrics();
+    }
+    expect(sample(text, 'dr_moves_total', { ...labels, mode: 'planned', outcome: 'completed' })).toBe(1);
+    expect(sample(text, 'dr_last_move_rto_seconds', labels)).toBe(report.rto.fromStartMs / 1000);
+    const outage = sample(text, 'dr_last_move_write_outage_seconds', labels)!;
+    expect(outage).toBeGreaterThan(0);
+    expect(outage).toBeLessThan(report.rto.fromStartMs / 1000);
+    expect(sample(text, 'dr_last_move_timestamp_seconds', labels)).toBe(Date.parse(report.finishedAt) / 1000);
   });
 });
