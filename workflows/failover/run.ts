@@ -78,12 +78,10 @@ export class FailoverRun {
       ...(this.desk.pending ? { pending: this.desk.pending } : {}),
       questions: this.desk.questions,
     }));
-    this.desk.onAsk = (q) => {
+    this.desk.onAsk = (q) =>
       this.say(
         `question ${q.id} is open (${q.answers.join(' or ')}): answer it naming ${q.id}, e.g. drctl ${q.kind === 'approval' ? 'approve' : 'retry'} ${input.pair} --question ${q.id} --reason "…".`,
       );
-      this.notifier?.question(q);
-    };
   }
 
   get kind(): 'failover' | 'failback' {
@@ -117,6 +115,11 @@ export class FailoverRun {
       webhooks: settings.notifications?.webhooks ?? [],
       title: this.title,
     });
+    const narrate = this.desk.onAsk;
+    this.desk.onAsk = (q) => {
+      narrate(q);
+      this.notifier?.question(q);
+    };
     const { approvers, signers, unsigned, unsignedApprovers, signatureMaxAgeMs, fourEyes } =
       settings.approval;
     this.desk.rules = {
