@@ -4,9 +4,9 @@ import { ovhEmulator } from './services/ovh-emulator';
 import { haproxy } from './services/haproxy';
 import { perlApps } from './services/perl-app';
 import { sshServer } from './services/sshd';
+import { webhookReceiver } from './services/webhook-receiver';
 import { temporalServer } from './services/temporal-server';
 import { orchestratorWorker } from './services/worker';
-import { webhookReceiver } from './services/webhook-receiver';
 import { ensureApproverKey } from './approval-key';
 import { allSettledOrThrow } from './daemon';
 import type { ServiceStatus, StackService } from './service';
@@ -22,9 +22,9 @@ export function stackServices(log: Log): StackService[] {
     perlApps(log),
     haproxy(log),
     sshServer(log),
+    webhookReceiver(log),
     // Before the worker, which trusts its CA (created at its first start).
     ovhEmulator(log),
-    webhookReceiver(log),
     orchestratorWorker(log),
   ];
 }

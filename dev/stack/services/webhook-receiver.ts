@@ -32,23 +32,24 @@ export function webhookReceiver(log: (line: string) => void): StackService {
   const spec = () => ({ name: 'webhook-receiver', runDir: `${stack}/webhook-receiver` });
   const messages = `http://127.0.0.1:${port}/messages`;
   return {
-    name: 'webhook-receiver',
+    // Short enough for the name column of `stack status`.
+    name: 'webhooks',
     async up() {
       if (runningPid(spec()) === undefined) {
-        await assertPortsFree('webhook-receiver', [{ name: 'WEBHOOK_RECEIVER', port }]);
+        await assertPortsFree('webhooks', [{ name: 'WEBHOOK_RECEIVER', port }]);
         startDaemon({
           ...spec(),
           ...tsEntry('dev/webhook-receiver/main.ts'),
           env: { ...process.env, DR_STACK_DIR: stack, DR_STACK_PORT_WEBHOOK_RECEIVER: String(port) },
         });
       }
-      await waitForDaemon(spec(), 'webhook-receiver', () => answers(port), 30_000);
-      log(`webhook-receiver: notifications at ${messages}`);
+      await waitForDaemon(spec(), 'webhooks', () => answers(port), 30_000);
+      log(`webhooks: notifications at ${messages}`);
     },
     async status(): Promise<ServiceStatus> {
       const pid = runningPid(spec());
       return {
-        name: 'webhook-receiver',
+        name: 'webhooks',
         running: pid !== undefined,
         pids: pid === undefined ? [] : [pid],
         endpoints: [messages],
