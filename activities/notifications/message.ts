@@ -43,7 +43,10 @@ export function runLink(uiUrl: string, run: NotifiedRun): string {
   return `${uiUrl.replace(/\/+$/, '')}/namespaces/${part(run.namespace)}/workflows/${part(run.workflowId)}/${part(run.runId)}/history`;
 }
 
-/** Slack's mrkdwn reserves &, < and >: text from the run is escaped so it cannot forge a link or a mention. */
+/**
+ * Slack's mrkdwn reserves &, < and > (https://api.slack.com/reference/surfaces/formatting#escaping): text from the run
+ * is escaped so it cannot forge a link or a mention.
+ */
 const slackEscape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 const HEADLINES: Record<NotificationEvent['kind'], (e: NotificationEvent) => string> = {
