@@ -4,6 +4,8 @@ import { SshClient } from './apps/ssh';
 import { createElasticsearchActivities } from './elasticsearch';
 import { EsClients } from './elasticsearch/clients';
 import { MysqlConnections } from './mysql/connections';
+import { createNotificationActivities } from './notifications';
+import { temporalUiUrl } from '../common/temporal-connection';
 import { createMysqlActivities } from './mysql';
 import { createPairSettingsActivities } from './pair-settings';
 import { RunbookRegistry } from './runbooks';
@@ -44,6 +46,11 @@ export function createActivities(clients: ActivityClients) {
     ...createTrafficActivities({ runbooks: clients.runbooks, providers: clients.traffic }),
     ...createAppActivities({ runbooks: clients.runbooks, ssh: clients.ssh }),
     ...createElasticsearchActivities({ es: clients.es }),
+    ...createNotificationActivities({
+      runbooks: clients.runbooks,
+      fetch: globalThis.fetch,
+      uiUrl: temporalUiUrl(),
+    }),
   };
 }
 

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { AllowedSigner } from '../common/approval-signature';
 import { SETTINGS_FAILURE_TYPES } from '../common/failure-types';
+import { webhookName } from '../common/notifications';
 import { approverNames, ApproversUnavailableError, resolveApprovers } from '../config/approvers';
 import { durationMs } from '../config/duration';
 import type { LoadedRunbook } from '../config/load';
@@ -75,6 +76,8 @@ export interface PairSettings {
    * `fencing.watchFor`). Absent from the results of older workers: 24 hours.
    */
   fencing?: { watchForMs: number };
+  /** The runbook's `notifications.webhooks` by name (never their URLs). Absent from the results of older workers. */
+  notifications?: { webhooks: string[] };
   timeouts: {
     activityMs: number;
     replicaCatchUpMs: number;
@@ -130,6 +133,7 @@ export function createPairSettingsActivities({ runbooks }: { runbooks: RunbookRe
         },
         detection: { critical: runbook.detection?.critical ?? declaredSystems(runbook) },
         fencing: { watchForMs: durationMs(runbook.fencing.watchFor) },
+        notifications: { webhooks: runbook.notifications.webhooks.map(webhookName) },
         timeouts: {
           activityMs: durationMs(runbook.timeouts.activity),
           replicaCatchUpMs: durationMs(runbook.timeouts.replicaCatchUp),

@@ -1,10 +1,11 @@
 import path from 'node:path';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities, createClients, type ActivityClients } from '../activities';
 import { RUNNING_CODE_EXTENSION } from '../common/package-root';
 import type { LoadedRunbook } from '../config/load';
 import { duration } from '../config/schema';
 import { durationMs } from '../config/duration';
+import { drMetricsSinks } from './metrics';
 
 /**
  * How a worker shuts down (SIGTERM, SIGINT): running activities get `shutdownGraceTime` to finish, are then cancelled,
@@ -64,6 +65,8 @@ export async function createOrchestratorWorker(
       ? { workflowBundle: { codePath: options.workflowBundlePath } }
       : { workflowsPath: path.resolve(__dirname, '..', 'workflows', `index${RUNNING_CODE_EXTENSION}`) }),
     activities: createActivities(clients),
+    // The DR figures workflows learn (readiness, moves, drills) go to the runtime's /metrics.
+    sinks: drMetricsSinks(Runtime.instance().metricMeter, [...options.runbooks.keys()]),
     // A run whose worker died gets its next workflow task from another worker once this passes (Temporal's
     // default is 10 s, at every step of a failover that a crash interrupts). The runs are few: replaying their
     // history on another worker costs little.

@@ -20,9 +20,10 @@ import {
   undoneReport,
 } from './failover/execute';
 import { makePlan } from './failover/plan';
-import { report, type FailoverReport } from './failover/report';
+import { report, toldIfItEndsEarly, type FailoverReport } from './failover/report';
 import { FailoverRun, openRun, validateMoveInput } from './failover/run';
 import { activityCaller } from './activity-options';
+import type { PairSettings } from '../activities/pair-settings';
 import { errorText, errorType, view, type PlanStep } from './steps';
 
 export type FailbackReport = FailoverReport;
@@ -39,6 +40,14 @@ export type FailbackReport = FailoverReport;
 export async function failback(input: FailbackInput): Promise<FailbackReport> {
   validateMoveInput(input, 'failback', ['full', 'reprotect-only']);
   const { run, settings } = await openRun(input, 'failback', `failback-${input.mode}`);
+  return toldIfItEndsEarly(run, () => failbackOf(input, run, settings));
+}
+
+async function failbackOf(
+  input: FailbackInput,
+  run: FailoverRun,
+  settings: PairSettings,
+): Promise<FailbackReport> {
   const home = settings.sites.primary;
   const away = settings.sites.standby;
   run.setContext(settings, away, home);

@@ -3,8 +3,9 @@ import { approve } from './failover/approve';
 import { assess } from './failover/assess';
 import { fenceAndPrepare, promoteAndSwitch, undoneReport } from './failover/execute';
 import { makePlan } from './failover/plan';
-import { report, type FailoverReport } from './failover/report';
-import { openRun, validateMoveInput } from './failover/run';
+import { report, toldIfItEndsEarly, type FailoverReport } from './failover/report';
+import { openRun, validateMoveInput, type FailoverRun } from './failover/run';
+import type { PairSettings } from '../activities/pair-settings';
 import { errorText } from './steps';
 
 export type { FailoverReport } from './failover/report';
@@ -18,6 +19,14 @@ export type { FailoverReport } from './failover/report';
 export async function failover(input: FailoverInput): Promise<FailoverReport> {
   validateMoveInput(input, 'failover', ['planned', 'unplanned', 'dry-run']);
   const { run, settings } = await openRun(input, 'failover', input.mode);
+  return toldIfItEndsEarly(run, () => failoverOf(input, run, settings));
+}
+
+async function failoverOf(
+  input: FailoverInput,
+  run: FailoverRun,
+  settings: PairSettings,
+): Promise<FailoverReport> {
   run.setContext(settings, settings.sites.primary, settings.sites.standby);
 
   const assessment = await assess(run);

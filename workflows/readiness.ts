@@ -10,6 +10,7 @@ import { evaluateEsReadiness } from './checks/es-readiness';
 import { evaluateMysqlReadiness } from './checks/mysql-readiness';
 import { evaluateTrafficReadiness } from './checks/traffic-readiness';
 import type { Trigger } from './definitions';
+import { recordReadiness } from './metrics';
 import { Narrator } from './narrate';
 
 export interface ReadinessInput {
@@ -85,7 +86,7 @@ export async function readinessCheck(input: ReadinessInput): Promise<ReadinessRe
   narrator.enterPhase('report');
   narrator.say(verdict);
 
-  return {
+  const result: ReadinessReport = {
     pair: input.pair,
     workflowId: workflowInfo().workflowId,
     startedAt,
@@ -97,6 +98,8 @@ export async function readinessCheck(input: ReadinessInput): Promise<ReadinessRe
     ...report,
     decisions: narrator.decisions,
   };
+  recordReadiness(result, settings);
+  return result;
 }
 
 /** The standby cluster's health and followers; a cluster that does not answer is a failed check, not an error. */

@@ -19,6 +19,7 @@ const DEFAULT_PORTS = {
   OVH: 18443,
   ES_GRA: 19200,
   ES_RBX: 19201,
+  WEBHOOK_RECEIVER: 18090,
 } as const;
 
 export type PortName = keyof typeof DEFAULT_PORTS;

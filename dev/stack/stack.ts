@@ -4,6 +4,7 @@ import { ovhEmulator } from './services/ovh-emulator';
 import { haproxy } from './services/haproxy';
 import { perlApps } from './services/perl-app';
 import { sshServer } from './services/sshd';
+import { webhookReceiver } from './services/webhook-receiver';
 import { temporalServer } from './services/temporal-server';
 import { orchestratorWorker } from './services/worker';
 import { ensureApproverKey } from './approval-key';
@@ -21,6 +22,7 @@ export function stackServices(log: Log): StackService[] {
     perlApps(log),
     haproxy(log),
     sshServer(log),
+    webhookReceiver(log),
     // Before the worker, which trusts its CA (created at its first start).
     ovhEmulator(log),
     orchestratorWorker(log),

@@ -1,9 +1,10 @@
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, type WorkerOptions } from '@temporalio/worker';
+import { Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
 import { ensureTemporalTestServer } from '../../dev/tools/temporal-test-server';
+import { drMetricsSinks } from '../../worker/metrics';
 import { SEARCH_ATTRIBUTE_NAMES } from '../../workflows/definitions';
 import { quietRuntime } from './local-stack';
 
@@ -48,6 +49,7 @@ export function timeSkippingWorker(
       taskQueue: ctx.taskQueue,
       ...workflows(),
       activities,
+      sinks: drMetricsSinks(Runtime.instance().metricMeter, []),
     });
     running = worker.run();
   }, 120_000);

@@ -1,4 +1,4 @@
-import { patched } from '@temporalio/workflow';
+import { isCancellation, patched } from '@temporalio/workflow';
 import type { MeasuredLoss } from '../../activities/mysql/loss';
 import type { MysqlServerStatus } from '../../activities/mysql/status';
 import type { TrafficState } from '../../activities/traffic';
@@ -12,6 +12,8 @@ import type {
   Trigger,
 } from '../definitions';
 import type { ApprovalRecord, OperatorRecord } from '../desk';
+import { moveFacts, recordMove } from '../metrics';
+import type { NotificationsRecord } from '../notify';
 import type { UnwindResult } from '../saga';
 import { errorText } from '../steps';
 import type { Observation } from '../systems/system';
@@ -65,6 +67,8 @@ export interface FailoverReport {
   /** The pair as it is at the end. */
   topology?: { mysql?: MysqlServerStatus[]; traffic?: TrafficState; unreadable?: string };
   decisions: { phase: string; sentence: string }[];
+  /** What the run sent to the runbook's webhooks (absent when it has none, and from older runs). */
+  notifications?: NotificationsRecord;
 }
 
 /** Runs that measure the MySQL data loss at their end (an activity more in the report phase). */
@@ -85,7 +89,14 @@ export async function report(
   const finishedAt = new Date();
   run.say(sentence);
   run.phase = 'done';
-  return {
+  const rto = {
+    fromStartMs: finishedAt.getTime() - run.startedAt.getTime(),
+    ...(run.approvedAt ? { fromApprovalMs: finishedAt.getTime() - run.approvedAt.getTime() } : {}),
+  };
+  const notifier = run.notifier;
+  notifier?.end(outcome, sentence, rto);
+  await notifier?.drained();
+  const result: FailoverReport = {
     pair: run.input.pair,
     workflowId: run.workflowId,
     mode: run.input.mode,
@@ -97,10 +108,7 @@ export async function report(
     ...(run.ctx ? { from: run.ctx.from, to: run.ctx.to } : {}),
     startedAt: run.startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
-    rto: {
-      fromStartMs: finishedAt.getTime() - run.startedAt.getTime(),
-      ...(run.approvedAt ? { fromApprovalMs: finishedAt.getTime() - run.approvedAt.getTime() } : {}),
-    },
+    rto,
     ...(run.plan ? { plan: run.plan } : {}),
     dataLoss: run.dataLoss,
     ...(measuredLoss ? { measuredLoss } : {}),
@@ -112,7 +120,37 @@ export async function report(
     detection: run.findings,
     ...(topology ? { topology } : {}),
     decisions: run.narrator.decisions,
+    ...(notifier && notifier.record.events > 0 ? { notifications: notifier.record } : {}),
   };
+  recordMove(moveFacts(result, run.kind));
+  return result;
+}
+
+/**
+ * Runs the body of a move. One that ends without a report (cancelled, or failed) still tells its webhooks and the
+ * metrics how it ended, then ends so.
+ */
+export async function toldIfItEndsEarly(
+  run: FailoverRun,
+  body: () => Promise<FailoverReport>,
+): Promise<FailoverReport> {
+  try {
+    return await body();
+  } catch (err) {
+    const outcome = isCancellation(err) ? 'cancelled' : 'failed';
+    const sentence = `the ${run.title} of ${run.input.pair} ended ${outcome}, without a report: ${errorText(err)}`;
+    const finishedAt = new Date();
+    run.notifier?.end(outcome, sentence, { fromStartMs: finishedAt.getTime() - run.startedAt.getTime() });
+    await run.notifier?.drained();
+    recordMove({
+      pair: run.input.pair,
+      type: run.kind,
+      mode: run.input.mode,
+      outcome,
+      endedAt: finishedAt.getTime() / 1000,
+    });
+    throw err;
+  }
 }
 
 async function readTopology(run: FailoverRun): Promise<FailoverReport['topology']> {

@@ -27,6 +27,7 @@ import {
 } from '../definitions';
 import { Desk } from '../desk';
 import { Narrator } from '../narrate';
+import { Notifier } from '../notify';
 import { Saga } from '../saga';
 import { StepBook, type PlanStep } from '../steps';
 import { appsContribution } from '../systems/apps';
@@ -64,6 +65,8 @@ export class FailoverRun {
   dataLoss: DataLossEstimate[] = [];
   approvedAt: Date | undefined;
   phase: Phase | 'start' | 'done' = 'start';
+  /** Sends the run's events to the runbook's webhooks; set with the context. */
+  notifier: Notifier | undefined;
 
   constructor(readonly input: MoveInput) {
     setHandler(planQuery, () => this.plan);
@@ -81,10 +84,13 @@ export class FailoverRun {
       );
   }
 
+  get kind(): 'failover' | 'failback' {
+    return this.input.mode === 'full' || this.input.mode === 'reprotect-only' ? 'failback' : 'failover';
+  }
+
   /** "planned failover", "full failback": what the run is, for its sentences. */
   get title(): string {
-    const failback = this.input.mode === 'full' || this.input.mode === 'reprotect-only';
-    return `${this.input.mode} ${failback ? 'failback' : 'failover'}`;
+    return `${this.input.mode} ${this.kind}`;
   }
 
   get workflowId(): string {
@@ -104,6 +110,16 @@ export class FailoverRun {
       },
     };
     this.contributions = contributionsFor(settings);
+    this.notifier = new Notifier({
+      pair: settings.pair,
+      webhooks: settings.notifications?.webhooks ?? [],
+      title: this.title,
+    });
+    const narrate = this.desk.onAsk;
+    this.desk.onAsk = (q) => {
+      narrate(q);
+      this.notifier?.question(q);
+    };
     const { approvers, signers, unsigned, unsignedApprovers, signatureMaxAgeMs, fourEyes } =
       settings.approval;
     this.desk.rules = {
@@ -118,6 +134,10 @@ export class FailoverRun {
   enter(phase: Phase): void {
     this.phase = phase;
     this.narrator.enterPhase(phase);
+    this.notifier?.phase(
+      phase,
+      `${this.title} of ${this.input.pair} from ${this.ctx.from} to ${this.ctx.to}: phase ${phase} begins.`,
+    );
   }
 
   say(sentence: string): void {

@@ -101,6 +101,8 @@ export function orchestratorWorker(log: (line: string) => void): StackService {
           ...process.env,
           TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS ?? `127.0.0.1:${stackPort('TEMPORAL')}`,
           DR_WORKER_METRICS_PORT: process.env.DR_WORKER_METRICS_PORT ?? String(stackPort('WORKER_METRICS')),
+          // The run links of its notifications point at the stack's UI.
+          TEMPORAL_UI_URL: process.env.TEMPORAL_UI_URL || `http://localhost:${stackPort('TEMPORAL_UI')}`,
           ...extraEnv,
         },
       });
