@@ -28,6 +28,7 @@ import {
 } from '../daemon';
 import { stackDir, stackPort, type PortName } from '../settings';
 import type { ServiceStatus, StackService } from '../service';
+import { recogniseTopology, type ObservedServer } from './mariadb-topology';
 
 const run = promisify(execFile);
 
@@ -215,21 +216,22 @@ export class MariadbCluster {
    * client's stdin, never its command line, which any local user can read (ps, /proc/<pid>/cmdline).
    */
   async sql(name: string, sql: string): Promise<string[][]> {
+    return (await this.client(name, sql, ['--skip-column-names'])).map((line) => line.split('\t'));
+  }
+
+  /** The rows of one statement's result, each by column name. */
+  async records(name: string, sql: string): Promise<Record<string, string>[]> {
+    const [header, ...rows] = (await this.client(name, sql, [])).map((line) => line.split('\t'));
+    return rows.map((row) => Object.fromEntries((header ?? []).map((column, i) => [column, row[i] ?? ''])));
+  }
+
+  /** The client's non-empty output lines (batch mode: tab-separated columns). */
+  private async client(name: string, sql: string, options: string[]): Promise<string[]> {
     const user = process.getuid?.() === 0 ? 'root' : os.userInfo().username;
-    const pending = run('mariadb', [
-      '--socket',
-      this.dirs(name).socket,
-      '-u',
-      user,
-      '--batch',
-      '--skip-column-names',
-    ]);
+    const pending = run('mariadb', ['--socket', this.dirs(name).socket, '-u', user, '--batch', ...options]);
     pending.child.stdin?.end(sql);
     const { stdout } = await pending;
-    return stdout
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => line.split('\t'));
+    return stdout.split('\n').filter((line) => line !== '');
   }
 
   private writeConfig(instance: MariadbInstanceSpec): void {
@@ -416,6 +418,49 @@ export class MariadbCluster {
     return { primary, replicas };
   }
 
+  /** Each running server's read_only flag and the port it replicates from. */
+  async observe(): Promise<ObservedServer[]> {
+    const running = this.names.filter((name) => this.pid(name) !== undefined);
+    return Promise.all(
+      running.map(async (name) => {
+        const [[readOnly] = []] = await this.sql(name, 'SELECT @@global.read_only');
+        const [source] = await this.records(name, 'SHOW SLAVE STATUS');
+        return {
+          name,
+          readOnly: readOnly !== '0',
+          ...(source ? { sourcePort: Number(source.Master_Port) } : {}),
+        };
+      }),
+    );
+  }
+
+  /**
+   * Brings the servers up in the topology their replication links describe (see recogniseTopology), saying so
+   * when it is not the initial one: every other server read-only first, then the primary writable (a promoted
+   * server restarts read-only, as its configuration says), each configured to restart in that role.
+   */
+  private async keepTopology(): Promise<void> {
+    // A replica not configured yet (added to an existing cluster) is bootstrap's to set up, not a fenced server.
+    const settled = (name: string) => name === this.names[0] || existsSync(this.dirs(name).replicationMarker);
+    const observed = (await this.observe()).filter((s) => settled(s.name));
+    const ports = new Map(this.spec.instances.map((i) => [i.port, i.name]));
+    const topology = recogniseTopology(this.spec.label, observed, ports, this.names[0]!);
+    if (!topology) return;
+    const readOnly = new Map(observed.map((s) => [s.name, s.readOnly]));
+    for (const name of [...topology.replicas, ...topology.fenced]) {
+      this.setStartReadOnly(name, true);
+      if (!readOnly.get(name)) await this.sql(name, 'SET GLOBAL read_only=ON');
+    }
+    this.setStartReadOnly(topology.primary, false);
+    if (readOnly.get(topology.primary)) await this.sql(topology.primary, 'SET GLOBAL read_only=OFF');
+    if (topology.sentence) this.log(topology.sentence);
+  }
+
+  /** Configures every running server to restart in the role it has now (read-only or writable). */
+  private async rememberRoles(): Promise<void> {
+    for (const server of await this.observe()) this.setStartReadOnly(server.name, server.readOnly);
+  }
+
   /** Writes a row on the primary and waits until every replica has it. */
   async checkReplication(timeoutMs = 20_000): Promise<string> {
     const { primary, replicas } = await this.topology();
@@ -448,6 +493,7 @@ export class MariadbCluster {
   async up(): Promise<void> {
     ensureDebianPackages(MARIADB_PACKAGES, this.log);
     await allSettledOrThrow(this.names.map((name) => this.start(name)));
+    await this.keepTopology();
     await this.bootstrap();
     this.log(`${this.spec.label}: replication check: ${await this.checkReplication()}`);
   }
@@ -477,9 +523,25 @@ export class MariadbCluster {
     };
   }
 
-  /** Stops every instance cleanly; harmless when nothing runs. */
+  /**
+   * Stops every instance cleanly; harmless when nothing runs. Each is first configured to restart in the role
+   * it has (a move changes roles at run time only); a server that does not answer keeps its configuration.
+   */
   async down(): Promise<void> {
+    await this.rememberRoles().catch((err: Error) =>
+      this.log(`${this.spec.label}: roles not recorded before the stop: ${err.message}`),
+    );
     for (const name of [...this.names].reverse()) await this.stop(name);
+  }
+
+  /**
+   * Stops every instance and deletes its data (the generated passwords are kept): the next `up` builds the
+   * initial topology again, the first server primary and the others its replicas.
+   */
+  async reset(): Promise<void> {
+    await this.down();
+    for (const name of this.names) rmSync(this.dirs(name).base, { recursive: true, force: true });
+    rmSync(path.join(this.spec.dir, 'bootstrapped'), { force: true });
   }
 
   /** Kills every instance and deletes the cluster's folder (scratch clusters only). */
@@ -614,6 +676,7 @@ export function mariadbPair(log: (line: string) => void): StackService {
       await cluster.up();
     },
     status: () => cluster.status(),
+    forget: () => cluster.reset(),
     async down() {
       await cluster.down();
       const removed = await cleanScratchLeftovers();

@@ -1,0 +1,146 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { MariadbCluster } from '../dev/stack/services/mariadb';
+import { recogniseTopology, type ObservedServer } from '../dev/stack/services/mariadb-topology';
+import { startScratchPair, type ScratchPair } from './helpers/scratch-cluster';
+
+const GRA = 'db-gra-1';
+const RBX1 = 'db-rbx-1';
+const RBX2 = 'db-rbx-2';
+
+describe('recogniseTopology: the primary is the server the replication links lead to', () => {
+  const ports = new Map([
+    [1, GRA],
+    [2, RBX1],
+    [3, RBX2],
+  ]);
+  const server = (name: string, readOnly: boolean, sourcePort?: number): ObservedServer => ({
+    name,
+    readOnly,
+    ...(sourcePort === undefined ? {} : { sourcePort }),
+  });
+  const recognise = (servers: ObservedServer[]) => recogniseTopology('mariadb', servers, ports, GRA);
+
+  it('leaves a cluster nobody replicates in yet to the bootstrap', () => {
+    expect(recognise([server(GRA, false), server(RBX1, false)])).toBeUndefined();
+  });
+
+  it('says nothing about the initial topology', () => {
+    expect(recognise([server(GRA, false), server(RBX1, true, 1), server(RBX2, true, 1)])).toEqual({
+      primary: GRA,
+      replicas: [RBX1, RBX2],
+      fenced: [],
+    });
+  });
+
+  it('names a read-only server the others replicate from as the primary, and the way back', () => {
+    const topology = recognise([server(GRA, false, 2), server(RBX1, true), server(RBX2, true, 2)]);
+    expect(topology).toMatchObject({ primary: RBX1, replicas: [GRA, RBX2], fenced: [] });
+    expect(topology?.sentence).toBe(
+      'mariadb: db-rbx-1 is the primary, as the last move left it (db-gra-1, db-rbx-2 replicate from it); ' +
+        '`drctl stack reset` returns to db-gra-1 primary.',
+    );
+  });
+
+  it('keeps an old primary that replicates from nobody fenced, and follows chains to their end', () => {
+    const topology = recognise([server(GRA, false), server(RBX1, true), server(RBX2, true, 2)]);
+    expect(topology).toMatchObject({ primary: RBX1, replicas: [RBX2], fenced: [GRA] });
+    expect(topology?.sentence).toContain(
+      'db-gra-1, replicating from nobody, stays read-only as the move fenced it',
+    );
+    expect(recognise([server(GRA, true, 3), server(RBX1, false), server(RBX2, true, 2)])).toMatchObject({
+      primary: RBX1,
+      replicas: [GRA, RBX2],
+    });
+  });
+
+  it('refuses links that lead to two servers, to a server outside the cluster, or round in a circle', () => {
+    expect(() => recognise([server(GRA, false), server(RBX1, true, 1), server(RBX2, false, 9)])).toThrow(
+      'mariadb: db-rbx-2 replicates from port 9, which is no running server of this cluster; `drctl stack reset`',
+    );
+    expect(() => recognise([server(GRA, true, 2), server(RBX1, true, 1)])).toThrow(/goes round in a circle/);
+    expect(() =>
+      recognise([server(GRA, false), server(RBX1, false), server(RBX2, true, 2), server('db-x', true, 1)]),
+    ).toThrow(
+      'mariadb: the replicas lead to db-rbx-1 and db-gra-1, not to one primary (db-rbx-2 from db-rbx-1, ' +
+        'db-x from db-gra-1): a move stopped half-way; let it finish, or `drctl stack reset`',
+    );
+  });
+});
+
+/**
+ * A move on a scratch MariaDB trio of its own (never the stack's), made by the failover's own activities; then
+ * the servers stop and start as `drctl stack down` / `up` (and a crash) would stop and start the stack's.
+ */
+describe('the MariaDB trio survives a stop and a start after a move', () => {
+  let s: ScratchPair | undefined;
+  afterEach(async () => s?.destroy());
+
+  /** The scratch cluster, with a log to read what `up` says. */
+  const logged = (pair: ScratchPair) => {
+    const lines: string[] = [];
+    return { cluster: new MariadbCluster(pair.cluster.spec, (line) => lines.push(line)), lines };
+  };
+  const readOnly = async (cluster: MariadbCluster) =>
+    Object.fromEntries(
+      await Promise.all(
+        cluster.names.map(async (n) => [n, (await cluster.sql(n, 'SELECT @@global.read_only'))[0]?.[0]]),
+      ),
+    );
+  const killAll = (cluster: MariadbCluster) => Promise.all(cluster.names.map((n) => cluster.kill(n)));
+
+  it('after a planned move: the promoted server comes back the primary, writable, after a crash and after down; reset returns to db-gra-1', async () => {
+    s = await startScratchPair();
+    const pair = s.pair;
+    await s.act('mysqlFence', { pair, server: GRA });
+    await s.act('mysqlCatchUp', { pair, server: RBX1, untilServer: GRA });
+    await s.act('mysqlPromote', { pair, server: RBX1 });
+    await s.act('mysqlRepoint', { pair, server: RBX2, source: RBX1 });
+    await s.act('mysqlRepoint', { pair, server: GRA, source: RBX1 });
+    const { cluster, lines } = logged(s);
+
+    // A crash: every server restarts as its configuration says (db-rbx-1 read-only, db-gra-1 writable).
+    await killAll(cluster);
+    await cluster.up();
+    expect(lines).toContain(
+      `${cluster.spec.label}: db-rbx-1 is the primary, as the last move left it (db-gra-1, db-rbx-2 replicate from it); ` +
+        '`drctl stack reset` returns to db-gra-1 primary.',
+    );
+    expect(await readOnly(cluster)).toEqual({ [GRA]: '1', [RBX1]: '0', [RBX2]: '1' });
+    expect(await cluster.checkReplication()).toBe('row written on db-rbx-1 read on db-gra-1, db-rbx-2');
+
+    // A clean stop and start: the same again.
+    await cluster.down();
+    await cluster.up();
+    expect(await readOnly(cluster)).toEqual({ [GRA]: '1', [RBX1]: '0', [RBX2]: '1' });
+    expect(await cluster.checkReplication()).toBe('row written on db-rbx-1 read on db-gra-1, db-rbx-2');
+
+    lines.length = 0;
+    await cluster.reset();
+    await cluster.up();
+    expect(lines.filter((l) => l.includes('last move'))).toEqual([]);
+    expect(await readOnly(cluster)).toEqual({ [GRA]: '0', [RBX1]: '1', [RBX2]: '1' });
+    expect(await cluster.checkReplication()).toBe('row written on db-gra-1 read on db-rbx-1, db-rbx-2');
+    expect((await cluster.status()).detail).toMatch(/; primary db-gra-1; replicas db-rbx-1, db-rbx-2$/);
+  });
+
+  it('after an unplanned move: the old primary, fenced and left replicating from nobody, stays read-only', async () => {
+    s = await startScratchPair();
+    const pair = s.pair;
+    await s.cluster.kill(GRA);
+    await s.act('mysqlCatchUp', { pair, server: RBX1 });
+    await s.act('mysqlPromote', { pair, server: RBX1 });
+    await s.act('mysqlRepoint', { pair, server: RBX2, source: RBX1 });
+    // It comes back writable, as a returning old primary does; the watcher of the move fences it.
+    await s.cluster.start(GRA);
+    await s.act('mysqlFence', { pair, server: GRA });
+    const { cluster, lines } = logged(s);
+
+    await killAll(cluster);
+    await cluster.up();
+    expect(lines.find((l) => l.includes('last move'))).toMatch(
+      /: db-rbx-1 is the primary, as the last move left it \(db-rbx-2 replicates from it; db-gra-1, replicating from nobody, stays read-only as the move fenced it\)/,
+    );
+    expect(await readOnly(cluster)).toEqual({ [GRA]: '1', [RBX1]: '0', [RBX2]: '1' });
+    expect(await cluster.checkReplication()).toBe('row written on db-rbx-1 read on db-rbx-2');
+  });
+});
