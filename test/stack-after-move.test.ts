@@ -1,6 +1,13 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from '@elastic/elasticsearch';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../dev/stack/daemon';
+import { esEmulator } from '../dev/stack/services/es-emulator';
 import { MariadbCluster } from '../dev/stack/services/mariadb';
 import { recogniseTopology, type ObservedServer } from '../dev/stack/services/mariadb-topology';
+import { withEnv } from './helpers/env';
 import { startScratchPair, type ScratchPair } from './helpers/scratch-cluster';
 
 const GRA = 'db-gra-1';
@@ -144,3 +151,86 @@ describe('the MariaDB trio survives a stop and a start after a move', () => {
     expect(await cluster.checkReplication()).toBe('row written on db-rbx-1 read on db-rbx-2');
   });
 });
+
+/** The stack's ES emulator service on free ports in a folder of its own (the shared stack's is never touched). */
+describe('the Elasticsearch pair survives a stop and a start after a move', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    while (cleanups.length > 0) await cleanups.pop()!();
+  });
+
+  it('keeps promoted indices, documents, write blocks and paused patterns; forget returns to the seed', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'stack-es-move-'));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const ports = { gra: await freePort(), rbx: await freePort() };
+    const env = {
+      DR_STACK_DIR: dir,
+      DR_STACK_PORT_ES_GRA: String(ports.gra),
+      DR_STACK_PORT_ES_RBX: String(ports.rbx),
+    };
+    const lines: string[] = [];
+    const service = await withEnv(env, async () => esEmulator((line) => lines.push(line)));
+    cleanups.push(() => service.down());
+    const gra = new Client({ node: `http://127.0.0.1:${ports.gra}` });
+    const rbx = new Client({ node: `http://127.0.0.1:${ports.rbx}` });
+    cleanups.push(async () => void (await Promise.all([gra.close(), rbx.close()])));
+    await service.up();
+
+    // What a failover does: rbx's followers promoted (pause, close, unfollow, open), its auto-follow pattern
+    // paused, gra's leader write-blocked; then a write on the new primary.
+    for (const index of ['orders', 'customers', 'logs-app-000001']) {
+      await rbx.ccr.pauseFollow({ index });
+      await rbx.indices.close({ index });
+      await rbx.ccr.unfollow({ index });
+      await rbx.indices.open({ index });
+    }
+    await rbx.ccr.pauseAutoFollowPattern({ name: 'logs-from-gra' });
+    await gra.indices.addBlock({ index: 'orders', block: 'write' });
+    await rbx.index({
+      index: 'orders',
+      id: 'o-2001',
+      document: { customer: 'c-2', total: 5 },
+      refresh: true,
+    });
+    const moved = await pairState(gra, rbx);
+
+    await service.down();
+    await service.up();
+    expect(lines.at(-1)).toMatch(
+      /^es-emulator: restored the pair as the last stop left it \(gra: .*orders \(write-blocked\).*; rbx: .*orders/,
+    );
+    expect(await pairState(gra, rbx)).toEqual(moved);
+    expect(moved).toMatchObject({
+      rbxFollowers: [],
+      rbxOrders: ['o-1001', 'o-1002', 'o-1003', 'o-2001'],
+      graOrdersWriteBlock: 'true',
+      rbxPatternActive: false,
+    });
+
+    await service.down();
+    await service.forget!();
+    await service.up();
+    expect(lines.at(-1)).toMatch(/^es-emulator: seeded /);
+    expect(await pairState(gra, rbx)).toMatchObject({
+      rbxFollowers: ['customers', 'logs-app-000001', 'orders'],
+      rbxPatternActive: true,
+    });
+  });
+});
+
+/** What a move changes in the pair, read through the API. */
+async function pairState(gra: Client, rbx: Client) {
+  const followers = (await rbx.ccr.followInfo({ index: '_all' })).follower_indices;
+  await rbx.indices.refresh({ index: 'orders' });
+  const orders = await rbx.search({ index: 'orders', size: 100, query: { match_all: {} } });
+  const block = await gra.indices.getSettings({ index: 'orders', flat_settings: true });
+  const pattern = await rbx.ccr.getAutoFollowPattern({ name: 'logs-from-gra' });
+  return {
+    rbxFollowers: followers.map((f) => f.follower_index).sort(),
+    rbxOrders: orders.hits.hits.map((h) => h._id).sort(),
+    graOrdersWriteBlock: (block.orders?.settings as Record<string, string> | undefined)?.[
+      'index.blocks.write'
+    ],
+    rbxPatternActive: pattern.patterns[0]?.pattern.active,
+  };
+}
