@@ -149,6 +149,9 @@ describe('the MariaDB trio survives a stop and a start after a move', () => {
     );
     expect(await readOnly(cluster)).toEqual({ [GRA]: '1', [RBX1]: '0', [RBX2]: '1' });
     expect(await cluster.checkReplication()).toBe('row written on db-rbx-1 read on db-rbx-2');
+    expect((await cluster.status()).detail).toMatch(
+      /; primary db-rbx-1; replicas db-rbx-2; read-only, replicating from nobody: db-gra-1$/,
+    );
   });
 });
 

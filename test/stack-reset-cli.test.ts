@@ -1,10 +1,16 @@
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import { Client } from '@temporalio/client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { connectClient } from '../common/temporal-connection';
 import { confirmed } from '../dev/stack/confirm';
+import { runningStackRuns } from '../dev/stack/running-moves';
+import { stackPort } from '../dev/stack/settings';
+import { DrPair, pairMoveWorkflowId } from '../workflows/definitions';
 
 const DRCTL = path.resolve(__dirname, '..', 'bin', 'drctl');
 
@@ -63,5 +69,36 @@ describe('drctl stack reset asks first', () => {
       expect(result.status).toBe(1);
       expect(existsSync(dir) && readdirSync(dir)).toEqual([]);
     });
+  });
+});
+
+/**
+ * The runs that make a reset refuse, read from a Temporal server (the shared one: a run of a pair of its own, on a
+ * task queue no worker polls, so it stays running until the test terminates it).
+ */
+describe('drctl stack reset refuses while a run of a stack pair is running', () => {
+  it('finds the running runs of the given pairs only', async () => {
+    const { connection } = await connectClient({ address: `127.0.0.1:${stackPort('TEMPORAL')}` });
+    const client = new Client({ connection, namespace: 'default' });
+    const pair = `stack-reset-${randomBytes(4).toString('hex')}`;
+    const handle = await client.workflow.start('failover', {
+      workflowId: pairMoveWorkflowId(pair),
+      taskQueue: `no-worker-${pair}`,
+      args: [{ pair }],
+      typedSearchAttributes: [{ key: DrPair, value: pair }],
+    });
+    try {
+      const deadline = Date.now() + 10_000;
+      let found = await runningStackRuns([pair, 'another-pair']);
+      while (found.length === 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        found = await runningStackRuns([pair, 'another-pair']);
+      }
+      expect(found).toEqual([pairMoveWorkflowId(pair)]);
+      expect(await runningStackRuns(['another-pair'])).toEqual([]);
+    } finally {
+      await handle.terminate('the test is over');
+      await connection.close();
+    }
   });
 });

@@ -404,9 +404,15 @@ export class MariadbCluster {
     }
   }
 
-  /** The writable server without a replication source, and the servers replicating (running instances only). */
-  async topology(names = this.names): Promise<{ primary?: string; replicas: string[] }> {
+  /**
+   * The writable server without a replication source, the servers replicating, and the read-only ones replicating
+   * from nobody, e.g. an old primary a move fenced (running instances only).
+   */
+  async topology(
+    names = this.names,
+  ): Promise<{ primary?: string; replicas: string[]; standalone: string[] }> {
     const replicas: string[] = [];
+    const standalone: string[] = [];
     let primary: string | undefined;
     for (const name of names) {
       if (this.pid(name) === undefined) continue;
@@ -414,8 +420,9 @@ export class MariadbCluster {
       const slave = await this.sql(name, 'SHOW SLAVE STATUS');
       if (slave.length > 0) replicas.push(name);
       else if (readOnly === '0') primary = name;
+      else standalone.push(name);
     }
-    return { primary, replicas };
+    return { primary, replicas, standalone };
   }
 
   /** Each running server's read_only flag and the port it replicates from. */
@@ -503,14 +510,17 @@ export class MariadbCluster {
     const running = pids.every((p) => p !== undefined);
     let detail: string | undefined;
     if (running) {
-      const { primary, replicas } = await this.topology().catch(() => ({
+      const { primary, replicas, standalone } = await this.topology().catch(() => ({
         primary: undefined,
         replicas: [] as string[],
+        standalone: [] as string[],
       }));
       const [[version] = []] = await this.sql(this.names[0]!, 'SELECT VERSION()').catch(() => [
         ['version unknown'],
       ]);
-      detail = `${version}; primary ${primary ?? 'none'}; replicas ${replicas.join(', ') || 'none'}`;
+      detail =
+        `${version}; primary ${primary ?? 'none'}; replicas ${replicas.join(', ') || 'none'}` +
+        (standalone.length > 0 ? `; read-only, replicating from nobody: ${standalone.join(', ')}` : '');
     } else {
       detail = `not running: ${this.names.filter((_, i) => pids[i] === undefined).join(', ')}`;
     }
