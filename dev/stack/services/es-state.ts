@@ -15,6 +15,7 @@ export interface SavedEsCluster {
     name: string;
     remoteCluster: string;
     leaderIndexPatterns: string[];
+    leaderIndexExclusionPatterns?: string[];
     followIndexPattern?: string;
     active: boolean;
   }[];
@@ -69,6 +70,9 @@ export async function readEsCluster(site: string, client: Client): Promise<Saved
       name,
       remoteCluster: pattern.remote_cluster,
       leaderIndexPatterns: pattern.leader_index_patterns,
+      ...(pattern.leader_index_exclusion_patterns?.length
+        ? { leaderIndexExclusionPatterns: pattern.leader_index_exclusion_patterns }
+        : {}),
       ...(pattern.follow_index_pattern ? { followIndexPattern: pattern.follow_index_pattern } : {}),
       active: pattern.active,
     })),
@@ -133,6 +137,9 @@ export async function restoreEsClusters(
         name: pattern.name,
         remote_cluster: pattern.remoteCluster,
         leader_index_patterns: pattern.leaderIndexPatterns,
+        ...(pattern.leaderIndexExclusionPatterns
+          ? { leader_index_exclusion_patterns: pattern.leaderIndexExclusionPatterns }
+          : {}),
         ...(pattern.followIndexPattern ? { follow_index_pattern: pattern.followIndexPattern } : {}),
       });
       if (!pattern.active) await es.ccr.pauseAutoFollowPattern({ name: pattern.name });
