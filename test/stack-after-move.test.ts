@@ -1,11 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@elastic/elasticsearch';
+import ovhClient from '@ovhcloud/node-ovh';
 import { afterEach, describe, expect, it } from 'vitest';
+import { trustCaInProcess } from '../dev/ovh-emulator/test-support';
 import { freePort } from '../dev/stack/daemon';
 import { esEmulator } from '../dev/stack/services/es-emulator';
 import { MariadbCluster } from '../dev/stack/services/mariadb';
+import { ovhEmulator, ovhEmulatorPaths } from '../dev/stack/services/ovh-emulator';
 import { recogniseTopology, type ObservedServer } from '../dev/stack/services/mariadb-topology';
 import { withEnv } from './helpers/env';
 import { startScratchPair, type ScratchPair } from './helpers/scratch-cluster';
@@ -237,3 +240,68 @@ async function pairState(gra: Client, rbx: Client) {
     rbxPatternActive: pattern.patterns[0]?.pattern.active,
   };
 }
+
+/** The stack's OVH emulator service on a free port in a folder of its own (never the shared stack's). */
+describe('the OVH emulator keeps where traffic goes across a stop and a start', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    while (cleanups.length > 0) await cleanups.pop()!();
+  });
+
+  it('an IPLB and DNS switch to rbx survives down/up; forget returns to gra', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'stack-ovh-move-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const port = await freePort();
+    const env = {
+      DR_STACK_DIR: dir,
+      DR_STACK_PORT_OVH: String(port),
+      DR_OVH_EMULATOR_TASK_TODO_MS: '10',
+      DR_OVH_EMULATOR_TASK_DOING_MS: '10',
+      DR_OVH_EMULATOR_DNS_DEPLOY_MS: '10',
+    };
+    const service = await withEnv(env, async () => ovhEmulator(() => undefined));
+    const paths = await withEnv(env, async () => ovhEmulatorPaths());
+    cleanups.push(() => service.down());
+    await withEnv(env, () => service.up());
+    cleanups.push(trustCaInProcess(readFileSync(paths.caCert, 'utf8')));
+    const read = (file: string) => readFileSync(file, 'utf8').trim();
+    const api = ovhClient({
+      appKey: read(paths.credentials.applicationKey),
+      appSecret: read(paths.credentials.applicationSecret),
+      consumerKey: read(paths.credentials.consumerKey),
+      host: 'localhost',
+      port,
+    });
+    const target = (farm: number, address: string) =>
+      `IPLB loadbalancer-local http frontend 4001 → farm ${farm}, 0 pending changes; ` +
+      `DNS app.dr.example.test A ${address} (deployed); CA ${paths.caCert}`;
+    const serving = async (farm: number, address: string) => {
+      const wanted = target(farm, address);
+      const deadline = Date.now() + 10_000;
+      let detail = (await service.status()).detail;
+      while (detail !== wanted && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        detail = (await service.status()).detail;
+      }
+      return detail;
+    };
+
+    // What a move does through the OVH API: the frontend to rbx's farm, the record to rbx's address, applied.
+    await api.requestPromised('PUT', '/ipLoadbalancing/loadbalancer-local/http/frontend/4001', {
+      defaultFarmId: 5002,
+    });
+    await api.requestPromised('POST', '/ipLoadbalancing/loadbalancer-local/refresh', {});
+    await api.requestPromised('PUT', '/domain/zone/dr.example.test/record/7001', { target: '127.0.0.2' });
+    await api.requestPromised('POST', '/domain/zone/dr.example.test/refresh', {});
+    expect(await serving(5002, '127.0.0.2')).toBe(target(5002, '127.0.0.2'));
+
+    await service.down();
+    await withEnv(env, () => service.up());
+    expect(await serving(5002, '127.0.0.2')).toBe(target(5002, '127.0.0.2'));
+
+    await service.down();
+    await service.forget!();
+    await withEnv(env, () => service.up());
+    expect(await serving(5001, '127.0.0.1')).toBe(target(5001, '127.0.0.1'));
+  });
+});

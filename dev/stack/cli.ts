@@ -49,13 +49,14 @@ program
   .command('reset')
   .description(
     'Return to the initial topology (db-gra-1 primary, rbx replicas, traffic on gra, Elasticsearch as seeded), ' +
-      'deleting the MariaDB data and the saved traffic state; asks first unless --yes',
+      'deleting the MariaDB data and the saved HAProxy and emulator state; asks first unless --yes',
   )
   .option('-y, --yes', 'reset without asking (needed without a terminal)')
   .action(async (options: { yes?: boolean }) => {
     const question =
-      'Reset the local stack? Every service stops; the MariaDB data (the apps’ orders included) and HAProxy’s saved ' +
-      'server states are deleted; everything starts again with db-gra-1 primary and traffic on gra.';
+      'Reset the local stack? Every service stops; the MariaDB data (the apps’ orders included), HAProxy’s saved ' +
+      'server states and the emulators’ saved state are deleted; everything starts again with db-gra-1 primary, ' +
+      'traffic on gra and Elasticsearch as seeded.';
     if (!(await confirmed(question, { yes: options.yes, flag: '--yes' }))) {
       print('stack reset: nothing changed.');
       process.exitCode = 1;

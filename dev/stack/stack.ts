@@ -107,7 +107,7 @@ export async function stackDown(log: Log): Promise<void> {
  * Returns the local stack to its initial topology: db-gra-1 primary with the rbx servers its replicas, traffic on
  * gra, the Elasticsearch pair as seeded. Refuses while a run of a stack pair is running (it would resume against
  * the new servers); otherwise stops everything, deletes the state a move leaves (MariaDB data, HAProxy's saved
- * server states; the emulators keep none across a restart), and starts everything again.
+ * server states, the emulators' saved state), and starts everything again.
  */
 export async function stackReset(log: Log): Promise<ServiceStatus[]> {
   const temporal = temporalServer(log);
