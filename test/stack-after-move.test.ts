@@ -9,7 +9,7 @@ import { freePort } from '../dev/stack/daemon';
 import { esEmulator } from '../dev/stack/services/es-emulator';
 import { MariadbCluster } from '../dev/stack/services/mariadb';
 import { ovhEmulator, ovhEmulatorPaths } from '../dev/stack/services/ovh-emulator';
-import { recogniseTopology, type ObservedServer } from '../dev/stack/services/mariadb-topology';
+import { planRoles, recogniseTopology, type ObservedServer } from '../dev/stack/services/mariadb-topology';
 import { withEnv } from './helpers/env';
 import { startScratchPair, type ScratchPair } from './helpers/scratch-cluster';
 
@@ -77,6 +77,62 @@ describe('recogniseTopology: the primary is the server the replication links lea
   });
 });
 
+describe('planRoles: what up does to the servers it restarted', () => {
+  const ports = new Map([
+    [1, GRA],
+    [2, RBX1],
+    [3, RBX2],
+  ]);
+  const plan = (servers: ObservedServer[], recorded: boolean) =>
+    planRoles('mariadb', servers, ports, GRA, recorded);
+
+  it('after a crash: the links decide, every other server read-only, the primary writable', () => {
+    expect(
+      plan(
+        [
+          { name: GRA, readOnly: false },
+          { name: RBX1, readOnly: true },
+          { name: RBX2, readOnly: true, sourcePort: 2 },
+        ],
+        false,
+      ),
+    ).toMatchObject({ readOnly: [RBX2, GRA], writable: RBX1 });
+  });
+
+  it('after a stop that recorded every role: keeps them, and says so when they are the move it finished', () => {
+    const finished = plan(
+      [
+        { name: GRA, readOnly: true, sourcePort: 2 },
+        { name: RBX1, readOnly: false },
+        { name: RBX2, readOnly: true, sourcePort: 2 },
+      ],
+      true,
+    );
+    expect(finished).toEqual({
+      readOnly: [],
+      sentence: expect.stringContaining('db-rbx-1 is the primary, as the last move left it'),
+    });
+  });
+
+  it('never undoes a move stopped under way (promoted, not yet repointed): roles kept, and the way out named', () => {
+    const underWay = plan(
+      [
+        { name: GRA, readOnly: true },
+        { name: RBX1, readOnly: false },
+        { name: RBX2, readOnly: true, sourcePort: 1 },
+      ],
+      true,
+    );
+    expect(underWay).toEqual({
+      readOnly: [],
+      sentence:
+        'mariadb: the servers restarted in the roles recorded at the stop, which are not one primary with its ' +
+        'replicas (writable: db-rbx-1; db-rbx-2 from db-gra-1): a move was under way; let it finish, or ' +
+        '`drctl stack reset` returns the local stack to its initial topology',
+    });
+  });
+});
+
 /**
  * A move on a scratch MariaDB trio of its own (never the stack's), made by the failover's own activities; then
  * the servers stop and start as `drctl stack down` / `up` (and a crash) would stop and start the stack's.
@@ -118,9 +174,11 @@ describe('the MariaDB trio survives a stop and a start after a move', () => {
     expect(await readOnly(cluster)).toEqual({ [GRA]: '1', [RBX1]: '0', [RBX2]: '1' });
     expect(await cluster.checkReplication()).toBe('row written on db-rbx-1 read on db-gra-1, db-rbx-2');
 
-    // A clean stop and start: the same again.
+    // A clean stop and start: the roles recorded at the stop, the same sentence.
+    lines.length = 0;
     await cluster.down();
     await cluster.up();
+    expect(lines.filter((l) => l.includes('as the last move left it'))).toHaveLength(1);
     expect(await readOnly(cluster)).toEqual({ [GRA]: '1', [RBX1]: '0', [RBX2]: '1' });
     expect(await cluster.checkReplication()).toBe('row written on db-rbx-1 read on db-gra-1, db-rbx-2');
 

@@ -81,6 +81,51 @@ export function recogniseTopology(
 
 const RESET_HINT = '`drctl stack reset` returns the local stack to its initial topology';
 
+/** What `up` does to the servers it restarted: the roles to set (none to keep them), and what it says. */
+export interface RolePlan {
+  /** Each made read-only (and configured to restart so). */
+  readOnly: string[];
+  /** Made writable (and configured to restart so). */
+  writable?: string;
+  sentence?: string;
+}
+
+/**
+ * The roles `up` gives the servers it restarted. When `down` recorded every server's role before stopping it, they
+ * came back as they were and are kept (a move under way is never undone); the sentence says so when they are not
+ * one primary with its replicas. Otherwise (a crash, a server stopped by another way) the replication links decide:
+ * the server they lead to is the primary, every other server read-only.
+ */
+export function planRoles(
+  label: string,
+  servers: ObservedServer[],
+  ports: Map<number, string>,
+  initialPrimary: string,
+  recordedAtStop: boolean,
+): RolePlan | undefined {
+  const topology = recogniseTopology(label, servers, ports, initialPrimary);
+  if (!topology) return undefined;
+  if (!recordedAtStop)
+    return {
+      readOnly: [...topology.replicas, ...topology.fenced],
+      writable: topology.primary,
+      sentence: topology.sentence,
+    };
+  const writable = servers.filter((s) => !s.readOnly).map((s) => s.name);
+  if (writable.length === 1 && writable[0] === topology.primary)
+    return { readOnly: [], sentence: topology.sentence };
+  return {
+    readOnly: [],
+    sentence:
+      `${label}: the servers restarted in the roles recorded at the stop, which are not one primary with its ` +
+      `replicas (writable: ${writable.join(', ') || 'none'}; ${links(
+        servers.filter((s) => s.sourcePort !== undefined),
+        ports,
+      )}): ` +
+      `a move was under way; let it finish, or ${RESET_HINT}`,
+  };
+}
+
 function links(replicating: ObservedServer[], ports: Map<number, string>): string {
   return replicating
     .map((s) => `${s.name} from ${ports.get(s.sourcePort!) ?? `port ${s.sourcePort}`}`)

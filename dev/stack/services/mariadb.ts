@@ -28,7 +28,7 @@ import {
 } from '../daemon';
 import { stackDir, stackPort, type PortName } from '../settings';
 import type { ServiceStatus, StackService } from '../service';
-import { recogniseTopology, type ObservedServer } from './mariadb-topology';
+import { planRoles, type ObservedServer } from './mariadb-topology';
 
 const run = promisify(execFile);
 
@@ -441,31 +441,43 @@ export class MariadbCluster {
     );
   }
 
+  /** Written by a `down` that recorded every server's role before stopping it; removed by the next `up`. */
+  private get rolesRecorded(): string {
+    return path.join(this.spec.dir, 'roles.recorded');
+  }
+
   /**
-   * Brings the servers up in the topology their replication links describe (see recogniseTopology), saying so
-   * when it is not the initial one: every other server read-only first, then the primary writable (a promoted
-   * server restarts read-only, as its configuration says), each configured to restart in that role.
+   * Gives the servers this `up` restarted their roles (see planRoles) and says so when the topology is not the
+   * initial one: every other server read-only first, then the primary writable (a promoted server restarts
+   * read-only, as its configuration says), each configured to restart in that role.
    */
-  private async keepTopology(): Promise<void> {
+  private async keepTopology(recordedAtStop: boolean): Promise<void> {
     // A replica not configured yet (added to an existing cluster) is bootstrap's to set up, not a fenced server.
     const settled = (name: string) => name === this.names[0] || existsSync(this.dirs(name).replicationMarker);
     const observed = (await this.observe()).filter((s) => settled(s.name));
     const ports = new Map(this.spec.instances.map((i) => [i.port, i.name]));
-    const topology = recogniseTopology(this.spec.label, observed, ports, this.names[0]!);
-    if (!topology) return;
+    const plan = planRoles(this.spec.label, observed, ports, this.names[0]!, recordedAtStop);
+    if (!plan) return;
     const readOnly = new Map(observed.map((s) => [s.name, s.readOnly]));
-    for (const name of [...topology.replicas, ...topology.fenced]) {
+    for (const name of plan.readOnly) {
       this.setStartReadOnly(name, true);
       if (!readOnly.get(name)) await this.sql(name, 'SET GLOBAL read_only=ON');
     }
-    this.setStartReadOnly(topology.primary, false);
-    if (readOnly.get(topology.primary)) await this.sql(topology.primary, 'SET GLOBAL read_only=OFF');
-    if (topology.sentence) this.log(topology.sentence);
+    if (plan.writable) {
+      this.setStartReadOnly(plan.writable, false);
+      if (readOnly.get(plan.writable)) await this.sql(plan.writable, 'SET GLOBAL read_only=OFF');
+    }
+    if (plan.sentence) this.log(plan.sentence);
   }
 
-  /** Configures every running server to restart in the role it has now (read-only or writable). */
-  private async rememberRoles(): Promise<void> {
-    for (const server of await this.observe()) this.setStartReadOnly(server.name, server.readOnly);
+  /**
+   * Configures every running server to restart in the role it has now (read-only or writable); true when that
+   * was every server of the cluster.
+   */
+  private async rememberRoles(): Promise<boolean> {
+    const running = await this.observe();
+    for (const server of running) this.setStartReadOnly(server.name, server.readOnly);
+    return running.length === this.names.length;
   }
 
   /** Writes a row on the primary and waits until every replica has it. */
@@ -499,8 +511,12 @@ export class MariadbCluster {
   /** Starts every instance (initialising the missing ones), sets up replication, checks it. Idempotent. */
   async up(): Promise<void> {
     ensureDebianPackages(MARIADB_PACKAGES, this.log);
+    const stopped = this.names.filter((name) => this.pid(name) === undefined);
     await allSettledOrThrow(this.names.map((name) => this.start(name)));
-    await this.keepTopology();
+    // Servers that kept running keep their roles: a move may be changing them right now.
+    if (stopped.length > 0)
+      await this.keepTopology(existsSync(this.rolesRecorded) && stopped.length === this.names.length);
+    rmSync(this.rolesRecorded, { force: true });
     await this.bootstrap();
     this.log(`${this.spec.label}: replication check: ${await this.checkReplication()}`);
   }
@@ -538,10 +554,13 @@ export class MariadbCluster {
    * it has (a move changes roles at run time only); a server that does not answer keeps its configuration.
    */
   async down(): Promise<void> {
-    await this.rememberRoles().catch((err: Error) =>
-      this.log(`${this.spec.label}: roles not recorded before the stop: ${err.message}`),
-    );
+    rmSync(this.rolesRecorded, { force: true });
+    const recorded = await this.rememberRoles().catch((err: Error) => {
+      this.log(`${this.spec.label}: roles not recorded before the stop: ${err.message}`);
+      return false;
+    });
     for (const name of [...this.names].reverse()) await this.stop(name);
+    if (recorded) writeFileSync(this.rolesRecorded, new Date().toISOString() + '\n');
   }
 
   /**
@@ -552,6 +571,7 @@ export class MariadbCluster {
     await this.down();
     for (const name of this.names) rmSync(this.dirs(name).base, { recursive: true, force: true });
     rmSync(path.join(this.spec.dir, 'bootstrapped'), { force: true });
+    rmSync(this.rolesRecorded, { force: true });
   }
 
   /** Kills every instance and deletes the cluster's folder (scratch clusters only). */
