@@ -52,7 +52,14 @@ function timingFromEnv(): Partial<EmulatorTiming> {
 /** The traffic kept at the last stop, checked: a file naming another site is refused. */
 function keptTraffic(file: string): SeedTraffic | undefined {
   if (!existsSync(file)) return undefined;
-  const kept = JSON.parse(readFileSync(file, 'utf8')) as Partial<Record<keyof SeedTraffic, unknown>>;
+  let kept: Partial<Record<keyof SeedTraffic, unknown>>;
+  try {
+    kept = JSON.parse(readFileSync(file, 'utf8')) as typeof kept;
+  } catch (err) {
+    throw new Error(`${file} is not JSON (${(err as Error).message}): delete it to start from gra`, {
+      cause: err,
+    });
+  }
   const sites = Object.keys(DEFAULT_SEED_IDS.iplb.farms);
   for (const key of ['iplb', 'dns'] as const)
     if (typeof kept[key] !== 'string' || !sites.includes(kept[key]))

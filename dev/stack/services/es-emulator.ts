@@ -287,6 +287,12 @@ async function restorePair(log: (line: string) => void, at: EsEmulatorPlace, sav
         ['rbx', rbx],
       ]),
     );
+  } catch (err) {
+    throw new Error(
+      `es-emulator: rebuilding the pair saved in ${at.stateFile} failed: ${(err as Error).message}; ` +
+        '`drctl stack reset` starts it again from the seed',
+      { cause: err },
+    );
   } finally {
     await close();
   }

@@ -167,8 +167,19 @@ async function restoreIndex(es: Client, index: SavedIndex): Promise<void> {
 
 export function loadSavedEsState(file: string): SavedEsCluster[] | undefined {
   if (!existsSync(file)) return undefined;
-  return JSON.parse(readFileSync(file, 'utf8')) as SavedEsCluster[];
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as SavedEsCluster[];
+  } catch (err) {
+    throw new Error(
+      `es-emulator: ${file} is not the state a stop saved (${(err as Error).message}); ${RESET}`,
+      {
+        cause: err,
+      },
+    );
+  }
 }
+
+const RESET = '`drctl stack reset` starts the pair again from the seed';
 
 export function saveEsState(file: string, clusters: SavedEsCluster[]): void {
   writeFileSync(file, JSON.stringify(clusters, null, 1) + '\n', { mode: 0o600 });
