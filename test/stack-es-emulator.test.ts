@@ -56,7 +56,7 @@ describe('stack service es-emulator', () => {
         await rbx.indices.open({ index: 'orders' });
         const [pid] = status.pids;
         await service.up();
-        expect(lines.at(-1)).toBe('es-emulator: DR pair already seeded');
+        expect(lines.at(-1)).toBe('es-emulator: already running, left as it is');
         expect((await service.status()).pids).toEqual([pid]);
         expect((await rbx.ccr.followInfo({ index: 'orders' })).follower_indices).toEqual([]);
 

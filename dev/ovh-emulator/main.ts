@@ -5,13 +5,16 @@
  * - DR_STACK_PORT_OVH: loopback port (default 18443; 0 picks a free one, printed at start)
  * - DR_STACK_DIR: stack folder (default <repo>/.stack); state goes to <DR_STACK_DIR>/ovh-emulator
  * - DR_OVH_EMULATOR_TASK_TODO_MS, DR_OVH_EMULATOR_TASK_DOING_MS, DR_OVH_EMULATOR_DNS_DEPLOY_MS: emulated durations
+ *
+ * Where the seeded frontend and DNS record send traffic is written to <state>/traffic.json at stop and read at the
+ * next start, so that a move survives a restart of the local stack (`drctl stack reset` deletes the file).
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createJsonLogger } from '../../common/logger';
 import { stackDir } from '../stack/settings';
 import { ensureCredentialFiles, ensureServiceAccountFiles } from './credentials';
-import { DEFAULT_SEED_IDS } from './seed';
+import { DEFAULT_SEED_IDS, defaultSeed, seedTrafficOf, type SeedTraffic } from './seed';
 import { startOvhEmulator } from './server';
 import type { EmulatorTiming } from './state';
 
@@ -46,13 +49,36 @@ function timingFromEnv(): Partial<EmulatorTiming> {
   return timing;
 }
 
+/** The traffic kept at the last stop, checked: a file naming another site is refused. */
+function keptTraffic(file: string): SeedTraffic | undefined {
+  if (!existsSync(file)) return undefined;
+  let kept: Partial<Record<keyof SeedTraffic, unknown>>;
+  try {
+    kept = JSON.parse(readFileSync(file, 'utf8')) as typeof kept;
+  } catch (err) {
+    throw new Error(`${file} is not JSON (${(err as Error).message}): delete it to start from gra`, {
+      cause: err,
+    });
+  }
+  const sites = Object.keys(DEFAULT_SEED_IDS.iplb.farms);
+  for (const key of ['iplb', 'dns'] as const)
+    if (typeof kept[key] !== 'string' || !sites.includes(kept[key]))
+      throw new Error(
+        `${file}: "${key}" must be one of ${sites.join(', ')} (delete the file to start from gra)`,
+      );
+  return kept as SeedTraffic;
+}
+
 async function main(): Promise<void> {
   const logger = createJsonLogger('ovh-emulator');
   const stateDir = path.join(stackDir(), 'ovh-emulator');
   const port = envInteger('DR_STACK_PORT_OVH', DEFAULT_PORT, 0, 65535);
   const { files, credential } = ensureCredentialFiles(path.join(stateDir, 'credentials'));
   const serviceAccount = ensureServiceAccountFiles(path.join(stateDir, 'credentials'));
+  const trafficFile = path.join(stateDir, 'traffic.json');
+  const traffic = keptTraffic(trafficFile);
   const emulator = await startOvhEmulator({
+    ...(traffic ? { seed: defaultSeed(traffic) } : {}),
     port,
     stateDir,
     credentials: [credential],
@@ -60,6 +86,8 @@ async function main(): Promise<void> {
     timing: timingFromEnv(),
     logger,
   });
+  // Read once: a stop that cannot write it (SIGKILL) leaves no older traffic to come back at the next start.
+  rmSync(trafficFile, { force: true });
 
   const info = {
     url: emulator.url,
@@ -86,6 +114,7 @@ async function main(): Promise<void> {
   writeFileSync(infoPath, JSON.stringify(info, null, 2) + '\n');
   logger.info('OVH API emulator ready', {
     ...info,
+    traffic: traffic ? { ...traffic, keptFrom: trafficFile } : { iplb: 'gra', dns: 'gra' },
     infoPath,
     clientTrust: `NODE_EXTRA_CA_CERTS=${emulator.caCertPath}`,
   });
@@ -96,6 +125,9 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info('OVH API emulator stopping', { signal });
     rmSync(infoPath, { force: true });
+    const kept = seedTrafficOf(emulator.snapshot());
+    if (kept) writeFileSync(trafficFile, JSON.stringify(kept) + '\n');
+    else rmSync(trafficFile, { force: true });
     emulator.stop().then(
       () => process.exit(0),
       (err: unknown) => {

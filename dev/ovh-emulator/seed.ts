@@ -103,17 +103,26 @@ export const DEFAULT_SEED_IDS = {
   },
 };
 
+export type SeedSite = keyof typeof DEFAULT_SEED_IDS.iplb.farms;
+
+/** Where the seed sends traffic: the IPLB frontend's farm and the DNS record's target, by site. */
+export interface SeedTraffic {
+  iplb: SeedSite;
+  dns: SeedSite;
+}
+
 /**
  * One IPLB service with an HTTP frontend on the `gra` farm and one farm per site (each with one server), and one DNS
- * zone whose `app` A record points at the `gra` target. Server addresses are loopback so the local stack can use them.
+ * zone whose `app` A record points at the `gra` target (`traffic` names other sites). Server addresses are loopback
+ * so the local stack can use them.
  */
-export function defaultSeed(): OvhSeed {
+export function defaultSeed(traffic: SeedTraffic = { iplb: 'gra', dns: 'gra' }): OvhSeed {
   const ids = DEFAULT_SEED_IDS;
   const record: DnsRecord = {
     fieldType: ids.dns.fieldType,
     id: ids.dns.recordId,
     subDomain: ids.dns.subDomain,
-    target: ids.dns.targets.gra,
+    target: ids.dns.targets[traffic.dns],
     ttl: 60,
     zone: ids.dns.zone,
   };
@@ -129,7 +138,7 @@ export function defaultSeed(): OvhSeed {
                 frontendId: ids.iplb.frontendId,
                 port: '80',
                 zone: 'all',
-                defaultFarmId: ids.iplb.farms.gra,
+                defaultFarmId: ids.iplb.farms[traffic.iplb],
                 displayName: 'app',
               }),
             ],
@@ -193,4 +202,28 @@ export function defaultSeed(): OvhSeed {
       },
     ],
   };
+}
+
+/**
+ * Where the default seed's objects send traffic in a snapshot: the applied frontend's farm and the deployed record's
+ * target, by site; undefined when either is missing or points elsewhere than a seeded site.
+ */
+export function seedTrafficOf(snapshot: {
+  iplb: {
+    serviceName: string;
+    applied: { frontends: { http: { frontendId: number; defaultFarmId: number | null }[] } };
+  }[];
+  dns: { zone: string; deployedRecords: { id: number; target: string }[] }[];
+}): SeedTraffic | undefined {
+  const ids = DEFAULT_SEED_IDS;
+  const farmId = snapshot.iplb
+    .find((s) => s.serviceName === ids.iplb.serviceName)
+    ?.applied.frontends.http.find((f) => f.frontendId === ids.iplb.frontendId)?.defaultFarmId;
+  const target = snapshot.dns
+    .find((z) => z.zone === ids.dns.zone)
+    ?.deployedRecords.find((r) => r.id === ids.dns.recordId)?.target;
+  const sites = Object.keys(ids.iplb.farms) as SeedSite[];
+  const iplb = sites.find((site) => ids.iplb.farms[site] === farmId);
+  const dns = sites.find((site) => ids.dns.targets[site] === target);
+  return iplb && dns ? { iplb, dns } : undefined;
 }

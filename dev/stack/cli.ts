@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { confirmed } from './confirm';
 import { stackPort } from './settings';
 
 // The services (and their clients) are loaded by the command that drives them: `--help` answers at once.
@@ -18,7 +19,9 @@ const program = new Command('drctl stack')
 
 program
   .command('up')
-  .description('Install what is missing and start every service; harmless when already up')
+  .description(
+    'Install what is missing and start every service, MariaDB in the topology the last move left; harmless when already up',
+  )
   .action(async () => {
     const { formatStatus, stackUp } = await stack();
     const statuses = await stackUp(print);
@@ -40,6 +43,27 @@ program
   .action(async () => {
     const { stackDown } = await stack();
     await stackDown(print);
+  });
+
+program
+  .command('reset')
+  .description(
+    'Return to the initial topology (db-gra-1 primary, rbx replicas, traffic on gra, Elasticsearch as seeded), ' +
+      'deleting the MariaDB data and the saved HAProxy and emulator state; asks first unless --yes',
+  )
+  .option('-y, --yes', 'reset without asking (needed without a terminal)')
+  .action(async (options: { yes?: boolean }) => {
+    const question =
+      'Reset the local stack? Every service stops; the MariaDB data (the apps’ orders included), HAProxy’s saved ' +
+      'server states and the emulators’ saved state are deleted; everything starts again with db-gra-1 primary, ' +
+      'traffic on gra and Elasticsearch as seeded.';
+    if (!(await confirmed(question, { yes: options.yes, flag: '--yes' }))) {
+      print('stack reset: nothing changed.');
+      process.exitCode = 1;
+      return;
+    }
+    const { formatStatus, stackReset } = await stack();
+    print(formatStatus(await stackReset(print)));
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -6,6 +6,8 @@ export interface StackService {
   status(): Promise<ServiceStatus>;
   /** Stops what this stack started; harmless when nothing runs. */
   down(): Promise<void>;
+  /** Once stopped: deletes the state a move leaves behind, so that the next `up` starts from the initial topology. */
+  forget?(): Promise<void>;
 }
 
 export interface ServiceStatus {

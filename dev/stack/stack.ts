@@ -9,6 +9,7 @@ import { temporalServer } from './services/temporal-server';
 import { orchestratorWorker } from './services/worker';
 import { ensureApproverKey } from './approval-key';
 import { allSettledOrThrow } from './daemon';
+import { runningStackRuns, stackPairs } from './running-moves';
 import type { ServiceStatus, StackService } from './service';
 
 export type Log = (line: string) => void;
@@ -102,6 +103,30 @@ export async function stackDown(log: Log): Promise<void> {
     await service.down();
     log(`stopped ${service.name}`);
   });
+}
+
+/**
+ * Returns the local stack to its initial topology: db-gra-1 primary with the rbx servers its replicas, traffic on
+ * gra, the Elasticsearch pair as seeded. Refuses while a run of a stack pair is running (it would resume against
+ * the new servers); otherwise stops everything, deletes the state a move leaves (MariaDB data, HAProxy's saved
+ * server states, the emulators' saved state), and starts everything again.
+ */
+export async function stackReset(log: Log): Promise<ServiceStatus[]> {
+  const temporal = temporalServer(log);
+  await temporal.up();
+  const running = await runningStackRuns(stackPairs());
+  if (running.length > 0)
+    throw new Error(
+      `not resetting: ${running.join(', ')} still running; let ${running.length > 1 ? 'them' : 'it'} finish, or ` +
+        `cancel ${running.length > 1 ? 'them' : 'it'} (temporal workflow cancel --workflow-id <id>), then reset`,
+    );
+  await stackDown(log);
+  for (const service of stackServices(log)) {
+    if (!service.forget) continue;
+    await service.forget();
+    log(`reset ${service.name}`);
+  }
+  return stackUp(log);
 }
 
 export function formatStatus(statuses: ServiceStatus[]): string {

@@ -18,6 +18,7 @@ export function evaluateMysqlReadiness(settings: PairSettings, statuses: MysqlSe
     ...statuses.flatMap(logSlaveUpdatesCheck),
     ...requirementChecks(statuses, primaryConfig?.name),
     ...statuses.flatMap(rebuildCheck),
+    ...sourceReadOnlyChecks(settings, statuses),
   ];
   if (!primaryConfig || !primary?.reachable) return checks;
   checks.push(...primaryChecks(primary));
@@ -73,6 +74,72 @@ function rebuildCheck(status: MysqlServerStatus): Check[] {
       sentence: `${status.server} holds an incomplete rebuild (started at ${mark.startedAt} from ${mark.source}): run the rebuild again before repointing or promoting it.`,
     },
   ];
+}
+
+/** The suffix of the check's name, `<server>.source-read-only`: stable, for `drctl status` and alert rules. */
+export const SOURCE_READ_ONLY = 'source-read-only';
+export const sourceReadOnlyCheckName = (server: string) => `${server}.${SOURCE_READ_ONLY}`;
+
+/**
+ * A primary restarted read-only by its own configuration (a promoted replica whose configuration still says
+ * read_only): the server the others replicate from is read-only and replicates from nobody, so nothing can write.
+ * Judged from the replication links, whatever roles the runbook declares (a move changes them). The repair is a
+ * human's, after checking that the old primary is fenced: making a server writable beside another writable one
+ * splits the data.
+ */
+export function sourceReadOnlyChecks(settings: PairSettings, statuses: MysqlServerStatus[]): Check[] {
+  const reachable = statuses.filter((s) => s.reachable);
+  const replicasOf = new Map<string, string[]>();
+  for (const status of reachable) {
+    const source = status.replication && sourceOf(settings, reachable, status.replication);
+    if (source) replicasOf.set(source, [...(replicasOf.get(source) ?? []), status.server]);
+  }
+  const checks: Check[] = [];
+  for (const [name, replicas] of replicasOf) {
+    const source = reachable.find((s) => s.server === name)!;
+    if (source.replication || !(source.readOnly || source.superReadOnly)) continue;
+    const others = statuses.filter((s) => s.server !== name && !replicas.includes(s.server));
+    checks.push({
+      name: sourceReadOnlyCheckName(name),
+      ok: false,
+      sentence:
+        `${name}, which ${replicas.join(' and ')} ${replicas.length > 1 ? 'replicate' : 'replicates'} from, is ` +
+        'read-only and replicates from nobody (a primary restarted read-only by its own configuration?), so the ' +
+        `application cannot write; ${fencingAdvice(others)} before making it writable, then run ` +
+        `\`SET GLOBAL read_only=OFF\` on ${name} and set read_only=OFF in its configuration (not repaired ` +
+        'automatically: two writable servers would split the data).',
+    });
+  }
+  return checks;
+}
+
+/** The replica's source among the reachable servers: by address, else by the server_id it last saw. */
+function sourceOf(
+  settings: PairSettings,
+  reachable: MysqlServerStatus[],
+  replication: NonNullable<MysqlServerStatus['replication']>,
+): string | undefined {
+  const byAddress = settings.mysql.servers.find(
+    (s) => s.port === replication.sourcePort && sameHost(s.host, replication.sourceHost),
+  )?.name;
+  if (byAddress) return reachable.some((s) => s.server === byAddress) ? byAddress : undefined;
+  const id = replication.sourceServerId;
+  return id ? reachable.find((s) => s.serverId === String(id))?.server : undefined;
+}
+
+/** What must be checked of the servers outside the source's replication before it takes writes. */
+function fencingAdvice(others: MysqlServerStatus[]): string {
+  if (others.length === 0) return 'check that no other server takes writes';
+  const state = (s: MysqlServerStatus) =>
+    !s.reachable
+      ? `${s.server} does not answer`
+      : s.readOnly || s.superReadOnly
+        ? `${s.server} is read-only`
+        : `${s.server} is WRITABLE`;
+  return (
+    `check that the old primary is fenced (${others.map(state).join(', ')}: it must stay stopped or ` +
+    'read-only, its configuration included)'
+  );
 }
 
 /** The primary takes writes and replicates from nobody. */

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { Client, errors } from '@elastic/elasticsearch';
 import {
@@ -12,6 +13,13 @@ import {
 } from '../daemon';
 import { stackDir, stackPort } from '../settings';
 import type { ServiceStatus, StackService } from '../service';
+import {
+  loadSavedEsState,
+  readEsCluster,
+  restoreEsClusters,
+  saveEsState,
+  type SavedEsCluster,
+} from './es-state';
 
 /**
  * The local DR pair's Elasticsearch side (config/runbooks/local.yaml refers to these names): gra is the leader,
@@ -49,6 +57,8 @@ const url = (port: number) => `http://127.0.0.1:${port}`;
 /** Where the service lives and listens, read from the environment once, when the service is built. */
 interface EsEmulatorPlace {
   spec: { name: string; runDir: string };
+  /** The pair as `down` left it, rebuilt at the next start (see es-state.ts). */
+  stateFile: string;
   graPort: number;
   rbxPort: number;
 }
@@ -56,6 +66,7 @@ interface EsEmulatorPlace {
 function place(): EsEmulatorPlace {
   return {
     spec: { name: 'es-emulator', runDir: path.join(stackDir(), 'es-emulator') },
+    stateFile: path.join(stackDir(), 'es-emulator', 'state.json'),
     graPort: stackPort('ES_GRA'),
     rbxPort: stackPort('ES_RBX'),
   };
@@ -198,7 +209,8 @@ export function esEmulator(log: (line: string) => void): StackService {
   return {
     name: 'es-emulator',
     async up() {
-      if (runningPid(spec()) === undefined) {
+      const starting = runningPid(spec()) === undefined;
+      if (starting) {
         await assertPortsFree('es-emulator', [
           { name: 'ES_GRA', port: at.graPort },
           { name: 'ES_RBX', port: at.rbxPort },
@@ -224,7 +236,13 @@ export function esEmulator(log: (line: string) => void): StackService {
       } finally {
         await close();
       }
-      await seedEsPair(log, at);
+      if (!starting) {
+        log('es-emulator: already running, left as it is');
+        return;
+      }
+      const saved = loadSavedEsState(at.stateFile);
+      if (saved) await restorePair(log, at, saved);
+      else await seedEsPair(log, at);
     },
     async status(): Promise<ServiceStatus> {
       const pid = runningPid(spec());
@@ -236,8 +254,63 @@ export function esEmulator(log: (line: string) => void): StackService {
         detail: pid === undefined ? `log ${logFile(spec())}` : await describePair(at),
       };
     },
+    async forget() {
+      rmSync(at.stateFile, { force: true });
+    },
     async down() {
+      if (runningPid(spec()) !== undefined) await savePair(log, at);
       await stopDaemon(spec());
     },
   };
+}
+
+/** Saves both clusters for the next start; when it cannot, no older state is left to be restored instead. */
+async function savePair(log: (line: string) => void, at: EsEmulatorPlace): Promise<void> {
+  const { gra, rbx, close } = clients(at);
+  try {
+    saveEsState(at.stateFile, [await readEsCluster('gra', gra), await readEsCluster('rbx', rbx)]);
+  } catch (err) {
+    rmSync(at.stateFile, { force: true });
+    log(`es-emulator: state not saved (${(err as Error).message}); the next start seeds the pair again`);
+  } finally {
+    await close();
+  }
+}
+
+async function restorePair(log: (line: string) => void, at: EsEmulatorPlace, saved: SavedEsCluster[]) {
+  const { gra, rbx, close } = clients(at);
+  try {
+    await restoreEsClusters(
+      saved,
+      new Map([
+        ['gra', gra],
+        ['rbx', rbx],
+      ]),
+    );
+  } catch (err) {
+    throw new Error(
+      `es-emulator: rebuilding the pair saved in ${at.stateFile} failed: ${(err as Error).message}; ` +
+        '`drctl stack reset` starts it again from the seed',
+      { cause: err },
+    );
+  } finally {
+    await close();
+  }
+  log(`es-emulator: restored the pair as the last stop left it (${describeSaved(saved)})`);
+}
+
+function describeSaved(saved: SavedEsCluster[]): string {
+  return saved
+    .map(
+      (cluster) =>
+        `${cluster.site}: ` +
+        (cluster.indices
+          .map((i) =>
+            i.follower
+              ? `${i.name} follows ${i.follower.remoteCluster}/${i.follower.leaderIndex}${i.follower.paused ? ' (paused)' : ''}`
+              : `${i.name}${i.writeBlock ? ' (write-blocked)' : ''}`,
+          )
+          .join(', ') || 'no index'),
+    )
+    .join('; ');
 }

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -145,6 +145,9 @@ export function haproxy(log: (line: string) => void): StackService {
         endpoints: [`http://127.0.0.1:${stackPort('HAPROXY')}`, `runtime API ${haproxyPaths().socket}`],
         detail,
       };
+    },
+    async forget() {
+      rmSync(haproxyPaths().stateFile, { force: true });
     },
     async down() {
       if (runningPid(spec()) === undefined) return;

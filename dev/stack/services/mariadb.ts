@@ -28,6 +28,7 @@ import {
 } from '../daemon';
 import { stackDir, stackPort, type PortName } from '../settings';
 import type { ServiceStatus, StackService } from '../service';
+import { planRoles, type ObservedServer } from './mariadb-topology';
 
 const run = promisify(execFile);
 
@@ -215,21 +216,22 @@ export class MariadbCluster {
    * client's stdin, never its command line, which any local user can read (ps, /proc/<pid>/cmdline).
    */
   async sql(name: string, sql: string): Promise<string[][]> {
+    return (await this.client(name, sql, ['--skip-column-names'])).map((line) => line.split('\t'));
+  }
+
+  /** The rows of one statement's result, each by column name. */
+  async records(name: string, sql: string): Promise<Record<string, string>[]> {
+    const [header, ...rows] = (await this.client(name, sql, [])).map((line) => line.split('\t'));
+    return rows.map((row) => Object.fromEntries((header ?? []).map((column, i) => [column, row[i] ?? ''])));
+  }
+
+  /** The client's non-empty output lines (batch mode: tab-separated columns). */
+  private async client(name: string, sql: string, options: string[]): Promise<string[]> {
     const user = process.getuid?.() === 0 ? 'root' : os.userInfo().username;
-    const pending = run('mariadb', [
-      '--socket',
-      this.dirs(name).socket,
-      '-u',
-      user,
-      '--batch',
-      '--skip-column-names',
-    ]);
+    const pending = run('mariadb', ['--socket', this.dirs(name).socket, '-u', user, '--batch', ...options]);
     pending.child.stdin?.end(sql);
     const { stdout } = await pending;
-    return stdout
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => line.split('\t'));
+    return stdout.split('\n').filter((line) => line !== '');
   }
 
   private writeConfig(instance: MariadbInstanceSpec): void {
@@ -402,9 +404,15 @@ export class MariadbCluster {
     }
   }
 
-  /** The writable server without a replication source, and the servers replicating (running instances only). */
-  async topology(names = this.names): Promise<{ primary?: string; replicas: string[] }> {
+  /**
+   * The writable server without a replication source, the servers replicating, and the read-only ones replicating
+   * from nobody, e.g. an old primary a move fenced (running instances only).
+   */
+  async topology(
+    names = this.names,
+  ): Promise<{ primary?: string; replicas: string[]; standalone: string[] }> {
     const replicas: string[] = [];
+    const standalone: string[] = [];
     let primary: string | undefined;
     for (const name of names) {
       if (this.pid(name) === undefined) continue;
@@ -412,8 +420,64 @@ export class MariadbCluster {
       const slave = await this.sql(name, 'SHOW SLAVE STATUS');
       if (slave.length > 0) replicas.push(name);
       else if (readOnly === '0') primary = name;
+      else standalone.push(name);
     }
-    return { primary, replicas };
+    return { primary, replicas, standalone };
+  }
+
+  /** Each running server's read_only flag and the port it replicates from. */
+  async observe(): Promise<ObservedServer[]> {
+    const running = this.names.filter((name) => this.pid(name) !== undefined);
+    return Promise.all(
+      running.map(async (name) => {
+        const [[readOnly] = []] = await this.sql(name, 'SELECT @@global.read_only');
+        const [source] = await this.records(name, 'SHOW SLAVE STATUS');
+        return {
+          name,
+          readOnly: readOnly !== '0',
+          ...(source ? { sourcePort: Number(source.Master_Port) } : {}),
+        };
+      }),
+    );
+  }
+
+  /** Written by a `down` that recorded every server's role before stopping it; removed by the next `up`. */
+  private get rolesRecorded(): string {
+    return path.join(this.spec.dir, 'roles.recorded');
+  }
+
+  /**
+   * Gives the servers this `up` restarted their roles (see planRoles) and says so when the topology is not the
+   * initial one: every other server read-only first, then the primary writable (a promoted server restarts
+   * read-only, as its configuration says), each configured to restart in that role.
+   */
+  private async keepTopology(recordedAtStop: boolean): Promise<void> {
+    // A replica not configured yet (added to an existing cluster) is bootstrap's to set up, not a fenced server.
+    const settled = (name: string) => name === this.names[0] || existsSync(this.dirs(name).replicationMarker);
+    const observed = (await this.observe()).filter((s) => settled(s.name));
+    const ports = new Map(this.spec.instances.map((i) => [i.port, i.name]));
+    const plan = planRoles(this.spec.label, observed, ports, this.names[0]!, recordedAtStop);
+    if (!plan) return;
+    const readOnly = new Map(observed.map((s) => [s.name, s.readOnly]));
+    for (const name of plan.readOnly) {
+      this.setStartReadOnly(name, true);
+      if (!readOnly.get(name)) await this.sql(name, 'SET GLOBAL read_only=ON');
+    }
+    if (plan.writable) {
+      this.setStartReadOnly(plan.writable, false);
+      if (readOnly.get(plan.writable)) await this.sql(plan.writable, 'SET GLOBAL read_only=OFF');
+    }
+    if (plan.sentence) this.log(plan.sentence);
+  }
+
+  /**
+   * Configures every running server to restart in the role it has now (read-only or writable); true when that
+   * was every server of the cluster.
+   */
+  private async rememberRoles(): Promise<boolean> {
+    const running = await this.observe();
+    for (const server of running) this.setStartReadOnly(server.name, server.readOnly);
+    return running.length === this.names.length;
   }
 
   /** Writes a row on the primary and waits until every replica has it. */
@@ -447,7 +511,12 @@ export class MariadbCluster {
   /** Starts every instance (initialising the missing ones), sets up replication, checks it. Idempotent. */
   async up(): Promise<void> {
     ensureDebianPackages(MARIADB_PACKAGES, this.log);
+    const stopped = this.names.filter((name) => this.pid(name) === undefined);
     await allSettledOrThrow(this.names.map((name) => this.start(name)));
+    // Servers that kept running keep their roles: a move may be changing them right now.
+    if (stopped.length > 0)
+      await this.keepTopology(existsSync(this.rolesRecorded) && stopped.length === this.names.length);
+    rmSync(this.rolesRecorded, { force: true });
     await this.bootstrap();
     this.log(`${this.spec.label}: replication check: ${await this.checkReplication()}`);
   }
@@ -457,14 +526,17 @@ export class MariadbCluster {
     const running = pids.every((p) => p !== undefined);
     let detail: string | undefined;
     if (running) {
-      const { primary, replicas } = await this.topology().catch(() => ({
+      const { primary, replicas, standalone } = await this.topology().catch(() => ({
         primary: undefined,
         replicas: [] as string[],
+        standalone: [] as string[],
       }));
       const [[version] = []] = await this.sql(this.names[0]!, 'SELECT VERSION()').catch(() => [
         ['version unknown'],
       ]);
-      detail = `${version}; primary ${primary ?? 'none'}; replicas ${replicas.join(', ') || 'none'}`;
+      detail =
+        `${version}; primary ${primary ?? 'none'}; replicas ${replicas.join(', ') || 'none'}` +
+        (standalone.length > 0 ? `; read-only, replicating from nobody: ${standalone.join(', ')}` : '');
     } else {
       detail = `not running: ${this.names.filter((_, i) => pids[i] === undefined).join(', ')}`;
     }
@@ -477,9 +549,29 @@ export class MariadbCluster {
     };
   }
 
-  /** Stops every instance cleanly; harmless when nothing runs. */
+  /**
+   * Stops every instance cleanly; harmless when nothing runs. Each is first configured to restart in the role
+   * it has (a move changes roles at run time only); a server that does not answer keeps its configuration.
+   */
   async down(): Promise<void> {
+    rmSync(this.rolesRecorded, { force: true });
+    const recorded = await this.rememberRoles().catch((err: Error) => {
+      this.log(`${this.spec.label}: roles not recorded before the stop: ${err.message}`);
+      return false;
+    });
     for (const name of [...this.names].reverse()) await this.stop(name);
+    if (recorded) writeFileSync(this.rolesRecorded, new Date().toISOString() + '\n');
+  }
+
+  /**
+   * Stops every instance and deletes its data (the generated passwords are kept): the next `up` builds the
+   * initial topology again, the first server primary and the others its replicas.
+   */
+  async reset(): Promise<void> {
+    await this.down();
+    for (const name of this.names) rmSync(this.dirs(name).base, { recursive: true, force: true });
+    rmSync(path.join(this.spec.dir, 'bootstrapped'), { force: true });
+    rmSync(this.rolesRecorded, { force: true });
   }
 
   /** Kills every instance and deletes the cluster's folder (scratch clusters only). */
@@ -614,6 +706,7 @@ export function mariadbPair(log: (line: string) => void): StackService {
       await cluster.up();
     },
     status: () => cluster.status(),
+    forget: () => cluster.reset(),
     async down() {
       await cluster.down();
       const removed = await cleanScratchLeftovers();

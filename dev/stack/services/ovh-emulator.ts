@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { credentialFiles, type CredentialFiles } from '../../ovh-emulator/credentials';
@@ -121,8 +121,9 @@ async function describeState(where: Where): Promise<string> {
 
 /**
  * The OVH API emulator (dev/ovh-emulator, `npm run emulator:ovh`) on https://localhost:<DR_STACK_PORT_OVH>, with its
- * CA, certificate and generated credentials under `<stack>/ovh-emulator` (kept across restarts; the emulated
- * objects are not: each start begins from the seed). The worker trusts its CA through NODE_EXTRA_CA_CERTS.
+ * CA, certificate and generated credentials under `<stack>/ovh-emulator` (kept across restarts; of the emulated
+ * objects, only where the seeded frontend and DNS record send traffic is kept, in `traffic.json`: each start begins
+ * from the seed with that traffic). The worker trusts its CA through NODE_EXTRA_CA_CERTS.
  * The folder and port are those of the environment when the service object is made.
  */
 export function ovhEmulator(log: (line: string) => void): StackService {
@@ -158,6 +159,9 @@ export function ovhEmulator(log: (line: string) => void): StackService {
         endpoints: [apiUrl(), `admin https://localhost:${where.port}/_emulator/state`],
         detail: pid === undefined ? `log ${logFile(spec())}` : await describeState(where),
       };
+    },
+    async forget() {
+      rmSync(path.join(paths.dir, 'traffic.json'), { force: true });
     },
     async down() {
       await stopDaemon(spec());
