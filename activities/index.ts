@@ -1,6 +1,7 @@
 import type { LoadedRunbook } from '../config/load';
 import { createAppActivities } from './apps';
 import { SshClient } from './apps/ssh';
+import { createDrillActivities } from './drills';
 import { createElasticsearchActivities } from './elasticsearch';
 import { EsClients } from './elasticsearch/clients';
 import { MysqlConnections } from './mysql/connections';
@@ -44,6 +45,13 @@ export function createActivities(clients: ActivityClients) {
     ...createTrafficActivities({ runbooks: clients.runbooks, providers: clients.traffic }),
     ...createAppActivities({ runbooks: clients.runbooks, ssh: clients.ssh }),
     ...createElasticsearchActivities({ es: clients.es }),
+    ...createDrillActivities({
+      runbooks: clients.runbooks,
+      mysql: clients.mysql,
+      es: clients.es,
+      traffic: clients.traffic,
+      ssh: clients.ssh,
+    }),
   };
 }
 
