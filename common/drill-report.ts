@@ -38,6 +38,8 @@ export interface DrillMove {
   fenceWindow?: { from: string; to: string };
   /** The start of the promotion (after which the move only rolls forward). */
   pointOfNoReturn?: string;
+  /** How each of its approvals was given: "approver by alice", "auto by policy". */
+  approvals?: string[];
 }
 
 /** What the drill's own writer measured through the pair's entry point during the failover. */

@@ -39,6 +39,7 @@ export function drillMove(kind: DrillMove['kind'], report: FailoverReport): Dril
     startedAt: report.startedAt,
     finishedAt: report.finishedAt,
     rtoMs: report.rto.fromApprovalMs ?? report.rto.fromStartMs,
+    approvals: report.approvals.map((a) => `${a.how} by ${a.by}`),
     ...(fenceFrom && fenceTo ? { fenceWindow: { from: fenceFrom, to: fenceTo } } : {}),
     ...(pointOfNoReturn ? { pointOfNoReturn } : {}),
   };
