@@ -66,6 +66,7 @@ describe('drills end to end, on a scratch DR pair', () => {
       edit: (runbook) => {
         runbook.drills = {
           reports: 'drill-reports',
+          schedules: [{ mode: 'readiness', every: '24h', paused: true }],
           gameDay: {
             approval: 'auto',
             writer: { url: String(runbook.traffic!.entryUrl).replace(/\/health$/, '/orders'), rate: 40 },
@@ -160,6 +161,25 @@ describe('drills end to end, on a scratch DR pair', () => {
     expect(await cli('schedule', 'delete', scheduleId)).toBe(`deleted ${scheduleId}.`);
     await expect(cli('schedule', 'trigger', scheduleId)).rejects.toThrow(`no schedule ${scheduleId}`);
   }, 120_000);
+
+  it("creates the runbook's schedules, then updates them, from drctl schedule create without --cron or --every", async () => {
+    const scheduleId = `drill-${pair.pair}-readiness`;
+    const previous = process.env.DR_RUNBOOKS;
+    process.env.DR_RUNBOOKS = pair.runbookPath;
+    try {
+      expect(await cli('schedule', 'create', pair.pair)).toBe(`created ${scheduleId}`);
+      expect(await cli('schedule', 'create', pair.pair)).toBe(`updated ${scheduleId}`);
+    } finally {
+      if (previous === undefined) delete process.env.DR_RUNBOOKS;
+      else process.env.DR_RUNBOOKS = previous;
+    }
+    const described = await client.schedule.getHandle(scheduleId).describe();
+    expect(described.state.paused).toBe(true);
+    expect(described.policies.overlap).toBe('SKIP');
+    expect(described.spec.intervals?.map((i) => i.every)).toEqual([24 * 3600 * 1000]);
+    expect(described.action).toMatchObject({ workflowType: 'drill', taskQueue });
+    expect(await cli('schedule', 'delete', scheduleId)).toBe(`deleted ${scheduleId}.`);
+  }, 60_000);
 
   it('a game-day drill fails over and back, and reports the measured RTO, write outage and lost writes with its SVG timeline', async () => {
     const report = JSON.parse(

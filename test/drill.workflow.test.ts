@@ -141,6 +141,22 @@ describe('drill workflow (time-skipping, in-memory pair)', () => {
     expect(memo).toMatchObject({ outcome: 'passed', expectedRtoMs: report.expectedRto.boundMs });
   });
 
+  it('refuses a bad input naming each bad field, before anything is read', async () => {
+    pair = new FakePair();
+    const handle = await ts.env.client.workflow.start(drill, {
+      args: [{ pair: 'Bad Pair', mode: 'chaos', trigger: 'cron', requestedBy: ' ' } as unknown as DrillInput],
+      taskQueue: ts.taskQueue,
+      workflowId: `drill-bad-${randomUUID().slice(0, 8)}`,
+    });
+    const failure = await handle
+      .result()
+      .catch((err: { cause?: { message?: string } }) => err.cause?.message);
+    expect(failure).toBe(
+      'invalid drill input: pair: a pair name (lower-case letters, digits and dashes) is required; mode: must be "readiness" or "game-day" (got "chaos"); trigger: must be one of cli, ui, alertmanager, schedule, test (got "cron"); requestedBy: say who asks',
+    );
+    expect(pair.calls).toEqual([]);
+  });
+
   it('readiness: fails, naming the first failed check, when a system refuses the credentials', async () => {
     pair = new FakePair();
     drillFakes.access = [

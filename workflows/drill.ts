@@ -218,8 +218,9 @@ export function validateDrillInput(input: DrillInput): void {
     problems.push(`trigger: must be one of ${TRIGGERS.join(', ')} (got ${JSON.stringify(input.trigger)})`);
   if (typeof input.requestedBy !== 'string' || input.requestedBy.trim() === '')
     problems.push('requestedBy: say who asks');
-  else if (textTooLong('requestedBy', input.requestedBy))
-    problems.push(textTooLong('requestedBy', input.requestedBy)!);
+  const tooLong =
+    typeof input.requestedBy === 'string' ? textTooLong('requestedBy', input.requestedBy) : undefined;
+  if (tooLong) problems.push(tooLong);
   if (problems.length > 0)
     throw ApplicationFailure.nonRetryable(`invalid drill input: ${problems.join('; ')}`, 'InvalidInput');
 }
