@@ -56,6 +56,7 @@ interface DrillMemo {
 
 /** The pair's drills, newest first, from Temporal visibility (DrPair and the workflow type) and each drill's memo. */
 export async function listDrills(client: Client, pair: string, limit = 20): Promise<DrillListing[]> {
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(pair)) throw new Error(`"${pair}" is not a pair name`);
   const listed: DrillListing[] = [];
   const query = `WorkflowType = 'drill' AND DrPair = '${pair}'`;
   for await (const w of client.workflow.list({ query, pageSize: limit })) {

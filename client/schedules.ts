@@ -142,7 +142,7 @@ export async function listDrillSchedules(client: Client, pair?: string): Promise
 
 function scheduleView(s: ScheduleSummary): DrillScheduleView {
   const cron = s.spec?.calendars?.length ? `calendar ${JSON.stringify(s.spec.calendars[0])}` : undefined;
-  const every = s.spec?.intervals?.map((i) => `every ${Number(i.every) / 1000}s`).join(', ');
+  const every = s.spec?.intervals?.map((i) => `every ${interval(Number(i.every))}`).join(', ');
   return {
     scheduleId: s.scheduleId,
     paused: s.state.paused,
@@ -154,6 +154,17 @@ function scheduleView(s: ScheduleSummary): DrillScheduleView {
       workflowId: a.action.workflow.workflowId,
     })),
   };
+}
+
+/** An interval in the largest unit that divides it: 7d, 12h, 30m, 45s. */
+function interval(ms: number): string {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+  ] as const)
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms / 1000}s`;
 }
 
 export type ScheduleAction = 'pause' | 'unpause' | 'trigger' | 'delete';

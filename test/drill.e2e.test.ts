@@ -155,7 +155,8 @@ describe('drills end to end, on a scratch DR pair', () => {
     // Schedules are listed from visibility, which follows a change within moments.
     await waitUntil(
       'drctl schedule list shows the schedule paused',
-      async () => (await cli('schedule', 'list', pair.pair)).includes(`${scheduleId} (paused)`),
+      async () =>
+        (await cli('schedule', 'list', pair.pair)).includes(`${scheduleId} (paused): every 7d; next `),
       30_000,
     );
     expect(await cli('schedule', 'delete', scheduleId)).toBe(`deleted ${scheduleId}.`);
