@@ -7,7 +7,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { DrillCheck, DrillMode, DrillReport, DrillStep } from '../common/drill-report';
+import type { PairSettings } from '../activities/pair-settings';
+import type { DrillCheck, DrillMode, DrillOutcome, DrillReport, DrillStep } from '../common/drill-report';
 import { textTooLong } from '../common/text-limits';
 import { NON_RETRYABLE } from './activity-options';
 import { expectedRto } from './checks/expected-rto';
@@ -56,69 +57,12 @@ export async function drill(input: DrillInput): Promise<DrillReport> {
   narrator.say(`${input.mode} drill of ${input.pair} asked by ${input.requestedBy} (${input.trigger}).`);
   const settings = await pairSettings({ pair: input.pair });
 
-  const readinessStarted = new Date().toISOString();
-  const [readiness, access] = await Promise.all([
-    executeChild(readinessCheck, {
-      workflowId: `${workflowId}-readiness`,
-      args: [{ pair: input.pair, trigger: input.trigger }],
-      typedSearchAttributes: [
-        { key: DrPair, value: input.pair },
-        { key: DrMode, value: 'readiness' },
-        { key: DrTrigger, value: input.trigger },
-      ],
-    }),
-    drillSystemAccess({ pair: input.pair }),
-  ]);
-  const readinessEnded = new Date().toISOString();
-  const checks: DrillCheck[] = [...readiness.checks, ...access];
-  const lags = measuredLags(readiness);
-  const worstLag = Math.max(0, ...lags.mysql.map((l) => l.seconds ?? 0));
-  const rto = expectedRto(settings, input.mode === 'game-day' ? 'planned' : 'unplanned', worstLag);
-  narrator.say(readiness.verdict);
-  narrator.say(`expected RTO: ${rto.sentence}`);
-  const failed = checks.filter((c) => !c.ok);
-  for (const c of access.filter((a) => !a.ok)) narrator.say(`no access: ${c.sentence}`);
-  const steps: DrillStep[] = [
-    ownStep(
-      'readiness',
-      'readiness checks (child workflow)',
-      readiness.ready,
-      readinessStarted,
-      readinessEnded,
-    ),
-    ownStep(
-      'access',
-      `credentials and API reachability (${access.length} endpoints)`,
-      access.every((a) => a.ok),
-      readinessStarted,
-      readinessEnded,
-    ),
-  ];
-
-  let verdict: { outcome: DrillReport['outcome']; sentence: string };
+  const assessed = await assess(input, settings, narrator);
+  const { checks, lags, rto } = assessed;
+  const steps = [...assessed.steps];
+  let verdict = verdictBeforeMoving(input, settings, checks, rto.sentence);
   let game: GameDayResult | undefined;
-  if (input.mode === 'readiness') {
-    verdict =
-      failed.length === 0
-        ? {
-            outcome: 'passed',
-            sentence: `readiness drill of ${input.pair} passed: all ${checks.length} checks pass; ${rto.sentence}`,
-          }
-        : {
-            outcome: 'failed',
-            sentence: `readiness drill of ${input.pair} failed: ${failed.length} of ${checks.length} checks fail, first: ${failed[0]!.sentence}`,
-          };
-  } else if (failed.length > 0) {
-    verdict = {
-      outcome: 'refused',
-      sentence: `refusing the game-day drill of ${input.pair}: the pair is not ready (${failed.length} of ${checks.length} checks fail, first: ${failed[0]!.sentence}); nothing was moved.`,
-    };
-  } else if (!settings.drills?.writer) {
-    verdict = {
-      outcome: 'refused',
-      sentence: `refusing the game-day drill of ${input.pair}: its runbook has no drills.gameDay.writer, so lost writes could not be measured; nothing was moved.`,
-    };
-  } else {
+  if (verdict === undefined) {
     game = await gameDay(input, settings, narrator, rto.boundMs);
     verdict = game.verdict;
     steps.push(...game.steps);
@@ -172,6 +116,73 @@ async function finish(report: DrillReport, narrator: Narrator): Promise<DrillRep
   });
   upsertSearchAttributes([{ key: DrPhase, value: 'done' }]);
   return { ...done, decisions: narrator.decisions };
+}
+
+/** Every readiness check (a child workflow) and every access check, side by side; the lags and the expected RTO. */
+async function assess(input: DrillInput, settings: PairSettings, narrator: Narrator) {
+  const startedAt = new Date().toISOString();
+  const [readiness, access] = await Promise.all([
+    executeChild(readinessCheck, {
+      workflowId: `${workflowInfo().workflowId}-readiness`,
+      args: [{ pair: input.pair, trigger: input.trigger }],
+      typedSearchAttributes: [
+        { key: DrPair, value: input.pair },
+        { key: DrMode, value: 'readiness' },
+        { key: DrTrigger, value: input.trigger },
+      ],
+    }),
+    drillSystemAccess({ pair: input.pair }),
+  ]);
+  const endedAt = new Date().toISOString();
+  const lags = measuredLags(readiness);
+  const worstLag = Math.max(0, ...lags.mysql.map((l) => l.seconds ?? 0));
+  const rto = expectedRto(settings, input.mode === 'game-day' ? 'planned' : 'unplanned', worstLag);
+  narrator.say(readiness.verdict);
+  for (const c of access.filter((a) => !a.ok)) narrator.say(`no access: ${c.sentence}`);
+  narrator.say(`expected RTO: ${rto.sentence}`);
+  const steps: DrillStep[] = [
+    ownStep('readiness', 'readiness checks (child workflow)', readiness.ready, startedAt, endedAt),
+    ownStep(
+      'access',
+      `credentials and API reachability (${access.length} endpoints)`,
+      access.every((a) => a.ok),
+      startedAt,
+      endedAt,
+    ),
+  ];
+  return { checks: [...readiness.checks, ...access], lags, rto, steps };
+}
+
+/**
+ * The verdict of a readiness drill, or of a game-day drill that must not move the pair (not ready, or no writer to
+ * measure lost writes with); undefined when a game-day drill may go on.
+ */
+function verdictBeforeMoving(
+  input: DrillInput,
+  settings: PairSettings,
+  checks: DrillCheck[],
+  rtoSentence: string,
+): { outcome: DrillOutcome; sentence: string } | undefined {
+  const failed = checks.filter((c) => !c.ok);
+  const failing = `${failed.length} of ${checks.length} checks fail, first: ${failed[0]?.sentence}`;
+  if (input.mode === 'readiness')
+    return failed.length === 0
+      ? {
+          outcome: 'passed',
+          sentence: `readiness drill of ${input.pair} passed: all ${checks.length} checks pass; ${rtoSentence}`,
+        }
+      : { outcome: 'failed', sentence: `readiness drill of ${input.pair} failed: ${failing}` };
+  if (failed.length > 0)
+    return {
+      outcome: 'refused',
+      sentence: `refusing the game-day drill of ${input.pair}: the pair is not ready (${failing}); nothing was moved.`,
+    };
+  if (!settings.drills?.writer)
+    return {
+      outcome: 'refused',
+      sentence: `refusing the game-day drill of ${input.pair}: its runbook has no drills.gameDay.writer, so lost writes could not be measured; nothing was moved.`,
+    };
+  return undefined;
 }
 
 function ownStep(id: string, title: string, ok: boolean, startedAt: string, endedAt: string): DrillStep {

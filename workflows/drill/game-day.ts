@@ -14,7 +14,7 @@ import type { PairSettings } from '../../activities/pair-settings';
 import type { DrillMove, DrillOutcome, DrillStep, DrillWrites } from '../../common/drill-report';
 import { NON_RETRYABLE } from '../activity-options';
 import { drillMove, drillSteps, gameDayVerdict, promotedServer } from '../checks/drill-figures';
-import { pairMoveWorkflowId } from '../definitions';
+import { pairMoveWorkflowId, type FailbackInput } from '../definitions';
 import { failback } from '../failback';
 import { failover } from '../failover';
 import type { FailoverReport } from '../failover/report';
@@ -55,7 +55,7 @@ export async function gameDay(
 ): Promise<GameDayResult> {
   const { workflowId } = workflowInfo();
   const runId = workflowId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 120);
-  const moveInput = {
+  const moveInput: MoveInput = {
     pair: input.pair,
     trigger: input.trigger,
     reason: `game-day drill ${workflowId}`,
@@ -106,27 +106,9 @@ export async function gameDay(
   narrator.say(typeof written === 'string' ? `no write figures: ${written}` : writes!.sentence);
 
   if (failoverReport.outcome === 'completed') {
-    narrator.enterPhase('failback');
-    const failbackReport = await runMove('failback', () =>
-      executeChild(failback, {
-        workflowId: pairMoveWorkflowId(input.pair),
-        args: [{ ...moveInput, mode: 'full' }],
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-      }),
-    );
-    if (typeof failbackReport === 'string') {
-      narrator.say(failbackReport);
-      moves.push({
-        kind: 'failback',
-        workflowId: pairMoveWorkflowId(input.pair),
-        outcome: 'failed',
-        sentence: failbackReport,
-      });
-    } else {
-      moves.push(drillMove('failback', failbackReport));
-      steps.push(...drillSteps('failback', failbackReport.steps));
-      narrator.say(`failback ${failbackReport.outcome}: ${failbackReport.sentence}`);
-    }
+    const back = await failBack(moveInput, narrator);
+    moves.push(back.move);
+    steps.push(...back.steps);
   }
   return {
     verdict: gameDayVerdict(input.pair, moves, writes?.lostWrites),
@@ -135,6 +117,30 @@ export async function gameDay(
     measuredRtoMs: moves[0]?.rtoMs,
     ...(writes ? { writes } : {}),
   };
+}
+
+type MoveInput = Omit<FailbackInput, 'mode'>;
+
+/** The drill's failback (full): its summary and steps, or a failed move saying why it could not run. */
+async function failBack(
+  moveInput: MoveInput,
+  narrator: Narrator,
+): Promise<{ move: DrillMove; steps: DrillStep[] }> {
+  narrator.enterPhase('failback');
+  const workflowId = pairMoveWorkflowId(moveInput.pair);
+  const report = await runMove('failback', () =>
+    executeChild(failback, {
+      workflowId,
+      args: [{ ...moveInput, mode: 'full' }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+    }),
+  );
+  if (typeof report === 'string') {
+    narrator.say(report);
+    return { move: { kind: 'failback', workflowId, outcome: 'failed', sentence: report }, steps: [] };
+  }
+  narrator.say(`failback ${report.outcome}: ${report.sentence}`);
+  return { move: drillMove('failback', report), steps: drillSteps('failback', report.steps) };
 }
 
 /**
