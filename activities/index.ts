@@ -1,6 +1,7 @@
 import type { LoadedRunbook } from '../config/load';
 import { createAppActivities } from './apps';
 import { SshClient } from './apps/ssh';
+import { createDrillActivities } from './drills';
 import { createElasticsearchActivities } from './elasticsearch';
 import { EsClients } from './elasticsearch/clients';
 import { MysqlConnections } from './mysql/connections';
@@ -50,6 +51,13 @@ export function createActivities(clients: ActivityClients) {
       runbooks: clients.runbooks,
       fetch: globalThis.fetch,
       uiUrl: temporalUiUrl(),
+    }),
+    ...createDrillActivities({
+      runbooks: clients.runbooks,
+      mysql: clients.mysql,
+      es: clients.es,
+      traffic: clients.traffic,
+      ssh: clients.ssh,
     }),
   };
 }

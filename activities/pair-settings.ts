@@ -78,6 +78,11 @@ export interface PairSettings {
   fencing?: { watchForMs: number };
   /** The runbook's `notifications.webhooks` by name (never their URLs). Absent from the results of older workers. */
   notifications?: { webhooks: string[] };
+  /**
+   * The runbook's drills section, as a game-day drill's moves read it: whether the drill approves its own failover and
+   * failback, and whether it has a writer. Absent when the runbook has no drills section (and from older workers).
+   */
+  drills?: { gameDayApproval: 'required' | 'auto'; writer: boolean };
   timeouts: {
     activityMs: number;
     replicaCatchUpMs: number;
@@ -134,6 +139,14 @@ export function createPairSettingsActivities({ runbooks }: { runbooks: RunbookRe
         detection: { critical: runbook.detection?.critical ?? declaredSystems(runbook) },
         fencing: { watchForMs: durationMs(runbook.fencing.watchFor) },
         notifications: { webhooks: runbook.notifications.webhooks.map(webhookName) },
+        ...(runbook.drills
+          ? {
+              drills: {
+                gameDayApproval: runbook.drills.gameDay.approval,
+                writer: runbook.drills.gameDay.writer !== undefined,
+              },
+            }
+          : {}),
         timeouts: {
           activityMs: durationMs(runbook.timeouts.activity),
           replicaCatchUpMs: durationMs(runbook.timeouts.replicaCatchUp),

@@ -9,6 +9,8 @@ import {
   unfilledPlaceholders,
 } from '../config/load';
 import type { ReadinessReport } from '../workflows/readiness';
+import { register as drillCommands } from './commands/drill';
+import { register as scheduleCommands } from './commands/schedule';
 
 // The Temporal SDK and the systems' clients are loaded by the commands that use them: `config …` and `--help`
 // answer at once (loading everything took over a second).
@@ -208,6 +210,8 @@ for (const [decision, description] of Object.entries(ANSWER_COMMANDS) as [
       }
     });
 }
+
+for (const registerCommands of [drillCommands, scheduleCommands]) registerCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`drctl: ${err instanceof Error ? err.message : String(err)}`);

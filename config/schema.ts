@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { readOpenSshPublicKey } from '../common/ssh-host-key';
 import { approverEntry } from './approvers';
+import { drills } from './drills';
 
 /** A secret is never written in a runbook: only where to read it from. */
 export const secretRef = z
@@ -617,6 +618,7 @@ export const runbookSchema = z
     detection: detection.optional(),
     fencing: fencing.default({ watchFor: '24h' }),
     notifications: notifications.default({ webhooks: [] }),
+    drills: drills.optional(),
     timeouts: timeouts.default({
       activity: '1m',
       replicaCatchUp: '5m',

@@ -15,6 +15,7 @@ import http from 'node:http';
 import path from 'node:path';
 import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise';
 import { DEFAULT_LOCAL_RUNBOOK, loadRunbooks } from '../config/load';
+import { httpWriteOutcome, type WriteOutcome } from '../common/write-outcome';
 import { stackDir } from './stack/settings';
 
 export interface WriteTarget {
@@ -37,8 +38,7 @@ export interface WriteLoadOptions {
   connectTimeoutMs?: number;
 }
 
-/** acknowledged: the server said OK; failed: the server refused (not committed); unknown: the connection died mid-write. */
-export type WriteOutcome = 'acknowledged' | 'failed' | 'unknown';
+export { httpWriteOutcome, type WriteOutcome } from '../common/write-outcome';
 
 export interface WriteRecord {
   seq: number;
@@ -469,23 +469,6 @@ function postJson(
     req.once('error', reject);
     req.end(data);
   });
-}
-
-/**
- * What an answer says about a write. The app answers JSON naming its site: 2xx = committed; 4xx and
- * "database is read-only" = refused before writing; any other 503 ("database error") may have committed.
- * An answer without JSON is HAProxy's own (configuration manual §1.3.1): 503 = no server took the request;
- * 502/504 = the server may have processed it.
- */
-export function httpWriteOutcome(
-  status: number,
-  body: { site?: unknown; error?: unknown } | undefined,
-): WriteOutcome {
-  const fromApp = typeof body?.site === 'string';
-  if (fromApp && status >= 200 && status < 300) return 'acknowledged';
-  if (status >= 400 && status < 500) return 'failed';
-  if (fromApp) return body?.error === 'database is read-only' ? 'failed' : 'unknown';
-  return status === 503 ? 'failed' : 'unknown';
 }
 
 /** The summary of a run's records (in completion order) between `startedAt` and `stoppedAt` (0: still running). */

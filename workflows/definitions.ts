@@ -36,6 +36,11 @@ export interface FailoverInput {
   reason: string;
   /** Who asked: an operator's name, "alertmanager", "schedule". */
   requestedBy: string;
+  /**
+   * The workflow ID of the game-day drill that runs this move as its child: its approvals are then the runbook's
+   * `drills.gameDay.approval` (checked against the run's parent, so a move started otherwise cannot claim it).
+   */
+  drill?: string;
 }
 
 export type FailbackMode = 'full' | 'reprotect-only';
@@ -51,6 +56,8 @@ export interface FailbackInput {
   trigger: Trigger;
   reason: string;
   requestedBy: string;
+  /** The game-day drill that runs this failback as its child (see FailoverInput.drill). */
+  drill?: string;
 }
 
 /** What starts a run that moves a pair, either way. */

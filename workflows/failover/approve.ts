@@ -1,4 +1,4 @@
-import { patched } from '@temporalio/workflow';
+import { patched, workflowInfo } from '@temporalio/workflow';
 import type { ApprovalRecord } from '../desk';
 import type { FailoverRun } from './run';
 
@@ -13,7 +13,7 @@ export async function approve(
   options: { humanOnly?: boolean } = {},
 ): Promise<ApprovalRecord> {
   run.enter('approve');
-  const runbook = run.ctx.settings.approval;
+  const runbook = drillApproval(run) ?? run.ctx.settings.approval;
   const policy =
     options.humanOnly && patched('unfenced-needs-human')
       ? { ...runbook, policy: 'required' as const, onTimeout: 'reject' as const }
@@ -24,10 +24,29 @@ export async function approve(
       : policy.policy === 'auto-after'
         ? `proceeding in ${(policy.delayMs ?? 0) / 1000}s unless rejected`
         : `waiting up to ${policy.timeoutMs / 1000}s for ${policy.approvers.join(' or ')} (then: ${policy.onTimeout})`;
-  run.say(`approval: ${question} (${wait}${policy === runbook ? '' : '; only a human can approve this'}).`);
+  const drill =
+    runbook === run.ctx.settings.approval ? '' : ': a game-day drill the runbook lets approve itself';
+  run.say(
+    `approval: ${question} (${wait}${drill}${policy === runbook ? '' : '; only a human can approve this'}).`,
+  );
   const record = await run.desk.approval(question, policy);
   run.say(
     `${record.approved ? 'approved' : 'rejected'} by ${record.by}${record.how === 'approver' ? '' : ` (${record.how})`}: ${record.reason}.`,
   );
   return record;
 }
+
+/**
+ * A move run by a game-day drill (its parent, named by the input) is approved automatically when the runbook says
+ * `drills.gameDay.approval: auto`; any other move keeps the runbook's approval policy.
+ */
+function drillApproval(run: FailoverRun): FailoverRun['ctx']['settings']['approval'] | undefined {
+  const { drill } = run.input;
+  if (drill === undefined || !patched(DRILL_APPROVAL_PATCH)) return undefined;
+  if (workflowInfo().parent?.workflowId !== drill) return undefined;
+  if (run.ctx.settings.drills?.gameDayApproval !== 'auto') return undefined;
+  return { ...run.ctx.settings.approval, policy: 'auto' };
+}
+
+/** Moves run by a game-day drill: their approval may follow the runbook's drills section (no older run has one). */
+export const DRILL_APPROVAL_PATCH = 'drill-approval';

@@ -200,6 +200,8 @@ export function validateMoveInput(input: MoveInput, kind: 'failover' | 'failback
   if (typeof input.reason !== 'string' || input.reason.trim() === '') problems.push('reason: say why');
   if (typeof input.requestedBy !== 'string' || input.requestedBy.trim() === '')
     problems.push('requestedBy: say who asks');
+  if (input.drill !== undefined && (typeof input.drill !== 'string' || input.drill === ''))
+    problems.push("drill: the drill's workflow ID, when given, is a non-empty string");
   for (const field of ['pair', 'reason', 'requestedBy'] as const) {
     const tooLong = typeof input[field] === 'string' ? textTooLong(field, input[field]) : undefined;
     if (tooLong) problems.push(tooLong);
