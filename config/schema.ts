@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { readOpenSshPublicKey } from '../common/ssh-host-key';
+import { alerts } from './alerts';
 import { approverEntry } from './approvers';
 
 /** A secret is never written in a runbook: only where to read it from. */
@@ -617,6 +618,8 @@ export const runbookSchema = z
     detection: detection.optional(),
     fencing: fencing.default({ watchFor: '24h' }),
     notifications: notifications.default({ webhooks: [] }),
+    /** Which Alertmanager alerts start a failover or a readiness check of this pair (client/alerts). */
+    alerts: alerts.optional(),
     timeouts: timeouts.default({
       activity: '1m',
       replicaCatchUp: '5m',
