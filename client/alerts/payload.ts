@@ -62,10 +62,18 @@ export function readWebhookMessage(body: unknown): { message: WebhookMessage } |
   if (result.success) return { message: result.data };
   return {
     problems: result.error.issues.map((issue) => {
-      const missing = issue.code === 'invalid_type' && issue.input === undefined;
+      const missing = issue.path.length > 0 && valueAt(body, issue.path) === undefined;
       return `${formatPath(issue.path)}: ${missing ? 'is required' : issue.message}`;
     }),
   };
+}
+
+function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
+  return path.reduce<unknown>(
+    (node, key) =>
+      node !== null && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[key] : undefined,
+    value,
+  );
 }
 
 /** How an alert is named in sentences: its alertname and, when given, its fingerprint. */
