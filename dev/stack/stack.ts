@@ -6,6 +6,9 @@ import { perlApps } from './services/perl-app';
 import { sshServer } from './services/sshd';
 import { temporalServer } from './services/temporal-server';
 import { orchestratorWorker } from './services/worker';
+import { alertReceiver } from './services/alert-receiver';
+import { alertmanager } from './services/alertmanager';
+import { prometheus } from './services/prometheus';
 import { ensureApproverKey } from './approval-key';
 import { allSettledOrThrow } from './daemon';
 import type { ServiceStatus, StackService } from './service';
@@ -24,6 +27,9 @@ export function stackServices(log: Log): StackService[] {
     // Before the worker, which trusts its CA (created at its first start).
     ovhEmulator(log),
     orchestratorWorker(log),
+    alertReceiver(log),
+    alertmanager(log),
+    prometheus(log),
   ];
 }
 
@@ -36,6 +42,9 @@ const STARTS_AFTER: Record<string, string[]> = {
   'perl-app': ['mariadb'],
   haproxy: ['perl-app'],
   worker: ['temporal', 'ovh-emulator'],
+  // Alerts flow Prometheus → Alertmanager → receiver: each starts once the one it sends to listens.
+  alertmanager: ['alert-receiver'],
+  prometheus: ['alertmanager'],
 };
 
 /**
