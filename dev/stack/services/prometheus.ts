@@ -89,6 +89,7 @@ export function prometheus(
       ensureDebianPackages(STACK_PACKAGES, log);
       const t = targets();
       await assertPortsFree('prometheus', [{ name: 'PROMETHEUS', port: t.port }]);
+      await refuseProbeWithoutMetrics(t);
       mkdirSync(path.join(t.dir, 'data'), { recursive: true, mode: 0o700 });
       const config = path.join(t.dir, 'prometheus.yml');
       writeFileSync(config, prometheusConfig(t, writeRules(t)));
@@ -121,6 +122,24 @@ export function prometheus(
       await stopDaemon(spec());
     },
   };
+}
+
+/**
+ * An app that answers but has no /metrics (started from a checkout older than its probe) would read as a primary site
+ * down, and its alert would start a failover: refuse to start Prometheus until the apps run the current code.
+ */
+async function refuseProbeWithoutMetrics(t: PrometheusTargets): Promise<void> {
+  let status: number;
+  try {
+    status = (await fetch(`http://${t.primarySite.address}/metrics`, { signal: AbortSignal.timeout(3000) }))
+      .status;
+  } catch {
+    return; // down: an alert about it is right
+  }
+  if (status === 404)
+    throw new Error(
+      `prometheus: the app of ${t.pair}'s primary site ${t.primarySite.site} (${t.primarySite.address}) has no /metrics: it runs older code, and its probe would read as the site down and fire DrPrimarySiteDown; restart the apps (drctl stack down, then up) first`,
+    );
 }
 
 /** Whether an HTTP GET answers 200 (Prometheus' and Alertmanager's /-/ready). */
