@@ -8,12 +8,18 @@ import {
   WorkflowNotFoundError,
   type Connection as ConnectionType,
 } from '@temporalio/client';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearerAuth } from '../client/alerts/auth';
 import { alertRules } from '../client/alerts/routing';
 import { startReceiver, type RunningReceiver } from '../client/alerts/server';
+import { readReceiverSecrets } from '../client/alerts/settings';
 import { createJsonLogger } from '../common/logger';
 import type { Runbook } from '../config/schema';
 import { freePort } from '../dev/stack/daemon';
@@ -24,6 +30,8 @@ import { temporalClient, testTaskQueue } from './helpers/local-stack';
 const TOKEN = randomBytes(24).toString('hex');
 const PAIR = `alerts-${randomBytes(3).toString('hex')}`;
 const READINESS_PAIR = `${PAIR}-r`;
+/** A pair no runbook knows (unique: other tests share the Temporal namespace). */
+const UNKNOWN_PAIR = `${PAIR}-unknown`;
 /** A pair with a failover rule and never a run. */
 const IDLE_PAIR = `${PAIR}-idle`;
 const MAX_BODY = 64 * 1024;
@@ -347,7 +355,7 @@ describe('alert receiver', () => {
       },
       {
         kind: 'an alert of a pair no runbook knows',
-        send: (u) => post(u, webhookMessage([siteDown('no-such-pair')])),
+        send: (u) => post(u, webhookMessage([siteDown(UNKNOWN_PAIR)])),
         status: 422,
         reason: /no alert rule of any runbook takes these alerts \(DrPrimarySiteDown/,
       },
@@ -371,7 +379,7 @@ describe('alert receiver', () => {
     it(`tries ${cases.length} kinds of bad input, each logged as one sentence, and none started anything`, async () => {
       expect(cases.length).toBeGreaterThanOrEqual(20);
       expect(await workflowExists(client, pairMoveWorkflowId(PAIR))).toBe(false);
-      expect(await workflowExists(client, pairMoveWorkflowId('no-such-pair'))).toBe(false);
+      expect(await workflowExists(client, pairMoveWorkflowId(UNKNOWN_PAIR))).toBe(false);
       const refused = lines
         .map((l) => JSON.parse(l) as { message: string })
         .filter((l) => /^refused /.test(l.message));
@@ -468,5 +476,143 @@ describe('alert receiver', () => {
     } finally {
       await other.close();
     }
+  });
+});
+
+describe('alert receiver with mutual TLS', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'alerts-mtls-'));
+  const file = (name: string) => path.join(dir, name);
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  /** A CA, and a certificate it signs for `name` (with 127.0.0.1 as its address). */
+  function ca(name: string) {
+    openssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name} CA`,
+      '-keyout',
+      file(`${name}-ca.key`),
+      '-out',
+      file(`${name}-ca.crt`),
+    );
+  }
+  function signed(caName: string, name: string) {
+    openssl(
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-subj',
+      `/CN=${name}`,
+      '-keyout',
+      file(`${name}.key`),
+      '-out',
+      file(`${name}.csr`),
+    );
+    writeFileSync(file(`${name}.ext`), 'subjectAltName=IP:127.0.0.1\n');
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      file(`${name}.csr`),
+      '-CA',
+      file(`${caName}-ca.crt`),
+      '-CAkey',
+      file(`${caName}-ca.key`),
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      file(`${name}.ext`),
+      '-out',
+      file(`${name}.crt`),
+    );
+  }
+  let receiver: RunningReceiver;
+  let client: Client;
+  let connection: ConnectionType;
+
+  beforeAll(async () => {
+    ca('clients');
+    ca('server');
+    ca('stranger');
+    signed('server', 'receiver');
+    signed('clients', 'alertmanager');
+    signed('stranger', 'intruder');
+    chmodSync(file('receiver.key'), 0o600);
+    writeFileSync(file('token'), `${TOKEN}\n`, { mode: 0o600 });
+    // The receiver's settings resolve relative file: references against its runbook's folder: this one.
+    const secrets = readReceiverSecrets({
+      file: file('runbook.yaml'),
+      config: {
+        listen: '127.0.0.1',
+        port: 1,
+        token: 'file:token',
+        maxBodyBytes: MAX_BODY,
+        tls: { cert: 'file:receiver.crt', key: 'file:receiver.key', clientCa: 'file:clients-ca.crt' },
+      },
+    });
+    ({ client, connection } = await temporalClient());
+    receiver = await startReceiver(
+      {
+        client,
+        taskQueue: testTaskQueue('alerts-mtls'),
+        temporalTimeoutMs: 10_000,
+        rules,
+        auth: bearerAuth(secrets.token, true),
+        maxBodyBytes: MAX_BODY,
+        log: createJsonLogger('alert-receiver', () => undefined),
+        tls: secrets.tls!,
+      },
+      '127.0.0.1',
+      0,
+    );
+  });
+  afterAll(async () => {
+    await receiver?.close();
+    await connection?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** POSTs an alert no rule takes (so nothing starts): 422 once through TLS and the token. */
+  function postAs(client?: 'alertmanager' | 'intruder'): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const req = https.request(
+        receiver.url,
+        {
+          method: 'POST',
+          ca: readFileSync(file('server-ca.crt')),
+          ...(client
+            ? { cert: readFileSync(file(`${client}.crt`)), key: readFileSync(file(`${client}.key`)) }
+            : {}),
+          headers: { ...auth, ...json },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+      req.end(JSON.stringify(webhookMessage([firingAlert({ alertname: 'DiskFull' })])));
+    });
+  }
+
+  it('a client certificate signed by the client CA, with the token, gets through', async () => {
+    expect(receiver.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/alerts$/);
+    expect(await postAs('alertmanager')).toBe(422);
+  });
+
+  it('no client certificate, or one of another CA, is refused at the handshake', async () => {
+    await expect(postAs()).rejects.toThrow();
+    await expect(postAs('intruder')).rejects.toThrow();
   });
 });
