@@ -400,6 +400,7 @@ describe('alert receiver', () => {
       expect(description.type).toBe('failover');
       expect(description.runId).toBe(outcome.runId);
       expect(description.taskQueue).toBe(taskQueue);
+      expect(lines.join('\n')).toContain('Alertmanager left 3 alerts of group');
     });
 
     it('100 concurrent deliveries of the same alert give one run', async () => {

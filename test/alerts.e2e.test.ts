@@ -172,11 +172,18 @@ describe('alert-triggered failover end to end (real Prometheus and Alertmanager)
     expect(accepted.length).toBeGreaterThanOrEqual(1);
     for (const line of accepted) expect(line.message).toContain(`run ${description.runId}`);
     expect(receiverLines().filter((l) => (l.status ?? 200) >= 300)).toEqual([]);
+    // Visibility lags the start a little: wait until it lists the run, then it must list that run only.
     const runs: string[] = [];
-    for await (const run of client.workflow.list({
-      query: `WorkflowId = "${pairMoveWorkflowId(pair.pair)}"`,
-    }))
-      runs.push(run.runId);
+    await waitUntil(
+      'Temporal lists the move of the pair',
+      async () => {
+        runs.length = 0;
+        const query = `WorkflowId = "${pairMoveWorkflowId(pair.pair)}"`;
+        for await (const run of client.workflow.list({ query })) runs.push(run.runId);
+        return runs.length > 0;
+      },
+      20_000,
+    );
     expect(runs).toEqual([description.runId]);
   }, 150_000);
 

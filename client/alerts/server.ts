@@ -92,6 +92,11 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Receiv
   const read = readWebhookMessage(parsed);
   if ('problems' in read)
     return refuse(400, `not an Alertmanager webhook message: ${read.problems.join('; ')}`);
+  const truncated = read.message.truncatedAlerts ?? 0;
+  if (truncated > 0)
+    log.warn(
+      `Alertmanager left ${truncated} alerts of group ${read.message.groupKey} out of this message (its max_alerts); only the ${read.message.alerts.length} sent are read.`,
+    );
   const routing = routeMessage(read.message, options.rules);
   for (const name of routing.unmatched)
     log.info(`alert ${name} matches no alert rule of any runbook; ignored.`);

@@ -115,7 +115,7 @@ export function formatStatus(statuses: ServiceStatus[]): string {
   return statuses
     .map((s) => {
       const state = s.running ? `up (pid ${s.pids.join(', ')})` : 'down';
-      return `${s.name.padEnd(12)} ${state.padEnd(24)} ${s.endpoints.join('  ')}${s.detail ? `\n${' '.repeat(13)}${s.detail}` : ''}`;
+      return `${s.name.padEnd(14)} ${state.padEnd(24)} ${s.endpoints.join('  ')}${s.detail ? `\n${' '.repeat(15)}${s.detail}` : ''}`;
     })
     .join('\n');
 }
