@@ -433,6 +433,25 @@ describe('alert receiver', () => {
       expect(await workflowExists(client, pairMoveWorkflowId(IDLE_PAIR))).toBe(false);
     });
 
+    it('an alert whose failover ended (here terminated) starts nothing more; an outage that begins later does', async () => {
+      const handle = client.workflow.getHandle(pairMoveWorkflowId(PAIR));
+      const ended = await handle.describe();
+      await handle.terminate('an operator ends it');
+      const before = new Date(ended.startTime.getTime() - 60_000).toISOString();
+      const again = await post(receiver.url, webhookMessage([siteDown(PAIR, before)]));
+      expect(again.status).toBe(200);
+      expect(again.body.outcomes![0]!.sentence).toBe(
+        `alert DrPrimarySiteDown (${siteDown(PAIR).fingerprint}) for ${PAIR} was handled already: the failover ${pairMoveWorkflowId(PAIR)} (run ${ended.runId}) started after the alert began and was terminated; nothing started.`,
+      );
+      expect((await handle.describe()).runId).toBe(ended.runId);
+      const later = await post(receiver.url, webhookMessage([siteDown(PAIR, new Date().toISOString())]));
+      expect(later.status).toBe(200);
+      const started = await handle.describe();
+      expect(started.runId).not.toBe(ended.runId);
+      expect(started.status.name).toBe('RUNNING');
+      expect(later.body.outcomes![0]!.runId).toBe(started.runId);
+    });
+
     it('an alert of a readiness rule starts a readiness check only, once per alert', async () => {
       const alert = firingAlert({ alertname: 'DrPrimaryDatabaseDown', pair: READINESS_PAIR });
       const first = await post(receiver.url, webhookMessage([alert]));

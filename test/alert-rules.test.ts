@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { handledBy } from '../client/alerts/act';
 import { alertRules, routeMessage } from '../client/alerts/routing';
 import { receiverSettings } from '../client/alerts/settings';
 import { matches, parseMatcher } from '../config/alerts';
@@ -195,5 +196,24 @@ describe("the receiver's settings", () => {
     expect(() => receiverSettings([loaded('a.yaml')])).toThrow(
       "no runbook has an alerts.receiver section (read: a.yaml): give the receiver's port and token in one",
     );
+  });
+});
+
+describe('a closed move that started after the alert began', () => {
+  it.each([
+    ['failover', 'COMPLETED', 'completed', 'ended completed'],
+    ['failover', 'COMPLETED', 'rejected', 'ended rejected'],
+    ['failover', 'COMPLETED', 'aborted', 'ended aborted'],
+    ['failover', 'COMPLETED', 'rolled-back', 'ended rolled-back'],
+    ['failback', 'COMPLETED', undefined, 'has completed'],
+    ['failover', 'TERMINATED', undefined, 'was terminated'],
+    ['failover', 'CANCELLED', undefined, 'was cancelled'],
+    // These did not deal with the outage: the alert starts a new failover.
+    ['failover', 'COMPLETED', 'dry-run', undefined],
+    ['failover', 'COMPLETED', 'not-needed', undefined],
+    ['failover', 'COMPLETED', 'refused', undefined],
+    ['failover', 'FAILED', undefined, undefined],
+  ])('%s %s (%s): %s', (type, status, outcome, expected) => {
+    expect(handledBy(type, status, outcome)).toBe(expected);
   });
 });

@@ -55,14 +55,18 @@ async function failover(decision: PairDecision, { client, taskQueue }: ActOption
   const { pair, alerts } = decision;
   const workflowId = pairMoveWorkflowId(pair);
   const last = await describeOrUndefined(client, workflowId);
-  if (last && last.status.name !== 'RUNNING' && last.startTime.getTime() >= earliestStart(alerts))
+  const handled =
+    last && last.status.name !== 'RUNNING' && last.startTime.getTime() >= earliestStart(alerts)
+      ? handledBy(last.type, last.status.name, await outcomeOf(client, workflowId, last))
+      : undefined;
+  if (last && handled)
     return {
       pair,
       action: 'failover',
       status: 200,
       workflowId,
       runId: last.runId,
-      sentence: `alert ${names(alerts)} for ${pair} was handled already: the move ${workflowId} (run ${last.runId}) started after the alert began and has ended (${last.status.name}); nothing started.`,
+      sentence: `alert ${names(alerts)} for ${pair} was handled already: the ${last.type} ${workflowId} (run ${last.runId}) started after the alert began and ${handled}; nothing started.`,
     };
   const handle = await startFailover(
     client,
@@ -85,6 +89,31 @@ async function failover(decision: PairDecision, { client, taskQueue }: ActOption
     runId,
     sentence: `alert ${names(alerts)} (rule ${decision.rules.join(', ')}) asks for the unplanned failover of ${pair}: Temporal accepted it (workflow ${workflowId}, run ${runId}; a repeated alert joins this run).`,
   };
+}
+
+/**
+ * How a closed move that started after the alert began dealt with it, or undefined when it did not: the pair was
+ * moved or failed back, a human decided (rejected, aborted, cancelled, terminated), or the move was undone. A dry run,
+ * a failover that found the primary up (not-needed) or could make no plan (refused), and a run that failed did not
+ * deal with the outage: the alert starts a new failover.
+ */
+export function handledBy(type: string, status: string, outcome: string | undefined): string | undefined {
+  if (status === 'CANCELLED' || status === 'TERMINATED') return `was ${status.toLowerCase()}`;
+  if (status !== 'COMPLETED') return undefined;
+  if (type === 'failback') return 'has completed';
+  const decided = ['completed', 'rejected', 'rolled-back', 'partly-rolled-back', 'aborted'];
+  return outcome !== undefined && decided.includes(outcome) ? `ended ${outcome}` : undefined;
+}
+
+/** A completed failover's outcome (its result, kept by Temporal); undefined for any other run. */
+async function outcomeOf(
+  client: Client,
+  workflowId: string,
+  run: { type: string; runId: string; status: { name: string } },
+): Promise<string | undefined> {
+  if (run.type !== 'failover' || run.status.name !== 'COMPLETED') return undefined;
+  const report = (await client.workflow.getHandle(workflowId, run.runId).result()) as { outcome?: string };
+  return report.outcome;
 }
 
 async function readiness(decision: PairDecision, { client, taskQueue }: ActOptions): Promise<Outcome> {
