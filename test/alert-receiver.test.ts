@@ -220,7 +220,10 @@ describe('alert receiver', () => {
       {
         kind: 'a wrong token to a wrong path (nothing said about the path)',
         send: (u) =>
-          post(u.replace(/\/alerts$/, '/admin'), good(), { ...json, authorization: 'Bearer nope' }),
+          post(u.replace(/\/alerts$/, `/admin?token=${TOKEN}`), good(), {
+            ...json,
+            authorization: 'Bearer nope',
+          }),
         status: 401,
         reason: /bearer token/,
       },

@@ -63,13 +63,14 @@ export async function startReceiver(
 
 async function handle(req: IncomingMessage, res: ServerResponse, options: ReceiverOptions): Promise<void> {
   const { log } = options;
+  // The path only: a query string may carry what a caller should not have sent (a token), and it is never logged.
+  const path = (req.url ?? '').split('?')[0]!.slice(0, 200);
   const refuse = (status: number, error: string, headers: Record<string, string> = {}) => {
-    log.warn(`refused a ${req.method} ${req.url} from ${req.socket.remoteAddress}: ${error}`, { status });
+    log.warn(`refused a ${req.method} ${path} from ${req.socket.remoteAddress}: ${error}`, { status });
     reply(res, status, { error }, headers);
   };
   const unauthenticated = options.auth(req);
   if (unauthenticated) return refuse(401, unauthenticated, { 'www-authenticate': 'Bearer' });
-  const path = (req.url ?? '').split('?')[0];
   if (path !== ALERTS_PATH) return refuse(404, `no such path ${path}: Alertmanager posts to ${ALERTS_PATH}`);
   if (req.method !== 'POST')
     return refuse(405, `${req.method} is not allowed on ${ALERTS_PATH}: Alertmanager posts`, {
