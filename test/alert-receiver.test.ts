@@ -371,24 +371,23 @@ describe('alert receiver', () => {
     ];
 
     it.each(cases)('$kind: $status', async ({ send, status, reason }) => {
+      const before = lines.length;
       const answer = await send(receiver.url);
       expect(answer.status).toBe(status);
       expect(answer.headers['content-type']).toBe('application/json');
       expect(answer.body.error).toMatch(reason);
       if (status === 401) expect(answer.headers['www-authenticate']).toBe('Bearer');
       if (status === 405) expect(answer.headers.allow).toBe('POST');
+      // Logged as one sentence, without the token (even one a caller put in the URL); nothing started.
+      const logged = lines.slice(before).map((l) => JSON.parse(l) as { message: string });
+      expect(logged.filter((l) => /^refused /.test(l.message))).toHaveLength(1);
+      expect(lines.slice(before).join('\n')).not.toContain(TOKEN);
+      expect(await workflowExists(client, pairMoveWorkflowId(PAIR))).toBe(false);
     });
 
-    it(`tries ${cases.length} kinds of bad input, each logged as one sentence, and none started anything`, async () => {
+    it(`tries ${cases.length} kinds of bad input (at least 20); the unknown pair got no run either`, async () => {
       expect(cases.length).toBeGreaterThanOrEqual(20);
-      expect(await workflowExists(client, pairMoveWorkflowId(PAIR))).toBe(false);
       expect(await workflowExists(client, pairMoveWorkflowId(UNKNOWN_PAIR))).toBe(false);
-      const refused = lines
-        .map((l) => JSON.parse(l) as { message: string })
-        .filter((l) => /^refused /.test(l.message));
-      expect(refused.length).toBe(cases.length);
-      // The token never reaches the log, even when a caller sends a wrong one close to it.
-      expect(lines.join('\n')).not.toContain(TOKEN);
     });
   });
 
