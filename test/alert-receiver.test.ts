@@ -305,6 +305,20 @@ describe('alert receiver', () => {
         reason: /alerts: must hold at most 1000 alerts/,
       },
       {
+        kind: 'fifty malformed alerts (the reason names the first ten problems)',
+        send: (u) =>
+          post(u, {
+            ...good(),
+            alerts: Array.from({ length: 50 }, () => ({
+              status: 'x',
+              labels: { alertname: 'A' },
+              startsAt: 'y',
+            })),
+          }),
+        status: 400,
+        reason: /^not an Alertmanager webhook message: alerts\[0\]\.status: .*; and 90 more$/,
+      },
+      {
         kind: 'a bad group status',
         send: (u) => post(u, { ...good(), status: 'burning' }),
         status: 400,
@@ -376,6 +390,7 @@ describe('alert receiver', () => {
       expect(answer.status).toBe(status);
       expect(answer.headers['content-type']).toBe('application/json');
       expect(answer.body.error).toMatch(reason);
+      expect(answer.body.error!.length).toBeLessThan(1500); // a thousand bad alerts still make one readable reason
       if (status === 401) expect(answer.headers['www-authenticate']).toBe('Bearer');
       if (status === 405) expect(answer.headers.allow).toBe('POST');
       // Logged as one sentence, without the token (even one a caller put in the URL); nothing started.

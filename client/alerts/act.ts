@@ -46,7 +46,11 @@ export async function act(decision: PairDecision, options: ActOptions): Promise<
   }
 }
 
-const names = (alerts: WebhookAlert[]) => alerts.map(alertName).join(', ');
+/** The alerts by name, the first five only (a group can hold hundreds): sentences stay one line. */
+const names = (alerts: WebhookAlert[]) =>
+  alerts.length <= 5
+    ? alerts.map(alertName).join(', ')
+    : `${alerts.slice(0, 5).map(alertName).join(', ')} and ${alerts.length - 5} more`;
 
 /** The earliest start of the alerts: a run that started after it was started for this outage already. */
 const earliestStart = (alerts: WebhookAlert[]) => Math.min(...alerts.map((a) => Date.parse(a.startsAt)));

@@ -60,13 +60,18 @@ export function readWebhookMessage(body: unknown): { message: WebhookMessage } |
     return { problems: ["(root): must be a JSON object (Alertmanager's webhook message)"] };
   const result = message.safeParse(body);
   if (result.success) return { message: result.data };
+  // A field failing two checks (a time that is neither RFC 3339 nor a date) is named once.
   return {
-    problems: result.error.issues.map((issue) => {
-      const missing = issue.path.length > 0 && valueAt(body, issue.path) === undefined;
-      return `${formatPath(issue.path)}: ${missing ? 'is required' : issue.message}`;
-    }),
+    problems: dedupe(
+      result.error.issues.map((issue) => {
+        const missing = issue.path.length > 0 && valueAt(body, issue.path) === undefined;
+        return `${formatPath(issue.path)}: ${missing ? 'is required' : issue.message}`;
+      }),
+    ),
   };
 }
+
+const dedupe = (items: string[]) => [...new Set(items)];
 
 function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
   return path.reduce<unknown>(

@@ -92,21 +92,23 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Receiv
   }
   const read = readWebhookMessage(parsed);
   if ('problems' in read)
-    return refuse(400, `not an Alertmanager webhook message: ${read.problems.join('; ')}`);
+    return refuse(400, `not an Alertmanager webhook message: ${listed(read.problems, 10, '; ')}`);
   const truncated = read.message.truncatedAlerts ?? 0;
   if (truncated > 0)
     log.warn(
       `Alertmanager left ${truncated} alerts of group ${read.message.groupKey} out of this message (its max_alerts); only the ${read.message.alerts.length} sent are read.`,
     );
   const routing = routeMessage(read.message, options.rules);
-  for (const name of routing.unmatched)
-    log.info(`alert ${name} matches no alert rule of any runbook; ignored.`);
-  for (const name of routing.ignored)
-    log.info(`alert ${name} has resolved and only asked for a readiness check; nothing to do.`);
   if (routing.decisions.length === 0)
     return refuse(
       422,
-      `no alert rule of any runbook takes these alerts (${routing.unmatched.join(', ') || 'resolved readiness alerts only'}); nothing started`,
+      `no alert rule of any runbook takes these alerts (${listed(routing.unmatched) || 'resolved readiness alerts only'}); nothing started`,
+    );
+  if (routing.unmatched.length > 0)
+    log.info(`alerts ${listed(routing.unmatched)} match no alert rule of any runbook; ignored.`);
+  if (routing.ignored.length > 0)
+    log.info(
+      `alerts ${listed(routing.ignored)} have resolved and only asked for a readiness check; nothing to do.`,
     );
   const outcomes = await Promise.all(routing.decisions.map((d) => act(d, options)));
   for (const outcome of outcomes)
@@ -126,6 +128,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Receiv
       : {}),
     outcomes,
   });
+}
+
+/** The first `max` items, and how many more: a message can hold a thousand alerts, a sentence stays readable. */
+function listed(items: string[], max = 5, separator = ', '): string {
+  const shown = items.slice(0, max).join(separator);
+  return items.length > max ? `${shown}${separator}and ${items.length - max} more` : shown;
 }
 
 /** 5xx before 4xx before 2xx: Alertmanager retries the whole message on 5xx, and the starts that worked are joined. */
