@@ -4,11 +4,9 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../common/logger';
 import { act, type ActOptions, type Outcome } from './act';
 import type { AuthCheck } from './auth';
+import { ALERTS_PATH } from './path';
 import { readWebhookMessage } from './payload';
 import { routeMessage, type PairAlertRule } from './routing';
-
-/** The one path Alertmanager posts to (its webhook_config url ends with it). */
-export const ALERTS_PATH = '/alerts';
 
 export interface ReceiverOptions extends ActOptions {
   rules: PairAlertRule[];

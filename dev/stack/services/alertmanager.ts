@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { ALERTS_PATH } from '../../../client/alerts/server';
+import { ALERTS_PATH } from '../../../client/alerts/path';
 import { ensureDebianPackages, STACK_PACKAGES } from '../../tools/debian-packages';
 import { assertPortsFree, logFile, runningPid, startDaemon, stopDaemon, waitForDaemon } from '../daemon';
 import { stackDir, stackPort } from '../settings';
