@@ -1,17 +1,22 @@
-import { Client } from '@temporalio/client';
+import { Client, WorkflowIdReusePolicy } from '@temporalio/client';
 import { DrMode, DrPair, DrPhase, DrTrigger, TASK_QUEUE, type Trigger } from '../workflows/definitions';
 import type { ReadinessReport } from '../workflows/readiness';
 
+/**
+ * Starts a readiness check of a pair. With `workflowId` (an alert's own ID), a second start of that ID is refused by
+ * Temporal (WorkflowExecutionAlreadyStartedError) even once the first has ended: one check per alert.
+ */
 export async function startReadinessCheck(
   client: Client,
   pair: string,
   trigger: Trigger,
   taskQueue: string = TASK_QUEUE,
+  workflowId = `readiness-${pair}-${new Date().toISOString().replace(/[:.]/g, '-')}`,
 ) {
-  const workflowId = `readiness-${pair}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   return client.workflow.start('readinessCheck', {
     workflowId,
     taskQueue,
+    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
     args: [{ pair, trigger }],
     staticSummary: `Readiness check of DR pair ${pair}`,
     staticDetails: `Non-destructive: reads every MySQL server's replication state, the standby Elasticsearch followers and the traffic switch of **${pair}**, and reports whether the standby could take over.`,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { readOpenSshPublicKey } from '../common/ssh-host-key';
+import { alerts } from './alerts';
 import { approverEntry } from './approvers';
 import { drills } from './drills';
 
@@ -619,6 +620,8 @@ export const runbookSchema = z
     fencing: fencing.default({ watchFor: '24h' }),
     notifications: notifications.default({ webhooks: [] }),
     drills: drills.optional(),
+    /** Which Alertmanager alerts start a failover or a readiness check of this pair (client/alerts). */
+    alerts: alerts.optional(),
     timeouts: timeouts.default({
       activity: '1m',
       replicaCatchUp: '5m',

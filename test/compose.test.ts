@@ -31,6 +31,7 @@ const ENV_FILE = Object.fromEntries(
     'MYSQL_REPLICATION_PASSWORD',
     'MYSQL_APP_PASSWORD',
     'TEMPORAL_DB_PASSWORD',
+    'DR_ALERT_TOKEN',
   ].map((name) => [name, `test-${name.toLowerCase()}`]),
 );
 
@@ -156,6 +157,58 @@ describe('docker-compose.yml', () => {
     expect(env('worker').DR_WORKER_METRICS_HOST).toBe('0.0.0.0');
     expect(targets).toContain(`worker:${env('worker').DR_WORKER_METRICS_PORT}`);
     expect(prometheus.alerting.alertmanagers[0].static_configs[0].targets).toEqual(['alertmanager:9093']);
+  });
+
+  describe('alerts: Prometheus probes the primary site, Alertmanager posts to the alert receiver with its token', () => {
+    const config = (file: string) => parse(readFileSync(path.join(ROOT, 'deploy/compose', file), 'utf8'));
+
+    it("the receiver runs the compiled entry point on the compose runbook, where its alerts.receiver says, with .env's token", () => {
+      const receiver = runbook.alerts!.receiver!;
+      expect(service('alert-receiver').command).toEqual(['node', 'dist/client/alerts/main.js']);
+      expect(readFileSync(path.join(ROOT, 'tsconfig.build.json'), 'utf8')).toContain(
+        '"client/alerts/main.ts"',
+      );
+      expect(env('alert-receiver').DR_RUNBOOKS).toBe('/app/config/runbooks/compose.yaml');
+      expect(env('alert-receiver').TEMPORAL_ADDRESS).toBe('temporal:7233');
+      expect(receiver.listen).toBe('0.0.0.0');
+      expect(receiver.token).toBe('env:DR_ALERT_TOKEN');
+      expect(env('alert-receiver').DR_ALERT_TOKEN).toBe(ENV_FILE.DR_ALERT_TOKEN);
+      expect(service('alert-receiver').ports).toBeUndefined();
+    });
+
+    it('Alertmanager posts every alert, resolved ones too, to the receiver with the token its entrypoint writes', () => {
+      const am = config('alertmanager/alertmanager.yml');
+      const receiver = am.receivers.find((r: { name: string }) => r.name === am.route.receiver);
+      const webhook = receiver.webhook_configs[0];
+      expect(webhook.url).toBe(`http://alert-receiver:${runbook.alerts!.receiver!.port}/alerts`);
+      expect(webhook.send_resolved).toBe(true);
+      expect(webhook.http_config.authorization.type).toBe('Bearer');
+      const tokenFile = webhook.http_config.authorization.credentials_file;
+      // docker-compose config prints the file's "$$" (a literal "$" for the container's shell) as written.
+      const entrypoint = service('alertmanager').entrypoint!.join(' ').replace(/\$\$/g, '$');
+      expect(entrypoint).toContain(
+        `umask 077 && printf %s "$DR_ALERT_TOKEN" > ${tokenFile} && exec /bin/alertmanager`,
+      );
+      expect(env('alertmanager').DR_ALERT_TOKEN).toBe(ENV_FILE.DR_ALERT_TOKEN);
+    });
+
+    it("Prometheus probes the primary site's app, labelled with the pair, and the rules' alerts are those the runbook's rules match", () => {
+      const prom = config('prometheus/prometheus.yml');
+      const job = prom.scrape_configs.find((c: { job_name: string }) => c.job_name === 'dr-primary-site');
+      const primaryApp = runbook.apps!.hosts.find((h) => h.site === runbook.sites.primary.name)!;
+      const health = new URL(primaryApp.healthUrl);
+      expect(job.static_configs[0].targets).toEqual([health.host]);
+      expect(job.static_configs[0].labels).toEqual({ pair: runbook.pair, site: runbook.sites.primary.name });
+      const rules = config('prometheus/rules.yml') as {
+        groups: { rules: { alert: string; expr: string }[] }[];
+      };
+      const alerts = rules.groups.flatMap((g) => g.rules);
+      for (const rule of runbook.alerts!.rules) {
+        const name = /alertname="([^"]+)"/.exec(rule.matchers.join(' '))![1];
+        expect(alerts.find((a) => a.alert === name)?.expr, name).toContain('job="dr-primary-site"');
+        expect(rule.matchers).toContain(`pair="${runbook.pair}"`);
+      }
+    });
   });
 
   it('MySQL: each runbook server is a service in the role the runbook says, with the accounts the runbook uses', () => {

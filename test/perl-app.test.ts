@@ -47,7 +47,7 @@ describe('sample Perl app', () => {
     });
   });
 
-  it('answers 503 naming its site when its database is unreachable; appctl start/stop are idempotent', async () => {
+  it('answers 503 naming its site when its database is unreachable (its /metrics says so); appctl start/stop are idempotent', async () => {
     const { appctl, port } = await scratchApp('sbg', 1);
     try {
       expect(await appctl('start')).toMatch(
@@ -58,6 +58,13 @@ describe('sample Perl app', () => {
       expect(health.status).toBe(503);
       expect(health.body).toMatchObject({ status: 'fail', site: 'sbg' });
       expect(String(health.body.db)).toMatch(/^error: .*Can't connect/);
+      // Prometheus' probe of the site: the app answers, its database does not.
+      const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
+      expect(metrics.status).toBe(200);
+      expect(metrics.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      expect(await metrics.text()).toMatch(
+        /^# TYPE dr_app_database_up gauge\ndr_app_database_up\{app_site="sbg"\} 0\n$/m,
+      );
       const write = await getJson(`http://127.0.0.1:${port}/orders`, {
         method: 'POST',
         body: '{"item":"x"}',

@@ -8,6 +8,7 @@ import {
   readFileSync,
   rmSync,
   symlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -68,6 +69,7 @@ describe('production build', () => {
     for (const file of [
       'dist/worker/main.js',
       'dist/client/cli.js',
+      'dist/client/alerts/main.js',
       'dist/workflow-bundle.js',
       'dist/.built',
     ])
@@ -121,6 +123,39 @@ describe('production build', () => {
     expect(JSON.parse(line).workflows).toBe(path.join(release, 'dist', 'workflow-bundle.js'));
     const exited = new Promise<number | null>((resolve) => worker.on('exit', resolve));
     worker.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  }, 60_000);
+
+  it('the alert receiver runs from dist/, as the compose service starts it, and refuses a request without the token', async () => {
+    const port = await freePort();
+    const runbook = path.join(release, 'config', 'runbooks', 'receiver-test.yaml');
+    const compose = readFileSync(path.join(release, 'config', 'runbooks', 'compose.yaml'), 'utf8');
+    writeFileSync(
+      runbook,
+      compose.replace('listen: 0.0.0.0', 'listen: 127.0.0.1').replace('port: 9095', `port: ${port}`),
+    );
+    const receiver = spawn(process.execPath, ['dist/client/alerts/main.js'], {
+      cwd: release,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, DR_RUNBOOKS: runbook, DR_ALERT_TOKEN: 'a-test-token-of-the-release' },
+    });
+    let output = '';
+    const listening = new Promise<string>((resolve, reject) => {
+      receiver.stdout.on('data', (d: Buffer) => {
+        output += d.toString();
+        const line = output.split('\n').find((l) => l.includes('"alert receiver listening"'));
+        if (line) resolve(line);
+      });
+      receiver.stderr.on('data', (d: Buffer) => (output += d.toString()));
+      receiver.on('exit', (code) =>
+        reject(new Error(`the receiver exited (${code}) before listening:\n${output}`)),
+      );
+    });
+    expect(JSON.parse(await listening).url).toBe(`http://127.0.0.1:${port}/alerts`);
+    const answer = await fetch(`http://127.0.0.1:${port}/alerts`, { method: 'POST', body: '{}' });
+    expect(answer.status).toBe(401);
+    const exited = new Promise<number | null>((resolve) => receiver.on('exit', resolve));
+    receiver.kill('SIGTERM');
     expect(await exited).toBe(0);
   }, 60_000);
 });

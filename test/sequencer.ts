@@ -14,6 +14,7 @@ const SLOWEST_FIRST = [
   'safety.e2e.test.ts', // 78
   'failover-durability.e2e.test.ts', // 69
   'failover.e2e.test.ts', // 52
+  'alerts.e2e.test.ts', // 47 (measured alone)
   'deploy-while-waiting.e2e.test.ts', // 37
   'contract/elasticsearch.contract.test.ts', // 27
   'answer-cli.test.ts', // 24

@@ -108,6 +108,18 @@ export const retrySignal = defineSignal<[HumanAnswer]>('retry-signal');
 export const abortSignal = defineSignal<[HumanAnswer]>('abort-signal');
 export const discardSignal = defineSignal<[HumanAnswer]>('discard-signal');
 
+/**
+ * Alertmanager says that the alerts which started a failover have resolved (client/alerts): the run notes that the
+ * primary site looks recovered, and a pending approval says so. It changes nothing else: a human still decides.
+ */
+export interface AlertResolved {
+  /** The resolved alerts, by name (and fingerprint). */
+  alerts: string[];
+  /** When the last of them ended (RFC 3339), as Alertmanager gives it. */
+  resolvedAt: string;
+}
+export const alertResolvedSignal = defineSignal<[AlertResolved]>('alert-resolved');
+
 export const planQuery = defineQuery<RunPlan | undefined>('plan');
 export const statusQuery = defineQuery<RunStatus>('status');
 
@@ -195,6 +207,8 @@ export interface RunStatus {
   pending?: PendingDecision;
   /** Every question open now, each answered on its own (two parallel steps can each wait for a human). */
   questions?: PendingDecision[];
+  /** Alertmanager said the alerts that started the run have resolved (the `alert-resolved` signal). */
+  primaryRecovered?: AlertResolved;
 }
 
 /** The systems of an old site the watcher fences: its MySQL primary, its leader indices, its traffic. */

@@ -64,6 +64,8 @@ interface Answer {
 
 interface OpenQuestion extends QuestionState {
   view: PendingDecision;
+  /** The question as asked, before any note. */
+  asked: string;
   answer?: Answer;
 }
 
@@ -83,6 +85,8 @@ export class Desk {
   onAsk: (question: PendingDecision) => void = () => undefined;
   private readonly open: OpenQuestion[] = [];
   private asked = 0;
+  /** Said by every approval question, open or to come (the primary recovered while the run waits). */
+  private approvalNote: string | undefined;
 
   constructor() {
     this.register(approveUpdate, approveSignal, 'approve');
@@ -137,6 +141,16 @@ export class Desk {
     const named = (answer as { questionId?: unknown }).questionId;
     if (typeof named === 'string') return this.open.find((q) => q.id === named);
     return this.open.find((q) => q.accepts.includes(decision) && !q.answer);
+  }
+
+  /**
+   * Adds `note` to the text of every approval question open now and of those asked later; returns how many were open.
+   */
+  annotateApprovals(note: string): number {
+    this.approvalNote = note;
+    const open = this.open.filter((q) => q.view.kind === 'approval');
+    for (const q of open) q.view = { ...q.view, question: withNote(q.asked, note) };
+    return open.length;
   }
 
   /** Waits for the approval the policy asks for; returns how it ended. */
@@ -221,11 +235,12 @@ export class Desk {
     const id = `q${++this.asked}`;
     const open: OpenQuestion = {
       id,
+      asked: question,
       accepts,
       view: {
         id,
         kind,
-        question,
+        question: kind === 'approval' ? withNote(question, this.approvalNote) : question,
         answers: shown,
         since: since.toISOString(),
         ...(timeoutMs !== undefined ? { deadline: new Date(since.getTime() + timeoutMs).toISOString() } : {}),
@@ -248,3 +263,5 @@ export class Desk {
     return record;
   }
 }
+
+const withNote = (question: string, note: string | undefined) => (note ? `${question} — ${note}` : question);

@@ -15,7 +15,7 @@ elif [ -e "$env_file" ]; then
 fi
 pw() { od -An -N18 -tx1 /dev/urandom | tr -d ' \n'; }
 content=$(
-  for name in MYSQL_ROOT_PASSWORD MYSQL_ORCHESTRATOR_PASSWORD MYSQL_REPLICATION_PASSWORD MYSQL_APP_PASSWORD TEMPORAL_DB_PASSWORD; do
+  for name in MYSQL_ROOT_PASSWORD MYSQL_ORCHESTRATOR_PASSWORD MYSQL_REPLICATION_PASSWORD MYSQL_APP_PASSWORD TEMPORAL_DB_PASSWORD DR_ALERT_TOKEN; do
     echo "$name=$(pw)"
   done
   echo "# The host address the Temporal UI, HAProxy's frontend and Alertmanager are published on (default 127.0.0.1):"

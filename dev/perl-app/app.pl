@@ -142,6 +142,17 @@ get '/orders/:id' => [id => qr/\d+/] => sub ($c) {
   $c->render(json => order_json($row));
 };
 
+# For Prometheus (the stack's probe of each site): the app answers, and whether its database does, in the text
+# exposition format. A scrape that fails (the app or its host is down) is Prometheus' own `up == 0`.
+get '/metrics' => sub ($c) {
+  my $db_up = eval { db()->selectrow_array('SELECT 1'); 1 } ? 1 : 0;
+  $c->res->headers->content_type('text/plain; version=0.0.4; charset=utf-8');
+  $c->render(data => join "\n",
+    '# HELP dr_app_database_up Whether the sample app reaches its site\'s database (1) or not (0).',
+    '# TYPE dr_app_database_up gauge',
+    qq{dr_app_database_up{app_site="$site"} $db_up}, '');
+};
+
 any '/*whatever' => {whatever => ''} => sub ($c) {
   $c->render(json => {error => 'not found', site => $site}, status => 404);
 };

@@ -20,6 +20,9 @@ const DEFAULT_PORTS = {
   ES_GRA: 19200,
   ES_RBX: 19201,
   WEBHOOK_RECEIVER: 18090,
+  PROMETHEUS: 19090,
+  ALERTMANAGER: 19093,
+  ALERT_RECEIVER: 19095,
 } as const;
 
 export type PortName = keyof typeof DEFAULT_PORTS;

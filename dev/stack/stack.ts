@@ -7,6 +7,9 @@ import { sshServer } from './services/sshd';
 import { webhookReceiver } from './services/webhook-receiver';
 import { temporalServer } from './services/temporal-server';
 import { orchestratorWorker } from './services/worker';
+import { alertReceiver } from './services/alert-receiver';
+import { alertmanager } from './services/alertmanager';
+import { prometheus } from './services/prometheus';
 import { ensureApproverKey } from './approval-key';
 import { allSettledOrThrow } from './daemon';
 import { runningStackRuns, stackPairs } from './running-moves';
@@ -27,6 +30,9 @@ export function stackServices(log: Log): StackService[] {
     // Before the worker, which trusts its CA (created at its first start).
     ovhEmulator(log),
     orchestratorWorker(log),
+    alertReceiver(log),
+    alertmanager(log),
+    prometheus(log),
   ];
 }
 
@@ -39,6 +45,9 @@ const STARTS_AFTER: Record<string, string[]> = {
   'perl-app': ['mariadb'],
   haproxy: ['perl-app'],
   worker: ['temporal', 'ovh-emulator'],
+  // Alerts flow Prometheus → Alertmanager → receiver: each starts once the one it sends to listens.
+  alertmanager: ['alert-receiver'],
+  prometheus: ['alertmanager'],
 };
 
 /**
@@ -133,7 +142,7 @@ export function formatStatus(statuses: ServiceStatus[]): string {
   return statuses
     .map((s) => {
       const state = s.running ? `up (pid ${s.pids.join(', ')})` : 'down';
-      return `${s.name.padEnd(12)} ${state.padEnd(24)} ${s.endpoints.join('  ')}${s.detail ? `\n${' '.repeat(13)}${s.detail}` : ''}`;
+      return `${s.name.padEnd(14)} ${state.padEnd(24)} ${s.endpoints.join('  ')}${s.detail ? `\n${' '.repeat(15)}${s.detail}` : ''}`;
     })
     .join('\n');
 }

@@ -20,6 +20,9 @@ export const STACK_PACKAGES: DebianTool[] = [
   { binary: '/usr/bin/ssh-keygen', pkg: 'openssh-client' },
   // The OVH API emulator generates its CA and server certificate with the openssl CLI.
   { binary: '/usr/bin/openssl', pkg: 'openssl' },
+  // Alerting: Prometheus scrapes the worker and the primary site; Alertmanager notifies the orchestrator's receiver.
+  { binary: '/usr/bin/prometheus', pkg: 'prometheus' },
+  { binary: '/usr/bin/prometheus-alertmanager', pkg: 'prometheus-alertmanager' },
 ];
 
 function installed(tool: DebianTool): boolean {

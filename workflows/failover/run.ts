@@ -1,5 +1,6 @@
 import {
   ApplicationFailure,
+  log,
   patched,
   proxyActivities,
   setCurrentDetails,
@@ -13,12 +14,14 @@ import { textTooLong } from '../../common/text-limits';
 import { activityCaller } from '../activity-options';
 import type { Check } from '../checks/check';
 import {
+  alertResolvedSignal,
   DrMode,
   DrPair,
   DrTrigger,
   pairMoveWorkflowId,
   planQuery,
   statusQuery,
+  type AlertResolved,
   type DataLossEstimate,
   type MoveInput,
   type Phase,
@@ -49,6 +52,9 @@ export function contributionsFor(settings: PairSettings): SystemContribution[] {
   ];
 }
 
+/** The `alert-resolved` signal's handling (runs started before it ignore the signal, as they did). */
+export const ALERT_RESOLVED_PATCH = 'alert-resolved-signal';
+
 /** Everything one failover run keeps: its context, the humans' desk, the step records, the saga, the narration. */
 export class FailoverRun {
   readonly narrator = new Narrator();
@@ -67,6 +73,8 @@ export class FailoverRun {
   phase: Phase | 'start' | 'done' = 'start';
   /** Sends the run's events to the runbook's webhooks; set with the context. */
   notifier: Notifier | undefined;
+  /** Set when Alertmanager says the alerts that started the run have resolved. */
+  primaryRecovered: AlertResolved | undefined;
 
   constructor(readonly input: MoveInput) {
     setHandler(planQuery, () => this.plan);
@@ -77,7 +85,9 @@ export class FailoverRun {
       steps: this.book.records,
       ...(this.desk.pending ? { pending: this.desk.pending } : {}),
       questions: this.desk.questions,
+      ...(this.primaryRecovered ? { primaryRecovered: this.primaryRecovered } : {}),
     }));
+    setHandler(alertResolvedSignal, (resolved) => this.alertResolved(resolved));
     this.desk.onAsk = (q) =>
       this.say(
         `question ${q.id} is open (${q.answers.join(' or ')}): answer it naming ${q.id}, e.g. drctl ${q.kind === 'approval' ? 'approve' : 'retry'} ${input.pair} --question ${q.id} --reason "…".`,
@@ -86,6 +96,32 @@ export class FailoverRun {
 
   get kind(): 'failover' | 'failback' {
     return this.input.mode === 'full' || this.input.mode === 'reprotect-only' ? 'failback' : 'failover';
+  }
+
+  /**
+   * Alertmanager says the alerts that started this run have resolved: the run says so, and so does every approval it
+   * asks from now on or has pending (their question text). Nothing else changes: a human still decides.
+   */
+  private alertResolved(resolved: AlertResolved): void {
+    const valid =
+      typeof resolved === 'object' &&
+      resolved !== null &&
+      Array.isArray(resolved.alerts) &&
+      resolved.alerts.every((a) => typeof a === 'string') &&
+      typeof resolved.resolvedAt === 'string';
+    if (!valid) {
+      log.warn('alert-resolved signal refused: it must be {alerts: string[], resolvedAt: string}');
+      return;
+    }
+    if (!patched(ALERT_RESOLVED_PATCH)) return;
+    const known = this.primaryRecovered;
+    if (known && known.resolvedAt === resolved.resolvedAt && known.alerts.join() === resolved.alerts.join())
+      return;
+    this.primaryRecovered = { alerts: resolved.alerts, resolvedAt: resolved.resolvedAt };
+    const alerts = resolved.alerts.slice(0, 10).join(', ').slice(0, 512);
+    const note = `the primary site looks recovered: Alertmanager says ${alerts} resolved at ${resolved.resolvedAt.slice(0, 40)}; consider rejecting if it serves again.`;
+    const pending = this.desk.annotateApprovals(note);
+    this.say(`${note}${pending > 0 ? ` The pending approval says so.` : ''}`);
   }
 
   /** "planned failover", "full failback": what the run is, for its sentences. */
