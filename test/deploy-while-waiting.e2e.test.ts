@@ -26,11 +26,27 @@ import { approveUpdate } from '../workflows/definitions';
  * How a kept release reads today's runbook of a pair, for the releases whose runbook schema differs from today's:
  * 0.1.0 named its approvers (no keys) and knew no `detection` section.
  */
-const RUNBOOK_FOR_RELEASE: Record<string, (doc: Record<string, Record<string, unknown>>) => void> = {
+type RunbookDoc = Record<string, Record<string, unknown>>;
+
+/** Sections added after 0.2.0: the older schemas are strict and refuse them. */
+const withoutPost020Sections = (doc: RunbookDoc) => {
+  delete doc.drills;
+  delete doc.alerts;
+};
+
+const RUNBOOK_FOR_RELEASE: Record<string, (doc: RunbookDoc) => void> = {
+  '0.2.0': withoutPost020Sections,
   '0.1.0': (doc) => {
+    withoutPost020Sections(doc);
     const { policy, timeout, onTimeout } = doc.approval ?? {};
     doc.approval = { policy, approvers: [APPROVER], timeout, onTimeout };
     delete doc.detection;
+    // 0.1.0 knew one HAProxy, by its socket, and no state file.
+    const [node] = (doc.traffic?.sockets ?? []) as { socket: string }[];
+    if (node && doc.traffic) {
+      delete doc.traffic.sockets;
+      doc.traffic.socket = node.socket;
+    }
   },
 };
 
@@ -38,7 +54,7 @@ const RUNBOOK_FOR_RELEASE: Record<string, (doc: Record<string, Record<string, un
 function releaseRunbook(pair: ScratchDrPair, release: string): string {
   const adapt = RUNBOOK_FOR_RELEASE[release];
   if (!adapt) return pair.runbookPath;
-  const doc = parse(readFileSync(pair.runbookPath, 'utf8')) as Record<string, Record<string, unknown>>;
+  const doc = parse(readFileSync(pair.runbookPath, 'utf8')) as RunbookDoc;
   adapt(doc);
   const file = path.join(path.dirname(pair.runbookPath), `runbook-${release}.yaml`);
   writeFileSync(file, stringify(doc));
