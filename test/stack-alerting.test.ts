@@ -60,7 +60,9 @@ describe('local stack alerting', () => {
     );
     const check = spawnSync('/usr/bin/promtool', ['check', 'config', file], { encoding: 'utf8' });
     expect(check.status, check.stdout + check.stderr).toBe(0);
-    expect(check.stdout).toMatch(/SUCCESS: 3 rules found/);
+    const count = (readFileSync(ALERT_RULES, 'utf8').match(/^\s+- alert: /gm) ?? []).length;
+    expect(count).toBeGreaterThanOrEqual(3);
+    expect(check.stdout).toContain(`SUCCESS: ${count} rules found`);
   });
 
   it('refuses to start Prometheus on a primary app without /metrics (older code), and starts nothing', async () => {
