@@ -92,7 +92,16 @@ export interface DrillReport {
 
 /** The drill's timeline picture: one bar per step that ran, the fence windows and the points of no return. */
 export function drillTimeline(report: DrillReport): Timeline {
-  const bars: TimelineBar[] = report.steps
+  return movesTimeline(
+    `${report.mode} drill of ${report.pair}: ${report.outcome} (${report.startedAt})`,
+    report.steps,
+    report.moves ?? [],
+  );
+}
+
+/** A timeline of steps and the moves they belong to: a bar per step that ran, each move's fence window and mark. */
+export function movesTimeline(title: string, steps: DrillStep[], moves: DrillMove[]): Timeline {
+  const bars: TimelineBar[] = steps
     .filter((s) => s.startedAt)
     .map((s) => ({
       label: `${s.move === 'drill' ? '' : `${s.move} `}${s.phase}: ${s.title}`,
@@ -102,17 +111,12 @@ export function drillTimeline(report: DrillReport): Timeline {
     }));
   const windows: TimelineWindow[] = [];
   const marks: TimelineMark[] = [];
-  for (const move of report.moves ?? []) {
+  for (const move of moves) {
     if (move.fenceWindow) windows.push({ label: `${move.kind} fence window`, ...move.fenceWindow });
     if (move.pointOfNoReturn)
       marks.push({ label: `${move.kind} point of no return`, at: move.pointOfNoReturn });
   }
-  return {
-    title: `${report.mode} drill of ${report.pair}: ${report.outcome} (${report.startedAt})`,
-    bars,
-    windows,
-    marks,
-  };
+  return { title, bars, windows, marks };
 }
 
 const seconds = (ms: number | undefined) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(1)} s`);
