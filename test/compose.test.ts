@@ -176,9 +176,12 @@ describe('docker-compose.yml', () => {
       expect(service('alert-receiver').ports).toBeUndefined();
     });
 
-    it('Alertmanager posts every alert, resolved ones too, to the receiver with the token its entrypoint writes', () => {
+    it('Alertmanager posts the alerts labelled for the orchestrator, resolved ones too, to the receiver with the token its entrypoint writes', () => {
       const am = config('alertmanager/alertmanager.yml');
-      const receiver = am.receivers.find((r: { name: string }) => r.name === am.route.receiver);
+      const route = am.route.routes.find((r: { matchers: string[] }) =>
+        r.matchers.includes('dr_receiver="orchestrator"'),
+      );
+      const receiver = am.receivers.find((r: { name: string }) => r.name === route.receiver);
       const webhook = receiver.webhook_configs[0];
       expect(webhook.url).toBe(`http://alert-receiver:${runbook.alerts!.receiver!.port}/alerts`);
       expect(webhook.send_resolved).toBe(true);
@@ -200,12 +203,19 @@ describe('docker-compose.yml', () => {
       expect(job.static_configs[0].targets).toEqual([health.host]);
       expect(job.static_configs[0].labels).toEqual({ pair: runbook.pair, site: runbook.sites.primary.name });
       const rules = config('prometheus/rules.yml') as {
-        groups: { rules: { alert: string; expr: string }[] }[];
+        groups: { rules: { alert: string; expr: string; labels?: Record<string, string> }[] }[];
       };
       const alerts = rules.groups.flatMap((g) => g.rules);
       for (const rule of runbook.alerts!.rules) {
         const name = /alertname="([^"]+)"/.exec(rule.matchers.join(' '))![1];
         expect(alerts.find((a) => a.alert === name)?.expr, name).toContain('job="dr-primary-site"');
+        // Only the alerts with this label reach the orchestrator's receiver (Alertmanager's route).
+        expect(
+          alerts.find((a) => a.alert === name),
+          name,
+        ).toMatchObject({
+          labels: { dr_receiver: 'orchestrator' },
+        });
         expect(rule.matchers).toContain(`pair="${runbook.pair}"`);
       }
     });

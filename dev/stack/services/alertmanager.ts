@@ -35,22 +35,26 @@ export function stackAlertmanagerTargets(): AlertmanagerTargets {
 }
 
 /**
- * Alertmanager's configuration (prometheus.io/docs/alerting/latest/configuration: route, `<webhook_config>`,
- * `<http_config>` authorization with credentials_file): every alert to the orchestrator's receiver, resolved ones
- * too, grouped by alert and pair, with the bearer token read from its file (never written in this file).
+ * Alertmanager's configuration (prometheus.io/docs/alerting/latest/configuration: route with child `routes` and
+ * `matchers`, `<webhook_config>`, `<http_config>` authorization with credentials_file): the alerts labelled
+ * `dr_receiver="orchestrator"` (the rules of the dr-primary-site group) to the orchestrator's receiver, resolved ones
+ * too, grouped by alert and pair, with the bearer token read from its file (never written in this file); the others
+ * (readiness, drills, replication: for people) to a receiver with no integration, where a deployment adds its pager.
  */
 export function alertmanagerConfig(
   t: Pick<AlertmanagerTargets, 'receiver' | 'tokenFile' | 'timings'>,
 ): string {
   return stringify({
     route: {
-      receiver: 'dr-orchestrator',
+      receiver: 'people',
       group_by: ['alertname', 'pair'],
       group_wait: t.timings.groupWait,
       group_interval: t.timings.groupInterval,
       repeat_interval: t.timings.repeatInterval,
+      routes: [{ receiver: 'dr-orchestrator', matchers: ['dr_receiver="orchestrator"'] }],
     },
     receivers: [
+      { name: 'people' },
       {
         name: 'dr-orchestrator',
         webhook_configs: [
