@@ -79,6 +79,13 @@ describe('drctl', () => {
     const result = drctl('doctor');
     expect(result.stdout).toMatch(/\[ ok \] temporal .*: reachable/);
     expect(result.stdout).toMatch(/\[ ok \] search attributes: DrPair, DrPhase, DrTrigger, DrMode/);
+    expect(result.stdout).toMatch(/\[ ok \] task queue dr-orchestrator: polled by \d+ workers? \(/);
+    // gra serves: its app is judged; rbx stands by: its app's probe is information, never "[ ok ] … not healthy".
+    expect(result.stdout).toMatch(/\[ ok \] local: app app-gra-1 health \S+: healthy \(200 OK\)/);
+    expect(result.stdout).toMatch(
+      /\[info\] local: app app-rbx-1 health \S+: (not )?healthy \(.*\); rbx stands by, so its app is not judged/,
+    );
+    expect(result.stdout).not.toMatch(/\[ ok \].*not healthy/);
     expect(result.stdout).toMatch(
       /\[ ok \] local: mysql db-gra-1 127\.0\.0\.1:13306: connected as dr_orchestrator/,
     );
@@ -92,5 +99,19 @@ describe('drctl', () => {
       /\[ ok \] local: app app-rbx-1 ssh root@127\.0\.0\.1:12222: logged in with the runbook key; host key matches the pinned one/,
     );
     expect(result.status).toBe(0);
+  });
+
+  it('doctor fails when no worker polls the task queue drctl uses, and says how to fix it', () => {
+    const result = drctl('--json', '--task-queue', 'drctl-doctor-no-worker', 'doctor');
+    expect(result.status).toBe(1);
+    const checks = JSON.parse(result.stdout) as { name: string; status: string; detail: string }[];
+    expect(checks.find((c) => c.name === 'task queue drctl-doctor-no-worker')).toEqual({
+      name: 'task queue drctl-doctor-no-worker',
+      status: 'fail',
+      detail: expect.stringMatching(
+        /^no worker polls it for workflow or activity tasks: .*start a worker with DR_TASK_QUEUE=drctl-doctor-no-worker/,
+      ) as string,
+    });
+    expect(checks.filter((c) => c.status === 'fail')).toHaveLength(1);
   });
 });

@@ -101,7 +101,7 @@ async function listRuns(
 }
 
 async function summarize(client: Client, info: WorkflowExecutionInfo): Promise<RunSummary> {
-  const { DrMode, DrPair, DrTrigger } = await import('../../workflows/definitions.js');
+  const { DrMode, DrPair, DrPhase, DrTrigger } = await import('../../workflows/definitions.js');
   const attributes = info.typedSearchAttributes;
   const status = info.status.name.toLowerCase();
   const base = {
@@ -115,7 +115,7 @@ async function summarize(client: Client, info: WorkflowExecutionInfo): Promise<R
     startedAt: info.startTime.toISOString(),
     ...(info.closeTime ? { closedAt: info.closeTime.toISOString() } : {}),
   };
-  if (status === 'running') return { ...base, outcome: 'running' };
+  if (status === 'running') return { ...base, outcome: `running (${attributes.get(DrPhase) ?? 'queued'})` };
   const read = await readRun(client, info.workflowId, info.runId);
   if (read.failure)
     return { ...base, outcome: status, sentence: `${read.failure.type}: ${read.failure.message}` };
