@@ -90,7 +90,8 @@ export function formatStatus(pair: string, status: RunStatus, target: AnswerTarg
 }
 
 /**
- * What changed between two status readings, as lines: the phase entered, each step whose state changed, each
+ * What changed between two status readings, as lines: each step whose state changed, under the phase it belongs to
+ * (announced once, even when the run went through it between two readings), the phase the run is in now, and each
  * question newly open with the commands that answer it.
  */
 export function progressLines(
@@ -100,11 +101,24 @@ export function progressLines(
   target: AnswerTarget = {},
 ): string[] {
   const lines: string[] = [];
-  if (before?.phase !== now.phase) lines.push(`phase ${now.phase}: ${now.sentence}`);
+  const started = (status: RunStatus | undefined) =>
+    (status?.steps ?? []).filter((s) => s.state !== 'pending');
+  const announced = new Set<string>([
+    ...(before ? [before.phase] : []),
+    ...started(before).map((s) => s.phase),
+  ]);
+  const announce = (phase: string) => {
+    if (announced.has(phase)) return;
+    announced.add(phase);
+    lines.push(phase === now.phase ? `phase ${phase}: ${now.sentence}` : `phase ${phase}`);
+  };
   const stepBefore = new Map((before?.steps ?? []).map((s) => [s.id, s.state]));
-  for (const step of now.steps)
-    if (stepBefore.get(step.id) !== step.state && step.state !== 'pending')
+  for (const step of started(now))
+    if (stepBefore.get(step.id) !== step.state) {
+      announce(step.phase);
       lines.push(`  ${formatStep(step)}`);
+    }
+  announce(now.phase);
   const asked = new Set((before?.questions ?? []).map((q) => q.id));
   for (const q of now.questions ?? (now.pending ? [now.pending] : []))
     if (!asked.has(q.id)) lines.push(...formatQuestion(pair, q, target));

@@ -301,5 +301,12 @@ describe('how runs are shown', () => {
       'phase fence: fencing.',
       '  [done] fence mysql.fence db-gra-1 1.2 s: db-gra-1 is fenced.',
     ]);
+    // Read once the run was already past the fence: the fence is announced before its step, then where it is now.
+    const later = status({ phase: 'verify', sentence: 'verifying.', steps: [step('done')], questions: [] });
+    expect(progressLines('shop', first, later)).toEqual([
+      'phase fence',
+      '  [done] fence mysql.fence db-gra-1 1.2 s: db-gra-1 is fenced.',
+      'phase verify: verifying.',
+    ]);
   });
 });
