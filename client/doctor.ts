@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { temporal as temporalProto } from '@temporalio/proto';
 import mysql from 'mysql2/promise';
 import { createClients, type ActivityClients } from '../activities';
 import { sshTargetOf } from '../activities/apps';
@@ -10,6 +9,7 @@ import type { Runbook } from '../config/schema';
 import { resolveSecret } from '../config/secrets';
 import { durationMs } from '../config/duration';
 import { SEARCH_ATTRIBUTE_NAMES } from '../workflows/definitions';
+import { noPollerSentence, taskQueuePollers } from './task-queue';
 import { detectDialect } from '../activities/mysql/dialect';
 import { missingPrivileges, missingPrivilegesSentence, type MysqlAccount } from '../common/mysql-privileges';
 import { versionTooOld } from '../common/mysql-requirements';
@@ -79,9 +79,13 @@ export async function runDoctor(
       }),
     );
     results.push(
-      await attempt(`task queue ${temporal.taskQueue}`, () =>
-        describePollers(conn, temporal.namespace, temporal.taskQueue),
-      ),
+      await attempt(`task queue ${temporal.taskQueue}`, async () => {
+        const pollers = await taskQueuePollers(conn, temporal.namespace, temporal.taskQueue);
+        const lacking = noPollerSentence(temporal.taskQueue, pollers);
+        if (lacking) throw new Error(lacking);
+        const identities = [...new Set([...pollers.workflow, ...pollers.activity])];
+        return `polled by ${identities.length} worker${identities.length === 1 ? '' : 's'} (${identities.join(', ')})`;
+      }),
     );
     await conn.close();
   }
@@ -94,34 +98,6 @@ export async function runDoctor(
     await clients.close();
   }
   return results;
-}
-
-const { TaskQueueKind, TaskQueueType } = temporalProto.api.enums.v1;
-
-/** Whether a worker polls the task queue for workflow tasks and for activity tasks: the one the CLI starts runs on. */
-async function describePollers(conn: Connection, namespace: string, taskQueue: string): Promise<string> {
-  const pollers = async (taskQueueType: temporalProto.api.enums.v1.TaskQueueType) => {
-    const answer = await conn.workflowService.describeTaskQueue({
-      namespace,
-      taskQueue: { name: taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-      taskQueueType,
-    });
-    return (answer.pollers ?? []).map((p) => p.identity ?? 'a worker');
-  };
-  const [workflows, activities] = await Promise.all([
-    pollers(TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),
-    pollers(TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
-  ]);
-  const lacking = [
-    ...(workflows.length === 0 ? ['workflow'] : []),
-    ...(activities.length === 0 ? ['activity'] : []),
-  ];
-  if (lacking.length > 0)
-    throw new Error(
-      `no worker polls it for ${lacking.join(' or ')} tasks: runs started on it would wait; start a worker with DR_TASK_QUEUE=${taskQueue}, or give drctl the task queue the workers poll (--task-queue)`,
-    );
-  const identities = [...new Set([...workflows, ...activities])];
-  return `polled by ${identities.length} worker${identities.length === 1 ? '' : 's'} (${identities.join(', ')})`;
 }
 
 /** Every endpoint one runbook names, read-only: MySQL servers, Elasticsearch clusters, the traffic switch, app hosts. */

@@ -109,9 +109,30 @@ describe('drctl', () => {
       name: 'task queue drctl-doctor-no-worker',
       status: 'fail',
       detail: expect.stringMatching(
-        /^no worker polls it for workflow or activity tasks: .*start a worker with DR_TASK_QUEUE=drctl-doctor-no-worker/,
+        /^no worker polls task queue drctl-doctor-no-worker for workflow or activity tasks: .*start a worker with DR_TASK_QUEUE=drctl-doctor-no-worker/,
       ) as string,
     });
     expect(checks.filter((c) => c.status === 'fail')).toHaveLength(1);
+  });
+
+  it('a dry run or status with no worker on the task queue says so, and starts nothing', () => {
+    const queue = `drctl-idle-${process.pid}`;
+    const pair = `nowhere-${process.pid}`;
+    const dryRun = drctl('--task-queue', queue, 'switchover', pair, '--dry-run', '--reason', 'x');
+    expect(dryRun.status).toBe(1);
+    expect(dryRun.stderr).toMatch(
+      new RegExp(
+        `^drctl: no worker polls task queue ${queue} for workflow or activity tasks: .*Nothing was started\\.`,
+      ),
+    );
+    const status = drctl('--json', '--task-queue', queue, 'status', pair);
+    expect(status.status).toBe(1);
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      pair,
+      topology: {
+        unreadable: expect.stringMatching(`^not read: no worker polls task queue ${queue}`) as string,
+      },
+      move: { state: 'none' },
+    });
   });
 });

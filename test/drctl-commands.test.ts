@@ -170,6 +170,33 @@ describe('drctl argument errors: a clear error, and nothing contacted', () => {
   );
 });
 
+describe('the confirmation of a move, on a terminal (script(1) gives drctl one)', () => {
+  const onTerminal = (typed: string, args: string) => {
+    const { TEMPORAL_UI_URL: _u, ...inherited } = process.env;
+    return spawnSync('script', ['-qec', `${DRCTL} ${args}`, '/dev/null'], {
+      input: `${typed}\n`,
+      encoding: 'utf8',
+      cwd: ROOT,
+      env: { ...inherited, DR_RUNBOOKS: '', TEMPORAL_ADDRESS: NOWHERE },
+    });
+  };
+
+  it('anything but the pair name cancels, before Temporal is contacted', () => {
+    const result = onTerminal('yes', 'switchover shop --reason maintenance');
+    expect(result.stdout).toContain('Type the pair name (shop) to start it, anything else to cancel:');
+    expect(result.stdout).toContain('drctl: cancelled: nothing was started');
+    expect(result.stdout).not.toContain(NOWHERE);
+    expect(result.status).toBe(1);
+  });
+
+  it('the pair name goes on to start it (here: Temporal is unreachable, and named)', () => {
+    const result = onTerminal('shop', 'failover shop --reason "primary down"');
+    expect(result.stdout).toMatch(/unplanned failover of pair shop: the standby site takes over/);
+    expect(result.stdout).toMatch(/drctl: cannot reach Temporal at 127\.0\.0\.1:1: /);
+    expect(result.status).toBe(1);
+  }, 60_000);
+});
+
 describe('drctl with Temporal unreachable names the address', () => {
   it('for every command that reaches Temporal, and --address wins over TEMPORAL_ADDRESS', async () => {
     const results = await Promise.all(

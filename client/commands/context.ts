@@ -48,6 +48,8 @@ export interface TemporalSession {
   taskQueue: string;
   /** The Temporal UI page of a workflow, or undefined when no UI address is known. */
   uiLink(workflowId: string, runId?: string): string | undefined;
+  /** Why runs on the task queue would not make progress now (no worker polls it), or undefined. */
+  idleTaskQueue(): Promise<string | undefined>;
 }
 
 /**
@@ -59,19 +61,24 @@ export async function withTemporal<T>(
   fn: (session: TemporalSession) => Promise<T>,
 ): Promise<T> {
   const globals = globalsOf(command);
-  const [{ connectClient, temporalUiUrl }, { Client, ServiceError }, { TASK_QUEUE }] = await Promise.all([
-    import('../../common/temporal-connection.js'),
-    import('@temporalio/client'),
-    import('../../workflows/definitions.js'),
-  ]);
+  const [{ connectClient, temporalUiUrl }, { Client, ServiceError }, { TASK_QUEUE }, pollers] =
+    await Promise.all([
+      import('../../common/temporal-connection.js'),
+      import('@temporalio/client'),
+      import('../../workflows/definitions.js'),
+      import('../task-queue.js'),
+    ]);
   const { connection, namespace, address } = await connectClient(globals);
   const ui = temporalUiUrl({ uiAddress: globals.uiAddress, address });
+  const taskQueue = globals.taskQueue ?? TASK_QUEUE;
   try {
     return await fn({
       client: new Client({ connection, namespace }),
       namespace,
       address,
-      taskQueue: globals.taskQueue ?? TASK_QUEUE,
+      taskQueue,
+      idleTaskQueue: async () =>
+        pollers.noPollerSentence(taskQueue, await pollers.taskQueuePollers(connection, namespace, taskQueue)),
       uiLink: (workflowId, runId) =>
         ui &&
         `${ui}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}${runId ? `/${runId}/history` : ''}`,

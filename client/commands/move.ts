@@ -93,13 +93,16 @@ async function runMove(move: MoveCommand, pair: string, options: MoveOptions, co
   if (requestedBy === '') throw new Error('--as: say who asks');
   const mode = move.mode(options);
   if (options.dryRun) {
-    if (move.kind === 'failover') return dryRunFailover(pair, { reason, requestedBy }, command);
+    if (move.kind === 'failover')
+      return dryRunFailover(pair, { reason, requestedBy }, command, mode === 'unplanned');
     return dryRunFailback(pair, mode as FailbackMode, command);
   }
   const title = `${mode} ${move.kind} of pair ${pair}`;
   if (!options.yes) await confirm(title, move.says, pair);
   const input = { pair, mode, trigger: 'cli', reason, requestedBy } as MoveInput;
   await withTemporal(command, async (session) => {
+    const idle = await session.idleTaskQueue();
+    if (idle) console.error(`drctl: warning: ${idle}`);
     const handle = await start(session, move.kind, input);
     const { runId } = await handle.describe();
     const started = {
@@ -178,13 +181,25 @@ function reportEnd(command: Command, started: object, end: WatchedEnd): void {
   process.exitCode = SUCCESSFUL_OUTCOMES.includes(end.report.outcome) ? 0 : 1;
 }
 
+/** A read-only run that nothing would run is refused, rather than waited for forever. */
+async function refuseIdle(session: TemporalSession): Promise<void> {
+  const idle = await session.idleTaskQueue();
+  if (idle) throw new Error(`${idle}. Nothing was started.`);
+}
+
 /** A dry-run failover: the run assesses and plans (as a planned move) and changes nothing. */
-async function dryRunFailover(pair: string, who: { reason: string; requestedBy: string }, command: Command) {
+async function dryRunFailover(
+  pair: string,
+  who: { reason: string; requestedBy: string },
+  command: Command,
+  unplanned: boolean,
+) {
   const [{ startFailover }, { moveEnd }] = await Promise.all([
     import('../failover.js'),
     import('../move-watch.js'),
   ]);
   await withTemporal(command, async (session) => {
+    await refuseIdle(session);
     const handle = await startFailover(
       session.client,
       { pair, mode: 'dry-run', trigger: 'cli', ...who },
@@ -199,6 +214,11 @@ async function dryRunFailover(pair: string, who: { reason: string; requestedBy: 
         `dry run of a failover of ${pair}: ${report.outcome === 'dry-run' ? 'nothing was changed' : report.outcome.toUpperCase()}`,
         `  ${report.sentence}`,
         ...(report.plan ? formatPlan(report.plan) : []),
+        ...(unplanned
+          ? [
+              'This is the plan of a planned move: an unplanned failover first confirms that the primary site is down, and asks a human about what of it cannot be fenced.',
+            ]
+          : []),
         ...report.checks.filter((c) => !c.ok).map((c) => `  [FAIL] ${c.sentence}`),
         uiLine(started.link),
       ].join('\n'),
@@ -217,6 +237,7 @@ async function dryRunFailback(pair: string, mode: FailbackMode, command: Command
     import('../move-watch.js'),
   ]);
   await withTemporal(command, async (session) => {
+    await refuseIdle(session);
     const handle = await startReadinessCheck(session.client, pair, 'cli', session.taskQueue);
     const end = await moveEnd(handle);
     const started = { workflowId: handle.workflowId, link: session.uiLink(handle.workflowId) };

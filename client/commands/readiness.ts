@@ -11,7 +11,10 @@ export function register(program: Command): void {
     .option('--no-wait', 'start the workflow and print its ID without waiting')
     .action(async (pair: string, options: { wait: boolean }, command: Command) => {
       const { formatReadinessReport, startReadinessCheck } = await import('../readiness.js');
-      await withTemporal(command, async ({ client, taskQueue, uiLink }) => {
+      await withTemporal(command, async ({ client, taskQueue, uiLink, idleTaskQueue }) => {
+        const idle = await idleTaskQueue();
+        if (idle && options.wait) throw new Error(`${idle}. Nothing was started.`);
+        if (idle) console.error(`drctl: warning: ${idle}`);
         const handle = await startReadinessCheck(client, pair, 'cli', taskQueue);
         const link = uiLink(handle.workflowId);
         if (!options.wait) {

@@ -38,6 +38,7 @@ export function register(program: Command): void {
           ...moveLines(v.move, (s) => formatStatus(pair, s, { address, namespace })),
         ].join('\n'),
       );
+      process.exitCode = view.topology.unreadable ? 1 : 0;
     });
 }
 
@@ -57,6 +58,8 @@ async function readTopology(session: TemporalSession, pair: string): Promise<Top
     import('../readiness.js'),
     import('../move-watch.js'),
   ]);
+  const idle = await session.idleTaskQueue();
+  if (idle) return { unreadable: `not read: ${idle}` };
   const handle = await startReadinessCheck(session.client, pair, 'cli', session.taskQueue);
   const link = session.uiLink(handle.workflowId);
   const end = (await moveEnd(handle)) as WatchedEnd | { ended: 'report'; report: ReadinessReport };
@@ -156,7 +159,8 @@ async function probeApps(pair: string): Promise<AppProbe[] | undefined> {
 }
 
 function topologyLines(t: Topology): string[] {
-  if (t.unreadable) return [`  topology: unreadable: ${t.unreadable}`, `  ${uiLine(t.link)}`];
+  if (t.unreadable)
+    return [`  topology: unreadable: ${t.unreadable}`, ...(t.link ? [`  ${uiLine(t.link)}`] : [])];
   const lines = [
     `  primary: ${t.primary ?? 'none found (no single writable server replicating from nothing)'}`,
   ];
