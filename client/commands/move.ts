@@ -158,6 +158,11 @@ async function confirm(title: string, says: string, pair: string): Promise<void>
 async function follow(handle: WorkflowHandle, pair: string, command: Command, json: boolean) {
   const { watchMove } = await import('../move-watch.js');
   const { address, namespace } = globalsOf(command);
+  // Ctrl-C stops watching, never the run.
+  process.once('SIGINT', () => {
+    console.error(`\ndrctl: stopped watching; the run goes on: drctl status ${pair}`);
+    process.exit(130);
+  });
   return watchMove(handle, {
     pair,
     target: { address, namespace },
