@@ -118,6 +118,14 @@ describe('drctl completion', () => {
 
   it('prints a zsh script through bashcompinit, and refuses another shell', () => {
     expect(drctl(['completion', 'zsh']).stdout).toMatch(/^autoload -U \+X bashcompinit && bashcompinit\n/);
+    expect(JSON.parse(drctl(['--json', 'completion', 'bash']).stdout)).toEqual({
+      shell: 'bash',
+      script: expect.stringContaining('complete -o default -F _drctl drctl') as string,
+    });
+    expect(JSON.parse(drctl(['--json', 'completion', 'bash']).stdout)).toEqual({
+      shell: 'bash',
+      script: expect.stringContaining('complete -o default -F _drctl drctl') as string,
+    });
     const fish = drctl(['completion', 'fish']);
     expect(fish.status).not.toBe(0);
     expect(fish.stderr).toContain('the shell is bash or zsh');

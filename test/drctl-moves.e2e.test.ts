@@ -96,6 +96,15 @@ describe('drctl on a scratch DR pair with its own worker', () => {
     };
   }
 
+  /**
+   * The systems' state a move changes; the apps' health probes are left out: on a loaded machine a probe may time
+   * out with nothing changed.
+   */
+  const systems = async () => {
+    const { mysql, elasticsearch, traffic } = await pair.snapshot();
+    return { mysql, elasticsearch, traffic };
+  };
+
   beforeAll(async () => {
     pair = await startScratchDrPair();
     worker = await startWorkerProcess({ runbookPath: pair.runbookPath, taskQueue });
@@ -134,7 +143,7 @@ describe('drctl on a scratch DR pair with its own worker', () => {
   }, 90_000);
 
   it('switchover --dry-run prints the plan and the data-loss estimate and changes nothing', async () => {
-    const before = await pair.snapshot();
+    const before = await systems();
     const result = drctl('switchover', pair.pair, '--dry-run', '--reason', 'drctl e2e: dry run');
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^dry run of a failover of e2e-\w+: nothing was changed/);
@@ -142,7 +151,7 @@ describe('drctl on a scratch DR pair with its own worker', () => {
     expect(result.stdout).toMatch(/\n {2}1\. \[fence\] /);
     expect(result.stdout).toMatch(/\nData-loss estimate:\n {2}mysql: /);
     expect(result.stdout).toContain('Temporal UI: http://');
-    expect(await pair.snapshot()).toEqual(before);
+    expect(await systems()).toEqual(before);
   }, 90_000);
 
   it('switchover --wait: phases, the approval with its exact drctl approve command, a joining start, a refused failback, the report', async () => {
@@ -168,6 +177,12 @@ describe('drctl on a scratch DR pair with its own worker', () => {
     expect(failback.stderr).toMatch(
       /refusing to start a full failback of e2e-\w+: a planned failover of this pair is running/,
     );
+    const status = drctl('status', pair.pair);
+    expect(status.status, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(
+      new RegExp(`\nmove: failover run ${runId} is running\n {2}phase approve: `),
+    );
+    expect(status.stdout).toContain(`  answer: drctl approve ${pair.pair} --question q1 --reason "…"`);
     move.answering();
 
     const end = await move.ended;
@@ -209,6 +224,17 @@ describe('drctl on a scratch DR pair with its own worker', () => {
     expect(missing.stderr).toMatch(new RegExp(`^drctl: no run ${never}: Temporal has no such workflow`));
   }, 90_000);
 
+  it('failback --dry-run says what the failback would do and changes nothing', async () => {
+    const before = await systems();
+    const result = drctl('failback', pair.pair, '--dry-run', '--reason', 'drctl e2e: dry run');
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^dry run of a full failback of e2e-\w+: nothing was changed/);
+    expect(result.stdout).toMatch(/\n {2}2\. reprotect: /);
+    expect(result.stdout).toMatch(/\n {2}4\. switch back: /);
+    expect(result.stdout).toMatch(/\nThe pair now:\nReadiness of pair e2e-\w+: /);
+    expect(await systems()).toEqual(before);
+  }, 90_000);
+
   it('failback --wait brings the pair home, answering its approval; status shows it', async () => {
     const move = moveAnsweringApprovals([
       'failback',
@@ -231,6 +257,12 @@ describe('drctl on a scratch DR pair with its own worker', () => {
     expect(status.topology.primary).toBe('db-gra-1');
     expect(status.move).toMatchObject({ state: 'closed', status: 'completed' });
   }, 240_000);
+
+  it('failover of a pair whose primary answers: the run says it is not needed, exit 1', () => {
+    const result = drctl('failover', pair.pair, '--yes', '--wait', '--reason', 'drctl e2e: false alarm');
+    expect(result.status).toBe(1);
+    expect(result.stdout).toMatch(/unplanned failover of e2e-\w+: NOT-NEEDED\n {2}not failing over: /);
+  }, 90_000);
 
   it('a failed run prints its root cause: the typed failure and its sentence', () => {
     const unknown = `${pair.pair}-unknown`;

@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command, type Option } from 'commander';
+import { emit } from './context';
 
 /**
  * `drctl completion bash|zsh`: a completion script made from the commands drctl has (so a command another module
@@ -13,10 +14,11 @@ export function register(program: Command): void {
       if (value !== 'bash' && value !== 'zsh') throw new InvalidArgumentError('the shell is bash or zsh');
       return value;
     })
-    .action((shell: 'bash' | 'zsh') => {
-      const script = bashCompletion(program);
+    .action((shell: 'bash' | 'zsh', _options: unknown, command: Command) => {
+      const bash = bashCompletion(program);
       // zsh runs the bash script through its bashcompinit layer.
-      console.log(shell === 'bash' ? script : `autoload -U +X bashcompinit && bashcompinit\n${script}`);
+      const script = shell === 'bash' ? bash : `autoload -U +X bashcompinit && bashcompinit\n${bash}`;
+      emit(command, { shell, script }, (c) => c.script);
     });
 }
 
