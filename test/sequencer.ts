@@ -14,6 +14,8 @@ const SLOWEST_FIRST = [
   'safety.e2e.test.ts', // 78
   'failover-durability.e2e.test.ts', // 69
   'failover.e2e.test.ts', // 52
+  'drctl-moves.e2e.test.ts', // about 70 alone (not measured in a whole run)
+  'drctl-commands.test.ts', // about 60 alone (not measured in a whole run)
   'deploy-while-waiting.e2e.test.ts', // 37
   'contract/elasticsearch.contract.test.ts', // 27
   'answer-cli.test.ts', // 24
