@@ -41,10 +41,8 @@ export function register(program: Command): void {
     .action(async (run: string, options: { runId?: string }, command: Command) => {
       const shown = await withTemporal(command, async ({ client, uiLink }) => {
         const ids = await findRun(client, run, options.runId);
-        return {
-          ...(await readRun(client, ids.workflowId, ids.runId)),
-          link: uiLink(ids.workflowId, ids.runId),
-        };
+        const read = await readRun(client, ids.workflowId, ids.runId);
+        return { ...read, link: uiLink(read.workflowId, read.runId) };
       });
       const [{ formatMoveReport, formatStatus }, { formatReadinessReport }] = await Promise.all([
         import('../run-view.js'),

@@ -45,6 +45,7 @@ export function register(program: Command): void {
 interface Topology {
   readiness?: Pick<ReadinessReport, 'ready' | 'verdict' | 'checks' | 'workflowId'>;
   primary?: string;
+  primarySite?: string;
   mysql?: MysqlServerStatus[];
   elasticsearch?: ReadinessReport['elasticsearch'];
   traffic?: ReadinessReport['traffic'];
@@ -77,7 +78,7 @@ async function readTopology(session: TemporalSession, pair: string): Promise<Top
       checks: report.checks,
       workflowId: report.workflowId,
     },
-    ...(primaries.length === 1 ? { primary: primaries[0]!.server } : {}),
+    ...(primaries.length === 1 ? { primary: primaries[0]!.server, primarySite: primaries[0]!.site } : {}),
     mysql: report.mysql,
     ...(report.elasticsearch ? { elasticsearch: report.elasticsearch } : {}),
     ...(report.traffic ? { traffic: report.traffic } : {}),
@@ -162,7 +163,7 @@ function topologyLines(t: Topology): string[] {
   if (t.unreadable)
     return [`  topology: unreadable: ${t.unreadable}`, ...(t.link ? [`  ${uiLine(t.link)}`] : [])];
   const lines = [
-    `  primary: ${t.primary ?? 'none found (no single writable server replicating from nothing)'}`,
+    `  primary: ${t.primary ? `${t.primary} (${t.primarySite})` : 'none found (no single writable server replicating from nothing)'}`,
   ];
   for (const s of t.mysql ?? []) {
     if (!s.reachable) lines.push(`  mysql ${s.server} (${s.site}): unreachable: ${s.error?.message ?? ''}`);
