@@ -5,8 +5,8 @@ import type { FailoverReport } from '../workflows/failover/report';
 import { progressLines, rootCause, type AnswerTarget } from './run-view';
 
 /** How a watched run ended: its report, or the root cause of its failure. */
-export type WatchedEnd =
-  | { ended: 'report'; report: FailoverReport }
+export type WatchedEnd<R = FailoverReport> =
+  | { ended: 'report'; report: R }
   | { ended: 'failed'; status: string; failure: { type: string; message: string } };
 
 export interface WatchOptions {
@@ -43,13 +43,25 @@ export async function watchMove(handle: WorkflowHandle, options: WatchOptions): 
     }
     await sleep(options.pollMs ?? 500);
   }
-  return moveEnd(handle);
+  const end = await moveEnd(handle);
+  // The steps the run went through after the last reading, from its report.
+  if (end.ended === 'report' && Array.isArray(end.report.steps)) {
+    const final: RunStatus = {
+      phase: 'report',
+      sentence: end.report.sentence,
+      pastPointOfNoReturn: last?.pastPointOfNoReturn ?? false,
+      steps: end.report.steps,
+      questions: [],
+    };
+    for (const line of progressLines(options.pair, last, final, options.target)) options.say(line);
+  }
+  return end;
 }
 
-/** The end of a closed move: its report, or why it failed. */
-export async function moveEnd(handle: WorkflowHandle): Promise<WatchedEnd> {
+/** The end of a run (waiting for it): its report (a move's unless `R` says), or why it failed. */
+export async function moveEnd<R = FailoverReport>(handle: WorkflowHandle): Promise<WatchedEnd<R>> {
   try {
-    return { ended: 'report', report: (await handle.result()) as FailoverReport };
+    return { ended: 'report', report: (await handle.result()) as R };
   } catch (err) {
     if (!(err instanceof WorkflowFailedError)) throw err;
     const { status } = await handle.describe();

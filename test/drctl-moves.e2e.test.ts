@@ -250,7 +250,7 @@ describe('drctl on a scratch DR pair with its own worker', () => {
     const end = await move.ended;
     expect(end.status, `${end.stdout}\n${end.stderr}`).toBe(0);
     expect(end.stdout).toMatch(/full failback of e2e-\w+: COMPLETED\n/);
-    expect(end.stdout).toMatch(/^phase reprotect:/m);
+    expect(end.stdout).toMatch(/^phase reprotect\b/m);
     const status = json<{ topology: { primary: string }; move: { state: string; status: string } }>(
       drctl('--json', 'status', pair.pair),
     );

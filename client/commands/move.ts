@@ -5,6 +5,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { textTooLong } from '../../common/text-limits';
 import type { FailbackMode, FailoverMode, MoveInput } from '../../workflows/definitions';
 import type { FailoverReport } from '../../workflows/failover/report';
+import type { ReadinessReport } from '../../workflows/readiness';
 import type { WatchedEnd } from '../move-watch';
 import { formatMoveReport, formatPlan, SUCCESSFUL_OUTCOMES } from '../run-view';
 import { emit, globalsOf, pairName, print, uiLine, withTemporal, type TemporalSession } from './context';
@@ -244,10 +245,10 @@ async function dryRunFailback(pair: string, mode: FailbackMode, command: Command
   await withTemporal(command, async (session) => {
     await refuseIdle(session);
     const handle = await startReadinessCheck(session.client, pair, 'cli', session.taskQueue);
-    const end = await moveEnd(handle);
+    const end = await moveEnd<ReadinessReport>(handle);
     const started = { workflowId: handle.workflowId, link: session.uiLink(handle.workflowId) };
     if (end.ended === 'failed') return reportEnd(command, started, end);
-    const readiness = end.report as unknown as import('../../workflows/readiness').ReadinessReport;
+    const readiness = end.report;
     const steps = [
       'assess: read which site is primary from the systems (a pair that is not failed over is refused)',
       "reprotect: the old primary site's MySQL servers replicate from the current primary, after an errant-transaction check that asks a human (drctl discard) before discarding anything; its Elasticsearch indices follow the current site's once what they would lose is counted and approved",

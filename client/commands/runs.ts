@@ -187,6 +187,6 @@ async function readRun(client: Client, workflowId: string, runId?: string): Prom
     const progress = await bound.query(statusQuery).catch(() => undefined);
     return { ...base, ...(progress ? { progress } : {}) };
   }
-  const end = await moveEnd(bound);
+  const end = await moveEnd<unknown>(bound);
   return end.ended === 'failed' ? { ...base, failure: end.failure } : { ...base, report: end.report };
 }

@@ -4,7 +4,6 @@ import type { MysqlServerStatus } from '../../common/mysql-status';
 import { loadRunbooks, runbookFilesFromEnv } from '../../config/load';
 import type { RunStatus } from '../../workflows/definitions';
 import type { ReadinessReport } from '../../workflows/readiness';
-import type { WatchedEnd } from '../move-watch';
 import { emit, globalsOf, pairName, uiLine, withTemporal, type TemporalSession } from './context';
 
 /**
@@ -63,13 +62,13 @@ async function readTopology(session: TemporalSession, pair: string): Promise<Top
   if (idle) return { unreadable: `not read: ${idle}` };
   const handle = await startReadinessCheck(session.client, pair, 'cli', session.taskQueue);
   const link = session.uiLink(handle.workflowId);
-  const end = (await moveEnd(handle)) as WatchedEnd | { ended: 'report'; report: ReadinessReport };
+  const end = await moveEnd<ReadinessReport>(handle);
   if (end.ended === 'failed')
     return {
       link,
       unreadable: `the readiness check ${end.status}: ${end.failure.type}: ${end.failure.message}`,
     };
-  const report = end.report as unknown as ReadinessReport;
+  const { report } = end;
   const primaries = report.mysql.filter((s) => s.reachable && s.readOnly === false && !s.replication);
   return {
     readiness: {
