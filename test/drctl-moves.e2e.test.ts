@@ -168,10 +168,10 @@ describe('drctl on a scratch DR pair with its own worker', () => {
     // While it waits for approval: a second start joins the run, a failback of the pair is refused.
     await waitUntil('the run asks approval', async () => /answer: drctl approve/.test(move.output()), 60_000);
     const runId = /: run (\S+) of workflow /.exec(move.output())![1];
-    const again = json<{ runId: string }>(
+    const again = json<{ runId: string; joined: boolean }>(
       drctl('--json', 'switchover', pair.pair, '--yes', '--reason', 'a second operator'),
     );
-    expect(again.runId).toBe(runId);
+    expect(again).toMatchObject({ runId, joined: true });
     const failback = drctl('failback', pair.pair, '--yes', '--reason', 'too early');
     expect(failback.status).toBe(1);
     expect(failback.stderr).toMatch(

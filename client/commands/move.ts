@@ -104,18 +104,21 @@ async function runMove(move: MoveCommand, pair: string, options: MoveOptions, co
   await withTemporal(command, async (session) => {
     const idle = await session.idleTaskQueue();
     if (idle) console.error(`drctl: warning: ${idle}`);
+    const runningBefore = await runningRunId(session, pair);
     const handle = await start(session, move.kind, input);
     const { runId } = await handle.describe();
     const started = {
       workflowId: handle.workflowId,
       runId,
+      // A start while the same move runs joins that run (the pair's move ID): nothing new was started.
+      joined: runId === runningBefore,
       taskQueue: session.taskQueue,
       link: session.uiLink(handle.workflowId, runId),
     };
     if (!options.wait) {
       emit(command, started, (s) =>
         [
-          `${title}: run ${s.runId} of workflow ${s.workflowId} (task queue ${s.taskQueue})`,
+          `${title}: ${s.joined ? 'joined the run already going, ' : ''}run ${s.runId} of workflow ${s.workflowId} (task queue ${s.taskQueue})`,
           uiLine(s.link),
           `follow it with: drctl status ${pair}`,
         ].join('\n'),
@@ -123,10 +126,28 @@ async function runMove(move: MoveCommand, pair: string, options: MoveOptions, co
       return;
     }
     const json = Boolean(globalsOf(command).json);
-    if (!json) print(`${title}: run ${runId} of workflow ${handle.workflowId}\n${uiLine(started.link)}`);
+    if (!json)
+      print(
+        `${title}: ${started.joined ? 'joined the run already going, ' : ''}run ${runId} of workflow ${handle.workflowId}\n${uiLine(started.link)}`,
+      );
     const end = await follow(handle, pair, command, json);
     reportEnd(command, started, end);
   });
+}
+
+/** The run ID of the pair's move running now, if one is. */
+async function runningRunId(session: TemporalSession, pair: string): Promise<string | undefined> {
+  const [{ WorkflowNotFoundError }, { pairMoveWorkflowId }] = await Promise.all([
+    import('@temporalio/client'),
+    import('../../workflows/definitions.js'),
+  ]);
+  try {
+    const description = await session.client.workflow.getHandle(pairMoveWorkflowId(pair)).describe();
+    return description.status.name === 'RUNNING' ? description.runId : undefined;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
 }
 
 async function start(session: TemporalSession, kind: MoveKind, input: MoveInput): Promise<WorkflowHandle> {
