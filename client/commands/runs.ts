@@ -54,7 +54,7 @@ export function register(program: Command): void {
         if (s.progress)
           return [head, ...formatStatus(s.pair ?? '<pair>', s.progress), uiLine(s.link)].join('\n');
         const report = s.report as Record<string, unknown> | undefined;
-        if (report && 'outcome' in report)
+        if (isMoveReport(report))
           return `${formatMoveReport(report as unknown as FailoverReport)}\n${uiLine(s.link)}`;
         if (report && 'ready' in report)
           return `${formatReadinessReport(report as unknown as ReadinessReport)}\n${uiLine(s.link)}`;
@@ -62,6 +62,12 @@ export function register(program: Command): void {
       });
       process.exitCode = shown.failure ? 1 : 0;
     });
+}
+
+/** A failover's or failback's report (other runs, e.g. drills, have reports of their own, shown as JSON). */
+function isMoveReport(report: unknown): report is FailoverReport {
+  const r = report as Partial<FailoverReport> | undefined;
+  return typeof r?.outcome === 'string' && Array.isArray(r.steps) && Array.isArray(r.dataLoss) && !!r.rto;
 }
 
 export interface RunSummary {
@@ -122,7 +128,7 @@ async function summarize(client: Client, info: WorkflowExecutionInfo): Promise<R
     return {
       ...base,
       outcome: report.outcome,
-      ...(report.rto ? { rtoSeconds: report.rto.fromStartMs / 1000 } : {}),
+      ...(typeof report.rto?.fromStartMs === 'number' ? { rtoSeconds: report.rto.fromStartMs / 1000 } : {}),
       sentence: report.sentence,
     };
   if (report?.ready !== undefined)
@@ -185,7 +191,8 @@ async function readRun(client: Client, workflowId: string, runId?: string): Prom
   };
   if (description.status.name === 'RUNNING') {
     const progress = await bound.query(statusQuery).catch(() => undefined);
-    return { ...base, ...(progress ? { progress } : {}) };
+    // Another workflow's `status` query (a drill's) may answer another shape: only a move's is shown as one.
+    return { ...base, ...(Array.isArray(progress?.steps) ? { progress } : {}) };
   }
   const end = await moveEnd<unknown>(bound);
   return end.ended === 'failed' ? { ...base, failure: end.failure } : { ...base, report: end.report };
