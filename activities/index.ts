@@ -6,7 +6,7 @@ import { createElasticsearchActivities } from './elasticsearch';
 import { EsClients } from './elasticsearch/clients';
 import { MysqlConnections } from './mysql/connections';
 import { createNotificationActivities } from './notifications';
-import { temporalUiUrl } from '../common/temporal-connection';
+import { temporalSettings, temporalUiUrl } from '../common/temporal-connection';
 import { createMysqlActivities } from './mysql';
 import { createPairSettingsActivities } from './pair-settings';
 import { RunbookRegistry } from './runbooks';
@@ -50,7 +50,7 @@ export function createActivities(clients: ActivityClients) {
     ...createNotificationActivities({
       runbooks: clients.runbooks,
       fetch: globalThis.fetch,
-      uiUrl: temporalUiUrl(),
+      uiUrl: temporalUiUrl({ address: temporalSettings().address }),
     }),
     ...createDrillActivities({
       runbooks: clients.runbooks,

@@ -9,27 +9,42 @@ import type { Runbook } from '../config/schema';
 import { resolveSecret } from '../config/secrets';
 import { durationMs } from '../config/duration';
 import { SEARCH_ATTRIBUTE_NAMES } from '../workflows/definitions';
+import { noPollerSentence, taskQueuePollers } from './task-queue';
 import { detectDialect } from '../activities/mysql/dialect';
 import { missingPrivileges, missingPrivilegesSentence, type MysqlAccount } from '../common/mysql-privileges';
 import { versionTooOld } from '../common/mysql-requirements';
 
+/** A check passed (`ok`), failed (`fail`), or was read without being judged (`info`: a stopped standby app). */
+export type DoctorStatus = 'ok' | 'fail' | 'info';
+
 export interface DoctorResult {
   name: string;
-  ok: boolean;
+  status: DoctorStatus;
   detail: string;
 }
 
-async function attempt(name: string, fn: () => Promise<string>): Promise<DoctorResult> {
+/** Runs a check: `fn` returns its detail (ok, or what `fn` says) or throws the failure. */
+async function attempt(
+  name: string,
+  fn: () => Promise<string | { status: DoctorStatus; detail: string }>,
+): Promise<DoctorResult> {
   try {
-    return { name, ok: true, detail: await fn() };
+    const result = await fn();
+    return typeof result === 'string' ? { name, status: 'ok', detail: result } : { name, ...result };
   } catch (err) {
-    return { name, ok: false, detail: err instanceof Error ? err.message : String(err) };
+    return { name, status: 'fail', detail: err instanceof Error ? err.message : String(err) };
   }
 }
 
-/** Checks, without changing anything, that the orchestrator could run: Temporal, then every configured endpoint. */
+/** The label doctor prints before a check. */
+export const DOCTOR_LABELS: Record<DoctorStatus, string> = { ok: '[ ok ]', fail: '[FAIL]', info: '[info]' };
+
+/**
+ * Checks, without changing anything, that the orchestrator could run: Temporal (its namespace, the search attributes,
+ * a worker polling `taskQueue`), then every configured endpoint.
+ */
 export async function runDoctor(
-  temporal: { address: string; namespace: string; connect: () => Promise<Connection> },
+  temporal: { address: string; namespace: string; taskQueue: string; connect: () => Promise<Connection> },
   runbooks: Map<string, LoadedRunbook>,
 ): Promise<DoctorResult[]> {
   const results: DoctorResult[] = [];
@@ -61,6 +76,15 @@ export async function runDoctor(
           );
         }
         return SEARCH_ATTRIBUTE_NAMES.join(', ');
+      }),
+    );
+    results.push(
+      await attempt(`task queue ${temporal.taskQueue}`, async () => {
+        const pollers = await taskQueuePollers(conn, temporal.namespace, temporal.taskQueue);
+        const lacking = noPollerSentence(temporal.taskQueue, pollers);
+        if (lacking) throw new Error(lacking);
+        const identities = [...new Set([...pollers.workflow, ...pollers.activity])];
+        return `polled by ${identities.length} worker${identities.length === 1 ? '' : 's'} (${identities.join(', ')})`;
       }),
     );
     await conn.close();
@@ -117,13 +141,14 @@ async function checkPair(runbook: Runbook, file: string, clients: ActivityClient
       }),
     );
   }
+  let primarySite = runbook.sites.primary.name;
   if (runbook.traffic) {
-    checks.push(
-      attempt(`${pair}: traffic via ${runbook.traffic.provider}`, async () => {
-        const state = await clients.traffic.get(pair).currentTarget();
-        return state.description;
-      }),
-    );
+    const traffic = await attempt(`${pair}: traffic via ${runbook.traffic.provider}`, async () => {
+      const state = await clients.traffic.get(pair).currentTarget();
+      if (state.site) primarySite = state.site;
+      return state.description;
+    });
+    checks.push(Promise.resolve(traffic));
   }
   const probeTimeout = durationMs(runbook.probes.timeout);
   for (const host of runbook.apps?.hosts ?? []) {
@@ -136,14 +161,34 @@ async function checkPair(runbook: Runbook, file: string, clients: ActivityClient
           return 'logged in with the runbook key; host key matches the pinned one';
         },
       ),
-      attempt(`${pair}: app ${host.name} health ${host.healthUrl}`, async () => {
-        const probe = await httpProbe(host.healthUrl, probeTimeout);
-        // A stopped standby answers nothing: that is its normal state, so the probe is reported, not judged.
-        return `${probe.ok ? 'healthy' : 'not healthy'} (${probe.detail})`;
-      }),
+      attempt(`${pair}: app ${host.name} health ${host.healthUrl}`, () =>
+        judgeAppHealth(host.healthUrl, probeTimeout, host.site, primarySite),
+      ),
     );
   }
   return Promise.all(checks);
+}
+
+/**
+ * An app's health probe: the app of the site serving (the traffic's target, else the runbook's primary site) must be
+ * healthy; another site's app is stopped while it stands by, so its probe is shown as information, not judged.
+ */
+async function judgeAppHealth(
+  url: string,
+  timeoutMs: number,
+  site: string,
+  primarySite: string,
+): Promise<string | { status: DoctorStatus; detail: string }> {
+  const probe = await httpProbe(url, timeoutMs);
+  if (site === primarySite) {
+    if (!probe.ok)
+      throw new Error(`not healthy (${probe.detail}): ${site} is the primary site, its app must answer`);
+    return `healthy (${probe.detail})`;
+  }
+  return {
+    status: 'info',
+    detail: `${probe.ok ? 'healthy' : 'not healthy'} (${probe.detail}); ${site} stands by, so its app is not judged`,
+  };
 }
 
 export type MysqlQuery = (sql: string, values?: unknown[]) => Promise<Record<string, unknown>[]>;

@@ -27,9 +27,17 @@ export function temporalSettings(overrides: TemporalOverrides = {}): {
   };
 }
 
-/** Where humans open the Temporal UI, for links printed by the CLI: TEMPORAL_UI_URL, else the local dev server's. */
-export function temporalUiUrl(): string {
-  return (process.env.TEMPORAL_UI_URL || 'http://localhost:8233').replace(/\/+$/, '');
+/**
+ * Where humans open the Temporal UI, for links printed by the CLI: `uiAddress` (drctl --ui-address), else
+ * TEMPORAL_UI_URL, else, for a Temporal on a loopback address, the UI a dev server serves beside it (`temporal server
+ * start-dev` and the local stack put it on the frontend's port + 1000, e.g. 8233 beside 7233); else undefined.
+ */
+export function temporalUiUrl(from: { uiAddress?: string; address?: string } = {}): string | undefined {
+  const configured = from.uiAddress || process.env.TEMPORAL_UI_URL;
+  if (configured) return configured.replace(/\/+$/, '');
+  const match = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\]):(\d+)$/.exec(from.address ?? '');
+  if (!match) return undefined;
+  return `http://${match[1]}:${Number(match[2]) + 1000}`;
 }
 
 /** Connects to Temporal; a failure names the address it tried. */

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +11,15 @@ takeTurns('local-pair', 'shared');
 const DRCTL = path.resolve(__dirname, '..', 'bin', 'drctl');
 const drctl = (...args: string[]) =>
   spawnSync(DRCTL, args, { encoding: 'utf8', env: { ...process.env, DR_RUNBOOKS: '' } });
+const drctlAsync = (...args: string[]) =>
+  new Promise<{ status: number | null; stdout: string }>((resolve) => {
+    const child = execFile(
+      DRCTL,
+      args,
+      { encoding: 'utf8', env: { ...process.env, DR_RUNBOOKS: '' } },
+      (_err, stdout) => resolve({ status: child.exitCode, stdout }),
+    );
+  });
 
 describe('drctl', () => {
   it('validates the shipped runbooks with exit code 0', () => {
@@ -46,8 +55,8 @@ describe('drctl', () => {
     expect(result.stderr).not.toContain('plain-text-password');
   });
 
-  it('has --help on every command', () => {
-    for (const command of [
+  it('has --help on every command', async () => {
+    const commands = [
       [],
       ['config'],
       ['config', 'validate'],
@@ -62,12 +71,14 @@ describe('drctl', () => {
       ['retry'],
       ['abort'],
       ['discard'],
-    ]) {
-      const result = drctl(...command, '--help');
-      expect(result.status, command.join(' ')).toBe(0);
+    ];
+    // At once: each is a process start, slow on a loaded machine.
+    const results = await Promise.all(commands.map((command) => drctlAsync(...command, '--help')));
+    results.forEach((result, i) => {
+      expect(result.status, commands[i]!.join(' ')).toBe(0);
       expect(result.stdout).toMatch(/^Usage: drctl/);
-    }
-  });
+    });
+  }, 180_000);
 
   it('rejects a bad pair name before contacting anything', () => {
     const result = drctl('readiness', 'Not A Pair');
@@ -79,6 +90,13 @@ describe('drctl', () => {
     const result = drctl('doctor');
     expect(result.stdout).toMatch(/\[ ok \] temporal .*: reachable/);
     expect(result.stdout).toMatch(/\[ ok \] search attributes: DrPair, DrPhase, DrTrigger, DrMode/);
+    expect(result.stdout).toMatch(/\[ ok \] task queue dr-orchestrator: polled by \d+ workers? \(/);
+    // gra serves: its app is judged; rbx stands by: its app's probe is information, never "[ ok ] … not healthy".
+    expect(result.stdout).toMatch(/\[ ok \] local: app app-gra-1 health \S+: healthy \(200 OK\)/);
+    expect(result.stdout).toMatch(
+      /\[info\] local: app app-rbx-1 health \S+: (not )?healthy \(.*\); rbx stands by, so its app is not judged/,
+    );
+    expect(result.stdout).not.toMatch(/\[ ok \].*not healthy/);
     expect(result.stdout).toMatch(
       /\[ ok \] local: mysql db-gra-1 127\.0\.0\.1:13306: connected as dr_orchestrator/,
     );
@@ -92,5 +110,40 @@ describe('drctl', () => {
       /\[ ok \] local: app app-rbx-1 ssh root@127\.0\.0\.1:12222: logged in with the runbook key; host key matches the pinned one/,
     );
     expect(result.status).toBe(0);
+  });
+
+  it('doctor fails when no worker polls the task queue drctl uses, and says how to fix it', () => {
+    const result = drctl('--json', '--task-queue', 'drctl-doctor-no-worker', 'doctor');
+    expect(result.status).toBe(1);
+    const checks = JSON.parse(result.stdout) as { name: string; status: string; detail: string }[];
+    expect(checks.find((c) => c.name === 'task queue drctl-doctor-no-worker')).toEqual({
+      name: 'task queue drctl-doctor-no-worker',
+      status: 'fail',
+      detail: expect.stringMatching(
+        /^no worker polls task queue drctl-doctor-no-worker for workflow or activity tasks: .*start a worker with DR_TASK_QUEUE=drctl-doctor-no-worker/,
+      ) as string,
+    });
+    expect(checks.filter((c) => c.status === 'fail')).toHaveLength(1);
+  });
+
+  it('a dry run or status with no worker on the task queue says so, and starts nothing', () => {
+    const queue = `drctl-idle-${process.pid}`;
+    const pair = `nowhere-${process.pid}`;
+    const dryRun = drctl('--task-queue', queue, 'switchover', pair, '--dry-run', '--reason', 'x');
+    expect(dryRun.status).toBe(1);
+    expect(dryRun.stderr).toMatch(
+      new RegExp(
+        `^drctl: no worker polls task queue ${queue} for workflow or activity tasks: .*Nothing was started\\.`,
+      ),
+    );
+    const status = drctl('--json', '--task-queue', queue, 'status', pair);
+    expect(status.status).toBe(1);
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      pair,
+      topology: {
+        unreadable: expect.stringMatching(`^not read: no worker polls task queue ${queue}`) as string,
+      },
+      move: { state: 'none' },
+    });
   });
 });

@@ -15,6 +15,8 @@ const SLOWEST_FIRST = [
   'failover-durability.e2e.test.ts', // 69
   'failover.e2e.test.ts', // 52
   'alerts.e2e.test.ts', // 47 (measured alone)
+  'drctl-moves.e2e.test.ts', // about 70 alone (not measured in a whole run)
+  'drctl-commands.test.ts', // about 60 alone (not measured in a whole run)
   'deploy-while-waiting.e2e.test.ts', // 37
   'contract/elasticsearch.contract.test.ts', // 27
   'answer-cli.test.ts', // 24

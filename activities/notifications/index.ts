@@ -19,8 +19,8 @@ export interface NotificationDeps {
   runbooks: RunbookRegistry;
   /** Injected so tests can see and fail the requests. */
   fetch: typeof globalThis.fetch;
-  /** The Temporal UI's address, for the link to the run (the worker's TEMPORAL_UI_URL). */
-  uiUrl: string;
+  /** The Temporal UI's address, for the link to the run (the worker's TEMPORAL_UI_URL); none: no link. */
+  uiUrl: string | undefined;
   /** How long one POST may take (default 10 s). */
   timeoutMs?: number;
 }

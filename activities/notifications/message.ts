@@ -17,7 +17,8 @@ export interface NotificationMessage {
   seq: number;
   at: string;
   pair: string;
-  run: { workflowId: string; runId: string; namespace: string; link: string };
+  /** `link`: the run's page in the Temporal UI, when the worker knows the UI's address. */
+  run: { workflowId: string; runId: string; namespace: string; link?: string };
   workflowType: string;
   phase: string;
   event: NotificationEvent['kind'];
@@ -72,7 +73,8 @@ function slackText(message: Omit<NotificationMessage, 'text'>, event: Notificati
     lines.push(
       `RTO: ${seconds(message.rto.fromStartMs)} from the start${message.rto.fromApprovalMs !== undefined ? `, ${seconds(message.rto.fromApprovalMs)} from the approval` : ''}`,
     );
-  lines.push(`<${message.run.link}|${slackEscape(`${message.run.workflowId} in the Temporal UI`)}>`);
+  if (message.run.link)
+    lines.push(`<${message.run.link}|${slackEscape(`${message.run.workflowId} in the Temporal UI`)}>`);
   return lines.join('\n');
 }
 
@@ -80,7 +82,7 @@ function slackText(message: Omit<NotificationMessage, 'text'>, event: Notificati
 export function notificationMessage(
   run: NotifiedRun,
   event: NotificationEvent,
-  uiUrl: string,
+  uiUrl: string | undefined,
 ): NotificationMessage {
   const body: Omit<NotificationMessage, 'text'> = {
     id: `${run.workflowId}/${run.runId}/${event.seq}`,
@@ -91,7 +93,7 @@ export function notificationMessage(
       workflowId: run.workflowId,
       runId: run.runId,
       namespace: run.namespace,
-      link: runLink(uiUrl, run),
+      ...(uiUrl ? { link: runLink(uiUrl, run) } : {}),
     },
     workflowType: run.workflowType,
     phase: event.phase,

@@ -69,9 +69,10 @@ async function writesTaken(load: FrontendWriteLoad, count: number, timeoutMs: nu
 }
 
 async function main(): Promise<void> {
-  const { connection, namespace } = await connectClient();
+  const { connection, namespace, address } = await connectClient();
   const client = new Client({ connection, namespace });
-  const ui = (id: string) => `${temporalUiUrl()}/namespaces/${namespace}/workflows/${id}`;
+  const uiUrl = temporalUiUrl({ address }) ?? `the Temporal UI (set TEMPORAL_UI_URL for links)`;
+  const ui = (id: string) => `${uiUrl}/namespaces/${namespace}/workflows/${id}`;
   try {
     title('1. A readiness drill of the local pair: every check, each system reachable with its credentials');
     if (drctl('drill', PAIR, '--mode', 'readiness', '--wait') !== 0)
