@@ -1,5 +1,7 @@
+import os from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Client } from '@temporalio/client';
+import type { DrillMode } from '../../common/drill-report';
 
 /**
  * What every drctl command shares: the global options, output (text or `--json`), argument parsers, and a Temporal
@@ -70,7 +72,8 @@ export async function withTemporal<T>(
     ]);
   const { connection, namespace, address } = await connectClient(globals);
   const ui = temporalUiUrl({ uiAddress: globals.uiAddress, address });
-  const taskQueue = globals.taskQueue ?? TASK_QUEUE;
+  // The workers' queue: --task-queue, else DR_TASK_QUEUE as the worker reads it, else the project's.
+  const taskQueue = globals.taskQueue ?? process.env.DR_TASK_QUEUE ?? TASK_QUEUE;
   try {
     return await fn({
       client: new Client({ connection, namespace }),
@@ -97,4 +100,18 @@ export function uiLine(link: string | undefined): string {
   return link
     ? `Temporal UI: ${link}`
     : 'Temporal UI: no address configured (set TEMPORAL_UI_URL or --ui-address for a link)';
+}
+
+/** The `--mode` of a drill: readiness or game-day. */
+export function drillMode(value: string): DrillMode {
+  if (value !== 'readiness' && value !== 'game-day')
+    throw new InvalidArgumentError('the mode is readiness or game-day');
+  return value;
+}
+
+/** Who asks for a move or a drill: --as, else DRCTL_APPROVER, else the login name. */
+export function askedBy(as?: string): string {
+  const who = (as ?? process.env.DRCTL_APPROVER ?? os.userInfo().username).trim();
+  if (who === '') throw new Error('--as: say who asks');
+  return who;
 }

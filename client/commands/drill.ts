@@ -1,13 +1,6 @@
-import os from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { DrillMode, DrillReport } from '../../common/drill-report';
-import { emit, pairName, withDrillClient } from './drill-context';
-
-const drillMode = (value: string): DrillMode => {
-  if (value !== 'readiness' && value !== 'game-day')
-    throw new InvalidArgumentError('the mode is readiness or game-day');
-  return value;
-};
+import { askedBy, drillMode, emit, pairName, withTemporal } from './context';
 
 const limit = (value: string): number => {
   const n = Number(value);
@@ -17,7 +10,6 @@ const limit = (value: string): number => {
 };
 
 /** Who runs the command, as drills record it. */
-export const cliUser = () => `${process.env.DRCTL_APPROVER || os.userInfo().username} (drctl)`;
 
 /**
  * `drctl drill <pair>`: starts a drill (readiness by default; game-day moves the pair for real and asks --yes);
@@ -40,10 +32,10 @@ export function register(program: Command): void {
             `a game-day drill fails ${pair} over and back for real (writes are fenced for a while): add --yes to confirm`,
           );
         const { formatDrillReport, startDrill } = await import('../drill.js');
-        await withDrillClient(command, async ({ client, taskQueue }) => {
+        await withTemporal(command, async ({ client, taskQueue }) => {
           const handle = await startDrill(
             client,
-            { pair, mode: options.mode, trigger: 'cli', requestedBy: cliUser() },
+            { pair, mode: options.mode, trigger: 'cli', requestedBy: askedBy() },
             taskQueue,
           );
           if (!options.wait) {
@@ -68,7 +60,7 @@ export function register(program: Command): void {
     .option('--limit <n>', 'at most this many drills', limit, 20)
     .action(async (pair: string, options: { limit: number }, command: Command) => {
       const { formatDrillList, listDrills } = await import('../drill.js');
-      const drills = await withDrillClient(command, ({ client }) => listDrills(client, pair, options.limit));
+      const drills = await withTemporal(command, ({ client }) => listDrills(client, pair, options.limit));
       emit(command, drills, (d) => formatDrillList(pair, d));
     });
 }

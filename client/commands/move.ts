@@ -1,4 +1,3 @@
-import os from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -8,7 +7,16 @@ import type { FailoverReport } from '../../workflows/failover/report';
 import type { ReadinessReport } from '../../workflows/readiness';
 import type { WatchedEnd } from '../move-watch';
 import { formatMoveReport, formatPlan, SUCCESSFUL_OUTCOMES } from '../run-view';
-import { emit, globalsOf, pairName, print, uiLine, withTemporal, type TemporalSession } from './context';
+import {
+  askedBy,
+  emit,
+  globalsOf,
+  pairName,
+  print,
+  uiLine,
+  withTemporal,
+  type TemporalSession,
+} from './context';
 
 /**
  * `drctl failover|switchover|failback <pair>`: start a move of a pair (or join the one running), after a
@@ -90,8 +98,7 @@ async function runMove(move: MoveCommand, pair: string, options: MoveOptions, co
   if (reason === '') throw new Error('--reason: say why, in a sentence');
   const tooLong = textTooLong('--reason', reason);
   if (tooLong) throw new Error(tooLong);
-  const requestedBy = (options.as ?? process.env.DRCTL_APPROVER ?? os.userInfo().username).trim();
-  if (requestedBy === '') throw new Error('--as: say who asks');
+  const requestedBy = askedBy(options.as);
   const mode = move.mode(options);
   if (options.dryRun) {
     if (move.kind === 'failover')

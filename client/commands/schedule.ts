@@ -1,14 +1,7 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { DrillMode } from '../../common/drill-report';
 import type { ScheduleAction } from '../schedules';
-import { cliUser } from './drill';
-import { emit, pairName, withDrillClient } from './drill-context';
-
-const drillMode = (value: string): DrillMode => {
-  if (value !== 'readiness' && value !== 'game-day')
-    throw new InvalidArgumentError('the mode is readiness or game-day');
-  return value;
-};
+import { askedBy, drillMode, emit, pairName, withTemporal } from './context';
 
 interface CreateOptions {
   mode: DrillMode;
@@ -57,7 +50,7 @@ export function register(program: Command): void {
               name: options.name,
               paused: options.paused,
               taskQueue,
-              createdBy: cliUser(),
+              createdBy: askedBy(),
             },
           ];
         const { loadRunbooks, runbookFilesFromEnv } = await import('../../config/load.js');
@@ -80,7 +73,7 @@ export function register(program: Command): void {
           name: options.name,
           createdBy: '',
         });
-      const results = await withDrillClient(command, async ({ client, taskQueue }) => {
+      const results = await withTemporal(command, async ({ client, taskQueue }) => {
         const made = [];
         for (const spec of await specsOf(taskQueue))
           made.push(await createDrillSchedule(client, spec, fromRunbook));
@@ -97,7 +90,7 @@ export function register(program: Command): void {
     .argument('[pair]', 'DR pair name', pairName)
     .action(async (pair: string | undefined, _options: unknown, command: Command) => {
       const { listDrillSchedules } = await import('../schedules.js');
-      const views = await withDrillClient(command, ({ client }) => listDrillSchedules(client, pair));
+      const views = await withTemporal(command, ({ client }) => listDrillSchedules(client, pair));
       emit(command, views, (list) =>
         list.length === 0
           ? `no drill schedule${pair ? ` of ${pair}` : ''}.`
@@ -126,8 +119,8 @@ export function register(program: Command): void {
       .argument('<schedule-id>', 'the schedule ID, as drctl schedule list shows it (drill-<pair>-<name>)')
       .action(async (scheduleId: string, _options: unknown, command: Command) => {
         const { actOnSchedule } = await import('../schedules.js');
-        const sentence = await withDrillClient(command, ({ client }) =>
-          actOnSchedule(client, scheduleId, action, cliUser()),
+        const sentence = await withTemporal(command, ({ client }) =>
+          actOnSchedule(client, scheduleId, action, askedBy()),
         );
         emit(command, { scheduleId, action, sentence }, (r) => r.sentence);
       });
