@@ -27,8 +27,9 @@ export async function reviveElasticsearch(): Promise<void> {
   await esFault('gra', false);
 }
 
+/** The emulator's fault switch, through rbx's port: gra's own refuses connections while it is down. */
 async function esFault(cluster: string, down: boolean): Promise<void> {
-  const res = await fetch(`http://127.0.0.1:${stackPort('ES_GRA')}/_emulator/faults`, {
+  const res = await fetch(`http://127.0.0.1:${stackPort('ES_RBX')}/_emulator/faults`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ cluster, down }),
