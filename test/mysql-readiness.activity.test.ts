@@ -77,7 +77,11 @@ describe('MySQL readiness on the real MariaDB pair', () => {
   it('reports a read-only primary', async () => {
     await stackSql('db-gra-1', 'SET GLOBAL read_only=ON');
     const { checks } = await assess();
-    expect(checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['db-gra-1.writable']);
+    // The server the replicas replicate from is read-only and replicates from nobody: the repair is named too.
+    expect(checks.filter((c) => !c.ok).map((c) => c.name)).toEqual([
+      'db-gra-1.source-read-only',
+      'db-gra-1.writable',
+    ]);
   });
 
   it('reports an unreachable server and wrong credentials as typed errors, without the password', async () => {
