@@ -195,6 +195,15 @@ describe('docker-compose.yml', () => {
       expect(env('alertmanager').DR_ALERT_TOKEN).toBe(ENV_FILE.DR_ALERT_TOKEN);
     });
 
+    it('Prometheus keeps more than the 30 days the no-drill rule looks back, in a volume of its own', () => {
+      const command = service('prometheus').command ?? [];
+      const retention = command.find((a) => a.startsWith('--storage.tsdb.retention.time='));
+      expect(Number(/=(\d+)d$/.exec(retention ?? '')?.[1])).toBeGreaterThan(30);
+      const rules = readFileSync(path.join(ROOT, 'deploy', 'compose', 'prometheus', 'rules.yml'), 'utf8');
+      expect(rules).toMatch(/\[30d\]/);
+      expect(mountOf('prometheus', '/prometheus')?.source).toBeDefined();
+    });
+
     it("Prometheus probes the primary site's app, labelled with the pair, and the rules' alerts are those the runbook's rules match", () => {
       const prom = config('prometheus/prometheus.yml');
       const job = prom.scrape_configs.find((c: { job_name: string }) => c.job_name === 'dr-primary-site');
