@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NotificationMessage } from '../activities/notifications';
 import { startWebhookReceiver, type WebhookReceiver } from '../dev/webhook-receiver/server';
+import { startDrill } from '../client/drill';
 import { readinessCheck } from '../workflows';
 import { COMPLETED_RUN_PHASES } from '../workflows/definitions';
 import type { ReadinessReport } from '../workflows/readiness';
@@ -178,5 +179,26 @@ describe('notifications and DR metrics (scratch DR pair, real worker)', () => {
     expect(outage).toBeGreaterThan(0);
     expect(outage).toBeLessThan(report.rto.fromStartMs / 1000);
     expect(sample(text, 'dr_last_move_timestamp_seconds', labels)).toBe(Date.parse(report.finishedAt) / 1000);
+  });
+
+  it("a drill's end reaches /metrics: when it ended and whether it succeeded", async () => {
+    const handle = await startDrill(
+      client,
+      { pair: pair.pair, mode: 'readiness', trigger: 'test', requestedBy: 'dr-observability test' },
+      taskQueue,
+    );
+    const report = await handle.result();
+    const labels = { pair: pair.pair };
+    let text = '';
+    for (let i = 0; i < 100 && sample(text, 'dr_last_drill_timestamp_seconds', labels) === undefined; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 100));
+      text = await metrics();
+    }
+    const endedAt = sample(text, 'dr_last_drill_timestamp_seconds', labels)!;
+    expect(endedAt).toBeGreaterThanOrEqual(Date.parse(report.startedAt) / 1000);
+    expect(sample(text, 'dr_last_drill_success', labels)).toBe(report.outcome === 'passed' ? 1 : 0);
+    expect(sample(text, 'dr_drills_total', { ...labels, mode: 'readiness', outcome: report.outcome })).toBe(
+      1,
+    );
   });
 });
