@@ -16,6 +16,7 @@ import { expectedRto } from '../workflows/checks/expected-rto';
 import { FakePair, fakeSettings, initialState } from './helpers/fake-pair';
 import { testWorkflowBundle } from './helpers/local-stack';
 import { timeSkippingWorker } from './helpers/time-skipping';
+import { recordHistory } from './helpers/histories';
 
 /** The drill's own activities, faked: what a test sets, and what they were given. */
 const drillFakes = {
@@ -126,6 +127,7 @@ describe('drill workflow (time-skipping, in-memory pair)', () => {
     drillFakes.access = okAccess();
     const handle = await runDrill('readiness');
     const report = await handle.result();
+    await recordHistory(handle, 'drill-readiness-passed');
     expect(report.outcome).toBe('passed');
     const names = report.checks.map((c) => c.name);
     expect(names).toEqual(
@@ -195,7 +197,9 @@ describe('drill workflow (time-skipping, in-memory pair)', () => {
 
   it('game-day: fails over and back under its own approval, with measured RTO, write outage, lost writes and the timeline marks', async () => {
     pair = drillPair('auto');
-    const report = await (await runDrill('game-day')).result();
+    const handle = await runDrill('game-day');
+    const report = await handle.result();
+    await recordHistory(handle, 'drill-game-day-passed');
     expect(report.outcome).toBe('passed');
     expect(report.moves?.map((m) => [m.kind, m.outcome])).toEqual([
       ['failover', 'completed'],

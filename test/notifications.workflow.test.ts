@@ -25,6 +25,7 @@ import { failedOverState, FakePair, fakeSettings } from './helpers/fake-pair';
 import { testWorkflowBundle } from './helpers/local-stack';
 import { timeSkippingWorker } from './helpers/time-skipping';
 import { FakeWebhooks, notifyingRunbook } from './helpers/webhooks';
+import { recordHistory } from './helpers/histories';
 
 const TOKEN = 'xoxb-notify-test-Zq8vW3kP0s';
 const OPS_URL = `https://hooks.example.test/services/T0/B0/${TOKEN}`;
@@ -155,6 +156,7 @@ describe('notifications of a move (time-skipping, in-memory pair and webhooks)',
     pair = notifyingPair(['ops']);
     const handle = await start();
     const report = await handle.result();
+    await recordHistory(handle, 'failover-planned-notified');
     expect(report.outcome).toBe('completed');
     const messages = hooks.of(OPS_URL);
     expect(events(messages)).toEqual([...COMPLETED_RUN_PHASES, 'end:completed']);
