@@ -19,7 +19,7 @@ describe('replay of recorded workflow histories', () => {
     expect(
       keptHistories()
         .filter((h) => h.release === '0.2.0')
-        .map((h) => h.workflowId),
+        .map((h) => h.name),
     ).toEqual(
       expect.arrayContaining([
         '0.2.0/failover-planned-completed',
@@ -59,14 +59,17 @@ describe('replay of recorded workflow histories', () => {
     ))
       results.push(result);
     expect(results.length).toBe(keptHistories().length);
-    expect(results.filter((r) => r.error).map((r) => `${r.workflowId}: ${r.error}`)).toEqual([]);
+    const names = new Map(keptHistories().map((h) => [h.workflowId, h.name]));
+    expect(
+      results.filter((r) => r.error).map((r) => `${names.get(r.workflowId) ?? r.workflowId}: ${r.error}`),
+    ).toEqual([]);
   });
 
   it.each([
     ['readiness', 'readiness-ready'],
     ['failover', 'failover-planned-completed'],
   ])('fails on a %s workflow change that reorders its activities', async (workflow, recorded) => {
-    const history = keptHistories().find((h) => h.workflowId === `0.1.0/${recorded}`)!.history;
+    const history = keptHistories().find((h) => h.name === `0.1.0/${recorded}`)!.history;
     await expect(
       Worker.runReplayHistory(
         { workflowsPath: path.join(__dirname, 'fixtures', `reordered-${workflow}-workflow.ts`) },

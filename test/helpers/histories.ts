@@ -13,6 +13,12 @@ export const HISTORIES_DIR = path.join(packageRoot(), 'test', 'histories');
 
 export interface KeptHistory {
   release: string;
+  /** `<release>/<name>`: which kept history this is. */
+  name: string;
+  /**
+   * The workflow ID the run had (`<name>.workflow-id` beside the history, written by recordHistory since 0.3.0), which
+   * a workflow deriving IDs from its own (the drill's child readiness check) needs in replay; else the name.
+   */
   workflowId: string;
   history: unknown;
 }
@@ -29,11 +35,16 @@ export function keptHistories(): KeptHistory[] {
     readdirSync(path.join(HISTORIES_DIR, release))
       .filter((f) => f.endsWith('.json'))
       .sort()
-      .map((f) => ({
-        release,
-        workflowId: `${release}/${f.replace(/\.json$/, '')}`,
-        history: JSON.parse(readFileSync(path.join(HISTORIES_DIR, release, f), 'utf8')),
-      })),
+      .map((f) => {
+        const name = `${release}/${f.replace(/\.json$/, '')}`;
+        const idFile = path.join(HISTORIES_DIR, `${name}.workflow-id`);
+        return {
+          release,
+          name,
+          workflowId: existsSync(idFile) ? readFileSync(idFile, 'utf8').trim() : name,
+          history: JSON.parse(readFileSync(path.join(HISTORIES_DIR, release, f), 'utf8')),
+        };
+      }),
   );
 }
 
@@ -53,7 +64,7 @@ export function currentRelease(): string {
  * never written again: a release's histories are what runs of that release really did.
  */
 export async function recordHistory(
-  handle: { fetchHistory(): Promise<unknown> },
+  handle: { workflowId: string; fetchHistory(): Promise<unknown> },
   name: string,
 ): Promise<void> {
   if (process.env.DR_RECORD_HISTORIES !== '1') return;
@@ -63,6 +74,7 @@ export async function recordHistory(
     throw new Error(`${file} is kept history of release ${currentRelease()}: it is never recorded again`);
   mkdirSync(folder, { recursive: true });
   writeFileSync(file, historyToJSON((await handle.fetchHistory()) as never) + '\n');
+  writeFileSync(path.join(folder, `${name}.workflow-id`), `${handle.workflowId}\n`);
 }
 
 function compareVersions(a: string, b: string): number {
