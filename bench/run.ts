@@ -8,12 +8,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseBenchOptions } from './options';
 import { esPromoteScenario } from './es-promote';
+import { mysqlSwitchoverScenario } from './mysql-switchover';
 import { plannedFailoverScenario } from './planned-failover';
 import { chartSvg, EXPECTED_FIGURES, machineFacts, ratios, table, type BenchReport } from './report';
 import type { ContenderTimeline, RunContext, Scenario } from './scenario';
 import { spread, type Spread } from './stats';
 
-const SCENARIOS: (() => Scenario)[] = [plannedFailoverScenario, esPromoteScenario];
+const SCENARIOS: (() => Scenario)[] = [plannedFailoverScenario, mysqlSwitchoverScenario, esPromoteScenario];
 
 const log = (line: string) => console.error(`[bench] ${line}`);
 
