@@ -10,11 +10,20 @@ import { parseBenchOptions } from './options';
 import { esPromoteScenario } from './es-promote';
 import { mysqlSwitchoverScenario } from './mysql-switchover';
 import { plannedFailoverScenario } from './planned-failover';
+import { BenchTemporal } from './temporal';
+import { unplannedFailoverScenario } from './unplanned-failover';
 import { chartSvg, EXPECTED_FIGURES, machineFacts, ratios, table, type BenchReport } from './report';
 import type { ContenderTimeline, RunContext, Scenario } from './scenario';
 import { spread, type Spread } from './stats';
 
-const SCENARIOS: (() => Scenario)[] = [plannedFailoverScenario, mysqlSwitchoverScenario, esPromoteScenario];
+function scenarios(temporal: BenchTemporal): Scenario[] {
+  return [
+    plannedFailoverScenario(temporal),
+    unplannedFailoverScenario(temporal),
+    mysqlSwitchoverScenario(),
+    esPromoteScenario(),
+  ];
+}
 
 const log = (line: string) => console.error(`[bench] ${line}`);
 
@@ -49,14 +58,18 @@ async function runScenario(scenario: Scenario, runs: number, smoke: boolean, int
 
 async function main(): Promise<void> {
   const options = parseBenchOptions(process.argv.slice(2), path.join(__dirname, 'results'));
-  const scenarios = SCENARIOS.map((make) => make()).filter(
-    (s) => options.only.length === 0 || options.only.includes(s.name),
-  );
-  const unknown = options.only.filter((name) => !scenarios.some((s) => s.name === name));
+  const temporal = new BenchTemporal();
+  const all = scenarios(temporal);
+  const chosen = all.filter((s) => options.only.length === 0 || options.only.includes(s.name));
+  const unknown = options.only.filter((name) => !all.some((s) => s.name === name));
   if (unknown.length > 0) throw new Error(`unknown scenario(s): ${unknown.join(', ')}`);
   const at = new Date().toISOString();
   const collected: Collected = { values: {}, failures: [], timelines: new Map(), notMeasured: {} };
-  for (const scenario of scenarios) await runScenario(scenario, options.runs, options.smoke, collected);
+  try {
+    for (const scenario of chosen) await runScenario(scenario, options.runs, options.smoke, collected);
+  } finally {
+    await temporal.teardown();
+  }
 
   const figures: Record<string, Spread> = {};
   for (const [name, values] of Object.entries(collected.values)) figures[name] = spread(values)!;
