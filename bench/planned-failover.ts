@@ -110,7 +110,9 @@ async function runContender(ctx: RunContext, contender: Contender): Promise<Samp
       ...(run.writes.lost === undefined ? ['the lost writes could not be counted'] : []),
       ...(run.writes.lost ? [`lost ${run.writes.lost} acknowledged writes`] : []),
     ].map((f) => `${contender.name}: ${f}`);
-    return { figures: figuresOf(contender, run), failures, timelines: [run.timeline] };
+    // A run that did not complete gives no figure: its time and outage are not a failover's.
+    const figures = run.failures.length > 0 ? {} : figuresOf(contender, run);
+    return { figures, failures, timelines: [run.timeline] };
   });
 }
 

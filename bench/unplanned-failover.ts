@@ -64,12 +64,15 @@ export function unplannedFailoverScenario(temporal: BenchTemporal): Scenario {
           ctx.log(
             `unplanned: ${report.outcome}, kill → traffic verified ${rtoMs} ms; write outage ${writes.outageMs} ms`,
           );
+          const completed = report.outcome === 'completed';
           return {
-            figures: {
-              rto_ms: rtoMs,
-              unplanned_outage_ms: writes.outageMs,
-              ...(writes.lost !== undefined ? { unplanned_lost_writes: writes.lost } : {}),
-            },
+            figures: !completed
+              ? {}
+              : {
+                  rto_ms: rtoMs,
+                  unplanned_outage_ms: writes.outageMs,
+                  ...(writes.lost !== undefined ? { unplanned_lost_writes: writes.lost } : {}),
+                },
             failures:
               report.outcome === 'completed'
                 ? []
