@@ -60,6 +60,11 @@ phase "tests"
 report=".stack/vitest-report.json"
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+if [ "$#" -eq 0 ]; then
+  # The bench's smoke (one run, small sizes), so that `npm run bench` cannot rot; the full bench is not in CI.
+  phase "bench smoke (npm run bench -- --smoke)"
+  npm run --silent bench -- --smoke --out .stack/bench >/dev/null || { echo "bench smoke failed (above)"; [ "$status" -ne 0 ] || status=1; }
+fi
 phase "type check, lint, format"
 checks_status=0
 wait "$checks" || checks_status=$?

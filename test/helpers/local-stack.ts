@@ -5,8 +5,8 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { DEFAULT_LOCAL_RUNBOOK, loadRunbooks, type LoadedRunbook } from '../../config/load';
 import { adminSql } from '../../dev/stack/services/mariadb';
-import { stackPort } from '../../dev/stack/settings';
 import { inject } from 'vitest';
+import { temporalAddress } from './worker-process';
 
 export const LOCAL_PAIR = 'local';
 
@@ -17,7 +17,7 @@ export function localRunbooks(): Map<string, LoadedRunbook> {
   return loadRunbooks([DEFAULT_LOCAL_RUNBOOK]);
 }
 
-export const temporalAddress = () => `127.0.0.1:${stackPort('TEMPORAL')}`;
+export { temporalAddress };
 
 export async function temporalClient(): Promise<{ client: Client; connection: Connection }> {
   const connection = await Connection.connect({ address: temporalAddress() });

@@ -2,8 +2,10 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { builtEntry, freePort, processAlive, sleep } from '../../dev/stack/daemon';
-import { REPO_ROOT } from '../../dev/stack/settings';
-import { temporalAddress, testWorkflowBundle } from './local-stack';
+import { REPO_ROOT, stackPort } from '../../dev/stack/settings';
+
+/** The shared stack's Temporal server. */
+export const temporalAddress = () => `127.0.0.1:${stackPort('TEMPORAL')}`;
 
 export interface WorkerProcess {
   /** The worker's own process (node runs the worker itself: no tsx parent in between). */
@@ -33,11 +35,19 @@ export interface WorkerProcessOptions {
    * own workflows at start, as that release's workers did. Default: this checkout.
    */
   releaseRoot?: string;
+  /**
+   * The workflow bundle to load; default: the one the test run's global setup bundled (outside vitest, e.g. in the
+   * bench, give one: local-stack's `inject` only works inside a test run).
+   */
+  workflowBundle?: string;
 }
 
 /** The command that runs the worker: this checkout's (its build when current), or another release's sources. */
-function workerEntry(options: WorkerProcessOptions) {
-  if (!options.releaseRoot) return { ...builtEntry('worker/main.ts'), bundle: testWorkflowBundle() };
+async function workerEntry(options: WorkerProcessOptions) {
+  if (!options.releaseRoot) {
+    const bundle = options.workflowBundle ?? (await import('./local-stack.js')).testWorkflowBundle();
+    return { ...builtEntry('worker/main.ts'), bundle };
+  }
   const root = options.releaseRoot;
   return {
     command: process.execPath,
@@ -57,7 +67,7 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
   const runDir = options.runDir ?? path.dirname(options.runbookPath);
   const metricsPort = await freePort();
   // The compiled worker when `npm test` built it (as operators run it, and faster to start), else its sources.
-  const { command, args, cwd, bundle } = workerEntry(options);
+  const { command, args, cwd, bundle } = await workerEntry(options);
   const { DR_WORKFLOW_BUNDLE: _inherited, ...inherited } = process.env;
   const child = spawn(command, args, {
     cwd: cwd ?? REPO_ROOT,

@@ -1,7 +1,6 @@
 /**
- * Promotion of 200 CCR follower indices (pause → close → unfollow → open each) by the `esPromoteFollowers`
- * activity against the in-process ES emulator, at several concurrencies, without and with a simulated network
- * latency per request. Reports wall time and per-index p50/p99; the timing targets live here only.
+ * Promotion of CCR follower indices (pause → close → unfollow → open each) by the `esPromoteFollowers` activity
+ * against the in-process ES emulator: the scale figures of the bench (2, 50, 200 follower indices).
  */
 import { Client } from '@elastic/elasticsearch';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -13,36 +12,28 @@ import { RunbookRegistry } from '../activities/runbooks';
 import type { LoadedRunbook } from '../config/load';
 import { runbookSchema } from '../config/schema';
 import { startEsEmulator } from '../dev/es-emulator/emulator';
+import type { Sample, Scenario } from './scenario';
 
-const INDEX_COUNT = 200;
 const PAIR = 'bench';
+/** The runbook's default promotion concurrency. */
+const CONCURRENCY = 8;
 
-interface Scenario {
-  concurrency: number;
+interface Promotion {
+  indexCount: number;
   /** Emulated per-request latency of the follower cluster (ms). */
   latencyMs: number;
-  /** Wall-time target for this scenario; a miss is reported, not thrown. */
-  targetWallMs?: number;
 }
 
-const SCENARIOS: Scenario[] = [
-  { concurrency: 1, latencyMs: 0 },
-  { concurrency: 8, latencyMs: 0, targetWallMs: 2_000 },
-  { concurrency: 32, latencyMs: 0 },
-  { concurrency: 8, latencyMs: 5, targetWallMs: 3_000 },
-  { concurrency: 32, latencyMs: 5, targetWallMs: 2_000 },
-];
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
-}
-
-async function runScenario(scenario: Scenario): Promise<Record<string, unknown>> {
+async function promote(
+  scenario: Promotion,
+): Promise<{ wallMs: number; stillFollowing: number; promoted: number }> {
   const emulator = await startEsEmulator({ clusters: [{ name: 'gra' }, { name: 'rbx' }] });
   const gra = new Client({ node: emulator.cluster('gra').url, maxRetries: 0 });
   const rbx = new Client({ node: emulator.cluster('rbx').url, maxRetries: 0 });
-  const indices = Array.from({ length: INDEX_COUNT }, (_, i) => `bench-${String(i).padStart(3, '0')}`);
+  const indices = Array.from(
+    { length: scenario.indexCount },
+    (_, i) => `bench-${String(i).padStart(3, '0')}`,
+  );
   const runbook = runbookSchema.parse({
     pair: PAIR,
     sites: { primary: { name: 'gra' }, standby: { name: 'rbx' } },
@@ -52,7 +43,7 @@ async function runScenario(scenario: Scenario): Promise<Record<string, unknown>>
         { site: 'rbx', url: emulator.cluster('rbx').url, remoteAlias: 'gra' },
       ],
       followerIndices: indices,
-      promoteConcurrency: scenario.concurrency,
+      promoteConcurrency: CONCURRENCY,
     },
     mysql: {
       user: 'unused',
@@ -85,34 +76,13 @@ async function runScenario(scenario: Scenario): Promise<Record<string, unknown>>
 
     const activities = createElasticsearchActivities({ es });
     const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
-    let heartbeats = 0;
-    env.on('heartbeat', () => heartbeats++);
     const started = process.hrtime.bigint();
     const result = (await env.run(activities.esPromoteFollowers, { pair: PAIR })) as EsPromoteResult;
     const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
 
     emulator.faults.setDelay('rbx', 0);
     const stillFollowing = (await rbx.ccr.followInfo({ index: '_all' })).follower_indices.length;
-    const perIndex = result.indices.map((i) => i.ms).sort((a, b) => a - b);
-    return {
-      indexCount: result.total,
-      concurrency: result.concurrency,
-      latencyMs: scenario.latencyMs,
-      wallMs: Math.round(wallMs),
-      perIndexMs: {
-        p50: percentile(perIndex, 50),
-        p99: percentile(perIndex, 99),
-        max: perIndex.at(-1) ?? 0,
-      },
-      indicesPerSecond: Math.round((result.total / wallMs) * 1000),
-      promoted: result.promoted,
-      stillFollowing,
-      heartbeats,
-      target:
-        scenario.targetWallMs === undefined
-          ? undefined
-          : { wallMs: scenario.targetWallMs, met: wallMs <= scenario.targetWallMs && stillFollowing === 0 },
-    };
+    return { wallMs: Math.round(wallMs), stillFollowing, promoted: result.promoted };
   } finally {
     await es.close();
     await Promise.all([gra.close(), rbx.close()]);
@@ -120,12 +90,21 @@ async function runScenario(scenario: Scenario): Promise<Record<string, unknown>>
   }
 }
 
-export async function run(): Promise<Record<string, unknown>> {
-  const scenarios = [];
-  for (const scenario of SCENARIOS) scenarios.push(await runScenario(scenario));
+/** The scale scenario: `es_promote_ms_<n>` for 2, 50 and 200 follower indices (smoke: 2 and 20), 5 ms per request. */
+export function esPromoteScenario(): Scenario {
   return {
-    description: `esPromoteFollowers on ${INDEX_COUNT} follower indices against the ES emulator (pause → close → unfollow → open each)`,
-    scenarios,
-    targetsMet: scenarios.every((s) => (s.target as { met: boolean } | undefined)?.met !== false),
+    name: 'es-promote-scale',
+    description: `esPromoteFollowers against the ES emulator (5 ms per request, concurrency ${CONCURRENCY}) at several follower index counts`,
+    async run(ctx): Promise<Sample> {
+      const figures: Record<string, number> = {};
+      const failures: string[] = [];
+      for (const indexCount of ctx.smoke ? [2, 20] : [2, 50, 200]) {
+        const result = await promote({ indexCount, latencyMs: 5 });
+        figures[`es_promote_ms_${indexCount}`] = result.wallMs;
+        if (result.stillFollowing > 0 || result.promoted !== indexCount)
+          failures.push(`es promotion of ${indexCount} indices left ${result.stillFollowing} following`);
+      }
+      return { figures, failures };
+    },
   };
 }

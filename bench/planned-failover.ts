@@ -1,0 +1,149 @@
+/**
+ * The planned failover (gra → rbx) of a scratch DR pair under the one writer (200 writes/s through its public
+ * entry point), by three contenders taking turns inside each run, each on a fresh pair: the orchestrator through
+ * Temporal (its worker as a process, auto approval), the hand script (the same activity functions called one after
+ * the other, no Temporal), and the direct critical path (the same functions, independent ones in parallel).
+ */
+import { startFailover } from '../client/failover';
+import type { ScratchDrPair } from '../test/helpers/scratch-dr-pair';
+import type { FailoverReport } from '../workflows';
+import { drillMove, drillSteps, promotedServer } from '../workflows/checks/drill-figures';
+import { directFailover } from './hand-script';
+import { BenchTemporal, withScratchPair, withWorker } from './temporal';
+import { peakRssMb, type ContenderTimeline, type RunContext, type Sample, type Scenario } from './scenario';
+import { underWrites, WRITES_PER_SECOND, type WritesDuringMove } from './writer';
+
+interface ContenderRun {
+  ms: number;
+  /** Figures of this contender only (e.g. the worker's peak RSS). */
+  extra: Record<string, number>;
+  timeline: ContenderTimeline;
+  failures: string[];
+  writes: WritesDuringMove;
+}
+
+interface Contender {
+  name: string;
+  /** Prefix of its figures: `<prefix>ms`, `<prefix>outage_ms`, `<prefix>lost_writes`. */
+  prefix: string;
+  move(pair: ScratchDrPair): Promise<ContenderRun>;
+}
+
+function orchestrator(temporal: BenchTemporal): Contender {
+  return {
+    name: 'orchestrator',
+    prefix: 'failover_',
+    move: (pair) =>
+      withWorker(temporal, pair, async (worker, taskQueue) => {
+        const { result: report, writes } = await underWrites(pair, async () => {
+          const handle = await startFailover(
+            temporal.client,
+            { pair: pair.pair, mode: 'planned', trigger: 'test', reason: 'bench', requestedBy: 'oncall' },
+            { taskQueue },
+          );
+          const report = (await handle.result()) as FailoverReport;
+          const promoted = promotedServer(report);
+          return { result: report, ...(promoted ? { promoted } : {}) };
+        });
+        const move = drillMove('failover', report);
+        const rss = await peakRssMb(worker.pid);
+        return {
+          ms: move.rtoMs ?? NaN,
+          extra: {
+            ...(rss !== undefined ? { worker_peak_rss_mb: rss } : {}),
+            ...(move.fenceWindow ? { fence_window_ms: windowMs(move.fenceWindow) } : {}),
+          },
+          timeline: {
+            contender: 'orchestrator',
+            steps: drillSteps('failover', report.steps),
+            ...(move.fenceWindow ? { fenceWindow: move.fenceWindow } : {}),
+          },
+          failures: report.outcome === 'completed' ? [] : [`ended ${report.outcome}: ${report.sentence}`],
+          writes,
+        };
+      }),
+  };
+}
+
+function direct(name: string, prefix: string, parallel: boolean): Contender {
+  return {
+    name,
+    prefix,
+    async move(pair) {
+      const { result, writes } = await underWrites(pair, async () => {
+        const result = await directFailover(pair, parallel);
+        return { result, promoted: result.promoted };
+      });
+      return {
+        ms: result.ms,
+        extra: { [`${prefix}fence_window_ms`]: windowMs(result.fenceWindow) },
+        timeline: { contender: name, steps: result.steps, fenceWindow: result.fenceWindow },
+        failures: [],
+        writes,
+      };
+    },
+  };
+}
+
+const windowMs = (w: { from: string; to: string }) => Date.parse(w.to) - Date.parse(w.from);
+
+/** Figure names: the orchestrator's keep the issue's names (failover_ms, outage_ms, planned_lost_writes). */
+function figuresOf(contender: Contender, run: ContenderRun): Record<string, number> {
+  const own = contender.prefix === 'failover_';
+  return {
+    [own ? 'failover_ms' : `${contender.prefix}ms`]: run.ms,
+    [own ? 'outage_ms' : `${contender.prefix}outage_ms`]: run.writes.outageMs,
+    [own ? 'planned_lost_writes' : `${contender.prefix}lost_writes`]: run.writes.lost ?? NaN,
+    [`${contender.prefix}write_rate_per_s`]: run.writes.ratePerSecond,
+    ...run.extra,
+  };
+}
+
+async function runContender(ctx: RunContext, contender: Contender): Promise<Sample> {
+  return withScratchPair(async (pair) => {
+    const run = await contender.move(pair);
+    ctx.log(
+      `${contender.name}: ${run.ms} ms; longest write gap ${run.writes.outageMs} ms; lost ${run.writes.lost ?? '?'} of ${run.writes.acknowledged}`,
+    );
+    const failures = [
+      ...run.failures,
+      ...(run.writes.lost === undefined ? ['the lost writes could not be counted'] : []),
+      ...(run.writes.lost ? [`lost ${run.writes.lost} acknowledged writes`] : []),
+    ].map((f) => `${contender.name}: ${f}`);
+    // A run that did not complete gives no figure: its time and outage are not a failover's.
+    const figures = run.failures.length > 0 ? {} : figuresOf(contender, run);
+    return { figures, failures, timelines: [run.timeline] };
+  });
+}
+
+export function plannedFailoverScenario(temporal: BenchTemporal): Scenario {
+  const contenders = [
+    orchestrator(temporal),
+    direct('hand script', 'script_', false),
+    direct('direct critical path', 'direct_critical_path_', true),
+  ];
+  return {
+    name: 'planned-failover',
+    description: `planned failover of a scratch DR pair at ${WRITES_PER_SECOND} writes/s through its frontend: orchestrator vs hand script vs direct critical path`,
+    notMeasured: {
+      outage_worker_kill_ms:
+        'the pair runs one worker here: a worker killed inside the fence window waits for another only once two workers poll the queue (issue 23 item 2)',
+      failover_ms_by_follower_indices:
+        "the scratch pair's ES emulator holds 3 follower indices: the 2/50/200 scale figures are es_promote_ms_<n> (the promotion activity alone)",
+      failover_ms_by_replicas:
+        'the scratch pair has one MariaDB trio (2 replicas): 1 vs 3 replicas is not measured',
+    },
+    setup: (ctx) => temporal.setup(ctx.log),
+    async run(ctx) {
+      const merged: Sample = { figures: {}, failures: [], timelines: [] };
+      // Each run starts with the next contender, so that none always runs first on a cold machine.
+      for (let i = 0; i < contenders.length; i++) {
+        const sample = await runContender(ctx, contenders[(ctx.run + i) % contenders.length]!);
+        Object.assign(merged.figures, sample.figures);
+        merged.failures.push(...sample.failures);
+        merged.timelines!.push(...(sample.timelines ?? []));
+      }
+      return merged;
+    },
+  };
+}

@@ -1,0 +1,68 @@
+/** What the bench's Temporal contenders share: the workflows bundled once, and one client of the stack's server. */
+import { Client, Connection } from '@temporalio/client';
+import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startScratchDrPair, type ScratchDrPair } from '../test/helpers/scratch-dr-pair';
+import { startWorkerProcess, temporalAddress, type WorkerProcess } from '../test/helpers/worker-process';
+import { bundleWorkflows } from '../worker/bundle';
+
+export class BenchTemporal {
+  bundle = '';
+  private connection?: Connection;
+  private ownClient?: Client;
+
+  get client(): Client {
+    if (!this.ownClient) throw new Error('bench: Temporal used before setup()');
+    return this.ownClient;
+  }
+
+  async setup(log: (line: string) => void): Promise<void> {
+    if (this.ownClient) return;
+    this.bundle = path.join(os.tmpdir(), `dr-bench-workflows-${randomUUID().slice(0, 8)}.js`);
+    log(`bundling the workflows into ${this.bundle}`);
+    await bundleWorkflows(this.bundle);
+    this.connection = await Connection.connect({ address: temporalAddress() });
+    this.ownClient = new Client({ connection: this.connection, namespace: 'default' });
+  }
+
+  async teardown(): Promise<void> {
+    await this.connection?.close();
+    if (this.bundle) rmSync(this.bundle, { force: true });
+    this.ownClient = undefined;
+  }
+}
+
+/** A fresh scratch pair whose runbook approves the move by policy, closed after `use`. */
+export async function withScratchPair<T>(use: (pair: ScratchDrPair) => Promise<T>): Promise<T> {
+  const pair = await startScratchDrPair({
+    edit: (runbook) => {
+      runbook.approval = { ...runbook.approval!, policy: 'auto' };
+    },
+  });
+  try {
+    return await use(pair);
+  } finally {
+    await pair.close();
+  }
+}
+
+/** The orchestrator's worker as a process serving `pair` on a task queue of its own, stopped after `use`. */
+export async function withWorker<T>(
+  temporal: BenchTemporal,
+  pair: ScratchDrPair,
+  use: (worker: WorkerProcess, taskQueue: string) => Promise<T>,
+): Promise<T> {
+  const taskQueue = `bench-${pair.pair}`;
+  const worker = await startWorkerProcess({
+    runbookPath: pair.runbookPath,
+    taskQueue,
+    workflowBundle: temporal.bundle,
+  });
+  try {
+    return await use(worker, taskQueue);
+  } finally {
+    await worker.stop();
+  }
+}

@@ -1,0 +1,50 @@
+/** The bench's figures and command line (bench/stats.ts, bench/options.ts): pure functions, no system. */
+import { describe, expect, it } from 'vitest';
+import { parseBenchOptions } from '../bench/options';
+import { ratios } from '../bench/report';
+import { ratioOfMedians, spread } from '../bench/stats';
+
+describe('bench figures', () => {
+  it('gives min, median (mean of the middle two for an even count) and max, and nothing for no value', () => {
+    expect(spread([30, 10, 20])).toEqual({ min: 10, median: 20, max: 30, runs: 3 });
+    expect(spread([40, 10, 30, 20])).toEqual({ min: 10, median: 25, max: 40, runs: 4 });
+    expect(spread([])).toBeUndefined();
+  });
+
+  it('divides medians, and names the figure that was not measured instead of a number', () => {
+    const figures = { a: spread([2, 4, 6]), b: spread([1, 2, 3]), zero: spread([0]) };
+    expect(ratioOfMedians(figures, 'a', 'b')).toEqual({ value: 2, numerator: 'a', denominator: 'b' });
+    expect(ratioOfMedians(figures, 'a', 'c')).toEqual({ missing: 'c was not measured' });
+    expect(ratioOfMedians(figures, 'a', 'zero')).toEqual({ missing: 'zero has a median of 0' });
+  });
+
+  it('gives every ratio the issue names, measured or not', () => {
+    expect(Object.keys(ratios({})).sort()).toEqual([
+      'ratio_outage_vs_script',
+      'ratio_overhead',
+      'ratio_vs_mha_gap',
+      'ratio_vs_mha_kill',
+      'ratio_vs_mha_planned',
+      'ratio_vs_script',
+    ]);
+  });
+});
+
+describe('bench command line', () => {
+  it('runs 5 times by default, once with --smoke unless --runs says otherwise', () => {
+    expect(parseBenchOptions([], '/out')).toEqual({ runs: 5, smoke: false, outDir: '/out', only: [] });
+    expect(parseBenchOptions(['--smoke'], '/out').runs).toBe(1);
+    expect(parseBenchOptions(['--smoke', '--runs', '3', 'mysql-switchover'], '/out')).toEqual({
+      runs: 3,
+      smoke: true,
+      outDir: '/out',
+      only: ['mysql-switchover'],
+    });
+  });
+
+  it('refuses a bad option and names it', () => {
+    expect(() => parseBenchOptions(['--runs', '0'], '/out')).toThrow(/--runs: expected a whole number/);
+    expect(() => parseBenchOptions(['--fast'], '/out')).toThrow(/unknown option --fast/);
+    expect(() => parseBenchOptions(['--out'], '/out')).toThrow(/--out: expected a folder/);
+  });
+});
