@@ -69,7 +69,13 @@ for i in $(seq 1 "$runs"); do
           if (t.status === "failed") console.log(`  failed: ${file.name.replace(/^.*\/test\//, "test/")} › ${t.fullName}`);
     ' "$(cd "$(dirname "$report")" && pwd)/$(basename "$report")"
   fi
-  [ "$clean" = 1 ] && rm -rf "$box"
+  if [ "$clean" = 1 ]; then
+    # The release trees the clone's deploy test made link its node_modules: they go with it.
+    for tree in /tmp/dr-release-*; do
+      [ "$(readlink "$tree/node_modules" 2> /dev/null)" = "$clone/node_modules" ] && rm -rf "$tree"
+    done
+    rm -rf "$box"
+  fi
 done
 echo "soak: $((runs - failures)) of $runs runs passed; logs in $logs"
 [ "$failures" = 0 ]

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,11 +9,13 @@ import { releaseCommit } from './histories';
 /**
  * The source tree of a kept release (the commit its histories were recorded at, test/histories/<version>/RELEASE),
  * taken from this clone's git history into a folder of its own, with this checkout's node_modules: what a worker of
- * that release ran. Made once per machine and commit; a clone without that commit fails here, saying so.
+ * that release ran. Made once per checkout and commit; a clone without that commit fails here, saying so.
  */
 export function releaseTree(release: string): string {
   const commit = releaseCommit(release);
-  const tree = path.join(os.tmpdir(), `dr-release-${release}-${commit.slice(0, 12)}`);
+  // One per checkout too: the tree links this checkout's node_modules, which goes with it (a soak's clone).
+  const checkout = createHash('sha256').update(REPO_ROOT).digest('hex').slice(0, 8);
+  const tree = path.join(os.tmpdir(), `dr-release-${release}-${commit.slice(0, 12)}-${checkout}`);
   if (existsSync(path.join(tree, 'worker', 'main.ts'))) return tree;
   const partial = `${tree}.partial-${process.pid}`;
   rmSync(partial, { recursive: true, force: true });
