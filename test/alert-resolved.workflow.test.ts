@@ -48,11 +48,8 @@ function primaryGone(): FakePair {
       approval: { policy: 'required', approvers: ['alice'], timeoutMs: 1_800_000, onTimeout: 'reject' },
     }),
   );
-  p.state.mysql['db-gra-1']!.reachable = false;
-  p.state.mysql['db-rbx-1']!.ioRunning = false;
-  p.state.mysql['db-rbx-2']!.ioRunning = false;
-  p.state.es.graReachable = false;
-  p.state.es.rbxConnectedToGra = false;
+  p.mysqlDown();
+  p.esDown();
   p.state.apps['app-gra-1'] = false;
   return p;
 }

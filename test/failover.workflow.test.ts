@@ -682,11 +682,8 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
 
   it('unplanned: fails over when every vantage sees the primary down for `fall` rounds; the missing fence needs approval', async () => {
     pair = pairWithApproval({ policy: 'required' });
-    pair.state.mysql['db-gra-1']!.reachable = false;
-    pair.state.mysql['db-rbx-1']!.ioRunning = false;
-    pair.state.mysql['db-rbx-2']!.ioRunning = false;
-    pair.state.es.graReachable = false;
-    pair.state.es.rbxConnectedToGra = false;
+    pair.mysqlDown();
+    pair.esDown();
     pair.state.apps['app-gra-1'] = false;
     const handle = await start(input({ mode: 'unplanned' }));
     const started = await pendingOf(handle, 'approval');
@@ -711,11 +708,8 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     const settings = fakeSettings();
     settings.mysql.servers[0] = { ...settings.mysql.servers[0]!, salvage: true };
     const p = new FakePair(settings);
-    p.state.mysql['db-gra-1']!.reachable = false;
-    p.state.mysql['db-rbx-1']!.ioRunning = false;
-    p.state.mysql['db-rbx-2']!.ioRunning = false;
-    p.state.es.graReachable = false;
-    p.state.es.rbxConnectedToGra = false;
+    p.mysqlDown();
+    p.esDown();
     p.state.apps['app-gra-1'] = false;
     return p;
   };
@@ -830,22 +824,11 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
   });
 
   describe('unplanned: each system of the primary site is judged by its own witnesses', () => {
-    /** mysqld of db-gra-1 is dead: the worker cannot connect and both replicas have lost their source. */
-    const mysqlDown = (p: FakePair) => {
-      p.state.mysql['db-gra-1']!.reachable = false;
-      p.state.mysql['db-rbx-1']!.ioRunning = false;
-      p.state.mysql['db-rbx-2']!.ioRunning = false;
-    };
-    /** gra's Elasticsearch cluster is down: the worker cannot reach it and rbx has lost its remote connection. */
-    const esDown = (p: FakePair) => {
-      p.state.es.graReachable = false;
-      p.state.es.rbxConnectedToGra = false;
-    };
     const critical = (systems: System[]) => new FakePair(fakeSettings({ detection: { critical: systems } }));
 
     it('only MySQL down, Elasticsearch, the apps and the entry point up: the failover proceeds, and the report says why', async () => {
       pair = new FakePair();
-      mysqlDown(pair);
+      pair.mysqlDown();
       const handle = await start(input({ mode: 'unplanned' }));
       await acceptNoFence(handle, 'oncall', [MYSQL_FENCE_QUESTION]);
       const report = await handle.result();
@@ -871,7 +854,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
 
     it('only Elasticsearch down, MySQL up, Elasticsearch critical: the failover proceeds once a human accepts the unfenced indices', async () => {
       pair = critical(['mysql', 'elasticsearch']);
-      esDown(pair);
+      pair.esDown();
       const handle = await start(input({ mode: 'unplanned' }));
       await acceptNoFence(handle, 'oncall', [ES_FENCE_QUESTION]);
       const report = await handle.result();
@@ -886,7 +869,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
 
     it('only Elasticsearch down, Elasticsearch not critical: not needed, and the sentence names Elasticsearch', async () => {
       pair = critical(['mysql', 'apps', 'traffic']);
-      esDown(pair);
+      pair.esDown();
       const report = await resultApprovingEachQuestion(await start(input({ mode: 'unplanned' })));
       expect(report.outcome).toBe('not-needed');
       expect(report.sentence).toMatch(
@@ -952,11 +935,8 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
 
     it('an unplanned failover that went on without fencing gra starts the watcher, which outlives it', async () => {
       pair = freshPair();
-      pair.state.mysql['db-gra-1']!.reachable = false;
-      pair.state.mysql['db-rbx-1']!.ioRunning = false;
-      pair.state.mysql['db-rbx-2']!.ioRunning = false;
-      pair.state.es.graReachable = false;
-      pair.state.es.rbxConnectedToGra = false;
+      pair.mysqlDown();
+      pair.esDown();
       const handle = await start(input({ mode: 'unplanned', pair: name }));
       await acceptNoFence(handle, 'oncall', [MYSQL_FENCE_QUESTION, ES_FENCE_QUESTION]);
       const report = await handle.result();
@@ -1128,11 +1108,8 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
 
     it('an unplanned failover while a watch of the pair runs joins it: the watch takes on its systems', async () => {
       pair = freshPair();
-      pair.state.mysql['db-gra-1']!.reachable = false;
-      pair.state.mysql['db-rbx-1']!.ioRunning = false;
-      pair.state.mysql['db-rbx-2']!.ioRunning = false;
-      pair.state.es.graReachable = false;
-      pair.state.es.rbxConnectedToGra = false;
+      pair.mysqlDown();
+      pair.esDown();
       const handle = await start(input({ mode: 'unplanned', pair: name }));
       // An operator watches the traffic to gra already (started on its own, not by a failover).
       await startWatch({ ...watchInput(['traffic']), startedBy: 'oncall' });
@@ -1350,8 +1327,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
 
     it('unplanned, the old primary readable (only Elasticsearch down): the transactions it holds that the new primary lacks', async () => {
       pair = new FakePair();
-      pair.state.es.graReachable = false;
-      pair.state.es.rbxConnectedToGra = false;
+      pair.esDown();
       pair.state.lostTransactions = 3;
       const handle = await start(input({ mode: 'unplanned' }));
       await acceptNoFence(handle, 'oncall', [ES_FENCE_QUESTION]);
@@ -1374,9 +1350,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
 
     it('unplanned, the old primary gone: unknown, and why', async () => {
       pair = pairWithApproval({ policy: 'auto' });
-      pair.state.mysql['db-gra-1']!.reachable = false;
-      pair.state.mysql['db-rbx-1']!.ioRunning = false;
-      pair.state.mysql['db-rbx-2']!.ioRunning = false;
+      pair.mysqlDown();
       const handle = await start(input({ mode: 'unplanned' }));
       await pendingOf(handle, 'approval');
       await answer(handle, approveUpdate, 'alice', 'gra is powered off');

@@ -160,6 +160,19 @@ export class FakePair {
     this.hooks.push({ activity, nth, action });
   }
 
+  /** mysqld of db-gra-1 is dead: the worker cannot connect and both replicas have lost their source. */
+  mysqlDown(): void {
+    this.state.mysql['db-gra-1']!.reachable = false;
+    this.state.mysql['db-rbx-1']!.ioRunning = false;
+    this.state.mysql['db-rbx-2']!.ioRunning = false;
+  }
+
+  /** gra's Elasticsearch cluster is down: the worker cannot reach it and rbx has lost its remote connection. */
+  esDown(): void {
+    this.state.es.graReachable = false;
+    this.state.es.rbxConnectedToGra = false;
+  }
+
   fail(activity: keyof Activities, fault: Fault = {}): void {
     this.faults.set(activity, { ...fault, left: fault.times ?? Number.POSITIVE_INFINITY });
   }
