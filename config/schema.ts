@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { durationMs } from './duration';
 import { readOpenSshPublicKey } from '../common/ssh-host-key';
 import { alerts } from './alerts';
 import { approverEntry } from './approvers';
@@ -585,12 +586,21 @@ const timeouts = z
     /** How long rebuilding an old primary from the new one (a dump piped into it) may take: size it to the data. */
     rebuild: duration.default('2h'),
     /**
-     * How long a long step (catch-up wait, app start, follower promotion, traffic switch) may go without a
-     * heartbeat before Temporal gives it to another worker: a worker that dies in such a step delays the run by
-     * this much. Its activities heartbeat at least every few seconds. Default: 30s for catch-up waits, 60s for
-     * the others.
+     * How long a step's activity may go without a heartbeat before Temporal gives it to another worker: a worker
+     * that dies mid-step (inside the fence window, writes refused) delays the run by about this much. Every activity
+     * heartbeats while it runs (the worker sends one at least every third of this, at most every second). Default:
+     * 5s (runs started before quick heartbeats: 30s for catch-up waits, 60s for long steps, none for reads).
      */
-    heartbeat: duration.optional(),
+    heartbeat: duration
+      .refine(
+        (value) =>
+          !/^\d+(ms|s|m|h)$/.test(value) || (durationMs(value) >= 1000 && durationMs(value) <= 600_000),
+        {
+          message:
+            'must be between 1s and 10m: shorter, a busy worker could miss it and a healthy step be given away; longer, a dead worker holds the fence window that long',
+        },
+      )
+      .optional(),
     /**
      * Removed: a timeout that kills a run mid-move strands the pair (a fenced primary and nothing promoted). A run
      * waits for humans only at its questions, each bounded by `approval.timeout` or answered with abort.

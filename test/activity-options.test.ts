@@ -36,6 +36,20 @@ describe('activity presets', () => {
     });
   });
 
+  it("with quick heartbeats (runs since the fence window), every preset heartbeats within 5s, or the runbook's timeouts.heartbeat", () => {
+    const every = (timeout: string) =>
+      Object.fromEntries(
+        ['read', 'change', 'catchUp', 'apps', 'salvage', 'rebuild', 'long', 'once', 'longOnce'].map((p) => [
+          p,
+          timeout,
+        ]),
+      );
+    expect(heartbeats(activityPresets(fakeSettings().timeouts, true))).toEqual(every('5s'));
+    expect(heartbeats(activityPresets({ ...fakeSettings().timeouts, heartbeatMs: 3_000 }, true))).toEqual(
+      every('3s'),
+    );
+  });
+
   it("a rebuild may last the runbook's timeouts.rebuild (2h when an older worker's settings lack it), plus an activity's", () => {
     const timeouts = { ...fakeSettings().timeouts, activityMs: 60_000 };
     expect(activityPresets({ ...timeouts, rebuildMs: 3 * 3_600_000 }).rebuild.startToCloseTimeout).toBe(

@@ -132,6 +132,10 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('runs two workers on the one task queue, one per site, the same but for their name', () => {
+    expect(service('worker-rbx')).toEqual(service('worker'));
+  });
+
   it('runs the compiled worker with the prebuilt workflow bundle and the compose runbook', () => {
     const worker = service('worker');
     expect(worker.command).toEqual(['node', 'dist/worker/main.js']);
@@ -333,7 +337,10 @@ describe('docker-compose.yml', () => {
             other !== KEY_MAKER &&
             (service(other).volumes ?? []).some((v) => parseMount(v).source === mount!.source),
         );
-        expect(users, `the services mounting ${mount!.source}`).toEqual([name]);
+        // The orchestrator's key is the workers' (one per site, the same role); every other key is its container's.
+        expect(users, `the services mounting ${mount!.source}`).toEqual(
+          name === 'worker' ? ['worker', 'worker-rbx'] : [name],
+        );
         return mount!.source;
       });
       expect(new Set(sources).size).toBe(holders().length);

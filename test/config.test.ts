@@ -145,6 +145,16 @@ describe('runbook validation', () => {
       /^fencing\.watchFor: must be longer than 0/,
     ],
     [
+      'a heartbeat timeout too short for a busy worker',
+      (d) => ((d as Record<string, Record<string, unknown>>).timeouts = { heartbeat: '500ms' }),
+      /^timeouts\.heartbeat: must be between 1s and 10m: /,
+    ],
+    [
+      'a heartbeat timeout that would hold the fence window for long',
+      (d) => ((d as Record<string, Record<string, unknown>>).timeouts = { heartbeat: '1h' }),
+      /^timeouts\.heartbeat: must be between 1s and 10m: /,
+    ],
+    [
       'a watch of an unfenced old site that is not a duration',
       (d) => ((d as Record<string, unknown>).fencing = { watchFor: 'a day' }),
       /^fencing\.watchFor: must be a duration/,

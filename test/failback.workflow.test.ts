@@ -444,7 +444,9 @@ describe('failback workflow (time-skipping, in-memory pair)', () => {
   });
 
   it('a failure before the point of no return of the switch back is undone; gra stays a replica', async () => {
-    pair = failedOver();
+    pair = failedOver((s) => {
+      s.apps['app-gra-1'] = false;
+    });
     pair.fail('appStart');
     const report = await (await start()).result();
     expect(report.outcome).toBe('rolled-back');

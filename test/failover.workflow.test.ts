@@ -160,7 +160,7 @@ async function resultApprovingEachQuestion(handle: Awaited<ReturnType<typeof sta
 
 const MYSQL_FENCE_QUESTION = /^fence MySQL primary db-gra-1 failed .*go on without this fence/;
 const ES_FENCE_QUESTION =
-  /^make the leader indices of gra refuse writes \(write block\) failed \(EsUnreachable: gra: connect ECONNREFUSED\); go on without this fence, accepting that the leader indices of ES gra could take writes if it comes back\?$/;
+  /^make the leader indices of gra refuse writes \(write block\) failed \(SeenDown: not tried: every vantage saw elasticsearch of gra down in every detection round, so the leader indices of ES gra cannot be reached to be fenced\); go on without this fence, accepting that the leader indices of ES gra could take writes if it comes back\?$/;
 
 /** Answers the questions to go on without each fence that fails, in order, each matching its pattern. */
 async function acceptNoFence(handle: Awaited<ReturnType<typeof start>>, by: string, questions: RegExp[]) {
@@ -196,10 +196,12 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     // Far below Temporal's payload warning (512 KiB), with the longest reason and requester a caller may give.
     expect(new TextEncoder().encode(JSON.stringify(report)).length).toBeLessThan(64 * 1024);
     expect(pair.state).toEqual(failedOverState());
-    // Phases in order; the steps of one phase run in parallel.
+    // Phases in order; the steps of one phase run in parallel. The standby's app starts before the drain (warm-up);
+    // once drained, the two fences run together.
     const changes = pair.changes();
-    expect(changes.slice(0, 3)).toEqual(['trafficDrain gra', 'mysqlFence db-gra-1', 'esFenceWrites gra']);
-    expect(changes.slice(3, 6).sort()).toEqual(['appStart app-rbx-1', 'esPauseAutoFollow', 'esPauseFollow']);
+    expect(changes.slice(0, 2)).toEqual(['appStart app-rbx-1', 'trafficDrain gra']);
+    expect(changes.slice(2, 4).sort()).toEqual(['esFenceWrites gra', 'mysqlFence db-gra-1']);
+    expect(changes.slice(4, 6).sort()).toEqual(['esPauseAutoFollow', 'esPauseFollow']);
     expect(changes.slice(6, 8).sort()).toEqual(['esPromoteFollowers', 'mysqlPromote db-rbx-1']);
     expect(changes[8]).toBe('trafficSwitch rbx');
     expect(changes.slice(9).sort()).toEqual(['mysqlRepoint db-gra-1', 'mysqlRepoint db-rbx-2']);
@@ -219,18 +221,79 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     expect(report.decisions.map((d) => d.phase)).toEqual(expect.arrayContaining([...COMPLETED_RUN_PHASES]));
   });
 
-  it('dry run: returns the plan and its data-loss estimate, changes nothing', async () => {
+  it('planned: the warm-up runs before the drain, and only the fence, the final catch-up, the promotions and the switch run inside the window the report measures', async () => {
     pair = new FakePair();
-    const report = await (await start(input({ mode: 'dry-run' }))).result();
-    expect(report.outcome).toBe('dry-run');
-    expect(report.plan?.steps.map((s) => s.id)).toEqual([
+    const report = await (await start()).result();
+    expect(report.outcome).toBe('completed');
+    const drain = pair.calls.indexOf('trafficDrain gra');
+    // Warm-up reads before the drain: the catch-up, the follower lag, the traffic target, the app started.
+    for (const warm of [
+      'mysqlCatchUp db-rbx-1',
+      'esFollowerStatus rbx',
+      'trafficCurrentTarget',
+      'appStart app-rbx-1',
+    ])
+      expect(pair.calls.indexOf(warm), warm).toBeLessThan(drain);
+    expect(
+      report.steps
+        .filter((s) => s.phase === 'warm-up')
+        .map((s) => s.id)
+        .sort(),
+    ).toEqual(['apps.start.app-rbx-1', 'es.warm-up', 'mysql.warm-up', 'traffic.check-target']);
+    const window = report.fenceWindow!;
+    expect(window.steps.map((s) => s.id)).toEqual([
       'traffic.drain',
       'mysql.fence',
       'es.fence',
       'mysql.catch-up',
       'es.pause-follow',
       'es.pause-auto-follow',
+      'apps.check.app-rbx-1',
+      'mysql.promote',
+      'es.promote',
+      'traffic.switch',
+    ]);
+    const step = (id: string) => report.steps.find((s) => s.id === id)!;
+    expect(window.startedAt).toBe(step('traffic.drain').startedAt);
+    expect(window.endedAt).toBe(step('traffic.switch').endedAt);
+    expect(window.ms).toBe(Date.parse(window.endedAt) - Date.parse(window.startedAt));
+    // The app, healthy since the warm-up, is only probed inside the window.
+    expect(step('apps.check.app-rbx-1').sentence).toBe('app-rbx-1 still answers its health check.');
+    expect(pair.calls.filter((c) => c === 'appStart app-rbx-1')).toHaveLength(1);
+    expect(report.plan!.sentence).toMatch(
+      /before the fence, while the old site still takes writes: traffic\.check-target, mysql\.warm-up, es\.warm-up, apps\.start\.app-rbx-1; inside the fence window \(writes refused\): traffic\.drain, mysql\.fence, es\.fence, /,
+    );
+    expect(report.decisions.map((d) => d.sentence)).toContainEqual(
+      expect.stringMatching(/^the fence window \(writes refused\) lasted \d+ ms: traffic\.drain \d+ ms, /),
+    );
+  });
+
+  it('planned: a standby app healthy in the assessment is not started before the fence, only probed inside the window', async () => {
+    pair = new FakePair();
+    pair.state.apps['app-rbx-1'] = true;
+    const report = await (await start()).result();
+    expect(report.outcome).toBe('completed');
+    expect(report.steps.map((s) => s.id)).not.toContain('apps.start.app-rbx-1');
+    expect(pair.calls.filter((c) => c.startsWith('appStart'))).toEqual([]);
+    expect(report.steps.find((s) => s.id === 'apps.check.app-rbx-1')?.state).toBe('done');
+  });
+
+  it('dry run: returns the plan and its data-loss estimate, changes nothing', async () => {
+    pair = new FakePair();
+    const report = await (await start(input({ mode: 'dry-run' }))).result();
+    expect(report.outcome).toBe('dry-run');
+    expect(report.plan?.steps.map((s) => s.id)).toEqual([
+      'traffic.check-target',
+      'mysql.warm-up',
+      'es.warm-up',
       'apps.start.app-rbx-1',
+      'traffic.drain',
+      'mysql.fence',
+      'es.fence',
+      'mysql.catch-up',
+      'es.pause-follow',
+      'es.pause-auto-follow',
+      'apps.check.app-rbx-1',
       'mysql.promote',
       'es.promote',
       'traffic.switch',
@@ -460,65 +523,40 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     expect(pair.changes()).toEqual([]);
   });
 
-  for (const [activity, compensations] of [
-    ['mysqlFence', ['mysqlUnfence db-gra-1', 'trafficSwitch gra']],
+  const everyUndo = [
+    'esResumeAutoFollow logs-from-gra',
+    'esResumeFollow orders,customers',
+    'esUnfenceWrites gra',
+    'mysqlUnfence db-gra-1',
+    'trafficSwitch gra',
+    'appStop app-rbx-1',
+  ];
+  for (const [activity, compensations, inWindow] of [
+    // The ES fence ran beside the failed MySQL fence: it is undone too.
+    [
+      'mysqlFence',
+      ['esUnfenceWrites gra', 'mysqlUnfence db-gra-1', 'trafficSwitch gra', 'appStop app-rbx-1'],
+    ],
     // The write block was never added: its undo reads the blocks again and lifts nothing.
-    ['esFenceWrites', ['mysqlUnfence db-gra-1', 'trafficSwitch gra']],
-    [
-      'mysqlCatchUp',
-      [
-        'appStop app-rbx-1',
-        'esResumeAutoFollow logs-from-gra',
-        'esResumeFollow orders,customers',
-        'esUnfenceWrites gra',
-        'mysqlUnfence db-gra-1',
-        'trafficSwitch gra',
-      ],
-    ],
-    [
-      'esPauseFollow',
-      [
-        'appStop app-rbx-1',
-        'esResumeAutoFollow logs-from-gra',
-        'esResumeFollow orders,customers',
-        'esUnfenceWrites gra',
-        'mysqlUnfence db-gra-1',
-        'trafficSwitch gra',
-      ],
-    ],
-    [
-      'esPauseAutoFollow',
-      [
-        'appStop app-rbx-1',
-        'esResumeAutoFollow logs-from-gra',
-        'esResumeFollow orders,customers',
-        'esUnfenceWrites gra',
-        'mysqlUnfence db-gra-1',
-        'trafficSwitch gra',
-      ],
-    ],
-    [
-      'appStart',
-      [
-        'appStop app-rbx-1',
-        'esResumeAutoFollow logs-from-gra',
-        'esResumeFollow orders,customers',
-        'esUnfenceWrites gra',
-        'mysqlUnfence db-gra-1',
-        'trafficSwitch gra',
-      ],
-    ],
+    ['esFenceWrites', ['mysqlUnfence db-gra-1', 'trafficSwitch gra', 'appStop app-rbx-1']],
+    // The final catch-up, inside the window (the warm-up's catch-up passed).
+    ['mysqlCatchUp', everyUndo, true],
+    ['esPauseFollow', everyUndo],
+    ['esPauseAutoFollow', everyUndo],
+    // Before the fence: only the app it was starting is stopped; nothing was drained or fenced.
+    ['appStart', ['appStop app-rbx-1']],
   ] as const) {
     it(`a failure in ${activity} undoes every compensable step, newest first, and leaves the pair as it was`, async () => {
       pair = new FakePair();
-      pair.fail(activity);
+      if (inWindow) pair.onCall('trafficDrain', 1, () => pair.fail(activity));
+      else pair.fail(activity);
       const handle = await start();
       const report = await handle.result();
       if (activity === 'appStart') await recordHistory(handle, 'failover-rolled-back');
       expect(report.outcome).toBe('rolled-back');
       expect(report.sentence).toContain(`injected fault in ${activity}`);
       const changes = pair.changes();
-      const undo = changes.slice(changes.findIndex((c) => /Unfence|Resume|appStop/.test(c)));
+      const undo = changes.slice(changes.findIndex((c) => /Unfence|Resume|appStop|trafficSwitch/.test(c)));
       expect(undo).toEqual(compensations);
       expect(pair.state).toEqual(initialState());
       expect(changes).not.toContain('mysqlPromote db-rbx-1');
@@ -530,7 +568,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     pair = new FakePair();
     // gra's leader indices carry the write block already (say an ILM read-only phase put it there).
     pair.state.es.writeBlocked.gra = true;
-    pair.fail('appStart');
+    pair.fail('esPauseAutoFollow');
     const report = await (await start()).result();
     expect(report.outcome).toBe('rolled-back');
     expect(pair.state.es.writeBlocked.gra).toBe(true);
@@ -543,7 +581,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
 
   it('a failed compensation waits for a human: retry runs it again, and the pair ends as it was', async () => {
     pair = pairWithApproval({ policy: 'auto' });
-    pair.fail('appStart');
+    pair.fail('esPauseAutoFollow');
     pair.fail('esResumeFollow', { times: 1 });
     const handle = await start();
     const pending = await pendingOf(handle, 'operator');
@@ -561,7 +599,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
   it('a drain that took effect before its answer was lost is still undone: the old site gets its traffic back', async () => {
     pair = pairWithApproval({ policy: 'auto' });
     pair.loseAnswer('trafficDrain');
-    pair.fail('appStart');
+    pair.fail('esPauseAutoFollow');
     const handle = await start();
     const report = await handle.result();
     expect(report.outcome).toBe('rolled-back');
@@ -599,7 +637,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
 
   it('a failed compensation aborted by a human is left in place, every other one still runs, and the outcome says so', async () => {
     pair = pairWithApproval({ policy: 'auto' });
-    pair.fail('appStart');
+    pair.fail('esPauseAutoFollow');
     pair.fail('esResumeFollow');
     const handle = await start();
     await pendingOf(handle, 'operator');
@@ -698,6 +736,14 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     await recordHistory(handle, 'failover-unplanned-completed');
     expect(report.outcome).toBe('completed');
     expect(report.detection).toHaveLength(3);
+    // Seen down by every vantage in every round: the fences are not tried (no connect timeout), the human is asked.
+    // (The watcher started after the promotion tries them again, as it should.)
+    const beforePromotion = pair.calls.slice(0, pair.calls.indexOf('mysqlPromote db-rbx-1'));
+    expect(beforePromotion.filter((c) => /^(mysqlFence|esFenceWrites) /.test(c))).toEqual([]);
+    for (const id of ['mysql.fence', 'es.fence'])
+      expect(report.steps.find((s) => s.id === id)?.lastError, id).toMatch(
+        /^SeenDown: not tried: every vantage saw /,
+      );
     expect(report.dataLoss[0]!.sentence).toMatch(/^unknown: db-gra-1 cannot be read/);
     expect(pair.changes()).not.toContain('mysqlRepoint db-gra-1');
     expect(pair.state.traffic).toBe('rbx');
@@ -1205,9 +1251,18 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     // The followers never catch up, so the run waits (on a workflow timer) in prepare when it is cancelled.
     pair.state.es.lag = 5;
     const handle = await start();
+    // Cancelled once the lag is read again a second apart (the backoff's top), not while a timer of a few ms could
+    // fire with the cancel (the time-skipping test server refuses that workflow task: "invalid history builder state").
+    const lagReadsInWindow = () =>
+      pair.calls.slice(pair.calls.indexOf('trafficDrain gra')).filter((c) => c === 'esFollowerStatus rbx')
+        .length;
     for (
       let i = 0;
-      i < 400 && !['appStart app-rbx-1', 'esPauseAutoFollow'].every((c) => pair.calls.includes(c));
+      i < 400 &&
+      !(
+        ['appStart app-rbx-1', 'esPauseAutoFollow'].every((c) => pair.calls.includes(c)) &&
+        lagReadsInWindow() >= 9
+      );
       i++
     )
       await new Promise((r) => setTimeout(r, 25));
@@ -1218,12 +1273,12 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     await expect(handle.result()).rejects.toThrow(WorkflowFailedError);
     expect(pair.state).toEqual({ ...initialState(), es: { ...initialState().es, lag: 5 } });
     expect(pair.changes().slice(-6)).toEqual([
-      'appStop app-rbx-1',
       'esResumeAutoFollow logs-from-gra',
       'esResumeFollow orders,customers',
       'esUnfenceWrites gra',
       'mysqlUnfence db-gra-1',
       'trafficSwitch gra',
+      'appStop app-rbx-1',
     ]);
     expect(pair.changes()).not.toContain('esPauseFollow');
   });
@@ -1359,7 +1414,11 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
       const [loss] = report.measuredLoss!;
       expect(loss).toMatchObject({ system: 'mysql', from: 'db-gra-1', to: 'db-rbx-1' });
       expect(loss!.count).toBeUndefined();
-      expect(loss!.sentence).toMatch(/^unknown: db-gra-1 cannot be read \(MysqlUnreachable: /);
+      // Every vantage saw it down in detection: it is not read again (no connect timeout to wait for).
+      expect(loss!.sentence).toBe(
+        'unknown: every vantage saw db-gra-1 down in every detection round, so it was not read.',
+      );
+      expect(pair.calls.filter((c) => c.startsWith('mysqlMeasureLoss'))).toEqual([]);
       expect(measuredDecision(report)).toMatch(/\(the plan's estimate: unknown: db-gra-1 cannot be read/);
     });
 

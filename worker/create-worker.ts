@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities, createClients, type ActivityClients } from '../activities';
+import { heartbeatWhileRunning } from './heartbeat';
 import { RUNNING_CODE_EXTENSION } from '../common/package-root';
 import type { LoadedRunbook } from '../config/load';
 import { duration } from '../config/schema';
@@ -65,6 +66,7 @@ export async function createOrchestratorWorker(
       ? { workflowBundle: { codePath: options.workflowBundlePath } }
       : { workflowsPath: path.resolve(__dirname, '..', 'workflows', `index${RUNNING_CODE_EXTENSION}`) }),
     activities: createActivities(clients),
+    interceptors: { activity: [heartbeatWhileRunning] },
     // The DR figures workflows learn (readiness, moves, drills) go to the runtime's /metrics.
     sinks: drMetricsSinks(Runtime.instance().metricMeter, [...options.runbooks.keys()]),
     // A run whose worker died gets its next workflow task from another worker once this passes (Temporal's

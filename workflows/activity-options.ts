@@ -21,7 +21,10 @@ const seconds = (ms: number) => `${Math.max(1, Math.ceil(ms / 1000))}s`;
  * start-to-close timeout and a bounded retry policy; the ones that wait heartbeat. Only idempotent
  * activities are retried (every activity of this project reads the state first and does what is left).
  */
-export function activityPresets(timeouts: PairSettings['timeouts']): Record<Preset, ActivityOptions> {
+export function activityPresets(
+  timeouts: PairSettings['timeouts'],
+  quickHeartbeats = false,
+): Record<Preset, ActivityOptions> {
   const retry = (maximumAttempts: number) => ({
     initialInterval: '1s',
     backoffCoefficient: 2,
@@ -29,9 +32,10 @@ export function activityPresets(timeouts: PairSettings['timeouts']): Record<Pres
     maximumAttempts,
     nonRetryableErrorTypes: NON_RETRYABLE,
   });
-  /** The runbook's heartbeat timeout, else the preset's own. */
-  const heartbeat = (fallback: string) => (timeouts.heartbeatMs ? seconds(timeouts.heartbeatMs) : fallback);
-  return {
+  /** The runbook's heartbeat timeout, else the preset's own (with quick heartbeats, the same default for all). */
+  const heartbeat = (fallback: string) =>
+    timeouts.heartbeatMs ? seconds(timeouts.heartbeatMs) : quickHeartbeats ? DEFAULT_HEARTBEAT : fallback;
+  const presets = {
     /** Reads: a few quick tries; what does not answer is reported, not waited for. */
     read: { startToCloseTimeout: seconds(timeouts.activityMs), retry: retry(3) },
     /** Changes of one system: idempotent, retried with backoff a bounded number of times. */
@@ -81,7 +85,26 @@ export function activityPresets(timeouts: PairSettings['timeouts']): Record<Pres
       retry: retry(1),
     },
   };
+  if (!quickHeartbeats) return presets;
+  // Every activity heartbeats (the worker's heartbeat interceptor), so a dead worker's step moves on within seconds.
+  const beating = (options: ActivityOptions): ActivityOptions => ({
+    ...options,
+    heartbeatTimeout: heartbeat(''),
+  });
+  return Object.fromEntries(Object.entries(presets).map(([name, o]) => [name, beating(o)])) as Record<
+    Preset,
+    ActivityOptions
+  >;
 }
+
+/** The heartbeat timeout of every activity when the runbook sets none (runs with quick heartbeats). */
+export const DEFAULT_HEARTBEAT = '5s';
+
+/**
+ * Runs whose every activity has a heartbeat timeout of seconds (the runbook's `timeouts.heartbeat`, 5s by default):
+ * a worker that dies while writes are refused costs that, not the activity's start-to-close timeout.
+ */
+export const QUICK_HEARTBEATS_PATCH = 'quick-heartbeats';
 
 export type Preset =
   'read' | 'change' | 'catchUp' | 'apps' | 'salvage' | 'rebuild' | 'long' | 'once' | 'longOnce';
@@ -91,7 +114,7 @@ export type Preset =
  * as the runbook ("fence db-gra-1", "promote db-rbx-1").
  */
 export function activityCaller(timeouts: PairSettings['timeouts']) {
-  const presets = activityPresets(timeouts);
+  const presets = activityPresets(timeouts, patched(QUICK_HEARTBEATS_PATCH));
   const proxy = proxyActivities<Activities>(presets.read);
   return function call<K extends keyof Activities>(
     preset: Preset,

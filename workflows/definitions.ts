@@ -128,6 +128,7 @@ export const COMPLETED_RUN_PHASES = [
   'assess',
   'plan',
   'approve',
+  'warm-up',
   'fence',
   'prepare',
   'promote',

@@ -207,7 +207,10 @@ export function createAppActivities({ runbooks, ssh }: AppActivityDeps) {
 
   /**
    * Probes the health URL every `interval` until `required` probes in a row have the wanted outcome, or the
-   * deadline passes. `onFailure` runs when a start needs its command after all (an app that was up went down).
+   * deadline passes. `onMiss` runs when a start needs its command after all (an app that was up went down).
+   * `firstPassEnough`: an app whose very first probe passes is taken as healthy at once (it was running before this
+   * activity; `rise` confirms a freshly started one), so a start of a running app costs one probe, not `rise`
+   * probes `interval` apart.
    */
   async function pollHealth(
     h: ReturnType<typeof hostOf>,
@@ -215,6 +218,7 @@ export function createAppActivities({ runbooks, ssh }: AppActivityDeps) {
     required: number,
     started: number,
     onMiss?: () => Promise<void>,
+    firstPassEnough = false,
   ): Promise<{ probes: HttpProbe[]; count: number; streak: number; reached: boolean }> {
     const ctx = Context.current();
     const probes: HttpProbe[] = [];
@@ -228,7 +232,8 @@ export function createAppActivities({ runbooks, ssh }: AppActivityDeps) {
       const hit = want === 'pass' ? probe.ok : !probe.ok;
       streak = hit ? streak + 1 : 0;
       ctx.heartbeat({ probes: count, streak, required, last: probe.detail });
-      if (streak >= required) return { probes, count, streak, reached: true };
+      if (streak >= required || (firstPassEnough && count === 1 && hit))
+        return { probes, count, streak, reached: true };
       if (!hit && onMiss) await onMiss();
       if (Date.now() + h.interval > started + h.deadlineMs) return { probes, count, streak, reached: false };
       await ctx.sleep(h.interval);
@@ -264,8 +269,9 @@ export function createAppActivities({ runbooks, ssh }: AppActivityDeps) {
     /**
      * Starts the application on one host: runs the runbook's `start` command over SSH (host key pinned), then
      * probes its health URL every `probes.interval` until it passes `probes.rise` times in a row, within
-     * `timeouts.appStart`, heartbeating at every probe. Idempotent: when the app already passes its health
-     * check, the command is not run (it is run as soon as a probe fails).
+     * `timeouts.appStart`, heartbeating at every probe. Idempotent: when the app already passes its first health
+     * check, the command is not run and the start ends at once (it is run as soon as a probe fails); a retried
+     * attempt, which may follow an earlier attempt's start command, waits for `rise` passes.
      */
     async appStart(raw: { pair: string; host: string }): Promise<AppActionResult> {
       const input = activityInput('appStart', pairHostInput, raw);
@@ -273,14 +279,21 @@ export function createAppActivities({ runbooks, ssh }: AppActivityDeps) {
       const started = Date.now();
       let command: AppCommandRun | undefined;
       let joined = false;
-      const poll = await pollHealth(h, 'pass', h.rise, started, async () => {
-        // Once an earlier attempt's start was found running, this attempt only waits for health: starting again
-        // when that one ends could start the application twice.
-        if (command || joined) return;
-        const outcome = await runCommand(h, 'start', started + h.deadlineMs - Date.now());
-        if (outcome === 'already-running') joined = true;
-        else command = outcome;
-      });
+      const poll = await pollHealth(
+        h,
+        'pass',
+        h.rise,
+        started,
+        async () => {
+          // Once an earlier attempt's start was found running, this attempt only waits for health: starting again
+          // when that one ends could start the application twice.
+          if (command || joined) return;
+          const outcome = await runCommand(h, 'start', started + h.deadlineMs - Date.now());
+          if (outcome === 'already-running') joined = true;
+          else command = outcome;
+        },
+        Context.current().info.attempt === 1,
+      );
       const elapsed = Date.now() - started;
       const previousStillRunning = joined;
       const base = {
@@ -317,7 +330,7 @@ export function createAppActivities({ runbooks, ssh }: AppActivityDeps) {
           )}) and passed ${h.rise} health checks in a row at ${h.host.healthUrl} after ${poll.count} probes, in ${seconds(elapsed)}.`
         : previousStillRunning
           ? `${h.host.name} (${h.host.site}) was already being started by an earlier attempt (its start command still ran): waited for it; it passed ${h.rise} health checks in a row at ${h.host.healthUrl} after ${poll.count} probes, in ${seconds(elapsed)}; the start command was not run again.`
-          : `${h.host.name} (${h.host.site}) was already running: it passed ${h.rise} health checks in a row at ${h.host.healthUrl}; the start command was not needed.`;
+          : `${h.host.name} (${h.host.site}) was already running: it passed ${poll.streak === 1 ? 'its health check' : `${poll.streak} health checks in a row`} at ${h.host.healthUrl}; the start command was not needed.`;
       log.info(description, { host: h.host.name });
       return { ...base, description };
     },

@@ -4,6 +4,7 @@ import { Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
 import { ensureTemporalTestServer } from '../../dev/tools/temporal-test-server';
+import { heartbeatWhileRunning } from '../../worker/heartbeat';
 import { drMetricsSinks } from '../../worker/metrics';
 import { SEARCH_ATTRIBUTE_NAMES } from '../../workflows/definitions';
 import { quietRuntime } from './local-stack';
@@ -49,6 +50,7 @@ export function timeSkippingWorker(
       taskQueue: ctx.taskQueue,
       ...workflows(),
       activities,
+      interceptors: { activity: [heartbeatWhileRunning] },
       sinks: drMetricsSinks(Runtime.instance().metricMeter, []),
     });
     running = worker.run();

@@ -5,6 +5,7 @@ import {
   roundSummary,
   type PrimaryDownVerdict,
 } from '../checks/primary-down';
+import type { System } from '../definitions';
 import type { Observation } from '../systems/system';
 import type { FailoverRun } from './run';
 
@@ -28,6 +29,7 @@ export async function assess(run: FailoverRun): Promise<Assessment> {
     if (!verdict.down)
       return { go: false, outcome: 'not-needed', sentence: `not failing over: ${verdict.sentence}` };
     run.say(verdict.sentence);
+    run.seenDown = seenDownEverywhere(run.findings);
   }
   const checks = (await Promise.all(run.contributions.map((c) => c.assess(ctx)))).flat();
   run.checks.push(...checks);
@@ -84,4 +86,13 @@ async function legacyDetectPrimaryDown(run: FailoverRun): Promise<PrimaryDownVer
     if (!thisRound.down) return thisRound;
   }
   return legacyJudgePrimaryDown(rounds, fall);
+}
+
+/** The systems every vantage saw down in every round (a vantage that could not tell does not count as down). */
+export function seenDownEverywhere(rounds: Observation[][]): System[] {
+  const observations = rounds.flat();
+  const systems = [...new Set(observations.flatMap((o) => (o.system ? [o.system] : [])))];
+  return systems.filter((system) =>
+    observations.filter((o) => o.system === system).every((o) => o.down === true),
+  );
 }

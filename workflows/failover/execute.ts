@@ -12,6 +12,7 @@ import { errorText, errorType, view, type PlanStep } from '../steps';
 import { approve } from './approve';
 import { report, type FailoverReport } from './report';
 import type { FailoverRun } from './run';
+import { FENCE_WINDOW_PATCH, SEEN_DOWN_PATCH } from '../systems/system';
 
 /** A step before the point of no return: its compensation is registered first, so a half-done step is undone too. */
 async function compensable(run: FailoverRun, step: PlanStep): Promise<void> {
@@ -20,14 +21,21 @@ async function compensable(run: FailoverRun, step: PlanStep): Promise<void> {
 }
 
 /**
- * Fence the old primary where reachable. Planned: every fence must hold. Unplanned: a fence that fails (the
- * primary is gone) needs an approval to go on without it, stated as such.
+ * Fence the old primary where reachable. Planned: every fence must hold; once the traffic is drained, the other
+ * fences run in parallel (runs with the fence window). Unplanned: a fence that fails (the primary is gone) needs an
+ * approval to go on without it, stated as such.
  */
 export async function fence(run: FailoverRun): Promise<void> {
   run.enter('fence');
-  for (const step of run.stepsOf('fence')) {
+  const steps = run.stepsOf('fence');
+  if (run.ctx.planned && patched(FENCE_WINDOW_PATCH)) {
+    for (const step of steps.filter((s) => s.system === 'traffic')) await compensable(run, step);
+    await allSettledOrThrow(steps.filter((s) => s.system !== 'traffic').map((s) => compensable(run, s)));
+    return;
+  }
+  for (const step of steps) {
     try {
-      await compensable(run, step);
+      await compensable(run, notTriedWhenSeenDown(run, step));
     } catch (err) {
       if (run.ctx.planned || isCancellation(err)) throw err;
       const record = await approve(
@@ -49,19 +57,62 @@ export async function fence(run: FailoverRun): Promise<void> {
 }
 
 /**
+ * Unplanned: a fence of a system every vantage saw down in every detection round is not tried (it would only wait
+ * for a connect timeout); the step fails at once saying so, and the human is asked as for any failed fence.
+ */
+function notTriedWhenSeenDown(run: FailoverRun, step: PlanStep): PlanStep {
+  if (run.ctx.planned || step.system === 'traffic' || !run.seenDown.includes(step.system)) return step;
+  if (!patched(SEEN_DOWN_PATCH)) return step;
+  return {
+    ...step,
+    run: () =>
+      Promise.reject(
+        ApplicationFailure.nonRetryable(
+          `not tried: every vantage saw ${step.system} of ${run.ctx.from} down in every detection round, so ${step.target} cannot be reached to be fenced`,
+          'SeenDown',
+        ),
+      ),
+  };
+}
+
+/** Waits for every one of `work` to settle, then throws the first failure, if any. */
+async function allSettledOrThrow(work: Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(work);
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
+}
+
+/**
+ * Warm-up, before the fence (runs with the fence window): what does not need the old primary fenced (the standby's
+ * apps started and healthy, catch-up and follower lag brought near zero, the traffic target's health) is done
+ * while the old site still takes writes, so the write outage holds only the fence, the final catch-up, the
+ * promotions and the switch.
+ */
+export async function warmUp(run: FailoverRun): Promise<void> {
+  run.enter('warm-up');
+  await runInParallel(run, run.stepsOf('warm-up'));
+}
+
+/**
  * Prepare the standby, independent steps in parallel (a step with `after` waits for that one, and does not run
  * when it fails); all of them settle before a failure is raised.
  */
 export async function prepare(run: FailoverRun): Promise<void> {
   run.enter('prepare');
+  await runInParallel(run, run.stepsOf('prepare'));
+}
+
+/**
+ * Runs compensable steps in parallel (a step with `after` waits for that one, and does not run when it fails); all
+ * of them settle before a failure is raised.
+ */
+async function runInParallel(run: FailoverRun, steps: PlanStep[]): Promise<void> {
   const started = new Map<string, Promise<void>>();
-  for (const step of run.stepsOf('prepare')) {
+  for (const step of steps) {
     const before = step.after === undefined ? undefined : started.get(step.after);
     started.set(step.id, before ? before.then(() => compensable(run, step)) : compensable(run, step));
   }
-  const results = await Promise.allSettled(started.values());
-  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failure) throw failure.reason;
+  await allSettledOrThrow([...started.values()]);
 }
 
 /**
@@ -137,13 +188,14 @@ export async function compensate(run: FailoverRun, cause: string): Promise<Unwin
 export type BeforeTheMove = { done: true } | { done: false; cause: string; undone: UnwindResult };
 
 /**
- * Fence, then prepare; on a failure or a cancel, undo what was done. A cancel first waits for the running
+ * Warm up (runs with the fence window), fence, then prepare; on a failure or a cancel, undo what was done. A cancel first waits for the running
  * activities to end (they are cancelled with WAIT_CANCELLATION_COMPLETED and heartbeat), so nothing is undone while
  * it is still being done; a cancel that arrived while the last step was finishing is honoured before the point of
  * no return too. A cancelled run ends cancelled once everything is undone.
  */
 export async function fenceAndPrepare(run: FailoverRun): Promise<BeforeTheMove> {
   try {
+    if (patched(FENCE_WINDOW_PATCH)) await warmUp(run);
     await fence(run);
     await prepare(run);
     const scope = CancellationScope.current();

@@ -1,8 +1,8 @@
 import type { Phase } from '../definitions';
-import { view } from '../steps';
+import { view, type PlanStep } from '../steps';
 import type { FailoverRun } from './run';
 
-const PHASE_ORDER: Phase[] = ['fence', 'prepare', 'promote', 'switch', 'verify'];
+const PHASE_ORDER: Phase[] = ['warm-up', 'fence', 'prepare', 'promote', 'switch', 'verify'];
 
 /** Plan: every system's steps in phase order, and what the move may lose. */
 export async function makePlan(run: FailoverRun): Promise<void> {
@@ -21,8 +21,23 @@ export async function makePlan(run: FailoverRun): Promise<void> {
     to: ctx.to,
     steps: run.steps.map(view),
     dataLoss: run.dataLoss,
-    sentence: `${run.steps.length} steps move ${ctx.settings.pair} from ${ctx.from} to ${ctx.to}; the point of no return is the promotion. Data loss: ${loss}`,
+    sentence: `${run.steps.length} steps move ${ctx.settings.pair} from ${ctx.from} to ${ctx.to}; ${windowClause(run.steps)}the point of no return is the promotion. Data loss: ${loss}`,
   };
   run.book.plan(run.plan.steps);
   run.say(run.plan.sentence);
+}
+
+/** The phases inside the fence window: from the first fence step to the end of the traffic switch. */
+export const FENCE_WINDOW_PHASES: Phase[] = ['fence', 'prepare', 'promote', 'switch'];
+
+/**
+ * What runs before the write outage and what runs inside the fence window, for a plan that warms up (runs with the
+ * fence window); nothing for the others.
+ */
+function windowClause(steps: PlanStep[]): string {
+  const warm = steps.filter((s) => s.phase === 'warm-up');
+  if (warm.length === 0) return '';
+  const inside = steps.filter((s) => FENCE_WINDOW_PHASES.includes(s.phase));
+  const ids = (list: PlanStep[]) => list.map((s) => s.id).join(', ');
+  return `before the fence, while the old site still takes writes: ${ids(warm)}; inside the fence window (writes refused): ${ids(inside)}; `;
 }

@@ -16,7 +16,8 @@ import { moveFacts, recordMove } from '../metrics';
 import type { NotificationsRecord } from '../notify';
 import type { UnwindResult } from '../saga';
 import { errorText } from '../steps';
-import type { Observation } from '../systems/system';
+import { SEEN_DOWN_PATCH, type Observation } from '../systems/system';
+import { FENCE_WINDOW_PHASES } from './plan';
 import type { FailoverRun } from './run';
 
 export type FailoverOutcome =
@@ -58,6 +59,11 @@ export interface FailoverReport {
    */
   measuredLoss?: MeasuredLoss[];
   steps: StepRecord[];
+  /**
+   * The write outage as the run measured it: from the start of the first fence step to the end of the traffic switch,
+   * with the steps inside it. Absent unless both happened.
+   */
+  fenceWindow?: FenceWindow;
   approvals: ApprovalRecord[];
   operatorDecisions: OperatorRecord[];
   compensation?: UnwindResult;
@@ -69,6 +75,35 @@ export interface FailoverReport {
   decisions: { phase: string; sentence: string }[];
   /** What the run sent to the runbook's webhooks (absent when it has none, and from older runs). */
   notifications?: NotificationsRecord;
+}
+
+export interface FenceWindow {
+  startedAt: string;
+  endedAt: string;
+  ms: number;
+  /** The steps that ran inside the window, in plan order, with their durations and attempts. */
+  steps: { id: string; durationMs?: number; attempts: number }[];
+}
+
+/** The fence window of a run's steps: from the first fence step's start to the end of its switch phase. */
+export function fenceWindowOf(steps: StepRecord[]): FenceWindow | undefined {
+  const ran = steps.filter((s) => s.startedAt && s.state !== 'skipped' && s.state !== 'pending');
+  const starts = ran.filter((s) => s.phase === 'fence').map((s) => Date.parse(s.startedAt!));
+  const ends = ran.filter((s) => s.phase === 'switch' && s.endedAt).map((s) => Date.parse(s.endedAt!));
+  if (starts.length === 0 || ends.length === 0) return undefined;
+  const [from, to] = [Math.min(...starts), Math.max(...ends)];
+  return {
+    startedAt: new Date(from).toISOString(),
+    endedAt: new Date(to).toISOString(),
+    ms: Math.max(0, to - from),
+    steps: ran
+      .filter((s) => FENCE_WINDOW_PHASES.includes(s.phase))
+      .map((s) => ({
+        id: s.id,
+        ...(s.durationMs !== undefined ? { durationMs: s.durationMs } : {}),
+        attempts: s.attempts,
+      })),
+  };
 }
 
 /** Runs that measure the MySQL data loss at their end (an activity more in the report phase). */
@@ -87,6 +122,11 @@ export async function report(
     measureLoss(run),
   ]);
   const finishedAt = new Date();
+  const fenceWindow = fenceWindowOf(run.book.records);
+  if (fenceWindow)
+    run.say(
+      `the fence window (writes refused) lasted ${fenceWindow.ms} ms: ${fenceWindow.steps.map((s) => `${s.id} ${s.durationMs ?? '?'} ms${s.attempts > 1 ? ` (${s.attempts} tries)` : ''}`).join(', ')}.`,
+    );
   run.say(sentence);
   run.phase = 'done';
   const rto = {
@@ -113,6 +153,7 @@ export async function report(
     dataLoss: run.dataLoss,
     ...(measuredLoss ? { measuredLoss } : {}),
     steps: run.book.records,
+    ...(fenceWindow ? { fenceWindow } : {}),
     approvals: run.desk.approvals,
     operatorDecisions: run.desk.operatorDecisions,
     ...(compensation ? { compensation } : {}),
@@ -181,16 +222,24 @@ async function measureLoss(run: FailoverRun): Promise<MeasuredLoss[] | undefined
   const { ctx } = run;
   const [from, to] = [fenced.target, promoted.target];
   let loss: MeasuredLoss;
-  try {
-    loss = await ctx.call(
-      'read',
-      'mysqlMeasureLoss',
-      { pair: ctx.settings.pair, from, to },
-      `measure the MySQL data loss (${from} against ${to})`,
-    );
-  } catch (err) {
-    loss = { system: 'mysql', from, to, sentence: `unknown: the measurement failed (${errorText(err)}).` };
-  }
+  if (run.seenDown.includes('mysql') && patched(SEEN_DOWN_PATCH))
+    loss = {
+      system: 'mysql',
+      from,
+      to,
+      sentence: `unknown: every vantage saw ${from} down in every detection round, so it was not read.`,
+    };
+  else
+    try {
+      loss = await ctx.call(
+        'read',
+        'mysqlMeasureLoss',
+        { pair: ctx.settings.pair, from, to },
+        `measure the MySQL data loss (${from} against ${to})`,
+      );
+    } catch (err) {
+      loss = { system: 'mysql', from, to, sentence: `unknown: the measurement failed (${errorText(err)}).` };
+    }
   const estimate = run.dataLoss.find((d) => d.system === 'mysql');
   const clause = (text: string) => text.replace(/\.$/, '');
   run.say(

@@ -27,6 +27,7 @@ import {
   type Phase,
   type RunPlan,
   type RunStatus,
+  type System,
 } from '../definitions';
 import { Desk } from '../desk';
 import { Narrator } from '../narrate';
@@ -73,6 +74,8 @@ export class FailoverRun {
   phase: Phase | 'start' | 'done' = 'start';
   /** Sends the run's events to the runbook's webhooks; set with the context. */
   notifier: Notifier | undefined;
+  /** Unplanned: the systems of the old primary every vantage saw down in every detection round. */
+  seenDown: System[] = [];
   /** Set when Alertmanager says the alerts that started the run have resolved. */
   primaryRecovered: AlertResolved | undefined;
 

@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ApplicationFailure, patched } from '@temporalio/workflow';
 import type { CandidateChoice, SalvageResult } from '../../activities/mysql';
 import type { PairSettings } from '../../activities/pair-settings';
 import type { MysqlServerStatus } from '../../activities/mysql/status';
@@ -8,7 +8,13 @@ import type { Check } from '../checks/check';
 import { evaluateMysqlReadiness } from '../checks/mysql-readiness';
 import type { DataLossEstimate } from '../definitions';
 import type { PlanStep } from '../steps';
-import type { Observation, RunContext, SystemContribution, SystemPlan } from './system';
+import {
+  FENCE_WINDOW_PATCH,
+  type Observation,
+  type RunContext,
+  type SystemContribution,
+  type SystemPlan,
+} from './system';
 
 /**
  * MySQL: the primary is fenced (read-only, client sessions ended), the most advanced replica of the standby site
@@ -134,6 +140,7 @@ export function mysqlContribution(): SystemContribution {
           },
         },
         ...(salvageable(ctx, primary) ? [salvageStep(ctx, primary, candidate)] : []),
+        ...(ctx.planned && patched(FENCE_WINDOW_PATCH) ? [warmUpStep(ctx, primary, candidate)] : []),
         {
           id: 'mysql.promote',
           phase: 'promote',
@@ -175,6 +182,29 @@ export function mysqlContribution(): SystemContribution {
       if (salvageable(ctx, primary))
         loss.sentence += `; ${primary}'s binlog is salvaged over SSH before the promotion, which tells.`;
       return { steps, dataLoss: loss };
+    },
+  };
+}
+
+/**
+ * Planned, before the fence: the candidate applies what the primary had written when the step began, so that the
+ * catch-up inside the fence window only waits for the last writes before the fence.
+ */
+function warmUpStep(ctx: RunContext, primary: string, candidate: string): PlanStep {
+  return {
+    id: 'mysql.warm-up',
+    phase: 'warm-up',
+    system: 'mysql',
+    title: `let ${candidate} apply what ${primary} has written so far, before the fence`,
+    target: candidate,
+    run: async () => {
+      const r = await ctx.call(
+        'catchUp',
+        'mysqlCatchUp',
+        { pair: ctx.settings.pair, server: candidate, untilServer: primary },
+        `warm up the catch-up of ${candidate}`,
+      );
+      return `${candidate} has applied what ${primary} had written before the fence${r.alreadyCaughtUp ? ' already' : ` in ${r.waitedMs} ms`}.`;
     },
   };
 }

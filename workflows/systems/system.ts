@@ -4,6 +4,16 @@ import type { Check } from '../checks/check';
 import type { DataLossEstimate, MoveInput, System } from '../definitions';
 import type { PlanStep } from '../steps';
 
+/**
+ * Runs that warm the standby up before the fence (apps started, catch-up and follower lag brought near zero, the
+ * traffic target checked), fence the databases in parallel once the old site is drained, and re-probe the apps
+ * inside the window.
+ */
+export const FENCE_WINDOW_PATCH = 'fence-window';
+
+/** Unplanned runs that do not try to fence a system every vantage saw down in every detection round. */
+export const SEEN_DOWN_PATCH = 'fence-skips-seen-down';
+
 /** What a run knows while it moves a pair: the input, the pair's settings, the direction, and the activities. */
 export interface RunContext {
   input: MoveInput;

@@ -3,7 +3,13 @@ import type { TrafficVerifyResult } from '../../activities/traffic';
 import type { Check } from '../checks/check';
 import type { System } from '../definitions';
 import { errorText, type PlanStep } from '../steps';
-import type { Observation, RunContext, SystemContribution, SystemPlan } from './system';
+import {
+  FENCE_WINDOW_PATCH,
+  type Observation,
+  type RunContext,
+  type SystemContribution,
+  type SystemPlan,
+} from './system';
 
 /** The traffic switch: all traffic to the new site once it is promoted, then verified through the entry point. */
 export function trafficContribution(): SystemContribution {
@@ -46,6 +52,7 @@ export function trafficContribution(): SystemContribution {
     async plan(ctx: RunContext): Promise<SystemPlan> {
       const pair = ctx.settings.pair;
       const steps: PlanStep[] = [
+        ...(patched(FENCE_WINDOW_PATCH) ? [targetHealthStep(ctx)] : []),
         drainStep(ctx),
         {
           id: 'traffic.switch',
@@ -179,6 +186,49 @@ function drainStep(ctx: RunContext): PlanStep {
         `traffic back to ${ctx.from}`,
       );
       return r.description;
+    },
+  };
+}
+
+/**
+ * Before the fence, the switch's view of the new site's servers: while the switch's health check fails on every one
+ * of them (a freshly started app HAProxy has not seen up yet), it is read again with backoff from a few ms, up to
+ * the runbook's traffic switch timeout; then the step fails, before anything is fenced. A switch without a health
+ * check of them (HAProxy servers in maintenance, the OVH providers) cannot tell, and the step says so.
+ */
+function targetHealthStep(ctx: RunContext): PlanStep {
+  const site = ctx.to;
+  return {
+    id: 'traffic.check-target',
+    phase: 'warm-up',
+    system: 'traffic',
+    title: `check that the traffic switch sees ${site}'s servers healthy`,
+    target: ctx.settings.traffic!.provider,
+    run: async () => {
+      const deadline = Date.now() + ctx.settings.timeouts.trafficSwitchMs;
+      let pauseMs = 5;
+      for (;;) {
+        const state = await ctx.call(
+          'read',
+          'trafficCurrentTarget',
+          { pair: ctx.settings.pair },
+          `${site}'s servers as the traffic switch sees them`,
+        );
+        const members = state.members.filter((m) => m.site === site);
+        const known = members.filter((m) => m.healthy !== undefined);
+        const names = members.map((m) => m.description).join(', ');
+        if (known.length === 0)
+          return `the traffic switch runs no health check of ${site}'s servers now, so it cannot tell (${names || 'none'}).`;
+        if (known.some((m) => m.healthy))
+          return `the traffic switch sees ${site}'s servers healthy (${names}).`;
+        if (Date.now() >= deadline)
+          throw ApplicationFailure.nonRetryable(
+            `the traffic switch's health check fails on every server of ${site} (${names}) after ${ctx.settings.timeouts.trafficSwitchMs / 1000} s; nothing was fenced`,
+            'TrafficTargetUnhealthy',
+          );
+        await sleep(pauseMs);
+        pauseMs = Math.min(pauseMs * 2, 1000);
+      }
     },
   };
 }
