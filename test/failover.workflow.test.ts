@@ -278,6 +278,68 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     expect(report.steps.find((s) => s.id === 'apps.check.app-rbx-1')?.state).toBe('done');
   });
 
+  describe('holdBeforeFence: the cut-over waits for a go once the standby is warm', () => {
+    it('nothing is drained until the go; then the move completes, the go recorded beside the approval', async () => {
+      pair = pairWithApproval({ policy: 'auto' });
+      const handle = await start(input({ holdBeforeFence: true }));
+      const hold = await pendingOf(handle, 'approval');
+      expect(hold.question).toMatch(
+        /^rbx is warm \(4 warm-up step\(s\) done\); drain and fence gra now\? Writes are refused from the drain until the traffic switch$/,
+      );
+      // The runbook approves moves automatically, but the go is a human's: the warm-up is done, nothing drained.
+      expect(pair.changes()).toEqual(['appStart app-rbx-1']);
+      expect(pair.state.traffic).toBe('gra');
+      await answer(handle, approveUpdate, 'alice', 'maintenance window open');
+      const report = await handle.result();
+      expect(report.outcome).toBe('completed');
+      expect(report.approvals.map((a) => [a.how, a.by])).toEqual([
+        ['auto', 'policy'],
+        ['approver', 'alice'],
+      ]);
+      expect(pair.state).toEqual(failedOverState());
+    });
+
+    it('a rejected go undoes the warm-up and changes nothing else', async () => {
+      pair = pairWithApproval({ policy: 'auto' });
+      const handle = await start(input({ holdBeforeFence: true }));
+      await pendingOf(handle, 'approval');
+      await answer(handle, rejectUpdate, 'alice', 'the window was moved to tomorrow');
+      const report = await handle.result();
+      expect(report.outcome).toBe('rolled-back');
+      expect(report.sentence).toMatch(
+        /^failover rolled back before the point of no return: CutOverNotGiven: the cut-over was not given its go \(the window was moved to tomorrow\), so gra was never drained/,
+      );
+      expect(report.compensation?.undone.map((u) => u.step)).toEqual(['apps.start.app-rbx-1']);
+      expect(pair.changes()).toEqual(['appStart app-rbx-1', 'appStop app-rbx-1']);
+      expect(pair.state).toEqual(initialState());
+    });
+
+    it('no go within the approval timeout is no go, whatever the runbook says on timeout', async () => {
+      pair = pairWithApproval({ policy: 'required', timeoutMs: 600_000, onTimeout: 'approve' });
+      const handle = await start(input({ holdBeforeFence: true }));
+      await pendingOf(handle, 'approval');
+      await answer(handle, approveUpdate, 'alice', 'go');
+      const report = await handle.result();
+      expect(report.outcome).toBe('rolled-back');
+      expect(report.approvals.at(-1)).toMatchObject({ approved: false, how: 'timeout' });
+      expect(pair.state).toEqual(initialState());
+    });
+
+    it('is refused on a move that does not warm up, naming the field, and changes nothing', async () => {
+      pair = new FakePair();
+      const handle = await start(input({ mode: 'unplanned', holdBeforeFence: true }));
+      const error = await handle.result().catch((e: WorkflowFailedError) => e.cause?.message);
+      expect(error).toMatch(
+        /^invalid failover input: holdBeforeFence: only a planned move \(failover mode "planned", failback mode "full"\) warms up and can hold before its fence \(mode is "unplanned"\)$/,
+      );
+      const typed = await start(input({ holdBeforeFence: 'yes' as never }));
+      expect(await typed.result().catch((e: WorkflowFailedError) => e.cause?.message)).toMatch(
+        /holdBeforeFence: true or false \(got "yes"\)/,
+      );
+      expect(pair.calls).toEqual([]);
+    });
+  });
+
   it('dry run: returns the plan and its data-loss estimate, changes nothing', async () => {
     pair = new FakePair();
     const report = await (await start(input({ mode: 'dry-run' }))).result();

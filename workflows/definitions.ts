@@ -41,6 +41,12 @@ export interface FailoverInput {
    * `drills.gameDay.approval` (checked against the run's parent, so a move started otherwise cannot claim it).
    */
   drill?: string;
+  /**
+   * Planned only: once the standby is warm (apps healthy, catch-up and follower lag near zero), wait for a human's go
+   * before the old site is drained and fenced, so the write outage starts when an operator chooses (a maintenance
+   * window's minute). No go within the approval timeout, or a rejection, undoes the warm-up.
+   */
+  holdBeforeFence?: boolean;
 }
 
 export type FailbackMode = 'full' | 'reprotect-only';
@@ -58,6 +64,8 @@ export interface FailbackInput {
   requestedBy: string;
   /** The game-day drill that runs this failback as its child (see FailoverInput.drill). */
   drill?: string;
+  /** Full failback only: wait for a human's go before the switch back's drain and fence (see FailoverInput). */
+  holdBeforeFence?: boolean;
 }
 
 /** What starts a run that moves a pair, either way. */

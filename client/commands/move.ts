@@ -31,6 +31,7 @@ interface MoveOptions {
   yes?: boolean;
   wait?: boolean;
   reprotectOnly?: boolean;
+  holdBeforeFence?: boolean;
 }
 
 type MoveKind = 'failover' | 'failback';
@@ -89,6 +90,11 @@ export function register(program: Command): void {
       .option('--wait', 'follow the run phase by phase until it ends, printing the questions it asks');
     if (move.kind === 'failback')
       command.option('--reprotect-only', 'stop once the old primary site has caught up: no switch back');
+    if (move.name !== 'failover')
+      command.option(
+        '--hold-before-fence',
+        'once the standby is warm, wait for a go (drctl approve) before draining and fencing: the write outage starts then',
+      );
     command.action((pair: string, options: MoveOptions, cmd: Command) => runMove(move, pair, options, cmd));
   }
 }
@@ -107,7 +113,18 @@ async function runMove(move: MoveCommand, pair: string, options: MoveOptions, co
   }
   const title = `${mode} ${move.kind} of pair ${pair}`;
   if (!options.yes) await confirm(title, move.says, pair);
-  const input = { pair, mode, trigger: 'cli', reason, requestedBy } as MoveInput;
+  if (options.holdBeforeFence && mode === 'reprotect-only')
+    throw new Error(
+      '--hold-before-fence: a reprotect-only failback does not switch back, so it has no fence to hold before',
+    );
+  const input = {
+    pair,
+    mode,
+    trigger: 'cli',
+    reason,
+    requestedBy,
+    ...(options.holdBeforeFence ? { holdBeforeFence: true } : {}),
+  } as MoveInput;
   await withTemporal(command, async (session) => {
     const idle = await session.idleTaskQueue();
     if (idle) console.error(`drctl: warning: ${idle}`);

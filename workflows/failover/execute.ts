@@ -94,6 +94,24 @@ export async function warmUp(run: FailoverRun): Promise<void> {
 }
 
 /**
+ * Planned, when the input asks for it: the standby is warm; a human says when the old site is drained and fenced,
+ * which starts the write outage. No go (a rejection, or none within the approval timeout) undoes the warm-up.
+ */
+async function holdBeforeFence(run: FailoverRun): Promise<void> {
+  if (!run.input.holdBeforeFence) return;
+  const record = await approve(
+    run,
+    `${run.ctx.to} is warm (${run.stepsOf('warm-up').length} warm-up step(s) done); drain and fence ${run.ctx.from} now? Writes are refused from the drain until the traffic switch`,
+    { humanOnly: true },
+  );
+  if (!record.approved)
+    throw ApplicationFailure.nonRetryable(
+      `the cut-over was not given its go (${record.reason}), so ${run.ctx.from} was never drained`,
+      'CutOverNotGiven',
+    );
+}
+
+/**
  * Prepare the standby, independent steps in parallel (a step with `after` waits for that one, and does not run
  * when it fails); all of them settle before a failure is raised.
  */
@@ -195,7 +213,10 @@ export type BeforeTheMove = { done: true } | { done: false; cause: string; undon
  */
 export async function fenceAndPrepare(run: FailoverRun): Promise<BeforeTheMove> {
   try {
-    if (patched(FENCE_WINDOW_PATCH)) await warmUp(run);
+    if (patched(FENCE_WINDOW_PATCH)) {
+      await warmUp(run);
+      await holdBeforeFence(run);
+    }
     await fence(run);
     await prepare(run);
     const scope = CancellationScope.current();

@@ -241,6 +241,8 @@ export function validateMoveInput(input: MoveInput, kind: 'failover' | 'failback
     problems.push('requestedBy: say who asks');
   if (input.drill !== undefined && (typeof input.drill !== 'string' || input.drill === ''))
     problems.push("drill: the drill's workflow ID, when given, is a non-empty string");
+  const holdProblem = holdBeforeFenceProblem(input);
+  if (holdProblem) problems.push(holdProblem);
   for (const field of ['pair', 'reason', 'requestedBy'] as const) {
     const tooLong = typeof input[field] === 'string' ? textTooLong(field, input[field]) : undefined;
     if (tooLong) problems.push(tooLong);
@@ -248,6 +250,16 @@ export function validateMoveInput(input: MoveInput, kind: 'failover' | 'failback
   if (problems.length > 0)
     throw ApplicationFailure.nonRetryable(`invalid ${kind} input: ${problems.join('; ')}`, 'InvalidInput');
   refuseForeignWorkflowId(input.pair, kind);
+}
+
+/** `holdBeforeFence` is a boolean, and only for a move that warms up before its fence (a planned one). */
+function holdBeforeFenceProblem(input: MoveInput): string | undefined {
+  const hold: unknown = input.holdBeforeFence;
+  if (hold === undefined) return undefined;
+  if (typeof hold !== 'boolean') return `holdBeforeFence: true or false (got ${JSON.stringify(hold)})`;
+  if (hold && !['planned', 'full'].includes(input.mode))
+    return `holdBeforeFence: only a planned move (failover mode "planned", failback mode "full") warms up and can hold before its fence (mode is ${JSON.stringify(input.mode)})`;
+  return undefined;
 }
 
 /**
