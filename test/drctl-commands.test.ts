@@ -151,6 +151,16 @@ describe('drctl argument errors: a clear error, and nothing contacted', () => {
       ['failover', 'shop', '--reason', 'x', '--reprotect-only'],
       /unknown option '--reprotect-only'/,
     ],
+    [
+      '--hold-before-fence on an unplanned failover',
+      ['failover', 'shop', '--reason', 'x', '--hold-before-fence'],
+      /unknown option '--hold-before-fence'/,
+    ],
+    [
+      '--hold-before-fence on a reprotect-only failback',
+      ['failback', 'shop', '--reason', 'x', '--reprotect-only', '--hold-before-fence', '--yes'],
+      /--hold-before-fence: a reprotect-only failback does not switch back, so it has no fence to hold before/,
+    ],
     ['a bad pair to status', ['status', 'SHOP'], /a pair name is lower-case letters/],
     ['a bad --pair to runs', ['runs', '--pair', 'a b'], /a pair name is lower-case letters/],
     ['a --limit of 0', ['runs', '--limit', '0'], /must be a whole number of at least 1/],

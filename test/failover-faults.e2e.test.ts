@@ -90,17 +90,24 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
   });
 
   const runbook = () => pair.runbooks.get(pair.pair)!.runbook;
-  const start = (mode: 'planned' | 'unplanned' = 'planned') =>
-    startPairFailover(client, pair.pair, mode, taskQueue, runs);
+  const start = (mode: 'planned' | 'unplanned' = 'planned', options: { holdBeforeFence?: boolean } = {}) =>
+    startPairFailover(client, pair.pair, mode, taskQueue, runs, options);
 
-  /** Starts a planned failover, injects `fault` while it waits for approval (after its checks), approves it. */
+  /**
+   * Starts a planned failover that holds before its fence, approves it, injects `fault` once the standby is warm
+   * (the run waits for the go that starts the drain), and gives the go: the fault meets the steps inside the window.
+   */
   async function approvedWithFault(
     fault: (handle: FailoverHandle) => Promise<void>,
   ): Promise<FailoverHandle> {
-    const handle = await start();
-    await pendingDecision(handle, 'approval');
+    const handle = await start('planned', { holdBeforeFence: true });
+    const approval = await pendingDecision(handle, 'approval');
+    await approve(handle, 'go');
+    await waitForStatus(handle, 'the hold before the fence', (s) =>
+      Boolean(s.pending?.kind === 'approval' && s.pending.id !== approval.id),
+    );
     await fault(handle);
-    await approve(handle, 'go, with a fault injected');
+    await approve(handle, 'cut over now, with a fault injected');
     return handle;
   }
 
@@ -216,7 +223,8 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
         state: 'compensated',
         lastError: expect.stringMatching(/^TrafficProviderUnreachable: /),
       });
-      expect(report.steps.filter((s) => s.id !== 'traffic.drain').every((s) => s.attempts === 0)).toBe(true);
+      const window = report.steps.filter((s) => s.phase !== 'warm-up');
+      expect(window.filter((s) => s.id !== 'traffic.drain').every((s) => s.attempts === 0)).toBe(true);
       expect(report.compensation).toEqual({
         undone: [
           {
@@ -269,9 +277,11 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
         state: 'failed',
         lastError: expect.stringMatching(/^InvalidCredentials: /),
       });
-      // The abort leaves only the fence in effect (it never applied: db-gra-1 is writable); the drain is undone.
+      // The abort leaves only the fence in effect (it never applied: db-gra-1 is writable); the Elasticsearch fence,
+      // which ran beside it, and the drain are undone.
       expect(report.compensation).toEqual({
         undone: [
+          { step: 'es.fence', sentence: expect.any(String) },
           {
             step: 'traffic.drain',
             sentence: `HAProxy backend ${HAPROXY_BACKEND} now sends all load-balanced traffic to gra (before: no site); set server app/app-gra state ready. Saved its server states to ${pair.haproxyStateFile}, which HAProxy loads when it starts, so a reload keeps this.`,
@@ -436,7 +446,11 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
       await new Promise<void>((resolve) => squatter.listen(Number(port), '127.0.0.1', resolve));
       let report;
       try {
-        report = await reportWithin(await approvedWithFault(async () => undefined));
+        // Its start is a warm-up step: the run fails before it asks for the go.
+        const handle = await start();
+        await pendingDecision(handle, 'approval');
+        await approve(handle, 'go, with the port taken');
+        report = await reportWithin(handle);
         expect(await pair.snapshot()).toEqual(before);
       } finally {
         await new Promise((resolve) => squatter.close(resolve));
@@ -447,14 +461,9 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
         state: 'compensated',
         lastError: expect.stringMatching(/^AppCommandFailed: .*already in use/),
       });
-      expect(report.compensation?.undone.map((u) => u.step)).toEqual([
-        'apps.start.app-rbx-1',
-        'es.pause-auto-follow',
-        'es.pause-follow',
-        'es.fence',
-        'mysql.fence',
-        'traffic.drain',
-      ]);
+      // Nothing inside the window ran: the old site was never drained.
+      expect(report.compensation?.undone.map((u) => u.step)).toEqual(['apps.start.app-rbx-1']);
+      expect(report.steps.filter((s) => s.phase !== 'warm-up').every((s) => s.attempts === 0)).toBe(true);
       // Back to the pair's usual state for the next case: the standby app running, HAProxy seeing it up.
       await appctl('start', 'rbx', rbxDir);
       await waitUntil('HAProxy sees app-rbx up again', async () => {

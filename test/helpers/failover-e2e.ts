@@ -33,10 +33,18 @@ export async function startPairFailover(
   mode: FailoverMode,
   taskQueue: string,
   runs: { workflowId: string; runId: string }[],
+  options: { holdBeforeFence?: boolean } = {},
 ): Promise<FailoverHandle> {
   const handle = await startFailover(
     client,
-    { pair, mode, trigger: 'test', reason: `end-to-end test: ${mode} failover`, requestedBy: APPROVER },
+    {
+      pair,
+      mode,
+      trigger: 'test',
+      reason: `end-to-end test: ${mode} failover`,
+      requestedBy: APPROVER,
+      ...options,
+    },
     { taskQueue },
   );
   const { runId } = await handle.describe();
