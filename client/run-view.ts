@@ -1,4 +1,5 @@
 import { ANSWER_DECISIONS } from '../common/approval-signature';
+import { FENCE_WINDOW_PHASES } from '../common/fence-window';
 import type { FailoverReport } from '../workflows/failover/report';
 import type { PendingDecision, RunPlan, RunStatus, StepRecord } from '../workflows/definitions';
 
@@ -112,6 +113,7 @@ export function progressLines(
     announced.add(phase);
     lines.push(phase === now.phase ? `phase ${phase}: ${now.sentence}` : `phase ${phase}`);
   };
+  if ((before?.steps ?? []).length === 0 && now.steps.length > 0) lines.push(planLine(now.steps));
   const stepBefore = new Map((before?.steps ?? []).map((s) => [s.id, s.state]));
   for (const step of started(now))
     if (stepBefore.get(step.id) !== step.state) {
@@ -125,6 +127,32 @@ export function progressLines(
   return lines;
 }
 
+/** The plan as the watch first sees it: what runs before the fence window, inside it (writes refused), after it. */
+function planLine(steps: RunStatus['steps']): string {
+  const ids = (which: (phase: string) => boolean) =>
+    steps
+      .filter((s) => which(s.phase))
+      .map((s) => s.id)
+      .join(', ');
+  const before = ids((p) => p === 'warm-up');
+  const inside = ids((p) => FENCE_WINDOW_PHASES.includes(p));
+  const after = ids((p) => p === 'verify');
+  return [
+    `plan: ${steps.length} steps`,
+    ...(before ? [`before the fence (writes still taken): ${before}`] : []),
+    ...(inside ? [`inside the fence window (writes refused): ${inside}`] : []),
+    ...(after ? [`after the switch: ${after}`] : []),
+  ].join('; ');
+}
+
+/** The fence window a report measured: its length and each step in it. */
+function fenceWindowLine(window: NonNullable<FailoverReport['fenceWindow']>): string {
+  const steps = window.steps.map(
+    (s) => `${s.id}${seconds(s.durationMs ?? 0)}${s.attempts > 1 ? ` (${s.attempts} tries)` : ''}`,
+  );
+  return `  fence window (writes refused)${seconds(window.ms)}: ${steps.join(', ')}`;
+}
+
 /** A move's report: outcome, sentence, RTO, data loss, steps, answers. */
 export function formatMoveReport(report: FailoverReport): string {
   const kind = report.mode === 'full' || report.mode === 'reprotect-only' ? 'failback' : 'failover';
@@ -135,6 +163,7 @@ export function formatMoveReport(report: FailoverReport): string {
     `${report.mode} ${kind} of ${report.pair}: ${report.outcome.toUpperCase()}`,
     `  ${report.sentence}`,
     ...(report.from ? [`  from ${report.from} to ${report.to}; ${rto}`] : [`  ${rto}`]),
+    ...(report.fenceWindow ? [fenceWindowLine(report.fenceWindow)] : []),
     ...report.dataLoss.map((d) => `  data loss (estimate) ${d.system}: ${d.sentence}`),
     ...(report.measuredLoss ?? []).map((d) => `  data loss (measured) ${d.system}: ${d.sentence}`),
     ...(report.steps.length > 0 ? ['  steps:', ...report.steps.map((s) => `    ${formatStep(s)}`)] : []),

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { ApplicationFailure, ActivityFailure, RetryState } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
-import { answerCommands, progressLines, rootCause } from '../client/run-view';
+import { answerCommands, formatMoveReport, progressLines, rootCause } from '../client/run-view';
+import type { FailoverReport } from '../workflows/failover/report';
 import { temporalUiUrl } from '../common/temporal-connection';
 import type { PendingDecision, RunStatus, StepRecord } from '../workflows/definitions';
 
@@ -335,6 +336,7 @@ describe('how runs are shown', () => {
     });
     const first = status({});
     expect(progressLines('shop', undefined, first)).toEqual([
+      'plan: 1 steps; inside the fence window (writes refused): mysql.fence',
       'phase approve: asking approval.',
       'question q1 (approval): approve the planned failover of shop?',
       '  answer: drctl approve shop --question q1 --reason "…"',
@@ -353,5 +355,64 @@ describe('how runs are shown', () => {
       '  [done] fence mysql.fence db-gra-1 1.2 s: db-gra-1 is fenced.',
       'phase verify: verifying.',
     ]);
+  });
+
+  it('the plan, once it exists, says what runs before the fence window, inside it and after it; the report its length', () => {
+    const planned = (id: string, phase: StepRecord['phase']): StepRecord => ({
+      id,
+      phase,
+      system: 'mysql',
+      title: id,
+      target: 'x',
+      state: 'pending',
+      attempts: 0,
+    });
+    const steps = [
+      planned('mysql.warm-up', 'warm-up'),
+      planned('traffic.drain', 'fence'),
+      planned('mysql.promote', 'promote'),
+      planned('traffic.switch', 'switch'),
+      planned('traffic.verify', 'verify'),
+    ];
+    const before: RunStatus = {
+      phase: 'assess',
+      sentence: 'assessing.',
+      pastPointOfNoReturn: false,
+      steps: [],
+    };
+    expect(progressLines('shop', before, { ...before, phase: 'plan', sentence: 'planned.', steps })[0]).toBe(
+      'plan: 5 steps; before the fence (writes still taken): mysql.warm-up; inside the fence window (writes refused): traffic.drain, mysql.promote, traffic.switch; after the switch: traffic.verify',
+    );
+    const report = {
+      mode: 'planned',
+      pair: 'shop',
+      outcome: 'completed',
+      sentence: 'done.',
+      from: 'gra',
+      to: 'rbx',
+      rto: { fromStartMs: 9000, fromApprovalMs: 4000 },
+      fenceWindow: {
+        startedAt: '2026-12-07T10:00:00.000Z',
+        endedAt: '2026-12-07T10:00:00.450Z',
+        ms: 450,
+        steps: [
+          { id: 'traffic.drain', durationMs: 100, attempts: 1 },
+          { id: 'mysql.fence', durationMs: 5300, attempts: 2 },
+        ],
+      },
+      dataLoss: [],
+      steps: [],
+      approvals: [],
+      operatorDecisions: [],
+      requestedBy: 'alice',
+      trigger: 'cli',
+      reason: 'r',
+      workflowId: 'dr-move-shop',
+      startedAt: 'a',
+      finishedAt: 'b',
+    } as unknown as FailoverReport;
+    expect(formatMoveReport(report).split('\n')).toContain(
+      '  fence window (writes refused) 0.5 s: traffic.drain 0.1 s, mysql.fence 5.3 s (2 tries)',
+    );
   });
 });

@@ -1,3 +1,4 @@
+import { FENCE_WINDOW_PHASES } from '../../common/fence-window';
 import type { Phase } from '../definitions';
 import { view, type PlanStep } from '../steps';
 import type { FailoverRun } from './run';
@@ -26,9 +27,6 @@ export async function makePlan(run: FailoverRun): Promise<void> {
   run.book.plan(run.plan.steps);
   run.say(run.plan.sentence);
 }
-
-/** The phases inside the fence window: from the first fence step to the end of the traffic switch. */
-export const FENCE_WINDOW_PHASES: Phase[] = ['fence', 'prepare', 'promote', 'switch'];
 
 /**
  * What runs before the write outage and what runs inside the fence window, for a plan that warms up (runs with the

@@ -11,13 +11,13 @@ import type {
   StepRecord,
   Trigger,
 } from '../definitions';
+import { FENCE_WINDOW_PHASES } from '../../common/fence-window';
 import type { ApprovalRecord, OperatorRecord } from '../desk';
 import { moveFacts, recordMove } from '../metrics';
 import type { NotificationsRecord } from '../notify';
 import type { UnwindResult } from '../saga';
 import { errorText } from '../steps';
 import { SEEN_DOWN_PATCH, type Observation } from '../systems/system';
-import { FENCE_WINDOW_PHASES } from './plan';
 import type { FailoverRun } from './run';
 
 export type FailoverOutcome =
