@@ -179,7 +179,7 @@ describe('notifications of a move (time-skipping, in-memory pair and webhooks)',
     });
     expect(end.text).toMatch(/^\*\[fake\] planned failover: ended: completed\*\n/);
     expect(end.text).toContain(`<${end.run.link}|dr-move-fake in the Temporal UI>`);
-    expect(messages[4]).toMatchObject({
+    expect(messages[5]).toMatchObject({
       event: 'phase',
       phase: 'prepare',
       sentence: 'planned failover of fake from gra to rbx: phase prepare begins.',
@@ -224,7 +224,8 @@ describe('notifications of a move (time-skipping, in-memory pair and webhooks)',
 
   it("an operator's question names retry and abort with their commands", async () => {
     pair = notifyingPair(['ops']);
-    pair.fail('appStart');
+    // A failure inside the fence window, once the followers are paused: their resume is part of the undo.
+    pair.fail('esPauseAutoFollow', { nonRetryable: true });
     pair.fail('esResumeFollow', { times: 1 });
     const handle = await start();
     const question = await messageOf(OPS_URL, (m) => m.event === 'question');
@@ -307,6 +308,7 @@ describe('notifications of a move (time-skipping, in-memory pair and webhooks)',
       'assess',
       'plan',
       'approve',
+      'warm-up',
       'fence',
       'prepare',
       'promote',

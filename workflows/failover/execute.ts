@@ -29,8 +29,10 @@ export async function fence(run: FailoverRun): Promise<void> {
   run.enter('fence');
   const steps = run.stepsOf('fence');
   if (run.ctx.planned && patched(FENCE_WINDOW_PATCH)) {
+    const fences = steps.filter((s) => s.system !== 'traffic');
+    for (const step of fences) step.readAhead?.();
     for (const step of steps.filter((s) => s.system === 'traffic')) await compensable(run, step);
-    await allSettledOrThrow(steps.filter((s) => s.system !== 'traffic').map((s) => compensable(run, s)));
+    await allSettledOrThrow(fences.map((s) => compensable(run, s)));
     return;
   }
   for (const step of steps) {
