@@ -7,6 +7,7 @@
  * timeout passes.
  */
 import type { WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { sleep } from '../dev/stack/daemon';
 import type { WorkerProcess } from '../test/helpers/worker-process';
 import type { failover, FailoverReport } from '../workflows';
@@ -31,9 +32,14 @@ interface KillCost {
   attempt?: number;
   /** From the kill to the start of that attempt (heartbeat timeout, retry backoff, the other worker's poll). */
   retryAfterMs?: number;
-  /** Workflow tasks that waited on the dead worker's sticky queue until its schedule-to-start timeout. */
-  stickyTimeouts: number;
+  /**
+   * The workflow tasks the dead worker held, each as the timeout that freed it: `schedule-to-start` (waiting on its
+   * sticky queue, 2 s) or `start-to-close` (it was running the task: the workflow task timeout, 10 s by default).
+   */
+  workflowTaskTimeouts: string[];
 }
+
+const { TimeoutType } = temporal.api.enums.v1;
 
 const eventMs = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
   t ? Number(String(t.seconds)) * 1000 + Math.round((t.nanos ?? 0) / 1e6) : undefined;
@@ -54,7 +60,12 @@ async function killCost(handle: WorkflowHandle<typeof failover>, kill: Kill): Pr
   return {
     ...(started ? { attempt: started.activityTaskStartedEventAttributes!.attempt ?? undefined } : {}),
     ...(at !== undefined ? { retryAfterMs: at - kill.at } : {}),
-    stickyTimeouts: events.filter((e) => e.workflowTaskTimedOutEventAttributes).length,
+    workflowTaskTimeouts: events.flatMap((e) => {
+      const type = e.workflowTaskTimedOutEventAttributes?.timeoutType;
+      if (type === undefined || type === null) return [];
+      if (type === TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START) return ['schedule-to-start'];
+      return [type === TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE ? 'start-to-close' : String(type)];
+    }),
   };
 }
 
@@ -160,7 +171,7 @@ export function workerKillScenario(temporal: BenchTemporal): Scenario {
           `${name}: ${run.ms} ms; longest write gap ${run.writes.outageMs} ms; lost ${run.writes.lost ?? '?'} of ${run.writes.acknowledged}` +
             (kill
               ? hit
-                ? `; killed worker ${hit.workerPid} running ${hit.activity} (${insideWindow ? 'inside' : 'outside'} the fence window); its attempt ${cost?.attempt ?? '?'} started ${cost?.retryAfterMs ?? '?'} ms after the kill; ${cost?.stickyTimeouts ?? '?'} workflow task(s) timed out on the dead worker's sticky queue`
+                ? `; killed worker ${hit.workerPid} running ${hit.activity} (${insideWindow ? 'inside' : 'outside'} the fence window); its attempt ${cost?.attempt ?? '?'} started ${cost?.retryAfterMs ?? '?'} ms after the kill; workflow tasks freed from the dead worker by timeout: ${cost?.workflowTaskTimeouts.join(', ') || 'none'}`
                 : '; no activity seen running inside the fence window: nothing killed, no figure'
               : ''),
         );
