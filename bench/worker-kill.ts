@@ -30,7 +30,10 @@ interface Kill {
 interface KillCost {
   /** The killed activity's last attempt (2 or more when it was retried on the other worker). */
   attempt?: number;
-  /** From the kill to the start of that attempt (heartbeat timeout, retry backoff, the other worker's poll). */
+  /**
+   * From the kill to the start of that attempt (heartbeat timeout, retry backoff, the other worker's poll); absent
+   * when the activity had ended before the kill landed.
+   */
   retryAfterMs?: number;
   /**
    * The workflow tasks the dead worker held, each as the timeout that freed it: `schedule-to-start` (waiting on its
@@ -56,10 +59,12 @@ async function killCost(handle: WorkflowHandle<typeof failover>, kill: Kill): Pr
         e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === scheduled.eventId?.toString(),
     )
     .at(-1);
-  const at = eventMs(started?.eventTime);
+  const attempt = started?.activityTaskStartedEventAttributes?.attempt ?? undefined;
+  // Attempt 1: the activity ended on the killed worker before the kill landed; nothing was retried.
+  const retriedAt = attempt !== undefined && attempt > 1 ? eventMs(started?.eventTime) : undefined;
   return {
-    ...(started ? { attempt: started.activityTaskStartedEventAttributes!.attempt ?? undefined } : {}),
-    ...(at !== undefined ? { retryAfterMs: at - kill.at } : {}),
+    ...(attempt !== undefined ? { attempt } : {}),
+    ...(retriedAt !== undefined ? { retryAfterMs: retriedAt - kill.at } : {}),
     workflowTaskTimeouts: events.flatMap((e) => {
       const type = e.workflowTaskTimedOutEventAttributes?.timeoutType;
       if (type === undefined || type === null) return [];
@@ -171,7 +176,7 @@ export function workerKillScenario(temporal: BenchTemporal): Scenario {
           `${name}: ${run.ms} ms; longest write gap ${run.writes.outageMs} ms; lost ${run.writes.lost ?? '?'} of ${run.writes.acknowledged}` +
             (kill
               ? hit
-                ? `; killed worker ${hit.workerPid} running ${hit.activity} (${insideWindow ? 'inside' : 'outside'} the fence window); its attempt ${cost?.attempt ?? '?'} started ${cost?.retryAfterMs ?? '?'} ms after the kill; workflow tasks freed from the dead worker by timeout: ${cost?.workflowTaskTimeouts.join(', ') || 'none'}`
+                ? `; killed worker ${hit.workerPid} running ${hit.activity} (${insideWindow ? 'inside' : 'outside'} the fence window); ${cost?.retryAfterMs !== undefined ? `its attempt ${cost.attempt} started ${cost.retryAfterMs} ms after the kill` : 'it had ended before the kill landed'}; workflow tasks freed from the dead worker by timeout: ${cost?.workflowTaskTimeouts.join(', ') || 'none'}`
                 : '; no activity seen running inside the fence window: nothing killed, no figure'
               : ''),
         );
