@@ -4,16 +4,17 @@
  * Temporal (its worker as a process, auto approval), the hand script (the same activity functions called one after
  * the other, no Temporal), and the direct critical path (the same functions, independent ones in parallel).
  */
+import type { WorkflowHandle } from '@temporalio/client';
 import { startFailover } from '../client/failover';
 import type { ScratchDrPair } from '../test/helpers/scratch-dr-pair';
-import type { FailoverReport } from '../workflows';
+import type { failover, FailoverReport } from '../workflows';
 import { drillMove, drillSteps, promotedServer } from '../workflows/checks/drill-figures';
 import { directFailover } from './hand-script';
 import { BenchTemporal, withScratchPair, withWorker } from './temporal';
 import { peakRssMb, type ContenderTimeline, type RunContext, type Sample, type Scenario } from './scenario';
 import { underWrites, WRITES_PER_SECOND, type WritesDuringMove } from './writer';
 
-interface ContenderRun {
+export interface ContenderRun {
   ms: number;
   /** Figures of this contender only (e.g. the worker's peak RSS). */
   extra: Record<string, number>;
@@ -29,38 +30,70 @@ interface Contender {
   move(pair: ScratchDrPair): Promise<ContenderRun>;
 }
 
+/**
+ * The planned failover of `pair` through Temporal (auto approval) under the writer; `meanwhile` runs beside the run
+ * from its start (e.g. a worker killed inside its fence window) and the run's end is awaited after it.
+ */
+export async function orchestratedFailover<M>(
+  temporal: BenchTemporal,
+  pair: ScratchDrPair,
+  taskQueue: string,
+  meanwhile: (handle: WorkflowHandle<typeof failover>) => Promise<M>,
+): Promise<{ report: FailoverReport; writes: WritesDuringMove; meanwhile: M }> {
+  const { result, writes } = await underWrites(pair, async () => {
+    const handle = await startFailover(
+      temporal.client,
+      { pair: pair.pair, mode: 'planned', trigger: 'test', reason: 'bench', requestedBy: 'oncall' },
+      { taskQueue },
+    );
+    const during = await meanwhile(handle);
+    const report = (await handle.result()) as FailoverReport;
+    const promoted = promotedServer(report);
+    return { result: { report, during }, ...(promoted ? { promoted } : {}) };
+  });
+  return { report: result.report, writes, meanwhile: result.during };
+}
+
+/** A contender's run from an orchestrated failover's report: its time, fence window, timeline and failure. */
+export function orchestratedRun(
+  contender: string,
+  report: FailoverReport,
+  writes: WritesDuringMove,
+  extra: Record<string, number> = {},
+): ContenderRun {
+  const move = drillMove('failover', report);
+  return {
+    ms: move.rtoMs ?? NaN,
+    extra: { ...extra, ...(move.fenceWindow ? { fence_window_ms: windowMs(move.fenceWindow) } : {}) },
+    timeline: {
+      contender,
+      steps: drillSteps('failover', report.steps),
+      ...(move.fenceWindow ? { fenceWindow: move.fenceWindow } : {}),
+    },
+    failures: report.outcome === 'completed' ? [] : [`ended ${report.outcome}: ${report.sentence}`],
+    writes,
+  };
+}
+
 function orchestrator(temporal: BenchTemporal): Contender {
   return {
     name: 'orchestrator',
     prefix: 'failover_',
     move: (pair) =>
       withWorker(temporal, pair, async (worker, taskQueue) => {
-        const { result: report, writes } = await underWrites(pair, async () => {
-          const handle = await startFailover(
-            temporal.client,
-            { pair: pair.pair, mode: 'planned', trigger: 'test', reason: 'bench', requestedBy: 'oncall' },
-            { taskQueue },
-          );
-          const report = (await handle.result()) as FailoverReport;
-          const promoted = promotedServer(report);
-          return { result: report, ...(promoted ? { promoted } : {}) };
-        });
-        const move = drillMove('failover', report);
+        const { report, writes } = await orchestratedFailover(
+          temporal,
+          pair,
+          taskQueue,
+          async () => undefined,
+        );
         const rss = await peakRssMb(worker.pid);
-        return {
-          ms: move.rtoMs ?? NaN,
-          extra: {
-            ...(rss !== undefined ? { worker_peak_rss_mb: rss } : {}),
-            ...(move.fenceWindow ? { fence_window_ms: windowMs(move.fenceWindow) } : {}),
-          },
-          timeline: {
-            contender: 'orchestrator',
-            steps: drillSteps('failover', report.steps),
-            ...(move.fenceWindow ? { fenceWindow: move.fenceWindow } : {}),
-          },
-          failures: report.outcome === 'completed' ? [] : [`ended ${report.outcome}: ${report.sentence}`],
+        return orchestratedRun(
+          'orchestrator',
+          report,
           writes,
-        };
+          rss !== undefined ? { worker_peak_rss_mb: rss } : {},
+        );
       }),
   };
 }
@@ -126,8 +159,6 @@ export function plannedFailoverScenario(temporal: BenchTemporal): Scenario {
     name: 'planned-failover',
     description: `planned failover of a scratch DR pair at ${WRITES_PER_SECOND} writes/s through its frontend: orchestrator vs hand script vs direct critical path`,
     notMeasured: {
-      outage_worker_kill_ms:
-        'the pair runs one worker here: a worker killed inside the fence window waits for another only once two workers poll the queue (issue 23 item 2)',
       failover_ms_by_follower_indices:
         "the scratch pair's ES emulator holds 3 follower indices: the 2/50/200 scale figures are es_promote_ms_<n> (the promotion activity alone)",
       failover_ms_by_replicas:

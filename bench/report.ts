@@ -10,6 +10,7 @@ export const RATIOS: Record<string, [string, string]> = {
   ratio_overhead: ['failover_ms', 'direct_critical_path_ms'],
   ratio_vs_script: ['failover_ms', 'script_ms'],
   ratio_outage_vs_script: ['outage_ms', 'script_outage_ms'],
+  ratio_outage_worker_kill: ['outage_worker_kill_ms', 'worker_kill_baseline_outage_ms'],
   ratio_vs_mha_planned: ['mysql_switchover_ms', 'mha_switchover_ms'],
   ratio_vs_mha_gap: ['mysql_switchover_gap_ms', 'mha_switchover_gap_ms'],
   ratio_vs_mha_kill: ['mysql_kill_to_write_ms', 'mha_kill_to_write_ms'],

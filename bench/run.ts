@@ -12,6 +12,7 @@ import { mysqlSwitchoverScenario } from './mysql-switchover';
 import { plannedFailoverScenario } from './planned-failover';
 import { BenchTemporal } from './temporal';
 import { unplannedFailoverScenario } from './unplanned-failover';
+import { workerKillScenario } from './worker-kill';
 import { chartSvg, EXPECTED_FIGURES, machineFacts, ratios, table, type BenchReport } from './report';
 import type { ContenderTimeline, RunContext, Scenario } from './scenario';
 import { spread, type Spread } from './stats';
@@ -19,6 +20,7 @@ import { spread, type Spread } from './stats';
 function scenarios(temporal: BenchTemporal): Scenario[] {
   return [
     plannedFailoverScenario(temporal),
+    workerKillScenario(temporal),
     unplannedFailoverScenario(temporal),
     mysqlSwitchoverScenario(),
     esPromoteScenario(),

@@ -54,15 +54,31 @@ export async function withWorker<T>(
   pair: ScratchDrPair,
   use: (worker: WorkerProcess, taskQueue: string) => Promise<T>,
 ): Promise<T> {
+  return withWorkers(temporal, pair, 1, ([worker], taskQueue) => use(worker!, taskQueue));
+}
+
+/**
+ * `count` worker processes serving `pair` on one task queue of its own (as production runs one per site), all
+ * stopped after `use` (a worker `use` killed is already gone).
+ */
+export async function withWorkers<T>(
+  temporal: BenchTemporal,
+  pair: ScratchDrPair,
+  count: number,
+  use: (workers: WorkerProcess[], taskQueue: string) => Promise<T>,
+): Promise<T> {
   const taskQueue = `bench-${pair.pair}`;
-  const worker = await startWorkerProcess({
-    runbookPath: pair.runbookPath,
-    taskQueue,
-    workflowBundle: temporal.bundle,
-  });
+  const started = await Promise.allSettled(
+    Array.from({ length: count }, () =>
+      startWorkerProcess({ runbookPath: pair.runbookPath, taskQueue, workflowBundle: temporal.bundle }),
+    ),
+  );
+  const workers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   try {
-    return await use(worker, taskQueue);
+    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    return await use(workers, taskQueue);
   } finally {
-    await worker.stop();
+    await Promise.all(workers.map((w) => w.stop()));
   }
 }

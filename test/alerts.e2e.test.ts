@@ -93,7 +93,7 @@ describe('alert-triggered failover end to end (real Prometheus and Alertmanager)
         port: ports.prometheus,
         pair: pair.pair,
         primarySite: { site: 'gra', address: new URL(pair.appUrl('gra')).host },
-        worker: `127.0.0.1:${worker.metricsPort}`,
+        workers: [`127.0.0.1:${worker.metricsPort}`],
         alertmanager: `127.0.0.1:${ports.alertmanager}`,
         timings: TEST_TIMINGS,
         dir: path.join(pair.dir, 'prometheus'),

@@ -21,6 +21,7 @@ describe('bench figures', () => {
   it('gives every ratio the issue names, measured or not', () => {
     expect(Object.keys(ratios({})).sort()).toEqual([
       'ratio_outage_vs_script',
+      'ratio_outage_worker_kill',
       'ratio_overhead',
       'ratio_vs_mha_gap',
       'ratio_vs_mha_kill',

@@ -10,10 +10,17 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { runningPid } from '../dev/stack/daemon';
 import { ensureAlertToken, STACK_ALERT_TIMINGS } from '../dev/stack/services/alerting-settings';
 import { alertmanagerConfig } from '../dev/stack/services/alertmanager';
-import { ALERT_RULES, prometheus, prometheusConfig } from '../dev/stack/services/prometheus';
+import {
+  ALERT_RULES,
+  prometheus,
+  prometheusConfig,
+  stackPrometheusTargets,
+} from '../dev/stack/services/prometheus';
+import { withEnv } from './helpers/env';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'stack-alerting-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -50,7 +57,7 @@ describe('local stack alerting', () => {
           port: 1,
           pair: 'local',
           primarySite: { site: 'gra', address: '127.0.0.1:18080' },
-          worker: '127.0.0.1:9464',
+          workers: ['127.0.0.1:9464', '127.0.0.1:9465'],
           alertmanager: '127.0.0.1:19093',
           timings: STACK_ALERT_TIMINGS,
           dir,
@@ -58,11 +65,27 @@ describe('local stack alerting', () => {
         rules,
       ),
     );
+    const config = parse(readFileSync(file, 'utf8')) as {
+      scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
+    };
+    // Both workers in the one job the rules read (`up{job="dr-worker"}`), as compose scrapes its two.
+    expect(config.scrape_configs.find((j) => j.job_name === 'dr-worker')?.static_configs).toEqual([
+      { targets: ['127.0.0.1:9464', '127.0.0.1:9465'] },
+    ]);
     const check = spawnSync('/usr/bin/promtool', ['check', 'config', file], { encoding: 'utf8' });
     expect(check.status, check.stdout + check.stderr).toBe(0);
     const count = (readFileSync(ALERT_RULES, 'utf8').match(/^\s+- alert: /gm) ?? []).length;
     expect(count).toBeGreaterThanOrEqual(3);
     expect(check.stdout).toContain(`SUCCESS: ${count} rules found`);
+  });
+
+  it("scrapes each of the stack's workers on its own metrics port", async () => {
+    await withEnv(
+      { DR_STACK_PORT_WORKER_METRICS: '21001', DR_STACK_PORT_WORKER_RBX_METRICS: '21002' },
+      async () => {
+        expect(stackPrometheusTargets().workers).toEqual(['127.0.0.1:21001', '127.0.0.1:21002']);
+      },
+    );
   });
 
   it('refuses to start Prometheus on a primary app without /metrics (older code), and starts nothing', async () => {
@@ -77,7 +100,7 @@ describe('local stack alerting', () => {
           port: 0,
           pair: 'local',
           primarySite: { site: 'gra', address },
-          worker: '127.0.0.1:9464',
+          workers: ['127.0.0.1:9464'],
           alertmanager: '127.0.0.1:19093',
           timings: STACK_ALERT_TIMINGS,
           dir: runDir,

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, portOpen, processAlive, tsEntry, waitFor } from '../dev/stack/daemon';
-import { orchestratorWorker } from '../dev/stack/services/worker';
+import { orchestratorWorkers } from '../dev/stack/services/worker';
 import { withEnv } from './helpers/env';
 import { describe, expect, it } from 'vitest';
 import { temporalAddress, testTaskQueue, testWorkflowBundle } from './helpers/local-stack';
@@ -72,43 +72,66 @@ describe('worker process', () => {
     expect(output).toMatch(/"worker failed".*invalid runbook.*pair: /);
   });
 
-  it("the stack records the worker's own pid: SIGKILL of it frees its port, and up starts it again", async () => {
-    const metricsPort = await freePort();
+  it('the stack runs two workers on the queue, each with its own pid, log and port: a SIGKILLed one is started again, the other kept', async () => {
+    const ports = { worker: await freePort(), 'worker-rbx': await freePort() };
+    const stackDir = mkdtempSync(path.join(os.tmpdir(), 'stack-worker-'));
     await withEnv(
       {
-        DR_STACK_DIR: mkdtempSync(path.join(os.tmpdir(), 'stack-worker-')),
-        DR_STACK_PORT_WORKER_METRICS: String(metricsPort),
-        DR_WORKER_METRICS_PORT: undefined,
+        DR_STACK_DIR: stackDir,
+        DR_STACK_PORT_WORKER_METRICS: String(ports.worker),
+        DR_STACK_PORT_WORKER_RBX_METRICS: String(ports['worker-rbx']),
+        DR_WORKER_METRICS_PORT: String(await freePort()), // inherited: each worker still takes its own port
         DR_TASK_QUEUE: testTaskQueue('kill'),
         DR_RUNBOOKS: path.join(ROOT, 'config/runbooks/local.yaml'),
         DR_WORKFLOW_BUNDLE: testWorkflowBundle(),
       },
       async () => {
-        const service = orchestratorWorker(() => undefined);
+        const services = orchestratorWorkers(() => undefined);
+        expect(services.map((s) => s.name)).toEqual(['worker', 'worker-rbx']);
+        /** Each worker's pid, in STACK_WORKERS order (undefined when it does not run). */
+        const pidsOf = async () => Promise.all(services.map(async (s) => (await s.status()).pids[0]));
         try {
-          await service.up();
-          const [pid] = (await service.status()).pids;
-          expect(workerProcesses()).toEqual([pid]);
-          process.kill(pid!, 'SIGKILL');
-          await waitFor('the killed worker to be gone', async () => !processAlive(pid!), 10_000);
-          expect(workerProcesses()).toEqual([]);
-          expect(await portOpen(metricsPort)).toBe(false);
-          await service.up();
-          const [again] = (await service.status()).pids;
-          expect(again).not.toBe(pid);
-          expect(workerProcesses()).toEqual([again]);
+          await Promise.all(services.map((s) => s.up()));
+          const [gra, rbx] = await pidsOf();
+          expect(gra).not.toBe(rbx);
+          for (const [name, pid] of [
+            ['worker', gra],
+            ['worker-rbx', rbx],
+          ] as const) {
+            expect(workerProcesses(ports[name]), name).toEqual([pid]);
+            const runDir = path.join(stackDir, name);
+            expect(readFileSync(path.join(runDir, `${name}.pid`), 'utf8').trim()).toBe(String(pid));
+            expect(readFileSync(path.join(runDir, `${name}.log`), 'utf8')).toContain('"worker running"');
+            expect(await (await fetch(`http://127.0.0.1:${ports[name]}/metrics`)).text()).toMatch(
+              /^# (HELP|TYPE) temporal_/m,
+            );
+          }
+
+          process.kill(rbx!, 'SIGKILL');
+          await waitFor('the killed worker to be gone', async () => !processAlive(rbx!), 10_000);
+          expect(workerProcesses(ports['worker-rbx'])).toEqual([]);
+          expect(await portOpen(ports['worker-rbx'])).toBe(false);
+          expect(await Promise.all(services.map(async (s) => (await s.status()).running))).toEqual([
+            true,
+            false,
+          ]);
+          await Promise.all(services.map((s) => s.up()));
+          const [graAgain, rbxAgain] = await pidsOf();
+          expect(graAgain).toBe(gra);
+          expect(rbxAgain).not.toBe(rbx);
+          expect(workerProcesses(ports['worker-rbx'])).toEqual([rbxAgain]);
         } finally {
-          await service.down();
+          await Promise.all(services.map((s) => s.down()));
         }
-        expect(workerProcesses()).toEqual([]);
+        expect(workerProcesses(ports.worker)).toEqual([]);
+        expect(workerProcesses(ports['worker-rbx'])).toEqual([]);
       },
     );
-  });
+  }, 120_000);
 });
 
-/** Pids of the processes running this checkout's worker (sources or build) with the current test's metrics port. */
-function workerProcesses(): number[] {
-  const port = process.env.DR_STACK_PORT_WORKER_METRICS;
+/** Pids of the processes running this checkout's worker (sources or build) with the given metrics port. */
+function workerProcesses(port: number): number[] {
   return readdirSync('/proc')
     .filter((entry) => /^\d+$/.test(entry))
     .filter((pid) => {

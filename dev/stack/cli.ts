@@ -13,7 +13,7 @@ const print = (line: string) => console.log(line);
 
 const program = new Command('drctl stack')
   .description(
-    'The local stack on loopback (Temporal dev server, MariaDB trio, emulators, HAProxy, apps, worker)',
+    'The local stack on loopback (Temporal dev server, MariaDB trio, emulators, HAProxy, apps, two workers)',
   )
   .showHelpAfterError();
 

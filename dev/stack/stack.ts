@@ -6,7 +6,7 @@ import { perlApps } from './services/perl-app';
 import { sshServer } from './services/sshd';
 import { webhookReceiver } from './services/webhook-receiver';
 import { temporalServer } from './services/temporal-server';
-import { orchestratorWorker } from './services/worker';
+import { orchestratorWorkers, STACK_WORKERS } from './services/worker';
 import { alertReceiver } from './services/alert-receiver';
 import { alertmanager } from './services/alertmanager';
 import { prometheus } from './services/prometheus';
@@ -27,9 +27,9 @@ export function stackServices(log: Log): StackService[] {
     haproxy(log),
     sshServer(log),
     webhookReceiver(log),
-    // Before the worker, which trusts its CA (created at its first start).
+    // Before the workers, which trust its CA (created at its first start).
     ovhEmulator(log),
-    orchestratorWorker(log),
+    ...orchestratorWorkers(log),
     alertReceiver(log),
     alertmanager(log),
     prometheus(log),
@@ -38,13 +38,13 @@ export function stackServices(log: Log): StackService[] {
 
 /**
  * What each service needs running before it starts; the others start at once, side by side. The applications
- * connect to MariaDB at start, HAProxy checks the applications, and the worker needs Temporal and trusts the OVH
+ * connect to MariaDB at start, HAProxy checks the applications, and each worker needs Temporal and trusts the OVH
  * emulator's CA (created at its first start).
  */
 const STARTS_AFTER: Record<string, string[]> = {
   'perl-app': ['mariadb'],
   haproxy: ['perl-app'],
-  worker: ['temporal', 'ovh-emulator'],
+  ...Object.fromEntries(STACK_WORKERS.map((w) => [w.name, ['temporal', 'ovh-emulator']])),
   // Alerts flow Prometheus → Alertmanager → receiver: each starts once the one it sends to listens.
   alertmanager: ['alert-receiver'],
   prometheus: ['alertmanager'],

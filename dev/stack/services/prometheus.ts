@@ -6,18 +6,19 @@ import { assertPortsFree, logFile, runningPid, startDaemon, stopDaemon, waitForD
 import { REPO_ROOT, stackDir, stackPort } from '../settings';
 import type { ServiceStatus, StackService } from '../service';
 import { STACK_ALERT_TIMINGS, type AlertTimings } from './alerting-settings';
+import { STACK_WORKERS } from './worker';
 
 /** The alert rules, one file for the stack and compose (deploy/compose/prometheus/rules.yml). */
 export const ALERT_RULES = path.join(REPO_ROOT, 'deploy', 'compose', 'prometheus', 'rules.yml');
 
-/** What Prometheus watches: the worker's metrics, and the primary site's app (its /metrics path) as the pair's probe. */
+/** What Prometheus watches: the workers' metrics, and the primary site's app (its /metrics path) as the pair's probe. */
 export interface PrometheusTargets {
   port: number;
   pair: string;
   /** The primary site's name and its app's host:port. */
   primarySite: { site: string; address: string };
-  /** The worker's metrics, host:port. */
-  worker: string;
+  /** Each worker's metrics, host:port (one job, `dr-worker`, as compose scrapes its two). */
+  workers: string[];
   /** Alertmanager's host:port. */
   alertmanager: string;
   timings: AlertTimings;
@@ -25,13 +26,13 @@ export interface PrometheusTargets {
   dir: string;
 }
 
-/** The local stack's: the local pair's primary app (gra) and the stack's worker and Alertmanager. */
+/** The local stack's: the local pair's primary app (gra) and the stack's workers and Alertmanager. */
 export function stackPrometheusTargets(): PrometheusTargets {
   return {
     port: stackPort('PROMETHEUS'),
     pair: 'local',
     primarySite: { site: 'gra', address: `127.0.0.1:${stackPort('APP_GRA')}` },
-    worker: `127.0.0.1:${stackPort('WORKER_METRICS')}`,
+    workers: STACK_WORKERS.map((w) => `127.0.0.1:${stackPort(w.metricsPort)}`),
     alertmanager: `127.0.0.1:${stackPort('ALERTMANAGER')}`,
     timings: STACK_ALERT_TIMINGS,
     dir: path.join(stackDir(), 'prometheus'),
@@ -63,7 +64,7 @@ export function prometheusConfig(t: PrometheusTargets, rulesFile: string): strin
       evaluation_interval: t.timings.evaluationInterval,
     },
     scrape_configs: [
-      { job_name: 'dr-worker', static_configs: [{ targets: [t.worker] }] },
+      { job_name: 'dr-worker', static_configs: [{ targets: t.workers }] },
       {
         job_name: 'dr-primary-site',
         static_configs: [
@@ -76,7 +77,7 @@ export function prometheusConfig(t: PrometheusTargets, rulesFile: string): strin
   });
 }
 
-/** Debian's Prometheus, scraping the worker and the primary site and sending its alerts to the stack's Alertmanager. */
+/** Debian's Prometheus, scraping the workers and the primary site and sending its alerts to the stack's Alertmanager. */
 export function prometheus(
   log: (line: string) => void,
   targets: () => PrometheusTargets = stackPrometheusTargets,
@@ -105,7 +106,7 @@ export function prometheus(
       });
       await waitForDaemon(spec(), 'prometheus', () => ready(`http://127.0.0.1:${t.port}/-/ready`), 60_000);
       log(
-        `prometheus: scraping the worker and ${t.pair}'s primary site ${t.primarySite.site} (http://127.0.0.1:${t.port})`,
+        `prometheus: scraping the workers and ${t.pair}'s primary site ${t.primarySite.site} (http://127.0.0.1:${t.port})`,
       );
     },
     async status(): Promise<ServiceStatus> {

@@ -10,9 +10,9 @@ import {
   waitFor,
   waitForDaemon,
 } from '../daemon';
-import { REPO_ROOT, stackDir, stackPort } from '../settings';
+import { REPO_ROOT, stackDir, stackPort, type PortName } from '../settings';
 import type { StackService } from '../service';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { ovhEmulatorPaths } from './ovh-emulator';
 
 /** The runbooks the stack's worker serves unless DR_RUNBOOKS says otherwise: HAProxy, OVH IPLB and OVH DNS pairs. */
@@ -39,19 +39,48 @@ export function orchestratorWorkerEnv(): { DR_RUNBOOKS: string; NODE_EXTRA_CA_CE
   } catch {
     /* an unreadable inherited file: Node would only warn about it; keep the emulator's CA */
   }
-  mkdirSync(path.dirname(bundle), { recursive: true });
-  writeFileSync(bundle, `${extra.trimEnd()}\n${readFileSync(ca, 'utf8')}`);
+  writeIfChanged(bundle, `${extra.trimEnd()}\n${readFileSync(ca, 'utf8')}`);
   return { DR_RUNBOOKS: runbooks, NODE_EXTRA_CA_CERTS: bundle };
 }
 
-/** The settings a running worker was started with (absent for one started by an older stack). */
-const startedWithFile = () => path.join(stackDir(), 'worker', 'started-with.json');
+/**
+ * Writes `text` unless the file holds it already, through a rename: a worker started a moment ago (the stack starts
+ * two side by side) may be reading the file, and must never see it half-written.
+ */
+function writeIfChanged(file: string, text: string): void {
+  try {
+    if (readFileSync(file, 'utf8') === text) return;
+  } catch {
+    /* not written yet */
+  }
+  mkdirSync(path.dirname(file), { recursive: true });
+  const partial = `${file}.${process.pid}.partial`;
+  writeFileSync(partial, text);
+  renameSync(partial, file);
+}
 
-function staleWorker(): string | undefined {
+/**
+ * The stack's workers: two on the one task queue, as production runs them (one per site, `worker` for gra and
+ * `worker-rbx`), so that either can be killed inside a failover and the other takes its activities over. Each has
+ * its own run folder (pid, log, the settings it started with) and metrics port.
+ */
+export const STACK_WORKERS = [
+  { name: 'worker', metricsPort: 'WORKER_METRICS' },
+  { name: 'worker-rbx', metricsPort: 'WORKER_RBX_METRICS' },
+] as const satisfies readonly { name: string; metricsPort: PortName }[];
+
+export type StackWorker = (typeof STACK_WORKERS)[number];
+
+const runDirOf = (worker: StackWorker) => path.join(stackDir(), worker.name);
+
+/** The settings a running worker was started with (absent for one started by an older stack). */
+const startedWithFile = (worker: StackWorker) => path.join(runDirOf(worker), 'started-with.json');
+
+function staleWorker(worker: StackWorker): string | undefined {
   const wanted = orchestratorWorkerEnv();
   let had: Record<string, unknown> = {};
   try {
-    had = JSON.parse(readFileSync(startedWithFile(), 'utf8')) as Record<string, unknown>;
+    had = JSON.parse(readFileSync(startedWithFile(worker), 'utf8')) as Record<string, unknown>;
   } catch {
     /* started by an older stack */
   }
@@ -74,19 +103,25 @@ async function awaitBuild(): Promise<void> {
   );
 }
 
+/** Every worker of the stack (STACK_WORKERS), each a service of its own. */
+export function orchestratorWorkers(log: (line: string) => void): StackService[] {
+  return STACK_WORKERS.map((worker) => orchestratorWorker(log, worker));
+}
+
 /**
- * The orchestrator's worker against the local stack's Temporal server and runbooks: from the build (and its
+ * One of the orchestrator's workers against the local stack's Temporal server and runbooks: from the build (and its
  * workflow bundle) when `npm run build` made it after the last change to a source, else from the sources with tsx,
- * bundling its workflows at start.
+ * bundling its workflows at start. Its metrics listen on its own stack port (DR_STACK_PORT_<its port name>).
  */
-export function orchestratorWorker(log: (line: string) => void): StackService {
-  const spec = { name: 'worker', runDir: path.join(stackDir(), 'worker') };
+export function orchestratorWorker(log: (line: string) => void, worker: StackWorker): StackService {
+  const { name } = worker;
+  const spec = { name, runDir: runDirOf(worker) };
   return {
-    name: 'worker',
+    name,
     async up() {
       if (runningPid(spec) !== undefined) {
-        const stale = staleWorker();
-        if (stale) log(`worker: running, but ${stale}`);
+        const stale = staleWorker(worker);
+        if (stale) log(`${name}: running, but ${stale}`);
         return;
       }
       await awaitBuild();
@@ -100,30 +135,32 @@ export function orchestratorWorker(log: (line: string) => void): StackService {
           ...(build ? { DR_WORKFLOW_BUNDLE: DEFAULT_WORKFLOW_BUNDLE } : {}),
           ...process.env,
           TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS ?? `127.0.0.1:${stackPort('TEMPORAL')}`,
-          DR_WORKER_METRICS_PORT: process.env.DR_WORKER_METRICS_PORT ?? String(stackPort('WORKER_METRICS')),
+          // Its own port: an inherited DR_WORKER_METRICS_PORT would have both workers bind the same one.
+          DR_WORKER_METRICS_PORT: String(stackPort(worker.metricsPort)),
           // The run links of its notifications point at the stack's UI.
           TEMPORAL_UI_URL: process.env.TEMPORAL_UI_URL || `http://localhost:${stackPort('TEMPORAL_UI')}`,
           ...extraEnv,
         },
       });
-      writeFileSync(startedWithFile(), JSON.stringify(extraEnv) + '\n');
+      writeFileSync(startedWithFile(worker), JSON.stringify(extraEnv) + '\n');
       await waitForDaemon(
         spec,
-        'worker',
+        name,
         async () =>
           readFileSync(logFile(spec)).subarray(offset).toString('utf8').includes('"worker running"'),
         120_000,
       );
-      log(`worker: running ${build ? 'the build' : 'the sources'} (log ${logFile(spec)})`);
+      log(`${name}: running ${build ? 'the build' : 'the sources'} (log ${logFile(spec)})`);
     },
     async status() {
       const pid = runningPid(spec);
+      const stale = pid !== undefined ? staleWorker(worker) : undefined;
       return {
-        name: 'worker',
+        name,
         running: pid !== undefined,
         pids: pid === undefined ? [] : [pid],
-        endpoints: [`metrics http://127.0.0.1:${stackPort('WORKER_METRICS')}/metrics`],
-        detail: `log ${logFile(spec)}${pid !== undefined && staleWorker() ? `; ${staleWorker()}` : ''}`,
+        endpoints: [`metrics http://127.0.0.1:${stackPort(worker.metricsPort)}/metrics`],
+        detail: `log ${logFile(spec)}${stale ? `; ${stale}` : ''}`,
       };
     },
     async down() {
