@@ -12,7 +12,7 @@ import { sleep } from '../dev/stack/daemon';
 import type { WorkerProcess } from '../test/helpers/worker-process';
 import type { failover, FailoverReport } from '../workflows';
 import { statusQuery, type Phase } from '../workflows/definitions';
-import { FENCE_WINDOW_PHASES } from '../workflows/failover/plan';
+import { FENCE_WINDOW_PHASES } from '../common/fence-window';
 import { orchestratedFailover, orchestratedRun, type ContenderRun } from './planned-failover';
 import { BenchTemporal, withScratchPair, withWorkers } from './temporal';
 import type { RunContext, Sample, Scenario } from './scenario';

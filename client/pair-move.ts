@@ -9,6 +9,12 @@ export interface MoveStartOptions {
 }
 
 /**
+ * A worker that dies while it runs one of a move's workflow tasks holds the move this long (Temporal's default is
+ * 10 s) before another worker takes the task; a move's tasks take milliseconds, so seconds leave a wide margin.
+ */
+export const MOVE_WORKFLOW_TASK_TIMEOUT = '4s';
+
+/**
  * Starts a move of a pair (failover or failback), or joins the one of the same type and mode already running: the
  * workflow ID is the pair's move ID, so a repeated start (an alert delivered twice, two operators) gives one run,
  * and a failover and a failback of one pair never run at once. A move of another type or mode running under that ID
@@ -27,6 +33,7 @@ export async function startPairMove<W extends MoveWorkflow>(
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     args: [input] as Parameters<W>,
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    workflowTaskTimeout: MOVE_WORKFLOW_TASK_TIMEOUT,
     staticSummary: shown.summary,
     staticDetails: `Asked by **${input.requestedBy}** (${input.trigger}): ${input.reason}. ${shown.details}`,
     typedSearchAttributes: [

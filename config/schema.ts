@@ -589,7 +589,7 @@ const timeouts = z
      * How long a step's activity may go without a heartbeat before Temporal gives it to another worker: a worker
      * that dies mid-step (inside the fence window, writes refused) delays the run by about this much. Every activity
      * heartbeats while it runs (the worker sends one at least every third of this, at most every second). Default:
-     * 5s (runs started before quick heartbeats: 30s for catch-up waits, 60s for long steps, none for reads).
+     * 2s (runs started before quick heartbeats: 30s for catch-up waits, 60s for long steps, none for reads).
      */
     heartbeat: duration
       .refine(

@@ -36,7 +36,7 @@ describe('activity presets', () => {
     });
   });
 
-  it("with quick heartbeats (runs since the fence window), every preset heartbeats within 5s, or the runbook's timeouts.heartbeat", () => {
+  it("with quick heartbeats (runs since the fence window), every preset heartbeats within 2s, or the runbook's timeouts.heartbeat, and retries after half a second", () => {
     const every = (timeout: string) =>
       Object.fromEntries(
         ['read', 'change', 'catchUp', 'apps', 'salvage', 'rebuild', 'long', 'once', 'longOnce'].map((p) => [
@@ -44,7 +44,12 @@ describe('activity presets', () => {
           timeout,
         ]),
       );
-    expect(heartbeats(activityPresets(fakeSettings().timeouts, true))).toEqual(every('5s'));
+    expect(heartbeats(activityPresets(fakeSettings().timeouts, true))).toEqual(every('2s'));
+    const firstRetries = Object.values(activityPresets(fakeSettings().timeouts, true)).map(
+      (o) => o.retry?.initialInterval,
+    );
+    expect(new Set(firstRetries)).toEqual(new Set(['500ms']));
+    expect(activityPresets(fakeSettings().timeouts).change.retry?.initialInterval).toBe('1s');
     expect(heartbeats(activityPresets({ ...fakeSettings().timeouts, heartbeatMs: 3_000 }, true))).toEqual(
       every('3s'),
     );

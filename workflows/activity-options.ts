@@ -26,7 +26,8 @@ export function activityPresets(
   quickHeartbeats = false,
 ): Record<Preset, ActivityOptions> {
   const retry = (maximumAttempts: number) => ({
-    initialInterval: '1s',
+    // With quick heartbeats, the next attempt after a dead worker's heartbeat timeout starts half a second later.
+    initialInterval: quickHeartbeats ? QUICK_FIRST_RETRY : '1s',
     backoffCoefficient: 2,
     maximumInterval: '30s',
     maximumAttempts,
@@ -98,10 +99,14 @@ export function activityPresets(
 }
 
 /** The heartbeat timeout of every activity when the runbook sets none (runs with quick heartbeats). */
-export const DEFAULT_HEARTBEAT = '5s';
+export const DEFAULT_HEARTBEAT = '2s';
+
+/** The first retry interval of every activity in runs with quick heartbeats (doubling from there up to 30 s). */
+export const QUICK_FIRST_RETRY = '500ms';
 
 /**
- * Runs whose every activity has a heartbeat timeout of seconds (the runbook's `timeouts.heartbeat`, 5s by default):
+ * Runs whose every activity has a heartbeat timeout of seconds (the runbook's `timeouts.heartbeat`, 2s by default)
+ * and a first retry after half a second:
  * a worker that dies while writes are refused costs that, not the activity's start-to-close timeout.
  */
 export const QUICK_HEARTBEATS_PATCH = 'quick-heartbeats';
