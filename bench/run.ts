@@ -10,6 +10,7 @@ import { parseBenchOptions } from './options';
 import { esPromoteScenario } from './es-promote';
 import { mysqlSwitchoverScenario } from './mysql-switchover';
 import { plannedFailoverScenario } from './planned-failover';
+import { plannedFailoverScaleScenario } from './planned-failover-scale';
 import { BenchTemporal } from './temporal';
 import { unplannedFailoverScenario } from './unplanned-failover';
 import { chartSvg, EXPECTED_FIGURES, machineFacts, ratios, table, type BenchReport } from './report';
@@ -19,6 +20,7 @@ import { spread, type Spread } from './stats';
 function scenarios(temporal: BenchTemporal): Scenario[] {
   return [
     plannedFailoverScenario(temporal),
+    plannedFailoverScaleScenario(temporal),
     unplannedFailoverScenario(temporal),
     mysqlSwitchoverScenario(),
     esPromoteScenario(),
