@@ -8,7 +8,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { startFailover } from '../client/failover';
 import type { DrillStep } from '../common/drill-report';
-import { waitFor } from '../dev/stack/daemon';
+import { sleep } from '../dev/stack/daemon';
 import { answer } from '../test/helpers/answers';
 import { TEST_APPROVER } from '../test/helpers/approver';
 import type { ScratchDrPair } from '../test/helpers/scratch-dr-pair';
@@ -167,6 +167,22 @@ function directStart(temporal: BenchTemporal, ctx: RunContext): Promise<Sample> 
   );
 }
 
+/** Resolves once the run exists (polled every 50 ms: its questions are answered as soon as they open). */
+async function untilStarted(handle: WorkflowHandle<typeof failover>): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (
+      await handle.describe().then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
+    if (Date.now() > deadline) throw new Error('alert path: no failover started within 120 s of the kill');
+    await sleep(50);
+  }
+}
+
 /** The failover started by the site-down alert through Prometheus, Alertmanager and the receiver: rto_ms. */
 async function throughAlertPath(temporal: BenchTemporal, ctx: RunContext): Promise<Sample> {
   const ports = await alertPorts();
@@ -183,15 +199,7 @@ async function throughAlertPath(temporal: BenchTemporal, ctx: RunContext): Promi
           await path.watching();
           const handle = temporal.client.workflow.getHandle<typeof failover>(pairMoveWorkflowId(pair.pair));
           const { report, writes, killedAt } = await killAndFailOver(temporal, pair, async () => {
-            await waitFor(
-              'the alert starts the failover',
-              () =>
-                handle.describe().then(
-                  () => true,
-                  () => false,
-                ),
-              120_000,
-            );
+            await untilStarted(handle);
             return handle;
           });
           const alert = await path.readings();
