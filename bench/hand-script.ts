@@ -12,7 +12,6 @@ import type { ScratchDrPair } from '../test/helpers/scratch-dr-pair';
 
 const PRIMARY = 'db-gra-1';
 const CANDIDATE = 'db-rbx-1';
-const OTHER_REPLICA = 'db-rbx-2';
 const STANDBY_APP = 'app-rbx-1';
 
 export interface DirectRun {
@@ -40,7 +39,7 @@ async function followerIndices(pair: ScratchDrPair): Promise<string[]> {
   }
 }
 
-function planSteps(activities: Activities, name: string, indices: string[]) {
+function planSteps(activities: Activities, name: string, indices: string[], otherReplicas: string[]) {
   const call = <I>(fn: (input: I) => Promise<unknown>, input: I): StepFn => {
     return () =>
       new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') }).run(fn, input);
@@ -110,17 +109,14 @@ function planSteps(activities: Activities, name: string, indices: string[]) {
       'verify traffic on rbx',
       call(a.trafficVerify, { pair, site: 'rbx' }),
     ),
-    repointOld: step(
-      `mysql.repoint.${PRIMARY}`,
-      'verify',
-      `repoint ${PRIMARY}`,
-      call(a.mysqlRepoint, { pair, server: PRIMARY, source: CANDIDATE }),
-    ),
-    repointOther: step(
-      `mysql.repoint.${OTHER_REPLICA}`,
-      'verify',
-      `repoint ${OTHER_REPLICA}`,
-      call(a.mysqlRepoint, { pair, server: OTHER_REPLICA, source: CANDIDATE }),
+    // The old primary and every other standby replica, to the promoted server.
+    repoints: [PRIMARY, ...otherReplicas].map((server) =>
+      step(
+        `mysql.repoint.${server}`,
+        'verify',
+        `repoint ${server}`,
+        call(a.mysqlRepoint, { pair, server, source: CANDIDATE }),
+      ),
     ),
   };
 }
@@ -129,7 +125,10 @@ function planSteps(activities: Activities, name: string, indices: string[]) {
 export async function directFailover(pair: ScratchDrPair, parallel: boolean): Promise<DirectRun> {
   const clients = createClients(pair.runbooks);
   try {
-    const s = planSteps(createActivities(clients), pair.pair, await followerIndices(pair));
+    const otherReplicas = pair.cluster.spec.instances
+      .map((i) => i.name)
+      .filter((name) => name !== PRIMARY && name !== CANDIDATE);
+    const s = planSteps(createActivities(clients), pair.pair, await followerIndices(pair), otherReplicas);
     const records: DrillStep[] = [];
     const timed = async (step: Step) => {
       const startedAt = new Date().toISOString();
@@ -154,9 +153,9 @@ export async function directFailover(pair: ScratchDrPair, parallel: boolean): Pr
       await Promise.all([timed(s.catchUp), timed(s.pauseFollow), timed(s.pauseAutoFollow)]);
       await Promise.all([timed(s.promote), timed(s.promoteEs), app]);
       await timed(s.switch);
-      await Promise.all([timed(s.verify), timed(s.repointOld), timed(s.repointOther)]);
+      await Promise.all([timed(s.verify), ...s.repoints.map(timed)]);
     } else {
-      for (const step of Object.values(s)) await timed(step);
+      for (const step of Object.values(s).flat()) await timed(step);
     }
     const ms = Date.now() - started;
     const at = (id: string, end: 'startedAt' | 'endedAt') => records.find((r) => r.id === id)![end]!;

@@ -10,6 +10,7 @@ import { parseBenchOptions } from './options';
 import { esPromoteScenario } from './es-promote';
 import { mysqlSwitchoverScenario } from './mysql-switchover';
 import { plannedFailoverScenario } from './planned-failover';
+import { plannedFailoverScaleScenario } from './planned-failover-scale';
 import { BenchTemporal } from './temporal';
 import { unplannedFailoverScenario } from './unplanned-failover';
 import { workerKillScenario } from './worker-kill';
@@ -21,6 +22,7 @@ function scenarios(temporal: BenchTemporal): Scenario[] {
   return [
     plannedFailoverScenario(temporal),
     workerKillScenario(temporal),
+    plannedFailoverScaleScenario(temporal),
     unplannedFailoverScenario(temporal),
     mysqlSwitchoverScenario(),
     esPromoteScenario(),

@@ -36,6 +36,21 @@ export interface Scenario {
   notMeasured?: Record<string, string>;
 }
 
+/**
+ * Runs each of `moves` once, one after the other, starting with the next one at each run (so that none always runs
+ * first on a cold machine), and merges their samples.
+ */
+export async function inTurns(ctx: RunContext, moves: (() => Promise<Sample>)[]): Promise<Sample> {
+  const merged: Sample = { figures: {}, failures: [], timelines: [] };
+  for (let i = 0; i < moves.length; i++) {
+    const sample = await moves[(ctx.run + i) % moves.length]!();
+    Object.assign(merged.figures, sample.figures);
+    merged.failures.push(...sample.failures);
+    merged.timelines!.push(...(sample.timelines ?? []));
+  }
+  return merged;
+}
+
 /** The peak resident set of a process so far (Linux `VmHWM`), in MB; undefined when it cannot be read. */
 export async function peakRssMb(pid: number): Promise<number | undefined> {
   const { readFile } = await import('node:fs/promises');

@@ -4,7 +4,11 @@ import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startScratchDrPair, type ScratchDrPair } from '../test/helpers/scratch-dr-pair';
+import {
+  startScratchDrPair,
+  type ScratchDrPair,
+  type ScratchDrPairOptions,
+} from '../test/helpers/scratch-dr-pair';
 import { startWorkerProcess, temporalAddress, type WorkerProcess } from '../test/helpers/worker-process';
 import { bundleWorkflows } from '../worker/bundle';
 
@@ -34,11 +38,23 @@ export class BenchTemporal {
   }
 }
 
-/** A fresh scratch pair whose runbook approves the move by policy, closed after `use`. */
-export async function withScratchPair<T>(use: (pair: ScratchDrPair) => Promise<T>): Promise<T> {
+/** The size of a scratch pair: its follower indices and standby MySQL replicas (the scratch pair's defaults: 3, 2). */
+export type PairShape = Pick<ScratchDrPairOptions, 'followerIndices' | 'standbyReplicas'>;
+
+/**
+ * A fresh scratch pair of `shape` whose runbook approves the move by policy (and takes `edit`'s changes), closed
+ * after `use`.
+ */
+export async function withScratchPair<T>(
+  use: (pair: ScratchDrPair) => Promise<T>,
+  shape: PairShape = {},
+  edit?: ScratchDrPairOptions['edit'],
+): Promise<T> {
   const pair = await startScratchDrPair({
+    ...shape,
     edit: (runbook) => {
       runbook.approval = { ...runbook.approval!, policy: 'auto' };
+      edit?.(runbook);
     },
   });
   try {

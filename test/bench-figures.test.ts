@@ -21,12 +21,14 @@ describe('bench figures', () => {
   it('gives every ratio the issue names, measured or not', () => {
     expect(Object.keys(ratios({})).sort()).toEqual([
       'ratio_outage_vs_script',
+      'ratio_outage_vs_script_200',
       'ratio_outage_worker_kill',
       'ratio_overhead',
       'ratio_vs_mha_gap',
       'ratio_vs_mha_kill',
       'ratio_vs_mha_planned',
       'ratio_vs_script',
+      'ratio_vs_script_200',
     ]);
   });
 });

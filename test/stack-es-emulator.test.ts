@@ -10,7 +10,7 @@ import { Client } from '@elastic/elasticsearch';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, portOpen, processAlive } from '../dev/stack/daemon';
 import { withEnv } from './helpers/env';
-import { esEmulator } from '../dev/stack/services/es-emulator';
+import { esEmulator, esSeedWithFollowers } from '../dev/stack/services/es-emulator';
 
 describe('stack service es-emulator', () => {
   const cleanups: (() => Promise<void>)[] = [];
@@ -67,6 +67,34 @@ describe('stack service es-emulator', () => {
         expect(await portOpen(ports.rbx)).toBe(false);
       },
     );
+  });
+
+  it.each([
+    [1, ['orders']],
+    [2, ['customers', 'orders']],
+    [5, ['customers', 'logs-app-000001', 'orders', 'scale-0001', 'scale-0002']],
+  ])('seeds a pair scaled to %i follower indices, every one active', async (count, expected) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'stack-es-'));
+    const ports = { gra: await freePort(), rbx: await freePort() };
+    await withEnv(
+      { DR_STACK_DIR: dir, DR_STACK_PORT_ES_GRA: String(ports.gra), DR_STACK_PORT_ES_RBX: String(ports.rbx) },
+      async () => {
+        const service = esEmulator(() => undefined, esSeedWithFollowers(count));
+        cleanups.push(() => service.down());
+        await service.up();
+        const rbx = new Client({ node: `http://127.0.0.1:${ports.rbx}` });
+        cleanups.push(() => rbx.close());
+        const followers = (await rbx.ccr.followInfo({ index: '_all' })).follower_indices;
+        expect(followers.map((f) => f.follower_index).sort()).toEqual(expected);
+        expect(followers.every((f) => f.status === 'active')).toBe(true);
+        const patterns = await rbx.ccr.getAutoFollowPattern().catch(() => ({ patterns: [] }));
+        expect(patterns.patterns.map((p) => p.name)).toEqual(count >= 3 ? ['logs-from-gra'] : []);
+      },
+    );
+  });
+
+  it('refuses a scaled seed of no follower index, naming the count', () => {
+    expect(() => esSeedWithFollowers(0)).toThrow('follower indices: expected a whole number ≥ 1, got 0');
   });
 
   it('refuses a port held by a process it did not start, naming the variable', async () => {

@@ -10,7 +10,13 @@ import { HaproxySocketClient, showServersState } from '../../activities/traffic/
 import { loadRunbooks, type LoadedRunbook } from '../../config/load';
 import type { runbookSchema } from '../../config/schema';
 import { freePort, processAlive, sleep, waitFor } from '../../dev/stack/daemon';
-import { ES_SEED, esEmulator } from '../../dev/stack/services/es-emulator';
+import {
+  ES_SEED,
+  esEmulator,
+  esSeedWithFollowers,
+  seededFollowerIndices,
+  type EsSeed,
+} from '../../dev/stack/services/es-emulator';
 import { HAPROXY_BACKEND, HAPROXY_SERVERS, haproxy, haproxyPaths } from '../../dev/stack/services/haproxy';
 import {
   APP_DATABASE,
@@ -58,6 +64,13 @@ export interface ScratchDrPairOptions {
    * unplanned failover salvages its binlog when its mysqld dies while its host answers.
    */
   salvagePrimary?: boolean;
+  /**
+   * Follower indices on rbx (default 3: ES_SEED's orders and customers, and its auto-followed logs index); 2 leaves
+   * the auto-follow out, more adds leader indices on gra followed by rbx and listed in the runbook.
+   */
+  followerIndices?: number;
+  /** MySQL replicas of db-gra-1 on the standby site, db-rbx-1… (default 2); db-rbx-1 is the one rbx's app uses. */
+  standbyReplicas?: number;
   /** Changes the generated runbook before it is written and validated. */
   edit?: (runbook: RunbookDocument) => void;
   log?: (line: string) => void;
@@ -69,7 +82,7 @@ export interface ScratchDrPair {
   dir: string;
   runbookPath: string;
   runbooks: Map<string, LoadedRunbook>;
-  /** The MariaDB trio: db-gra-1 primary (gra), db-rbx-1 and db-rbx-2 replicas (rbx), on their own ports. */
+  /** The MariaDB servers: db-gra-1 primary (gra), db-rbx-1 and db-rbx-2 replicas (rbx; see standbyReplicas). */
   cluster: MariadbCluster;
   /** HAProxy's frontend, e.g. frontendUrl('/orders'); default `/health`. */
   frontendUrl(path?: string): string;
@@ -157,7 +170,12 @@ interface BuildContext {
 async function buildPair(ctx: BuildContext): Promise<ScratchDrPair> {
   const { pair, dir, options, log, closing } = ctx;
   const secretsDir = path.join(dir, 'secrets');
+  const standbyReplicas = options.standbyReplicas ?? 2;
+  if (!Number.isInteger(standbyReplicas) || standbyReplicas < 1)
+    throw new Error(`standbyReplicas: expected a whole number ≥ 1, got ${standbyReplicas}`);
+  const seed = options.followerIndices === undefined ? ES_SEED : esSeedWithFollowers(options.followerIndices);
   const cluster = await createScratchCluster({
+    names: [PRIMARY, ...Array.from({ length: standbyReplicas }, (_, i) => `db-rbx-${i + 1}`)],
     id: pair,
     dir: path.join(dir, 'mariadb'),
     secretsDir,
@@ -193,7 +211,7 @@ async function buildPair(ctx: BuildContext): Promise<ScratchDrPair> {
     closing.push(() => withEnv(siteEnv(site), () => service.down()));
     await withEnv(siteEnv(site), () => service.up());
   }
-  const es = await withEnv(pairEnv, async () => esEmulator(log));
+  const es = await withEnv(pairEnv, async () => esEmulator(log, seed));
   closing.push(() => es.down());
   let toxiproxy: RunningToxiproxy | undefined;
   await settleAll([
@@ -271,6 +289,7 @@ async function buildPair(ctx: BuildContext): Promise<ScratchDrPair> {
     frontendUrl,
     approvalTimeout: options.approvalTimeout ?? '2m',
     salvagePrimary: options.salvagePrimary ?? false,
+    seed,
   });
   options.edit?.(runbook);
   const runbookPath = path.join(dir, `${pair}.yaml`);
@@ -292,7 +311,7 @@ async function buildPair(ctx: BuildContext): Promise<ScratchDrPair> {
     },
     elasticsearch: {
       sites: SITES.map((site) => ({ site, url: esUrl(site) })),
-      indices: [...Object.keys(ES_SEED.indices), ES_SEED.autoFollowedIndex],
+      indices: seededFollowerIndices(seed),
     },
     traffic: { socket: haproxySocket, backend: HAPROXY_BACKEND },
     apps: SITES.map((site) => ({ site, healthUrl: appUrl(site) })),
@@ -394,6 +413,7 @@ interface PairPlaces {
   frontendUrl: (path?: string) => string;
   approvalTimeout: string;
   salvagePrimary: boolean;
+  seed: EsSeed;
 }
 
 /** The runbook of a scratch pair: every address, secrets as `file:` references into its folder, short timings. */
@@ -436,11 +456,11 @@ function pairRunbook(where: PairPlaces): RunbookDocument {
       clusters: SITES.map((site) => ({
         site,
         url: esUrl(site),
-        remoteAlias: site === 'gra' ? 'rbx' : ES_SEED.remoteAlias,
+        remoteAlias: site === 'gra' ? 'rbx' : where.seed.remoteAlias,
         transport: { address: `127.0.0.1:${esPort[site]}` },
       })),
-      followerIndices: Object.keys(ES_SEED.indices),
-      autoFollowPatterns: [ES_SEED.autoFollow.name],
+      followerIndices: Object.keys(where.seed.indices),
+      autoFollowPatterns: where.seed.autoFollow ? [where.seed.autoFollow.name] : [],
       maxLagOperations: 100,
       requestTimeout: '3s',
     },

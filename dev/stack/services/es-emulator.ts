@@ -21,16 +21,34 @@ import {
   type SavedEsCluster,
 } from './es-state';
 
+/** What the ES emulator's pair is seeded with: leader indices on gra, each followed by rbx, and an auto-follow. */
+export interface EsSeed {
+  leaderSite: string;
+  followerSite: string;
+  /** The alias under which rbx knows gra. */
+  remoteAlias: string;
+  /** Leader indices on gra, followed by same-named indices on rbx, with their seed documents. */
+  indices: Record<string, { id: string; doc: Record<string, unknown> }[]>;
+  /** Auto-follow pattern on rbx, and a leader index created after it (so that it is auto-followed); absent: none. */
+  autoFollow?: {
+    name: string;
+    leaderPatterns: readonly string[];
+    followIndexPattern: string;
+    followedIndex: string;
+  };
+  /** Primary shards of the seeded leader indices (their followers take the same). */
+  shards: number;
+}
+
 /**
  * The local DR pair's Elasticsearch side (config/runbooks/local.yaml refers to these names): gra is the leader,
- * rbx follows it. The follower holds the remote connection (`cluster.remote.gra` on rbx).
+ * rbx follows it. The follower holds the remote connection (`cluster.remote.gra` on rbx). Elasticsearch defaults to
+ * 1 primary shard since 7.0; 3 keep shard-order bugs (paging, per-shard sequence numbers) visible on the local pair.
  */
 export const ES_SEED = {
   leaderSite: 'gra',
   followerSite: 'rbx',
-  /** The alias under which rbx knows gra. */
   remoteAlias: 'gra',
-  /** Leader indices on gra, followed by same-named indices on rbx, with their seed documents. */
   indices: {
     orders: [
       { id: 'o-1001', doc: { customer: 'c-1', total: 42.5, status: 'paid' } },
@@ -41,16 +59,45 @@ export const ES_SEED = {
       { id: 'c-1', doc: { name: 'Ada', country: 'FR' } },
       { id: 'c-2', doc: { name: 'Linus', country: 'FI' } },
     ],
-  } as Record<string, { id: string; doc: Record<string, unknown> }[]>,
-  /** Auto-follow pattern on rbx, and a leader index created after it (so that it is auto-followed). */
-  autoFollow: { name: 'logs-from-gra', leaderPatterns: ['logs-*'], followIndexPattern: '{{leader_index}}' },
-  autoFollowedIndex: 'logs-app-000001',
-  /**
-   * Primary shards of the seeded leader indices (their followers take the same). Elasticsearch defaults to 1 since
-   * 7.0; several shards keep shard-order bugs (paging, per-shard sequence numbers) visible on the local pair.
-   */
+  },
+  autoFollow: {
+    name: 'logs-from-gra',
+    leaderPatterns: ['logs-*'],
+    followIndexPattern: '{{leader_index}}',
+    followedIndex: 'logs-app-000001',
+  },
   shards: 3,
-} as const;
+} as const satisfies EsSeed;
+
+/** Every follower index a pair seeded with `seed` has on rbx: the seed's leader indices and the auto-followed one. */
+export function seededFollowerIndices(seed: EsSeed): string[] {
+  return [...Object.keys(seed.indices), ...(seed.autoFollow ? [seed.autoFollow.followedIndex] : [])];
+}
+
+/**
+ * ES_SEED scaled to `count` follower indices on rbx, for scale measurements: 1 is `orders` alone and 2 adds
+ * `customers`, without the auto-follow; 3 is ES_SEED; more adds leader indices `scale-0001`… of one document each.
+ */
+export function esSeedWithFollowers(count: number): EsSeed {
+  if (!Number.isInteger(count) || count < 1)
+    throw new Error(`follower indices: expected a whole number ≥ 1, got ${count}`);
+  const { autoFollow, ...seed } = ES_SEED;
+  const base: EsSeed = { ...seed, indices: { ...seed.indices } };
+  if (count < 3)
+    return {
+      ...base,
+      indices: Object.fromEntries(Object.entries(base.indices).slice(0, count)),
+    };
+  const extra = Array.from({ length: count - 3 }, (_, i) => `scale-${String(i + 1).padStart(4, '0')}`);
+  return {
+    ...base,
+    autoFollow,
+    indices: {
+      ...base.indices,
+      ...Object.fromEntries(extra.map((index) => [index, [{ id: '1', doc: { index } }]])),
+    },
+  };
+}
 
 const url = (port: number) => `http://127.0.0.1:${port}`;
 
@@ -89,10 +136,6 @@ async function answers(client: Client): Promise<boolean> {
 
 const notFound = (err: unknown) => err instanceof errors.ResponseError && err.statusCode === 404;
 
-/**
- * Seeds the pair; creates only what is missing, so it is harmless to run again — and it never touches an index
- * that exists, e.g. one promoted by a failover test or demo.
- */
 async function followerActive(client: Client, index: string): Promise<boolean> {
   const info = await client.ccr.followInfo({ index }).catch((err: unknown) => {
     if (notFound(err)) return undefined;
@@ -101,81 +144,95 @@ async function followerActive(client: Client, index: string): Promise<boolean> {
   return info?.follower_indices.some((f) => f.follower_index === index && f.status === 'active') ?? false;
 }
 
-export async function seedEsPair(log: (line: string) => void, at: EsEmulatorPlace = place()): Promise<void> {
+/**
+ * Seeds the pair; creates only what is missing, so it is harmless to run again — and it never touches an index
+ * that exists, e.g. one promoted by a failover test or demo.
+ */
+export async function seedEsPair(
+  log: (line: string) => void,
+  at: EsEmulatorPlace = place(),
+  seed: EsSeed = ES_SEED,
+): Promise<void> {
   const { gra, rbx, close } = clients(at);
   const created: string[] = [];
   try {
     const graAddress = `127.0.0.1:${at.graPort}`;
     const settings = await rbx.cluster.getSettings({ flat_settings: true });
-    const seedsKey = `cluster.remote.${ES_SEED.remoteAlias}.seeds`;
+    const seedsKey = `cluster.remote.${seed.remoteAlias}.seeds`;
     const seeds = settings.persistent?.[seedsKey] as unknown;
     if (!(Array.isArray(seeds) && seeds.length === 1 && seeds[0] === graAddress)) {
       await rbx.cluster.putSettings({ persistent: { [seedsKey]: [graAddress] }, flat_settings: true });
-      created.push(`rbx remote ${ES_SEED.remoteAlias} → ${graAddress}`);
+      created.push(`rbx remote ${seed.remoteAlias} → ${graAddress}`);
     }
-    for (const [index, docs] of Object.entries(ES_SEED.indices)) {
+    for (const [index, docs] of Object.entries(seed.indices)) {
       if (!(await gra.indices.exists({ index }))) {
         await gra.indices.create({
           index,
-          settings: { number_of_shards: ES_SEED.shards, number_of_replicas: 0 },
+          settings: { number_of_shards: seed.shards, number_of_replicas: 0 },
         });
         for (const { id, doc } of docs) await gra.index({ index, id, document: doc });
         await gra.indices.refresh({ index });
         created.push(`gra/${index} (${docs.length} documents)`);
       }
     }
-    for (const index of Object.keys(ES_SEED.indices)) {
+    for (const index of Object.keys(seed.indices)) {
       if (!(await rbx.indices.exists({ index }))) {
         await rbx.ccr.follow({
           index,
-          remote_cluster: ES_SEED.remoteAlias,
+          remote_cluster: seed.remoteAlias,
           leader_index: index,
           wait_for_active_shards: 1,
         });
         created.push(`rbx/${index} following gra/${index}`);
       }
     }
-    const { name, leaderPatterns, followIndexPattern } = ES_SEED.autoFollow;
-    const hasPattern = await rbx.ccr.getAutoFollowPattern({ name }).then(
-      () => true,
-      (err: unknown) => {
-        if (notFound(err)) return false;
-        throw err;
-      },
-    );
-    if (!hasPattern) {
-      await rbx.ccr.putAutoFollowPattern({
-        name,
-        remote_cluster: ES_SEED.remoteAlias,
-        leader_index_patterns: [...leaderPatterns],
-        follow_index_pattern: followIndexPattern,
-      });
-      created.push(`rbx auto-follow pattern ${name} (${leaderPatterns.join(', ')})`);
-    }
-    if (!(await gra.indices.exists({ index: ES_SEED.autoFollowedIndex }))) {
-      await gra.indices.create({
-        index: ES_SEED.autoFollowedIndex,
-        settings: { number_of_shards: ES_SEED.shards, number_of_replicas: 0 },
-      });
-      await gra.index({
-        index: ES_SEED.autoFollowedIndex,
-        document: { message: 'stack started', level: 'info' },
-      });
-      created.push(`gra/${ES_SEED.autoFollowedIndex} (auto-followed by rbx)`);
-    }
-    // Auto-follow creates the follower asynchronously (it polls the leader's cluster state): the pair is seeded
-    // only once that follower is there and active, so whoever reads the pair right after `up` sees all of it.
-    await waitFor(
-      `rbx auto-follow of gra/${ES_SEED.autoFollowedIndex}`,
-      () => followerActive(rbx, ES_SEED.autoFollowedIndex),
-      30_000,
-    );
+    if (seed.autoFollow) created.push(...(await seedAutoFollow(gra, rbx, seed, seed.autoFollow)));
   } finally {
     await close();
   }
   log(
-    created.length > 0 ? `es-emulator: seeded ${created.join('; ')}` : 'es-emulator: DR pair already seeded',
+    created.length > 0
+      ? `es-emulator: seeded ${created.length > 12 ? `${created.length} items` : created.join('; ')}`
+      : 'es-emulator: DR pair already seeded',
   );
+}
+
+async function seedAutoFollow(
+  gra: Client,
+  rbx: Client,
+  seed: EsSeed,
+  autoFollow: NonNullable<EsSeed['autoFollow']>,
+): Promise<string[]> {
+  const created: string[] = [];
+  const { name, leaderPatterns, followIndexPattern, followedIndex } = autoFollow;
+  const hasPattern = await rbx.ccr.getAutoFollowPattern({ name }).then(
+    () => true,
+    (err: unknown) => {
+      if (notFound(err)) return false;
+      throw err;
+    },
+  );
+  if (!hasPattern) {
+    await rbx.ccr.putAutoFollowPattern({
+      name,
+      remote_cluster: seed.remoteAlias,
+      leader_index_patterns: [...leaderPatterns],
+      follow_index_pattern: followIndexPattern,
+    });
+    created.push(`rbx auto-follow pattern ${name} (${leaderPatterns.join(', ')})`);
+  }
+  if (!(await gra.indices.exists({ index: followedIndex }))) {
+    await gra.indices.create({
+      index: followedIndex,
+      settings: { number_of_shards: seed.shards, number_of_replicas: 0 },
+    });
+    await gra.index({ index: followedIndex, document: { message: 'stack started', level: 'info' } });
+    created.push(`gra/${followedIndex} (auto-followed by rbx)`);
+  }
+  // Auto-follow creates the follower asynchronously (it polls the leader's cluster state): the pair is seeded
+  // only once that follower is there and active, so whoever reads the pair right after `up` sees all of it.
+  await waitFor(`rbx auto-follow of gra/${followedIndex}`, () => followerActive(rbx, followedIndex), 30_000);
+  return created;
 }
 
 /** A one-line account of both clusters for `stack status`. */
@@ -202,8 +259,11 @@ async function describePair(at: EsEmulatorPlace): Promise<string> {
   }
 }
 
-/** The ES CCR emulator (dev/es-emulator): one process hosting clusters gra and rbx, seeded as a DR pair. */
-export function esEmulator(log: (line: string) => void): StackService {
+/**
+ * The ES CCR emulator (dev/es-emulator): one process hosting clusters gra and rbx, seeded as a DR pair (`seed`:
+ * ES_SEED unless a scratch pair scales it).
+ */
+export function esEmulator(log: (line: string) => void, seed: EsSeed = ES_SEED): StackService {
   const at = place();
   const spec = () => at.spec;
   return {
@@ -242,7 +302,7 @@ export function esEmulator(log: (line: string) => void): StackService {
       }
       const saved = loadSavedEsState(at.stateFile);
       if (saved) await restorePair(log, at, saved);
-      else await seedEsPair(log, at);
+      else await seedEsPair(log, at, seed);
     },
     async status(): Promise<ServiceStatus> {
       const pid = runningPid(spec());
