@@ -70,9 +70,9 @@ export async function createOrchestratorWorker(
     // The DR figures workflows learn (readiness, moves, drills) go to the runtime's /metrics.
     sinks: drMetricsSinks(Runtime.instance().metricMeter, [...options.runbooks.keys()]),
     // A run whose worker died gets its next workflow task from another worker once this passes (Temporal's
-    // default is 10 s, at every step of a failover that a crash interrupts). The runs are few: replaying their
-    // history on another worker costs little.
-    stickyQueueScheduleToStartTimeout: '2s',
+    // default is 10 s, at every step of a failover that a crash interrupts; it adds to the write outage when the
+    // crash is inside the fence window). The runs are few: replaying their history on another worker costs little.
+    stickyQueueScheduleToStartTimeout: '1s',
     ...(options.shutdown ?? DEFAULT_SHUTDOWN),
   });
   return { worker, clients };
