@@ -26,7 +26,10 @@ import { keepDownCommand } from '../test/helpers/mariadb-keep-down';
 import { startScratchPair, type ScratchPair } from '../test/helpers/scratch-cluster';
 import { startWorkerProcess } from '../test/helpers/worker-process';
 import { MHA_PERL_ENV, writeMhaConfig } from './mha';
-import type { Sample, Scenario } from './scenario';
+import type { FailoverReport } from '../workflows';
+import { fenceWatchWorkflowId, pairMoveWorkflowId } from '../workflows/definitions';
+import { drillMove, drillSteps } from '../workflows/checks/drill-figures';
+import type { ContenderTimeline, Sample, Scenario } from './scenario';
 import type { BenchTemporal } from './temporal';
 import { approvingEachQuestion } from './unplanned-failover';
 import { WRITES_PER_SECOND } from './writer';
@@ -104,10 +107,28 @@ function trio(ssh: Ssh): Promise<ScratchPair> {
   });
 }
 
+/** What a contender's failover tells of itself: where its time went after the kill, and its steps for the chart. */
+interface FailoverTold {
+  breakdown: string;
+  timeline?: ContenderTimeline;
+}
+
 /** A contender armed on a trio: ready before the kill, then `failover` runs (or waits for) its failover. */
 interface Armed {
-  failover(): Promise<void>;
+  failover(killedAt: number): Promise<FailoverTold>;
   stop(): Promise<void>;
+}
+
+const since = (killedAt: number, iso: string | undefined) =>
+  iso === undefined ? '?' : `+${Date.parse(iso) - killedAt}`;
+
+/** Each step's start and end after the kill, and the human answers the run waited for. */
+function projectBreakdown(report: FailoverReport, killedAt: number): string {
+  const steps = report.steps
+    .filter((st) => st.startedAt)
+    .map((st) => `${st.id} ${since(killedAt, st.startedAt)}..${since(killedAt, st.endedAt)}`);
+  const asked = report.approvals.filter((a) => a.how === 'approver').length;
+  return `run ${since(killedAt, report.startedAt)}..${since(killedAt, report.finishedAt)} ms; ${steps.join(', ')}; ${asked} question(s) answered by the bench`;
 }
 
 /** This project: its worker serves the trio's runbook; the unplanned failover is started at the kill. */
@@ -120,7 +141,7 @@ async function armProject(temporal: BenchTemporal, pair: ScratchPair, dir: strin
     workflowBundle: temporal.bundle,
   });
   return {
-    async failover() {
+    async failover(killedAt) {
       const handle = await startFailover(
         temporal.client,
         { pair: pair.pair, mode: 'unplanned', trigger: 'test', reason: 'bench', requestedBy: 'oncall' },
@@ -134,8 +155,25 @@ async function armProject(temporal: BenchTemporal, pair: ScratchPair, dir: strin
       ]);
       if (report.outcome !== 'completed')
         throw new Error(`the unplanned failover ended ${report.outcome}: ${report.sentence}`);
+      const move = drillMove('failover', report);
+      return {
+        breakdown: projectBreakdown(report, killedAt),
+        timeline: {
+          contender: 'orchestrator, MySQL primary killed',
+          steps: drillSteps('failover', report.steps),
+          ...(move.fenceWindow ? { fenceWindow: move.fenceWindow } : {}),
+        },
+      };
     },
-    stop: async () => void (await worker.stop()),
+    async stop() {
+      // The run, should it still wait, and the watcher that would fence db-gra-1 once it answers: nothing outlives the trio.
+      for (const id of [pairMoveWorkflowId(pair.pair), fenceWatchWorkflowId(pair.pair)])
+        await temporal.client.workflow
+          .getHandle(id)
+          .terminate('bench: the scratch trio is deleted')
+          .catch(() => undefined);
+      await worker.stop();
+    },
   };
 }
 
@@ -156,16 +194,36 @@ async function armMha(pair: ScratchPair, dir: string, ssh: Ssh): Promise<Armed> 
   const tail = () => (existsSync(log) ? readFileSync(log, 'utf8').slice(-3000) : '(no manager log)');
   await monitoring(manager, log, tail);
   return {
-    async failover() {
+    async failover(killedAt) {
       const code = await Promise.race([exited, sleep(180_000).then(() => 'timeout' as const)]);
       if (code !== 0 || !/Master failover to .* completed successfully/.test(tail()))
         throw new Error(`masterha_manager ended ${code}:\n${tail()}`);
+      return { breakdown: mhaBreakdown(readFileSync(log, 'utf8'), killedAt) };
     },
     async stop() {
       if (manager.exitCode === null && manager.signalCode === null) manager.kill('SIGTERM');
       await exited;
     },
   };
+}
+
+/**
+ * When MHA's manager logged its failed pings and each phase of its failover, in seconds after the kill (its log
+ * stamps whole seconds, so each figure is ±1 s).
+ */
+function mhaBreakdown(log: string, killedAt: number): string {
+  const marks: string[] = [];
+  for (const m of log.matchAll(/^(\w{3} \w{3} +\d+ [\d:]+ \d{4}) - \[\w+\] (.*)$/gm)) {
+    const at = Date.parse(m[1]!);
+    const what = m[2]!;
+    if (at < Math.floor(killedAt / 1000) * 1000) continue;
+    const mark =
+      /^\* (Phase [\d.]+: [^.]+)|^(Connection failed \d+ time|Setting read_only=0|Master failover to)/.exec(
+        what,
+      );
+    if (mark) marks.push(`${mark[1] ?? mark[2]} +${Math.round((at - killedAt) / 1000)} s`);
+  }
+  return marks.join(', ') || '(no phase in its log)';
 }
 
 /** Waits until MHA's manager pings the primary (its start-up checks passed), or fails with its log. */
@@ -178,11 +236,24 @@ async function monitoring(manager: ChildProcess, log: string, tail: () => string
   }
 }
 
+/** Each replica of the trio that is not running, with the end of its error log (to tell a failure's cause). */
+function downServers(pair: ScratchPair): string {
+  return REPLICAS.filter((name) => pair.cluster.pid(name) === undefined)
+    .map((name) => {
+      const log = pair.cluster.dirs(name).errorLog;
+      const end = existsSync(log)
+        ? readFileSync(log, 'utf8').split('\n').slice(-8).join('\n')
+        : '(no error log)';
+      return `\n${name} is not running; its error log ends:\n${end}`;
+    })
+    .join('');
+}
+
 /** The first write acknowledged after `since` (by the new primary: the old one is dead). */
 const firstAcknowledged = (load: WriteLoad, since: number) =>
   load.records.find((r) => r.outcome === 'acknowledged' && r.at >= since && r.server !== PRIMARY);
 
-interface KillResult {
+interface KillResult extends FailoverTold {
   killToWriteMs: number;
   lost: number;
   /** Writes acknowledged after the replicas' IO threads were stopped (0 when caught up). */
@@ -214,13 +285,17 @@ async function killOnce(
     await pair.cluster.kill(PRIMARY, 'SIGKILL');
     const killedAt = Date.now();
     const behindWrites = behind ? load.acknowledgedCount() - atCut : 0;
-    await armed.failover();
+    const told = await armed.failover(killedAt);
     await load.waitForAcknowledged(50, 30_000);
     await load.stop();
     const first = firstAcknowledged(load, killedAt);
     if (!first) throw new Error('no write was acknowledged after the kill');
     const lost = (await load.verify(first.server!)).lost.length;
-    return { killToWriteMs: first.at - killedAt, lost, behindWrites, promoted: first.server! };
+    return { killToWriteMs: first.at - killedAt, lost, behindWrites, promoted: first.server!, ...told };
+  } catch (err) {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}${downServers(pair)}`, {
+      cause: err,
+    });
   } finally {
     await armed?.stop().catch(() => undefined);
     await pair.destroy();
@@ -275,6 +350,7 @@ export function mysqlKillScenario(temporal: BenchTemporal): Scenario {
     async run(ctx): Promise<Sample> {
       const figures: Record<string, number> = {};
       const failures: string[] = [];
+      const timelines: ContenderTimeline[] = [];
       const contenders = [
         { prefix: 'mysql', arm: (p: ScratchPair, d: string) => armProject(temporal, p, d) },
         { prefix: 'mha', arm: (p: ScratchPair, d: string) => armMha(p, d, ssh!) },
@@ -288,8 +364,10 @@ export function mysqlKillScenario(temporal: BenchTemporal): Scenario {
             figures[`${contender.prefix}_${c.lost}`] = r.lost;
             if (c.behind) figures[`${contender.prefix}_kill_behind_writes`] = r.behindWrites;
             ctx.log(
-              `${contender.prefix}, replicas ${c.name}: kill → first write on ${r.promoted} ${r.killToWriteMs} ms, lost ${r.lost}${c.behind ? ` of ${r.behindWrites} written after the replicas' cut` : ''}`,
+              `${contender.prefix}, replicas ${c.name}: kill → first write on ${r.promoted} ${r.killToWriteMs} ms, lost ${r.lost}${c.behind ? ` of ${r.behindWrites} written after the replicas' cut` : ''}; ${r.breakdown}`,
             );
+            if (r.timeline)
+              timelines.push({ ...r.timeline, contender: `${r.timeline.contender}, replicas ${c.name}` });
           } catch (err) {
             failures.push(
               `${contender.prefix}, replicas ${c.name}: ${err instanceof Error ? err.message : String(err)}`,
@@ -297,7 +375,7 @@ export function mysqlKillScenario(temporal: BenchTemporal): Scenario {
           }
         }
       const judged = judge(figures);
-      return { figures, failures: [...failures, ...judged.failures], notes: judged.notes };
+      return { figures, failures: [...failures, ...judged.failures], notes: judged.notes, timelines };
     },
     async teardown() {
       if (ssh) await withEnv(ssh.env, () => ssh!.service.down());
