@@ -317,7 +317,7 @@ const CASES = [
  * Lost writes are a failure when this project lost more than MHA in the same case and run; a loss no larger than
  * MHA's is a note (the JSON says it, the bench does not fail).
  */
-function judge(figures: Record<string, number>): { failures: string[]; notes: string[] } {
+export function judgeKillLosses(figures: Record<string, number>): { failures: string[]; notes: string[] } {
   const failures: string[] = [];
   const notes: string[] = [];
   for (const c of CASES) {
@@ -374,7 +374,7 @@ export function mysqlKillScenario(temporal: BenchTemporal): Scenario {
             );
           }
         }
-      const judged = judge(figures);
+      const judged = judgeKillLosses(figures);
       return { figures, failures: [...failures, ...judged.failures], notes: judged.notes, timelines };
     },
     async teardown() {
