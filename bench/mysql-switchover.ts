@@ -7,7 +7,7 @@
  * acknowledged writes around it, and the acknowledged writes missing on the new primary (by id).
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -24,13 +24,13 @@ import {
 } from '../dev/stack/services/mariadb';
 import { ensureDebianPackages, STACK_PACKAGES } from '../dev/tools/debian-packages';
 import { WriteLoad } from '../dev/write-load';
+import { MHA_DIR, MHA_PERL_ENV, writeMhaConfig } from './mha';
 import type { Sample, Scenario } from './scenario';
 import { WRITES_PER_SECOND } from './writer';
 
 const run = promisify(execFile);
 const SERVERS = ['db-gra-1', 'db-rbx-1', 'db-rbx-2'];
 const PAIR = 'bench-mysql';
-const MHA_DIR = path.join(__dirname, 'mha');
 
 interface Trio {
   cluster: MariadbCluster;
@@ -83,43 +83,15 @@ async function projectSwitch(trio: Trio, candidate: string): Promise<void> {
   }
 }
 
-function mhaConfig(trio: Trio): string {
-  const secret = (file: string) => trio.cluster.secret(file);
-  const file = path.join(trio.dir, 'mha.cnf');
-  for (const workdir of ['mha', 'mha-remote']) mkdirSync(path.join(trio.dir, workdir), { recursive: true });
-  writeFileSync(
-    file,
-    [
-      '[server default]',
-      `user=${MARIADB_ACCOUNTS.orchestrator.user}`,
-      `password=${secret(MARIADB_ACCOUNTS.orchestrator.secretFile)}`,
-      `repl_user=${MARIADB_ACCOUNTS.replication.user}`,
-      `repl_password=${secret(MARIADB_ACCOUNTS.replication.secretFile)}`,
-      `manager_workdir=${path.join(trio.dir, 'mha')}`,
-      `manager_log=${path.join(trio.dir, 'mha', 'manager.log')}`,
-      `remote_workdir=${path.join(trio.dir, 'mha-remote')}`,
-      'ping_interval=1',
-      `master_ip_online_change_script=${path.join(MHA_DIR, 'online-change')}`,
-      ...SERVERS.flatMap((name, i) => [
-        `[server${i + 1}]`,
-        'hostname=127.0.0.1',
-        `port=${trio.cluster.instance(name).port}`,
-        `master_binlog_dir=${trio.cluster.dirs(name).data}`,
-      ]),
-      '',
-    ].join('\n'),
-    { mode: 0o600 },
-  );
-  return file;
-}
-
 /** MHA's planned online switch; then the replicas go back to GTID replication (MHA repoints them by file/position). */
 async function mhaSwitch(trio: Trio, candidate: string): Promise<number> {
   const started = Date.now();
   await run(
     'masterha_master_switch',
     [
-      `--conf=${mhaConfig(trio)}`,
+      `--conf=${writeMhaConfig(trio.cluster, trio.dir, SERVERS, [
+        `master_ip_online_change_script=${path.join(MHA_DIR, 'online-change')}`,
+      ])}`,
       '--master_state=alive',
       '--new_master_host=127.0.0.1',
       `--new_master_port=${trio.cluster.instance(candidate).port}`,
@@ -130,8 +102,7 @@ async function mhaSwitch(trio: Trio, candidate: string): Promise<number> {
     {
       env: {
         ...process.env,
-        PERL5LIB: MHA_DIR,
-        PERL5OPT: '-MMhaMariadbFixes',
+        ...MHA_PERL_ENV,
         BENCH_APP_USER: MARIADB_ACCOUNTS.app.user,
       },
     },
@@ -187,10 +158,6 @@ export function mysqlSwitchoverScenario(): Scenario {
   return {
     name: 'mysql-switchover',
     description: `planned MySQL switchover on one scratch MariaDB trio at ${WRITES_PER_SECOND} writes/s: this project's MySQL activities vs MHA 0.58's masterha_master_switch --master_state=alive`,
-    notMeasured: {
-      mysql_kill_to_write_ms:
-        'not built yet: the SIGKILL scenarios (vs masterha_manager, and with replicas 1 s behind) need MHA over SSH',
-    },
     async setup(ctx) {
       ensureDebianPackages(
         STACK_PACKAGES.filter((t) => t.pkg.startsWith('mha4mysql-')),

@@ -45,6 +45,7 @@ export interface BenchReport {
   ratios: Record<string, Ratio>;
   not_measured: Record<string, string>;
   failures: string[];
+  notes: string[];
 }
 
 export function machineFacts(): BenchReport['machine'] {

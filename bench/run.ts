@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseBenchOptions } from './options';
 import { esPromoteScenario } from './es-promote';
+import { mysqlKillScenario } from './mysql-kill';
 import { mysqlSwitchoverScenario } from './mysql-switchover';
 import { plannedFailoverScenario } from './planned-failover';
 import { plannedFailoverScaleScenario } from './planned-failover-scale';
@@ -25,6 +26,7 @@ function scenarios(temporal: BenchTemporal): Scenario[] {
     plannedFailoverScaleScenario(temporal),
     unplannedFailoverScenario(temporal),
     mysqlSwitchoverScenario(),
+    mysqlKillScenario(temporal),
     esPromoteScenario(),
   ];
 }
@@ -34,6 +36,7 @@ const log = (line: string) => console.error(`[bench] ${line}`);
 interface Collected {
   values: Record<string, number[]>;
   failures: string[];
+  notes: string[];
   timelines: Map<string, ContenderTimeline>;
   notMeasured: Record<string, string>;
 }
@@ -49,6 +52,7 @@ async function runScenario(scenario: Scenario, runs: number, smoke: boolean, int
       for (const [name, value] of Object.entries(sample.figures))
         if (Number.isFinite(value)) (into.values[name] ??= []).push(value);
       into.failures.push(...sample.failures.map((f) => `${scenario.name} run ${run + 1}: ${f}`));
+      into.notes.push(...(sample.notes ?? []).map((n) => `${scenario.name} run ${run + 1}: ${n}`));
       for (const t of sample.timelines ?? []) into.timelines.set(t.contender, t);
     }
   } catch (err) {
@@ -68,7 +72,7 @@ async function main(): Promise<void> {
   const unknown = options.only.filter((name) => !all.some((s) => s.name === name));
   if (unknown.length > 0) throw new Error(`unknown scenario(s): ${unknown.join(', ')}`);
   const at = new Date().toISOString();
-  const collected: Collected = { values: {}, failures: [], timelines: new Map(), notMeasured: {} };
+  const collected: Collected = { values: {}, failures: [], notes: [], timelines: new Map(), notMeasured: {} };
   try {
     for (const scenario of chosen) await runScenario(scenario, options.runs, options.smoke, collected);
   } finally {
@@ -89,6 +93,7 @@ async function main(): Promise<void> {
     ratios: ratios(figures),
     not_measured: notMeasured,
     failures: collected.failures,
+    notes: collected.notes,
   };
   mkdirSync(options.outDir, { recursive: true });
   const base = path.join(options.outDir, `bench-${options.smoke ? 'smoke' : 'full'}`);

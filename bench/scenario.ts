@@ -20,6 +20,8 @@ export interface Sample {
   figures: Record<string, number>;
   /** Each sentence makes the bench exit non-zero: a contender failed or lost a write it should not have. */
   failures: string[];
+  /** What the JSON should say without failing the bench, e.g. a loss no larger than the reference tool's. */
+  notes?: string[];
   timelines?: ContenderTimeline[];
 }
 

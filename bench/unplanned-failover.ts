@@ -26,7 +26,9 @@ import { BenchTemporal, withScratchPair, withWorker } from './temporal';
 import { underWrites, type WritesDuringMove } from './writer';
 
 /** The run's report, approving (as the scratch pairs' approver) each approval question as it opens. */
-async function approvingEachQuestion(handle: WorkflowHandle<typeof failover>): Promise<FailoverReport> {
+export async function approvingEachQuestion(
+  handle: WorkflowHandle<typeof failover>,
+): Promise<FailoverReport> {
   let ended = false;
   const report = (handle.result() as Promise<FailoverReport>).finally(() => {
     ended = true;

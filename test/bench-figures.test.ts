@@ -1,5 +1,6 @@
 /** The bench's figures and command line (bench/stats.ts, bench/options.ts): pure functions, no system. */
 import { describe, expect, it } from 'vitest';
+import { judgeKillLosses } from '../bench/mysql-kill';
 import { parseBenchOptions } from '../bench/options';
 import { ratios } from '../bench/report';
 import { ratioOfMedians, spread } from '../bench/stats';
@@ -16,6 +17,21 @@ describe('bench figures', () => {
     expect(ratioOfMedians(figures, 'a', 'b')).toEqual({ value: 2, numerator: 'a', denominator: 'b' });
     expect(ratioOfMedians(figures, 'a', 'c')).toEqual({ missing: 'c was not measured' });
     expect(ratioOfMedians(figures, 'a', 'zero')).toEqual({ missing: 'zero has a median of 0' });
+  });
+
+  it('fails the MySQL kill scenario only when this project lost more writes than MHA, and notes an equal loss', () => {
+    expect(judgeKillLosses({ mysql_kill_lost_writes: 0, mha_kill_lost_writes: 0 })).toEqual({
+      failures: [],
+      notes: [],
+    });
+    const behind = judgeKillLosses({ mysql_kill_behind_lost_writes: 3, mha_kill_behind_lost_writes: 3 });
+    expect(behind.failures).toEqual([]);
+    expect(behind.notes).toEqual([
+      'replicas 1000 ms behind: this project lost 3 acknowledged write(s), MHA 3: not more than MHA, so not a failure',
+    ]);
+    expect(judgeKillLosses({ mysql_kill_lost_writes: 2, mha_kill_lost_writes: 0 }).failures).toEqual([
+      'replicas caught up: this project lost 2 acknowledged write(s), MHA 0',
+    ]);
   });
 
   it('gives every ratio the issue names, measured or not', () => {

@@ -1,6 +1,8 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveHostKey, SshClient } from '../activities/apps/ssh';
 import { HaproxySocketClient, setServerState, showServersState } from '../activities/traffic/haproxy-runtime';
@@ -91,5 +93,40 @@ describe('stack services: HAProxy and sshd', () => {
     await service.down();
     expect(await portOpen(port)).toBe(false);
     expect(exited(pid!)).toBe(true);
+  });
+
+  it('sshd given variables and SFTP: its commands see the variables, and scp (SFTP since OpenSSH 9) copies a file', async () => {
+    const port = await freePort();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'stack-'));
+    setEnv({ DR_STACK_DIR: dir, DR_STACK_PORT_SSH: String(port) });
+    const service = sshServer(quiet, { env: { PERL5OPT: '-MSomeFix' }, sftp: true });
+    cleanups.push(() => service.down());
+    await service.up();
+    const p = sshPaths();
+    const result = await new SshClient().exec(
+      {
+        label: 'test',
+        host: '127.0.0.1',
+        port,
+        user: sshUser(),
+        privateKey: readFileSync(p.clientKey, 'utf8'),
+        hostKey: resolveHostKey(`file:${p.hostKeyPub}`, '/'),
+      },
+      'echo "$PERL5OPT $DR_STACK_DIR"',
+      { timeoutMs: 10_000 },
+    );
+    expect(result).toMatchObject({ exitCode: 0, stdout: `-MSomeFix ${dir}\n` });
+
+    const knownHosts = path.join(dir, 'known_hosts');
+    writeFileSync(knownHosts, `[127.0.0.1]:${port} ${readFileSync(p.hostKeyPub, 'utf8')}`);
+    writeFileSync(path.join(dir, 'from.txt'), 'copied over SFTP\n');
+    const options = ['IdentitiesOnly=yes', `UserKnownHostsFile=${knownHosts}`, 'BatchMode=yes'];
+    await promisify(execFile)('scp', [
+      ...['-q', '-P', String(port), '-i', p.clientKey],
+      ...options.flatMap((o) => ['-o', o]),
+      path.join(dir, 'from.txt'),
+      `${sshUser()}@127.0.0.1:${path.join(dir, 'to.txt')}`,
+    ]);
+    expect(readFileSync(path.join(dir, 'to.txt'), 'utf8')).toBe('copied over SFTP\n');
   });
 });

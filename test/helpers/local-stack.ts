@@ -46,14 +46,7 @@ export function activityEnvironment(): MockActivityEnvironment {
   return new MockActivityEnvironment(undefined, { logger: new DefaultLogger('WARN') });
 }
 
-/** Runs an activity in a mock activity context, keeping its argument and result types. */
-export function runActivity<A extends unknown[], R>(
-  env: MockActivityEnvironment,
-  fn: (...args: A) => Promise<R>,
-  ...args: A
-): Promise<R> {
-  return env.run(fn as never, ...(args as unknown as never[])) as Promise<R>;
-}
+export { runActivity } from './run-activity';
 
 /** Installs the SDK runtime with a warnings-only logger (once per test process). */
 export function quietRuntime(): void {

@@ -12,7 +12,7 @@ import {
 } from '../../dev/stack/services/mariadb';
 import { stackDir } from '../../dev/stack/settings';
 import { WriteLoad } from '../../dev/write-load';
-import { runActivity } from './local-stack';
+import { runActivity } from './run-activity';
 import { TEST_APPROVER_LINE } from './approver';
 
 /** Sites of the scratch servers, like the local stack: db-gra-* in gra (primary), the others in rbx. */

@@ -38,7 +38,15 @@ async function ensureKey(file: string, comment: string): Promise<void> {
   await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);
 }
 
-function writeConfig(): void {
+/** What a private sshd adds to the stack's: more variables for the commands it runs, and an SFTP server. */
+export interface SshServerOptions {
+  /** Set for every command run over SSH, next to DR_REPO_ROOT and DR_STACK_DIR (sshd keeps only its first SetEnv). */
+  env?: Record<string, string>;
+  /** Serve SFTP (OpenSSH 9's scp copies over SFTP). */
+  sftp?: boolean;
+}
+
+function writeConfig(options: SshServerOptions): void {
   const p = sshPaths();
   const clientKey = readFileSync(p.clientKeyPub, 'utf8').trim();
   // The key may only be used from loopback, and only to run commands.
@@ -76,7 +84,10 @@ function writeConfig(): void {
       'PrintLastLog no',
       'MaxStartups 30:30:60',
       // Lets the runbook's commands find dev/perl-app/appctl and this stack's folder, wherever the clone is.
-      `SetEnv DR_REPO_ROOT=${REPO_ROOT} DR_STACK_DIR=${stackDir()}`,
+      `SetEnv ${Object.entries({ DR_REPO_ROOT: REPO_ROOT, DR_STACK_DIR: stackDir(), ...options.env })
+        .map(([name, value]) => `${name}=${value}`)
+        .join(' ')}`,
+      ...(options.sftp ? ['Subsystem sftp internal-sftp'] : []),
       'LogLevel INFO',
       '',
     ].join('\n'),
@@ -89,7 +100,7 @@ async function fingerprint(file: string): Promise<string> {
 }
 
 /** OpenSSH's sshd on loopback, its own config, host key and authorized client key under `.stack/ssh/`. */
-export function sshServer(log: (line: string) => void): StackService {
+export function sshServer(log: (line: string) => void, options: SshServerOptions = {}): StackService {
   return {
     name: 'sshd',
     async up() {
@@ -102,7 +113,7 @@ export function sshServer(log: (line: string) => void): StackService {
       chmodSync(p.dir, 0o700);
       await ensureKey(p.hostKey, 'dr-local-stack sshd host key');
       await ensureKey(p.clientKey, 'dr-orchestrator@local-stack');
-      writeConfig();
+      writeConfig(options);
       // Privilege separation needs this empty folder when sshd runs as root.
       if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
       try {
