@@ -223,10 +223,13 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
         state: 'compensated',
         lastError: expect.stringMatching(/^TrafficProviderUnreachable: /),
       });
-      const window = report.steps.filter((s) => s.phase !== 'warm-up');
-      expect(window.filter((s) => s.id !== 'traffic.drain').every((s) => s.attempts === 0)).toBe(true);
+      // The fences ran beside the drain and are undone with it; nothing after the fence phase ran.
+      const after = report.steps.filter((s) => s.phase !== 'warm-up' && s.phase !== 'fence');
+      expect(after.every((s) => s.attempts === 0)).toBe(true);
       expect(report.compensation).toEqual({
         undone: [
+          { step: 'es.fence', sentence: expect.any(String) },
+          { step: 'mysql.fence', sentence: expect.any(String) },
           {
             step: 'traffic.drain',
             sentence: `HAProxy backend ${HAPROXY_BACKEND} already sends all traffic to gra; nothing changed. Its saved server states (${pair.haproxyStateFile}) already match.`,

@@ -10,11 +10,6 @@ export interface PlanStep extends PlannedStepView {
   undo?(): Promise<string>;
   /** The id of a step of the same phase that must have succeeded before this one starts. */
   after?: string;
-  /**
-   * Starts the reads the step needs that change nothing and need nothing fenced, beside the drain (planned fence
-   * window); `run` then uses them instead of reading again.
-   */
-  readAhead?(): void;
 }
 
 export const view = ({

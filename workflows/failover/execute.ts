@@ -21,18 +21,16 @@ async function compensable(run: FailoverRun, step: PlanStep): Promise<void> {
 }
 
 /**
- * Fence the old primary where reachable. Planned: every fence must hold; once the traffic is drained, the other
- * fences run in parallel (runs with the fence window). Unplanned: a fence that fails (the primary is gone) needs an
+ * Fence the old primary where reachable. Planned: every fence must hold; the drain and the fences run in parallel
+ * (runs with the fence window). Unplanned: a fence that fails (the primary is gone) needs an
  * approval to go on without it, stated as such.
  */
 export async function fence(run: FailoverRun): Promise<void> {
   run.enter('fence');
   const steps = run.stepsOf('fence');
   if (run.ctx.planned && patched(FENCE_WINDOW_PATCH)) {
-    const fences = steps.filter((s) => s.system !== 'traffic');
-    for (const step of fences) step.readAhead?.();
-    for (const step of steps.filter((s) => s.system === 'traffic')) await compensable(run, step);
-    await allSettledOrThrow(fences.map((s) => compensable(run, s)));
+    // The drain and the fences are independent: together, they start the write outage one step later.
+    await allSettledOrThrow(steps.map((s) => compensable(run, s)));
     return;
   }
   for (const step of steps) {

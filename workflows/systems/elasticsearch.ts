@@ -214,7 +214,6 @@ function esFenceStep(ctx: RunContext): PlanStep {
   const pair = ctx.settings.pair;
   const site = ctx.from;
   let before: EsWriteBlockStatus | undefined;
-  let readAhead: Promise<EsWriteBlockStatus> | undefined;
   const readBlocks = (why: string) =>
     ctx.call('read', 'esWriteBlockStatus', { pair, site }, `write blocks on ES ${site} ${why}`);
   return {
@@ -224,15 +223,8 @@ function esFenceStep(ctx: RunContext): PlanStep {
     title: `make the leader indices of ${site} refuse writes (write block)`,
     target: `the leader indices of ES ${site}`,
     compensation: `lift the write block from the leader indices of ${site} that took writes before`,
-    readAhead: () => {
-      readAhead = readBlocks('before the fence');
-      // Read by `run`; a failed read fails the step there, not the workflow task here.
-      readAhead.catch(() => undefined);
-    },
     run: async () => {
-      const ahead = readAhead;
-      readAhead = undefined;
-      before = await (ahead ?? readBlocks('before the fence'));
+      before = await readBlocks('before the fence');
       const preset = ctx.planned ? 'change' : 'read';
       return (await ctx.call(preset, 'esFenceWrites', { pair, site }, `fence writes on ES ${site}`))
         .description;
