@@ -245,6 +245,31 @@ describe.each([8, 9] as const)('Elasticsearch activities against Elasticsearch %
       expect(resumedAgain.indices.map((i) => i.outcome)).toEqual(['already-active', 'already-active']);
     });
 
+    it('onlyIfCaughtUp: pauses followers that have read everything, in one call', async () => {
+      const paused = await runIn(env, act().esPauseFollow, { ...pairInput, onlyIfCaughtUp: true });
+      expect(paused.notCaughtUp).toBeUndefined();
+      expect(paused.indices.map((i) => i.outcome)).toEqual(['paused', 'paused']);
+    });
+
+    it('onlyIfCaughtUp: leaves followers that cannot read everything be, and says why', async () => {
+      t.emulator.faults.cutLink('gra', 'rbx');
+      try {
+        await t.gra.index({ index: 'orders', id: 'unread', document: { n: 1 } });
+        await waitFor('the cut link seen by the follower', async () => {
+          const r = await runIn(env, act().esFollowerStatus, pairInput);
+          return r.summary.healthy ? undefined : r;
+        });
+        const left = await runIn(env, act().esPauseFollow, { ...pairInput, onlyIfCaughtUp: true });
+        expect(left.indices).toEqual([]);
+        expect(left.notCaughtUp).toMatch(
+          /^not paused: the followers on rbx have not read everything yet \(lag \d+ operations, 2 of 2 active, not all healthy\)$/,
+        );
+        expect((await t.rbx.ccr.followInfo({ index: 'orders' })).follower_indices[0]?.status).toBe('active');
+      } finally {
+        t.emulator.faults.restoreLink('gra', 'rbx');
+      }
+    });
+
     it('refuses a regular index (IndexNotFollower) and a missing one (EsIndexNotFound), non-retryably', async () => {
       await t.rbx.indices.create({ index: 'plain' });
       const notFollower = await failureOf(

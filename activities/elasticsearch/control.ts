@@ -4,6 +4,8 @@ import type { EsClients, EsCluster, EsClusterConfig, IndexState } from './client
 import { durationMs } from '../../config/duration';
 import { CLUSTER_LEVEL_FAILURES, esDecision, esFailure, hasEsType } from './errors';
 import { forEachBounded } from './pool';
+import { followerStatus } from './status';
+import { followersCaughtUp } from '../../common/es-followers';
 
 export interface EsIndicesInput {
   pair: string;
@@ -140,6 +142,37 @@ export function pauseFollowers(
     log.info(`${cluster.site}: paused following of ${index}`, { site: cluster.site, index });
     return { index, outcome: 'paused' as const };
   });
+}
+
+export interface EsPauseInput extends EsIndicesInput {
+  /**
+   * Pause only when every follower has read all of its leader (active, healthy, lag 0), read once; otherwise change
+   * nothing and say why (`notCaughtUp`), for the caller to wait and try again.
+   */
+  onlyIfCaughtUp?: boolean;
+}
+
+/** Pauses the followers, or, asked `onlyIfCaughtUp` while they have not read everything yet, leaves them be. */
+export async function pauseFollowersIfCaughtUp(
+  es: EsClients,
+  input: EsPauseInput,
+): Promise<{
+  site: string;
+  indices: EsIndexOutcome<'paused' | 'already-paused'>[];
+  notCaughtUp?: string;
+}> {
+  const { onlyIfCaughtUp, ...which } = input;
+  if (onlyIfCaughtUp) {
+    const status = await followerStatus(es, which);
+    const { summary } = status;
+    if (!followersCaughtUp(summary))
+      return {
+        site: status.site,
+        indices: [],
+        notCaughtUp: `not paused: the followers on ${status.site} have not read everything yet (lag ${summary.maxLagOperations} operations, ${summary.active} of ${summary.total} active${summary.healthy ? '' : ', not all healthy'})`,
+      };
+  }
+  return pauseFollowers(es, which);
 }
 
 export function resumeFollowers(

@@ -1,12 +1,13 @@
 import type { EsClients } from './clients';
 import {
   configureRemoteCluster,
-  pauseFollowers,
+  pauseFollowersIfCaughtUp,
   remoteClusterStatus,
   resumeFollowers,
   setAutoFollowActive,
   type EsAutoFollowInput,
   type EsIndicesInput,
+  type EsPauseInput,
   type EsRemoteClusterInput,
 } from './control';
 import {
@@ -25,6 +26,7 @@ import {
   followInput,
   indicesInput,
   patternsInput,
+  pauseInput,
   promoteInput,
   remoteClusterInput,
   remoteClusterStatusInput,
@@ -70,8 +72,9 @@ export function createElasticsearchActivities({ es }: ElasticsearchActivityDeps)
     esClusterHealth: (input: EsHealthInput) => observeHealth(es, input),
     /** Follower status and lag of the follower indices (default on the standby site). */
     esFollowerStatus: (input: EsFollowerStatusInput) => followerStatus(es, input),
-    esPauseFollow: validated('esPauseFollow', indicesInput, (input: EsIndicesInput) =>
-      pauseFollowers(es, input),
+    /** Pauses the followers; with `onlyIfCaughtUp`, only once every one has read all of its leader. */
+    esPauseFollow: validated('esPauseFollow', pauseInput, (input: EsPauseInput) =>
+      pauseFollowersIfCaughtUp(es, input),
     ),
     esResumeFollow: validated('esResumeFollow', indicesInput, (input: EsIndicesInput) =>
       resumeFollowers(es, input),

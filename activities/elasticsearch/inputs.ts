@@ -14,6 +14,8 @@ const indices = z.array(esIndexName);
 
 export const indicesInput = z.object({ pair, site: site.optional(), indices: indices.optional() }).strict();
 
+export const pauseInput = indicesInput.extend({ onlyIfCaughtUp: z.boolean().optional() }).strict();
+
 export const promoteInput = indicesInput
   .extend({ concurrency: z.number().int().min(1).max(64).optional() })
   .strict();

@@ -659,9 +659,15 @@ export class FakePair {
           },
         };
       },
-      esPauseFollow: async ({ site }: { site?: string }) => {
-        await this.enter('esPauseFollow', site === 'gra' ? site : undefined);
+      esPauseFollow: async ({ site, onlyIfCaughtUp }: { site?: string; onlyIfCaughtUp?: boolean }) => {
         const followers = followersOf(site);
+        const caughtUp = s().es.lag === 0 && Object.values(followers).every((f) => f === 'active');
+        if (onlyIfCaughtUp && !caughtUp) {
+          // It read the followers' status and changed nothing.
+          await this.enter('esFollowerStatus', site ?? 'rbx');
+          return { site: site ?? 'rbx', indices: [], notCaughtUp: `not paused: lag ${s().es.lag}` };
+        }
+        await this.enter('esPauseFollow', site === 'gra' ? site : undefined);
         const out = Object.keys(followers).map((index) => {
           const was = followers[index];
           followers[index] = 'paused';

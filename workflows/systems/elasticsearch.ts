@@ -2,6 +2,7 @@ import { ApplicationFailure, patched, sleep } from '@temporalio/workflow';
 import type { EsFollowerStatusReport } from '../../activities/elasticsearch';
 import type { EsWriteBlockStatus } from '../../activities/elasticsearch/fence';
 import type { Check } from '../checks/check';
+import { followersCaughtUp } from '../../common/es-followers';
 import { evaluateEsReadiness } from '../checks/es-readiness';
 import type { DataLossEstimate } from '../definitions';
 import type { PlanStep } from '../steps';
@@ -128,6 +129,11 @@ export function elasticsearchContribution(): SystemContribution {
           target: followerNames,
           compensation: `resume the followers that were active (${activeBefore.join(', ') || 'none'})`,
           run: async () => {
+            // Checked before awaiting anything: older runs schedule their first lag read in this same turn.
+            if (ctx.planned && patched(FENCE_WINDOW_PATCH)) {
+              const paused = await pauseIfCaughtUp(ctx, site, moved(ctx));
+              if (paused) return paused;
+            }
             const caughtUp = ctx.planned ? await waitForZeroLag(ctx, moved(ctx)) : '';
             const r = await ctx.call(
               'change',
@@ -269,7 +275,7 @@ export async function waitForZeroLag(
       `lag of the followers on ${site}`,
     );
     const lag = r.summary.maxLagOperations;
-    if (r.summary.active === r.summary.total && r.summary.healthy && lag <= maxLag)
+    if (followersCaughtUp(r.summary, maxLag))
       return maxLag === 0
         ? `every follower on ${site} has read all of its leader; `
         : `every follower on ${site} is within ${maxLag} operations of its leader (lag ${lag}); `;
@@ -285,6 +291,26 @@ export async function waitForZeroLag(
     await sleep(backoff ? pauseMs : 1000);
     pauseMs = Math.min(pauseMs * 2, 1000);
   }
+}
+
+/**
+ * Planned, inside the fence window (runs with the fence window): one activity reads the followers and pauses them when
+ * they have read everything already, the usual case after the warm-up and the fence; the sentence, or nothing when
+ * they have not (the step then waits for them as before).
+ */
+async function pauseIfCaughtUp(
+  ctx: RunContext,
+  site: string,
+  which: { indices?: string[] },
+): Promise<string | undefined> {
+  const r = await ctx.call(
+    'change',
+    'esPauseFollow',
+    { pair: ctx.settings.pair, site, ...which, onlyIfCaughtUp: true },
+    `pause followers on ${site} once caught up`,
+  );
+  if (r.notCaughtUp) return undefined;
+  return `every follower on ${site} has read all of its leader; followers on ${site} paused: ${outcomes(r)}.`;
 }
 
 /** The first pause between two reads of the followers' lag, doubled after each read up to 1 s. */
