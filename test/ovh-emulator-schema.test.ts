@@ -355,7 +355,7 @@ describe('the Public Cloud Load Balancer routes vs the cloud.json models', () =>
     ]);
   });
 
-  it('answered the PUTs with the changed object, and a GET shows the pool as the listener\'s and the drained member', () => {
+  it("answered the PUTs with the changed object, and a GET shows the pool as the listener's and the drained member", () => {
     expect(reply('PUT', `/listener/${CLOUD.listenerId}`)?.body).toMatchObject({
       defaultPoolId: CLOUD.pools.rbx,
     });

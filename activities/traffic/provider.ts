@@ -6,7 +6,7 @@
  * Every method reports in plain sentences (`description`) fit for the log, the Temporal UI and the
  * report. Providers throw `ApplicationFailure`s with a type name (see ./errors.ts), never raw errors.
  */
-export type TrafficProviderKind = 'haproxy' | 'ovh-iplb' | 'ovh-dns';
+export type TrafficProviderKind = 'haproxy' | 'ovh-iplb' | 'ovh-dns' | 'ovh-cloud-lb';
 
 /** One thing that can carry traffic for a site: an HAProxy server, an IPLB farm or server, a DNS target. */
 export interface TrafficMember {

@@ -142,7 +142,9 @@ export function cloudHealthMonitor(id: string, poolId: string, name: string): Cl
   };
 }
 
-export function cloudMember(fields: Pick<CloudMember, 'id' | 'name' | 'address'> & Partial<CloudMember>): CloudMember {
+export function cloudMember(
+  fields: Pick<CloudMember, 'id' | 'name' | 'address'> & Partial<CloudMember>,
+): CloudMember {
   return {
     operatingStatus: 'online',
     protocolPort: 8080,
