@@ -1,6 +1,6 @@
 /**
  * The traffic switch of a DR pair, whatever carries it: HAProxy (runtime API), an OVH IP Load Balancer
- * frontend or farm, or an OVH DNS record. One provider object per pair, built from its runbook's
+ * frontend or farm, an OVH DNS record, or an OVH Public Cloud Load Balancer listener. One provider object per pair, built from its runbook's
  * `traffic` section and the clients of the worker; the activities in ./index.ts call it.
  *
  * Every method reports in plain sentences (`description`) fit for the log, the Temporal UI and the
