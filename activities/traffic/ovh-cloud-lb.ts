@@ -187,7 +187,11 @@ export class OvhCloudLbTrafficProvider implements TrafficProvider {
             : '',
           moved
             ? `set the listener's default pool to ${this.poolWords(after, site)}`
-            : `the listener already had pool ${this.poolWords(after, site)}`,
+            : `the listener already had pool ${this.poolWords(after, site)}${
+                restoredTarget.length + restoredOthers.length === 0
+                  ? ' (waited for the change being applied)'
+                  : ''
+              }`,
           restoredOthers.length > 0
             ? `gave the drained member(s) ${restoredOthers.join(', ')} of the other site(s) weight ${this.settings.restoreWeight} back`
             : '',
@@ -232,8 +236,11 @@ export class OvhCloudLbTrafficProvider implements TrafficProvider {
         for (const m of serving) await writer.put(this.memberPath(pool, m.id), { weight: 0 });
         await writer.settled();
         const after = await this.read(ctx.signal);
-        const names = serving.map((m) => m.name || m.id).join(', ') || 'none left';
-        const description = `${this.label} no longer sends new connections to ${site}: weight 0 for the member(s) ${names} of pool ${this.poolWords(after, site)} (established connections go on; the listener still points at that pool, so clients get errors from the load balancer until the switch).`;
+        const did =
+          serving.length > 0
+            ? `weight 0 for the member(s) ${serving.map((m) => m.name || m.id).join(', ')} of pool ${this.poolWords(after, site)}`
+            : `every member of pool ${this.poolWords(after, site)} was at weight 0 already; waited for the change being applied`;
+        const description = `${this.label} no longer sends new connections to ${site}: ${did} (established connections go on; the listener still points at that pool, so clients get errors from the load balancer until the switch).`;
         return { ...fields, changed: true, actions: writer.actions, description, state: after.state };
       }),
     );
