@@ -61,6 +61,11 @@ export const TRAFFIC_FAILURE_TYPES = {
       'an OVH IP Load Balancer refresh task ended in error; the change is still pending and a retry refreshes again',
   },
   IplbRefreshTimeout: { retryable: true, means: 'the IPLB refresh outlasted refreshTimeout' },
+  CloudLbPendingTimeout: {
+    retryable: true,
+    means:
+      'an OVH Public Cloud load balancer stayed busy (not active) past pendingTimeout; a retry goes on from what is done',
+  },
   OvhInvalidCredentials: {
     retryable: false,
     means:

@@ -471,7 +471,44 @@ const ovhDnsTraffic = z
   })
   .strict();
 
-const traffic = z.discriminatedUnion('provider', [haproxyTraffic, ovhIplbTraffic, ovhDnsTraffic]);
+/** An OpenStack ID as OVH's Public Cloud API shows it. */
+const openstackId = z
+  .string()
+  .regex(
+    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+    'must be an OpenStack ID (a UUID such as "5f0c7c2e-1d3a-4b8e-9f6a-2c4d5e6f7a8b")',
+  );
+
+/**
+ * OVH Public Cloud Load Balancer (OpenStack Octavia through OVH's API v1): one listener of one load balancer sends its
+ * traffic to the site's pool (`defaultPoolId`). Each pool needs a health monitor for the verification.
+ */
+const ovhCloudLbTraffic = z
+  .object({
+    provider: z.literal('ovh-cloud-lb'),
+    ovh: ovhCredentials,
+    /** The Public Cloud project ID. */
+    serviceName: z.string().min(1),
+    /** The region of the load balancer, e.g. "GRA11". */
+    regionName: z.string().min(1),
+    loadBalancerId: openstackId,
+    listenerId: openstackId,
+    /** The pool of each site, on the same load balancer. */
+    pools: z.record(name, openstackId),
+    /** The weight a switch gives back to a member a drain set to 0 (Octavia's default weight is 1). */
+    restoreWeight: z.number().int().min(1).max(256).default(1),
+    /** How long a switch or drain waits in all for the load balancer to be `active` between its writes. */
+    pendingTimeout: duration.default('5m'),
+    entryUrl,
+  })
+  .strict();
+
+const traffic = z.discriminatedUnion('provider', [
+  haproxyTraffic,
+  ovhIplbTraffic,
+  ovhDnsTraffic,
+  ovhCloudLbTraffic,
+]);
 
 /**
  * One approver: an allowed_signers line (`alice ssh-ed25519 AAAA… [comment]`, options such as namespaces="…" or
@@ -685,6 +722,7 @@ export const runbookSchema = z
         });
     });
     if (runbook.traffic?.provider === 'haproxy') haproxySockets(runbook.traffic, ctx);
+    if (runbook.traffic?.provider === 'ovh-cloud-lb') distinctPools(runbook.traffic.pools, ctx);
     if (runbook.traffic) {
       const { key, entries } = perSiteTraffic(runbook.traffic);
       for (const s of sites) {
@@ -745,6 +783,21 @@ function haproxySockets(
   });
 }
 
+/** Each site its own pool: one pool for two sites could never move the traffic. */
+function distinctPools(pools: Record<string, string>, ctx: z.RefinementCtx): void {
+  const seen = new Map<string, string>();
+  for (const [site, pool] of Object.entries(pools)) {
+    const other = seen.get(pool.toLowerCase());
+    if (other !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['traffic', 'pools', site],
+        message: `is pool ${pool}, already the pool of site "${other}": each site needs its own pool`,
+      });
+    seen.set(pool.toLowerCase(), site);
+  }
+}
+
 /** The traffic section's per-site table: which field must name a target for every site. */
 function perSiteTraffic(t: z.infer<typeof traffic>): {
   key: string;
@@ -755,6 +808,8 @@ function perSiteTraffic(t: z.infer<typeof traffic>): {
       return { key: 'servers', entries: t.servers };
     case 'ovh-dns':
       return { key: 'targets', entries: t.targets };
+    case 'ovh-cloud-lb':
+      return { key: 'pools', entries: t.pools };
     case 'ovh-iplb':
       return t.mode === 'frontend-farm'
         ? { key: 'farms', entries: t.farms }

@@ -315,6 +315,47 @@ describe('runbook validation', () => {
         }),
       /^traffic\.ovh\.applicationKey: must be a secret reference/,
     ],
+    ...(() => {
+      const cloudLb = (fields: Record<string, unknown>) => ({
+        provider: 'ovh-cloud-lb',
+        ovh: { applicationKey: 'env:AK', applicationSecret: 'env:S', consumerKey: 'env:C' },
+        serviceName: '0123456789abcdef0123456789abcdef',
+        regionName: 'GRA11',
+        loadBalancerId: 'd0e6cdc9-f500-5d77-a157-1dac715113d7',
+        listenerId: 'f33a1cd5-757f-5b09-afe4-43e52d01ffef',
+        pools: { gra: '73399792-85d0-5bed-aa81-6b246ef26aa9', rbx: 'c5aa9f24-6916-5db0-ae95-97883d691d9b' },
+        ...fields,
+      });
+      const cases: [string, (d: Doc) => void, RegExp][] = [
+        [
+          'a Public Cloud LB listener that is not an OpenStack ID',
+          (d) => (d.traffic = cloudLb({ listenerId: 'app-http' })),
+          /^traffic\.listenerId: must be an OpenStack ID/,
+        ],
+        [
+          'a Public Cloud LB without a pool for the standby',
+          (d) => (d.traffic = cloudLb({ pools: { gra: '73399792-85d0-5bed-aa81-6b246ef26aa9' } })),
+          /^traffic\.pools: must have an entry for site "rbx"/,
+        ],
+        [
+          'a Public Cloud LB with one pool for both sites',
+          (d) =>
+            (d.traffic = cloudLb({
+              pools: {
+                gra: '73399792-85d0-5bed-aa81-6b246ef26aa9',
+                rbx: '73399792-85d0-5bed-aa81-6b246ef26aa9',
+              },
+            })),
+          /^traffic\.pools\.rbx: is pool 73399792-85d0-5bed-aa81-6b246ef26aa9, already the pool of site "gra"/,
+        ],
+        [
+          "a Public Cloud LB restore weight out of Octavia's range",
+          (d) => (d.traffic = cloudLb({ restoreWeight: 0 })),
+          /^traffic\.restoreWeight: /,
+        ],
+      ];
+      return cases;
+    })(),
     [
       'an SSH host without a pinned host key',
       (d) =>

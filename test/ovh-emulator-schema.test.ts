@@ -40,7 +40,13 @@ const SCHEMA_DIR = path.join(__dirname, '..', 'dev', 'ovh-emulator', 'schemas');
  * runs in a fresh clone with a copy of shared/ beside it).
  */
 const REFERENCE_DIR = path.join(packageRoot(__dirname), '..', 'shared', 'reference', 'ovh-api');
-const SCHEMA_FILES = ['auth', 'domain', 'ipLoadbalancing'];
+const SCHEMA_FILES = ['auth', 'domain', 'ipLoadbalancing', 'cloud'];
+/**
+ * The copies that are whole downloads, compared with the reference copy. `cloud.json` is trimmed to the load
+ * balancing operations and models the emulator serves (dev/ovh-emulator/schemas/SOURCE.md): there is no whole copy
+ * to compare it with.
+ */
+const REFERENCE_FILES = ['auth', 'domain', 'ipLoadbalancing'];
 const schemas = SCHEMA_FILES.map(
   (name) => JSON.parse(readFileSync(path.join(SCHEMA_DIR, `${name}.json`), 'utf8')) as SchemaFile,
 );
@@ -112,6 +118,8 @@ export function schemaProblems(type: string, value: unknown, at = '$'): string[]
 
 const IPLB = DEFAULT_SEED_IDS.iplb;
 const DNS = DEFAULT_SEED_IDS.dns;
+const CLOUD = DEFAULT_SEED_IDS.cloudLb;
+const CLOUD_BASE = `/cloud/project/${CLOUD.serviceName}/region/${CLOUD.regionName}/loadbalancing`;
 const TCP = { frontendId: 4101, farmId: 5101, serverId: 6101 };
 const credential = {
   applicationKey: 'schemaAppKey0001',
@@ -148,6 +156,17 @@ let restoreTrust: () => void = () => undefined;
 
 /** Fills a route's `{params}` with IDs from the seed (`{id}`: the refresh task, or the DNS record). */
 function concretePath(routePath: string, taskId: number): string {
+  if (routePath.startsWith('/cloud/')) {
+    const cloud: Record<string, string> = {
+      serviceName: CLOUD.serviceName,
+      regionName: CLOUD.regionName,
+      loadBalancerId: CLOUD.loadBalancerId,
+      listenerId: CLOUD.listenerId,
+      poolId: CLOUD.pools.gra,
+      memberId: CLOUD.members.gra,
+    };
+    return routePath.replace(/\{(\w+)\}/g, (_, name: string) => cloud[name] ?? `{${name}}`);
+  }
   const ids = routePath.includes('/tcp/')
     ? TCP
     : { frontendId: IPLB.frontendId, farmId: IPLB.farms.gra, serverId: IPLB.servers.gra.serverId };
@@ -169,6 +188,12 @@ const WRITE_BODIES: Record<string, Record<string, unknown>> = {
   'PUT /ipLoadbalancing/{serviceName}/http/farm/{farmId}/server/{serverId}': { status: 'inactive' },
   'PUT /ipLoadbalancing/{serviceName}/tcp/farm/{farmId}/server/{serverId}': { status: 'inactive', weight: 2 },
   'PUT /domain/zone/{zoneName}/record/{id}': { target: DNS.targets.rbx, ttl: 30 },
+  'PUT /cloud/project/{serviceName}/region/{regionName}/loadbalancing/listener/{listenerId}': {
+    defaultPoolId: CLOUD.pools.rbx,
+  },
+  'PUT /cloud/project/{serviceName}/region/{regionName}/loadbalancing/pool/{poolId}/member/{memberId}': {
+    weight: 0,
+  },
 };
 
 /** Calls every route of the emulator through node-ovh (currentCredential: signed by hand, node-ovh cannot). */
@@ -234,7 +259,8 @@ beforeAll(async () => {
     credentials: [credential],
     seed: seedWithTcp(),
     recordResponses: true,
-    timing: { iplbTaskTodoMs: 10, iplbTaskDoingMs: 20, dnsDeployMs: 10 },
+    // Load balancer writes settle at once here, so that each of them finds it active.
+    timing: { iplbTaskTodoMs: 10, iplbTaskDoingMs: 20, dnsDeployMs: 10, cloudLbUpdateMs: 0 },
   });
   restoreTrust = trustCaInProcess(emulator.caPem);
   await exerciseEveryRoute();
@@ -308,6 +334,78 @@ describe('OVH emulator vs the shipped OVH API schema', () => {
   });
 });
 
+describe('the Public Cloud Load Balancer routes vs the cloud.json models', () => {
+  const reply = (method: string, suffix: string) =>
+    emulator.responses.find((r) => r.method === method && r.path === `/1.0${CLOUD_BASE}${suffix}`);
+
+  it('were all served from the loadbalancing paths of the schema', () => {
+    const cloudRoutes = emulator.routes.filter((r) => r.path.startsWith('/cloud/'));
+    expect(cloudRoutes.map((r) => `${r.method} ${r.path.replace(/^.*\/loadbalancing/, '')}`).sort()).toEqual([
+      'GET /healthMonitor',
+      'GET /listener',
+      'GET /listener/{listenerId}',
+      'GET /loadbalancer',
+      'GET /loadbalancer/{loadBalancerId}',
+      'GET /pool',
+      'GET /pool/{poolId}',
+      'GET /pool/{poolId}/member',
+      'GET /pool/{poolId}/member/{memberId}',
+      'PUT /listener/{listenerId}',
+      'PUT /pool/{poolId}/member/{memberId}',
+    ]);
+  });
+
+  it("answered the PUTs with the changed object, and a GET shows the pool as the listener's and the drained member", () => {
+    expect(reply('PUT', `/listener/${CLOUD.listenerId}`)?.body).toMatchObject({
+      defaultPoolId: CLOUD.pools.rbx,
+    });
+    expect(reply('PUT', `/pool/${CLOUD.pools.gra}/member/${CLOUD.members.gra}`)?.body).toMatchObject({
+      weight: 0,
+    });
+    expect(reply('GET', `/pool/${CLOUD.pools.gra}/member/${CLOUD.members.gra}`)?.body).toMatchObject({
+      weight: 0,
+      operatingStatus: 'draining',
+    });
+    expect(reply('GET', '/healthMonitor')?.body).toHaveLength(2);
+  });
+
+  it('gives replies that conform while a write keeps the load balancer updating, and refuses a write then with 409', async () => {
+    emulator.setTiming({ cloudLbUpdateMs: 60_000 });
+    const c = ovh({
+      appKey: credential.applicationKey,
+      appSecret: credential.applicationSecret,
+      consumerKey: credential.consumerKey,
+      host: emulator.host,
+      port: emulator.port,
+    });
+    try {
+      await c.requestPromised('PUT', `${CLOUD_BASE}/listener/${CLOUD.listenerId}`, {
+        defaultPoolId: CLOUD.pools.gra,
+      });
+      const lb = await c.requestPromised('GET', `${CLOUD_BASE}/loadbalancer/${CLOUD.loadBalancerId}`);
+      const listener = await c.requestPromised('GET', `${CLOUD_BASE}/listener/${CLOUD.listenerId}`);
+      expect(lb).toMatchObject({ provisioningStatus: 'updating' });
+      expect(listener).toMatchObject({ provisioningStatus: 'updating', defaultPoolId: CLOUD.pools.gra });
+      expect(schemaProblems('cloud.loadbalancing.LoadBalancer', lb)).toEqual([]);
+      expect(schemaProblems('cloud.loadbalancing.Listener', listener)).toEqual([]);
+      const refused = await c
+        .requestPromised('PUT', `${CLOUD_BASE}/pool/${CLOUD.pools.gra}/member/${CLOUD.members.gra}`, {
+          weight: 1,
+        })
+        .then(
+          () => undefined,
+          (err: unknown) => err as { error: number; message: string },
+        );
+      expect(refused).toEqual({
+        error: 409,
+        message: `Load Balancer ${CLOUD.loadBalancerId} is immutable and cannot be updated.`,
+      });
+    } finally {
+      emulator.setTiming({ cloudLbUpdateMs: 0 });
+    }
+  });
+});
+
 describe('the schema checker itself', () => {
   const frontend = () =>
     structuredClone(
@@ -358,7 +456,7 @@ describe('the schema checker itself', () => {
 
 describe('the shipped schema files', () => {
   const compareWithReference = () => {
-    for (const name of SCHEMA_FILES) {
+    for (const name of REFERENCE_FILES) {
       const reference: unknown = JSON.parse(readFileSync(path.join(REFERENCE_DIR, `${name}.json`), 'utf8'));
       expect(schemas[SCHEMA_FILES.indexOf(name)], name).toEqual(reference);
     }

@@ -17,7 +17,13 @@ const BASE = `/ipLoadbalancing/${IPLB.serviceName}`;
 const FRONTEND = `${BASE}/http/frontend/${IPLB.frontendId}`;
 const GRA_SERVER = `${BASE}/http/farm/${IPLB.servers.gra.farmId}/server/${IPLB.servers.gra.serverId}`;
 const ZONE = `/domain/zone/${DEFAULT_SEED_IDS.dns.zone}`;
-const TIMING = { iplbTaskTodoMs: 150, iplbTaskDoingMs: 150, dnsDeployMs: 150 };
+const TIMING = { iplbTaskTodoMs: 150, iplbTaskDoingMs: 150, dnsDeployMs: 150, cloudLbUpdateMs: 150 };
+const CLOUD = DEFAULT_SEED_IDS.cloudLb;
+const CLOUD_BASE = `/cloud/project/${CLOUD.serviceName}/region/${CLOUD.regionName}/loadbalancing`;
+const CLOUD_LB = `${CLOUD_BASE}/loadbalancer/${CLOUD.loadBalancerId}`;
+const CLOUD_LISTENER = `${CLOUD_BASE}/listener/${CLOUD.listenerId}`;
+const cloudMember = (site: 'gra' | 'rbx') =>
+  `${CLOUD_BASE}/pool/${CLOUD.pools[site]}/member/${CLOUD.members[site]}`;
 
 const alice = {
   applicationKey: 'aliceAppKey00001',
@@ -417,6 +423,106 @@ describe('fault injection', () => {
     const timing = await adminRequest(emulator, 'POST', 'timing', { iplbTaskTodoMs: 5 });
     expect(timing.json).toMatchObject({ iplbTaskTodoMs: 5, iplbTaskDoingMs: TIMING.iplbTaskDoingMs });
     expect((await adminRequest(emulator, 'POST', 'timing', { iplbTaskTodoMs: -1 })).status).toBe(400);
+  });
+});
+
+describe('Public Cloud Load Balancer', () => {
+  it('keeps the written object and its load balancer updating for cloudLbUpdateMs, refusing another write then (409)', async () => {
+    // Long enough that the reads and the write right after it find it updating, whatever the machine's load.
+    emulator.setTiming({ cloudLbUpdateMs: 1000 });
+    const c = client();
+    const put = await c.requestPromised<{ defaultPoolId: string; provisioningStatus: string }>(
+      'PUT',
+      CLOUD_LISTENER,
+      { defaultPoolId: CLOUD.pools.rbx },
+    );
+    expect(put).toMatchObject({ defaultPoolId: CLOUD.pools.rbx, provisioningStatus: 'updating' });
+    expect(await c.requestPromised('GET', CLOUD_LB)).toMatchObject({ provisioningStatus: 'updating' });
+    await expect(c.requestPromised('PUT', cloudMember('gra'), { weight: 0 })).rejects.toEqual({
+      error: 409,
+      message: `Load Balancer ${CLOUD.loadBalancerId} is immutable and cannot be updated.`,
+    });
+    const deadline = Date.now() + 5000;
+    while (
+      (await c.requestPromised<{ provisioningStatus: string }>('GET', CLOUD_LB)).provisioningStatus !==
+      'active'
+    ) {
+      if (Date.now() > deadline) throw new Error('the load balancer stayed updating');
+      await sleep(20);
+    }
+    expect(await c.requestPromised('GET', CLOUD_LISTENER)).toMatchObject({ provisioningStatus: 'active' });
+    expect(await c.requestPromised('PUT', cloudMember('gra'), { weight: 0 })).toMatchObject({ weight: 0 });
+    const pools = await c.requestPromised<{ id: string; listenerId: string | null }[]>(
+      'GET',
+      `${CLOUD_BASE}/pool`,
+      {
+        loadbalancerId: CLOUD.loadBalancerId,
+      },
+    );
+    expect(Object.fromEntries(pools.map((p) => [p.id, p.listenerId]))).toEqual({
+      [CLOUD.pools.gra]: null,
+      [CLOUD.pools.rbx]: CLOUD.listenerId,
+    });
+  });
+
+  it("reports members as the pool's health monitor sees them: online, draining at weight 0, error when failing", async () => {
+    const c = client();
+    const members = async (site: 'gra' | 'rbx') =>
+      c.requestPromised<{ operatingStatus: string }[]>(
+        'GET',
+        `${CLOUD_BASE}/pool/${CLOUD.pools[site]}/member`,
+      );
+    expect((await members('rbx'))[0]).toMatchObject({ operatingStatus: 'online' });
+    const set = (healthy: boolean, memberId: string = CLOUD.members.rbx) =>
+      adminRequest(emulator, 'POST', 'member-health', {
+        serviceName: CLOUD.serviceName,
+        regionName: CLOUD.regionName,
+        memberId,
+        healthy,
+      });
+    expect((await set(false)).status).toBe(200);
+    expect((await members('rbx'))[0]).toMatchObject({ operatingStatus: 'error' });
+    expect(await c.requestPromised('GET', `${CLOUD_BASE}/pool/${CLOUD.pools.rbx}`)).toMatchObject({
+      operatingStatus: 'error',
+    });
+    expect(await c.requestPromised('GET', CLOUD_LB)).toMatchObject({ operatingStatus: 'degraded' });
+    expect((await set(true)).status).toBe(200);
+    expect((await members('rbx'))[0]).toMatchObject({ operatingStatus: 'online' });
+    expect((await set(true, 'no-such-member')).status).toBe(404);
+    expect((await adminRequest(emulator, 'POST', 'member-health', { healthy: 'yes' })).status).toBe(400);
+
+    emulator.setTiming({ cloudLbUpdateMs: 1000 });
+    await c.requestPromised('PUT', cloudMember('gra'), { weight: 0 });
+    expect((await members('gra'))[0]).toMatchObject({
+      operatingStatus: 'draining',
+      provisioningStatus: 'updating',
+    });
+  });
+
+  it('refuses a pool of no load balancer of the listener, a weight out of 0–256, unknown fields and unknown IDs', async () => {
+    const c = client();
+    const other = '00000000-0000-4000-8000-000000000000';
+    await expect(c.requestPromised('PUT', CLOUD_LISTENER, { defaultPoolId: other })).rejects.toEqual({
+      error: 404,
+      message: `Pool ${other} not found.`,
+    });
+    await expect(c.requestPromised('PUT', cloudMember('gra'), { weight: 257 })).rejects.toMatchObject({
+      error: 400,
+    });
+    await expect(c.requestPromised('PUT', cloudMember('gra'), { backup: true })).rejects.toEqual({
+      error: 400,
+      message: '[backup] Unknown parameter for cloud.loadbalancing.pool.MemberUpdate',
+    });
+    await expect(c.requestPromised('GET', `${CLOUD_BASE}/pool/${other}`)).rejects.toEqual({
+      error: 404,
+      message: `The requested object (poolId = ${other}) does not exist`,
+    });
+    await expect(
+      c.requestPromised('GET', `/cloud/project/${CLOUD.serviceName}/region/SBG5/loadbalancing/loadbalancer`),
+    ).rejects.toEqual({ error: 404, message: 'The requested object (regionName = SBG5) does not exist' });
+    expect(emulator.cloudLb(CLOUD.serviceName, CLOUD.regionName)?.listeners[0]?.defaultPoolId).toBe(
+      CLOUD.pools.gra,
+    );
   });
 });
 

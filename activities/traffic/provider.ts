@@ -1,12 +1,12 @@
 /**
  * The traffic switch of a DR pair, whatever carries it: HAProxy (runtime API), an OVH IP Load Balancer
- * frontend or farm, or an OVH DNS record. One provider object per pair, built from its runbook's
+ * frontend or farm, an OVH DNS record, or an OVH Public Cloud Load Balancer listener. One provider object per pair, built from its runbook's
  * `traffic` section and the clients of the worker; the activities in ./index.ts call it.
  *
  * Every method reports in plain sentences (`description`) fit for the log, the Temporal UI and the
  * report. Providers throw `ApplicationFailure`s with a type name (see ./errors.ts), never raw errors.
  */
-export type TrafficProviderKind = 'haproxy' | 'ovh-iplb' | 'ovh-dns';
+export type TrafficProviderKind = 'haproxy' | 'ovh-iplb' | 'ovh-dns' | 'ovh-cloud-lb';
 
 /** One thing that can carry traffic for a site: an HAProxy server, an IPLB farm or server, a DNS target. */
 export interface TrafficMember {

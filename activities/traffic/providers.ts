@@ -9,6 +9,7 @@ import { HaproxySocketClient, type HaproxyRuntime } from './haproxy-runtime';
 import { OvhClient, type OvhClientOptions } from './ovh-client';
 import type { PollSettings } from './poll';
 import { OvhDnsTrafficProvider } from './ovh-dns';
+import { OvhCloudLbTrafficProvider } from './ovh-cloud-lb';
 import { OvhIplbTrafficProvider } from './ovh-iplb';
 import type { TrafficProvider, TrafficProviderKind } from './provider';
 
@@ -112,11 +113,33 @@ export function ovhDnsProvider(
   );
 }
 
+/** The OVH Public Cloud Load Balancer provider, with its own node-ovh client (one per pair). */
+export function ovhCloudLbProvider(
+  config: Extract<TrafficConfig, { provider: 'ovh-cloud-lb' }>,
+  loaded: LoadedRunbook,
+  options: OvhProviderOptions = {},
+): OvhCloudLbTrafficProvider {
+  return new OvhCloudLbTrafficProvider(
+    {
+      serviceName: config.serviceName,
+      regionName: config.regionName,
+      loadBalancerId: config.loadBalancerId,
+      listenerId: config.listenerId,
+      pools: config.pools,
+      restoreWeight: config.restoreWeight,
+      pendingTimeoutMs: durationMs(config.pendingTimeout),
+      poll: options.poll,
+    },
+    new OvhClient(config.ovh, path.dirname(loaded.file), options),
+  );
+}
+
 /** Providers available in this worker. */
 export const DEFAULT_TRAFFIC_FACTORIES: TrafficProviderFactories = {
   haproxy: (config, loaded) => haproxyProvider(config, loaded),
   'ovh-iplb': (config, loaded) => ovhIplbProvider(config, loaded),
   'ovh-dns': (config, loaded) => ovhDnsProvider(config, loaded),
+  'ovh-cloud-lb': (config, loaded) => ovhCloudLbProvider(config, loaded),
 };
 
 /** One traffic provider per DR pair, built on first use from the runbook and shared by the worker's activities. */

@@ -13,6 +13,8 @@ export interface EmulatorControl {
   setTiming(timing: Partial<EmulatorTiming>): EmulatorTiming;
   /** Undefined when the service or the server does not exist. */
   setServerState(spec: ServerStateSpec): ServerStateEntry[] | undefined;
+  /** False when the project, region or member does not exist. */
+  setMemberHealth(spec: MemberHealthSpec): boolean;
   snapshot(): unknown;
 }
 
@@ -42,6 +44,17 @@ export const serverStateSpec = z
   .strict();
 export type ServerStateSpec = z.infer<typeof serverStateSpec>;
 
+/** Whether the health monitor of its pool sees a Public Cloud Load Balancer member pass its checks. */
+export const memberHealthSpec = z
+  .object({
+    serviceName: z.string().min(1),
+    regionName: z.string().min(1),
+    memberId: z.string().min(1),
+    healthy: z.boolean(),
+  })
+  .strict();
+export type MemberHealthSpec = z.infer<typeof memberHealthSpec>;
+
 export interface AdminReply {
   status: number;
   body: unknown;
@@ -53,6 +66,7 @@ export interface AdminReply {
  * - `GET|POST|DELETE /_emulator/faults`, `DELETE /_emulator/faults/{id}`: list, add (one spec or an array), clear
  * - `POST /_emulator/timing`: change task and DNS deployment durations
  * - `POST /_emulator/server-state`: what the probes report of one IPLB server (its `serverState`)
+ * - `POST /_emulator/member-health`: whether a Public Cloud LB health monitor sees one member pass
  * - `POST /_emulator/reset`: back to the seed, no faults
  */
 export function handleAdmin(
@@ -92,6 +106,15 @@ export function handleAdmin(
             body: { message: `no ${spec.protocol} server ${spec.serverId} on ${spec.serviceName}` },
           }
         : { status: 200, body: state };
+    }
+    if (path === '/_emulator/member-health' && method === 'POST') {
+      const spec = memberHealthSpec.parse(body);
+      return control.setMemberHealth(spec)
+        ? { status: 200, body: spec }
+        : {
+            status: 404,
+            body: { message: `no member ${spec.memberId} in ${spec.serviceName}/${spec.regionName}` },
+          };
     }
     if (path === '/_emulator/reset' && method === 'POST') {
       control.reset();

@@ -4,7 +4,8 @@
  * Environment:
  * - DR_STACK_PORT_OVH: loopback port (default 18443; 0 picks a free one, printed at start)
  * - DR_STACK_DIR: stack folder (default <repo>/.stack); state goes to <DR_STACK_DIR>/ovh-emulator
- * - DR_OVH_EMULATOR_TASK_TODO_MS, DR_OVH_EMULATOR_TASK_DOING_MS, DR_OVH_EMULATOR_DNS_DEPLOY_MS: emulated durations
+ * - DR_OVH_EMULATOR_TASK_TODO_MS, DR_OVH_EMULATOR_TASK_DOING_MS, DR_OVH_EMULATOR_DNS_DEPLOY_MS,
+ *   DR_OVH_EMULATOR_CLOUD_LB_UPDATE_MS: emulated durations
  *
  * Where the seeded frontend and DNS record send traffic is written to <state>/traffic.json at stop and read at the
  * next start, so that a move survives a restart of the local stack (`drctl stack reset` deletes the file).
@@ -41,6 +42,7 @@ function timingFromEnv(): Partial<EmulatorTiming> {
     ['iplbTaskTodoMs', 'DR_OVH_EMULATOR_TASK_TODO_MS'],
     ['iplbTaskDoingMs', 'DR_OVH_EMULATOR_TASK_DOING_MS'],
     ['dnsDeployMs', 'DR_OVH_EMULATOR_DNS_DEPLOY_MS'],
+    ['cloudLbUpdateMs', 'DR_OVH_EMULATOR_CLOUD_LB_UPDATE_MS'],
   ];
   for (const [key, name] of entries) {
     const value = envInteger(name, undefined, 0, 3_600_000);

@@ -34,7 +34,7 @@ export interface ApiSchema {
 }
 
 export const SCHEMA_DIR = path.join(__dirname, 'schemas');
-export const SCHEMA_NAMES = ['auth', 'domain', 'ipLoadbalancing'] as const;
+export const SCHEMA_NAMES = ['auth', 'domain', 'ipLoadbalancing', 'cloud'] as const;
 
 export function loadSchemas(dir = SCHEMA_DIR): ApiSchema[] {
   return SCHEMA_NAMES.map(
@@ -49,6 +49,7 @@ const STRING_TYPES = new Set([
   'ip',
   'ipv6',
   'ipBlock',
+  'ipv4Block',
   'uuid',
   'datetime',
   'date',

@@ -1,3 +1,5 @@
+import type { CloudHealthMonitor, CloudLbSeed, CloudMember } from './cloud-lb';
+import { stableUuid } from './state';
 import type {
   BackendProbe,
   DnsRecord,
@@ -101,9 +103,126 @@ export const DEFAULT_SEED_IDS = {
     fieldType: 'A' as const,
     targets: { gra: '127.0.0.1', rbx: '127.0.0.2' },
   },
+  /** A Public Cloud project with one load balancer in GRA11: an HTTP listener and one pool per site. */
+  cloudLb: {
+    serviceName: stableUuid('cloud/project').replace(/-/g, ''),
+    regionName: 'GRA11',
+    loadBalancerId: stableUuid('cloud/lb/app'),
+    listenerId: stableUuid('cloud/listener/app-http'),
+    pools: { gra: stableUuid('cloud/pool/app-gra'), rbx: stableUuid('cloud/pool/app-rbx') },
+    members: { gra: stableUuid('cloud/member/app-gra-1'), rbx: stableUuid('cloud/member/app-rbx-1') },
+    healthMonitors: { gra: stableUuid('cloud/hm/app-gra'), rbx: stableUuid('cloud/hm/app-rbx') },
+  },
 };
 
 export type SeedSite = keyof typeof DEFAULT_SEED_IDS.iplb.farms;
+
+const SEEDED_AT = '2026-01-01T00:00:00Z';
+
+/** An HTTP health monitor (`GET /health`, expecting 200), as OVH's API shows one. */
+export function cloudHealthMonitor(id: string, poolId: string, name: string): CloudHealthMonitor {
+  return {
+    delay: 5,
+    httpConfiguration: {
+      domainName: 'app.dr.example.test',
+      expectedCodes: '200',
+      httpMethod: 'GET',
+      httpVersion: '1.1',
+      urlPath: '/health',
+    },
+    id,
+    maxRetries: 2,
+    maxRetriesDown: 3,
+    monitorType: 'http',
+    name,
+    operatingStatus: 'online',
+    poolId,
+    provisioningStatus: 'active',
+    timeout: 3,
+  };
+}
+
+export function cloudMember(
+  fields: Pick<CloudMember, 'id' | 'name' | 'address'> & Partial<CloudMember>,
+): CloudMember {
+  return {
+    operatingStatus: 'online',
+    protocolPort: 8080,
+    provisioningStatus: 'active',
+    weight: 1,
+    ...fields,
+  };
+}
+
+/**
+ * One Public Cloud load balancer whose HTTP listener sends traffic to the pool of `site` (gra by default), one pool
+ * per site with one member each (the loopback addresses of the IPLB seed) and an HTTP health monitor per pool.
+ */
+export function cloudLbSeed(site: SeedSite = 'gra'): CloudLbSeed {
+  const ids = DEFAULT_SEED_IDS.cloudLb;
+  const pool = (s: SeedSite) => ({
+    algorithm: 'roundRobin' as const,
+    id: ids.pools[s],
+    listenerId: null,
+    loadbalancerId: ids.loadBalancerId,
+    name: `app-${s}`,
+    operatingStatus: 'online' as const,
+    protocol: 'http',
+    provisioningStatus: 'active' as const,
+    sessionPersistence: null,
+  });
+  return {
+    serviceName: ids.serviceName,
+    regionName: ids.regionName,
+    loadBalancers: [
+      {
+        createdAt: SEEDED_AT,
+        flavorId: stableUuid('cloud/flavor/small'),
+        floatingIp: null,
+        id: ids.loadBalancerId,
+        name: 'lb-app',
+        operatingStatus: 'online',
+        provisioningStatus: 'active',
+        region: ids.regionName,
+        updatedAt: SEEDED_AT,
+        vipAddress: '127.0.0.1',
+        vipNetworkId: stableUuid('cloud/network/app'),
+        vipSubnetId: stableUuid('cloud/subnet/app'),
+      },
+    ],
+    listeners: [
+      {
+        allowedCidrs: null,
+        certificateId: null,
+        defaultPoolId: ids.pools[site],
+        description: null,
+        id: ids.listenerId,
+        loadBalancerIds: [ids.loadBalancerId],
+        name: 'app-http',
+        operatingStatus: 'online',
+        port: 80,
+        protocol: 'http',
+        provisioningStatus: 'active',
+        timeoutClientData: null,
+        timeoutMemberData: null,
+        tlsVersions: null,
+      },
+    ],
+    pools: [pool('gra'), pool('rbx')],
+    members: {
+      [ids.pools.gra]: [
+        cloudMember({ id: ids.members.gra, name: 'app-gra-1', address: DEFAULT_SEED_IDS.dns.targets.gra }),
+      ],
+      [ids.pools.rbx]: [
+        cloudMember({ id: ids.members.rbx, name: 'app-rbx-1', address: DEFAULT_SEED_IDS.dns.targets.rbx }),
+      ],
+    },
+    healthMonitors: [
+      cloudHealthMonitor(ids.healthMonitors.gra, ids.pools.gra, 'hm-app-gra'),
+      cloudHealthMonitor(ids.healthMonitors.rbx, ids.pools.rbx, 'hm-app-rbx'),
+    ],
+  };
+}
 
 /** Where the seed sends traffic: the IPLB frontend's farm and the DNS record's target, by site. */
 export interface SeedTraffic {
@@ -201,6 +320,7 @@ export function defaultSeed(traffic: SeedTraffic = { iplb: 'gra', dns: 'gra' }):
         ],
       },
     ],
+    cloudLb: [cloudLbSeed()],
   };
 }
 

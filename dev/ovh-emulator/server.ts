@@ -2,8 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../common/logger';
-import { handleAdmin, type EmulatorControl, type ServerStateSpec } from './admin';
+import { handleAdmin, type EmulatorControl, type MemberHealthSpec, type ServerStateSpec } from './admin';
 import { Authenticator, type OvhCredential } from './auth';
+import { CloudLbEmulator, type CloudLbRegionView } from './cloud-lb';
 import { DnsEmulator, type DnsZoneView } from './dns';
 import { API_BASE_PATH, dispatchApiRequest, type ApiReply } from './dispatch';
 export { API_BASE_PATH } from './dispatch';
@@ -60,6 +61,7 @@ export interface RecordedResponse {
 export interface EmulatorSnapshot {
   iplb: IplbServiceView[];
   dns: DnsZoneView[];
+  cloudLb: CloudLbRegionView[];
   oauth2: OAuth2Stats;
   faults: Fault[];
   timing: EmulatorTiming;
@@ -87,10 +89,14 @@ export interface OvhEmulator {
   iplb(serviceName: string): IplbServiceView | undefined;
   /** Records as edited and as deployed, and the deployment status, of one DNS zone. */
   dns(zone: string): DnsZoneView | undefined;
+  /** The Public Cloud load balancing objects of one project's region, statuses as the API shows them now. */
+  cloudLb(serviceName: string, regionName: string): CloudLbRegionView | undefined;
   snapshot(): EmulatorSnapshot;
   setTiming(timing: Partial<EmulatorTiming>): EmulatorTiming;
   /** What the probes report of one IPLB server (its `serverState`); undefined when there is no such server. */
   setServerState(spec: ServerStateSpec): ServerStateEntry[] | undefined;
+  /** Whether the health monitor sees a Public Cloud LB member pass; false when there is no such member. */
+  setMemberHealth(spec: MemberHealthSpec): boolean;
   setClockSkew(seconds: number): void;
   /** Back to the seed; faults cleared; recorded responses kept. */
   reset(): void;
@@ -103,6 +109,7 @@ interface World {
   oauth2: OAuth2Issuer;
   iplb: IplbEmulator;
   dns: DnsEmulator;
+  cloudLb: CloudLbEmulator;
   routes: Route[];
 }
 
@@ -155,19 +162,23 @@ export async function startOvhEmulator(options: OvhEmulatorOptions): Promise<Ovh
     );
     const iplb = new IplbEmulator(seed.iplb, clock, () => timing, faults, schemas);
     const dns = new DnsEmulator(seed.dns, clock, () => timing);
-    const routes = [...auth.routes(), ...iplb.routes(), ...dns.routes()];
+    const cloudLb = new CloudLbEmulator(seed.cloudLb ?? [], clock, () => timing);
+    const routes = [...auth.routes(), ...iplb.routes(), ...dns.routes(), ...cloudLb.routes()];
     for (const route of routes) {
       if (!schemas.operation(route.method, route.path)) {
         throw new Error(`emulator route ${route.method} ${route.path} is not in the OVH API schema`);
       }
     }
-    return { auth, oauth2, iplb, dns, routes };
+    return { auth, oauth2, iplb, dns, cloudLb, routes };
   };
   let world = buildWorld();
 
   const snapshot = (): EmulatorSnapshot => ({
     iplb: world.iplb.serviceNames().map((name) => world.iplb.view(name) as IplbServiceView),
     dns: world.dns.zoneNames().map((name) => world.dns.view(name) as DnsZoneView),
+    cloudLb: world.cloudLb
+      .regionKeys()
+      .map((r) => world.cloudLb.view(r.serviceName, r.regionName) as CloudLbRegionView),
     oauth2: { ...world.oauth2.stats },
     faults: faults.list(),
     timing: { ...timing },
@@ -188,6 +199,8 @@ export async function startOvhEmulator(options: OvhEmulatorOptions): Promise<Ovh
     },
     setServerState: (spec) =>
       world.iplb.setServerState(spec.serviceName, spec.protocol, spec.serverId, spec.serverState),
+    setMemberHealth: (spec) =>
+      world.cloudLb.setMemberHealth(spec.serviceName, spec.regionName, spec.memberId, spec.healthy),
     snapshot,
   };
 
@@ -280,6 +293,7 @@ export async function startOvhEmulator(options: OvhEmulatorOptions): Promise<Ovh
     snapshot,
     iplb: (serviceName) => world.iplb.view(serviceName),
     dns: (zone) => world.dns.view(zone),
+    cloudLb: (serviceName, regionName) => world.cloudLb.view(serviceName, regionName),
     setClockSkew: (seconds) => {
       clock.skewMs = seconds * 1000;
     },

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { CloudLbSeed } from './cloud-lb';
 
 /**
  * The emulated OVH objects. Field names and types follow the models of the shipped schemas
@@ -134,6 +135,8 @@ export interface DnsZoneSeed {
 export interface OvhSeed {
   iplb: IplbServiceSeed[];
   dns: DnsZoneSeed[];
+  /** Public Cloud Load Balancer objects, per project and region. */
+  cloudLb?: CloudLbSeed[];
 }
 
 /** How long emulated asynchronous work takes. */
@@ -144,12 +147,15 @@ export interface EmulatorTiming {
   iplbTaskDoingMs: number;
   /** After `POST /domain/zone/{zone}/refresh`, the zone reports `isDeployed: true` after this long. */
   dnsDeployMs: number;
+  /** A Public Cloud Load Balancer write keeps the object and its load balancer `updating` this long. */
+  cloudLbUpdateMs: number;
 }
 
 export const DEFAULT_TIMING: EmulatorTiming = {
   iplbTaskTodoMs: 1000,
   iplbTaskDoingMs: 2000,
   dnsDeployMs: 1000,
+  cloudLbUpdateMs: 500,
 };
 
 /** Wall clock of the emulated API; `skewMs` lets tests put it ahead of or behind the client's clock. */

@@ -1,10 +1,11 @@
 /**
  * The OVH API as the orchestrator uses it, through the real client (@ovhcloud/node-ovh 3): against the emulator
  * always, and against the real API when OVH_ENDPOINT, OVH_APPLICATION_KEY, OVH_APPLICATION_SECRET, OVH_CONSUMER_KEY
- * and OVH_IPLB_SERVICE and/or OVH_DNS_ZONE are set (optional: OVH_IPLB_PROTOCOL, OVH_DNS_SUBDOMAIN).
+ * and OVH_IPLB_SERVICE and/or OVH_DNS_ZONE and/or a Public Cloud Load Balancer (OVH_CLOUD_PROJECT, OVH_CLOUD_REGION,
+ * OVH_CLOUD_LOADBALANCER, OVH_CLOUD_LISTENER) are set (optional: OVH_IPLB_PROTOCOL, OVH_DNS_SUBDOMAIN).
  *
- * On the real API the writes put back the values already there (same default farm, same record target), so traffic
- * does not move, but they do trigger a load balancer refresh and a zone refresh.
+ * On the real API the writes put back the values already there (same default farm, same record target, same default
+ * pool), so traffic does not move, but they do trigger a load balancer refresh, a zone refresh and an Octavia update.
  *
  * The emulator's CA is trusted in-process through https.globalAgent (see trustCaInProcess): NODE_EXTRA_CA_CERTS is
  * only read at process start. Verification stays on; test/ovh-emulator-cli.test.ts covers NODE_EXTRA_CA_CERTS.
@@ -27,6 +28,7 @@ interface Target {
   iplbProtocol: 'http' | 'tcp';
   dnsZone?: string;
   dnsSubDomain?: string;
+  cloudLb?: { serviceName: string; regionName: string; loadBalancerId: string; listenerId: string };
   pollMs: number;
   timeoutMs: number;
 }
@@ -106,14 +108,22 @@ async function signedRawRequest(
   });
 }
 
+function cloudLbBase(target: Target): string {
+  const lb = target.cloudLb!;
+  return `/cloud/project/${lb.serviceName}/region/${lb.regionName}/loadbalancing`;
+}
+
 function probePath(target: Target): string {
-  return target.iplbService !== undefined
-    ? `/ipLoadbalancing/${target.iplbService}`
-    : `/domain/zone/${target.dnsZone}`;
+  if (target.iplbService !== undefined) return `/ipLoadbalancing/${target.iplbService}`;
+  if (target.dnsZone !== undefined) return `/domain/zone/${target.dnsZone}`;
+  return `${cloudLbBase(target)}/loadbalancer/${target.cloudLb!.loadBalancerId}`;
 }
 
 /** The checks that must hold on the real API and on the emulator alike. */
-function contractChecks(getTarget: () => Target, features: { iplb: boolean; dns: boolean }) {
+function contractChecks(
+  getTarget: () => Target,
+  features: { iplb: boolean; dns: boolean; cloudLb: boolean },
+) {
   it('GET /auth/time answers a bare Unix time, without authentication', async () => {
     const target = getTarget();
     const c = client(target);
@@ -132,11 +142,13 @@ function contractChecks(getTarget: () => Target, features: { iplb: boolean; dns:
 
   it('accepts a request signed by node-ovh', async () => {
     const target = getTarget();
-    const reply = await client(target).requestPromised<{ serviceName?: string; name?: string }>(
+    const reply = await client(target).requestPromised<{ serviceName?: string; name?: string; id?: string }>(
       'GET',
       probePath(target),
     );
-    expect(reply.serviceName ?? reply.name).toBe(target.iplbService ?? target.dnsZone);
+    if (target.iplbService !== undefined) expect(reply.serviceName).toBe(target.iplbService);
+    else if (target.dnsZone !== undefined) expect(reply.name).toBe(target.dnsZone);
+    else expect(reply.id).toBe(target.cloudLb?.loadBalancerId);
   });
 
   it('refuses a bad signature: 400 INVALID_SIGNATURE', async () => {
@@ -337,6 +349,54 @@ function contractChecks(getTarget: () => Target, features: { iplb: boolean; dns:
     },
   );
 
+  it.skipIf(!features.cloudLb)(
+    "sets a Public Cloud LB listener's default pool, then waits for the load balancer to be active again; a write meanwhile is accepted or refused with 409, nothing else",
+    async () => {
+      const target = getTarget();
+      const c = client(target);
+      const { loadBalancerId, listenerId } = target.cloudLb!;
+      const base = cloudLbBase(target);
+      const lbPath = `${base}/loadbalancer/${loadBalancerId}`;
+      const listenerPath = `${base}/listener/${listenerId}`;
+      const active = () =>
+        waitFor(
+          target,
+          'the load balancer active',
+          () => c.requestPromised<{ provisioningStatus: string }>('GET', lbPath),
+          (lb) => lb.provisioningStatus === 'active',
+        );
+      await active();
+      const listener = await c.requestPromised<{ defaultPoolId: string | null; loadBalancerIds: string[] }>(
+        'GET',
+        listenerPath,
+      );
+      expect(listener.loadBalancerIds).toContain(loadBalancerId);
+      const pools = await c.requestPromised<{ id: string }[]>('GET', `${base}/pool`, {
+        loadbalancerId: loadBalancerId,
+      });
+      expect(pools.map((p) => p.id)).toContain(listener.defaultPoolId);
+      const wanted = target.emulator
+        ? (pools.find((p) => p.id !== listener.defaultPoolId)?.id as string)
+        : (listener.defaultPoolId as string);
+
+      // The schema says the PUT answers the listener (cloud.loadbalancing.Listener).
+      const put = await c.requestPromised<{ defaultPoolId: string }>('PUT', listenerPath, {
+        defaultPoolId: wanted,
+      });
+      expect(put).toMatchObject({ defaultPoolId: wanted });
+      // Octavia refuses a write while the load balancer is busy with 409; the provider counts on OVH saying 409 too.
+      const second = await c.requestPromised('PUT', listenerPath, { defaultPoolId: wanted }).then(
+        () => 'accepted' as const,
+        (err: unknown) => err,
+      );
+      if (second !== 'accepted' || target.emulator) expect(second).toMatchObject({ error: 409 });
+      await active();
+      expect((await c.requestPromised<{ defaultPoolId: string }>('GET', listenerPath)).defaultPoolId).toBe(
+        wanted,
+      );
+    },
+  );
+
   it.skipIf(!features.dns)(
     'refuses a record update that sets fieldType (not part of domain.zone.RecordUpdate)',
     async () => {
@@ -370,7 +430,7 @@ describe('OVH API contract: emulator', () => {
     const emulator = await startOvhEmulator({
       stateDir,
       credentials: [credential],
-      timing: { iplbTaskTodoMs: 60, iplbTaskDoingMs: 120, dnsDeployMs: 60 },
+      timing: { iplbTaskTodoMs: 60, iplbTaskDoingMs: 120, dnsDeployMs: 60, cloudLbUpdateMs: 1000 },
     });
     restoreTrust = trustCaInProcess(emulator.caPem);
     Object.assign(target, {
@@ -385,6 +445,7 @@ describe('OVH API contract: emulator', () => {
       iplbService: DEFAULT_SEED_IDS.iplb.serviceName,
       dnsZone: DEFAULT_SEED_IDS.dns.zone,
       dnsSubDomain: DEFAULT_SEED_IDS.dns.subDomain,
+      cloudLb: DEFAULT_SEED_IDS.cloudLb,
     });
   });
   afterEach(() => target.emulator?.reset());
@@ -394,7 +455,7 @@ describe('OVH API contract: emulator', () => {
     if (stateDir) rmSync(stateDir, { recursive: true, force: true });
   });
 
-  contractChecks(() => target, { iplb: true, dns: true });
+  contractChecks(() => target, { iplb: true, dns: true, cloudLb: true });
 
   it('signs with the documented algorithm: the reference test vector, by node-ovh and by the emulator', () => {
     const vector = {
@@ -453,9 +514,27 @@ const REAL_VARIABLES = ['OVH_ENDPOINT', 'OVH_APPLICATION_KEY', 'OVH_APPLICATION_
 const missingReal = REAL_VARIABLES.filter((name) => !process.env[name]);
 const realIplb = process.env.OVH_IPLB_SERVICE || undefined;
 const realDns = process.env.OVH_DNS_ZONE || undefined;
-const realReady = missingReal.length === 0 && (realIplb !== undefined || realDns !== undefined);
+const CLOUD_VARIABLES = [
+  'OVH_CLOUD_PROJECT',
+  'OVH_CLOUD_REGION',
+  'OVH_CLOUD_LOADBALANCER',
+  'OVH_CLOUD_LISTENER',
+];
+const realCloudLb = CLOUD_VARIABLES.every((name) => process.env[name])
+  ? {
+      serviceName: process.env.OVH_CLOUD_PROJECT!,
+      regionName: process.env.OVH_CLOUD_REGION!,
+      loadBalancerId: process.env.OVH_CLOUD_LOADBALANCER!,
+      listenerId: process.env.OVH_CLOUD_LISTENER!,
+    }
+  : undefined;
+const realReady =
+  missingReal.length === 0 && (realIplb !== undefined || realDns !== undefined || realCloudLb !== undefined);
 if (!realReady) {
-  const missing = [...missingReal, ...(realIplb || realDns ? [] : ['OVH_IPLB_SERVICE or OVH_DNS_ZONE'])];
+  const missing = [
+    ...missingReal,
+    ...(realIplb || realDns || realCloudLb ? [] : ['OVH_IPLB_SERVICE, OVH_DNS_ZONE or OVH_CLOUD_*']),
+  ];
   console.info(`[ovh contract] real OVH API checks skipped: ${missing.join(', ')} not set`);
 }
 
@@ -473,13 +552,22 @@ describe.skipIf(!realReady)(
       iplbProtocol: process.env.OVH_IPLB_PROTOCOL === 'tcp' ? 'tcp' : 'http',
       dnsZone: realDns,
       dnsSubDomain: process.env.OVH_DNS_SUBDOMAIN || undefined,
+      cloudLb: realCloudLb,
       pollMs: 3000,
       timeoutMs: 10 * 60_000,
     };
     if (realReady && !realIplb)
       console.info('[ovh contract] real IPLB checks skipped: OVH_IPLB_SERVICE not set');
     if (realReady && !realDns) console.info('[ovh contract] real DNS checks skipped: OVH_DNS_ZONE not set');
-    contractChecks(() => target, { iplb: realIplb !== undefined, dns: realDns !== undefined });
+    if (realReady && !realCloudLb)
+      console.info(
+        `[ovh contract] real Public Cloud LB checks skipped: ${CLOUD_VARIABLES.join(', ')} not all set`,
+      );
+    contractChecks(() => target, {
+      iplb: realIplb !== undefined,
+      dns: realDns !== undefined,
+      cloudLb: realCloudLb !== undefined,
+    });
   },
   11 * 60_000,
 );

@@ -24,7 +24,12 @@ import type { EmulatorTiming } from '../../dev/ovh-emulator/state';
 const RUNBOOKS = path.resolve(__dirname, '..', '..', 'config', 'runbooks');
 
 /** Short emulated task durations, so a refresh takes ~100 ms. */
-export const FAST_TIMING: EmulatorTiming = { iplbTaskTodoMs: 40, iplbTaskDoingMs: 60, dnsDeployMs: 60 };
+export const FAST_TIMING: EmulatorTiming = {
+  iplbTaskTodoMs: 40,
+  iplbTaskDoingMs: 60,
+  dnsDeployMs: 60,
+  cloudLbUpdateMs: 60,
+};
 
 /** Every line logged while the tests run: the activities' logger, console, and the emulator's own log. */
 export class LogCapture {
@@ -65,7 +70,7 @@ export interface TestEmulator {
 
 /** An emulator with one generated credential and one service account written as files under `<dir>/credentials`. */
 export async function startTestEmulator(
-  options: Partial<Pick<OvhEmulatorOptions, 'seed' | 'timing'>> = {},
+  options: Partial<Pick<OvhEmulatorOptions, 'seed' | 'timing' | 'recordResponses'>> = {},
 ): Promise<TestEmulator> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ovh-traffic-'));
   const { credential } = ensureCredentialFiles(path.join(dir, 'credentials'));
@@ -77,6 +82,7 @@ export async function startTestEmulator(
     serviceAccounts: [serviceAccount],
     timing: options.timing ?? FAST_TIMING,
     seed: options.seed,
+    recordResponses: options.recordResponses,
     logger: createJsonLogger('ovh-emulator', (line) => emulatorLog.push(line), 'DEBUG'),
   });
   const restoreTrust = trustCaInProcess(emulator.caPem);
@@ -97,13 +103,13 @@ export async function startTestEmulator(
 type Doc = Record<string, unknown> & { pair: string; traffic: Record<string, unknown> };
 
 /**
- * The shipped local OVH runbook (`local-ovh-iplb.yaml` or `local-ovh-dns.yaml`) pointed at the test emulator and
+ * The shipped local OVH runbook (`local-ovh-iplb.yaml`, `local-ovh-dns.yaml` or `local-ovh-cloud-lb.yaml`) pointed at the test emulator and
  * its credential files, with `traffic` fields overridden; saved as `<dir>/<name>.yaml` (relative `file:` references
  * resolve against `dir`).
  */
 export function ovhRunbook(
   test: TestEmulator,
-  base: 'local-ovh-iplb.yaml' | 'local-ovh-dns.yaml',
+  base: 'local-ovh-iplb.yaml' | 'local-ovh-dns.yaml' | 'local-ovh-cloud-lb.yaml',
   traffic: Record<string, unknown> = {},
   name = 'runbook',
 ): LoadedRunbook {
