@@ -82,6 +82,7 @@ const PROVIDER_NAMES: Record<string, string> = {
   haproxy: 'HAProxy',
   'ovh-iplb': 'the OVH IP Load Balancer',
   'ovh-dns': 'OVH DNS',
+  'ovh-cloud-lb': 'the OVH Public Cloud Load Balancer',
 };
 
 /**
