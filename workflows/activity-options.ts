@@ -2,7 +2,9 @@ import {
   ActivityCancellationType,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   type ActivityOptions,
+  type LocalActivityOptions,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { FAILURE_TYPES, nonRetryableTypes, type FailureSystem } from '../common/failure-types';
@@ -118,9 +120,12 @@ export type Preset =
  * Calls activities by name with one of the presets and a one-line summary, so the Temporal UI's timeline reads
  * as the runbook ("fence db-gra-1", "promote db-rbx-1").
  */
-export function activityCaller(timeouts: PairSettings['timeouts']) {
+export function activityCaller(timeouts: PairSettings['timeouts'], local: () => boolean = () => false) {
   const presets = activityPresets(timeouts, patched(QUICK_HEARTBEATS_PATCH));
   const proxy = proxyActivities<Activities>(presets.read);
+  const localProxy = proxyLocalActivities<Activities>({
+    startToCloseTimeout: presets.read.startToCloseTimeout,
+  });
   return function call<K extends keyof Activities>(
     preset: Preset,
     name: K,
@@ -133,9 +138,30 @@ export function activityCaller(timeouts: PairSettings['timeouts']) {
         args: unknown[],
       ): Promise<Awaited<ReturnType<Activities[K]>>>;
     };
+    if (local()) {
+      const { startToCloseTimeout, retry } = presets[preset];
+      const localFn = localProxy[name] as unknown as {
+        executeWithOptions(
+          options: LocalActivityOptions,
+          args: unknown[],
+        ): Promise<Awaited<ReturnType<Activities[K]>>>;
+      };
+      return localFn.executeWithOptions(
+        { startToCloseTimeout, ...(retry ? { retry } : {}), ...cancellation(), summary },
+        [input],
+      );
+    }
     return fn.executeWithOptions({ ...presets[preset], ...cancellation(), summary }, [input]);
   };
 }
+
+/**
+ * Runs whose steps inside the fence window run as local activities: in the worker that runs the workflow, their
+ * results recorded with its workflow task, so that no step waits for a round trip through the server to be
+ * scheduled and another to be reported. A worker that dies meanwhile costs the move's workflow task timeout; the
+ * next worker runs the step again (every step is idempotent).
+ */
+export const LOCAL_WINDOW_PATCH = 'fence-window-local';
 
 export type ActivityCall = ReturnType<typeof activityCaller>;
 

@@ -11,7 +11,8 @@ import {
 import type { Activities } from '../../activities';
 import type { PairSettings } from '../../activities/pair-settings';
 import { textTooLong } from '../../common/text-limits';
-import { activityCaller } from '../activity-options';
+import { FENCE_WINDOW_PHASES } from '../../common/fence-window';
+import { activityCaller, LOCAL_WINDOW_PATCH } from '../activity-options';
 import type { Check } from '../checks/check';
 import {
   alertResolvedSignal,
@@ -37,7 +38,12 @@ import { StepBook, type PlanStep } from '../steps';
 import { appsContribution } from '../systems/apps';
 import { elasticsearchContribution } from '../systems/elasticsearch';
 import { mysqlContribution } from '../systems/mysql';
-import type { Observation, RunContext, SystemContribution } from '../systems/system';
+import {
+  FENCE_WINDOW_PATCH,
+  type Observation,
+  type RunContext,
+  type SystemContribution,
+} from '../systems/system';
 import { trafficContribution } from '../systems/traffic';
 
 /**
@@ -136,6 +142,16 @@ export class FailoverRun {
     return workflowInfo().workflowId;
   }
 
+  /** A planned move's steps inside the fence window run as local activities (runs since that patch). */
+  private runsLocally(): boolean {
+    return (
+      this.input.mode !== 'unplanned' &&
+      FENCE_WINDOW_PHASES.includes(this.phase) &&
+      patched(FENCE_WINDOW_PATCH) &&
+      patched(LOCAL_WINDOW_PATCH)
+    );
+  }
+
   setContext(settings: PairSettings, from: string, to: string): void {
     this.ctx = {
       input: this.input,
@@ -143,7 +159,7 @@ export class FailoverRun {
       from,
       to,
       planned: this.input.mode !== 'unplanned',
-      call: activityCaller(settings.timeouts),
+      call: activityCaller(settings.timeouts, () => this.runsLocally()),
       reviseDataLoss: (estimate) => {
         this.dataLoss = [...this.dataLoss.filter((d) => d.system !== estimate.system), estimate];
       },
