@@ -47,11 +47,19 @@ export async function orchestratedFailover<M>(
   pair: ScratchDrPair,
   taskQueue: string,
   meanwhile: (handle: WorkflowHandle<typeof failover>) => Promise<M>,
+  options: { holdBeforeFence?: boolean } = {},
 ): Promise<{ report: FailoverReport; writes: WritesDuringMove; meanwhile: M }> {
   const { result, writes } = await underWrites(pair, async () => {
     const handle = await startFailover(
       temporal.client,
-      { pair: pair.pair, mode: 'planned', trigger: 'test', reason: 'bench', requestedBy: 'oncall' },
+      {
+        pair: pair.pair,
+        mode: 'planned',
+        trigger: 'test',
+        reason: 'bench',
+        requestedBy: 'oncall',
+        ...options,
+      },
       { taskQueue },
     );
     const during = await meanwhile(handle);
