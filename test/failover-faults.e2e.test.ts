@@ -21,6 +21,7 @@ import { HAPROXY_BACKEND } from '../dev/stack/services/haproxy';
 import type { FrontendWriteLoad } from '../dev/write-load';
 import { abortUpdate, planQuery, retryUpdate } from '../workflows/definitions';
 import { waitUntil } from './helpers/apps-traffic';
+import { freeze } from './helpers/worker-kill';
 import {
   acknowledgedWrites,
   APPROVER,
@@ -481,15 +482,21 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
     const done = timer('faults: traffic switch fails past the point of no return');
     const socket = pair.haproxySocket;
     const moved = `${socket}.away`;
-    // The runtime API's socket goes away (as after a misconfigured reload) once the old site is drained, while the
-    // standby app starts: every switch attempt fails.
-    const handle = await start();
-    await pendingDecision(handle, 'approval');
-    await approve(handle, 'go, with a fault injected after the fence');
-    await waitForStatus(handle, 'the prepare phase', (s) => s.phase === 'prepare');
-    renameSync(socket, moved);
+    // The runtime API's socket goes away (as after a misconfigured reload) once the old site is drained: every switch
+    // attempt fails. The window's steps run inside one workflow task, so the candidate is frozen meanwhile: its
+    // catch-up waits, and the socket goes once HAProxy shows gra drained.
+    const handle = await approvedWithFault(async () => freeze(pair.cluster.pid('db-rbx-1')!));
     let restored = false;
     try {
+      try {
+        await waitUntil('HAProxy shows gra drained', async () => {
+          const states = await showServersState(new HaproxySocketClient(socket), HAPROXY_BACKEND);
+          return states.find((s) => s.server === 'app-gra')?.admin !== 'ready';
+        });
+        renameSync(socket, moved);
+      } finally {
+        process.kill(pair.cluster.pid('db-rbx-1')!, 'SIGCONT');
+      }
       const pending = await pendingDecision(handle, 'operator', 90_000);
       expect(pending.question).toMatch(
         /^switch traffic to rbx failed past the point of no return: TrafficProviderUnreachable: /,

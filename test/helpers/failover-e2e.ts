@@ -251,6 +251,8 @@ export async function activityResults(
     if (scheduled) typeOf.set(String(event.eventId), scheduled.activityType?.name ?? '?');
     const started = event.activityTaskStartedEventAttributes;
     if (started) attemptOf.set(String(started.scheduledEventId), started.attempt ?? 1);
+    const local = localActivityResult(event);
+    if (local) results.push(local);
     const completed = event.activityTaskCompletedEventAttributes;
     if (completed) {
       const data = completed.result?.payloads?.[0]?.data;
@@ -265,6 +267,22 @@ export async function activityResults(
 }
 
 type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
+
+/** A local activity's completion, as its marker records it (the fence window's steps run as local activities). */
+function localActivityResult(
+  event: HistoryEvent,
+): { type: string; attempt: number; result: Record<string, unknown> } | undefined {
+  const marker = event.markerRecordedEventAttributes;
+  if (marker?.markerName !== 'core_local_activity') return undefined;
+  const decode = (key: string) => {
+    const data = marker.details?.[key]?.payloads?.[0]?.data;
+    return data ? (JSON.parse(new TextDecoder().decode(data)) as Record<string, unknown>) : undefined;
+  };
+  const facts = decode('data') as { activity_type?: string; attempt?: number } | undefined;
+  const result = decode('result');
+  if (!facts || !result) return undefined;
+  return { type: facts.activity_type ?? '?', attempt: facts.attempt ?? 1, result };
+}
 const historyCache = new Map<string, HistoryEvent[]>();
 
 /**
