@@ -1,7 +1,8 @@
 /**
  * The planned failover (gra → rbx) of a scratch pair without Temporal, calling the project's activity functions
- * directly with the inputs the workflow gives them: `sequential` as a hand-written script runs the steps one after
- * the other; `parallel` runs independent ones side by side (the critical path the workflow could reach).
+ * directly with the inputs the workflow gives them: `sequential` as a hand-written script runs the seed's steps one
+ * after the other; `parallel` runs them in the orchestrator's order, warm-up first, independent ones side by side
+ * (the critical path the workflow could reach).
  */
 import { Client as EsClient } from '@elastic/elasticsearch';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -48,6 +49,12 @@ function planSteps(activities: Activities, name: string, indices: string[], othe
   const a = activities;
   const step = (id: string, phase: string, title: string, run: StepFn): Step => ({ id, phase, title, run });
   return {
+    warmCatchUp: step(
+      'mysql.warm-up',
+      'warm-up',
+      `let ${CANDIDATE} apply what ${PRIMARY} has written so far`,
+      call(a.mysqlCatchUp, { pair, server: CANDIDATE, untilServer: PRIMARY }),
+    ),
     drain: step(
       'traffic.drain',
       'fence',
@@ -146,16 +153,17 @@ export async function directFailover(pair: ScratchDrPair, parallel: boolean): Pr
     };
     const started = Date.now();
     if (parallel) {
-      // What must wait for the fence waits for it; the standby app's start does not.
-      const app = timed(s.appStart);
-      await timed(s.drain);
-      await Promise.all([timed(s.fenceMysql), timed(s.fenceEs)]);
+      // The orchestrator's order: what needs nothing fenced before the drain (warm-up), then the drain and the fences
+      // together, what must wait for the fence, the promotions, the switch.
+      await Promise.all([timed(s.warmCatchUp), timed(s.appStart)]);
+      await Promise.all([timed(s.drain), timed(s.fenceMysql), timed(s.fenceEs)]);
       await Promise.all([timed(s.catchUp), timed(s.pauseFollow), timed(s.pauseAutoFollow)]);
-      await Promise.all([timed(s.promote), timed(s.promoteEs), app]);
+      await Promise.all([timed(s.promote), timed(s.promoteEs)]);
       await timed(s.switch);
       await Promise.all([timed(s.verify), ...s.repoints.map(timed)]);
     } else {
-      for (const step of Object.values(s).flat()) await timed(step);
+      // A hand script of the seed's steps, one after the other: no warm-up.
+      for (const step of Object.values(s).flat()) if (step.phase !== 'warm-up') await timed(step);
     }
     const ms = Date.now() - started;
     const at = (id: string, end: 'startedAt' | 'endedAt') => records.find((r) => r.id === id)![end]!;
