@@ -148,7 +148,8 @@ describe('drctl on a scratch DR pair with its own worker', () => {
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^dry run of a failover of e2e-\w+: nothing was changed/);
     expect(result.stdout).toMatch(/\nPlan: \d+ steps move e2e-\w+ from gra to rbx/);
-    expect(result.stdout).toMatch(/\n {2}1\. \[fence\] /);
+    expect(result.stdout).toMatch(/\n {2}1\. \[warm-up\] /);
+    expect(result.stdout).toMatch(/\n {2}\d+\. \[fence\] /);
     expect(result.stdout).toMatch(/\nData-loss estimate:\n {2}mysql: /);
     expect(result.stdout).toContain('Temporal UI: http://');
     expect(await systems()).toEqual(before);

@@ -34,6 +34,9 @@ import {
   waitForStatus,
 } from './helpers/failover-e2e';
 import { answer } from './helpers/answers';
+import { freeze } from './helpers/worker-kill';
+import { HaproxySocketClient, showServersState } from '../activities/traffic/haproxy-runtime';
+import { HAPROXY_BACKEND } from '../dev/stack/services/haproxy';
 import { temporalClient, testTaskQueue } from './helpers/local-stack';
 import {
   startScratchDrPair,
@@ -106,10 +109,17 @@ describe('failback end to end: errant transactions, diverged indices, an aborted
     await connection?.close();
   });
 
-  const failback = async () => {
+  const failback = async (options: { holdBeforeFence?: boolean } = {}) => {
     const handle = await startFailback(
       client,
-      { pair: pair.pair, mode: 'full', trigger: 'test', reason: 'end-to-end test', requestedBy: APPROVER },
+      {
+        pair: pair.pair,
+        mode: 'full',
+        trigger: 'test',
+        reason: 'end-to-end test',
+        requestedBy: APPROVER,
+        ...options,
+      },
       { taskQueue },
     );
     const run = { workflowId: handle.workflowId, runId: (await handle.describe()).runId };
@@ -370,17 +380,30 @@ describe('failback end to end: errant transactions, diverged indices, an aborted
     expect(failover.outcome).toBe('completed');
 
     // HAProxy's runtime API socket goes away (as after a misconfigured reload) once rbx is drained: the switch to
-    // gra fails past the point of no return, and the operator aborts.
+    // gra fails past the point of no return, and the operator aborts. The switch back's window runs inside one
+    // workflow task, so it holds before its fence, the candidate db-gra-1 is frozen meanwhile (its catch-up waits),
+    // and the socket goes once HAProxy shows rbx drained.
     const socket = pair.haproxySocket;
     const moved = `${socket}.away`;
-    const first = await failback();
+    const first = await failback({ holdBeforeFence: true });
     await waitForStatus(
       first.handle,
-      'rbx drained by the switch back',
-      (s) => s.steps.some((r) => r.id === 'traffic.drain' && r.state === 'done'),
+      'the switch back holding before its fence',
+      (s) => s.pending?.kind === 'approval' && /is warm/.test(s.pending.question),
       90_000,
     );
-    renameSync(socket, moved);
+    const candidate = pair.cluster.pid('db-gra-1')!;
+    await freeze(candidate);
+    try {
+      await approve(first.handle, 'switch back now, with a fault injected');
+      await waitUntil('HAProxy shows rbx drained', async () => {
+        const states = await showServersState(new HaproxySocketClient(socket), HAPROXY_BACKEND);
+        return states.find((s) => s.server === 'app-rbx')?.admin !== 'ready';
+      });
+      renameSync(socket, moved);
+    } finally {
+      process.kill(candidate, 'SIGCONT');
+    }
     let aborted;
     try {
       const pending = await pendingDecision(first.handle, 'operator', 90_000);
