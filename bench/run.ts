@@ -31,7 +31,9 @@ function scenarios(temporal: BenchTemporal): Scenario[] {
   ];
 }
 
-const log = (line: string) => console.error(`[bench] ${line}`);
+const benchStarted = Date.now();
+const log = (line: string) =>
+  console.error(`[bench +${Math.round((Date.now() - benchStarted) / 1000)}s] ${line}`);
 
 interface Collected {
   values: Record<string, number[]>;
