@@ -395,7 +395,7 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
       done();
     });
 
-    it('ES fence: the auto-follow pattern deleted, so which indices of gra it follows cannot be told; nothing is fenced', async () => {
+    it('ES fence: the auto-follow pattern deleted, so which indices of gra it follows cannot be told; nothing is fenced, and the undo reads the indices the warm-up saw', async () => {
       const done = timer('faults: ES fence cannot tell the auto-followed indices');
       const before = await pair.snapshot();
       const { patterns } = (await rbxEs('GET', '/_ccr/auto_follow/logs-from-gra')) as {
@@ -424,10 +424,7 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
       });
       expect(report.compensation).toEqual({
         undone: [
-          {
-            step: 'es.fence',
-            sentence: 'nothing was fenced on ES gra: its write blocks could not be read first.',
-          },
+          { step: 'es.fence', sentence: 'no leader index of gra carries a write block the run added.' },
           { step: 'mysql.fence', sentence: expect.any(String) },
           { step: 'traffic.drain', sentence: expect.any(String) },
         ],

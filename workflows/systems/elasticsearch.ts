@@ -171,8 +171,9 @@ export function elasticsearchContribution(): SystemContribution {
           },
         },
       ];
-      if (patched(ES_FENCE_PATCH)) steps.unshift(esFenceStep(ctx));
-      if (ctx.planned && patched(FENCE_WINDOW_PATCH)) steps.unshift(esWarmUpStep(ctx, moved(ctx)));
+      const early: { before?: BlocksBefore } = {};
+      if (patched(ES_FENCE_PATCH)) steps.unshift(esFenceStep(ctx, early));
+      if (ctx.planned && patched(FENCE_WINDOW_PATCH)) steps.unshift(esWarmUpStep(ctx, moved(ctx), early));
       if (es.autoFollowPatterns.length > 0)
         steps.splice(steps.findIndex((s) => s.id === 'es.pause-follow') + 1, 0, {
           id: 'es.pause-auto-follow',
@@ -208,20 +209,33 @@ export function elasticsearchContribution(): SystemContribution {
   };
 }
 
+/** The old site's leader indices and their write blocks before the run's fence: what its undo must leave. */
+interface BlocksBefore {
+  indices: string[];
+  blocked: string[];
+}
+
 /**
  * The old site's leader indices refuse writes (`index.blocks.write`, through the add index block API: no write is in
  * flight once it answers), after its clients were drained and its database fenced; planned, the followers then
  * read everything their leaders will ever hold. A completed move keeps the block: the old site's indices stay
  * write-blocked until a failback replaces them by followers. Undone by lifting the block from the indices it added
- * it to, read before and after (an index that carried the block before the run, say from an ILM read-only phase,
- * keeps it); when the blocks could not even be read first, nothing was fenced and nothing is lifted.
+ * it to (an index that carried the block before the run, say from an ILM read-only phase, keeps it). What carried a
+ * block before is read first: in the warm-up for a planned move with the fence window (`early`, so that the window
+ * holds one step less), then told again by the fence itself; otherwise just before the fence. When the blocks could
+ * not even be read first, nothing was fenced and nothing is lifted.
  */
-function esFenceStep(ctx: RunContext): PlanStep {
+function esFenceStep(ctx: RunContext, early: { before?: BlocksBefore }): PlanStep {
   const pair = ctx.settings.pair;
   const site = ctx.from;
-  let before: EsWriteBlockStatus | undefined;
-  const readBlocks = (why: string) =>
-    ctx.call('read', 'esWriteBlockStatus', { pair, site }, `write blocks on ES ${site} ${why}`);
+  let before: BlocksBefore | undefined;
+  const readBlocks = (why: string, indices?: string[]) =>
+    ctx.call(
+      'read',
+      'esWriteBlockStatus',
+      { pair, site, ...(indices ? { indices } : {}) },
+      `write blocks on ES ${site} ${why}`,
+    );
   return {
     id: 'es.fence',
     phase: 'fence',
@@ -230,15 +244,20 @@ function esFenceStep(ctx: RunContext): PlanStep {
     target: `the leader indices of ES ${site}`,
     compensation: `lift the write block from the leader indices of ${site} that took writes before`,
     run: async () => {
-      before = await readBlocks('before the fence');
+      before = early.before ?? blocksBefore(await readBlocks('before the fence'));
       const preset = ctx.planned ? 'change' : 'read';
-      return (await ctx.call(preset, 'esFenceWrites', { pair, site }, `fence writes on ES ${site}`))
-        .description;
+      const r = await ctx.call(preset, 'esFenceWrites', { pair, site }, `fence writes on ES ${site}`);
+      // What the fence found blocked already, as it added the blocks: fresher than a read in the warm-up.
+      before = {
+        indices: r.indices.map((i) => i.index),
+        blocked: r.indices.filter((i) => i.outcome === 'already-fenced').map((i) => i.index),
+      };
+      return r.description;
     },
     undo: async () => {
       if (!before) return `nothing was fenced on ES ${site}: its write blocks could not be read first.`;
       const blockedBefore = new Set(before.blocked);
-      const now = await readBlocks('to undo the fence');
+      const now = await readBlocks('to undo the fence', before.indices);
       const added = now.blocked.filter((index) => !blockedBefore.has(index));
       if (added.length === 0) return `no leader index of ${site} carries a write block the run added.`;
       return (
@@ -252,6 +271,11 @@ function esFenceStep(ctx: RunContext): PlanStep {
     },
   };
 }
+
+const blocksBefore = (status: EsWriteBlockStatus): BlocksBefore => ({
+  indices: status.indices.filter((i) => i.exists).map((i) => i.index),
+  blocked: status.blocked,
+});
 
 /**
  * Planned: the old site takes no more writes (fenced); wait until every follower has read all of its leader.
@@ -322,15 +346,35 @@ const FIRST_POLL_MS = 5;
  */
 export const WARM_UP_LAG_OPERATIONS = 100;
 
-/** Planned, before the fence: the followers come within a few operations of their leaders. */
-function esWarmUpStep(ctx: RunContext, which: { indices?: string[] }): PlanStep {
+/**
+ * Planned, before the fence: the followers come within a few operations of their leaders, and the old site's write
+ * blocks are read for the fence's undo (`early`), so that the fence inside the window needs no read first.
+ */
+function esWarmUpStep(
+  ctx: RunContext,
+  which: { indices?: string[] },
+  early: { before?: BlocksBefore },
+): PlanStep {
+  const site = ctx.from;
   return {
     id: 'es.warm-up',
     phase: 'warm-up',
     system: 'elasticsearch',
     title: `let the followers on ${ctx.to} come within ${WARM_UP_LAG_OPERATIONS} operations of their leaders, before the fence`,
     target: which.indices?.join(', ') ?? ctx.settings.elasticsearch!.followerIndices.join(', '),
-    run: async () => (await waitForZeroLag(ctx, which, ctx.to, WARM_UP_LAG_OPERATIONS)).replace(/; $/, '.'),
+    run: async () => {
+      const [lag, blocks] = await Promise.all([
+        waitForZeroLag(ctx, which, ctx.to, WARM_UP_LAG_OPERATIONS),
+        ctx.call(
+          'read',
+          'esWriteBlockStatus',
+          { pair: ctx.settings.pair, site },
+          `write blocks on ES ${site} before the fence`,
+        ),
+      ]);
+      early.before = blocksBefore(blocks);
+      return `${lag}the leader indices of ${site} that refuse writes before the fence: ${blocks.blocked.join(', ') || 'none'}.`;
+    },
   };
 }
 
