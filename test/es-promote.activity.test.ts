@@ -195,7 +195,8 @@ describe.each([8, 9] as const)('esPromoteFollowers against Elasticsearch %i', (e
   it('promotes many indices with bounded concurrency and resumes from its heartbeat after a crash', async () => {
     const indices = Array.from({ length: 24 }, (_, i) => `idx-${String(i).padStart(2, '0')}`);
     const cluster = await start(indices, 3);
-    cluster.closeDelayMs = 15;
+    // Long enough that three closes overlap however busy the machine is (at 15 ms a loaded runner missed it).
+    cluster.closeDelayMs = 150;
     cluster.crash = { step: 'open', mode: 'hang', afterCount: 10 };
     const first = esActivityEnv();
     const beats: PromoteProgress[] = [];

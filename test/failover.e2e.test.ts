@@ -204,7 +204,7 @@ describe('planned failover end to end, under 200+ writes/s through the frontend'
       await startPairFailover(ctx.client, pair.pair, 'planned', ctx.taskQueue, ctx.runs),
     );
     const finishedAt = Date.now();
-    expect(report.outcome).toBe('completed');
+    expect(report.outcome, report.sentence).toBe('completed');
     const primary = promotedServer(report);
     // Planned, every rbx replica ends equal: the runbook's first, the one rbx's app writes to, is promoted.
     expect(primary).toBe('db-rbx-1');
