@@ -30,13 +30,12 @@ import {
   reject,
   reportWithin,
   startPairFailover,
+  takeSocketOnceDrained,
   timer,
   waitForStatus,
 } from './helpers/failover-e2e';
 import { answer } from './helpers/answers';
 import { freeze } from './helpers/worker-kill';
-import { HaproxySocketClient, showServersState } from '../activities/traffic/haproxy-runtime';
-import { HAPROXY_BACKEND } from '../dev/stack/services/haproxy';
 import { temporalClient, testTaskQueue } from './helpers/local-stack';
 import {
   startScratchDrPair,
@@ -396,11 +395,7 @@ describe('failback end to end: errant transactions, diverged indices, an aborted
     await freeze(candidate);
     try {
       await approve(first.handle, 'switch back now, with a fault injected');
-      await waitUntil('HAProxy shows rbx drained', async () => {
-        const states = await showServersState(new HaproxySocketClient(socket), HAPROXY_BACKEND);
-        return states.find((s) => s.server === 'app-rbx')?.admin !== 'ready';
-      });
-      renameSync(socket, moved);
+      await takeSocketOnceDrained(socket, moved, 'app-rbx');
     } finally {
       process.kill(candidate, 'SIGCONT');
     }

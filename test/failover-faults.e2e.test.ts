@@ -35,6 +35,7 @@ import {
   runbookSecrets,
   reportWithin,
   startPairFailover,
+  takeSocketOnceDrained,
   timer,
   waitForStatus,
   type FailoverHandle,
@@ -486,11 +487,7 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
     let restored = false;
     try {
       try {
-        await waitUntil('HAProxy shows gra drained', async () => {
-          const states = await showServersState(new HaproxySocketClient(socket), HAPROXY_BACKEND);
-          return states.find((s) => s.server === 'app-gra')?.admin !== 'ready';
-        });
-        renameSync(socket, moved);
+        await takeSocketOnceDrained(socket, moved, 'app-gra');
       } finally {
         process.kill(pair.cluster.pid('db-rbx-1')!, 'SIGCONT');
       }

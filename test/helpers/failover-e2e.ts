@@ -14,9 +14,12 @@ import {
 } from '../../workflows/definitions';
 import { sleep } from '../../dev/stack/daemon';
 import type { FrontendWriteLoad, WriteVerification } from '../../dev/write-load';
+import { renameSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
 import { answer } from './answers';
+import { HaproxySocketClient, showServersState } from '../../activities/traffic/haproxy-runtime';
+import { HAPROXY_BACKEND } from '../../dev/stack/services/haproxy';
 import { waitUntil } from './apps-traffic';
 
 export type FailoverHandle = WorkflowHandle<typeof failover>;
@@ -355,4 +358,16 @@ export function timer(scenario: string): () => number {
     console.log(`[e2e] ${scenario}: ${seconds.toFixed(1)} s`);
     return seconds;
   };
+}
+
+/**
+ * Once HAProxy shows `server` drained (a move's drain step took effect), renames its runtime API socket to `moved`
+ * (as after a misconfigured reload): every traffic change after it fails until the socket is renamed back.
+ */
+export async function takeSocketOnceDrained(socket: string, moved: string, server: string): Promise<void> {
+  await waitUntil(`HAProxy shows ${server} drained`, async () => {
+    const states = await showServersState(new HaproxySocketClient(socket), HAPROXY_BACKEND);
+    return states.find((s) => s.server === server)?.admin !== 'ready';
+  });
+  renameSync(socket, moved);
 }

@@ -4,6 +4,7 @@
  * (its fence cannot end), and the worker that runs that workflow task is the one killed.
  */
 import type { WorkflowHandle } from '@temporalio/client';
+import { optionalTsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { WorkerProcess } from './worker-process';
@@ -11,10 +12,6 @@ import type { WorkerProcess } from './worker-process';
 const { PendingWorkflowTaskState } = temporal.api.enums.v1;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A protobuf timestamp in milliseconds since the epoch. */
-export const eventMs = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
-  t ? Number(String(t.seconds)) * 1000 + Math.round((t.nanos ?? 0) / 1e6) : undefined;
 
 /** Whether every thread of `pid` is stopped (SIGSTOP reached them all). */
 function allThreadsStopped(pid: number): boolean {
@@ -44,7 +41,7 @@ export async function workerHoldingTheRun(
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const task = (await handle.describe()).raw.pendingWorkflowTask;
-    const startedAt = eventMs(task?.startedTime);
+    const startedAt = optionalTsToMs(task?.startedTime);
     if (task?.state === PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_STARTED && startedAt)
       if (Date.now() - startedAt >= heldMs) {
         const events = (await handle.fetchHistory()).events ?? [];
@@ -67,9 +64,9 @@ export async function afterTheKill(
 ): Promise<{ resumedAfterMs?: number; resumedBy?: string; workflowTaskTimeouts: number }> {
   const events = (await handle.fetchHistory()).events ?? [];
   const resumed = events.find(
-    (e) => e.workflowTaskStartedEventAttributes && (eventMs(e.eventTime) ?? 0) > killedAt,
+    (e) => e.workflowTaskStartedEventAttributes && (optionalTsToMs(e.eventTime) ?? 0) > killedAt,
   );
-  const at = eventMs(resumed?.eventTime);
+  const at = optionalTsToMs(resumed?.eventTime);
   return {
     ...(at !== undefined ? { resumedAfterMs: at - killedAt } : {}),
     ...(resumed ? { resumedBy: resumed.workflowTaskStartedEventAttributes!.identity ?? '' } : {}),
