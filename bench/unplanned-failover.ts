@@ -20,7 +20,7 @@ import {
   pairMoveWorkflowId,
   statusQuery,
 } from '../workflows/definitions';
-import { alertPorts, alertRules, startAlertPath, type AlertReadings } from './alert-path';
+import { alertPorts, alertRules, startAlertPath, type AlertReadings } from '../test/helpers/alert-path';
 import { inTurns, type ContenderTimeline, type RunContext, type Sample, type Scenario } from './scenario';
 import { BenchTemporal, withScratchPair, withWorker } from './temporal';
 import { underWrites, type WritesDuringMove } from './writer';

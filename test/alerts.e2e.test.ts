@@ -8,18 +8,20 @@
 import type { Client, Connection } from '@temporalio/client';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../dev/stack/daemon';
-import { alertReceiver } from '../dev/stack/services/alert-receiver';
-import { ensureAlertToken, type AlertTimings } from '../dev/stack/services/alerting-settings';
-import { alertmanager } from '../dev/stack/services/alertmanager';
+import type { AlertTimings } from '../dev/stack/services/alerting-settings';
 import { appctl } from '../dev/stack/services/perl-app';
-import { prometheus } from '../dev/stack/services/prometheus';
-import type { StackService } from '../dev/stack/service';
 import { DrTrigger, fenceWatchWorkflowId, pairMoveWorkflowId } from '../workflows/definitions';
+import {
+  alertPorts,
+  alertRules,
+  startAlertPath,
+  type AlertPath,
+  type AlertPorts,
+} from './helpers/alert-path';
 import { firingAlert, webhookMessage } from './helpers/alertmanager-messages';
 import { waitUntil } from './helpers/apps-traffic';
 import { waitForStatus } from './helpers/failover-e2e';
-import { temporalAddress, temporalClient, testTaskQueue } from './helpers/local-stack';
+import { temporalClient, testTaskQueue } from './helpers/local-stack';
 import {
   startScratchDrPair,
   startWorkerProcess,
@@ -43,63 +45,22 @@ describe('alert-triggered failover end to end (real Prometheus and Alertmanager)
   let worker: WorkerProcess;
   let client: Client;
   let connection: Connection | undefined;
-  const services: StackService[] = [];
   const taskQueue = testTaskQueue('e2e-alerts');
-  const ports = { receiver: 0, alertmanager: 0, prometheus: 0 };
-  let tokenFile: string;
-  let receiverLog: string;
+  let ports: AlertPorts;
+  let alertPath: AlertPath | undefined;
 
   beforeAll(async () => {
-    ports.receiver = await freePort();
-    ports.alertmanager = await freePort();
-    ports.prometheus = await freePort();
-    pair = await startScratchDrPair({
-      approvalTimeout: '10m',
-      edit: (runbook) => {
-        runbook.alerts = {
-          receiver: { listen: '127.0.0.1', port: ports.receiver, token: 'file:alert-receiver/token' },
-          rules: [
-            {
-              name: 'primary-site-down',
-              matchers: ['alertname="DrPrimarySiteDown"', `pair="${runbook.pair}"`],
-              action: 'failover',
-            },
-          ],
-        };
-      },
-    });
-    tokenFile = ensureAlertToken(path.join(pair.dir, 'alert-receiver', 'token'));
+    ports = await alertPorts();
+    pair = await startScratchDrPair({ approvalTimeout: '10m', edit: alertRules(ports.receiver) });
     worker = await startWorkerProcess({ runbookPath: pair.runbookPath, taskQueue });
     ({ client, connection } = await temporalClient());
-    const log = () => undefined;
-    const receiverDir = path.join(pair.dir, 'alert-receiver');
-    receiverLog = path.join(receiverDir, 'alert-receiver.log');
-    services.push(
-      alertReceiver(log, () => ({
-        port: ports.receiver,
-        runbooks: pair.runbookPath,
-        tokenFile,
-        env: { TEMPORAL_ADDRESS: temporalAddress(), DR_TASK_QUEUE: taskQueue },
-        dir: receiverDir,
-      })),
-      alertmanager(log, () => ({
-        port: ports.alertmanager,
-        receiver: `http://127.0.0.1:${ports.receiver}`,
-        tokenFile,
-        timings: TEST_TIMINGS,
-        dir: path.join(pair.dir, 'alertmanager'),
-      })),
-      prometheus(log, () => ({
-        port: ports.prometheus,
-        pair: pair.pair,
-        primarySite: { site: 'gra', address: new URL(pair.appUrl('gra')).host },
-        workers: [`127.0.0.1:${worker.metricsPort}`],
-        alertmanager: `127.0.0.1:${ports.alertmanager}`,
-        timings: TEST_TIMINGS,
-        dir: path.join(pair.dir, 'prometheus'),
-      })),
+    alertPath = await startAlertPath(
+      pair,
+      ports,
+      { taskQueue, metricsPort: worker.metricsPort },
+      () => undefined,
+      TEST_TIMINGS,
     );
-    for (const service of services) await service.up();
   }, 240_000);
 
   afterAll(async () => {
@@ -109,24 +70,15 @@ describe('alert-triggered failover end to end (real Prometheus and Alertmanager)
           .getHandle(id)
           .terminate('the test is over')
           .catch(() => undefined);
-    for (const service of services.reverse()) await service.down().catch(() => undefined);
+    await alertPath?.stop();
     await worker?.stop();
     await pair?.close();
     await connection?.close();
   });
 
-  /** Prometheus' value of `query` (first series), or undefined when it has none. */
-  async function promValue(query: string): Promise<string | undefined> {
-    const res = await fetch(
-      `http://127.0.0.1:${ports.prometheus}/api/v1/query?query=${encodeURIComponent(query)}`,
-    );
-    const body = (await res.json()) as { data: { result: { value: [number, string] }[] } };
-    return body.data.result[0]?.value[1];
-  }
-
   /** The receiver's log lines, parsed. */
   const receiverLines = () =>
-    readFileSync(receiverLog, 'utf8')
+    readFileSync(alertPath!.receiverLog, 'utf8')
       .split('\n')
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as { message: string; pair?: string; status?: number });
@@ -144,11 +96,11 @@ describe('alert-triggered failover end to end (real Prometheus and Alertmanager)
     await waitUntil(
       'Prometheus scrapes the primary site and the worker',
       async () =>
-        (await promValue(`up{job="dr-primary-site",pair="${pair.pair}"}`)) === '1' &&
-        (await promValue('up{job="dr-worker"}')) === '1',
+        (await alertPath!.promValue(`up{job="dr-primary-site",pair="${pair.pair}"}`)) === '1' &&
+        (await alertPath!.promValue('up{job="dr-worker"}')) === '1',
       30_000,
     );
-    expect(await promValue(`dr_app_database_up{job="dr-primary-site"}`)).toBe('1');
+    expect(await alertPath!.promValue(`dr_app_database_up{job="dr-primary-site"}`)).toBe('1');
     expect(await moveExists()).toBe(false);
 
     await pair.killPrimarySite();
@@ -195,7 +147,7 @@ describe('alert-triggered failover end to end (real Prometheus and Alertmanager)
       site: 'gra',
       job: 'dr-primary-site',
     });
-    const token = readFileSync(tokenFile, 'utf8').trim();
+    const token = readFileSync(alertPath!.tokenFile, 'utf8').trim();
     const answers = await Promise.all(
       Array.from({ length: 100 }, () =>
         fetch(`http://127.0.0.1:${ports.receiver}/alerts`, {

@@ -1,18 +1,23 @@
 /**
  * The alert path of a scratch pair, as the stack runs it but on free ports in the pair's folder: Debian's Prometheus
  * (probing the primary site's app and scraping the worker), Debian's Alertmanager, and the orchestrator's alert
- * receiver (client/alerts) starting the pair's failover on the worker's task queue. Timings: the stack's
- * (STACK_ALERT_TIMINGS). After a move, `readings` gives when each part of the path acted.
+ * receiver (client/alerts) starting the pair's failover on the worker's task queue, for the bench and the alert
+ * end-to-end test. Timings: the stack's (STACK_ALERT_TIMINGS) unless given. After a move, `readings` gives when each
+ * part of the path acted.
  */
 import path from 'node:path';
-import { freePort, waitFor } from '../dev/stack/daemon';
-import type { StackService } from '../dev/stack/service';
-import { alertReceiver } from '../dev/stack/services/alert-receiver';
-import { ensureAlertToken, STACK_ALERT_TIMINGS } from '../dev/stack/services/alerting-settings';
-import { alertmanager } from '../dev/stack/services/alertmanager';
-import { prometheus } from '../dev/stack/services/prometheus';
-import type { RunbookDocument, ScratchDrPair } from '../test/helpers/scratch-dr-pair';
-import { temporalAddress } from '../test/helpers/worker-process';
+import { freePort, waitFor } from '../../dev/stack/daemon';
+import type { StackService } from '../../dev/stack/service';
+import { alertReceiver } from '../../dev/stack/services/alert-receiver';
+import {
+  ensureAlertToken,
+  STACK_ALERT_TIMINGS,
+  type AlertTimings,
+} from '../../dev/stack/services/alerting-settings';
+import { alertmanager } from '../../dev/stack/services/alertmanager';
+import { prometheus } from '../../dev/stack/services/prometheus';
+import type { RunbookDocument, ScratchDrPair } from './scratch-dr-pair';
+import { temporalAddress } from './worker-process';
 
 /** The alert the primary site's death raises (deploy/compose/prometheus/rules.yml). */
 export const SITE_DOWN_ALERT = 'DrPrimarySiteDown';
@@ -45,6 +50,12 @@ export interface AlertReadings {
 }
 
 export interface AlertPath {
+  /** The bearer token file the receiver checks and Alertmanager sends. */
+  tokenFile: string;
+  /** The receiver's log. */
+  receiverLog: string;
+  /** Prometheus' value of `query` (its first series), undefined when it has none. */
+  promValue(query: string): Promise<string | undefined>;
   /** Resolves once Prometheus has scraped the primary site up and the worker. */
   watching(): Promise<void>;
   readings(): Promise<AlertReadings>;
@@ -73,6 +84,7 @@ export async function startAlertPath(
   ports: AlertPorts,
   worker: { taskQueue: string; metricsPort: number },
   log: (line: string) => void,
+  timings: AlertTimings = STACK_ALERT_TIMINGS,
 ): Promise<AlertPath> {
   const tokenFile = ensureAlertToken(path.join(pair.dir, RECEIVER_TOKEN));
   const dir = (name: string) => path.join(pair.dir, name);
@@ -88,7 +100,7 @@ export async function startAlertPath(
       port: ports.alertmanager,
       receiver: `http://127.0.0.1:${ports.receiver}`,
       tokenFile,
-      timings: STACK_ALERT_TIMINGS,
+      timings,
       dir: dir('alertmanager'),
     })),
     prometheus(log, () => ({
@@ -97,7 +109,7 @@ export async function startAlertPath(
       primarySite: { site: 'gra', address: new URL(pair.appUrl('gra')).host },
       workers: [`127.0.0.1:${worker.metricsPort}`],
       alertmanager: `127.0.0.1:${ports.alertmanager}`,
-      timings: STACK_ALERT_TIMINGS,
+      timings,
       dir: dir('prometheus'),
     })),
   ];
@@ -117,6 +129,9 @@ export async function startAlertPath(
   const prom = `http://127.0.0.1:${ports.prometheus}`;
   const am = `http://127.0.0.1:${ports.alertmanager}`;
   return {
+    tokenFile,
+    receiverLog: path.join(dir('alert-receiver'), 'alert-receiver.log'),
+    promValue: (query) => promValue(prom, query),
     watching: () =>
       waitFor(
         'Prometheus scrapes the primary site up',
