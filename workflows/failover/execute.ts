@@ -30,7 +30,7 @@ export async function fence(run: FailoverRun): Promise<void> {
   const steps = run.stepsOf('fence');
   if (run.ctx.planned && patched(FENCE_WINDOW_PATCH)) {
     // The drain and the fences are independent: together, they start the write outage one step later.
-    await allSettledOrThrow(steps.map((s) => compensable(run, s)));
+    await runInParallel(run, steps);
     return;
   }
   for (const step of steps) {
@@ -161,9 +161,7 @@ export async function rollForward(run: FailoverRun, step: PlanStep): Promise<voi
 /** Runs a phase past the point of no return; its steps are independent and run in parallel. */
 export async function rollForwardPhase(run: FailoverRun, phase: Phase): Promise<void> {
   run.enter(phase);
-  const results = await Promise.allSettled(run.stepsOf(phase).map((step) => rollForward(run, step)));
-  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failure) throw failure.reason;
+  await allSettledOrThrow(run.stepsOf(phase).map((step) => rollForward(run, step)));
 }
 
 /**
