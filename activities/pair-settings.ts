@@ -24,6 +24,8 @@ export interface PairSettings {
       salvage?: boolean;
     }[];
     maxLagSeconds: number;
+    /** The runbook delegates the switch itself to MHA (absent: the run's own steps; and from older workers). */
+    delegate?: 'mha';
   };
   /** Present when the runbook has an elasticsearch section. */
   elasticsearch?: {
@@ -92,6 +94,8 @@ export interface PairSettings {
     salvageMs?: number;
     /** Rebuilding an old primary; absent from the results of older workers. */
     rebuildMs?: number;
+    /** A switch delegated to MHA (the runbook's `mysql.delegate.timeout`); absent without a delegate. */
+    delegateMs?: number;
     /** The runbook's `timeouts.heartbeat`, when it sets one. */
     heartbeatMs?: number;
     /** The removed `timeouts.run` (histories recorded by older workers carry it; nothing reads it). */
@@ -117,6 +121,7 @@ export function createPairSettingsActivities({ runbooks }: { runbooks: RunbookRe
             ...(ssh ? { salvage: true } : {}),
           })),
           maxLagSeconds: runbook.mysql.maxLagSeconds,
+          ...(runbook.mysql.delegate ? { delegate: runbook.mysql.delegate.tool } : {}),
         },
         elasticsearch: runbook.elasticsearch && {
           followerIndices: runbook.elasticsearch.followerIndices,
@@ -154,6 +159,7 @@ export function createPairSettingsActivities({ runbooks }: { runbooks: RunbookRe
           trafficSwitchMs: durationMs(runbook.timeouts.trafficSwitch),
           salvageMs: durationMs(runbook.timeouts.salvage),
           rebuildMs: durationMs(runbook.timeouts.rebuild),
+          ...(runbook.mysql.delegate ? { delegateMs: durationMs(runbook.mysql.delegate.timeout) } : {}),
           ...(runbook.timeouts.heartbeat ? { heartbeatMs: durationMs(runbook.timeouts.heartbeat) } : {}),
         },
       };

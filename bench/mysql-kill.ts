@@ -25,7 +25,7 @@ import { withEnv } from '../test/helpers/env';
 import { keepDownCommand } from '../test/helpers/mariadb-keep-down';
 import { startScratchPair, type ScratchPair } from '../test/helpers/scratch-cluster';
 import { startWorkerProcess } from '../test/helpers/worker-process';
-import { MHA_PERL_ENV, writeMhaConfig } from './mha';
+import { MHA_PERL_ENV, writeMhaConfig } from '../dev/mha/config';
 import type { FailoverReport } from '../workflows';
 import { fenceWatchWorkflowId, pairMoveWorkflowId } from '../workflows/definitions';
 import { drillMove, drillSteps } from '../workflows/checks/drill-figures';

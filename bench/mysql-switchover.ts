@@ -2,7 +2,7 @@
  * A planned MySQL switchover on one scratch MariaDB trio under one writer (dev/write-load.ts's WriteLoad at
  * 200 writes/s, which writes to whichever server is writable: the same client routing for both), by two contenders
  * taking turns: this project's MySQL activities (fence, catch-up, promote, repoint the others in parallel) and MHA's
- * `masterha_master_switch --master_state=alive` (stock Debian package, two upstream fixes loaded from bench/mha).
+ * `masterha_master_switch --master_state=alive` (stock Debian package, two upstream fixes loaded from dev/mha).
  * Each switch moves the primary to the next server of the trio. Figures: wall time, the longest gap between
  * acknowledged writes around it, and the acknowledged writes missing on the new primary (by id).
  */
@@ -24,7 +24,7 @@ import {
 } from '../dev/stack/services/mariadb';
 import { ensureDebianPackages, STACK_PACKAGES } from '../dev/tools/debian-packages';
 import { WriteLoad } from '../dev/write-load';
-import { MHA_DIR, MHA_PERL_ENV, writeMhaConfig } from './mha';
+import { MHA_PERL_ENV, writeMhaConfig } from '../dev/mha/config';
 import type { Sample, Scenario } from './scenario';
 import { WRITES_PER_SECOND } from './writer';
 
@@ -90,7 +90,7 @@ async function mhaSwitch(trio: Trio, candidate: string): Promise<number> {
     'masterha_master_switch',
     [
       `--conf=${writeMhaConfig(trio.cluster, trio.dir, SERVERS, [
-        `master_ip_online_change_script=${path.join(MHA_DIR, 'online-change')}`,
+        `master_ip_online_change_script=${path.join(__dirname, 'mha', 'online-change')}`,
       ])}`,
       '--master_state=alive',
       '--new_master_host=127.0.0.1',

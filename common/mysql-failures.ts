@@ -57,6 +57,8 @@ export const MYSQL_FAILURE_TYPES = {
   /** The server holds an incomplete rebuild (part of a copy): it is not repointed, promoted nor made writable
    *  until a rebuild finishes. */
   RebuildIncomplete: { retryable: false },
+  /** The switch delegated to MHA failed or left the candidate not the sole writable primary: a human reads MHA's log. */
+  MhaSwitchFailed: { retryable: false },
 } as const satisfies Record<string, { retryable: boolean }>;
 
 export type MysqlFailureType = keyof typeof MYSQL_FAILURE_TYPES;

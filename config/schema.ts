@@ -237,6 +237,30 @@ const replicationTls = z
   })
   .strict();
 
+/**
+ * MySQL's switch delegated to MHA (mha4mysql-manager) where a user already runs it: the run still fences the old
+ * primary and chooses the candidate itself, then `masterha_master_switch` (on the worker's host) applies the relay
+ * logs (unplanned: salvages the dead master's binlog over its own SSH), promotes the candidate and repoints the
+ * replicas; the run then reads every server to check the outcome and puts the replicas back on GTID positioning.
+ */
+const mysqlDelegate = z
+  .object({
+    tool: z.literal('mha'),
+    /** MHA's application configuration file (its [server default] and one block per server), relative to this file. */
+    config: z.string().min(1),
+    /** The program to run (an absolute path, or a name looked up in the worker's PATH). */
+    command: z.string().min(1).default('masterha_master_switch'),
+    /** Extra environment for MHA (e.g. PERL5LIB); never secrets: MHA reads those from its own configuration file. */
+    env: z
+      .record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name'), z.string())
+      .default({}),
+    /** MHA's --running_updates_limit for a planned switch, in seconds. */
+    runningUpdatesLimit: z.number().int().min(1).default(10),
+    /** How long one switch may take before the step fails (MHA is then stopped). */
+    timeout: duration.default('5m'),
+  })
+  .strict();
+
 const mysql = z
   .object({
     user: z.string().min(1),
@@ -251,6 +275,8 @@ const mysql = z
     killClientConnectionsOnFence: z.boolean().default(false),
     tls: mysqlTls.optional(),
     replicationTls: replicationTls.optional(),
+    /** Delegate the switch itself to an existing MHA installation (see mysqlDelegate). */
+    delegate: mysqlDelegate.optional(),
   })
   .strict()
   .superRefine((value, ctx) => {

@@ -923,6 +923,45 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     expect(pair.calls.filter((c) => c.startsWith('mysqlSalvageBinlog'))).toEqual([]);
   });
 
+  it('MySQL delegated to MHA, planned: the run fences, MHA switches to the candidate the run chose, the run repoints the others; no catch-up or promotion of its own', async () => {
+    const settings = fakeSettings();
+    settings.mysql.delegate = 'mha';
+    pair = new FakePair(settings);
+    const report = await (await start()).result();
+    expect(report.outcome).toBe('completed');
+    const mysql = pair.changes().filter((c) => c.startsWith('mysql'));
+    expect(mysql.slice(0, 2)).toEqual(['mysqlFence db-gra-1', 'mysqlMhaSwitch db-rbx-1']);
+    expect(mysql.slice(2).sort()).toEqual(['mysqlRepoint db-gra-1', 'mysqlRepoint db-rbx-2']);
+    expect(pair.calls.filter((c) => /^mysql(CatchUp|Promote|SalvageBinlog)/.test(c))).toEqual([]);
+    expect(report.steps.find((s) => s.id === 'mysql.mha-switch')).toMatchObject({
+      phase: 'promote',
+      state: 'done',
+      sentence: expect.stringContaining('completed successfully'),
+    });
+    expect(pair.state).toEqual(failedOverState());
+  });
+
+  it('MySQL delegated to MHA: MHA failing is past the point of no return, so the run asks an operator and undoes nothing', async () => {
+    const settings = fakeSettings({ approval: { ...fakeSettings().approval, approvers: ['alice'] } });
+    settings.mysql.delegate = 'mha';
+    pair = new FakePair(settings);
+    pair.fail('mysqlMhaSwitch', {
+      type: 'MhaSwitchFailed',
+      nonRetryable: true,
+      message: 'MHA exited with status 1: Got ERROR: new master is not alive',
+    });
+    const handle = await start();
+    const pending = await pendingOf(handle, 'operator');
+    expect(pending.question).toMatch(
+      /MHA switches MySQL from db-gra-1 to db-rbx-1 failed past the point of no return/,
+    );
+    expect(pending.question).toContain('new master is not alive');
+    await answer(handle, abortUpdate, 'alice', 'finishing with MHA by hand');
+    const report = await handle.result();
+    expect(report.outcome).toBe('aborted');
+    expect(pair.changes().filter((c) => /Unfence|Resume|appStop/.test(c))).toEqual([]);
+  });
+
   it('unplanned: the worker alone cannot reach the primary while its replicas still replicate: no failover', async () => {
     pair = new FakePair();
     pair.state.mysql['db-gra-1']!.reachable = false;

@@ -73,6 +73,12 @@ export function activityPresets(
       heartbeatTimeout: heartbeat('20s'),
       retry: retry(3),
     },
+    /** A switch delegated to another tool (MHA): bounded by the runbook's delegate timeout, heartbeating. */
+    delegated: {
+      startToCloseTimeout: seconds((timeouts.delegateMs ?? 300_000) + timeouts.activityMs),
+      heartbeatTimeout: heartbeat('30s'),
+      retry: retry(3),
+    },
     /** Follower promotion and traffic switches: long, heartbeating, resumable from their heartbeat details. */
     long: {
       startToCloseTimeout: seconds(Math.max(timeouts.trafficSwitchMs, timeouts.activityMs) + 60_000),
@@ -114,7 +120,7 @@ export const QUICK_FIRST_RETRY = '500ms';
 export const QUICK_HEARTBEATS_PATCH = 'quick-heartbeats';
 
 export type Preset =
-  'read' | 'change' | 'catchUp' | 'apps' | 'salvage' | 'rebuild' | 'long' | 'once' | 'longOnce';
+  'read' | 'change' | 'catchUp' | 'apps' | 'salvage' | 'rebuild' | 'delegated' | 'long' | 'once' | 'longOnce';
 
 /**
  * Calls activities by name with one of the presets and a one-line summary, so the Temporal UI's timeline reads

@@ -4,6 +4,7 @@ import type { RunbookRegistry } from '../runbooks';
 import type { MysqlConnections } from './connections';
 import { createMysqlFailoverActivities } from './failover';
 import { createMysqlLossActivities } from './loss';
+import { createMysqlMhaActivities } from './mha';
 import { createMysqlSalvageActivities } from './salvage';
 import { readServerStatus, type MysqlServerStatus } from './status';
 import { createMysqlRebuildActivities } from './rebuild';
@@ -20,6 +21,7 @@ export type {
 } from './failover';
 export type { SalvageResult } from './salvage';
 export type { MeasuredLoss } from './loss';
+export type { MhaSwitchResult } from './mha';
 export type { CandidateChoice, CandidateAssessment } from '../../common/mysql-candidates';
 
 export interface MysqlActivityDeps {
@@ -57,5 +59,6 @@ export function createMysqlActivities({ runbooks, connections, ssh }: MysqlActiv
     ...createMysqlLossActivities({ connections }),
     ...createMysqlSalvageActivities({ runbooks, connections, ssh }),
     ...createMysqlRebuildActivities({ connections }),
+    ...createMysqlMhaActivities({ runbooks, connections }),
   };
 }

@@ -23,7 +23,7 @@ export const STACK_PACKAGES: DebianTool[] = [
   // Alerting: Prometheus scrapes the worker and the primary site; Alertmanager notifies the orchestrator's receiver.
   { binary: '/usr/bin/prometheus', pkg: 'prometheus' },
   { binary: '/usr/bin/prometheus-alertmanager', pkg: 'prometheus-alertmanager' },
-  // MHA for MySQL, the established failover tool `npm run bench` measures this project against (bench/mha).
+  // MHA for MySQL, the established failover tool `npm run bench` measures this project against, and the runbook's `mysql.delegate` (dev/mha).
   { binary: '/usr/bin/masterha_master_switch', pkg: 'mha4mysql-manager' },
   { binary: '/usr/bin/apply_diff_relay_logs', pkg: 'mha4mysql-node' },
 ];

@@ -588,6 +588,26 @@ export class FakePair {
           unreachableOthers: [],
         };
       },
+      mysqlMhaSwitch: async ({ server, from, mode }: { server: string; from: string; mode: string }) => {
+        await this.enter('mysqlMhaSwitch', server);
+        const m = s().mysql[server]!;
+        m.source = undefined;
+        m.ioRunning = false;
+        m.readOnly = false;
+        for (const [name, other] of Object.entries(s().mysql))
+          if (name !== server && (mode === 'alive' || name !== from))
+            Object.assign(other, { source: server, ioRunning: true });
+        const outcome = `Switching master to 127.0.0.1(127.0.0.1:3306) completed successfully.`;
+        return {
+          server,
+          from,
+          alreadySwitched: false,
+          exitStatus: 0,
+          outcome,
+          steps: [`MHA exited with status 0: ${outcome}`],
+          description: `MHA switched MySQL from ${from} to ${server}: ${outcome}`,
+        };
+      },
       mysqlRepoint: async ({ server, source }: { server: string; source: string }) => {
         await this.enter('mysqlRepoint', server);
         const m = s().mysql[server]!;

@@ -104,25 +104,16 @@ export function mysqlContribution(): SystemContribution {
       const others = ctx.settings.mysql.servers
         .map((s) => s.name)
         .filter((name) => name !== candidate && (ctx.planned || name !== primary));
+      const fence = fenceStep(ctx, primary, wasWritable);
+      const repoints = others.map((server) => repointStep(ctx, server, candidate));
+      const loss = mysqlDataLoss(ctx, primaryStatus, candidate, chosen);
+      if (ctx.settings.mysql.delegate === 'mha')
+        return {
+          steps: [fence, mhaSwitchStep(ctx, primary, candidate), ...repoints],
+          dataLoss: mhaDataLoss(ctx, loss, primary),
+        };
       const steps: PlanStep[] = [
-        {
-          id: 'mysql.fence',
-          phase: 'fence',
-          system: 'mysql',
-          title: `fence MySQL primary ${primary}`,
-          target: primary,
-          compensation: wasWritable ? `make ${primary} writable again` : undefined,
-          run: async () => {
-            const preset = ctx.planned ? 'change' : 'read';
-            return (await ctx.call(preset, 'mysqlFence', { pair, server: primary }, `fence ${primary}`))
-              .description;
-          },
-          undo: wasWritable
-            ? async () =>
-                (await ctx.call('change', 'mysqlUnfence', { pair, server: primary }, `unfence ${primary}`))
-                  .description
-            : undefined,
-        },
+        fence,
         {
           id: 'mysql.catch-up',
           phase: 'prepare',
@@ -159,30 +150,90 @@ export function mysqlContribution(): SystemContribution {
               : `${candidate} is the writable primary (${r.steps.join('; ')}); binlog at ${r.gtidBinlogPos}.`;
           },
         },
-        ...others.map((server): PlanStep => ({
-          id: `mysql.repoint.${server}`,
-          phase: 'verify',
-          system: 'mysql',
-          title: `repoint ${server} to ${candidate}`,
-          target: server,
-          run: async () => {
-            const r = await ctx.call(
-              'change',
-              'mysqlRepoint',
-              { pair, server, source: candidate },
-              `repoint ${server}`,
-            );
-            return r.alreadyReplicating
-              ? `${server} already replicates from ${candidate}.`
-              : `${server} replicates from ${candidate} (${r.mode}; IO ${r.ioRunning}, SQL ${r.sqlRunning}).`;
-          },
-        })),
+        ...repoints,
       ];
-      const loss = mysqlDataLoss(ctx, primaryStatus, candidate, chosen);
       if (salvageable(ctx, primary))
         loss.sentence += `; ${primary}'s binlog is salvaged over SSH before the promotion, which tells.`;
       return { steps, dataLoss: loss };
     },
+  };
+}
+
+/** The old primary fenced (read-only, sessions ended); undone by making it writable again if it was. */
+function fenceStep(ctx: RunContext, primary: string, wasWritable: boolean): PlanStep {
+  const pair = ctx.settings.pair;
+  return {
+    id: 'mysql.fence',
+    phase: 'fence',
+    system: 'mysql',
+    title: `fence MySQL primary ${primary}`,
+    target: primary,
+    compensation: wasWritable ? `make ${primary} writable again` : undefined,
+    run: async () => {
+      const preset = ctx.planned ? 'change' : 'read';
+      return (await ctx.call(preset, 'mysqlFence', { pair, server: primary }, `fence ${primary}`))
+        .description;
+    },
+    undo: wasWritable
+      ? async () =>
+          (await ctx.call('change', 'mysqlUnfence', { pair, server: primary }, `unfence ${primary}`))
+            .description
+      : undefined,
+  };
+}
+
+/** A server other than the candidate replicates from it (on GTID positions). */
+function repointStep(ctx: RunContext, server: string, candidate: string): PlanStep {
+  return {
+    id: `mysql.repoint.${server}`,
+    phase: 'verify',
+    system: 'mysql',
+    title: `repoint ${server} to ${candidate}`,
+    target: server,
+    run: async () => {
+      const r = await ctx.call(
+        'change',
+        'mysqlRepoint',
+        { pair: ctx.settings.pair, server, source: candidate },
+        `repoint ${server}`,
+      );
+      return r.alreadyReplicating
+        ? `${server} already replicates from ${candidate}.`
+        : `${server} replicates from ${candidate} (${r.mode}; IO ${r.ioRunning}, SQL ${r.sqlRunning}).`;
+    },
+  };
+}
+
+/**
+ * The runbook delegates the switch to MHA: once the run has fenced the old primary, MHA applies what the candidate
+ * lacks (a dead master's binlog included, over MHA's own SSH), promotes it and repoints the replicas by binlog file
+ * and position; the run's repoint steps then put every replica back on GTID positions.
+ */
+function mhaSwitchStep(ctx: RunContext, primary: string, candidate: string): PlanStep {
+  return {
+    id: 'mysql.mha-switch',
+    phase: 'promote',
+    system: 'mysql',
+    title: `MHA switches MySQL from ${primary} to ${candidate}`,
+    target: candidate,
+    run: async () =>
+      (
+        await ctx.call(
+          'delegated',
+          'mysqlMhaSwitch',
+          { pair: ctx.settings.pair, mode: ctx.planned ? 'alive' : 'dead', server: candidate, from: primary },
+          `MHA switch to ${candidate}`,
+        )
+      ).description,
+  };
+}
+
+/** With MHA, what the run may lose is what MHA may: unplanned, what it cannot salvage from the dead master. */
+function mhaDataLoss(ctx: RunContext, loss: DataLossEstimate, primary: string): DataLossEstimate {
+  if (ctx.planned) return loss;
+  return {
+    ...loss,
+    sentence: `${loss.sentence}; MHA then copies what ${primary}'s binlog holds beyond the candidate over its own SSH when ${primary}'s host answers (its outcome says whether it could).`,
   };
 }
 

@@ -1,14 +1,16 @@
 /**
- * What the bench's MHA contenders share: the environment that loads the two upstream fixes (bench/mha), and the
- * MHA configuration of a scratch MariaDB trio (three servers on 127.0.0.1, its accounts, its binlog folders).
+ * What MHA needs to run against the project's MariaDB servers, for the bench's MHA contenders and the tests of the
+ * MHA delegate: the environment that loads the two upstream fixes (dev/mha/MhaMariadbFixes.pm), and the MHA
+ * configuration of a scratch MariaDB trio (three servers on 127.0.0.1, its accounts, its binlog folders).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { MARIADB_ACCOUNTS, type MariadbCluster } from '../dev/stack/services/mariadb';
+import { packageRoot } from '../../common/package-root';
+import { MARIADB_ACCOUNTS, type MariadbCluster } from '../stack/services/mariadb';
 
-export const MHA_DIR = path.join(__dirname, 'mha');
+export const MHA_DIR = path.join(packageRoot(), 'dev', 'mha');
 
-/** PERL5LIB and PERL5OPT that load bench/mha/MhaMariadbFixes.pm into every MHA program (manager and node tools). */
+/** PERL5LIB and PERL5OPT that load dev/mha/MhaMariadbFixes.pm into every MHA program (manager and node tools). */
 export const MHA_PERL_ENV = { PERL5LIB: MHA_DIR, PERL5OPT: '-MMhaMariadbFixes' };
 
 /**

@@ -1,6 +1,6 @@
 # The two upstream bugs that stop stock MHA 0.58 (Debian's mha4mysql-node/-manager) on MariaDB 10.x, fixed by
 # redefining the two functions at load time; the system's files stay as packaged. Loaded by the bench through
-# PERL5LIB=bench/mha PERL5OPT=-MMhaMariadbFixes.
+# PERL5LIB=dev/mha PERL5OPT=-MMhaMariadbFixes.
 #  - MHA::NodeUtil::parse_mysql_version / parse_mysql_major_version pass every number of the version string to
 #    sprintf, which dies ("Redundant argument in sprintf") on "10.11.x-MariaDB-0+deb12u1-log": only the first 3
 #    (resp. 2) numbers count (mha4mysql-node issue #35, mha4mysql-manager issue #116).
