@@ -12,13 +12,12 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startFailover } from '../client/failover';
-import { freePort, sleep } from '../dev/stack/daemon';
-import { sshPaths, sshServer, sshUser } from '../dev/stack/services/sshd';
-import type { StackService } from '../dev/stack/service';
+import { sleep } from '../dev/stack/daemon';
+import { sshUser } from '../dev/stack/services/sshd';
 import { ensureDebianPackages, STACK_PACKAGES } from '../dev/tools/debian-packages';
 import type { WriteLoad } from '../dev/write-load';
 import { withEnv } from '../test/helpers/env';
@@ -26,6 +25,7 @@ import { keepDownCommand } from '../test/helpers/mariadb-keep-down';
 import { startScratchPair, type ScratchPair } from '../test/helpers/scratch-cluster';
 import { startWorkerProcess } from '../test/helpers/worker-process';
 import { MHA_PERL_ENV, writeMhaConfig } from '../dev/mha/config';
+import { startMhaSsh as startSsh, type MhaSsh as Ssh } from '../test/helpers/mha-ssh';
 import type { FailoverReport } from '../workflows';
 import { fenceWatchWorkflowId, pairMoveWorkflowId } from '../workflows/definitions';
 import { drillMove, drillSteps } from '../workflows/checks/drill-figures';
@@ -41,44 +41,6 @@ const PROBE_INTERVAL_S = 1;
 /** The runbook's default number of detection rounds (config/schema.ts). */
 const FALL = 3;
 const BEHIND_MS = 1_000;
-
-/** The bench's own sshd (host key pinned, one client key) and the ssh client configuration MHA logs in with. */
-interface Ssh {
-  env: Record<string, string>;
-  service: StackService;
-  port: number;
-  paths: ReturnType<typeof sshPaths>;
-  clientConfig: string;
-}
-
-async function startSsh(dir: string): Promise<Ssh> {
-  const port = await freePort();
-  const env = { DR_STACK_DIR: path.join(dir, 'sshd'), DR_STACK_PORT_SSH: String(port) };
-  // MHA's node tools run over SSH and need the two fixes too; OpenSSH 9's scp (binlog copies) needs SFTP.
-  const service = sshServer(() => undefined, { env: MHA_PERL_ENV, sftp: true });
-  const paths = await withEnv(env, async () => {
-    await service.up();
-    return sshPaths();
-  });
-  const knownHosts = path.join(dir, 'known_hosts');
-  writeFileSync(knownHosts, `[127.0.0.1]:${port} ${readFileSync(paths.hostKeyPub, 'utf8').trim()}\n`);
-  const clientConfig = path.join(dir, 'ssh_config');
-  writeFileSync(
-    clientConfig,
-    [
-      'Host 127.0.0.1',
-      `  Port ${port}`,
-      `  User ${sshUser()}`,
-      `  IdentityFile ${paths.clientKey}`,
-      '  IdentitiesOnly yes',
-      `  UserKnownHostsFile ${knownHosts}`,
-      '  StrictHostKeyChecking yes',
-      '  BatchMode yes',
-      '',
-    ].join('\n'),
-  );
-  return { env, service, port, paths, clientConfig };
-}
 
 /** A fresh trio whose runbook probes every second and may salvage db-gra-1's binlog over the bench's sshd. */
 function trio(ssh: Ssh): Promise<ScratchPair> {

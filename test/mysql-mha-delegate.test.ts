@@ -1,4 +1,5 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MysqlServerStatus } from '../activities/mysql/status';
@@ -6,9 +7,12 @@ import { managerLog, outcomeSentence, switchArguments } from '../activities/mysq
 import { runbookSchema } from '../config/schema';
 import { MHA_PERL_ENV, writeMhaConfig } from '../dev/mha/config';
 import { MARIADB_ACCOUNTS } from '../dev/stack/services/mariadb';
+import { sshUser } from '../dev/stack/services/sshd';
 import { stackDir } from '../dev/stack/settings';
 import { ensureDebianPackages, STACK_PACKAGES } from '../dev/tools/debian-packages';
+import { withEnv } from './helpers/env';
 import { failureOf } from './helpers/failures';
+import { startMhaSsh, type MhaSsh } from './helpers/mha-ssh';
 import { startScratchPair, type ScratchPair } from './helpers/scratch-cluster';
 
 const GRA = 'db-gra-1';
@@ -182,4 +186,110 @@ describe('MySQL delegated to MHA: a planned switch on a scratch MariaDB trio', (
     const again = await act('mysqlMhaSwitch', { pair: s.pair, mode: 'alive', server: RBX1, from: GRA });
     expect(again).toMatchObject({ alreadySwitched: true, steps: [] });
   }, 120_000);
+});
+
+/** MHA's faults: the candidate unreachable before MHA runs, and an MHA that does not end within the runbook's bound. */
+describe('MySQL delegated to MHA: faults', () => {
+  let s: ScratchPair;
+  let dir: string;
+
+  beforeAll(async () => {
+    s = await startScratchPair();
+    dir = mkdtempSync(path.join(os.tmpdir(), 'dr-mha-faults-'));
+  }, 120_000);
+  afterAll(async () => {
+    await s?.destroy();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('slow: an MHA still running at the runbook timeout is interrupted and the step fails saying so', async () => {
+    const hung = path.join(dir, 'hung-mha');
+    writeFileSync(hung, '#!/bin/sh\necho "[info] MHA::MasterRotate version 0.58."\nexec sleep 60\n', {
+      mode: 0o755,
+    });
+    const slow = await s.variant({
+      delegate: { tool: 'mha', config: path.join(dir, 'none.cnf'), command: hung, timeout: '1s' },
+    });
+    const started = Date.now();
+    const failure = await failureOf(
+      slow.act('mysqlMhaSwitch', { pair: s.pair, mode: 'alive', server: RBX1, from: GRA }),
+    );
+    expect(failure).toMatchObject({ type: 'MhaSwitchFailed', nonRetryable: true });
+    expect(failure.message).toMatch(/exited with a timeout after 1s/);
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
+
+  it('unreachable: a candidate that does not answer fails the step before MHA runs (retryable MysqlUnreachable)', async () => {
+    const marker = path.join(dir, 'ran');
+    const recorder = path.join(dir, 'recording-mha');
+    writeFileSync(recorder, `#!/bin/sh\ntouch ${marker}\n`, { mode: 0o755 });
+    const variant = await s.variant({
+      delegate: { tool: 'mha', config: path.join(dir, 'none.cnf'), command: recorder },
+    });
+    await s.cluster.stop(RBX2);
+    try {
+      const failure = await failureOf(
+        variant.act('mysqlMhaSwitch', { pair: s.pair, mode: 'alive', server: RBX2, from: GRA }),
+      );
+      expect(failure).toMatchObject({ type: 'MysqlUnreachable', nonRetryable: false });
+      expect(existsSync(marker)).toBe(false);
+    } finally {
+      await s.cluster.start(RBX2, { readOnly: true });
+    }
+  });
+});
+
+/**
+ * The dead-master path: db-gra-1's mysqld SIGKILLed while its host (an sshd of the test's own) answers; MHA
+ * (`--master_state=dead`) copies what db-gra-1's binlog holds beyond the candidate over SSH and applies it.
+ */
+describe('MySQL delegated to MHA: the primary SIGKILLed, its host up', () => {
+  let s: ScratchPair;
+  let ssh: MhaSsh;
+  let dir: string;
+  let act: ScratchPair['act'];
+
+  beforeAll(async () => {
+    ensureDebianPackages(STACK_PACKAGES.filter((t) => t.pkg.startsWith('mha4mysql-')));
+    dir = mkdtempSync(path.join(os.tmpdir(), 'dr-mha-dead-'));
+    ssh = await startMhaSsh(dir);
+    s = await startScratchPair({ extraConfig: ['relay_log_purge=0'] });
+    const config = writeMhaConfig(
+      s.cluster,
+      dir,
+      [GRA, RBX1, RBX2],
+      [`ssh_user=${sshUser()}`, `ssh_port=${ssh.port}`, `ssh_options=-F ${ssh.clientConfig}`],
+    );
+    act = (await s.variant({ delegate: { tool: 'mha', config, env: MHA_PERL_ENV, timeout: '3m' } })).act;
+  }, 120_000);
+  afterAll(async () => {
+    await s?.destroy();
+    if (ssh) await withEnv(ssh.env, () => ssh.service.down());
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('MHA fails over to the candidate with every acknowledged write, even those the replicas had not received', async () => {
+    const load = s.writeLoad(50);
+    await load.prepare();
+    load.start();
+    await load.waitForAcknowledged(30, 10_000);
+    // The replicas stop receiving, the primary goes on acknowledging: only its binlog holds those writes.
+    for (const replica of [RBX1, RBX2]) await s.cluster.sql(replica, 'STOP SLAVE IO_THREAD');
+    await load.waitForAcknowledged(30, 10_000);
+    await s.cluster.kill(GRA);
+    await load.stop();
+    const switched = await act('mysqlMhaSwitch', { pair: s.pair, mode: 'dead', server: RBX1, from: GRA });
+    expect(switched).toMatchObject({ alreadySwitched: false });
+    expect(switched.outcome).toMatch(
+      /^Master failover to 127\.0\.0\.1\(127\.0\.0\.1:\d+\) (completed successfully|done, but)/,
+    );
+    expect((await load.verify(RBX1)).lost).toEqual([]);
+    await act('mysqlRepoint', { pair: s.pair, server: RBX2, source: RBX1 });
+    const rbx2 = (await s.act('mysqlServerStatuses', { pair: s.pair })).find((x) => x.server === RBX2);
+    expect(rbx2?.replication).toMatchObject({
+      sourcePort: s.cluster.instance(RBX1).port,
+      ioRunning: 'Yes',
+      sqlRunning: 'Yes',
+    });
+  }, 240_000);
 });

@@ -78,6 +78,12 @@ export function createMysqlMhaActivities({
       if (!delegate)
         throw mysqlDecision('InvalidInput', `pair ${input.pair}: its runbook has no mysql.delegate section`);
       const before = await status(input.pair, input.server);
+      if (!before.reachable)
+        throw mysqlDecision(
+          'MysqlUnreachable',
+          `${input.server} does not answer (${before.error?.type ?? 'no answer'}), so MHA is not asked to promote it yet.`,
+          { server: input.server },
+        );
       if (isSoleWritable(before))
         return {
           server: input.server,
