@@ -246,7 +246,7 @@ function configStep(
             await ctx.call(
               preset,
               'appConfigRestore',
-              { pair, host: h.name, ...(before ? { server: before } : {}) },
+              { pair, host: h.name, ...(h.config.kind === 'ovh-dns' ? { server: before } : {}) },
               `put ${h.name}'s configuration back`,
             )
           ).description
