@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Context, log } from '@temporalio/activity';
 import { z } from 'zod';
 import { durationMs } from '../../config/duration';
 import type { LoadedRunbook } from '../../config/load';
 import { name, type AppEndpointConfig } from '../../config/schema';
-import { resolvePublicReference, runbookSecrets, SecretUnavailableError } from '../../config/secrets';
+import { runbookSecrets } from '../../config/secrets';
 import { scrubOutput, secretsIn } from '../../common/redact';
 import { activityInput } from '../activity-input';
 import type { RunbookRegistry } from '../runbooks';
@@ -194,12 +195,16 @@ export function createAppConfigActivities({ runbooks, ssh, ovh = {} }: AppConfig
   // --- template over SSH -------------------------------------------------------------------------------------
 
   function render(h: Host & { config: TemplateConfig }, server: string): string {
+    // Read as it is (not as a secret reference, which is trimmed): the rendering keeps every byte around the fields.
+    const file = path.resolve(h.baseDir, h.config.template.slice('file:'.length));
     let text: string;
     try {
-      text = resolvePublicReference(h.config.template, h.baseDir);
+      text = readFileSync(file, 'utf8');
     } catch (err) {
-      if (!(err instanceof SecretUnavailableError)) throw err;
-      throw appFailure('AppConfigInvalid', `${h.field}.template: ${err.message.replace(/^secret /, '')}`);
+      throw appFailure(
+        'AppConfigInvalid',
+        `${h.field}.template: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+      );
     }
     if (Buffer.byteLength(text) > TEMPLATE_LIMIT_BYTES)
       throw appFailure(
