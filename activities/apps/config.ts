@@ -222,11 +222,11 @@ export function createAppConfigActivities({ runbooks, ssh, ovh = {} }: AppConfig
   }
 
   /** Runs a script on the app host over its ssh (host key pinned); SSH failures become typed app failures. */
-  async function onHost(h: Host, script: string, describe: string, input?: string) {
+  async function onHost(h: Host, script: string, describe: string, input?: string, timeoutMs?: number) {
     const ctx = Context.current();
     try {
       return await ssh.exec(sshTargetOf(h.host, h.baseDir), script, {
-        timeoutMs: durationMs(h.loaded.runbook.timeouts.activity),
+        timeoutMs: timeoutMs ?? durationMs(h.loaded.runbook.timeouts.activity),
         signal: ctx.cancellationSignal,
         describe,
         ...(input !== undefined ? { input: Buffer.from(input) } : {}),
@@ -253,16 +253,20 @@ export function createAppConfigActivities({ runbooks, ssh, ovh = {} }: AppConfig
     return out;
   }
 
-  /** The host's reload command, under the host's start/stop lock (a start or stop running meanwhile is waited for). */
+  /**
+   * The host's reload command, under the host's start/stop lock (a start or stop running meanwhile is waited for),
+   * within `timeouts.appStart` as a start (a reload may restart the app).
+   */
   async function reload(h: Host & { config: TemplateConfig }): Promise<string> {
     const command = h.config.reload!;
-    const waitSeconds = durationMs(h.loaded.runbook.timeouts.activity) / 2000;
+    const budgetMs = durationMs(h.loaded.runbook.timeouts.appStart);
+    const waitSeconds = budgetMs / 2000;
     const supervised = supervisedCommand(command, {
       lockFile: lockFileOf(h.loaded.runbook.pair, h.host.name),
       mode: 'wait',
       waitSeconds,
     });
-    const r = await onHost(h, supervised, 'its reload command');
+    const r = await onHost(h, supervised, 'its reload command', undefined, budgetMs);
     const secrets = [...runbookSecrets(h.loaded.runbook, h.baseDir), ...secretsIn(command)];
     const keep = (text: string) => scrubOutput(text, secrets, OUTPUT_LIMIT_BYTES);
     if (r.exitCode !== 0)

@@ -217,7 +217,8 @@ function configStep(
   phase: PlanStep['phase'],
 ): PlanStep {
   const pair = ctx.settings.pair;
-  const preset = h.config.kind === 'ovh-dns' ? ('long' as const) : ('change' as const);
+  // A DNS change waits for its zone (as a traffic switch); a file's reload may restart the app (as a start).
+  const preset = h.config.kind === 'ovh-dns' ? ('long' as const) : ('apps' as const);
   // A DNS record goes back to the server it pointed at; one that pointed at none the runbook knows stays.
   const undoable = h.config.kind === 'template' || before !== undefined;
   return {
