@@ -9,7 +9,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Activities } from '../activities';
 import type { AppConfigSettings, PairSettings } from '../activities/pair-settings';
 import { failback, failover } from '../workflows';
-import { pairMoveWorkflowId, type FailbackInput, type FailoverInput } from '../workflows/definitions';
+import {
+  approveUpdate,
+  pairMoveWorkflowId,
+  statusQuery,
+  type FailbackInput,
+  type FailoverInput,
+} from '../workflows/definitions';
+import { answer } from './helpers/answers';
 import { failedOverState, FakePair, fakeSettings } from './helpers/fake-pair';
 import { testWorkflowBundle } from './helpers/local-stack';
 import { timeSkippingWorker } from './helpers/time-skipping';
@@ -20,6 +27,8 @@ class FakeConfigs {
   /** What each app pointed at before the run first changed it (a template's kept content). */
   kept: Record<string, string | undefined> = {};
   failures: Partial<Record<'appConfigRead' | 'appConfigApply' | 'appConfigRestore', string>> = {};
+  /** How many more calls of appConfigApply fail with a retryable failure (an SSH server not answering, say). */
+  retryableApplyFailures = 0;
 
   constructor(private readonly pair: FakePair) {}
 
@@ -54,6 +63,11 @@ class FakeConfigs {
       },
       appConfigApply: async ({ host, server }: { host: string; server: string }) => {
         this.enter('appConfigApply', `${host} ${server}`);
+        if (this.retryableApplyFailures-- > 0)
+          throw ApplicationFailure.create({
+            type: 'SshUnreachable',
+            message: 'cannot connect: ECONNREFUSED',
+          });
         if (!(host in this.kept)) this.kept[host] = this.pointsAt[host];
         const changed = this.pointsAt[host] !== server;
         this.pointsAt[host] = server;
@@ -218,6 +232,19 @@ describe('application configuration follows the promotion (time-skipping, in-mem
     expect(configCalls()).toContain('appConfigRestore app-rbx-1');
   });
 
+  it('template: an SSH server that does not answer at first is retried, and the move completes', async () => {
+    pairWith({ rbx: TEMPLATE });
+    configs.retryableApplyFailures = 2;
+    const report = await runFailover();
+    expect(report.outcome).toBe('completed');
+    expect(configCalls().filter((c) => c.startsWith('appConfigApply'))).toHaveLength(3);
+    expect(report.steps.find((s) => s.id === 'apps.config.app-rbx-1')).toMatchObject({
+      state: 'done',
+      attempts: 1,
+    });
+    expect(configs.pointsAt['app-rbx-1']).toBe('db-rbx-2');
+  });
+
   it('a configuration that cannot be read refuses the move at the assessment, changing nothing', async () => {
     pairWith({ rbx: TEMPLATE });
     configs.failures.appConfigRead = 'template names {{mysql.user}}, which has no value';
@@ -324,5 +351,37 @@ describe('application configuration follows the promotion (time-skipping, in-mem
     expect(pair.calls.indexOf('appConfigApply app-gra-1 db-gra-1')).toBeLessThan(
       pair.calls.indexOf('mysqlPromote db-gra-1'),
     );
+  });
+
+  // Last: an unplanned run leaves its old site's watcher running (see failover.workflow.test.ts).
+  it('unplanned: the standby app is pointed at the promoted server before it starts, as in a planned move', async () => {
+    pairWith({ rbx: TEMPLATE });
+    pair.mysqlDown();
+    pair.esDown();
+    pair.state.apps['app-gra-1'] = false;
+    const handle = await ts.env.client.workflow.start(failover, {
+      args: [
+        { pair: 'fake', mode: 'unplanned', trigger: 'test', reason: 'gra is gone', requestedBy: 'tester' },
+      ],
+      taskQueue: ts.taskQueue,
+      workflowId: pairMoveWorkflowId('fake'),
+    });
+    // Going on without each fence of the dead site is a human's decision (MySQL's, then Elasticsearch's).
+    const answered = new Set<string>();
+    for (let i = 0; i < 800 && answered.size < 2; i++) {
+      const { pending } = await handle.query(statusQuery);
+      if (pending?.kind === 'approval' && !answered.has(pending.id!)) {
+        answered.add(pending.id!);
+        await answer(handle, approveUpdate, 'oncall', 'gra is powered off');
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const report = await handle.result();
+    expect(report.outcome).toBe('completed');
+    expect(pair.calls.indexOf('appConfigApply app-rbx-1 db-rbx-2')).toBeLessThan(
+      pair.calls.indexOf('appStart app-rbx-1'),
+    );
+    expect(pair.calls).toContain('mysqlPromote db-rbx-2');
+    expect(configs.pointsAt['app-rbx-1']).toBe('db-rbx-2');
   });
 });
