@@ -8,7 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Activities } from '../activities';
 import type { AppConfigSettings, PairSettings } from '../activities/pair-settings';
-import { failback, failover } from '../workflows';
+import { failback, failover, readinessCheck } from '../workflows';
 import {
   approveUpdate,
   pairMoveWorkflowId,
@@ -351,6 +351,27 @@ describe('application configuration follows the promotion (time-skipping, in-mem
     expect(pair.calls.indexOf('appConfigApply app-gra-1 db-gra-1')).toBeLessThan(
       pair.calls.indexOf('mysqlPromote db-gra-1'),
     );
+  });
+
+  it('readiness: a standby app whose configuration cannot be read makes the pair not ready; one that can is a passing check', async () => {
+    pairWith({ rbx: TEMPLATE });
+    const check = async () =>
+      ts.env.client.workflow.execute(readinessCheck, {
+        args: [{ pair: 'fake', trigger: 'test' }],
+        taskQueue: ts.taskQueue,
+        workflowId: `readiness-app-config-${Date.now()}`,
+      });
+    const ready = await check();
+    expect(ready.checks).toContainEqual({
+      name: 'app-app-rbx-1.config',
+      ok: true,
+      sentence: 'app-rbx-1 points at db-rbx-1.',
+    });
+    configs.failures.appConfigRead = 'cannot read /etc/app/db.env.tmpl (ENOENT)';
+    const notReady = await check();
+    expect(notReady.ready).toBe(false);
+    expect(notReady.verdict).toMatch(/the configuration of standby app app-rbx-1 cannot be read: .*ENOENT/);
+    expect(pair.changes().filter((c) => !c.startsWith('appConfigRead'))).toEqual([]);
   });
 
   // Last: an unplanned run leaves its old site's watcher running (see failover.workflow.test.ts).

@@ -132,7 +132,7 @@ const configuredHosts = (settings: PairSettings, site: string) =>
   settings.apps.filter((h): h is ConfiguredHost => h.site === site && h.config !== undefined);
 
 /** The apps of `site` whose configuration the orchestrator writes (a template or a DNS record). */
-const writtenConfigs = (settings: PairSettings, site: string) =>
+export const writtenConfigs = (settings: PairSettings, site: string) =>
   configuredHosts(settings, site).filter((h): h is WrittenHost => h.config.kind !== 'fixed');
 
 const describeConfig = (c: WrittenHost['config']) =>
