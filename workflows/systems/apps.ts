@@ -127,9 +127,12 @@ type WrittenHost = PairSettings['apps'][number] & {
 
 const configStepId = (host: string) => `apps.config.${host}`;
 
-/** The apps of `site` whose runbook entry says how they find their database. */
+/**
+ * The apps of `site` whose runbook entry says how they find their database (the settings of the oldest workers, in
+ * kept readiness histories, have no apps at all).
+ */
 const configuredHosts = (settings: PairSettings, site: string) =>
-  settings.apps.filter((h): h is ConfiguredHost => h.site === site && h.config !== undefined);
+  (settings.apps ?? []).filter((h): h is ConfiguredHost => h.site === site && h.config !== undefined);
 
 /** The apps of `site` whose configuration the orchestrator writes (a template or a DNS record). */
 export const writtenConfigs = (settings: PairSettings, site: string) =>
