@@ -248,7 +248,7 @@ export function createAppConfigActivities({ runbooks, ssh, ovh = {} }: AppConfig
     if (r.exitCode !== 0)
       throw appFailure(
         'AppConfigWriteFailed',
-        `${h.host.name}: ${what} of ${h.config.path} ${r.signal ? `was killed by ${r.signal}` : `exited ${r.exitCode}`}: ${firstLine(r.stderr) || 'no output'}`,
+        `${h.host.name}: ${what} of ${h.config.path} ${r.signal ? `was killed by ${r.signal}` : `exited ${r.exitCode}`}: ${firstLine(scrubOutput(r.stderr, [], OUTPUT_LIMIT_BYTES)) || 'no output'}`,
       );
     return out;
   }
