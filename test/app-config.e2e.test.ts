@@ -4,10 +4,11 @@
  * rbx's servers, so the planned failover promotes db-rbx-2, not db-rbx-1, the server rbx's app was started on. The
  * failover points the app at db-rbx-2 before it takes traffic, and no write acknowledged through the public entry
  * point is lost; the failback brings gra's app to the gra primary. Checked on the apps, the files and the writes the
- * client saw acknowledged.
+ * client saw acknowledged. The same pair with a `fixed` endpoint known to reach db-rbx-1 is refused at its plan.
  */
 import type { Client, Connection } from '@temporalio/client';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFailback } from '../client/failback';
 import type { FrontendWriteLoad } from '../dev/write-load';
@@ -59,6 +60,31 @@ describe('application configuration follows the promotion, end to end (scratch D
     await pair?.close();
     await connection?.close();
   });
+
+  it('with a fixed endpoint known to reach db-rbx-1 instead, the same failover is refused at its plan and changes nothing', async () => {
+    const doc = parse(readFileSync(pair.runbookPath, 'utf8')) as {
+      apps: { hosts: { site: string; config?: unknown }[] };
+    };
+    for (const host of doc.apps.hosts)
+      host.config = { kind: 'fixed', database: host.site === 'rbx' ? 'db-rbx-1' : 'db-gra-1' };
+    const fixedRunbook = `${pair.dir}/fixed.yaml`;
+    writeFileSync(fixedRunbook, stringify(doc));
+    const fixedQueue = testTaskQueue('e2e-app-config-fixed');
+    const fixedWorker = await startWorkerProcess({ runbookPath: fixedRunbook, taskQueue: fixedQueue });
+    try {
+      const before = await pair.snapshot();
+      const report = await reportWithin(
+        await startPairFailover(client, pair.pair, 'planned', fixedQueue, runs),
+      );
+      expect(report.outcome).toBe('refused');
+      expect(report.sentence).toMatch(
+        /AppEndpointMismatch: app-rbx-1's fixed endpoint reaches db-rbx-1 \(its config\.database\), but the plan promotes db-rbx-2/,
+      );
+      expect(await pair.snapshot()).toEqual(before);
+    } finally {
+      await fixedWorker.stop();
+    }
+  }, 120_000);
 
   it('the failover promotes db-rbx-2 and points rbx’s app at it before the switch; the failback brings gra’s app to db-gra-1; no acknowledged write is lost', async () => {
     const rbx1 = pair.cluster.instance('db-rbx-1').port;
