@@ -169,6 +169,10 @@ describe('application configuration follows the promotion (time-skipping, in-mem
     expect(configCalls()).toEqual([]);
     expect(report.steps.filter((s) => s.id.startsWith('apps.config')).length).toBe(0);
     expect(pair.calls).toContain('mysqlPromote db-rbx-2');
+    // Said, not done: the plan names its assumption.
+    expect(decisions(report)).toContain(
+      'the runbook does not say how app-rbx-1 finds its database: the plan assumes its fixed endpoint reaches db-rbx-2, the server promoted (apps.hosts[].config has it checked or followed).',
+    );
   });
 
   it('template: the standby app is pointed at the promoted db-rbx-2 in the warm-up, before it starts, and the plan says why that is safe', async () => {

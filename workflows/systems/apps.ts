@@ -178,14 +178,22 @@ async function assessConfig(
  */
 function configPlan(ctx: RunContext, before: Map<string, string | undefined>): SystemPlan {
   const configured = configuredHosts(ctx.settings, ctx.to);
-  if (configured.length === 0 || !patched(APP_CONFIG_PATCH)) return { steps: [] };
+  // Apps without a config: a fixed endpoint nothing checks, as before the setting; only said (no command).
+  const unsaid = (ctx.settings.apps ?? []).filter((h) => h.site === ctx.to && h.config === undefined);
+  const assumed = ctx.promoted?.mysql
+    ? unsaid.map(
+        (h) =>
+          `the runbook does not say how ${h.name} finds its database: the plan assumes its fixed endpoint reaches ${ctx.promoted!.mysql}, the server promoted (apps.hosts[].config has it checked or followed).`,
+      )
+    : [];
+  if (configured.length === 0 || !patched(APP_CONFIG_PATCH)) return { steps: [], notes: assumed };
   const promoted = ctx.promoted?.mysql;
   if (!promoted)
     throw ApplicationFailure.nonRetryable(
       'the apps cannot be configured: the plan has not chosen the MySQL server to promote',
       'InternalError',
     );
-  const notes: string[] = [];
+  const notes: string[] = [...assumed];
   const steps: PlanStep[] = [];
   const phase = patched(FENCE_WINDOW_PATCH) ? ('warm-up' as const) : ('prepare' as const);
   for (const h of configured) {
