@@ -1,5 +1,6 @@
 import type { LoadedRunbook } from '../config/load';
 import { createAppActivities } from './apps';
+import { createAppConfigActivities } from './apps/config';
 import { SshClient } from './apps/ssh';
 import { createDrillActivities } from './drills';
 import { createElasticsearchActivities } from './elasticsearch';
@@ -46,6 +47,7 @@ export function createActivities(clients: ActivityClients) {
     ...createMysqlActivities({ runbooks: clients.runbooks, connections: clients.mysql, ssh: clients.ssh }),
     ...createTrafficActivities({ runbooks: clients.runbooks, providers: clients.traffic }),
     ...createAppActivities({ runbooks: clients.runbooks, ssh: clients.ssh }),
+    ...createAppConfigActivities({ runbooks: clients.runbooks, ssh: clients.ssh }),
     ...createElasticsearchActivities({ es: clients.es }),
     ...createNotificationActivities({
       runbooks: clients.runbooks,

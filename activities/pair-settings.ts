@@ -5,7 +5,7 @@ import { webhookName } from '../common/notifications';
 import { approverNames, ApproversUnavailableError, resolveApprovers } from '../config/approvers';
 import { durationMs } from '../config/duration';
 import type { LoadedRunbook } from '../config/load';
-import { declaredSystems, type SystemName } from '../config/schema';
+import { declaredSystems, type AppEndpointConfig, type SystemName } from '../config/schema';
 import { typedFailure } from './failure';
 import type { RunbookRegistry } from './runbooks';
 
@@ -40,8 +40,11 @@ export interface PairSettings {
   };
   /** Present when the runbook has a traffic section. */
   traffic?: { provider: string };
-  /** The runbook's application hosts (no SSH settings). */
-  apps: { name: string; site: string }[];
+  /**
+   * The runbook's application hosts (no SSH settings). `config`: how the app finds its database, when the runbook
+   * says (absent: a fixed endpoint nothing checks, as before that setting existed).
+   */
+  apps: { name: string; site: string; config?: AppConfigSettings }[];
   /** What a failback does with the apps of the site it leaves (absent from older workers: keep them running). */
   appsAfterFailback?: 'keep-running' | 'stop';
   /**
@@ -103,6 +106,28 @@ export interface PairSettings {
   };
 }
 
+/** An app's `config` as a workflow knows it: its kind, and what a step names (never credentials). */
+export type AppConfigSettings =
+  | { kind: 'fixed'; database?: string }
+  | { kind: 'template'; path: string; reload: boolean }
+  | { kind: 'ovh-dns'; record: string };
+
+function appConfigSettings(config: AppEndpointConfig | undefined): AppConfigSettings | undefined {
+  switch (config?.kind) {
+    case undefined:
+      return undefined;
+    case 'fixed':
+      return { kind: 'fixed', ...(config.database ? { database: config.database } : {}) };
+    case 'template':
+      return { kind: 'template', path: config.path, reload: config.reload !== undefined };
+    case 'ovh-dns':
+      return {
+        kind: 'ovh-dns',
+        record: `${config.subDomain ? `${config.subDomain}.` : ''}${config.zone} ${config.fieldType}`,
+      };
+  }
+}
+
 export function createPairSettingsActivities({ runbooks }: { runbooks: RunbookRegistry }) {
   return {
     async pairSettings(input: { pair: string }): Promise<PairSettings> {
@@ -132,7 +157,10 @@ export function createPairSettingsActivities({ runbooks }: { runbooks: RunbookRe
           ),
         },
         traffic: runbook.traffic && { provider: runbook.traffic.provider },
-        apps: (runbook.apps?.hosts ?? []).map(({ name, site }) => ({ name, site })),
+        apps: (runbook.apps?.hosts ?? []).map(({ name, site, config }) => {
+          const settings = appConfigSettings(config);
+          return { name, site, ...(settings ? { config: settings } : {}) };
+        }),
         appsAfterFailback: runbook.apps?.afterFailback ?? 'keep-running',
         approval: approvalSettings(loaded),
         probes: {

@@ -103,6 +103,19 @@ export const APP_FAILURE_TYPES = {
     means: 'started, but the health check did not pass rise times in a row within timeouts.appStart',
   },
   AppStillHealthy: { retryable: false, means: 'stopped, but the health check still passes' },
+  AppConfigNotDeclared: {
+    retryable: false,
+    means: "the host's config is not one the orchestrator writes (template or ovh-dns)",
+  },
+  AppConfigInvalid: {
+    retryable: false,
+    means:
+      "the app's config cannot be rendered: its template cannot be read, names a placeholder it cannot fill, or the server has no target",
+  },
+  AppConfigWriteFailed: {
+    retryable: true,
+    means: "writing the app's config file on its host failed (the host's shell said why)",
+  },
 } as const satisfies Record<string, FailureTypeInfo>;
 
 export type TrafficFailureType = keyof typeof TRAFFIC_FAILURE_TYPES;

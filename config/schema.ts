@@ -299,6 +299,11 @@ const appHost = z
     start: z.string().min(1),
     stop: z.string().min(1),
     healthUrl: httpUrl,
+    /**
+     * How the app finds its database (and Elasticsearch), so that a move can bring it to the promoted server:
+     * `fixed` (the default), `template` or `ovh-dns`. Declared after this schema, hence lazy.
+     */
+    config: z.lazy(() => appEndpointConfig).optional(),
   })
   .strict();
 
@@ -496,6 +501,74 @@ const ovhDnsTraffic = z
     entryUrl,
   })
   .strict();
+
+/**
+ * How an application host finds its database and Elasticsearch (`apps.hosts[].config`):
+ * - `fixed` (the default): an endpoint the orchestrator does not change. With `database`, the MySQL server it
+ *   reaches: a move that would promote another server is refused at its plan.
+ * - `template`: a file rendered on the worker from a template and written over SSH (atomically, the previous content
+ *   kept for the compensation) to `path` on the app host before the app starts; `reload` runs on the host after the
+ *   file changed.
+ * - `ovh-dns`: an OVH DNS record (API v1) the app resolves, set to the promoted server's target and the zone
+ *   refreshed.
+ */
+const fixedAppEndpoint = z
+  .object({
+    kind: z.literal('fixed'),
+    /** The MySQL server the app's fixed endpoint reaches; a move that promotes another one is refused. */
+    database: name.optional(),
+  })
+  .strict();
+
+const templateAppEndpoint = z
+  .object({
+    kind: z.literal('template'),
+    /**
+     * The template, read by the worker: "file:PATH", relative to the runbook's folder. Placeholders: {{mysql.host}},
+     * {{mysql.port}}, {{mysql.server}} (the promoted MySQL server, as the runbook's mysql.servers give it),
+     * {{elasticsearch.url}} (the url of the cluster of the app's site), {{site}}.
+     */
+    template: z.string().regex(/^file:.+/, 'must be a file reference "file:PATH" naming the template'),
+    /** Where the rendered file goes on the app host. */
+    path: z
+      .string()
+      .regex(
+        /^\/[^\s"'`\\$]*[^/\s"'`\\$]$/,
+        'must be an absolute file path on the app host (no spaces, quotes, backslashes or "$")',
+      ),
+    /**
+     * Run on the app host (over the host's ssh) after the file changed, so that a running app reads it (a reload or
+     * restart). It must exit 0 when the app is not running, and be idempotent, like start and stop.
+     */
+    reload: z.string().min(1).optional(),
+    /** The mode of the file when it is created (an existing file keeps its own). */
+    mode: z
+      .string()
+      .regex(/^0?[0-7]{3}$/, 'must be an octal file mode such as "0640"')
+      .default('0640'),
+  })
+  .strict();
+
+const ovhDnsAppEndpoint = z
+  .object({
+    kind: z.literal('ovh-dns'),
+    ovh: ovhCredentials,
+    zone: z.string().min(1),
+    subDomain: z.string(),
+    fieldType: z.enum(['A', 'AAAA', 'CNAME']),
+    /** The record's target for each MySQL server the app may be pointed at: every server of the app's site. */
+    targets: z.record(name, z.string().min(1)),
+    ttl: z.number().int().min(0).default(60),
+    /** How long a change waits for the zone to be deployed after its refresh. */
+    refreshTimeout: duration.default('5m'),
+  })
+  .strict();
+
+const appEndpointConfig = z.discriminatedUnion('kind', [
+  fixedAppEndpoint,
+  templateAppEndpoint,
+  ovhDnsAppEndpoint,
+]);
 
 /** An OpenStack ID as OVH's Public Cloud API shows it. */
 const openstackId = z
@@ -728,6 +801,7 @@ export const runbookSchema = z
       checkSite(c.site, ['elasticsearch', 'clusters', i, 'site']),
     );
     runbook.apps?.hosts.forEach((h, i) => checkSite(h.site, ['apps', 'hosts', i, 'site']));
+    if (runbook.apps) appEndpoints(runbook.apps.hosts, runbook.mysql.servers, ctx);
     const primary = runbook.mysql.servers.find((s) => s.role === 'primary');
     if (primary && primary.site !== runbook.sites.primary.name) {
       ctx.addIssue({
@@ -776,6 +850,46 @@ export function declaredSystems(runbook: {
     traffic: runbook.traffic !== undefined,
   };
   return SYSTEMS.filter((s) => declared[s]);
+}
+
+/**
+ * The apps' `config` against the MySQL servers: a fixed `database` and the DNS `targets` name known servers, the
+ * targets cover every server of the app's site (any of them may be promoted there), and no DNS record is shared by
+ * apps of both sites (setting it for the standby's apps would move the live site's apps too).
+ */
+function appEndpoints(
+  hosts: { site: string; config?: z.infer<typeof appEndpointConfig> }[],
+  servers: { name: string; site: string }[],
+  ctx: z.RefinementCtx,
+): void {
+  const known = servers.map((s) => s.name);
+  const records = new Map<string, { site: string; index: number }>();
+  hosts.forEach((h, i) => {
+    const path = ['apps', 'hosts', i, 'config'];
+    const unknown = (name: string) => `names unknown MySQL server "${name}" (known: ${known.join(', ')})`;
+    if (h.config?.kind === 'fixed' && h.config.database && !known.includes(h.config.database))
+      ctx.addIssue({ code: 'custom', path: [...path, 'database'], message: unknown(h.config.database) });
+    if (h.config?.kind !== 'ovh-dns') return;
+    const { targets } = h.config;
+    for (const name of Object.keys(targets).filter((n) => !known.includes(n)))
+      ctx.addIssue({ code: 'custom', path: [...path, 'targets', name], message: unknown(name) });
+    const missing = servers.filter((s) => s.site === h.site && !(s.name in targets));
+    if (missing.length > 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: [...path, 'targets'],
+        message: `must have a target for every MySQL server of site "${h.site}" (any may be promoted there): missing ${missing.map((s) => s.name).join(', ')}`,
+      });
+    const record = `${h.config.fieldType} ${h.config.subDomain}.${h.config.zone}`.toLowerCase();
+    const other = records.get(record);
+    if (other && other.site !== h.site)
+      ctx.addIssue({
+        code: 'custom',
+        path: [...path, 'subDomain'],
+        message: `record ${record} is also the one of apps.hosts[${other.index}] of site "${other.site}": each site's apps need a record of their own, or pointing the standby's apps at the promoted server would move the live site's too`,
+      });
+    else records.set(record, { site: h.site, index: i });
+  });
 }
 
 /** HAProxy's runtime sockets: `socket` (one HAProxy) or `sockets` (every node), never both, each once. */
@@ -856,3 +970,4 @@ export type Runbook = z.infer<typeof runbookSchema>;
 export type MysqlServerConfig = Runbook['mysql']['servers'][number];
 export type TrafficConfig = NonNullable<Runbook['traffic']>;
 export type AppHostConfig = NonNullable<Runbook['apps']>['hosts'][number];
+export type AppEndpointConfig = NonNullable<AppHostConfig['config']>;

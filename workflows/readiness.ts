@@ -12,6 +12,7 @@ import { evaluateTrafficReadiness } from './checks/traffic-readiness';
 import type { Trigger } from './definitions';
 import { recordReadiness } from './metrics';
 import { Narrator } from './narrate';
+import { APP_CONFIG_PATCH, writtenConfigs } from './systems/apps';
 
 export interface ReadinessInput {
   pair: string;
@@ -48,10 +49,11 @@ const { pairSettings, mysqlServerStatuses } = proxyActivities<Activities>({
 });
 
 /** A readiness check reports what does not answer rather than waiting long for it: few, short retries. */
-const { esClusterHealth, esFollowerStatus, trafficCurrentTarget } = proxyActivities<Activities>({
-  startToCloseTimeout: '1m',
-  retry: { initialInterval: '1s', maximumAttempts: 2, nonRetryableErrorTypes: NON_RETRYABLE },
-});
+const { esClusterHealth, esFollowerStatus, trafficCurrentTarget, appConfigRead } =
+  proxyActivities<Activities>({
+    startToCloseTimeout: '1m',
+    retry: { initialInterval: '1s', maximumAttempts: 2, nonRetryableErrorTypes: NON_RETRYABLE },
+  });
 
 /**
  * Non-destructive readiness check of a DR pair (the seed of the readiness drill): reads the state of every
@@ -76,6 +78,9 @@ export async function readinessCheck(input: ReadinessInput): Promise<ReadinessRe
       report.traffic = await assessTraffic(settings, checks);
     }
   }
+  const configured = writtenConfigs(settings, settings.sites.standby);
+  if (configured.length > 0 && patched(APP_CONFIG_PATCH))
+    await assessAppConfigs(settings, configured, checks);
   for (const check of checks.filter((c) => !c.ok)) narrator.say(`not ready: ${check.sentence}`);
 
   const failed = checks.filter((c) => !c.ok);
@@ -125,6 +130,32 @@ async function assessElasticsearch(
     });
     return { health };
   }
+}
+
+/**
+ * The standby apps whose configuration a move writes (a template, a DNS record): it must be readable (its template
+ * rendering, its record found), or a failover would stop at its assessment.
+ */
+async function assessAppConfigs(
+  settings: PairSettings,
+  hosts: ReturnType<typeof writtenConfigs>,
+  checks: Check[],
+): Promise<void> {
+  const results = await Promise.all(
+    hosts.map(async (h): Promise<Check> => {
+      try {
+        const r = await appConfigRead({ pair: settings.pair, host: h.name });
+        return { name: `app-${h.name}.config`, ok: true, sentence: r.description };
+      } catch (err) {
+        return {
+          name: `app-${h.name}.config`,
+          ok: false,
+          sentence: `the configuration of standby app ${h.name} cannot be read: ${failureText(err)}.`,
+        };
+      }
+    }),
+  );
+  checks.push(...results);
 }
 
 async function assessTraffic(settings: PairSettings, checks: Check[]): Promise<TrafficState | undefined> {

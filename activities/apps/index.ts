@@ -16,7 +16,7 @@ import { APP_FAILURE_TYPES, type AppFailureType } from '../../common/traffic-app
 export type { AppFailureType } from '../../common/traffic-app-failures';
 
 /** A typed failure of the application activities; whether a retry can fix it comes from APP_FAILURE_TYPES. */
-function appFailure(type: AppFailureType, message: string, details?: unknown): ApplicationFailure {
+export function appFailure(type: AppFailureType, message: string, details?: unknown): ApplicationFailure {
   return typedFailure(type, message, APP_FAILURE_TYPES[type].retryable === false, details);
 }
 

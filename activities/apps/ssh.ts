@@ -108,6 +108,8 @@ export class SshClient {
       onStdout?: (chunk: Buffer) => void;
       /** What the command is, for messages ("its start command"): its text may hold a secret and is never shown. */
       describe?: string;
+      /** Written to the command's standard input, which is then closed (left open without it). */
+      input?: Buffer;
     },
   ): Promise<SshExecResult> {
     const started = Date.now();
@@ -158,6 +160,7 @@ export class SshClient {
             options.onStdout ? options.onStdout(d) : (stdout = keepTail(stdout, d, keep)),
           );
           stream.stderr.on('data', (d: Buffer) => (stderr = keepTail(stderr, d, keep)));
+          if (options.input !== undefined) stream.end(options.input);
           stream.on('exit', (code: number | null, signalName?: string) => {
             exitCode = code;
             exitSignal = signalName ?? undefined;

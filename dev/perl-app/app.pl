@@ -10,12 +10,17 @@
 #   DR_APP_DB_USER           database user
 #   DR_APP_DB_PASSWORD_FILE  file holding the password (never passed on the command line)
 #   DR_APP_WORKERS           (read by appctl, optional) more than 1: that many prefork worker processes
+#   DR_APP_DB_ENDPOINT_FILE  (optional) a file of DB_HOST=… and DB_PORT=… lines that replaces DR_APP_DB_HOST/_PORT:
+#                            read again whenever it changes (checked before each use of the database), so that the
+#                            orchestrator can point the app at a promoted server without a restart
 use Mojolicious::Lite -signatures;
 use DBI;
 use Scalar::Util qw(looks_like_number);
 
 my %cfg;
+my $endpoint_file = $ENV{DR_APP_DB_ENDPOINT_FILE} // '';
 for my $key (qw(SITE DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD_FILE)) {
+  next if length $endpoint_file && $key =~ /^DB_(HOST|PORT)\z/;
   my $value = $ENV{"DR_APP_$key"};
   die "DR_APP_$key is not set\n" unless defined $value && length $value;
   $cfg{$key} = $value;
@@ -34,9 +39,31 @@ sub db_password {
 my ($dbh, $dbh_pid);
 my $schema_ready = 0;
 
+# With DR_APP_DB_ENDPOINT_FILE: DB_HOST and DB_PORT from the file, read again when its identity, size or mtime
+# changes (it is replaced by a rename). A changed endpoint drops the open handle, so no statement goes to the old
+# server once the file names another. A file that cannot be read or lacks a field keeps nothing: the app fails.
+my $endpoint_stamp = '';
+sub refresh_endpoint {
+  return unless length $endpoint_file;
+  my @st = stat $endpoint_file or die "cannot read the endpoint file $endpoint_file: $!\n";
+  my $stamp = join ':', @st[0, 1, 7, 9];
+  return if $stamp eq $endpoint_stamp;
+  open my $fh, '<', $endpoint_file or die "cannot read the endpoint file $endpoint_file: $!\n";
+  my %read = map { /^\s*(DB_HOST|DB_PORT)\s*=\s*(\S+)\s*$/ ? ($1 => $2) : () } <$fh>;
+  close $fh;
+  for my $key (qw(DB_HOST DB_PORT)) { die "$endpoint_file has no $key= line\n" unless defined $read{$key} }
+  if (($cfg{DB_HOST} // '') ne $read{DB_HOST} || ($cfg{DB_PORT} // '') ne $read{DB_PORT}) {
+    @cfg{qw(DB_HOST DB_PORT)} = @read{qw(DB_HOST DB_PORT)};
+    $dbh = undef;
+    $schema_ready = 0;
+  }
+  $endpoint_stamp = $stamp;
+}
+
 # A connected handle, reconnecting when the server went away (restart, failover, network). A handle opened
 # by another process (the prefork manager, before it forked this worker) is left to it, never used here.
 sub db {
+  refresh_endpoint();
   return $dbh if $dbh && $dbh_pid == $$ && $dbh->ping;
   $dbh = undef;
   $dbh_pid = $$;

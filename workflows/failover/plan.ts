@@ -26,6 +26,7 @@ export async function makePlan(run: FailoverRun): Promise<void> {
   };
   run.book.plan(run.plan.steps);
   run.say(run.plan.sentence);
+  for (const note of parts.flatMap((p) => p.notes ?? [])) run.say(note);
 }
 
 /**

@@ -98,6 +98,7 @@ export function mysqlContribution(): SystemContribution {
       const { candidate, sentence: chosen } = ctx.planned
         ? plannedCandidate(ctx, choice)
         : { candidate: choice.candidate!, sentence: choice.sentence };
+      ctx.promoted = { ...ctx.promoted, mysql: candidate };
       const primaryStatus = statuses.find((s) => s.server === primary);
       const wasWritable =
         !!primaryStatus?.reachable && !primaryStatus.readOnly && !primaryStatus.superReadOnly;

@@ -25,6 +25,8 @@ export interface RunContext {
   call: ActivityCall;
   /** Replaces the system's data-loss estimate with what a step measured (e.g. what a salvage recovered). */
   reviseDataLoss(estimate: DataLossEstimate): void;
+  /** What the plan promotes, once a system's plan has chosen it (MySQL's plan runs before the apps'). */
+  promoted?: { mysql?: string };
 }
 
 /** One vantage point's view of the primary site in one detection round. */
@@ -54,6 +56,8 @@ export interface ObserveOptions {
 export interface SystemPlan {
   steps: PlanStep[];
   dataLoss?: DataLossEstimate;
+  /** What the plan assumes or how it orders things, each in one sentence, said after the plan's. */
+  notes?: string[];
 }
 
 /**

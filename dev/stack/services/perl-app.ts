@@ -30,6 +30,11 @@ export interface AppEnv {
   passwordFile: string;
   /** Worker processes (Mojolicious prefork) when more than one; by default one process serves every request. */
   workers?: number;
+  /**
+   * A file of DB_HOST= and DB_PORT= lines the app reads its database from, again whenever it changes (instead of
+   * `dbPort`); what an orchestrator's `template` app config writes.
+   */
+  endpointFile?: string;
 }
 
 /**
@@ -48,6 +53,7 @@ export function writeAppEnv(stackFolder: string, app: AppEnv): void {
     DR_APP_DB_USER: MARIADB_ACCOUNTS.app.user,
     DR_APP_DB_PASSWORD_FILE: app.passwordFile,
     ...(app.workers !== undefined ? { DR_APP_WORKERS: String(app.workers) } : {}),
+    ...(app.endpointFile !== undefined ? { DR_APP_DB_ENDPOINT_FILE: app.endpointFile } : {}),
   };
   writeFileSync(
     path.join(dir, 'app.env'),
