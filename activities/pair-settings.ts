@@ -38,6 +38,19 @@ export interface PairSettings {
   };
   /** Present when the runbook has a traffic section. */
   traffic?: { provider: string };
+  /**
+   * The runbook's OVH managed databases, restored from backup into `drRegion` at failover (no credentials). Absent
+   * when the runbook has no ovhDatabases section.
+   */
+  ovhDatabases?: {
+    name: string;
+    engine: 'mysql' | 'postgresql';
+    clusterId: string;
+    drRegion: string;
+    users: string[];
+    ipRestrictions: string[];
+    readyTimeoutMs: number;
+  }[];
   /** The runbook's application hosts (no SSH settings). */
   apps: { name: string; site: string }[];
   /** What a failback does with the apps of the site it leaves (absent from older workers: keep them running). */
@@ -127,6 +140,19 @@ export function createPairSettingsActivities({ runbooks }: { runbooks: RunbookRe
           ),
         },
         traffic: runbook.traffic && { provider: runbook.traffic.provider },
+        ...(runbook.ovhDatabases
+          ? {
+              ovhDatabases: runbook.ovhDatabases.services.map((db) => ({
+                name: db.name,
+                engine: db.engine,
+                clusterId: db.clusterId,
+                drRegion: db.drRegion,
+                users: db.users,
+                ipRestrictions: db.ipRestrictions.map((r) => r.ip),
+                readyTimeoutMs: durationMs(db.readyTimeout),
+              })),
+            }
+          : {}),
         apps: (runbook.apps?.hosts ?? []).map(({ name, site }) => ({ name, site })),
         appsAfterFailback: runbook.apps?.afterFailback ?? 'keep-running',
         approval: approvalSettings(loaded),
