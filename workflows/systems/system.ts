@@ -25,6 +25,11 @@ export interface RunContext {
   call: ActivityCall;
   /** Replaces the system's data-loss estimate with what a step measured (e.g. what a salvage recovered). */
   reviseDataLoss(estimate: DataLossEstimate): void;
+  /**
+   * Asks the runbook's approvers a question of a step's own that only a human may answer (no automatic approval, no
+   * approval by timeout); the run goes back to the step's phase afterwards. Absent where a run cannot ask.
+   */
+  approve?(question: string): Promise<{ approved: boolean; by: string; reason: string }>;
 }
 
 /** One vantage point's view of the primary site in one detection round. */
