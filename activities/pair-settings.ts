@@ -5,7 +5,7 @@ import { webhookName } from '../common/notifications';
 import { approverNames, ApproversUnavailableError, resolveApprovers } from '../config/approvers';
 import { durationMs } from '../config/duration';
 import type { LoadedRunbook } from '../config/load';
-import { declaredSystems, type SystemName } from '../config/schema';
+import { detectedSystems, type SystemName } from '../config/schema';
 import { typedFailure } from './failure';
 import type { RunbookRegistry } from './runbooks';
 
@@ -162,7 +162,7 @@ export function createPairSettingsActivities({ runbooks }: { runbooks: RunbookRe
           fall: runbook.probes.fall,
           rise: runbook.probes.rise,
         },
-        detection: { critical: runbook.detection?.critical ?? declaredSystems(runbook) },
+        detection: { critical: runbook.detection?.critical ?? detectedSystems(runbook) },
         fencing: { watchForMs: durationMs(runbook.fencing.watchFor) },
         notifications: { webhooks: runbook.notifications.webhooks.map(webhookName) },
         ...(runbook.drills

@@ -789,6 +789,12 @@ export const runbookSchema = z
       const path = ['detection', 'critical', i];
       if (runbook.detection!.critical.indexOf(system) !== i)
         ctx.addIssue({ code: 'custom', path, message: `names "${system}" twice` });
+      else if (!DETECTED.includes(system))
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `names "${system}", which observes nothing of the primary site (a managed database is restored from backup, not watched): detection could never judge it down`,
+        });
       else if (!declaredSystems(runbook).includes(system))
         ctx.addIssue({
           code: 'custom',
@@ -811,6 +817,14 @@ export const runbookSchema = z
       }
     }
   });
+
+/** The systems unplanned detection can judge: each observes the primary site through the worker and its witnesses. */
+const DETECTED: readonly SystemName[] = ['mysql', 'elasticsearch', 'apps', 'traffic'];
+
+/** The declared systems detection judges when the runbook names none: every declared one it can judge. */
+export function detectedSystems(runbook: Parameters<typeof declaredSystems>[0]): SystemName[] {
+  return declaredSystems(runbook).filter((s) => DETECTED.includes(s));
+}
 
 /** The systems a runbook declares, in the order detection lists them: MySQL always, the others with their section. */
 export function declaredSystems(runbook: {

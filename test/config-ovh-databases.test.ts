@@ -86,6 +86,8 @@ describe('runbook ovhDatabases section', () => {
         readyTimeoutMs: 12 * 3_600_000,
       },
     ]);
+    // Not a detection witness: the default critical systems leave it out, and naming it is refused.
+    expect(settings.detection?.critical).toEqual(['mysql']);
     expect(JSON.stringify(settings)).not.toContain('OVH_AS');
   });
 
@@ -114,6 +116,19 @@ describe('runbook ovhDatabases section', () => {
     [{ password: 'x' }, 'ovhDatabases.services[0]: Unrecognized key'],
   ])('refuses %j naming the field', (service, problem) => {
     expect(problemsOf(section(service)).join('\n')).toContain(problem);
+  });
+
+  it('refuses detection.critical naming ovh-database: it observes nothing, so it could never be judged down', () => {
+    const doc = { ...minimal(), ovhDatabases: section(), detection: { critical: ['mysql', 'ovh-database'] } };
+    let problems: string[] = [];
+    try {
+      parseRunbook(stringify(doc), 'test.yaml');
+    } catch (err) {
+      problems = (err as RunbookError).problems;
+    }
+    expect(problems.join('\n')).toContain(
+      'detection.critical[1]: names "ovh-database", which observes nothing',
+    );
   });
 
   it('refuses a section without passwordsDir, without services, with a name twice or without credentials', () => {
