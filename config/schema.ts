@@ -512,7 +512,7 @@ const ipv4Block = z
   );
 
 /**
- * One OVH Public Cloud Databases service (managed MySQL) of the primary site's region. There is no replica in
+ * One OVH Public Cloud Databases service (managed MySQL or PostgreSQL) of the primary site's region. There is no replica in
  * another region and no promotion: its disaster recovery is a fork of its off-site backup into `drRegion`, which
  * makes a new service with a new host name, without the users and IP restrictions of the old one (recreated here).
  */
@@ -546,13 +546,6 @@ const ovhDatabase = z
   })
   .strict()
   .superRefine((db, ctx) => {
-    if (db.engine === 'postgresql')
-      ctx.addIssue({
-        code: 'custom',
-        path: ['engine'],
-        message:
-          'postgresql is not supported yet: only mysql services are restored (the PostgreSQL user API differs and is not emulated)',
-      });
     db.users.forEach((u, i) => {
       if (db.users.indexOf(u) !== i)
         ctx.addIssue({ code: 'custom', path: ['users', i], message: `names user "${u}" twice` });

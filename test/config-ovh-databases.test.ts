@@ -91,6 +91,12 @@ describe('runbook ovhDatabases section', () => {
     expect(JSON.stringify(settings)).not.toContain('OVH_AS');
   });
 
+  it('accepts a PostgreSQL service too', () => {
+    expect(parse(section({ engine: 'postgresql' })).runbook.ovhDatabases?.services[0]?.engine).toBe(
+      'postgresql',
+    );
+  });
+
   it('leaves a runbook without it as it was: no ovhDatabases settings, the system not declared', async () => {
     const loaded = parse();
     expect(declaredSystems(loaded.runbook)).not.toContain('ovh-database');
@@ -101,7 +107,6 @@ describe('runbook ovhDatabases section', () => {
   });
 
   it.each([
-    [{ engine: 'postgresql' }, 'ovhDatabases.services[0].engine: postgresql is not supported yet'],
     [{ engine: 'redis' }, 'ovhDatabases.services[0].engine'],
     [{ clusterId: 'not-a-uuid' }, 'ovhDatabases.services[0].clusterId: must be an OpenStack ID'],
     [{ drRegion: 'sbg' }, 'ovhDatabases.services[0].drRegion: must be an OVH region name'],

@@ -286,6 +286,43 @@ describe('OVH managed database activities (seed: MySQL app in GRA, backups copie
   });
 });
 
+describe('OVH managed database activities: a PostgreSQL service', () => {
+  let t: TestEmulator;
+  beforeAll(async () => {
+    t = await startTestEmulator({ recordResponses: true });
+  });
+  afterAll(async () => t?.stop());
+
+  it('is restored and given its users the same way, through the postgresql paths (users with roles)', async () => {
+    const PG = IDS.postgresql;
+    const a = activitiesOf(dbRunbook(t, { engine: 'postgresql', clusterId: PG.clusterId }));
+    const ready = await run(a.ovhDbReadiness, { pair: PAIR, name: 'app-db' });
+    expect(ready.result).toMatchObject({ ok: true, backupId: PG.backups.latest });
+    const { result } = await run(a.ovhDbRestoreFromBackup, { pair: PAIR, name: 'app-db', runTag: 'pg-1' });
+    const fork = t.emulator.cloudDb(IDS.serviceName)!.services.find((s) => s.forkedFrom === PG.clusterId)!;
+    expect(result).toMatchObject({
+      serviceId: fork.service.id,
+      region: 'SBG',
+      backupId: PG.backups.latest,
+      host: fork.service.endpoints[0]!.domain,
+      port: PG.port,
+    });
+    expect(fork.service).toMatchObject({ engine: 'postgresql', version: '16' });
+    expect(result.host).toMatch(/^postgresql-/);
+    const access = await run(a.ovhDbRecreateAccess, {
+      pair: PAIR,
+      name: 'app-db',
+      serviceId: result.serviceId,
+    });
+    expect(access.result.created).toEqual(['app', 'reporting']);
+    const posts = t.emulator.responses.filter(
+      (r) => r.method === 'POST' && r.path.includes('/database/postgresql/'),
+    );
+    expect(posts.map((r) => r.status)).toEqual([200, 200]);
+    expect(posts[0]!.body).toMatchObject({ username: 'app', roles: [] });
+  });
+});
+
 describe('OVH managed database activities: faults', () => {
   let t: TestEmulator;
   beforeAll(async () => {

@@ -205,7 +205,9 @@ describe('failover with an OVH managed database (time-skipping, in-memory pair a
     expect(loss?.sentence).toContain(
       `app-db: restored as fork-1 at mysql-fork-1.database.cloud.ovh.net:20184 from the backup taken at ${RESTORE_POINT}`,
     );
-    expect(loss?.sentence).toContain('loses up to about 5 minutes of writes');
+    expect(loss?.sentence).toContain(
+      'loses every write made after that backup (OVH gives this restore an RPO of about 5 minutes',
+    );
     expect(db.calls).toEqual([
       'ovhDbReadiness app-db',
       `ovhDbRestoreFromBackup app-db ${pairMoveWorkflowId('fake')}`,

@@ -177,14 +177,22 @@ let emulator: OvhEmulator;
 let stateDir: string;
 let restoreTrust: () => void = () => undefined;
 
+/** The seeded managed database of `engine`: its cluster, newest backup, first node and user. */
+function dbIds(engine: 'mysql' | 'postgresql'): Record<string, string> {
+  const { clusterId, backups } = engine === 'mysql' ? DB : DB.postgresql;
+  return {
+    clusterId,
+    backupId: backups.latest,
+    nodeId: stableUuid(`cloud/database/node/${engine}-app-1`),
+    userId: stableUuid(`cloud/database/user/${engine}-app`),
+  };
+}
+
 /** Fills a route's `{params}` with IDs from the seed (`{id}`: the refresh task, or the DNS record). */
 function concretePath(routePath: string, taskId: number): string {
   if (routePath.startsWith('/cloud/')) {
     const cloud: Record<string, string> = {
-      clusterId: DB.clusterId,
-      backupId: DB.backups.latest,
-      nodeId: stableUuid('cloud/database/node/app-1'),
-      userId: stableUuid('cloud/database/user/app'),
+      ...dbIds(routePath.includes('/postgresql') ? 'postgresql' : 'mysql'),
       serviceName: CLOUD.serviceName,
       regionName: CLOUD.regionName,
       loadBalancerId: CLOUD.loadBalancerId,
@@ -230,6 +238,14 @@ const WRITE_BODIES: Record<string, Record<string, unknown>> = {
     version: '8',
   },
   'POST /cloud/project/{serviceName}/database/mysql/{clusterId}/user': { name: 'reporting' },
+  'POST /cloud/project/{serviceName}/database/postgresql': {
+    description: 'dr-fork-pg',
+    forkFrom: { serviceId: DB.postgresql.clusterId, backupId: DB.postgresql.backups.latest },
+    nodesPattern: { flavor: 'db1-4', number: 2, region: DB.backupRegion },
+    plan: 'business',
+    version: '16',
+  },
+  'POST /cloud/project/{serviceName}/database/postgresql/{clusterId}/user': { name: 'reporting', roles: [] },
 };
 
 /** Calls every route of the emulator through node-ovh (currentCredential: signed by hand, node-ovh cannot). */
@@ -458,9 +474,9 @@ describe('the Public Cloud Databases (MySQL) routes vs the cloud.json models', (
       port: emulator.port,
     });
 
-  it('were all served from the database/mysql paths of the schema', () => {
-    const dbRoutes = emulator.routes.filter((r) => r.path.includes('/database/'));
-    expect(dbRoutes.map((r) => `${r.method} ${r.path.replace(/^.*\/database\/mysql/, '')}`).sort()).toEqual([
+  it.each(['mysql', 'postgresql'])('were all served from the database/%s paths of the schema', (engine) => {
+    const dbRoutes = emulator.routes.filter((r) => r.path.includes(`/database/${engine}`));
+    expect(dbRoutes.map((r) => `${r.method} ${r.path.replace(/^.*\/database\/\w+/, '')}`).sort()).toEqual([
       'GET ',
       'GET /{clusterId}',
       'GET /{clusterId}/backup',
@@ -480,8 +496,12 @@ describe('the Public Cloud Databases (MySQL) routes vs the cloud.json models', (
     const forkBody = fork?.body as { id: string; endpoints: { domain: string }[] };
     expect(forkBody.id).not.toBe(DB.clusterId);
     expect(forkBody.endpoints[0]?.domain).not.toBe(DB.host);
-    const user = emulator.responses.find((r) => r.method === 'POST' && r.path.endsWith('/user'));
-    expect(user?.body).toMatchObject({ username: 'reporting', password: expect.any(String) });
+    const users = emulator.responses.filter((r) => r.method === 'POST' && r.path.endsWith('/user'));
+    expect(users.map((u) => u.body)).toEqual([
+      expect.objectContaining({ username: 'reporting', password: expect.any(String) }),
+      expect.objectContaining({ username: 'reporting', password: expect.any(String), roles: [] }),
+    ]);
+    expect(users[0]?.body).not.toHaveProperty('roles');
   });
 
   it('shows a fork CREATING, in conformance, until cloudDbCreateMs has passed, and refuses a user on it then (409)', async () => {

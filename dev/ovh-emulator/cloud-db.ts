@@ -4,10 +4,11 @@ import type { ApiRequest, Route } from './router';
 import { clone, type EmulatorClock, type EmulatorTiming } from './state';
 
 /**
- * OVH Public Cloud Databases for MySQL (`/cloud/project/{serviceName}/database/mysql`), as the
- * `cloud.project.database.*` models of the shipped `cloud.json` show them: services, their nodes, backups and users.
+ * OVH Public Cloud Databases for MySQL and PostgreSQL (`/cloud/project/{serviceName}/database/{mysql,postgresql}`),
+ * as the `cloud.project.database.*` models of the shipped `cloud.json` show them: services, their nodes, backups and
+ * users (PostgreSQL users have `roles`).
  *
- * The one write that matters for disaster recovery is the fork: `POST …/mysql` with `forkFrom {serviceId, backupId}`
+ * The one write that matters for disaster recovery is the fork: `POST …/{engine}` with `forkFrom {serviceId, backupId}`
  * creates a **new** service (new ID, new host name) from a backup, in the region of `nodesPattern`, which must be one
  * of the regions the backup is stored in (`Backup.regions`). Users are not copied; the IP restrictions are those of
  * the creation body. The new service is `CREATING` for `cloudDbCreateMs`, then `READY`. Only forks are served: a
@@ -66,7 +67,7 @@ export interface DbService {
   description: string;
   disk: { size: number; type: string };
   endpoints: DbEndpoint[];
-  engine: 'mysql';
+  engine: DbEngine;
   flavor: string;
   id: string;
   ipRestrictions: DbIpRestriction[];
@@ -95,13 +96,17 @@ export interface DbBackup {
   type: 'automatic' | 'manual' | 'none' | 'pitr' | 'snapshot';
 }
 
-/** `cloud.project.database.service.User`. */
+/** `cloud.project.database.service.User` (MySQL); PostgreSQL's `UserWithRoles` adds `roles`. */
 export interface DbUser {
   createdAt: string;
   id: string;
+  roles?: string[];
   status: DbStatus;
   username: string;
 }
+
+export type DbEngine = 'mysql' | 'postgresql';
+export const DB_ENGINES: readonly DbEngine[] = ['mysql', 'postgresql'];
 
 export interface CloudDbServiceSeed {
   service: DbService;
@@ -125,8 +130,6 @@ export interface CloudDbProjectView {
   serviceName: string;
   services: (CloudDbServiceSeed & { forkedFrom: string | null })[];
 }
-
-const BASE = '/cloud/project/{serviceName}/database/mysql';
 
 interface ForkBody {
   description?: string;
@@ -172,31 +175,45 @@ export class CloudDbEmulator {
   }
 
   routes(): Route[] {
+    return DB_ENGINES.flatMap((engine) => this.engineRoutes(engine));
+  }
+
+  private engineRoutes(engine: DbEngine): Route[] {
+    const BASE = `/cloud/project/{serviceName}/database/${engine}`;
     return [
-      { method: 'GET', path: BASE, handle: (r) => [...this.project(r).keys()] },
-      { method: 'POST', path: BASE, handle: (r) => this.fork(r) },
-      { method: 'GET', path: `${BASE}/{clusterId}`, handle: (r) => this.serviceView(this.service(r)) },
+      {
+        method: 'GET',
+        path: BASE,
+        handle: (r) =>
+          [...this.project(r).values()].filter((s) => s.service.engine === engine).map((s) => s.service.id),
+      },
+      { method: 'POST', path: BASE, handle: (r) => this.fork(r, engine) },
+      {
+        method: 'GET',
+        path: `${BASE}/{clusterId}`,
+        handle: (r) => this.serviceView(this.service(r, engine)),
+      },
       {
         method: 'GET',
         path: `${BASE}/{clusterId}/backup`,
-        handle: (r) => this.service(r).backups.map((b) => b.id),
+        handle: (r) => this.service(r, engine).backups.map((b) => b.id),
       },
       {
         method: 'GET',
         path: `${BASE}/{clusterId}/backup/{backupId}`,
-        handle: (r) => clone(this.backup(this.service(r), r.params.backupId ?? '')),
+        handle: (r) => clone(this.backup(this.service(r, engine), r.params.backupId ?? '')),
       },
       {
         method: 'GET',
         path: `${BASE}/{clusterId}/node`,
-        handle: (r) => this.serviceView(this.service(r)).nodes.map((n) => n.id),
+        handle: (r) => this.serviceView(this.service(r, engine)).nodes.map((n) => n.id),
       },
       {
         method: 'GET',
         path: `${BASE}/{clusterId}/node/{nodeId}`,
         handle: (r) => {
           const nodeId = r.params.nodeId ?? '';
-          const node = this.serviceView(this.service(r)).nodes.find((n) => n.id === nodeId);
+          const node = this.serviceView(this.service(r, engine)).nodes.find((n) => n.id === nodeId);
           if (!node) throw objectNotFound('nodeId', nodeId);
           return node;
         },
@@ -204,14 +221,14 @@ export class CloudDbEmulator {
       {
         method: 'GET',
         path: `${BASE}/{clusterId}/user`,
-        handle: (r) => this.service(r).users.map((u) => u.id),
+        handle: (r) => this.service(r, engine).users.map((u) => u.id),
       },
-      { method: 'POST', path: `${BASE}/{clusterId}/user`, handle: (r) => this.createUser(r) },
+      { method: 'POST', path: `${BASE}/{clusterId}/user`, handle: (r) => this.createUser(r, engine) },
       {
         method: 'GET',
         path: `${BASE}/{clusterId}/user/{userId}`,
         handle: (r) => {
-          const record = this.service(r);
+          const record = this.service(r, engine);
           const userId = r.params.userId ?? '';
           const user = record.users.find((u) => u.id === userId);
           if (!user) throw objectNotFound('userId', userId);
@@ -221,8 +238,8 @@ export class CloudDbEmulator {
     ];
   }
 
-  /** `POST …/mysql` with `forkFrom`: a new service from a backup, in a region the backup is stored in. */
-  private fork(r: ApiRequest): DbService {
+  /** `POST …/{engine}` with `forkFrom`: a new service from a backup, in a region the backup is stored in. */
+  private fork(r: ApiRequest, engine: DbEngine): DbService {
     const project = this.project(r);
     const body = (r.body ?? {}) as ForkBody;
     const from = body.forkFrom;
@@ -231,7 +248,7 @@ export class CloudDbEmulator {
       throw badRequest('[forkFrom] backupId is not compatible with pointInTime');
     }
     const source = project.get(from.serviceId ?? '');
-    if (!source) throw objectNotFound('serviceId', from.serviceId ?? '');
+    if (!source || source.service.engine !== engine) throw objectNotFound('serviceId', from.serviceId ?? '');
     const region = body.nodesPattern?.region;
     if (!region) throw badRequest('[nodesPattern.region] Property is mandatory');
     const backup = this.forkBackup(source, from);
@@ -263,7 +280,7 @@ export class CloudDbEmulator {
     const createdAt = this.clock.iso(now);
     const number = body.nodesPattern?.number ?? source.service.nodeNumber;
     const flavor = body.nodesPattern?.flavor ?? source.service.flavor;
-    const host = `mysql-${id.slice(0, 8)}.database.cloud.ovh.net`;
+    const host = `${source.service.engine}-${id.slice(0, 8)}.database.cloud.ovh.net`;
     const port = source.service.endpoints[0]?.port ?? 20184;
     const nodes: DbNode[] = Array.from({ length: number }, (_, i) => ({
       createdAt,
@@ -288,7 +305,7 @@ export class CloudDbEmulator {
       endpoints: source.service.endpoints.map((e) => ({
         ...clone(e),
         domain: host,
-        uri: e.uri === null ? null : `mysql://avnadmin@${host}:${port}/defaultdb?ssl-mode=REQUIRED`,
+        uri: e.uri === null ? null : e.uri.replace(e.domain, host),
       })),
       flavor,
       id,
@@ -312,14 +329,24 @@ export class CloudDbEmulator {
     };
   }
 
-  /** `POST …/user`: refused with 409 while the service is not READY (`Client::Conflict::ServiceNotReady`). */
-  private createUser(r: ApiRequest) {
-    const record = this.service(r);
-    const name = ((r.body ?? {}) as { name?: string }).name ?? '';
+  /**
+   * `POST …/user`: refused with 409 while the service is not READY (`Client::Conflict::ServiceNotReady`). PostgreSQL
+   * takes `UserWithRolesCreation` and answers `UserWithPasswordAndRoles`.
+   */
+  private createUser(r: ApiRequest, engine: DbEngine) {
+    const record = this.service(r, engine);
+    const body = (r.body ?? {}) as { name?: string; roles?: string[] };
+    const name = body.name ?? '';
     if (name === '') throw badRequest('[name] Property is mandatory');
     if (this.status(record) !== 'READY') throw conflict(`Service ${record.service.id} is not ready`);
     if (record.users.some((u) => u.username === name)) throw conflict(`User ${name} already exists`);
-    const user: DbUser = { createdAt: this.clock.iso(), id: randomUUID(), status: 'READY', username: name };
+    const user: DbUser = {
+      createdAt: this.clock.iso(),
+      id: randomUUID(),
+      ...(engine === 'postgresql' ? { roles: body.roles ?? [] } : {}),
+      status: 'READY',
+      username: name,
+    };
     record.users.push(user);
     return { ...this.userView(record, user), password: randomBytes(18).toString('base64url') };
   }
@@ -350,10 +377,10 @@ export class CloudDbEmulator {
     return project;
   }
 
-  private service(r: ApiRequest): ServiceRecord {
+  private service(r: ApiRequest, engine: DbEngine): ServiceRecord {
     const clusterId = r.params.clusterId ?? '';
     const found = this.project(r).get(clusterId);
-    if (!found) throw objectNotFound('clusterId', clusterId);
+    if (!found || found.service.engine !== engine) throw objectNotFound('clusterId', clusterId);
     return found;
   }
 

@@ -1,4 +1,4 @@
-import type { CloudDbSeed, DbBackup } from './cloud-db';
+import type { CloudDbSeed, CloudDbServiceSeed, DbBackup, DbEngine } from './cloud-db';
 import type { CloudHealthMonitor, CloudLbSeed, CloudMember } from './cloud-lb';
 import { stableUuid } from './state';
 import type {
@@ -129,6 +129,16 @@ export const DEFAULT_SEED_IDS = {
     },
     host: 'mysql-app.database.cloud.ovh.net',
     port: 20184,
+    /** A managed PostgreSQL service of the same project and regions. */
+    postgresql: {
+      clusterId: stableUuid('cloud/database/postgresql/app'),
+      backups: {
+        older: stableUuid('cloud/database/backup/pg-older'),
+        latest: stableUuid('cloud/database/backup/pg-latest'),
+      },
+      host: 'postgresql-app.database.cloud.ovh.net',
+      port: 20185,
+    },
   },
 };
 
@@ -367,17 +377,44 @@ export function seedTrafficOf(snapshot: {
 }
 
 /**
- * The managed MySQL service of `DEFAULT_SEED_IDS.cloudDb`, READY in GRA with 2 nodes (Business plan), backups stored in
- * GRA and SBG: one taken `latestBackupAgeMs` before `now` (5 minutes by default) and one a day older.
+ * The managed MySQL and PostgreSQL services of `DEFAULT_SEED_IDS.cloudDb`, READY in GRA with 2 nodes (Business plan),
+ * backups stored in GRA and SBG: one taken `latestBackupAgeMs` before `now` (5 minutes by default) and one a day
+ * older; each has one user, app.
  */
 export function cloudDbSeed(now = Date.now(), latestBackupAgeMs = 5 * 60_000): CloudDbSeed {
   const ids = DEFAULT_SEED_IDS.cloudDb;
+  const mysql = {
+    engine: 'mysql' as const,
+    clusterId: ids.clusterId,
+    backups: ids.backups,
+    host: ids.host,
+    port: ids.port,
+  };
+  const postgresql = { engine: 'postgresql' as const, ...ids.postgresql };
+  return {
+    serviceName: ids.serviceName,
+    services: [mysql, postgresql].map((db) => seededDbService(db, now, latestBackupAgeMs)),
+  };
+}
+
+function seededDbService(
+  db: {
+    engine: DbEngine;
+    clusterId: string;
+    backups: { older: string; latest: string };
+    host: string;
+    port: number;
+  },
+  now: number,
+  latestBackupAgeMs: number,
+): CloudDbServiceSeed {
+  const { region, backupRegion } = DEFAULT_SEED_IDS.cloudDb;
   const backup = (id: string, ageMs: number): DbBackup => ({
     createdAt: new Date(now - ageMs).toISOString(),
     description: '',
     id,
-    region: ids.region,
-    regions: [{ name: ids.region }, { name: ids.backupRegion }],
+    region,
+    regions: [{ name: region }, { name: backupRegion }],
     size: { unit: 'B', value: 1_073_741_824 },
     status: 'READY',
     type: 'automatic',
@@ -385,69 +422,68 @@ export function cloudDbSeed(now = Date.now(), latestBackupAgeMs = 5 * 60_000): C
   const node = (i: number) => ({
     createdAt: SEEDED_AT,
     flavor: 'db1-4',
-    id: stableUuid(`cloud/database/node/app-${i}`),
-    name: `app-${i}.database.cloud.ovh.net`,
-    port: ids.port,
-    region: ids.region,
+    id: stableUuid(`cloud/database/node/${db.engine}-app-${i}`),
+    name: `${db.engine}-app-${i}.database.cloud.ovh.net`,
+    port: db.port,
+    region,
     role: 'STANDARD' as const,
     status: 'READY' as const,
   });
+  const postgres = db.engine === 'postgresql';
   return {
-    serviceName: ids.serviceName,
-    services: [
-      {
-        service: {
-          backupTime: '02:00:00',
-          backups: {
-            pitr: new Date(now).toISOString(),
-            regions: [ids.region, ids.backupRegion],
-            retentionDays: 2,
-            time: '02:00:00',
-          },
-          category: 'operational',
-          createdAt: SEEDED_AT,
-          description: 'app',
-          disk: { size: 80, type: 'high-speed' },
-          endpoints: [
-            {
-              component: 'mysql',
-              domain: ids.host,
-              path: '/defaultdb',
-              port: ids.port,
-              scheme: 'mysql',
-              ssl: true,
-              sslMode: 'REQUIRED',
-              uri: `mysql://avnadmin@${ids.host}:${ids.port}/defaultdb?ssl-mode=REQUIRED`,
-            },
-          ],
-          engine: 'mysql',
-          flavor: 'db1-4',
-          id: ids.clusterId,
-          ipRestrictions: [{ description: 'app servers', ip: '203.0.113.0/24', status: 'READY' }],
-          maintenanceTime: '03:00:00',
-          networkId: null,
-          networkType: 'public',
-          nodeNumber: 2,
-          nodes: [node(1), node(2)],
-          plan: 'business',
-          region: ids.region,
-          status: 'READY',
-          storage: null,
-          subnetId: null,
-          version: '8',
+    service: {
+      backupTime: '02:00:00',
+      backups: {
+        pitr: new Date(now).toISOString(),
+        regions: [region, backupRegion],
+        retentionDays: 2,
+        time: '02:00:00',
+      },
+      category: 'operational',
+      createdAt: SEEDED_AT,
+      description: 'app',
+      disk: { size: 80, type: 'high-speed' },
+      endpoints: [
+        {
+          component: db.engine,
+          domain: db.host,
+          path: '/defaultdb',
+          port: db.port,
+          scheme: postgres ? 'postgresql' : 'mysql',
+          ssl: true,
+          sslMode: postgres ? 'require' : 'REQUIRED',
+          uri: postgres
+            ? `postgresql://avnadmin@${db.host}:${db.port}/defaultdb?sslmode=require`
+            : `mysql://avnadmin@${db.host}:${db.port}/defaultdb?ssl-mode=REQUIRED`,
         },
-        backups: [
-          backup(ids.backups.older, latestBackupAgeMs + 86_400_000),
-          backup(ids.backups.latest, latestBackupAgeMs),
-        ],
-        users: [
-          {
-            createdAt: SEEDED_AT,
-            id: stableUuid('cloud/database/user/app'),
-            status: 'READY',
-            username: 'app',
-          },
-        ],
+      ],
+      engine: db.engine,
+      flavor: 'db1-4',
+      id: db.clusterId,
+      ipRestrictions: [{ description: 'app servers', ip: '203.0.113.0/24', status: 'READY' }],
+      maintenanceTime: '03:00:00',
+      networkId: null,
+      networkType: 'public',
+      nodeNumber: 2,
+      nodes: [node(1), node(2)],
+      plan: 'business',
+      region,
+      status: 'READY',
+      storage: null,
+      subnetId: null,
+      version: postgres ? '16' : '8',
+    },
+    backups: [
+      backup(db.backups.older, latestBackupAgeMs + 86_400_000),
+      backup(db.backups.latest, latestBackupAgeMs),
+    ],
+    users: [
+      {
+        createdAt: SEEDED_AT,
+        id: stableUuid(`cloud/database/user/${db.engine}-app`),
+        ...(postgres ? { roles: [] } : {}),
+        status: 'READY',
+        username: 'app',
       },
     ],
   };

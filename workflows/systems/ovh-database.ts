@@ -12,14 +12,14 @@ type Answer = { approved: boolean; by: string; reason: string };
 
 /** What no restore from backup can guarantee, said in every plan that has one. */
 const CANNOT_GUARANTEE =
-  'OVH has no cross-region replica and no promotion for managed MySQL: the restore is a fork of the off-site backup into a new service (new ID, new host name), which loses up to about 5 minutes of writes (or one WAL file) before the backup taken and every write after it, takes hours to days to be READY depending on the backup size, and has none of the old users or IP restrictions (the declared ones are recreated, with new passwords)';
+  'OVH has no cross-region replica and no promotion for managed databases: the restore is a fork of the off-site backup into a new service (new ID, new host name), which loses every write made after that backup (OVH gives this restore an RPO of about 5 minutes, or one WAL file), takes hours to days to be READY depending on the backup size, and has none of the old users or IP restrictions (the declared ones are recreated, with new passwords)';
 
 /** What a failback does with the managed databases: nothing, said plainly. */
 const NO_FAILBACK =
   'a failback does not move the managed database back: the service restored at failover keeps serving; going back means another restore from its own backups (a new service again, with the same losses) or a manual migration, which this run does not do';
 
 /**
- * OVH managed databases (Public Cloud Databases for MySQL): at failover each is restored from its newest backup in
+ * OVH managed databases (Public Cloud Databases for MySQL and PostgreSQL): at failover each is restored from its newest backup in
  * the standby's region, a step past the point of no return that a human must approve on its own (it creates a new
  * billed service and cannot be undone), then its declared users are created (passwords written to the runbook's
  * passwordsDir, never into the history). It observes nothing for detection (OVH's in-region HA replaces failed nodes;
