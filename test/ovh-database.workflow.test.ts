@@ -11,7 +11,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { OvhDbAccessResult, OvhDbReadiness, OvhDbRestoreResult } from '../activities/ovh-database';
 import type { PairSettings } from '../activities/pair-settings';
-import { failback, failover } from '../workflows';
+import { failback, failover, readinessCheck } from '../workflows';
 import {
   approveUpdate,
   pairMoveWorkflowId,
@@ -313,6 +313,45 @@ describe('failover with an OVH managed database (time-skipping, in-memory pair a
     expect(report.dataLoss.find((d) => d.system === 'ovh-database')?.sentence).toBe(
       'app-db: a failback does not move the managed database back: the service restored at failover keeps serving; going back means another restore from its own backups (a new service again, with the same losses) or a manual migration, which this run does not do.',
     );
+    expect(db.calls).toEqual([]);
+  });
+});
+
+describe('readiness check with an OVH managed database (time-skipping)', () => {
+  const check = async () => {
+    const workflowId = `readiness-ovh-db-${Math.random().toString(36).slice(2)}`;
+    return ts.env.client.workflow.execute(readinessCheck, {
+      args: [{ pair: 'fake', trigger: 'test' }],
+      taskQueue: ts.taskQueue,
+      workflowId,
+    });
+  };
+
+  it('reports the restore point it could promise, and fails when the backups are not copied to the DR region', async () => {
+    pair = withDb();
+    db = new FakeManagedDb();
+    const ready = await check();
+    expect(ready.ovhDatabases).toEqual([
+      expect.objectContaining({ name: 'app-db', ok: true, restorePoint: RESTORE_POINT }),
+    ]);
+    expect(ready.checks.find((c) => c.name === 'ovh-database.app-db.restorable')).toMatchObject({ ok: true });
+    db.readiness = 'not-ok';
+    const notReady = await check();
+    expect(notReady.ready).toBe(false);
+    expect(notReady.verdict).toContain('app-db: its backups are not copied to SBG.');
+    db.readiness = 'throws';
+    const unreadable = await check();
+    expect(unreadable.checks.find((c) => c.name === 'ovh-database.app-db.restorable')).toMatchObject({
+      ok: false,
+      sentence: 'managed database app-db cannot be checked: no answer from eu.api.ovh.com.',
+    });
+  });
+
+  it('is not asked of a pair without managed databases', async () => {
+    pair = new FakePair();
+    db = new FakeManagedDb();
+    const report = await check();
+    expect(report.ovhDatabases).toBeUndefined();
     expect(db.calls).toEqual([]);
   });
 });
