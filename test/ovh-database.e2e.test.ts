@@ -106,7 +106,7 @@ describe('planned failover of a scratch pair with an OVH managed MySQL restored 
     expect(host).not.toBe(IDS.host);
 
     const step = report.steps.find((s) => s.id === 'ovh-database.restore.shop-db');
-    expect(step).toMatchObject({ state: 'done', phase: 'promote' });
+    expect(step).toMatchObject({ state: 'done', phase: 'verify' });
     expect(step!.sentence).toContain(
       `shop-db restored into SBG as the new service ${fork.service.id} (host ${host}:${IDS.port}) from the backup taken at ${latest.createdAt}`,
     );

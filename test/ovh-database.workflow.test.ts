@@ -179,7 +179,7 @@ const RESTORE_QUESTION =
   /^restore managed database app-db from its newest backup into SBG\? This creates a new billed service with a new host name and cannot be undone/;
 
 describe('failover with an OVH managed database (time-skipping, in-memory pair and database)', () => {
-  it('plans the restore past the point of no return, saying what it cannot guarantee; approved, restores and reports the restore point and the new endpoint', async () => {
+  it('plans the restore after the traffic switch, saying what it cannot guarantee; approved, restores and reports the restore point and the new endpoint', async () => {
     pair = withDb();
     db = new FakeManagedDb();
     const handle = await startFailover();
@@ -191,7 +191,7 @@ describe('failover with an OVH managed database (time-skipping, in-memory pair a
     expect(report.outcome).toBe('completed');
     const step = report.steps.find((s) => s.id === 'ovh-database.restore.app-db');
     expect(step).toMatchObject({
-      phase: 'promote',
+      phase: 'verify',
       system: 'ovh-database',
       state: 'done',
       target: `mysql ${DB.clusterId}`,
@@ -213,8 +213,12 @@ describe('failover with an OVH managed database (time-skipping, in-memory pair a
       `ovhDbRestoreFromBackup app-db ${pairMoveWorkflowId('fake')}`,
       'ovhDbRecreateAccess app-db fork-1',
     ]);
-    // The restore comes after the point of no return: the MySQL promotion is part of the same phase.
-    expect(pair.changes()).toContain('mysqlPromote db-rbx-1');
+    // The restore comes after the traffic switch: neither the write outage nor the switch waited for it.
+    const steps = report.steps.map((s) => s.id);
+    expect(steps.indexOf('ovh-database.restore.app-db')).toBeGreaterThan(steps.indexOf('traffic.switch'));
+    const switched = report.steps.find((s) => s.id === 'traffic.switch')!;
+    expect(Date.parse(switched.endedAt!)).toBeLessThanOrEqual(Date.parse(step!.startedAt!));
+    expect(report.fenceWindow?.steps.map((s) => s.id) ?? []).not.toContain('ovh-database.restore.app-db');
   });
 
   it('rejected: the move goes on without the restore and the report says the database was not restored', async () => {

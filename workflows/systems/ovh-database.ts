@@ -20,7 +20,7 @@ const NO_FAILBACK =
 
 /**
  * OVH managed databases (Public Cloud Databases for MySQL and PostgreSQL): at failover each is restored from its newest backup in
- * the standby's region, a step past the point of no return that a human must approve on its own (it creates a new
+ * the standby's region, a step after the traffic switch that a human must approve on its own (it creates a new
  * billed service and cannot be undone), then its declared users are created (passwords written to the runbook's
  * passwordsDir, never into the history). It observes nothing for detection (OVH's in-region HA replaces failed nodes;
  * a lost site is judged by the other systems).
@@ -99,8 +99,10 @@ export function ovhDatabaseContribution(): SystemContribution {
 }
 
 /**
- * Restore one managed database into the standby's region, once a human approves it; then create its users. Past the
- * point of no return (phase promote): never compensated; a lasting failure waits for an operator's retry or abort.
+ * Restore one managed database into the standby's region, once a human approves it; then create its users. In the
+ * verify phase, after the traffic switch: a restore takes hours, and neither the write outage of the rest of the pair
+ * nor its switch waits for it. Past the point of no return: never compensated; a lasting failure waits for an
+ * operator's retry or abort.
  */
 function restoreStep(
   ctx: RunContext,
@@ -111,7 +113,7 @@ function restoreStep(
   const pair = ctx.settings.pair;
   return {
     id: `ovh-database.restore.${db.name}`,
-    phase: 'promote',
+    phase: 'verify',
     system: 'ovh-database',
     title: `restore managed database ${db.name} from its newest backup into ${db.drRegion} (a new service; approved on its own)`,
     target: `${db.engine} ${db.clusterId}`,
