@@ -9,6 +9,8 @@ import { MysqlConnections } from './mysql/connections';
 import { createNotificationActivities } from './notifications';
 import { temporalSettings, temporalUiUrl } from '../common/temporal-connection';
 import { createMysqlActivities } from './mysql';
+import { createOvhDatabaseActivities } from './ovh-database';
+import { OvhDatabaseClients } from './ovh-database/client';
 import { createPairSettingsActivities } from './pair-settings';
 import { RunbookRegistry } from './runbooks';
 import { createTrafficActivities } from './traffic';
@@ -21,6 +23,7 @@ export interface ActivityClients {
   traffic: TrafficProviders;
   ssh: SshClient;
   es: EsClients;
+  ovhDatabases: OvhDatabaseClients;
   close(): Promise<void>;
 }
 
@@ -35,6 +38,7 @@ export function createClients(runbooks: Map<string, LoadedRunbook>): ActivityCli
     traffic,
     ssh: new SshClient(),
     es,
+    ovhDatabases: new OvhDatabaseClients(registry),
     close: async () => {
       await Promise.all([mysql.close(), traffic.close(), es.close()]);
     },
@@ -49,6 +53,7 @@ export function createActivities(clients: ActivityClients) {
     ...createAppActivities({ runbooks: clients.runbooks, ssh: clients.ssh }),
     ...createAppConfigActivities({ runbooks: clients.runbooks, ssh: clients.ssh }),
     ...createElasticsearchActivities({ es: clients.es }),
+    ...createOvhDatabaseActivities({ clients: clients.ovhDatabases }),
     ...createNotificationActivities({
       runbooks: clients.runbooks,
       fetch: globalThis.fetch,

@@ -5,7 +5,7 @@ import { webhookName } from '../common/notifications';
 import { approverNames, ApproversUnavailableError, resolveApprovers } from '../config/approvers';
 import { durationMs } from '../config/duration';
 import type { LoadedRunbook } from '../config/load';
-import { declaredSystems, type AppEndpointConfig, type SystemName } from '../config/schema';
+import { detectedSystems, type AppEndpointConfig, type SystemName } from '../config/schema';
 import { typedFailure } from './failure';
 import type { RunbookRegistry } from './runbooks';
 
@@ -40,6 +40,19 @@ export interface PairSettings {
   };
   /** Present when the runbook has a traffic section. */
   traffic?: { provider: string };
+  /**
+   * The runbook's OVH managed databases, restored from backup into `drRegion` at failover (no credentials). Absent
+   * when the runbook has no ovhDatabases section.
+   */
+  ovhDatabases?: {
+    name: string;
+    engine: 'mysql' | 'postgresql';
+    clusterId: string;
+    drRegion: string;
+    users: string[];
+    ipRestrictions: string[];
+    readyTimeoutMs: number;
+  }[];
   /**
    * The runbook's application hosts (no SSH settings). `config`: how the app finds its database, when the runbook
    * says (absent: a fixed endpoint nothing checks, as before that setting existed).
@@ -157,6 +170,19 @@ export function createPairSettingsActivities({ runbooks }: { runbooks: RunbookRe
           ),
         },
         traffic: runbook.traffic && { provider: runbook.traffic.provider },
+        ...(runbook.ovhDatabases
+          ? {
+              ovhDatabases: runbook.ovhDatabases.services.map((db) => ({
+                name: db.name,
+                engine: db.engine,
+                clusterId: db.clusterId,
+                drRegion: db.drRegion,
+                users: db.users,
+                ipRestrictions: db.ipRestrictions.map((r) => r.ip),
+                readyTimeoutMs: durationMs(db.readyTimeout),
+              })),
+            }
+          : {}),
         apps: (runbook.apps?.hosts ?? []).map(({ name, site, config }) => {
           const settings = appConfigSettings(config);
           return { name, site, ...(settings ? { config: settings } : {}) };
@@ -169,7 +195,7 @@ export function createPairSettingsActivities({ runbooks }: { runbooks: RunbookRe
           fall: runbook.probes.fall,
           rise: runbook.probes.rise,
         },
-        detection: { critical: runbook.detection?.critical ?? declaredSystems(runbook) },
+        detection: { critical: runbook.detection?.critical ?? detectedSystems(runbook) },
         fencing: { watchForMs: durationMs(runbook.fencing.watchFor) },
         notifications: { webhooks: runbook.notifications.webhooks.map(webhookName) },
         ...(runbook.drills

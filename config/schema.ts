@@ -602,6 +602,73 @@ const ovhCloudLbTraffic = z
   })
   .strict();
 
+/** An IPv4 block in CIDR notation, as OVH's `ipBlock` takes it in an IP restriction. */
+const ipv4Block = z
+  .string()
+  .regex(
+    /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/,
+    'must be an IPv4 block such as "203.0.113.0/24"',
+  );
+
+/**
+ * One OVH Public Cloud Databases service (managed MySQL or PostgreSQL) of the primary site's region. There is no replica in
+ * another region and no promotion: its disaster recovery is a fork of its off-site backup into `drRegion`, which
+ * makes a new service with a new host name, without the users and IP restrictions of the old one (recreated here).
+ */
+const ovhDatabase = z
+  .object({
+    /** How runs name it (step ids, reports). */
+    name,
+    engine: z.enum(['mysql', 'postgresql']),
+    /** The Public Cloud project ID. */
+    serviceName: z.string().min(1),
+    /** The service (cluster) ID of the primary's managed database. */
+    clusterId: openstackId,
+    /** The region the fork goes to, one its backups are copied to (e.g. "SBG" for a service in GRA). */
+    drRegion: z.string().regex(/^[A-Z][A-Z0-9-]*$/, 'must be an OVH region name such as "SBG" or "GRA"'),
+    /** The fork's plan, node flavor and number of nodes; by default the same as the primary's service. */
+    plan: z.string().min(1).optional(),
+    flavor: z.string().min(1).optional(),
+    nodes: z.number().int().min(1).max(3).optional(),
+    /** The users to create on the fork (their passwords go to `passwordsDir`, never into a run's history). */
+    users: z
+      .array(z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/, 'must be a database user name'))
+      .default([]),
+    /** The IP blocks the fork lets in (the old service's restrictions are not copied). */
+    ipRestrictions: z
+      .array(z.object({ ip: ipv4Block, description: z.string().max(255).default('') }).strict())
+      .default([]),
+    /** How long a restore waits for the fork to be READY (OVH: hours to days, by the size of the backup). */
+    readyTimeout: duration.default('12h'),
+    /** The newest backup stored in `drRegion` may be this old at most, for readiness to pass. */
+    maxBackupAge: duration.default('26h'),
+  })
+  .strict()
+  .superRefine((db, ctx) => {
+    db.users.forEach((u, i) => {
+      if (db.users.indexOf(u) !== i)
+        ctx.addIssue({ code: 'custom', path: ['users', i], message: `names user "${u}" twice` });
+    });
+  });
+
+/**
+ * OVH managed databases restored from backup at failover: the API credentials, where new users' passwords are
+ * written (a folder, relative to the runbook's; each password in its own 0600 file), and the services.
+ */
+const ovhDatabases = z
+  .object({
+    ovh: ovhCredentials,
+    passwordsDir: z.string().min(1),
+    services: z.array(ovhDatabase).min(1),
+  })
+  .strict()
+  .superRefine((section, ctx) => {
+    section.services.forEach((db, i) => {
+      if (section.services.findIndex((d) => d.name === db.name) !== i)
+        ctx.addIssue({ code: 'custom', path: ['services', i, 'name'], message: `names "${db.name}" twice` });
+    });
+  });
+
 const traffic = z.discriminatedUnion('provider', [
   haproxyTraffic,
   ovhIplbTraffic,
@@ -676,7 +743,7 @@ const probes = z
   .strict();
 
 /** The systems a runbook can declare, as detection and the reports name them. */
-export const SYSTEMS = ['mysql', 'elasticsearch', 'apps', 'traffic'] as const;
+export const SYSTEMS = ['mysql', 'elasticsearch', 'apps', 'traffic', 'ovh-database'] as const;
 export type SystemName = (typeof SYSTEMS)[number];
 
 /**
@@ -760,6 +827,7 @@ export const runbookSchema = z
     mysql,
     apps: apps.optional(),
     traffic: traffic.optional(),
+    ovhDatabases: ovhDatabases.optional(),
     approval,
     probes: probes.default({ interval: '5s', timeout: '2s', fall: 3, rise: 2 }),
     detection: detection.optional(),
@@ -814,6 +882,12 @@ export const runbookSchema = z
       const path = ['detection', 'critical', i];
       if (runbook.detection!.critical.indexOf(system) !== i)
         ctx.addIssue({ code: 'custom', path, message: `names "${system}" twice` });
+      else if (!DETECTED.includes(system))
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `names "${system}", which observes nothing of the primary site (a managed database is restored from backup, not watched): detection could never judge it down`,
+        });
       else if (!declaredSystems(runbook).includes(system))
         ctx.addIssue({
           code: 'custom',
@@ -837,17 +911,27 @@ export const runbookSchema = z
     }
   });
 
+/** The systems unplanned detection can judge: each observes the primary site through the worker and its witnesses. */
+const DETECTED: readonly SystemName[] = ['mysql', 'elasticsearch', 'apps', 'traffic'];
+
+/** The declared systems detection judges when the runbook names none: every declared one it can judge. */
+export function detectedSystems(runbook: Parameters<typeof declaredSystems>[0]): SystemName[] {
+  return declaredSystems(runbook).filter((s) => DETECTED.includes(s));
+}
+
 /** The systems a runbook declares, in the order detection lists them: MySQL always, the others with their section. */
 export function declaredSystems(runbook: {
   elasticsearch?: unknown;
   apps?: unknown;
   traffic?: unknown;
+  ovhDatabases?: unknown;
 }): SystemName[] {
   const declared: Record<SystemName, boolean> = {
     mysql: true,
     elasticsearch: runbook.elasticsearch !== undefined,
     apps: runbook.apps !== undefined,
     traffic: runbook.traffic !== undefined,
+    'ovh-database': runbook.ovhDatabases !== undefined,
   };
   return SYSTEMS.filter((s) => declared[s]);
 }
@@ -969,5 +1053,7 @@ function duplicateNames(items: { name: string }[], ctx: z.RefinementCtx, path: s
 export type Runbook = z.infer<typeof runbookSchema>;
 export type MysqlServerConfig = Runbook['mysql']['servers'][number];
 export type TrafficConfig = NonNullable<Runbook['traffic']>;
+export type OvhDatabasesConfig = NonNullable<Runbook['ovhDatabases']>;
+export type OvhDatabaseConfig = OvhDatabasesConfig['services'][number];
 export type AppHostConfig = NonNullable<Runbook['apps']>['hosts'][number];
 export type AppEndpointConfig = NonNullable<AppHostConfig['config']>;

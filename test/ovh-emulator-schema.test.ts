@@ -18,6 +18,7 @@ import {
   serverTcp,
 } from '../dev/ovh-emulator/seed';
 import { startOvhEmulator, type OvhEmulator } from '../dev/ovh-emulator/server';
+import { stableUuid } from '../dev/ovh-emulator/state';
 import { rawHttpsRequest, trustCaInProcess } from '../dev/ovh-emulator/test-support';
 import { packageRoot } from '../common/package-root';
 
@@ -43,7 +44,7 @@ const REFERENCE_DIR = path.join(packageRoot(__dirname), '..', 'shared', 'referen
 const SCHEMA_FILES = ['auth', 'domain', 'ipLoadbalancing', 'cloud'];
 /**
  * The copies that are whole downloads, compared with the reference copy. `cloud.json` is trimmed to the load
- * balancing operations and models the emulator serves (dev/ovh-emulator/schemas/SOURCE.md): there is no whole copy
+ * balancing and managed-database operations and models the emulator serves (dev/ovh-emulator/schemas/SOURCE.md): there is no whole copy
  * to compare it with.
  */
 const REFERENCE_FILES = ['auth', 'domain', 'ipLoadbalancing'];
@@ -80,6 +81,8 @@ export function schemaProblems(type: string, value: unknown, at = '$'): string[]
       return typeof value === 'boolean' ? [] : fail('boolean');
     case 'string':
     case 'text':
+    case 'time':
+    case 'password':
     case 'ipBlock':
     case 'ipv6':
       return typeof value === 'string' ? [] : fail(type);
@@ -97,6 +100,8 @@ export function schemaProblems(type: string, value: unknown, at = '$'): string[]
         ? []
         : fail(type);
   }
+  const map = /^map\[(.+?)\](.+)$/.exec(type);
+  if (map) return mapProblems(map[1] as string, map[2] as string, value, at);
   const model = models.get(type);
   if (!model) return [`${at}: schema type ${type} is not handled by this checker`];
   if (model.enum)
@@ -111,14 +116,32 @@ export function schemaProblems(type: string, value: unknown, at = '$'): string[]
     if (!(key in value)) problems.push(`${at}.${key}: field of ${type} missing`);
     else if (field === null) {
       if (!property.canBeNull) problems.push(`${at}.${key}: null, but ${type}.${key} cannot be null`);
-    } else problems.push(...schemaProblems(property.type, field, `${at}.${key}`));
+    } else problems.push(...schemaProblems(genericArgument(type, property.type), field, `${at}.${key}`));
   }
   return problems;
+}
+
+/** A property typed `T` of a generic model (`complexType.UnitAndValue<long>`) has the type in the brackets. */
+function genericArgument(type: string, propertyType: string): string {
+  return propertyType === 'T' ? (/<(.+)>$/.exec(type)?.[1] ?? propertyType) : propertyType;
+}
+
+/** `map[K]V`: an object whose keys are values of K (any string when K is `string`) and whose values are Vs. */
+function mapProblems(keyType: string, valueType: string, value: unknown, at: string): string[] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return [`${at}: expected map[${keyType}]${valueType}, got ${JSON.stringify(value)}`];
+  const keys = keyType === 'string' ? undefined : models.get(keyType)?.enum;
+  return Object.entries(value).flatMap(([key, item]) => [
+    ...(keys && !keys.includes(key) ? [`${at}.${key}: not one of ${keyType}`] : []),
+    ...schemaProblems(valueType, item, `${at}.${key}`),
+  ]);
 }
 
 const IPLB = DEFAULT_SEED_IDS.iplb;
 const DNS = DEFAULT_SEED_IDS.dns;
 const CLOUD = DEFAULT_SEED_IDS.cloudLb;
+const DB = DEFAULT_SEED_IDS.cloudDb;
+const DB_BASE = `/cloud/project/${DB.serviceName}/database/mysql`;
 const CLOUD_BASE = `/cloud/project/${CLOUD.serviceName}/region/${CLOUD.regionName}/loadbalancing`;
 const TCP = { frontendId: 4101, farmId: 5101, serverId: 6101 };
 const credential = {
@@ -154,10 +177,22 @@ let emulator: OvhEmulator;
 let stateDir: string;
 let restoreTrust: () => void = () => undefined;
 
+/** The seeded managed database of `engine`: its cluster, newest backup, first node and user. */
+function dbIds(engine: 'mysql' | 'postgresql'): Record<string, string> {
+  const { clusterId, backups } = engine === 'mysql' ? DB : DB.postgresql;
+  return {
+    clusterId,
+    backupId: backups.latest,
+    nodeId: stableUuid(`cloud/database/node/${engine}-app-1`),
+    userId: stableUuid(`cloud/database/user/${engine}-app`),
+  };
+}
+
 /** Fills a route's `{params}` with IDs from the seed (`{id}`: the refresh task, or the DNS record). */
 function concretePath(routePath: string, taskId: number): string {
   if (routePath.startsWith('/cloud/')) {
     const cloud: Record<string, string> = {
+      ...dbIds(routePath.includes('/postgresql') ? 'postgresql' : 'mysql'),
       serviceName: CLOUD.serviceName,
       regionName: CLOUD.regionName,
       loadBalancerId: CLOUD.loadBalancerId,
@@ -194,6 +229,23 @@ const WRITE_BODIES: Record<string, Record<string, unknown>> = {
   'PUT /cloud/project/{serviceName}/region/{regionName}/loadbalancing/pool/{poolId}/member/{memberId}': {
     weight: 0,
   },
+  'POST /cloud/project/{serviceName}/database/mysql': {
+    description: 'dr-fork',
+    forkFrom: { serviceId: DB.clusterId, backupId: DB.backups.latest },
+    ipRestrictions: [{ ip: '198.51.100.0/24', description: 'dr app servers' }],
+    nodesPattern: { flavor: 'db1-4', number: 2, region: DB.backupRegion },
+    plan: 'business',
+    version: '8',
+  },
+  'POST /cloud/project/{serviceName}/database/mysql/{clusterId}/user': { name: 'reporting' },
+  'POST /cloud/project/{serviceName}/database/postgresql': {
+    description: 'dr-fork-pg',
+    forkFrom: { serviceId: DB.postgresql.clusterId, backupId: DB.postgresql.backups.latest },
+    nodesPattern: { flavor: 'db1-4', number: 2, region: DB.backupRegion },
+    plan: 'business',
+    version: '16',
+  },
+  'POST /cloud/project/{serviceName}/database/postgresql/{clusterId}/user': { name: 'reporting', roles: [] },
 };
 
 /** Calls every route of the emulator through node-ovh (currentCredential: signed by hand, node-ovh cannot). */
@@ -260,7 +312,13 @@ beforeAll(async () => {
     seed: seedWithTcp(),
     recordResponses: true,
     // Load balancer writes settle at once here, so that each of them finds it active.
-    timing: { iplbTaskTodoMs: 10, iplbTaskDoingMs: 20, dnsDeployMs: 10, cloudLbUpdateMs: 0 },
+    timing: {
+      iplbTaskTodoMs: 10,
+      iplbTaskDoingMs: 20,
+      dnsDeployMs: 10,
+      cloudLbUpdateMs: 0,
+      cloudDbCreateMs: 0,
+    },
   });
   restoreTrust = trustCaInProcess(emulator.caPem);
   await exerciseEveryRoute();
@@ -339,7 +397,7 @@ describe('the Public Cloud Load Balancer routes vs the cloud.json models', () =>
     emulator.responses.find((r) => r.method === method && r.path === `/1.0${CLOUD_BASE}${suffix}`);
 
   it('were all served from the loadbalancing paths of the schema', () => {
-    const cloudRoutes = emulator.routes.filter((r) => r.path.startsWith('/cloud/'));
+    const cloudRoutes = emulator.routes.filter((r) => r.path.includes('/loadbalancing/'));
     expect(cloudRoutes.map((r) => `${r.method} ${r.path.replace(/^.*\/loadbalancing/, '')}`).sort()).toEqual([
       'GET /healthMonitor',
       'GET /listener',
@@ -403,6 +461,88 @@ describe('the Public Cloud Load Balancer routes vs the cloud.json models', () =>
     } finally {
       emulator.setTiming({ cloudLbUpdateMs: 0 });
     }
+  });
+});
+
+describe('the Public Cloud Databases (MySQL) routes vs the cloud.json models', () => {
+  const client = () =>
+    ovh({
+      appKey: credential.applicationKey,
+      appSecret: credential.applicationSecret,
+      consumerKey: credential.consumerKey,
+      host: emulator.host,
+      port: emulator.port,
+    });
+
+  it.each(['mysql', 'postgresql'])('were all served from the database/%s paths of the schema', (engine) => {
+    const dbRoutes = emulator.routes.filter((r) => r.path.includes(`/database/${engine}`));
+    expect(dbRoutes.map((r) => `${r.method} ${r.path.replace(/^.*\/database\/\w+/, '')}`).sort()).toEqual([
+      'GET ',
+      'GET /{clusterId}',
+      'GET /{clusterId}/backup',
+      'GET /{clusterId}/backup/{backupId}',
+      'GET /{clusterId}/node',
+      'GET /{clusterId}/node/{nodeId}',
+      'GET /{clusterId}/user',
+      'GET /{clusterId}/user/{userId}',
+      'POST ',
+      'POST /{clusterId}/user',
+    ]);
+  });
+
+  it('answered the fork with a new service in the backup region, and the user creation with a password', () => {
+    const fork = emulator.responses.find((r) => r.method === 'POST' && r.path === `/1.0${DB_BASE}`);
+    expect(fork?.body).toMatchObject({ description: 'dr-fork', region: DB.backupRegion, engine: 'mysql' });
+    const forkBody = fork?.body as { id: string; endpoints: { domain: string }[] };
+    expect(forkBody.id).not.toBe(DB.clusterId);
+    expect(forkBody.endpoints[0]?.domain).not.toBe(DB.host);
+    const users = emulator.responses.filter((r) => r.method === 'POST' && r.path.endsWith('/user'));
+    expect(users.map((u) => u.body)).toEqual([
+      expect.objectContaining({ username: 'reporting', password: expect.any(String) }),
+      expect.objectContaining({ username: 'reporting', password: expect.any(String), roles: [] }),
+    ]);
+    expect(users[0]?.body).not.toHaveProperty('roles');
+  });
+
+  it('shows a fork CREATING, in conformance, until cloudDbCreateMs has passed, and refuses a user on it then (409)', async () => {
+    emulator.setTiming({ cloudDbCreateMs: 60_000 });
+    const c = client();
+    try {
+      const fork = await c.requestPromised<{ id: string }>('POST', DB_BASE, {
+        description: 'dr-fork-2',
+        forkFrom: { serviceId: DB.clusterId, backupId: DB.backups.older },
+        nodesPattern: { flavor: 'db1-4', number: 1, region: DB.backupRegion },
+        plan: 'business',
+        version: '8',
+      });
+      const service = await c.requestPromised('GET', `${DB_BASE}/${fork.id}`);
+      expect(service).toMatchObject({ status: 'CREATING' });
+      expect(schemaProblems('cloud.project.database.Service', service)).toEqual([]);
+      const refused = await c.requestPromised('POST', `${DB_BASE}/${fork.id}/user`, { name: 'app' }).then(
+        () => undefined,
+        (err: unknown) => (err as { error: number }).error,
+      );
+      expect(refused).toBe(409);
+    } finally {
+      emulator.setTiming({ cloudDbCreateMs: 0 });
+    }
+  });
+
+  it('refuses a fork into a region the backup is not stored in (404), and one without forkFrom (400)', async () => {
+    const c = client();
+    const status = (body: Record<string, unknown>) =>
+      c.requestPromised('POST', DB_BASE, body).then(
+        () => 200,
+        (err: unknown) => (err as { error: number }).error,
+      );
+    const nodes = { flavor: 'db1-4', number: 1 };
+    expect(
+      await status({
+        forkFrom: { serviceId: DB.clusterId, backupId: DB.backups.latest },
+        nodesPattern: { ...nodes, region: 'BHS' },
+      }),
+    ).toBe(404);
+    expect(await status({ nodesPattern: { ...nodes, region: DB.backupRegion } })).toBe(400);
   });
 });
 

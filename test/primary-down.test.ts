@@ -19,6 +19,8 @@ const VANTAGES: Record<System, { worker: string[]; witnesses: string[] }> = {
   elasticsearch: { worker: ['worker → ES gra'], witnesses: ['ES rbx → gra'] },
   apps: { worker: ['worker → app app-gra-1'], witnesses: ['HAProxy health check of gra'] },
   traffic: { worker: ['worker → entry point'], witnesses: ['HAProxy health check of gra'] },
+  // A managed database restored from backup observes nothing of the primary site (not a detection witness).
+  'ovh-database': { worker: [], witnesses: [] },
 };
 
 function observations(system: System, seen: Seen): Observation[] {

@@ -148,7 +148,7 @@ export const COMPLETED_RUN_PHASES = [
 export type Phase =
   (typeof COMPLETED_RUN_PHASES)[number] | 'compensate' | 'reprotect' | 'catch-up' | 'reestablish';
 
-export type System = 'mysql' | 'elasticsearch' | 'apps' | 'traffic';
+export type System = 'mysql' | 'elasticsearch' | 'apps' | 'traffic' | 'ovh-database';
 
 /** One step of a plan, as shown to humans: what it does, to what, and how it is undone. */
 export interface PlannedStepView {

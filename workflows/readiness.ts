@@ -2,6 +2,7 @@ import { ActivityFailure, patched, proxyActivities, workflowInfo } from '@tempor
 import type { Activities } from '../activities';
 import type { EsFollowerStatusReport, EsHealthObservation } from '../activities/elasticsearch';
 import type { MysqlServerStatus } from '../activities/mysql/status';
+import type { OvhDbReadiness } from '../activities/ovh-database';
 import type { PairSettings } from '../activities/pair-settings';
 import type { TrafficState } from '../activities/traffic';
 import { NON_RETRYABLE } from './activity-options';
@@ -33,11 +34,16 @@ export interface ReadinessReport {
   elasticsearch?: { health: EsHealthObservation; followers?: EsFollowerStatusReport };
   /** Where traffic goes now (runbooks with a traffic section). */
   traffic?: TrafficState;
+  /** Whether each OVH managed database can be restored into its DR region, and from when (ovhDatabases section). */
+  ovhDatabases?: OvhDbReadiness[];
   decisions: { phase: string; sentence: string }[];
 }
 
 /** Runs recorded before this patch read MySQL only; it keeps them replaying. */
 export const READINESS_ES_TRAFFIC_PATCH = 'readiness-es-traffic';
+
+/** Readiness of the OVH managed databases (only runbooks with an ovhDatabases section, which older runs never had). */
+export const READINESS_OVH_DATABASE_PATCH = 'readiness-ovh-database';
 
 const { pairSettings, mysqlServerStatuses } = proxyActivities<Activities>({
   startToCloseTimeout: '1m',
@@ -49,7 +55,7 @@ const { pairSettings, mysqlServerStatuses } = proxyActivities<Activities>({
 });
 
 /** A readiness check reports what does not answer rather than waiting long for it: few, short retries. */
-const { esClusterHealth, esFollowerStatus, trafficCurrentTarget, appConfigRead } =
+const { esClusterHealth, esFollowerStatus, trafficCurrentTarget, appConfigRead, ovhDbReadiness } =
   proxyActivities<Activities>({
     startToCloseTimeout: '1m',
     retry: { initialInterval: '1s', maximumAttempts: 2, nonRetryableErrorTypes: NON_RETRYABLE },
@@ -69,7 +75,7 @@ export async function readinessCheck(input: ReadinessInput): Promise<ReadinessRe
   const settings = await pairSettings({ pair: input.pair });
   const mysql = await mysqlServerStatuses({ pair: input.pair });
   const checks = evaluateMysqlReadiness(settings, mysql);
-  const report: Pick<ReadinessReport, 'elasticsearch' | 'traffic'> = {};
+  const report: Pick<ReadinessReport, 'elasticsearch' | 'traffic' | 'ovhDatabases'> = {};
   if (patched(READINESS_ES_TRAFFIC_PATCH)) {
     if (settings.elasticsearch) {
       report.elasticsearch = await assessElasticsearch(settings, checks);
@@ -81,6 +87,9 @@ export async function readinessCheck(input: ReadinessInput): Promise<ReadinessRe
   const configured = writtenConfigs(settings, settings.sites.standby);
   if (configured.length > 0 && patched(APP_CONFIG_PATCH))
     await assessAppConfigs(settings, configured, checks);
+  if (settings.ovhDatabases && patched(READINESS_OVH_DATABASE_PATCH)) {
+    report.ovhDatabases = await assessManagedDatabases(settings, checks);
+  }
   for (const check of checks.filter((c) => !c.ok)) narrator.say(`not ready: ${check.sentence}`);
 
   const failed = checks.filter((c) => !c.ok);
@@ -171,6 +180,26 @@ async function assessTraffic(settings: PairSettings, checks: Check[]): Promise<T
     });
     return undefined;
   }
+}
+
+/** Each managed database restorable into its DR region from a recent backup; one that cannot be read fails its check. */
+async function assessManagedDatabases(settings: PairSettings, checks: Check[]): Promise<OvhDbReadiness[]> {
+  const results: OvhDbReadiness[] = [];
+  for (const db of settings.ovhDatabases ?? []) {
+    const name = `ovh-database.${db.name}.restorable`;
+    try {
+      const r = await ovhDbReadiness({ pair: settings.pair, name: db.name });
+      checks.push({ name, ok: r.ok, sentence: r.sentence });
+      results.push(r);
+    } catch (err) {
+      checks.push({
+        name,
+        ok: false,
+        sentence: `managed database ${db.name} cannot be checked: ${failureText(err)}.`,
+      });
+    }
+  }
+  return results;
 }
 
 function failureText(err: unknown): string {

@@ -43,6 +43,7 @@ function timingFromEnv(): Partial<EmulatorTiming> {
     ['iplbTaskDoingMs', 'DR_OVH_EMULATOR_TASK_DOING_MS'],
     ['dnsDeployMs', 'DR_OVH_EMULATOR_DNS_DEPLOY_MS'],
     ['cloudLbUpdateMs', 'DR_OVH_EMULATOR_CLOUD_LB_UPDATE_MS'],
+    ['cloudDbCreateMs', 'DR_OVH_EMULATOR_CLOUD_DB_CREATE_MS'],
   ];
   for (const [key, name] of entries) {
     const value = envInteger(name, undefined, 0, 3_600_000);

@@ -53,6 +53,7 @@ const STRING_TYPES = new Set([
   'uuid',
   'datetime',
   'date',
+  'time',
 ]);
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 

@@ -1,3 +1,4 @@
+import type { CloudDbSeed, CloudDbServiceSeed, DbBackup, DbEngine } from './cloud-db';
 import type { CloudHealthMonitor, CloudLbSeed, CloudMember } from './cloud-lb';
 import { stableUuid } from './state';
 import type {
@@ -112,6 +113,32 @@ export const DEFAULT_SEED_IDS = {
     pools: { gra: stableUuid('cloud/pool/app-gra'), rbx: stableUuid('cloud/pool/app-rbx') },
     members: { gra: stableUuid('cloud/member/app-gra-1'), rbx: stableUuid('cloud/member/app-rbx-1') },
     healthMonitors: { gra: stableUuid('cloud/hm/app-gra'), rbx: stableUuid('cloud/hm/app-rbx') },
+  },
+  /**
+   * A managed MySQL service of the same project in GRA, whose backups are copied to SBG (OVH's default off-site
+   * region for GRA): an older backup and a recent one, both in GRA and SBG.
+   */
+  cloudDb: {
+    serviceName: stableUuid('cloud/project').replace(/-/g, ''),
+    clusterId: stableUuid('cloud/database/mysql/app'),
+    region: 'GRA',
+    backupRegion: 'SBG',
+    backups: {
+      older: stableUuid('cloud/database/backup/older'),
+      latest: stableUuid('cloud/database/backup/latest'),
+    },
+    host: 'mysql-app.database.cloud.ovh.net',
+    port: 20184,
+    /** A managed PostgreSQL service of the same project and regions. */
+    postgresql: {
+      clusterId: stableUuid('cloud/database/postgresql/app'),
+      backups: {
+        older: stableUuid('cloud/database/backup/pg-older'),
+        latest: stableUuid('cloud/database/backup/pg-latest'),
+      },
+      host: 'postgresql-app.database.cloud.ovh.net',
+      port: 20185,
+    },
   },
 };
 
@@ -321,6 +348,7 @@ export function defaultSeed(traffic: SeedTraffic = { iplb: 'gra', dns: 'gra' }):
       },
     ],
     cloudLb: [cloudLbSeed()],
+    cloudDb: [cloudDbSeed()],
   };
 }
 
@@ -346,4 +374,117 @@ export function seedTrafficOf(snapshot: {
   const iplb = sites.find((site) => ids.iplb.farms[site] === farmId);
   const dns = sites.find((site) => ids.dns.targets[site] === target);
   return iplb && dns ? { iplb, dns } : undefined;
+}
+
+/**
+ * The managed MySQL and PostgreSQL services of `DEFAULT_SEED_IDS.cloudDb`, READY in GRA with 2 nodes (Business plan),
+ * backups stored in GRA and SBG: one taken `latestBackupAgeMs` before `now` (5 minutes by default) and one a day
+ * older; each has one user, app.
+ */
+export function cloudDbSeed(now = Date.now(), latestBackupAgeMs = 5 * 60_000): CloudDbSeed {
+  const ids = DEFAULT_SEED_IDS.cloudDb;
+  const mysql = {
+    engine: 'mysql' as const,
+    clusterId: ids.clusterId,
+    backups: ids.backups,
+    host: ids.host,
+    port: ids.port,
+  };
+  const postgresql = { engine: 'postgresql' as const, ...ids.postgresql };
+  return {
+    serviceName: ids.serviceName,
+    services: [mysql, postgresql].map((db) => seededDbService(db, now, latestBackupAgeMs)),
+  };
+}
+
+function seededDbService(
+  db: {
+    engine: DbEngine;
+    clusterId: string;
+    backups: { older: string; latest: string };
+    host: string;
+    port: number;
+  },
+  now: number,
+  latestBackupAgeMs: number,
+): CloudDbServiceSeed {
+  const { region, backupRegion } = DEFAULT_SEED_IDS.cloudDb;
+  const backup = (id: string, ageMs: number): DbBackup => ({
+    createdAt: new Date(now - ageMs).toISOString(),
+    description: '',
+    id,
+    region,
+    regions: [{ name: region }, { name: backupRegion }],
+    size: { unit: 'B', value: 1_073_741_824 },
+    status: 'READY',
+    type: 'automatic',
+  });
+  const node = (i: number) => ({
+    createdAt: SEEDED_AT,
+    flavor: 'db1-4',
+    id: stableUuid(`cloud/database/node/${db.engine}-app-${i}`),
+    name: `${db.engine}-app-${i}.database.cloud.ovh.net`,
+    port: db.port,
+    region,
+    role: 'STANDARD' as const,
+    status: 'READY' as const,
+  });
+  const postgres = db.engine === 'postgresql';
+  return {
+    service: {
+      backupTime: '02:00:00',
+      backups: {
+        pitr: new Date(now).toISOString(),
+        regions: [region, backupRegion],
+        retentionDays: 2,
+        time: '02:00:00',
+      },
+      category: 'operational',
+      createdAt: SEEDED_AT,
+      description: 'app',
+      disk: { size: 80, type: 'high-speed' },
+      endpoints: [
+        {
+          component: db.engine,
+          domain: db.host,
+          path: '/defaultdb',
+          port: db.port,
+          scheme: postgres ? 'postgresql' : 'mysql',
+          ssl: true,
+          sslMode: postgres ? 'require' : 'REQUIRED',
+          uri: postgres
+            ? `postgresql://avnadmin@${db.host}:${db.port}/defaultdb?sslmode=require`
+            : `mysql://avnadmin@${db.host}:${db.port}/defaultdb?ssl-mode=REQUIRED`,
+        },
+      ],
+      engine: db.engine,
+      flavor: 'db1-4',
+      id: db.clusterId,
+      ipRestrictions: [{ description: 'app servers', ip: '203.0.113.0/24', status: 'READY' }],
+      maintenanceTime: '03:00:00',
+      networkId: null,
+      networkType: 'public',
+      nodeNumber: 2,
+      nodes: [node(1), node(2)],
+      plan: 'business',
+      region,
+      status: 'READY',
+      storage: null,
+      subnetId: null,
+      version: postgres ? '16' : '8',
+    },
+    backups: [
+      backup(db.backups.older, latestBackupAgeMs + 86_400_000),
+      backup(db.backups.latest, latestBackupAgeMs),
+    ],
+    users: [
+      {
+        createdAt: SEEDED_AT,
+        id: stableUuid(`cloud/database/user/${db.engine}-app`),
+        ...(postgres ? { roles: [] } : {}),
+        status: 'READY',
+        username: 'app',
+      },
+    ],
+  };
 }

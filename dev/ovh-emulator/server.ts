@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../common/logger';
 import { handleAdmin, type EmulatorControl, type MemberHealthSpec, type ServerStateSpec } from './admin';
 import { Authenticator, type OvhCredential } from './auth';
+import { CloudDbEmulator, type CloudDbProjectView } from './cloud-db';
 import { CloudLbEmulator, type CloudLbRegionView } from './cloud-lb';
 import { DnsEmulator, type DnsZoneView } from './dns';
 import { API_BASE_PATH, dispatchApiRequest, type ApiReply } from './dispatch';
@@ -62,6 +63,7 @@ export interface EmulatorSnapshot {
   iplb: IplbServiceView[];
   dns: DnsZoneView[];
   cloudLb: CloudLbRegionView[];
+  cloudDb: CloudDbProjectView[];
   oauth2: OAuth2Stats;
   faults: Fault[];
   timing: EmulatorTiming;
@@ -91,6 +93,8 @@ export interface OvhEmulator {
   dns(zone: string): DnsZoneView | undefined;
   /** The Public Cloud load balancing objects of one project's region, statuses as the API shows them now. */
   cloudLb(serviceName: string, regionName: string): CloudLbRegionView | undefined;
+  /** The managed database services of one project (forks included), statuses as the API shows them now. */
+  cloudDb(serviceName: string): CloudDbProjectView | undefined;
   snapshot(): EmulatorSnapshot;
   setTiming(timing: Partial<EmulatorTiming>): EmulatorTiming;
   /** What the probes report of one IPLB server (its `serverState`); undefined when there is no such server. */
@@ -110,6 +114,7 @@ interface World {
   iplb: IplbEmulator;
   dns: DnsEmulator;
   cloudLb: CloudLbEmulator;
+  cloudDb: CloudDbEmulator;
   routes: Route[];
 }
 
@@ -163,13 +168,20 @@ export async function startOvhEmulator(options: OvhEmulatorOptions): Promise<Ovh
     const iplb = new IplbEmulator(seed.iplb, clock, () => timing, faults, schemas);
     const dns = new DnsEmulator(seed.dns, clock, () => timing);
     const cloudLb = new CloudLbEmulator(seed.cloudLb ?? [], clock, () => timing);
-    const routes = [...auth.routes(), ...iplb.routes(), ...dns.routes(), ...cloudLb.routes()];
+    const cloudDb = new CloudDbEmulator(seed.cloudDb ?? [], clock, () => timing);
+    const routes = [
+      ...auth.routes(),
+      ...iplb.routes(),
+      ...dns.routes(),
+      ...cloudLb.routes(),
+      ...cloudDb.routes(),
+    ];
     for (const route of routes) {
       if (!schemas.operation(route.method, route.path)) {
         throw new Error(`emulator route ${route.method} ${route.path} is not in the OVH API schema`);
       }
     }
-    return { auth, oauth2, iplb, dns, cloudLb, routes };
+    return { auth, oauth2, iplb, dns, cloudLb, cloudDb, routes };
   };
   let world = buildWorld();
 
@@ -179,6 +191,7 @@ export async function startOvhEmulator(options: OvhEmulatorOptions): Promise<Ovh
     cloudLb: world.cloudLb
       .regionKeys()
       .map((r) => world.cloudLb.view(r.serviceName, r.regionName) as CloudLbRegionView),
+    cloudDb: world.cloudDb.projectNames().map((name) => world.cloudDb.view(name) as CloudDbProjectView),
     oauth2: { ...world.oauth2.stats },
     faults: faults.list(),
     timing: { ...timing },
@@ -294,6 +307,7 @@ export async function startOvhEmulator(options: OvhEmulatorOptions): Promise<Ovh
     iplb: (serviceName) => world.iplb.view(serviceName),
     dns: (zone) => world.dns.view(zone),
     cloudLb: (serviceName, regionName) => world.cloudLb.view(serviceName, regionName),
+    cloudDb: (serviceName) => world.cloudDb.view(serviceName),
     setClockSkew: (seconds) => {
       clock.skewMs = seconds * 1000;
     },

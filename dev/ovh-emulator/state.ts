@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { CloudDbSeed } from './cloud-db';
 import type { CloudLbSeed } from './cloud-lb';
 
 /**
@@ -137,6 +138,8 @@ export interface OvhSeed {
   dns: DnsZoneSeed[];
   /** Public Cloud Load Balancer objects, per project and region. */
   cloudLb?: CloudLbSeed[];
+  /** Public Cloud Databases (MySQL) services, per project. */
+  cloudDb?: CloudDbSeed[];
 }
 
 /** How long emulated asynchronous work takes. */
@@ -149,6 +152,8 @@ export interface EmulatorTiming {
   dnsDeployMs: number;
   /** A Public Cloud Load Balancer write keeps the object and its load balancer `updating` this long. */
   cloudLbUpdateMs: number;
+  /** A managed database service forked from a backup stays `CREATING` this long, then `READY`. */
+  cloudDbCreateMs: number;
 }
 
 export const DEFAULT_TIMING: EmulatorTiming = {
@@ -156,6 +161,7 @@ export const DEFAULT_TIMING: EmulatorTiming = {
   iplbTaskDoingMs: 2000,
   dnsDeployMs: 1000,
   cloudLbUpdateMs: 500,
+  cloudDbCreateMs: 2000,
 };
 
 /** Wall clock of the emulated API; `skewMs` lets tests put it ahead of or behind the client's clock. */

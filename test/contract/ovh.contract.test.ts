@@ -2,7 +2,9 @@
  * The OVH API as the orchestrator uses it, through the real client (@ovhcloud/node-ovh 3): against the emulator
  * always, and against the real API when OVH_ENDPOINT, OVH_APPLICATION_KEY, OVH_APPLICATION_SECRET, OVH_CONSUMER_KEY
  * and OVH_IPLB_SERVICE and/or OVH_DNS_ZONE and/or a Public Cloud Load Balancer (OVH_CLOUD_PROJECT, OVH_CLOUD_REGION,
- * OVH_CLOUD_LOADBALANCER, OVH_CLOUD_LISTENER) are set (optional: OVH_IPLB_PROTOCOL, OVH_DNS_SUBDOMAIN).
+ * OVH_CLOUD_LOADBALANCER, OVH_CLOUD_LISTENER) and/or a managed MySQL service (OVH_CLOUD_PROJECT, OVH_DB_CLUSTER,
+ * OVH_DB_DR_REGION) are set (optional: OVH_IPLB_PROTOCOL, OVH_DNS_SUBDOMAIN). The managed database checks only read on
+ * the real API (a fork there is a new billed service); on the emulator they also fork and create a user.
  *
  * On the real API the writes put back the values already there (same default farm, same record target, same default
  * pool), so traffic does not move, but they do trigger a load balancer refresh, a zone refresh and an Octavia update.
@@ -29,6 +31,7 @@ interface Target {
   dnsZone?: string;
   dnsSubDomain?: string;
   cloudLb?: { serviceName: string; regionName: string; loadBalancerId: string; listenerId: string };
+  managedDb?: { serviceName: string; clusterId: string; drRegion: string };
   pollMs: number;
   timeoutMs: number;
 }
@@ -122,7 +125,7 @@ function probePath(target: Target): string {
 /** The checks that must hold on the real API and on the emulator alike. */
 function contractChecks(
   getTarget: () => Target,
-  features: { iplb: boolean; dns: boolean; cloudLb: boolean },
+  features: { iplb: boolean; dns: boolean; cloudLb: boolean; managedDb?: boolean; managedDbFork?: boolean },
 ) {
   it('GET /auth/time answers a bare Unix time, without authentication', async () => {
     const target = getTarget();
@@ -397,6 +400,76 @@ function contractChecks(
     },
   );
 
+  it.skipIf(!features.managedDb)(
+    'reads a managed MySQL service: status, endpoints and backup regions; its backups with their time and regions (the restore points)',
+    async () => {
+      const target = getTarget();
+      const c = client(target);
+      const { serviceName, clusterId, drRegion } = target.managedDb!;
+      const base = `/cloud/project/${serviceName}/database/mysql`;
+      expect(await c.requestPromised<string[]>('GET', base)).toContain(clusterId);
+      const service = await c.requestPromised<{
+        id: string;
+        engine: string;
+        status: string;
+        endpoints: { component: string; domain: string; port: number | null }[];
+        backups: { regions: string[] } | null;
+        nodes: { region: string }[];
+      }>('GET', `${base}/${clusterId}`);
+      expect(service).toMatchObject({ id: clusterId, engine: 'mysql', status: expect.any(String) });
+      expect(service.endpoints.some((e) => e.component === 'mysql' && e.domain.length > 0)).toBe(true);
+      // The readiness check and the restore count on these two: the service's backup regions and each backup's.
+      expect(service.backups?.regions).toContain(drRegion);
+      const ids = await c.requestPromised<string[]>('GET', `${base}/${clusterId}/backup`);
+      expect(ids.length).toBeGreaterThan(0);
+      const backup = await c.requestPromised<{
+        id: string;
+        createdAt: string;
+        regions: { name: string }[];
+        status: string;
+      }>('GET', `${base}/${clusterId}/backup/${ids[0]}`);
+      expect(Number.isNaN(Date.parse(backup.createdAt))).toBe(false);
+      expect(backup.regions.map((r) => r.name).length).toBeGreaterThan(0);
+      expect(await c.requestPromised<string[]>('GET', `${base}/${clusterId}/user`)).toEqual(
+        expect.any(Array),
+      );
+    },
+  );
+
+  it.skipIf(!features.managedDbFork)(
+    'forks a backup into the DR region as a new service, CREATING then READY, that answers a user creation with its password',
+    async () => {
+      const target = getTarget();
+      const c = client(target);
+      const { serviceName, clusterId, drRegion } = target.managedDb!;
+      const base = `/cloud/project/${serviceName}/database/mysql`;
+      const [backupId] = await c.requestPromised<string[]>('GET', `${base}/${clusterId}/backup`);
+      const fork = await c.requestPromised<{ id: string; status: string; region: string }>('POST', base, {
+        description: 'contract fork',
+        forkFrom: { serviceId: clusterId, backupId },
+        nodesPattern: { flavor: 'db1-4', number: 1, region: drRegion },
+        plan: 'business',
+        version: '8',
+      });
+      expect(fork).toMatchObject({ status: 'CREATING', region: drRegion });
+      expect(fork.id).not.toBe(clusterId);
+      await waitFor(
+        target,
+        'the fork READY',
+        () => c.requestPromised<{ status: string }>('GET', `${base}/${fork.id}`),
+        (s) => s.status === 'READY',
+      );
+      const user = await c.requestPromised<{ username: string; password: string }>(
+        'POST',
+        `${base}/${fork.id}/user`,
+        {
+          name: 'contract',
+        },
+      );
+      expect(user).toMatchObject({ username: 'contract', password: expect.any(String) });
+    },
+  );
+
   it.skipIf(!features.dns)(
     'refuses a record update that sets fieldType (not part of domain.zone.RecordUpdate)',
     async () => {
@@ -430,7 +503,13 @@ describe('OVH API contract: emulator', () => {
     const emulator = await startOvhEmulator({
       stateDir,
       credentials: [credential],
-      timing: { iplbTaskTodoMs: 60, iplbTaskDoingMs: 120, dnsDeployMs: 60, cloudLbUpdateMs: 1000 },
+      timing: {
+        iplbTaskTodoMs: 60,
+        iplbTaskDoingMs: 120,
+        dnsDeployMs: 60,
+        cloudLbUpdateMs: 1000,
+        cloudDbCreateMs: 300,
+      },
     });
     restoreTrust = trustCaInProcess(emulator.caPem);
     Object.assign(target, {
@@ -446,6 +525,11 @@ describe('OVH API contract: emulator', () => {
       dnsZone: DEFAULT_SEED_IDS.dns.zone,
       dnsSubDomain: DEFAULT_SEED_IDS.dns.subDomain,
       cloudLb: DEFAULT_SEED_IDS.cloudLb,
+      managedDb: {
+        serviceName: DEFAULT_SEED_IDS.cloudDb.serviceName,
+        clusterId: DEFAULT_SEED_IDS.cloudDb.clusterId,
+        drRegion: DEFAULT_SEED_IDS.cloudDb.backupRegion,
+      },
     });
   });
   afterEach(() => target.emulator?.reset());
@@ -455,7 +539,13 @@ describe('OVH API contract: emulator', () => {
     if (stateDir) rmSync(stateDir, { recursive: true, force: true });
   });
 
-  contractChecks(() => target, { iplb: true, dns: true, cloudLb: true });
+  contractChecks(() => target, {
+    iplb: true,
+    dns: true,
+    cloudLb: true,
+    managedDb: true,
+    managedDbFork: true,
+  });
 
   it('signs with the documented algorithm: the reference test vector, by node-ovh and by the emulator', () => {
     const vector = {
@@ -528,12 +618,26 @@ const realCloudLb = CLOUD_VARIABLES.every((name) => process.env[name])
       listenerId: process.env.OVH_CLOUD_LISTENER!,
     }
   : undefined;
+const DB_VARIABLES = ['OVH_CLOUD_PROJECT', 'OVH_DB_CLUSTER', 'OVH_DB_DR_REGION'];
+const realManagedDb = DB_VARIABLES.every((name) => process.env[name])
+  ? {
+      serviceName: process.env.OVH_CLOUD_PROJECT!,
+      clusterId: process.env.OVH_DB_CLUSTER!,
+      drRegion: process.env.OVH_DB_DR_REGION!,
+    }
+  : undefined;
 const realReady =
-  missingReal.length === 0 && (realIplb !== undefined || realDns !== undefined || realCloudLb !== undefined);
+  missingReal.length === 0 &&
+  (realIplb !== undefined ||
+    realDns !== undefined ||
+    realCloudLb !== undefined ||
+    realManagedDb !== undefined);
 if (!realReady) {
   const missing = [
     ...missingReal,
-    ...(realIplb || realDns || realCloudLb ? [] : ['OVH_IPLB_SERVICE, OVH_DNS_ZONE or OVH_CLOUD_*']),
+    ...(realIplb || realDns || realCloudLb || realManagedDb
+      ? []
+      : ['OVH_IPLB_SERVICE, OVH_DNS_ZONE, OVH_CLOUD_* or OVH_DB_*']),
   ];
   console.info(`[ovh contract] real OVH API checks skipped: ${missing.join(', ')} not set`);
 }
@@ -553,6 +657,7 @@ describe.skipIf(!realReady)(
       dnsZone: realDns,
       dnsSubDomain: process.env.OVH_DNS_SUBDOMAIN || undefined,
       cloudLb: realCloudLb,
+      managedDb: realManagedDb,
       pollMs: 3000,
       timeoutMs: 10 * 60_000,
     };
@@ -563,10 +668,15 @@ describe.skipIf(!realReady)(
       console.info(
         `[ovh contract] real Public Cloud LB checks skipped: ${CLOUD_VARIABLES.join(', ')} not all set`,
       );
+    if (realReady && !realManagedDb)
+      console.info(
+        `[ovh contract] real managed database checks skipped: ${DB_VARIABLES.join(', ')} not all set`,
+      );
     contractChecks(() => target, {
       iplb: realIplb !== undefined,
       dns: realDns !== undefined,
       cloudLb: realCloudLb !== undefined,
+      managedDb: realManagedDb !== undefined,
     });
   },
   11 * 60_000,

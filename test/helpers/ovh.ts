@@ -29,6 +29,7 @@ export const FAST_TIMING: EmulatorTiming = {
   iplbTaskDoingMs: 60,
   dnsDeployMs: 60,
   cloudLbUpdateMs: 60,
+  cloudDbCreateMs: 100,
 };
 
 /** Every line logged while the tests run: the activities' logger, console, and the emulator's own log. */

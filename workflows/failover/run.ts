@@ -36,6 +36,7 @@ import { Notifier } from '../notify';
 import { Saga } from '../saga';
 import { StepBook, type PlanStep } from '../steps';
 import { appsContribution } from '../systems/apps';
+import { ovhDatabaseContribution } from '../systems/ovh-database';
 import { elasticsearchContribution } from '../systems/elasticsearch';
 import { mysqlContribution } from '../systems/mysql';
 import {
@@ -45,6 +46,7 @@ import {
   type SystemContribution,
 } from '../systems/system';
 import { trafficContribution } from '../systems/traffic';
+import { approve } from './approve';
 
 /**
  * The systems a runbook declares, in the order their steps run within a phase: the traffic switch first, so that
@@ -56,6 +58,7 @@ export function contributionsFor(settings: PairSettings): SystemContribution[] {
     mysqlContribution(),
     ...(settings.elasticsearch ? [elasticsearchContribution()] : []),
     ...(settings.apps.length > 0 ? [appsContribution()] : []),
+    ...(settings.ovhDatabases ? [ovhDatabaseContribution()] : []),
   ];
 }
 
@@ -163,6 +166,7 @@ export class FailoverRun {
       reviseDataLoss: (estimate) => {
         this.dataLoss = [...this.dataLoss.filter((d) => d.system !== estimate.system), estimate];
       },
+      approve: (question) => this.approveStep(question),
     };
     this.contributions = contributionsFor(settings);
     this.notifier = new Notifier({
@@ -184,6 +188,14 @@ export class FailoverRun {
       workflowId: workflowInfo().workflowId,
       runId: workflowInfo().runId,
     };
+  }
+
+  /** A step's own approval, which only a human may give; the run goes back to the step's phase afterwards. */
+  private async approveStep(question: string): Promise<{ approved: boolean; by: string; reason: string }> {
+    const phase = this.phase;
+    const record = await approve(this, question, { humanOnly: true });
+    if (phase !== 'start' && phase !== 'done') this.enter(phase);
+    return record;
   }
 
   enter(phase: Phase): void {

@@ -27,6 +27,11 @@ export interface RunContext {
   reviseDataLoss(estimate: DataLossEstimate): void;
   /** What the plan promotes, once a system's plan has chosen it (MySQL's plan runs before the apps'). */
   promoted?: { mysql?: string };
+  /**
+   * Asks the runbook's approvers a question of a step's own that only a human may answer (no automatic approval, no
+   * approval by timeout); the run goes back to the step's phase afterwards. Absent where a run cannot ask.
+   */
+  approve?(question: string): Promise<{ approved: boolean; by: string; reason: string }>;
 }
 
 /** One vantage point's view of the primary site in one detection round. */
