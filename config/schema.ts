@@ -486,21 +486,23 @@ const ovhIplbTraffic = z
   })
   .strict();
 
-const ovhDnsTraffic = z
-  .object({
-    provider: z.literal('ovh-dns'),
-    ovh: ovhCredentials,
-    zone: z.string().min(1),
-    subDomain: z.string(),
-    fieldType: z.enum(['A', 'AAAA', 'CNAME']),
-    /** Record target for each site. */
-    targets: z.record(name, z.string().min(1)),
-    ttl: z.number().int().min(0).default(60),
-    /** How long a switch waits for the zone to be deployed after its refresh. */
-    refreshTimeout: duration.default('5m'),
-    entryUrl,
-  })
-  .strict();
+/**
+ * One OVH DNS record (API v1) the orchestrator sets: `targets` are its values by what it may point at (a site for
+ * the traffic switch, a MySQL server for an app's configuration); a change waits up to `refreshTimeout` for the
+ * zone to be deployed after its refresh.
+ */
+const ovhDnsRecord = {
+  ovh: ovhCredentials,
+  zone: z.string().min(1),
+  subDomain: z.string(),
+  fieldType: z.enum(['A', 'AAAA', 'CNAME']),
+  targets: z.record(name, z.string().min(1)),
+  ttl: z.number().int().min(0).default(60),
+  refreshTimeout: duration.default('5m'),
+};
+
+/** The entry point's record, with a target for each site. */
+const ovhDnsTraffic = z.object({ provider: z.literal('ovh-dns'), ...ovhDnsRecord, entryUrl }).strict();
 
 /**
  * How an application host finds its database and Elasticsearch (`apps.hosts[].config`):
@@ -549,20 +551,8 @@ const templateAppEndpoint = z
   })
   .strict();
 
-const ovhDnsAppEndpoint = z
-  .object({
-    kind: z.literal('ovh-dns'),
-    ovh: ovhCredentials,
-    zone: z.string().min(1),
-    subDomain: z.string(),
-    fieldType: z.enum(['A', 'AAAA', 'CNAME']),
-    /** The record's target for each MySQL server the app may be pointed at: every server of the app's site. */
-    targets: z.record(name, z.string().min(1)),
-    ttl: z.number().int().min(0).default(60),
-    /** How long a change waits for the zone to be deployed after its refresh. */
-    refreshTimeout: duration.default('5m'),
-  })
-  .strict();
+/** The app's database record, with a target for each MySQL server it may be pointed at: every server of its site. */
+const ovhDnsAppEndpoint = z.object({ kind: z.literal('ovh-dns'), ...ovhDnsRecord }).strict();
 
 const appEndpointConfig = z.discriminatedUnion('kind', [
   fixedAppEndpoint,
