@@ -9,6 +9,7 @@ import { createNotificationActivities } from './notifications';
 import { temporalSettings, temporalUiUrl } from '../common/temporal-connection';
 import { createMysqlActivities } from './mysql';
 import { createPairSettingsActivities } from './pair-settings';
+import { createRedisActivities, RedisClients } from './redis';
 import { RunbookRegistry } from './runbooks';
 import { createTrafficActivities } from './traffic';
 import { TrafficProviders } from './traffic/providers';
@@ -20,6 +21,7 @@ export interface ActivityClients {
   traffic: TrafficProviders;
   ssh: SshClient;
   es: EsClients;
+  redis: RedisClients;
   close(): Promise<void>;
 }
 
@@ -34,6 +36,7 @@ export function createClients(runbooks: Map<string, LoadedRunbook>): ActivityCli
     traffic,
     ssh: new SshClient(),
     es,
+    redis: new RedisClients(registry),
     close: async () => {
       await Promise.all([mysql.close(), traffic.close(), es.close()]);
     },
@@ -47,6 +50,7 @@ export function createActivities(clients: ActivityClients) {
     ...createTrafficActivities({ runbooks: clients.runbooks, providers: clients.traffic }),
     ...createAppActivities({ runbooks: clients.runbooks, ssh: clients.ssh }),
     ...createElasticsearchActivities({ es: clients.es }),
+    ...createRedisActivities({ clients: clients.redis }),
     ...createNotificationActivities({
       runbooks: clients.runbooks,
       fetch: globalThis.fetch,
