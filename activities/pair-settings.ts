@@ -38,6 +38,12 @@ export interface PairSettings {
   };
   /** Present when the runbook has a traffic section. */
   traffic?: { provider: string };
+  /** Present when the runbook has a redis section: its servers (no password) and the planned move's limits. */
+  redis?: {
+    servers: { name: string; site: string; role: 'master' | 'replica'; host: string; port: number }[];
+    pauseMs: number;
+    catchUpMs: number;
+  };
   /** The runbook's application hosts (no SSH settings). */
   apps: { name: string; site: string }[];
   /** What a failback does with the apps of the site it leaves (absent from older workers: keep them running). */
@@ -127,6 +133,21 @@ export function createPairSettingsActivities({ runbooks }: { runbooks: RunbookRe
           ),
         },
         traffic: runbook.traffic && { provider: runbook.traffic.provider },
+        ...(runbook.redis
+          ? {
+              redis: {
+                servers: runbook.redis.servers.map(({ name, site, role, host, port }) => ({
+                  name,
+                  site,
+                  role,
+                  host,
+                  port,
+                })),
+                pauseMs: durationMs(runbook.redis.pauseTimeout),
+                catchUpMs: durationMs(runbook.redis.catchUpTimeout),
+              },
+            }
+          : {}),
         apps: (runbook.apps?.hosts ?? []).map(({ name, site }) => ({ name, site })),
         appsAfterFailback: runbook.apps?.afterFailback ?? 'keep-running',
         approval: approvalSettings(loaded),

@@ -19,6 +19,7 @@ const VANTAGES: Record<System, { worker: string[]; witnesses: string[] }> = {
   elasticsearch: { worker: ['worker → ES gra'], witnesses: ['ES rbx → gra'] },
   apps: { worker: ['worker → app app-gra-1'], witnesses: ['HAProxy health check of gra'] },
   traffic: { worker: ['worker → entry point'], witnesses: ['HAProxy health check of gra'] },
+  redis: { worker: ['worker → redis-gra'], witnesses: ['redis-rbx link'] },
 };
 
 function observations(system: System, seen: Seen): Observation[] {

@@ -9,6 +9,7 @@ import {
   mysqlCatchUpSteps,
   mysqlRepointSteps,
   mysqlReprotectSteps,
+  redisReprotectStep,
 } from './failback/steps';
 import { approve } from './failover/approve';
 import { assess } from './failover/assess';
@@ -99,6 +100,8 @@ function reprotectSteps(
   const { from: away, to: home } = run.ctx;
   run.say(`reprotect: ${home} is made to replicate from ${away}.`);
   const steps = mysqlReprotectSteps(run, primary, home);
+  // Runbooks without a redis section plan exactly the steps they did.
+  if (run.ctx.settings.redis) steps.push(redisReprotectStep(run, home));
   if (!run.ctx.settings.elasticsearch) return { steps };
   const es = esFollowSteps(run, home, 'reprotect');
   return { steps: [...steps, ...es.steps], esIndices: es.indices };

@@ -38,6 +38,7 @@ import { StepBook, type PlanStep } from '../steps';
 import { appsContribution } from '../systems/apps';
 import { elasticsearchContribution } from '../systems/elasticsearch';
 import { mysqlContribution } from '../systems/mysql';
+import { redisContribution } from '../systems/redis';
 import {
   FENCE_WINDOW_PATCH,
   type Observation,
@@ -55,6 +56,7 @@ export function contributionsFor(settings: PairSettings): SystemContribution[] {
     ...(settings.traffic ? [trafficContribution()] : []),
     mysqlContribution(),
     ...(settings.elasticsearch ? [elasticsearchContribution()] : []),
+    ...(settings.redis ? [redisContribution()] : []),
     ...(settings.apps.length > 0 ? [appsContribution()] : []),
   ];
 }

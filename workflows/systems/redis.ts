@@ -1,0 +1,251 @@
+import type { RedisChangeResult, RedisServerStatus } from '../../activities/redis';
+import type { Check } from '../checks/check';
+import type { DataLossEstimate } from '../definitions';
+import type { PlanStep } from '../steps';
+import type { Observation, RunContext, SystemContribution, SystemPlan } from './system';
+
+/** The runbook's Redis server of `site`. */
+export function redisServerOf(ctx: RunContext, site: string): { name: string; host: string; port: number } {
+  const server = ctx.settings.redis!.servers.find((s) => s.site === site);
+  if (!server) throw new Error(`the runbook has no Redis server in site ${site}`);
+  return server;
+}
+
+/**
+ * The Redis session store: the old site's master holds every write (CLIENT PAUSE WRITE: the fence, lifted if the
+ * run is undone before the point of no return), its replica reads everything it holds (planned), is promoted
+ * (FAILOVER when both answer, REPLICAOF NO ONE otherwise), and the old master replicates from it, its pause lifted.
+ * Unplanned, an old master that cannot be paused is left to the old-site watcher, which makes it a replica of the
+ * promoted one as soon as it answers.
+ */
+export function redisContribution(): SystemContribution {
+  let statuses: RedisServerStatus[] = [];
+  const read = async (ctx: RunContext) => {
+    statuses = await ctx.call(
+      'read',
+      'redisServerStatuses',
+      { pair: ctx.settings.pair },
+      'read every Redis server',
+    );
+    return statuses;
+  };
+  const statusOf = (name: string) => statuses.find((s) => s.server === name);
+
+  return {
+    system: 'redis',
+
+    async observe(ctx): Promise<Observation[]> {
+      await read(ctx);
+      const old = redisServerOf(ctx, ctx.from);
+      const replica = redisServerOf(ctx, ctx.to);
+      const o = statusOf(old.name);
+      const r = statusOf(replica.name);
+      const link = r?.reachable && r.replication?.role === 'slave' ? r.replication.linkStatus : undefined;
+      return [
+        {
+          system: 'redis',
+          vantage: `worker → ${old.name}`,
+          kind: 'worker',
+          down: !o?.reachable,
+          sentence: o?.reachable
+            ? `the worker reaches ${old.name}.`
+            : `the worker cannot reach ${old.name} (${o?.error?.type ?? 'no answer'}).`,
+        },
+        {
+          system: 'redis',
+          vantage: `${replica.name} link`,
+          kind: 'peer',
+          down: link === undefined ? undefined : link !== 'up',
+          sentence: !r?.reachable
+            ? `${replica.name} does not answer, so it cannot tell.`
+            : link === undefined
+              ? `${replica.name} replicates from nothing, so it cannot tell.`
+              : link === 'up'
+                ? `${replica.name}'s link to its master is up.`
+                : `${replica.name} has lost its link to its master.`,
+        },
+      ];
+    },
+
+    async assess(ctx): Promise<Check[]> {
+      await read(ctx);
+      return redisReadiness(
+        ctx,
+        statuses,
+        redisServerOf(ctx, ctx.from).name,
+        redisServerOf(ctx, ctx.to).name,
+      );
+    },
+
+    async plan(ctx): Promise<SystemPlan> {
+      const pair = ctx.settings.pair;
+      const old = redisServerOf(ctx, ctx.from).name;
+      const promoted = redisServerOf(ctx, ctx.to).name;
+      let fence: RedisChangeResult | undefined;
+      const steps: PlanStep[] = [
+        {
+          id: 'redis.fence',
+          phase: 'fence',
+          system: 'redis',
+          title: `hold every write on Redis ${old} (CLIENT PAUSE WRITE)`,
+          target: old,
+          compensation: `lift the write pause on ${old}`,
+          run: async () => {
+            fence = await ctx.call(
+              ctx.planned ? 'change' : 'read',
+              'redisPauseWrites',
+              { pair, server: old },
+              `pause writes on ${old}`,
+            );
+            return fence.description;
+          },
+          undo: async () => {
+            if (fence?.already) return `${old} was not paused by the run (${fence.description})`;
+            return (
+              await ctx.call(
+                'change',
+                'redisUnpauseWrites',
+                { pair, server: old },
+                `unpause writes on ${old}`,
+              )
+            ).description;
+          },
+        },
+        ...(ctx.planned
+          ? [
+              {
+                id: 'redis.catch-up',
+                phase: 'prepare',
+                system: 'redis',
+                title: `let ${promoted} read everything ${old} holds`,
+                target: promoted,
+                run: async () =>
+                  (
+                    await ctx.call(
+                      'catchUp',
+                      'redisCatchUp',
+                      { pair, server: promoted, untilServer: old },
+                      `catch up ${promoted}`,
+                    )
+                  ).description,
+              } satisfies PlanStep,
+            ]
+          : []),
+        {
+          id: 'redis.promote',
+          phase: 'promote',
+          system: 'redis',
+          title: `promote Redis ${promoted} (FAILOVER, or REPLICAOF NO ONE when ${old} does not answer)`,
+          target: promoted,
+          run: async () =>
+            (
+              await ctx.call(
+                'catchUp',
+                'redisPromote',
+                { pair, server: promoted, from: old, switchoverOnly: ctx.planned },
+                `promote ${promoted}`,
+              )
+            ).description,
+        },
+        {
+          id: 'redis.repoint',
+          phase: 'verify',
+          system: 'redis',
+          title: `make ${old} a replica of ${promoted} and lift its write pause`,
+          target: old,
+          run: async () => {
+            if (!ctx.planned && !fence)
+              return `${old} was not fenced by the run: the old-site watcher makes it a replica of ${promoted} as soon as it answers.`;
+            return (
+              await ctx.call(
+                'change',
+                'redisReplicate',
+                { pair, server: old, source: promoted, unpause: true },
+                `repoint ${old}`,
+              )
+            ).description;
+          },
+        },
+      ];
+      return { steps, dataLoss: redisDataLoss(ctx, statusOf(old), statusOf(promoted)) };
+    },
+  };
+}
+
+/**
+ * What the standby's Redis must be for a move: the replica answers and replicates; planned, the master answers as
+ * one and the replica's link to it is up, its initial sync done (FAILOVER refuses a replica that is not online).
+ */
+function redisReadiness(ctx: RunContext, all: RedisServerStatus[], old: string, replica: string): Check[] {
+  const statuses = (name: string) => all.find((s) => s.server === name);
+  const r = statuses(replica);
+  const checks: Check[] = [
+    {
+      name: `redis-${replica}.reachable`,
+      ok: !!r?.reachable,
+      sentence: r?.reachable
+        ? `Redis ${replica} answers.`
+        : `Redis ${replica} does not answer (${r?.error?.message ?? 'no answer'}).`,
+    },
+  ];
+  if (!r?.reachable) return checks;
+  const rr = r.replication!;
+  checks.push({
+    name: `redis-${replica}.role`,
+    ok: rr.role === 'slave',
+    sentence:
+      rr.role === 'slave'
+        ? `Redis ${replica} is a replica of ${rr.masterHost}:${rr.masterPort}.`
+        : `Redis ${replica} is a master already: a second master would split the sessions.`,
+  });
+  if (!ctx.planned) return checks;
+  const o = statuses(old);
+  const source = redisServerOf(ctx, ctx.from);
+  checks.push({
+    name: `redis-${old}.master`,
+    ok: !!o?.reachable && o.replication?.role === 'master',
+    sentence: !o?.reachable
+      ? `Redis ${old} does not answer (${o?.error?.message ?? 'no answer'}): a planned move needs it to hand over.`
+      : o.replication?.role === 'master'
+        ? `Redis ${old} is the master (offset ${o.replication.replOffset}).`
+        : `Redis ${old} is not a master.`,
+  });
+  const linked =
+    rr.role === 'slave' &&
+    rr.masterHost === source.host &&
+    rr.masterPort === source.port &&
+    rr.linkStatus === 'up' &&
+    !rr.syncInProgress;
+  checks.push({
+    name: `redis-${replica}.link`,
+    ok: linked,
+    sentence: linked
+      ? `Redis ${replica} is synced with ${old} (offset ${rr.replicaOffset}).`
+      : `Redis ${replica} is not synced with ${old} (${rr.masterHost}:${rr.masterPort}, link ${rr.linkStatus}${rr.syncInProgress ? ', initial sync in progress' : ''}).`,
+  });
+  return checks;
+}
+
+function redisDataLoss(
+  ctx: RunContext,
+  old: RedisServerStatus | undefined,
+  replica: RedisServerStatus | undefined,
+): DataLossEstimate {
+  if (ctx.planned)
+    return {
+      system: 'redis',
+      count: 0,
+      unit: 'operations',
+      sentence: 'none: the replica is promoted only once it has read everything the paused master holds.',
+    };
+  const masterOffset = old?.reachable ? old.replication?.replOffset : undefined;
+  const replicaOffset = replica?.replication?.replicaOffset;
+  return {
+    system: 'redis',
+    unit: 'operations',
+    sentence:
+      masterOffset !== undefined && replicaOffset !== undefined
+        ? `${Math.max(0, masterOffset - replicaOffset)} byte(s) of the replication stream when last read (master offset ${masterOffset}, replica ${replicaOffset}); unless the old master answers at the promotion, which then hands over with nothing lost.`
+        : `unknown: the writes the old master took after the replica's last read (offset ${replicaOffset ?? 'unknown'}) are lost.`,
+  };
+}
