@@ -7,32 +7,11 @@ import { stringify } from 'yaml';
 import { createRedisActivities, RedisClients } from '../activities/redis';
 import { RunbookRegistry } from '../activities/runbooks';
 import { loadRunbooks } from '../config/load';
-import { TEST_APPROVER_LINE } from './helpers/approver';
 import { failureOf } from './helpers/failures';
 import { runActivity } from './helpers/run-activity';
-import { startScratchRedisPair, type ScratchRedisPair } from './helpers/scratch-redis';
+import { redisRunbook, startScratchRedisPair, type ScratchRedisPair } from './helpers/scratch-redis';
 
 type RedisActivities = ReturnType<typeof createRedisActivities>;
-
-/** A runbook with the scratch pair's redis section (its mysql section names servers no test reaches). */
-export function redisRunbook(pair: string, redis: Record<string, unknown>) {
-  return {
-    pair,
-    sites: { primary: { name: 'gra' }, standby: { name: 'rbx' } },
-    mysql: {
-      user: 'orchestrator',
-      password: 'env:UNUSED_MYSQL_PASSWORD',
-      replicationUser: 'repl',
-      replicationPassword: 'env:UNUSED_MYSQL_PASSWORD',
-      servers: [
-        { name: 'db-gra-1', site: 'gra', host: '127.0.0.1', port: 1, role: 'primary' },
-        { name: 'db-rbx-1', site: 'rbx', host: '127.0.0.1', port: 2, role: 'replica' },
-      ],
-    },
-    redis,
-    approval: { policy: 'auto', approvers: [TEST_APPROVER_LINE] },
-  };
-}
 
 /**
  * The Redis activities against a real scratch pair (redis-server 7.0 from Debian, redis-gra the master, redis-rbx

@@ -13,6 +13,7 @@ import {
   waitFor,
 } from '../../dev/stack/daemon';
 import { ensureDebianPackages, STACK_PACKAGES } from '../../dev/tools/debian-packages';
+import { TEST_APPROVER_LINE } from './approver';
 
 /** One scratch redis-server: its name, site and port. */
 export interface ScratchRedisServer {
@@ -167,4 +168,24 @@ export async function startScratchRedisPair(): Promise<ScratchRedisPair> {
     throw err;
   }
   return pair;
+}
+
+/** A runbook with the scratch pair's redis section (its mysql section names servers no test reaches). */
+export function redisRunbook(pair: string, redis: Record<string, unknown>) {
+  return {
+    pair,
+    sites: { primary: { name: 'gra' }, standby: { name: 'rbx' } },
+    mysql: {
+      user: 'orchestrator',
+      password: 'env:UNUSED_MYSQL_PASSWORD',
+      replicationUser: 'repl',
+      replicationPassword: 'env:UNUSED_MYSQL_PASSWORD',
+      servers: [
+        { name: 'db-gra-1', site: 'gra', host: '127.0.0.1', port: 1, role: 'primary' },
+        { name: 'db-rbx-1', site: 'rbx', host: '127.0.0.1', port: 2, role: 'replica' },
+      ],
+    },
+    redis,
+    approval: { policy: 'auto', approvers: [TEST_APPROVER_LINE] },
+  };
 }
