@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
+import type { z } from 'zod';
+import type { runbookSchema } from '../../config/schema';
 import {
   freePort,
   portOpen,
@@ -14,6 +16,9 @@ import {
 } from '../../dev/stack/daemon';
 import { ensureDebianPackages, STACK_PACKAGES } from '../../dev/tools/debian-packages';
 import { TEST_APPROVER_LINE } from './approver';
+
+/** A runbook's redis section, as written (before defaults). */
+export type RedisSection = NonNullable<z.input<typeof runbookSchema>['redis']>;
 
 /** One scratch redis-server: its name, site and port. */
 export interface ScratchRedisServer {
@@ -30,7 +35,7 @@ export interface ScratchRedisPair {
   gra: ScratchRedisServer;
   rbx: ScratchRedisServer;
   /** The runbook's redis section for this pair (the addresses may be overridden, e.g. to go through a proxy). */
-  runbookSection(ports?: Partial<Record<'gra' | 'rbx', number>>): Record<string, unknown>;
+  runbookSection(ports?: Partial<Record<'gra' | 'rbx', number>>): RedisSection;
   /** A client of one server (closed by `close()`). */
   client(site: 'gra' | 'rbx'): Redis;
   /** `INFO replication` of one server as fields. */
@@ -132,7 +137,7 @@ export async function startScratchRedisPair(): Promise<ScratchRedisPair> {
       servers: (['gra', 'rbx'] as const).map((site) => ({
         name: servers[site].name,
         site,
-        role: site === 'gra' ? 'master' : 'replica',
+        role: site === 'gra' ? ('master' as const) : ('replica' as const),
         host: '127.0.0.1',
         port: ports[site] ?? servers[site].port,
       })),

@@ -30,6 +30,8 @@ export interface AppEnv {
   passwordFile: string;
   /** Worker processes (Mojolicious prefork) when more than one; by default one process serves every request. */
   workers?: number;
+  /** The site's Redis, where the app keeps login sessions (none by default: POST /login answers 404). */
+  redis?: { port: number; passwordFile: string };
 }
 
 /**
@@ -48,6 +50,13 @@ export function writeAppEnv(stackFolder: string, app: AppEnv): void {
     DR_APP_DB_USER: MARIADB_ACCOUNTS.app.user,
     DR_APP_DB_PASSWORD_FILE: app.passwordFile,
     ...(app.workers !== undefined ? { DR_APP_WORKERS: String(app.workers) } : {}),
+    ...(app.redis
+      ? {
+          DR_APP_REDIS_HOST: '127.0.0.1',
+          DR_APP_REDIS_PORT: String(app.redis.port),
+          DR_APP_REDIS_PASSWORD_FILE: app.redis.passwordFile,
+        }
+      : {}),
   };
   writeFileSync(
     path.join(dir, 'app.env'),
