@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Activities } from '../activities';
-import { failback, failover, fenceOldSite } from '../workflows';
+import { failback, failover, fenceOldSite, readinessCheck } from '../workflows';
 import {
   approveUpdate,
   fenceWatchWorkflowId,
@@ -240,5 +240,40 @@ describe('Redis session store in the failback workflow', () => {
       'redis-gra': { reachable: true, role: 'master', paused: false },
       'redis-rbx': { reachable: true, role: 'slave', source: 'redis-gra', paused: false },
     });
+  });
+});
+
+describe('Redis session store in the readiness check', () => {
+  const check = () =>
+    ts.env.client.workflow.execute(readinessCheck, {
+      args: [{ pair: pair.settings.pair, trigger: 'test' }],
+      taskQueue: ts.taskQueue,
+      workflowId: `readiness-${pair.settings.pair}`,
+    });
+
+  it('checks the standby Redis as a planned move would: ready when it is a synced replica of the master', async () => {
+    freshPair();
+    const report = await check();
+    expect(report.ready).toBe(true);
+    expect(report.checks.filter((c) => c.name.startsWith('redis-')).map((c) => [c.name, c.ok])).toEqual([
+      ['redis-redis-rbx.reachable', true],
+      ['redis-redis-rbx.role', true],
+      ['redis-redis-gra.master', true],
+      ['redis-redis-rbx.link', true],
+    ]);
+    expect(report.redis?.map((s) => s.server)).toEqual(['redis-gra', 'redis-rbx']);
+  });
+
+  it('not ready when the master does not answer (the replica then has lost its link), saying so', async () => {
+    freshPair();
+    redis.servers['redis-gra']!.reachable = false;
+    const report = await check();
+    expect(report.ready).toBe(false);
+    expect(report.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual([
+      'redis-redis-gra.master',
+      'redis-redis-rbx.link',
+    ]);
+    expect(report.verdict).toMatch(/Redis redis-gra does not answer/);
+    expect(redisChanges()).toEqual([]);
   });
 });

@@ -3,11 +3,13 @@ import type { Activities } from '../activities';
 import type { EsFollowerStatusReport, EsHealthObservation } from '../activities/elasticsearch';
 import type { MysqlServerStatus } from '../activities/mysql/status';
 import type { PairSettings } from '../activities/pair-settings';
+import type { RedisServerStatus } from '../activities/redis';
 import type { TrafficState } from '../activities/traffic';
 import { NON_RETRYABLE } from './activity-options';
 import type { Check } from './checks/check';
 import { evaluateEsReadiness } from './checks/es-readiness';
 import { evaluateMysqlReadiness } from './checks/mysql-readiness';
+import { evaluateRedisReadiness } from './checks/redis-readiness';
 import { evaluateTrafficReadiness } from './checks/traffic-readiness';
 import type { Trigger } from './definitions';
 import { recordReadiness } from './metrics';
@@ -32,6 +34,8 @@ export interface ReadinessReport {
   elasticsearch?: { health: EsHealthObservation; followers?: EsFollowerStatusReport };
   /** Where traffic goes now (runbooks with a traffic section). */
   traffic?: TrafficState;
+  /** Every Redis server's replication state (runbooks with a redis section). */
+  redis?: RedisServerStatus[];
   decisions: { phase: string; sentence: string }[];
 }
 
@@ -48,10 +52,11 @@ const { pairSettings, mysqlServerStatuses } = proxyActivities<Activities>({
 });
 
 /** A readiness check reports what does not answer rather than waiting long for it: few, short retries. */
-const { esClusterHealth, esFollowerStatus, trafficCurrentTarget } = proxyActivities<Activities>({
-  startToCloseTimeout: '1m',
-  retry: { initialInterval: '1s', maximumAttempts: 2, nonRetryableErrorTypes: NON_RETRYABLE },
-});
+const { esClusterHealth, esFollowerStatus, trafficCurrentTarget, redisServerStatuses } =
+  proxyActivities<Activities>({
+    startToCloseTimeout: '1m',
+    retry: { initialInterval: '1s', maximumAttempts: 2, nonRetryableErrorTypes: NON_RETRYABLE },
+  });
 
 /**
  * Non-destructive readiness check of a DR pair (the seed of the readiness drill): reads the state of every
@@ -67,7 +72,7 @@ export async function readinessCheck(input: ReadinessInput): Promise<ReadinessRe
   const settings = await pairSettings({ pair: input.pair });
   const mysql = await mysqlServerStatuses({ pair: input.pair });
   const checks = evaluateMysqlReadiness(settings, mysql);
-  const report: Pick<ReadinessReport, 'elasticsearch' | 'traffic'> = {};
+  const report: Pick<ReadinessReport, 'elasticsearch' | 'traffic' | 'redis'> = {};
   if (patched(READINESS_ES_TRAFFIC_PATCH)) {
     if (settings.elasticsearch) {
       report.elasticsearch = await assessElasticsearch(settings, checks);
@@ -76,6 +81,8 @@ export async function readinessCheck(input: ReadinessInput): Promise<ReadinessRe
       report.traffic = await assessTraffic(settings, checks);
     }
   }
+  // Runbooks without a redis section read exactly what they did.
+  if (settings.redis) report.redis = await assessRedis(settings, checks);
   for (const check of checks.filter((c) => !c.ok)) narrator.say(`not ready: ${check.sentence}`);
 
   const failed = checks.filter((c) => !c.ok);
@@ -140,6 +147,19 @@ async function assessTraffic(settings: PairSettings, checks: Check[]): Promise<T
     });
     return undefined;
   }
+}
+
+/** Whether the standby's Redis could take over now: the same checks as a planned move's assessment. */
+async function assessRedis(settings: PairSettings, checks: Check[]): Promise<RedisServerStatus[]> {
+  const statuses = await redisServerStatuses({ pair: settings.pair });
+  checks.push(
+    ...evaluateRedisReadiness(settings.redis!, statuses, {
+      from: settings.sites.primary,
+      to: settings.sites.standby,
+      planned: true,
+    }),
+  );
+  return statuses;
 }
 
 function failureText(err: unknown): string {

@@ -1,5 +1,6 @@
 import type { RedisChangeResult, RedisServerStatus } from '../../activities/redis';
 import type { Check } from '../checks/check';
+import { evaluateRedisReadiness } from '../checks/redis-readiness';
 import type { DataLossEstimate } from '../definitions';
 import type { PlanStep } from '../steps';
 import type { Observation, RunContext, SystemContribution, SystemPlan } from './system';
@@ -69,12 +70,7 @@ export function redisContribution(): SystemContribution {
 
     async assess(ctx): Promise<Check[]> {
       await read(ctx);
-      return redisReadiness(
-        ctx,
-        statuses,
-        redisServerOf(ctx, ctx.from).name,
-        redisServerOf(ctx, ctx.to).name,
-      );
+      return evaluateRedisReadiness(ctx.settings.redis!, statuses, ctx);
     },
 
     async plan(ctx): Promise<SystemPlan> {
@@ -170,60 +166,6 @@ export function redisContribution(): SystemContribution {
       return { steps, dataLoss: redisDataLoss(ctx, statusOf(old), statusOf(promoted)) };
     },
   };
-}
-
-/**
- * What the standby's Redis must be for a move: the replica answers and replicates; planned, the master answers as
- * one and the replica's link to it is up, its initial sync done (FAILOVER refuses a replica that is not online).
- */
-function redisReadiness(ctx: RunContext, all: RedisServerStatus[], old: string, replica: string): Check[] {
-  const statuses = (name: string) => all.find((s) => s.server === name);
-  const r = statuses(replica);
-  const checks: Check[] = [
-    {
-      name: `redis-${replica}.reachable`,
-      ok: !!r?.reachable,
-      sentence: r?.reachable
-        ? `Redis ${replica} answers.`
-        : `Redis ${replica} does not answer (${r?.error?.message ?? 'no answer'}).`,
-    },
-  ];
-  if (!r?.reachable) return checks;
-  const rr = r.replication!;
-  checks.push({
-    name: `redis-${replica}.role`,
-    ok: rr.role === 'slave',
-    sentence:
-      rr.role === 'slave'
-        ? `Redis ${replica} is a replica of ${rr.masterHost}:${rr.masterPort}.`
-        : `Redis ${replica} is a master already: a second master would split the sessions.`,
-  });
-  if (!ctx.planned) return checks;
-  const o = statuses(old);
-  const source = redisServerOf(ctx, ctx.from);
-  checks.push({
-    name: `redis-${old}.master`,
-    ok: !!o?.reachable && o.replication?.role === 'master',
-    sentence: !o?.reachable
-      ? `Redis ${old} does not answer (${o?.error?.message ?? 'no answer'}): a planned move needs it to hand over.`
-      : o.replication?.role === 'master'
-        ? `Redis ${old} is the master (offset ${o.replication.replOffset}).`
-        : `Redis ${old} is not a master.`,
-  });
-  const linked =
-    rr.role === 'slave' &&
-    rr.masterHost === source.host &&
-    rr.masterPort === source.port &&
-    rr.linkStatus === 'up' &&
-    !rr.syncInProgress;
-  checks.push({
-    name: `redis-${replica}.link`,
-    ok: linked,
-    sentence: linked
-      ? `Redis ${replica} is synced with ${old} (offset ${rr.replicaOffset}).`
-      : `Redis ${replica} is not synced with ${old} (${rr.masterHost}:${rr.masterPort}, link ${rr.linkStatus}${rr.syncInProgress ? ', initial sync in progress' : ''}).`,
-  });
-  return checks;
 }
 
 function redisDataLoss(
