@@ -243,6 +243,54 @@ describe('Redis session store in the failback workflow', () => {
   });
 });
 
+describe('Redis session store in a resumed failback', () => {
+  it('MySQL home again but Redis still on rbx (a switch back cut short): the Redis handover is finished, then rbx follows gra', async () => {
+    freshPair();
+    redis.failedOver();
+    redis.servers['redis-rbx']!.paused = true;
+    const handle = await ts.env.client.workflow.start(failback, {
+      args: [
+        {
+          pair: pair.settings.pair,
+          mode: 'full',
+          trigger: 'test',
+          reason: 'finish it',
+          requestedBy: 'tester',
+        },
+      ],
+      taskQueue: ts.taskQueue,
+      workflowId: pairMoveWorkflowId(pair.settings.pair),
+    });
+    const report = await handle.result();
+    expect(report.outcome, report.sentence).toBe('completed');
+    expect(report.decisions.map((d) => d.sentence)).toContainEqual(
+      expect.stringMatching(
+        /is half failed back: db-gra-1 in gra is the primary again, but redis-gra is not the Redis master; redis-rbx does not replicate from redis-gra \(Redis\)\.$/,
+      ),
+    );
+    expect(redisChanges()).toEqual(['redisPromote redis-gra', 'redisReplicate redis-rbx']);
+    expect(redis.servers).toEqual({
+      'redis-gra': { reachable: true, role: 'master', paused: false },
+      'redis-rbx': { reachable: true, role: 'slave', source: 'redis-gra', paused: false },
+    });
+  });
+
+  it('a pair in forward replication, Redis too, is refused: nothing to fail back', async () => {
+    freshPair();
+    const report = await (
+      await ts.env.client.workflow.start(failback, {
+        args: [
+          { pair: pair.settings.pair, mode: 'full', trigger: 'test', reason: 'x', requestedBy: 'tester' },
+        ],
+        taskQueue: ts.taskQueue,
+        workflowId: pairMoveWorkflowId(pair.settings.pair),
+      })
+    ).result();
+    expect(report.outcome).toBe('refused');
+    expect(redisChanges()).toEqual([]);
+  });
+});
+
 describe('Redis session store in the readiness check', () => {
   const check = () =>
     ts.env.client.workflow.execute(readinessCheck, {

@@ -9,6 +9,7 @@ import {
   mysqlCatchUpSteps,
   mysqlRepointSteps,
   mysqlReprotectSteps,
+  redisRepointStep,
   redisReprotectStep,
 } from './failback/steps';
 import { approve } from './failover/approve';
@@ -199,6 +200,7 @@ async function reestablish(
       .filter((s) => s.name !== primary && missing.some((m) => m.startsWith(`${s.name} does not replicate`)))
       .map((s) => s.name);
     steps.push(...mysqlRepointSteps(run, primary, servers));
+    if (run.ctx.settings.redis) steps.push(redisRepointStep(run, away));
   }
   if (run.ctx.settings.elasticsearch) {
     steps.push(...esFollowSteps(run, away, 'reestablish').steps);

@@ -336,13 +336,25 @@ export function mysqlRepointSteps(run: FailoverRun, primary: string, servers: st
  * this already, and the step says so). The switch back's own steps then hand over without loss.
  */
 export function redisReprotectStep(run: FailoverRun, site: string): PlanStep {
+  return redisReplicaStep(run, site, 'reprotect');
+}
+
+/**
+ * A resumed failback: the standby site's Redis (`site`) becomes a read-only replica of the primary site's again, its
+ * write pause lifted (already so when the switch back got that far: the step says so).
+ */
+export function redisRepointStep(run: FailoverRun, site: string): PlanStep {
+  return redisReplicaStep(run, site, 'reestablish');
+}
+
+function redisReplicaStep(run: FailoverRun, site: string, phase: 'reprotect' | 'reestablish'): PlanStep {
   const { ctx } = run;
   const servers = ctx.settings.redis!.servers;
   const server = servers.find((s) => s.site === site)!.name;
   const source = servers.find((s) => s.site !== site)!.name;
   return {
-    id: 'redis.reprotect',
-    phase: 'reprotect',
+    id: `redis.${phase}`,
+    phase,
     system: 'redis',
     title: `make Redis ${server} a read-only replica of ${source}`,
     target: server,
@@ -352,7 +364,7 @@ export function redisReprotectStep(run: FailoverRun, site: string): PlanStep {
           'change',
           'redisReplicate',
           { pair: ctx.settings.pair, server, source, unpause: true },
-          `reprotect ${server}`,
+          `${phase} ${server}`,
         )
       ).description,
   };
