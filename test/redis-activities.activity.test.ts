@@ -163,6 +163,36 @@ describe('Redis session store activities on a scratch pair', () => {
     expect(again).toMatchObject({ already: true, steps: [] });
   });
 
+  it('unplanned, the replica cut from a master that still answers: REPLICAOF NO ONE, and the old master made its replica at once, the loss counted', async () => {
+    const gra = redis.client('gra');
+    await gra.set('session:before', '1');
+    await redis.waitSynced();
+    // The replica can no longer authenticate to its master: its link goes down, both still answer the worker.
+    const rbx = redis.client('rbx');
+    await rbx.config('SET', 'masterauth', 'wrong');
+    await rbx.call('CLIENT', 'KILL', 'TYPE', 'master');
+    await waitForLinkDown(redis);
+    await gra.set('session:cut', '2');
+    const promoted = await act('redisPromote', {
+      pair,
+      server: 'redis-rbx',
+      from: 'redis-gra',
+      switchoverOnly: false,
+    });
+    expect(promoted.method).toBe('replicaof');
+    expect(promoted.steps).toEqual([
+      'REPLICAOF NO ONE',
+      "CONFIG SET masterauth (the runbook's password) on redis-gra",
+      `REPLICAOF 127.0.0.1 ${redis.rbx.port} on redis-gra`,
+    ]);
+    expect(promoted.lostBytes).toBeGreaterThan(0);
+    expect(promoted.description).toMatch(/its link to redis-gra is down/);
+    await expect(gra.set('x', '1')).rejects.toThrow(/READONLY/);
+    await redis.waitSynced('gra');
+    expect(await gra.get('session:before')).toBe('1');
+    expect(await gra.get('session:cut')).toBeNull();
+  });
+
   it('refuses to make a server replicate from one that is not a master, and names bad input', async () => {
     const notMaster = await failureOf(
       act('redisReplicate', { pair, server: 'redis-gra', source: 'redis-rbx' }),
@@ -190,3 +220,11 @@ describe('Redis session store activities on a scratch pair', () => {
     expect(status).toMatchObject({ reachable: false, error: { type: 'RedisInvalidCredentials' } });
   });
 });
+
+async function waitForLinkDown(redis: ScratchRedisPair): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if ((await redis.info('rbx')).master_link_status === 'down') return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("redis-rbx's link to redis-gra never went down");
+}

@@ -173,12 +173,24 @@ export function createRedisSwitchoverActivities({ clients }: { clients: RedisCli
           description: `${input.server} is a master already (offset ${current.replOffset}).`,
         });
       const old = await clients.replication(input.pair, input.from).catch((err: unknown) => err as Error);
-      if (!(old instanceof Error) && old.role === 'master')
+      if (!(old instanceof Error) && old.role === 'master') {
+        if (input.switchoverOnly || current.linkStatus === 'up')
+          return clients.with(input.pair, input.from, (master) =>
+            clients.with(input.pair, input.server, (replica) =>
+              switchover(master, replica, target, timeouts(input.pair)),
+            ),
+          );
+        // Unplanned, the replica cut from a master that still answers the worker: no handover can be checked; the
+        // replica takes over and the old master becomes its replica, so that it takes no more writes.
         return clients.with(input.pair, input.from, (master) =>
           clients.with(input.pair, input.server, (replica) =>
-            switchover(master, replica, target, timeouts(input.pair)),
+            takeover(replica, current, `its link to ${input.from} is down`, {
+              master,
+              offset: old.replOffset,
+            }),
           ),
         );
+      }
       const why =
         old instanceof Error
           ? `${input.from} does not answer (${old.message})`
@@ -354,24 +366,40 @@ async function waitForFailoverEnd(master: RedisSession, timeoutMs: number): Prom
   }
 }
 
-/** The old master is gone (or not a master): REPLICAOF NO ONE on the replica, keeping what it read. */
+/**
+ * The old master is gone, not a master, or cut from the replica: REPLICAOF NO ONE on the replica, keeping what it
+ * read. An old master that still answers the worker (`old`) is made a replica of the promoted one at once, so that it
+ * takes no more writes; what it held beyond the replica (its offset minus the replica's) is then counted as lost.
+ */
 async function takeover(
   replica: RedisSession,
   before: RedisReplication,
   why: string,
+  old?: { master: RedisSession; offset: number },
 ): Promise<RedisPromoteResult> {
   await replica.command('REPLICAOF', 'NO', 'ONE');
+  const steps = ['REPLICAOF NO ONE'];
   const after = await readReplication(replica);
   if (after.role !== 'master')
     throw redisDecision(
       'RedisRoleNotReached',
       `${replica.server.name} is not a master after REPLICAOF NO ONE.`,
     );
+  const read = before.replicaOffset ?? 0;
+  const lostBytes = old ? Math.max(0, old.offset - read) : undefined;
+  if (old)
+    steps.push(
+      ...(await replicaOf(old.master, replica.server)).map((s) => `${s} on ${old.master.server.name}`),
+    );
+  const lost = old
+    ? `the ${lostBytes} byte(s) of ${old.master.server.name}'s replication stream it had not read are lost, and ${old.master.server.name} replicates from it now`
+    : 'what the old master wrote after that is lost';
   return done<RedisPromoteResult>({
     server: replica.server.name,
     already: false,
-    steps: ['REPLICAOF NO ONE'],
+    steps,
     method: 'replicaof',
-    description: `${replica.server.name} is the master (REPLICAOF NO ONE) with what it had read (offset ${before.replicaOffset}, link ${before.linkStatus}): ${why}, so what it wrote after that is lost.`,
+    ...(lostBytes !== undefined ? { lostBytes } : {}),
+    description: `${replica.server.name} is the master (REPLICAOF NO ONE) with what it had read (offset ${read}, link ${before.linkStatus}): ${why}, so ${lost}.`,
   });
 }
