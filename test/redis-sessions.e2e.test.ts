@@ -13,7 +13,10 @@ import { fenceWatchWorkflowId } from '../workflows/definitions';
 import { waitUntil } from './helpers/apps-traffic';
 import {
   APPROVER,
+  historyText,
+  leakedSecrets,
   reportApprovingEachQuestion,
+  runbookSecrets,
   reportWithin,
   startPairFailover,
   timer,
@@ -174,14 +177,13 @@ describe('Redis sessions end to end: planned failover then failback', () => {
       master_port: String(pair.redis!.rbx.port),
     });
 
-    const failback = await reportWithin(
-      await startFailback(
-        client,
-        { pair: pair.pair, mode: 'full', trigger: 'test', reason: 'end-to-end test', requestedBy: APPROVER },
-        { taskQueue },
-      ),
-      120_000,
+    const failbackHandle = await startFailback(
+      client,
+      { pair: pair.pair, mode: 'full', trigger: 'test', reason: 'end-to-end test', requestedBy: APPROVER },
+      { taskQueue },
     );
+    runs.push({ workflowId: failbackHandle.workflowId, runId: (await failbackHandle.describe()).runId });
+    const failback = await reportWithin(failbackHandle, 120_000);
     expect(failback.outcome, failback.sentence).toBe('completed');
     expect(await sessionSeen(pair, alice)).toMatchObject({
       status: 200,
@@ -209,6 +211,15 @@ describe('Redis sessions end to end: planned failover then failback', () => {
     );
     done();
   }, 240_000);
+
+  it('the Redis password appears in no run history and no worker output', async () => {
+    const secrets = runbookSecrets(ctx.pair.runbooks.get(ctx.pair.pair)!);
+    expect(secrets.map((s) => s.value)).toContain(ctx.pair.redis!.password);
+    expect(ctx.runs).toHaveLength(2);
+    for (const run of ctx.runs)
+      expect(leakedSecrets(await historyText(ctx.client, run), secrets)).toEqual([]);
+    expect(leakedSecrets(ctx.worker.output(), secrets)).toEqual([]);
+  });
 });
 
 describe('Redis sessions end to end: unplanned failover after the primary site is killed', () => {
