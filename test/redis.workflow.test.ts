@@ -196,6 +196,29 @@ describe('Redis session store in the failover workflows (time-skipping, in-memor
     });
   });
 
+  it('unplanned, gra gone, rolled back before the promotion: the undo of the Redis fence that never took does not wait for the dead master', async () => {
+    freshPair();
+    pair.mysqlDown();
+    pair.state.apps['app-gra-1'] = false;
+    redis.servers['redis-gra']!.reachable = false;
+    pair.fail('mysqlCatchUp', { type: 'ReplicaNotCaughtUp' });
+    const handle = await startFailover(failoverInput({ mode: 'unplanned' }));
+    let last: string | undefined;
+    for (let i = 0; i < 2; i++) {
+      const q = await questionOf(handle, 'approval', last);
+      await answer(handle, approveUpdate, 'oncall', 'gra is powered off');
+      last = q.id;
+    }
+    const report = await handle.result();
+    expect(report.outcome, report.sentence).toBe('rolled-back');
+    expect(report.steps.find((s) => s.id === 'redis.fence')).toMatchObject({
+      state: 'compensated',
+      sentence: 'redis-gra did not answer, so the run paused nothing on it.',
+    });
+    expect(redisChanges().filter((c) => c.startsWith('redisUnpauseWrites'))).toEqual([]);
+    expect(redis.servers['redis-rbx']).toMatchObject({ role: 'slave', source: 'redis-gra' });
+  });
+
   it('without a redis section in the runbook no Redis activity runs', async () => {
     freshPair(false);
     const report = await (await startFailover()).result();

@@ -78,6 +78,9 @@ export function redisContribution(): SystemContribution {
       const old = redisServerOf(ctx, ctx.from).name;
       const promoted = redisServerOf(ctx, ctx.to).name;
       let fence: RedisChangeResult | undefined;
+      // A master that did not answer when the plan was made, and whose fence did not succeed, was paused by no one:
+      // its undo does not wait for it (and then for a human).
+      const answered = !!statusOf(old)?.reachable;
       const steps: PlanStep[] = [
         {
           id: 'redis.fence',
@@ -96,6 +99,7 @@ export function redisContribution(): SystemContribution {
             return fence.description;
           },
           undo: async () => {
+            if (!fence && !answered) return `${old} did not answer, so the run paused nothing on it.`;
             if (fence?.already) return `${old} was not paused by the run (${fence.description})`;
             return (
               await ctx.call(
