@@ -629,8 +629,8 @@ export type SystemName = (typeof SYSTEMS)[number];
 /**
  * Unplanned detection: the primary site needs a failover when one of its `critical` systems is down, i.e. the
  * worker and that system's own witnesses (MySQL: the standby replicas' IO threads; Elasticsearch: the standby
- * cluster's remote connection; apps and traffic: the traffic switch's health check of the site's servers) agree
- * for `probes.fall` rounds. Default: every system the runbook declares.
+ * cluster's remote connection; Redis: the standby replica's link to the master; apps and traffic: the traffic switch's
+ * health check of the site's servers) agree for `probes.fall` rounds. Default: every system the runbook declares.
  */
 const detection = z
   .object({
