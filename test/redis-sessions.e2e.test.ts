@@ -161,6 +161,9 @@ describe('Redis sessions end to end: planned failover then failback', () => {
       ['redis.promote', 'done'],
       ['redis.repoint', 'done'],
     ]);
+    expect(failover.steps.find((s) => s.id === 'redis.promote')?.sentence).toMatch(
+      /^redis-rbx is the master with everything redis-gra held \(offset \d+; FAILOVER handed over/,
+    );
     expect(await sessionSeen(pair, alice)).toMatchObject({
       status: 200,
       valid: true,
@@ -185,6 +188,9 @@ describe('Redis sessions end to end: planned failover then failback', () => {
     runs.push({ workflowId: failbackHandle.workflowId, runId: (await failbackHandle.describe()).runId });
     const failback = await reportWithin(failbackHandle, 120_000);
     expect(failback.outcome, failback.sentence).toBe('completed');
+    expect(failback.steps.find((s) => s.id === 'redis.promote')?.sentence).toMatch(
+      /^redis-gra is the master with everything redis-rbx held \(offset \d+; FAILOVER handed over/,
+    );
     expect(await sessionSeen(pair, alice)).toMatchObject({
       status: 200,
       valid: true,
