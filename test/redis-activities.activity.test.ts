@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { createRedisActivities, RedisClients } from '../activities/redis';
 import { RunbookRegistry } from '../activities/runbooks';
+import { runDoctor } from '../client/doctor';
 import { loadRunbooks } from '../config/load';
 import { failureOf } from './helpers/failures';
 import { runActivity } from './helpers/run-activity';
@@ -207,6 +208,36 @@ describe('Redis session store activities on a scratch pair', () => {
     const unknown = await failureOf(act('redisPauseWrites', { pair, server: 'redis-sbg' }));
     expect(unknown.type).toBe('RedisInvalidInput');
     expect(unknown.message).toMatch(/no Redis server "redis-sbg"/);
+  });
+
+  it('drctl doctor reads each Redis server: the master and its replica, or why it cannot', async () => {
+    const file = path.join(redis.dir, 'runbook-doctor.yaml');
+    writeFileSync(file, stringify(redisRunbook(pair, redis.runbookSection())));
+    const temporal = {
+      address: '127.0.0.1:1',
+      namespace: 'default',
+      taskQueue: 'none',
+      connect: () => Promise.reject(new Error('no Temporal in this test')),
+    };
+    const redisChecks = async () =>
+      (await runDoctor(temporal, loadRunbooks([file]))).filter((r) => r.name.includes(': redis '));
+    expect(await redisChecks()).toEqual([
+      {
+        name: `${pair}: redis redis-gra 127.0.0.1:${redis.gra.port}`,
+        status: 'ok',
+        detail: 'reachable, a master with 1 replica(s)',
+      },
+      {
+        name: `${pair}: redis redis-rbx 127.0.0.1:${redis.rbx.port}`,
+        status: 'ok',
+        detail: `reachable, a replica of 127.0.0.1:${redis.gra.port} (link up)`,
+      },
+    ]);
+    await redis.kill('rbx');
+    expect((await redisChecks())[1]).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/^redis-rbx: /),
+    });
   });
 
   it('a wrong password is InvalidCredentials, and no message carries the password', async () => {
