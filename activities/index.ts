@@ -12,6 +12,7 @@ import { createMysqlActivities } from './mysql';
 import { createOvhDatabaseActivities } from './ovh-database';
 import { OvhDatabaseClients } from './ovh-database/client';
 import { createPairSettingsActivities } from './pair-settings';
+import { createRedisActivities, RedisClients } from './redis';
 import { RunbookRegistry } from './runbooks';
 import { createTrafficActivities } from './traffic';
 import { TrafficProviders } from './traffic/providers';
@@ -24,6 +25,7 @@ export interface ActivityClients {
   ssh: SshClient;
   es: EsClients;
   ovhDatabases: OvhDatabaseClients;
+  redis: RedisClients;
   close(): Promise<void>;
 }
 
@@ -39,6 +41,7 @@ export function createClients(runbooks: Map<string, LoadedRunbook>): ActivityCli
     ssh: new SshClient(),
     es,
     ovhDatabases: new OvhDatabaseClients(registry),
+    redis: new RedisClients(registry),
     close: async () => {
       await Promise.all([mysql.close(), traffic.close(), es.close()]);
     },
@@ -54,6 +57,7 @@ export function createActivities(clients: ActivityClients) {
     ...createAppConfigActivities({ runbooks: clients.runbooks, ssh: clients.ssh }),
     ...createElasticsearchActivities({ es: clients.es }),
     ...createOvhDatabaseActivities({ clients: clients.ovhDatabases }),
+    ...createRedisActivities({ clients: clients.redis }),
     ...createNotificationActivities({
       runbooks: clients.runbooks,
       fetch: globalThis.fetch,

@@ -53,6 +53,12 @@ export interface PairSettings {
     ipRestrictions: string[];
     readyTimeoutMs: number;
   }[];
+  /** Present when the runbook has a redis section: its servers (no password) and the planned move's limits. */
+  redis?: {
+    servers: { name: string; site: string; role: 'master' | 'replica'; host: string; port: number }[];
+    pauseMs: number;
+    catchUpMs: number;
+  };
   /**
    * The runbook's application hosts (no SSH settings). `config`: how the app finds its database, when the runbook
    * says (absent: a fixed endpoint nothing checks, as before that setting existed).
@@ -181,6 +187,21 @@ export function createPairSettingsActivities({ runbooks }: { runbooks: RunbookRe
                 ipRestrictions: db.ipRestrictions.map((r) => r.ip),
                 readyTimeoutMs: durationMs(db.readyTimeout),
               })),
+            }
+          : {}),
+        ...(runbook.redis
+          ? {
+              redis: {
+                servers: runbook.redis.servers.map(({ name, site, role, host, port }) => ({
+                  name,
+                  site,
+                  role,
+                  host,
+                  port,
+                })),
+                pauseMs: durationMs(runbook.redis.pauseTimeout),
+                catchUpMs: durationMs(runbook.redis.catchUpTimeout),
+              },
             }
           : {}),
         apps: (runbook.apps?.hosts ?? []).map(({ name, site, config }) => {

@@ -100,7 +100,10 @@ export async function runDoctor(
   return results;
 }
 
-/** Every endpoint one runbook names, read-only: MySQL servers, Elasticsearch clusters, the traffic switch, app hosts. */
+/**
+ * Every endpoint one runbook names, read-only: MySQL servers, Elasticsearch clusters, Redis servers, the traffic switch,
+ * app hosts.
+ */
 async function checkPair(runbook: Runbook, file: string, clients: ActivityClients): Promise<DoctorResult[]> {
   const pair = runbook.pair;
   const baseDir = path.dirname(file);
@@ -138,6 +141,16 @@ async function checkPair(runbook: Runbook, file: string, clients: ActivityClient
       attempt(`${pair}: elasticsearch ${cluster.site} ${cluster.url}`, async () => {
         const health = await clients.es.cluster(pair, cluster.site).health({}, 5_000);
         return `reachable, cluster ${health.cluster_name} is ${health.status}`;
+      }),
+    );
+  }
+  for (const server of runbook.redis?.servers ?? []) {
+    checks.push(
+      attempt(`${pair}: redis ${server.name} ${server.host}:${server.port}`, async () => {
+        const r = await clients.redis.replication(pair, server.name);
+        return r.role === 'master'
+          ? `reachable, a master with ${r.replicas.length} replica(s)`
+          : `reachable, a replica of ${r.masterHost}:${r.masterPort} (link ${r.linkStatus})`;
       }),
     );
   }

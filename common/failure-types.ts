@@ -1,6 +1,7 @@
 import { ES_FAILURE_TYPES } from './es-failures';
 import { MYSQL_FAILURE_TYPES } from './mysql-failures';
 import { OVH_DATABASE_FAILURE_TYPES } from './ovh-database-failures';
+import { REDIS_FAILURE_TYPES } from './redis-failures';
 import { APP_FAILURE_TYPES, TRAFFIC_FAILURE_TYPES } from './traffic-app-failures';
 
 /** The failures of reading a pair's settings for a run (the pairSettings activity). */
@@ -23,6 +24,7 @@ export const FAILURE_TYPES = {
   traffic: TRAFFIC_FAILURE_TYPES,
   apps: APP_FAILURE_TYPES,
   'ovh-database': OVH_DATABASE_FAILURE_TYPES,
+  redis: REDIS_FAILURE_TYPES,
   settings: SETTINGS_FAILURE_TYPES,
 } as const satisfies Record<string, Record<string, { retryable: boolean | 'per-failure' }>>;
 

@@ -291,6 +291,52 @@ const mysql = z
     duplicateNames(value.servers, ctx, 'servers');
   });
 
+const redisServer = z
+  .object({
+    name,
+    site: name,
+    /** The address the worker reaches it at, and the one the other server replicates from (REPLICAOF host port). */
+    host,
+    port,
+    /** Its role when the pair is in its normal (forward) direction. */
+    role: z.enum(['master', 'replica'], { error: 'must be "master" or "replica"' }),
+  })
+  .strict();
+
+/**
+ * The Redis session store: one server per site, the primary site's the master, the standby's its replica. Planned
+ * moves pause writes on the master (`CLIENT PAUSE … WRITE`, for `pauseTimeout` at most), wait until the replica
+ * has read everything (`catchUpTimeout`) and hand over (`FAILOVER … TIMEOUT failoverTimeout`).
+ */
+const redis = z
+  .object({
+    servers: z.array(redisServer).length(2, 'must list exactly two servers: one per site'),
+    /** The ACL user, when the servers use one (default: the `default` user). */
+    username: z.string().min(1).optional(),
+    /** The servers' password (requirepass or the user's): a secret reference; also given as masterauth on REPLICAOF. */
+    password: secretRef.optional(),
+    connectTimeout: duration.default('5s'),
+    /** Client-side limit of one command. */
+    commandTimeout: duration.default('5s'),
+    /** How long the old master's writes stay paused at most: longer than the fence-to-promotion window. */
+    pauseTimeout: duration.default('2m'),
+    /** How long the replica may take to read everything the paused master holds. */
+    catchUpTimeout: duration.default('30s'),
+    /** The TIMEOUT of FAILOVER: how long the master waits for the replica before it rolls the handover back. */
+    failoverTimeout: duration.default('10s'),
+  })
+  .strict()
+  .superRefine((value, ctx) => {
+    const masters = value.servers.filter((s) => s.role === 'master');
+    if (masters.length !== 1)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['servers'],
+        message: `exactly one server must have role "master" (found ${masters.length})`,
+      });
+    duplicateNames(value.servers, ctx, 'servers');
+  });
+
 const appHost = z
   .object({
     name,
@@ -733,14 +779,14 @@ const probes = z
   .strict();
 
 /** The systems a runbook can declare, as detection and the reports name them. */
-export const SYSTEMS = ['mysql', 'elasticsearch', 'apps', 'traffic', 'ovh-database'] as const;
+export const SYSTEMS = ['mysql', 'elasticsearch', 'apps', 'traffic', 'redis', 'ovh-database'] as const;
 export type SystemName = (typeof SYSTEMS)[number];
 
 /**
  * Unplanned detection: the primary site needs a failover when one of its `critical` systems is down, i.e. the
  * worker and that system's own witnesses (MySQL: the standby replicas' IO threads; Elasticsearch: the standby
- * cluster's remote connection; apps and traffic: the traffic switch's health check of the site's servers) agree
- * for `probes.fall` rounds. Default: every system the runbook declares.
+ * cluster's remote connection; Redis: the standby replica's link to the master; apps and traffic: the traffic switch's
+ * health check of the site's servers) agree for `probes.fall` rounds. Default: every system the runbook declares.
  */
 const detection = z
   .object({
@@ -818,6 +864,7 @@ export const runbookSchema = z
     apps: apps.optional(),
     traffic: traffic.optional(),
     ovhDatabases: ovhDatabases.optional(),
+    redis: redis.optional(),
     approval,
     probes: probes.default({ interval: '5s', timeout: '2s', fall: 3, rise: 2 }),
     detection: detection.optional(),
@@ -860,6 +907,7 @@ export const runbookSchema = z
     );
     runbook.apps?.hosts.forEach((h, i) => checkSite(h.site, ['apps', 'hosts', i, 'site']));
     if (runbook.apps) appEndpoints(runbook.apps.hosts, runbook.mysql.servers, ctx);
+    if (runbook.redis) redisSites(runbook.redis, runbook.sites.primary.name, checkSite, ctx);
     const primary = runbook.mysql.servers.find((s) => s.role === 'primary');
     if (primary && primary.site !== runbook.sites.primary.name) {
       ctx.addIssue({
@@ -915,6 +963,7 @@ export function declaredSystems(runbook: {
   apps?: unknown;
   traffic?: unknown;
   ovhDatabases?: unknown;
+  redis?: unknown;
 }): SystemName[] {
   const declared: Record<SystemName, boolean> = {
     mysql: true,
@@ -922,6 +971,7 @@ export function declaredSystems(runbook: {
     apps: runbook.apps !== undefined,
     traffic: runbook.traffic !== undefined,
     'ovh-database': runbook.ovhDatabases !== undefined,
+    redis: runbook.redis !== undefined,
   };
   return SYSTEMS.filter((s) => declared[s]);
 }
@@ -964,6 +1014,30 @@ function appEndpoints(
       });
     else records.set(record, { site: h.site, index: i });
   });
+}
+
+/** Each Redis server in a known site, one per site, the master in the primary site. */
+function redisSites(
+  r: z.infer<typeof redis>,
+  primarySite: string,
+  checkSite: (value: string, path: (string | number)[]) => void,
+  ctx: z.RefinementCtx,
+): void {
+  r.servers.forEach((s, i) => checkSite(s.site, ['redis', 'servers', i, 'site']));
+  const [first, second] = r.servers;
+  if (first && second && first.site === second.site)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['redis', 'servers', 1, 'site'],
+      message: `is "${second.site}" like servers[0]: each site needs its own server`,
+    });
+  const master = r.servers.findIndex((s) => s.role === 'master');
+  if (master >= 0 && r.servers[master]!.site !== primarySite)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['redis', 'servers', master, 'site'],
+      message: `the master must be in the primary site "${primarySite}"`,
+    });
 }
 
 /** HAProxy's runtime sockets: `socket` (one HAProxy) or `sockets` (every node), never both, each once. */
@@ -1047,3 +1121,5 @@ export type OvhDatabasesConfig = NonNullable<Runbook['ovhDatabases']>;
 export type OvhDatabaseConfig = OvhDatabasesConfig['services'][number];
 export type AppHostConfig = NonNullable<Runbook['apps']>['hosts'][number];
 export type AppEndpointConfig = NonNullable<AppHostConfig['config']>;
+export type RedisConfig = NonNullable<Runbook['redis']>;
+export type RedisServerConfig = RedisConfig['servers'][number];

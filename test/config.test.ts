@@ -161,7 +161,7 @@ describe('runbook validation', () => {
     ],
     [
       'a critical system detection does not know',
-      (d) => (d.detection = { critical: ['mysql', 'redis'] }),
+      (d) => (d.detection = { critical: ['mysql', 'memcached'] }),
       /^detection\.critical\[1\]: /,
     ],
     [

@@ -1329,14 +1329,14 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
       const handle = await startWatch({
         pair: name,
         site: '',
-        systems: ['mysql', 'redis'],
+        systems: ['mysql', 'memcached'],
       } as unknown as FenceOldSiteInput);
       const failure = await handle.result().then(
         () => undefined,
         (err: WorkflowFailedError) => err.cause as Error,
       );
       expect(failure?.message).toBe(
-        'invalid watch of an old site: site: required; mysqlServer: required; newPrimary: required; startedBy: required; systems: "redis" cannot be fenced (known: mysql, elasticsearch, traffic)',
+        'invalid watch of an old site: site: required; mysqlServer: required; newPrimary: required; startedBy: required; systems: "memcached" cannot be fenced (known: mysql, elasticsearch, traffic, redis)',
       );
       expect(pair.calls).toEqual([]);
     });

@@ -21,6 +21,7 @@ const VANTAGES: Record<System, { worker: string[]; witnesses: string[] }> = {
   traffic: { worker: ['worker → entry point'], witnesses: ['HAProxy health check of gra'] },
   // A managed database restored from backup observes nothing of the primary site (not a detection witness).
   'ovh-database': { worker: [], witnesses: [] },
+  redis: { worker: ['worker → redis-gra'], witnesses: ['redis-rbx link'] },
 };
 
 function observations(system: System, seen: Seen): Observation[] {

@@ -9,6 +9,8 @@ import {
   mysqlCatchUpSteps,
   mysqlRepointSteps,
   mysqlReprotectSteps,
+  redisRepointStep,
+  redisReprotectStep,
 } from './failback/steps';
 import { approve } from './failover/approve';
 import { assess } from './failover/assess';
@@ -99,6 +101,8 @@ function reprotectSteps(
   const { from: away, to: home } = run.ctx;
   run.say(`reprotect: ${home} is made to replicate from ${away}.`);
   const steps = mysqlReprotectSteps(run, primary, home);
+  // Runbooks without a redis section plan exactly the steps they did.
+  if (run.ctx.settings.redis) steps.push(redisReprotectStep(run, home));
   if (!run.ctx.settings.elasticsearch) return { steps };
   const es = esFollowSteps(run, home, 'reprotect');
   return { steps: [...steps, ...es.steps], esIndices: es.indices };
@@ -196,6 +200,7 @@ async function reestablish(
       .filter((s) => s.name !== primary && missing.some((m) => m.startsWith(`${s.name} does not replicate`)))
       .map((s) => s.name);
     steps.push(...mysqlRepointSteps(run, primary, servers));
+    if (run.ctx.settings.redis) steps.push(redisRepointStep(run, away));
   }
   if (run.ctx.settings.elasticsearch) {
     steps.push(...esFollowSteps(run, away, 'reestablish').steps);

@@ -41,7 +41,7 @@ export const MAX_ROUND_DELAY_MS = 60_000;
 /** Failovers that start the old-site watcher when they went on without fencing the old site. */
 export const WATCH_OLD_SITE_PATCH = 'fence-old-site-watch';
 
-const FENCEABLE: FenceableSystem[] = ['mysql', 'elasticsearch', 'traffic'];
+const FENCEABLE: FenceableSystem[] = ['mysql', 'elasticsearch', 'traffic', 'redis'];
 
 /** What starts a watch of an old site. */
 export interface FenceOldSiteInput {
@@ -149,6 +149,8 @@ class Watch {
   private nextTryAt: string | undefined;
   private lastGist: string | undefined;
   private watchForMs = DEFAULT_WATCH_FOR_MS;
+  /** The pair's Redis servers (the runbook's redis section), when it has one. */
+  private redisServers: { name: string; site: string }[] = [];
   private readonly joins: FenceWatchJoin[] = [];
 
   constructor(private readonly input: FenceOldSiteInput) {
@@ -200,6 +202,7 @@ class Watch {
     this.call = activityCaller(settings.timeouts);
     this.intervalMs = settings.probes.intervalMs;
     this.watchForMs = settings.fencing?.watchForMs ?? DEFAULT_WATCH_FOR_MS;
+    this.redisServers = settings.redis?.servers ?? [];
     const { carried } = this.input;
     if (carried) {
       this.state = carried;
@@ -349,7 +352,30 @@ class Watch {
       case 'traffic':
         return (await this.call('longOnce', 'trafficDrain', { pair, site }, `drain traffic from ${site}`))
           .description;
+      case 'redis':
+        return this.fenceRedis();
     }
+  }
+
+  /**
+   * The old site's Redis master becomes a read-only replica of the promoted one (REPLICAOF), which refuses writes
+   * and takes the promoted master's data; refused while the promoted one is not a master.
+   */
+  private async fenceRedis(): Promise<string> {
+    const old = this.redisServers.find((s) => s.site === this.input.site);
+    const promoted = this.redisServers.find((s) => s.site !== this.input.site);
+    if (!old || !promoted)
+      throw ApplicationFailure.nonRetryable(
+        `the runbook of ${this.input.pair} has no Redis server in each site`,
+        'RedisInvalidInput',
+      );
+    const r = await this.call(
+      'once',
+      'redisReplicate',
+      { pair: this.input.pair, server: old.name, source: promoted.name, unpause: true },
+      `fence ${old.name}`,
+    );
+    return r.description;
   }
 
   private target(system: FenceableSystem): string {
@@ -358,6 +384,7 @@ class Watch {
       mysql: mysqlServer,
       elasticsearch: `the leader indices of ES ${site}`,
       traffic: `the traffic to ${site}`,
+      redis: this.redisServers.find((s) => s.site === site)?.name ?? `the Redis master of ${site}`,
     }[system];
   }
 

@@ -4,11 +4,13 @@ import type { EsFollowerStatusReport, EsHealthObservation } from '../activities/
 import type { MysqlServerStatus } from '../activities/mysql/status';
 import type { OvhDbReadiness } from '../activities/ovh-database';
 import type { PairSettings } from '../activities/pair-settings';
+import type { RedisServerStatus } from '../activities/redis';
 import type { TrafficState } from '../activities/traffic';
 import { NON_RETRYABLE } from './activity-options';
 import type { Check } from './checks/check';
 import { evaluateEsReadiness } from './checks/es-readiness';
 import { evaluateMysqlReadiness } from './checks/mysql-readiness';
+import { evaluateRedisReadiness } from './checks/redis-readiness';
 import { evaluateTrafficReadiness } from './checks/traffic-readiness';
 import type { Trigger } from './definitions';
 import { recordReadiness } from './metrics';
@@ -36,6 +38,8 @@ export interface ReadinessReport {
   traffic?: TrafficState;
   /** Whether each OVH managed database can be restored into its DR region, and from when (ovhDatabases section). */
   ovhDatabases?: OvhDbReadiness[];
+  /** Every Redis server's replication state (runbooks with a redis section). */
+  redis?: RedisServerStatus[];
   decisions: { phase: string; sentence: string }[];
 }
 
@@ -55,11 +59,17 @@ const { pairSettings, mysqlServerStatuses } = proxyActivities<Activities>({
 });
 
 /** A readiness check reports what does not answer rather than waiting long for it: few, short retries. */
-const { esClusterHealth, esFollowerStatus, trafficCurrentTarget, appConfigRead, ovhDbReadiness } =
-  proxyActivities<Activities>({
-    startToCloseTimeout: '1m',
-    retry: { initialInterval: '1s', maximumAttempts: 2, nonRetryableErrorTypes: NON_RETRYABLE },
-  });
+const {
+  esClusterHealth,
+  esFollowerStatus,
+  trafficCurrentTarget,
+  appConfigRead,
+  ovhDbReadiness,
+  redisServerStatuses,
+} = proxyActivities<Activities>({
+  startToCloseTimeout: '1m',
+  retry: { initialInterval: '1s', maximumAttempts: 2, nonRetryableErrorTypes: NON_RETRYABLE },
+});
 
 /**
  * Non-destructive readiness check of a DR pair (the seed of the readiness drill): reads the state of every
@@ -75,7 +85,7 @@ export async function readinessCheck(input: ReadinessInput): Promise<ReadinessRe
   const settings = await pairSettings({ pair: input.pair });
   const mysql = await mysqlServerStatuses({ pair: input.pair });
   const checks = evaluateMysqlReadiness(settings, mysql);
-  const report: Pick<ReadinessReport, 'elasticsearch' | 'traffic' | 'ovhDatabases'> = {};
+  const report: Pick<ReadinessReport, 'elasticsearch' | 'traffic' | 'ovhDatabases' | 'redis'> = {};
   if (patched(READINESS_ES_TRAFFIC_PATCH)) {
     if (settings.elasticsearch) {
       report.elasticsearch = await assessElasticsearch(settings, checks);
@@ -90,6 +100,8 @@ export async function readinessCheck(input: ReadinessInput): Promise<ReadinessRe
   if (settings.ovhDatabases && patched(READINESS_OVH_DATABASE_PATCH)) {
     report.ovhDatabases = await assessManagedDatabases(settings, checks);
   }
+  // Runbooks without a redis section read exactly what they did.
+  if (settings.redis) report.redis = await assessRedis(settings, checks);
   for (const check of checks.filter((c) => !c.ok)) narrator.say(`not ready: ${check.sentence}`);
 
   const failed = checks.filter((c) => !c.ok);
@@ -200,6 +212,19 @@ async function assessManagedDatabases(settings: PairSettings, checks: Check[]): 
     }
   }
   return results;
+}
+
+/** Whether the standby's Redis could take over now: the same checks as a planned move's assessment. */
+async function assessRedis(settings: PairSettings, checks: Check[]): Promise<RedisServerStatus[]> {
+  const statuses = await redisServerStatuses({ pair: settings.pair });
+  checks.push(
+    ...evaluateRedisReadiness(settings.redis!, statuses, {
+      from: settings.sites.primary,
+      to: settings.sites.standby,
+      planned: true,
+    }),
+  );
+  return statuses;
 }
 
 function failureText(err: unknown): string {

@@ -13,8 +13,12 @@
 #   DR_APP_DB_ENDPOINT_FILE  (optional) a file of DB_HOST=… and DB_PORT=… lines that replaces DR_APP_DB_HOST/_PORT:
 #                            read again whenever it changes (checked before each use of the database), so that the
 #                            orchestrator can point the app at a promoted server without a restart
+#   DR_APP_REDIS_HOST / _PORT       (optional) the site's Redis, where login sessions are kept (POST /login,
+#                                   GET /session); without them those two routes answer 404
+#   DR_APP_REDIS_PASSWORD_FILE      (optional) file holding the Redis password
 use Mojolicious::Lite -signatures;
 use DBI;
+use Digest::SHA qw(sha256_hex);
 use Scalar::Util qw(looks_like_number);
 
 my %cfg;
@@ -167,6 +171,68 @@ get '/orders/:id' => [id => qr/\d+/] => sub ($c) {
     status => 404)
     unless $row;
   $c->render(json => order_json($row));
+};
+
+# Login sessions in the site's Redis (when configured): POST /login {"user": …} creates one (a random id, kept 24 h,
+# also set as the dr_session cookie) and GET /session says whether the caller's (cookie, or ?session=) is valid. A
+# session written before a failover is valid after it when the Redis master moved with the pair. A write Redis
+# refuses (a read-only replica, a paused or unreachable master) is a 503: nothing is acknowledged that was not kept.
+my %redis_cfg = map { $_ => $ENV{"DR_APP_REDIS_$_"} } qw(HOST PORT PASSWORD_FILE);
+my $sessions_on = defined $redis_cfg{HOST} && length $redis_cfg{HOST};
+my $session_ttl = 86_400;
+my $session_id_re = qr/\A[0-9a-f]{64}\z/;
+
+sub redis_password {
+  return undef unless defined $redis_cfg{PASSWORD_FILE} && length $redis_cfg{PASSWORD_FILE};
+  open my $fh, '<', $redis_cfg{PASSWORD_FILE} or die "cannot read the Redis password file: $!\n";
+  my $password = <$fh> // '';
+  close $fh;
+  $password =~ s/\r?\n\z//;
+  return $password;
+}
+
+# A connection per request: after a failover the next request meets the server as it is now.
+sub redis {
+  require Redis;
+  my $password = redis_password();
+  return Redis->new(
+    server => "$redis_cfg{HOST}:$redis_cfg{PORT}", reconnect => 0, cnx_timeout => 2, read_timeout => 5,
+    write_timeout => 5, (defined $password ? (password => $password) : ()),
+  );
+}
+
+sub session_of ($c) {
+  my $id = $c->param('session') // $c->cookie('dr_session') // '';
+  return $id =~ $session_id_re ? $id : undef;
+}
+
+post '/login' => sub ($c) {
+  return $c->render(json => {error => 'sessions are not configured', site => $site}, status => 404)
+    unless $sessions_on;
+  my $body = $c->req->json // {};
+  my $user = ref $body eq 'HASH' ? $body->{user} : undef;
+  return $c->render(json => {error => 'a JSON body with a non-empty "user" is required', site => $site},
+    status => 400)
+    unless defined $user && !ref $user && length $user;
+  my $id = sha256_hex(join ':', $$, time, rand, $user);
+  my $ok = eval { redis()->set("session:$id", $user, 'EX', $session_ttl); 1 };
+  return $c->render(json => {error => 'session store error: ' . short_error($@), site => $site}, status => 503)
+    unless $ok;
+  $c->cookie(dr_session => $id, {path => '/', httponly => 1});
+  $c->render(json => {session => $id, user => $user, site => $site}, status => 201);
+};
+
+get '/session' => sub ($c) {
+  return $c->render(json => {error => 'sessions are not configured', site => $site}, status => 404)
+    unless $sessions_on;
+  my $id = session_of($c);
+  return $c->render(json => {valid => \0, error => 'no session given', site => $site}, status => 401)
+    unless defined $id;
+  my $user = eval { redis()->get("session:$id") // '' };
+  return $c->render(json => {error => 'session store error: ' . short_error($@), site => $site}, status => 503)
+    unless defined $user;
+  return $c->render(json => {valid => \0, site => $site}, status => 401) unless length $user;
+  $c->render(json => {valid => \1, user => $user, site => $site});
 };
 
 # For Prometheus (the stack's probe of each site): the app answers, and whether its database does, in the text

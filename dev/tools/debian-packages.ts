@@ -26,6 +26,9 @@ export const STACK_PACKAGES: DebianTool[] = [
   // MHA for MySQL, the established failover tool `npm run bench` measures this project against, and the runbook's `mysql.delegate` (dev/mha).
   { binary: '/usr/bin/masterha_master_switch', pkg: 'mha4mysql-manager' },
   { binary: '/usr/bin/apply_diff_relay_logs', pkg: 'mha4mysql-node' },
+  // The Redis session store of the scratch DR pairs (a master per site) and the Perl app's client of it.
+  { binary: '/usr/bin/redis-server', pkg: 'redis-server' },
+  { binary: '/usr/bin/perl', pkg: 'libredis-perl', perlModule: 'Redis' },
 ];
 
 function installed(tool: DebianTool): boolean {

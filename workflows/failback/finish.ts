@@ -30,6 +30,10 @@ export async function finishSwitchSteps(
         missing: `${home}'s indices ${indices.join(', ')} still follow ${away} (they refuse writes)`,
       });
   }
+  if (ctx.settings.redis) {
+    const { master, standing } = redisRoles(run);
+    steps.push({ step: redisPromoteStep(run), missing: `${master} is not the Redis master (${standing})` });
+  }
   if (ctx.settings.traffic) {
     const traffic = (await trafficContribution().plan(ctx)).steps;
     const [switchStep, verifyStep] = ['traffic.switch', 'traffic.verify'].map((id) =>
@@ -98,5 +102,38 @@ function promoteStep(run: FailoverRun, indices: string[]): PlanStep {
       );
       return `${r.total} index(es) on ${home} are regular writable indices (${r.promoted} promoted now, ${r.alreadyPromoted} already) in ${r.wallMs} ms.`;
     },
+  };
+}
+
+/** The Redis servers of the primary site (to be the master) and of the standby site. */
+function redisRoles(run: FailoverRun): { master: string; standing: string } {
+  const servers = run.ctx.settings.redis!.servers;
+  const master = servers.find((s) => s.site === run.ctx.to)!.name;
+  const standing = servers.find((s) => s.site !== run.ctx.to)!.name;
+  return { master, standing };
+}
+
+/**
+ * The switch back's Redis promotion, when the aborted switch back did not get to it: a zero-loss handover from the
+ * standby site's server (already the master: nothing to do, and the step says so).
+ */
+function redisPromoteStep(run: FailoverRun): PlanStep {
+  const { ctx } = run;
+  const { master, standing } = redisRoles(run);
+  return {
+    id: 'redis.finish.promote',
+    phase: 'promote',
+    system: 'redis',
+    title: `promote Redis ${master} (FAILOVER from ${standing})`,
+    target: master,
+    run: async () =>
+      (
+        await ctx.call(
+          'catchUp',
+          'redisPromote',
+          { pair: ctx.settings.pair, server: master, from: standing, switchoverOnly: true },
+          `promote ${master}`,
+        )
+      ).description,
   };
 }

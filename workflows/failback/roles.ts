@@ -83,6 +83,8 @@ export async function observeStanding(settings: PairSettings, call: ActivityCall
     for (const i of followers.indices.filter((x) => x.state !== 'active' && x.state !== 'paused'))
       missing.push(`${away}/${i.index} is not a follower (${i.state})`);
   }
+  // Runbooks without a redis section read exactly what they did.
+  if (settings.redis) missing.push(...(await redisMissing(settings, call)));
   if (traffic && !trafficHome) missing.push(`traffic does not go to ${home} alone (${traffic.description})`);
   if (missing.length === 0)
     return {
@@ -96,4 +98,24 @@ export async function observeStanding(settings: PairSettings, call: ActivityCall
     ...(traffic ? { trafficHome } : {}),
     sentence: `${pair} is half failed back: ${primary.server} in ${home} is the primary again, but ${missing.join('; ')}.`,
   };
+}
+
+/** What the Redis pair lacks for forward replication: the primary site's server the master, the other its replica. */
+async function redisMissing(settings: PairSettings, call: ActivityCall): Promise<string[]> {
+  const { primary: home } = settings.sites;
+  const statuses = await call(
+    'read',
+    'redisServerStatuses',
+    { pair: settings.pair },
+    'read every Redis server',
+  );
+  const master = settings.redis!.servers.find((s) => s.site === home)!;
+  const replica = settings.redis!.servers.find((s) => s.site !== home)!;
+  const of = (name: string) => statuses.find((s) => s.server === name)?.replication;
+  const missing: string[] = [];
+  if (of(master.name)?.role !== 'master') missing.push(`${master.name} is not the Redis master`);
+  const r = of(replica.name);
+  if (r?.role !== 'slave' || r.masterHost !== master.host || r.masterPort !== master.port)
+    missing.push(`${replica.name} does not replicate from ${master.name} (Redis)`);
+  return missing;
 }

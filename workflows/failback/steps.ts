@@ -329,3 +329,43 @@ export function mysqlRepointSteps(run: FailoverRun, primary: string, servers: st
     },
   }));
 }
+
+/**
+ * Redis: the server of `site` (the old master) becomes a read-only replica of the other site's, now the master,
+ * taking its data (what it held of its own is replaced; after an unplanned failover the watcher has usually done
+ * this already, and the step says so). The switch back's own steps then hand over without loss.
+ */
+export function redisReprotectStep(run: FailoverRun, site: string): PlanStep {
+  return redisReplicaStep(run, site, 'reprotect');
+}
+
+/**
+ * A resumed failback: the standby site's Redis (`site`) becomes a read-only replica of the primary site's again, its
+ * write pause lifted (already so when the switch back got that far: the step says so).
+ */
+export function redisRepointStep(run: FailoverRun, site: string): PlanStep {
+  return redisReplicaStep(run, site, 'reestablish');
+}
+
+function redisReplicaStep(run: FailoverRun, site: string, phase: 'reprotect' | 'reestablish'): PlanStep {
+  const { ctx } = run;
+  const servers = ctx.settings.redis!.servers;
+  const server = servers.find((s) => s.site === site)!.name;
+  const source = servers.find((s) => s.site !== site)!.name;
+  return {
+    id: `redis.${phase}`,
+    phase,
+    system: 'redis',
+    title: `make Redis ${server} a read-only replica of ${source}`,
+    target: server,
+    run: async () =>
+      (
+        await ctx.call(
+          'change',
+          'redisReplicate',
+          { pair: ctx.settings.pair, server, source, unpause: true },
+          `${phase} ${server}`,
+        )
+      ).description,
+  };
+}

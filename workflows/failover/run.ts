@@ -39,6 +39,7 @@ import { appsContribution } from '../systems/apps';
 import { ovhDatabaseContribution } from '../systems/ovh-database';
 import { elasticsearchContribution } from '../systems/elasticsearch';
 import { mysqlContribution } from '../systems/mysql';
+import { redisContribution } from '../systems/redis';
 import {
   FENCE_WINDOW_PATCH,
   type Observation,
@@ -57,6 +58,7 @@ export function contributionsFor(settings: PairSettings): SystemContribution[] {
     ...(settings.traffic ? [trafficContribution()] : []),
     mysqlContribution(),
     ...(settings.elasticsearch ? [elasticsearchContribution()] : []),
+    ...(settings.redis ? [redisContribution()] : []),
     ...(settings.apps.length > 0 ? [appsContribution()] : []),
     ...(settings.ovhDatabases ? [ovhDatabaseContribution()] : []),
   ];

@@ -35,6 +35,8 @@ export interface AppEnv {
    * `dbPort`); what an orchestrator's `template` app config writes.
    */
   endpointFile?: string;
+  /** The site's Redis, where the app keeps login sessions (none by default: POST /login answers 404). */
+  redis?: { port: number; passwordFile: string };
 }
 
 /**
@@ -54,6 +56,13 @@ export function writeAppEnv(stackFolder: string, app: AppEnv): void {
     DR_APP_DB_PASSWORD_FILE: app.passwordFile,
     ...(app.workers !== undefined ? { DR_APP_WORKERS: String(app.workers) } : {}),
     ...(app.endpointFile !== undefined ? { DR_APP_DB_ENDPOINT_FILE: app.endpointFile } : {}),
+    ...(app.redis
+      ? {
+          DR_APP_REDIS_HOST: '127.0.0.1',
+          DR_APP_REDIS_PORT: String(app.redis.port),
+          DR_APP_REDIS_PASSWORD_FILE: app.redis.passwordFile,
+        }
+      : {}),
   };
   writeFileSync(
     path.join(dir, 'app.env'),

@@ -1,0 +1,278 @@
+/**
+ * End to end with a Redis session store (a scratch DR pair with `redis: true`: redis-gra the master, redis-rbx its
+ * replica, each site's Perl app keeping its login sessions in its site's Redis; the real worker as a process; the
+ * shared Temporal dev server). A session created through the public entry point before a move is still valid after
+ * it, no acknowledged login is lost, and the pair ends in forward replication. Unplanned, the dead site's Redis,
+ * when it comes back, is fenced by the failover's watcher.
+ */
+import type { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFailback } from '../client/failback';
+import type { fenceOldSite } from '../workflows';
+import { fenceWatchWorkflowId } from '../workflows/definitions';
+import { waitUntil } from './helpers/apps-traffic';
+import {
+  APPROVER,
+  historyText,
+  leakedSecrets,
+  reportApprovingEachQuestion,
+  runbookSecrets,
+  reportWithin,
+  startPairFailover,
+  timer,
+} from './helpers/failover-e2e';
+import { temporalClient, testTaskQueue } from './helpers/local-stack';
+import {
+  startScratchDrPair,
+  startWorkerProcess,
+  type ScratchDrPair,
+  type WorkerProcess,
+} from './helpers/scratch-dr-pair';
+
+interface Login {
+  at: number;
+  user: string;
+  outcome: 'acknowledged' | 'refused' | 'unknown';
+  session?: string;
+  site?: string;
+}
+
+/** Logs in through `frontend` (POST /login), a few at a time, until stopped; records every answer. */
+function sessionLoad(frontend: string) {
+  const records: Login[] = [];
+  let running = true;
+  let n = 0;
+  const worker = async () => {
+    while (running) {
+      const user = `user-${++n}`;
+      try {
+        const res = await fetch(`${frontend}/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ user }),
+          signal: AbortSignal.timeout(10_000),
+        });
+        const body = (await res.json()) as { session?: string; site?: string };
+        records.push(
+          res.status === 201
+            ? { at: Date.now(), user, outcome: 'acknowledged', session: body.session, site: body.site }
+            : { at: Date.now(), user, outcome: 'refused', site: body.site },
+        );
+      } catch {
+        records.push({ at: Date.now(), user, outcome: 'unknown' });
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  const workers = Array.from({ length: 4 }, () => worker());
+  return {
+    records,
+    acknowledgedBy: (site: string, since = 0) =>
+      records.filter((r) => r.outcome === 'acknowledged' && r.site === site && r.at >= since),
+    async stop() {
+      running = false;
+      await Promise.all(workers);
+    },
+  };
+}
+
+async function login(pair: ScratchDrPair, user: string): Promise<string> {
+  const res = await fetch(pair.frontendUrl('/login'), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ user }),
+  });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { session: string }).session;
+}
+
+/** What the entry point says of a session: valid or not, and which site answered. */
+async function sessionSeen(pair: ScratchDrPair, session: string) {
+  const res = await fetch(pair.frontendUrl(`/session?session=${session}`));
+  return { status: res.status, ...((await res.json()) as { valid?: boolean; user?: string; site?: string }) };
+}
+
+/** Every login acknowledged by the load is a session `site`'s Redis holds, for its user. */
+async function expectEveryAcknowledgedSessionOn(
+  pair: ScratchDrPair,
+  site: 'gra' | 'rbx',
+  logins: Login[],
+): Promise<void> {
+  const redis = pair.redis!.client(site);
+  const acknowledged = logins.filter((l) => l.outcome === 'acknowledged');
+  const values = await redis.mget(...acknowledged.map((l) => `session:${l.session}`));
+  const lost = acknowledged.filter((l, i) => values[i] !== l.user).map((l) => l.user);
+  expect(lost).toEqual([]);
+}
+
+function pairWithWorker(name: string) {
+  const ctx = {
+    taskQueue: testTaskQueue(`e2e-redis-${name}`),
+    runs: [] as { workflowId: string; runId: string }[],
+  } as {
+    pair: ScratchDrPair;
+    worker: WorkerProcess;
+    client: Client;
+    connection?: Connection;
+    taskQueue: string;
+    runs: { workflowId: string; runId: string }[];
+  };
+  beforeAll(async () => {
+    ctx.pair = await startScratchDrPair({
+      redis: true,
+      edit: (runbook) => {
+        runbook.approval = { ...runbook.approval!, policy: 'auto' };
+      },
+    });
+    ctx.worker = await startWorkerProcess({ runbookPath: ctx.pair.runbookPath, taskQueue: ctx.taskQueue });
+    ({ client: ctx.client, connection: ctx.connection } = await temporalClient());
+  }, 180_000);
+  afterAll(async () => {
+    await ctx.worker?.stop();
+    await ctx.pair?.close();
+    await ctx.connection?.close();
+  });
+  return ctx;
+}
+
+describe('Redis sessions end to end: planned failover then failback', () => {
+  const ctx = pairWithWorker('planned');
+
+  it('a session survives both moves, no acknowledged login is lost, and Redis ends in forward replication', async () => {
+    const done = timer('redis: planned failover then failback with sessions');
+    const { pair, client, taskQueue, runs } = ctx;
+    const alice = await login(pair, 'alice');
+    expect(await sessionSeen(pair, alice)).toMatchObject({
+      status: 200,
+      valid: true,
+      user: 'alice',
+      site: 'gra',
+    });
+    const load = sessionLoad(pair.frontendUrl(''));
+    await waitUntil('gra acknowledges logins', async () => load.acknowledgedBy('gra').length >= 50);
+
+    const failover = await reportWithin(
+      await startPairFailover(client, pair.pair, 'planned', taskQueue, runs),
+    );
+    expect(failover.outcome, failover.sentence).toBe('completed');
+    expect(failover.steps.filter((s) => s.system === 'redis').map((s) => [s.id, s.state])).toEqual([
+      ['redis.fence', 'done'],
+      ['redis.catch-up', 'done'],
+      ['redis.promote', 'done'],
+      ['redis.repoint', 'done'],
+    ]);
+    expect(failover.steps.find((s) => s.id === 'redis.promote')?.sentence).toMatch(
+      /^redis-rbx is the master with everything redis-gra held \(offset \d+; FAILOVER handed over/,
+    );
+    expect(await sessionSeen(pair, alice)).toMatchObject({
+      status: 200,
+      valid: true,
+      user: 'alice',
+      site: 'rbx',
+    });
+    const failedOverAt = Date.now();
+    await waitUntil(
+      'rbx acknowledges logins',
+      async () => load.acknowledgedBy('rbx', failedOverAt).length >= 50,
+    );
+    expect(await pair.redis!.info('gra')).toMatchObject({
+      role: 'slave',
+      master_port: String(pair.redis!.rbx.port),
+    });
+
+    const failbackHandle = await startFailback(
+      client,
+      { pair: pair.pair, mode: 'full', trigger: 'test', reason: 'end-to-end test', requestedBy: APPROVER },
+      { taskQueue },
+    );
+    runs.push({ workflowId: failbackHandle.workflowId, runId: (await failbackHandle.describe()).runId });
+    const failback = await reportWithin(failbackHandle, 120_000);
+    expect(failback.outcome, failback.sentence).toBe('completed');
+    expect(failback.steps.find((s) => s.id === 'redis.promote')?.sentence).toMatch(
+      /^redis-gra is the master with everything redis-rbx held \(offset \d+; FAILOVER handed over/,
+    );
+    expect(await sessionSeen(pair, alice)).toMatchObject({
+      status: 200,
+      valid: true,
+      user: 'alice',
+      site: 'gra',
+    });
+    const failedBackAt = Date.now();
+    await waitUntil(
+      'gra acknowledges logins again',
+      async () => load.acknowledgedBy('gra', failedBackAt).length >= 50,
+    );
+    await load.stop();
+
+    await expectEveryAcknowledgedSessionOn(pair, 'gra', load.records);
+    await pair.redis!.waitSynced('rbx');
+    expect(await pair.redis!.info('gra')).toMatchObject({ role: 'master', connected_slaves: '1' });
+    expect(await pair.redis!.info('rbx')).toMatchObject({
+      role: 'slave',
+      master_port: String(pair.redis!.gra.port),
+      master_link_status: 'up',
+    });
+    console.log(
+      `[e2e] redis sessions: ${load.records.filter((r) => r.outcome === 'acknowledged').length} logins acknowledged, ${load.records.filter((r) => r.outcome !== 'acknowledged').length} refused or unanswered, none lost`,
+    );
+    done();
+  }, 240_000);
+
+  it('the Redis password appears in no run history and no worker output', async () => {
+    const secrets = runbookSecrets(ctx.pair.runbooks.get(ctx.pair.pair)!);
+    expect(secrets.map((s) => s.value)).toContain(ctx.pair.redis!.password);
+    expect(ctx.runs).toHaveLength(2);
+    for (const run of ctx.runs)
+      expect(leakedSecrets(await historyText(ctx.client, run), secrets)).toEqual([]);
+    expect(leakedSecrets(ctx.worker.output(), secrets)).toEqual([]);
+  });
+});
+
+describe('Redis sessions end to end: unplanned failover after the primary site is killed', () => {
+  const ctx = pairWithWorker('unplanned');
+
+  it('promotes redis-rbx; redis-gra coming back is fenced by the watcher: a read-only replica of redis-rbx', async () => {
+    const done = timer('redis: unplanned failover, then the watcher fences the returning master');
+    const { pair, client, taskQueue, runs } = ctx;
+    const bob = await login(pair, 'bob');
+    await pair.redis!.waitSynced('rbx');
+    await pair.killPrimarySite();
+    await waitUntil('the replicas lose db-gra-1', async () => {
+      const { mysql } = await pair.snapshot();
+      return ['db-rbx-1', 'db-rbx-2'].every((s) => mysql[s]?.ioRunning === 'Connecting');
+    });
+    const report = await reportApprovingEachQuestion(
+      await startPairFailover(client, pair.pair, 'unplanned', taskQueue, runs),
+      'gra is gone',
+    );
+    expect(report.outcome, report.sentence).toBe('completed');
+    expect(report.steps.find((s) => s.id === 'redis.fence')?.state).toBe('failed');
+    expect(report.steps.find((s) => s.id === 'redis.promote')?.sentence).toMatch(
+      /^redis-rbx is the master \(REPLICAOF NO ONE\)/,
+    );
+    expect(await pair.redis!.info('rbx')).toMatchObject({ role: 'master' });
+    // The session written before the site died was replicated: still valid on rbx.
+    expect(await sessionSeen(pair, bob)).toMatchObject({
+      status: 200,
+      valid: true,
+      user: 'bob',
+      site: 'rbx',
+    });
+
+    const watcher = client.workflow.getHandle<typeof fenceOldSite>(fenceWatchWorkflowId(pair.pair));
+    await pair.revivePrimarySite();
+    // gra's Redis came back as a master, empty: the watcher makes it a replica of redis-rbx.
+    const watch = await watcher.result();
+    expect(watch.outcome).toBe('fenced');
+    expect(watch.fenced.map((f) => f.system)).toContain('redis');
+    const gra = pair.redis!.client('gra');
+    await expect(gra.set('session:intruder', 'x')).rejects.toThrow(/READONLY/);
+    expect(await pair.redis!.info('gra')).toMatchObject({
+      role: 'slave',
+      master_port: String(pair.redis!.rbx.port),
+    });
+    await pair.redis!.waitSynced('gra');
+    expect(await gra.get(`session:${bob}`)).toBe('bob');
+    done();
+  }, 240_000);
+});
