@@ -949,8 +949,11 @@ export const runbookSchema = z
     }
   });
 
-/** The systems unplanned detection can judge: each observes the primary site through the worker and its witnesses. */
-const DETECTED: readonly SystemName[] = ['mysql', 'elasticsearch', 'apps', 'traffic'];
+/**
+ * The systems unplanned detection can judge: each observes the primary site through the worker and its witnesses.
+ * A managed database restored from backup observes nothing of the primary site.
+ */
+const DETECTED: readonly SystemName[] = SYSTEMS.filter((s) => s !== 'ovh-database');
 
 /** The declared systems detection judges when the runbook names none: every declared one it can judge. */
 export function detectedSystems(runbook: Parameters<typeof declaredSystems>[0]): SystemName[] {
