@@ -9,6 +9,8 @@ import { createNotificationActivities } from './notifications';
 import { temporalSettings, temporalUiUrl } from '../common/temporal-connection';
 import { createMysqlActivities } from './mysql';
 import { createPairSettingsActivities } from './pair-settings';
+import { createPostgresqlActivities } from './postgresql';
+import { PgConnections } from './postgresql/connections';
 import { RunbookRegistry } from './runbooks';
 import { createTrafficActivities } from './traffic';
 import { TrafficProviders } from './traffic/providers';
@@ -20,6 +22,7 @@ export interface ActivityClients {
   traffic: TrafficProviders;
   ssh: SshClient;
   es: EsClients;
+  postgresql: PgConnections;
   close(): Promise<void>;
 }
 
@@ -34,6 +37,7 @@ export function createClients(runbooks: Map<string, LoadedRunbook>): ActivityCli
     traffic,
     ssh: new SshClient(),
     es,
+    postgresql: new PgConnections(registry),
     close: async () => {
       await Promise.all([mysql.close(), traffic.close(), es.close()]);
     },
@@ -47,6 +51,11 @@ export function createActivities(clients: ActivityClients) {
     ...createTrafficActivities({ runbooks: clients.runbooks, providers: clients.traffic }),
     ...createAppActivities({ runbooks: clients.runbooks, ssh: clients.ssh }),
     ...createElasticsearchActivities({ es: clients.es }),
+    ...createPostgresqlActivities({
+      runbooks: clients.runbooks,
+      connections: clients.postgresql,
+      ssh: clients.ssh,
+    }),
     ...createNotificationActivities({
       runbooks: clients.runbooks,
       fetch: globalThis.fetch,

@@ -265,6 +265,89 @@ const mysql = z
     duplicateNames(value.servers, ctx, 'servers');
   });
 
+/** One PostgreSQL server of the pair: where it listens, where its data lives, and SSH to its host (pg_ctl, pg_rewind). */
+const postgresqlServer = z
+  .object({
+    name,
+    site: name,
+    host,
+    port: port.default(5432),
+    /** The role this server has when the pair is in its normal (forward) direction. */
+    role: z.enum(['primary', 'standby']),
+    /** The data directory on the server's host (pg_ctl -D), e.g. "/var/lib/postgresql/15/main". */
+    dataDirectory: z
+      .string()
+      .regex(
+        /^\/[^\s"'`\\$]*$/,
+        "must be an absolute path on the server's host (no spaces, quotes, $ or backslashes)",
+      ),
+    /**
+     * SSH to the server's host (host key pinned): the fence stops the server with pg_ctl, the planned switchover
+     * reads pg_controldata of the stopped server, the failback runs pg_rewind and starts it as a standby.
+     */
+    ssh: sshTarget,
+    /**
+     * The operating-system account that owns the data directory, when the SSH user is root: the commands then run
+     * as that account (runuser). Absent: the SSH user is that account.
+     */
+    osUser: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_-]*$/, 'must be a user name (lower-case letters, digits, _ and -)')
+      .optional(),
+  })
+  .strict();
+
+/**
+ * PostgreSQL streaming replication, a system of its own beside MySQL: one server per site, the primary site's the
+ * primary, the standby site's a streaming standby of it.
+ */
+const postgresql = z
+  .object({
+    /** A role that may read pg_stat_replication, run pg_promote and CHECKPOINT, and be pg_rewind's source (superuser). */
+    user: z.string().min(1),
+    password: secretRef,
+    /** The role the standbys stream with (REPLICATION), written into their primary_conninfo. */
+    replicationUser: z.string().min(1),
+    replicationPassword: secretRef,
+    database: z.string().min(1).default('postgres'),
+    /** Where pg_ctl, pg_controldata and pg_rewind are on the database hosts. */
+    binDirectory: z
+      .string()
+      .regex(/^\/[^\s"'`\\$]*$/, 'must be an absolute path (no spaces, quotes, $ or backslashes)')
+      .default('/usr/lib/postgresql/15/bin'),
+    servers: z.array(postgresqlServer).min(2),
+    /** A planned move starts only when the standby replays within this many bytes of the primary's WAL. */
+    maxLagBytes: z
+      .number()
+      .int()
+      .min(0)
+      .default(16 * 1024 * 1024),
+    connectTimeout: duration.default('5s'),
+    /** Client-side limit of one statement (waits add their own). */
+    statementTimeout: duration.default('30s'),
+  })
+  .strict()
+  .superRefine((value, ctx) => {
+    const primaries = value.servers.filter((s) => s.role === 'primary');
+    if (primaries.length !== 1)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['servers'],
+        message: `exactly one server must have role "primary" (found ${primaries.length})`,
+      });
+    duplicateNames(value.servers, ctx, 'servers');
+    const sites = new Set<string>();
+    value.servers.forEach((s, i) => {
+      if (sites.has(s.site))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['servers', i, 'site'],
+          message: `names site "${s.site}" twice: the pair has one PostgreSQL server per site`,
+        });
+      sites.add(s.site);
+    });
+  });
+
 const appHost = z
   .object({
     name,
@@ -577,7 +660,7 @@ const probes = z
   .strict();
 
 /** The systems a runbook can declare, as detection and the reports name them. */
-export const SYSTEMS = ['mysql', 'elasticsearch', 'apps', 'traffic'] as const;
+export const SYSTEMS = ['mysql', 'elasticsearch', 'apps', 'traffic', 'postgresql'] as const;
 export type SystemName = (typeof SYSTEMS)[number];
 
 /**
@@ -659,6 +742,7 @@ export const runbookSchema = z
     sites: z.object({ primary: site, standby: site }).strict(),
     elasticsearch: elasticsearch.optional(),
     mysql,
+    postgresql: postgresql.optional(),
     apps: apps.optional(),
     traffic: traffic.optional(),
     approval,
@@ -702,6 +786,7 @@ export const runbookSchema = z
       checkSite(c.site, ['elasticsearch', 'clusters', i, 'site']),
     );
     runbook.apps?.hosts.forEach((h, i) => checkSite(h.site, ['apps', 'hosts', i, 'site']));
+    if (runbook.postgresql) postgresqlSites(runbook.postgresql, runbook.sites.primary.name, checkSite, ctx);
     const primary = runbook.mysql.servers.find((s) => s.role === 'primary');
     if (primary && primary.site !== runbook.sites.primary.name) {
       ctx.addIssue({
@@ -742,14 +827,39 @@ export function declaredSystems(runbook: {
   elasticsearch?: unknown;
   apps?: unknown;
   traffic?: unknown;
+  postgresql?: unknown;
 }): SystemName[] {
   const declared: Record<SystemName, boolean> = {
     mysql: true,
     elasticsearch: runbook.elasticsearch !== undefined,
     apps: runbook.apps !== undefined,
     traffic: runbook.traffic !== undefined,
+    postgresql: runbook.postgresql !== undefined,
   };
   return SYSTEMS.filter((s) => declared[s]);
+}
+
+/** Each PostgreSQL server in a known site, the primary in the primary site, and a server in each site. */
+function postgresqlSites(
+  pg: z.infer<typeof postgresql>,
+  primarySite: string,
+  checkSite: (value: string, path: (string | number)[]) => void,
+  ctx: z.RefinementCtx,
+): void {
+  pg.servers.forEach((s, i) => checkSite(s.site, ['postgresql', 'servers', i, 'site']));
+  const primary = pg.servers.findIndex((s) => s.role === 'primary');
+  if (primary >= 0 && pg.servers[primary]!.site !== primarySite)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['postgresql', 'servers', primary, 'site'],
+      message: `the primary server must be in the primary site "${primarySite}"`,
+    });
+  if (!pg.servers.some((s) => s.site !== primarySite))
+    ctx.addIssue({
+      code: 'custom',
+      path: ['postgresql', 'servers'],
+      message: 'must have a server in the standby site: the standby to promote',
+    });
 }
 
 /** HAProxy's runtime sockets: `socket` (one HAProxy) or `sockets` (every node), never both, each once. */
@@ -829,4 +939,6 @@ function duplicateNames(items: { name: string }[], ctx: z.RefinementCtx, path: s
 export type Runbook = z.infer<typeof runbookSchema>;
 export type MysqlServerConfig = Runbook['mysql']['servers'][number];
 export type TrafficConfig = NonNullable<Runbook['traffic']>;
+export type PostgresqlConfig = NonNullable<Runbook['postgresql']>;
+export type PostgresqlServerConfig = PostgresqlConfig['servers'][number];
 export type AppHostConfig = NonNullable<Runbook['apps']>['hosts'][number];

@@ -19,6 +19,7 @@ const VANTAGES: Record<System, { worker: string[]; witnesses: string[] }> = {
   elasticsearch: { worker: ['worker → ES gra'], witnesses: ['ES rbx → gra'] },
   apps: { worker: ['worker → app app-gra-1'], witnesses: ['HAProxy health check of gra'] },
   traffic: { worker: ['worker → entry point'], witnesses: ['HAProxy health check of gra'] },
+  postgresql: { worker: ['worker → pg-gra'], witnesses: ['pg-rbx WAL receiver'] },
 };
 
 function observations(system: System, seen: Seen): Observation[] {

@@ -148,7 +148,7 @@ export const COMPLETED_RUN_PHASES = [
 export type Phase =
   (typeof COMPLETED_RUN_PHASES)[number] | 'compensate' | 'reprotect' | 'catch-up' | 'reestablish';
 
-export type System = 'mysql' | 'elasticsearch' | 'apps' | 'traffic';
+export type System = 'mysql' | 'elasticsearch' | 'apps' | 'traffic' | 'postgresql';
 
 /** One step of a plan, as shown to humans: what it does, to what, and how it is undone. */
 export interface PlannedStepView {
@@ -221,7 +221,7 @@ export interface RunStatus {
 }
 
 /** The systems of an old site the watcher fences: its MySQL primary, its leader indices, its traffic. */
-export type FenceableSystem = 'mysql' | 'elasticsearch' | 'traffic';
+export type FenceableSystem = 'mysql' | 'elasticsearch' | 'traffic' | 'postgresql';
 
 /** What the watcher did to one system: fenced it (when, in which round, its sentence). */
 export interface FencedSystem {

@@ -26,6 +26,8 @@ export const STACK_PACKAGES: DebianTool[] = [
   // MHA for MySQL, the established failover tool `npm run bench` measures this project against (bench/mha).
   { binary: '/usr/bin/masterha_master_switch', pkg: 'mha4mysql-manager' },
   { binary: '/usr/bin/apply_diff_relay_logs', pkg: 'mha4mysql-node' },
+  // PostgreSQL as a second database kind: scratch streaming pairs in tests (initdb, pg_basebackup, pg_rewind).
+  { binary: '/usr/lib/postgresql/15/bin/postgres', pkg: 'postgresql-15' },
 ];
 
 function installed(tool: DebianTool): boolean {
