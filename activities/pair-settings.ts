@@ -38,6 +38,11 @@ export interface PairSettings {
   };
   /** Present when the runbook has a traffic section. */
   traffic?: { provider: string };
+  /** Present when the runbook has a postgresql section: one server per site (no addresses of secrets). */
+  postgresql?: {
+    servers: { name: string; site: string; role: 'primary' | 'standby'; host: string; port: number }[];
+    maxLagBytes: number;
+  };
   /** The runbook's application hosts (no SSH settings). */
   apps: { name: string; site: string }[];
   /** What a failback does with the apps of the site it leaves (absent from older workers: keep them running). */
@@ -127,6 +132,20 @@ export function createPairSettingsActivities({ runbooks }: { runbooks: RunbookRe
           ),
         },
         traffic: runbook.traffic && { provider: runbook.traffic.provider },
+        ...(runbook.postgresql
+          ? {
+              postgresql: {
+                servers: runbook.postgresql.servers.map(({ name, site, role, host, port }) => ({
+                  name,
+                  site,
+                  role,
+                  host,
+                  port,
+                })),
+                maxLagBytes: runbook.postgresql.maxLagBytes,
+              },
+            }
+          : {}),
         apps: (runbook.apps?.hosts ?? []).map(({ name, site }) => ({ name, site })),
         appsAfterFailback: runbook.apps?.afterFailback ?? 'keep-running',
         approval: approvalSettings(loaded),

@@ -167,7 +167,7 @@ export interface DataLossEstimate {
   count?: number;
   /** What the run recovered that the standby lacked (MySQL: transactions salvaged from the old primary's binlog). */
   recovered?: number;
-  unit: 'transactions' | 'operations';
+  unit: 'transactions' | 'operations' | 'bytes of WAL';
   sentence: string;
 }
 

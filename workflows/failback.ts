@@ -9,6 +9,8 @@ import {
   mysqlCatchUpSteps,
   mysqlRepointSteps,
   mysqlReprotectSteps,
+  pgCatchUpStep,
+  pgFollowStep,
 } from './failback/steps';
 import { approve } from './failover/approve';
 import { assess } from './failover/assess';
@@ -99,6 +101,7 @@ function reprotectSteps(
   const { from: away, to: home } = run.ctx;
   run.say(`reprotect: ${home} is made to replicate from ${away}.`);
   const steps = mysqlReprotectSteps(run, primary, home);
+  if (run.ctx.settings.postgresql) steps.push(pgFollowStep(run, home, 'reprotect'));
   if (!run.ctx.settings.elasticsearch) return { steps };
   const es = esFollowSteps(run, home, 'reprotect');
   return { steps: [...steps, ...es.steps], esIndices: es.indices };
@@ -106,6 +109,7 @@ function reprotectSteps(
 
 function catchUpSteps(run: FailoverRun, primary: string, esIndices?: () => string[]): PlanStep[] {
   const steps = mysqlCatchUpSteps(run, primary, run.ctx.to);
+  if (run.ctx.settings.postgresql) steps.push(pgCatchUpStep(run, run.ctx.to));
   if (esIndices) steps.push(esCatchUpStep(run, run.ctx.to, esIndices));
   return steps;
 }
@@ -196,6 +200,8 @@ async function reestablish(
       .filter((s) => s.name !== primary && missing.some((m) => m.startsWith(`${s.name} does not replicate`)))
       .map((s) => s.name);
     steps.push(...mysqlRepointSteps(run, primary, servers));
+    // A resumed run: the standby's PostgreSQL server follows the primary site's again (nothing to do when it does).
+    if (run.ctx.settings.postgresql) steps.push(pgFollowStep(run, away, 'reestablish'));
   }
   if (run.ctx.settings.elasticsearch) {
     steps.push(...esFollowSteps(run, away, 'reestablish').steps);

@@ -25,6 +25,8 @@ export const PG_FAILURE_TYPES = {
   PromoteFailed: { retryable: false },
   /** Starting an old primary again as a primary was refused: it is (or was made) a standby. */
   UnfenceOfStandby: { retryable: false },
+  /** pg_rewind cannot run on the server: neither wal_log_hints nor data checksums (pg_rewind.sgml). */
+  NotRewindable: { retryable: false },
   /** The rejoined standby does not stream from its new primary. */
   StandbyNotStreaming: { retryable: false },
 } as const;

@@ -1,4 +1,4 @@
-import { log } from '@temporalio/activity';
+import { heartbeat, log } from '@temporalio/activity';
 import { lsnDiff } from '../../common/pg-lsn';
 import { shellQuote } from '../apps/remote-command';
 import type { RunbookRegistry } from '../runbooks';
@@ -73,6 +73,11 @@ export function createPgRejoinActivities({ connections, host, status, exec }: Re
       steps.push(`crash recovery in single-user mode (the control file said "${control.state}")`);
       control = await h.controlData(READ_MS);
     }
+    if (!control.walLogHints && !control.dataChecksums)
+      throw pgDecision(
+        'NotRewindable',
+        `${h.server.name} cannot be rewound: its control file says wal_log_hints off and no data checksums, and pg_rewind needs one of them; rebuild it from the new primary (pg_basebackup) by hand, or turn wal_log_hints on before the next failover.`,
+      );
     return control.checkpointLsn;
   }
 
@@ -147,6 +152,7 @@ export function createPgRejoinActivities({ connections, host, status, exec }: Re
             'StandbyNotStreaming',
             `${input.server} started as a standby but does not stream from ${input.source} after ${STREAMING_WAIT_MS / 1000}s (WAL receiver ${s.walReceiver?.status ?? 'not running'}${s.error ? `; ${s.error.message}` : ''}); its log ${h.logFile} says why.`,
           );
+        heartbeat({ server: input.server, waiting: 'streaming' });
         await sleep(POLL_MS);
       }
       const description = `${input.server} streams from ${input.source} as a standby (${steps.join('; ')}); ${report.sentence}`;

@@ -38,6 +38,7 @@ import { StepBook, type PlanStep } from '../steps';
 import { appsContribution } from '../systems/apps';
 import { elasticsearchContribution } from '../systems/elasticsearch';
 import { mysqlContribution } from '../systems/mysql';
+import { postgresqlContribution } from '../systems/postgresql';
 import {
   FENCE_WINDOW_PATCH,
   type Observation,
@@ -54,6 +55,7 @@ export function contributionsFor(settings: PairSettings): SystemContribution[] {
   return [
     ...(settings.traffic ? [trafficContribution()] : []),
     mysqlContribution(),
+    ...(settings.postgresql ? [postgresqlContribution()] : []),
     ...(settings.elasticsearch ? [elasticsearchContribution()] : []),
     ...(settings.apps.length > 0 ? [appsContribution()] : []),
   ];
