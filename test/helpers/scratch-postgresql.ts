@@ -330,11 +330,22 @@ function osIds(user: string): { uid: number; gid: number } {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
-/** The activities over a runbook with this pair's postgresql section (MySQL is mandatory in a runbook: a stand-in). */
+/**
+ * The activities over a runbook with this pair's postgresql section (MySQL is mandatory in a runbook: a stand-in);
+ * `servers` overrides settings of a server by name (its port through a proxy, say), `name` names the pair.
+ */
 export function pgActivities(
   pair: ScratchPgPair,
-  name = `pg-${path.basename(pair.dir).slice(8).toLowerCase()}`,
+  options: { name?: string; servers?: Record<string, Record<string, unknown>> } = {},
 ) {
+  const name = options.name ?? `pg-${path.basename(pair.dir).slice(8).toLowerCase()}`;
+  const section = {
+    ...pair.section,
+    servers: (pair.section.servers as { name: string }[]).map((s) => ({
+      ...s,
+      ...options.servers?.[s.name],
+    })),
+  };
   const runbook = {
     pair: name,
     sites: { primary: { name: 'gra' }, standby: { name: 'rbx' } },
@@ -348,10 +359,10 @@ export function pgActivities(
         { name: 'db-rbx-1', site: 'rbx', host: '127.0.0.1', port: 2, role: 'replica' },
       ],
     },
-    postgresql: pair.section,
+    postgresql: section,
     approval: { policy: 'auto', approvers: [TEST_APPROVER_LINE] },
   };
-  const file = path.join(pair.dir, 'runbook.yaml');
+  const file = path.join(pair.dir, `runbook-${name}.yaml`);
   writeFileSync(file, stringify(runbook));
   const clients: ActivityClients = createClients(loadRunbooks([file]));
   const activities = createActivities(clients);
