@@ -85,6 +85,10 @@ export interface ScratchPgPair {
  */
 export async function startScratchPgPair(
   log: (line: string) => void = () => undefined,
+  options: {
+    /** Each site's SSH server (a scratch DR pair's site sshd) instead of one of the pair's own. */
+    ssh?: Record<PgSite, { port: number; clientKey: string; hostKeyPub: string }>;
+  } = {},
 ): Promise<ScratchPgPair> {
   ensureDebianPackages(STACK_PACKAGES, log);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pg-pair-'));
@@ -150,10 +154,11 @@ export async function startScratchPgPair(
     return c;
   };
   try {
-    await withEnv(sshEnv, async () => {
-      await sshd.up();
-      ssh = sshPaths();
-    });
+    if (!options.ssh)
+      await withEnv(sshEnv, async () => {
+        await sshd.up();
+        ssh = sshPaths();
+      });
     await initPrimary(nodes.gra, path.join(dir, 'gra'));
     await startNode(nodes.gra);
     await rolesAndData(nodes.gra);
@@ -182,10 +187,10 @@ export async function startScratchPgPair(
       ...(user ? { osUser: user } : {}),
       ssh: {
         host: '127.0.0.1',
-        port: Number(sshEnv.DR_STACK_PORT_SSH),
+        port: options.ssh?.[site].port ?? Number(sshEnv.DR_STACK_PORT_SSH),
         user: sshUser(),
-        privateKey: `file:${ssh.clientKey}`,
-        hostKey: `file:${ssh.hostKeyPub}`,
+        privateKey: `file:${options.ssh?.[site].clientKey ?? ssh.clientKey}`,
+        hostKey: `file:${options.ssh?.[site].hostKeyPub ?? ssh.hostKeyPub}`,
       },
     })),
   };
