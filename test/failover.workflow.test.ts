@@ -1297,7 +1297,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
         (err: WorkflowFailedError) => err.cause as Error,
       );
       expect(failure?.message).toBe(
-        'invalid watch of an old site: site: required; mysqlServer: required; newPrimary: required; startedBy: required; systems: "redis" cannot be fenced (known: mysql, elasticsearch, traffic)',
+        'invalid watch of an old site: site: required; mysqlServer: required; newPrimary: required; startedBy: required; systems: "redis" cannot be fenced (known: mysql, elasticsearch, traffic, postgresql)',
       );
       expect(pair.calls).toEqual([]);
     });
