@@ -7,9 +7,10 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Activities } from '../activities';
-import { failback, failover } from '../workflows';
+import { failback, failover, fenceOldSite } from '../workflows';
 import {
   approveUpdate,
+  fenceWatchWorkflowId,
   pairMoveWorkflowId,
   statusQuery,
   type FailbackInput,
@@ -155,8 +156,19 @@ describe('PostgreSQL in the failover and failback workflows (time-skipping, in-m
     gra.lsn += 0x3000; // acknowledged on pg-gra, never streamed
     gra.running = false;
     rbx.streaming = false;
+    // pg-gra's host does not answer SSH for the failover and the watcher's first round; then it is back.
+    pair.fail('pgStopServer', { times: 2, type: 'SshUnreachable', nonRetryable: false });
     const report = await resultApprovingEachQuestion(await startFailover('unplanned'));
     expect(report.outcome).toBe('completed');
+    expect(report.steps.find((s) => s.id === 'postgresql.fence')?.state).toBe('failed');
+    const watch = await ts.env.client.workflow
+      .getHandle<typeof fenceOldSite>(fenceWatchWorkflowId(pair.settings.pair))
+      .result();
+    expect(watch.outcome).toBe('fenced');
+    expect(watch.fenced).toEqual(
+      expect.arrayContaining([expect.objectContaining({ system: 'postgresql', target: 'pg-gra' })]),
+    );
+    expect(pgCalls().filter((c) => c === 'pgStopServer pg-gra').length).toBeGreaterThanOrEqual(3);
     expect(pgCalls()).toEqual(expect.arrayContaining(['pgCatchUp pg-rbx', 'pgPromote pg-rbx']));
     expect(report.dataLoss.find((d) => d.system === 'postgresql')?.sentence).toMatch(
       /^unknown: pg-rbx has WAL up to 0\/5000000; what pg-gra wrote after that is lost/,
