@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Activities } from '../activities';
-import { failback, failover, fenceOldSite } from '../workflows';
+import { failback, failover, fenceOldSite, readinessCheck } from '../workflows';
 import {
   approveUpdate,
   fenceWatchWorkflowId,
@@ -188,6 +188,27 @@ describe('PostgreSQL in the failover and failback workflows (time-skipping, in-m
       source: 'pg-gra',
       streaming: true,
     });
+  });
+
+  it('the readiness check reads PostgreSQL too: ready when pg-rbx streams within maxLagBytes and pg-gra could be rewound, not when it lags', async () => {
+    pair = pgPair();
+    const check = () =>
+      ts.env.client.workflow.execute(readinessCheck, {
+        args: [{ pair: pair.settings.pair, trigger: 'test' }],
+        taskQueue: ts.taskQueue,
+        workflowId: `readiness-${randomUUID()}`,
+      });
+    const ready = await check();
+    expect(ready.ready).toBe(true);
+    expect(ready.postgresql?.map((s) => s.server)).toEqual(['pg-gra', 'pg-rbx']);
+    expect(ready.checks.map((c) => c.name)).toEqual(
+      expect.arrayContaining(['pg-rbx.standby', 'pg-rbx.streaming', 'pg-rbx.lag', 'pg-gra.rewindable']),
+    );
+    pair.state.pg!['pg-gra']!.lsn += 2 * 1024 * 1024;
+    const lagging = await check();
+    expect(lagging.ready).toBe(false);
+    expect(lagging.verdict).toMatch(/pg-rbx replays 2097152 byte\(s\) behind pg-gra/);
+    expect(pair.changes()).toEqual([]);
   });
 
   it('a runbook without a postgresql section calls no PostgreSQL activity', async () => {

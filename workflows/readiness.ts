@@ -2,6 +2,7 @@ import { ActivityFailure, patched, proxyActivities, workflowInfo } from '@tempor
 import type { Activities } from '../activities';
 import type { EsFollowerStatusReport, EsHealthObservation } from '../activities/elasticsearch';
 import type { MysqlServerStatus } from '../activities/mysql/status';
+import type { PgServerStatus } from '../activities/postgresql';
 import type { PairSettings } from '../activities/pair-settings';
 import type { TrafficState } from '../activities/traffic';
 import { NON_RETRYABLE } from './activity-options';
@@ -12,6 +13,7 @@ import { evaluateTrafficReadiness } from './checks/traffic-readiness';
 import type { Trigger } from './definitions';
 import { recordReadiness } from './metrics';
 import { Narrator } from './narrate';
+import { evaluatePgReadiness } from './systems/postgresql';
 
 export interface ReadinessInput {
   pair: string;
@@ -32,6 +34,8 @@ export interface ReadinessReport {
   elasticsearch?: { health: EsHealthObservation; followers?: EsFollowerStatusReport };
   /** Where traffic goes now (runbooks with a traffic section). */
   traffic?: TrafficState;
+  /** Every PostgreSQL server (runbooks with a postgresql section). */
+  postgresql?: PgServerStatus[];
   decisions: { phase: string; sentence: string }[];
 }
 
@@ -48,10 +52,11 @@ const { pairSettings, mysqlServerStatuses } = proxyActivities<Activities>({
 });
 
 /** A readiness check reports what does not answer rather than waiting long for it: few, short retries. */
-const { esClusterHealth, esFollowerStatus, trafficCurrentTarget } = proxyActivities<Activities>({
-  startToCloseTimeout: '1m',
-  retry: { initialInterval: '1s', maximumAttempts: 2, nonRetryableErrorTypes: NON_RETRYABLE },
-});
+const { esClusterHealth, esFollowerStatus, trafficCurrentTarget, pgServerStatuses } =
+  proxyActivities<Activities>({
+    startToCloseTimeout: '1m',
+    retry: { initialInterval: '1s', maximumAttempts: 2, nonRetryableErrorTypes: NON_RETRYABLE },
+  });
 
 /**
  * Non-destructive readiness check of a DR pair (the seed of the readiness drill): reads the state of every
@@ -67,7 +72,7 @@ export async function readinessCheck(input: ReadinessInput): Promise<ReadinessRe
   const settings = await pairSettings({ pair: input.pair });
   const mysql = await mysqlServerStatuses({ pair: input.pair });
   const checks = evaluateMysqlReadiness(settings, mysql);
-  const report: Pick<ReadinessReport, 'elasticsearch' | 'traffic'> = {};
+  const report: Pick<ReadinessReport, 'elasticsearch' | 'traffic' | 'postgresql'> = {};
   if (patched(READINESS_ES_TRAFFIC_PATCH)) {
     if (settings.elasticsearch) {
       report.elasticsearch = await assessElasticsearch(settings, checks);
@@ -75,6 +80,12 @@ export async function readinessCheck(input: ReadinessInput): Promise<ReadinessRe
     if (settings.traffic) {
       report.traffic = await assessTraffic(settings, checks);
     }
+  }
+  // Only runbooks with a postgresql section read it, so the runs of every other runbook keep their commands.
+  if (settings.postgresql) {
+    report.postgresql = await pgServerStatuses({ pair: input.pair });
+    const { primary, standby } = settings.sites;
+    checks.push(...evaluatePgReadiness(settings, report.postgresql, primary, standby, true));
   }
   for (const check of checks.filter((c) => !c.ok)) narrator.say(`not ready: ${check.sentence}`);
 

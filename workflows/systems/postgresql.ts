@@ -70,21 +70,7 @@ export function postgresqlContribution(): SystemContribution {
     },
 
     async assess(ctx): Promise<Check[]> {
-      await read(ctx);
-      const primary = pgServerOf(ctx.settings, ctx.from);
-      const standby = pgServerOf(ctx.settings, ctx.to);
-      const checks = standbyChecks(standby, statusOf(standby.name));
-      if (!ctx.planned) return checks;
-      return [
-        ...checks,
-        ...plannedChecks(
-          ctx.settings.postgresql!,
-          primary,
-          standby,
-          statusOf(primary.name),
-          statusOf(standby.name),
-        ),
-      ];
+      return evaluatePgReadiness(ctx.settings, await read(ctx), ctx.from, ctx.to, ctx.planned);
     },
 
     async plan(ctx): Promise<SystemPlan> {
@@ -227,6 +213,29 @@ export function rejoinStep(
       return r.description;
     },
   };
+}
+
+/**
+ * Whether `to`'s server can take over from `from`'s: it answers and is a standby; planned (and in the readiness
+ * check), also: `from`'s answers as the primary, the standby streams from it within maxLagBytes, and pg_rewind could
+ * bring `from`'s back as a standby later.
+ */
+export function evaluatePgReadiness(
+  settings: PairSettings,
+  statuses: PgServerStatus[],
+  from: string,
+  to: string,
+  planned: boolean,
+): Check[] {
+  const primary = pgServerOf(settings, from);
+  const standby = pgServerOf(settings, to);
+  const statusOf = (name: string) => statuses.find((s) => s.server === name);
+  const checks = standbyChecks(standby, statusOf(standby.name));
+  if (!planned) return checks;
+  return [
+    ...checks,
+    ...plannedChecks(settings.postgresql!, primary, standby, statusOf(primary.name), statusOf(standby.name)),
+  ];
 }
 
 function standbyChecks(standby: PgServer, s: PgServerStatus | undefined): Check[] {
