@@ -13,6 +13,8 @@ import { createOvhDatabaseActivities } from './ovh-database';
 import { OvhDatabaseClients } from './ovh-database/client';
 import { createPairSettingsActivities } from './pair-settings';
 import { createRedisActivities, RedisClients } from './redis';
+import { createPostgresqlActivities } from './postgresql';
+import { PgConnections } from './postgresql/connections';
 import { RunbookRegistry } from './runbooks';
 import { createTrafficActivities } from './traffic';
 import { TrafficProviders } from './traffic/providers';
@@ -26,6 +28,7 @@ export interface ActivityClients {
   es: EsClients;
   ovhDatabases: OvhDatabaseClients;
   redis: RedisClients;
+  postgresql: PgConnections;
   close(): Promise<void>;
 }
 
@@ -42,6 +45,7 @@ export function createClients(runbooks: Map<string, LoadedRunbook>): ActivityCli
     es,
     ovhDatabases: new OvhDatabaseClients(registry),
     redis: new RedisClients(registry),
+    postgresql: new PgConnections(registry),
     close: async () => {
       await Promise.all([mysql.close(), traffic.close(), es.close()]);
     },
@@ -58,6 +62,11 @@ export function createActivities(clients: ActivityClients) {
     ...createElasticsearchActivities({ es: clients.es }),
     ...createOvhDatabaseActivities({ clients: clients.ovhDatabases }),
     ...createRedisActivities({ clients: clients.redis }),
+    ...createPostgresqlActivities({
+      runbooks: clients.runbooks,
+      connections: clients.postgresql,
+      ssh: clients.ssh,
+    }),
     ...createNotificationActivities({
       runbooks: clients.runbooks,
       fetch: globalThis.fetch,

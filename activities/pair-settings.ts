@@ -53,6 +53,11 @@ export interface PairSettings {
     ipRestrictions: string[];
     readyTimeoutMs: number;
   }[];
+  /** Present when the runbook has a postgresql section: one server per site (no addresses of secrets). */
+  postgresql?: {
+    servers: { name: string; site: string; role: 'primary' | 'standby'; host: string; port: number }[];
+    maxLagBytes: number;
+  };
   /** Present when the runbook has a redis section: its servers (no password) and the planned move's limits. */
   redis?: {
     servers: { name: string; site: string; role: 'master' | 'replica'; host: string; port: number }[];
@@ -187,6 +192,20 @@ export function createPairSettingsActivities({ runbooks }: { runbooks: RunbookRe
                 ipRestrictions: db.ipRestrictions.map((r) => r.ip),
                 readyTimeoutMs: durationMs(db.readyTimeout),
               })),
+            }
+          : {}),
+        ...(runbook.postgresql
+          ? {
+              postgresql: {
+                servers: runbook.postgresql.servers.map(({ name, site, role, host, port }) => ({
+                  name,
+                  site,
+                  role,
+                  host,
+                  port,
+                })),
+                maxLagBytes: runbook.postgresql.maxLagBytes,
+              },
             }
           : {}),
         ...(runbook.redis

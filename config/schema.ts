@@ -337,6 +337,89 @@ const redis = z
     duplicateNames(value.servers, ctx, 'servers');
   });
 
+/** One PostgreSQL server of the pair: where it listens, where its data lives, and SSH to its host (pg_ctl, pg_rewind). */
+const postgresqlServer = z
+  .object({
+    name,
+    site: name,
+    host,
+    port: port.default(5432),
+    /** The role this server has when the pair is in its normal (forward) direction. */
+    role: z.enum(['primary', 'standby']),
+    /** The data directory on the server's host (pg_ctl -D), e.g. "/var/lib/postgresql/15/main". */
+    dataDirectory: z
+      .string()
+      .regex(
+        /^\/[^\s"'`\\$]*$/,
+        "must be an absolute path on the server's host (no spaces, quotes, $ or backslashes)",
+      ),
+    /**
+     * SSH to the server's host (host key pinned): the fence stops the server with pg_ctl, the planned switchover
+     * reads pg_controldata of the stopped server, the failback runs pg_rewind and starts it as a standby.
+     */
+    ssh: sshTarget,
+    /**
+     * The operating-system account that owns the data directory, when the SSH user is root: the commands then run
+     * as that account (runuser). Absent: the SSH user is that account.
+     */
+    osUser: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_-]*$/, 'must be a user name (lower-case letters, digits, _ and -)')
+      .optional(),
+  })
+  .strict();
+
+/**
+ * PostgreSQL streaming replication, a system of its own beside MySQL: one server per site, the primary site's the
+ * primary, the standby site's a streaming standby of it.
+ */
+const postgresql = z
+  .object({
+    /** A role that may read pg_stat_replication, run pg_promote and CHECKPOINT, and be pg_rewind's source (superuser). */
+    user: z.string().min(1),
+    password: secretRef,
+    /** The role the standbys stream with (REPLICATION), written into their primary_conninfo. */
+    replicationUser: z.string().min(1),
+    replicationPassword: secretRef,
+    database: z.string().min(1).default('postgres'),
+    /** Where pg_ctl, pg_controldata and pg_rewind are on the database hosts. */
+    binDirectory: z
+      .string()
+      .regex(/^\/[^\s"'`\\$]*$/, 'must be an absolute path (no spaces, quotes, $ or backslashes)')
+      .default('/usr/lib/postgresql/15/bin'),
+    servers: z.array(postgresqlServer).min(2),
+    /** A planned move starts only when the standby replays within this many bytes of the primary's WAL. */
+    maxLagBytes: z
+      .number()
+      .int()
+      .min(0)
+      .default(16 * 1024 * 1024),
+    connectTimeout: duration.default('5s'),
+    /** Client-side limit of one statement (waits add their own). */
+    statementTimeout: duration.default('30s'),
+  })
+  .strict()
+  .superRefine((value, ctx) => {
+    const primaries = value.servers.filter((s) => s.role === 'primary');
+    if (primaries.length !== 1)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['servers'],
+        message: `exactly one server must have role "primary" (found ${primaries.length})`,
+      });
+    duplicateNames(value.servers, ctx, 'servers');
+    const sites = new Set<string>();
+    value.servers.forEach((s, i) => {
+      if (sites.has(s.site))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['servers', i, 'site'],
+          message: `names site "${s.site}" twice: the pair has one PostgreSQL server per site`,
+        });
+      sites.add(s.site);
+    });
+  });
+
 const appHost = z
   .object({
     name,
@@ -779,7 +862,15 @@ const probes = z
   .strict();
 
 /** The systems a runbook can declare, as detection and the reports name them. */
-export const SYSTEMS = ['mysql', 'elasticsearch', 'apps', 'traffic', 'redis', 'ovh-database'] as const;
+export const SYSTEMS = [
+  'mysql',
+  'elasticsearch',
+  'apps',
+  'traffic',
+  'redis',
+  'postgresql',
+  'ovh-database',
+] as const;
 export type SystemName = (typeof SYSTEMS)[number];
 
 /**
@@ -861,6 +952,7 @@ export const runbookSchema = z
     sites: z.object({ primary: site, standby: site }).strict(),
     elasticsearch: elasticsearch.optional(),
     mysql,
+    postgresql: postgresql.optional(),
     apps: apps.optional(),
     traffic: traffic.optional(),
     ovhDatabases: ovhDatabases.optional(),
@@ -906,6 +998,7 @@ export const runbookSchema = z
       checkSite(c.site, ['elasticsearch', 'clusters', i, 'site']),
     );
     runbook.apps?.hosts.forEach((h, i) => checkSite(h.site, ['apps', 'hosts', i, 'site']));
+    if (runbook.postgresql) postgresqlSites(runbook.postgresql, runbook.sites.primary.name, checkSite, ctx);
     if (runbook.apps) appEndpoints(runbook.apps.hosts, runbook.mysql.servers, ctx);
     if (runbook.redis) redisSites(runbook.redis, runbook.sites.primary.name, checkSite, ctx);
     const primary = runbook.mysql.servers.find((s) => s.role === 'primary');
@@ -967,6 +1060,7 @@ export function declaredSystems(runbook: {
   traffic?: unknown;
   ovhDatabases?: unknown;
   redis?: unknown;
+  postgresql?: unknown;
 }): SystemName[] {
   const declared: Record<SystemName, boolean> = {
     mysql: true,
@@ -975,6 +1069,7 @@ export function declaredSystems(runbook: {
     traffic: runbook.traffic !== undefined,
     'ovh-database': runbook.ovhDatabases !== undefined,
     redis: runbook.redis !== undefined,
+    postgresql: runbook.postgresql !== undefined,
   };
   return SYSTEMS.filter((s) => declared[s]);
 }
@@ -1040,6 +1135,29 @@ function redisSites(
       code: 'custom',
       path: ['redis', 'servers', master, 'site'],
       message: `the master must be in the primary site "${primarySite}"`,
+    });
+}
+
+/** Each PostgreSQL server in a known site, the primary in the primary site, and a server in each site. */
+function postgresqlSites(
+  pg: z.infer<typeof postgresql>,
+  primarySite: string,
+  checkSite: (value: string, path: (string | number)[]) => void,
+  ctx: z.RefinementCtx,
+): void {
+  pg.servers.forEach((s, i) => checkSite(s.site, ['postgresql', 'servers', i, 'site']));
+  const primary = pg.servers.findIndex((s) => s.role === 'primary');
+  if (primary >= 0 && pg.servers[primary]!.site !== primarySite)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['postgresql', 'servers', primary, 'site'],
+      message: `the primary server must be in the primary site "${primarySite}"`,
+    });
+  if (!pg.servers.some((s) => s.site !== primarySite))
+    ctx.addIssue({
+      code: 'custom',
+      path: ['postgresql', 'servers'],
+      message: 'must have a server in the standby site: the standby to promote',
     });
 }
 
@@ -1120,6 +1238,8 @@ function duplicateNames(items: { name: string }[], ctx: z.RefinementCtx, path: s
 export type Runbook = z.infer<typeof runbookSchema>;
 export type MysqlServerConfig = Runbook['mysql']['servers'][number];
 export type TrafficConfig = NonNullable<Runbook['traffic']>;
+export type PostgresqlConfig = NonNullable<Runbook['postgresql']>;
+export type PostgresqlServerConfig = PostgresqlConfig['servers'][number];
 export type OvhDatabasesConfig = NonNullable<Runbook['ovhDatabases']>;
 export type OvhDatabaseConfig = OvhDatabasesConfig['services'][number];
 export type AppHostConfig = NonNullable<Runbook['apps']>['hosts'][number];

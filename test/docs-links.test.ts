@@ -34,6 +34,7 @@ describe('documentation links', () => {
         'activities/elasticsearch/README.md',
         'activities/traffic/README.md',
         'activities/apps/README.md',
+        'activities/postgresql/README.md',
       ]),
     );
   });

@@ -1336,7 +1336,7 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
         (err: WorkflowFailedError) => err.cause as Error,
       );
       expect(failure?.message).toBe(
-        'invalid watch of an old site: site: required; mysqlServer: required; newPrimary: required; startedBy: required; systems: "memcached" cannot be fenced (known: mysql, elasticsearch, traffic, redis)',
+        'invalid watch of an old site: site: required; mysqlServer: required; newPrimary: required; startedBy: required; systems: "memcached" cannot be fenced (known: mysql, elasticsearch, traffic, redis, postgresql)',
       );
       expect(pair.calls).toEqual([]);
     });

@@ -22,6 +22,7 @@ const VANTAGES: Record<System, { worker: string[]; witnesses: string[] }> = {
   // A managed database restored from backup observes nothing of the primary site (not a detection witness).
   'ovh-database': { worker: [], witnesses: [] },
   redis: { worker: ['worker → redis-gra'], witnesses: ['redis-rbx link'] },
+  postgresql: { worker: ['worker → pg-gra'], witnesses: ['pg-rbx WAL receiver'] },
 };
 
 function observations(system: System, seen: Seen): Observation[] {

@@ -148,7 +148,7 @@ export const COMPLETED_RUN_PHASES = [
 export type Phase =
   (typeof COMPLETED_RUN_PHASES)[number] | 'compensate' | 'reprotect' | 'catch-up' | 'reestablish';
 
-export type System = 'mysql' | 'elasticsearch' | 'apps' | 'traffic' | 'redis' | 'ovh-database';
+export type System = 'mysql' | 'elasticsearch' | 'apps' | 'traffic' | 'redis' | 'postgresql' | 'ovh-database';
 
 /** One step of a plan, as shown to humans: what it does, to what, and how it is undone. */
 export interface PlannedStepView {
@@ -167,7 +167,7 @@ export interface DataLossEstimate {
   count?: number;
   /** What the run recovered that the standby lacked (MySQL: transactions salvaged from the old primary's binlog). */
   recovered?: number;
-  unit: 'transactions' | 'operations';
+  unit: 'transactions' | 'operations' | 'bytes of WAL';
   sentence: string;
 }
 
@@ -220,8 +220,11 @@ export interface RunStatus {
   primaryRecovered?: AlertResolved;
 }
 
-/** The systems of an old site the watcher fences: its MySQL primary, its leader indices, its traffic, its Redis master. */
-export type FenceableSystem = 'mysql' | 'elasticsearch' | 'traffic' | 'redis';
+/**
+ * The systems of an old site the watcher fences: its MySQL primary, its leader indices, its traffic, its Redis master,
+ * its PostgreSQL primary.
+ */
+export type FenceableSystem = 'mysql' | 'elasticsearch' | 'traffic' | 'redis' | 'postgresql';
 
 /** What the watcher did to one system: fenced it (when, in which round, its sentence). */
 export interface FencedSystem {

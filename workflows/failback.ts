@@ -11,6 +11,8 @@ import {
   mysqlReprotectSteps,
   redisRepointStep,
   redisReprotectStep,
+  pgCatchUpStep,
+  pgFollowStep,
 } from './failback/steps';
 import { approve } from './failover/approve';
 import { assess } from './failover/assess';
@@ -103,6 +105,7 @@ function reprotectSteps(
   const steps = mysqlReprotectSteps(run, primary, home);
   // Runbooks without a redis section plan exactly the steps they did.
   if (run.ctx.settings.redis) steps.push(redisReprotectStep(run, home));
+  if (run.ctx.settings.postgresql) steps.push(pgFollowStep(run, home, 'reprotect'));
   if (!run.ctx.settings.elasticsearch) return { steps };
   const es = esFollowSteps(run, home, 'reprotect');
   return { steps: [...steps, ...es.steps], esIndices: es.indices };
@@ -110,6 +113,7 @@ function reprotectSteps(
 
 function catchUpSteps(run: FailoverRun, primary: string, esIndices?: () => string[]): PlanStep[] {
   const steps = mysqlCatchUpSteps(run, primary, run.ctx.to);
+  if (run.ctx.settings.postgresql) steps.push(pgCatchUpStep(run, run.ctx.to));
   if (esIndices) steps.push(esCatchUpStep(run, run.ctx.to, esIndices));
   return steps;
 }
@@ -201,6 +205,8 @@ async function reestablish(
       .map((s) => s.name);
     steps.push(...mysqlRepointSteps(run, primary, servers));
     if (run.ctx.settings.redis) steps.push(redisRepointStep(run, away));
+    // A resumed run: the standby's PostgreSQL server follows the primary site's again (nothing to do when it does).
+    if (run.ctx.settings.postgresql) steps.push(pgFollowStep(run, away, 'reestablish'));
   }
   if (run.ctx.settings.elasticsearch) {
     steps.push(...esFollowSteps(run, away, 'reestablish').steps);

@@ -41,7 +41,7 @@ export const MAX_ROUND_DELAY_MS = 60_000;
 /** Failovers that start the old-site watcher when they went on without fencing the old site. */
 export const WATCH_OLD_SITE_PATCH = 'fence-old-site-watch';
 
-const FENCEABLE: FenceableSystem[] = ['mysql', 'elasticsearch', 'traffic', 'redis'];
+const FENCEABLE: FenceableSystem[] = ['mysql', 'elasticsearch', 'traffic', 'redis', 'postgresql'];
 
 /** What starts a watch of an old site. */
 export interface FenceOldSiteInput {
@@ -52,6 +52,8 @@ export interface FenceOldSiteInput {
   mysqlServer: string;
   /** The server the failover promoted: the watcher fences only while it is the writable primary. */
   newPrimary: string;
+  /** The old site's PostgreSQL primary, when the runbook has a postgresql section: stopped (pg_ctl stop). */
+  pgServer?: string;
   /** The systems of the site the failover could not fence. */
   systems: FenceableSystem[];
   /** Who started the watch: the failover's workflow ID, or an operator's name. */
@@ -354,6 +356,15 @@ class Watch {
           .description;
       case 'redis':
         return this.fenceRedis();
+      case 'postgresql':
+        if (!this.input.pgServer)
+          throw ApplicationFailure.nonRetryable(
+            `the watch of ${site} names no PostgreSQL server to stop (pgServer)`,
+            'InvalidInput',
+          );
+        return (
+          await this.call('once', 'pgStopServer', { pair, server: this.pgServer }, `stop ${this.pgServer}`)
+        ).description;
     }
   }
 
@@ -378,6 +389,11 @@ class Watch {
     return r.description;
   }
 
+  /** The old PostgreSQL primary (the input names it whenever postgresql is among the systems). */
+  private get pgServer(): string {
+    return this.input.pgServer ?? 'the PostgreSQL primary';
+  }
+
   private target(system: FenceableSystem): string {
     const { site, mysqlServer } = this.input;
     return {
@@ -385,6 +401,7 @@ class Watch {
       elasticsearch: `the leader indices of ES ${site}`,
       traffic: `the traffic to ${site}`,
       redis: this.redisServers.find((s) => s.site === site)?.name ?? `the Redis master of ${site}`,
+      postgresql: this.pgServer,
     }[system];
   }
 
@@ -470,6 +487,12 @@ function validateWatchInput(input: FenceOldSiteInput): void {
         `systems: ${unknown.map((s) => JSON.stringify(s)).join(', ')} cannot be fenced (known: ${FENCEABLE.join(', ')})`,
       );
   }
+  if (
+    Array.isArray(input.systems) &&
+    input.systems.includes('postgresql') &&
+    (typeof input.pgServer !== 'string' || input.pgServer.trim() === '')
+  )
+    problems.push('pgServer: required when systems names postgresql');
   if (problems.length > 0)
     throw ApplicationFailure.nonRetryable(
       `invalid watch of an old site: ${problems.join('; ')}`,
@@ -496,6 +519,7 @@ export async function watchOldSiteIfUnfenced(run: FailoverRun): Promise<void> {
     site: ctx.from,
     mysqlServer: run.steps.find((s) => s.id === 'mysql.fence')!.target,
     newPrimary: run.steps.find((s) => s.id === 'mysql.promote')!.target,
+    ...pgServerOf(run),
     systems: [...new Set(unfenced.map((r) => r.system as FenceableSystem))],
     startedBy: run.workflowId,
   };
@@ -509,6 +533,12 @@ export async function watchOldSiteIfUnfenced(run: FailoverRun): Promise<void> {
       `${what}, and its watcher could not be started (${errorText(err)}): fence it by hand before it takes writes or traffic again.`,
     );
   }
+}
+
+/** The old PostgreSQL primary the run's plan fences, when it has one. */
+function pgServerOf(run: FailoverRun): { pgServer?: string } {
+  const fence = run.steps.find((s) => s.id === 'postgresql.fence');
+  return fence ? { pgServer: fence.target } : {};
 }
 
 /** Starts the watcher, or has the one running take on these systems; says which, in a sentence's second half. */

@@ -3,6 +3,7 @@ import type { Activities } from '../activities';
 import type { EsFollowerStatusReport, EsHealthObservation } from '../activities/elasticsearch';
 import type { MysqlServerStatus } from '../activities/mysql/status';
 import type { OvhDbReadiness } from '../activities/ovh-database';
+import type { PgServerStatus } from '../activities/postgresql';
 import type { PairSettings } from '../activities/pair-settings';
 import type { RedisServerStatus } from '../activities/redis';
 import type { TrafficState } from '../activities/traffic';
@@ -16,6 +17,7 @@ import type { Trigger } from './definitions';
 import { recordReadiness } from './metrics';
 import { Narrator } from './narrate';
 import { APP_CONFIG_PATCH, writtenConfigs } from './systems/apps';
+import { evaluatePgReadiness } from './systems/postgresql';
 
 export interface ReadinessInput {
   pair: string;
@@ -40,6 +42,8 @@ export interface ReadinessReport {
   ovhDatabases?: OvhDbReadiness[];
   /** Every Redis server's replication state (runbooks with a redis section). */
   redis?: RedisServerStatus[];
+  /** Every PostgreSQL server (runbooks with a postgresql section). */
+  postgresql?: PgServerStatus[];
   decisions: { phase: string; sentence: string }[];
 }
 
@@ -66,6 +70,7 @@ const {
   appConfigRead,
   ovhDbReadiness,
   redisServerStatuses,
+  pgServerStatuses,
 } = proxyActivities<Activities>({
   startToCloseTimeout: '1m',
   retry: { initialInterval: '1s', maximumAttempts: 2, nonRetryableErrorTypes: NON_RETRYABLE },
@@ -85,7 +90,8 @@ export async function readinessCheck(input: ReadinessInput): Promise<ReadinessRe
   const settings = await pairSettings({ pair: input.pair });
   const mysql = await mysqlServerStatuses({ pair: input.pair });
   const checks = evaluateMysqlReadiness(settings, mysql);
-  const report: Pick<ReadinessReport, 'elasticsearch' | 'traffic' | 'ovhDatabases' | 'redis'> = {};
+  const report: Pick<ReadinessReport, 'elasticsearch' | 'traffic' | 'ovhDatabases' | 'redis' | 'postgresql'> =
+    {};
   if (patched(READINESS_ES_TRAFFIC_PATCH)) {
     if (settings.elasticsearch) {
       report.elasticsearch = await assessElasticsearch(settings, checks);
@@ -102,6 +108,12 @@ export async function readinessCheck(input: ReadinessInput): Promise<ReadinessRe
   }
   // Runbooks without a redis section read exactly what they did.
   if (settings.redis) report.redis = await assessRedis(settings, checks);
+  // Only runbooks with a postgresql section read it, so the runs of every other runbook keep their commands.
+  if (settings.postgresql) {
+    report.postgresql = await pgServerStatuses({ pair: input.pair });
+    const { primary, standby } = settings.sites;
+    checks.push(...evaluatePgReadiness(settings, report.postgresql, primary, standby, true));
+  }
   for (const check of checks.filter((c) => !c.ok)) narrator.say(`not ready: ${check.sentence}`);
 
   const failed = checks.filter((c) => !c.ok);

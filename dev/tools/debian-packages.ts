@@ -29,6 +29,8 @@ export const STACK_PACKAGES: DebianTool[] = [
   // The Redis session store of the scratch DR pairs (a master per site) and the Perl app's client of it.
   { binary: '/usr/bin/redis-server', pkg: 'redis-server' },
   { binary: '/usr/bin/perl', pkg: 'libredis-perl', perlModule: 'Redis' },
+  // PostgreSQL as a second database kind: scratch streaming pairs in tests (initdb, pg_basebackup, pg_rewind).
+  { binary: '/usr/lib/postgresql/15/bin/postgres', pkg: 'postgresql-15' },
 ];
 
 function installed(tool: DebianTool): boolean {

@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../../activities';
 import type { PairSettings } from '../../activities/pair-settings';
+import { fakePgActivities, PG_READS, type FakePgState } from './fake-postgresql';
 
 /**
  * A DR pair in memory for the workflow tests (TestWorkflowEnvironment, no stack): the activities the failover
@@ -45,6 +46,8 @@ export interface FakePairState {
   entryPointAnswers: boolean;
   /** Transactions the old primary holds that the promoted server lacks, as mysqlMeasureLoss finds them (default 0). */
   lostTransactions?: number;
+  /** The PostgreSQL pair, when the settings have a postgresql section (test/helpers/fake-postgresql.ts). */
+  pg?: FakePgState;
 }
 
 export const initialState = (): FakePairState => ({
@@ -845,6 +848,14 @@ export class FakePair {
         };
       },
     };
+    Object.assign(
+      acts,
+      fakePgActivities(
+        () => this.settings,
+        () => s().pg,
+        (name, detail) => this.enter(name, detail),
+      ),
+    );
     for (const name of this.lostAnswers) {
       const act = (acts as Record<string, (...a: unknown[]) => Promise<unknown>>)[name]!;
       (acts as Record<string, unknown>)[name] = async (...args: unknown[]) => {
@@ -876,4 +887,5 @@ const READS = new Set([
   'appHealth',
   'trafficCurrentTarget',
   'trafficVerify',
+  ...PG_READS,
 ]);

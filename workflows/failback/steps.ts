@@ -4,6 +4,7 @@ import type { DataLossEstimate } from '../definitions';
 import type { ApprovalRecord } from '../desk';
 import type { PlanStep } from '../steps';
 import { waitForZeroLag } from '../systems/elasticsearch';
+import { pgServerOf, rejoinStep } from '../systems/postgresql';
 import type { FailoverRun } from '../failover/run';
 
 const outcomes = (r: { indices: { index: string; outcome: string }[] }) =>
@@ -365,6 +366,49 @@ function redisReplicaStep(run: FailoverRun, site: string, phase: 'reprotect' | '
           'redisReplicate',
           { pair: ctx.settings.pair, server, source, unpause: true },
           `${phase} ${server}`,
+        )
+      ).description,
+  };
+}
+
+/**
+ * PostgreSQL: the old primary site's server becomes a streaming standby of the current primary (the other site's
+ * server, when it is the one out of recovery): pg_rewind discards what it wrote that the current primary never
+ * received, and the run tells it as a loss. `phase` is reprotect (the old primary follows) or reestablish (the standby
+ * follows again).
+ */
+export function pgFollowStep(run: FailoverRun, site: string, phase: 'reprotect' | 'reestablish'): PlanStep {
+  const { ctx } = run;
+  const server = pgServerOf(ctx.settings, site).name;
+  const source = ctx.settings.postgresql!.servers.find((s) => s.site !== site)!.name;
+  return rejoinStep(ctx, server, source, phase, (r) => {
+    if (r.rewind?.required)
+      run.dataLoss.push({
+        system: 'postgresql',
+        ...(r.rewind.rewoundBytes !== undefined ? { count: r.rewind.rewoundBytes } : {}),
+        unit: 'bytes of WAL',
+        sentence: r.rewind.sentence,
+      });
+  });
+}
+
+/** The old primary site's PostgreSQL server replays everything it has received from the current primary. */
+export function pgCatchUpStep(run: FailoverRun, site: string): PlanStep {
+  const { ctx } = run;
+  const server = pgServerOf(ctx.settings, site).name;
+  return {
+    id: `postgresql.catch-up.${server}`,
+    phase: 'catch-up',
+    system: 'postgresql',
+    title: `let ${server} replay everything it received`,
+    target: server,
+    run: async () =>
+      (
+        await ctx.call(
+          'catchUp',
+          'pgCatchUp',
+          { pair: ctx.settings.pair, server, timeoutMs: ctx.settings.timeouts.replicaCatchUpMs },
+          `catch up ${server}`,
         )
       ).description,
   };

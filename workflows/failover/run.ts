@@ -40,6 +40,7 @@ import { ovhDatabaseContribution } from '../systems/ovh-database';
 import { elasticsearchContribution } from '../systems/elasticsearch';
 import { mysqlContribution } from '../systems/mysql';
 import { redisContribution } from '../systems/redis';
+import { postgresqlContribution } from '../systems/postgresql';
 import {
   FENCE_WINDOW_PATCH,
   type Observation,
@@ -57,6 +58,7 @@ export function contributionsFor(settings: PairSettings): SystemContribution[] {
   return [
     ...(settings.traffic ? [trafficContribution()] : []),
     mysqlContribution(),
+    ...(settings.postgresql ? [postgresqlContribution()] : []),
     ...(settings.elasticsearch ? [elasticsearchContribution()] : []),
     ...(settings.redis ? [redisContribution()] : []),
     ...(settings.apps.length > 0 ? [appsContribution()] : []),
