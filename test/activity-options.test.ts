@@ -7,7 +7,7 @@ describe('activity presets', () => {
   const heartbeats = (presets: ReturnType<typeof activityPresets>) =>
     Object.fromEntries(Object.entries(presets).map(([name, options]) => [name, options.heartbeatTimeout]));
 
-  it('heartbeat timeouts default to 30s for catch-up waits and salvages, 20s for rebuilds, 60s for app starts and long steps', () => {
+  it('heartbeat timeouts default to 30s for catch-up waits, salvages and delegated switches, 20s for rebuilds, 60s for app starts and long steps', () => {
     expect(heartbeats(activityPresets(fakeSettings().timeouts))).toEqual({
       read: undefined,
       change: undefined,
@@ -15,6 +15,7 @@ describe('activity presets', () => {
       apps: '60s',
       salvage: '30s',
       rebuild: '20s',
+      delegated: '30s',
       long: '60s',
       once: undefined,
       longOnce: '60s',
@@ -30,6 +31,7 @@ describe('activity presets', () => {
       apps: '5s',
       salvage: '5s',
       rebuild: '5s',
+      delegated: '5s',
       long: '5s',
       once: undefined,
       longOnce: '5s',
@@ -39,10 +41,18 @@ describe('activity presets', () => {
   it("with quick heartbeats (runs since the fence window), every preset heartbeats within 2s, or the runbook's timeouts.heartbeat, and retries after half a second", () => {
     const every = (timeout: string) =>
       Object.fromEntries(
-        ['read', 'change', 'catchUp', 'apps', 'salvage', 'rebuild', 'long', 'once', 'longOnce'].map((p) => [
-          p,
-          timeout,
-        ]),
+        [
+          'read',
+          'change',
+          'catchUp',
+          'apps',
+          'salvage',
+          'rebuild',
+          'delegated',
+          'long',
+          'once',
+          'longOnce',
+        ].map((p) => [p, timeout]),
       );
     expect(heartbeats(activityPresets(fakeSettings().timeouts, true))).toEqual(every('2s'));
     const firstRetries = Object.values(activityPresets(fakeSettings().timeouts, true)).map(
@@ -72,5 +82,11 @@ describe('activity presets', () => {
   it("a salvage may last the runbook's timeouts.salvage, plus a connection's and a margin", () => {
     const timeouts = { ...fakeSettings().timeouts, salvageMs: 90_000, activityMs: 60_000 };
     expect(activityPresets(timeouts).salvage.startToCloseTimeout).toBe('180s');
+  });
+
+  it("a switch delegated to MHA may last the runbook's mysql.delegate.timeout (5 min without it), plus an activity's", () => {
+    const timeouts = { ...fakeSettings().timeouts, activityMs: 60_000 };
+    expect(activityPresets({ ...timeouts, delegateMs: 120_000 }).delegated.startToCloseTimeout).toBe('180s');
+    expect(activityPresets(timeouts).delegated.startToCloseTimeout).toBe('360s');
   });
 });
