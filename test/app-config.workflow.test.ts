@@ -20,6 +20,7 @@ import { answer } from './helpers/answers';
 import { failedOverState, FakePair, fakeSettings } from './helpers/fake-pair';
 import { testWorkflowBundle } from './helpers/local-stack';
 import { timeSkippingWorker } from './helpers/time-skipping';
+import { recordHistory } from './helpers/histories';
 
 /** Each app's configuration: the server it points at (undefined: none the runbook renders). */
 class FakeConfigs {
@@ -278,6 +279,7 @@ describe('application configuration follows the promotion (time-skipping, in-mem
       workflowId: pairMoveWorkflowId('fake'),
     });
     const report = await handle.result();
+    await recordHistory(handle, 'failover-app-config-dns-rolled-back');
     // The auto approval policy approves the plan; the cut-over's go is for humans only and times out (reject).
     expect(report.outcome).toBe('rolled-back');
     expect(configCalls()).toEqual([

@@ -927,7 +927,9 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
     const settings = fakeSettings();
     settings.mysql.delegate = 'mha';
     pair = new FakePair(settings);
-    const report = await (await start()).result();
+    const handle = await start();
+    const report = await handle.result();
+    await recordHistory(handle, 'failover-mysql-delegated-to-mha');
     expect(report.outcome).toBe('completed');
     const mysql = pair.changes().filter((c) => c.startsWith('mysql'));
     expect(mysql.slice(0, 2)).toEqual(['mysqlFence db-gra-1', 'mysqlMhaSwitch db-rbx-1']);

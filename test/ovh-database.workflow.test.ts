@@ -25,6 +25,7 @@ import { answer } from './helpers/answers';
 import { failedOverState, FakePair, fakeSettings } from './helpers/fake-pair';
 import { testWorkflowBundle } from './helpers/local-stack';
 import { timeSkippingWorker } from './helpers/time-skipping';
+import { recordHistory } from './helpers/histories';
 
 const RESTORE_POINT = '2026-12-07T21:55:00.000Z';
 const DB: NonNullable<PairSettings['ovhDatabases']>[number] = {
@@ -188,6 +189,7 @@ describe('failover with an OVH managed database (time-skipping, in-memory pair a
     expect(pending.question).toContain('takes hours to days to be READY');
     await answer(handle, approveUpdate, 'oncall', 'gra is lost: restore');
     const report = await handle.result();
+    await recordHistory(handle, 'failover-ovh-database-restored');
     expect(report.outcome).toBe('completed');
     const step = report.steps.find((s) => s.id === 'ovh-database.restore.app-db');
     expect(step).toMatchObject({

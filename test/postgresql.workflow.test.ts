@@ -21,6 +21,7 @@ import { FakePair, fakeSettings } from './helpers/fake-pair';
 import { fakePgSettings, initialPgState } from './helpers/fake-postgresql';
 import { testWorkflowBundle } from './helpers/local-stack';
 import { timeSkippingWorker } from './helpers/time-skipping';
+import { recordHistory } from './helpers/histories';
 
 let pair: FakePair;
 
@@ -95,7 +96,9 @@ const pgCalls = () => pair.calls.filter((c) => c.startsWith('pg') && !/^pgServer
 describe('PostgreSQL in the failover and failback workflows (time-skipping, in-memory pair)', () => {
   it('planned: stops pg-gra cleanly, lets pg-rbx replay past its shutdown checkpoint, promotes it, and makes pg-gra its standby; no loss', async () => {
     pair = pgPair();
-    const report = await (await startFailover('planned')).result();
+    const handle = await startFailover('planned');
+    const report = await handle.result();
+    await recordHistory(handle, 'failover-postgresql-planned');
     expect(report.outcome).toBe('completed');
     expect(pgCalls()).toEqual([
       'pgStopServer pg-gra',

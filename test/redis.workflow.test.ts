@@ -20,6 +20,7 @@ import { failedOverState, FakePair, fakeSettings } from './helpers/fake-pair';
 import { FakeRedis, REDIS_SETTINGS } from './helpers/fake-redis';
 import { testWorkflowBundle } from './helpers/local-stack';
 import { timeSkippingWorker } from './helpers/time-skipping';
+import { recordHistory } from './helpers/histories';
 
 let pair: FakePair;
 let redis: FakeRedis;
@@ -87,7 +88,9 @@ const redisChanges = () => redis.calls.filter((c) => c !== 'redisServerStatuses'
 describe('Redis session store in the failover workflows (time-skipping, in-memory pair)', () => {
   it('planned: pauses redis-gra, lets redis-rbx catch up, promotes it by FAILOVER, repoints redis-gra and lifts its pause', async () => {
     freshPair();
-    const report = await (await startFailover()).result();
+    const handle = await startFailover();
+    const report = await handle.result();
+    await recordHistory(handle, 'failover-redis-planned');
     expect(report.outcome).toBe('completed');
     expect(redisChanges()).toEqual([
       'redisPauseWrites redis-gra',
@@ -172,6 +175,7 @@ describe('Redis session store in the failover workflows (time-skipping, in-memor
       last = q.id;
     }
     const report = await handle.result();
+    await recordHistory(handle, 'failover-redis-unplanned');
     expect(report.outcome).toBe('completed');
     expect(report.steps.find((s) => s.id === 'redis.repoint')?.sentence).toBe(
       'redis-gra was not fenced by the run: the old-site watcher makes it a replica of redis-rbx as soon as it answers.',
