@@ -381,9 +381,10 @@ describe('unplanned failover end to end, after the primary site is killed', () =
     const watch = await within(watcher.result(), 60_000, 'the watcher did not end');
     ctx.runs.push({ workflowId: watcher.workflowId, runId: (await watcher.describe()).runId });
     expect(watch.outcome).toBe('fenced');
-    expect(watch.fenced.map((f) => f.system)).toEqual(['mysql', 'elasticsearch']);
+    // In the order they were fenced: gra's ES emulator may answer a round before its MariaDB has restarted.
+    expect(watch.fenced.map((f) => f.system).sort()).toEqual(['elasticsearch', 'mysql']);
     expect(watch.sentence).toMatch(
-      /^every system of gra the failover could not fence is fenced: db-gra-1 at /,
+      /^every system of gra the failover could not fence is fenced: .*db-gra-1 at /,
     );
     const after = await pair.snapshot();
     expect(after.mysql['db-gra-1']).toEqual({ reachable: true, readOnly: true, replicatesFrom: null });

@@ -8,22 +8,15 @@ export {
   MYSQL_NON_RETRYABLE_FAILURE_TYPES,
   type MysqlFailureType,
 } from '../../common/mysql-failures';
+import { NETWORK_ERROR_CODES } from '../activity-context';
 
 const AUTH_CODES = new Set([
   'ER_ACCESS_DENIED_ERROR',
   'ER_DBACCESS_DENIED_ERROR',
   'ER_ACCESS_DENIED_NO_PASSWORD_ERROR',
 ]);
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ECONNRESET',
-  'EPIPE',
-  'PROTOCOL_CONNECTION_LOST',
-]);
+/** MySQL's client adds its own code for a connection the server dropped. */
+const NETWORK_CODES = new Set([...NETWORK_ERROR_CODES, 'PROTOCOL_CONNECTION_LOST']);
 
 export function classifyMysqlError(err: unknown): MysqlFailureType {
   if ((err as Error)?.name === 'SecretUnavailableError') return 'SecretUnavailable';

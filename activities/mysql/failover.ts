@@ -1,5 +1,4 @@
-import { Context, heartbeat, log } from '@temporalio/activity';
-import { CancelledFailure } from '@temporalio/common';
+import { heartbeat, log } from '@temporalio/activity';
 import { chooseCandidate, type CandidateChoice } from '../../common/mysql-candidates';
 import {
   gtidsMissing,
@@ -46,6 +45,7 @@ import { findReadOnlyBypass, type ReadOnlyBypass } from './read-only-bypass';
 import { MysqlSession } from './session';
 import { pairUsesSemiSync, semiSyncStatement } from './semi-sync';
 import { readServerStatus, type MysqlServerStatus } from './status';
+import { throwIfCancelled } from '../activity-context';
 
 /** Seconds a repointed replica waits between attempts to connect to its new source (MASTER_CONNECT_RETRY). */
 export const REPLICATION_CONNECT_RETRY_SECONDS = 5;
@@ -125,17 +125,6 @@ export interface FailoverActivityDeps {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-export function throwIfCancelled(): void {
-  let signal: AbortSignal | undefined;
-  try {
-    signal = Context.current().cancellationSignal;
-  } catch {
-    return; // not inside an activity (direct call)
-  }
-  if (signal.aborted)
-    throw signal.reason instanceof Error ? signal.reason : new CancelledFailure('cancelled');
-}
 
 /** GTIDs a server has applied, in the form its wait function compares against. */
 function appliedOf(status: MysqlServerStatus): string {

@@ -10,7 +10,7 @@ import { utf8Tail } from '../../common/text';
 import type { MysqlConnections } from './connections';
 import { REBUILD_MARK, SQL, type Statement } from './dialect';
 import { mysqlDecision, mysqlFailure } from './errors';
-import { throwIfCancelled } from './failover';
+import { throwIfCancelled } from '../activity-context';
 import { checkedInput, rebuildInput, type RebuildInput } from './inputs';
 import { MysqlSession } from './session';
 import type { MysqlServerStatus } from './status';

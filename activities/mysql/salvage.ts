@@ -20,7 +20,7 @@ import {
   type Statement,
 } from './dialect';
 import { classifyMysqlError, mysqlDecision, mysqlFailure } from './errors';
-import { throwIfCancelled } from './failover';
+import { throwIfCancelled } from '../activity-context';
 import { checkedInput, resumeInput, salvageInput, type SalvageInput } from './inputs';
 import { MysqlSession } from './session';
 import { BINLOG_READ_FAILURES, explainFailure, KEEP_DOWN_FAILURES } from './tool-errors';

@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { redact } from '../../common/redact';
 import { typedFailure } from '../failure';
+import { NETWORK_ERROR_CODES } from '../activity-context';
 
 /** Every failure type the PostgreSQL activities raise, and whether a retry can fix it. */
 export const PG_FAILURE_TYPES = {
@@ -37,15 +38,6 @@ export function pgDecision(type: PgFailureType, message: string, details?: unkno
   return typedFailure(type, message, !PG_FAILURE_TYPES[type].retryable, details);
 }
 
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ECONNRESET',
-  'EPIPE',
-]);
 /** SQLSTATEs of a server that is going away or not yet there: admin_shutdown, crash_shutdown, cannot_connect_now. */
 const GOING_AWAY = new Set(['57P01', '57P02', '57P03']);
 
@@ -55,7 +47,7 @@ export function classifyPgError(err: unknown): PgFailureType {
   const message = (err as Error)?.message ?? '';
   if (code === '28P01' || code === '28000') return 'InvalidCredentials';
   if (code === '57014' || /timeout/i.test(message)) return 'PostgresTimeout';
-  if (NETWORK_CODES.has(code) || GOING_AWAY.has(code) || /Connection terminated/i.test(message))
+  if (NETWORK_ERROR_CODES.has(code) || GOING_AWAY.has(code) || /Connection terminated/i.test(message))
     return 'PostgresUnreachable';
   return 'PostgresError';
 }

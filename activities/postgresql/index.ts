@@ -250,21 +250,7 @@ export function createPostgresqlActivities({ runbooks, connections, ssh }: Postg
           'UnfenceOfStandby',
           `refusing to start ${input.server} as the primary: its data directory holds standby.signal, so it comes back as a standby (failback) or a human decides.`,
         );
-      await h.check(
-        h.tool(
-          'pg_ctl',
-          'start',
-          '-D',
-          h.dataDirectory,
-          '-w',
-          '-t',
-          String(PG_CTL_WAIT_SECONDS),
-          '-l',
-          h.logFile,
-        ),
-        'pg_ctl start',
-        COMMAND_MS,
-      );
+      await h.start(COMMAND_MS, PG_CTL_WAIT_SECONDS);
       const description = `${input.server} runs again as the primary (pg_ctl start).`;
       log.info(description);
       return { server: input.server, alreadyRunning: false, steps: ['pg_ctl start'], description };

@@ -127,21 +127,7 @@ export function createPgRejoinActivities({ connections, host, status, exec }: Re
         READ_MS,
       );
       steps.push(`standby.signal and primary_conninfo (${src.host}:${src.port})`);
-      await h.check(
-        h.tool(
-          'pg_ctl',
-          'start',
-          '-D',
-          h.dataDirectory,
-          '-w',
-          '-t',
-          String(PG_CTL_WAIT_SECONDS),
-          '-l',
-          h.logFile,
-        ),
-        'pg_ctl start',
-        COMMAND_MS,
-      );
+      await h.start(COMMAND_MS, PG_CTL_WAIT_SECONDS);
       steps.push('pg_ctl start');
       const deadline = Date.now() + STREAMING_WAIT_MS;
       for (;;) {

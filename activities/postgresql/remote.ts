@@ -116,6 +116,25 @@ export class PgHost {
     );
   }
 
+  /** Starts the server (pg_ctl start, waiting up to `waitSeconds` for it to accept connections), logging to logFile. */
+  async start(timeoutMs: number, waitSeconds: number): Promise<void> {
+    await this.check(
+      this.tool(
+        'pg_ctl',
+        'start',
+        '-D',
+        this.dataDirectory,
+        '-w',
+        '-t',
+        String(waitSeconds),
+        '-l',
+        this.logFile,
+      ),
+      'pg_ctl start',
+      timeoutMs,
+    );
+  }
+
   /** The server's control file as pg_controldata prints it. */
   async controlData(timeoutMs: number): Promise<ControlData> {
     return parseControlData(

@@ -2,16 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { redact } from '../../common/redact';
 import { REDIS_FAILURE_TYPES, type RedisFailureType } from '../../common/redis-failures';
 import { typedFailure } from '../failure';
-
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ECONNRESET',
-  'EPIPE',
-]);
+import { NETWORK_ERROR_CODES } from '../activity-context';
 
 /** The failure type of an error of the client or the server (WRONGPASS/NOAUTH are Redis's own error codes). */
 export function classifyRedisError(err: unknown): RedisFailureType {
@@ -20,7 +11,7 @@ export function classifyRedisError(err: unknown): RedisFailureType {
   if (/^(WRONGPASS|NOAUTH)\b/.test(message)) return 'RedisInvalidCredentials';
   const code = (err as { code?: string }).code ?? '';
   if (code === 'ETIMEDOUT' || /Command timed out/i.test(message)) return 'RedisTimeout';
-  if (NETWORK_CODES.has(code) || /Connection is closed|Stream isn't writeable/i.test(message))
+  if (NETWORK_ERROR_CODES.has(code) || /Connection is closed|Stream isn't writeable/i.test(message))
     return 'RedisUnreachable';
   return 'RedisError';
 }

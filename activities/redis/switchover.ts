@@ -1,11 +1,11 @@
-import { Context, heartbeat, log } from '@temporalio/activity';
-import { CancelledFailure } from '@temporalio/common';
+import { heartbeat, log } from '@temporalio/activity';
 import { durationMs } from '../../config/duration';
 import type { RedisServerConfig } from '../../config/schema';
 import { readReplication, type RedisClients, type RedisSession } from './clients';
 import { redisDecision } from './errors';
 import { catchUpInput, checkedInput, promoteInput, replicateInput, serverInput } from './inputs';
 import { replicatesFrom, type RedisReplication } from './status';
+import { throwIfCancelled } from '../activity-context';
 
 /** What a mutating Redis activity did: its commands in order (none when nothing was left to do) and its sentence. */
 export interface RedisChangeResult {
@@ -34,17 +34,6 @@ export interface RedisPromoteResult extends RedisChangeResult {
 
 const POLL_MS = 50;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function throwIfCancelled(): void {
-  let signal: AbortSignal | undefined;
-  try {
-    signal = Context.current().cancellationSignal;
-  } catch {
-    return; // not inside an activity (direct call)
-  }
-  if (signal.aborted)
-    throw signal.reason instanceof Error ? signal.reason : new CancelledFailure('cancelled');
-}
 
 function beat(details: Record<string, unknown>): void {
   try {
