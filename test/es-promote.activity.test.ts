@@ -35,6 +35,8 @@ class CrashingCluster extends EsCluster {
   inFlightCloses = 0;
   maxInFlightCloses = 0;
   closeDelayMs = 0;
+  /** Incremented by a hang: a call that began before it never answers, even once the test revives the cluster. */
+  private epoch = 0;
   private crashed: (() => void) | undefined;
   readonly crashedPromise = new Promise<void>((resolve) => (this.crashed = resolve));
 
@@ -45,6 +47,7 @@ class CrashingCluster extends EsCluster {
     this.crash = undefined;
     this.crashed?.();
     if (crash.mode === 'hang') {
+      this.epoch++;
       this.dead = true;
       await new Promise(() => undefined);
     }
@@ -52,8 +55,8 @@ class CrashingCluster extends EsCluster {
     throw new errors.ConnectionError(`simulated connection loss right after ${step}`);
   }
 
-  private async alive(): Promise<void> {
-    if (this.dead) await new Promise(() => undefined);
+  private async alive(since = this.epoch): Promise<void> {
+    if (this.dead || since !== this.epoch) await new Promise(() => undefined);
     if (this.disconnected) throw new errors.ConnectionError('simulated connection loss');
   }
 
@@ -67,11 +70,14 @@ class CrashingCluster extends EsCluster {
     await this.after('pause');
   }
   override async closeIndex(index: string) {
+    const since = this.epoch;
     await this.alive();
     this.inFlightCloses++;
     this.maxInFlightCloses = Math.max(this.maxInFlightCloses, this.inFlightCloses);
     try {
       if (this.closeDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.closeDelayMs));
+      // A killed worker's close still waiting here never lands after the retry has reopened the index.
+      await this.alive(since);
       await super.closeIndex(index);
     } finally {
       this.inFlightCloses--;

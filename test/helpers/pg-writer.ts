@@ -3,13 +3,17 @@ import { PG_APP, PG_SITES, type PgSite, type ScratchPgPair } from './scratch-pos
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Each writer's ids start a range of their own, so a second writer on the same table never meets the first's rows. */
+const IDS_PER_WRITER = 10_000_000;
+let writers = 0;
+
 /**
- * Inserts rows 1, 2, 3… into `writes`, one at a time, on whichever server is out of recovery; an id counts as
+ * Inserts numbered rows into `writes`, one at a time, on whichever server is out of recovery; an id counts as
  * acknowledged once its INSERT returned. A failed INSERT is not retried under the same id.
  */
 export class PgWriter {
   readonly acknowledged: { id: number; site: PgSite; at: number }[] = [];
-  private next = 1;
+  private next = ++writers * IDS_PER_WRITER + 1;
   private stopped = false;
   private running: Promise<void> | undefined;
 
