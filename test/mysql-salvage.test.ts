@@ -116,13 +116,30 @@ describe('salvage of a dead primary binlog during an unplanned failover (scratch
   }
 
   /** Writes at `rate`/s; both replicas stop receiving `behindMs` before the primary is SIGKILLed. */
+  /** Waits (10 s at most) until `ahead` has received a transaction more than `behind` (MariaDB's Gtid_IO_Pos). */
+  async function waitForReceivedAhead(pair: ScratchPair, ahead: string, behind: string): Promise<void> {
+    const received = async (name: string) => {
+      const status = await pair.act('mysqlServerStatus', { pair: pair.pair, server: name });
+      return Number(/-(\d+)$/.exec(status.replication?.retrievedGtid ?? '')?.[1] ?? 0);
+    };
+    const deadline = Date.now() + 10_000;
+    while ((await received(ahead)) <= (await received(behind))) {
+      if (Date.now() > deadline) throw new Error(`${ahead} did not receive more than ${behind} within 10 s`);
+      await sleep(20);
+    }
+  }
+
   async function killPrimaryBehindReplicas(pair: ScratchPair, rate: number, behindMs: number) {
     const load = pair.writeLoad(rate);
     await load.prepare();
     load.start();
     await load.waitForAcknowledged(100);
-    // db-rbx-1 first: db-rbx-2, a little ahead, is the candidate and db-rbx-1 lacks nothing db-rbx-2 has not.
-    for (const name of [RBX1, RBX2]) await pair.cluster.sql(name, 'STOP SLAVE IO_THREAD');
+    // db-rbx-1 first, then db-rbx-2 once it has received more: a little ahead (whatever the machine's load), it is
+    // the candidate, and db-rbx-1 lacks nothing db-rbx-2 has not.
+    await pair.cluster.sql(RBX1, 'STOP SLAVE IO_THREAD');
+    await load.waitForAcknowledged(5);
+    await waitForReceivedAhead(pair, RBX2, RBX1);
+    await pair.cluster.sql(RBX2, 'STOP SLAVE IO_THREAD');
     const acknowledgedAtCut = load.acknowledgedCount();
     await sleep(behindMs);
     await pair.cluster.kill(GRA, 'SIGKILL');
