@@ -27,6 +27,7 @@ import {
   startTestEmulator,
   type TestEmulator,
 } from './helpers/ovh';
+import { waitUntil } from './helpers/wait';
 
 const IDS = DEFAULT_SEED_IDS.cloudDb;
 const RUNBOOKS = path.resolve(__dirname, '..', 'config', 'runbooks');
@@ -245,7 +246,7 @@ describe('OVH managed database activities (seed: MySQL app in GRA, backups copie
       run(hasty.ovhDbRestoreFromBackup, { pair: PAIR, name: 'app-db', runTag: 'lost' }),
     );
     expect(failure).toMatchObject({ type: 'OvhUnavailable', nonRetryable: false });
-    await until('the delayed fork to be made', () => forks(t).length === 1);
+    await waitUntil('the delayed fork to be made', () => forks(t).length === 1, 5_000, 10);
     const { result } = await run(activitiesOf(dbRunbook(t)).ovhDbRestoreFromBackup, {
       pair: PAIR,
       name: 'app-db',
@@ -354,8 +355,11 @@ describe('OVH managed database activities: faults', () => {
     expect(failure.message).toContain('within 200 ms');
     // The client gave up without aborting the request: on a loaded machine it may not even have reached the emulator
     // yet (node-ovh fetches /auth/time first). Once it is answered, it cannot take a later test's fault.
-    await until('the request given up on is answered', () =>
-      t.emulator.responses.slice(from).some((r) => r.path.includes('/cloud/project/')),
+    await waitUntil(
+      'the request given up on is answered',
+      () => t.emulator.responses.slice(from).some((r) => r.path.includes('/cloud/project/')),
+      5_000,
+      10,
     );
   });
 
@@ -401,15 +405,6 @@ describe('OVH managed database activities: faults', () => {
     expect(forks(t)).toEqual([]);
   });
 });
-
-/** Polls `check` every 10 ms, for at most 5 s. */
-async function until(what: string, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not reached within 5 s`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** A loopback port nothing listens on (bound, then released). */
 function closedPort(): Promise<number> {

@@ -25,11 +25,11 @@ import {
   LogCapture,
   ovhRunbook,
   secretsOf,
-  sleep,
   operatorClient,
   startTestEmulator,
   type TestEmulator,
 } from './helpers/ovh';
+import { waitUntil } from './helpers/wait';
 import { takeTurns } from './helpers/turns';
 
 // Runs activities of the local pair's runbook shape, as the IPLB test does: never while a file changes the pair.
@@ -55,15 +55,6 @@ async function failed(promise: Promise<unknown>) {
 function heartbeats(): { ctx: ProviderContext; beats: unknown[] } {
   const beats: unknown[] = [];
   return { ctx: { heartbeat: (d) => beats.push(d) }, beats };
-}
-
-/** Polls `check` every 10 ms, for at most 5 s. */
-async function until(what: string, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not reached within 5 s`);
-    await sleep(10);
-  }
 }
 
 /** Where the listener points and every member's weight: what a switch must leave identical however it got there. */
@@ -266,7 +257,12 @@ describe('OVH Cloud LB provider (seed: listener app-http on pool app-gra, one me
     t.emulator.addFault({ type: 'slow', delayMs: 1000, method: 'PUT', path: LISTENER, count: 1 });
     const from = t.emulator.responses.length;
     const switching = provider().switchTo('rbx');
-    await until('the provider’s PUT reached the emulator', () => t.emulator.listFaults().length === 0);
+    await waitUntil(
+      'the provider’s PUT reached the emulator',
+      () => t.emulator.listFaults().length === 0,
+      5_000,
+      10,
+    );
     await operator.requestPromised('PUT', member('rbx'), { weight: 3 });
     const result = await switching;
     expect(putsSince(from)).toEqual([`200 ${member('rbx')}`, `409 ${LISTENER}`, `200 ${LISTENER}`]);
@@ -313,7 +309,12 @@ describe('OVH Cloud LB provider (seed: listener app-http on pool app-gra, one me
     expect(failure.message).toBe(
       `OVH API PUT ${LISTENER} is unavailable: no answer from localhost:${t.emulator.port} within 150 ms`,
     );
-    await until('the late PUT landed', () => view()!.listeners[0]!.defaultPoolId === IDS.pools.rbx);
+    await waitUntil(
+      'the late PUT landed',
+      () => view()!.listeners[0]!.defaultPoolId === IDS.pools.rbx,
+      5_000,
+      10,
+    );
     const retry = await p.switchTo('rbx');
     expect(retry.actions.some((a) => a.startsWith('PUT'))).toBe(false);
     expect(endState(view())).toMatchObject(onRbx);

@@ -10,7 +10,7 @@ import {
   setServerState,
   showServersState,
 } from '../../activities/traffic/haproxy-runtime';
-import { freePort, sleep } from '../../dev/stack/daemon';
+import { freePort } from '../../dev/stack/daemon';
 import {
   HAPROXY_BACKEND,
   HAPROXY_SERVERS,
@@ -19,6 +19,7 @@ import {
 } from '../../dev/stack/services/haproxy';
 import { APPCTL, appctl, writeAppEnv } from '../../dev/stack/services/perl-app';
 import { stackDir, stackPort } from '../../dev/stack/settings';
+import { waitUntil } from './wait';
 
 export const frontendUrl = (p = '/health') => `http://127.0.0.1:${stackPort('HAPROXY')}${p}`;
 export const appUrl = (site: 'gra' | 'rbx', p = '/health') =>
@@ -50,17 +51,7 @@ export async function backendState(): Promise<Record<string, string>> {
   return Object.fromEntries(states.map((s) => [s.server, `${s.admin}/${s.op}`]));
 }
 
-export async function waitUntil(
-  what: string,
-  check: () => Promise<boolean>,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms`);
-    await sleep(200);
-  }
-}
+export { waitUntil };
 
 export async function appHealthy(site: 'gra' | 'rbx'): Promise<boolean> {
   try {
