@@ -163,6 +163,27 @@ describe('docker-compose.yml', () => {
     expect(prometheus.alerting.alertmanagers[0].static_configs[0].targets).toEqual(['alertmanager:9093']);
   });
 
+  it('Prometheus evaluates the rules as often as it scrapes, at least twice within the shortest `for` of an alert the orchestrator takes', () => {
+    const prometheus = parse(
+      readFileSync(path.join(ROOT, 'deploy/compose/prometheus/prometheus.yml'), 'utf8'),
+    );
+    const rules = parse(readFileSync(path.join(ROOT, 'deploy/compose/prometheus/rules.yml'), 'utf8'));
+    const seconds = (duration: string) => {
+      const [, n, unit] = /^(\d+)([sm])$/.exec(duration)!;
+      return Number(n) * (unit === 'm' ? 60 : 1);
+    };
+    const shortestFor = Math.min(
+      ...rules.groups
+        .flatMap((g: { rules: { for?: string; labels?: Record<string, string> }[] }) => g.rules)
+        .filter(
+          (r: { for?: string; labels?: Record<string, string> }) => r.labels?.dr_receiver === 'orchestrator',
+        )
+        .map((r: { for?: string }) => seconds(r.for ?? '0s')),
+    );
+    expect(prometheus.global.evaluation_interval).toBe(prometheus.global.scrape_interval);
+    expect(seconds(prometheus.global.evaluation_interval) * 2).toBeLessThanOrEqual(shortestFor);
+  });
+
   describe('alerts: Prometheus probes the primary site, Alertmanager posts to the alert receiver with its token', () => {
     const config = (file: string) => parse(readFileSync(path.join(ROOT, 'deploy/compose', file), 'utf8'));
 
