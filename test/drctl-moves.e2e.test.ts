@@ -230,9 +230,10 @@ describe('drctl on a scratch DR pair with its own worker', () => {
     const result = drctl('failback', pair.pair, '--dry-run', '--reason', 'drctl e2e: dry run');
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^dry run of a full failback of e2e-\w+: nothing was changed/);
-    expect(result.stdout).toMatch(/\n {2}2\. reprotect: /);
-    expect(result.stdout).toMatch(/\n {2}4\. switch back: /);
-    expect(result.stdout).toMatch(/\nThe pair now:\nReadiness of pair e2e-\w+: /);
+    expect(result.stdout).toMatch(/they reprotect gra and let it catch up; then a planned switch back/);
+    expect(result.stdout).toMatch(/\n {2}1\. \[reprotect\] mysql: /);
+    expect(result.stdout).toMatch(/\n {2}\d+\. \[catch-up\] elasticsearch: /);
+    expect(result.stdout).toMatch(/\nTemporal UI: /);
     expect(await systems()).toEqual(before);
   }, 90_000);
 

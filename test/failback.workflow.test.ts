@@ -488,3 +488,69 @@ describe('failback workflow (time-skipping, in-memory pair)', () => {
     expect(pair.state.traffic).toBe('rbx');
   });
 });
+
+describe('failback dry run (time-skipping, in-memory pair): plans from where the pair stands, changes nothing', () => {
+  it('a failed-over pair: the reprotect and catch-up steps its systems make, then what a full failback does after', async () => {
+    pair = failedOver();
+    const report = await (await start(input({ dryRun: true }))).result();
+    expect(report.outcome).toBe('dry-run');
+    expect(report.sentence).toMatch(
+      /^dry run: \d+ steps: they reprotect gra and let it catch up; then a planned switch back .* \(rbx replicates from gra\)\. Data loss: none from the switch back/,
+    );
+    const phases = [...new Set(report.plan!.steps.map((s) => s.phase))];
+    expect(phases).toEqual(['reprotect', 'catch-up']);
+    expect(report.plan!.steps.map((s) => s.system)).toEqual(
+      expect.arrayContaining(['mysql', 'elasticsearch']),
+    );
+    expect(report.plan!.steps).toHaveLength(Number(/(\d+) steps/.exec(report.sentence)![1]));
+    expect(report.steps.every((s) => s.state === 'pending')).toBe(true);
+    expect(pair.changes()).toEqual([]);
+    expect(pair.state).toEqual(failedOverState());
+  });
+
+  it('reprotect-only: the same steps, and the pair then stays on rbx', async () => {
+    pair = failedOver();
+    const full = (await (await start(input({ dryRun: true }))).result()).plan!.steps;
+    const report = await (await start(input({ mode: 'reprotect-only', dryRun: true }))).result();
+    expect(report.outcome).toBe('dry-run');
+    expect(report.sentence).toMatch(/the pair then stays on rbx \(reprotect-only\)/);
+    expect(report.plan!.steps).toEqual(full);
+    expect(pair.changes()).toEqual([]);
+  });
+
+  it('a half failed back pair: the steps that finish the switch and re-establish forward replication', async () => {
+    pair = abortedSwitchBack();
+    const before = structuredClone(pair.state);
+    const report = await (await start(input({ dryRun: true }))).result();
+    expect(report.outcome).toBe('dry-run');
+    expect(report.sentence).toMatch(
+      /they finish the switch back to gra and re-establish forward replication/,
+    );
+    const ids = report.plan!.steps.map((s) => s.id);
+    expect(ids.slice(0, 2)).toEqual(['traffic.switch', 'traffic.verify']);
+    expect(report.plan!.steps.some((s) => s.phase === 'reestablish')).toBe(true);
+    expect(pair.changes()).toEqual([]);
+    expect(pair.state).toEqual(before);
+  });
+
+  it('a pair that is not failed over is refused as a real failback is', async () => {
+    pair = new FakePair();
+    const report = await (await start(input({ dryRun: true }))).result();
+    expect(report.outcome).toBe('refused');
+    expect(report.sentence).toMatch(/refusing to fail back fake: it is not failed over/);
+    expect(pair.changes()).toEqual([]);
+  });
+
+  it('bad input is refused naming the field: dryRun not a boolean, dryRun with holdBeforeFence', async () => {
+    pair = failedOver();
+    const message = async (i: FailbackInput) =>
+      (await start(i)).result().catch((e: WorkflowFailedError) => e.cause?.message);
+    expect(await message(input({ dryRun: 'yes' as never }))).toBe(
+      'invalid failback input: dryRun: true or false (got "yes")',
+    );
+    expect(await message(input({ dryRun: true, holdBeforeFence: true }))).toBe(
+      'invalid failback input: holdBeforeFence: a dry run changes nothing, so there is no fence to hold before',
+    );
+    expect(pair.calls).toEqual([]);
+  });
+});

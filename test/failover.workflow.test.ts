@@ -342,6 +342,15 @@ describe('failover workflow (time-skipping, in-memory pair)', () => {
       );
       expect(pair.calls).toEqual([]);
     });
+
+    it('a dryRun flag is refused, naming the failover dry run: mode "dry-run"', async () => {
+      pair = new FakePair();
+      const handle = await start(input({ dryRun: true } as never));
+      expect(await handle.result().catch((e: WorkflowFailedError) => e.cause?.message)).toBe(
+        'invalid failover input: dryRun: a failover has none; its dry run is mode "dry-run"',
+      );
+      expect(pair.calls).toEqual([]);
+    });
   });
 
   it('dry run: returns the plan and its data-loss estimate, changes nothing', async () => {

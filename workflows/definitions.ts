@@ -66,6 +66,16 @@ export interface FailbackInput {
   drill?: string;
   /** Full failback only: wait for a human's go before the switch back's drain and fence (see FailoverInput). */
   holdBeforeFence?: boolean;
+  /**
+   * Read where the pair stands and plan the failback's steps from its systems, then stop: nothing is changed. A
+   * flag, not a mode, because the mode says how far the failback would go.
+   */
+  dryRun?: boolean;
+}
+
+/** The failback's `DrMode` search attribute: `failback-full`, `failback-reprotect-only`, or either with `-dry-run`. */
+export function failbackModeName(input: FailbackInput): string {
+  return `failback-${input.mode}${input.dryRun === true ? '-dry-run' : ''}`;
 }
 
 /** What starts a run that moves a pair, either way. */

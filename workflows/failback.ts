@@ -1,5 +1,5 @@
 import { isCancellation, patched } from '@temporalio/workflow';
-import type { FailbackInput, Phase } from './definitions';
+import { failbackModeName, type FailbackInput, type Phase } from './definitions';
 import { finishSwitchSteps, unfinished } from './failback/finish';
 import { observeStanding, type Standing } from './failback/roles';
 import {
@@ -43,7 +43,7 @@ export type FailbackReport = FailoverReport;
  */
 export async function failback(input: FailbackInput): Promise<FailbackReport> {
   validateMoveInput(input, 'failback', ['full', 'reprotect-only']);
-  const { run, settings } = await openRun(input, 'failback', `failback-${input.mode}`);
+  const { run, settings } = await openRun(input, 'failback', failbackModeName(input));
   return toldIfItEndsEarly(run, () => failbackOf(input, run, settings));
 }
 
@@ -69,12 +69,15 @@ async function failbackOf(
         'refused',
         `refusing to reprotect: ${home} is the primary site again. ${standing.sentence}`,
       );
+    if (input.dryRun) return dryRun(run, standing);
     // Runs started before it only re-established forward replication, whatever else was missing.
     if (patched('failback-resume-finishes-switch')) return finishSwitchBack(run, standing);
     return reestablish(run, standing.primary, standing.missing);
   }
 
+  if (input.dryRun) return dryRun(run, standing);
   try {
+    run.say(`reprotect: ${home} is made to replicate from ${away}.`);
     const reprotect = reprotectSteps(run, standing.primary);
     await runPhase(run, 'reprotect', reprotect.steps);
     await runPhase(run, 'catch-up', catchUpSteps(run, standing.primary, reprotect.esIndices));
@@ -100,8 +103,7 @@ function reprotectSteps(
   run: FailoverRun,
   primary: string,
 ): { steps: PlanStep[]; esIndices?: () => string[] } {
-  const { from: away, to: home } = run.ctx;
-  run.say(`reprotect: ${home} is made to replicate from ${away}.`);
+  const home = run.ctx.to;
   const steps = mysqlReprotectSteps(run, primary, home);
   // Runbooks without a redis section plan exactly the steps they did.
   if (run.ctx.settings.redis) steps.push(redisReprotectStep(run, home));
@@ -198,22 +200,7 @@ async function reestablish(
   missing: string[],
 ): Promise<FailbackReport> {
   const { from: away, to: home } = run.ctx;
-  const steps: PlanStep[] = [];
-  if (primary) {
-    const servers = run.ctx.settings.mysql.servers
-      .filter((s) => s.name !== primary && missing.some((m) => m.startsWith(`${s.name} does not replicate`)))
-      .map((s) => s.name);
-    steps.push(...mysqlRepointSteps(run, primary, servers));
-    if (run.ctx.settings.redis) steps.push(redisRepointStep(run, away));
-    // A resumed run: the standby's PostgreSQL server follows the primary site's again (nothing to do when it does).
-    if (run.ctx.settings.postgresql) steps.push(pgFollowStep(run, away, 'reestablish'));
-  }
-  if (run.ctx.settings.elasticsearch) {
-    steps.push(...esFollowSteps(run, away, 'reestablish').steps);
-    if (run.ctx.settings.elasticsearch.autoFollowPatterns.length > 0)
-      steps.push(esAutoFollowBackStep(run, home, away));
-  }
-  if (run.ctx.settings.appsAfterFailback === 'stop') steps.push(...appStopSteps(run, away));
+  const steps = reestablishSteps(run, primary, missing);
   run.book.plan(steps.map(view));
   run.steps.push(...steps);
   try {
@@ -232,6 +219,28 @@ async function reestablish(
   );
 }
 
+/** The steps of forward replication again; with `primary` (a resumed run), the standby's stores repointed first. */
+function reestablishSteps(run: FailoverRun, primary: string | undefined, missing: string[]): PlanStep[] {
+  const { from: away, to: home } = run.ctx;
+  const steps: PlanStep[] = [];
+  if (primary) {
+    const servers = run.ctx.settings.mysql.servers
+      .filter((s) => s.name !== primary && missing.some((m) => m.startsWith(`${s.name} does not replicate`)))
+      .map((s) => s.name);
+    steps.push(...mysqlRepointSteps(run, primary, servers));
+    if (run.ctx.settings.redis) steps.push(redisRepointStep(run, away));
+    // A resumed run: the standby's PostgreSQL server follows the primary site's again (nothing to do when it does).
+    if (run.ctx.settings.postgresql) steps.push(pgFollowStep(run, away, 'reestablish'));
+  }
+  if (run.ctx.settings.elasticsearch) {
+    steps.push(...esFollowSteps(run, away, 'reestablish').steps);
+    if (run.ctx.settings.elasticsearch.autoFollowPatterns.length > 0)
+      steps.push(esAutoFollowBackStep(run, home, away));
+  }
+  if (run.ctx.settings.appsAfterFailback === 'stop') steps.push(...appStopSteps(run, away));
+  return steps;
+}
+
 /** The runbook's `apps.afterFailback: stop`: the apps of the site left are stopped once it replicates again. */
 function appStopSteps(run: FailoverRun, site: string): PlanStep[] {
   const pair = run.ctx.settings.pair;
@@ -246,4 +255,44 @@ function appStopSteps(run: FailoverRun, site: string): PlanStep[] {
       run: async () =>
         (await run.ctx.call('apps', 'appStop', { pair, host: h.name }, `stop ${h.name}`)).description,
     }));
+}
+
+/**
+ * A dry run: the steps the failback would run from where the pair stands, made from the declared systems as a real
+ * run makes them, and the phases after them; nothing is changed. A failed-over pair gets its reprotect and catch-up
+ * steps (the switch back is planned only once the old primary site has caught up); a half failed back pair, the
+ * steps that finish the switch and re-establish forward replication.
+ */
+async function dryRun(
+  run: FailoverRun,
+  standing: Exclude<Standing, { kind: 'refused' }>,
+): Promise<FailbackReport> {
+  const { from: away, to: home, settings } = run.ctx;
+  run.enter('plan');
+  let steps: PlanStep[];
+  let then: string;
+  if (standing.kind === 'half-failed-back') {
+    const finish = await finishSwitchSteps(run, standing.trafficHome);
+    steps = [...finish.map((f) => f.step), ...reestablishSteps(run, standing.primary, standing.missing)];
+    then = `they finish the switch back to ${home} and re-establish forward replication (${away} replicates from ${home}).`;
+  } else {
+    const reprotect = reprotectSteps(run, standing.primary);
+    steps = [...reprotect.steps, ...catchUpSteps(run, standing.primary, reprotect.esIndices)];
+    then =
+      run.input.mode === 'full'
+        ? `they reprotect ${home} and let it catch up; then a planned switch back (its own plan and approval, fence, promote: the point of no return, switch, verify) and forward replication again (${away} replicates from ${home}).`
+        : `they reprotect ${home} and let it catch up; the pair then stays on ${away} (reprotect-only).`;
+  }
+  run.plan = {
+    pair: settings.pair,
+    mode: run.input.mode,
+    from: away,
+    to: home,
+    steps: steps.map(view),
+    dataLoss: [],
+    sentence: `${steps.length} steps: ${then} Data loss: none from the switch back, which waits for the catch-up; what only ${home} holds is counted and asked about while reprotecting.`,
+  };
+  run.book.plan(run.plan.steps);
+  run.say(run.plan.sentence);
+  return report(run, 'dry-run', `dry run: ${run.plan.sentence}`);
 }

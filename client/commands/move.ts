@@ -4,7 +4,6 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { textTooLong } from '../../common/text-limits';
 import type { FailbackMode, FailoverMode, MoveInput } from '../../workflows/definitions';
 import type { FailoverReport } from '../../workflows/failover/report';
-import type { ReadinessReport } from '../../workflows/readiness';
 import type { WatchedEnd } from '../move-watch';
 import { formatMoveReport, formatPlan, SUCCESSFUL_OUTCOMES } from '../run-view';
 import {
@@ -107,9 +106,14 @@ async function runMove(move: MoveCommand, pair: string, options: MoveOptions, co
   const requestedBy = askedBy(options.as);
   const mode = move.mode(options);
   if (options.dryRun) {
-    if (move.kind === 'failover')
-      return dryRunFailover(pair, { reason, requestedBy }, command, mode === 'unplanned');
-    return dryRunFailback(pair, mode as FailbackMode, command);
+    if (options.holdBeforeFence)
+      throw new Error('--hold-before-fence: a dry run changes nothing, so there is no fence to hold before');
+    const who = { pair, trigger: 'cli' as const, reason, requestedBy };
+    const input: MoveInput =
+      move.kind === 'failover'
+        ? { ...who, mode: 'dry-run' }
+        : { ...who, mode: mode as FailbackMode, dryRun: true };
+    return dryRun(move.kind, input, mode, command);
   }
   const title = `${mode} ${move.kind} of pair ${pair}`;
   if (!options.yes) await confirm(title, move.says, pair);
@@ -238,34 +242,27 @@ async function refuseIdle(session: TemporalSession): Promise<void> {
   if (idle) throw new Error(`${idle}. Nothing was started.`);
 }
 
-/** A dry-run failover: the run assesses and plans (as a planned move) and changes nothing. */
-async function dryRunFailover(
-  pair: string,
-  who: { reason: string; requestedBy: string },
-  command: Command,
-  unplanned: boolean,
-) {
-  const [{ startFailover }, { moveEnd }] = await Promise.all([
-    import('../failover.js'),
-    import('../move-watch.js'),
-  ]);
+/**
+ * A dry run: the workflow reads where the pair stands and plans its steps from the declared systems, then stops
+ * having changed nothing; the plan is printed step by step. `mode` is the mode asked for (a failover's dry run plans
+ * a planned move).
+ */
+async function dryRun(kind: MoveKind, input: MoveInput, mode: string, command: Command) {
+  const { moveEnd } = await import('../move-watch.js');
   await withTemporal(command, async (session) => {
     await refuseIdle(session);
-    const handle = await startFailover(
-      session.client,
-      { pair, mode: 'dry-run', trigger: 'cli', ...who },
-      { taskQueue: session.taskQueue },
-    );
+    const handle = await start(session, kind, input);
     const end = await moveEnd(handle);
     const started = { workflowId: handle.workflowId, link: session.uiLink(handle.workflowId) };
     if (end.ended === 'failed') return reportEnd(command, started, end);
     const report: FailoverReport = end.report;
+    const what = kind === 'failover' ? 'a failover' : `a ${mode} failback`;
     emit(command, { ...started, report }, () =>
       [
-        `dry run of a failover of ${pair}: ${report.outcome === 'dry-run' ? 'nothing was changed' : report.outcome.toUpperCase()}`,
+        `dry run of ${what} of ${input.pair}: ${report.outcome === 'dry-run' ? 'nothing was changed' : report.outcome.toUpperCase()}`,
         `  ${report.sentence}`,
         ...(report.plan ? formatPlan(report.plan) : []),
-        ...(unplanned
+        ...(mode === 'unplanned'
           ? [
               'This is the plan of a planned move: an unplanned failover first confirms that the primary site is down, and asks a human about what of it cannot be fenced.',
             ]
@@ -275,46 +272,5 @@ async function dryRunFailover(
       ].join('\n'),
     );
     process.exitCode = report.outcome === 'dry-run' ? 0 : 1;
-  });
-}
-
-/**
- * A dry-run failback: the failback workflow has no dry-run mode, so this reads the pair with a readiness check and
- * says what the failback would do from there; nothing is started that changes anything.
- */
-async function dryRunFailback(pair: string, mode: FailbackMode, command: Command) {
-  const [{ startReadinessCheck, formatReadinessReport }, { moveEnd }] = await Promise.all([
-    import('../readiness.js'),
-    import('../move-watch.js'),
-  ]);
-  await withTemporal(command, async (session) => {
-    await refuseIdle(session);
-    const handle = await startReadinessCheck(session.client, pair, 'cli', session.taskQueue);
-    const end = await moveEnd<ReadinessReport>(handle);
-    const started = { workflowId: handle.workflowId, link: session.uiLink(handle.workflowId) };
-    if (end.ended === 'failed') return reportEnd(command, started, end);
-    const readiness = end.report;
-    const steps = [
-      'assess: read which site is primary from the systems (a pair that is not failed over is refused)',
-      "reprotect: the old primary site's MySQL servers replicate from the current primary, after an errant-transaction check that asks a human (drctl discard) before discarding anything; its Elasticsearch indices follow the current site's once what they would lose is counted and approved",
-      'catch-up: wait until the old primary site has caught up',
-      ...(mode === 'full'
-        ? [
-            'switch back: a planned move with approval, fence, promote (point of no return), switch, verify',
-            'reestablish: forward replication to the standby site',
-          ]
-        : []),
-    ];
-    emit(command, { ...started, mode, steps, readiness }, (r) =>
-      [
-        `dry run of a ${mode} failback of ${pair}: nothing was changed. The failback would:`,
-        ...r.steps.map((s, i) => `  ${i + 1}. ${s}`),
-        'Data-loss estimate: none expected from the switch back (a planned move waits for the catch-up); transactions only the old primary holds are counted and asked about during reprotect.',
-        '',
-        'The pair now:',
-        formatReadinessReport(r.readiness),
-        uiLine(r.link),
-      ].join('\n'),
-    );
   });
 }

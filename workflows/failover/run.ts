@@ -275,6 +275,8 @@ export function validateMoveInput(input: MoveInput, kind: 'failover' | 'failback
     problems.push("drill: the drill's workflow ID, when given, is a non-empty string");
   const holdProblem = holdBeforeFenceProblem(input);
   if (holdProblem) problems.push(holdProblem);
+  const dryRunProblem = dryRunFlagProblem(input, kind);
+  if (dryRunProblem) problems.push(dryRunProblem);
   for (const field of ['pair', 'reason', 'requestedBy'] as const) {
     const tooLong = typeof input[field] === 'string' ? textTooLong(field, input[field]) : undefined;
     if (tooLong) problems.push(tooLong);
@@ -291,6 +293,17 @@ function holdBeforeFenceProblem(input: MoveInput): string | undefined {
   if (typeof hold !== 'boolean') return `holdBeforeFence: true or false (got ${JSON.stringify(hold)})`;
   if (hold && !['planned', 'full'].includes(input.mode))
     return `holdBeforeFence: only a planned move (failover mode "planned", failback mode "full") warms up and can hold before its fence (mode is ${JSON.stringify(input.mode)})`;
+  return undefined;
+}
+
+/** `dryRun` is a failback's boolean; a failover's dry run is its mode. */
+function dryRunFlagProblem(input: MoveInput, kind: 'failover' | 'failback'): string | undefined {
+  const dryRun: unknown = (input as { dryRun?: unknown }).dryRun;
+  if (dryRun === undefined) return undefined;
+  if (kind === 'failover') return 'dryRun: a failover has none; its dry run is mode "dry-run"';
+  if (typeof dryRun !== 'boolean') return `dryRun: true or false (got ${JSON.stringify(dryRun)})`;
+  if (dryRun && input.holdBeforeFence === true)
+    return 'holdBeforeFence: a dry run changes nothing, so there is no fence to hold before';
   return undefined;
 }
 
