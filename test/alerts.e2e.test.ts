@@ -5,7 +5,6 @@
  * and exactly one failover of the pair starts; a hundred more deliveries of the alert join it; the site comes back,
  * and the resolved notification reaches the run's pending approval.
  */
-import type { Client, Connection } from '@temporalio/client';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertTimings } from '../dev/stack/services/alerting-settings';
@@ -21,13 +20,7 @@ import {
 import { firingAlert, webhookMessage } from './helpers/alertmanager-messages';
 import { waitUntil } from './helpers/apps-traffic';
 import { waitForStatus } from './helpers/failover-e2e';
-import { temporalClient, testTaskQueue } from './helpers/local-stack';
-import {
-  startScratchDrPair,
-  startWorkerProcess,
-  type ScratchDrPair,
-  type WorkerProcess,
-} from './helpers/scratch-dr-pair';
+import { pairWithWorker } from './helpers/pair-with-worker';
 import { readFileSync } from 'node:fs';
 
 /** Seconds, not the stack's minutes: every alert condition counts at once, notifications leave within a second. */
@@ -41,39 +34,34 @@ const TEST_TIMINGS: AlertTimings = {
 };
 
 describe('alert-triggered failover end to end (real Prometheus and Alertmanager)', () => {
-  let pair: ScratchDrPair;
-  let worker: WorkerProcess;
-  let client: Client;
-  let connection: Connection | undefined;
-  const taskQueue = testTaskQueue('e2e-alerts');
   let ports: AlertPorts;
   let alertPath: AlertPath | undefined;
 
   beforeAll(async () => {
     ports = await alertPorts();
-    pair = await startScratchDrPair({ approvalTimeout: '10m', edit: alertRules(ports.receiver) });
-    worker = await startWorkerProcess({ runbookPath: pair.runbookPath, taskQueue });
-    ({ client, connection } = await temporalClient());
+  });
+  const t = pairWithWorker('e2e-alerts', {
+    approvalTimeout: '10m',
+    edit: (runbook) => alertRules(ports.receiver)(runbook),
+  });
+  beforeAll(async () => {
     alertPath = await startAlertPath(
-      pair,
+      t.pair,
       ports,
-      { taskQueue, metricsPort: worker.metricsPort },
+      { taskQueue: t.taskQueue, metricsPort: t.worker.metricsPort },
       () => undefined,
       TEST_TIMINGS,
     );
   }, 240_000);
 
   afterAll(async () => {
-    if (pair)
-      for (const id of [pairMoveWorkflowId(pair.pair), fenceWatchWorkflowId(pair.pair)])
-        await client?.workflow
+    if (t.pair)
+      for (const id of [pairMoveWorkflowId(t.pair.pair), fenceWatchWorkflowId(t.pair.pair)])
+        await t.client?.workflow
           .getHandle(id)
           .terminate('the test is over')
           .catch(() => undefined);
     await alertPath?.stop();
-    await worker?.stop();
-    await pair?.close();
-    await connection?.close();
   });
 
   /** The receiver's log lines, parsed. */
@@ -84,8 +72,8 @@ describe('alert-triggered failover end to end (real Prometheus and Alertmanager)
       .map((l) => JSON.parse(l) as { message: string; pair?: string; status?: number });
 
   const moveExists = () =>
-    client.workflow
-      .getHandle(pairMoveWorkflowId(pair.pair))
+    t.client.workflow
+      .getHandle(pairMoveWorkflowId(t.pair.pair))
       .describe()
       .then(
         () => true,
@@ -96,16 +84,16 @@ describe('alert-triggered failover end to end (real Prometheus and Alertmanager)
     await waitUntil(
       'Prometheus scrapes the primary site and the worker',
       async () =>
-        (await alertPath!.promValue(`up{job="dr-primary-site",pair="${pair.pair}"}`)) === '1' &&
+        (await alertPath!.promValue(`up{job="dr-primary-site",pair="${t.pair.pair}"}`)) === '1' &&
         (await alertPath!.promValue('up{job="dr-worker"}')) === '1',
       30_000,
     );
     expect(await alertPath!.promValue(`dr_app_database_up{job="dr-primary-site"}`)).toBe('1');
     expect(await moveExists()).toBe(false);
 
-    await pair.killPrimarySite();
+    await t.pair.killPrimarySite();
     await waitUntil('the alert starts a move of the pair', moveExists, 60_000);
-    const handle = client.workflow.getHandle(pairMoveWorkflowId(pair.pair));
+    const handle = t.client.workflow.getHandle(pairMoveWorkflowId(t.pair.pair));
     const description = await handle.describe();
     expect(description.type).toBe('failover');
     expect(description.typedSearchAttributes.get(DrTrigger)).toBe('alertmanager');
@@ -116,7 +104,7 @@ describe('alert-triggered failover end to end (real Prometheus and Alertmanager)
       60_000,
     );
     expect(pending.pending!.question).toMatch(
-      new RegExp(`^unplanned failover of ${pair.pair} from gra to rbx`),
+      new RegExp(`^unplanned failover of ${t.pair.pair} from gra to rbx`),
     );
 
     // Every delivery Alertmanager made was answered 2xx and named this one run.
@@ -130,8 +118,8 @@ describe('alert-triggered failover end to end (real Prometheus and Alertmanager)
       'Temporal lists the move of the pair',
       async () => {
         runs.length = 0;
-        const query = `WorkflowId = "${pairMoveWorkflowId(pair.pair)}"`;
-        for await (const run of client.workflow.list({ query })) runs.push(run.runId);
+        const query = `WorkflowId = "${pairMoveWorkflowId(t.pair.pair)}"`;
+        for await (const run of t.client.workflow.list({ query })) runs.push(run.runId);
         return runs.length > 0;
       },
       20_000,
@@ -140,10 +128,10 @@ describe('alert-triggered failover end to end (real Prometheus and Alertmanager)
   }, 150_000);
 
   it('100 concurrent deliveries of the same alert give that one run', async () => {
-    const { runId } = await client.workflow.getHandle(pairMoveWorkflowId(pair.pair)).describe();
+    const { runId } = await t.client.workflow.getHandle(pairMoveWorkflowId(t.pair.pair)).describe();
     const alert = firingAlert({
       alertname: 'DrPrimarySiteDown',
-      pair: pair.pair,
+      pair: t.pair.pair,
       site: 'gra',
       job: 'dr-primary-site',
     });
@@ -162,13 +150,13 @@ describe('alert-triggered failover end to end (real Prometheus and Alertmanager)
     );
     expect(answers.map((a) => a.status)).toEqual(Array(100).fill(200));
     expect(new Set(answers.map((a) => a.body.outcomes[0]!.runId))).toEqual(new Set([runId]));
-    expect((await client.workflow.getHandle(pairMoveWorkflowId(pair.pair)).describe()).runId).toBe(runId);
+    expect((await t.client.workflow.getHandle(pairMoveWorkflowId(t.pair.pair)).describe()).runId).toBe(runId);
   }, 60_000);
 
   it('the primary site comes back: Alertmanager sends resolved, and the pending approval says the primary recovered', async () => {
-    await pair.revivePrimarySite();
-    await appctl('start', 'gra', path.join(pair.dir, 'gra'));
-    const handle = client.workflow.getHandle(pairMoveWorkflowId(pair.pair));
+    await t.pair.revivePrimarySite();
+    await appctl('start', 'gra', path.join(t.pair.dir, 'gra'));
+    const handle = t.client.workflow.getHandle(pairMoveWorkflowId(t.pair.pair));
     const status = await waitForStatus(
       handle,
       'the primary recovered',

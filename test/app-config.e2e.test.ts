@@ -6,23 +6,16 @@
  * point is lost; the failback brings gra's app to the gra primary. Checked on the apps, the files and the writes the
  * client saw acknowledged. The same pair with a `fixed` endpoint known to reach db-rbx-1 is refused at its plan.
  */
-import type { Client, Connection } from '@temporalio/client';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFailback } from '../client/failback';
+import { describe, expect, it } from 'vitest';
 import type { FrontendWriteLoad } from '../dev/write-load';
 import { waitUntil } from './helpers/apps-traffic';
-import { APPROVER, reportWithin, startPairFailover } from './helpers/failover-e2e';
-import { temporalClient, testTaskQueue } from './helpers/local-stack';
-import {
-  startScratchDrPair,
-  startWorkerProcess,
-  type ScratchDrPair,
-  type Site,
-  type WorkerProcess,
-} from './helpers/scratch-dr-pair';
+import { reportWithin, startPairFailback, startPairFailover } from './helpers/failover-e2e';
+import { testTaskQueue } from './helpers/local-stack';
+import { startWorkerProcess, type Site } from './helpers/scratch-dr-pair';
 import { takeTurns } from './helpers/turns';
+import { pairWithWorker } from './helpers/pair-with-worker';
 
 // Offers a write rate it asserts: never alongside another such load, which would starve it of CPU.
 takeTurns('write-load', 'exclusive');
@@ -31,73 +24,57 @@ const acknowledgedBy = (load: FrontendWriteLoad, site: string, since = 0) =>
   load.records.filter((r) => r.outcome === 'acknowledged' && r.server === site && r.at >= since);
 
 describe('application configuration follows the promotion, end to end (scratch DR pair, template)', () => {
-  let pair: ScratchDrPair;
-  let worker: WorkerProcess;
-  let client: Client;
-  let connection: Connection | undefined;
-  const taskQueue = testTaskQueue('e2e-app-config');
-  const runs: { workflowId: string; runId: string }[] = [];
-  const endpointFile = (site: Site) => `${pair.dir}/${site}/perl-app/${site}/db-endpoint.env`;
-  const health = async (site: Site) =>
-    (await (await fetch(pair.appUrl(site))).json()) as { status: string; db_read_only?: boolean };
-
-  beforeAll(async () => {
-    pair = await startScratchDrPair({
-      appConfig: 'template',
-      edit: (runbook) => {
-        runbook.approval = { ...runbook.approval!, policy: 'auto' };
-        // db-rbx-2 first: a planned move promotes the first fit replica in the runbook's order.
-        const servers = runbook.mysql.servers;
-        const rbx2 = servers.findIndex((s) => s.name === 'db-rbx-2');
-        servers.splice(1, 0, ...servers.splice(rbx2, 1));
-      },
-    });
-    worker = await startWorkerProcess({ runbookPath: pair.runbookPath, taskQueue });
-    ({ client, connection } = await temporalClient());
-  }, 180_000);
-  afterAll(async () => {
-    await worker?.stop();
-    await pair?.close();
-    await connection?.close();
+  const t = pairWithWorker('e2e-app-config', {
+    appConfig: 'template',
+    edit: (runbook) => {
+      // db-rbx-2 first: a planned move promotes the first fit replica in the runbook's order.
+      const servers = runbook.mysql.servers;
+      const rbx2 = servers.findIndex((s) => s.name === 'db-rbx-2');
+      servers.splice(1, 0, ...servers.splice(rbx2, 1));
+    },
+    autoApprove: true,
   });
+  const endpointFile = (site: Site) => `${t.pair.dir}/${site}/perl-app/${site}/db-endpoint.env`;
+  const health = async (site: Site) =>
+    (await (await fetch(t.pair.appUrl(site))).json()) as { status: string; db_read_only?: boolean };
 
   it('with a fixed endpoint known to reach db-rbx-1 instead, the same failover is refused at its plan and changes nothing', async () => {
-    const doc = parse(readFileSync(pair.runbookPath, 'utf8')) as {
+    const doc = parse(readFileSync(t.pair.runbookPath, 'utf8')) as {
       apps: { hosts: { site: string; config?: unknown }[] };
     };
     for (const host of doc.apps.hosts)
       host.config = { kind: 'fixed', database: host.site === 'rbx' ? 'db-rbx-1' : 'db-gra-1' };
-    const fixedRunbook = `${pair.dir}/fixed.yaml`;
+    const fixedRunbook = `${t.pair.dir}/fixed.yaml`;
     writeFileSync(fixedRunbook, stringify(doc));
     const fixedQueue = testTaskQueue('e2e-app-config-fixed');
     const fixedWorker = await startWorkerProcess({ runbookPath: fixedRunbook, taskQueue: fixedQueue });
     try {
-      const before = await pair.snapshot();
+      const before = await t.pair.snapshot();
       const report = await reportWithin(
-        await startPairFailover(client, pair.pair, 'planned', fixedQueue, runs),
+        await startPairFailover(t.client, t.pair.pair, 'planned', fixedQueue, t.runs),
       );
       expect(report.outcome).toBe('refused');
       expect(report.sentence).toMatch(
         /AppEndpointMismatch: app-rbx-1's fixed endpoint reaches db-rbx-1 \(its config\.database\), but the plan promotes db-rbx-2/,
       );
-      expect(await pair.snapshot()).toEqual(before);
+      expect(await t.pair.snapshot()).toEqual(before);
     } finally {
       await fixedWorker.stop();
     }
   }, 120_000);
 
   it('the failover promotes db-rbx-2 and points rbx’s app at it before the switch; the failback brings gra’s app to db-gra-1; no acknowledged write is lost', async () => {
-    const rbx1 = pair.cluster.instance('db-rbx-1').port;
-    const rbx2 = pair.cluster.instance('db-rbx-2').port;
+    const rbx1 = t.pair.cluster.instance('db-rbx-1').port;
+    const rbx2 = t.pair.cluster.instance('db-rbx-2').port;
     expect(readFileSync(endpointFile('rbx'), 'utf8')).toBe(`DB_HOST=127.0.0.1\nDB_PORT=${rbx1}\n`);
     expect(await health('rbx')).toMatchObject({ status: 'ok', db_read_only: true });
 
-    const load = pair.writeLoad({ ratePerSecond: 100, maxInFlight: 500, requestTimeoutMs: 10_000 });
+    const load = t.pair.writeLoad({ ratePerSecond: 100, maxInFlight: 500, requestTimeoutMs: 10_000 });
     load.start();
     await waitUntil('gra acknowledges writes', async () => acknowledgedBy(load, 'gra').length >= 50);
 
     const failover = await reportWithin(
-      await startPairFailover(client, pair.pair, 'planned', taskQueue, runs),
+      await startPairFailover(t.client, t.pair.pair, 'planned', t.taskQueue, t.runs),
       90_000,
     );
     expect(failover.outcome).toBe('completed');
@@ -128,17 +105,7 @@ describe('application configuration follows the promotion, end to end (scratch D
     expect(onRbx2.lost).toEqual([]);
 
     const failback = await reportWithin(
-      await startFailback(
-        client,
-        {
-          pair: pair.pair,
-          mode: 'full',
-          trigger: 'test',
-          reason: 'end-to-end test: failback',
-          requestedBy: APPROVER,
-        },
-        { taskQueue },
-      ),
+      await startPairFailback(t.client, t.pair.pair, 'full', t.taskQueue, t.runs),
       120_000,
     );
     expect(failback.outcome).toBe('completed');

@@ -3,7 +3,6 @@
  * gauges on the worker's /metrics, and a replica whose replication is stopped changes them at the next check; a
  * planned failover's notifications reach a webhook receiver in order, with no secret, and its figures reach /metrics.
  */
-import type { Client, Connection } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -16,13 +15,7 @@ import { readinessCheck } from '../workflows';
 import { COMPLETED_RUN_PHASES } from '../workflows/definitions';
 import type { ReadinessReport } from '../workflows/readiness';
 import { historyText, reportApprovingEachQuestion, startPairFailover } from './helpers/failover-e2e';
-import { temporalClient, testTaskQueue } from './helpers/local-stack';
-import {
-  startScratchDrPair,
-  startWorkerProcess,
-  type ScratchDrPair,
-  type WorkerProcess,
-} from './helpers/scratch-dr-pair';
+import { pairWithWorker } from './helpers/pair-with-worker';
 
 /** Each sample of the exposition text whose name is `name`, by its label set as written. */
 function samples(text: string, name: string): Map<string, number> {
@@ -42,44 +35,32 @@ function sample(text: string, name: string, labels: Record<string, string>): num
 }
 
 describe('notifications and DR metrics (scratch DR pair, real worker)', () => {
-  let pair: ScratchDrPair;
-  let worker: WorkerProcess;
-  let client: Client;
-  let connection: Connection | undefined;
   let receiver: WebhookReceiver;
   const token = randomBytes(18).toString('base64url');
   const secrets = mkdtempSync(path.join(os.tmpdir(), 'dr-observability-'));
-  const taskQueue = testTaskQueue('dr-observability');
-  const runs: { workflowId: string; runId: string }[] = [];
+  const hookFile = path.join(secrets, 'hook.url');
 
   beforeAll(async () => {
     receiver = await startWebhookReceiver({ port: 0, token });
-    const hookFile = path.join(secrets, 'hook.url');
     writeFileSync(hookFile, `${receiver.hookUrl}\n`, { mode: 0o600 });
-    pair = await startScratchDrPair({
-      edit: (runbook) => {
-        runbook.notifications = { webhooks: [{ name: 'receiver', url: `file:${hookFile}` }] };
-      },
-    });
-    worker = await startWorkerProcess({ runbookPath: pair.runbookPath, taskQueue });
-    ({ client, connection } = await temporalClient());
-  }, 180_000);
-
+  });
   afterAll(async () => {
-    await worker?.stop();
-    await pair?.close();
-    await connection?.close();
     await receiver?.close();
     rmSync(secrets, { recursive: true, force: true });
   });
+  const t = pairWithWorker('dr-observability', {
+    edit: (runbook) => {
+      runbook.notifications = { webhooks: [{ name: 'receiver', url: `file:${hookFile}` }] };
+    },
+  });
 
-  const metrics = async () => (await fetch(`http://127.0.0.1:${worker.metricsPort}/metrics`)).text();
+  const metrics = async () => (await fetch(`http://127.0.0.1:${t.worker.metricsPort}/metrics`)).text();
 
   async function readiness(): Promise<ReadinessReport> {
-    return client.workflow.execute(readinessCheck, {
-      args: [{ pair: pair.pair, trigger: 'test' }],
-      taskQueue,
-      workflowId: `dr-metrics-readiness-${pair.pair}-${Date.now()}`,
+    return t.client.workflow.execute(readinessCheck, {
+      args: [{ pair: t.pair.pair, trigger: 'test' }],
+      taskQueue: t.taskQueue,
+      workflowId: `dr-metrics-readiness-${t.pair.pair}-${Date.now()}`,
     });
   }
 
@@ -88,7 +69,7 @@ describe('notifications and DR metrics (scratch DR pair, real worker)', () => {
     const checkedAt = Date.parse(report.finishedAt) / 1000;
     for (let i = 0; i < 100; i++) {
       const text = await metrics();
-      const at = sample(text, 'dr_readiness_last_check_timestamp_seconds', { pair: pair.pair });
+      const at = sample(text, 'dr_readiness_last_check_timestamp_seconds', { pair: t.pair.pair });
       if (at !== undefined && Math.abs(at - checkedAt) < 0.01) return text;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -96,7 +77,7 @@ describe('notifications and DR metrics (scratch DR pair, real worker)', () => {
   }
 
   it('a readiness check sets the gauges, and a replica that stops replicating changes them at the next', async () => {
-    const p = { pair: pair.pair };
+    const p = { pair: t.pair.pair };
     const before = await metrics();
     expect(sample(before, 'dr_pair_info', p)).toBe(1);
     expect(sample(before, 'dr_standby_ready', p)).toBeUndefined();
@@ -119,7 +100,7 @@ describe('notifications and DR metrics (scratch DR pair, real worker)', () => {
     expect(sample(first, 'dr_traffic_target', { ...p, site: 'rbx' })).toBe(0);
     expect(sample(first, 'dr_es_follower_lag_operations', { ...p, index: 'orders' })).toBe(0);
 
-    await pair.cluster.sql('db-rbx-1', 'STOP SLAVE');
+    await t.pair.cluster.sql('db-rbx-1', 'STOP SLAVE');
     const notReady = await readiness();
     expect(notReady.ready).toBe(false);
     const second = await metricsAfter(notReady);
@@ -138,11 +119,11 @@ describe('notifications and DR metrics (scratch DR pair, real worker)', () => {
   });
 
   it('a planned failover: its notifications arrive in order with no secret, its figures reach /metrics', async () => {
-    await pair.cluster.sql('db-rbx-1', 'START SLAVE');
-    const handle = await startPairFailover(client, pair.pair, 'planned', taskQueue, runs);
+    await t.pair.cluster.sql('db-rbx-1', 'START SLAVE');
+    const handle = await startPairFailover(t.client, t.pair.pair, 'planned', t.taskQueue, t.runs);
     const report = await reportApprovingEachQuestion(handle, 'end-to-end test of notifications');
     expect(report.outcome).toBe('completed');
-    const { runId } = runs[0]!;
+    const { runId } = t.runs[0]!;
     const messages = receiver
       .received()
       .map((r) => r.message as NotificationMessage)
@@ -161,13 +142,13 @@ describe('notifications and DR metrics (scratch DR pair, real worker)', () => {
       workflowType: 'failover',
     });
     expect(messages.find((m) => m.event === 'approval')?.question?.commands[0]).toBe(
-      `drctl approve ${pair.pair} --question q1 --reason '…'`,
+      `drctl approve ${t.pair.pair} --question q1 --reason '…'`,
     );
     expect(report.notifications).toEqual({ events: messages.length, undelivered: [] });
     expect(JSON.stringify(messages)).not.toContain(token);
-    expect(await historyText(client, runs[0]!)).not.toContain(token);
+    expect(await historyText(t.client, t.runs[0]!)).not.toContain(token);
 
-    const labels = { pair: pair.pair, type: 'failover' };
+    const labels = { pair: t.pair.pair, type: 'failover' };
     let text = '';
     for (let i = 0; i < 100 && sample(text, 'dr_moves_total', labels) === undefined; i++) {
       if (i > 0) await new Promise((r) => setTimeout(r, 100));
@@ -183,12 +164,12 @@ describe('notifications and DR metrics (scratch DR pair, real worker)', () => {
 
   it("a drill's end reaches /metrics: when it ended and whether it succeeded", async () => {
     const handle = await startDrill(
-      client,
-      { pair: pair.pair, mode: 'readiness', trigger: 'test', requestedBy: 'dr-observability test' },
-      taskQueue,
+      t.client,
+      { pair: t.pair.pair, mode: 'readiness', trigger: 'test', requestedBy: 'dr-observability test' },
+      t.taskQueue,
     );
     const report = await handle.result();
-    const labels = { pair: pair.pair };
+    const labels = { pair: t.pair.pair };
     let text = '';
     for (let i = 0; i < 100 && sample(text, 'dr_last_drill_timestamp_seconds', labels) === undefined; i++) {
       if (i > 0) await new Promise((r) => setTimeout(r, 100));

@@ -6,23 +6,17 @@
  * SVG timeline.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import type { Client, Connection } from '@temporalio/client';
 import { Command } from 'commander';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { listDrills } from '../client/drill';
 import { register as registerDrill } from '../client/commands/drill';
 import { register as registerSchedule } from '../client/commands/schedule';
 import { listDrillSchedules } from '../client/schedules';
 import type { DrillReport } from '../common/drill-report';
 import { waitUntil } from './helpers/apps-traffic';
-import { temporalAddress, temporalClient, testTaskQueue } from './helpers/local-stack';
-import {
-  startScratchDrPair,
-  startWorkerProcess,
-  type ScratchDrPair,
-  type WorkerProcess,
-} from './helpers/scratch-dr-pair';
+import { temporalAddress } from './helpers/local-stack';
 import { takeTurns } from './helpers/turns';
+import { pairWithWorker } from './helpers/pair-with-worker';
 
 // The game-day drill's writer offers writes at a set rate: never alongside another write load.
 takeTurns('write-load', 'exclusive');
@@ -54,49 +48,36 @@ async function drctl(taskQueue: string, ...args: string[]): Promise<string> {
 }
 
 describe('drills end to end, on a scratch DR pair', () => {
-  let pair: ScratchDrPair;
-  let worker: WorkerProcess;
-  let client: Client;
-  let connection: Connection | undefined;
-  const taskQueue = testTaskQueue('e2e-drill');
-  const cli = (...args: string[]) => drctl(taskQueue, ...args);
-
-  beforeAll(async () => {
-    pair = await startScratchDrPair({
-      edit: (runbook) => {
-        runbook.drills = {
-          reports: 'drill-reports',
-          schedules: [{ mode: 'readiness', every: '24h', paused: true }],
-          gameDay: {
-            approval: 'auto',
-            writer: { url: String(runbook.traffic!.entryUrl).replace(/\/health$/, '/orders'), rate: 40 },
-          },
-        };
-      },
-    });
-    worker = await startWorkerProcess({ runbookPath: pair.runbookPath, taskQueue });
-    ({ client, connection } = await temporalClient());
-  }, 180_000);
+  const t = pairWithWorker('e2e-drill', {
+    edit: (runbook) => {
+      runbook.drills = {
+        reports: 'drill-reports',
+        schedules: [{ mode: 'readiness', every: '24h', paused: true }],
+        gameDay: {
+          approval: 'auto',
+          writer: { url: String(runbook.traffic!.entryUrl).replace(/\/health$/, '/orders'), rate: 40 },
+        },
+      };
+    },
+  });
+  const cli = (...args: string[]) => drctl(t.taskQueue, ...args);
   afterAll(async () => {
-    for (const s of client ? await listDrillSchedules(client, pair?.pair).catch(() => []) : [])
-      await client.schedule
+    for (const s of t.client ? await listDrillSchedules(t.client, t.pair?.pair).catch(() => []) : [])
+      await t.client.schedule
         .getHandle(s.scheduleId)
         .delete()
         .catch(() => undefined);
-    await worker?.stop();
-    await pair?.close();
-    await connection?.close();
   });
 
   it('a schedule created from the CLI fires, when triggered, a readiness drill whose report lists every check', async () => {
-    const scheduleId = `drill-${pair.pair}-weekly`;
-    expect(await cli('schedule', 'create', pair.pair, '--every', '7d', '--name', 'weekly')).toBe(
+    const scheduleId = `drill-${t.pair.pair}-weekly`;
+    expect(await cli('schedule', 'create', t.pair.pair, '--every', '7d', '--name', 'weekly')).toBe(
       `created ${scheduleId}`,
     );
-    await expect(cli('schedule', 'create', pair.pair, '--every', '7d', '--name', 'weekly')).rejects.toThrow(
+    await expect(cli('schedule', 'create', t.pair.pair, '--every', '7d', '--name', 'weekly')).rejects.toThrow(
       `schedule ${scheduleId} exists already`,
     );
-    const described = await client.schedule.getHandle(scheduleId).describe();
+    const described = await t.client.schedule.getHandle(scheduleId).describe();
     expect(described.policies.overlap).toBe('SKIP');
     expect(await cli('schedule', 'trigger', scheduleId)).toMatch(/^triggered /);
 
@@ -104,17 +85,17 @@ describe('drills end to end, on a scratch DR pair', () => {
     await waitUntil(
       'the schedule started a drill',
       async () => {
-        const recent = (await client.schedule.getHandle(scheduleId).describe()).info.recentActions;
+        const recent = (await t.client.schedule.getHandle(scheduleId).describe()).info.recentActions;
         workflowId = recent[0]?.action.workflow.workflowId;
         return workflowId !== undefined;
       },
       30_000,
     );
-    const report = (await client.workflow.getHandle(workflowId!).result()) as DrillReport;
+    const report = (await t.client.workflow.getHandle(workflowId!).result()) as DrillReport;
     expect(report.sentence).toMatch(/^readiness drill of .* passed: all \d+ checks pass/);
     expect(report).toMatchObject({ mode: 'readiness', trigger: 'schedule', outcome: 'passed' });
     const names = report.checks.map((c) => c.name);
-    const runbook = pair.runbooks.get(pair.pair)!.runbook;
+    const runbook = t.pair.runbooks.get(t.pair.pair)!.runbook;
     expect(names).toEqual(
       expect.arrayContaining([
         ...runbook.mysql.servers.map((s) => `access.mysql.${s.name}`),
@@ -140,10 +121,10 @@ describe('drills end to end, on a scratch DR pair', () => {
 
     await waitUntil(
       'drctl drill list shows the drill',
-      async () => (await cli('drill', 'list', pair.pair)).includes(workflowId!),
+      async () => (await cli('drill', 'list', t.pair.pair)).includes(workflowId!),
       30_000,
     );
-    const listed = JSON.parse(await cli('--json', 'drill', 'list', pair.pair)) as Awaited<
+    const listed = JSON.parse(await cli('--json', 'drill', 'list', t.pair.pair)) as Awaited<
       ReturnType<typeof listDrills>
     >;
     expect(listed.find((d) => d.workflowId === workflowId)).toMatchObject({
@@ -156,7 +137,7 @@ describe('drills end to end, on a scratch DR pair', () => {
     await waitUntil(
       'drctl schedule list shows the schedule paused',
       async () =>
-        (await cli('schedule', 'list', pair.pair)).includes(`${scheduleId} (paused): every 7d; next `),
+        (await cli('schedule', 'list', t.pair.pair)).includes(`${scheduleId} (paused): every 7d; next `),
       30_000,
     );
     expect(await cli('schedule', 'delete', scheduleId)).toBe(`deleted ${scheduleId}.`);
@@ -164,27 +145,27 @@ describe('drills end to end, on a scratch DR pair', () => {
   }, 120_000);
 
   it("creates the runbook's schedules, then updates them, from drctl schedule create without --cron or --every", async () => {
-    const scheduleId = `drill-${pair.pair}-readiness`;
+    const scheduleId = `drill-${t.pair.pair}-readiness`;
     const previous = process.env.DR_RUNBOOKS;
-    process.env.DR_RUNBOOKS = pair.runbookPath;
+    process.env.DR_RUNBOOKS = t.pair.runbookPath;
     try {
-      expect(await cli('schedule', 'create', pair.pair)).toBe(`created ${scheduleId}`);
-      expect(await cli('schedule', 'create', pair.pair)).toBe(`updated ${scheduleId}`);
+      expect(await cli('schedule', 'create', t.pair.pair)).toBe(`created ${scheduleId}`);
+      expect(await cli('schedule', 'create', t.pair.pair)).toBe(`updated ${scheduleId}`);
     } finally {
       if (previous === undefined) delete process.env.DR_RUNBOOKS;
       else process.env.DR_RUNBOOKS = previous;
     }
-    const described = await client.schedule.getHandle(scheduleId).describe();
+    const described = await t.client.schedule.getHandle(scheduleId).describe();
     expect(described.state.paused).toBe(true);
     expect(described.policies.overlap).toBe('SKIP');
     expect(described.spec.intervals?.map((i) => i.every)).toEqual([24 * 3600 * 1000]);
-    expect(described.action).toMatchObject({ workflowType: 'drill', taskQueue });
+    expect(described.action).toMatchObject({ workflowType: 'drill', taskQueue: t.taskQueue });
     expect(await cli('schedule', 'delete', scheduleId)).toBe(`deleted ${scheduleId}.`);
   }, 60_000);
 
   it('a game-day drill fails over and back, and reports the measured RTO, write outage and lost writes with its SVG timeline', async () => {
     const report = JSON.parse(
-      await cli('--json', 'drill', pair.pair, '--mode', 'game-day', '--yes', '--wait'),
+      await cli('--json', 'drill', t.pair.pair, '--mode', 'game-day', '--yes', '--wait'),
     ) as DrillReport;
     expect(report.moves?.map((m) => [m.kind, m.outcome])).toEqual([
       ['failover', 'completed'],
@@ -201,7 +182,7 @@ describe('drills end to end, on a scratch DR pair', () => {
     expect(svg).toContain('failover fence window');
     expect(svg).toContain('failover point of no return');
     expect(existsSync(report.files!.markdown)).toBe(true);
-    const snapshot = await pair.snapshot();
+    const snapshot = await t.pair.snapshot();
     expect(snapshot.traffic.servers).toEqual({ 'app-gra': 'ready', 'app-rbx': 'drain' });
     expect(snapshot.mysql['db-gra-1']).toMatchObject({ readOnly: false, replicatesFrom: null });
   }, 240_000);

@@ -4,22 +4,14 @@
  * under continuous writes through the public entry point. Checked on the systems and on the writes the client saw
  * acknowledged.
  */
-import type { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFailback } from '../client/failback';
+import { describe, expect, it } from 'vitest';
 import { startReadinessCheck } from '../client/readiness';
 import type { FrontendWriteLoad } from '../dev/write-load';
 import type { ReadinessReport } from '../workflows/readiness';
 import { waitUntil } from './helpers/apps-traffic';
-import { APPROVER, reportWithin, startPairFailover, timer } from './helpers/failover-e2e';
-import { temporalClient, testTaskQueue } from './helpers/local-stack';
-import {
-  startScratchDrPair,
-  startWorkerProcess,
-  type ScratchDrPair,
-  type WorkerProcess,
-} from './helpers/scratch-dr-pair';
+import { reportWithin, startPairFailback, startPairFailover, timer } from './helpers/failover-e2e';
 import { takeTurns } from './helpers/turns';
+import { pairWithWorker } from './helpers/pair-with-worker';
 
 // Offers a write rate it asserts: never alongside another such load, which would starve it of CPU.
 takeTurns('write-load', 'exclusive');
@@ -34,59 +26,26 @@ function writesUnavailableMs(load: FrontendWriteLoad, since: number): number {
 }
 
 describe('failback end to end, on a scratch DR pair with an auto-approving runbook', () => {
-  let pair: ScratchDrPair;
-  let worker: WorkerProcess;
-  let client: Client;
-  let connection: Connection | undefined;
-  const taskQueue = testTaskQueue('e2e-failback');
-  const runs: { workflowId: string; runId: string }[] = [];
-  const failbackOf = async (mode: 'full' | 'reprotect-only') => {
-    const handle = await startFailback(
-      client,
-      {
-        pair: pair.pair,
-        mode,
-        trigger: 'test',
-        reason: `end-to-end test: ${mode} failback`,
-        requestedBy: APPROVER,
-      },
-      { taskQueue },
-    );
-    runs.push({ workflowId: handle.workflowId, runId: (await handle.describe()).runId });
-    return handle;
-  };
-
-  beforeAll(async () => {
-    pair = await startScratchDrPair({
-      edit: (runbook) => {
-        runbook.approval = { ...runbook.approval!, policy: 'auto' };
-      },
-    });
-    worker = await startWorkerProcess({ runbookPath: pair.runbookPath, taskQueue });
-    ({ client, connection } = await temporalClient());
-  }, 180_000);
-  afterAll(async () => {
-    await worker?.stop();
-    await pair?.close();
-    await connection?.close();
-  });
+  const t = pairWithWorker('e2e-failback', { autoApprove: true });
+  const failbackOf = (mode: 'full' | 'reprotect-only') =>
+    startPairFailback(t.client, t.pair.pair, mode, t.taskQueue, t.runs);
 
   it('refuses to fail back a pair that is not failed over, and changes nothing', async () => {
-    const before = await pair.snapshot();
+    const before = await t.pair.snapshot();
     const report = await reportWithin(await failbackOf('full'));
     expect(report.outcome).toBe('refused');
     expect(report.sentence).toMatch(/it is not failed over \(db-gra-1 in gra is the writable primary/);
-    expect(await pair.snapshot()).toEqual(before);
+    expect(await t.pair.snapshot()).toEqual(before);
   }, 60_000);
 
   it('planned failover then failback under continuous writes (250/s asked): no acknowledged write lost, the pair is back as before, readiness READY', async () => {
     const done = timer('failback: planned failover then failback under writes');
-    const before = await pair.snapshot();
-    const load = pair.writeLoad({ ratePerSecond: 250, maxInFlight: 1000, requestTimeoutMs: 10_000 });
+    const before = await t.pair.snapshot();
+    const load = t.pair.writeLoad({ ratePerSecond: 250, maxInFlight: 1000, requestTimeoutMs: 10_000 });
     load.start();
     await waitUntil('gra acknowledges writes', async () => acknowledgedBy(load, 'gra').length >= 100);
     const failover = await reportWithin(
-      await startPairFailover(client, pair.pair, 'planned', taskQueue, runs),
+      await startPairFailover(t.client, t.pair.pair, 'planned', t.taskQueue, t.runs),
     );
     expect(failover.outcome).toBe('completed');
     const failedOverAt = Date.now();
@@ -110,7 +69,7 @@ describe('failback end to end, on a scratch DR pair with an auto-approving runbo
     expect(verification.lost).toEqual([]);
     expect(verification.acknowledged).toBe(summary.acknowledged);
 
-    const after = await pair.snapshot();
+    const after = await t.pair.snapshot();
     // The same pair as before the failover: db-gra-1 primary, rbx replicating from it, rbx's indices following
     // gra's, rbx's auto-follow active (gra's mirrored pattern gone), traffic on gra.
     expect(after.mysql).toEqual(before.mysql);
@@ -130,7 +89,7 @@ describe('failback end to end, on a scratch DR pair with an auto-approving runbo
     expect(after.traffic).toEqual(before.traffic);
 
     const readiness = (await (
-      await startReadinessCheck(client, pair.pair, 'test', taskQueue)
+      await startReadinessCheck(t.client, t.pair.pair, 'test', t.taskQueue)
     ).result()) as ReadinessReport;
     expect(readiness.verdict).toMatch(/^ready/);
     expect(readiness.ready).toBe(true);

@@ -6,8 +6,7 @@
  * Elasticsearch being up does not clear MySQL: the failover proceeds, salvages what only db-gra-1's binlog held, and
  * no acknowledged write is lost.
  */
-import type { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { sleep } from '../dev/stack/daemon';
 import { fenceWatchWorkflowId } from '../workflows/definitions';
 import { waitUntil } from './helpers/apps-traffic';
@@ -18,14 +17,8 @@ import {
   startPairFailover,
   timer,
 } from './helpers/failover-e2e';
-import { temporalClient, testTaskQueue } from './helpers/local-stack';
-import {
-  startScratchDrPair,
-  startWorkerProcess,
-  type ScratchDrPair,
-  type WorkerProcess,
-} from './helpers/scratch-dr-pair';
 import { takeTurns } from './helpers/turns';
+import { pairWithWorker } from './helpers/pair-with-worker';
 
 const REPLICAS = ['db-rbx-1', 'db-rbx-2'];
 
@@ -33,41 +26,28 @@ const REPLICAS = ['db-rbx-1', 'db-rbx-2'];
 takeTurns('write-load', 'exclusive');
 
 describe('unplanned failover end to end: only mysqld of the primary dies', () => {
-  let pair: ScratchDrPair;
-  let worker: WorkerProcess;
-  let client: Client;
-  let connection: Connection | undefined;
-  const taskQueue = testTaskQueue('e2e-detection');
-  const runs: { workflowId: string; runId: string }[] = [];
-
-  beforeAll(async () => {
-    const done = timer('detection: scratch pair and worker up');
-    pair = await startScratchDrPair({ salvagePrimary: true });
-    worker = await startWorkerProcess({ runbookPath: pair.runbookPath, taskQueue });
-    ({ client, connection } = await temporalClient());
-    done();
-  }, 180_000);
+  const t = pairWithWorker('e2e-detection', {
+    salvagePrimary: true,
+    timed: 'detection: scratch pair and worker up',
+  });
 
   afterAll(async () => {
     // The watcher the failover started for db-gra-1, which never comes back here, ends with the test.
-    if (pair)
-      await client?.workflow
-        .getHandle(fenceWatchWorkflowId(pair.pair))
+    if (t.pair)
+      await t.client?.workflow
+        .getHandle(fenceWatchWorkflowId(t.pair.pair))
         .terminate('the test is over')
         .catch(() => undefined);
-    await worker?.stop();
-    await pair?.close();
-    await connection?.close();
   });
 
   it('fails over although Elasticsearch is up, names MySQL and its witnesses, salvages the binlog, loses no acknowledged write', async () => {
     const done = timer('detection: failover after mysqld alone was killed');
-    const load = pair.writeLoad({ ratePerSecond: 100, maxInFlight: 1000, requestTimeoutMs: 10_000 });
+    const load = t.pair.writeLoad({ ratePerSecond: 100, maxInFlight: 1000, requestTimeoutMs: 10_000 });
     load.start();
     await acknowledgedWrites(load, 'gra', 100);
     /** The sequence number of db-gra-1's last transaction (one writer, one replication domain). */
     const graBinlogSeq = async () => {
-      const [[pos]] = (await pair.cluster.sql('db-gra-1', 'SELECT @@global.gtid_binlog_pos')) as [[string]];
+      const [[pos]] = (await t.pair.cluster.sql('db-gra-1', 'SELECT @@global.gtid_binlog_pos')) as [[string]];
       return Number(pos.split('-').at(-1));
     };
 
@@ -75,26 +55,26 @@ describe('unplanned failover end to end: only mysqld of the primary dies', () =>
     // gra acknowledges writes that only its binlog holds, mysqld is SIGKILLed, and the IO threads then try again.
     // What only gra holds is counted on gra itself: every transaction it committed after both IO threads had
     // stopped (a write acknowledged just after the stop may have been committed, and shipped, just before it).
-    for (const replica of REPLICAS) await pair.cluster.sql(replica, 'STOP SLAVE IO_THREAD');
+    for (const replica of REPLICAS) await t.pair.cluster.sql(replica, 'STOP SLAVE IO_THREAD');
     const seqAtCut = await graBinlogSeq();
     await sleep(1_000);
     const seqBeforeKill = await graBinlogSeq();
-    await pair.cluster.kill('db-gra-1');
+    await t.pair.cluster.kill('db-gra-1');
     const onlyOnGra = seqBeforeKill - seqAtCut;
-    for (const replica of REPLICAS) await pair.cluster.sql(replica, 'START SLAVE IO_THREAD');
+    for (const replica of REPLICAS) await t.pair.cluster.sql(replica, 'START SLAVE IO_THREAD');
     // The alert: the replicas have lost their source (what the run's detection then confirms on its own).
     await waitUntil('the replicas lose db-gra-1', async () => {
-      const { mysql } = await pair.snapshot();
+      const { mysql } = await t.pair.snapshot();
       return REPLICAS.every((s) => mysql[s]?.ioRunning === 'Connecting');
     });
     // Only MySQL: gra's Elasticsearch still leads rbx's followers, HAProxy and the apps' hosts answer.
-    const before = await pair.snapshot();
+    const before = await t.pair.snapshot();
     expect(before.elasticsearch.gra?.reachable).toBe(true);
     expect(before.elasticsearch.rbx?.indices?.orders).toBe('follower active');
     expect(before.traffic.reachable).toBe(true);
     expect(before.apps.rbx?.health).toBe('ok');
 
-    const handle = await startPairFailover(client, pair.pair, 'unplanned', taskQueue, runs);
+    const handle = await startPairFailover(t.client, t.pair.pair, 'unplanned', t.taskQueue, t.runs);
     const report = await reportApprovingEachQuestion(handle, 'mysqld of db-gra-1 is dead');
     expect(report.outcome, report.sentence).toBe('completed');
 
@@ -142,7 +122,7 @@ describe('unplanned failover end to end: only mysqld of the primary dies', () =>
     expect(verification.acknowledged).toBe(summary.acknowledged);
     expect(acknowledgedBy(load, 'gra').length).toBeGreaterThanOrEqual(100);
 
-    const after = await pair.snapshot();
+    const after = await t.pair.snapshot();
     expect(after.mysql['db-gra-1']).toEqual({ reachable: false });
     expect(after.mysql[primary]).toEqual({ reachable: true, readOnly: false, replicatesFrom: null });
     expect(after.traffic).toEqual({ reachable: true, servers: { 'app-gra': 'drain', 'app-rbx': 'ready' } });

@@ -6,12 +6,11 @@
  * pair serves them all, each case checking that it is back to its starting state; the last case (a failure past
  * the point of no return) moves it for good.
  */
-import type { Client, Connection } from '@temporalio/client';
 import { renameSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import net from 'node:net';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HaproxySocketClient, showServersState } from '../activities/traffic/haproxy-runtime';
 import { resolveSecret } from '../config/secrets';
 import { defaultRoutingNumShards, shardIdFor } from '../dev/es-emulator/routing';
@@ -41,13 +40,7 @@ import {
   type FailoverHandle,
 } from './helpers/failover-e2e';
 import { answer } from './helpers/answers';
-import { temporalClient, testTaskQueue } from './helpers/local-stack';
-import {
-  startScratchDrPair,
-  startWorkerProcess,
-  type ScratchDrPair,
-  type WorkerProcess,
-} from './helpers/scratch-dr-pair';
+import { pairWithWorker } from './helpers/pair-with-worker';
 
 const APPROVAL_TIMEOUT_S = 6;
 
@@ -63,37 +56,19 @@ function oneIdPerShard(prefix: string): string[] {
 }
 
 describe('failover end to end: faults and approvals leave the pair as it was', () => {
-  let pair: ScratchDrPair;
-  let worker: WorkerProcess;
-  let client: Client;
-  let connection: Connection;
-  const taskQueue = testTaskQueue('e2e-faults');
-  const runs: { workflowId: string; runId: string }[] = [];
-
-  beforeAll(async () => {
-    const done = timer('faults: scratch pair and worker up');
-    pair = await startScratchDrPair({
-      proxyWorkerToPrimary: true,
-      approvalTimeout: `${APPROVAL_TIMEOUT_S}s`,
-      edit: (runbook) => {
-        runbook.timeouts = { ...runbook.timeouts, replicaCatchUp: '3s' };
-        runbook.mysql.statementTimeout = '2s';
-      },
-    });
-    worker = await startWorkerProcess({ runbookPath: pair.runbookPath, taskQueue });
-    ({ client, connection } = await temporalClient());
-    done();
-  }, 180_000);
-
-  afterAll(async () => {
-    await worker?.stop();
-    await pair?.close();
-    await connection?.close();
+  const t = pairWithWorker('e2e-faults', {
+    proxyWorkerToPrimary: true,
+    approvalTimeout: `${APPROVAL_TIMEOUT_S}s`,
+    edit: (runbook) => {
+      runbook.timeouts = { ...runbook.timeouts, replicaCatchUp: '3s' };
+      runbook.mysql.statementTimeout = '2s';
+    },
+    timed: 'faults: scratch pair and worker up',
   });
 
-  const runbook = () => pair.runbooks.get(pair.pair)!.runbook;
+  const runbook = () => t.pair.runbooks.get(t.pair.pair)!.runbook;
   const start = (mode: 'planned' | 'unplanned' = 'planned', options: { holdBeforeFence?: boolean } = {}) =>
-    startPairFailover(client, pair.pair, mode, taskQueue, runs, options);
+    startPairFailover(t.client, t.pair.pair, mode, t.taskQueue, t.runs, options);
 
   /**
    * Starts a planned failover that holds before its fence, approves it, injects `fault` once the standby is warm
@@ -114,7 +89,7 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
   }
 
   const rbxEs = async (method: string, p: string, body?: unknown) => {
-    const res = await fetch(`${pair.esUrl('rbx')}${p}`, {
+    const res = await fetch(`${t.pair.esUrl('rbx')}${p}`, {
       method,
       headers: { 'content-type': 'application/json' },
       ...(body ? { body: JSON.stringify(body) } : {}),
@@ -126,7 +101,7 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
 
   it('two concurrent starts give one run; rejecting it changes nothing', async () => {
     const done = timer('faults: two concurrent starts, rejected');
-    const before = await pair.snapshot();
+    const before = await t.pair.snapshot();
     const [first, second] = await Promise.all([start(), start()]);
     expect(second.workflowId).toBe(first.workflowId);
     const { runId } = await first.describe();
@@ -135,7 +110,7 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
     expect(pending.answers).toEqual(['approve', 'reject']);
     // Only one run of the pair's move ID was started by the two calls.
     const listed = [];
-    for await (const w of client.workflow.list({ query: `WorkflowId = "${first.workflowId}"` }))
+    for await (const w of t.client.workflow.list({ query: `WorkflowId = "${first.workflowId}"` }))
       if (w.status.name === 'RUNNING') listed.push(w.runId);
     expect(listed).toEqual([runId]);
 
@@ -146,28 +121,28 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
       expect.objectContaining({ approved: false, how: 'approver', by: APPROVER, reason: 'not now' }),
     ]);
     expect(report.steps.every((s) => s.state === 'pending' && s.attempts === 0)).toBe(true);
-    expect(await pair.snapshot()).toEqual(before);
+    expect(await t.pair.snapshot()).toEqual(before);
     done();
   });
 
   it('an approval that times out changes nothing', async () => {
     const done = timer('faults: approval timeout');
-    const before = await pair.snapshot();
+    const before = await t.pair.snapshot();
     const report = await reportWithin(await start());
     expect(report.outcome).toBe('rejected');
     expect(report.approvals).toEqual([expect.objectContaining({ approved: false, how: 'timeout' })]);
     expect(report.sentence).toMatch(
       /not approved \(no answer within 6s; the runbook's onTimeout is "reject"\)/,
     );
-    expect(await pair.snapshot()).toEqual(before);
+    expect(await t.pair.snapshot()).toEqual(before);
     done();
   });
 
   it('the worker cut from the primary while the replicas still replicate is not a failover, and says why', async () => {
     const done = timer('faults: worker cut from the primary');
-    const before = await pair.snapshot();
+    const before = await t.pair.snapshot();
     // Black-holed: connections (and the pool's idle ones, left by the runs above) get no byte either way.
-    await pair.blockWorkerPathToPrimary!('blackhole');
+    await t.pair.blockWorkerPathToPrimary!('blackhole');
     try {
       const started = Date.now();
       const report = await reportWithin(await start('unplanned'));
@@ -182,9 +157,9 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
       // The status read of db-gra-1 ends with the runbook's statement timeout (2 s), not the activity's (30 s).
       expect(tookMs).toBeLessThan(15_000);
       expect(report.steps.every((s) => s.attempts === 0)).toBe(true);
-      expect(await pair.snapshot()).toEqual(before);
+      expect(await t.pair.snapshot()).toEqual(before);
     } finally {
-      await pair.restoreWorkerPathToPrimary!();
+      await t.pair.restoreWorkerPathToPrimary!();
     }
     done();
   });
@@ -194,7 +169,7 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
     // every write acknowledged before, during and after the attempt is on db-gra-1, the primary it never left.
     let load: FrontendWriteLoad;
     beforeEach(async () => {
-      load = pair.writeLoad(LIGHT_WRITE_LOAD);
+      load = t.pair.writeLoad(LIGHT_WRITE_LOAD);
       load.start();
       await acknowledgedWrites(load, 'gra', 20);
     });
@@ -208,8 +183,8 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
 
     it("traffic drain: HAProxy's runtime API socket gone; once it is back, the undo sends the traffic to gra (where it stayed)", async () => {
       const done = timer('faults: traffic drain fails');
-      const before = await pair.snapshot();
-      const socket = pair.haproxySocket;
+      const before = await t.pair.snapshot();
+      const socket = t.pair.haproxySocket;
       const moved = `${socket}.away`;
       const handle = await approvedWithFault(async () => renameSync(socket, moved));
       try {
@@ -234,34 +209,35 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
           { step: 'mysql.fence', sentence: expect.any(String) },
           {
             step: 'traffic.drain',
-            sentence: `HAProxy backend ${HAPROXY_BACKEND} already sends all traffic to gra; nothing changed. Its saved server states (${pair.haproxyStateFile}) already match.`,
+            sentence: `HAProxy backend ${HAPROXY_BACKEND} already sends all traffic to gra; nothing changed. Its saved server states (${t.pair.haproxyStateFile}) already match.`,
           },
         ],
         leftInPlace: [],
       });
-      expect(await pair.snapshot()).toEqual(before);
+      expect(await t.pair.snapshot()).toEqual(before);
       done();
     });
 
     it('MySQL fence: the orchestrator locked out of db-gra-1; the failed undo waits for a human, who aborts', async () => {
       const done = timer('faults: MySQL fence fails, undo aborted');
-      const before = await pair.snapshot();
+      const before = await t.pair.snapshot();
       const user = 'dr_orchestrator';
-      const [[hash]] = (await pair.cluster.sql(
+      const [[hash]] = (await t.pair.cluster.sql(
         'db-gra-1',
         `SELECT authentication_string FROM mysql.user WHERE user='${user}'`,
       )) as [[string]];
       // A password changed behind the orchestrator's back, on db-gra-1 only (not replicated), its sessions ended.
       const lockOut = async () => {
-        await pair.cluster.sql(
+        await t.pair.cluster.sql(
           'db-gra-1',
           `SET sql_log_bin=0; ALTER USER '${user}'@'%' IDENTIFIED BY 'rotated'`,
         );
-        const sessions = await pair.cluster.sql(
+        const sessions = await t.pair.cluster.sql(
           'db-gra-1',
           `SELECT id FROM information_schema.processlist WHERE user='${user}'`,
         );
-        for (const [id] of sessions) await pair.cluster.sql('db-gra-1', `KILL ${id}`).catch(() => undefined);
+        for (const [id] of sessions)
+          await t.pair.cluster.sql('db-gra-1', `KILL ${id}`).catch(() => undefined);
       };
       const handle = await approvedWithFault(lockOut);
       try {
@@ -271,7 +247,7 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
         );
         await answer(handle, abortUpdate, APPROVER, 'the fence never applied; credentials fixed by hand');
       } finally {
-        await pair.cluster.sql(
+        await t.pair.cluster.sql(
           'db-gra-1',
           `SET sql_log_bin=0; ALTER USER '${user}'@'%' IDENTIFIED BY PASSWORD '${hash}'`,
         );
@@ -289,32 +265,32 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
           { step: 'es.fence', sentence: expect.any(String) },
           {
             step: 'traffic.drain',
-            sentence: `HAProxy backend ${HAPROXY_BACKEND} now sends all load-balanced traffic to gra (before: no site); set server app/app-gra state ready. Saved its server states to ${pair.haproxyStateFile}, which HAProxy loads when it starts, so a reload keeps this.`,
+            sentence: `HAProxy backend ${HAPROXY_BACKEND} now sends all load-balanced traffic to gra (before: no site); set server app/app-gra state ready. Saved its server states to ${t.pair.haproxyStateFile}, which HAProxy loads when it starts, so a reload keeps this.`,
           },
         ],
         leftInPlace: ['mysql.fence'],
       });
       expect(report.operatorDecisions).toEqual([expect.objectContaining({ action: 'abort', by: APPROVER })]);
       expect(report.steps.filter((s) => s.phase === 'prepare').every((s) => s.attempts === 0)).toBe(true);
-      expect(await pair.snapshot()).toEqual(before);
+      expect(await t.pair.snapshot()).toEqual(before);
       done();
     });
 
     it('MySQL catch-up: a session holds a lock the applier needs, longer than the catch-up timeout', async () => {
       const done = timer('faults: MySQL catch-up fails');
-      const before = await pair.snapshot();
+      const before = await t.pair.snapshot();
       let blocker: mysql.Connection | undefined;
       const handle = await approvedWithFault(async (h) => {
         const candidate = (await h.query(planQuery))!.steps.find((s) => s.id === 'mysql.catch-up')!.target;
         // A long report on the replica: the replicated insert below waits for its table lock.
         blocker = await mysql.createConnection({
           host: '127.0.0.1',
-          port: pair.cluster.instance(candidate).port,
+          port: t.pair.cluster.instance(candidate).port,
           user: runbook().mysql.user,
-          password: resolveSecret(runbook().mysql.password, pair.dir),
+          password: resolveSecret(runbook().mysql.password, t.pair.dir),
         });
         await blocker.query('LOCK TABLES app.stack_check WRITE');
-        await pair.cluster.sql(
+        await t.pair.cluster.sql(
           'db-gra-1',
           `INSERT INTO app.stack_check (token) VALUES ('catch-up-${Date.now()}')`,
         );
@@ -339,16 +315,16 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
         'traffic.drain',
       ]);
       expect(report.steps.some((s) => s.phase === 'promote' && s.attempts > 0)).toBe(false);
-      expect(await pair.snapshot()).toEqual(before);
+      expect(await t.pair.snapshot()).toEqual(before);
       done();
     });
 
     it('ES pause follow: the link between the clusters cut while the leader takes a write', async () => {
       const done = timer('faults: ES pause follow fails');
-      const before = await pair.snapshot();
+      const before = await t.pair.snapshot();
       const handle = await approvedWithFault(async () => {
         await esFault({ cutLink: ['gra', 'rbx'] });
-        const res = await fetch(`${pair.esUrl('gra')}/orders/_doc/o-cut?refresh=true`, {
+        const res = await fetch(`${t.pair.esUrl('gra')}/orders/_doc/o-cut?refresh=true`, {
           method: 'PUT',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ customer: 'c-9', total: 1, status: 'new' }),
@@ -372,14 +348,14 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
       expect(report.compensation?.leftInPlace).toEqual([]);
       expect(report.steps.some((s) => s.phase === 'promote' && s.attempts > 0)).toBe(false);
       await waitUntil('the document written during the cut reaches rbx', async () => {
-        const res = await fetch(`${pair.esUrl('rbx')}/orders/_doc/o-cut`);
+        const res = await fetch(`${t.pair.esUrl('rbx')}/orders/_doc/o-cut`);
         return res.status === 200;
       });
       // An idle follower shard keeps its last read exception until a read succeeds, i.e. until its leader shard has
       // news (the long poll otherwise waits read_poll_timeout, 1 minute): give each leader shard a document.
       for (const index of ['orders', 'customers', 'logs-app-000001'])
         for (const id of oneIdPerShard('after-cut'))
-          await fetch(`${pair.esUrl('gra')}/${index}/_doc/${id}`, {
+          await fetch(`${t.pair.esUrl('gra')}/${index}/_doc/${id}`, {
             method: 'PUT',
             headers: { 'content-type': 'application/json' },
             body: JSON.stringify({ written: 'after the link came back' }),
@@ -392,13 +368,13 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
           i.shards.every((sh) => sh.read_exceptions.length === 0),
         );
       });
-      expect(await pair.snapshot()).toEqual(before);
+      expect(await t.pair.snapshot()).toEqual(before);
       done();
     });
 
     it('ES fence: the auto-follow pattern deleted, so which indices of gra it follows cannot be told; nothing is fenced, and the undo reads the indices the warm-up saw', async () => {
       const done = timer('faults: ES fence cannot tell the auto-followed indices');
-      const before = await pair.snapshot();
+      const before = await t.pair.snapshot();
       const { patterns } = (await rbxEs('GET', '/_ccr/auto_follow/logs-from-gra')) as {
         patterns: {
           pattern: { remote_cluster: string; leader_index_patterns: string[]; follow_index_pattern: string };
@@ -432,19 +408,19 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
         leftInPlace: [],
       });
       expect(report.steps.filter((s) => s.phase === 'prepare').every((s) => s.attempts === 0)).toBe(true);
-      expect(await pair.snapshot()).toEqual(before);
+      expect(await t.pair.snapshot()).toEqual(before);
       done();
     });
 
     it("app start: the standby app's port taken by another process", async () => {
       const done = timer('faults: app start fails');
-      const rbxDir = path.join(pair.dir, 'rbx');
+      const rbxDir = path.join(t.pair.dir, 'rbx');
       await appctl('stop', 'rbx', rbxDir);
-      const before = await pair.snapshot();
+      const before = await t.pair.snapshot();
       expect(before.apps.rbx).toEqual({ health: 'down' });
       // Something else listens on the app's port: the start command refuses, the health check gets no answer.
       const squatter = net.createServer((socket) => socket.destroy());
-      const { port } = new URL(pair.appUrl('rbx'));
+      const { port } = new URL(t.pair.appUrl('rbx'));
       await new Promise<void>((resolve) => squatter.listen(Number(port), '127.0.0.1', resolve));
       let report;
       try {
@@ -453,7 +429,7 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
         await pendingDecision(handle, 'approval');
         await approve(handle, 'go, with the port taken');
         report = await reportWithin(handle);
-        expect(await pair.snapshot()).toEqual(before);
+        expect(await t.pair.snapshot()).toEqual(before);
       } finally {
         await new Promise((resolve) => squatter.close(resolve));
       }
@@ -469,7 +445,7 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
       // Back to the pair's usual state for the next case: the standby app running, HAProxy seeing it up.
       await appctl('start', 'rbx', rbxDir);
       await waitUntil('HAProxy sees app-rbx up again', async () => {
-        const states = await showServersState(new HaproxySocketClient(pair.haproxySocket), HAPROXY_BACKEND);
+        const states = await showServersState(new HaproxySocketClient(t.pair.haproxySocket), HAPROXY_BACKEND);
         return states.find((s) => s.server === 'app-rbx')?.op === 'up';
       });
       done();
@@ -478,24 +454,24 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
 
   it('past the point of no return, a traffic switch that fails waits for an operator and completes after retry', async () => {
     const done = timer('faults: traffic switch fails past the point of no return');
-    const socket = pair.haproxySocket;
+    const socket = t.pair.haproxySocket;
     const moved = `${socket}.away`;
     // The runtime API's socket goes away (as after a misconfigured reload) once the old site is drained: every switch
     // attempt fails. The window's steps run inside one workflow task, so the candidate is frozen meanwhile: its
     // catch-up waits, and the socket goes once HAProxy shows gra drained.
-    const handle = await approvedWithFault(async () => freeze(pair.cluster.pid('db-rbx-1')!));
+    const handle = await approvedWithFault(async () => freeze(t.pair.cluster.pid('db-rbx-1')!));
     let restored = false;
     try {
       try {
         await takeSocketOnceDrained(socket, moved, 'app-gra');
       } finally {
-        process.kill(pair.cluster.pid('db-rbx-1')!, 'SIGCONT');
+        process.kill(t.pair.cluster.pid('db-rbx-1')!, 'SIGCONT');
       }
       const pending = await pendingDecision(handle, 'operator', 90_000);
       expect(pending.question).toMatch(
         /^switch traffic to rbx failed past the point of no return: TrafficProviderUnreachable: /,
       );
-      const during = await pair.snapshot();
+      const during = await t.pair.snapshot();
       expect(during.traffic).toEqual({ reachable: false });
       const promoted = Object.entries(during.mysql).filter(([, s]) => s.reachable && s.readOnly === false);
       expect(promoted.map(([name]) => name)).toHaveLength(1);
@@ -511,23 +487,23 @@ describe('failover end to end: faults and approvals leave the pair as it was', (
     expect(report.steps.find((s) => s.id === 'traffic.switch')).toMatchObject({ state: 'done', attempts: 2 });
     expect(report.steps.filter((s) => s.id !== 'traffic.switch').every((s) => s.attempts === 1)).toBe(true);
     expect(report.compensation).toBeUndefined();
-    const after = await pair.snapshot();
+    const after = await t.pair.snapshot();
     expect(after.traffic).toEqual({ reachable: true, servers: { 'app-gra': 'drain', 'app-rbx': 'ready' } });
-    const health = (await (await fetch(pair.frontendUrl('/health'))).json()) as { site?: string };
+    const health = (await (await fetch(t.pair.frontendUrl('/health'))).json()) as { site?: string };
     expect(health.site).toBe('rbx');
     done();
   });
 
   it('no secret of the runbook appears in the history of any run above', async () => {
-    const secrets = runbookSecrets(pair.runbooks.get(pair.pair)!);
+    const secrets = runbookSecrets(t.pair.runbooks.get(t.pair.pair)!);
     expect(secrets.map((s) => s.field).sort()).toEqual([
       'apps.hosts[0].ssh.privateKey',
       'apps.hosts[1].ssh.privateKey',
       'mysql.password',
       'mysql.replicationPassword',
     ]);
-    expect(runs.length).toBeGreaterThanOrEqual(9);
-    for (const run of runs) expect(leakedSecrets(await historyText(client, run), secrets)).toEqual([]);
-    expect(leakedSecrets(worker.output(), secrets)).toEqual([]);
+    expect(t.runs.length).toBeGreaterThanOrEqual(9);
+    for (const run of t.runs) expect(leakedSecrets(await historyText(t.client, run), secrets)).toEqual([]);
+    expect(leakedSecrets(t.worker.output(), secrets)).toEqual([]);
   });
 });

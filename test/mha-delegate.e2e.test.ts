@@ -6,69 +6,51 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFailback } from '../client/failback';
 import { MHA_PERL_ENV, writeMhaConfig } from '../dev/mha/config';
 import { ensureDebianPackages, STACK_PACKAGES } from '../dev/tools/debian-packages';
 import { waitUntil } from './helpers/apps-traffic';
-import { APPROVER, reportWithin, startPairFailover } from './helpers/failover-e2e';
-import { temporalClient, testTaskQueue } from './helpers/local-stack';
-import {
-  startScratchDrPair,
-  startWorkerProcess,
-  type ScratchDrPair,
-  type WorkerProcess,
-} from './helpers/scratch-dr-pair';
+import { reportWithin, startPairFailback, startPairFailover } from './helpers/failover-e2e';
 import { takeTurns } from './helpers/turns';
+import { pairWithWorker } from './helpers/pair-with-worker';
 
 takeTurns('write-load', 'exclusive');
 
 const SERVERS = ['db-gra-1', 'db-rbx-1', 'db-rbx-2'];
 
 describe('MySQL delegated to MHA, end to end on a scratch DR pair', () => {
-  let pair: ScratchDrPair;
-  let worker: WorkerProcess;
-  let client: Client;
-  let connection: Connection | undefined;
   let mhaDir: string;
-  const taskQueue = testTaskQueue('e2e-mha');
-  const runs: { workflowId: string; runId: string }[] = [];
-
-  beforeAll(async () => {
-    ensureDebianPackages(STACK_PACKAGES.filter((t) => t.pkg.startsWith('mha4mysql-')));
+  beforeAll(() => {
+    ensureDebianPackages(STACK_PACKAGES.filter((p) => p.pkg.startsWith('mha4mysql-')));
     mhaDir = mkdtempSync(path.join(os.tmpdir(), 'dr-e2e-mha-'));
-    pair = await startScratchDrPair({
-      edit: (runbook) => {
-        runbook.approval = { ...runbook.approval!, policy: 'auto' };
-        runbook.mysql = {
-          ...runbook.mysql!,
-          delegate: { tool: 'mha', config: path.join(mhaDir, 'mha.cnf'), env: MHA_PERL_ENV, timeout: '2m' },
-        };
-      },
-    });
-    // Read by MHA when the step runs: the servers' ports are known once the pair is up.
-    writeMhaConfig(pair.cluster, mhaDir, SERVERS, []);
-    worker = await startWorkerProcess({ runbookPath: pair.runbookPath, taskQueue });
-    ({ client, connection } = await temporalClient());
-  }, 180_000);
-  afterAll(async () => {
-    await worker?.stop();
-    await pair?.close();
-    await connection?.close();
+  });
+  afterAll(() => {
     if (mhaDir) rmSync(mhaDir, { recursive: true, force: true });
+  });
+  const t = pairWithWorker('e2e-mha', {
+    autoApprove: true,
+    edit: (runbook) => {
+      runbook.mysql = {
+        ...runbook.mysql!,
+        delegate: { tool: 'mha', config: path.join(mhaDir, 'mha.cnf'), env: MHA_PERL_ENV, timeout: '2m' },
+      };
+    },
+  });
+  // Read by MHA when the step runs: the servers' ports are known once the pair is up.
+  beforeAll(() => {
+    writeMhaConfig(t.pair.cluster, mhaDir, SERVERS, []);
   });
 
   it('planned failover then failback, MHA switching MySQL each way: no acknowledged write lost, the pair back as before', async () => {
-    const before = await pair.snapshot();
-    const load = pair.writeLoad({ ratePerSecond: 100 });
+    const before = await t.pair.snapshot();
+    const load = t.pair.writeLoad({ ratePerSecond: 100 });
     load.start();
     const acknowledgedBy = (site: string, since: number) =>
       load.records.filter((r) => r.outcome === 'acknowledged' && r.server === site && r.at >= since).length;
     await waitUntil('gra acknowledges writes', async () => acknowledgedBy('gra', 0) >= 50);
 
     const failover = await reportWithin(
-      await startPairFailover(client, pair.pair, 'planned', taskQueue, runs),
+      await startPairFailover(t.client, t.pair.pair, 'planned', t.taskQueue, t.runs),
     );
     expect(failover.outcome).toBe('completed');
     const mhaStep = failover.steps.find((s) => s.id === 'mysql.mha-switch');
@@ -79,7 +61,7 @@ describe('MySQL delegated to MHA, end to end on a scratch DR pair', () => {
     expect(failover.steps.map((s) => s.id)).not.toContain('mysql.promote');
     const failedOverAt = Date.now();
     await waitUntil('rbx acknowledges writes', async () => acknowledgedBy('rbx', failedOverAt) >= 50);
-    const onRbx = await pair.snapshot();
+    const onRbx = await t.pair.snapshot();
     expect(onRbx.mysql).toMatchObject({
       'db-rbx-1': { readOnly: false, replicatesFrom: null },
       'db-gra-1': { readOnly: true, replicatesFrom: 'db-rbx-1', ioRunning: 'Yes', sqlRunning: 'Yes' },
@@ -87,17 +69,7 @@ describe('MySQL delegated to MHA, end to end on a scratch DR pair', () => {
     });
 
     const failback = await reportWithin(
-      await startFailback(
-        client,
-        {
-          pair: pair.pair,
-          mode: 'full',
-          trigger: 'test',
-          reason: 'end-to-end test: MHA failback',
-          requestedBy: APPROVER,
-        },
-        { taskQueue },
-      ),
+      await startPairFailback(t.client, t.pair.pair, 'full', t.taskQueue, t.runs),
       180_000,
     );
     expect(failback.outcome).toBe('completed');
@@ -110,6 +82,6 @@ describe('MySQL delegated to MHA, end to end on a scratch DR pair', () => {
     const verification = await load.verify('db-gra-1');
     expect(verification.lost).toEqual([]);
     expect(verification.acknowledged).toBe(summary.acknowledged);
-    expect((await pair.snapshot()).mysql).toEqual(before.mysql);
+    expect((await t.pair.snapshot()).mysql).toEqual(before.mysql);
   }, 360_000);
 });

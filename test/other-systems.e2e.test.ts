@@ -6,35 +6,27 @@
  * write is lost in any store, a session made before the moves is valid after each, and every system ends in forward
  * replication.
  */
-import type { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFailback } from '../client/failback';
+import { describe, expect, it } from 'vitest';
 import { waitUntil } from './helpers/apps-traffic';
-import { APPROVER, reportWithin, startPairFailover } from './helpers/failover-e2e';
-import { temporalClient, testTaskQueue } from './helpers/local-stack';
+import { reportWithin, startPairFailback, startPairFailover } from './helpers/failover-e2e';
 import { PgWriter } from './helpers/pg-writer';
 import { expectEveryAcknowledgedSessionOn, login, sessionLoad, sessionSeen } from './helpers/redis-sessions';
-import {
-  startScratchDrPair,
-  startWorkerProcess,
-  type ScratchDrPair,
-  type WorkerProcess,
-} from './helpers/scratch-dr-pair';
 import { PG_APP, type PgSite } from './helpers/scratch-postgresql';
 import { takeTurns } from './helpers/turns';
+import { pairWithWorker } from './helpers/pair-with-worker';
 
 takeTurns('write-load', 'exclusive');
 
 describe('Redis sessions and PostgreSQL beside MySQL and Elasticsearch, end to end', () => {
-  let pair: ScratchDrPair;
-  let worker: WorkerProcess;
-  let client: Client;
-  let connection: Connection | undefined;
-  const taskQueue = testTaskQueue('e2e-other-systems');
-  const runs: { workflowId: string; runId: string }[] = [];
+  const t = pairWithWorker('e2e-other-systems', {
+    redis: true,
+    postgresql: true,
+    autoApprove: true,
+    setupTimeoutMs: 240_000,
+  });
 
   const pgIds = async (site: PgSite) => {
-    const c = await pair.postgresql!.client(site, PG_APP);
+    const c = await t.pair.postgresql!.client(site, PG_APP);
     try {
       return new Set((await c.query('SELECT id FROM writes')).rows.map((r) => Number(r.id)));
     } finally {
@@ -44,29 +36,12 @@ describe('Redis sessions and PostgreSQL beside MySQL and Elasticsearch, end to e
   const stepsOf = (report: { steps: { system: string; state: string }[] }, system: string) =>
     report.steps.filter((s) => s.system === system).map((s) => s.state);
 
-  beforeAll(async () => {
-    pair = await startScratchDrPair({
-      redis: true,
-      postgresql: true,
-      edit: (runbook) => {
-        runbook.approval = { ...runbook.approval!, policy: 'auto' };
-      },
-    });
-    worker = await startWorkerProcess({ runbookPath: pair.runbookPath, taskQueue });
-    ({ client, connection } = await temporalClient());
-  }, 240_000);
-  afterAll(async () => {
-    await worker?.stop();
-    await pair?.close();
-    await connection?.close();
-  });
-
   it('planned failover then failback under orders, logins and PostgreSQL writes: nothing acknowledged lost anywhere, the session survives, forward replication everywhere', async () => {
-    const before = await pair.snapshot();
-    const alice = await login(pair, 'alice');
-    const orders = pair.writeLoad({ ratePerSecond: 50 });
-    const logins = sessionLoad(pair.frontendUrl(''));
-    const pgWriter = new PgWriter(pair.postgresql!);
+    const before = await t.pair.snapshot();
+    const alice = await login(t.pair, 'alice');
+    const orders = t.pair.writeLoad({ ratePerSecond: 50 });
+    const logins = sessionLoad(t.pair.frontendUrl(''));
+    const pgWriter = new PgWriter(t.pair.postgresql!);
     orders.start();
     pgWriter.start();
     const ordersOn = (site: string, since: number) =>
@@ -83,7 +58,7 @@ describe('Redis sessions and PostgreSQL beside MySQL and Elasticsearch, end to e
       await everyStoreWrites('gra', 0);
 
       const failover = await reportWithin(
-        await startPairFailover(client, pair.pair, 'planned', taskQueue, runs),
+        await startPairFailover(t.client, t.pair.pair, 'planned', t.taskQueue, t.runs),
         240_000,
       );
       expect(failover.outcome, failover.sentence).toBe('completed');
@@ -93,19 +68,16 @@ describe('Redis sessions and PostgreSQL beside MySQL and Elasticsearch, end to e
           system,
         ).toBe(true);
       expect(failover.dataLoss.filter((d) => d.count !== 0)).toEqual([]);
-      expect(await sessionSeen(pair, alice)).toMatchObject({ status: 200, valid: true, site: 'rbx' });
+      expect(await sessionSeen(t.pair, alice)).toMatchObject({ status: 200, valid: true, site: 'rbx' });
       await everyStoreWrites('rbx', Date.now());
 
-      const failbackHandle = await startFailback(
-        client,
-        { pair: pair.pair, mode: 'full', trigger: 'test', reason: 'end-to-end test', requestedBy: APPROVER },
-        { taskQueue },
+      const failback = await reportWithin(
+        await startPairFailback(t.client, t.pair.pair, 'full', t.taskQueue, t.runs),
+        300_000,
       );
-      runs.push({ workflowId: failbackHandle.workflowId, runId: (await failbackHandle.describe()).runId });
-      const failback = await reportWithin(failbackHandle, 300_000);
       expect(failback.outcome, failback.sentence).toBe('completed');
       expect(failback.dataLoss.filter((d) => d.count !== 0)).toEqual([]);
-      expect(await sessionSeen(pair, alice)).toMatchObject({ status: 200, valid: true, site: 'gra' });
+      expect(await sessionSeen(t.pair, alice)).toMatchObject({ status: 200, valid: true, site: 'gra' });
       await everyStoreWrites('gra', Date.now());
     } finally {
       await Promise.all([orders.stop(), logins.stop(), pgWriter.stop()]);
@@ -115,22 +87,22 @@ describe('Redis sessions and PostgreSQL beside MySQL and Elasticsearch, end to e
     const verification = await orders.verify('db-gra-1');
     expect(verification.lost).toEqual([]);
     // Redis: every acknowledged login's session on gra's master, rbx its replica again.
-    await expectEveryAcknowledgedSessionOn(pair, 'gra', logins.records);
-    await pair.redis!.waitSynced('rbx');
-    expect(await pair.redis!.info('rbx')).toMatchObject({
+    await expectEveryAcknowledgedSessionOn(t.pair, 'gra', logins.records);
+    await t.pair.redis!.waitSynced('rbx');
+    expect(await t.pair.redis!.info('rbx')).toMatchObject({
       role: 'slave',
-      master_port: String(pair.redis!.gra.port),
+      master_port: String(t.pair.redis!.gra.port),
       master_link_status: 'up',
     });
     // PostgreSQL: every acknowledged row on pg-gra, pg-rbx streaming from it.
     const onGra = await pgIds('gra');
     expect(pgWriter.acknowledged.filter((a) => !onGra.has(a.id))).toEqual([]);
-    const streaming = await pair.postgresql!.sql(
+    const streaming = await t.pair.postgresql!.sql(
       'gra',
       'SELECT application_name, state FROM pg_stat_replication',
     );
     expect(streaming).toEqual([expect.objectContaining({ application_name: 'pg-rbx', state: 'streaming' })]);
-    const after = await pair.snapshot();
+    const after = await t.pair.snapshot();
     expect(after.mysql).toEqual(before.mysql);
     expect(after.traffic).toEqual(before.traffic);
     console.log(

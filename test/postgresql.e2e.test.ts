@@ -6,49 +6,29 @@
  * an unplanned failover after the gra site (and pg-gra with it) is SIGKILLed, then a failback with pg_rewind, report
  * what was lost and what was rewound, and end in forward replication.
  */
-import type { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFailback } from '../client/failback';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { waitUntil } from './helpers/apps-traffic';
 import {
-  APPROVER,
   reportApprovingEachQuestion,
   reportWithin,
+  startPairFailback,
   startPairFailover,
 } from './helpers/failover-e2e';
-import { temporalClient, testTaskQueue } from './helpers/local-stack';
-import {
-  startScratchDrPair,
-  startWorkerProcess,
-  type ScratchDrPair,
-  type WorkerProcess,
-} from './helpers/scratch-dr-pair';
 import { PgWriter } from './helpers/pg-writer';
 import { PG_APP, type PgSite, type ScratchPgPair } from './helpers/scratch-postgresql';
+import { pairWithWorker } from './helpers/pair-with-worker';
 
 describe('PostgreSQL end to end, on a scratch DR pair with PostgreSQL in its runbook', () => {
-  let pair: ScratchDrPair;
   let pgPair: ScratchPgPair;
-  let worker: WorkerProcess;
-  let client: Client;
-  let connection: Connection | undefined;
-  const taskQueue = testTaskQueue('e2e-postgresql');
-  const runs: { workflowId: string; runId: string }[] = [];
-  const failbackOf = async () => {
-    const handle = await startFailback(
-      client,
-      {
-        pair: pair.pair,
-        mode: 'full',
-        trigger: 'test',
-        reason: 'end-to-end test: failback',
-        requestedBy: APPROVER,
-      },
-      { taskQueue },
-    );
-    runs.push({ workflowId: handle.workflowId, runId: (await handle.describe()).runId });
-    return handle;
-  };
+  const t = pairWithWorker('e2e-postgresql', {
+    postgresql: true,
+    autoApprove: true,
+    setupTimeoutMs: 240_000,
+  });
+  beforeAll(() => {
+    pgPair = t.pair.postgresql!;
+  });
+  const failbackOf = () => startPairFailback(t.client, t.pair.pair, 'full', t.taskQueue, t.runs);
   const ids = async (site: PgSite) => {
     const c = await pgPair.client(site, PG_APP);
     try {
@@ -63,30 +43,13 @@ describe('PostgreSQL end to end, on a scratch DR pair with PostgreSQL in its run
     return rows.some((r) => r.application_name === 'pg-rbx' && r.state === 'streaming');
   };
 
-  beforeAll(async () => {
-    pair = await startScratchDrPair({
-      postgresql: true,
-      edit: (runbook) => {
-        runbook.approval = { ...runbook.approval!, policy: 'auto' };
-      },
-    });
-    pgPair = pair.postgresql!;
-    worker = await startWorkerProcess({ runbookPath: pair.runbookPath, taskQueue });
-    ({ client, connection } = await temporalClient());
-  }, 240_000);
-  afterAll(async () => {
-    await worker?.stop();
-    await pair?.close();
-    await connection?.close();
-  });
-
   it('planned failover then full failback under writes: no acknowledged write lost, back to forward replication', async () => {
     const writer = new PgWriter(pgPair);
     writer.start();
     try {
       await waitUntil('pg-gra acknowledges 20 writes', async () => writer.ackedOn('gra') >= 20);
       const over = await reportWithin(
-        await startPairFailover(client, pair.pair, 'planned', taskQueue, runs),
+        await startPairFailover(t.client, t.pair.pair, 'planned', t.taskQueue, t.runs),
         180_000,
       );
       expect(over.outcome).toBe('completed');
@@ -114,10 +77,10 @@ describe('PostgreSQL end to end, on a scratch DR pair with PostgreSQL in its run
     let killedAt = 0;
     try {
       await waitUntil('pg-gra acknowledges 20 writes', async () => writer.ackedOn('gra') >= 20);
-      await pair.killPrimarySite();
+      await t.pair.killPrimarySite();
       killedAt = Date.now();
       const over = await reportApprovingEachQuestion(
-        await startPairFailover(client, pair.pair, 'unplanned', taskQueue, runs),
+        await startPairFailover(t.client, t.pair.pair, 'unplanned', t.taskQueue, t.runs),
         'gra is gone: go on',
         240_000,
       );
@@ -129,7 +92,7 @@ describe('PostgreSQL end to end, on a scratch DR pair with PostgreSQL in its run
       const promoted = Date.now();
       await waitUntil('pg-rbx acknowledges 20 writes', async () => writer.ackedOn('rbx', promoted) >= 20);
 
-      await pair.revivePrimarySite();
+      await t.pair.revivePrimarySite();
       const back = await reportApprovingEachQuestion(await failbackOf(), 'gra is back', 300_000);
       expect(back.outcome).toBe('completed');
       const rejoin = back.steps.find((s) => s.id === 'postgresql.rejoin.pg-gra');

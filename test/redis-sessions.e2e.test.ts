@@ -5,63 +5,25 @@
  * it, no acknowledged login is lost, and the pair ends in forward replication. Unplanned, the dead site's Redis,
  * when it comes back, is fenced by the failover's watcher.
  */
-import type { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFailback } from '../client/failback';
+import { describe, expect, it } from 'vitest';
 import type { fenceOldSite } from '../workflows';
 import { fenceWatchWorkflowId } from '../workflows/definitions';
 import { waitUntil } from './helpers/apps-traffic';
 import {
-  APPROVER,
   historyText,
   leakedSecrets,
   reportApprovingEachQuestion,
   runbookSecrets,
   reportWithin,
+  startPairFailback,
   startPairFailover,
   timer,
 } from './helpers/failover-e2e';
-import { temporalClient, testTaskQueue } from './helpers/local-stack';
-import {
-  startScratchDrPair,
-  startWorkerProcess,
-  type ScratchDrPair,
-  type WorkerProcess,
-} from './helpers/scratch-dr-pair';
+import { pairWithWorker } from './helpers/pair-with-worker';
 import { expectEveryAcknowledgedSessionOn, login, sessionLoad, sessionSeen } from './helpers/redis-sessions';
 
-function pairWithWorker(name: string) {
-  const ctx = {
-    taskQueue: testTaskQueue(`e2e-redis-${name}`),
-    runs: [] as { workflowId: string; runId: string }[],
-  } as {
-    pair: ScratchDrPair;
-    worker: WorkerProcess;
-    client: Client;
-    connection?: Connection;
-    taskQueue: string;
-    runs: { workflowId: string; runId: string }[];
-  };
-  beforeAll(async () => {
-    ctx.pair = await startScratchDrPair({
-      redis: true,
-      edit: (runbook) => {
-        runbook.approval = { ...runbook.approval!, policy: 'auto' };
-      },
-    });
-    ctx.worker = await startWorkerProcess({ runbookPath: ctx.pair.runbookPath, taskQueue: ctx.taskQueue });
-    ({ client: ctx.client, connection: ctx.connection } = await temporalClient());
-  }, 180_000);
-  afterAll(async () => {
-    await ctx.worker?.stop();
-    await ctx.pair?.close();
-    await ctx.connection?.close();
-  });
-  return ctx;
-}
-
 describe('Redis sessions end to end: planned failover then failback', () => {
-  const ctx = pairWithWorker('planned');
+  const ctx = pairWithWorker('e2e-redis-planned', { redis: true, autoApprove: true });
 
   it('a session survives both moves, no acknowledged login is lost, and Redis ends in forward replication', async () => {
     const done = timer('redis: planned failover then failback with sessions');
@@ -105,13 +67,10 @@ describe('Redis sessions end to end: planned failover then failback', () => {
       master_port: String(pair.redis!.rbx.port),
     });
 
-    const failbackHandle = await startFailback(
-      client,
-      { pair: pair.pair, mode: 'full', trigger: 'test', reason: 'end-to-end test', requestedBy: APPROVER },
-      { taskQueue },
+    const failback = await reportWithin(
+      await startPairFailback(client, pair.pair, 'full', taskQueue, runs),
+      120_000,
     );
-    runs.push({ workflowId: failbackHandle.workflowId, runId: (await failbackHandle.describe()).runId });
-    const failback = await reportWithin(failbackHandle, 120_000);
     expect(failback.outcome, failback.sentence).toBe('completed');
     expect(failback.steps.find((s) => s.id === 'redis.promote')?.sentence).toMatch(
       /^redis-gra is the master with everything redis-rbx held \(offset \d+; FAILOVER handed over/,
@@ -154,7 +113,7 @@ describe('Redis sessions end to end: planned failover then failback', () => {
 });
 
 describe('Redis sessions end to end: unplanned failover after the primary site is killed', () => {
-  const ctx = pairWithWorker('unplanned');
+  const ctx = pairWithWorker('e2e-redis-unplanned', { redis: true, autoApprove: true });
 
   it('promotes redis-rbx; redis-gra coming back is fenced by the watcher: a read-only replica of redis-rbx', async () => {
     const done = timer('redis: unplanned failover, then the watcher fences the returning master');

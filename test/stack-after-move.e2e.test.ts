@@ -3,67 +3,42 @@
  * shared Temporal server), then its services stopped and started as `drctl stack down` / `up` stop and start the
  * stack's: the pair comes back as the move left it. Never the shared stack.
  */
-import type { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { esEmulator } from '../dev/stack/services/es-emulator';
 import { haproxy } from '../dev/stack/services/haproxy';
 import { MariadbCluster } from '../dev/stack/services/mariadb';
 import { withEnv } from './helpers/env';
 import { reportWithin, startPairFailover } from './helpers/failover-e2e';
-import { temporalClient, testTaskQueue } from './helpers/local-stack';
-import {
-  startScratchDrPair,
-  startWorkerProcess,
-  type DrPairSnapshot,
-  type ScratchDrPair,
-  type WorkerProcess,
-} from './helpers/scratch-dr-pair';
+import { type DrPairSnapshot, type ScratchDrPair } from './helpers/scratch-dr-pair';
+import { pairWithWorker } from './helpers/pair-with-worker';
 
 describe('the stack after a real failover: stopped and started, it comes back as the move left it', () => {
-  let pair: ScratchDrPair;
-  let worker: WorkerProcess;
-  let client: Client;
-  let connection: Connection | undefined;
-  const taskQueue = testTaskQueue('stack-after-move');
-  const runs: { workflowId: string; runId: string }[] = [];
-
-  beforeAll(async () => {
-    pair = await startScratchDrPair({
-      edit: (runbook) => {
-        runbook.approval = { ...runbook.approval!, policy: 'auto' };
-      },
-    });
-    worker = await startWorkerProcess({ runbookPath: pair.runbookPath, taskQueue });
-    ({ client, connection } = await temporalClient());
-  }, 180_000);
-  afterAll(async () => {
-    await worker?.stop();
-    await pair?.close();
-    await connection?.close();
-  });
+  const t = pairWithWorker('stack-after-move', { autoApprove: true });
 
   it('MariaDB, Elasticsearch and HAProxy keep the moved state across a stop and a start; a reset returns to the initial one', async () => {
-    const initial = await pair.snapshot();
-    const report = await reportWithin(await startPairFailover(client, pair.pair, 'planned', taskQueue, runs));
+    const initial = await t.pair.snapshot();
+    const report = await reportWithin(
+      await startPairFailover(t.client, t.pair.pair, 'planned', t.taskQueue, t.runs),
+    );
     expect(report.outcome).toBe('completed');
-    await worker.stop(); // as `stack down` stops the stack's worker first
-    const moved = await pair.snapshot();
+    await t.worker.stop(); // as `stack down` stops the stack's worker first
+    const moved = await t.pair.snapshot();
     expect(moved.mysql['db-rbx-1']).toMatchObject({ readOnly: false, replicatesFrom: null });
 
     // The pair's own services, found by its folder and ports, as the stack finds its own.
     const env = {
-      DR_STACK_DIR: pair.dir,
-      DR_STACK_PORT_ES_GRA: new URL(pair.esUrl('gra')).port,
-      DR_STACK_PORT_ES_RBX: new URL(pair.esUrl('rbx')).port,
-      DR_STACK_PORT_HAPROXY: new URL(pair.frontendUrl()).port,
-      DR_STACK_PORT_APP_GRA: new URL(pair.appUrl('gra')).port,
-      DR_STACK_PORT_APP_RBX: new URL(pair.appUrl('rbx')).port,
+      DR_STACK_DIR: t.pair.dir,
+      DR_STACK_PORT_ES_GRA: new URL(t.pair.esUrl('gra')).port,
+      DR_STACK_PORT_ES_RBX: new URL(t.pair.esUrl('rbx')).port,
+      DR_STACK_PORT_HAPROXY: new URL(t.pair.frontendUrl()).port,
+      DR_STACK_PORT_APP_GRA: new URL(t.pair.appUrl('gra')).port,
+      DR_STACK_PORT_APP_RBX: new URL(t.pair.appUrl('rbx')).port,
     };
     const lines: string[] = [];
     const log = (line: string) => lines.push(line);
     const es = await withEnv(env, async () => esEmulator(log));
     const proxy = await withEnv(env, async () => haproxy(log));
-    const cluster = new MariadbCluster(pair.cluster.spec, log);
+    const cluster = new MariadbCluster(t.pair.cluster.spec, log);
 
     await withEnv(env, () => proxy.down());
     await es.down();
@@ -78,7 +53,7 @@ describe('the stack after a real failover: stopped and started, it comes back as
     expect(lines).toContainEqual(
       expect.stringMatching(/^es-emulator: restored the pair as the last stop left it/),
     );
-    const restarted = await settled(pair, moved);
+    const restarted = await settled(t.pair, moved);
     expect(withoutApps(restarted)).toEqual(withoutApps(moved));
     expect(restarted.traffic.servers).toEqual({ 'app-gra': 'drain', 'app-rbx': 'ready' });
 
@@ -91,7 +66,7 @@ describe('the stack after a real failover: stopped and started, it comes back as
     await cluster.up();
     await es.up();
     await withEnv(env, () => proxy.up());
-    const reset = await settled(pair, initial);
+    const reset = await settled(t.pair, initial);
     expect(withoutApps(reset)).toEqual(withoutApps(initial));
     expect(reset.mysql['db-gra-1']).toMatchObject({ readOnly: false, replicatesFrom: null });
     expect(reset.traffic.servers).toEqual({ 'app-gra': 'ready', 'app-rbx': 'drain' });

@@ -1,4 +1,5 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import { startFailback } from '../../client/failback';
 import { startFailover } from '../../client/failover';
 import type { LoadedRunbook } from '../../config/load';
 import { resolveSecret } from '../../config/secrets';
@@ -8,6 +9,7 @@ import {
   approveUpdate,
   rejectUpdate,
   statusQuery,
+  type FailbackMode,
   type FailoverMode,
   type PendingDecision,
   type RunStatus,
@@ -48,6 +50,24 @@ export async function startPairFailover(
       requestedBy: APPROVER,
       ...options,
     },
+    { taskQueue },
+  );
+  const { runId } = await handle.describe();
+  if (!runs.some((r) => r.runId === runId)) runs.push({ workflowId: handle.workflowId, runId });
+  return handle;
+}
+
+/** Starts (or joins) the failback of `pair` as startPairFailover does the failover, and remembers the run. */
+export async function startPairFailback(
+  client: Client,
+  pair: string,
+  mode: FailbackMode,
+  taskQueue: string,
+  runs: { workflowId: string; runId: string }[],
+): Promise<WorkflowHandle<typeof failback>> {
+  const handle = await startFailback(
+    client,
+    { pair, mode, trigger: 'test', reason: `end-to-end test: ${mode} failback`, requestedBy: APPROVER },
     { taskQueue },
   );
   const { runId } = await handle.describe();
