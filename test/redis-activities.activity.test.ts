@@ -8,6 +8,7 @@ import { createRedisActivities, RedisClients } from '../activities/redis';
 import { RunbookRegistry } from '../activities/runbooks';
 import { runDoctor } from '../client/doctor';
 import { loadRunbooks } from '../config/load';
+import { portOpen, startDaemon, stopDaemon, waitFor } from '../dev/stack/daemon';
 import { failureOf } from './helpers/failures';
 import { runActivity } from './helpers/run-activity';
 import { redisRunbook, startScratchRedisPair, type ScratchRedisPair } from './helpers/scratch-redis';
@@ -111,6 +112,61 @@ describe('Redis session store activities on a scratch pair', () => {
     expect(fenceAgain).toMatchObject({ already: true, steps: [] });
   });
 
+  it('a restart keeps the roles a promotion gave: both servers saved them to their config files (CONFIG REWRITE)', async () => {
+    await act('redisPauseWrites', { pair, server: 'redis-gra' });
+    const promoted = await act('redisPromote', {
+      pair,
+      server: 'redis-rbx',
+      from: 'redis-gra',
+      switchoverOnly: true,
+    });
+    expect(promoted.steps.slice(-2)).toEqual(['CONFIG REWRITE on redis-rbx', 'CONFIG REWRITE on redis-gra']);
+    expect(promoted.description).toMatch(
+      /redis-rbx and redis-gra saved their roles to their config files \(CONFIG REWRITE\)\.$/,
+    );
+    for (const site of ['gra', 'rbx'] as const) {
+      await redis.kill(site);
+      await redis.start(site);
+    }
+    expect(await redis.info('rbx')).toMatchObject({ role: 'master' });
+    expect(await redis.info('gra')).toMatchObject({ role: 'slave', master_port: String(redis.rbx.port) });
+    await redis.waitSynced('gra');
+  });
+
+  it('a server started without a config file keeps its new role until a restart, and the sentence says so; the move goes on', async () => {
+    // The replica restarted by hand without its file: CONFIG REWRITE has nowhere to write.
+    await redis.kill('rbx');
+    startDaemon({
+      name: 'redis-rbx-bare',
+      runDir: redis.dir,
+      command: '/usr/bin/redis-server',
+      args: [
+        ...['--port', String(redis.rbx.port), '--bind', '127.0.0.1', '--save', ''],
+        ...['--requirepass', redis.password, '--masterauth', redis.password],
+        ...['--replicaof', '127.0.0.1', String(redis.gra.port)],
+      ],
+    });
+    try {
+      await waitFor('redis-rbx without a config file', () => portOpen(redis.rbx.port), 10_000);
+      await redis.waitSynced();
+      const promoted = await act('redisPromote', {
+        pair,
+        server: 'redis-rbx',
+        from: 'redis-gra',
+        switchoverOnly: false,
+      });
+      expect(promoted.steps).toContain(
+        'CONFIG REWRITE refused on redis-rbx (ERR The server is running without a config file)',
+      );
+      expect(promoted.description).toMatch(
+        /redis-gra saved its role to its config file \(CONFIG REWRITE\)\. Not saved to a config file, so a restart gives back the role the file says: redis-rbx \(ERR The server is running without a config file\)\.$/,
+      );
+      expect(await redis.info('rbx')).toMatchObject({ role: 'master' });
+    } finally {
+      await stopDaemon({ name: 'redis-rbx-bare', runDir: redis.dir }, 5_000);
+    }
+  });
+
   it('undoes the fence: after CLIENT UNPAUSE the held write goes through', async () => {
     const gra = redis.client('gra');
     await act('redisPauseWrites', { pair, server: 'redis-gra' });
@@ -139,8 +195,13 @@ describe('Redis session store activities on a scratch pair', () => {
       from: 'redis-gra',
       switchoverOnly: false,
     });
-    expect(promoted).toMatchObject({ already: false, method: 'replicaof', steps: ['REPLICAOF NO ONE'] });
+    expect(promoted).toMatchObject({
+      already: false,
+      method: 'replicaof',
+      steps: ['REPLICAOF NO ONE', 'CONFIG REWRITE on redis-rbx'],
+    });
     expect(promoted.description).toMatch(/does not answer/);
+    expect(redis.configText('rbx')).not.toMatch(/^replicaof /m);
     await redis.client('rbx').set('session:b', '2');
 
     // While gra is down the fence fails (the watcher tries again later).
@@ -156,6 +217,8 @@ describe('Redis session store activities on a scratch pair', () => {
     });
     expect(fenced.already).toBe(false);
     expect(fenced.steps).toContain(`REPLICAOF 127.0.0.1 ${redis.rbx.port}`);
+    expect(fenced.steps.at(-1)).toBe('CONFIG REWRITE on redis-gra');
+    expect(redis.configText('gra')).toMatch(new RegExp(`^replicaof 127\\.0\\.0\\.1 ${redis.rbx.port}$`, 'm'));
     expect(fenced.steps.join(' ')).not.toContain(redis.password);
     await expect(redis.client('gra').set('x', '1')).rejects.toThrow(/READONLY/);
     await redis.waitSynced('gra');
@@ -185,6 +248,8 @@ describe('Redis session store activities on a scratch pair', () => {
       'REPLICAOF NO ONE',
       "CONFIG SET masterauth (the runbook's password) on redis-gra",
       `REPLICAOF 127.0.0.1 ${redis.rbx.port} on redis-gra`,
+      'CONFIG REWRITE on redis-rbx',
+      'CONFIG REWRITE on redis-gra',
     ]);
     expect(promoted.lostBytes).toBeGreaterThan(0);
     expect(promoted.description).toMatch(/its link to redis-gra is down/);

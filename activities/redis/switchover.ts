@@ -2,6 +2,7 @@ import { heartbeat, log } from '@temporalio/activity';
 import { durationMs } from '../../config/duration';
 import type { RedisServerConfig } from '../../config/schema';
 import { readReplication, type RedisClients, type RedisSession } from './clients';
+import { persistRoles, replicaOf } from './roles';
 import { redisDecision } from './errors';
 import { catchUpInput, checkedInput, promoteInput, replicateInput, serverInput } from './inputs';
 import { replicatesFrom, type RedisReplication } from './status';
@@ -231,33 +232,23 @@ export function createRedisSwitchoverActivities({ clients }: { clients: RedisCli
           );
         const already = !steps.some((s) => s.startsWith('REPLICAOF'));
         const unpaused = input.unpause ? '; its write pause is lifted' : '';
+        if (already)
+          return done({
+            server: input.server,
+            already,
+            steps,
+            description: `${input.server} already replicates from ${input.source} (read-only, link ${after.linkStatus})${unpaused}.`,
+          });
+        const saved = await persistRoles([session]);
         return done({
           server: input.server,
           already,
-          steps,
-          description: already
-            ? `${input.server} already replicates from ${input.source} (read-only, link ${after.linkStatus})${unpaused}.`
-            : `${input.server} is a read-only replica of ${input.source} (${steps.join('; ')}; link ${after.linkStatus}); what it held beyond ${input.source} is replaced by ${input.source}'s data.`,
+          steps: [...steps, ...saved.steps],
+          description: `${input.server} is a read-only replica of ${input.source} (${steps.join('; ')}; link ${after.linkStatus}); what it held beyond ${input.source} is replaced by ${input.source}'s data. ${saved.sentence}`,
         });
       });
     },
   };
-}
-
-/** `REPLICAOF host port` on `session`, masterauth (and masteruser) first when the runbook has a password. */
-async function replicaOf(session: RedisSession, source: RedisServerConfig): Promise<string[]> {
-  const steps: string[] = [];
-  if (session.password) {
-    if (session.username) {
-      await session.command('CONFIG', 'SET', 'masteruser', session.username);
-      steps.push(`CONFIG SET masteruser ${session.username}`);
-    }
-    await session.command('CONFIG', 'SET', 'masterauth', session.password);
-    steps.push("CONFIG SET masterauth (the runbook's password)");
-  }
-  await session.command('REPLICAOF', source.host, source.port);
-  steps.push(`REPLICAOF ${source.host} ${source.port}`);
-  return steps;
 }
 
 /**
@@ -330,13 +321,14 @@ async function switchover(
     method === 'failover'
       ? `FAILOVER handed over; ${master.server.name} is a replica of it`
       : `REPLICAOF NO ONE, ${master.server.name} repointed to it`;
+  const saved = await persistRoles([replica, master]);
   return done({
     server: replica.server.name,
     already: false,
-    steps,
+    steps: [...steps, ...saved.steps],
     method,
     lostBytes: 0,
-    description: `${replica.server.name} is the master with everything ${master.server.name} held (offset ${offset}; ${via}).`,
+    description: `${replica.server.name} is the master with everything ${master.server.name} held (offset ${offset}; ${via}). ${saved.sentence}`,
   });
 }
 
@@ -383,12 +375,13 @@ async function takeover(
   const lost = old
     ? `the ${lostBytes} byte(s) of ${old.master.server.name}'s replication stream it had not read are lost, and ${old.master.server.name} replicates from it now`
     : 'what the old master wrote after that is lost';
+  const saved = await persistRoles(old ? [replica, old.master] : [replica]);
   return done<RedisPromoteResult>({
     server: replica.server.name,
     already: false,
-    steps,
+    steps: [...steps, ...saved.steps],
     method: 'replicaof',
     ...(lostBytes !== undefined ? { lostBytes } : {}),
-    description: `${replica.server.name} is the master (REPLICAOF NO ONE) with what it had read (offset ${read}, link ${before.linkStatus}): ${why}, so ${lost}.`,
+    description: `${replica.server.name} is the master (REPLICAOF NO ONE) with what it had read (offset ${read}, link ${before.linkStatus}): ${why}, so ${lost}. ${saved.sentence}`,
   });
 }

@@ -1,5 +1,4 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
@@ -43,8 +42,13 @@ export interface ScratchRedisPair {
   /** Waits until rbx (or `replica`) has its link up and the same offset as its master. */
   waitSynced(replica?: 'gra' | 'rbx'): Promise<void>;
   kill(site: 'gra' | 'rbx', signal?: NodeJS.Signals): Promise<void>;
-  /** Starts a server again (after a kill), as a master with an empty dataset, like a restart without persistence. */
+  /**
+   * Starts a server again (after a kill) from its config file, as a restart does: in the role the file gives (the
+   * one CONFIG REWRITE last saved there, if any), with an empty dataset (no persistence).
+   */
   start(site: 'gra' | 'rbx'): Promise<void>;
+  /** The server's config file as it is now. */
+  configText(site: 'gra' | 'rbx'): string;
   close(): Promise<void>;
 }
 
@@ -67,32 +71,26 @@ export async function startScratchRedisPair(): Promise<ScratchRedisPair> {
   };
   const clients: Redis[] = [];
   const spec = (site: 'gra' | 'rbx') => ({ name: servers[site].name, runDir: dir });
-  const start = async (site: 'gra' | 'rbx', replicaOf?: number) => {
-    const data = path.join(dir, site);
-    spawnSync('mkdir', ['-p', data]);
-    startDaemon({
-      ...spec(site),
-      command: '/usr/bin/redis-server',
-      args: [
-        '--port',
-        String(servers[site].port),
-        '--bind',
-        '127.0.0.1',
-        '--dir',
-        data,
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--repl-diskless-sync-delay',
-        '0',
-        '--requirepass',
-        password,
-        '--masterauth',
-        password,
-        ...(replicaOf ? ['--replicaof', '127.0.0.1', String(replicaOf)] : []),
-      ],
-    });
+  // Each server starts from a config file of its own, as a packaged redis-server does, so that CONFIG REWRITE can
+  // save the role a move gave it; written once, a restart reads what the last rewrite left there.
+  const configFile = (site: 'gra' | 'rbx') => path.join(dir, site, 'redis.conf');
+  const writeConfig = (site: 'gra' | 'rbx', replicaOf?: number) => {
+    mkdirSync(path.join(dir, site), { recursive: true });
+    const lines = [
+      `port ${servers[site].port}`,
+      'bind 127.0.0.1',
+      `dir ${path.join(dir, site)}`,
+      'save ""',
+      'appendonly no',
+      'repl-diskless-sync-delay 0',
+      `requirepass ${password}`,
+      `masterauth ${password}`,
+      ...(replicaOf ? [`replicaof 127.0.0.1 ${replicaOf}`] : []),
+    ];
+    writeFileSync(configFile(site), `${lines.join('\n')}\n`, { mode: 0o600 });
+  };
+  const start = async (site: 'gra' | 'rbx') => {
+    startDaemon({ ...spec(site), command: '/usr/bin/redis-server', args: [configFile(site)] });
     await waitFor(`redis ${site}`, () => portOpen(servers[site].port), 10_000);
   };
   const client = (site: 'gra' | 'rbx') => {
@@ -158,6 +156,7 @@ export async function startScratchRedisPair(): Promise<ScratchRedisPair> {
       await waitFor(`redis ${site} gone`, async () => !processAlive(pid), 10_000);
     },
     start: (site) => start(site),
+    configText: (site) => readFileSync(configFile(site), 'utf8'),
     async close() {
       for (const c of clients) c.disconnect();
       await Promise.all((['gra', 'rbx'] as const).map((site) => stopDaemon(spec(site), 5_000)));
@@ -165,8 +164,10 @@ export async function startScratchRedisPair(): Promise<ScratchRedisPair> {
     },
   };
   try {
+    writeConfig('gra');
+    writeConfig('rbx', servers.gra.port);
     await start('gra');
-    await start('rbx', servers.gra.port);
+    await start('rbx');
     await waitSynced();
   } catch (err) {
     await pair.close();
