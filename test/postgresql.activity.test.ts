@@ -166,6 +166,64 @@ describe('PostgreSQL activities on a scratch streaming pair', () => {
     expect(lostIds.length).toBe(30);
   });
 
+  it('unplanned with WAL salvage: what the dead primary wrote after its standby stopped receiving is copied from its pg_wal, replayed, and nothing is lost', async () => {
+    await write('gra', 1, 50);
+    await waitFor(async () => (await ids('rbx')).length === 50);
+    await s.sql('rbx', "ALTER SYSTEM SET primary_conninfo = ''");
+    await s.sql('rbx', 'SELECT pg_reload_conf()');
+    await waitFor(
+      async () => (await a.act('pgServerStatus', { pair: a.pair, server: RBX })).walReceiver === null,
+    );
+    const onlyOnGra = await write('gra', 51, 80);
+    const graEnd = (await s.sql('gra', 'SELECT pg_current_wal_lsn()::text AS l'))[0]!.l as string;
+    await s.kill('gra');
+    await a.act('pgStopServer', { pair: a.pair, server: GRA });
+
+    const salvage = await a.act('pgSalvageWal', { pair: a.pair, server: RBX, from: GRA, timeoutMs: 30_000 });
+    expect(salvage).toMatchObject({ possible: true, endLsn: graEnd, replayLsn: graEnd });
+    expect(salvage.timedOut).toBeUndefined();
+    expect(salvage.salvagedBytes).toBe(Number(lsnBytes(graEnd) - lsnBytes(salvage.receivedLsn!)));
+    expect(salvage.steps).toEqual([
+      `pg_waldump on ${GRA} from ${salvage.receivedLsn}`,
+      expect.stringMatching(
+        new RegExp(`^copied [0-9A-F]{24} \\(16777216 bytes\\) from ${GRA}'s pg_wal to ${RBX}'s$`),
+      ),
+    ]);
+    expect(salvage.description).toMatch(/: everything pg-gra wrote \(its WAL ends at /);
+    // A retry (the worker lost the answer) copies the same bytes again and finds them replayed: the same result.
+    const again = await a.act('pgSalvageWal', { pair: a.pair, server: RBX, from: GRA, timeoutMs: 30_000 });
+    expect(again).toMatchObject({ possible: true, salvagedBytes: salvage.salvagedBytes, replayLsn: graEnd });
+
+    await a.act('pgPromote', { pair: a.pair, server: RBX });
+    expect((await ids('rbx')).filter((id) => onlyOnGra.includes(id))).toEqual(onlyOnGra);
+    // The old primary follows again; what pg_rewind discards of it is only its own crash recovery's records.
+    await a.act('pgRejoinAsStandby', { pair: a.pair, server: GRA, source: RBX });
+    await waitFor(async () => (await ids('gra')).length === 80);
+    expect(await ids('gra')).toEqual(await ids('rbx'));
+  });
+
+  it('WAL salvage is impossible, and says why, when the dead primary still runs or its host cannot be reached', async () => {
+    const running = await a.act('pgSalvageWal', { pair: a.pair, server: RBX, from: GRA, timeoutMs: 5_000 });
+    expect(running).toMatchObject({ possible: false, salvagedBytes: 0 });
+    expect(running.description).toBe(
+      `WAL salvage impossible: ${GRA} still runs, so its WAL is not final (the fence did not stop it); what ${GRA} wrote beyond what ${RBX} received is lost.`,
+    );
+    const graSsh = (s.section.servers as { name: string; ssh: Record<string, unknown> }[]).find(
+      (server) => server.name === GRA,
+    )!.ssh;
+    const unreachable = pgActivities(s, {
+      name: 'pg-salvage-unreachable',
+      servers: { [GRA]: { ssh: { ...graSsh, port: 1 } } },
+    });
+    try {
+      const r = await unreachable.act('pgSalvageWal', { pair: unreachable.pair, server: RBX, from: GRA });
+      expect(r).toMatchObject({ possible: false });
+      expect(r.impossible).toMatch(/ECONNREFUSED|cannot connect|refused/i);
+    } finally {
+      await unreachable.clients.close();
+    }
+  });
+
   it('refuses to start a server as the primary when its data directory says standby, and restarts a fenced primary', async () => {
     await a.act('pgStopServer', { pair: a.pair, server: RBX });
     const refused = await failureOf(a.act('pgStartServer', { pair: a.pair, server: RBX }));

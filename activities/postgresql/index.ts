@@ -6,12 +6,14 @@ import type { PgConnections } from './connections';
 import { pgDecision, pgFailure } from './errors';
 import { PgHost, type ControlData } from './remote';
 import { createPgRejoinActivities } from './rejoin';
+import { createPgSalvageActivities } from './salvage';
 import { readPgStatus, type PgServerStatus } from './status';
 import { COMMAND_MS, PG_CTL_WAIT_SECONDS, POLL_MS, READ_MS, sleep } from './timing';
 
 export type { PgServerStatus, PgStandbyView } from './status';
 export type { ControlData } from './remote';
 export type { RejoinResult, RewindReport } from './rejoin';
+export type { PgSalvageResult } from './salvage';
 
 export interface PostgresqlActivityDeps {
   runbooks: RunbookRegistry;
@@ -256,6 +258,7 @@ export function createPostgresqlActivities({ runbooks, connections, ssh }: Postg
       return { server: input.server, alreadyRunning: false, steps: ['pg_ctl start'], description };
     },
 
+    ...createPgSalvageActivities({ host, status }),
     ...createPgRejoinActivities({ runbooks, connections, host, status, exec }),
   };
 }

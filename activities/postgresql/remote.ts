@@ -41,13 +41,27 @@ export class PgHost {
    * Runs `script` (sh) on the host, heartbeating while it runs; resolves whatever its exit status. `describe` names it
    * in messages: its text may hold a secret (a primary_conninfo) and is never shown.
    */
-  async run(script: string, describe: string, timeoutMs: number): Promise<SshExecResult> {
+  run(script: string, describe: string, timeoutMs: number): Promise<SshExecResult> {
+    return this.exec(script, describe, timeoutMs);
+  }
+
+  private async exec(
+    script: string,
+    describe: string,
+    timeoutMs: number,
+    io: { onStdout?: (chunk: Buffer) => void; input?: Buffer } = {},
+  ): Promise<SshExecResult> {
     const user = this.server.osUser;
     const command = user ? `runuser -u ${shellQuote(user)} -- sh -c ${shellQuote(script)}` : script;
     const timer = setInterval(() => heartbeat({ server: this.server.name, running: describe }), HEARTBEAT_MS);
     try {
       const target = sshTargetOf({ name: this.server.name, ssh: this.server.ssh }, this.baseDir);
-      const r = await this.ssh.exec(target, command, { timeoutMs, signal: cancellationSignal(), describe });
+      const r = await this.ssh.exec(target, command, {
+        timeoutMs,
+        signal: cancellationSignal(),
+        describe,
+        ...io,
+      });
       return { ...r, stdout: redact(r.stdout, this.secrets), stderr: redact(r.stderr, this.secrets) };
     } catch (err) {
       if (err instanceof SshError)
@@ -62,16 +76,36 @@ export class PgHost {
     }
   }
 
+  /** The bytes of a file of the host (`cat`, as the data directory's owner); a failure is PostgresCommandFailed. */
+  async readFile(file: string, timeoutMs: number): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    const r = await this.exec(`cat ${shellQuote(file)}`, `read ${file}`, timeoutMs, {
+      onStdout: (chunk) => chunks.push(chunk),
+    });
+    this.checked(r, `read ${file}`);
+    return Buffer.concat(chunks);
+  }
+
+  /** Writes a file of the host whole: into a temporary name beside it, then renamed over it (atomic). */
+  async writeFile(file: string, content: Buffer, timeoutMs: number): Promise<void> {
+    const temporary = `${file}.dr-orchestrator`;
+    const script = `cat > ${shellQuote(temporary)} && mv -f ${shellQuote(temporary)} ${shellQuote(file)}`;
+    this.checked(await this.exec(script, `write ${file}`, timeoutMs, { input: content }), `write ${file}`);
+  }
+
   /** Runs `script` and returns its standard output; a non-zero exit fails with PostgresCommandFailed and its stderr. */
   async check(script: string, describe: string, timeoutMs: number): Promise<string> {
-    const r = await this.run(script, describe, timeoutMs);
+    return this.checked(await this.run(script, describe, timeoutMs), describe).stdout;
+  }
+
+  private checked(r: SshExecResult, describe: string): SshExecResult {
     if (r.exitCode !== 0)
       throw pgDecision(
         'PostgresCommandFailed',
         `${this.server.name}: ${describe} failed (exit ${r.exitCode ?? r.signal}): ${lastLines(r.stderr || r.stdout)}`,
         { server: this.server.name, exitCode: r.exitCode },
       );
-    return r.stdout;
+    return r;
   }
 
   /** Whether the server runs, by `pg_ctl status` (0: running, 3: not running; anything else fails). */
@@ -154,6 +188,8 @@ export interface ControlData {
   timeline: number;
   walLogHints: boolean;
   dataChecksums: boolean;
+  /** The size of a WAL segment file ("Bytes per WAL segment"). */
+  walSegmentBytes: number;
 }
 
 export function parseControlData(text: string): ControlData {
@@ -169,6 +205,7 @@ export function parseControlData(text: string): ControlData {
     timeline: Number(field("Latest checkpoint's TimeLineID")),
     walLogHints: field('wal_log_hints setting') === 'on',
     dataChecksums: field('Data page checksum version') !== '0',
+    walSegmentBytes: Number(field('Bytes per WAL segment')),
   };
 }
 
