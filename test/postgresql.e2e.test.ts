@@ -4,7 +4,8 @@
  * the shared Temporal dev server). A small writer inserts numbered rows into PostgreSQL, always on the server that
  * takes writes, and keeps the ids PostgreSQL acknowledged: a planned failover then a full failback lose none of them;
  * an unplanned failover after the gra site (and pg-gra with it) is SIGKILLed, then a failback with pg_rewind, report
- * what was lost and what was rewound, and end in forward replication.
+ * what was lost and what was rewound, and end in forward replication; an unplanned failover after pg-gra alone died,
+ * its host still up, salvages from its pg_wal what pg-rbx had not received, and loses nothing.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { waitUntil } from './helpers/apps-traffic';
@@ -14,6 +15,7 @@ import {
   startPairFailback,
   startPairFailover,
 } from './helpers/failover-e2e';
+import { fenceWatchWorkflowId } from '../workflows/definitions';
 import { PgWriter } from './helpers/pg-writer';
 import { PG_APP, type PgSite, type ScratchPgPair } from './helpers/scratch-postgresql';
 import { pairWithWorker } from './helpers/pair-with-worker';
@@ -86,8 +88,12 @@ describe('PostgreSQL end to end, on a scratch DR pair with PostgreSQL in its run
       );
       expect(over.outcome).toBe('completed');
       expect(over.steps.find((s) => s.id === 'postgresql.promote')?.state).toBe('done');
+      // The whole site died, its sshd too: pg-gra's WAL cannot be read, and the report says so.
+      expect(over.steps.find((s) => s.id === 'postgresql.salvage')?.sentence).toMatch(
+        /^WAL salvage impossible: /,
+      );
       expect(over.dataLoss.find((d) => d.system === 'postgresql')?.sentence).toMatch(
-        /^unknown: pg-rbx has WAL up to [0-9A-F]+\/[0-9A-F]+; what pg-gra wrote after that is lost/,
+        /^WAL salvage impossible: .*; what pg-gra wrote beyond what pg-rbx received \([0-9A-F]+\/[0-9A-F]+\) is lost \(how much is unknown\)\.$/,
       );
       const promoted = Date.now();
       await waitUntil('pg-rbx acknowledges 20 writes', async () => writer.ackedOn('rbx', promoted) >= 20);
@@ -115,4 +121,47 @@ describe('PostgreSQL end to end, on a scratch DR pair with PostgreSQL in its run
     expect(since.filter((a) => !onGra.has(a.id))).toEqual([]);
     expect(await forwardReplication()).toBe(true);
   }, 900_000);
+
+  it('unplanned with WAL salvage: pg-gra alone SIGKILLed after pg-rbx stopped receiving; what only pg-gra held is salvaged from its pg_wal, and no acknowledged write is lost', async () => {
+    const writer = new PgWriter(pgPair);
+    writer.start();
+    try {
+      await waitUntil('pg-gra acknowledges 20 writes', async () => writer.ackedOn('gra') >= 20);
+      // pg-rbx stops receiving (its WAL receiver ends), then pg-gra acknowledges more: those rows are only in its WAL.
+      await pgPair.sql('rbx', "ALTER SYSTEM SET primary_conninfo = ''");
+      await pgPair.sql('rbx', 'SELECT pg_reload_conf()');
+      await waitUntil(
+        "pg-rbx's WAL receiver ends",
+        async () => (await pgPair.sql('rbx', 'SELECT 1 FROM pg_stat_wal_receiver')).length === 0,
+      );
+      const cut = Date.now();
+      await waitUntil(
+        'pg-gra acknowledges 20 writes pg-rbx never receives',
+        async () => writer.ackedOn('gra', cut) >= 20,
+      );
+      await pgPair.kill('gra');
+      const onlyOnGra = writer.acknowledged.filter((a) => a.site === 'gra' && a.at >= cut).map((a) => a.id);
+
+      const over = await reportApprovingEachQuestion(
+        await startPairFailover(t.client, t.pair.pair, 'unplanned', t.taskQueue, t.runs),
+        'pg-gra is dead: go on',
+        240_000,
+      );
+      expect(over.outcome, over.sentence).toBe('completed');
+      expect(over.steps.find((s) => s.id === 'postgresql.salvage')?.sentence).toMatch(
+        /^pg-rbx replayed \d+ byte\(s\) of WAL salvaged from pg-gra's pg_wal, up to [0-9A-F]+\/[0-9A-F]+: everything pg-gra wrote/,
+      );
+      expect(over.dataLoss.find((d) => d.system === 'postgresql')).toMatchObject({ count: 0 });
+      const onRbx = await ids('rbx');
+      expect(onlyOnGra.length).toBeGreaterThanOrEqual(20);
+      expect(onlyOnGra.filter((id) => !onRbx.has(id))).toEqual([]);
+      expect(writer.acknowledged.filter((a) => !onRbx.has(a.id))).toEqual([]);
+    } finally {
+      await writer.stop();
+      await t.client.workflow
+        .getHandle(fenceWatchWorkflowId(t.pair.pair))
+        .terminate('the test is over')
+        .catch(() => undefined);
+    }
+  }, 600_000);
 });

@@ -152,12 +152,13 @@ describe('PostgreSQL in the failover and failback workflows (time-skipping, in-m
     expect(pair.state.pg!['pg-gra']).toMatchObject({ running: true, inRecovery: false });
   });
 
-  it('unplanned then failback: pg-gra killed with WAL pg-rbx never received; promoted without it, and the failback rewinds it and says how much', async () => {
+  it('unplanned then failback: pg-gra killed with WAL pg-rbx never received, its host unreachable so nothing can be salvaged; promoted without it, and the failback rewinds it and says how much', async () => {
     pair = pgPair();
     const gra = pair.state.pg!['pg-gra']!;
     const rbx = pair.state.pg!['pg-rbx']!;
     gra.lsn += 0x3000; // acknowledged on pg-gra, never streamed
     gra.running = false;
+    gra.walUnreadable = true;
     rbx.streaming = false;
     // pg-gra's host does not answer SSH for the failover and the watcher's first round; then it is back.
     pair.fail('pgStopServer', { times: 2, type: 'SshUnreachable', nonRetryable: false });
@@ -173,8 +174,12 @@ describe('PostgreSQL in the failover and failback workflows (time-skipping, in-m
     );
     expect(pgCalls().filter((c) => c === 'pgStopServer pg-gra').length).toBeGreaterThanOrEqual(3);
     expect(pgCalls()).toEqual(expect.arrayContaining(['pgCatchUp pg-rbx', 'pgPromote pg-rbx']));
-    expect(report.dataLoss.find((d) => d.system === 'postgresql')?.sentence).toMatch(
-      /^unknown: pg-rbx has WAL up to 0\/5000000; what pg-gra wrote after that is lost/,
+    expect(report.steps.find((s) => s.id === 'postgresql.salvage')).toMatchObject({
+      phase: 'prepare',
+      state: 'done',
+    });
+    expect(report.dataLoss.find((d) => d.system === 'postgresql')?.sentence).toBe(
+      'WAL salvage impossible: pg-gra: no SSH connection (ECONNREFUSED); what pg-gra wrote beyond what pg-rbx received (0/5000000) is lost (how much is unknown).',
     );
     expect(rbx).toMatchObject({ inRecovery: false, timeline: 2 });
 
@@ -191,6 +196,41 @@ describe('PostgreSQL in the failover and failback workflows (time-skipping, in-m
       source: 'pg-gra',
       streaming: true,
     });
+  });
+
+  it("unplanned: the WAL pg-rbx never received is salvaged from the dead pg-gra's pg_wal before the promotion; nothing is lost, and the failback rewinds nothing of it", async () => {
+    pair = pgPair();
+    const gra = pair.state.pg!['pg-gra']!;
+    const rbx = pair.state.pg!['pg-rbx']!;
+    gra.lsn += 0x3000;
+    gra.running = false;
+    rbx.streaming = false;
+    const report = await resultApprovingEachQuestion(await startFailover('unplanned'));
+    expect(report.outcome).toBe('completed');
+    const ids = report.steps.filter((s) => s.system === 'postgresql').map((s) => s.id);
+    expect(ids).toEqual([
+      'postgresql.fence',
+      'postgresql.catch-up',
+      'postgresql.salvage',
+      'postgresql.promote',
+    ]);
+    expect(pgCalls().indexOf('pgSalvageWal pg-rbx')).toBeLessThan(pgCalls().indexOf('pgPromote pg-rbx'));
+    expect(report.plan!.dataLoss.find((d) => d.system === 'postgresql')?.sentence).toMatch(
+      /pg-gra's WAL is salvaged over SSH before the promotion, which tells\.$/,
+    );
+    expect(report.dataLoss.find((d) => d.system === 'postgresql')).toEqual({
+      system: 'postgresql',
+      unit: 'bytes of WAL',
+      count: 0,
+      recovered: 0x3000,
+      sentence:
+        "none: 12288 byte(s) of WAL salvaged from pg-gra's pg_wal onto pg-rbx, which has replayed everything pg-gra wrote (up to 0/5003000).",
+    });
+    expect(rbx).toMatchObject({ inRecovery: false, timeline: 2, forkedAt: gra.lsn });
+
+    const back = await runFailback('full');
+    expect(back.outcome).toBe('completed');
+    expect(back.dataLoss.filter((d) => d.system === 'postgresql' && (d.count ?? 0) > 0)).toEqual([]);
   });
 
   it('the readiness check reads PostgreSQL too: ready when pg-rbx streams within maxLagBytes and pg-gra could be rewound, not when it lags', async () => {

@@ -17,6 +17,8 @@ export interface FakePgServer {
   forkedAt?: number;
   /** A stop answers "not cleanly" (a test's fault). */
   stopsUncleanly?: boolean;
+  /** Its host does not answer SSH when the WAL salvage reads its pg_wal (a test's fault). */
+  walUnreadable?: boolean;
 }
 
 export type FakePgState = Record<string, FakePgServer>;
@@ -183,6 +185,33 @@ export function fakePgActivities(
         alreadyCaughtUp: true,
         waitedMs: 0,
         description: `${server} has replayed up to ${fmtLsn(x.replay)}${untilLsn ? `, past the shutdown checkpoint at ${untilLsn}` : ''}.`,
+      };
+    },
+    pgSalvageWal: async ({ server, from }: { server: string; from: string }) => {
+      await enter('pgSalvageWal', server);
+      const x = pg()[server]!;
+      const o = pg()[from]!;
+      const base = { server, from, salvagedBytes: 0, steps: [] as string[], receivedLsn: fmtLsn(x.lsn) };
+      const impossible = (reason: string) => ({
+        ...base,
+        possible: false,
+        impossible: reason,
+        description: `WAL salvage impossible: ${reason}; what ${from} wrote beyond what ${server} received is lost.`,
+      });
+      if (!x.inRecovery) return impossible(`${server} is not a standby any more (not in recovery)`);
+      if (o.running) return impossible(`${from} still runs, so its WAL is not final (the fence did not stop it)`);
+      if (o.walUnreadable) return impossible(`${from}: no SSH connection (ECONNREFUSED)`);
+      const salvagedBytes = Math.max(0, o.lsn - x.lsn);
+      x.lsn = Math.max(x.lsn, o.lsn);
+      x.replay = x.lsn;
+      return {
+        ...base,
+        possible: true,
+        endLsn: fmtLsn(o.lsn),
+        replayLsn: fmtLsn(x.replay),
+        salvagedBytes,
+        steps: salvagedBytes > 0 ? [`pg_waldump on ${from}`, `copied a segment from ${from}'s pg_wal`] : [],
+        description: `${server} replayed ${salvagedBytes} byte(s) of WAL salvaged from ${from}'s pg_wal, up to ${fmtLsn(x.replay)}.`,
       };
     },
     pgPromote: async ({ server }: { server: string }) => {

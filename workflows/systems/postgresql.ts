@@ -1,5 +1,5 @@
-import { ApplicationFailure } from '@temporalio/workflow';
-import type { PgServerStatus, RejoinResult } from '../../activities/postgresql';
+import { ApplicationFailure, patched } from '@temporalio/workflow';
+import type { PgSalvageResult, PgServerStatus, RejoinResult } from '../../activities/postgresql';
 import type { PairSettings } from '../../activities/pair-settings';
 import { lsnDiff } from '../../common/pg-lsn';
 import type { Check } from '../checks/check';
@@ -8,6 +8,9 @@ import type { PlanStep } from '../steps';
 import type { Observation, RunContext, SystemContribution, SystemPlan } from './system';
 
 type PgSettings = NonNullable<PairSettings['postgresql']>;
+
+/** Unplanned runs since it salvage the dead primary's WAL onto the standby before promoting it. */
+export const PG_WAL_SALVAGE_PATCH = 'postgresql-wal-salvage';
 type PgServer = PgSettings['servers'][number];
 
 /** The PostgreSQL server of `site` (the runbook has one per site). */
@@ -145,19 +148,76 @@ export function postgresqlContribution(): SystemContribution {
               .description,
         },
       ];
+      const salvage = !ctx.planned && patched(PG_WAL_SALVAGE_PATCH);
+      if (salvage) steps.splice(2, 0, salvageStep(ctx, primary, standby));
       if (ctx.planned) steps.push(rejoinStep(ctx, primary, standby, 'verify'));
-      return {
-        steps,
-        dataLoss: ctx.planned
-          ? {
-              system: 'postgresql',
-              count: 0,
-              unit: 'bytes of WAL',
-              sentence: `none: ${primary} is stopped cleanly first, and ${standby} is promoted only once it has replayed past ${primary}'s shutdown checkpoint, the last record it wrote.`,
-            }
-          : unplannedLoss(primary, standby, before, statusOf(standby)?.receiveLsn ?? undefined),
-      };
+      if (ctx.planned)
+        return {
+          steps,
+          dataLoss: {
+            system: 'postgresql',
+            count: 0,
+            unit: 'bytes of WAL',
+            sentence: `none: ${primary} is stopped cleanly first, and ${standby} is promoted only once it has replayed past ${primary}'s shutdown checkpoint, the last record it wrote.`,
+          },
+        };
+      const loss = unplannedLoss(primary, standby, before, statusOf(standby)?.receiveLsn ?? undefined);
+      if (salvage)
+        loss.sentence += ` ${primary}'s WAL is salvaged over SSH before the promotion, which tells.`;
+      return { steps, dataLoss: loss };
     },
+  };
+}
+
+/**
+ * Unplanned: what the dead primary's pg_wal holds beyond what the standby received is copied into the standby's
+ * pg_wal and replayed, once the standby has replayed what it received. Nothing to undo: the standby only replays more
+ * of the same primary's WAL, and stays a standby.
+ */
+function salvageStep(ctx: RunContext, primary: string, standby: string): PlanStep {
+  return {
+    id: 'postgresql.salvage',
+    phase: 'prepare',
+    system: 'postgresql',
+    title: `salvage onto ${standby} what ${primary}'s WAL holds beyond it`,
+    target: standby,
+    after: 'postgresql.catch-up',
+    run: async () => {
+      const r = await ctx.call(
+        'salvage',
+        'pgSalvageWal',
+        {
+          pair: ctx.settings.pair,
+          server: standby,
+          from: primary,
+          timeoutMs: ctx.settings.timeouts.salvageMs ?? 120_000,
+        },
+        `salvage ${primary}'s WAL onto ${standby}`,
+      );
+      ctx.reviseDataLoss(pgSalvageDataLoss(r));
+      return r.description;
+    },
+  };
+}
+
+/** The PostgreSQL data loss once the WAL salvage has run: none, or what it could not take and why. */
+export function pgSalvageDataLoss(r: PgSalvageResult): DataLossEstimate {
+  const base = { system: 'postgresql' as const, unit: 'bytes of WAL' as const, recovered: r.salvagedBytes };
+  if (!r.possible)
+    return {
+      ...base,
+      sentence: `WAL salvage impossible: ${r.impossible}; what ${r.from} wrote beyond what ${r.server} received${r.receivedLsn ? ` (${r.receivedLsn})` : ''} is lost (how much is unknown).`,
+    };
+  if (r.timedOut && r.endLsn && r.replayLsn)
+    return {
+      ...base,
+      count: Math.max(0, lsnDiff(r.endLsn, r.replayLsn)),
+      sentence: `${r.salvagedBytes} byte(s) of WAL salvaged from ${r.from}, but the runbook's salvage timeout ended the wait: what ${r.from} wrote from ${r.replayLsn} to ${r.endLsn} is lost.`,
+    };
+  return {
+    ...base,
+    count: 0,
+    sentence: `none: ${r.salvagedBytes} byte(s) of WAL salvaged from ${r.from}'s pg_wal onto ${r.server}, which has replayed everything ${r.from} wrote${r.endLsn ? ` (up to ${r.endLsn})` : ''}.`,
   };
 }
 
