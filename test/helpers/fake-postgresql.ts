@@ -199,7 +199,8 @@ export function fakePgActivities(
         description: `WAL salvage impossible: ${reason}; what ${from} wrote beyond what ${server} received is lost.`,
       });
       if (!x.inRecovery) return impossible(`${server} is not a standby any more (not in recovery)`);
-      if (o.running) return impossible(`${from} still runs, so its WAL is not final (the fence did not stop it)`);
+      if (o.running)
+        return impossible(`${from} still runs, so its WAL is not final (the fence did not stop it)`);
       if (o.walUnreadable) return impossible(`${from}: no SSH connection (ECONNREFUSED)`);
       const salvagedBytes = Math.max(0, o.lsn - x.lsn);
       x.lsn = Math.max(x.lsn, o.lsn);
