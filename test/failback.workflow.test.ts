@@ -492,7 +492,9 @@ describe('failback workflow (time-skipping, in-memory pair)', () => {
 describe('failback dry run (time-skipping, in-memory pair): plans from where the pair stands, changes nothing', () => {
   it('a failed-over pair: the reprotect and catch-up steps its systems make, then what a full failback does after', async () => {
     pair = failedOver();
-    const report = await (await start(input({ dryRun: true }))).result();
+    const handle = await start(input({ dryRun: true }));
+    const report = await handle.result();
+    await recordHistory(handle, 'failback-dry-run');
     expect(report.outcome).toBe('dry-run');
     expect(report.sentence).toMatch(
       /^dry run: \d+ steps: they reprotect gra and let it catch up; then a planned switch back .* \(rbx replicates from gra\)\. Data loss: none from the switch back/,

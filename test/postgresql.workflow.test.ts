@@ -205,7 +205,9 @@ describe('PostgreSQL in the failover and failback workflows (time-skipping, in-m
     gra.lsn += 0x3000;
     gra.running = false;
     rbx.streaming = false;
-    const report = await resultApprovingEachQuestion(await startFailover('unplanned'));
+    const handle = await startFailover('unplanned');
+    const report = await resultApprovingEachQuestion(handle);
+    await recordHistory(handle, 'failover-postgresql-unplanned-salvaged');
     expect(report.outcome).toBe('completed');
     const ids = report.steps.filter((s) => s.system === 'postgresql').map((s) => s.id);
     expect(ids).toEqual([
