@@ -141,7 +141,7 @@ describe('Redis session store activities on a scratch pair', () => {
       runDir: redis.dir,
       command: '/usr/bin/redis-server',
       args: [
-        ...['--port', String(redis.rbx.port), '--bind', '127.0.0.1', '--save', ''],
+        ...['--port', String(redis.rbx.port), '--bind', '127.0.0.1', '--save', '', '--dir', redis.dir],
         ...['--requirepass', redis.password, '--masterauth', redis.password],
         ...['--replicaof', '127.0.0.1', String(redis.gra.port)],
       ],
