@@ -83,7 +83,7 @@ export function register(program: Command): void {
         '--dry-run',
         move.kind === 'failover'
           ? 'assess and plan only: print the plan and the data-loss estimate, change nothing'
-          : 'read the pair and print what the failback would do, change nothing',
+          : 'read where the pair stands and print the steps the failback would run from there, change nothing',
       )
       .option('-y, --yes', 'start without asking for confirmation (required without a terminal)')
       .option('--wait', 'follow the run phase by phase until it ends, printing the questions it asks');
