@@ -152,6 +152,8 @@ describe('PostgreSQL end to end, on a scratch DR pair with PostgreSQL in its run
         /^pg-rbx replayed \d+ byte\(s\) of WAL salvaged from pg-gra's pg_wal, up to [0-9A-F]+\/[0-9A-F]+: everything pg-gra wrote/,
       );
       expect(over.dataLoss.find((d) => d.system === 'postgresql')).toMatchObject({ count: 0 });
+      // The writer goes on against pg-rbx once it is promoted: stopped first, so no write is acknowledged after the read.
+      await writer.stop();
       const onRbx = await ids('rbx');
       expect(onlyOnGra.length).toBeGreaterThanOrEqual(20);
       expect(onlyOnGra.filter((id) => !onRbx.has(id))).toEqual([]);
