@@ -62,20 +62,19 @@ async function failbackOf(
   const standing = await observeStanding(settings, activityCaller(settings.timeouts));
   run.say(standing.sentence);
   if (standing.kind === 'refused') return report(run, 'refused', standing.sentence);
+  if (standing.kind === 'half-failed-back' && input.mode === 'reprotect-only')
+    return report(
+      run,
+      'refused',
+      `refusing to reprotect: ${home} is the primary site again. ${standing.sentence}`,
+    );
+  if (input.dryRun) return dryRun(run, standing);
   if (standing.kind === 'half-failed-back') {
-    if (input.mode === 'reprotect-only')
-      return report(
-        run,
-        'refused',
-        `refusing to reprotect: ${home} is the primary site again. ${standing.sentence}`,
-      );
-    if (input.dryRun) return dryRun(run, standing);
     // Runs started before it only re-established forward replication, whatever else was missing.
     if (patched('failback-resume-finishes-switch')) return finishSwitchBack(run, standing);
     return reestablish(run, standing.primary, standing.missing);
   }
 
-  if (input.dryRun) return dryRun(run, standing);
   try {
     run.say(`reprotect: ${home} is made to replicate from ${away}.`);
     const reprotect = reprotectSteps(run, standing.primary);

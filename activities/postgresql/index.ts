@@ -71,6 +71,12 @@ export function createPostgresqlActivities({ runbooks, connections, ssh }: Postg
       connections.secrets(pair),
     );
   };
+  /** A server's status when it answers; one that does not fails with its typed error (retryable as typed). */
+  const answering = async (pair: string, name: string): Promise<PgServerStatus> => {
+    const s = await status(pair, name);
+    if (!s.reachable) throw pgDecision(s.error!.type, `${name}: ${s.error!.message}`);
+    return s;
+  };
   /** Runs one statement; a failure is typed, without secrets. */
   const exec = async (
     pair: string,
@@ -153,8 +159,7 @@ export function createPostgresqlActivities({ runbooks, connections, ssh }: Postg
       let target = input.untilLsn;
       const targetFrom = target ? "the stopped primary's shutdown checkpoint" : 'what it has received';
       for (let polls = 0; ; polls++) {
-        const s = await status(input.pair, input.server);
-        if (!s.reachable) throw pgDecision(s.error!.type, `${input.server}: ${s.error!.message}`);
+        const s = await answering(input.pair, input.server);
         if (!s.inRecovery)
           throw pgDecision(
             'StandbyNotCaughtUp',
@@ -192,9 +197,7 @@ export function createPostgresqlActivities({ runbooks, connections, ssh }: Postg
 
     /** Promotes a standby with pg_promote(wait => true). Idempotent: a server out of recovery is only read. */
     async pgPromote(input: { pair: string; server: string }): Promise<PgPromoteResult> {
-      const before = await status(input.pair, input.server);
-      if (!before.reachable)
-        throw pgDecision(before.error!.type, `${input.server}: ${before.error!.message}`);
+      const before = await answering(input.pair, input.server);
       const steps: string[] = [];
       if (before.inRecovery) {
         const [r] = await exec(
@@ -258,7 +261,7 @@ export function createPostgresqlActivities({ runbooks, connections, ssh }: Postg
       return { server: input.server, alreadyRunning: false, steps: ['pg_ctl start'], description };
     },
 
-    ...createPgSalvageActivities({ host, status }),
+    ...createPgSalvageActivities({ host, answering }),
     ...createPgRejoinActivities({ runbooks, connections, host, status, exec }),
   };
 }

@@ -1,6 +1,5 @@
 import { heartbeat, log } from '@temporalio/activity';
 import { lsnBytes, lsnDiff } from '../../common/pg-lsn';
-import { pgDecision } from './errors';
 import { lastLines, type PgHost } from './remote';
 import type { PgServerStatus } from './status';
 import { POLL_MS, READ_MS, sleep } from './timing';
@@ -29,7 +28,8 @@ export interface PgSalvageResult {
 
 interface SalvageDeps {
   host(pair: string, name: string): PgHost;
-  status(pair: string, name: string): Promise<PgServerStatus>;
+  /** The standby's status; it fails typed when the standby does not answer. */
+  answering(pair: string, name: string): Promise<PgServerStatus>;
 }
 
 const SEGMENT_MS = 120_000;
@@ -48,7 +48,7 @@ interface WalEnd {
  * standby's over SSH, where the standby's startup process replays it (a standby whose stream is gone reads the WAL
  * files in pg_wal); the activity waits until it has replayed the last record the primary wrote.
  */
-export function createPgSalvageActivities({ host, status }: SalvageDeps) {
+export function createPgSalvageActivities({ host, answering }: SalvageDeps) {
   return {
     async pgSalvageWal(input: {
       pair: string;
@@ -71,9 +71,7 @@ export function createPgSalvageActivities({ host, status }: SalvageDeps) {
           description,
         };
       };
-      const before = await status(input.pair, input.server);
-      if (!before.reachable)
-        throw pgDecision(before.error!.type, `${input.server}: ${before.error!.message}`);
+      const before = await answering(input.pair, input.server);
       if (!before.inRecovery)
         return impossible(`${input.server} is not a standby any more (not in recovery)`);
       const receivedLsn = before.receiveLsn ?? before.replayLsn ?? undefined;
@@ -155,8 +153,7 @@ export function createPgSalvageActivities({ host, status }: SalvageDeps) {
   ): Promise<PgSalvageResult> {
     const deadline = Date.now() + (input.timeoutMs ?? 120_000);
     for (;;) {
-      const s = await status(input.pair, input.server);
-      if (!s.reachable) throw pgDecision(s.error!.type, `${input.server}: ${s.error!.message}`);
+      const s = await answering(input.pair, input.server);
       const replayLsn = s.replayLsn ?? lsns.receivedLsn;
       const done = lsnBytes(replayLsn) > lsnBytes(lsns.lastRecordStart);
       if (done || Date.now() > deadline) {

@@ -52,9 +52,7 @@ export async function startPairFailover(
     },
     { taskQueue },
   );
-  const { runId } = await handle.describe();
-  if (!runs.some((r) => r.runId === runId)) runs.push({ workflowId: handle.workflowId, runId });
-  return handle;
+  return remembered(handle, runs);
 }
 
 /** Starts (or joins) the failback of `pair` as startPairFailover does the failover, and remembers the run. */
@@ -70,6 +68,14 @@ export async function startPairFailback(
     { pair, mode, trigger: 'test', reason: `end-to-end test: ${mode} failback`, requestedBy: APPROVER },
     { taskQueue },
   );
+  return remembered(handle, runs);
+}
+
+/** Adds a started (or joined) run to `runs` once, and returns its handle. */
+async function remembered<H extends MoveHandle>(
+  handle: H,
+  runs: { workflowId: string; runId: string }[],
+): Promise<H> {
   const { runId } = await handle.describe();
   if (!runs.some((r) => r.runId === runId)) runs.push({ workflowId: handle.workflowId, runId });
   return handle;
